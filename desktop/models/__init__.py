@@ -1,0 +1,17 @@
+"""SQLAlchemy tables of the whole product. No Qt here."""
+
+from .audit import AuditEntry
+from .base import Base, Money
+from .case import Case, CaseStep, Clue
+from .household import Household, Member, MemberEvent
+from .income import IncomeLine, IncomeRecord
+from .measure import Measure
+from .region import LEVELS, Region
+from .settings import AppSetting, YearSettings
+from .user import User, UserVillage
+
+__all__ = [
+    "AppSetting", "AuditEntry", "Base", "Case", "CaseStep", "Clue", "Household", "IncomeLine",
+    "IncomeRecord", "LEVELS", "Measure", "Member", "MemberEvent", "Money", "Region", "User",
+    "UserVillage", "YearSettings",
+]

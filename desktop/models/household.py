@@ -1,0 +1,98 @@
+"""Household (户), member (家庭成员) and member events (自然变更)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Optional
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, Timestamps
+
+
+class Household(Timestamps, Base):
+    __tablename__ = "household"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_no: Mapped[str] = mapped_column(String(32), unique=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
+    group_id: Mapped[Optional[int]] = mapped_column(ForeignKey("region.id"), index=True)
+    address: Mapped[Optional[str]] = mapped_column(String(200))  # house number, street below the group
+    phone: Mapped[Optional[str]] = mapped_column(String(32), index=True)
+    # Denormalised for as-you-type search at county scale: head name, kept by services.register.
+    head_name: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer, default=0)  # members of status 正常, kept by services.register
+
+    a1_relocation_site: Mapped[Optional[bool]] = mapped_column(Boolean)
+    a2_site_address: Mapped[Optional[str]] = mapped_column(String(200))
+    a3_category: Mapped[Optional[str]] = mapped_column(String(8), index=True)  # code list "category"
+    a4_poverty_alleviated: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    a23_housing_unsafe: Mapped[Optional[bool]] = mapped_column(Boolean)
+    a24_school_dropout: Mapped[Optional[bool]] = mapped_column(Boolean)
+    a25_water_unsafe: Mapped[Optional[bool]] = mapped_column(Boolean)
+    a27_risk_types: Mapped[list] = mapped_column(JSON, default=list)  # codes of "risk_type"
+    a27_other_note: Mapped[Optional[str]] = mapped_column(String(200))
+    a27a_disaster_types: Mapped[list] = mapped_column(JSON, default=list)  # codes of "disaster_type"
+
+    monitoring_status: Mapped[str] = mapped_column(String(16), default="none", index=True)
+    whole_no_labor_guarantee: Mapped[bool] = mapped_column(Boolean, default=False)  # 整户无劳动能力兜底保障户
+    dibao_tier: Mapped[Optional[str]] = mapped_column(String(8))
+    identified_on: Mapped[Optional[date]] = mapped_column(Date)  # 识别监测时间
+    a53_removal_way: Mapped[Optional[str]] = mapped_column(String(8))
+    a54_removed_on: Mapped[Optional[date]] = mapped_column(Date)
+    a55_contact_person: Mapped[Optional[str]] = mapped_column(String(64))
+    contact_phone: Mapped[Optional[str]] = mapped_column(String(32))
+    note: Mapped[Optional[str]] = mapped_column(Text)
+
+    # Nothing is hard-deleted: a household leaves the register with a reason.
+    closed_on: Mapped[Optional[date]] = mapped_column(Date)
+    closed_reason: Mapped[Optional[str]] = mapped_column(String(200))
+
+
+class Member(Timestamps, Base):
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(64), index=True)  # A5
+    sex: Mapped[Optional[str]] = mapped_column(String(2))  # A6
+    id_number: Mapped[str] = mapped_column(String(22), index=True)  # A7 (居民身份证 or 残疾人证)
+    relation: Mapped[str] = mapped_column(String(4))  # A8
+    ethnicity: Mapped[Optional[str]] = mapped_column(String(4))  # A9
+    political: Mapped[Optional[str]] = mapped_column(String(4))  # A10
+    education: Mapped[Optional[str]] = mapped_column(String(4))  # A11
+    school: Mapped[Optional[str]] = mapped_column(String(4))  # A12
+    health: Mapped[Optional[str]] = mapped_column(String(4))  # A13
+    disability_grade: Mapped[Optional[str]] = mapped_column(String(4))
+    labor: Mapped[Optional[str]] = mapped_column(String(4))  # A14
+    work_region: Mapped[Optional[str]] = mapped_column(String(4))  # A15
+    work_months: Mapped[Optional[int]] = mapped_column(Integer)  # A16
+    a17_medical: Mapped[Optional[bool]] = mapped_column(Boolean)
+    a18_serious_illness: Mapped[Optional[bool]] = mapped_column(Boolean)
+    a19_pension: Mapped[Optional[bool]] = mapped_column(Boolean)
+    a20_dibao: Mapped[Optional[str]] = mapped_column(String(4))
+    a21_tekun: Mapped[Optional[str]] = mapped_column(String(4))
+    a22_relocated: Mapped[Optional[bool]] = mapped_column(Boolean)
+    phone: Mapped[Optional[str]] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="normal", index=True)
+    status_date: Mapped[Optional[date]] = mapped_column(Date)
+    # A member who moved here from another household of the register: the row left behind there.
+    moved_from_member_id: Mapped[Optional[int]] = mapped_column(ForeignKey("member.id"))
+    note: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class MemberEvent(Timestamps, Base):
+    """A natural change (新生儿, 嫁入, 嫁出, 死亡, 迁出…): dated, never a deletion."""
+
+    __tablename__ = "member_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # code list "member_event"
+    event_date: Mapped[date] = mapped_column(Date)
+    other_household_id: Mapped[Optional[int]] = mapped_column(ForeignKey("household.id"))
+    note: Mapped[Optional[str]] = mapped_column(String(200))
+    recorded_by: Mapped[Optional[str]] = mapped_column(String(64))

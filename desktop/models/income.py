@@ -1,0 +1,39 @@
+"""Income records: per household per year, optionally per quarter, with detail lines."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Optional
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, Money, Timestamps
+
+
+class IncomeRecord(Timestamps, Base):
+    __tablename__ = "income_record"
+    __table_args__ = (UniqueConstraint("household_id", "year", "quarter", "collected_on",
+                                       name="uq_income_record_household_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    quarter: Mapped[Optional[int]] = mapped_column(Integer)  # None: the annual record
+    collected_on: Mapped[Optional[date]] = mapped_column(Date)
+    collected_by: Mapped[Optional[str]] = mapped_column(String(64))
+    signatures_collected: Mapped[bool] = mapped_column(Boolean, default=False)
+    size: Mapped[Optional[int]] = mapped_column(Integer)  # household size frozen when collected
+    note: Mapped[Optional[str]] = mapped_column(String(200))
+
+
+class IncomeLine(Base):
+    __tablename__ = "income_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("income_record.id"), index=True)
+    item: Mapped[str] = mapped_column(String(4))  # A28 … A36
+    line: Mapped[str] = mapped_column(String(64))  # e.g. 务工收入
+    amount: Mapped[Decimal] = mapped_column(Money)
+    note: Mapped[Optional[str]] = mapped_column(String(200))

@@ -1,0 +1,1 @@
+"""Plain Python over a Session: rules, register, exchange, reports. No Qt."""

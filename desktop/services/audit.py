@@ -1,0 +1,137 @@
+"""Every change writes an audit entry: one session hook sees every ORM insert and update.
+
+Services never write audit rows by hand for ORM changes; bulk (Core) writes such as the demo
+and imports call `record()` with a summary. Nothing is hard-deleted: deleting a register row
+is refused here, so history stays true whatever a caller does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import event, insert, inspect, select
+from sqlalchemy.orm import Session
+
+from ..models import AuditEntry, Household, Member, MemberEvent
+from .labels import field_label, format_value, table_label
+
+SKIP = {"created_at", "updated_at", "head_name", "size"}
+PROTECTED = (Household, Member, MemberEvent)
+
+
+class DeletionRefused(Exception):
+    pass
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _household_of(obj) -> int | None:
+    if isinstance(obj, Household):
+        return obj.id
+    return getattr(obj, "household_id", None)
+
+
+def _pk(obj):
+    ident = inspect(obj).identity
+    return ident[0] if ident and len(ident) == 1 and isinstance(ident[0], int) else None
+
+
+def _rows(session: Session) -> list[dict]:
+    user = session.info.get("user", "system")
+    rows = []
+    for obj in session.new:
+        if isinstance(obj, AuditEntry):
+            continue
+        rows.append(dict(user=user, action="insert", table_name=obj.__tablename__, record_id=_pk(obj),
+                         household_id=_household_of(obj), field=None, old=None, new=None))
+    for obj in session.dirty:
+        if isinstance(obj, AuditEntry) or not session.is_modified(obj):
+            continue
+        state = inspect(obj)
+        for attr in state.mapper.column_attrs:
+            if attr.key in SKIP:
+                continue
+            hist = state.attrs[attr.key].history
+            if not hist.has_changes():
+                continue
+            old = hist.deleted[0] if hist.deleted else None
+            new = hist.added[0] if hist.added else None
+            if _text(old) == _text(new):
+                continue
+            rows.append(dict(user=user, action="update", table_name=obj.__tablename__, record_id=_pk(obj),
+                             household_id=_household_of(obj), field=attr.key, old=_text(old), new=_text(new)))
+    return rows
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_deletes(session: Session, _ctx, _instances) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, PROTECTED):
+            raise DeletionRefused(f"{table_label(obj.__tablename__)}不能删除：请改为登记状态变更")
+    session.info["_audit_rows"] = None
+
+
+@event.listens_for(Session, "after_flush")
+def _write_audit(session: Session, _ctx) -> None:
+    rows = _rows(session)
+    if rows:
+        session.connection().execute(insert(AuditEntry), rows)
+
+
+def record(session: Session, action: str, table: str, *, record_id: int | None = None,
+           household_id: int | None = None, field: str | None = None, old=None, new=None) -> None:
+    """An audit entry for a change made outside the ORM unit of work (bulk writes, log-in)."""
+    session.execute(insert(AuditEntry), [dict(
+        user=session.info.get("user", "system"), action=action, table_name=table, record_id=record_id,
+        household_id=household_id, field=field, old=_text(old), new=_text(new))])
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: datetime
+    user: str
+    action: str
+    what: str
+    field: str
+    old: str
+    new: str
+
+
+ACTIONS = {"insert": "新增", "update": "修改", "event": "变更登记", "import": "导入", "login": "登录",
+           "demo": "生成演示数据", "init": "初始化", "move": "成员迁移"}
+
+
+def history(session: Session, household_id: int, limit: int = 2000) -> list[HistoryRow]:
+    """A household's own change history, newest first, in Chinese."""
+    q = (select(AuditEntry).where(AuditEntry.household_id == household_id)
+         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit))
+    return [to_row(e) for e in session.scalars(q)]
+
+
+def recent(session: Session, limit: int = 500, offset: int = 0) -> list[HistoryRow]:
+    q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
+    return [to_row(e) for e in session.scalars(q)]
+
+
+def to_row(e: AuditEntry) -> HistoryRow:
+    what = table_label(e.table_name)
+    if e.record_id is not None:
+        what = f"{what} #{e.record_id}"
+    return HistoryRow(e.at, e.user, ACTIONS.get(e.action, e.action), what,
+                      field_label(e.table_name, e.field) if e.field else "",
+                      format_value(e.table_name, e.field, e.old), format_value(e.table_name, e.field, e.new))

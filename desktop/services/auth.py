@@ -1,0 +1,160 @@
+"""Users, roles and log-in. Passwords are hashed with scrypt (a slow, memory-hard KDF)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import User, UserVillage
+from ..models.base import utcnow
+from . import audit
+from .codes import codes
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+MIN_PASSWORD = 6
+
+
+class AuthError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    village_ids: frozenset[int] | None  # None: every village (管理员, 乡镇审核员)
+
+    @property
+    def role_name(self) -> str:
+        return codes("role").name(self.role)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def may_edit_village(self, village_id: int) -> bool:
+        return self.village_ids is None or village_id in self.village_ids
+
+
+def hash_password(password: str, *, n: int = SCRYPT_N) -> str:
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
+                         dklen=len(digest) // 2)
+    return hmac.compare_digest(got.hex(), digest)
+
+
+def check_new_password(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD:
+        return f"密码至少 {MIN_PASSWORD} 位"
+    return None
+
+
+def create_user(session: Session, username: str, display_name: str, role: str, password: str,
+                village_ids: list[int] | None = None) -> int:
+    username = username.strip()
+    if not username:
+        raise AuthError("用户名不能为空")
+    if role not in codes("role"):
+        raise AuthError(f"未知角色：{role}")
+    if (msg := check_new_password(password)):
+        raise AuthError(msg)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise AuthError(f"用户名“{username}”已存在")
+    if role == "clerk" and not village_ids:
+        raise AuthError("村级录入员至少要指定一个行政村")
+    user = User(username=username, display_name=display_name.strip() or username, role=role,
+                password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    for vid in village_ids or []:
+        session.add(UserVillage(user_id=user.id, village_id=vid))
+    session.flush()
+    return user.id
+
+
+def _current(session: Session, user: User) -> CurrentUser:
+    villages = None
+    if user.role == "clerk":
+        villages = frozenset(session.scalars(select(UserVillage.village_id).where(UserVillage.user_id == user.id)))
+    return CurrentUser(user.id, user.username, user.display_name, user.role, villages)
+
+
+def authenticate(session: Session, username: str, password: str) -> CurrentUser:
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None or not user.active or not verify_password(password, user.password_hash):
+        raise AuthError("用户名或密码不正确")
+    user.last_login = utcnow()
+    session.info["user"] = user.username
+    audit.record(session, "login", "user_", record_id=user.id)
+    return _current(session, user)
+
+
+def change_password(session: Session, user_id: int, old: str, new: str) -> None:
+    user = session.get(User, user_id)
+    if user is None or not verify_password(old, user.password_hash):
+        raise AuthError("原密码不正确")
+    if (msg := check_new_password(new)):
+        raise AuthError(msg)
+    user.password_hash = hash_password(new)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    role_name: str
+    active: bool
+    village_ids: tuple[int, ...]
+
+
+def list_users(session: Session) -> list[UserRow]:
+    links: dict[int, list[int]] = {}
+    for uid, vid in session.execute(select(UserVillage.user_id, UserVillage.village_id)):
+        links.setdefault(uid, []).append(vid)
+    return [UserRow(u.id, u.username, u.display_name, u.role, codes("role").name(u.role), u.active,
+                    tuple(links.get(u.id, ())))
+            for u in session.scalars(select(User).order_by(User.id))]
+
+
+def set_user_active(session: Session, user_id: int, active: bool) -> None:
+    user = session.get(User, user_id)
+    if user is None:
+        raise AuthError("用户不存在")
+    if not active and user.role == "admin":
+        admins = session.scalars(select(User).where(User.role == "admin", User.active.is_(True))).all()
+        if len(admins) <= 1:
+            raise AuthError("至少要保留一个启用的管理员")
+    user.active = active
+
+
+def reset_password(session: Session, user_id: int, new: str) -> None:
+    if (msg := check_new_password(new)):
+        raise AuthError(msg)
+    user = session.get(User, user_id)
+    if user is None:
+        raise AuthError("用户不存在")
+    user.password_hash = hash_password(new)
+
+
+def user_count(session: Session) -> int:
+    return len(session.scalars(select(User.id)).all())

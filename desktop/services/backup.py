@@ -1,0 +1,66 @@
+"""Backup copies of the SQLite database file (before migrations, imports, and daily)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    path: Path
+    taken_at: datetime
+    reason: str
+    size: int
+
+
+def backup_dir_for(db_path: Path) -> Path:
+    return db_path.parent / "backups"
+
+
+def backup_sqlite(db_path: Path, reason: str, now: datetime | None = None) -> Path:
+    """Copy a live SQLite database consistently (online backup API, WAL included)."""
+    now = now or datetime.now()
+    target_dir = backup_dir_for(db_path)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / f"{db_path.stem}-{now:%Y%m%d-%H%M%S}-{reason}.sqlite3"
+    n = 1
+    while target.exists():
+        target = target_dir / f"{db_path.stem}-{now:%Y%m%d-%H%M%S}-{reason}-{n}.sqlite3"
+        n += 1
+    src = sqlite3.connect(str(db_path))
+    try:
+        dst = sqlite3.connect(str(target))
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    return target
+
+
+def list_backups(db_path: Path) -> list[BackupInfo]:
+    out = []
+    for p in sorted(backup_dir_for(db_path).glob(f"{db_path.stem}-*.sqlite3"), reverse=True):
+        parts = p.stem[len(db_path.stem) + 1:].split("-")
+        try:
+            taken = datetime.strptime(parts[0] + parts[1], "%Y%m%d%H%M%S")
+        except (ValueError, IndexError):
+            continue
+        out.append(BackupInfo(p, taken, parts[2] if len(parts) > 2 else "", p.stat().st_size))
+    return out
+
+
+def prune_backups(db_path: Path, keep_days: int, now: datetime | None = None) -> list[Path]:
+    """Delete backups older than keep_days, always keeping the newest one."""
+    now = now or datetime.now()
+    backups = list_backups(db_path)
+    removed = []
+    for info in backups[1:]:
+        if info.taken_at < now - timedelta(days=keep_days):
+            info.path.unlink(missing_ok=True)
+            removed.append(info.path)
+    return removed

@@ -1,0 +1,182 @@
+"""The township and its villages and groups (村民小组). Villages carry 农村户籍人口 for the 2% ratio."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Household, Region
+from . import settings
+
+
+class RegionError(ValueError):
+    pass
+
+
+@dataclass
+class GroupNode:
+    id: int
+    name: str
+    code: str | None
+    households: int = 0
+
+
+@dataclass
+class VillageNode:
+    id: int
+    name: str
+    code: str | None
+    rural_population: int | None
+    households: int = 0
+    groups: list[GroupNode] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Township:
+    id: int
+    name: str
+    county: str | None
+    city: str | None
+    province: str | None
+
+
+def _check_code(code: str | None) -> str | None:
+    code = (code or "").strip()
+    if not code:
+        return None
+    if not (code.isdigit() and len(code) == 12):
+        raise RegionError(f"区划代码“{code}”应为 12 位数字")
+    return code
+
+
+def init_township(session: Session, township: str, county: str | None = None, city: str | None = None,
+                  province: str | None = None, code: str | None = None) -> int:
+    """Configure the township once: the chain 省 › 市 › 县 › 乡镇."""
+    if not township or not township.strip():
+        raise RegionError("乡镇（街道）名称不能为空")
+    if settings.get_app(session, "township_id"):
+        raise RegionError("本数据库已配置乡镇，不能重复初始化")
+    parent_id = None
+    for level, name in (("province", province), ("city", city), ("county", county)):
+        if name and name.strip():
+            r = Region(level=level, name=name.strip(), parent_id=parent_id)
+            session.add(r)
+            session.flush()
+            parent_id = r.id
+    t = Region(level="township", name=township.strip(), parent_id=parent_id, code=_check_code(code))
+    session.add(t)
+    session.flush()
+    settings.set_app(session, "township_id", str(t.id))
+    return t.id
+
+
+def township(session: Session) -> Township | None:
+    tid = settings.get_app(session, "township_id")
+    if not tid:
+        return None
+    t = session.get(Region, int(tid))
+    names = {}
+    parent = t.parent_id
+    while parent is not None:
+        r = session.get(Region, parent)
+        names[r.level] = r.name
+        parent = r.parent_id
+    return Township(t.id, t.name, names.get("county"), names.get("city"), names.get("province"))
+
+
+def _township_id(session: Session) -> int:
+    t = township(session)
+    if t is None:
+        raise RegionError("尚未配置乡镇：请先运行初始化")
+    return t.id
+
+
+def add_village(session: Session, name: str, code: str | None = None,
+                rural_population: int | None = None) -> int:
+    name = (name or "").strip()
+    if not name:
+        raise RegionError("行政村名称不能为空")
+    tid = _township_id(session)
+    if session.scalar(select(Region.id).where(Region.parent_id == tid, Region.name == name)) is not None:
+        raise RegionError(f"行政村“{name}”已存在")
+    if rural_population is not None and rural_population < 0:
+        raise RegionError("农村户籍人口不能为负数")
+    r = Region(level="village", name=name, parent_id=tid, code=_check_code(code), rural_population=rural_population)
+    session.add(r)
+    session.flush()
+    return r.id
+
+
+def add_group(session: Session, village_id: int, name: str, code: str | None = None) -> int:
+    name = (name or "").strip()
+    if not name:
+        raise RegionError("村民小组名称不能为空")
+    village = session.get(Region, village_id)
+    if village is None or village.level != "village":
+        raise RegionError("所属行政村不存在")
+    if session.scalar(select(Region.id).where(Region.parent_id == village_id, Region.name == name)) is not None:
+        raise RegionError(f"“{village.name}”下已有“{name}”")
+    r = Region(level="group", name=name, parent_id=village_id, code=_check_code(code))
+    session.add(r)
+    session.flush()
+    return r.id
+
+
+def update_region(session: Session, region_id: int, *, name: str | None = None, code: str | None = None,
+                  rural_population: int | None = None) -> None:
+    r = session.get(Region, region_id)
+    if r is None:
+        raise RegionError("区划不存在")
+    if name is not None:
+        if not name.strip():
+            raise RegionError("名称不能为空")
+        clash = session.scalar(select(Region.id).where(Region.parent_id == r.parent_id, Region.name == name.strip(),
+                                                       Region.id != r.id))
+        if clash is not None:
+            raise RegionError(f"同级已有“{name.strip()}”")
+        r.name = name.strip()
+    if code is not None:
+        r.code = _check_code(code)
+    if rural_population is not None:
+        if rural_population < 0:
+            raise RegionError("农村户籍人口不能为负数")
+        r.rural_population = rural_population
+
+
+def tree(session: Session, village_ids: frozenset[int] | None = None) -> list[VillageNode]:
+    """Villages with their groups and household counts, in name order (restricted for a clerk)."""
+    tid = settings.get_app(session, "township_id")
+    if not tid:
+        return []
+    counts_v = dict(session.execute(select(Household.village_id, func.count()).group_by(Household.village_id)).all())
+    counts_g = dict(session.execute(select(Household.group_id, func.count()).group_by(Household.group_id)).all())
+    villages = session.scalars(select(Region).where(Region.parent_id == int(tid), Region.level == "village",
+                                                    Region.active.is_(True))
+                               .order_by(Region.sort_order, Region.name)).all()
+    nodes = {v.id: VillageNode(v.id, v.name, v.code, v.rural_population, counts_v.get(v.id, 0))
+             for v in villages if village_ids is None or v.id in village_ids}
+    if nodes:
+        groups = session.scalars(select(Region).where(Region.parent_id.in_(nodes), Region.level == "group",
+                                                      Region.active.is_(True))
+                                 .order_by(Region.sort_order, Region.name))
+        for g in groups:
+            nodes[g.parent_id].groups.append(GroupNode(g.id, g.name, g.code, counts_g.get(g.id, 0)))
+    return list(nodes.values())
+
+
+def village_by_name(session: Session, name: str) -> int | None:
+    tid = settings.get_app(session, "township_id")
+    if not tid:
+        return None
+    return session.scalar(select(Region.id).where(Region.parent_id == int(tid), Region.name == name.strip()))
+
+
+def group_by_name(session: Session, village_id: int, name: str) -> int | None:
+    return session.scalar(select(Region.id).where(Region.parent_id == village_id, Region.name == name.strip()))
+
+
+def names(session: Session) -> dict[int, str]:
+    """id → name of every village and group (for display of many rows)."""
+    return dict(session.execute(select(Region.id, Region.name).where(Region.level.in_(("village", "group")))).all())

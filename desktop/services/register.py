@@ -1,0 +1,513 @@
+"""The household register: search at county scale, read and save a household with its members,
+natural changes as dated events, moving a member between households. Every write is audited
+by the session hook in services.audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+
+from sqlalchemy import asc, desc, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..models import Household, Member, MemberEvent, Region
+from . import audit, regions
+from .auth import CurrentUser
+from .codes import codes, normalize
+from .idnumber import birth_date_error, parse_id
+
+HEAD = "01"  # code of 户主 in "relation"
+
+
+class RegisterError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validation message; row is the member's index in the list given, None for the household."""
+
+    field: str
+    message: str
+    row: int | None = None
+
+
+class ValidationError(RegisterError):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("；".join(p.message for p in problems))
+
+
+# ---------------------------------------------------------------- data carried to and from views
+
+@dataclass
+class HouseholdData:
+    id: int | None = None
+    household_no: str = ""
+    village_id: int | None = None
+    group_id: int | None = None
+    address: str | None = None
+    phone: str | None = None
+    a1_relocation_site: bool | None = None
+    a2_site_address: str | None = None
+    a3_category: str | None = None
+    a4_poverty_alleviated: bool = False
+    a23_housing_unsafe: bool | None = None
+    a24_school_dropout: bool | None = None
+    a25_water_unsafe: bool | None = None
+    a27_risk_types: list[str] = field(default_factory=list)
+    a27_other_note: str | None = None
+    a27a_disaster_types: list[str] = field(default_factory=list)
+    whole_no_labor_guarantee: bool = False
+    dibao_tier: str | None = None
+    a55_contact_person: str | None = None
+    contact_phone: str | None = None
+    note: str | None = None
+    # Read-only here: they change only through the procedures (SPEC §7).
+    monitoring_status: str = "none"
+    identified_on: date | None = None
+    a53_removal_way: str | None = None
+    a54_removed_on: date | None = None
+
+
+READ_ONLY_HOUSEHOLD = {"id", "monitoring_status", "identified_on", "a53_removal_way", "a54_removed_on"}
+
+
+@dataclass
+class MemberData:
+    id: int | None = None
+    name: str = ""
+    sex: str | None = None
+    id_number: str = ""
+    relation: str | None = None
+    ethnicity: str | None = "01"
+    political: str | None = None
+    education: str | None = None
+    school: str | None = None
+    health: str | None = None
+    disability_grade: str | None = None
+    labor: str | None = None
+    work_region: str | None = None
+    work_months: int | None = None
+    a17_medical: bool | None = None
+    a18_serious_illness: bool | None = None
+    a19_pension: bool | None = None
+    a20_dibao: str | None = None
+    a21_tekun: str | None = None
+    a22_relocated: bool | None = None
+    phone: str | None = None
+    note: str | None = None
+    # Read-only here: changed by events.
+    status: str = "normal"
+    status_date: date | None = None
+
+
+READ_ONLY_MEMBER = {"id", "status", "status_date"}
+MEMBER_CODE_FIELDS = {"sex": "sex", "relation": "relation", "ethnicity": "ethnicity", "political": "political",
+                      "education": "education", "school": "school", "health": "health",
+                      "disability_grade": "disability_grade", "labor": "labor", "work_region": "work_region",
+                      "a20_dibao": "dibao", "a21_tekun": "tekun"}
+
+
+@dataclass(frozen=True)
+class HouseholdRow:
+    id: int
+    household_no: str
+    village: str
+    group: str
+    head_name: str
+    size: int
+    phone: str
+    status: str
+    category: str
+    poverty_alleviated: bool
+    identified_on: date | None
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    event_date: date
+    kind: str
+    member_name: str
+    id_number: str
+    other_household_no: str
+    note: str
+    recorded_by: str
+
+
+@dataclass
+class HouseholdFilter:
+    text: str = ""
+    village_id: int | None = None
+    group_id: int | None = None
+    status: str | None = None
+    category: str | None = None
+    poverty_alleviated: bool | None = None
+    village_ids: frozenset[int] | None = None  # a clerk's villages
+
+
+# ---------------------------------------------------------------- search
+
+SORT_COLUMNS = {
+    "household_no": Household.household_no, "village": Household.village_id, "group": Household.group_id,
+    "head_name": Household.head_name, "size": Household.size, "phone": Household.phone,
+    "status": Household.monitoring_status, "category": Household.a3_category,
+    "poverty_alleviated": Household.a4_poverty_alleviated, "identified_on": Household.identified_on,
+}
+
+
+def _conditions(flt: HouseholdFilter) -> list:
+    cond = []
+    if flt.village_ids is not None:
+        cond.append(Household.village_id.in_(flt.village_ids))
+    if flt.village_id is not None:
+        cond.append(Household.village_id == flt.village_id)
+    if flt.group_id is not None:
+        cond.append(Household.group_id == flt.group_id)
+    if flt.status:
+        cond.append(Household.monitoring_status == flt.status)
+    if flt.category:
+        cond.append(Household.a3_category == flt.category)
+    if flt.poverty_alleviated is not None:
+        cond.append(Household.a4_poverty_alleviated.is_(flt.poverty_alleviated))
+    text = normalize(flt.text).upper()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        member_match = or_(Member.name.like(pattern, escape="\\"), Member.id_number.like(pattern, escape="\\"))
+        cond.append(or_(Household.household_no.like(pattern, escape="\\"),
+                        Household.phone.like(pattern, escape="\\"),
+                        Household.head_name.like(pattern, escape="\\"),
+                        Household.id.in_(select(Member.household_id).where(member_match))))
+    return cond
+
+
+def household_ids(session: Session, flt: HouseholdFilter, sort: str = "household_no",
+                  descending: bool = False) -> list[int]:
+    """Ids of matching households in display order: the register model keeps only these."""
+    col = SORT_COLUMNS.get(sort, Household.household_no)
+    order = [desc(col) if descending else asc(col)]
+    if col is not Household.household_no:
+        order.append(asc(Household.household_no))
+    q = select(Household.id).where(*_conditions(flt)).order_by(*order)
+    return list(session.scalars(q))
+
+
+def household_rows(session: Session, ids: list[int]) -> list[HouseholdRow]:
+    """Display rows for a page of ids, in the order given."""
+    if not ids:
+        return []
+    names = regions.names(session)
+    status = codes("monitoring_status")
+    category = codes("category")
+    by_id = {}
+    cols = (Household.id, Household.household_no, Household.village_id, Household.group_id, Household.head_name,
+            Household.size, Household.phone, Household.monitoring_status, Household.a3_category,
+            Household.a4_poverty_alleviated, Household.identified_on)
+    for chunk in range(0, len(ids), 900):
+        for r in session.execute(select(*cols).where(Household.id.in_(ids[chunk:chunk + 900]))):
+            by_id[r.id] = HouseholdRow(r.id, r.household_no, names.get(r.village_id, ""), names.get(r.group_id, ""),
+                                       r.head_name or "", r.size, r.phone or "", status.name(r.monitoring_status),
+                                       category.name(r.a3_category), bool(r.a4_poverty_alleviated),
+                                       r.identified_on)
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def count_households(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Household)) or 0
+
+
+# ---------------------------------------------------------------- read
+
+def _copy(src, cls, skip=()):
+    return cls(**{f.name: getattr(src, f.name) for f in fields(cls) if f.name not in skip})
+
+
+def get_household(session: Session, household_id: int) -> tuple[HouseholdData, list[MemberData]]:
+    hh = session.get(Household, household_id)
+    if hh is None:
+        raise RegisterError(f"户 #{household_id} 不存在")
+    data = _copy(hh, HouseholdData)
+    data.a27_risk_types = list(hh.a27_risk_types or [])
+    data.a27a_disaster_types = list(hh.a27a_disaster_types or [])
+    members = session.scalars(select(Member).where(Member.household_id == household_id)
+                              .order_by(Member.seq, Member.id)).all()
+    return data, [_copy(m, MemberData) for m in members]
+
+
+def household_id_by_no(session: Session, household_no: str) -> int | None:
+    return session.scalar(select(Household.id).where(Household.household_no == household_no.strip()))
+
+
+def events(session: Session, household_id: int) -> list[EventRow]:
+    other = Household.__table__.alias("other")
+    q = (select(MemberEvent, Member.name, Member.id_number, other.c.household_no)
+         .join(Member, Member.id == MemberEvent.member_id)
+         .outerjoin(other, other.c.id == MemberEvent.other_household_id)
+         .where(MemberEvent.household_id == household_id)
+         .order_by(MemberEvent.event_date.desc(), MemberEvent.id.desc()))
+    kinds = codes("member_event")
+    return [EventRow(e.id, e.event_date, kinds.name(e.kind), name, idn, ohn or "", e.note or "", e.recorded_by or "")
+            for e, name, idn, ohn in session.execute(q)]
+
+
+# ---------------------------------------------------------------- validation
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _check_phone(value: str | None, fld: str, what: str, row: int | None = None) -> list[Problem]:
+    if _blank(value):
+        return []
+    digits = value.replace("-", "").replace(" ", "")
+    if not digits.isdigit() or not 7 <= len(digits) <= 13:
+        return [Problem(fld, f"{what}“{value}”不是有效的电话号码", row)]
+    return []
+
+
+def validate_member(m: MemberData, row: int, as_of: date) -> list[Problem]:
+    """Problems of one member, with messages naming the row (第 N 行) and the field."""
+    p: list[Problem] = []
+    who = f"第 {row + 1} 行成员" + (f"“{m.name}”" if not _blank(m.name) else "")
+    if _blank(m.name):
+        p.append(Problem("name", f"{who}：姓名不能为空", row))
+    info = parse_id(m.id_number)
+    if not info.valid:
+        p.append(Problem("id_number", f"{who}：{info.error}", row))
+    else:
+        if (err := birth_date_error(info, as_of)):
+            p.append(Problem("id_number", f"{who}：{err}", row))
+        if m.sex and m.sex != info.sex:
+            p.append(Problem("sex", f"{who}：性别“{codes('sex').name(m.sex)}”与身份证号第 17 位"
+                                    f"（{codes('sex').name(info.sex)}）不符", row))
+    if _blank(m.relation):
+        p.append(Problem("relation", f"{who}：请选择与户主关系", row))
+    for fld, key in MEMBER_CODE_FIELDS.items():
+        value = getattr(m, fld)
+        if not _blank(value) and value not in codes(key):
+            p.append(Problem(fld, f"{who}：“{value}”不在{key}代码表中", row))
+    if m.work_months is not None and not 0 <= m.work_months <= 12:
+        p.append(Problem("work_months", f"{who}：务工时间应在 0–12 个月之间，现为 {m.work_months}", row))
+    if m.disability_grade and m.health != codes("health").code_of("残疾"):
+        p.append(Problem("disability_grade", f"{who}：填写了残疾等级，但健康状况不是“残疾”", row))
+    p += _check_phone(m.phone, "phone", f"{who}：联系电话", row)
+    return p
+
+
+def validate(data: HouseholdData, members: list[MemberData], as_of: date) -> list[Problem]:
+    """Everything checkable without the database, before anything is saved."""
+    p: list[Problem] = []
+    if _blank(data.household_no):
+        p.append(Problem("household_no", "户编号不能为空"))
+    if data.village_id is None:
+        p.append(Problem("village_id", "请选择行政村"))
+    p += _check_phone(data.phone, "phone", "联系电话")
+    p += _check_phone(data.contact_phone, "contact_phone", "监测联系人电话")
+    for fld, key in (("a3_category", "category"), ("dibao_tier", "dibao_tier")):
+        value = getattr(data, fld)
+        if not _blank(value) and value not in codes(key):
+            p.append(Problem(fld, f"“{value}”不在{key}代码表中"))
+    if not members:
+        p.append(Problem("members", "至少要登记一名家庭成员（户主）"))
+    seen: dict[str, int] = {}
+    for i, m in enumerate(members):
+        p += validate_member(m, i, as_of)
+        number = parse_id(m.id_number).number
+        if number and m.status == "normal":
+            if number in seen:
+                p.append(Problem("id_number", f"第 {i + 1} 行与第 {seen[number] + 1} 行的证件号码相同：{number}", i))
+            else:
+                seen[number] = i
+    living = [i for i, m in enumerate(members) if m.status == "normal"]
+    heads = [i for i in living if members[i].relation == HEAD]
+    if members and not heads:
+        p.append(Problem("relation", "没有户主：请在家庭成员中指定一名户主"))
+    elif len(heads) > 1:
+        rows = "、".join(str(i + 1) for i in heads)
+        p.append(Problem("relation", f"有 {len(heads)} 名户主（第 {rows} 行）：一户只能有一名户主", heads[1]))
+    return p
+
+
+def _check_register(session: Session, data: HouseholdData, members: list[MemberData]) -> list[Problem]:
+    """Checks that need the database: unique 户编号, an ID living in another household."""
+    p: list[Problem] = []
+    no = (data.household_no or "").strip()
+    other = session.scalar(select(Household.id).where(Household.household_no == no))
+    if no and other is not None and other != data.id:
+        p.append(Problem("household_no", f"户编号“{no}”已被其他户使用"))
+    numbers = {parse_id(m.id_number).number: i for i, m in enumerate(members) if m.status == "normal"}
+    if numbers:
+        q = (select(Member.id_number, Household.household_no)
+             .join(Household, Household.id == Member.household_id)
+             .where(Member.id_number.in_(list(numbers)), Member.status == "normal"))
+        if data.id is not None:
+            q = q.where(Member.household_id != data.id)
+        for number, hno in session.execute(q):
+            i = numbers[number]
+            p.append(Problem("id_number", f"第 {i + 1} 行证件号码 {number} 已登记在户 {hno} 的在册成员中", i))
+    return p
+
+
+# ---------------------------------------------------------------- write
+
+def _apply(obj, data, skip) -> None:
+    for f in fields(data):
+        if f.name in skip:
+            continue
+        value = getattr(data, f.name)
+        if isinstance(value, str):
+            value = value.strip() or None
+        if f.name == "household_no":
+            value = value or ""
+        if getattr(obj, f.name) != value:
+            setattr(obj, f.name, value)
+
+
+def _normalized(m: MemberData) -> MemberData:
+    info = parse_id(m.id_number)
+    sex = m.sex or info.sex
+    return replace(m, id_number=info.number, sex=sex, name=(m.name or "").strip())
+
+
+def refresh_household(session: Session, hh: Household) -> None:
+    """Keep the cached size (members of status 正常) and head name in step with the members."""
+    session.flush()
+    living = session.execute(select(Member.name, Member.relation).where(Member.household_id == hh.id,
+                                                                         Member.status == "normal")).all()
+    hh.size = len(living)
+    hh.head_name = next((n for n, rel in living if rel == HEAD), None)
+
+
+def _check_access(session: Session, user: CurrentUser | None, village_id: int | None) -> None:
+    if user is not None and village_id is not None and not user.may_edit_village(village_id):
+        name = session.get(Region, village_id).name if session.get(Region, village_id) else village_id
+        raise RegisterError(f"您没有“{name}”的录入权限")
+
+
+def save_household(session: Session, data: HouseholdData, members: list[MemberData], as_of: date,
+                   user: CurrentUser | None = None) -> int:
+    """Validate everything, then create or update the household and its members in one go.
+
+    Members are matched by id; a new member row on an existing household needs an event
+    (record_event), so this refuses to add or drop members of a saved household."""
+    members = [_normalized(m) for m in members]
+    problems = validate(data, members, as_of)
+    if not problems:
+        problems = _check_register(session, data, members)
+    if data.village_id is not None and data.group_id is not None:
+        g = session.get(Region, data.group_id)
+        if g is None or g.parent_id != data.village_id:
+            problems.append(Problem("group_id", "村民小组不属于所选行政村"))
+    if problems:
+        raise ValidationError(problems)
+    _check_access(session, user, data.village_id)
+    if data.id is None:
+        hh = Household(household_no="", village_id=data.village_id, monitoring_status="none")
+        _apply(hh, data, READ_ONLY_HOUSEHOLD)
+        session.add(hh)
+        session.flush()
+        for seq, m in enumerate(members, 1):
+            row = Member(household_id=hh.id, seq=seq, name="", id_number="", relation="")
+            _apply(row, m, READ_ONLY_MEMBER)
+            row.seq = seq
+            session.add(row)
+    else:
+        hh = session.get(Household, data.id)
+        if hh is None:
+            raise RegisterError(f"户 #{data.id} 不存在")
+        _check_access(session, user, hh.village_id)
+        _apply(hh, data, READ_ONLY_HOUSEHOLD)
+        existing = {m.id: m for m in session.scalars(select(Member).where(Member.household_id == hh.id))}
+        given = {m.id for m in members if m.id is not None}
+        if any(m.id is None for m in members) or given != set(existing):
+            raise RegisterError("已登记户的成员增减须通过“成员变更”登记（新生儿、嫁入、迁入、死亡、嫁出、迁出）")
+        for seq, m in enumerate(members, 1):
+            row = existing[m.id]
+            _apply(row, m, READ_ONLY_MEMBER | {"seq"})
+            if row.seq != seq:
+                row.seq = seq
+    refresh_household(session, hh)
+    return hh.id
+
+
+def record_event(session: Session, household_id: int, kind: str, event_date: date, *,
+                 member_id: int | None = None, new_member: MemberData | None = None,
+                 note: str | None = None, other_household_id: int | None = None,
+                 as_of: date | None = None, user: CurrentUser | None = None) -> int:
+    """A natural change as a dated event. Additions create the member; reductions change the
+    member's status. Returns the member id."""
+    spec = codes("member_event").get(kind)
+    if spec is None:
+        raise RegisterError(f"未知的变更类型：{kind}")
+    hh = session.get(Household, household_id)
+    if hh is None:
+        raise RegisterError(f"户 #{household_id} 不存在")
+    _check_access(session, user, hh.village_id)
+    if event_date is None:
+        raise RegisterError("请填写变更日期")
+    if as_of is not None and event_date > as_of:
+        raise RegisterError(f"变更日期 {event_date} 晚于今天 {as_of}")
+    recorded_by = session.info.get("user")
+    if spec.flag("adds_member"):
+        if new_member is None:
+            raise RegisterError(f"“{spec.name}”需要填写新成员信息")
+        m = _normalized(new_member)
+        problems = validate_member(m, 0, as_of or event_date)
+        data, current = get_household(session, household_id)
+        if m.relation == HEAD and any(c.relation == HEAD and c.status == "normal" for c in current):
+            problems.append(Problem("relation", "本户已有户主：新成员不能再登记为户主"))
+        problems += [p for p in _check_register(session, data, [m]) if p.field == "id_number"]
+        same = [c for c in current if c.status == "normal" and parse_id(c.id_number).number == m.id_number]
+        if same:
+            problems.append(Problem("id_number", f"证件号码 {m.id_number} 与本户成员“{same[0].name}”相同"))
+        if problems:
+            raise ValidationError(problems)
+        seq = (session.scalar(select(func.max(Member.seq)).where(Member.household_id == household_id)) or 0) + 1
+        row = Member(household_id=household_id, seq=seq, name="", id_number="", relation="")
+        _apply(row, m, READ_ONLY_MEMBER | {"seq"})
+        row.status, row.status_date = "normal", event_date
+        session.add(row)
+        session.flush()
+        member_id = row.id
+    else:
+        row = session.get(Member, member_id) if member_id is not None else None
+        if row is None or row.household_id != household_id:
+            raise RegisterError("请选择本户的一名成员")
+        target = spec.extra["status_after"]
+        if target == "normal" and row.status == "normal":
+            raise RegisterError(f"“{row.name}”已是正常状态")
+        if target != "normal" and row.status != "normal":
+            raise RegisterError(f"“{row.name}”当前状态为“{codes('member_status').name(row.status)}”，不能再登记{spec.name}")
+        row.status, row.status_date = target, event_date
+    session.add(MemberEvent(household_id=household_id, member_id=member_id, kind=kind, event_date=event_date,
+                            other_household_id=other_household_id, note=(note or "").strip() or None,
+                            recorded_by=recorded_by))
+    refresh_household(session, hh)
+    return member_id
+
+
+def move_member(session: Session, member_id: int, target_household_id: int, event_date: date, relation: str,
+                note: str | None = None, as_of: date | None = None, user: CurrentUser | None = None) -> int:
+    """Move a member to another household of the register: 迁出 here, 迁入 there, linked both ways,
+    so each household keeps its own history. Returns the new member id."""
+    row = session.get(Member, member_id)
+    if row is None:
+        raise RegisterError("成员不存在")
+    if row.household_id == target_household_id:
+        raise RegisterError("目标户与原户相同")
+    if session.get(Household, target_household_id) is None:
+        raise RegisterError("目标户不存在")
+    if row.status != "normal":
+        raise RegisterError(f"“{row.name}”不是正常状态，不能迁移")
+    source_id = row.household_id
+    moving = _copy(row, MemberData)
+    moving.id, moving.relation = None, relation
+    record_event(session, source_id, "moved_out", event_date, member_id=member_id, note=note,
+                 other_household_id=target_household_id, as_of=as_of, user=user)
+    new_id = record_event(session, target_household_id, "moved_in", event_date, new_member=moving, note=note,
+                          other_household_id=source_id, as_of=as_of, user=user)
+    session.get(Member, new_id).moved_from_member_id = member_id
+    audit.record(session, "move", "member", record_id=new_id, household_id=target_household_id,
+                 field="household_id", old=source_id, new=target_household_id)
+    return new_id

@@ -1,0 +1,38 @@
+"""First run: township, year and monitoring line, and the administrator, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from . import auth, regions, settings
+
+
+@dataclass
+class FirstRun:
+    township: str
+    county: str | None
+    city: str | None
+    province: str | None
+    year: int
+    monitoring_line: str
+    admin_username: str
+    admin_name: str
+    admin_password: str
+    township_code: str | None = None
+
+
+def needs_first_run(session: Session) -> bool:
+    return regions.township(session) is None or auth.user_count(session) == 0
+
+
+def complete_first_run(session: Session, fr: FirstRun) -> None:
+    if settings.parse_amount(fr.monitoring_line, "监测线") is None:
+        raise settings.SettingsError("请填写当年的监测线（元/人·年）")
+    if regions.township(session) is None:
+        regions.init_township(session, fr.township, fr.county, fr.city, fr.province, fr.township_code)
+    settings.set_year(session, fr.year, monitoring_line=fr.monitoring_line)
+    if settings.current_year(session) is None:
+        settings.set_current_year(session, fr.year)
+    auth.create_user(session, fr.admin_username, fr.admin_name, "admin", fr.admin_password)

@@ -1,0 +1,69 @@
+"""Fixtures: a fresh database file per test, a configured township, a logged-in context."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+
+from desktop.services import auth, regions, settings
+from desktop.services.context import AppContext
+from desktop.services.db import init_db, sqlite_url
+from desktop.services.idnumber import make_id
+from desktop.services.register import HouseholdData, MemberData
+
+TODAY = date(2024, 11, 20)
+YEAR = 2024
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    monkeypatch.setenv("FANPIN_DATA_DIR", str(tmp_path / "data"))
+    database = init_db(sqlite_url(tmp_path / "test.sqlite3"))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def township(db):
+    """A configured township: 2 villages with groups, settings for 2024, an admin and a clerk."""
+    with db.session() as s:
+        regions.init_township(s, "稷下街道", county="临淄区", city="淄博市", province="山东省")
+        v1 = regions.add_village(s, "东村", rural_population=1200)
+        v2 = regions.add_village(s, "西村", rural_population=800)
+        g1 = regions.add_group(s, v1, "一组")
+        g2 = regions.add_group(s, v1, "二组")
+        g3 = regions.add_group(s, v2, "一组")
+        settings.set_year(s, YEAR, monitoring_line="7100")
+        settings.set_current_year(s, YEAR)
+        auth.create_user(s, "admin", "管理员", "admin", "admin123")
+        auth.create_user(s, "clerk", "村录入员", "clerk", "clerk123", village_ids=[v2])
+        s.commit()
+    return {"villages": {"东村": v1, "西村": v2}, "groups": {("东村", "一组"): g1, ("东村", "二组"): g2,
+                                                              ("西村", "一组"): g3}}
+
+
+@pytest.fixture
+def ctx(db, township):
+    with db.session() as s:
+        user = auth.authenticate(s, "admin", "admin123")
+        s.commit()
+    return AppContext(db=db, user=user, year=YEAR, today=lambda: TODAY)
+
+
+def person(name: str, born: date, sex: str, relation: str, serial: int = 1, **kw) -> MemberData:
+    """A member with a valid ID number built from the birth date and sex."""
+    return MemberData(name=name, sex=sex, id_number=make_id("370305", born, serial, sex), relation=relation,
+                      labor=kw.pop("labor", "02"), a17_medical=kw.pop("a17_medical", True), **kw)
+
+
+def family(village_id: int, group_id: int | None = None, no: str = "3703050010010001",
+           serial: int = 1) -> tuple[HouseholdData, list[MemberData]]:
+    data = HouseholdData(household_no=no, village_id=village_id, group_id=group_id, phone="13800000000")
+    members = [person("张三", date(1970, 3, 5), "1", "01", serial),
+               person("李四", date(1972, 8, 9), "2", "02", serial + 1),
+               person("张小堃", date(2010, 1, 2), "1", "03", serial + 2, school="05")]
+    return data, members
