@@ -1,0 +1,17 @@
+"""python -m desktop: the window, or a headless sub-command (see cli.py)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    from . import cli
+    if argv and argv[0] in cli.COMMANDS:
+        return cli.main(argv)
+    return cli.gui(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

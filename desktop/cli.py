@@ -1,0 +1,197 @@
+"""Headless command line (SPEC §11). Errors go to stderr in Chinese with a non-zero exit;
+wrong usage exits 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from . import APP_NAME
+
+COMMANDS = ("init", "config", "demo")
+
+
+class UsageError(Exception):
+    """A command that cannot run as asked; code 2 is wrong usage, 1 a refused request."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that speaks Chinese about wrong usage and exits 2."""
+
+    MESSAGES = (("the following arguments are required", "缺少必需参数"),
+                ("unrecognized arguments", "无法识别的参数"), ("invalid choice", "无效的选择"),
+                ("expected one argument", "需要一个值"), ("invalid", "无效"), ("argument ", "参数 "))
+
+    def error(self, message: str):  # argparse API
+        for english, chinese in self.MESSAGES:
+            message = message.replace(english, chinese)
+        sys.stderr.write(f"用法错误：{message}\n")
+        self.print_usage(sys.stderr)
+        raise SystemExit(2)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期“{text}”无效，应为 YYYY-MM-DD") from None
+
+
+def _year(text: str) -> int:
+    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+        raise argparse.ArgumentTypeError(f"年度“{text}”无效")
+    return int(text)
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"“{text}”应为正整数")
+    return int(text)
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="python -m desktop", description=f"{APP_NAME}（无窗口命令）")
+    sub = p.add_subparsers(dest="command", parser_class=Parser)
+
+    s = sub.add_parser("init", help="创建空数据库并配置乡镇")
+    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--township", required=True)
+    s.add_argument("--county")
+    s.add_argument("--city")
+    s.add_argument("--province")
+    s.add_argument("--code", help="乡镇 12 位统计用区划代码")
+    s.add_argument("--year", type=_year, help="当前工作年度")
+    s.add_argument("--monitoring-line", help="当前年度监测线（元/人·年）")
+    s.add_argument("--admin-user", help="管理员用户名")
+    s.add_argument("--admin-password", help="管理员密码")
+
+    s = sub.add_parser("config", help="年度设置：监测线、当地农村人均纯收入、县农村居民人均可支配收入")
+    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--year", required=True, type=_year)
+    s.add_argument("--monitoring-line")
+    s.add_argument("--rural-average")
+    s.add_argument("--county-income")
+    s.add_argument("--period-start", type=_date)
+    s.add_argument("--period-end", type=_date)
+    s.add_argument("--status-date", type=_date, help="状态时点")
+    s.add_argument("--current", action="store_true", help="设为当前工作年度")
+
+    s = sub.add_parser("demo", help="生成演示用的乡镇数据（试用与性能测试）")
+    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--households", required=True, type=_positive_int)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--year", type=_year)
+    s.add_argument("--as-of", type=_date)
+    return p
+
+
+def _open(path: Path, must_exist: bool = True):
+    from .services.db import init_db, sqlite_url
+    if must_exist and not path.exists():
+        raise UsageError(f"数据库不存在：{path}（请先运行 init）")
+    return init_db(sqlite_url(path))
+
+
+def cmd_init(a) -> int:
+    from .services import auth, regions, settings
+    if bool(a.admin_user) != bool(a.admin_password):
+        raise UsageError("--admin-user 与 --admin-password 须同时给出", code=2)
+    if a.monitoring_line and not a.year:
+        raise UsageError("给出 --monitoring-line 时须同时给出 --year", code=2)
+    db = _open(a.db, must_exist=False)
+    with db.session("cli") as s:
+        if regions.township(s) is not None:
+            raise UsageError(f"数据库已初始化：{a.db}")
+        regions.init_township(s, a.township, a.county, a.city, a.province, a.code)
+        if a.year:
+            settings.set_year(s, a.year, monitoring_line=a.monitoring_line)
+            settings.set_current_year(s, a.year)
+        if a.admin_user:
+            auth.create_user(s, a.admin_user, a.admin_user, "admin", a.admin_password)
+        s.commit()
+    print(f"已创建数据库 {a.db}，乡镇：{a.township}")
+    return 0
+
+
+def _describe(ys) -> str:
+    def money(v):
+        return "未设置" if v is None else f"{v:,.2f} 元"
+    return (f"{ys.year} 年度：监测线 {money(ys.monitoring_line)}；当地农村人均纯收入 {money(ys.rural_average)}；"
+            f"县农村居民人均可支配收入 {money(ys.county_income)}；统计期 {ys.period_start} 至 {ys.period_end}；"
+            f"状态时点 {ys.status_time_point}")
+
+
+def cmd_config(a) -> int:
+    from .services import settings
+    db = _open(a.db)
+    with db.session("cli") as s:
+        ys = settings.set_year(s, a.year, monitoring_line=a.monitoring_line, rural_average=a.rural_average,
+                               county_income=a.county_income, period_start=a.period_start,
+                               period_end=a.period_end, status_time_point=a.status_date)
+        if a.current or settings.current_year(s) is None:
+            settings.set_current_year(s, a.year)
+        s.commit()
+    print(_describe(ys))
+    return 0
+
+
+def cmd_demo(a) -> int:
+    from .services import auth, demo, regions, settings
+    db = _open(a.db, must_exist=False)
+    with db.session("cli") as s:
+        created = regions.township(s) is None
+        if created:
+            regions.init_township(s, "演示镇", "演示县", "演示市", "演示省")
+        if auth.user_count(s) == 0:
+            auth.create_user(s, "admin", "管理员", "admin", "admin123")
+            print("已创建管理员账号 admin，密码 admin123（仅供演示，请登录后修改）")
+        year = a.year or settings.current_year(s) or (a.as_of or date.today()).year
+        as_of = a.as_of or date(year, 10, 31)
+
+        def progress(done: int, total: int) -> None:
+            if sys.stderr.isatty():
+                sys.stderr.write(f"\r生成中 {done}/{total} 户")
+        result = demo.generate(s, a.households, seed=a.seed, year=year, as_of=as_of, progress=progress)
+        s.commit()
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    print(f"已生成 {result.households} 户 {result.members} 人（{result.villages} 个行政村），"
+          f"监测中 {result.monitored} 户，已消除风险 {result.removed} 户，用时 {result.elapsed:.1f} 秒")
+    return 0
+
+
+HANDLERS = {"init": cmd_init, "config": cmd_config, "demo": cmd_demo}
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_usage(sys.stderr)
+        return 2
+    from .services.auth import AuthError
+    from .services.regions import RegionError
+    from .services.settings import SettingsError
+    try:
+        return HANDLERS[args.command](args)
+    except UsageError as e:
+        sys.stderr.write(f"错误：{e}\n")
+        return e.code
+    except (SettingsError, RegionError, AuthError) as e:
+        sys.stderr.write(f"错误：{e}\n")
+        return 1
+
+
+def gui(argv: list[str]) -> int:
+    """No sub-command: open the window (optionally on --db PATH)."""
+    p = Parser(prog="python -m desktop", description=f"{APP_NAME}：不带子命令时打开程序窗口。"
+               f"子命令：{'、'.join(COMMANDS)}")
+    p.add_argument("--db", type=Path, help="数据库文件（默认在用户数据目录）")
+    args = p.parse_args(argv)
+    from .app import run_gui
+    return run_gui(args.db)

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up (first time) and run the whole test suite. Any arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/bootstrap.sh test
+export QT_QPA_PLATFORM=offscreen
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,71 @@
+import sqlite3
+from datetime import datetime
+
+from desktop.services import backup, db as dbmod
+from desktop.services.db import init_db, sqlite_url
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(db):
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_fresh_database_is_at_head(db):
+    assert dbmod.current_revision(db.engine) == dbmod.head_revision(db.engine)
+
+
+def test_migration_of_a_database_with_data_takes_a_backup_first(db, monkeypatch):
+    path = db.sqlite_path
+    with db.session() as s:
+        from desktop.services import settings
+        settings.set_app(s, "marker", "kept")
+        s.commit()
+    seen = {}
+
+    def fake_upgrade(cfg, target):
+        # The copy must exist, holding the data, before the schema is touched.
+        seen["backups"] = backup.list_backups(path)
+        with sqlite3.connect(seen["backups"][0].path) as c:
+            seen["marker"] = c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone()
+
+    monkeypatch.setattr(dbmod, "head_revision", lambda engine: "9999_newer")
+    monkeypatch.setattr(dbmod.command, "upgrade", fake_upgrade)
+    taken = dbmod.migrate(db)
+    assert taken is not None and taken.exists() and "migrate" in taken.name
+    assert seen["marker"] == ("kept",)
+
+
+def test_new_database_is_not_backed_up(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    database = init_db(sqlite_url(path))
+    assert backup.list_backups(path) == []
+    assert dbmod.migrate(database) is None  # already at head: nothing to do
+    database.dispose()
+
+
+def test_backup_copies_a_consistent_database(db, tmp_path):
+    path = db.sqlite_path
+    with db.session() as s:
+        from desktop.services import settings
+        settings.set_app(s, "township_name", "稷下街道")
+        s.commit()
+    copy = backup.backup_sqlite(path, "manual", now=datetime(2024, 1, 2, 3, 4, 5))
+    assert copy.name.endswith("20240102-030405-manual.sqlite3")
+    with sqlite3.connect(copy) as c:
+        assert c.execute("SELECT value FROM app_setting WHERE key='township_name'").fetchone() == ("稷下街道",)
+        assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    infos = backup.list_backups(path)
+    assert infos[0].path == copy and infos[0].reason == "manual"
+
+
+def test_prune_keeps_recent_and_always_the_newest(db):
+    path = db.sqlite_path
+    old = backup.backup_sqlite(path, "daily", now=datetime(2024, 1, 1, 8, 0, 0))
+    mid = backup.backup_sqlite(path, "daily", now=datetime(2024, 1, 20, 8, 0, 0))
+    new = backup.backup_sqlite(path, "daily", now=datetime(2024, 1, 30, 8, 0, 0))
+    removed = backup.prune_backups(path, keep_days=15, now=datetime(2024, 1, 31))
+    assert removed == [old]
+    assert mid.exists() and new.exists()
+    removed = backup.prune_backups(path, keep_days=1, now=datetime(2025, 1, 1))
+    assert removed == [mid] and new.exists()
