@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import User, UserVillage
+from ..models import Region, User, UserVillage
 from ..models.base import utcnow
 from . import audit
 from .codes import codes
@@ -158,3 +158,32 @@ def reset_password(session: Session, user_id: int, new: str) -> None:
 
 def user_count(session: Session) -> int:
     return len(session.scalars(select(User.id)).all())
+
+
+def set_user_villages(session: Session, user_id: int, village_ids: list[int]) -> None:
+    """Replace the villages a 村级录入员 may work on (at least one)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise AuthError("用户不存在")
+    if user.role != "clerk":
+        raise AuthError("只有村级录入员需要指定行政村")
+    wanted = set(village_ids)
+    if not wanted:
+        raise AuthError("村级录入员至少要指定一个行政村")
+    links = {link.village_id: link for link in
+             session.scalars(select(UserVillage).where(UserVillage.user_id == user_id))}
+    if wanted == set(links):
+        return
+    names = dict(session.execute(select(Region.id, Region.name).where(Region.id.in_(wanted | set(links)),
+                                                                      Region.level == "village")).all())
+    if set(names) != wanted | set(links):
+        raise AuthError("所选行政村不存在")
+    for vid, link in links.items():
+        if vid not in wanted:
+            session.delete(link)
+    for vid in wanted - set(links):
+        session.add(UserVillage(user_id=user_id, village_id=vid))
+    session.flush()
+    # Deletions are not seen by the audit hook: one summary entry, old → new, in names.
+    audit.record(session, "update", "user_village", record_id=user_id,
+                 old="、".join(sorted(names[v] for v in links)), new="、".join(sorted(names[v] for v in wanted)))

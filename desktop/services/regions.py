@@ -180,3 +180,12 @@ def group_by_name(session: Session, village_id: int, name: str) -> int | None:
 def names(session: Session) -> dict[int, str]:
     """id → name of every village and group (for display of many rows)."""
     return dict(session.execute(select(Region.id, Region.name).where(Region.level.in_(("village", "group")))).all())
+
+
+def code_problem(code: str | None) -> str | None:
+    """The message for an invalid 12-digit division code, None when it is valid or empty (for live checks)."""
+    try:
+        _check_code(code)
+    except RegionError as exc:
+        return str(exc)
+    return None

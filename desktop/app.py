@@ -1,0 +1,162 @@
+"""Builds the QApplication, opens the database and shows the main window; nothing else."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+from . import APP_NAME, __version__
+from .paths import default_db_path
+from .services import backup, settings, setup
+from .services.context import AppContext
+from .services.db import Database, init_db, sqlite_url
+from .services.integrity import integrity_check
+
+ORGANIZATION = "fanpin-workbench"
+PREFERRED_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", "WenQuanYi Micro Hei",
+                   "WenQuanYi Zen Hei", "SimSun")
+CJK_MARKERS = ("CJK", "Noto Sans SC", "Source Han", "WenQuanYi", "Microsoft YaHei", "SimSun", "SimHei",
+               "PingFang", "Hiragino Sans GB")
+FONT_HINT = ("未找到中文字体，界面上的汉字可能显示为方框。请安装中文字体，例如：\n"
+             "    sudo apt-get install fonts-noto-cjk")
+
+
+class DatabaseDamaged(Exception):
+    """The database file failed the integrity check; nothing was changed."""
+
+    def __init__(self, path: Path, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(f"数据库文件检查未通过：{path}\n{problem}")
+
+
+def open_database(path: Path | None = None) -> Database:
+    """Open (and migrate) the database file, default in the user's data folder.
+
+    An existing file is checked with PRAGMA integrity_check first; a damaged file raises
+    DatabaseDamaged before any migration or backup touches it."""
+    path = Path(path) if path is not None else default_db_path()
+    if path.exists():
+        problem = integrity_check(path)
+        if problem is not None:
+            raise DatabaseDamaged(path, problem)
+    return init_db(sqlite_url(path))
+
+
+def damaged_message(exc: DatabaseDamaged) -> str:
+    backups = backup.list_backups(exc.path)
+    lines = ["数据库文件检查未通过，程序不能继续运行，以免损坏扩大。", "", f"文件：{exc.path}",
+             f"问题：{exc.problem}", "", f"备份文件夹：{backup.backup_dir_for(exc.path)}"]
+    if backups:
+        newest = backups[0]
+        lines.append(f"共有 {len(backups)} 个备份，最新的是 {newest.path.name}"
+                     f"（{newest.taken_at:%Y-%m-%d %H:%M}）。")
+        lines.append("请先复制保存损坏的文件，再用最新的备份替换它后重新打开程序；如有疑问请联系技术支持。")
+    else:
+        lines.append("没有找到备份。请复制保存该文件并联系技术支持。")
+    return "\n".join(lines)
+
+
+def create_main_window(ctx: AppContext):
+    """The main window for a logged-in context, not shown (benchmarks use this: no dialogs)."""
+    from .views.main_window import MainWindow
+
+    return MainWindow(ctx)
+
+
+def cjk_font_family(families: list[str] | None = None) -> str | None:
+    """The family to use for Chinese text: a preferred one when installed, else any CJK family."""
+    families = families if families is not None else QFontDatabase.families()
+    for preferred in PREFERRED_FONTS:
+        if preferred in families:
+            return preferred
+    for family in families:
+        if any(marker.lower() in family.lower() for marker in CJK_MARKERS):
+            return family
+    return None
+
+
+def install_translations(app: QApplication) -> None:
+    """Qt's own Chinese texts (standard buttons, context menus, date pickers)."""
+    QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
+    folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    for name in ("qtbase_zh_CN", "qt_zh_CN"):
+        translator = QTranslator(app)
+        if translator.load(name, folder):
+            app.installTranslator(translator)
+            break
+
+
+def setup_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationVersion(__version__)
+    install_translations(app)
+    family = cjk_font_family()
+    if family is None:
+        print(FONT_HINT, file=sys.stderr)
+    else:
+        app.setFont(QFont(family, 10))
+    return app
+
+
+def run_gui(db_path: Path | None = None) -> int:
+    """The whole program with a window: first run, log-in, main window. Returns the exit code."""
+    app = setup_application()
+    try:
+        db = open_database(db_path)
+    except DatabaseDamaged as exc:
+        QMessageBox.critical(None, f"数据库损坏 — {APP_NAME}", damaged_message(exc))
+        return 1
+    except Exception as exc:  # noqa: BLE001 - e.g. a file from a newer version, a read-only folder
+        QMessageBox.critical(None, f"无法打开数据库 — {APP_NAME}",
+                             f"无法打开数据库文件：\n{db_path or default_db_path()}\n\n{type(exc).__name__}: {exc}")
+        return 1
+    if db.sqlite_path is not None:
+        keep = int(db_setting(db, "backup_keep_days", "30"))
+        try:
+            backup.daily_backup(db.sqlite_path, keep_days=keep)
+        except OSError as exc:  # a full disk must not stop the day's work; say so
+            print(f"每日备份失败：{exc}", file=sys.stderr)
+    try:
+        return _run_with(app, db)
+    finally:
+        db.dispose()
+
+
+def db_setting(db: Database, key: str, default: str) -> str:
+    return AppContext(db).read(settings.get_app, key, default)
+
+
+def _run_with(app: QApplication, db: Database) -> int:
+    from .views.first_run import FirstRunWizard
+    from .views.login import LoginDialog
+
+    system = AppContext(db)
+    username = ""
+    if system.read(setup.needs_first_run):
+        wizard = FirstRunWizard(system, today=date.today)
+        if wizard.exec() != QDialog.DialogCode.Accepted:
+            return 0
+        username = wizard.admin_username or ""
+    login = LoginDialog(system, username=username)
+    if login.exec() != QDialog.DialogCode.Accepted or login.user is None:
+        return 0
+    ctx = AppContext(db, login.user, year=system.read(settings.current_year))
+    window = create_main_window(ctx)
+    screen = app.primaryScreen()
+    if screen is not None:
+        available = screen.availableGeometry()
+        window.resize(min(1280, int(available.width() * 0.95)), min(800, int(available.height() * 0.92)))
+        frame = window.frameGeometry()
+        frame.moveCenter(available.center())
+        window.move(frame.topLeft())
+    window.show()
+    return app.exec()

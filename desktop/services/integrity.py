@@ -1,0 +1,43 @@
+"""Integrity check of the SQLite database file at start (SPEC §12), before any migration."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+MAX_LINES = 20
+
+
+def integrity_check(path: Path) -> str | None:
+    """None when the file is a sound SQLite database; otherwise SQLite's description of the problem.
+
+    Runs `PRAGMA integrity_check` on a plain sqlite3 connection (no engine, no migration), so a
+    damaged file is reported before anything writes to it. A missing file is a problem too: the
+    caller decides whether a new file is expected.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return f"文件不存在：{path}"
+    try:
+        con = sqlite3.connect(str(path))
+        try:
+            rows = con.execute("PRAGMA integrity_check").fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        return _describe(exc)
+    lines = [str(r[0]) for r in rows]
+    if lines == ["ok"]:
+        return None
+    more = len(lines) - MAX_LINES
+    text = "\n".join(lines[:MAX_LINES])
+    return f"{text}\n……（另有 {more} 处）" if more > 0 else text
+
+
+def _describe(exc: sqlite3.Error) -> str:
+    msg = str(exc)
+    if "not a database" in msg:
+        return f"文件不是有效的数据库（{msg}）"
+    if "malformed" in msg:
+        return f"数据库文件已损坏（{msg}）"
+    return msg

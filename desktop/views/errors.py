@@ -1,0 +1,72 @@
+"""Showing service errors to a person: inline red labels and message boxes, always in Chinese."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMessageBox, QWidget
+
+log = logging.getLogger(__name__)
+
+ERROR_STYLE = "color: #c62828;"
+TITLE = "防止返贫监测帮扶工作台"
+
+
+def error_text(exc: BaseException | str) -> str:
+    """What to tell the user. Service errors (ValueError subclasses, AuthError…) already carry
+    Chinese text; anything else is a program fault and says so."""
+    if isinstance(exc, str):
+        return exc
+    text = str(exc).strip()
+    if isinstance(exc, ValueError) or type(exc).__module__.startswith("desktop.services"):
+        return text or "操作未能完成"
+    log.exception("unexpected error", exc_info=exc)
+    return f"程序内部错误（{type(exc).__name__}）：{text or '无详细信息'}"
+
+
+def error_label(parent: QWidget | None = None) -> QLabel:
+    """A red label for inline errors, hidden until it has text."""
+    label = QLabel(parent)
+    label.setStyleSheet(ERROR_STYLE)
+    label.setWordWrap(True)
+    label.setVisible(False)
+    label.setObjectName("errorLabel")
+    return label
+
+
+def set_error(label: QLabel, message: BaseException | str | None) -> None:
+    """Show a message in an error label, or hide it when message is empty."""
+    text = error_text(message) if message else ""
+    label.setText(text)
+    label.setVisible(bool(text))
+
+
+def show_error(parent: QWidget | None, exc: BaseException | str, title: str = "操作未完成") -> None:
+    QMessageBox.warning(parent, title, error_text(exc))
+
+
+def show_info(parent: QWidget | None, text: str, title: str = TITLE) -> None:
+    QMessageBox.information(parent, title, text)
+
+
+def confirm(parent: QWidget | None, text: str, title: str = "请确认") -> bool:
+    answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+_BUTTON_TEXT = {
+    QDialogButtonBox.StandardButton.Ok: "确定",
+    QDialogButtonBox.StandardButton.Cancel: "取消",
+    QDialogButtonBox.StandardButton.Save: "保存",
+    QDialogButtonBox.StandardButton.Close: "关闭",
+}
+
+
+def chinese_buttons(box: QDialogButtonBox) -> QDialogButtonBox:
+    """Chinese texts on standard buttons even when Qt's own translations are not loaded."""
+    for which, text in _BUTTON_TEXT.items():
+        button = box.button(which)
+        if button is not None:
+            button.setText(text)
+    return box

@@ -1,0 +1,162 @@
+"""The main window: navigation on the left, one page at a time on the right, who/where/when below."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QSplitter,
+                               QStackedWidget, QWidget)
+
+from .. import APP_NAME, __version__
+from ..services import regions
+from ..services.context import AppContext
+from .audit_page import AuditPage
+from .login import ChangePasswordDialog
+from .settings_page import SettingsPage
+from .users_page import UsersPage
+from .villages_page import VillagesPage
+
+log = logging.getLogger(__name__)
+
+# key, navigation text, admin only
+NAVIGATION = (
+    ("register", "户籍登记", False),
+    ("villages", "村组管理", False),
+    ("settings", "年度设置", False),
+    ("users", "用户管理", True),
+    ("audit", "操作日志", False),
+)
+
+
+def build_register_page(ctx: AppContext, parent: QWidget) -> QWidget:
+    """The register page lives in its own module; a failure to load it must not stop the program."""
+    try:
+        from .register_page import RegisterPage
+
+        return RegisterPage(ctx, parent)
+    except Exception as exc:  # noqa: BLE001 - shown to the user, logged for the developer
+        log.exception("register page failed to load")
+        label = QLabel(f"户籍登记页面加载失败：{type(exc).__name__}: {exc}", parent)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setWordWrap(True)
+        return label
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        township = ctx.read(regions.township)
+        self.township_name = township.name if township else "（未配置乡镇）"
+        self.setWindowTitle(f"{APP_NAME} — {self.township_name}")
+        self.resize(1280, 800)
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("navigation")
+        self.nav.setMinimumWidth(140)
+        self.nav.setMaximumWidth(220)
+        self.nav.setStyleSheet("QListWidget#navigation { font-size: 11pt; outline: 0; }"
+                               "QListWidget#navigation::item { padding: 8px 12px; }")
+        self.stack = QStackedWidget()
+        self.pages: dict[str, QWidget] = {}
+        self._keys: list[str] = []
+
+        builders = {"register": build_register_page, "villages": VillagesPage, "settings": SettingsPage,
+                    "users": UsersPage, "audit": AuditPage}
+        is_admin = ctx.user is None or ctx.user.is_admin
+        for key, text, admin_only in NAVIGATION:
+            if admin_only and not is_admin:
+                continue
+            page = builders[key](ctx, self.stack)
+            self.pages[key] = page
+            self._keys.append(key)
+            self.stack.addWidget(page)
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            item.setToolTip(f"{text}（Ctrl+{len(self._keys)}）")
+            self.nav.addItem(item)
+
+        splitter = QSplitter()
+        splitter.addWidget(self.nav)
+        splitter.addWidget(self.stack)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([170, 1110])
+        splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(splitter)
+
+        self.status = QLabel()
+        self.statusBar().addPermanentWidget(self.status)
+        self.update_status()
+
+        self._build_menus()
+        self.nav.currentRowChanged.connect(self._row_changed)
+        settings_page = self.pages.get("settings")
+        if isinstance(settings_page, SettingsPage):
+            settings_page.current_year_changed.connect(self._year_changed)
+        self.nav.setCurrentRow(0)
+
+    # ------------------------------------------------------------------ pages
+
+    def show_page(self, key: str) -> QWidget:
+        """Show a page by key ("register", "villages", "settings", "users", "audit")."""
+        if key not in self.pages:
+            raise KeyError(f"no page {key!r} for this user")
+        self.nav.setCurrentRow(self._keys.index(key))
+        return self.pages[key]
+
+    def current_key(self) -> str:
+        return self._keys[self.nav.currentRow()]
+
+    def _row_changed(self, row: int) -> None:
+        if row < 0:
+            return
+        page = self.pages[self._keys[row]]
+        self.stack.setCurrentWidget(page)
+        # Pages that show others' changes are reloaded when shown (the register page manages itself).
+        if isinstance(page, (AuditPage, UsersPage, VillagesPage)):
+            page.refresh()
+
+    def _year_changed(self, year: int) -> None:
+        self.ctx.year = year
+        self.update_status()
+
+    def update_status(self) -> None:
+        user = self.ctx.user
+        who = f"{user.display_name}（{user.role_name}）" if user else "系统"
+        year = f"{self.ctx.year}" if self.ctx.year else "未设置"
+        self.status.setText(f"乡镇：{self.township_name} | 年度：{year} | 用户：{who}")
+
+    # ------------------------------------------------------------------ menus
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("文件(&F)")
+        if self.ctx.user is not None:
+            password = QAction("修改密码…", self)
+            password.triggered.connect(lambda: ChangePasswordDialog(self.ctx, self).exec())
+            file_menu.addAction(password)
+            file_menu.addSeparator()
+        quit_action = QAction("退出(&X)", self)
+        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        for n, key in enumerate(self._keys, 1):  # Ctrl+1… follow the navigation list
+            action = QAction(self.nav.item(n - 1).text(), self)
+            action.setShortcut(QKeySequence(f"Ctrl+{n}"))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(lambda _checked=False, k=key: self.show_page(k))
+            self.addAction(action)
+
+        help_menu = self.menuBar().addMenu("帮助(&H)")
+        about = QAction("关于(&A)", self)
+        about.triggered.connect(self.about)
+        help_menu.addAction(about)
+
+    def about(self) -> None:
+        QMessageBox.about(self, f"关于 {APP_NAME}",
+                          f"<h3>{APP_NAME}</h3><p>版本 {__version__}</p>"
+                          "<p>乡镇防止返贫动态监测和帮扶工作的单机程序：户籍登记、收入测算、监测识别、帮扶措施、"
+                          "风险消除和报表。数据保存在本机，不联网。</p>"
+                          f"<p>当前乡镇：{self.township_name}</p>")

@@ -1,0 +1,318 @@
+"""年度设置: the settings of each year (SPEC §5). Saved changes are audited by the session hook."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from PySide6.QtCore import QDate, Signal
+from PySide6.QtWidgets import (QComboBox, QDateEdit, QFormLayout, QGroupBox, QHBoxLayout, QInputDialog, QLabel,
+                               QLineEdit, QPushButton, QVBoxLayout, QWidget)
+
+from ..services import settings
+from ..services.context import AppContext
+from .errors import confirm, error_label, error_text, set_error
+
+EDIT_ROLES = ("admin", "auditor")
+UNIT = "元/人·年"
+
+
+def money_text(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    return f"{int(value)}" if value == value.to_integral_value() else f"{value:.2f}"
+
+
+def to_qdate(d: date) -> QDate:
+    return QDate(d.year, d.month, d.day)
+
+
+def from_qdate(q: QDate) -> date:
+    return date(q.year(), q.month(), q.day())
+
+
+def _date_edit() -> QDateEdit:
+    edit = QDateEdit()
+    edit.setDisplayFormat("yyyy-MM-dd")
+    edit.setCalendarPopup(True)
+    edit.setMinimumDate(QDate(1999, 1, 1))
+    edit.setMaximumDate(QDate(2100, 12, 31))
+    edit.setMinimumWidth(130)
+    edit.setMaximumWidth(160)
+    return edit
+
+
+def _with_unit(edit: QLineEdit, note: str = "") -> QWidget:
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(edit)
+    row.addWidget(QLabel(UNIT))
+    if note:
+        hint = QLabel(note)
+        hint.setStyleSheet("color: #555;")
+        row.addWidget(hint)
+    row.addStretch(1)
+    return box
+
+
+class SettingsPage(QWidget):
+    """Pick a year, edit its values, save; make it the current year. Read-only for 村级录入员."""
+
+    current_year_changed = Signal(int)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.may_edit = ctx.user is None or ctx.user.role in EDIT_ROLES
+        self._unsaved_years: set[int] = set()
+        self._stored: settings.YearSettingsData | None = None
+        self._loaded: tuple | None = None
+        self._year: int | None = None
+
+        self.year_combo = QComboBox()
+        self.year_combo.setMinimumWidth(180)
+        self.add_year_button = QPushButton("新增年度…")
+        self.current_button = QPushButton("设为当前年度")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("年度："))
+        top.addWidget(self.year_combo)
+        top.addWidget(self.add_year_button)
+        top.addWidget(self.current_button)
+        top.addStretch(1)
+
+        self.line = QLineEdit()
+        self.rural_average = QLineEdit()
+        self.county_income = QLineEdit()
+        for edit in (self.line, self.rural_average, self.county_income):
+            edit.setMaximumWidth(160)
+        self.line.setPlaceholderText("必填")
+        self.rural_average.setPlaceholderText("可不填")
+        self.county_income.setPlaceholderText("可不填")
+        money = QGroupBox("收入标准")
+        money_form = QFormLayout(money)
+        money_form.addRow("省定防止返贫监测线 *：", _with_unit(self.line))
+        money_form.addRow("当地农村人均纯收入：", _with_unit(self.rural_average, "用于判断收入是否“明显高于”当地水平"))
+        money_form.addRow("县农村居民人均可支配收入：",
+                          _with_unit(self.county_income, "用于脱贫不享受政策分类（认定标准一）"))
+
+        self.period_start = _date_edit()
+        self.period_end = _date_edit()
+        self.status_point = _date_edit()
+        period = QGroupBox("统计口径")
+        period_form = QFormLayout(period)
+        period_form.addRow("统计期起：", self.period_start)
+        period_form.addRow("统计期止：", self.period_end)
+        period_form.addRow("状态时点：", self.status_point)
+        period_hint = QLabel("默认统计期为上年 10 月 1 日至当年 9 月 30 日，状态时点为 9 月 30 日 24 时。")
+        period_hint.setStyleSheet("color: #555;")
+        period_form.addRow("", period_hint)
+
+        self.error = error_label(self)
+        self.notice = QLabel()
+        self.notice.setStyleSheet("color: #2e7d32;")
+        self.save_button = QPushButton("保存")
+        self.revert_button = QPushButton("撤销修改")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.notice, 1)
+        buttons.addWidget(self.revert_button)
+        buttons.addWidget(self.save_button)
+
+        body = QWidget()  # a form reads better at a fixed width than stretched over a wide screen
+        body.setMaximumWidth(880)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("<h3>年度设置</h3>"))
+        layout.addLayout(top)
+        layout.addWidget(money)
+        layout.addWidget(period)
+        self.read_only_note = QLabel("您的角色只能查看年度设置；修改请联系管理员或乡镇审核员。")
+        self.read_only_note.setStyleSheet("color: #555;")
+        self.read_only_note.setVisible(not self.may_edit)
+        layout.addWidget(self.read_only_note)
+        layout.addWidget(self.error)
+        layout.addLayout(buttons)
+        outer = QVBoxLayout(self)
+        outer.addWidget(body)
+        outer.addStretch(1)
+
+        self.year_combo.currentIndexChanged.connect(self._year_picked)
+        self.add_year_button.clicked.connect(self._ask_year)
+        self.current_button.clicked.connect(self.make_current)
+        self.save_button.clicked.connect(self.save)
+        self.revert_button.clicked.connect(lambda: self.load(self._year))
+        for edit in (self.line, self.rural_average, self.county_income):
+            edit.textEdited.connect(self._changed)
+        for edit in (self.period_start, self.period_end, self.status_point):
+            edit.dateChanged.connect(self._changed)
+        self._apply_permissions()
+        self.refresh()
+
+    # ------------------------------------------------------------------ years
+
+    def refresh(self, select: int | None = None) -> None:
+        """Reload the year list and select `select`, else the shown year, else the current year."""
+        saved = self.ctx.read(settings.years)
+        self._unsaved_years -= set(saved)
+        current = self.ctx.read(settings.current_year)
+        wanted = select or self._year or current or self.ctx.year or self.ctx.today().year
+        self.year_combo.blockSignals(True)
+        self.year_combo.clear()
+        for y in sorted(set(saved) | self._unsaved_years):
+            label = f"{y} 年"
+            if y == current:
+                label += "（当前年度）"
+            elif y in self._unsaved_years:
+                label += "（未保存）"
+            self.year_combo.addItem(label, y)
+        if self.year_combo.findData(wanted) < 0:
+            self._unsaved_years.add(wanted)
+            self.year_combo.addItem(f"{wanted} 年（未保存）", wanted)
+        self.year_combo.setCurrentIndex(self.year_combo.findData(wanted))
+        self.year_combo.blockSignals(False)
+        self.load(wanted)
+
+    def _year_picked(self, _index: int) -> None:
+        year = self.year_combo.currentData()
+        if year == self._year:
+            return
+        if self.is_dirty() and not confirm(self, f"{self._year} 年的修改尚未保存，放弃这些修改吗？"):
+            self.year_combo.blockSignals(True)
+            self.year_combo.setCurrentIndex(self.year_combo.findData(self._year))
+            self.year_combo.blockSignals(False)
+            return
+        self.load(year)
+
+    def _ask_year(self) -> None:
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("新增年度")
+        dialog.setLabelText("年度：")
+        dialog.setInputMode(QInputDialog.InputMode.IntInput)
+        dialog.setIntRange(2000, 2100)
+        dialog.setIntValue(max(self.ctx.read(settings.years) or [self.ctx.today().year - 1]) + 1)
+        dialog.setOkButtonText("确定")
+        dialog.setCancelButtonText("取消")
+        if dialog.exec():
+            self.add_year(dialog.intValue())
+
+    def add_year(self, year: int) -> None:
+        """Show a year that is not saved yet (default period, empty amounts); 保存 creates it."""
+        if self.is_dirty() and not confirm(self, f"{self._year} 年的修改尚未保存，放弃这些修改吗？"):
+            return
+        if self.year_combo.findData(year) < 0:
+            self._unsaved_years.add(year)
+        self._year = None
+        self.refresh(select=year)
+
+    def make_current(self) -> None:
+        year = self._year
+        if year is None or year in self._unsaved_years:
+            set_error(self.error, "请先保存该年度的设置，再设为当前年度")
+            return
+        try:
+            self.ctx.run(settings.set_current_year, year)
+        except Exception as exc:  # noqa: BLE001
+            set_error(self.error, error_text(exc))
+            return
+        self.ctx.year = year
+        self.refresh(select=year)
+        self.notice.setText(f"已将 {year} 年设为当前年度")
+        self.current_year_changed.emit(year)
+
+    # ------------------------------------------------------------------ form
+
+    def load(self, year: int | None) -> None:
+        self._year = year
+        if year is None:
+            return
+        data = None if year in self._unsaved_years else self.ctx.read(settings.get_year, year)
+        self._stored = data
+        if data is None:
+            start, end, point = settings.default_period(year)
+            amounts = ("", "", "")
+        else:
+            start, end, point = data.period_start, data.period_end, data.status_time_point
+            amounts = (money_text(data.monitoring_line), money_text(data.rural_average),
+                       money_text(data.county_income))
+        for edit, text in zip((self.line, self.rural_average, self.county_income), amounts):
+            edit.setText(text)
+        for edit, d in ((self.period_start, start), (self.period_end, end), (self.status_point, point)):
+            edit.blockSignals(True)
+            edit.setDate(to_qdate(d))
+            edit.blockSignals(False)
+        self._loaded = self._snapshot()
+        set_error(self.error, None)
+        self.notice.clear()
+        is_current = year == self.ctx.read(settings.current_year)
+        self.current_button.setEnabled(self.may_edit and not is_current)
+        self._changed()
+
+    def _snapshot(self) -> tuple:
+        return (self.line.text().strip(), self.rural_average.text().strip(), self.county_income.text().strip(),
+                self.period_start.date(), self.period_end.date(), self.status_point.date())
+
+    def is_dirty(self) -> bool:
+        return self._year is not None and (self._snapshot() != self._loaded or self._year in self._unsaved_years)
+
+    def _changed(self, *_args) -> None:
+        if self.may_edit:
+            self.save_button.setEnabled(self.is_dirty())
+            self.revert_button.setEnabled(self._snapshot() != self._loaded)
+        if self._snapshot() != self._loaded:
+            self.notice.clear()
+
+    def validate(self) -> list[str]:
+        problems = []
+        if not self.line.text().strip():
+            problems.append("请填写监测线（元/人·年）")
+        stored = self._stored
+        for edit, what, old in ((self.line, "监测线", None),
+                                (self.rural_average, "当地农村人均纯收入", stored and stored.rural_average),
+                                (self.county_income, "县农村居民人均可支配收入", stored and stored.county_income)):
+            text = edit.text().strip()
+            if not text and old is not None:
+                problems.append(f"{what}已填写过，不能清空；如有误请改为正确的数值")
+                continue
+            try:
+                settings.parse_amount(text, what)
+            except settings.SettingsError as exc:
+                problems.append(str(exc))
+        if self.period_start.date() >= self.period_end.date():
+            problems.append("统计期起应早于统计期止")
+        return problems
+
+    def save(self) -> bool:
+        if not self.may_edit or self._year is None:
+            return False
+        problems = self.validate()
+        if problems:
+            set_error(self.error, "；".join(problems))
+            return False
+        year = self._year
+        try:
+            self.ctx.run(settings.set_year, year, monitoring_line=self.line.text().strip(),
+                         rural_average=self.rural_average.text().strip() or None,
+                         county_income=self.county_income.text().strip() or None,
+                         period_start=from_qdate(self.period_start.date()),
+                         period_end=from_qdate(self.period_end.date()),
+                         status_time_point=from_qdate(self.status_point.date()))
+        except Exception as exc:  # noqa: BLE001 - SettingsError carries Chinese text; others are faults
+            set_error(self.error, error_text(exc))
+            return False
+        self._unsaved_years.discard(year)
+        self.refresh(select=year)
+        self.notice.setText(f"{year} 年设置已保存")
+        return True
+
+    def _apply_permissions(self) -> None:
+        if self.may_edit:
+            return
+        for edit in (self.line, self.rural_average, self.county_income):
+            edit.setReadOnly(True)
+            edit.setPlaceholderText("未填写")
+        for edit in (self.period_start, self.period_end, self.status_point):
+            edit.setReadOnly(True)
+            edit.setCalendarPopup(False)
+            edit.setButtonSymbols(QDateEdit.ButtonSymbols.NoButtons)
+        for button in (self.add_year_button, self.current_button, self.save_button, self.revert_button):
+            button.setVisible(False)

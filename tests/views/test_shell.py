@@ -1,0 +1,227 @@
+"""The shell: log-in, main window navigation and status bar, database opening at start (SPEC §12)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QLabel, QMessageBox
+
+from desktop import app as desktop_app
+from desktop.services import audit, auth, backup
+from desktop.services.context import AppContext
+from desktop.views.login import ChangePasswordDialog, LoginDialog
+from desktop.views.main_window import MainWindow
+from desktop.views.settings_page import SettingsPage
+
+from ..conftest import TODAY, YEAR
+
+
+@pytest.fixture
+def login(qtbot, db, township):
+    dialog = LoginDialog(AppContext(db))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+@pytest.fixture
+def clerk_ctx(db, township):
+    with db.session() as s:
+        user = auth.authenticate(s, "clerk", "clerk123")
+        s.commit()
+    return AppContext(db=db, user=user, year=YEAR, today=lambda: TODAY)
+
+
+def _window(qtbot, ctx) -> MainWindow:
+    window = desktop_app.create_main_window(ctx)
+    qtbot.addWidget(window)
+    return window
+
+
+def _nav_texts(window: MainWindow) -> list[str]:
+    return [window.nav.item(i).text() for i in range(window.nav.count())]
+
+
+# ---------------------------------------------------------------- log-in
+
+def test_login_with_enter_returns_the_current_user(qtbot, login, db):
+    qtbot.keyClicks(login.username, "admin")
+    qtbot.keyClick(login.username, Qt.Key.Key_Return)  # Enter in the name field moves on to the password
+    assert login.focusWidget() is login.password
+    assert login.user is None and not login.error.isVisible()
+    qtbot.keyClicks(login.password, "admin123")
+    with qtbot.waitSignal(login.accepted, timeout=5000):
+        qtbot.keyClick(login.password, Qt.Key.Key_Return)
+    assert login.result() == QDialog.DialogCode.Accepted
+    assert isinstance(login.user, auth.CurrentUser)
+    assert (login.user.username, login.user.role) == ("admin", "admin")
+    logins = [e for e in AppContext(db).read(audit.recent) if e.action == "登录"]
+    assert len(logins) == 1 and logins[0].user == "admin"  # one Enter, one log-in
+
+
+def test_login_failure_shows_chinese_message_inline_and_stays_open(qtbot, login):
+    qtbot.keyClicks(login.username, "admin")
+    qtbot.keyClicks(login.password, "wrong-password")
+    qtbot.keyClick(login.password, Qt.Key.Key_Return)
+    assert login.isVisible()
+    assert login.result() != QDialog.DialogCode.Accepted
+    assert login.user is None
+    assert login.error.isVisible()
+    assert login.error.text() == "用户名或密码不正确"
+    assert login.password.text() == ""  # cleared for the next try
+    qtbot.keyClicks(login.password, "admin123")
+    assert not login.error.isVisible()  # typing clears the message
+
+
+def test_login_with_empty_fields_asks_for_them(qtbot, login):
+    qtbot.mouseClick(login.login_button, Qt.MouseButton.LeftButton)
+    assert login.error.text() == "请输入用户名和密码"
+    assert login.user is None
+
+
+def test_change_password_dialog_checks_old_password_and_confirmation(qtbot, ctx, db):
+    dialog = ChangePasswordDialog(ctx)
+    qtbot.addWidget(dialog)
+    qtbot.keyClicks(dialog.old, "admin123")
+    qtbot.keyClicks(dialog.new, "newpass1")
+    qtbot.keyClicks(dialog.confirm, "newpass2")
+    dialog.save()
+    assert "不一致" in dialog.error.text()
+    dialog.confirm.clear()
+    qtbot.keyClicks(dialog.confirm, "newpass1")
+    dialog.save()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert AppContext(db).run(auth.authenticate, "admin", "newpass1").username == "admin"
+
+
+# ---------------------------------------------------------------- main window
+
+def test_main_window_for_admin_lists_working_pages_and_status(qtbot, ctx):
+    window = _window(qtbot, ctx)
+    assert not window.isVisible()  # create_main_window shows nothing (benchmarks use it)
+    assert window.windowTitle() == "防止返贫监测帮扶工作台 — 稷下街道"
+    assert _nav_texts(window) == ["户籍登记", "村组管理", "年度设置", "用户管理", "操作日志"]
+    assert set(window.pages) == {"register", "villages", "settings", "users", "audit"}
+    status = window.status.text()
+    assert "乡镇：稷下街道" in status and f"年度：{YEAR}" in status and "用户：管理员（管理员）" in status
+    menus = [a.text() for a in window.menuBar().actions()]
+    assert menus == ["文件(&F)", "帮助(&H)"]
+
+
+def test_main_window_for_clerk_has_no_user_management(qtbot, clerk_ctx):
+    window = _window(qtbot, clerk_ctx)
+    assert _nav_texts(window) == ["户籍登记", "村组管理", "年度设置", "操作日志"]
+    assert "users" not in window.pages
+    with pytest.raises(KeyError):
+        window.show_page("users")
+    assert "用户：村录入员（村级录入员）" in window.status.text()
+
+
+def test_show_page_and_shortcuts_switch_pages(qtbot, ctx):
+    window = _window(qtbot, ctx)
+    window.show()
+    qtbot.waitExposed(window)
+    for key in ("villages", "settings", "users", "audit", "register"):
+        page = window.show_page(key)
+        assert window.stack.currentWidget() is page
+        assert window.current_key() == key
+    shortcuts = {a.shortcut().toString(): a for a in window.actions()}
+    shortcuts["Ctrl+3"].trigger()
+    assert window.current_key() == "settings"
+    shortcuts["Ctrl+5"].trigger()
+    assert window.current_key() == "audit"
+    quit_action = next(a for a in window.menuBar().actions()[0].menu().actions() if a.text() == "退出(&X)")
+    assert quit_action.shortcut().toString() == "Ctrl+Q"
+
+
+def test_register_page_import_error_is_caught(qtbot, ctx, monkeypatch):
+    import builtins
+
+    import desktop.views.main_window as mw
+
+    real_import = builtins.__import__
+
+    def fake_import(name, globals=None, locals=None, fromlist=(), level=0):
+        if name == "register_page" or name.endswith(".register_page"):
+            raise ImportError("register_page is being written")
+        return real_import(name, globals, locals, fromlist, level)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    page = mw.build_register_page(ctx, None)
+    qtbot.addWidget(page)
+    assert isinstance(page, QLabel)
+    assert page.text() == "户籍登记页面加载失败：ImportError: register_page is being written"
+
+
+def test_setting_the_current_year_updates_the_status_bar(qtbot, ctx, monkeypatch):
+    window = _window(qtbot, ctx)
+    page = window.show_page("settings")
+    assert isinstance(page, SettingsPage)
+    page.add_year(2025)
+    page.line.setText("7300")
+    assert page.save()
+    page.make_current()
+    assert ctx.year == 2025
+    assert "年度：2025" in window.status.text()
+
+
+def test_about_box_names_the_program(qtbot, ctx, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, text: seen.update(title=title, text=text))
+    window = _window(qtbot, ctx)
+    window.about()
+    assert "防止返贫监测帮扶工作台" in seen["title"] and "稷下街道" in seen["text"]
+
+
+# ---------------------------------------------------------------- start-up
+
+def test_open_database_creates_a_new_file(tmp_path):
+    db = desktop_app.open_database(tmp_path / "new" / "workbench.sqlite3")
+    try:
+        assert db.sqlite_path.exists()
+    finally:
+        db.dispose()
+
+
+def test_open_database_uses_the_data_folder_by_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("FANPIN_DATA_DIR", str(tmp_path / "userdata"))
+    db = desktop_app.open_database()
+    try:
+        assert db.sqlite_path == (tmp_path / "userdata" / "workbench.sqlite3").resolve()
+    finally:
+        db.dispose()
+
+
+def test_damaged_database_is_refused_before_migration_and_names_the_backups(tmp_path, db, township):
+    path = db.sqlite_path
+    backup.backup_sqlite(path, "daily")
+    db.dispose()
+    damaged = tmp_path / "damaged.sqlite3"
+    damaged.write_bytes(b"\x00garbage" * 1000)
+    (backup.backup_dir_for(damaged)).mkdir(exist_ok=True)
+    with pytest.raises(desktop_app.DatabaseDamaged) as caught:
+        desktop_app.open_database(damaged)
+    assert damaged.read_bytes() == b"\x00garbage" * 1000  # untouched
+    message = desktop_app.damaged_message(caught.value)
+    assert "数据库文件检查未通过" in message and str(backup.backup_dir_for(damaged)) in message
+    assert "没有找到备份" in message
+
+    caught.value.path = path  # the same message for a file with backups lists the newest
+    assert "共有 1 个备份" in desktop_app.damaged_message(caught.value)
+
+
+def test_run_gui_exits_non_zero_on_a_damaged_database(qtbot, tmp_path, monkeypatch):
+    damaged = tmp_path / "damaged.sqlite3"
+    damaged.write_bytes(b"not a database" * 100)
+    shown = {}
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: shown.update(title=title, text=text))
+    assert desktop_app.run_gui(damaged) == 1
+    assert "数据库损坏" in shown["title"] and "备份文件夹" in shown["text"]
+
+
+def test_cjk_font_is_preferred_and_missing_font_is_detected():
+    assert desktop_app.cjk_font_family(["DejaVu Sans", "Noto Sans CJK JP", "Noto Sans CJK SC"]) == "Noto Sans CJK SC"
+    assert desktop_app.cjk_font_family(["DejaVu Sans", "AR PL UMing CN", "Droid Sans Fallback CJK"]) == \
+        "Droid Sans Fallback CJK"
+    assert desktop_app.cjk_font_family(["DejaVu Sans", "Liberation Serif"]) is None
+    assert "fonts-noto-cjk" in desktop_app.FONT_HINT
