@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ..models import AuditEntry, Household, Member, MemberEvent
 from .labels import field_label, format_value, table_label
 
-SKIP = {"created_at", "updated_at", "head_name", "size"}
+SKIP = {"created_at", "updated_at", "head_name", "size", "last_login"}
 PROTECTED = (Household, Member, MemberEvent)
 
 
@@ -47,8 +47,9 @@ def _household_of(obj) -> int | None:
 
 
 def _pk(obj):
-    ident = inspect(obj).identity
-    return ident[0] if ident and len(ident) == 1 and isinstance(ident[0], int) else None
+    # After the flush the key is on the instance even though the identity map is not updated yet.
+    key = inspect(obj).mapper.primary_key_from_instance(obj)
+    return key[0] if len(key) == 1 and isinstance(key[0], int) else None
 
 
 def _rows(session: Session) -> list[dict]:

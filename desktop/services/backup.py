@@ -64,3 +64,15 @@ def prune_backups(db_path: Path, keep_days: int, now: datetime | None = None) ->
             info.path.unlink(missing_ok=True)
             removed.append(info.path)
     return removed
+
+
+def daily_backup(db_path: Path, keep_days: int = 30, now: datetime | None = None) -> Path | None:
+    """Take the day's backup unless one exists already, then drop those older than keep_days."""
+    now = now or datetime.now()
+    if not db_path.exists():
+        return None
+    taken = None
+    if not any(b.taken_at.date() == now.date() for b in list_backups(db_path)):
+        taken = backup_sqlite(db_path, "daily", now=now)
+    prune_backups(db_path, keep_days, now=now)
+    return taken

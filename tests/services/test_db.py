@@ -69,3 +69,15 @@ def test_prune_keeps_recent_and_always_the_newest(db):
     assert mid.exists() and new.exists()
     removed = backup.prune_backups(path, keep_days=1, now=datetime(2025, 1, 1))
     assert removed == [mid] and new.exists()
+
+
+def test_daily_backup_once_a_day(db):
+    path = db.sqlite_path
+    first = backup.daily_backup(path, keep_days=30, now=datetime(2024, 3, 1, 8, 0))
+    assert first is not None and first.exists()
+    assert backup.daily_backup(path, keep_days=30, now=datetime(2024, 3, 1, 17, 0)) is None
+    second = backup.daily_backup(path, keep_days=30, now=datetime(2024, 3, 2, 8, 0))
+    assert second is not None
+    backup.daily_backup(path, keep_days=30, now=datetime(2024, 5, 1, 8, 0))
+    assert not first.exists() and not second.exists()  # older than 30 days
+    assert len(backup.list_backups(path)) == 1

@@ -214,3 +214,11 @@ def test_filters_by_status_category_and_poverty(ctx, township):
     assert ctx.read(register.household_ids, HouseholdFilter(status="none")) == [a, b]
     assert ctx.read(register.household_ids, HouseholdFilter(status="monitoring")) == []
     assert ctx.read(register.household_ids, HouseholdFilter(), "household_no", True) == [b, a]
+
+
+def test_creation_is_in_the_household_history(ctx, township):
+    hid = save(ctx, *family(township["villages"]["东村"]))
+    hist = ctx.read(audit.history, hid)
+    created = [h for h in hist if h.action == "新增"]
+    assert f"户信息 #{hid}" in [h.what for h in created]
+    assert len([h for h in created if h.what.startswith("家庭成员")]) == 3
