@@ -10,7 +10,8 @@ from pathlib import Path
 
 from . import APP_NAME
 
-COMMANDS = ("init", "config", "demo")
+# Every sub-command of SPEC §11: these never open the window, even before they are implemented.
+COMMANDS = ("init", "config", "import", "export", "assess", "check", "report", "demo")
 
 
 class UsageError(Exception):
@@ -81,6 +82,17 @@ def build_parser() -> Parser:
     s.add_argument("--period-end", type=_date)
     s.add_argument("--status-date", type=_date, help="状态时点")
     s.add_argument("--current", action="store_true", help="设为当前工作年度")
+
+    s = sub.add_parser("assess", help="按年度测算收入并给出建议类别及理由（JSON）")
+    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--year", required=True, type=_year)
+    s.add_argument("--as-of", type=_date, help="按此日期判断（默认今天）")
+    s.add_argument("--household", action="append", help="户编号（可重复）")
+
+    s = sub.add_parser("check", help="数据质量检查（JSON）")
+    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--year", required=True, type=_year)
+    s.add_argument("--as-of", type=_date, help="按此日期判断（默认今天）")
 
     s = sub.add_parser("demo", help="生成演示用的乡镇数据（试用与性能测试）")
     s.add_argument("--db", required=True, type=Path)
@@ -166,15 +178,38 @@ def cmd_demo(a) -> int:
     return 0
 
 
-HANDLERS = {"init": cmd_init, "config": cmd_config, "demo": cmd_demo}
+def cmd_assess(a) -> int:
+    from .services import assess
+    db = _open(a.db)
+    with db.session("cli") as s:
+        results = assess.assess(s, a.year, a.as_of or date.today(), household_nos=a.household)
+    print(assess.dumps([r.to_json() for r in results]))
+    return 0
+
+
+def cmd_check(a) -> int:
+    from .services import assess, checks
+    db = _open(a.db)
+    with db.session("cli") as s:
+        findings = checks.run_checks(s, a.year, a.as_of or date.today())
+    print(assess.dumps([f.to_json() for f in findings]))
+    return 0
+
+
+HANDLERS = {"init": cmd_init, "config": cmd_config, "assess": cmd_assess, "check": cmd_check, "demo": cmd_demo}
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] in COMMANDS and argv[0] not in HANDLERS:
+        sys.stderr.write(f"错误：此版本尚未提供“{argv[0]}”命令\n")
+        return 2
     args = build_parser().parse_args(argv)
     if args.command is None:
         build_parser().print_usage(sys.stderr)
         return 2
+    from .services.assess import AssessError
     from .services.auth import AuthError
+    from .services.income import IncomeError
     from .services.regions import RegionError
     from .services.settings import SettingsError
     try:
@@ -182,7 +217,7 @@ def main(argv: list[str]) -> int:
     except UsageError as e:
         sys.stderr.write(f"错误：{e}\n")
         return e.code
-    except (SettingsError, RegionError, AuthError) as e:
+    except (SettingsError, RegionError, AuthError, AssessError, IncomeError) as e:
         sys.stderr.write(f"错误：{e}\n")
         return 1
 

@@ -18,6 +18,8 @@ class Measure(Timestamps, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
     case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("case_.id"))
+    # The person a measure is for (公益岗位 holder, trainee, pupil); None for the whole household.
+    member_id: Mapped[Optional[int]] = mapped_column(ForeignKey("member.id"))
     category: Mapped[str] = mapped_column(String(4))  # A39 … A52
     item: Mapped[Optional[str]] = mapped_column(String(64))
     start_date: Mapped[Optional[date]] = mapped_column(Date)

@@ -18,6 +18,7 @@ class IdInfo:
     sex: str | None  # "1" 男, "2" 女 (code list "sex")
     disability_card: bool
     error: str | None
+    error_kind: str | None = None  # "format", "date" or "checksum"
 
     @property
     def valid(self) -> bool:
@@ -41,23 +42,23 @@ def parse_id(raw: object) -> IdInfo:
     disability = len(number) in (20, 22)
     core = number[:18] if disability else number
     if not number:
-        return IdInfo(number, None, None, False, "证件号码为空")
+        return IdInfo(number, None, None, False, "证件号码为空", "format")
     if len(number) not in (18, 20, 22):
         return IdInfo(number, None, None, False,
-                      f"证件号码应为 18 位身份证号，或 20/22 位残疾人证号，现为 {len(number)} 位")
+                      f"证件号码应为 18 位身份证号，或 20/22 位残疾人证号，现为 {len(number)} 位", "format")
     if not core[:17].isdigit() or not (core[17].isdigit() or core[17] == "X"):
-        return IdInfo(number, None, None, disability, "身份证号前 17 位应为数字，末位为数字或 X")
+        return IdInfo(number, None, None, disability, "身份证号前 17 位应为数字，末位为数字或 X", "format")
     if disability and not number[18:].isdigit():
-        return IdInfo(number, None, None, True, "残疾人证号第 19 位起应为数字（残疾类别与等级）")
+        return IdInfo(number, None, None, True, "残疾人证号第 19 位起应为数字（残疾类别与等级）", "format")
     try:
         born = date(int(core[6:10]), int(core[10:12]), int(core[12:14]))
     except ValueError:
-        return IdInfo(number, None, None, disability, f"身份证号中的出生日期 {core[6:14]} 不存在")
+        return IdInfo(number, None, None, disability, f"身份证号中的出生日期 {core[6:14]} 不存在", "date")
     sex = "1" if int(core[16]) % 2 else "2"
     expected = check_digit(core[:17])
     if core[17] != expected:
         return IdInfo(number, born, sex, disability,
-                      f"身份证号校验位错误：末位应为 {expected}，实为 {core[17]}")
+                      f"身份证号校验位错误：末位应为 {expected}，实为 {core[17]}", "checksum")
     return IdInfo(number, born, sex, disability, None)
 
 

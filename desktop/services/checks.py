@@ -1,0 +1,248 @@
+"""Data-quality checks (SPEC §10): the suspect-data (疑点) rules of the national system, run
+here first so the township finds the problems before the county does.
+
+Each finding has a stable code, the household, the member where there is one, and a Chinese
+message that says what and where.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Case, CaseStep, Household, Measure, Member
+from . import assess as assess_mod
+from . import rules
+from .codes import codes
+from .dates import add_months
+from .idnumber import age_on, birth_date_error, parse_id
+
+CODES = ("ID_CHECKSUM", "ID_DUPLICATE", "ID_BIRTHDATE", "SEX_MISMATCH", "HEAD_MISSING", "HEAD_MULTIPLE",
+         "SCHOOL_AGE_OUT", "MEDICAL_INSURANCE_MISSING", "INCOME_MISSING", "INCOME_NEGATIVE", "WORK_MONTHS_INVALID",
+         "GUARANTEE_MISSING", "CATEGORY_INCONSISTENT", "MEASURE_MISSING", "DEVELOPMENTAL_MISSING", "PLAN_OVERDUE",
+         "STEP_OVERDUE", "WHOLE_NO_LABOR_REMOVED", "REMOVED_TOO_SOON", "NO_MEASURE_AFTER_MONTH",
+         "HEAD_SPOUSE_SAME_SEX", "PUBLIC_POST_AGE", "INCOME_IMPLAUSIBLE")
+
+TITLES = {
+    "ID_CHECKSUM": "身份证号校验错误", "ID_DUPLICATE": "身份证号重复", "ID_BIRTHDATE": "出生日期不可能",
+    "SEX_MISMATCH": "性别与身份证号不符", "HEAD_MISSING": "无户主", "HEAD_MULTIPLE": "多个户主",
+    "SCHOOL_AGE_OUT": "适龄儿童少年失学辍学", "MEDICAL_INSURANCE_MISSING": "未参加基本医疗保险",
+    "INCOME_MISSING": "监测对象无收入信息", "INCOME_NEGATIVE": "收入为负", "WORK_MONTHS_INVALID": "务工时间超出范围",
+    "GUARANTEE_MISSING": "三保障和饮水安全未填", "CATEGORY_INCONSISTENT": "监测对象类别与收入不符",
+    "MEASURE_MISSING": "监测对象无有效帮扶措施", "DEVELOPMENTAL_MISSING": "缺少开发式帮扶措施",
+    "PLAN_OVERDUE": "帮扶计划逾期", "STEP_OVERDUE": "流程步骤逾期",
+    "WHOLE_NO_LABOR_REMOVED": "整户无劳动能力兜底保障户被消除风险", "REMOVED_TOO_SOON": "帮扶消除时间过短",
+    "NO_MEASURE_AFTER_MONTH": "识别满一个月无帮扶措施", "HEAD_SPOUSE_SAME_SEX": "户主与配偶性别相同",
+    "PUBLIC_POST_AGE": "公益岗位人员年龄不符", "INCOME_IMPLAUSIBLE": "收入疑点",
+}
+
+HEAD, SPOUSE = "01", "02"
+PLAN_DAYS = 10
+REMOVAL_MONTHS = 6
+PUBLIC_POST_AGES = (16, 70)
+MONITORED = rules.UNREMOVED | {"identifying"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    household_no: str
+    member_id_number: str | None
+    message: str
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.code]
+
+    def to_json(self) -> dict:
+        return {"code": self.code, "household_no": self.household_no,
+                "member_id_number": self.member_id_number, "message": self.message}
+
+
+def run_checks(session: Session, year: int, as_of: date) -> list[Finding]:
+    """All findings for the year as of a date, ordered by household number then code order."""
+    ys = assess_mod.year_settings(session, year)
+    point = ys.status_time_point
+    thresholds = ys.thresholds
+    assessments = {a.household_id: a for a in assess_mod.assess(session, year, as_of)}
+    hh = {r.id: r for r in session.execute(select(
+        Household.id, Household.household_no, Household.monitoring_status, Household.a3_category,
+        Household.a4_poverty_alleviated, Household.a23_housing_unsafe, Household.a24_school_dropout,
+        Household.a25_water_unsafe, Household.identified_on, Household.a53_removal_way, Household.a54_removed_on,
+        Household.whole_no_labor_guarantee))}
+    out: list[Finding] = []
+    out += _member_findings(session, hh, point)
+    out += _household_findings(hh, assessments, year, thresholds)
+    out += _measure_findings(session, hh, as_of)
+    out += _case_findings(session, hh, as_of)
+    order = {c: i for i, c in enumerate(CODES)}
+    out.sort(key=lambda f: (f.household_no, order[f.code], f.member_id_number or ""))
+    return out
+
+
+def _member_findings(session: Session, hh: dict, point: date) -> list[Finding]:
+    out = []
+    members = session.execute(select(
+        Member.household_id, Member.name, Member.sex, Member.id_number, Member.relation, Member.school,
+        Member.health, Member.work_months, Member.a17_medical, Member.status)).all()
+    by_id_number = defaultdict(list)
+    by_household = defaultdict(list)
+    disabled = codes("health").code_of("残疾")
+    in_school = codes("school").codes_with("in_school")
+    sex = codes("sex")
+    for m in members:
+        no = hh[m.household_id].household_no
+        if m.status != "normal":
+            continue
+        by_household[m.household_id].append(m)
+        info = parse_id(m.id_number)
+        who = f"成员“{m.name}”（{m.id_number}）"
+        if info.error_kind == "date":
+            out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{who}：{info.error}"))
+        elif not info.valid:
+            out.append(Finding("ID_CHECKSUM", no, m.id_number, f"{who}：{info.error}"))
+        else:
+            by_id_number[info.number].append((no, m))
+            if (err := birth_date_error(info, point)):
+                out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{who}：{err}（状态时点 {point}）"))
+            elif m.sex and m.sex != info.sex:
+                out.append(Finding("SEX_MISMATCH", no, m.id_number,
+                                   f"{who}：登记性别“{sex.name(m.sex)}”，身份证号第 17 位为{sex.name(info.sex)}"))
+            if info.birth_date and info.birth_date <= point:
+                age = age_on(info.birth_date, point)
+                if 6 <= age <= 15 and m.school not in in_school and m.health != disabled:
+                    state = codes("school").name(m.school) or "未填"
+                    out.append(Finding("SCHOOL_AGE_OUT", no, m.id_number,
+                                       f"{who}：状态时点 {age} 周岁，在校生状况为“{state}”，存在义务教育失学辍学风险（A24）"))
+        if m.a17_medical is not True:
+            state = "未填" if m.a17_medical is None else "否"
+            out.append(Finding("MEDICAL_INSURANCE_MISSING", no, m.id_number,
+                               f"{who}：是否参加基本医疗保险为“{state}”（A17）"))
+        if m.work_months is not None and not 0 <= m.work_months <= 12:
+            out.append(Finding("WORK_MONTHS_INVALID", no, m.id_number,
+                               f"{who}：务工时间 {m.work_months} 个月，应在 0–12 之间"))
+    for number, holders in by_id_number.items():
+        if len(holders) > 1:
+            where = "、".join(f"户 {no}“{m.name}”" for no, m in holders)
+            for no, m in holders:
+                out.append(Finding("ID_DUPLICATE", no, number, f"身份证号 {number} 同时登记在 {where}"))
+    for hid, ms in by_household.items():
+        no = hh[hid].household_no
+        heads = [m for m in ms if m.relation == HEAD]
+        if not heads:
+            out.append(Finding("HEAD_MISSING", no, None, f"户 {no} 的正常成员中没有户主"))
+        elif len(heads) > 1:
+            out.append(Finding("HEAD_MULTIPLE", no, None,
+                               f"户 {no} 有 {len(heads)} 名户主：{'、'.join(m.name for m in heads)}"))
+        spouses = [m for m in ms if m.relation == SPOUSE]
+        if len(heads) == 1 and heads[0].sex:
+            for s in spouses:
+                if s.sex == heads[0].sex:
+                    out.append(Finding("HEAD_SPOUSE_SAME_SEX", no, s.id_number,
+                                       f"户主“{heads[0].name}”与配偶“{s.name}”性别相同（{sex.name(s.sex)}）"))
+    return out
+
+
+def _household_findings(hh: dict, assessments: dict, year: int, thresholds: dict) -> list[Finding]:
+    out = []
+    bound = Decimal(str(thresholds.get("new_identified_income_bound", "30000")))
+    category = codes("category")
+    for hid, h in hh.items():
+        no, a = h.household_no, assessments.get(hid)
+        blank = [name for name, v in (("A23 住房", h.a23_housing_unsafe), ("A24 义务教育", h.a24_school_dropout),
+                                      ("A25 饮水", h.a25_water_unsafe)) if v is None]
+        if blank:
+            out.append(Finding("GUARANTEE_MISSING", no, None, f"三保障和饮水安全未填写：{'、'.join(blank)}"))
+        monitored = h.monitoring_status in MONITORED
+        r = a.income if a else None
+        if monitored and a is not None and r is None and a.size > 0:
+            out.append(Finding("INCOME_MISSING", no, None, f"监测对象没有 {year} 年收入信息"))
+        if r is not None and r.A33 < 0:
+            out.append(Finding("INCOME_NEGATIVE", no, None,
+                               f"家庭纯收入为负数：{rules.yuan(r.A33)} 元（生产经营性支出 {rules.yuan(r.totals.A32)} 元"
+                               f"大于各项收入之和），请核实"))
+        if r is not None and Decimal(0) < r.totals.A28 < Decimal(100):
+            out.append(Finding("INCOME_IMPLAUSIBLE", no, None,
+                               f"工资性收入 {rules.yuan(r.totals.A28)} 元（大于 0 且不足 100 元），请核实"))
+        newly = h.identified_on is not None and h.identified_on.year == year and monitored
+        if r is not None and newly and r.A34 > bound:
+            out.append(Finding("INCOME_IMPLAUSIBLE", no, None,
+                               f"{year} 年新识别监测对象家庭人均纯收入 {rules.yuan(r.A34)} 元，高于 {rules.line_text(bound)} 元，请核实"))
+        if monitored and h.a3_category and r is not None and a is not None:
+            problem = _category_problem(h, a, category)
+            if problem:
+                out.append(Finding("CATEGORY_INCONSISTENT", no, None, problem))
+        if a is not None and a.developmental_measure_missing and h.monitoring_status in rules.UNREMOVED:
+            out.append(Finding("DEVELOPMENTAL_MISSING", no, None,
+                               "有劳动能力的监测对象至少要落实一项产业就业等开发式帮扶措施，目前没有有效的开发式措施"))
+        whole = h.whole_no_labor_guarantee or (a is not None and a.whole_no_labor_candidate)
+        if h.monitoring_status == "removed" and whole:
+            out.append(Finding("WHOLE_NO_LABOR_REMOVED", no, None,
+                               "整户无劳动能力兜底保障户暂不消除风险，但已标注风险消除"))
+        if (h.monitoring_status == "removed" and h.a53_removal_way == "01" and h.identified_on and h.a54_removed_on
+                and h.a54_removed_on < add_months(h.identified_on, REMOVAL_MONTHS)):
+            out.append(Finding("REMOVED_TOO_SOON", no, None,
+                               f"{h.identified_on} 识别、{h.a54_removed_on} 帮扶消除，不足 {REMOVAL_MONTHS} 个月"))
+    return out
+
+
+def _category_problem(h, a, category) -> str | None:
+    name = category.name(h.a3_category)
+    r = a.income
+    if h.a3_category == "01" and not h.a4_poverty_alleviated:
+        return "类别为脱贫不稳定户，但不是脱贫户"
+    if h.a3_category == "02" and h.a4_poverty_alleviated:
+        return "类别为边缘易致贫户，但是脱贫户（应为脱贫不稳定户）"
+    line = rules.line_text(a.line)
+    if h.a3_category in ("01", "02") and r.A34 >= a.line:
+        return f"类别为{name}，但家庭人均纯收入 {rules.yuan(r.A34)} 元不低于监测线 {line} 元"
+    if h.a3_category == "03" and r.A34 < a.line and r.A38 < a.line:
+        return f"类别为突发严重困难户，但家庭人均纯收入 {rules.yuan(r.A34)} 元低于监测线 {line} 元"
+    return None
+
+
+def _measure_findings(session: Session, hh: dict, as_of: date) -> list[Finding]:
+    out = []
+    any_measure = set(session.scalars(select(Measure.household_id).distinct()))
+    active = set(session.scalars(select(Measure.household_id).where(*assess_mod.active_measure_filter(as_of))))
+    for hid, h in hh.items():
+        if h.monitoring_status not in rules.UNREMOVED or h.identified_on is None:
+            continue
+        no = h.household_no
+        if hid not in any_measure:
+            if as_of >= add_months(h.identified_on, 1):
+                out.append(Finding("NO_MEASURE_AFTER_MONTH", no, None,
+                                   f"{h.identified_on} 识别，已满一个月仍未落实帮扶措施"))
+            elif as_of > h.identified_on + timedelta(days=PLAN_DAYS):
+                out.append(Finding("PLAN_OVERDUE", no, None,
+                                   f"{h.identified_on} 识别，帮扶计划应在 {h.identified_on + timedelta(days=PLAN_DAYS)} "
+                                   f"前制定，至今没有帮扶措施"))
+        elif hid not in active:
+            out.append(Finding("MEASURE_MISSING", no, None, f"截至 {as_of} 没有正在实施的帮扶措施"))
+    q = (select(Measure.household_id, Measure.item, Member.name, Member.id_number)
+         .join(Member, Member.id == Measure.member_id)
+         .where(Measure.category == "A42", *assess_mod.active_measure_filter(as_of)))
+    low, high = PUBLIC_POST_AGES
+    for hid, item, name, number in session.execute(q):
+        info = parse_id(number)
+        if info.birth_date is None:
+            continue
+        age = age_on(info.birth_date, as_of)
+        if age < low or age > high:
+            out.append(Finding("PUBLIC_POST_AGE", hh[hid].household_no, number,
+                               f"公益岗位（{item or '其他'}）人员“{name}”{age} 周岁，不在 {low}–{high} 周岁之间"))
+    return out
+
+
+def _case_findings(session: Session, hh: dict, as_of: date) -> list[Finding]:
+    q = (select(Case.household_id, CaseStep.step, CaseStep.due_on)
+         .join(Case, Case.id == CaseStep.case_id)
+         .where(Case.closed_on.is_(None), CaseStep.done_on.is_(None), CaseStep.due_on.is_not(None),
+                CaseStep.due_on < as_of))
+    return [Finding("STEP_OVERDUE", hh[hid].household_no, None, f"流程步骤“{step}”应于 {due} 前完成，已逾期")
+            for hid, step, due in session.execute(q)]

@@ -1,0 +1,24 @@
+"""Calendar arithmetic the procedures and warnings use: calendar days and calendar months."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+
+def add_months(d: date, months: int) -> date:
+    """The same day `months` calendar months later, clamped to the month's end (01-31 + 1 → 02-28/29)."""
+    total = d.year * 12 + (d.month - 1) + months
+    year, month = divmod(total, 12)
+    month += 1
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole calendar months from start to end (0 when end is before start + 1 month)."""
+    if end < start:
+        return 0
+    n = (end.year - start.year) * 12 + (end.month - start.month)
+    while n > 0 and add_months(start, n) > end:
+        n -= 1
+    return n

@@ -1,0 +1,176 @@
+"""The rules of SPEC §6: suggested category with reasons (§6.1) and the flags of §6.2.
+
+Each rule is one function here; the windows, the CLI, the reports and the checks call them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from .codes import codes, measure_catalog
+from .dates import months_between
+
+# Monitored households whose risk is not removed (for warnings, ratio, developmental rule).
+UNREMOVED = frozenset({"monitoring", "removing", "green"})
+GUARANTEES = ("住房安全", "义务教育", "饮水安全", "基本医疗保险")
+
+
+def yuan(amount: Decimal | None) -> str:
+    """12,345.60 — money as the forms print it."""
+    return "—" if amount is None else f"{amount:,.2f}"
+
+
+def line_text(amount: Decimal) -> str:
+    """A monitoring line or average reads as 7,100 when whole, else with 2 decimals."""
+    return f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    category: str | None  # code of the "category" list
+    needs_review: bool
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def category_name(self) -> str | None:
+        return codes("category").name(self.category) or None if self.category else None
+
+
+def guarantee_problems(a23: bool | None, a24: bool | None, a25: bool | None, a26: bool) -> list[str]:
+    """G of §6.1: which of housing, schooling, water and basic medical insurance are not secure."""
+    return [name for name, bad in zip(GUARANTEES, (a23, a24, a25, a26)) if bad]
+
+
+def suggest_category(*, year: int, a34: Decimal, a38: Decimal, line: Decimal, rural_average: Decimal | None,
+                     poverty_alleviated: bool, guarantees: list[str], risk_types: list[str]) -> Suggestion:
+    """§6.1. A suggestion only: people decide through the procedure. "Below" is strictly less."""
+    risk_names = "、".join(codes("risk_type").name(c, c) for c in risk_types)
+    g_text = f"“三保障”和饮水安全存在问题：{'、'.join(guarantees)}" if guarantees else ""
+    k_text = f"存在返贫致贫风险：{risk_names}" if risk_types else ""
+    below = a38 < line
+    a38_vs = (f"人均收入参考值 {yuan(a38)} 元{'低于' if below else '不低于'} {year} 年监测线 {line_text(line)} 元")
+    if below and (guarantees or risk_types):
+        reasons = [a38_vs] + [t for t in (g_text, k_text) if t]
+        if a34 < line:
+            who = "脱贫户" if poverty_alleviated else "一般农户"
+            reasons.append(f"家庭人均纯收入 {yuan(a34)} 元低于监测线，且为{who}")
+            return Suggestion("01" if poverty_alleviated else "02", False, reasons)
+        reasons.append(f"家庭人均纯收入 {yuan(a34)} 元不低于监测线，因合规自付支出较大导致人均收入参考值低于监测线")
+        return Suggestion("03", False, reasons)
+    if below:
+        return Suggestion(None, True, [a38_vs, "“三保障”和饮水安全无问题且未登记风险类型：收入低于监测线是识别的"
+                                               "重要条件但不是唯一条件，需入户研判"])
+    if guarantees:
+        if rural_average is not None and a38 > rural_average:
+            return Suggestion(None, True, [
+                a38_vs, g_text,
+                f"人均收入参考值明显高于当地农村人均纯收入 {line_text(rural_average)} 元，可依靠自身能力解决：暂不建议"
+                f"纳入，需研判并持续跟踪，督促尽快解决"])
+        avg = ("未设置当地农村人均纯收入" if rural_average is None
+               else f"人均收入参考值不高于当地农村人均纯收入 {line_text(rural_average)} 元")
+        return Suggestion("03", False, [a38_vs, g_text, avg])
+    if risk_types:
+        return Suggestion(None, True, [a38_vs, k_text, "需研判是否因刚性支出较大或收入大幅缩减导致基本生活出现严重困难"])
+    return Suggestion(None, False, [a38_vs, "“三保障”和饮水安全无问题"])
+
+
+# ---------------------------------------------------------------- §6.2 flags
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """What the flags need to know of one member of status 正常 (at the time point)."""
+
+    labor: str | None
+    a17_medical: bool | None
+    a20_dibao: str | None
+    a21_tekun: str | None
+
+
+def can_work(labor: str | None) -> bool:
+    return labor in codes("labor").codes_with("can_work")
+
+
+def cannot_work(labor: str | None) -> bool:
+    return labor in codes("labor").codes_with("cannot_work")
+
+
+def derived_a26(members: list[MemberFacts]) -> bool:
+    """A26: yes when any member of status 正常 lacks basic medical insurance (A17 否)."""
+    return any(m.a17_medical is False for m in members)
+
+
+def whole_household_cannot_work(members: list[MemberFacts]) -> bool:
+    """Every member of status 正常 cannot work (丧失劳动力 or 无劳动力)."""
+    return bool(members) and all(cannot_work(m.labor) for m in members)
+
+
+def enjoys_tekun(code: str | None) -> bool:
+    return code is not None and code != "00"
+
+
+def enjoys_dibao(code: str | None) -> bool:
+    return code is not None and code != "00"
+
+
+def whole_no_labor_candidate(members: list[MemberFacts], dibao_tier: str | None) -> bool:
+    """整户无劳动能力兜底保障户 candidate: nobody can work, and 特困供养, or 低保 at the full/highest tier."""
+    if not whole_household_cannot_work(members):
+        return False
+    top = dibao_tier in codes("dibao_tier").codes_with("top")
+    return any(enjoys_tekun(m.a21_tekun) for m in members) or (top and any(enjoys_dibao(m.a20_dibao)
+                                                                         for m in members))
+
+
+def is_developmental(category: str, item: str | None, override: bool | None = None,
+                     raises_working_ability: bool = False) -> bool:
+    """§3: the default of the item, 技能培训 only when it directly raises working ability, or the override."""
+    if override is not None:
+        return override
+    if category == "A40" and item == "技能培训":
+        return raises_working_ability
+    for cat in measure_catalog():
+        if cat["code"] == category:
+            return any(it["name"] == item and it["developmental"] for it in cat["items"])
+    return False
+
+
+def developmental_required(monitored_or_suggested: bool, members: list[MemberFacts]) -> bool:
+    """[001 §20]: a monitored (or suggested) household with a member who can work needs one."""
+    return monitored_or_suggested and any(can_work(m.labor) for m in members)
+
+
+def warning_color(status: str, identified_on: date | None, as_of: date) -> str | None:
+    """[003] three colours for monitored households whose risk is not removed, by calendar months
+    since identification: under 6 蓝, 6 to under 12 黄, 12 or more 红."""
+    if status not in UNREMOVED or identified_on is None:
+        return None
+    months = months_between(identified_on, as_of)
+    if months < 6:
+        return "蓝"
+    if months < 12:
+        return "黄"
+    return "红"
+
+
+RATIO_LIMIT = Decimal("0.02")
+
+
+@dataclass(frozen=True)
+class VillageRatio:
+    village_id: int
+    village: str
+    persons: int
+    population: int | None
+    ratio: Decimal | None
+    flagged: bool
+
+
+def village_ratio(village_id: int, village: str, persons: int, population: int | None) -> VillageRatio:
+    """[001 §32] persons in unremoved monitored households (without 整户无劳动能力兜底保障户) over the
+    village's rural registered population; above 2 % flags the village."""
+    if not population:
+        return VillageRatio(village_id, village, persons, population, None, False)
+    ratio = Decimal(persons) / Decimal(population)
+    return VillageRatio(village_id, village, persons, population, ratio, ratio > RATIO_LIMIT)
