@@ -46,6 +46,7 @@ class Assessment:
     developmental_measure_missing: bool
     warning_color: str | None
     line: Decimal
+    risk_types: list[str] = field(default_factory=list)
     members: list[MemberFacts] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict:
@@ -176,4 +177,4 @@ def _one(r, year: int, line: Decimal, rural_average: Decimal | None, as_of: date
         developmental_measure_required=required,
         developmental_measure_missing=required and not has_developmental,
         warning_color=rules.warning_color(r.monitoring_status, r.identified_on, as_of),
-        line=line, members=members)
+        line=line, risk_types=risks, members=members)

@@ -26,6 +26,7 @@ from .codes import income_items
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+MAX_AMOUNT = Decimal(10) ** 10  # ten billion yuan: anything larger is a typing error
 ITEMS = ("A28", "A29", "A30", "A31", "A32", "A35", "A36")
 EXTRA_LINES_KEY = "income_extra_lines"
 
@@ -59,6 +60,8 @@ def parse_money(value, where: str = "") -> Decimal:
         raise IncomeError(f"{where}“{value}”不是有效的金额")
     if amount < 0:
         raise IncomeError(f"{where}金额不能为负数：{value}")
+    if amount >= MAX_AMOUNT:
+        raise IncomeError(f"{where}金额“{value}”过大，不是有效的金额")
     return money(amount)
 
 
@@ -195,6 +198,8 @@ def validate_record(data: RecordData, as_of: date | None = None) -> list[str]:
             problems.append(f"第 {i} 条明细没有名称")
         if ln.amount is None or ln.amount < 0:
             problems.append(f"第 {i} 条明细（{ln.line}）金额不能为负数")
+        elif ln.amount >= MAX_AMOUNT:
+            problems.append(f"第 {i} 条明细（{ln.line}）金额过大")
     return problems
 
 

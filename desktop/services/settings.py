@@ -50,7 +50,7 @@ def parse_amount(value, what: str) -> Decimal | None:
         amount = Decimal(str(value).replace(",", "").replace("元", "").strip())
     except InvalidOperation:
         raise SettingsError(f"{what}“{value}”不是有效的金额") from None
-    if not amount.is_finite():
+    if not amount.is_finite() or amount >= Decimal(10) ** 10:
         raise SettingsError(f"{what}“{value}”不是有效的金额")
     if amount <= 0:
         raise SettingsError(f"{what}必须大于 0，现为 {value}")

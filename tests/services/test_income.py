@@ -1,0 +1,139 @@
+"""SPEC §4: the form's formulas in exact decimals, size at the status time point, records."""
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import given, strategies as st
+
+from desktop.services import income, register
+from desktop.services.income import IncomeError, LineData, RecordData, Totals
+from tests.conftest import TODAY, family, person
+
+amounts = st.decimals(min_value=0, max_value=10_000_000, places=2, allow_nan=False, allow_infinity=False)
+
+
+def test_form_formulas_on_a_worked_example():
+    t = Totals(A28=D("30000"), A29=D("5000.50"), A30=D("200"), A31=D("1800"), A32=D("3000"), A35=D("1000"),
+               A36=D("8000.25"))
+    r = income.compute(t, 3)
+    assert r.A33 == D("34000.50")  # 30000 + 5000.50 + 200 + 1800 − 3000
+    assert r.A34 == D("11333.50")
+    assert r.A37 == D("27000.25")  # A33 + 1000 − 8000.25
+    assert r.A38 == D("9000.08")  # 27000.25 / 3 = 9000.0833… half up
+
+
+def test_per_capita_rounds_half_up_to_the_fen():
+    assert income.compute(Totals(A28=D("0.05")), 2).A34 == D("0.03")
+    assert income.compute(Totals(A28=D("10")), 3).A34 == D("3.33")
+
+
+def test_size_zero_is_an_error_never_a_division():
+    with pytest.raises(IncomeError, match="家庭人口数为 0"):
+        income.compute(Totals(A28=D("100")), 0)
+
+
+def test_expenses_above_income_give_negative_results():
+    r = income.compute(Totals(A29=D("100"), A32=D("400")), 2)
+    assert r.A33 == D("-300.00") and r.A34 == D("-150.00")
+
+
+@given(a28=amounts, a29=amounts, a30=amounts, a31=amounts, a32=amounts, a35=amounts, a36=amounts,
+       size=st.integers(min_value=1, max_value=15))
+def test_formulas_hold_exactly_for_any_amounts(a28, a29, a30, a31, a32, a35, a36, size):
+    r = income.compute(Totals(a28, a29, a30, a31, a32, a35, a36), size)
+    assert r.A33 == a28 + a29 + a30 + a31 - a32
+    assert r.A37 == r.A33 + a35 - a36
+    assert abs(r.A34 * size - r.A33) <= D("0.005") * size
+    assert abs(r.A38 * size - r.A37) <= D("0.005") * size
+    assert r.A34.as_tuple().exponent == -2 and r.A38.as_tuple().exponent == -2
+
+
+@given(st.lists(st.tuples(st.sampled_from(income.ITEMS), amounts), max_size=30))
+def test_totals_are_the_sums_of_their_lines(lines):
+    t = Totals.from_lines([LineData(item, "x", amount) for item, amount in lines])
+    for item in income.ITEMS:
+        assert getattr(t, item) == sum((a for i, a in lines if i == item), D("0"))
+
+
+@pytest.mark.parametrize("text,value", [("12,000元", D("12000.00")), ("１２３４.５", D("1234.50")), ("", D("0")),
+                                        (" 7 ", D("7.00"))])
+def test_parse_money_accepts_what_people_type(text, value):
+    assert income.parse_money(text) == value
+
+
+@pytest.mark.parametrize("text,fragment", [("-5", "不能为负数"), ("abc", "不是有效的金额"), ("1e999999", "有效")])
+def test_parse_money_refuses_negative_and_garbage(text, fragment):
+    with pytest.raises(IncomeError, match=fragment):
+        income.parse_money(text)
+
+
+def test_default_lines_are_data_and_a_township_may_add(db, township):
+    with db.session() as s:
+        cat = income.line_catalog(s)
+        assert cat["A28"][:2] == ["务工收入", "行业部门公益岗收入"]
+        assert "赡养费" in cat["A31"] and "医疗自付" in cat["A36"]
+        income.add_line(s, "A29", "中药材种植")
+        assert income.line_catalog(s)["A29"][-1] == "中药材种植"
+        with pytest.raises(IncomeError, match="已有明细"):
+            income.add_line(s, "A29", "种植业")
+
+
+def save(ctx, data, members):
+    return ctx.run(register.save_household, data, members, TODAY, ctx.user)
+
+
+def test_size_counts_members_normal_at_the_status_time_point(ctx, township):
+    hid = save(ctx, *family(township["villages"]["东村"]))
+    _, members = ctx.read(register.get_household, hid)
+    point = date(2024, 9, 30)
+    assert ctx.read(income.size_at, hid, point) == 3
+    # Died after the time point: still counted for the year; born after it: not yet.
+    ctx.run(register.record_event, hid, "death", date(2024, 10, 5), member_id=members[1].id)
+    ctx.run(register.record_event, hid, "birth", date(2024, 10, 6),
+            new_member=person("张䶮", date(2024, 10, 6), "2", "04", 40, labor="05"))
+    assert ctx.read(income.size_at, hid, point) == 3
+    assert ctx.read(income.size_at, hid, date(2024, 10, 6)) == 3  # one out, one in
+    # Married out before the time point: not counted.
+    ctx.run(register.record_event, hid, "married_out", date(2024, 9, 1), member_id=members[2].id)
+    assert ctx.read(income.size_at, hid, point) == 2
+    assert ctx.read(income.sizes_at, point) == {hid: 2}
+
+
+def test_records_are_dated_and_the_latest_stands_for_the_year(ctx, township):
+    hid = save(ctx, *family(township["villages"]["东村"]))
+    q1 = RecordData(hid, 2024, quarter=1, collected_on=date(2024, 3, 31), collected_by="王会计",
+                    lines=[LineData("A28", "务工收入", D("5000"))])
+    annual = RecordData(hid, 2024, collected_on=date(2024, 10, 15), collected_by="王会计", signatures_collected=True,
+                        lines=[LineData("A28", "务工收入", D("20000")), LineData("A28", "村级公益岗收入", D("3600")),
+                               LineData("A36", "医疗自付", D("1500"), "住院自付")])
+    ctx.run(income.save_record, q1, TODAY)
+    rid = ctx.run(income.save_record, annual, TODAY)
+    totals = ctx.read(income.totals_for_year, 2024)
+    assert totals[hid].A28 == D("23600.00") and totals[hid].A36 == D("1500.00")
+    recs = ctx.read(income.records, hid, 2024)
+    assert [r.id for r in recs][0] == rid and recs[0].signatures_collected
+    assert recs[0].lines[2].note == "住院自付"
+
+
+def test_invalid_record_changes_nothing(ctx, township):
+    hid = save(ctx, *family(township["villages"]["东村"]))
+    bad = RecordData(hid, 2024, collected_on=date(2024, 10, 1),
+                     lines=[LineData("A28", "务工收入", D("100")), LineData("A29", "种植业", D("-1"))])
+    with pytest.raises(IncomeError, match="不能为负数"):
+        ctx.run(income.save_record, bad, TODAY)
+    assert ctx.read(income.records, hid) == []
+    late = RecordData(hid, 2024, collected_on=date(2025, 1, 1), lines=[])
+    with pytest.raises(IncomeError, match="晚于今天"):
+        ctx.run(income.save_record, late, TODAY)
+
+
+def test_editing_a_record_replaces_its_lines(ctx, township):
+    hid = save(ctx, *family(township["villages"]["东村"]))
+    rec = RecordData(hid, 2024, collected_on=date(2024, 10, 1), lines=[LineData("A28", "务工收入", D("100"))])
+    rid = ctx.run(income.save_record, rec, TODAY)
+    rec.id = rid
+    rec.lines = [LineData("A29", "种植业", D("300"))]
+    ctx.run(income.save_record, rec, TODAY)
+    t = ctx.read(income.totals_for_year, 2024)[hid]
+    assert t.A28 == D("0") and t.A29 == D("300.00")
