@@ -79,16 +79,18 @@ class Assessment:
 
 
 
-def dumps(objs) -> str:
-    """JSON with Decimal money written as numbers with exactly 2 decimals (5200.00, not 5200.0)."""
+def dumps(objs: list) -> str:
+    """A JSON array, one object a line, with Decimal money written as numbers with exactly 2
+    decimals (5200.00, not 5200.0). Each object goes through the C encoder (no indent)."""
     def default(o):
         if isinstance(o, Decimal):
             return f"\x00D{o:.2f}"
         if isinstance(o, date):
             return o.isoformat()
         raise TypeError(type(o).__name__)
-    text = json.dumps(objs, ensure_ascii=False, indent=1, default=default)
-    return re.sub(r'"\\u0000D(-?\d+\.\d{2})"', r"\1", text)
+    encode = json.JSONEncoder(ensure_ascii=False, default=default).encode
+    body = ",\n".join(encode(o) for o in objs)
+    return re.sub(r'"\\u0000D(-?\d+\.\d{2})"', r"\1", f"[\n{body}\n]" if objs else "[]")
 
 
 def year_settings(session: Session, year: int) -> settings.YearSettingsData:
@@ -172,7 +174,7 @@ def _one(r, year: int, line: Decimal, rural_average: Decimal | None, as_of: date
         household_id=r.id, household_no=r.household_no, village_id=r.village_id, year=year,
         status=r.monitoring_status, category=r.a3_category, poverty_alleviated=bool(r.a4_poverty_alleviated),
         identified_on=r.identified_on, size=size, income=result, suggestion=suggestion, guarantee_problems=g,
-        whole_household_no_labor=rules.whole_household_cannot_work(members),
+        whole_household_no_labor=rules.whole_household_cannot_work(members),  # cheap: stops at a worker
         whole_no_labor_candidate=rules.whole_no_labor_candidate(members, r.dibao_tier),
         developmental_measure_required=required,
         developmental_measure_missing=required and not has_developmental,

@@ -29,6 +29,7 @@ class CodeList:
                       for e in entries]
         self._by_code = {c.code: c for c in self.items}
         self._by_name: dict[str, Code] = {}
+        self._flagged: dict[str, frozenset[str]] = {}
         for c in self.items:
             self._by_name[normalize(c.name)] = c
             for alias in c.extra.get("aliases", []):
@@ -61,7 +62,11 @@ class CodeList:
         return [c.name for c in self.items]
 
     def codes_with(self, flag: str) -> frozenset[str]:
-        return frozenset(c.code for c in self.items if c.flag(flag))
+        """Codes whose entry has the flag set (cached: rules ask this for every member)."""
+        found = self._flagged.get(flag)
+        if found is None:
+            found = self._flagged[flag] = frozenset(c.code for c in self.items if c.flag(flag))
+        return found
 
 
 def normalize(text: str) -> str:
