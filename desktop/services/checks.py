@@ -76,7 +76,7 @@ def run_checks(session: Session, year: int, as_of: date) -> list[Finding]:
         Household.a25_water_unsafe, Household.identified_on, Household.a53_removal_way, Household.a54_removed_on,
         Household.whole_no_labor_guarantee))}
     out: list[Finding] = []
-    out += _member_findings(session, hh, point)
+    out += _member_findings(session, hh, point, as_of)
     out += _household_findings(hh, assessments, year, thresholds)
     out += _measure_findings(session, hh, as_of)
     out += _case_findings(session, hh, as_of)
@@ -85,7 +85,7 @@ def run_checks(session: Session, year: int, as_of: date) -> list[Finding]:
     return out
 
 
-def _member_findings(session: Session, hh: dict, point: date) -> list[Finding]:
+def _member_findings(session: Session, hh: dict, point: date, as_of: date) -> list[Finding]:
     out = []
     members = session.execute(select(
         Member.household_id, Member.name, Member.sex, Member.id_number, Member.relation, Member.school,
@@ -108,8 +108,9 @@ def _member_findings(session: Session, hh: dict, point: date) -> list[Finding]:
             out.append(Finding("ID_CHECKSUM", no, m.id_number, f"{who}：{info.error}"))
         else:
             by_id_number[info.number].append((no, m))
-            if (err := birth_date_error(info, point)):
-                out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{who}：{err}（状态时点 {point}）"))
+            # Impossible means in the future as of the check date (a baby born after the time point is real).
+            if (err := birth_date_error(info, as_of)):
+                out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{who}：{err}"))
             elif m.sex and m.sex != info.sex:
                 out.append(Finding("SEX_MISMATCH", no, m.id_number,
                                    f"{who}：登记性别“{sex.name(m.sex)}”，身份证号第 17 位为{sex.name(info.sex)}"))
@@ -129,7 +130,7 @@ def _member_findings(session: Session, hh: dict, point: date) -> list[Finding]:
     for number, holders in by_id_number.items():
         if len(holders) > 1:
             where = "、".join(f"户 {no}“{m.name}”" for no, m in holders)
-            for no, m in holders:
+            for no in dict.fromkeys(no for no, _ in holders):  # one finding per household holding it
                 out.append(Finding("ID_DUPLICATE", no, number, f"身份证号 {number} 同时登记在 {where}"))
     for hid, ms in by_household.items():
         no = hh[hid].household_no
@@ -160,7 +161,9 @@ def _household_findings(hh: dict, assessments: dict, year: int, thresholds: dict
             out.append(Finding("GUARANTEE_MISSING", no, None, f"三保障和饮水安全未填写：{'、'.join(blank)}"))
         monitored = h.monitoring_status in MONITORED
         r = a.income if a else None
-        if monitored and a is not None and r is None and a.size > 0:
+        # Households whose risk is removed stay 监测帮扶对象 and are collected yearly [004 一(一), 001 §39].
+        collected = monitored or h.monitoring_status == "removed"
+        if collected and a is not None and r is None and a.size > 0:
             out.append(Finding("INCOME_MISSING", no, None, f"监测对象没有 {year} 年收入信息"))
         if r is not None and r.A33 < 0:
             out.append(Finding("INCOME_NEGATIVE", no, None,
@@ -211,10 +214,10 @@ def _measure_findings(session: Session, hh: dict, as_of: date) -> list[Finding]:
     any_measure = set(session.scalars(select(Measure.household_id).distinct()))
     active = set(session.scalars(select(Measure.household_id).where(*assess_mod.active_measure_filter(as_of))))
     for hid, h in hh.items():
-        if h.monitoring_status not in rules.UNREMOVED or h.identified_on is None:
+        if h.monitoring_status not in rules.UNREMOVED:
             continue
         no = h.household_no
-        if hid not in any_measure:
+        if hid not in any_measure and h.identified_on is not None:
             if as_of >= add_months(h.identified_on, 1):
                 out.append(Finding("NO_MEASURE_AFTER_MONTH", no, None,
                                    f"{h.identified_on} 识别，已满一个月仍未落实帮扶措施"))

@@ -104,11 +104,12 @@ def key_checks(session: Session, year: int, as_of: date) -> list[KeyCheck]:
             if before is not None and last < before:
                 add(hid, "income_fell_twice", f"{year - 2} 年 {rules.yuan(before)} 元起连续下降")
 
-    # Between quarterly collections of the year.
+    # Between quarterly collections of the year (quarter None is the annual record, not a collection of a quarter).
     qdrop = _d(th["quarter_drop_ratio"])
     recs = defaultdict(list)
     for hid, rid, on in session.execute(select(IncomeRecord.household_id, IncomeRecord.id, IncomeRecord.collected_on)
-                                        .where(IncomeRecord.year == year, IncomeRecord.collected_on.is_not(None))
+                                        .where(IncomeRecord.year == year, IncomeRecord.quarter.is_not(None),
+                                               IncomeRecord.collected_on.is_not(None))
                                         .order_by(IncomeRecord.collected_on, IncomeRecord.id)):
         recs[hid].append(rid)
     several = {hid: rids[-2:] for hid, rids in recs.items() if len(rids) >= 2}

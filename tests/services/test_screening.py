@@ -1,0 +1,286 @@
+"""Key-check lists of a concentrated screening (集中排查, SPEC §6.3; seed 000 §一(一), seed 003 五个必查):
+each reason lists the right household and not its control; thresholds are settings of the year;
+visits are recorded."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from desktop.models import AuditEntry, ScreeningVisit
+from desktop.services import screening, settings
+from tests.conftest import TODAY, YEAR
+from tests.services.builders import b  # noqa: F401
+
+
+def listed(b, year: int = YEAR, as_of: date = TODAY) -> dict[str, screening.KeyCheck]:
+    return {k.household_no: k for k in screening.key_checks(b.s, year, as_of)}
+
+
+def with_reason(b, key: str, **kw) -> set[str]:
+    return {no for no, k in listed(b, **kw).items() if key in k.reasons}
+
+
+def thresholds(b, **values) -> None:
+    settings.set_year(b.s, YEAR, thresholds=values)
+
+
+def test_reasons_are_the_groups_of_spec():
+    assert set(screening.REASONS) == {"new_guarantee", "income_fell", "income_fell_twice", "quarter_drop",
+                                      "risk_type", "disabled_member", "unstable_wage", "rigid_expense",
+                                      "relief_channel"}
+
+
+def test_household_without_any_reason_is_not_listed(b):
+    hid = b.household(a27_risk_types=["01"])
+    b.income(hid, collected_on=date(2024, 10, 10), A28="20000", A29="10000")
+    assert screening.key_checks(b.s, YEAR, TODAY) == []
+
+
+class TestNewGuarantee:
+    def test_new_guarantee_by_a_dibao_or_tekun_measure_started_in_the_period(self, b):
+        dibao = b.household()
+        b.measure(dibao, "A48", "低保", start=date(2024, 3, 1))
+        tekun = b.household()
+        b.measure(tekun, "A48", "特困供养", start=date(2023, 10, 1))  # first day of the period
+        before = b.household()
+        b.measure(before, "A48", "低保", start=date(2023, 9, 30))
+        after = b.household()
+        b.measure(after, "A48", "低保", start=date(2024, 10, 1))
+        other = b.household()
+        b.measure(other, "A48", "临时救助", start=date(2024, 3, 1))
+        got = listed(b)
+        assert {no for no, k in got.items() if "new_guarantee" in k.reasons} == {b.no(dibao), b.no(tekun)}
+        assert got[b.no(dibao)].reasons["new_guarantee"] == "低保措施自统计期内开始"
+        assert "本年度新纳入低保或特困：特困供养措施自统计期内开始" in got[b.no(tekun)].reason_texts
+
+    def test_new_guarantee_by_an_audited_change_of_A20_or_A21_in_the_period(self, b):
+        def change(hid, field, value, at):
+            b.update_member(hid, "李四", **{field: value})
+            entry = b.s.scalars(select(AuditEntry).where(AuditEntry.household_id == hid,
+                                                         AuditEntry.field == field)).one()
+            entry.at = at  # the change as the audit log would hold it had it been made that day
+            b.s.flush()
+        dibao, tekun, stopped, early = b.household(), b.household(), b.household(), b.household()
+        change(dibao, "a20_dibao", "01", datetime(2024, 5, 1, 9))
+        change(tekun, "a21_tekun", "01", datetime(2024, 9, 30, 23))
+        change(stopped, "a20_dibao", "00", datetime(2024, 5, 1, 9))
+        change(early, "a20_dibao", "01", datetime(2023, 9, 30, 23))
+        got = listed(b)
+        assert {no for no, k in got.items() if "new_guarantee" in k.reasons} == {b.no(dibao), b.no(tekun)}
+        assert got[b.no(dibao)].reasons["new_guarantee"] == "低保身份于统计期内登记"
+        assert got[b.no(tekun)].reasons["new_guarantee"] == "特困身份于统计期内登记"
+
+
+class TestIncomeFell:
+    @pytest.fixture
+    def years(self, b):
+        settings.set_year(b.s, 2023, monitoring_line="6900")
+        settings.set_year(b.s, 2022, monitoring_line="6600")
+
+    def household(self, b, per_capita: dict[int, str], a4: bool = True) -> int:
+        hid = b.household(a4_poverty_alleviated=a4)  # two members every year
+        for year, pc in per_capita.items():
+            b.income(hid, year=year, collected_on=date(year, 10, 10), A28=2 * Decimal(pc))
+        return hid
+
+    def test_income_fell_for_a_tuopin_household_by_more_than_the_ratio(self, b, years):
+        fell = self.household(b, {2023: "10000", 2024: "8999.99"})
+        ten = self.household(b, {2023: "10000", 2024: "9000"})  # exactly 10 %: not more
+        general = self.household(b, {2023: "10000", 2024: "5000"}, a4=False)
+        no_last = self.household(b, {2024: "3000"})
+        got = listed(b)
+        assert {no for no, k in got.items() if "income_fell" in k.reasons} == {b.no(fell)}
+        assert got[b.no(fell)].reasons["income_fell"] == "2023 年 10,000.00 元 → 2024 年 8,999.99 元"
+        assert all(b.no(h) not in got for h in (ten, general, no_last))
+
+    def test_income_fell_ratio_is_a_setting_of_the_year(self, b, years):
+        fell = self.household(b, {2023: "10000", 2024: "8999.99"})
+        ten = self.household(b, {2023: "10000", 2024: "9000"})
+        settings.set_year(b.s, 2023, thresholds={"income_drop_ratio": "0"})  # another year's: no effect
+        assert with_reason(b, "income_fell") == {b.no(fell)}
+        thresholds(b, income_drop_ratio="0")
+        assert with_reason(b, "income_fell") == {b.no(fell), b.no(ten)}
+        thresholds(b, income_drop_ratio="0.2")
+        assert with_reason(b, "income_fell") == set()
+
+    def test_income_fell_twice_two_years_running(self, b, years):
+        twice = self.household(b, {2022: "12000", 2023: "10000", 2024: "8000"})
+        once = self.household(b, {2022: "9000", 2023: "10000", 2024: "8000"})
+        got = listed(b)
+        assert {no for no, k in got.items() if "income_fell_twice" in k.reasons} == {b.no(twice)}
+        assert got[b.no(twice)].reasons["income_fell_twice"] == "2022 年 12,000.00 元起连续下降"
+        assert "income_fell" in got[b.no(twice)].reasons and "income_fell" in got[b.no(once)].reasons
+
+
+class TestQuarterDrop:
+    def test_quarter_drop_between_the_last_two_collections(self, b):
+        def h(*a33):
+            hid = b.household()
+            for i, amount in enumerate(a33):
+                b.income(hid, quarter=i + 1, collected_on=date(2024, 1 + 3 * i, 1), A28=amount)
+            return hid
+        drop = h("10000", "7999.99")
+        twenty = h("10000", "8000")  # exactly 20 %: not more
+        recovered = h("10000", "5000", "6000")  # only the last two collections count
+        single = h("3000")
+        got = listed(b)
+        assert {no for no, k in got.items() if "quarter_drop" in k.reasons} == {b.no(drop)}
+        assert got[b.no(drop)].reasons["quarter_drop"] == "家庭纯收入由 10,000.00 元降至 7,999.99 元"
+        assert all(b.no(x) not in got for x in (twenty, recovered, single))
+        thresholds(b, quarter_drop_ratio="0.1")
+        assert with_reason(b, "quarter_drop") == {b.no(drop), b.no(twenty)}
+
+    def test_quarter_drop_only_between_quarterly_collections(self, b):
+        # An annual record (quarter None) is not a quarterly collection: a lower re-collection of the
+        # year, or the year's total after a quarter, is no "quarterly drop".
+        recollected = b.household()
+        b.income(recollected, collected_on=date(2024, 10, 10), A28="10000")
+        b.income(recollected, collected_on=date(2024, 10, 20), A28="5000")
+        after_quarter = b.household()
+        b.income(after_quarter, quarter=2, collected_on=date(2024, 7, 1), A28="10000")
+        b.income(after_quarter, collected_on=date(2024, 10, 10), A28="5000")
+        with_annual = b.household()
+        b.income(with_annual, quarter=1, collected_on=date(2024, 4, 1), A28="10000")
+        b.income(with_annual, quarter=2, collected_on=date(2024, 7, 1), A28="5000")
+        b.income(with_annual, collected_on=date(2024, 10, 10), A28="30000")
+        assert with_reason(b, "quarter_drop") == {b.no(with_annual)}
+
+    def test_quarter_drop_not_across_years(self, b):
+        hid = b.household()
+        b.income(hid, year=2023, quarter=4, collected_on=date(2023, 12, 1), A28="10000")
+        b.income(hid, year=2024, quarter=1, collected_on=date(2024, 4, 1), A28="5000")
+        assert with_reason(b, "quarter_drop") == set()
+
+
+def test_risk_type_work_industry_or_accident(b):
+    work = b.household(a27_risk_types=["07"])
+    two = b.household(a27_risk_types=["05", "06", "01"])
+    illness = b.household(a27_risk_types=["01", "04"])
+    got = listed(b)
+    assert {no for no, k in got.items() if "risk_type" in k.reasons} == {b.no(work), b.no(two)}
+    assert got[b.no(work)].reasons["risk_type"] == "因务工就业不稳"
+    assert got[b.no(two)].reasons["risk_type"] == "因意外事故、因产业项目失败"
+    assert b.no(illness) not in got
+
+
+def test_disabled_member_living(b):
+    hid = b.household([*b.couple(), b.person("王残", date(1995, 1, 1), "1", "03", health="04",
+                                             disability_grade="03")])
+    dead = b.household([*b.couple(), b.person("赵残", date(1940, 1, 1), "1", "11", health="04",
+                                              disability_grade="01")])
+    b.event(dead, "赵残", "death", date(2024, 2, 1))
+    b.household([*b.couple(), b.person("病人", date(1990, 1, 1), "2", "04", health="03")])
+    got = listed(b)
+    assert set(got) == {b.no(hid)}
+    assert got[b.no(hid)].reason_texts == ["有残疾家庭成员：王残"]
+    assert got[b.no(hid)].head_name == "张三"
+
+
+class TestUnstableWage:
+    def h(self, b, months: int, a28: str, a29: str) -> int:
+        hid = b.household([b.person("张三", date(1970, 3, 5), "1", "01", work_months=months),
+                           b.person("李四", date(1972, 8, 9), "2", "02")])
+        b.income(hid, collected_on=date(2024, 10, 10), A28=a28, A29=a29)
+        return hid
+
+    def test_unstable_wage_high_wage_share_and_under_6_months(self, b):
+        hit = self.h(b, 5, "7100", "2900")  # 71 %, 5 months
+        six = self.h(b, 6, "7100", "2900")  # 6 months is stable
+        share70 = self.h(b, 5, "7000", "3000")  # exactly 70 %: not above
+        got = listed(b)
+        assert {no for no, k in got.items() if "unstable_wage" in k.reasons} == {b.no(hit)}
+        detail = got[b.no(hit)].reasons["unstable_wage"]
+        assert "工资性收入占 71%" in detail and "张三务工 5 个月" in detail
+        assert b.no(six) not in got and b.no(share70) not in got
+
+    def test_unstable_wage_thresholds_are_settings(self, b):
+        hit = self.h(b, 5, "7100", "2900")
+        six = self.h(b, 6, "7100", "2900")
+        share70 = self.h(b, 5, "7000", "3000")
+        thresholds(b, unstable_work_months=7, wage_share="0.69")
+        assert with_reason(b, "unstable_wage") == {b.no(hit), b.no(six), b.no(share70)}
+
+
+class TestRigidExpense:
+    def h(self, b, **amounts) -> int:
+        hid = b.household()
+        b.income(hid, collected_on=date(2024, 10, 10), **amounts)
+        return hid
+
+    def test_rigid_expense_large_against_income(self, b):
+        hit = self.h(b, A28="10000", A36="5000.01")
+        half = self.h(b, A28="10000", A36="5000")  # exactly half: not above
+        nothing_left = self.h(b, A28="1000", A32="1000", A36="10")
+        none = self.h(b, A28="1000")
+        got = listed(b)
+        assert {no for no, k in got.items() if "rigid_expense" in k.reasons} == {b.no(hit), b.no(nothing_left)}
+        assert got[b.no(hit)].reasons["rigid_expense"] == "合规自付支出 5,000.01 元，家庭纯收入 10,000.00 元"
+        assert b.no(half) not in got and b.no(none) not in got
+        thresholds(b, rigid_expense_ratio="0.4")
+        assert with_reason(b, "rigid_expense") == {b.no(hit), b.no(half), b.no(nothing_left)}
+
+
+def test_relief_channel_clue_from_the_household_or_a_warning_in_the_period(b):
+    hotline = b.household()
+    b.clue(hotline, "04", date(2024, 6, 1))
+    applied = b.household()
+    b.clue(applied, "01", date(2023, 10, 1))  # first day of the period
+    warned = b.household()
+    b.clue(warned, "03", date(2024, 9, 30))  # last day
+    cadre = b.household()
+    b.clue(cadre, "02", date(2024, 6, 1))
+    other = b.household()
+    b.clue(other, "05", date(2024, 6, 1))
+    old = b.household()
+    b.clue(old, "01", date(2023, 9, 30))
+    got = listed(b)
+    assert {no for no, k in got.items() if "relief_channel" in k.reasons} == {b.no(hotline), b.no(applied),
+                                                                                b.no(warned)}
+    assert got[b.no(hotline)].reasons["relief_channel"] == "2024-06-01 12317平台"
+    assert all(b.no(h) not in got for h in (cadre, other, old))
+
+
+def test_every_reason_of_a_household_is_listed_in_order_of_household_number(b):
+    second = b.household([*b.couple(), b.person("王残", date(1995, 1, 1), "1", "03", health="04",
+                                                disability_grade="02")], a27_risk_types=["06"], no="H2")
+    first = b.household(a27_risk_types=["05"], no="H1")
+    b.clue(second, "01", date(2024, 6, 1))
+    result = screening.key_checks(b.s, YEAR, TODAY)
+    assert [k.household_no for k in result] == ["H1", "H2"]
+    assert set(result[1].reasons) == {"risk_type", "disabled_member", "relief_channel"}
+    assert result[1].household_id == second and result[0].household_id == first
+
+
+class TestMarkVisited:
+    def test_mark_visited_is_returned_with_the_key_check(self, b):
+        hid = b.household(a27_risk_types=["07"])
+        other = b.household(a27_risk_types=["06"])
+        screening.mark_visited(b.s, hid, YEAR, date(2024, 11, 15), "clue", "  已登记线索 ")
+        got = listed(b)
+        k = got[b.no(hid)]
+        assert (k.visited_on, k.outcome, k.note) == (date(2024, 11, 15), "clue", "已登记线索")
+        assert got[b.no(other)].visited_on is None and got[b.no(other)].outcome is None
+        visit = b.s.scalars(select(ScreeningVisit).where(ScreeningVisit.household_id == hid)).one()
+        assert visit.visited_by == "tester"
+
+    def test_mark_visited_again_replaces_the_visit_of_the_year(self, b):
+        hid = b.household(a27_risk_types=["07"])
+        screening.mark_visited(b.s, hid, YEAR, date(2024, 11, 15), "clue", "第一次")
+        screening.mark_visited(b.s, hid, YEAR, date(2024, 11, 18), "no_risk")
+        k = listed(b)[b.no(hid)]
+        assert (k.visited_on, k.outcome, k.note) == (date(2024, 11, 18), "no_risk", None)
+        assert len(b.s.scalars(select(ScreeningVisit)).all()) == 1
+
+    def test_mark_visited_of_another_year_does_not_show(self, b):
+        hid = b.household(a27_risk_types=["07"])
+        screening.mark_visited(b.s, hid, 2023, date(2023, 11, 15), "no_risk")
+        assert listed(b)[b.no(hid)].visited_on is None
+
+    def test_mark_visited_refuses_an_unknown_outcome(self, b):
+        hid = b.household(a27_risk_types=["07"])
+        with pytest.raises(ValueError, match="未知的排查结果"):
+            screening.mark_visited(b.s, hid, YEAR, date(2024, 11, 15), "maybe")
