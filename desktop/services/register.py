@@ -11,7 +11,7 @@ from sqlalchemy import asc, desc, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Household, Member, MemberEvent, Region
-from . import audit, regions
+from . import audit, regions, rules
 from .auth import CurrentUser
 from .codes import codes, normalize
 from .idnumber import birth_date_error, parse_id
@@ -511,3 +511,17 @@ def move_member(session: Session, member_id: int, target_household_id: int, even
     audit.record(session, "move", "member", record_id=new_id, household_id=target_household_id,
                  field="household_id", old=source_id, new=target_household_id)
     return new_id
+
+
+# ---------------------------------------------------------------- derived values shown while editing
+
+def a17_rows(members: list[MemberData]) -> tuple[list[int], list[int]]:
+    """Rows of members of status 正常 whose A17 (basic medical insurance) is 否, and those where it is blank."""
+    living = [(i, m) for i, m in enumerate(members) if m.status == "normal"]
+    return [i for i, m in living if m.a17_medical is False], [i for i, m in living if m.a17_medical is None]
+
+
+def derived_a26(members: list[MemberData]) -> bool:
+    """A26 of the members being edited: the rule in services.rules, over the members of status 正常."""
+    return rules.derived_a26([rules.MemberFacts(m.labor, m.a17_medical, m.a20_dibao, m.a21_tekun)
+                              for m in members if m.status == "normal"])

@@ -1,0 +1,276 @@
+"""户籍登记: the household register of the township (or a clerk's villages). Villages and groups on
+the left, search and filters on the right over a lazily loaded table; a household opens in the editor."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QPainter, QShortcut
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+                               QSplitter, QTableView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from ..services import regions
+from ..services.context import AppContext
+from ..services.register import HouseholdFilter
+from .household_editor import HouseholdEditor
+from .models.household_table import COL_NO, HEADERS, SAMPLES, HouseholdTableModel
+from .widgets.code_combo import ValueCombo, code_combo, code_items
+
+SEARCH_DELAY_MS = 200
+NODE_ROLE = Qt.ItemDataRole.UserRole  # ("all" | "village" | "group", id)
+
+
+class RegisterTable(QTableView):
+    """The register's table, with a hint when nothing matches."""
+
+    empty_text = "没有符合条件的户"
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.model() is not None and self.model().rowCount() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().placeholderText().color())
+            painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, self.empty_text)
+            painter.end()
+
+
+class RegisterPage(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.editor: HouseholdEditor | None = None
+        self._keep_ids: list[int | None] = []  # households to select again after the table reloads
+
+        self.tree = QTreeWidget()
+        self.tree.setHeaderHidden(True)
+        self.tree.setMinimumWidth(170)
+        self.tree.currentItemChanged.connect(lambda *_: self.apply_filter())
+
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("输入姓名、身份证号、户编号或电话搜索")
+        self.search.setClearButtonEnabled(True)
+        self.search_timer = QTimer(self)
+        self.search_timer.setSingleShot(True)
+        self.search_timer.setInterval(SEARCH_DELAY_MS)
+        self.search_timer.timeout.connect(self.apply_filter)
+        self.search.textChanged.connect(lambda _t: self.search_timer.start())
+        self.search.returnPressed.connect(self._search_now)
+
+        self.status_combo = ValueCombo(code_items("monitoring_status"), "全部")
+        self.category_combo = code_combo("category", "全部")
+        self.alleviated_combo = ValueCombo((("是", True), ("否", False)), "全部")
+        for combo in (self.status_combo, self.category_combo, self.alleviated_combo):
+            combo.valueChanged.connect(lambda _v: self.apply_filter())
+        self.count_label = QLabel()
+
+        self.model = HouseholdTableModel(ctx, self.current_filter(), self, load=False)
+        self.model.countChanged.connect(self._show_count)
+        self.table = self._make_table()
+        # After the view's own handlers (connected in setModel), so the view's reset does not undo ours.
+        self.model.modelAboutToBeReset.connect(self._remember_selection)
+        self.model.modelReset.connect(self._restore_selection)
+
+        self.new_button = QPushButton("新增户")
+        self.new_button.setToolTip("新增一户（Ctrl+N）")
+        self.edit_button = QPushButton("编辑")
+        self.edit_button.setToolTip("打开选中的户（回车或双击）")
+        self.refresh_button = QPushButton("刷新")
+        self.refresh_button.setToolTip("重新读取（F5）")
+        self.new_button.clicked.connect(self.new_household)
+        self.edit_button.clicked.connect(self.edit_current)
+        self.refresh_button.clicked.connect(self.refresh)
+
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.new_button)
+        top.addWidget(self.edit_button)
+        top.addWidget(self.refresh_button)
+        filters = QHBoxLayout()
+        for text, combo in (("监测状态：", self.status_combo), ("监测对象类别：", self.category_combo),
+                            ("脱贫户：", self.alleviated_combo)):
+            filters.addWidget(QLabel(text))
+            filters.addWidget(combo)
+            filters.addSpacing(12)
+        filters.addStretch(1)
+        filters.addWidget(self.count_label)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addLayout(top)
+        rl.addLayout(filters)
+        rl.addWidget(self.table, 1)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.tree)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([200, 1000])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+        def shortcut(keys, slot, widget=self, context=Qt.ShortcutContext.WidgetWithChildrenShortcut):
+            QShortcut(QKeySequence(keys), widget, activated=slot, context=context)
+
+        shortcut("Ctrl+F", self.focus_search)
+        shortcut("Ctrl+N", self.new_household)
+        shortcut("F5", self.refresh)
+        shortcut(Qt.Key.Key_Return, self.edit_current, self.table, Qt.ShortcutContext.WidgetShortcut)
+        shortcut(Qt.Key.Key_Enter, self.edit_current, self.table, Qt.ShortcutContext.WidgetShortcut)
+
+        self.load_tree()
+        # Turning sorting on sorts by the indicator, which runs the first query.
+        self.table.horizontalHeader().setSortIndicator(COL_NO, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        if self.model.count() == 0:
+            self.model.refresh()
+        self._update_buttons()
+
+    def _make_table(self) -> QTableView:
+        table = RegisterTable()
+        table.setModel(self.model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setAlternatingRowColors(True)
+        table.setWordWrap(False)
+        table.verticalHeader().setVisible(False)
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 10)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+        # Widths from typical values: measuring the contents would read every row at county scale.
+        fm = table.fontMetrics()
+        for col, (title, sample) in enumerate(zip(HEADERS, SAMPLES)):
+            header.resizeSection(col, max(fm.horizontalAdvance(title) + 36, fm.horizontalAdvance(sample) + 20))
+        table.doubleClicked.connect(lambda index: self.open_household(self.model.household_id(index.row())))
+        table.selectionModel().currentRowChanged.connect(lambda *_: self._update_buttons())
+        return table
+
+    # ------------------------------------------------------------ tree and filter
+
+    def load_tree(self) -> None:
+        """Villages and groups with household counts; keeps the current choice."""
+        current = self.tree.currentItem().data(0, NODE_ROLE) if self.tree.currentItem() else ("all", None)
+        user = self.ctx.user
+        villages = self.ctx.read(regions.tree, user.village_ids if user else None)
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        top = QTreeWidgetItem([f"全部（{sum(v.households for v in villages)}）"])
+        top.setData(0, NODE_ROLE, ("all", None))
+        self.tree.addTopLevelItem(top)
+        chosen = top
+        for v in villages:
+            vi = QTreeWidgetItem(top, [f"{v.name}（{v.households}）"])
+            vi.setData(0, NODE_ROLE, ("village", v.id))
+            chosen = vi if current == ("village", v.id) else chosen
+            for g in v.groups:
+                gi = QTreeWidgetItem(vi, [f"{g.name}（{g.households}）"])
+                gi.setData(0, NODE_ROLE, ("group", g.id))
+                chosen = gi if current == ("group", g.id) else chosen
+        top.setExpanded(True)
+        self.tree.setCurrentItem(chosen)
+        self.tree.blockSignals(False)
+
+    def select_region(self, kind: str, region_id: int | None) -> bool:
+        """Choose 全部, a village or a group in the tree (as a click would)."""
+        for item in [self.tree.topLevelItem(0)] + self._tree_items(self.tree.topLevelItem(0)):
+            if item.data(0, NODE_ROLE) == (kind, region_id):
+                self.tree.setCurrentItem(item)
+                return True
+        return False
+
+    def _tree_items(self, item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+        out = []
+        for i in range(item.childCount()):
+            out.append(item.child(i))
+            out += self._tree_items(item.child(i))
+        return out
+
+    def _region(self) -> tuple[int | None, int | None]:
+        item = self.tree.currentItem()
+        kind, rid = item.data(0, NODE_ROLE) if item else ("all", None)
+        if kind == "village":
+            return rid, None
+        if kind == "group":
+            return item.parent().data(0, NODE_ROLE)[1], rid
+        return None, None
+
+    def current_filter(self) -> HouseholdFilter:
+        village_id, group_id = self._region()
+        user = self.ctx.user
+        return HouseholdFilter(text=self.search.text().strip(), village_id=village_id, group_id=group_id,
+                               status=self.status_combo.value(), category=self.category_combo.value(),
+                               poverty_alleviated=self.alleviated_combo.value(),
+                               village_ids=user.village_ids if user else None)
+
+    def apply_filter(self) -> None:
+        self.search_timer.stop()
+        flt = self.current_filter()
+        if flt != self.model.filter():
+            self.model.set_filter(flt)
+
+    def _search_now(self) -> None:
+        self.apply_filter()
+        if self.model.count():
+            self.table.setFocus()
+            self.table.selectRow(self.table.currentIndex().row() if self.table.currentIndex().isValid() else 0)
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _show_count(self, n: int) -> None:
+        self.count_label.setText(f"共 {n} 户")
+
+    # ------------------------------------------------------------ selection
+
+    def current_household_id(self) -> int | None:
+        index = self.table.currentIndex()
+        return self.model.household_id(index.row()) if index.isValid() else None
+
+    def select_household(self, household_id: int | None) -> bool:
+        row = self.model.row_of(household_id) if household_id is not None else None
+        if row is None:
+            return False
+        self.table.selectRow(row)
+        self.table.scrollTo(self.model.index(row, 0), QAbstractItemView.ScrollHint.EnsureVisible)
+        return True
+
+    def _remember_selection(self) -> None:
+        self._keep_ids.append(self.current_household_id())
+
+    def _restore_selection(self) -> None:
+        keep, self._keep_ids = self._keep_ids, []
+        if not any(self.select_household(hid) for hid in keep):
+            self.table.setCurrentIndex(QModelIndex())
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.edit_button.setEnabled(self.current_household_id() is not None)
+
+    # ------------------------------------------------------------ actions
+
+    def refresh(self) -> None:
+        self.load_tree()
+        self.model.set_filter(self.current_filter())
+
+    def new_household(self) -> HouseholdEditor:
+        village_id, group_id = self._region()
+        return self.open_household(None, village_id=village_id, group_id=group_id)
+
+    def edit_current(self) -> HouseholdEditor | None:
+        hid = self.current_household_id()
+        return self.open_household(hid) if hid is not None else None
+
+    def open_household(self, household_id: int | None, **defaults) -> HouseholdEditor:
+        editor = HouseholdEditor(self.ctx, household_id, self, **defaults)
+        editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        editor.saved.connect(self._household_saved)
+        editor.destroyed.connect(lambda *_: setattr(self, "editor", None))
+        self.editor = editor
+        editor.open()
+        return editor
+
+    def _household_saved(self, household_id: int) -> None:
+        self._keep_ids = [household_id]
+        self.load_tree()
+        self.model.refresh()

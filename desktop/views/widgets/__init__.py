@@ -1,0 +1,1 @@
+"""Shared pieces of the windows: value combos, item delegates, form sections, small tables."""
