@@ -42,7 +42,7 @@ def open_database(path: Path | None = None) -> Database:
     DatabaseDamaged before any migration or backup touches it."""
     path = Path(path) if path is not None else default_db_path()
     if path.exists():
-        problem = integrity_check(path)
+        problem = integrity_check(path, quick=True)
         if problem is not None:
             raise DatabaseDamaged(path, problem)
     return init_db(sqlite_url(path))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Optional
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, Timestamps
@@ -13,6 +13,8 @@ from .base import Base, Timestamps
 
 class Household(Timestamps, Base):
     __tablename__ = "household"
+    # Covering index: as-you-type search on numbers reads the index, not the table.
+    __table_args__ = (Index("ix_household_no_phone", "household_no", "phone"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_no: Mapped[str] = mapped_column(String(32), unique=True)
@@ -52,13 +54,16 @@ class Household(Timestamps, Base):
 
 class Member(Timestamps, Base):
     __tablename__ = "member"
+    # Covering indexes for the register search (name or ID → household) at county scale.
+    __table_args__ = (Index("ix_member_name_household", "name", "household_id"),
+                      Index("ix_member_id_number_household", "id_number", "household_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
-    name: Mapped[str] = mapped_column(String(64), index=True)  # A5
+    name: Mapped[str] = mapped_column(String(64))  # A5
     sex: Mapped[Optional[str]] = mapped_column(String(2))  # A6
-    id_number: Mapped[str] = mapped_column(String(22), index=True)  # A7 (居民身份证 or 残疾人证)
+    id_number: Mapped[str] = mapped_column(String(22))  # A7 (居民身份证 or 残疾人证)
     relation: Mapped[str] = mapped_column(String(4))  # A8
     ethnicity: Mapped[Optional[str]] = mapped_column(String(4))  # A9
     political: Mapped[Optional[str]] = mapped_column(String(4))  # A10

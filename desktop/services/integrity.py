@@ -8,10 +8,10 @@ from pathlib import Path
 MAX_LINES = 20
 
 
-def integrity_check(path: Path) -> str | None:
+def integrity_check(path: Path, quick: bool = False) -> str | None:
     """None when the file is a sound SQLite database; otherwise SQLite's description of the problem.
 
-    Runs `PRAGMA integrity_check` on a plain sqlite3 connection (no engine, no migration), so a
+    Runs `PRAGMA integrity_check` (or the faster `quick_check`, used at start) on a plain sqlite3 connection (no engine, no migration), so a
     damaged file is reported before anything writes to it. A missing file is a problem too: the
     caller decides whether a new file is expected.
     """
@@ -21,7 +21,8 @@ def integrity_check(path: Path) -> str | None:
     try:
         con = sqlite3.connect(str(path))
         try:
-            rows = con.execute("PRAGMA integrity_check").fetchall()
+            # quick_check skips index/table cross-checks: 0.5 s instead of 2–3 s on a county file.
+            rows = con.execute("PRAGMA quick_check" if quick else "PRAGMA integrity_check").fetchall()
         finally:
             con.close()
     except sqlite3.Error as exc:

@@ -81,3 +81,12 @@ def test_daily_backup_once_a_day(db):
     backup.daily_backup(path, keep_days=30, now=datetime(2024, 5, 1, 8, 0))
     assert not first.exists() and not second.exists()  # older than 30 days
     assert len(backup.list_backups(path)) == 1
+
+
+def test_migrations_build_exactly_the_models(db):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from desktop.models import Base
+    with db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

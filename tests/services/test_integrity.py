@@ -39,3 +39,8 @@ def test_missing_file_is_reported_without_creating_it(tmp_path):
     path = tmp_path / "nothing.sqlite3"
     assert integrity_check(path) is not None
     assert not path.exists()
+
+
+def test_quick_check_passes_a_sound_file(db):
+    from desktop.services.integrity import integrity_check
+    assert integrity_check(db.sqlite_path, quick=True) is None

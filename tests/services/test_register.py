@@ -222,3 +222,27 @@ def test_creation_is_in_the_household_history(ctx, township):
     created = [h for h in hist if h.action == "新增"]
     assert f"户信息 #{hid}" in [h.what for h in created]
     assert len([h for h in created if h.what.startswith("家庭成员")]) == 3
+
+
+def test_sort_by_village_and_group_uses_their_names(ctx, township):
+    # 西村 was created after 东村 (higher id) but 东 sorts before 西 by name either way; use groups too.
+    v1, v2 = township["villages"]["东村"], township["villages"]["西村"]
+    a = save(ctx, *family(v2, township["groups"][("西村", "一组")], no="A1", serial=1))
+    b = save(ctx, *family(v1, township["groups"][("东村", "二组")], no="B1", serial=10))
+    c = save(ctx, *family(v1, township["groups"][("东村", "一组")], no="C1", serial=20))
+    assert ctx.read(register.household_ids, HouseholdFilter(), "village") == [b, c, a]
+    assert ctx.read(register.household_ids, HouseholdFilter(), "village", True) == [a, b, c]
+    assert ctx.read(register.household_ids, HouseholdFilter(), "group") == [a, c, b]  # 一组, 一组, 二组
+
+
+def test_search_long_numbers_by_prefix_and_member_phone(ctx, township):
+    v = township["villages"]["东村"]
+    data, members = family(v, no="3703050010010001", serial=1)
+    members[1] = replace(members[1], phone="13912345678")
+    a = save(ctx, data, members)
+    b = save(ctx, *family(v, no="3703050010010002", serial=10))
+    assert ctx.read(register.household_ids, HouseholdFilter(text="37030500100100")) == [a, b]
+    assert ctx.read(register.household_ids, HouseholdFilter(text="3703050010010002")) == [b]
+    assert ctx.read(register.household_ids, HouseholdFilter(text="12345678")) == [a]
+    full = members[2].id_number
+    assert ctx.read(register.household_ids, HouseholdFilter(text=full.lower())) == [a]
