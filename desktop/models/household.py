@@ -56,7 +56,8 @@ class Member(Timestamps, Base):
     __tablename__ = "member"
     # Covering indexes for the register search (name or ID → household) at county scale.
     __table_args__ = (Index("ix_member_name_household", "name", "household_id"),
-                      Index("ix_member_id_number_household", "id_number", "household_id"))
+                      Index("ix_member_id_number_household", "id_number", "household_id"),
+                      Index("ix_member_phone_household", "phone", "household_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)

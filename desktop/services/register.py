@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 
-from sqlalchemy import and_, asc, desc, func, or_, select
+from sqlalchemy import and_, asc, desc, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import Household, Member, MemberEvent, Region
@@ -175,8 +175,9 @@ def _text_condition(text: str):
             members = select(_M.household_id).where(_M.id_number >= text, _M.id_number < upper)
             return or_(and_(_H.household_no >= text, _H.household_no < upper), _H.id.in_(members))
         pattern = _like(text)
-        members = select(_M.household_id).where(or_(_M.id_number.like(pattern, escape="\\"),
-                                                    _M.phone.like(pattern, escape="\\")))
+        # UNION ALL lets each branch scan its own covering index; OR would scan the table.
+        members = union_all(select(_M.household_id).where(_M.id_number.like(pattern, escape="\\")),
+                            select(_M.household_id).where(_M.phone.like(pattern, escape="\\")))
         return or_(_H.household_no.like(pattern, escape="\\"), _H.phone.like(pattern, escape="\\"),
                    _H.id.in_(members))
     pattern = _like(text)
