@@ -243,9 +243,19 @@ def _measure_findings(session: Session, hh: dict, as_of: date) -> list[Finding]:
 
 
 def _case_findings(session: Session, hh: dict, as_of: date) -> list[Finding]:
-    q = (select(Case.household_id, CaseStep.step, CaseStep.due_on)
+    """Pending steps past their due date. The revisit is not late on its day: it is due from then
+    on (the warnings list it as 回访到期)."""
+    from . import workflow
+    q = (select(Case.household_id, Case.kind, CaseStep.step, CaseStep.due_on)
          .join(Case, Case.id == CaseStep.case_id)
-         .where(Case.closed_on.is_(None), CaseStep.done_on.is_(None), CaseStep.due_on.is_not(None),
-                CaseStep.due_on < as_of))
-    return [Finding("STEP_OVERDUE", hh[hid].household_no, None, f"流程步骤“{step}”应于 {due} 前完成，已逾期")
-            for hid, step, due in session.execute(q)]
+         .where(Case.closed_on.is_(None), Case.kind != "revisit", CaseStep.done_on.is_(None),
+                CaseStep.due_on.is_not(None), CaseStep.due_on < as_of))
+    out = []
+    for hid, kind, step, due in session.execute(q):
+        try:
+            name = f"{workflow.kind_names()[kind]}：{workflow._step_def(kind, step)['name']}"
+        except (KeyError, workflow.WorkflowError):
+            name = step  # a step of a procedure this version no longer knows
+        out.append(Finding("STEP_OVERDUE", hh[hid].household_no, None,
+                           f"流程步骤“{name}”应于 {due} 前完成，已逾期 {(as_of - due).days} 天"))
+    return out

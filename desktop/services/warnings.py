@@ -1,0 +1,132 @@
+"""预警中心: everything that is late or about to be, as of a date (SPEC §6.2, §7).
+
+Overdue and due-soon steps, assistance plans past their 10 days, three-colour counts and
+lists, villages over 2 %, households that look eligible for risk removal, revisits due, and
+green channels near their month. Each row names the case or household it opens.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Case, CaseStep, Household, Measure, Region
+from . import assess as assess_mod
+from . import rules, settings, workflow
+from .dates import add_months
+
+
+@dataclass(frozen=True)
+class WarningRow:
+    kind: str  # overdue, due_soon, plan_overdue, colour, revisit_due, green_near, removal_eligible
+    household_id: int
+    household_no: str
+    head_name: str
+    village: str
+    case_id: int | None
+    what: str
+    due_on: date | None
+    days: int | None  # days overdue (positive) or left (negative)
+
+
+@dataclass
+class Dashboard:
+    as_of: date
+    rows: list[WarningRow] = field(default_factory=list)
+    colours: dict[str, int] = field(default_factory=dict)
+    villages: list[rules.VillageRatio] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[WarningRow]:
+        return [r for r in self.rows if r.kind == kind]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(r.kind for r in self.rows))
+
+
+TITLES = {"overdue": "逾期步骤", "due_soon": "即将到期", "plan_overdue": "帮扶计划逾期", "colour": "三色预警",
+          "revisit_due": "回访到期", "green_near": "绿色通道临近一个月", "removal_eligible": "可启动风险消除"}
+
+
+def village_ratios(session: Session, as_of: date) -> list[rules.VillageRatio]:
+    """[001 §32] per village: persons in unremoved monitored households without 整户无劳动能力兜底保障户."""
+    persons = dict(session.execute(
+        select(Household.village_id, func.sum(Household.size))
+        .where(Household.monitoring_status.in_(rules.UNREMOVED), Household.whole_no_labor_guarantee.is_(False))
+        .group_by(Household.village_id)).all())
+    tid = settings.get_app(session, "township_id")
+    villages = session.execute(select(Region.id, Region.name, Region.rural_population)
+                               .where(Region.level == "village", Region.parent_id == int(tid or 0))
+                               .order_by(Region.name)).all()
+    return [rules.village_ratio(vid, name, int(persons.get(vid) or 0), pop) for vid, name, pop in villages]
+
+
+def dashboard(session: Session, year: int, as_of: date, *, village_ids: frozenset[int] | None = None,
+              with_removal: bool = True) -> Dashboard:
+    proc = workflow._procedures()
+    soon = timedelta(days=proc["due_soon_days"])
+    green_warn = timedelta(days=proc["green_warn_days"])
+    hh = {r.id: r for r in session.execute(select(Household.id, Household.household_no, Household.head_name,
+                                                  Household.village_id, Household.monitoring_status,
+                                                  Household.identified_on))}
+    vnames = dict(session.execute(select(Region.id, Region.name).where(Region.level == "village")).all())
+    visible = (lambda hid: True) if village_ids is None else (lambda hid: hh[hid].village_id in village_ids)
+    d = Dashboard(as_of)
+
+    def row(kind, hid, case_id, what, due):
+        h = hh[hid]
+        days = (as_of - due).days if due else None
+        d.rows.append(WarningRow(kind, hid, h.household_no, h.head_name or "", vnames.get(h.village_id, ""),
+                                 case_id, what, due, days))
+
+    pending = session.execute(select(CaseStep, Case.kind, Case.household_id).join(Case, Case.id == CaseStep.case_id)
+                              .where(Case.state == workflow.OPEN, CaseStep.done_on.is_(None))).all()
+    for step, kind, hid in pending:
+        if not visible(hid) or step.due_on is None:
+            continue
+        name = workflow._step_def(kind, step.step)["name"]
+        label = f"{workflow.kind_names()[kind]}：{name}"
+        if kind == "revisit":
+            if as_of >= step.due_on:
+                row("revisit_due", hid, step.case_id, label, step.due_on)
+            continue
+        if kind == "green" and step.due_on - green_warn <= as_of <= step.due_on:
+            row("green_near", hid, step.case_id, label, step.due_on)
+        if as_of > step.due_on:
+            row("overdue", hid, step.case_id, label, step.due_on)
+        elif as_of >= step.due_on - soon:
+            row("due_soon", hid, step.case_id, label, step.due_on)
+
+    with_measures = set(session.scalars(select(Measure.household_id).distinct()))
+    for hid, h in hh.items():
+        if h.monitoring_status in rules.UNREMOVED and h.identified_on and visible(hid) and hid not in with_measures:
+            due = h.identified_on + timedelta(days=proc["plan_days"])
+            if as_of > due:
+                row("plan_overdue", hid, None, "帮扶计划（帮扶措施）未制定", due)
+
+    try:
+        assessed = assess_mod.assess(session, year, as_of)
+    except assess_mod.AssessError:
+        assessed = []
+    colours = Counter()
+    for a in assessed:
+        if a.warning_color and visible(a.household_id):
+            colours[a.warning_color] += 1
+            row("colour", a.household_id, None, f"{a.warning_color}色预警（{a.identified_on} 识别）", a.identified_on)
+    d.colours = {c: colours.get(c, 0) for c in ("红", "黄", "蓝")}
+    d.villages = [v for v in village_ratios(session, as_of) if village_ids is None or v.village_id in village_ids]
+
+    if with_removal:
+        for a in assessed:
+            if (a.status == "monitoring" and visible(a.household_id) and a.identified_on
+                    and add_months(a.identified_on, workflow.STABLE_MONTHS) <= as_of and not a.guarantee_problems
+                    and not a.whole_no_labor_candidate and a.income and a.income.A38 >= a.line):
+                e = workflow.removal_eligibility(session, a.household_id, year, as_of)
+                if e.eligible:
+                    row("removal_eligible", a.household_id, None, "；".join(e.facts), None)
+    d.rows.sort(key=lambda r: (list(TITLES).index(r.kind), -(r.days or 0), r.household_no))
+    return d

@@ -1,0 +1,576 @@
+"""The case workflow of SPEC §7: identification, green channel, risk removal, rollback,
+clear-out and the revisit after removal.
+
+Procedures are data (resources/procedures.json). A case is a log of steps: the step to do
+next is a pending row (done_on empty, due_on computed), so deadlines are plain SQL for the
+warnings and checks. Completing it records date, person, result, notes, the data of the
+step and, for decisions, a frozen copy of the assessment it was based on. A failed step ends
+the case; a step can be sent back to the previous one with comments. The household's
+monitoring status changes only here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Case, CaseStep, Clue, Household, Measure, Region
+from ..paths import resource_path
+from . import assess as assess_mod
+from .auth import CurrentUser
+from .codes import codes
+from .dates import add_months
+
+OPEN, DONE, FAILED = "open", "done", "failed"
+STATES = {OPEN: "进行中", DONE: "已完成", FAILED: "已终止"}
+RESULTS = {"passed": "通过", "failed": "未通过", "sent_back": "退回修改"}
+
+
+class WorkflowError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=1)
+def _procedures() -> dict:
+    with open(resource_path("procedures.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def procedure(kind: str) -> dict:
+    p = _procedures().get(kind)
+    if not isinstance(p, dict) or "steps" not in p:
+        raise WorkflowError(f"未知的流程类型：{kind}")
+    return p
+
+
+def kind_names() -> dict[str, str]:
+    return {k: v["name"] for k, v in _procedures().items() if isinstance(v, dict) and "steps" in v}
+
+
+def meeting_forms() -> list[str]:
+    return list(_procedures()["meeting_forms"])
+
+
+def _step_def(kind: str, key: str) -> dict:
+    for s in procedure(kind)["steps"]:
+        if s["key"] == key:
+            return s
+    raise WorkflowError(f"流程“{procedure(kind)['name']}”没有步骤 {key}")
+
+
+def _index(kind: str, key: str) -> int:
+    return [s["key"] for s in procedure(kind)["steps"]].index(key)
+
+
+# ---------------------------------------------------------------- views of a case
+
+@dataclass(frozen=True)
+class StepView:
+    seq: int
+    key: str
+    name: str
+    due_on: date | None
+    done_on: date | None
+    actor: str | None
+    result: str | None  # passed, failed, sent_back; None while pending
+    notes: str | None
+    data: dict
+    snapshot: dict | None
+    overdue: bool  # pending past its due date, or done after it
+
+    @property
+    def result_name(self) -> str:
+        return RESULTS.get(self.result, "待办") if self.result else "待办"
+
+
+@dataclass(frozen=True)
+class CaseView:
+    id: int
+    kind: str
+    kind_name: str
+    state: str
+    state_name: str
+    household_id: int
+    household_no: str
+    head_name: str
+    village: str
+    opened_on: date
+    closed_on: date | None
+    end_reason: str | None
+    data: dict
+    steps: list[StepView] = field(default_factory=list)
+
+    @property
+    def pending(self) -> StepView | None:
+        return next((s for s in self.steps if s.done_on is None), None)
+
+
+def _due(kind: str, step: dict, case: Case, approved_on: date | None) -> date | None:
+    rule = step.get("due")
+    if not rule:
+        return None
+    anchor = case.opened_on if rule["from"] == "opened" else approved_on
+    if anchor is None:
+        return None
+    if "months" in rule:
+        return add_months(anchor, rule["months"])
+    return anchor + timedelta(days=rule["days"])
+
+
+def _steps(session: Session, case_id: int) -> list[CaseStep]:
+    return list(session.scalars(select(CaseStep).where(CaseStep.case_id == case_id).order_by(CaseStep.seq)))
+
+
+def view(session: Session, case_id: int, as_of: date) -> CaseView:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise WorkflowError(f"流程 #{case_id} 不存在")
+    hh = session.get(Household, case.household_id)
+    village = session.get(Region, hh.village_id)
+    steps = []
+    for s in _steps(session, case.id):
+        late = s.due_on is not None and ((s.done_on is None and as_of > s.due_on)
+                                         or (s.done_on is not None and s.done_on > s.due_on))
+        name = _step_def(case.kind, s.step)["name"]
+        steps.append(StepView(s.seq, s.step, name, s.due_on, s.done_on, s.actor, s.result, s.notes, dict(s.data or {}),
+                              s.snapshot, late))
+    return CaseView(case.id, case.kind, procedure(case.kind)["name"], case.state, STATES[case.state], hh.id,
+                    hh.household_no, hh.head_name or "", village.name if village else "", case.opened_on,
+                    case.closed_on, case.end_reason, dict(case.data or {}), steps)
+
+
+# ---------------------------------------------------------------- opening
+
+ALLOWED_FROM = {
+    "identify": {"none", "removed", "green"},  # green: only as the sequel of a verified green channel
+    "green": {"none", "removed"},
+    "removal": {"monitoring"},
+    "rollback": {"removed"},
+    "clearout": {"identifying", "monitoring", "removing", "removed", "green"},
+    "revisit": {"removed"},
+}
+
+
+def _check_role(session: Session, user: CurrentUser | None, roles: list[str], hh: Household, what: str) -> None:
+    if user is None:
+        return
+    if user.role not in roles:
+        names = "、".join(codes("role").name(r) for r in roles)
+        raise WorkflowError(f"“{what}”须由{names}办理，您的角色是{user.role_name}")
+    if not user.may_edit_village(hh.village_id):
+        raise WorkflowError(f"您没有户 {hh.household_no} 所在村的办理权限")
+
+
+def _open_case(session: Session, household_id: int, kind: str, opened_on: date, data: dict,
+               user: CurrentUser | None, as_of: date | None) -> Case:
+    proc = procedure(kind)
+    hh = session.get(Household, household_id)
+    if hh is None:
+        raise WorkflowError(f"户 #{household_id} 不存在")
+    if opened_on is None:
+        raise WorkflowError("请填写日期")
+    if as_of is not None and opened_on > as_of:
+        raise WorkflowError(f"日期 {opened_on} 晚于今天 {as_of}")
+    status_name = codes("monitoring_status").name(hh.monitoring_status)
+    if hh.monitoring_status not in ALLOWED_FROM[kind]:
+        raise WorkflowError(f"户 {hh.household_no} 当前为“{status_name}”，不能发起{proc['name']}")
+    if kind != "revisit":
+        busy = session.scalar(select(Case.id).where(Case.household_id == household_id, Case.state == OPEN,
+                                                    Case.kind != "revisit"))
+        if busy is not None:
+            raise WorkflowError(f"户 {hh.household_no} 已有进行中的流程 #{busy}，请先办结")
+    _check_role(session, user, proc["steps"][0]["roles"], hh, proc["name"])
+    case = Case(household_id=household_id, kind=kind, state=OPEN, opened_on=opened_on,
+                data={**data, "previous_status": hh.monitoring_status},
+                opened_by=session.info.get("user"))
+    session.add(case)
+    session.flush()
+    if proc["status_open"] and hh.monitoring_status != proc["status_open"] and not (
+            kind == "identify" and hh.monitoring_status == "green"):
+        hh.monitoring_status = proc["status_open"]
+    _add_pending(session, case, 0, None)
+    return case
+
+
+def _add_pending(session: Session, case: Case, index: int, approved_on: date | None) -> None:
+    steps = procedure(case.kind)["steps"]
+    seq = (max((s.seq for s in _steps(session, case.id)), default=0)) + 1
+    step = steps[index]
+    session.add(CaseStep(case_id=case.id, seq=seq, step=step["key"], due_on=_due(case.kind, step, case, approved_on),
+                         data={}))
+    session.flush()
+
+
+def record_clue(session: Session, source: str, reported_on: date, *, household_id: int | None = None,
+                description: str | None = None, reporter: str | None = None, as_of: date | None = None) -> int:
+    if source not in codes("clue_source"):
+        raise WorkflowError(f"未知的线索来源：{source}")
+    if reported_on is None or (as_of is not None and reported_on > as_of):
+        raise WorkflowError("线索日期无效或晚于今天")
+    clue = Clue(source=source, reported_on=reported_on, household_id=household_id,
+                description=(description or "").strip() or None, reporter=(reporter or "").strip() or None)
+    session.add(clue)
+    session.flush()
+    return clue.id
+
+
+def open_identification(session: Session, clue_id: int, *, user: CurrentUser | None = None,
+                        as_of: date | None = None) -> int:
+    """A clue opens an identification case; the clue date is D of the deadlines."""
+    clue = session.get(Clue, clue_id)
+    if clue is None:
+        raise WorkflowError("线索不存在")
+    if clue.household_id is None:
+        raise WorkflowError("线索尚未对应到登记户：请先在户籍登记中登记该户")
+    if clue.case_id is not None:
+        raise WorkflowError(f"该线索已发起流程 #{clue.case_id}")
+    case = _open_case(session, clue.household_id, "identify", clue.reported_on, {"clue_id": clue.id}, user, as_of)
+    clue.case_id = case.id
+    clue.outcome = "已发起认定"
+    return case.id
+
+
+def open_green_channel(session: Session, household_id: int, entry_on: date, *, confirmed: bool, reason: str,
+                       user: CurrentUser | None = None, as_of: date | None = None) -> int:
+    """[001 §24] sudden, clear, urgent: assistance at once, verification within one month."""
+    if not confirmed:
+        raise WorkflowError("绿色通道须经镇村两级确认")
+    if not (reason or "").strip():
+        raise WorkflowError("请说明纳入绿色通道的原因")
+    return _open_case(session, household_id, "green", entry_on, {"reason": reason.strip()}, user, as_of).id
+
+
+def open_removal(session: Session, household_id: int, opened_on: date, way: str, year: int, *,
+                 user: CurrentUser | None = None, as_of: date | None = None) -> int:
+    if way not in codes("removal_way"):
+        raise WorkflowError("请选择风险消除方式（帮扶消除或自然消除）")
+    e = removal_eligibility(session, household_id, year, as_of or opened_on, way)
+    if not e.eligible:
+        raise WorkflowError("不符合风险消除条件：" + "；".join(e.problems))
+    return _open_case(session, household_id, "removal", opened_on, {"way": way}, user, as_of).id
+
+
+def apply_for(session: Session, household_id: int, kind: str, applied_on: date, reason: str, *,
+              user: CurrentUser | None = None, as_of: date | None = None) -> int:
+    """风险消除回退 or 清退: an application with a reason, then an approval from above."""
+    if kind not in ("rollback", "clearout"):
+        raise WorkflowError(f"{kind} 不是申请类流程")
+    if not (reason or "").strip():
+        raise WorkflowError("请填写申请理由")
+    return _open_case(session, household_id, kind, applied_on, {"reason": reason.strip()}, user, as_of).id
+
+
+# ---------------------------------------------------------------- steps
+
+def _pending(session: Session, case: Case) -> CaseStep:
+    if case.state != OPEN:
+        raise WorkflowError(f"流程 #{case.id} 已{STATES[case.state]}")
+    row = session.scalar(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.done_on.is_(None)))
+    if row is None:
+        raise WorkflowError(f"流程 #{case.id} 没有待办步骤")
+    return row
+
+
+def _last_done_on(session: Session, case: Case) -> date:
+    dates = [s.done_on for s in _steps(session, case.id) if s.done_on is not None]
+    return max(dates, default=case.opened_on)
+
+
+def complete_step(session: Session, case_id: int, step_key: str, done_on: date, *, passed: bool = True,
+                  notes: str | None = None, data: dict | None = None, year: int | None = None,
+                  user: CurrentUser | None = None, as_of: date | None = None) -> None:
+    """Record the pending step. A failed step ends the case with the notes as its reason."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise WorkflowError(f"流程 #{case_id} 不存在")
+    row = _pending(session, case)
+    sdef = _step_def(case.kind, row.step)
+    if step_key != row.step:
+        raise WorkflowError(f"当前应办理“{sdef['name']}”，不能跳到“{_step_def(case.kind, step_key)['name']}”")
+    hh = session.get(Household, case.household_id)
+    _check_role(session, user, sdef["roles"], hh, sdef["name"])
+    data = {k: v for k, v in (data or {}).items() if v not in (None, "")}
+    notes = (notes or "").strip() or None
+    if done_on is None:
+        raise WorkflowError("请填写办理日期")
+    if as_of is not None and done_on > as_of:
+        raise WorkflowError(f"办理日期 {done_on} 晚于今天 {as_of}")
+    if done_on < _last_done_on(session, case):
+        raise WorkflowError(f"办理日期 {done_on} 早于上一步骤的日期 {_last_done_on(session, case)}")
+    if not passed and not notes:
+        raise WorkflowError("未通过须填写原因")
+    if passed:
+        _check_step_data(case, sdef, done_on, data, row)
+    row.done_on, row.actor, row.result, row.notes = done_on, session.info.get("user"), \
+        ("passed" if passed else "failed"), notes
+    row.data = {**(row.data or {}), **data}
+    if sdef.get("snapshot") or sdef.get("decision"):
+        row.snapshot = _snapshot(session, case.household_id, year or done_on.year, done_on)
+    if not passed:
+        _fail(session, case, hh, done_on, f"{sdef['name']}未通过：{notes}")
+        return
+    if sdef.get("decision"):
+        _decide(session, case, hh, done_on, row.data)
+    index = _index(case.kind, row.step)
+    steps = procedure(case.kind)["steps"]
+    if index + 1 < len(steps):
+        approved = done_on if sdef.get("decision") else _approved_on(session, case)
+        _add_pending(session, case, index + 1, approved)
+    else:
+        _finish(session, case, hh, done_on, year)
+
+
+def start_publicity(session: Session, case_id: int, start: date, *, user: CurrentUser | None = None) -> date:
+    """Record the first day of the village publicity; returns the first day the step may be completed."""
+    case = session.get(Case, case_id)
+    row = _pending(session, case)
+    sdef = _step_def(case.kind, row.step)
+    if not sdef.get("publicity_days"):
+        raise WorkflowError(f"当前步骤“{sdef['name']}”不是公示")
+    _check_role(session, user, sdef["roles"], session.get(Household, case.household_id), sdef["name"])
+    if start < _last_done_on(session, case):
+        raise WorkflowError(f"公示开始日期 {start} 早于上一步骤的日期")
+    end = start + timedelta(days=sdef["publicity_days"] - 1)
+    row.data = {**(row.data or {}), "publicity_start": start.isoformat(), "publicity_end": end.isoformat()}
+    row.due_on = end + timedelta(days=1) if row.due_on is None else row.due_on
+    return end + timedelta(days=1)
+
+
+def publicity_period(start: date, days: int | None = None) -> tuple[date, date]:
+    days = days or _procedures()["publicity_days"]
+    return start, start + timedelta(days=days - 1)
+
+
+def _check_step_data(case: Case, sdef: dict, done_on: date, data: dict, row: CaseStep) -> None:
+    if sdef["key"] == "verify" and case.kind == "identify" and not data.get("authorized"):
+        raise WorkflowError("入户核实须同时取得农户授权承诺")
+    if sdef["key"] == "village_review":
+        form = data.get("meeting_form")
+        if form not in meeting_forms():
+            raise WorkflowError(f"请选择民主评议形式：{'、'.join(meeting_forms())}")
+    if sdef.get("publicity_days"):
+        start_text = data.get("publicity_start") or (row.data or {}).get("publicity_start")
+        if not start_text:
+            raise WorkflowError("请填写公示开始日期")
+        start = date.fromisoformat(start_text) if isinstance(start_text, str) else start_text
+        _, end = publicity_period(start, sdef["publicity_days"])
+        data["publicity_start"], data["publicity_end"] = start.isoformat(), end.isoformat()
+        if done_on <= end:
+            raise WorkflowError(f"公示期 {start} 至 {end}（{sdef['publicity_days']} 天）未满，{end + timedelta(days=1)} 起方可办结")
+    if sdef["key"] == "county_approve" and case.kind == "identify":
+        if data.get("category") not in codes("category"):
+            raise WorkflowError("县级批准须确定监测对象类别")
+    if sdef["key"] == "approval":
+        if not (data.get("document_no") or "").strip():
+            raise WorkflowError("请填写上级批准文号")
+
+
+def send_back(session: Session, case_id: int, done_on: date, comments: str, *, user: CurrentUser | None = None,
+              as_of: date | None = None) -> None:
+    """退回修改: the pending step goes back to the previous one, with comments."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise WorkflowError(f"流程 #{case_id} 不存在")
+    row = _pending(session, case)
+    index = _index(case.kind, row.step)
+    sdef = _step_def(case.kind, row.step)
+    if index == 0:
+        raise WorkflowError("第一步不能退回")
+    previous = procedure(case.kind)["steps"][index - 1]
+    if previous.get("decision"):
+        raise WorkflowError(f"“{previous['name']}”已作出决定，不能退回")
+    if not (comments or "").strip():
+        raise WorkflowError("退回须填写修改意见")
+    _check_role(session, user, sdef["roles"], session.get(Household, case.household_id), sdef["name"])
+    if as_of is not None and done_on > as_of:
+        raise WorkflowError(f"日期 {done_on} 晚于今天 {as_of}")
+    row.done_on, row.actor, row.result, row.notes = done_on, session.info.get("user"), "sent_back", comments.strip()
+    _add_pending(session, case, index - 1, _approved_on(session, case))
+
+
+def _approved_on(session: Session, case: Case) -> date | None:
+    for s in _steps(session, case.id):
+        if s.result == "passed" and _step_def(case.kind, s.step).get("decision"):
+            return s.done_on
+    return None
+
+
+def _snapshot(session: Session, household_id: int, year: int, as_of: date) -> dict:
+    """The assessment as it stood when the decision was taken; later edits never rewrite it."""
+    try:
+        [a] = assess_mod.assess(session, year, as_of, household_ids=[household_id])
+    except assess_mod.AssessError as e:
+        return {"error": str(e), "year": year}
+    return a.snapshot()
+
+
+# ---------------------------------------------------------------- effects on the household
+
+def _decide(session: Session, case: Case, hh: Household, on: date, data: dict) -> None:
+    if case.kind == "identify":
+        entry = (case.data or {}).get("green_entry")
+        hh.monitoring_status = "monitoring"
+        hh.identified_on = date.fromisoformat(entry) if entry else on
+        hh.a3_category = data["category"]
+        hh.a53_removal_way, hh.a54_removed_on = None, None
+    elif case.kind == "removal":
+        hh.monitoring_status = "removed"
+        hh.a53_removal_way = (case.data or {}).get("way")
+        hh.a54_removed_on = on
+        # The revisit half a year after removal [003] is scheduled at once.
+        _open_case(session, hh.id, "revisit", on, {"removal_case_id": case.id}, None, None)
+
+
+def _finish(session: Session, case: Case, hh: Household, on: date, year: int | None) -> None:
+    case.state, case.closed_on = DONE, on
+    if case.kind == "green":
+        # Verified: the identification procedure follows; its date will be the entry date.
+        clue = Clue(source="03", reported_on=on, household_id=hh.id, description="绿色通道核实后补充认定程序",
+                    outcome="已发起认定")
+        session.add(clue)
+        session.flush()
+        new = _open_case(session, hh.id, "identify", on, {"clue_id": clue.id, "green_entry": case.opened_on.isoformat(),
+                                                          "green_case_id": case.id}, None, None)
+        clue.case_id = new.id
+    elif case.kind == "rollback":
+        hh.monitoring_status = "monitoring"
+        hh.a53_removal_way, hh.a54_removed_on = None, None
+    elif case.kind == "clearout":
+        hh.monitoring_status = "cleared"
+
+
+def _fail(session: Session, case: Case, hh: Household, on: date, reason: str) -> None:
+    case.state, case.closed_on, case.end_reason = FAILED, on, reason
+    data = case.data or {}
+    if case.kind == "identify" and data.get("green_case_id"):
+        # The identification after a green channel failed: the household leaves the green channel.
+        green = session.get(Case, data["green_case_id"])
+        hh.monitoring_status = (green.data or {}).get("previous_status", "none")
+        _end_measures(session, hh, green, on)
+    elif case.kind in ("identify", "green", "removal") and data.get("previous_status"):
+        hh.monitoring_status = data["previous_status"]
+        if case.kind == "green":
+            _end_measures(session, hh, case, on)
+
+
+def _end_measures(session: Session, hh: Household, green: Case, on: date) -> None:
+    """Exit from the green channel ends its measures [001 §24]."""
+    q = select(Measure).where(Measure.household_id == hh.id, Measure.ended_on.is_(None),
+                              (Measure.case_id == green.id) | (Measure.start_date >= green.opened_on))
+    for m in session.scalars(q):
+        m.ended_on, m.ended_reason = on, "退出绿色通道，中止帮扶"
+
+
+# ---------------------------------------------------------------- removal eligibility
+
+@dataclass(frozen=True)
+class Eligibility:
+    eligible: bool
+    problems: list[str]
+    facts: list[str]
+
+
+STABLE_MONTHS = 6
+
+
+def removal_eligibility(session: Session, household_id: int, year: int, as_of: date, way: str = "01") -> Eligibility:
+    """[001 §25–28]: income stably above the line for at least 6 months (not needed for 自然消除),
+    三保障 and water secure, no new risk, not 整户无劳动能力兜底保障户."""
+    from . import income
+    problems, facts = [], []
+    hh = session.get(Household, household_id)
+    if hh is None:
+        raise WorkflowError(f"户 #{household_id} 不存在")
+    try:
+        [a] = assess_mod.assess(session, year, as_of, household_ids=[household_id])
+    except assess_mod.AssessError as e:
+        return Eligibility(False, [str(e)], [])
+    line = a.line
+    if way != "02":
+        dated = [r for r in income.records(session, household_id) if r.collected_on is not None
+                 and r.collected_on <= as_of]
+        dated.sort(key=lambda r: r.collected_on)
+        above_since = None
+        for r in dated:
+            size = income.size_at(session, household_id, r.collected_on)
+            try:
+                per_capita = income.compute(r.totals, size).A38
+            except income.IncomeError:
+                per_capita = None
+            if per_capita is not None and per_capita >= line:
+                above_since = above_since or r.collected_on
+            else:
+                above_since = None
+        if above_since is None:
+            problems.append(f"没有人均收入参考值不低于监测线 {line:,.0f} 元的收入记录")
+        elif add_months(above_since, STABLE_MONTHS) > as_of:
+            problems.append(f"收入自 {above_since} 起稳定在监测线以上，不足 {STABLE_MONTHS} 个月（自然消除除外）")
+        else:
+            facts.append(f"收入自 {above_since} 起稳定在监测线 {line:,.0f} 元以上，已满 {STABLE_MONTHS} 个月")
+    if a.guarantee_problems:
+        problems.append(f"“三保障”和饮水安全仍有问题：{'、'.join(a.guarantee_problems)}")
+    else:
+        facts.append("“三保障”和饮水安全有保障")
+    if hh.whole_no_labor_guarantee or a.whole_no_labor_candidate:
+        problems.append("整户无劳动能力兜底保障户暂不消除风险")
+    newer = session.scalar(select(Clue.id).where(Clue.household_id == household_id, Clue.case_id.is_(None),
+                                                 Clue.reported_on > (hh.identified_on or date.min)))
+    if newer is not None:
+        problems.append("识别后登记了新的风险线索，尚未处理")
+    return Eligibility(not problems, problems, facts)
+
+
+# ---------------------------------------------------------------- lists
+
+@dataclass(frozen=True)
+class CaseRow:
+    id: int
+    kind: str
+    kind_name: str
+    state: str
+    state_name: str
+    household_id: int
+    household_no: str
+    head_name: str
+    village_id: int
+    village: str
+    opened_on: date
+    step: str  # pending step name, or the end
+    due_on: date | None
+    overdue: bool
+
+
+def cases(session: Session, as_of: date, *, kind: str | None = None, state: str | None = None,
+          village_id: int | None = None, overdue_only: bool = False, household_id: int | None = None,
+          village_ids: frozenset[int] | None = None) -> list[CaseRow]:
+    q = (select(Case, Household.household_no, Household.head_name, Household.village_id, Region.name)
+         .join(Household, Household.id == Case.household_id).join(Region, Region.id == Household.village_id))
+    if kind:
+        q = q.where(Case.kind == kind)
+    if state:
+        q = q.where(Case.state == state)
+    if village_id is not None:
+        q = q.where(Household.village_id == village_id)
+    if village_ids is not None:
+        q = q.where(Household.village_id.in_(village_ids))
+    if household_id is not None:
+        q = q.where(Case.household_id == household_id)
+    rows = session.execute(q.order_by(Case.opened_on.desc(), Case.id.desc())).all()
+    pending = {s.case_id: s for s in session.scalars(select(CaseStep).where(
+        CaseStep.done_on.is_(None), CaseStep.case_id.in_([r[0].id for r in rows])))} if rows else {}
+    names = kind_names()
+    out = []
+    for case, no, head, vid, vname in rows:
+        p = pending.get(case.id)
+        step = _step_def(case.kind, p.step)["name"] if p else (case.end_reason or STATES[case.state])
+        overdue = p is not None and p.due_on is not None and as_of > p.due_on
+        if overdue_only and not overdue:
+            continue
+        out.append(CaseRow(case.id, case.kind, names[case.kind], case.state, STATES[case.state], case.household_id,
+                           no, head or "", vid, vname, case.opened_on, step, p.due_on if p else None, overdue))
+    return out
