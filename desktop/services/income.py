@@ -276,3 +276,56 @@ def totals_for_year(session: Session, year: int, household_ids: list[int] | None
         if rid in by_record and item in ITEMS:
             sums[by_record[rid]][item] = total
     return {hid: Totals(**sums.get(hid, {})) for hid in rec}
+
+
+# ---------------------------------------------------------------- what the calculator window needs
+
+@dataclass(frozen=True)
+class CalculatorFacts:
+    """One household's facts for the calculator of a year: who, how many, the line, and the facts
+    of §6.1 other than income (taken from the assessment, not worked out again)."""
+
+    household_id: int
+    household_no: str
+    head_name: str
+    village: str
+    year: int
+    size: int
+    status_time_point: date
+    monitoring_line: Decimal
+    rural_average: Decimal | None
+    poverty_alleviated: bool
+    guarantee_problems: list[str]
+    risk_types: list[str]
+
+
+def calculator_facts(session: Session, household_id: int, year: int, as_of: date) -> CalculatorFacts:
+    from . import assess  # assess builds on this module
+    from ..models import Region
+    ys = assess.year_settings(session, year)
+    hh = session.get(Household, household_id)
+    if hh is None:
+        raise IncomeError(f"户 #{household_id} 不存在")
+    a = assess.assess(session, year, as_of, household_ids=[household_id])[0]
+    village = session.get(Region, hh.village_id)
+    return CalculatorFacts(household_id, hh.household_no, hh.head_name or "", village.name if village else "", year,
+                           size_at(session, household_id, ys.status_time_point), ys.status_time_point,
+                           ys.monitoring_line, ys.rural_average, a.poverty_alleviated, list(a.guarantee_problems),
+                           list(a.risk_types))
+
+
+def editable_lines(catalog: dict[str, list[str]], lines: list[LineData] = ()) -> list[LineData]:
+    """Every line of the catalog (amount 0 unless recorded) in form order, with a record's lines filled in.
+
+    A recorded line the catalog does not know (an old or imported one), or a second line of the same
+    name, is kept as a line of its own after its item's lines, so editing never loses an amount."""
+    rows: dict[str, list[LineData]] = {item: [LineData(item, name, ZERO) for name in catalog.get(item, [])]
+                                       for item in ITEMS}
+    free = {(ln.item, ln.line): ln for item_rows in rows.values() for ln in item_rows}
+    for ln in lines:
+        slot = free.pop((ln.item, ln.line), None)
+        if slot is not None:
+            slot.amount, slot.note = ln.amount, ln.note
+        else:
+            rows.setdefault(ln.item, []).append(LineData(ln.item, ln.line, ln.amount, ln.note))
+    return [ln for item in rows for ln in rows[item]]

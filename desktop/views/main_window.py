@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 # key, navigation text, admin only
 NAVIGATION = (
     ("register", "户籍登记", False),
+    ("income", "收入测算", False),
+    ("screening", "集中排查", False),
+    ("quality", "数据质量", False),
     ("villages", "村组管理", False),
     ("settings", "年度设置", False),
     ("users", "用户管理", True),
@@ -37,11 +40,42 @@ def build_register_page(ctx: AppContext, parent: QWidget) -> QWidget:
 
         return RegisterPage(ctx, parent)
     except Exception as exc:  # noqa: BLE001 - shown to the user, logged for the developer
-        log.exception("register page failed to load")
-        label = QLabel(f"户籍登记页面加载失败：{type(exc).__name__}: {exc}", parent)
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setWordWrap(True)
-        return label
+        return _failed_page("户籍登记", exc, parent)
+
+
+def _failed_page(title: str, exc: Exception, parent: QWidget) -> QLabel:
+    log.exception("%s page failed to load", title)
+    label = QLabel(f"{title}页面加载失败：{type(exc).__name__}: {exc}", parent)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    return label
+
+
+def build_income_page(ctx: AppContext, parent: QWidget) -> QWidget:
+    try:
+        from .income_page import IncomePage
+
+        return IncomePage(ctx, parent)
+    except Exception as exc:  # noqa: BLE001
+        return _failed_page("收入测算", exc, parent)
+
+
+def build_screening_page(ctx: AppContext, parent: QWidget) -> QWidget:
+    try:
+        from .screening_page import ScreeningPage
+
+        return ScreeningPage(ctx, parent)
+    except Exception as exc:  # noqa: BLE001
+        return _failed_page("集中排查", exc, parent)
+
+
+def build_quality_page(ctx: AppContext, parent: QWidget) -> QWidget:
+    try:
+        from .quality_page import QualityPage
+
+        return QualityPage(ctx, parent)
+    except Exception as exc:  # noqa: BLE001
+        return _failed_page("数据质量", exc, parent)
 
 
 class MainWindow(QMainWindow):
@@ -63,8 +97,9 @@ class MainWindow(QMainWindow):
         self.pages: dict[str, QWidget] = {}
         self._keys: list[str] = []
 
-        builders = {"register": build_register_page, "villages": VillagesPage, "settings": SettingsPage,
-                    "users": UsersPage, "audit": AuditPage}
+        builders = {"register": build_register_page, "income": build_income_page,
+                    "screening": build_screening_page, "quality": build_quality_page,
+                    "villages": VillagesPage, "settings": SettingsPage, "users": UsersPage, "audit": AuditPage}
         is_admin = ctx.user is None or ctx.user.is_admin
         for key, text, admin_only in NAVIGATION:
             if admin_only and not is_admin:
@@ -95,16 +130,26 @@ class MainWindow(QMainWindow):
         settings_page = self.pages.get("settings")
         if isinstance(settings_page, SettingsPage):
             settings_page.current_year_changed.connect(self._year_changed)
+        screening_page = self.pages.get("screening")
+        if hasattr(screening_page, "open_household"):
+            screening_page.open_household.connect(self.open_income)
         self.nav.setCurrentRow(0)
 
     # ------------------------------------------------------------------ pages
 
     def show_page(self, key: str) -> QWidget:
-        """Show a page by key ("register", "villages", "settings", "users", "audit")."""
+        """Show a page by key ("register", "income", "screening", "quality", "villages", "settings", "users",
+        "audit")."""
         if key not in self.pages:
             raise KeyError(f"no page {key!r} for this user")
         self.nav.setCurrentRow(self._keys.index(key))
         return self.pages[key]
+
+    def open_income(self, household_id: int) -> None:
+        """Show a household in the income calculator (集中排查 double-click, other pages)."""
+        page = self.show_page("income")
+        if hasattr(page, "open_household"):
+            page.open_household(household_id)
 
     def current_key(self) -> str:
         return self._keys[self.nav.currentRow()]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from PySide6.QtCore import QDate, Signal
-from PySide6.QtWidgets import (QComboBox, QDateEdit, QFormLayout, QGroupBox, QHBoxLayout, QInputDialog, QLabel,
-                               QLineEdit, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDateEdit, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QInputDialog,
+                               QLabel, QLineEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from ..services import settings
 from ..services.context import AppContext
@@ -15,6 +15,15 @@ from .errors import confirm, error_label, error_text, set_error
 
 EDIT_ROLES = ("admin", "auditor")
 UNIT = "元/人·年"
+# The key-check thresholds (settings.DEFAULT_THRESHOLDS): label, kind, unit, hint.
+THRESHOLDS = {
+    "income_drop_ratio": ("脱贫户人均纯收入较上年下降超过", "percent", "%", "集中排查：收入下降"),
+    "quarter_drop_ratio": ("两次季度采集间家庭纯收入下降超过", "percent", "%", "集中排查：季度收入明显下降"),
+    "unstable_work_months": ("务工时间少于", "months", "个月", "集中排查：视为务工不稳定"),
+    "wage_share": ("工资性收入占各项收入的比例高于", "percent", "%", "集中排查：工资性收入占比高"),
+    "rigid_expense_ratio": ("合规自付支出超过家庭纯收入的", "percent", "%", "集中排查：刚性支出较大"),
+    "new_identified_income_bound": ("新识别监测对象人均纯收入高于", "money", UNIT, "数据质量：收入疑点"),
+}
 
 
 def money_text(value: Decimal | None) -> str:
@@ -29,6 +38,51 @@ def to_qdate(d: date) -> QDate:
 
 def from_qdate(q: QDate) -> date:
     return date(q.year(), q.month(), q.day())
+
+
+def threshold_text(key: str, value) -> str:
+    """A stored threshold as the form shows it: ratios as percentages (0.10 → 10)."""
+    kind = THRESHOLDS.get(key, ("", "raw"))[1]
+    if value is None or value == "":
+        return ""
+    if kind == "percent":
+        return format((Decimal(str(value)) * 100).normalize(), "f")
+    if kind == "money":
+        return money_text(Decimal(str(value)))
+    return str(value)
+
+
+def parse_threshold(key: str, text: str):
+    """The stored value of a threshold typed in the form; ValueError with a Chinese message."""
+    label, kind = THRESHOLDS.get(key, (key, "raw"))[:2]
+    text = text.strip().replace("%", "").replace("％", "")
+    if not text:
+        raise ValueError(f"请填写“{label}”")
+    if kind == "raw":
+        return text
+    if kind == "money":
+        try:
+            return str(settings.parse_amount(text, label))
+        except settings.SettingsError as exc:
+            raise ValueError(str(exc)) from None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if kind == "months":
+        if not number.is_finite() or number != number.to_integral_value() or not 1 <= number <= 12:
+            raise ValueError(f"“{label}”应为 1–12 之间的整数月数，现为“{text}”")
+        return int(number)
+    if not number.is_finite() or not 0 < number < 100:
+        raise ValueError(f"“{label}”应为大于 0、小于 100 的百分数，现为“{text}”")
+    return format((number / 100).normalize(), "f")
+
+
+def _same_threshold(a, b) -> bool:
+    try:
+        return Decimal(str(a)) == Decimal(str(b))
+    except InvalidOperation:
+        return str(a) == str(b)
 
 
 def _date_edit() -> QDateEdit:
@@ -108,6 +162,27 @@ class SettingsPage(QWidget):
         period_hint.setStyleSheet("color: #555;")
         period_form.addRow("", period_hint)
 
+        self.threshold_edits: dict[str, QLineEdit] = {}
+        limits = QGroupBox("集中排查和数据检查阈值")
+        limits_form = QFormLayout(limits)
+        for key in settings.DEFAULT_THRESHOLDS:
+            label, _kind, unit, hint = THRESHOLDS.get(key, (key, "raw", "", ""))
+            edit = QLineEdit()
+            edit.setObjectName(f"threshold_{key}")
+            edit.setMaximumWidth(100 if unit != UNIT else 160)
+            self.threshold_edits[key] = edit
+            box = QWidget()
+            row = QHBoxLayout(box)
+            row.setContentsMargins(0, 0, 0, 0)
+            row.addWidget(edit)
+            row.addWidget(QLabel(unit))
+            if hint:
+                note = QLabel(f"（{hint}）")
+                note.setStyleSheet("color: #555;")
+                row.addWidget(note)
+            row.addStretch(1)
+            limits_form.addRow(f"{label}：", box)
+
         self.error = error_label(self)
         self.notice = QLabel()
         self.notice.setStyleSheet("color: #2e7d32;")
@@ -126,22 +201,31 @@ class SettingsPage(QWidget):
         layout.addLayout(top)
         layout.addWidget(money)
         layout.addWidget(period)
+        layout.addWidget(limits)
         self.read_only_note = QLabel("您的角色只能查看年度设置；修改请联系管理员或乡镇审核员。")
         self.read_only_note.setStyleSheet("color: #555;")
         self.read_only_note.setVisible(not self.may_edit)
         layout.addWidget(self.read_only_note)
         layout.addWidget(self.error)
         layout.addLayout(buttons)
+        page = QWidget()  # scrolls on a small screen (1366×768) rather than making the window taller
+        column = QVBoxLayout(page)
+        column.addWidget(body)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(page)
         outer = QVBoxLayout(self)
-        outer.addWidget(body)
-        outer.addStretch(1)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
         self.year_combo.currentIndexChanged.connect(self._year_picked)
         self.add_year_button.clicked.connect(self._ask_year)
         self.current_button.clicked.connect(self.make_current)
         self.save_button.clicked.connect(self.save)
         self.revert_button.clicked.connect(lambda: self.load(self._year))
-        for edit in (self.line, self.rural_average, self.county_income):
+        for edit in (self.line, self.rural_average, self.county_income, *self.threshold_edits.values()):
             edit.textEdited.connect(self._changed)
         for edit in (self.period_start, self.period_end, self.status_point):
             edit.dateChanged.connect(self._changed)
@@ -236,6 +320,9 @@ class SettingsPage(QWidget):
                        money_text(data.county_income))
         for edit, text in zip((self.line, self.rural_average, self.county_income), amounts):
             edit.setText(text)
+        stored_thresholds = data.thresholds if data is not None else settings.DEFAULT_THRESHOLDS
+        for key, edit in self.threshold_edits.items():
+            edit.setText(threshold_text(key, stored_thresholds.get(key)))
         for edit, d in ((self.period_start, start), (self.period_end, end), (self.status_point, point)):
             edit.blockSignals(True)
             edit.setDate(to_qdate(d))
@@ -249,7 +336,8 @@ class SettingsPage(QWidget):
 
     def _snapshot(self) -> tuple:
         return (self.line.text().strip(), self.rural_average.text().strip(), self.county_income.text().strip(),
-                self.period_start.date(), self.period_end.date(), self.status_point.date())
+                self.period_start.date(), self.period_end.date(), self.status_point.date(),
+                tuple(edit.text().strip() for edit in self.threshold_edits.values()))
 
     def is_dirty(self) -> bool:
         return self._year is not None and (self._snapshot() != self._loaded or self._year in self._unsaved_years)
@@ -279,7 +367,22 @@ class SettingsPage(QWidget):
                 problems.append(str(exc))
         if self.period_start.date() >= self.period_end.date():
             problems.append("统计期起应早于统计期止")
+        for key, edit in self.threshold_edits.items():
+            try:
+                parse_threshold(key, edit.text())
+            except ValueError as exc:
+                problems.append(str(exc))
         return problems
+
+    def changed_thresholds(self) -> dict | None:
+        """Thresholds that differ from the stored ones (None when none do), as settings stores them."""
+        stored = self._stored.thresholds if self._stored is not None else settings.DEFAULT_THRESHOLDS
+        changed = {}
+        for key, edit in self.threshold_edits.items():
+            value = parse_threshold(key, edit.text())
+            if not _same_threshold(value, stored.get(key)):
+                changed[key] = value
+        return changed or None
 
     def save(self) -> bool:
         if not self.may_edit or self._year is None:
@@ -295,7 +398,8 @@ class SettingsPage(QWidget):
                          county_income=self.county_income.text().strip() or None,
                          period_start=from_qdate(self.period_start.date()),
                          period_end=from_qdate(self.period_end.date()),
-                         status_time_point=from_qdate(self.status_point.date()))
+                         status_time_point=from_qdate(self.status_point.date()),
+                         thresholds=self.changed_thresholds())
         except Exception as exc:  # noqa: BLE001 - SettingsError carries Chinese text; others are faults
             set_error(self.error, error_text(exc))
             return False
@@ -307,7 +411,7 @@ class SettingsPage(QWidget):
     def _apply_permissions(self) -> None:
         if self.may_edit:
             return
-        for edit in (self.line, self.rural_average, self.county_income):
+        for edit in (self.line, self.rural_average, self.county_income, *self.threshold_edits.values()):
             edit.setReadOnly(True)
             edit.setPlaceholderText("未填写")
         for edit in (self.period_start, self.period_end, self.status_point):

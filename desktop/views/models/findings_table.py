@@ -1,0 +1,97 @@
+"""Findings of the data-quality checks (SPEC §10): one row per finding. A proxy filters by code."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+
+from ...services.checks import CODES, Finding
+
+COL_CODE, COL_TITLE, COL_NO, COL_ID_NUMBER, COL_MESSAGE = range(5)
+HEADERS = ("代码", "问题", "户编号", "成员证件号码", "说明")
+
+ROW_ROLE = Qt.ItemDataRole.UserRole  # the Finding
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # native value of the cell
+_CODE_ORDER = {c: i for i, c in enumerate(CODES)}
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class FindingsTableModel(QAbstractTableModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rows: list[Finding] = []
+
+    def set_findings(self, findings: list[Finding]) -> None:
+        self.beginResetModel()
+        self._rows = list(findings)
+        self.endResetModel()
+
+    def findings(self) -> list[Finding]:
+        return list(self._rows)
+
+    def counts(self) -> Counter:
+        """Findings per code."""
+        return Counter(f.code for f in self._rows)
+
+    def household_count(self) -> int:
+        return len({f.household_no for f in self._rows})
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return HEADERS[section] if 0 <= section < len(HEADERS) else None
+        return str(section + 1)
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        f = self._rows[index.row()]
+        col = index.column()
+        if role == ROW_ROLE:
+            return f
+        if role == SORT_ROLE:
+            if col == COL_CODE:
+                return _CODE_ORDER.get(f.code, len(CODES))
+            return (None, f.title, f.household_no, f.member_id_number or "", f.message)[col]
+        if role == Qt.ItemDataRole.ToolTipRole and col == COL_MESSAGE:
+            return f.message
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        return (f.code, f.title, f.household_no, f.member_id_number or "", f.message)[col]
+
+
+class FindingsFilter(QSortFilterProxyModel):
+    """Rows of one code (None: all), sortable by the native values of the source."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._code: str | None = None
+        self.setSortRole(SORT_ROLE)
+
+    def set_code(self, code: str | None) -> None:
+        self.beginFilterChange()
+        self._code = code
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def code(self) -> str | None:
+        return self._code
+
+    def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
+        if self._code is None:
+            return True
+        f = self.sourceModel().index(source_row, 0, source_parent).data(ROW_ROLE)
+        return f is not None and f.code == self._code
