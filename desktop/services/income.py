@@ -203,13 +203,16 @@ def validate_record(data: RecordData, as_of: date | None = None) -> list[str]:
     return problems
 
 
-def save_record(session: Session, data: RecordData, as_of: date | None = None) -> int:
+def save_record(session: Session, data: RecordData, as_of: date | None = None, user=None) -> int:
     """Create or replace a dated income record with its lines, all at once."""
+    from .register import check_access
     problems = validate_record(data, as_of)
-    if session.get(Household, data.household_id) is None:
+    hh = session.get(Household, data.household_id)
+    if hh is None:
         problems.append("户不存在")
     if problems:
         raise IncomeError("；".join(problems))
+    check_access(session, user, hh.village_id)
     if data.id is None:
         rec = IncomeRecord(household_id=data.household_id, year=data.year)
         session.add(rec)

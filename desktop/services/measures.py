@@ -87,10 +87,14 @@ def validate(data: MeasureData) -> list[str]:
     return problems
 
 
-def save_measure(session: Session, data: MeasureData) -> int:
+def save_measure(session: Session, data: MeasureData, user=None) -> int:
+    from .register import check_access
     problems = validate(data)
-    if session.get(Household, data.household_id) is None:
+    hh = session.get(Household, data.household_id)
+    if hh is None:
         problems.append("户不存在")
+    else:
+        check_access(session, user, hh.village_id)
     if data.member_id is not None:
         m = session.get(Member, data.member_id)
         if m is None or m.household_id != data.household_id:
@@ -114,10 +118,12 @@ def save_measure(session: Session, data: MeasureData) -> int:
     return row.id
 
 
-def end_measure(session: Session, measure_id: int, on: date, reason: str) -> None:
+def end_measure(session: Session, measure_id: int, on: date, reason: str, user=None) -> None:
+    from .register import check_access
     row = session.get(Measure, measure_id)
     if row is None:
         raise MeasureError("帮扶措施不存在")
+    check_access(session, user, session.get(Household, row.household_id).village_id)
     if row.ended_on is not None:
         raise MeasureError(f"该措施已于 {row.ended_on} 中止")
     if not (reason or "").strip():

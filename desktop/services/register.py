@@ -409,7 +409,8 @@ def refresh_household(session: Session, hh: Household) -> None:
     hh.head_name = next((n for n, rel in living if rel == HEAD), None)
 
 
-def _check_access(session: Session, user: CurrentUser | None, village_id: int | None) -> None:
+def check_access(session: Session, user: CurrentUser | None, village_id: int | None) -> None:
+    """A 村级录入员 may change only the households of their villages."""
     if user is not None and village_id is not None and not user.may_edit_village(village_id):
         name = session.get(Region, village_id).name if session.get(Region, village_id) else village_id
         raise RegisterError(f"您没有“{name}”的录入权限")
@@ -431,7 +432,7 @@ def save_household(session: Session, data: HouseholdData, members: list[MemberDa
             problems.append(Problem("group_id", "村民小组不属于所选行政村"))
     if problems:
         raise ValidationError(problems)
-    _check_access(session, user, data.village_id)
+    check_access(session, user, data.village_id)
     if data.id is None:
         hh = Household(household_no="", village_id=data.village_id, monitoring_status="none")
         _apply(hh, data, READ_ONLY_HOUSEHOLD)
@@ -446,7 +447,7 @@ def save_household(session: Session, data: HouseholdData, members: list[MemberDa
         hh = session.get(Household, data.id)
         if hh is None:
             raise RegisterError(f"户 #{data.id} 不存在")
-        _check_access(session, user, hh.village_id)
+        check_access(session, user, hh.village_id)
         _apply(hh, data, READ_ONLY_HOUSEHOLD)
         existing = {m.id: m for m in session.scalars(select(Member).where(Member.household_id == hh.id))}
         given = {m.id for m in members if m.id is not None}
@@ -473,7 +474,7 @@ def record_event(session: Session, household_id: int, kind: str, event_date: dat
     hh = session.get(Household, household_id)
     if hh is None:
         raise RegisterError(f"户 #{household_id} 不存在")
-    _check_access(session, user, hh.village_id)
+    check_access(session, user, hh.village_id)
     if event_date is None:
         raise RegisterError("请填写变更日期")
     if as_of is not None and event_date > as_of:

@@ -483,7 +483,7 @@ class IncomePage(QWidget):
                           note=self.note.text().strip() or None, size=f.size, lines=self.lines.lines())
         self.save_button.setEnabled(False)
         try:
-            record_id = self.ctx.run(income.save_record, data, self.ctx.today())
+            record_id = self.ctx.run(income.save_record, data, self.ctx.today(), self.ctx.user)
         except Exception as exc:  # noqa: BLE001 - IncomeError carries Chinese text; others are faults
             set_error(self.error, error_text(exc))
             return False

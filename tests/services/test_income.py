@@ -137,3 +137,16 @@ def test_editing_a_record_replaces_its_lines(ctx, township):
     ctx.run(income.save_record, rec, TODAY)
     t = ctx.read(income.totals_for_year, 2024)[hid]
     assert t.A28 == D("0") and t.A29 == D("300.00")
+
+
+def test_clerk_cannot_record_income_of_another_village(db, ctx, township):
+    from desktop.services import auth
+    from desktop.services.context import AppContext
+    from desktop.services.register import RegisterError
+    hid = save(ctx, *family(township["villages"]["东村"]))
+    with db.session() as s:
+        clerk = auth.authenticate(s, "clerk", "clerk123")  # 西村 only
+    rec = RecordData(hid, 2024, collected_on=date(2024, 10, 1), lines=[LineData("A28", "务工收入", D("100"))])
+    with pytest.raises(RegisterError, match="没有“东村”的录入权限"):
+        AppContext(db=db, user=clerk).run(income.save_record, rec, TODAY, clerk)
+    assert ctx.read(income.records, hid) == []
