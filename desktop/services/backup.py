@@ -76,3 +76,32 @@ def daily_backup(db_path: Path, keep_days: int = 30, now: datetime | None = None
         taken = backup_sqlite(db_path, "daily", now=now)
     prune_backups(db_path, keep_days, now=now)
     return taken
+
+
+class RestoreError(Exception):
+    pass
+
+
+def restore(db_path: Path, backup_path: Path, now: datetime | None = None) -> Path:
+    """Put a backup back in place of the database, after backing up the current state.
+
+    The backup is checked first (a damaged copy never replaces a working file); the copy goes
+    through SQLite's online backup API into the live file, so its WAL is handled too. All
+    connections of the program should be closed (engine disposed) before calling this.
+    Returns the safety copy taken of the state before restoring."""
+    from .integrity import integrity_check
+    backup_path = Path(backup_path)
+    problem = integrity_check(backup_path)
+    if problem is not None:
+        raise RestoreError(f"备份文件 {backup_path.name} 检查未通过，不能用于恢复：{problem}")
+    safety = backup_sqlite(db_path, "prerestore", now=now) if db_path.exists() else None
+    src = sqlite3.connect(str(backup_path))
+    try:
+        dst = sqlite3.connect(str(db_path))
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    return safety

@@ -90,3 +90,32 @@ def test_migrations_build_exactly_the_models(db):
     from desktop.models import Base
     with db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_restore_takes_a_safety_copy_and_brings_the_backup_back(db):
+    from desktop.services import settings
+    path = db.sqlite_path
+    with db.session() as s:
+        settings.set_app(s, "marker", "before")
+        s.commit()
+    old = backup.backup_sqlite(path, "manual", now=datetime(2024, 1, 1, 8, 0))
+    with db.session() as s:
+        settings.set_app(s, "marker", "after")
+        s.commit()
+    db.dispose()
+    safety = backup.restore(path, old, now=datetime(2024, 1, 2, 8, 0))
+    with sqlite3.connect(path) as c:
+        assert c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone() == ("before",)
+    with sqlite3.connect(safety) as c:
+        assert c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone() == ("after",)
+
+
+def test_a_damaged_backup_is_never_restored(db, tmp_path):
+    path = db.sqlite_path
+    bad = tmp_path / "bad.sqlite3"
+    bad.write_bytes(b"not a database" * 100)
+    import pytest
+    with pytest.raises(backup.RestoreError, match="检查未通过"):
+        backup.restore(path, bad)
+    with sqlite3.connect(path) as c:
+        assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
