@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QSplitter,
+from PySide6.QtWidgets import (QApplication, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QSplitter,
                                QStackedWidget, QWidget)
 
 from .. import APP_NAME, __version__
 from ..services import regions
 from ..services.context import AppContext
 from .audit_page import AuditPage
+from .backup_page import BackupPage
 from .login import ChangePasswordDialog
 from .settings_page import SettingsPage
 from .users_page import UsersPage
@@ -20,27 +22,27 @@ from .villages_page import VillagesPage
 
 log = logging.getLogger(__name__)
 
-# key, navigation text, admin only
+# key, navigation text, admin only, module and class of the page (imported when the window is built)
 NAVIGATION = (
-    ("register", "户籍登记", False),
-    ("income", "收入测算", False),
-    ("screening", "集中排查", False),
-    ("quality", "数据质量", False),
-    ("villages", "村组管理", False),
-    ("settings", "年度设置", False),
-    ("users", "用户管理", True),
-    ("audit", "操作日志", False),
+    ("register", "户籍登记", False, "register_page", "RegisterPage"),
+    ("income", "收入测算", False, "income_page", "IncomePage"),
+    ("screening", "集中排查", False, "screening_page", "ScreeningPage"),
+    ("quality", "数据质量", False, "quality_page", "QualityPage"),
+    ("villages", "村组管理", False, "villages_page", "VillagesPage"),
+    ("settings", "年度设置", False, "settings_page", "SettingsPage"),
+    ("users", "用户管理", True, "users_page", "UsersPage"),
+    ("backup", "数据备份", False, "backup_page", "BackupPage"),
+    ("audit", "操作日志", False, "audit_page", "AuditPage"),
 )
 
 
-def build_register_page(ctx: AppContext, parent: QWidget) -> QWidget:
-    """The register page lives in its own module; a failure to load it must not stop the program."""
+def build_page(title: str, module: str, cls: str, ctx: AppContext, parent: QWidget) -> QWidget:
+    """A page from its module; a failure to load one page must not stop the program."""
     try:
-        from .register_page import RegisterPage
-
-        return RegisterPage(ctx, parent)
+        page_class = getattr(importlib.import_module(f"{__package__}.{module}"), cls)
+        return page_class(ctx, parent)
     except Exception as exc:  # noqa: BLE001 - shown to the user, logged for the developer
-        return _failed_page("户籍登记", exc, parent)
+        return _failed_page(title, exc, parent)
 
 
 def _failed_page(title: str, exc: Exception, parent: QWidget) -> QLabel:
@@ -49,33 +51,6 @@ def _failed_page(title: str, exc: Exception, parent: QWidget) -> QLabel:
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setWordWrap(True)
     return label
-
-
-def build_income_page(ctx: AppContext, parent: QWidget) -> QWidget:
-    try:
-        from .income_page import IncomePage
-
-        return IncomePage(ctx, parent)
-    except Exception as exc:  # noqa: BLE001
-        return _failed_page("收入测算", exc, parent)
-
-
-def build_screening_page(ctx: AppContext, parent: QWidget) -> QWidget:
-    try:
-        from .screening_page import ScreeningPage
-
-        return ScreeningPage(ctx, parent)
-    except Exception as exc:  # noqa: BLE001
-        return _failed_page("集中排查", exc, parent)
-
-
-def build_quality_page(ctx: AppContext, parent: QWidget) -> QWidget:
-    try:
-        from .quality_page import QualityPage
-
-        return QualityPage(ctx, parent)
-    except Exception as exc:  # noqa: BLE001
-        return _failed_page("数据质量", exc, parent)
 
 
 class MainWindow(QMainWindow):
@@ -97,14 +72,11 @@ class MainWindow(QMainWindow):
         self.pages: dict[str, QWidget] = {}
         self._keys: list[str] = []
 
-        builders = {"register": build_register_page, "income": build_income_page,
-                    "screening": build_screening_page, "quality": build_quality_page,
-                    "villages": VillagesPage, "settings": SettingsPage, "users": UsersPage, "audit": AuditPage}
         is_admin = ctx.user is None or ctx.user.is_admin
-        for key, text, admin_only in NAVIGATION:
+        for key, text, admin_only, module, cls in NAVIGATION:
             if admin_only and not is_admin:
                 continue
-            page = builders[key](ctx, self.stack)
+            page = build_page(text, module, cls, ctx, self.stack)
             self.pages[key] = page
             self._keys.append(key)
             self.stack.addWidget(page)
@@ -133,6 +105,9 @@ class MainWindow(QMainWindow):
         screening_page = self.pages.get("screening")
         if hasattr(screening_page, "open_household"):
             screening_page.open_household.connect(self.open_income)
+        backup_page = self.pages.get("backup")
+        if hasattr(backup_page, "restored"):
+            backup_page.restored.connect(self._database_replaced)
         self.nav.setCurrentRow(0)
 
     # ------------------------------------------------------------------ pages
@@ -160,8 +135,13 @@ class MainWindow(QMainWindow):
         page = self.pages[self._keys[row]]
         self.stack.setCurrentWidget(page)
         # Pages that show others' changes are reloaded when shown (the register page manages itself).
-        if isinstance(page, (AuditPage, UsersPage, VillagesPage)):
+        if isinstance(page, (AuditPage, BackupPage, UsersPage, VillagesPage)):
             page.refresh()
+
+    def _database_replaced(self) -> None:
+        """After a restore the open connections are gone: the program closes, to be opened again."""
+        QApplication.quit()
+        self.close()
 
     def _year_changed(self, year: int) -> None:
         self.ctx.year = year

@@ -101,9 +101,9 @@ def test_main_window_for_admin_lists_working_pages_and_status(qtbot, ctx):
     assert not window.isVisible()  # create_main_window shows nothing (benchmarks use it)
     assert window.windowTitle() == "防止返贫监测帮扶工作台 — 稷下街道"
     assert _nav_texts(window) == ["户籍登记", "收入测算", "集中排查", "数据质量", "村组管理", "年度设置", "用户管理",
-                                  "操作日志"]
+                                  "数据备份", "操作日志"]
     assert set(window.pages) == {"register", "income", "screening", "quality", "villages", "settings", "users",
-                                 "audit"}
+                                 "backup", "audit"}
     status = window.status.text()
     assert "乡镇：稷下街道" in status and f"年度：{YEAR}" in status and "用户：管理员（管理员）" in status
     menus = [a.text() for a in window.menuBar().actions()]
@@ -112,7 +112,8 @@ def test_main_window_for_admin_lists_working_pages_and_status(qtbot, ctx):
 
 def test_main_window_for_clerk_has_no_user_management(qtbot, clerk_ctx):
     window = _window(qtbot, clerk_ctx)
-    assert _nav_texts(window) == ["户籍登记", "收入测算", "集中排查", "数据质量", "村组管理", "年度设置", "操作日志"]
+    assert _nav_texts(window) == ["户籍登记", "收入测算", "集中排查", "数据质量", "村组管理", "年度设置", "数据备份",
+                                  "操作日志"]
     assert "users" not in window.pages
     with pytest.raises(KeyError):
         window.show_page("users")
@@ -123,7 +124,7 @@ def test_show_page_and_shortcuts_switch_pages(qtbot, ctx):
     window = _window(qtbot, ctx)
     window.show()
     qtbot.waitExposed(window)
-    for key in ("income", "screening", "quality", "villages", "settings", "users", "audit", "register"):
+    for key in ("income", "screening", "quality", "villages", "settings", "users", "backup", "audit", "register"):
         page = window.show_page(key)
         assert window.stack.currentWidget() is page
         assert window.current_key() == key
@@ -132,26 +133,20 @@ def test_show_page_and_shortcuts_switch_pages(qtbot, ctx):
     assert window.current_key() == "income"
     shortcuts["Ctrl+6"].trigger()
     assert window.current_key() == "settings"
-    shortcuts["Ctrl+8"].trigger()
+    shortcuts["Ctrl+9"].trigger()
     assert window.current_key() == "audit"
     quit_action = next(a for a in window.menuBar().actions()[0].menu().actions() if a.text() == "退出(&X)")
     assert quit_action.shortcut().toString() == "Ctrl+Q"
 
 
-def test_register_page_import_error_is_caught(qtbot, ctx, monkeypatch):
-    import builtins
-
+def test_a_page_that_fails_to_load_is_shown_as_a_message(qtbot, ctx, monkeypatch):
     import desktop.views.main_window as mw
 
-    real_import = builtins.__import__
+    def fail(name):
+        raise ImportError("register_page is being written")
 
-    def fake_import(name, globals=None, locals=None, fromlist=(), level=0):
-        if name == "register_page" or name.endswith(".register_page"):
-            raise ImportError("register_page is being written")
-        return real_import(name, globals, locals, fromlist, level)
-
-    monkeypatch.setattr(builtins, "__import__", fake_import)
-    page = mw.build_register_page(ctx, None)
+    monkeypatch.setattr(mw.importlib, "import_module", fail)
+    page = mw.build_page("户籍登记", "register_page", "RegisterPage", ctx, None)
     qtbot.addWidget(page)
     assert isinstance(page, QLabel)
     assert page.text() == "户籍登记页面加载失败：ImportError: register_page is being written"
