@@ -7,11 +7,11 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from . import APP_NAME, __version__
-from .paths import default_db_path
+from .paths import default_db_path, resource_path
 from .services import backup, settings, setup
 from .services.context import AppContext
 from .services.db import Database, init_db, sqlite_url
@@ -98,6 +98,7 @@ def setup_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName(APP_NAME)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(QIcon(str(resource_path("icons", "app.png"))))
     install_translations(app)
     family = cjk_font_family()
     if family is None:
