@@ -179,3 +179,13 @@ def plan_status(session: Session, household_id: int, year: int, as_of: date) -> 
     if dev_missing:
         parts.append("有劳动能力，至少应落实一项产业就业等开发式帮扶措施")
     return PlanStatus(due, len(rows), overdue, dev_missing, "；".join(parts))
+
+
+def get_measure(session: Session, measure_id: int) -> MeasureData:
+    """A measure as the edit form shows it (the inverse of save_measure)."""
+    m = session.get(Measure, measure_id)
+    if m is None:
+        raise MeasureError("帮扶措施不存在")
+    return MeasureData(m.household_id, m.category, m.item, m.id, m.member_id, m.start_date, m.end_date, m.amount,
+                       m.responsible_unit, m.developmental_override, m.developmental_note,
+                       bool(m.raises_working_ability), m.case_id)

@@ -574,3 +574,55 @@ def cases(session: Session, as_of: date, *, kind: str | None = None, state: str 
         out.append(CaseRow(case.id, case.kind, names[case.kind], case.state, STATES[case.state], case.household_id,
                            no, head or "", vid, vname, case.opened_on, step, p.due_on if p else None, overdue))
     return out
+
+
+@dataclass(frozen=True)
+class ClueRow:
+    id: int
+    source: str
+    source_name: str
+    reported_on: date
+    household_id: int | None
+    household_no: str
+    head_name: str
+    village: str
+    description: str
+    reporter: str
+    outcome: str
+    case_id: int | None
+
+
+def clues(session: Session, *, pending_only: bool = False, household_id: int | None = None,
+          village_ids: frozenset[int] | None = None) -> list[ClueRow]:
+    """Clues, newest first; pending = not yet turned into a case. A clerk sees the clues of their villages
+    (clues not yet matched to a household are seen by everyone)."""
+    q = (select(Clue, Household.household_no, Household.head_name, Household.village_id)
+         .outerjoin(Household, Household.id == Clue.household_id))
+    if pending_only:
+        q = q.where(Clue.case_id.is_(None))
+    if household_id is not None:
+        q = q.where(Clue.household_id == household_id)
+    if village_ids is not None:
+        q = q.where(Clue.household_id.is_(None) | Household.village_id.in_(village_ids))
+    names = dict(session.execute(select(Region.id, Region.name).where(Region.level == "village")).all())
+    sources = codes("clue_source")
+    return [ClueRow(c.id, c.source, sources.name(c.source, c.source), c.reported_on, c.household_id, no or "",
+                    head or "", names.get(vid, ""), c.description or "", c.reporter or "", c.outcome or "", c.case_id)
+            for c, no, head, vid in session.execute(q.order_by(Clue.reported_on.desc(), Clue.id.desc()))]
+
+
+def upcoming(session: Session, case_id: int) -> list[StepView]:
+    """The steps still to come after the pending one (seq 0), with the deadlines already known: those
+    anchored on the opening date from the start, those anchored on the approval once it is given."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise WorkflowError(f"流程 #{case_id} 不存在")
+    if case.state != OPEN:
+        return []
+    pending = session.scalar(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.done_on.is_(None)))
+    if pending is None:
+        return []
+    approved = _approved_on(session, case)
+    steps = procedure(case.kind)["steps"]
+    return [StepView(0, s["key"], s["name"], _due(case.kind, s, case, approved), None, None, None, None, {}, None,
+                     False) for s in steps[_index(case.kind, pending.step) + 1:]]

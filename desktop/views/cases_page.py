@@ -1,0 +1,314 @@
+"""认定流程: every case of the township (or a clerk's villages) with filters, the clues (线索) not yet
+acted on, and the selected case below: its timeline, frozen decisions and next step.
+New procedures start from the buttons above the list (SPEC §7)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+                               QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
+
+from ..services import regions, workflow
+from ..services.context import AppContext
+from .case_view import CasePanel
+from .clue_dialog import ApplicationDialog, ClueDialog, GreenChannelDialog, RemovalDialog
+from .errors import error_label, set_error
+from .models.case_table import (CLUE_TEXT, COL_OPENED, COL_STEP, ROW_ROLE, SORT_ROLE, CaseTableModel,
+                                ClueTableModel)
+from .widgets.code_combo import ValueCombo
+
+CASE_SAMPLES = ("#9999", "监测对象认定", "3703050010010001", "欧阳某某", "某某村", "2024-12-31",
+                "入户核实和农户授权承诺", "2024-12-31", "已完成")
+CLUE_SAMPLES = ("2024-12-31", "12317平台", "3703050010010001", "欧阳某某", "某某村", "线索内容线索内容", "已发起认定（流程 #999）")
+
+
+def _table(model, samples: tuple[str, ...], stretch: int) -> tuple[QTableView, QSortFilterProxyModel]:
+    proxy = QSortFilterProxyModel()
+    proxy.setSourceModel(model)
+    proxy.setSortRole(SORT_ROLE)
+    table = QTableView()
+    table.setModel(proxy)
+    proxy.setParent(table)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(False)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 10)
+    header = table.horizontalHeader()
+    header.setHighlightSections(False)
+    fm = table.fontMetrics()
+    for col, sample in enumerate(samples):
+        title = model.headerData(col, Qt.Orientation.Horizontal)
+        header.resizeSection(col, max(fm.horizontalAdvance(title) + 30, fm.horizontalAdvance(sample) + 16))
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    return table, proxy
+
+
+class CasesPage(QWidget):
+    open_household = Signal(int)  # household id: MainWindow shows it in the register editor
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.dialog = None
+
+        # ---- actions
+        self.clue_button = QPushButton("登记线索")
+        self.clue_button.setToolTip("登记风险线索，并发起监测对象认定（Ctrl+N）")
+        self.green_button = QPushButton("绿色通道")
+        self.removal_button = QPushButton("风险消除")
+        self.rollback_button = QPushButton("申请回退")
+        self.clearout_button = QPushButton("申请清退")
+        self.refresh_button = QPushButton("刷新")
+        self.refresh_button.setToolTip("重新读取（F5）")
+        self.clue_button.clicked.connect(self.new_clue)
+        self.green_button.clicked.connect(self.new_green_channel)
+        self.removal_button.clicked.connect(self.new_removal)
+        self.rollback_button.clicked.connect(lambda: self.new_application("rollback"))
+        self.clearout_button.clicked.connect(lambda: self.new_application("clearout"))
+        self.refresh_button.clicked.connect(self.refresh)
+        actions = QHBoxLayout()
+        for b in (self.clue_button, self.green_button, self.removal_button, self.rollback_button,
+                  self.clearout_button):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        actions.addWidget(self.refresh_button)
+
+        # ---- filters and the case list
+        self.kind_combo = ValueCombo([(name, k) for k, name in workflow.kind_names().items()], "全部")
+        self.state_combo = ValueCombo([(name, s) for s, name in workflow.STATES.items()], "全部")
+        self.state_combo.set_value(workflow.OPEN)
+        self.village_combo = ValueCombo(blank="全部")
+        self.overdue_check = QCheckBox("仅显示逾期")
+        for combo in (self.kind_combo, self.state_combo, self.village_combo):
+            combo.valueChanged.connect(lambda _v: self.load_cases())
+        self.overdue_check.toggled.connect(lambda _c: self.load_cases())
+        self.count_label = QLabel()
+        filters = QHBoxLayout()
+        for text, w in (("类型：", self.kind_combo), ("状态：", self.state_combo), ("行政村：", self.village_combo)):
+            filters.addWidget(QLabel(text))
+            filters.addWidget(w)
+            filters.addSpacing(6)
+        filters.addWidget(self.overdue_check)
+        filters.addStretch(1)
+        filters.addWidget(self.count_label)
+
+        self.model = CaseTableModel(self)
+        self.table, self.proxy = _table(self.model, CASE_SAMPLES, COL_STEP)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(COL_OPENED, Qt.SortOrder.DescendingOrder)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._case_selected())
+        cases_tab = QWidget()
+        cl = QVBoxLayout(cases_tab)
+        cl.addLayout(filters)
+        cl.addWidget(self.table, 1)
+
+        # ---- clues
+        self.clues = ClueTableModel(self)
+        self.clue_table, self.clue_proxy = _table(self.clues, CLUE_SAMPLES, CLUE_TEXT)
+        self.pending_check = QCheckBox("仅显示待处理的线索")
+        self.pending_check.setChecked(True)
+        self.pending_check.toggled.connect(lambda _c: self.load_clues())
+        self.identify_button = QPushButton("发起认定")
+        self.identify_button.setToolTip("对选中的线索发起监测对象认定（线索日期为期限起算日）")
+        self.identify_button.clicked.connect(self.identify_clue)
+        self.clue_table.selectionModel().currentRowChanged.connect(lambda *_: self._update_buttons())
+        self.clue_table.doubleClicked.connect(lambda _i: self._clue_double_clicked())
+        clue_tab = QWidget()
+        ql = QVBoxLayout(clue_tab)
+        row = QHBoxLayout()
+        row.addWidget(self.pending_check)
+        row.addStretch(1)
+        row.addWidget(self.identify_button)
+        ql.addLayout(row)
+        ql.addWidget(self.clue_table, 1)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(cases_tab, "流程")
+        self.tabs.addTab(clue_tab, "线索")
+        self.error = error_label(self)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addLayout(actions)
+        ll.addWidget(self.tabs, 1)
+        ll.addWidget(self.error)
+
+        # ---- the case
+        self.case_view = CasePanel(ctx)
+        self.case_view.changed.connect(lambda _cid: self._after_action())
+        self.case_view.open_case.connect(self.open_case)
+        self.case_view.open_household.connect(self.open_household.emit)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(left)
+        splitter.addWidget(self.case_view)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 5)
+        splitter.setSizes([290, 580])
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+        QShortcut(QKeySequence("F5"), self, activated=self.refresh,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(QKeySequence("Ctrl+N"), self, activated=self.new_clue,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.load_villages()
+        self.load_cases()
+        self.load_clues()
+
+    def showEvent(self, event) -> None:
+        """Cases may have moved on elsewhere (another page, another seat): the lists are read again. The
+        case on the right is kept as it is, with whatever is being typed into its form."""
+        super().showEvent(event)
+        if not event.spontaneous():
+            self.load_cases()
+            self.load_clues()
+
+    # ------------------------------------------------------------------ loading
+
+    def _village_ids(self):
+        return self.ctx.user.village_ids if self.ctx.user else None
+
+    def load_villages(self) -> None:
+        villages = self.ctx.read(regions.tree, self._village_ids())
+        self.village_combo.blockSignals(True)
+        self.village_combo.set_items([(v.name, v.id) for v in villages], "全部")
+        self.village_combo.blockSignals(False)
+
+    def load_cases(self) -> None:
+        keep = self.case_view.case.id if self.case_view.case else None
+        rows = self.ctx.read(workflow.cases, self.ctx.today(), kind=self.kind_combo.value(),
+                             state=self.state_combo.value(), village_id=self.village_combo.value(),
+                             overdue_only=self.overdue_check.isChecked(), village_ids=self._village_ids())
+        self.model.set_rows(rows, self.ctx.today())
+        late = sum(r.overdue for r in rows)
+        self.count_label.setText(f"共 {len(rows)} 件" + (f"，<span style='color:#c62828'>逾期 {late} 件</span>"
+                                                        if late else ""))
+        if keep is not None:
+            self._select_case(keep)
+
+    def load_clues(self) -> None:
+        rows = self.ctx.read(workflow.clues, pending_only=self.pending_check.isChecked(),
+                             village_ids=self._village_ids())
+        self.clues.set_rows(rows)
+        pending = sum(1 for r in rows if r.case_id is None)
+        self.tabs.setTabText(1, f"线索（待处理 {pending}）" if pending else "线索")
+        self._update_buttons()
+
+    def refresh(self) -> None:
+        """Read the lists and the shown case again (F5, or when the page is shown)."""
+        self.load_villages()
+        self.load_cases()
+        self.load_clues()
+        self.case_view.reload()
+
+    def _after_action(self) -> None:
+        self.load_cases()
+        self.load_clues()
+
+    # ------------------------------------------------------------------ selection
+
+    def current_case_id(self) -> int | None:
+        """The case shown on the right."""
+        return self.case_view.case.id if self.case_view.case else None
+
+    def _select_case(self, case_id: int) -> bool:
+        """Select a case's row (the panel shows it already, so selecting does not load it again)."""
+        row = self.model.row_of(case_id)
+        if row is None:
+            self.table.clearSelection()
+            return False
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        self.table.setCurrentIndex(index)
+        self.table.selectRow(index.row())
+        self.table.scrollTo(index)
+        return True
+
+    def _case_selected(self) -> None:
+        index = self.table.currentIndex()
+        row = index.data(ROW_ROLE) if index.isValid() else None
+        if row is not None and (self.case_view.case is None or self.case_view.case.id != row.id):
+            self.case_view.load(row.id)
+
+    def open_case(self, case_id: int) -> None:
+        """Show a case (from the warnings page, or a link); its list row is selected, clearing the filters
+        when they hide it."""
+        self.tabs.setCurrentIndex(0)
+        if self.model.row_of(case_id) is None:
+            for combo in (self.kind_combo, self.state_combo, self.village_combo):
+                combo.blockSignals(True)
+                combo.set_value(None)
+                combo.blockSignals(False)
+            self.overdue_check.blockSignals(True)
+            self.overdue_check.setChecked(False)
+            self.overdue_check.blockSignals(False)
+            self.load_cases()
+        self.case_view.load(case_id)
+        self._select_case(case_id)
+
+    def _household_no(self) -> str:
+        case = self.case_view.case
+        return case.household_no if case is not None else ""
+
+    def _update_buttons(self) -> None:
+        clue = self.current_clue()
+        self.identify_button.setEnabled(clue is not None and clue.case_id is None)
+
+    def current_clue(self) -> workflow.ClueRow | None:
+        index = self.clue_table.currentIndex()
+        return index.data(ROW_ROLE) if index.isValid() else None
+
+    # ------------------------------------------------------------------ starting procedures
+
+    def _open(self, dialog):
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda d=dialog: self._started(d))
+        dialog.destroyed.connect(lambda *_: setattr(self, "dialog", None))
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _started(self, dialog) -> None:
+        self.load_clues()
+        if dialog.case_id is not None:
+            self.load_cases()
+            self.open_case(dialog.case_id)
+        else:
+            self.tabs.setCurrentIndex(1)
+
+    def new_clue(self) -> ClueDialog:
+        return self._open(ClueDialog(self.ctx, self, self._household_no()))
+
+    def new_green_channel(self) -> GreenChannelDialog:
+        return self._open(GreenChannelDialog(self.ctx, self, self._household_no()))
+
+    def new_removal(self) -> RemovalDialog:
+        return self._open(RemovalDialog(self.ctx, self, self._household_no()))
+
+    def new_application(self, kind: str) -> ApplicationDialog:
+        return self._open(ApplicationDialog(self.ctx, kind, self, self._household_no()))
+
+    def identify_clue(self) -> int | None:
+        clue = self.current_clue()
+        if clue is None or clue.case_id is not None:
+            return None
+        try:
+            case_id = self.ctx.run(workflow.open_identification, clue.id, user=self.ctx.user, as_of=self.ctx.today())
+        except ValueError as exc:
+            set_error(self.error, exc)
+            return None
+        set_error(self.error, None)
+        self.load_clues()
+        self.load_cases()
+        self.open_case(case_id)
+        return case_id
+
+    def _clue_double_clicked(self) -> None:
+        clue = self.current_clue()
+        if clue is not None and clue.case_id is not None:
+            self.open_case(clue.case_id)

@@ -1,0 +1,306 @@
+"""Dialogs that start a procedure (SPEC §7): 登记线索 (and 发起认定), 绿色通道, 风险消除 (with its
+eligibility shown before confirming), 申请回退 / 申请清退. Each is one service call; refusals are
+shown in red in the dialog, which stays open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from html import escape
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
+
+from ..services import register, workflow
+from ..services.context import AppContext
+from .errors import chinese_buttons, error_label, error_text, set_error
+from .member_dialogs import date_edit, from_qdate
+from .widgets.code_combo import code_combo
+
+HINT_STYLE = "color: #555;"
+OK_STYLE = "color: #2e7d32;"
+
+
+@dataclass(frozen=True)
+class FoundHousehold:
+    id: int
+    household_no: str
+    head_name: str
+    village_id: int | None
+    village: str
+    status: str
+
+
+def find_household(session, household_no: str) -> FoundHousehold | None:
+    hid = register.household_id_by_no(session, household_no)
+    if hid is None:
+        return None
+    [row] = register.household_rows(session, [hid])
+    data, _members = register.get_household(session, hid)
+    return FoundHousehold(hid, row.household_no, row.head_name, data.village_id, row.village, row.status)
+
+
+def _text(edit: QLineEdit | QPlainTextEdit) -> str:
+    return (edit.toPlainText() if isinstance(edit, QPlainTextEdit) else edit.text()).strip()
+
+
+def _notes_edit(placeholder: str, lines: int = 3) -> QPlainTextEdit:
+    edit = QPlainTextEdit()
+    edit.setPlaceholderText(placeholder)
+    edit.setTabChangesFocus(True)
+    edit.setFixedHeight(edit.fontMetrics().lineSpacing() * lines + 14)
+    return edit
+
+
+class HouseholdPicker(QWidget):
+    """户编号 with the head's name, village and status shown as soon as the number is found."""
+
+    changed = Signal(object)  # household id or None
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.found: FoundHousehold | None = None
+        self.number = QLineEdit()
+        self.number.setPlaceholderText("输入户编号")
+        self.number.setMaxLength(32)
+        self.info = QLabel("—")
+        self.info.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.number)
+        layout.addWidget(self.info)
+        self.number.textChanged.connect(self._lookup)
+
+    def set_number(self, household_no: str) -> None:
+        self.number.setText(household_no)
+
+    def household_id(self) -> int | None:
+        return self.found.id if self.found else None
+
+    def _lookup(self, text: str) -> None:
+        text = text.strip()
+        found = self.ctx.read(find_household, text) if text else None
+        user = self.ctx.user
+        if found is None:
+            self.info.setText("<span style='color:#c62828'>未找到该户编号</span>" if text else "—")
+        elif user is not None and found.village_id is not None and not user.may_edit_village(found.village_id):
+            self.info.setText(f"<span style='color:#c62828'>{escape(found.village)}不在您负责的村，不能办理</span>")
+            found = None
+        else:
+            self.info.setText(f"户主 <b>{escape(found.head_name or '（未登记户主）')}</b> · {escape(found.village)}"
+                              f" · 当前状态：{escape(found.status)}")
+        if found != self.found:
+            self.found = found
+            self.changed.emit(self.household_id())
+
+
+class _StartDialog(QDialog):
+    """Form rows, a red error line and OK/Cancel; `submit()` makes the one service call."""
+
+    ok_text = "确定"
+
+    def __init__(self, ctx: AppContext, title: str, parent: QWidget | None = None, household_no: str = ""):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.case_id: int | None = None
+        self.setWindowTitle(title)
+        self.setMinimumWidth(480)
+        self.form = QFormLayout()
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.household = HouseholdPicker(ctx)
+        self.date = date_edit(ctx.today(), ctx.today())
+        self.error = error_label(self)
+        self.buttons = chinese_buttons(QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                                        | QDialogButtonBox.StandardButton.Cancel))
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText(self.ok_text)
+        self.buttons.accepted.connect(self.confirm)
+        self.buttons.rejected.connect(self.reject)
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.addLayout(self.form)
+        self.household.set_number(household_no)
+
+    def finish_layout(self, hint: str | None = None) -> None:
+        if hint:
+            label = QLabel(hint)
+            label.setWordWrap(True)
+            label.setStyleSheet(HINT_STYLE)
+            self.layout_.addWidget(label)
+        self.layout_.addWidget(self.error)
+        self.layout_.addWidget(self.buttons)
+
+    def confirm(self) -> None:
+        try:
+            self.submit()
+        except ValueError as exc:
+            set_error(self.error, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - shown, and logged by error_text
+            set_error(self.error, error_text(exc))
+            return
+        set_error(self.error, None)
+        self.accept()
+
+    def submit(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def kw(self) -> dict:
+        return {"user": self.ctx.user, "as_of": self.ctx.today()}
+
+
+# ---------------------------------------------------------------- 登记线索
+
+def record_and_open(session, source: str, reported_on: date, household_id: int | None, description: str,
+                    reporter: str, open_case: bool, user, as_of: date) -> tuple[int, int | None]:
+    """One user action: the clue, and the identification it opens (both or neither)."""
+    clue_id = workflow.record_clue(session, source, reported_on, household_id=household_id,
+                                   description=description, reporter=reporter, as_of=as_of)
+    case_id = workflow.open_identification(session, clue_id, user=user, as_of=as_of) if open_case else None
+    return clue_id, case_id
+
+
+class ClueDialog(_StartDialog):
+    ok_text = "登记"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, household_no: str = ""):
+        super().__init__(ctx, "登记风险线索", parent, household_no)
+        self.clue_id: int | None = None
+        self.source = code_combo("clue_source", "（请选择）")
+        self.reporter = QLineEdit()
+        self.reporter.setPlaceholderText("反映人或排查人（可不填）")
+        self.description = _notes_edit("风险情况，如：户主住院，医疗自付费用较高")
+        self.open_case = QCheckBox("登记后立即发起监测对象认定")
+        self.open_case.setChecked(True)
+        self.form.addRow("线索来源：", self.source)
+        self.form.addRow("线索日期：", self.date)
+        self.form.addRow("户编号：", self.household)
+        self.form.addRow("反映人：", self.reporter)
+        self.form.addRow("线索内容：", self.description)
+        self.form.addRow("", self.open_case)
+        self.finish_layout("线索日期是认定期限的起算日：入户核实须在 3 日内，认定须在 15 日内完成。"
+                           "尚未登记的户可先不填户编号，登记户籍后再发起认定。")
+
+    def submit(self) -> None:
+        source = self.source.value()
+        if source is None:
+            raise ValueError("请选择线索来源")
+        hid = self.household.household_id()
+        if _text(self.household.number) and hid is None:
+            raise ValueError("户编号无效：请核对，或清空后只登记线索")
+        if self.open_case.isChecked() and hid is None:
+            raise ValueError("发起认定须填写已登记的户编号")
+        self.clue_id, self.case_id = self.ctx.run(
+            record_and_open, source, from_qdate(self.date.date()), hid, _text(self.description),
+            _text(self.reporter), self.open_case.isChecked(), self.ctx.user, self.ctx.today())
+
+
+# ---------------------------------------------------------------- 绿色通道
+
+class GreenChannelDialog(_StartDialog):
+    ok_text = "纳入绿色通道"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, household_no: str = ""):
+        super().__init__(ctx, "纳入绿色通道", parent, household_no)
+        self.reason = _notes_edit("突发、明显、紧急的情况，如：房屋火灾，家庭财产损失严重")
+        self.confirmed = QCheckBox("镇村两级已确认")
+        self.form.addRow("户编号：", self.household)
+        self.form.addRow("纳入日期：", self.date)
+        self.form.addRow("纳入原因：", self.reason)
+        self.form.addRow("", self.confirmed)
+        self.finish_layout("纳入后立即开展帮扶，一个月内核实；核实通过后补充完成认定程序（识别时间为纳入日期），"
+                           "核实不通过则退出绿色通道并中止帮扶措施。")
+
+    def submit(self) -> None:
+        hid = self.household.household_id()
+        if hid is None:
+            raise ValueError("请填写已登记的户编号")
+        self.case_id = self.ctx.run(workflow.open_green_channel, hid, from_qdate(self.date.date()),
+                                    confirmed=self.confirmed.isChecked(), reason=_text(self.reason), **self.kw())
+
+
+# ---------------------------------------------------------------- 风险消除
+
+class RemovalDialog(_StartDialog):
+    ok_text = "发起风险消除"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, household_no: str = ""):
+        super().__init__(ctx, "发起风险消除", parent, household_no)
+        self.eligibility: workflow.Eligibility | None = None
+        self.way = code_combo("removal_way", None)
+        self.check = QLabel()
+        self.check.setWordWrap(True)
+        self.check.setTextFormat(Qt.TextFormat.RichText)
+        self.check.setMinimumHeight(60)
+        self.check.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.recheck_button = QPushButton("重新判断")
+        self.recheck_button.clicked.connect(self.recheck)
+        self.form.addRow("户编号：", self.household)
+        self.form.addRow("发起日期：", self.date)
+        self.form.addRow("消除方式：", self.way)
+        row = QHBoxLayout()
+        row.addWidget(self.check, 1)
+        row.addWidget(self.recheck_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.form.addRow("消除条件：", row)
+        self.finish_layout("帮扶消除须收入稳定超过监测线 6 个月以上；自然消除不受此限。两种方式都须“三保障”和饮水安全"
+                           "有保障、无新的风险，且不是整户无劳动能力兜底保障户。")
+        self.household.changed.connect(lambda _h: self.recheck())
+        self.way.valueChanged.connect(lambda _w: self.recheck())
+        self.recheck()
+
+    def recheck(self) -> None:
+        """Show why the household may or may not have its risk removed; OK only when it may."""
+        hid = self.household.household_id()
+        self.eligibility = None
+        if hid is None:
+            self.check.setText("<span style='color:#555'>填写户编号后显示是否符合风险消除条件</span>")
+        elif self.ctx.year is None:
+            self.check.setText("<span style='color:#c62828'>未设置当前年度，无法判断</span>")
+        else:
+            try:
+                self.eligibility = self.ctx.read(workflow.removal_eligibility, hid, self.ctx.year, self.ctx.today(),
+                                                 self.way.value())
+            except ValueError as exc:
+                self.check.setText(f"<span style='color:#c62828'>{escape(error_text(exc))}</span>")
+            else:
+                e = self.eligibility
+                lines = [f"<span style='color:#c62828'>✗ {escape(p)}</span>" for p in e.problems]
+                lines += [f"<span style='color:#2e7d32'>✓ {escape(f)}</span>" for f in e.facts]
+                verdict = ("<b style='color:#2e7d32'>符合风险消除条件</b>" if e.eligible
+                           else "<b style='color:#c62828'>不符合风险消除条件，不能发起</b>")
+                self.check.setText(f"{verdict}（截至 {self.ctx.today()}）<br>" + "<br>".join(lines))
+        self.ok_button.setEnabled(bool(self.eligibility and self.eligibility.eligible))
+
+    def submit(self) -> None:
+        hid = self.household.household_id()
+        if hid is None or not (self.eligibility and self.eligibility.eligible):
+            raise ValueError("不符合风险消除条件，不能发起")
+        self.case_id = self.ctx.run(workflow.open_removal, hid, from_qdate(self.date.date()), self.way.value(),
+                                    self.ctx.year, **self.kw())
+
+
+# ---------------------------------------------------------------- 申请回退 / 清退
+
+class ApplicationDialog(_StartDialog):
+    ok_text = "提交申请"
+    TITLES = {"rollback": "申请风险消除回退", "clearout": "申请清退"}
+    HINTS = {"rollback": "适用于风险消除有误的户。申请经上级批准（批准文号、日期）后执行，该户恢复为监测中。",
+             "clearout": "适用于识别错误的户。申请经上级批准（批准文号、日期）后执行，该户标注为清退。"}
+
+    def __init__(self, ctx: AppContext, kind: str, parent: QWidget | None = None, household_no: str = ""):
+        super().__init__(ctx, self.TITLES[kind], parent, household_no)
+        self.kind = kind
+        self.reason = _notes_edit("申请理由")
+        self.form.addRow("户编号：", self.household)
+        self.form.addRow("申请日期：", self.date)
+        self.form.addRow("申请理由：", self.reason)
+        self.finish_layout(self.HINTS[kind])
+
+    def submit(self) -> None:
+        hid = self.household.household_id()
+        if hid is None:
+            raise ValueError("请填写已登记的户编号")
+        self.case_id = self.ctx.run(workflow.apply_for, hid, self.kind, from_qdate(self.date.date()),
+                                    _text(self.reason), **self.kw())
