@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 NAVIGATION = (
     ("register", "户籍登记", False, "register_page", "RegisterPage"),
     ("income", "收入测算", False, "income_page", "IncomePage"),
+    ("cases", "认定流程", False, "cases_page", "CasesPage"),
+    ("warnings", "预警中心", False, "warnings_page", "WarningsPage"),
     ("screening", "集中排查", False, "screening_page", "ScreeningPage"),
     ("quality", "数据质量", False, "quality_page", "QualityPage"),
     ("villages", "村组管理", False, "villages_page", "VillagesPage"),
@@ -82,7 +84,7 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(page)
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, key)
-            item.setToolTip(f"{text}（Ctrl+{len(self._keys)}）")
+            item.setToolTip(f"{text}（Ctrl+{len(self._keys)}）" if len(self._keys) <= 9 else text)
             self.nav.addItem(item)
 
         splitter = QSplitter()
@@ -105,6 +107,13 @@ class MainWindow(QMainWindow):
         screening_page = self.pages.get("screening")
         if hasattr(screening_page, "open_household"):
             screening_page.open_household.connect(self.open_income)
+        for key in ("cases", "warnings"):
+            page = self.pages.get(key)
+            if hasattr(page, "open_household"):
+                page.open_household.connect(self.open_household)
+        warnings_page = self.pages.get("warnings")
+        if hasattr(warnings_page, "open_case"):
+            warnings_page.open_case.connect(self.open_case)
         backup_page = self.pages.get("backup")
         if hasattr(backup_page, "restored"):
             backup_page.restored.connect(self._database_replaced)
@@ -113,8 +122,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ pages
 
     def show_page(self, key: str) -> QWidget:
-        """Show a page by key ("register", "income", "screening", "quality", "villages", "settings", "users",
-        "audit")."""
+        """Show a page by key (the first column of NAVIGATION)."""
         if key not in self.pages:
             raise KeyError(f"no page {key!r} for this user")
         self.nav.setCurrentRow(self._keys.index(key))
@@ -125,6 +133,17 @@ class MainWindow(QMainWindow):
         page = self.show_page("income")
         if hasattr(page, "open_household"):
             page.open_household(household_id)
+
+    def open_household(self, household_id: int) -> None:
+        """Open a household in the register's editor (from the case and warning lists)."""
+        page = self.show_page("register")
+        if hasattr(page, "open_household"):
+            page.open_household(household_id)
+
+    def open_case(self, case_id: int) -> None:
+        page = self.show_page("cases")
+        if hasattr(page, "open_case"):
+            page.open_case(case_id)
 
     def current_key(self) -> str:
         return self._keys[self.nav.currentRow()]
@@ -167,7 +186,7 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 
-        for n, key in enumerate(self._keys, 1):  # Ctrl+1… follow the navigation list
+        for n, key in enumerate(self._keys[:9], 1):  # Ctrl+1…Ctrl+9 follow the navigation list
             action = QAction(self.nav.item(n - 1).text(), self)
             action.setShortcut(QKeySequence(f"Ctrl+{n}"))
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
