@@ -219,6 +219,22 @@ def record_clue(session: Session, source: str, reported_on: date, *, household_i
     return clue.id
 
 
+def close_clue(session: Session, clue_id: int, outcome: str, *, user: CurrentUser | None = None) -> None:
+    """A clue checked and found not to need an identification (不予认定) keeps its outcome."""
+    clue = session.get(Clue, clue_id)
+    if clue is None:
+        raise WorkflowError("线索不存在")
+    if clue.case_id is not None:
+        raise WorkflowError(f"该线索已发起流程 #{clue.case_id}")
+    if not (outcome or "").strip():
+        raise WorkflowError("请填写核实结果（例如：经核实无返贫致贫风险）")
+    if clue.household_id is not None and user is not None:
+        hh = session.get(Household, clue.household_id)
+        if not user.may_edit_village(hh.village_id):
+            raise WorkflowError(f"您没有户 {hh.household_no} 所在村的办理权限")
+    clue.outcome = outcome.strip()
+
+
 def open_identification(session: Session, clue_id: int, *, user: CurrentUser | None = None,
                         as_of: date | None = None) -> int:
     """A clue opens an identification case; the clue date is D of the deadlines."""
@@ -518,7 +534,11 @@ def removal_eligibility(session: Session, household_id: int, year: int, as_of: d
         facts.append("“三保障”和饮水安全有保障")
     if hh.whole_no_labor_guarantee or a.whole_no_labor_candidate:
         problems.append("整户无劳动能力兜底保障户暂不消除风险")
+    if hh.monitoring_status != "monitoring":
+        name = codes("monitoring_status").name(hh.monitoring_status)
+        problems.append(f"当前为“{name}”，只有“监测中”的户可以启动风险消除")
     newer = session.scalar(select(Clue.id).where(Clue.household_id == household_id, Clue.case_id.is_(None),
+                                                 Clue.outcome.is_(None),
                                                  Clue.reported_on > (hh.identified_on or date.min)))
     if newer is not None:
         problems.append("识别后登记了新的风险线索，尚未处理")
@@ -599,7 +619,7 @@ def clues(session: Session, *, pending_only: bool = False, household_id: int | N
     q = (select(Clue, Household.household_no, Household.head_name, Household.village_id)
          .outerjoin(Household, Household.id == Clue.household_id))
     if pending_only:
-        q = q.where(Clue.case_id.is_(None))
+        q = q.where(Clue.case_id.is_(None), Clue.outcome.is_(None))
     if household_id is not None:
         q = q.where(Clue.household_id == household_id)
     if village_ids is not None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
+                               QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from ..services import regions, workflow
 from ..services.context import AppContext
@@ -115,6 +115,9 @@ class CasesPage(QWidget):
         self.identify_button = QPushButton("发起认定")
         self.identify_button.setToolTip("对选中的线索发起监测对象认定（线索日期为期限起算日）")
         self.identify_button.clicked.connect(self.identify_clue)
+        self.close_clue_button = QPushButton("不予认定…")
+        self.close_clue_button.setToolTip("经核实无需认定：记录核实结果后，线索不再待处理")
+        self.close_clue_button.clicked.connect(self.close_clue)
         self.clue_table.selectionModel().currentRowChanged.connect(lambda *_: self._update_buttons())
         self.clue_table.doubleClicked.connect(lambda _i: self._clue_double_clicked())
         clue_tab = QWidget()
@@ -122,6 +125,7 @@ class CasesPage(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.pending_check)
         row.addStretch(1)
+        row.addWidget(self.close_clue_button)
         row.addWidget(self.identify_button)
         ql.addLayout(row)
         ql.addWidget(self.clue_table, 1)
@@ -257,7 +261,9 @@ class CasesPage(QWidget):
 
     def _update_buttons(self) -> None:
         clue = self.current_clue()
-        self.identify_button.setEnabled(clue is not None and clue.case_id is None)
+        open_clue = clue is not None and clue.case_id is None and not clue.outcome
+        self.identify_button.setEnabled(open_clue)
+        self.close_clue_button.setEnabled(open_clue)
 
     def current_clue(self) -> workflow.ClueRow | None:
         index = self.clue_table.currentIndex()
@@ -307,6 +313,24 @@ class CasesPage(QWidget):
         self.load_cases()
         self.open_case(case_id)
         return case_id
+
+    def close_clue(self, outcome: str | None = None) -> bool:
+        """不予认定: ask for the result of the check (or take it, for tests) and close the clue."""
+        clue = self.current_clue()
+        if clue is None or clue.case_id is not None:
+            return False
+        if outcome is None:
+            outcome, ok = QInputDialog.getText(self, "不予认定", "核实结果（例如：经核实无返贫致贫风险）：")
+            if not ok:
+                return False
+        try:
+            self.ctx.run(workflow.close_clue, clue.id, outcome, user=self.ctx.user)
+        except ValueError as exc:
+            set_error(self.error, exc)
+            return False
+        set_error(self.error, None)
+        self.load_clues()
+        return True
 
     def _clue_double_clicked(self) -> None:
         clue = self.current_clue()

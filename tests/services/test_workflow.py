@@ -380,3 +380,20 @@ def test_step_overdue_finding_names_the_step(ctx, hid):
     open_identify(ctx, hid, date(2024, 6, 3))
     found = [f for f in ctx.read(checks.run_checks, 2024, date(2024, 6, 8)) if f.code == "STEP_OVERDUE"]
     assert [f.message for f in found] == ["流程步骤“监测对象认定：入户核实和农户授权承诺”应于 2024-06-06 前完成，已逾期 2 天"]
+
+
+def test_a_checked_clue_is_closed_and_no_longer_blocks_removal(ctx, hid):
+    walk_identify(ctx, hid)
+    clue = run(ctx, workflow.record_clue, "02", date(2024, 7, 1), household_id=hid, as_of=LATE)
+    e = ctx.read(workflow.removal_eligibility, hid, 2024, date(2024, 7, 2), "02")
+    assert any("新的风险线索" in p for p in e.problems)
+    with pytest.raises(WorkflowError, match="核实结果"):
+        run(ctx, workflow.close_clue, clue, " ")
+    run(ctx, workflow.close_clue, clue, "经核实无新增风险")
+    assert ctx.read(workflow.removal_eligibility, hid, 2024, date(2024, 7, 2), "02").eligible
+    assert ctx.read(workflow.clues, pending_only=True) == []
+
+
+def test_removal_eligibility_requires_monitoring_status(ctx, hid):
+    e = ctx.read(workflow.removal_eligibility, hid, 2024, date(2024, 7, 2), "02")
+    assert not e.eligible and any("只有“监测中”的户" in p for p in e.problems)

@@ -365,6 +365,19 @@ def test_clue_without_identification_is_listed_and_identified_later(qtbot, page,
     assert page.clues.rowCount() == 0  # no pending clue left
 
 
+def test_clue_checked_without_identification_is_closed(qtbot, page, ctx, hid):
+    from desktop.services import workflow
+    ctx.run(workflow.record_clue, "02", date(2024, 11, 18), household_id=hid, as_of=date(2024, 11, 20))
+    page.refresh()
+    page.tabs.setCurrentIndex(1)
+    page.clue_table.setCurrentIndex(page.clue_proxy.index(0, 0))
+    assert page.close_clue_button.isEnabled()
+    assert not page.close_clue(" ")  # a result is required: shown inline
+    assert "核实结果" in page.error.text()
+    assert page.close_clue("经核实无返贫致贫风险")
+    assert page.clues.rowCount() == 0 and status(ctx, hid) == "none"
+
+
 def test_open_case_clears_filters_that_hide_it(qtbot, page, ctx, hid):
     cid = walk_identify_by_services(ctx, hid, date(2024, 4, 1))  # done: not in 进行中
     page.refresh()
