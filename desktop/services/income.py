@@ -254,7 +254,8 @@ def records(session: Session, household_id: int, year: int | None = None) -> lis
 
 def latest_record_ids(session: Session, year: int, household_ids: list[int] | None = None) -> dict[int, int]:
     """household id → the record that stands for the year: the latest collected (then newest)."""
-    order = (IncomeRecord.collected_on.is_(None), IncomeRecord.collected_on, IncomeRecord.id)
+    # Ascending, the last one seen wins: undated records first, so any dated record beats them.
+    order = (IncomeRecord.collected_on.is_not(None), IncomeRecord.collected_on, IncomeRecord.id)
     q = select(IncomeRecord.household_id, IncomeRecord.id).where(IncomeRecord.year == year).order_by(*order)
     if household_ids is not None:
         q = q.where(IncomeRecord.household_id.in_(household_ids))

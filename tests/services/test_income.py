@@ -150,3 +150,11 @@ def test_clerk_cannot_record_income_of_another_village(db, ctx, township):
     with pytest.raises(RegisterError, match="没有“东村”的录入权限"):
         AppContext(db=db, user=clerk).run(income.save_record, rec, TODAY, clerk)
     assert ctx.read(income.records, hid) == []
+
+
+def test_a_dated_record_stands_for_the_year_over_an_undated_one(ctx, township):
+    hid = save(ctx, *family(township["villages"]["东村"]))
+    dated = ctx.run(income.save_record, RecordData(hid, 2024, collected_on=date(2024, 10, 1),
+                                                   lines=[LineData("A28", "务工收入", D("100"))]), TODAY)
+    ctx.run(income.save_record, RecordData(hid, 2024, lines=[LineData("A28", "务工收入", D("999"))]), TODAY)
+    assert ctx.read(income.latest_record_ids, 2024) == {hid: dated}
