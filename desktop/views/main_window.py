@@ -30,6 +30,7 @@ NAVIGATION = (
     ("warnings", "预警中心", False, "warnings_page", "WarningsPage"),
     ("screening", "集中排查", False, "screening_page", "ScreeningPage"),
     ("quality", "数据质量", False, "quality_page", "QualityPage"),
+    ("reports", "报表打印", False, "reports_page", "ReportsPage"),
     ("villages", "村组管理", False, "villages_page", "VillagesPage"),
     ("settings", "年度设置", False, "settings_page", "SettingsPage"),
     ("users", "用户管理", True, "users_page", "UsersPage"),

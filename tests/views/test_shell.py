@@ -100,10 +100,10 @@ def test_main_window_for_admin_lists_working_pages_and_status(qtbot, ctx):
     window = _window(qtbot, ctx)
     assert not window.isVisible()  # create_main_window shows nothing (benchmarks use it)
     assert window.windowTitle() == "防止返贫监测帮扶工作台 — 稷下街道"
-    assert _nav_texts(window) == ["户籍登记", "收入测算", "认定流程", "预警中心", "集中排查", "数据质量", "村组管理",
-                                  "年度设置", "用户管理", "数据备份", "操作日志"]
-    assert set(window.pages) == {"register", "income", "cases", "warnings", "screening", "quality", "villages",
-                                 "settings", "users", "backup", "audit"}
+    assert _nav_texts(window) == ["户籍登记", "收入测算", "认定流程", "预警中心", "集中排查", "数据质量", "报表打印",
+                                  "村组管理", "年度设置", "用户管理", "数据备份", "操作日志"]
+    assert set(window.pages) == {"register", "income", "cases", "warnings", "screening", "quality", "reports",
+                                 "villages", "settings", "users", "backup", "audit"}
     status = window.status.text()
     assert "乡镇：稷下街道" in status and f"年度：{YEAR}" in status and "用户：管理员（管理员）" in status
     menus = [a.text() for a in window.menuBar().actions()]
@@ -112,8 +112,8 @@ def test_main_window_for_admin_lists_working_pages_and_status(qtbot, ctx):
 
 def test_main_window_for_clerk_has_no_user_management(qtbot, clerk_ctx):
     window = _window(qtbot, clerk_ctx)
-    assert _nav_texts(window) == ["户籍登记", "收入测算", "认定流程", "预警中心", "集中排查", "数据质量", "村组管理",
-                                  "年度设置", "数据备份", "操作日志"]
+    assert _nav_texts(window) == ["户籍登记", "收入测算", "认定流程", "预警中心", "集中排查", "数据质量", "报表打印",
+                                  "村组管理", "年度设置", "数据备份", "操作日志"]
     assert "users" not in window.pages
     with pytest.raises(KeyError):
         window.show_page("users")
@@ -124,8 +124,8 @@ def test_show_page_and_shortcuts_switch_pages(qtbot, ctx):
     window = _window(qtbot, ctx)
     window.show()
     qtbot.waitExposed(window)
-    for key in ("income", "cases", "warnings", "screening", "quality", "villages", "settings", "users", "backup",
-                "audit", "register"):
+    for key in ("income", "cases", "warnings", "screening", "quality", "reports", "villages", "settings", "users",
+                "backup", "audit", "register"):
         page = window.show_page(key)
         assert window.stack.currentWidget() is page
         assert window.current_key() == key
@@ -134,7 +134,7 @@ def test_show_page_and_shortcuts_switch_pages(qtbot, ctx):
     assert window.current_key() == "income"
     shortcuts["Ctrl+3"].trigger()
     assert window.current_key() == "cases"
-    shortcuts["Ctrl+8"].trigger()
+    shortcuts["Ctrl+9"].trigger()
     assert window.current_key() == "settings"
     quit_action = next(a for a in window.menuBar().actions()[0].menu().actions() if a.text() == "退出(&X)")
     assert quit_action.shortcut().toString() == "Ctrl+Q"

@@ -1,0 +1,137 @@
+"""监测对象明白卡 per household [003]: category, risk types, the measures in effect, the
+monitoring contact person (A55) and phone, the 12317 hotline and the township. Two cards on a
+portrait A4 page with a cut line between; a card whose measures do not fit is shrunk to fit.
+"""
+
+from __future__ import annotations
+
+from reportlab.lib import colors
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, KeepInFrame, PageBreak, Table, TableStyle
+
+from .. import measures as measures_mod
+from .. import rules
+from ..codes import codes
+from .base import FONT, HOTLINE, SHADE, Document, Page, iso
+from .common import household_ids
+from .households import load
+
+TITLE = "防止返贫监测对象明白卡"
+CARD_HEIGHT = 124 * mm
+
+
+class CutLine(Flowable):
+    def __init__(self, width: float, label: str):
+        super().__init__()
+        self.width, self.height, self.label = width, 8 * mm, label
+
+    def wrap(self, aw, ah):
+        return self.width, self.height
+
+    def draw(self):
+        c = self.canv
+        c.saveState()
+        c.setDash(3, 3)
+        c.setStrokeColor(colors.grey)
+        c.setLineWidth(0.5)
+        y = self.height / 2
+        c.line(0, y, self.width, y)
+        c.setFillColor(colors.white)
+        w = 24 * mm
+        c.rect(self.width / 2 - w / 2, y - 2.2 * mm, w, 4.4 * mm, stroke=0, fill=1)
+        c.setFillColor(colors.grey)
+        c.setFont(FONT, 7.5)
+        c.drawCentredString(self.width / 2, y - 1.2 * mm, self.label)
+        c.restoreState()
+
+
+def card(session, d: Document, h, year: int, as_of) -> Table:
+    d.glyphs.where = f"户 {h.no}"
+    hh = h.hh
+    w = d.width
+    cat = codes("category").name(hh.a3_category) or "—"
+    risk_codes = codes("risk_type")
+    risks = [risk_codes.name(c, c) for c in (hh.a27_risk_types or [])]
+    if hh.a27_other_note and risks:
+        risks[-1] = f"{risks[-1]}（{hh.a27_other_note}）" if risks[-1] == "其他" else risks[-1]
+    disasters = [codes("disaster_type").name(c, c) for c in (hh.a27a_disaster_types or [])]
+    risk_text = "、".join(risks) + (f"（{'、'.join(disasters)}）" if disasters else "") or "—"
+    active = [m for m in measures_mod.measures(session, hh.id, as_of) if m.active]
+    lines = []
+    for i, m in enumerate(active, 1):
+        detail = "，".join(x for x in (m.responsible_unit, f"{iso(m.start_date)} 起" if m.start_date else "",
+                                      f"至 {iso(m.end_date)}" if m.end_date else "") if x)
+        item = f"·{m.item}" if m.item else ""
+        lines.append(f"{i}. {m.category_name}{item}" + (f"（{detail}）" if detail else ""))
+    measures_text = "\n".join(lines) or "（暂无正在实施的帮扶措施）"
+    status = codes("monitoring_status").name(hh.monitoring_status)
+    a = h.assessment
+    rows = [
+        [d.p(TITLE, "title")],
+        [d.p(f"{d.township}  {year} 年度", "subtitle")],
+        ["户主姓名", h.head, "家庭人口", f"{a.size if a else len(h.members)} 人"],
+        ["家庭住址", d.p(h.address, "cell"), "", ""],
+        ["监测对象类别", cat, "识别监测时间", iso(hh.identified_on) or "—"],
+        ["监测状态", status, "户编号", h.no],
+        ["风险类型", d.p(risk_text, "cell"), "", ""],
+        ["帮扶措施", MeasureList(d, measures_text), "", ""],
+        ["监测联系人", hh.a55_contact_person or "", "联系电话", hh.contact_phone or ""],
+        [d.p(f"政策咨询、困难申报、问题反映电话：{HOTLINE}", "subtitle")],
+        [d.p(f"温馨提示：家庭如因病、因灾、因意外事故等导致收入大幅减少或刚性支出大幅增加、生活出现困难，请及时向村委会或"
+             f"监测联系人反映，也可拨打防止返贫监测和乡村振兴咨询服务平台电话 {HOTLINE}（与 12345 政务热线归并运行）"
+             f"咨询政策、申报困难、反映问题。", "small")],
+    ]
+    inner = w - 8 * mm
+    widths = [inner * 0.17, inner * 0.38, inner * 0.17, inner * 0.28]
+    t = d.table(rows, widths, header=0, size=9.5, padding=2.5, grid=False,
+                extra=[("SPAN", (0, 0), (-1, 0)), ("SPAN", (0, 1), (-1, 1)), ("SPAN", (1, 3), (-1, 3)),
+                       ("SPAN", (1, 6), (-1, 6)), ("SPAN", (1, 7), (-1, 7)), ("SPAN", (0, 9), (-1, 9)),
+                       ("SPAN", (0, 10), (-1, 10)),
+                       ("GRID", (0, 2), (-1, 8), 0.5, colors.black),
+                       ("ALIGN", (0, 2), (-1, -1), "LEFT"), ("VALIGN", (0, 7), (-1, 7), "TOP"),
+                       ("BACKGROUND", (0, 2), (0, 8), SHADE), ("BACKGROUND", (2, 2), (2, 2), SHADE),
+                       ("BACKGROUND", (2, 4), (2, 5), SHADE), ("BACKGROUND", (2, 8), (2, 8), SHADE)])
+    body = KeepInFrame(inner, CARD_HEIGHT - 8 * mm, [t], mode="shrink")
+    return Table([[body]], colWidths=[w], rowHeights=[CARD_HEIGHT],
+                 style=TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("BOX", (0, 0), (-1, -1), 1.2, colors.black),
+                                   ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 4 * mm),
+                                   ("RIGHTPADDING", (0, 0), (-1, -1), 4 * mm), ("TOPPADDING", (0, 0), (-1, -1), 3 * mm),
+                                   ("BOTTOMPADDING", (0, 0), (-1, -1), 3 * mm)]))
+
+
+class MeasureList(Flowable):
+    """The measures, one per line, wrapped within the cell."""
+
+    def __init__(self, d: Document, text: str):
+        super().__init__()
+        self.paras = [d.p(line, "cell") for line in text.split("\n")]
+
+    def wrap(self, aw, ah):
+        self.width = aw
+        self.height = sum(p.wrap(aw, ah)[1] for p in self.paras) + 1
+        return aw, self.height
+
+    def draw(self):
+        y = self.height
+        for p in self.paras:
+            _, h = p.wrap(self.width, y)
+            y -= h
+            p.drawOn(self.canv, 0, y)
+
+
+def make(session, sc, kind: str, year: int, as_of):
+    ids = household_ids(session, sc, tuple(sorted(rules.UNREMOVED)))
+    d = Document(TITLE, sc.township_name, Page(left=16 * mm, right=16 * mm, top=16 * mm, bottom=14 * mm))
+    n = 0
+    for h in load(session, sc, ids, year, as_of, with_measures=False):
+        if n % 2:
+            d.story.append(CutLine(d.width, "沿虚线剪开"))
+        elif n:
+            d.story.append(PageBreak())
+        d.story.append(card(session, d, h, year, as_of))
+        n += 1
+    if not n:
+        d.story += d.heading(d.title) + [d.p("（没有符合条件的户）")]
+        d.warnings.append("没有符合条件的户")
+    d.glyphs.where = ""
+    return d, n
