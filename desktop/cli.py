@@ -83,6 +83,16 @@ def build_parser() -> Parser:
     s.add_argument("--status-date", type=_date, help="状态时点")
     s.add_argument("--current", action="store_true", help="设为当前工作年度")
 
+    s = sub.add_parser("import", help="导入交换格式的 Excel 工作簿（全部检查无误才写入）")
+    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("file", type=Path, metavar="FILE.xlsx")
+    s.add_argument("--year", type=_year, help="收入各列所属年度（默认当前工作年度）")
+
+    s = sub.add_parser("export", help="按交换格式导出 Excel 工作簿")
+    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("file", type=Path, metavar="FILE.xlsx")
+    s.add_argument("--year", type=_year, help="收入各列所属年度（默认当前工作年度）")
+
     s = sub.add_parser("assess", help="按年度测算收入并给出建议类别及理由（JSON）")
     s.add_argument("--db", required=True, type=Path)
     s.add_argument("--year", required=True, type=_year)
@@ -196,7 +206,70 @@ def cmd_check(a) -> int:
     return 0
 
 
-HANDLERS = {"init": cmd_init, "config": cmd_config, "assess": cmd_assess, "check": cmd_check, "demo": cmd_demo}
+STDERR_ERRORS = 200  # errors of a rejected file printed on stderr; all of them are in the error workbook
+
+
+def _exchange_year(a, s) -> int:
+    from .services import settings
+    year = a.year or settings.current_year(s)
+    if year is None:
+        raise UsageError("未设置当前工作年度：请用 --year 指定收入所属年度", code=2)
+    return year
+
+
+def cmd_import(a) -> int:
+    from .services import exchange
+    if not a.file.is_file():
+        raise UsageError(f"要导入的文件不存在：{a.file}", code=2)
+    db = _open(a.db)
+    with db.session("cli") as s:
+        year = _exchange_year(a, s)
+        pv = exchange.preview(s, a.file, year)
+        if not pv.ok:
+            target = exchange.errors_path(a.file)
+            exchange.write_error_workbook(pv.errors, target, source=a.file, total=pv.error_count)
+            sys.stderr.write(f"导入被拒绝：“{a.file.name}”有 {pv.error_count} 处错误，数据库未作任何修改。\n")
+            for issue in pv.errors[:STDERR_ERRORS]:
+                sys.stderr.write(f"  {issue.text()}\n")
+            if pv.error_count > STDERR_ERRORS:
+                sys.stderr.write(f"  ……另有 {pv.error_count - STDERR_ERRORS} 处，见错误清单\n")
+            sys.stderr.write(f"错误清单已写入：{target}\n")
+            return 1
+        result = exchange.apply(s, pv, as_of=date.today())
+        s.commit()
+    print(f"已导入“{a.file.name}”（{year} 年收入）：{result.summary()}")
+    if result.backup is not None:
+        print(f"导入前的数据库备份：{result.backup}")
+    if result.findings_note:
+        print(result.findings_note)
+    elif result.findings:
+        from collections import Counter
+        from .services.checks import TITLES
+        households = len({f.household_no for f in result.findings})
+        by_code = Counter(f.code for f in result.findings)
+        detail = "；".join(f"{TITLES[c]} {n} 条" for c, n in by_code.most_common())
+        print(f"数据质量检查（不影响导入）：{len(result.findings)} 条问题，涉及 {households} 户：{detail}")
+    else:
+        print("数据质量检查：导入的户未发现问题")
+    return 0
+
+
+def cmd_export(a) -> int:
+    from .services import exchange
+    if a.file.suffix.lower() != ".xlsx":
+        raise UsageError(f"导出文件应以 .xlsx 结尾：{a.file}", code=2)
+    if not a.file.parent.is_dir():
+        raise UsageError(f"文件夹不存在：{a.file.parent}", code=2)
+    db = _open(a.db)
+    with db.session("cli") as s:
+        year = _exchange_year(a, s)
+        result = exchange.export_workbook(s, a.file, year)
+    print(f"{result.summary()}：{result.path}（{result.size / 2**20:.1f} MB，用时 {result.elapsed:.1f} 秒）")
+    return 0
+
+
+HANDLERS = {"init": cmd_init, "config": cmd_config, "import": cmd_import, "export": cmd_export,
+            "assess": cmd_assess, "check": cmd_check, "demo": cmd_demo}
 
 
 def main(argv: list[str]) -> int:
@@ -211,13 +284,14 @@ def main(argv: list[str]) -> int:
     from .services.auth import AuthError
     from .services.income import IncomeError
     from .services.regions import RegionError
+    from .services.exchange import ExchangeError
     from .services.settings import SettingsError
     try:
         return HANDLERS[args.command](args)
     except UsageError as e:
         sys.stderr.write(f"错误：{e}\n")
         return e.code
-    except (SettingsError, RegionError, AuthError, AssessError, IncomeError) as e:
+    except (SettingsError, RegionError, AuthError, AssessError, IncomeError, ExchangeError) as e:
         sys.stderr.write(f"错误：{e}\n")
         return 1
 

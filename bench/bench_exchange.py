@@ -1,0 +1,247 @@
+"""Excel exchange benchmark at county scale (SPEC §9, §13): export of the 100,000-household demo,
+import of that file into a fresh database, and the baseline the import is held to — reading the
+same file with python-calamine plus inserting its rows with plain sqlite3 executemany.
+
+    .venv/bin/python bench/bench_exchange.py                  # uses bench/out/bench_register.sqlite3 (copied)
+    .venv/bin/python bench/bench_exchange.py --households 20000 --source /tmp/s.sqlite3
+    .venv/bin/python bench/bench_exchange.py --json bench/out/exchange.json --update
+
+The source database is never modified: it is copied first (or built with `python -m desktop demo`
+when it is not there). Each step runs in its own process, so each peak-RSS figure is that step's.
+Targets: export ≤ 60 s, import ≤ 3 × baseline, peak RSS ≤ 1.5 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+OUT = ROOT / "bench" / "out"
+REGISTER_DB = OUT / "bench_register.sqlite3"
+WORK = OUT / "exchange"
+AS_OF = date(2024, 10, 31)
+TARGETS = {"export": 60.0, "ratio": 3.0, "rss_mb": 1536}
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _copy_db(src: Path, dst: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{dst}{suffix}").unlink(missing_ok=True)
+    a, b = sqlite3.connect(src), sqlite3.connect(dst)
+    try:
+        a.backup(b)
+    finally:
+        a.close()
+        b.close()
+
+
+# ---------------------------------------------------------------- steps (each in a child process)
+
+def step_export(db_path: Path, xlsx: Path) -> dict:
+    from desktop.services import exchange, settings
+    from desktop.services.db import init_db, sqlite_url
+    db = init_db(sqlite_url(db_path))
+    with db.session("bench") as s:
+        year = settings.current_year(s)
+        t = time.perf_counter()
+        r = exchange.export_workbook(s, xlsx, year)
+        elapsed = time.perf_counter() - t
+    return dict(seconds=elapsed, size_mb=r.size / 2**20, households=r.households, members=r.members,
+                measures=r.measures, income_lines=r.income_lines, year=year, rss_mb=_rss_mb())
+
+
+def _fresh(source: Path, target: Path) -> int:
+    """A new database with the source's township and year settings. Returns the year."""
+    from desktop.services import regions, settings
+    from desktop.services.db import init_db, sqlite_url
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    src = init_db(sqlite_url(source))
+    with src.session() as s:
+        tw = regions.township(s)
+        year = settings.current_year(s)
+        ys = settings.get_year(s, year)
+    src.dispose()
+    db = init_db(sqlite_url(target))
+    with db.session("bench") as s:
+        regions.init_township(s, tw.name, tw.county, tw.city, tw.province)
+        settings.set_year(s, year, monitoring_line=ys.monitoring_line)
+        settings.set_current_year(s, year)
+        s.commit()
+    db.dispose()
+    return year
+
+
+def step_import(source: Path, target: Path, xlsx: Path, fresh: bool = True) -> dict:
+    from desktop.services import exchange, settings
+    from desktop.services.db import init_db, sqlite_url
+    year = _fresh(source, target) if fresh else None
+    db = init_db(sqlite_url(target))
+    with db.session("bench") as s:
+        year = year or settings.current_year(s)
+        t0 = time.perf_counter()
+        pv = exchange.preview(s, xlsx, year)
+        t1 = time.perf_counter()
+        if not pv.ok:
+            raise SystemExit(f"file rejected: {pv.error_count} errors, e.g. {pv.errors[:3]}")
+        result = exchange.apply(s, pv, as_of=AS_OF, check=False)
+        t2 = time.perf_counter()
+        s.commit()
+        t3 = time.perf_counter()
+        findings, note = exchange.findings_for(s, year, AS_OF, result.household_numbers)
+        t4 = time.perf_counter()
+    return dict(seconds=t3 - t0, preview=t1 - t0, apply=t2 - t1, commit=t3 - t2, checks=t4 - t3,
+                findings=len(findings), households_new=result.households_new,
+                households_updated=result.households_updated, members=result.members_new + result.members_updated,
+                changed_fields=result.changed_fields, rss_mb=_rss_mb())
+
+
+def step_baseline(xlsx: Path, target: Path) -> dict:
+    """Read every sheet of the file with calamine, insert its rows with plain sqlite3 executemany."""
+    from python_calamine import CalamineWorkbook
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    sqlite3.register_adapter(date, date.isoformat)
+    t0 = time.perf_counter()
+    conn = sqlite3.connect(target)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    wb = CalamineWorkbook.from_path(str(xlsx))
+    rows_total = 0
+    read_s = insert_s = 0.0
+    for i, name in enumerate(wb.sheet_names):
+        t = time.perf_counter()
+        sheet = wb.get_sheet_by_name(name)
+        rows = sheet.to_python()
+        del sheet
+        read_s += time.perf_counter() - t
+        if not rows:
+            continue
+        width = max(len(r) for r in rows)
+        t = time.perf_counter()
+        conn.execute(f"CREATE TABLE t{i} ({', '.join(f'c{j}' for j in range(width))})")
+        conn.executemany(f"INSERT INTO t{i} VALUES ({', '.join('?' * width)})",
+                         (list(r) + [None] * (width - len(r)) for r in rows[1:]))
+        insert_s += time.perf_counter() - t
+        rows_total += len(rows) - 1
+        del rows
+    t = time.perf_counter()
+    conn.commit()
+    conn.close()
+    insert_s += time.perf_counter() - t
+    return dict(seconds=time.perf_counter() - t0, read=read_s, insert=insert_s, rows=rows_total, rss_mb=_rss_mb())
+
+
+STEPS = {"export": step_export, "import": step_import, "baseline": step_baseline}
+
+
+def child(step: str, *args) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--step", step, *map(str, args)], stdout=subprocess.PIPE,
+                          text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit(f"step {step} failed")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- report
+
+def _ok(value: float, target: float) -> str:
+    return "✅" if value <= target else "❌"
+
+
+def report(src_info: str, e: dict, i: dict, b: dict, u: dict | None) -> str:
+    ratio = i["seconds"] / b["seconds"]
+    peak = max(e["rss_mb"], i["rss_mb"])
+    lines = [f"Source: {src_info}: {e['households']:,} households, {e['members']:,} members, "
+             f"{e['measures']:,} measures, {e['income_lines']:,} income lines of {e['year']}.", "",
+             "| measure | value | target | |", "| --- | --- | --- | --- |",
+             f"| export (services.exchange.export_workbook) | {e['seconds']:.1f} s | ≤ 60 s | "
+             f"{_ok(e['seconds'], TARGETS['export'])} |",
+             f"| exported file size | {e['size_mb']:.1f} MB | | |",
+             f"| import into a fresh database (preview + apply + commit) | {i['seconds']:.1f} s | ≤ 3 × baseline | "
+             f"{_ok(ratio, TARGETS['ratio'])} |",
+             f"| … preview (read with calamine, check every cell) | {i['preview']:.1f} s | | |",
+             f"| … apply (backup, Core inserts) + commit | {i['apply'] + i['commit']:.1f} s | | |",
+             f"| baseline: calamine read + sqlite3 executemany of the same rows | {b['seconds']:.1f} s "
+             f"(read {b['read']:.1f} s, insert {b['insert']:.1f} s, {b['rows']:,} rows) | | |",
+             f"| import / baseline | {ratio:.2f} × | ≤ 3 × | {_ok(ratio, TARGETS['ratio'])} |",
+             f"| data-quality checks of the imported households (after commit) | {i['checks']:.1f} s "
+             f"({i['findings']:,} findings) | | |",
+             f"| peak RSS, export process | {e['rss_mb']:.0f} MB | ≤ 1.5 GB | {_ok(e['rss_mb'], TARGETS['rss_mb'])} |",
+             f"| peak RSS, import process | {i['rss_mb']:.0f} MB | ≤ 1.5 GB | {_ok(i['rss_mb'], TARGETS['rss_mb'])} |",
+             f"| peak RSS, baseline process | {b['rss_mb']:.0f} MB | | |"]
+    if u is not None:
+        lines.append(f"| re-import of the same file (every household updated, ORM, audited) | {u['seconds']:.1f} s "
+                     f"({u['changed_fields']} field changes) | | |")
+    del peak
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Excel exchange benchmark (SPEC §9, §13)")
+    p.add_argument("--source", type=Path, default=REGISTER_DB, help="demo database to export (copied, never changed)")
+    p.add_argument("--households", type=int, default=100_000, help="households to build when --source is missing")
+    p.add_argument("--update", action="store_true", help="also time a re-import of the same file (all updates)")
+    p.add_argument("--json", type=Path, help="also write the figures to this file")
+    p.add_argument("--step", help=argparse.SUPPRESS)
+    p.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.step:
+        fn = STEPS[a.step]
+        args = [Path(x) for x in a.args]
+        if a.step == "import" and len(args) == 4:
+            print(json.dumps(fn(*args[:3], fresh=False)))
+        else:
+            print(json.dumps(fn(*args)))
+        return 0
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    source = WORK / "source.sqlite3"
+    if a.source.exists():
+        print(f"copying {a.source} …", file=sys.stderr, flush=True)
+        _copy_db(a.source, source)
+        src_info = f"copy of {a.source.relative_to(ROOT) if a.source.is_relative_to(ROOT) else a.source}"
+    else:
+        print(f"building a demo of {a.households:,} households …", file=sys.stderr, flush=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{source}{suffix}").unlink(missing_ok=True)
+        subprocess.run([sys.executable, "-m", "desktop", "init", "--db", str(source), "--township", "稷下街道",
+                        "--county", "临淄区", "--city", "淄博市", "--province", "山东省", "--year", "2024",
+                        "--monitoring-line", "7100"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-m", "desktop", "demo", "--db", str(source), "--households",
+                        str(a.households), "--year", "2024", "--as-of", AS_OF.isoformat()], check=True, cwd=ROOT,
+                       stdout=subprocess.DEVNULL)
+        src_info = f"demo of {a.households:,} households built with `python -m desktop demo`"
+    xlsx = WORK / "export.xlsx"
+    print("export …", file=sys.stderr, flush=True)
+    e = child("export", source, xlsx)
+    print("import into a fresh database …", file=sys.stderr, flush=True)
+    i = child("import", source, WORK / "imported.sqlite3", xlsx)
+    print("baseline …", file=sys.stderr, flush=True)
+    b = child("baseline", xlsx, WORK / "baseline.sqlite3")
+    u = None
+    if a.update:
+        print("re-import (updates) …", file=sys.stderr, flush=True)
+        u = child("import", source, WORK / "imported.sqlite3", xlsx, "update")
+    print(report(src_info, e, i, b, u))
+    if a.json:
+        a.json.write_text(json.dumps(dict(export=e, import_=i, baseline=b, update=u), indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,363 @@
+"""Export of the exchange workbook (SPEC §9, canonical layout), the blank template for the
+villages (下发模板), and the error workbook of a rejected import.
+
+Computed columns come from services.income.compute and services.rules.derived_a26 over the
+members of status 正常 at the year's status time point (assess.member_facts), so the numbers are
+the ones the calculator and `assess` show.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from ...models import Household, IncomeLine, IncomeRecord, Measure, Member
+from .. import assess, income, regions, rules, settings
+from ..codes import codes, income_items, measure_catalog
+from .importer import ExchangeError
+from .layout import INCOME_ITEMS, Column, Sheet, raw, setting, sheets
+from .reader import Issue
+from .values import SHARED_TEXT
+from .xlsx import DATE, INT, MONEY, TEXT, Book, Col
+
+Progress = Callable[[int, int, str], None]
+EVERY = 5000
+YES, NO = "是", "否"
+
+
+class ExportCancelled(ExchangeError):
+    pass
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    year: int
+    households: int
+    members: int
+    measures: int
+    income_lines: int
+    size: int
+    elapsed: float
+
+    def summary(self) -> str:
+        return (f"已导出 {self.households:,} 户、{self.members:,} 人、帮扶措施 {self.measures:,} 条、"
+                f"{self.year} 年收入明细 {self.income_lines:,} 条")
+
+
+# ---------------------------------------------------------------- columns as written
+
+_KIND_CELL = {"key": TEXT, "text": TEXT, "township": TEXT, "village": TEXT, "group": TEXT, "region": TEXT,
+              "bool": TEXT, "code": TEXT, "codes": TEXT, "id": TEXT, "measure_category": TEXT,
+              "income_item": TEXT, "date": DATE, "money": MONEY, "int": INT}
+
+
+def _note(col: Column, year: int | None) -> str | None:
+    notes = raw()["notes"]
+    parts = []
+    if col.required:
+        parts.append(notes["required"])
+    if col.computed:
+        parts.append(notes["computed"])
+    elif col.key in notes:
+        parts.append(notes[col.key])
+    elif col.list in notes:
+        parts.append(notes[col.list])
+    if col.key in INCOME_ITEMS and year is not None:
+        parts.append(notes["income"].format(year=year))
+    if not col.computed and col.kind in notes and col.key not in notes:
+        parts.append(notes[col.kind])
+    return "；".join(parts) or None
+
+
+def _columns(sh: Sheet, year: int | None) -> list[Col]:
+    out = []
+    for col in sh.columns:
+        kind = _KIND_CELL.get(col.kind) or (MONEY if col.fmt == "money" else TEXT)
+        style = "required" if col.required else "computed" if col.computed else "normal"
+        dropdown = None
+        if col.kind in ("code", "codes"):
+            dropdown = col.list
+        elif col.kind == "bool":
+            dropdown = "bool"
+        elif col.kind in ("measure_category", "income_item", "village"):
+            dropdown = col.kind
+        elif sh.key == "measure" and col.key == "item":
+            dropdown = "measure_item"
+        strict = col.kind not in ("codes",) and dropdown not in ("measure_item", "village")
+        shared = (dropdown is not None or col.kind in ("group", "township", "region") or col.key in SHARED_TEXT
+                  or col.fmt == "bool")
+        out.append(Col(col.header, kind, col.width, style, dropdown, strict, _note(col, year), shared))
+    return out
+
+
+def _lists(session: Session) -> dict[str, tuple[str, list[str]]]:
+    """Dropdown lists: key → (title on the hidden sheet, values)."""
+    out: dict[str, tuple[str, list[str]]] = {"bool": ("是否", [YES, NO])}
+    for sh in sheets().values():
+        for col in sh.columns:
+            if col.kind in ("code", "codes") and col.list not in out:
+                out[col.list] = (col.header, codes(col.list).names())
+    out["measure_category"] = ("措施类别", [c["name"] for c in measure_catalog()])
+    items: list[str] = []
+    for c in measure_catalog():
+        items += [i["name"] for i in c["items"] if i["name"] not in items]
+    out["measure_item"] = ("措施项目", items)
+    out["income_item"] = ("收入项", [it["name"] for it in income_items()])
+    out["village"] = ("行政村", [v.name for v in regions.tree(session)])
+    return out
+
+
+def _book(session: Session, path: Path) -> Book:
+    book = Book(path)
+    book.plan_lists(setting("sheet_lists"), _lists(session))
+    return book
+
+
+# ---------------------------------------------------------------- export
+
+def export_workbook(session: Session, path: Path | str, year: int, *, village_ids: frozenset[int] | None = None,
+                    progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> ExportResult:
+    """The register in the canonical layout of SPEC §9, income of `year`, computed columns filled."""
+    started = time.perf_counter()
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise ExchangeError(f"导出文件应为 .xlsx：{path.name}")
+    if not path.parent.is_dir():
+        raise ExchangeError(f"文件夹不存在：{path.parent}")
+    tw = regions.township(session)
+    if tw is None:
+        raise ExchangeError("本数据库尚未配置乡镇：请先完成初始化")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
+    book = _book(session, tmp)
+    try:
+        counts = _write_data(session, book, year, tw, village_ids, progress, cancelled)
+        _report(progress, counts["done"], counts["total"], "正在压缩保存文件")
+        book.close()
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise ExchangeError(f"无法写入“{path}”：文件可能正在 Excel 中打开，请关闭后重试（{exc.strerror}）") from None
+    except BaseException:
+        try:
+            book.close()
+        except Exception:  # noqa: BLE001 - already closed or half written: the file goes anyway
+            pass
+        tmp.unlink(missing_ok=True)
+        raise
+    return ExportResult(path, year, counts["household"], counts["member"], counts["measure"], counts["income_line"],
+                        path.stat().st_size, time.perf_counter() - started)
+
+
+def _report(progress: Progress | None, done: int, total: int, stage: str) -> None:
+    if progress is not None:
+        progress(done, total, stage)
+
+
+def _yes(v: bool | None) -> str | None:
+    return None if v is None else (YES if v else NO)
+
+
+def _names(key: str):
+    """code → shown name of a code list, as a dict lookup (None for a blank or unknown code)."""
+    return {c.code: c.name for c in codes(key)}.get
+
+
+def _write_data(session: Session, book: Book, year: int, tw, village_ids, progress, cancelled) -> dict:
+    H, M, MS, L = (sheets()[k] for k in ("household", "member", "measure", "income_line"))
+    where = [Household.village_id.in_(village_ids)] if village_ids is not None else []
+    n_hh = session.scalar(select(func.count()).select_from(Household).where(*where)) or 0
+    n_m = session.scalar(select(func.count()).select_from(Member).join(Household, Household.id == Member.household_id)
+                         .where(*where)) or 0
+    n_ms = session.scalar(select(func.count()).select_from(Measure)
+                          .join(Household, Household.id == Measure.household_id).where(*where)) or 0
+    standing = income.latest_record_ids(session, year)
+    counts = {"household": 0, "member": 0, "measure": 0, "income_line": 0, "done": 0}
+    counts["total"] = n_hh + n_m + n_ms + len(standing) * 5
+    state = {"next": EVERY}
+
+    def tick(stage: str) -> None:
+        counts["done"] += 1
+        if counts["done"] >= state["next"]:
+            state["next"] += EVERY
+            _report(progress, counts["done"], counts["total"], stage)
+            if cancelled is not None and cancelled():
+                raise ExportCancelled("已取消导出")
+
+    _report(progress, 0, counts["total"], "正在计算收入")
+    ys = settings.get_year(session, year)
+    point = ys.status_time_point if ys is not None else settings.default_period(year)[2]
+    facts = assess.member_facts(session, point)
+    totals = income.totals_for_year(session, year)
+    names = regions.names(session)
+    category, status, tier = _names("category"), _names("monitoring_status"), _names("dibao_tier")
+    risk, disaster, removal = _names("risk_type"), _names("disaster_type"), _names("removal_way")
+    sep = setting("list_separator")
+
+    # ---- 户信息
+    ws = book.sheet(H.name, _columns(H, year), H.freeze_cols)
+    ws.dropdowns()
+    h = Household.__table__.c
+    q = select(h.id, h.household_no, h.village_id, h.group_id, h.phone, h.a1_relocation_site, h.a2_site_address,
+               h.a3_category, h.a4_poverty_alleviated, h.monitoring_status, h.identified_on,
+               h.whole_no_labor_guarantee, h.dibao_tier, h.a23_housing_unsafe, h.a24_school_dropout,
+               h.a25_water_unsafe, h.a27_risk_types, h.a27a_disaster_types, h.a53_removal_way, h.a54_removed_on,
+               h.a55_contact_person, h.contact_phone).where(*where).order_by(h.household_no)
+    for r in session.execute(q):
+        members = facts.get(r.id, [])
+        t = totals.get(r.id)
+        result = income.compute(t, len(members)) if (t is not None and members) else None
+        money = [getattr(t, item) if t is not None else None for item in ("A28", "A29", "A30", "A31", "A32")]
+        ws.row([r.household_no, tw.province, tw.city, tw.county, tw.name, names.get(r.village_id),
+                names.get(r.group_id), r.phone, _yes(r.a1_relocation_site), r.a2_site_address,
+                category(r.a3_category), _yes(r.a4_poverty_alleviated), status(r.monitoring_status),
+                r.identified_on, _yes(r.whole_no_labor_guarantee), tier(r.dibao_tier),
+                _yes(r.a23_housing_unsafe), _yes(r.a24_school_dropout), _yes(r.a25_water_unsafe),
+                _yes(rules.derived_a26(members)),
+                sep.join(risk(c) or c for c in r.a27_risk_types) if r.a27_risk_types else None,
+                sep.join(disaster(c) or c for c in r.a27a_disaster_types) if r.a27a_disaster_types else None,
+                *money, result.A33 if result else None, result.A34 if result else None,
+                t.A35 if t is not None else None, t.A36 if t is not None else None,
+                result.A37 if result else None, result.A38 if result else None,
+                removal(r.a53_removal_way), r.a54_removed_on, r.a55_contact_person, r.contact_phone])
+        counts["household"] += 1
+        tick("正在导出户信息")
+    del facts, totals
+
+    # ---- 家庭成员
+    ws = book.sheet(M.name, _columns(M, year), M.freeze_cols)
+    ws.dropdowns()
+    m = Member.__table__.c
+    sex, relation, ethnicity = _names("sex"), _names("relation"), _names("ethnicity")
+    political, education, school = _names("political"), _names("education"), _names("school")
+    health, grade, labor, region = _names("health"), _names("disability_grade"), _names("labor"), _names("work_region")
+    dibao, tekun, mstatus = _names("dibao"), _names("tekun"), _names("member_status")
+    q = (select(h.household_no, m.name, m.sex, m.id_number, m.relation, m.ethnicity, m.political, m.education,
+                m.school, m.health, m.disability_grade, m.labor, m.work_region, m.work_months, m.a17_medical,
+                m.a18_serious_illness, m.a19_pension, m.a20_dibao, m.a21_tekun, m.a22_relocated, m.status,
+                m.status_date)
+         .join(Household.__table__, h.id == m.household_id).where(*where).order_by(h.household_no, m.seq, m.id))
+    for r in session.execute(q):
+        ws.row([r.household_no, r.name, sex(r.sex), r.id_number, relation(r.relation), ethnicity(r.ethnicity),
+                political(r.political), education(r.education), school(r.school), health(r.health),
+                grade(r.disability_grade), labor(r.labor), region(r.work_region), r.work_months,
+                _yes(r.a17_medical), _yes(r.a18_serious_illness), _yes(r.a19_pension), dibao(r.a20_dibao),
+                tekun(r.a21_tekun), _yes(r.a22_relocated), mstatus(r.status), r.status_date])
+        counts["member"] += 1
+        tick("正在导出家庭成员")
+
+    # ---- 帮扶措施
+    ws = book.sheet(MS.name, _columns(MS, year), MS.freeze_cols)
+    ws.dropdowns()
+    cat = {c["code"]: c["name"] for c in measure_catalog()}
+    s = Measure.__table__.c
+    q = (select(h.household_no, s.category, s.item, s.start_date, s.end_date, s.amount, s.responsible_unit,
+                s.developmental_override)
+         .join(Household.__table__, h.id == s.household_id).where(*where).order_by(h.household_no, s.id))
+    for r in session.execute(q):
+        ws.row([r.household_no, cat.get(r.category, r.category), r.item, r.start_date, r.end_date,
+                r.amount, r.responsible_unit, _yes(r.developmental_override)])
+        counts["measure"] += 1
+        tick("正在导出帮扶措施")
+
+    # ---- 收入明细 (lines of the record that stands for the year)
+    ws = book.sheet(L.name, _columns(L, year), L.freeze_cols)
+    ws.dropdowns()
+    item_name = income.item_names()
+    wanted = set(standing.values())
+    order = case({item: i for i, item in enumerate(INCOME_ITEMS)}, value=IncomeLine.item, else_=99)
+    q = (select(IncomeLine.record_id, h.household_no, IncomeLine.item, IncomeLine.line, IncomeLine.amount,
+                IncomeLine.note)
+         .join(IncomeRecord, IncomeRecord.id == IncomeLine.record_id)
+         .join(Household.__table__, h.id == IncomeRecord.household_id)
+         .where(IncomeRecord.year == year, *where).order_by(h.household_no, order, IncomeLine.id))
+    for r in session.execute(q):
+        if r.record_id not in wanted:
+            continue
+        ws.row([r.household_no, item_name.get(r.item, r.item), r.line, r.amount, r.note])
+        counts["income_line"] += 1
+        counts["done"] += 4
+        tick("正在导出收入明细")
+    return counts
+
+
+# ---------------------------------------------------------------- template
+
+def write_template(session: Session, path: Path | str, year: int | None = None) -> Path:
+    """The blank workbook for villages to fill: same sheets, headers and dropdowns, and a sheet of
+    instructions."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise ExchangeError(f"模板文件应为 .xlsx：{path.name}")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
+    year = year or settings.current_year(session)
+    book = _book(session, tmp)
+    try:
+        for sh in sheets().values():
+            ws = book.sheet(sh.name, _columns(sh, year), sh.freeze_cols)
+            ws.dropdowns()
+        help_ws = book.wb.add_worksheet(setting("sheet_help"))
+        help_ws.set_column(0, 0, 120, book.wrap)
+        for i, line in enumerate(raw()["help"]):
+            help_ws.write_string(i, 0, line, book.title if i == 0 else book.wrap)
+        book.close()
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ExchangeError(f"无法写入“{path}”：{exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+# ---------------------------------------------------------------- errors of a rejected file
+
+def errors_path(source: Path | str) -> Path:
+    """NAME.errors.xlsx beside the input NAME.xlsx."""
+    source = Path(source)
+    return source.with_name(f"{source.stem}.errors.xlsx")
+
+
+def write_error_workbook(errors: list[Issue], path: Path | str, *, source: Path | str | None = None,
+                         total: int | None = None) -> Path:
+    """The error list of a rejected import: 工作表, 行, 列, 值, 原因 — one error a row."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
+    book = Book(tmp)
+    try:
+        cols = [Col("工作表", TEXT, 12, "normal"), Col("行", INT, 7, "normal"), Col("列", TEXT, 26, "normal"),
+                Col("值", TEXT, 30, "normal"), Col("原因", TEXT, 80, "normal")]
+        ws = book.sheet(setting("error_sheet"), cols, freeze_cols=0)
+        book.formats[TEXT].set_text_wrap()
+        book.formats[TEXT].set_align("top")
+        book.formats[INT].set_align("top")
+        for e in errors:
+            ws.row([e.sheet or "（文件）", e.row, e.column, e.value, e.reason])
+        info = book.wb.add_worksheet("说明")
+        info.set_column(0, 0, 16, book.bold)
+        info.set_column(1, 1, 90, book.wrap)
+        total = len(errors) if total is None else total
+        lines = [("导入文件", str(source) if source is not None else ""),
+                 ("检查时间", datetime.now().strftime("%Y-%m-%d %H:%M")),
+                 ("错误数", f"{total} 处" + (f"（列出前 {len(errors)} 处）" if total > len(errors) else "")),
+                 ("结果", "文件未导入，数据库没有任何修改。请按“错误清单”逐条改正原文件后重新导入。")]
+        for i, (k, v) in enumerate(lines):
+            info.write_string(i, 0, k)
+            info.write_string(i, 1, v)
+        book.close()
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ExchangeError(f"无法写入错误清单“{path}”：{exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,494 @@
+"""Import of the exchange workbook (SPEC §9): read and check everything first (preview), then
+write it all in one transaction (apply), or nothing.
+
+New households go in with bulk inserts in chunks, with keys chosen here, and one summary audit
+entry; existing households (same 户编号) are updated through the ORM so that every changed field is
+audited by the session hook of services.audit (writer.py). On an update a blank cell keeps what is
+stored: only what the file says changes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ...models import AuditEntry, Household, Member, Region
+from .. import audit, backup, regions
+from ..auth import CurrentUser
+from ..idnumber import parse_id
+from .layout import INCOME_ITEMS, match_sheet, norm_value, sheet, sheets
+from .reader import Book, Issue, Issues, ParsedSheet, WorkbookError, parse_sheet
+from .values import measure_items
+from .writer import (ExchangeError, ImportCancelled, Progress, Writer, check_cancel, page_cache,  # noqa: F401
+                     report)
+
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class _Data:
+    """What the file says, by household number (values in each sheet's column order)."""
+
+    sheets: dict[str, ParsedSheet]
+    households: dict[str, tuple[int, list]] = field(default_factory=dict)
+    members: dict[str, list[tuple[int, list]]] = field(default_factory=lambda: defaultdict(list))
+    measures: dict[str, list[tuple[int, list]]] = field(default_factory=lambda: defaultdict(list))
+    lines: dict[str, list[tuple[int, list]]] = field(default_factory=lambda: defaultdict(list))
+
+
+@dataclass
+class _Plan:
+    """How the file lands in the database as it is now."""
+
+    township_id: int
+    villages: dict[str, int]  # normalised name → id (existing)
+    groups: dict[tuple[int, str], int]  # (village id, normalised name) → id
+    existing: dict[str, int]  # household number → id, for the file's households that exist
+    new: list[str]
+    villages_to_create: list[str]
+    groups_to_create: list[tuple[str, str]]
+    members_new: int = 0
+    members_updated: int = 0
+
+
+@dataclass
+class Preview:
+    """What an import would do, and every error that stops it. Nothing has been written."""
+
+    path: Path
+    year: int
+    households_new: int = 0
+    households_updated: int = 0
+    members_new: int = 0
+    members_updated: int = 0
+    measures: int = 0
+    income_households: int = 0
+    income_lines: int = 0
+    villages_to_create: list[str] = field(default_factory=list)
+    groups_to_create: list[str] = field(default_factory=list)
+    errors: list[Issue] = field(default_factory=list)
+    error_count: int = 0
+    notes: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    data: _Data | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """The file has no errors (it can be applied once)."""
+        return self.error_count == 0
+
+    @property
+    def households(self) -> int:
+        return self.households_new + self.households_updated
+
+    def summary(self) -> str:
+        parts = [f"新增 {self.households_new} 户、更新 {self.households_updated} 户",
+                 f"新增成员 {self.members_new} 人、更新成员 {self.members_updated} 人"]
+        if self.measures:
+            parts.append(f"帮扶措施 {self.measures} 条")
+        if self.income_households:
+            parts.append(f"{self.year} 年收入 {self.income_households} 户")
+        if self.villages_to_create:
+            parts.append(f"新建行政村 {len(self.villages_to_create)} 个：{_some(self.villages_to_create)}")
+        if self.groups_to_create:
+            parts.append(f"新建自然村/村民小组 {len(self.groups_to_create)} 个：{_some(self.groups_to_create)}")
+        return "；".join(parts)
+
+
+@dataclass
+class ImportResult:
+    path: Path
+    year: int
+    households_new: int
+    households_updated: int
+    members_new: int
+    members_updated: int
+    measures_new: int
+    measures_updated: int
+    income_records: int
+    villages_created: list[str]
+    groups_created: list[str]
+    changed_fields: int  # audited field changes on rows that existed
+    backup: Path | None
+    household_numbers: list[str] = field(default_factory=list, repr=False)
+    findings: list = field(default_factory=list)  # services.checks.Finding of the imported households
+    findings_note: str | None = None
+    elapsed: float = 0.0
+
+    def summary(self) -> str:
+        parts = [f"新增 {self.households_new} 户、更新 {self.households_updated} 户",
+                 f"新增成员 {self.members_new} 人、更新成员 {self.members_updated} 人"]
+        if self.measures_new or self.measures_updated:
+            parts.append(f"帮扶措施新增 {self.measures_new} 条、更新 {self.measures_updated} 条")
+        if self.income_records:
+            parts.append(f"写入 {self.year} 年收入 {self.income_records} 户")
+        if self.villages_created:
+            parts.append(f"新建行政村 {len(self.villages_created)} 个：{_some(self.villages_created)}")
+        if self.groups_created:
+            parts.append(f"新建自然村/村民小组 {len(self.groups_created)} 个：{_some(self.groups_created)}")
+        if self.households_updated:
+            parts.append(f"原有数据共修改 {self.changed_fields} 处（已记入操作日志）")
+        return "；".join(parts)
+
+
+def _some(names: list[str], shown: int = 12) -> str:
+    text = "、".join(names[:shown])
+    return text + (f" 等 {len(names)} 个" if len(names) > shown else "")
+
+
+# ================================================================ preview
+
+def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser | None = None,
+            progress: Progress | None = None) -> Preview:
+    """Read and check the whole file against the database; write nothing."""
+    started = time.perf_counter()
+    path = Path(path)
+    issues = Issues()
+    result = Preview(path, year)
+    try:
+        data = read(path, issues, progress)
+    except WorkbookError as exc:
+        issues.add("", None, "", path.name, str(exc))
+        data = None
+    if data is not None:
+        tw = regions.township(session)
+        if tw is None:
+            issues.add("", None, "", "", "本数据库尚未配置乡镇：请先完成初始化")
+        else:
+            _check_file(data, issues, tw.name)
+            plan = _resolve(session, data, issues, user)
+            _count(result, data, plan)
+        result.notes = _notes(data)
+    order = {sh.name: i for i, sh in enumerate(sheets().values())}
+    if data is not None:
+        order.update({ps.name: order.get(ps.sheet.name, 9) for ps in data.sheets.values()})
+    result.errors = sorted(issues.items, key=lambda e: (order.get(e.sheet, -1 if not e.sheet else 9), e.row or 0))
+    result.error_count = issues.count
+    result.data = data if not issues else None
+    result.elapsed = time.perf_counter() - started
+    return result
+
+
+def read(path: Path, issues: Issues, progress: Progress | None = None) -> _Data | None:
+    """Every sheet of ours in the file, converted; errors of cells and missing sheets collected."""
+    book = Book(path)
+    try:
+        found = match_sheet(book.sheet_names)
+        for key, sh in sheets().items():
+            if sh.required and key not in found:
+                names = "、".join(book.sheet_names) or "（无）"
+                issues.add(sh.name, None, "", "", f"缺少工作表“{sh.name}”（文件中的工作表：{names}）")
+        if any(sheets()[k].required and k not in found for k in sheets()):
+            return None
+        parsed = {}
+        for key, name in found.items():
+            def tick(n, _name=name):
+                report(progress, n, 0, f"正在读取“{_name}”：第 {n:,} 行")
+            report(progress, 0, 0, f"正在读取“{name}”")
+            parsed[key] = parse_sheet(book, name, sheets()[key], issues, tick)
+    finally:
+        book.close()
+    data = _Data(parsed)
+    hh = parsed["household"]
+    if hh.header_row is not None and not hh.rows and not issues:
+        issues.add(hh.name, None, "", "", "“户信息”表中没有数据行：没有可导入的户")
+    no_index = hh.sheet.index("household_no")
+    seen_rows: dict[str, int] = {}
+    for row_no, vals in hh.rows:
+        no = vals[no_index]
+        if no is None:
+            continue
+        if no in seen_rows:
+            issues.add(hh.name, row_no, hh.header("household_no"), no, f"户编号与第 {seen_rows[no]} 行重复")
+            continue
+        seen_rows[no] = row_no
+        data.households[no] = (row_no, vals)
+    for key, target in (("member", data.members), ("measure", data.measures), ("income_line", data.lines)):
+        ps = parsed.get(key)
+        if ps is None:
+            continue
+        idx = ps.sheet.index("household_no")
+        for row_no, vals in ps.rows:
+            no = vals[idx]
+            if no is None:
+                continue
+            if no not in data.households:
+                issues.add(ps.name, row_no, ps.header("household_no"), no, "户编号在“户信息”表中不存在")
+                continue
+            vals[idx] = None  # grouped under the household's own key: one string per household, not per row
+            target[no].append((row_no, vals))
+    return data
+
+
+def _notes(data: _Data | None) -> list[str]:
+    if data is None:
+        return []
+    out = []
+    for ps in data.sheets.values():
+        if ps.ignored:
+            out.append(f"“{ps.name}”中以下列不是交换格式的列，已忽略：{'、'.join(ps.ignored)}")
+        computed = [ps.header(c.key) for c in ps.sheet.columns if c.computed and ps.has(c.key)]
+        if computed:
+            out.append(f"“{ps.name}”中的计算列不导入，由程序重新计算：{'、'.join(computed)}")
+    if data.households:
+        out.append("已有的户按户编号更新：单元格留空的项目保留数据库中的原值；成员按证件号码匹配，"
+                   "文件中没有的成员保持不变")
+    return out
+
+
+# ---------------------------------------------------------------- checks of the file itself
+
+def _check_file(data: _Data, issues: Issues, township: str) -> None:
+    hh = data.sheets["household"]
+    H = hh.sheet
+    i_town = H.index("township")
+    want = norm_value(township)
+    for no, (row_no, vals) in data.households.items():
+        town = vals[i_town]
+        if town and norm_value(town) != want:
+            issues.add(hh.name, row_no, hh.header("township"), town,
+                       f"乡镇“{town}”与本数据库的乡镇“{township}”不同：只能导入本乡镇的户")
+    mem = data.sheets["member"]
+    M = mem.sheet
+    i_id = M.index("id_number")
+    for no, rows in data.members.items():
+        seen: dict[str, int] = {}
+        for row_no, vals in rows:
+            number = vals[i_id]
+            if number is None:
+                continue
+            if number in seen:
+                issues.add(mem.name, row_no, mem.header("id_number"), number,
+                           f"与第 {seen[number]} 行是同一证件号码：同一户内不能重复")
+            else:
+                seen[number] = row_no
+    ms = data.sheets.get("measure")
+    if ms is not None:
+        i_cat, i_item = ms.sheet.index("category"), ms.sheet.index("item")
+        catalog = measure_items()
+        for rows in data.measures.values():
+            for row_no, vals in rows:
+                cat, item = vals[i_cat], vals[i_item]
+                items = catalog.get(cat) if cat else None
+                if items and item is not None:
+                    canonical = items.get(norm_value(item))
+                    if canonical is None:
+                        issues.add(ms.name, row_no, ms.header("item"), item,
+                                   f"不是该类措施的项目，应为：{'、'.join(items.values())}")
+                    else:
+                        vals[i_item] = canonical
+    lines = data.sheets.get("income_line")
+    if lines is not None:
+        i_item, i_amount = lines.sheet.index("item"), lines.sheet.index("amount")
+        for no, rows in data.lines.items():
+            sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
+            for _row, vals in rows:
+                if vals[i_item] is not None and vals[i_amount] is not None:
+                    sums[vals[i_item]] += vals[i_amount]
+            row_no, hvals = data.households[no]
+            for item, total in sums.items():
+                given = hvals[H.index(item)]
+                if given is not None and given != total:
+                    issues.add(hh.name, row_no, hh.header(item), f"{given:.2f}",
+                               f"与“{lines.name}”中该户{H.column(item).header}明细合计 {total:,.2f} 元不符")
+
+
+# ---------------------------------------------------------------- against the database
+
+def _resolve(session: Session, data: _Data, issues: Issues, user: CurrentUser | None) -> _Plan | None:
+    tw = regions.township(session)
+    if tw is None:
+        issues.add("", None, "", "", "本数据库尚未配置乡镇：请先完成初始化")
+        return None
+    hh = data.sheets["household"]
+    H = hh.sheet
+    i_village, i_group = H.index("village"), H.index("group")
+    villages = {norm_value(name): vid for vid, name in session.execute(
+        select(Region.id, Region.name).where(Region.parent_id == tw.id, Region.level == "village"))}
+    groups = {}
+    if villages:
+        for gid, parent, name in session.execute(select(Region.id, Region.parent_id, Region.name)
+                                                 .where(Region.level == "group")):
+            groups[(parent, norm_value(name))] = gid
+    existing: dict[str, int] = {}
+    wanted = data.households
+    if len(wanted) > 5000:
+        for hid, no in session.execute(select(Household.id, Household.household_no)):
+            if no in wanted:
+                existing[no] = hid
+    else:
+        nos = list(wanted)
+        for start in range(0, len(nos), 900):
+            for hid, no in session.execute(select(Household.id, Household.household_no)
+                                           .where(Household.household_no.in_(nos[start:start + 900]))):
+                existing[no] = hid
+    new = [no for no in wanted if no not in existing]
+    if user is not None and user.village_ids is not None and existing:
+        ids = list(existing.values())
+        for start in range(0, len(ids), 900):
+            for no, vid in session.execute(select(Household.household_no, Household.village_id)
+                                           .where(Household.id.in_(ids[start:start + 900]))):
+                if not user.may_edit_village(vid):
+                    issues.add(hh.name, wanted[no][0], hh.header("household_no"), no,
+                               "该户属于您没有录入权限的行政村，不能由您更新")
+    to_create: dict[str, str] = {}
+    groups_new: dict[tuple[str, str], tuple[str, str]] = {}
+    village_names = {}
+    for no, (row_no, vals) in wanted.items():
+        vname = vals[i_village]
+        if vname is None:
+            continue
+        key = norm_value(vname)
+        vid = villages.get(key)
+        if vid is None:
+            to_create.setdefault(key, vname)
+            if user is not None and user.village_ids is not None:
+                issues.add(hh.name, row_no, hh.header("village"), vname,
+                           "本村不在数据库中；村级录入员不能新建行政村，请联系乡镇管理员")
+        elif user is not None and not user.may_edit_village(vid):
+            issues.add(hh.name, row_no, hh.header("village"), vname, f"您没有“{vname}”的录入权限")
+        village_names[key] = vname
+        gname = vals[i_group]
+        if gname is not None and (vid is None or (vid, norm_value(gname)) not in groups):
+            groups_new.setdefault((key, norm_value(gname)), (vname, gname))
+    for no in new:
+        if not data.members.get(no):
+            row_no, _vals = wanted[no]
+            issues.add(hh.name, row_no, hh.header("household_no"), no,
+                       "新户在“家庭成员”表中没有成员：至少要有户主一人")
+    plan = _Plan(tw.id, villages, groups, existing, new, list(to_create.values()), list(groups_new.values()))
+    mem = data.sheets["member"]
+    i_id = mem.sheet.index("id_number")
+    known = _existing_numbers(session, list(existing.values()))
+    for no, rows in data.members.items():
+        hid = existing.get(no)
+        numbers = known.get(hid, ()) if hid is not None else ()
+        for _row, vals in rows:
+            if vals[i_id] in numbers:
+                plan.members_updated += 1
+            else:
+                plan.members_new += 1
+    return plan
+
+
+def _existing_numbers(session: Session, household_ids: list[int]) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = defaultdict(set)
+    if not household_ids:
+        return out
+    q = select(Member.household_id, Member.id_number)
+    if len(household_ids) > 5000:
+        wanted = set(household_ids)
+        for hid, number in session.execute(q):
+            if hid in wanted:
+                out[hid].add(parse_id(number).number)
+    else:
+        for start in range(0, len(household_ids), 900):
+            for hid, number in session.execute(q.where(Member.household_id.in_(household_ids[start:start + 900]))):
+                out[hid].add(parse_id(number).number)
+    return out
+
+
+def _count(result: Preview, data: _Data, plan: _Plan | None) -> None:
+    if plan is None:
+        return
+    result.households_new = len(plan.new)
+    result.households_updated = len(plan.existing)
+    result.members_new = plan.members_new
+    result.members_updated = plan.members_updated
+    result.measures = sum(len(v) for v in data.measures.values())
+    result.income_households = sum(1 for no in data.households if _has_income(data, no))
+    result.income_lines = sum(len(v) for v in data.lines.values())
+    result.villages_to_create = list(plan.villages_to_create)
+    result.groups_to_create = [f"{v} {g}" for v, g in plan.groups_to_create]
+
+
+def _has_income(data: _Data, no: str) -> bool:
+    if data.lines.get(no):
+        return True
+    H = sheet("household")
+    vals = data.households[no][1]
+    return any(vals[H.index(item)] is not None for item in INCOME_ITEMS)
+
+
+# ================================================================ apply
+
+def apply(session: Session, pv: Preview, *, user: CurrentUser | None = None, as_of: date | None = None,
+          progress: Progress | None = None, cancelled: Callable[[], bool] | None = None, check: bool = True,
+          take_backup: bool = True) -> ImportResult:
+    """Write a previewed file in the session's transaction (the caller commits, or rolls back on
+    an exception — ImportCancelled included). A backup of the database file is taken first."""
+    started = time.perf_counter()
+    if not pv.ok:
+        raise ExchangeError(f"文件有 {pv.error_count} 处错误，不能导入：请改正后重新选择文件")
+    if pv.data is None:
+        raise ExchangeError("这次预览的内容已经导入过：如需再次导入，请重新选择文件")
+    as_of = as_of or date.today()
+    data = pv.data
+    taken = None
+    if take_backup:
+        path = _sqlite_path(session)
+        if path is not None and path.exists():
+            report(progress, 0, 0, "正在备份数据库")
+            taken = backup.backup_sqlite(path, "import")
+    issues = Issues()
+    plan = _resolve(session, data, issues, user)
+    if issues or plan is None:
+        raise ExchangeError("数据库在预览之后已有变化，请重新预览：" + "；".join(i.text() for i in issues.items[:5]))
+    writer = Writer(session, data, plan, pv.year, as_of, progress, cancelled)
+    first_audit = session.scalar(select(func.max(AuditEntry.id))) or 0
+    with page_cache(session):
+        writer.regions()
+        writer.insert_new()
+        writer.update_existing()
+    changed = session.scalar(select(func.count()).select_from(AuditEntry)
+                             .where(AuditEntry.id > first_audit, AuditEntry.action == "update")) or 0
+    audit.record(session, "import", "household",
+                 new=(f"Excel 导入“{pv.path.name}”（{pv.year} 年收入）：新增 {writer.households_new} 户 "
+                      f"{writer.members_new} 人，更新 {len(plan.existing)} 户"))
+    writer.sync_sequences()
+    session.flush()
+    result = ImportResult(
+        path=pv.path, year=pv.year, households_new=writer.households_new, households_updated=len(plan.existing),
+        members_new=writer.members_new, members_updated=writer.members_updated,
+        measures_new=writer.measures_new, measures_updated=writer.measures_updated,
+        income_records=writer.income_records, villages_created=plan.villages_to_create,
+        groups_created=[f"{v} {g}" for v, g in plan.groups_to_create], changed_fields=changed, backup=taken,
+        household_numbers=list(data.households))
+    total = writer.total
+    pv.data = writer = data = None  # a preview is applied once; its rows are not needed for the checks
+    if check:
+        check_cancel(cancelled)
+        report(progress, total, total, "正在检查数据质量")
+        result.findings, result.findings_note = findings_for(session, pv.year, as_of, result.household_numbers)
+    check_cancel(cancelled)
+    report(progress, total, total, "正在保存")
+    result.elapsed = time.perf_counter() - started
+    return result
+
+
+def findings_for(session: Session, year: int, as_of: date, numbers: list[str]) -> tuple[list, str | None]:
+    """Data-quality findings (SPEC §10) of the given households: reported, not errors."""
+    from ..assess import AssessError
+    from ..checks import run_checks
+    try:
+        found = run_checks(session, year, as_of)
+    except AssessError as exc:
+        return [], f"未做数据质量检查：{exc}"
+    wanted = set(numbers)
+    return [f for f in found if f.household_no in wanted], None
+
+
+def _sqlite_path(session: Session) -> Path | None:
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return None
+    db = bind.url.database
+    return Path(db) if db and db != ":memory:" else None

@@ -1,0 +1,428 @@
+"""Cell values of a village's workbook → stored values, or a Chinese reason why not.
+
+Each converter takes a non-blank cell as python-calamine (or openpyxl) gives it — str, float,
+int, bool, date, datetime — and returns the value to store or raises Bad(reason). They run
+once per cell of a county's file (millions), so lookups are cached per distinct raw value.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+
+from ..codes import codes, income_items, measure_catalog
+from ..idnumber import parse_id
+from .layout import Column, norm_value, raw
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal(10) ** 10  # as services.income: larger is a typing error
+EXCEL_EPOCH = date(1899, 12, 30)
+EXACT_DIGITS = 15  # Excel keeps 15 significant digits of a number
+
+
+SHARED_TEXT = frozenset({"line", "item", "responsible_unit", "a55_contact_person", "a2_site_address"})
+
+
+class Bad(ValueError):
+    """A cell that cannot be read; the message is the reason shown to the user."""
+
+
+def _number_text(value: float | int) -> str | None:
+    """A whole number as its digits ("4.0" → "4"), None when it has a fraction."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    if value.is_integer():
+        return str(int(value))
+    return None
+
+
+def show(value: object) -> str:
+    """A cell as the error list shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = _number_text(value)
+        return text if text is not None else repr(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S") if value.time() != time(0) else value.strftime("%Y-%m-%d")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return str(value)
+
+
+# ---------------------------------------------------------------- text and keys
+
+def text_converter(max_length: int | None, what: str, shared: bool = False):
+    """Text as written; `shared` for columns whose few distinct values repeat on many rows (village,
+    detail line names): one string object per value instead of one per row."""
+    cache: dict[str, str] = {}
+
+    def convert_shared(value):
+        if value.__class__ is str:
+            got = cache.get(value)
+            if got is not None:
+                return got
+            got = convert(value)
+            if len(cache) < 100_000:
+                cache[value] = got
+            return got
+        return convert(value)
+
+    def convert(value):
+        if isinstance(value, str):
+            s = value.strip()
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            s = _number_text(value)
+            if s is None:
+                s = repr(value)
+        elif isinstance(value, datetime):
+            s = show(value)
+        elif isinstance(value, date):
+            s = value.isoformat()
+        else:
+            s = str(value).strip()
+        if max_length is not None and len(s) > max_length:
+            raise Bad(f"{what}过长：最多 {max_length} 个字符，现为 {len(s)} 个")
+        return s
+    return convert_shared if shared else convert
+
+
+def key_converter(max_length: int, what: str):
+    """户编号: text, full-width digits folded, spaces dropped. A number longer than Excel's 15 digits
+    cannot be trusted (the last digits may already be lost)."""
+    def convert(value):
+        if value.__class__ is str and value.isascii() and value.isalnum() and len(value) <= max_length:
+            return value  # the common case, as written by our export
+        if isinstance(value, str):
+            s = "".join(unicodedata.normalize("NFKC", value).split())
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            s = _number_text(value)
+            if s is None:
+                raise Bad(f"{what}不能是小数")
+            if len(s.lstrip("-")) > EXACT_DIGITS:
+                raise Bad(f"{what}被存成了数字且超过 {EXACT_DIGITS} 位，Excel 只保留 {EXACT_DIGITS} 位有效数字，"
+                          f"末几位可能已被改动：请把该列设为“文本”格式后重新填写")
+        else:
+            raise Bad(f"{what}应为文本")
+        if not s:
+            raise Bad(f"{what}为空")
+        if len(s) > max_length:
+            raise Bad(f"{what}过长：最多 {max_length} 个字符，现为 {len(s)} 个")
+        return s
+    return convert
+
+
+def id_converter(value):
+    """证件号码: 18-digit ID with a valid check digit, or a 20/22-character 残疾人证 number on one."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        digits = _number_text(value) or show(value)
+        if len(digits) > EXACT_DIGITS or "E" in digits.upper():
+            raise Bad("证件号码被存成了数字，Excel 只保留 15 位有效数字，后几位已丢失：请把该列设为“文本”格式后重新填写")
+        value = digits
+    elif not isinstance(value, str):
+        raise Bad("证件号码应为文本")
+    info = parse_id(value)
+    if not info.valid:
+        raise Bad(info.error)
+    return info.number
+
+
+# ---------------------------------------------------------------- yes / no
+
+@lru_cache(maxsize=1)
+def _bool_words() -> dict[str, bool]:
+    words = {}
+    for flag, key in ((True, "true"), (False, "false")):
+        for w in raw()["bool"][key]:
+            words[norm_value(w)] = flag
+    return words
+
+
+_BOOL_CACHE: dict = {}
+
+
+def bool_converter(value):
+    try:
+        return _BOOL_CACHE[value]
+    except (KeyError, TypeError):
+        pass
+    found = _bool(value)
+    if len(_BOOL_CACHE) < 10000:
+        _BOOL_CACHE[value] = found
+    return found
+
+
+def _bool(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        if value == 1:
+            return True
+        if value == 0:
+            return False
+        raise Bad("应填“是”或“否”（也可用 √/×、1/0、Y/N）")
+    if isinstance(value, str):
+        found = _bool_words().get(norm_value(value))
+        if found is not None:
+            return found
+    raise Bad("应填“是”或“否”（也可用 √/×、1/0、Y/N）")
+
+
+# ---------------------------------------------------------------- numbers
+
+_MONEY_JUNK = re.compile(r"[,\s元¥￥]|RMB|CNY", re.IGNORECASE)
+
+
+def _decimal(value, what: str) -> Decimal:
+    if isinstance(value, bool):
+        raise Bad(f"{what}应为数字")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise Bad(f"{what}不是有效的数字")
+        return Decimal(repr(value))
+    if isinstance(value, str):
+        text = _MONEY_JUNK.sub("", unicodedata.normalize("NFKC", value))
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise Bad(f"{what}不是有效的数字") from None
+        if not amount.is_finite():
+            raise Bad(f"{what}不是有效的数字")
+        return amount
+    raise Bad(f"{what}应为数字")
+
+
+def money_converter(value) -> Decimal:
+    if value.__class__ is float and 0 <= value < 1e10:
+        return Decimal(repr(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    amount = _decimal(value, "金额")
+    if amount < 0:
+        raise Bad("金额不能为负数")
+    if amount >= MAX_AMOUNT:
+        raise Bad("金额过大，不是有效的金额")
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def months_converter(value) -> int:
+    if isinstance(value, str):
+        value = unicodedata.normalize("NFKC", value).strip()
+        for unit in ("个月", "月"):
+            if value.endswith(unit):
+                value = value[:-len(unit)].strip()
+    amount = _decimal(value, "务工时间")
+    if amount < 0:
+        raise Bad("务工时间不能为负数")
+    if amount != amount.to_integral_value():
+        raise Bad("务工时间应为整数个月")
+    if amount > 1000:
+        raise Bad("务工时间不是有效的月数")
+    return int(amount)
+
+
+# ---------------------------------------------------------------- dates
+
+_DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s*(\d{1,2})\s*日?)?\s*月?"
+                        r"(?:[T\s]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+
+
+def _checked(y: int, m: int, d: int) -> date:
+    if not 1900 <= y <= 2100:
+        raise Bad("日期的年份不合理（应在 1900–2100 之间）")
+    try:
+        return date(y, m, d)
+    except ValueError:
+        raise Bad("日期不存在") from None
+
+
+def date_converter(value) -> date:
+    """Real dates; text 2023-05-01, 2023/5/1, 2023.5.1, 2023年5月1日, 20230501; a month 202305 or
+    2023-05 is its first day; a plain number in the serial range is an Excel date."""
+    if isinstance(value, datetime):
+        return _checked(value.year, value.month, value.day)
+    if isinstance(value, date):
+        return _checked(value.year, value.month, value.day)
+    if isinstance(value, bool):
+        raise Bad("不是有效的日期")
+    if isinstance(value, (int, float)):
+        digits = _number_text(value)
+        if digits is None:
+            raise Bad("不是有效的日期")
+        return _date_digits(digits, serial=True)
+    if isinstance(value, (time, timedelta)):
+        raise Bad("不是有效的日期（只有时间）")
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    if text.isdigit():
+        return _date_digits(text, serial=False)
+    m = _DATE_TEXT.match(text)
+    if not m:
+        raise Bad("不是有效的日期，应如 2023-05-01、2023/5/1、2023.5.1 或 20230501")
+    return _checked(int(m.group(1)), int(m.group(2)), int(m.group(3) or 1))
+
+
+def _date_digits(digits: str, serial: bool) -> date:
+    if len(digits) == 8:
+        return _checked(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    if len(digits) == 6:
+        return _checked(int(digits[:4]), int(digits[4:]), 1)
+    if serial and 0 < int(digits) < 100000:
+        return _checked(*(EXCEL_EPOCH + timedelta(days=int(digits))).timetuple()[:3])
+    raise Bad("不是有效的日期，应如 2023-05-01、2023/5/1、2023.5.1 或 20230501")
+
+
+def excel_serial(d: date) -> int:
+    return (d - EXCEL_EPOCH).days
+
+
+# ---------------------------------------------------------------- code lists
+
+def _allowed(names: list[str]) -> str:
+    if len(names) <= 12:
+        return "，应为：" + "、".join(names)
+    return "，请从下拉列表中选择"
+
+
+@lru_cache(maxsize=None)
+def _code_lookup(key: str) -> dict[str, str]:
+    """Normalised name or alias → code, with the extra words of exchange.json."""
+    cl = codes(key)
+    table = {}
+    for c in cl:
+        table[norm_value(c.name)] = c.code
+        for alias in c.extra.get("aliases", []):
+            if alias:
+                table[norm_value(alias)] = c.code
+    for word, name in raw()["values"].get(key, {}).items():
+        code = cl.code_of(name)
+        if code is not None:
+            table.setdefault(norm_value(word), code)
+    return table
+
+
+def code_converter(key: str, what: str):
+    table = _code_lookup(key)
+    names = codes(key).names()
+    cache: dict = {}
+
+    def convert(value):
+        try:
+            return cache[value]
+        except (KeyError, TypeError):
+            pass
+        text = show(value) if not isinstance(value, str) else value
+        code = table.get(norm_value(text))
+        if code is None:
+            raise Bad(f"“{text.strip()}”不在{what}的代码表中{_allowed(names)}")
+        cache[value] = code
+        return code
+    return convert
+
+
+_SEPARATORS = re.compile(r"[、,;|/\n]+|\s+")
+
+
+def codes_converter(key: str, what: str):
+    one = code_converter(key, what)
+    cache: dict[str, list[str]] = {}
+
+    def convert(value):
+        text = value if isinstance(value, str) else show(value)
+        got = cache.get(text)
+        if got is not None:
+            return list(got)
+        out: list[str] = []
+        for part in _SEPARATORS.split(unicodedata.normalize("NFKC", text)):
+            if part:
+                code = one(part)
+                if code not in out:
+                    out.append(code)
+        cache[text] = out
+        return list(out)
+    return convert
+
+
+@lru_cache(maxsize=1)
+def measure_categories() -> dict[str, str]:
+    """"产业帮扶", "A39", "A39 产业帮扶" → A39."""
+    table = {}
+    for c in measure_catalog():
+        for word in (c["name"], c["code"], c["code"] + c["name"]):
+            table[norm_value(word)] = c["code"]
+    return table
+
+
+@lru_cache(maxsize=1)
+def measure_items() -> dict[str, dict[str, str]]:
+    """category code → normalised item name → the item as the form writes it."""
+    return {c["code"]: {norm_value(i["name"]): i["name"] for i in c["items"]} for c in measure_catalog()}
+
+
+def measure_category_converter(value):
+    text = value if isinstance(value, str) else show(value)
+    code = measure_categories().get(norm_value(text))
+    if code is None:
+        names = [c["name"] for c in measure_catalog()]
+        raise Bad(f"“{text.strip()}”不是帮扶措施类别{_allowed(names)}")
+    return code
+
+
+@lru_cache(maxsize=1)
+def _income_items() -> dict[str, str]:
+    table = {}
+    for it in income_items():
+        for word in (it["name"], it["code"], it["code"] + it["name"]):
+            table[norm_value(word)] = it["code"]
+    return table
+
+
+def income_item_converter(value):
+    text = value if isinstance(value, str) else show(value)
+    code = _income_items().get(norm_value(text))
+    if code is None:
+        names = [it["name"] for it in income_items()]
+        raise Bad(f"“{text.strip()}”不是收入项{_allowed(names)}")
+    return code
+
+
+# ---------------------------------------------------------------- per column
+
+def converter(col: Column, max_length: int | None):
+    """The converter of one column, or None for columns that are not read (computed, 省/市/县)."""
+    kind = col.kind
+    if kind in ("computed", "region"):
+        return None
+    if kind == "key":
+        return key_converter(max_length or 32, col.header)
+    if kind in ("township", "village", "group"):
+        return text_converter(max_length, col.header, shared=True)
+    if kind == "text":
+        return text_converter(max_length, col.header, shared=col.key in SHARED_TEXT)
+    if kind == "bool":
+        return bool_converter
+    if kind == "code":
+        return code_converter(col.list, col.header)
+    if kind == "codes":
+        return codes_converter(col.list, col.header)
+    if kind == "date":
+        return date_converter
+    if kind == "money":
+        return money_converter
+    if kind == "int":
+        return months_converter
+    if kind == "id":
+        return id_converter
+    if kind == "measure_category":
+        return measure_category_converter
+    if kind == "income_item":
+        return income_item_converter
+    raise ValueError(f"unknown column kind {kind!r}")

@@ -1,0 +1,412 @@
+"""Writing a checked file: new households with bulk inserts (keys chosen here, one summary audit
+entry), existing ones through the ORM so the session hook of services.audit records every changed
+field. Used by importer.apply inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from operator import itemgetter
+from typing import Callable
+
+from sqlalchemy import Boolean, func, insert, select, text
+from sqlalchemy.orm import Session
+
+from ...models import Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent
+from ...models.base import utcnow
+from .. import regions
+from ..idnumber import parse_id
+from .layout import INCOME_ITEMS, norm_value, setting, sheet
+from .reader import ParsedSheet
+
+CHUNK = 2000  # new households per bulk round
+UPDATE_CHUNK = 400  # existing households per ORM round
+ZERO = Decimal("0.00")
+IMPORT_CACHE_KIB = 131072  # SQLite page cache during the writes of an import (128 MiB)
+STATUS_EVENT = {"dead": "death", "married_out": "married_out", "moved_out": "moved_out", "other": "other_out",
+                "normal": "restored"}
+
+Progress = Callable[[int, int, str], None]
+
+
+class ExchangeError(ValueError):
+    """An import or export that cannot go ahead; the message is Chinese."""
+
+
+class ImportCancelled(ExchangeError):
+    pass
+
+
+def report(progress: Progress | None, done: int, total: int, stage: str) -> None:
+    if progress is not None:
+        progress(done, total, stage)
+
+
+def check_cancel(cancelled: Callable[[], bool] | None) -> None:
+    if cancelled is not None and cancelled():
+        raise ImportCancelled("已取消导入，数据库未作任何修改")
+
+
+def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tuple]) -> None:
+    """INSERT many rows, given as tuples in the order of `names`; columns left out take their
+    defaults (NULL for ours). On SQLite the values are turned into what is stored by the columns'
+    own SQLAlchemy bind processors, a column at a time, and go to the driver's executemany: the
+    per-row parameter handling of a compiled insert() costs more than SQLite's own work. Other
+    databases get a Core insert()."""
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    if dialect.name != "sqlite":
+        conn.execute(insert(table), [dict(zip(names, r)) for r in rows])
+        return
+    out = []
+    for name, values in zip(names, zip(*rows)):
+        col_type = table.c[name].type
+        proc = None if isinstance(col_type, Boolean) else col_type.dialect_impl(dialect).bind_processor(dialect)
+        if proc is None:
+            out.append(values)
+            continue
+        first = values[0]
+        if not isinstance(first, (list, dict)) and values.count(first) == len(values):
+            out.append((None if first is None else proc(first),) * len(values))  # created_at and the like
+        else:
+            out.append([None if v is None else proc(v) for v in values])
+    quote = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+           f"VALUES ({', '.join('?' * len(names))})")
+    conn.exec_driver_sql(sql, list(zip(*out)))
+
+
+@contextmanager
+def page_cache(session: Session, kib: int = IMPORT_CACHE_KIB):
+    """A larger SQLite page cache while many rows go in: the indexes of member and household are
+    kept up to date in memory instead of being re-read page by page."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+
+
+class Writer:
+    def __init__(self, session: Session, data: _Data, plan: _Plan, year: int, as_of: date,
+                 progress: Progress | None, cancelled: Callable[[], bool] | None):
+        self.s = session
+        self.data = data
+        self.plan = plan
+        self.year = year
+        self.as_of = as_of
+        self.progress = progress
+        self.cancelled = cancelled
+        self.now = utcnow()
+        self.user = session.info.get("user", "system")
+        self.total = len(plan.new) + len(plan.existing)
+        self.done = 0
+        self.households_new = self.members_new = self.members_updated = 0
+        self.measures_new = self.measures_updated = self.income_records = 0
+        self.H, self.M = sheet("household"), sheet("member")
+        self.MS, self.L = sheet("measure"), sheet("income_line")
+        self.group_ids: dict[tuple[int, str], int] = dict(plan.groups)
+        self.village_ids: dict[str, int] = dict(plan.villages)
+        self.total_line = setting("total_line")
+        self.item_idx = [(item, self.H.index(item)) for item in INCOME_ITEMS]
+        self.line_idx = tuple(self.L.index(k) for k in ("item", "line", "amount", "note"))
+
+    def check_cancel(self) -> None:
+        check_cancel(self.cancelled)
+
+    def tick(self, n: int, stage: str) -> None:
+        self.done += n
+        report(self.progress, self.done, self.total, stage)
+        self.check_cancel()
+
+    # ------------------------------------------------------------ regions
+
+    def regions(self) -> None:
+        for name in self.plan.villages_to_create:
+            self.village_ids[norm_value(name)] = regions.add_village(self.s, name)
+        for vname, gname in self.plan.groups_to_create:
+            vid = self.village_ids[norm_value(vname)]
+            self.group_ids[(vid, norm_value(gname))] = regions.add_group(self.s, vid, gname)
+
+    def place(self, vals: list) -> tuple[int | None, int | None]:
+        H = self.H
+        vname, gname = vals[H.index("village")], vals[H.index("group")]
+        vid = self.village_ids.get(norm_value(vname)) if vname is not None else None
+        gid = self.group_ids.get((vid, norm_value(gname))) if (vid is not None and gname is not None) else None
+        return vid, gid
+
+    def sync_sequences(self) -> None:
+        """Keys were chosen here: on PostgreSQL move the id sequences past them (SQLite needs nothing)."""
+        if self.s.get_bind().dialect.name != "postgresql":
+            return
+        for model in (Household, Member, Measure, IncomeRecord, IncomeLine):
+            t = model.__tablename__
+            self.s.execute(text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), "
+                                f"(SELECT COALESCE(MAX(id), 1) FROM {t}))"))
+
+    # ------------------------------------------------------------ income of the year
+
+    def income_lines(self, no: str, hvals: list, base: dict[str, list[tuple[str, Decimal, str | None]]] | None
+                     ) -> dict[str, list[tuple[str, Decimal, str | None]]] | None:
+        """item → lines as the file says (None when the file says nothing about income).
+
+        Detail lines replace an item; a total without lines becomes one line, unless the stored
+        lines of the item already add up to it; a blank total keeps what is stored."""
+        li, ll, la, ln_ = self.line_idx
+        detail: dict[str, list] = {}
+        for _row, vals in self.data.lines.get(no, ()):
+            detail.setdefault(vals[li], []).append((vals[ll], vals[la], vals[ln_]))
+        totals = [(item, hvals[i]) for item, i in self.item_idx]
+        if not detail and all(v is None for _item, v in totals):
+            return None
+        out = {item: list(lines) for item, lines in base.items()} if base else {}
+        for item, total in totals:
+            if item in detail:
+                out[item] = [ln for ln in detail[item] if ln[1] != 0 or ln[2]]
+            elif total is not None:
+                kept = out.get(item)
+                if not kept or sum((ln[1] for ln in kept), ZERO) != total:
+                    out[item] = [(self.total_line, total, None)] if total != 0 else []
+        return out
+
+    # ------------------------------------------------------------ new households (Core)
+
+    HOUSEHOLD_COLUMNS = ("household_no", "phone", "a1_relocation_site", "a2_site_address", "a3_category",
+                         "a4_poverty_alleviated", "a23_housing_unsafe", "a24_school_dropout", "a25_water_unsafe",
+                         "a27_risk_types", "a27a_disaster_types", "monitoring_status", "whole_no_labor_guarantee",
+                         "dibao_tier", "identified_on", "a53_removal_way", "a54_removed_on", "a55_contact_person",
+                         "contact_phone")
+    MEMBER_COLUMNS = ("name", "sex", "id_number", "relation", "ethnicity", "political", "education", "school",
+                      "health", "disability_grade", "labor", "work_region", "work_months", "a17_medical",
+                      "a18_serious_illness", "a19_pension", "a20_dibao", "a21_tekun", "a22_relocated", "status",
+                      "status_date")
+    MEASURE_COLUMNS = ("category", "item", "start_date", "end_date", "amount", "responsible_unit",
+                       "developmental_override")
+
+    def insert_new(self) -> None:
+        nos = self.plan.new
+        if not nos:
+            return
+        s = self.s
+        nxt = {m: (s.scalar(select(func.max(m.id))) or 0) + 1
+               for m in (Household, Member, Measure, IncomeRecord, IncomeLine)}
+        H, M, MS = self.H, self.M, self.MS
+        now = self.now
+        hh_get = itemgetter(*(H.index(k) for k in self.HOUSEHOLD_COLUMNS))
+        m_get = itemgetter(*(M.index(k) for k in self.MEMBER_COLUMNS))
+        ms_get = itemgetter(*(MS.index(k) for k in self.MEASURE_COLUMNS))
+        i_status = self.MEMBER_COLUMNS.index("status")
+        i_relation = self.MEMBER_COLUMNS.index("relation")
+        hh_names = ("id", "village_id", "group_id", "head_name", "size", *self.HOUSEHOLD_COLUMNS, "created_at",
+                    "updated_at")
+        m_names = ("id", "household_id", "seq", *self.MEMBER_COLUMNS, "created_at", "updated_at")
+        ms_names = ("id", "household_id", "raises_working_ability", *self.MEASURE_COLUMNS, "created_at",
+                    "updated_at")
+        ir_names = ("id", "household_id", "year", "signatures_collected", "created_at", "updated_at")
+        il_names = ("id", "record_id", "item", "line", "amount", "note")
+        hx = {k: i for i, k in enumerate(self.HOUSEHOLD_COLUMNS)}
+        for start in range(0, len(nos), CHUNK):
+            hh_rows, m_rows, ms_rows, ir_rows, il_rows = [], [], [], [], []
+            for no in nos[start:start + CHUNK]:
+                _row, v = self.data.households[no]
+                hid = nxt[Household]
+                nxt[Household] += 1
+                vid, gid = self.place(v)
+                size, head = 0, None
+                mid = nxt[Member]
+                for seq, (_r, mv) in enumerate(self.data.members[no], 1):
+                    fields = list(m_get(mv))
+                    if fields[i_status] is None:
+                        fields[i_status] = "normal"
+                    m_rows.append((mid, hid, seq, *fields, now, now))
+                    mid += 1
+                    if fields[i_status] == "normal":
+                        size += 1
+                        if head is None and fields[i_relation] == "01":
+                            head = fields[0]
+                nxt[Member] = mid
+                h = list(hh_get(v))
+                h[hx["a4_poverty_alleviated"]] = bool(h[hx["a4_poverty_alleviated"]])
+                h[hx["whole_no_labor_guarantee"]] = bool(h[hx["whole_no_labor_guarantee"]])
+                h[hx["a27_risk_types"]] = h[hx["a27_risk_types"]] or []
+                h[hx["a27a_disaster_types"]] = h[hx["a27a_disaster_types"]] or []
+                h[hx["monitoring_status"]] = h[hx["monitoring_status"]] or "none"
+                hh_rows.append((hid, vid, gid, head, size, *h, now, now))
+                for _r, mv in self.data.measures.get(no, ()):
+                    ms_rows.append((nxt[Measure], hid, False, *ms_get(mv), now, now))
+                    nxt[Measure] += 1
+                lines = self.income_lines(no, v, None)
+                if lines is not None:
+                    rid = nxt[IncomeRecord]
+                    nxt[IncomeRecord] += 1
+                    ir_rows.append((rid, hid, self.year, False, now, now))
+                    for item in INCOME_ITEMS:
+                        for name, amount, note in lines.get(item, ()):
+                            il_rows.append((nxt[IncomeLine], rid, item, name, amount, note))
+                            nxt[IncomeLine] += 1
+            for model, names, batch in ((Household, hh_names, hh_rows), (Member, m_names, m_rows),
+                                        (Measure, ms_names, ms_rows), (IncomeRecord, ir_names, ir_rows),
+                                        (IncomeLine, il_names, il_rows)):
+                bulk_insert(s, model.__table__, names, batch)
+            self.households_new += len(hh_rows)
+            self.members_new += len(m_rows)
+            self.measures_new += len(ms_rows)
+            self.income_records += len(ir_rows)
+            self.tick(len(hh_rows), f"正在写入新户：{self.households_new:,} / {len(nos):,}")
+
+    # ------------------------------------------------------------ existing households (ORM, audited)
+
+    def update_existing(self) -> None:
+        from ..income import latest_record_ids
+        from ..register import refresh_household
+        existing = self.plan.existing
+        if not existing:
+            return
+        s = self.s
+        nos = list(existing)
+        hh_sheet = self.data.sheets["household"]
+        h_fields = [c for c in self.H.columns
+                    if hh_sheet.has(c.key) and c.key not in ("household_no", "province", "city", "county", "township",
+                                                            "village", "group") and not c.computed
+                    and c.key not in INCOME_ITEMS]
+        mem_sheet = self.data.sheets["member"]
+        m_fields = [c for c in self.M.columns if mem_sheet.has(c.key) and c.key not in ("household_no", "id_number")]
+        ms_sheet = self.data.sheets.get("measure")
+        for start in range(0, len(nos), UPDATE_CHUNK):
+            chunk = nos[start:start + UPDATE_CHUNK]
+            ids = [existing[no] for no in chunk]
+            rows = {h.id: h for h in s.scalars(select(Household).where(Household.id.in_(ids)))}
+            members: dict[int, list[Member]] = defaultdict(list)
+            for m in s.scalars(select(Member).where(Member.household_id.in_(ids)).order_by(Member.seq, Member.id)):
+                members[m.household_id].append(m)
+            measures: dict[int, list[Measure]] = defaultdict(list)
+            if ms_sheet is not None:
+                for m in s.scalars(select(Measure).where(Measure.household_id.in_(ids))):
+                    measures[m.household_id].append(m)
+            standing = latest_record_ids(s, self.year, ids)
+            for no in chunk:
+                hh = rows[existing[no]]
+                _row, v = self.data.households[no]
+                for c in h_fields:
+                    value = v[c.index]
+                    if value is not None and getattr(hh, c.key) != value:
+                        setattr(hh, c.key, value)
+                vid, gid = self.place(v)
+                if vid is not None and vid != hh.village_id:
+                    hh.village_id = vid
+                    hh.group_id = gid
+                elif gid is not None and gid != hh.group_id:
+                    hh.group_id = gid
+                self._members(hh, members[hh.id], no, m_fields)
+                if ms_sheet is not None:
+                    self._measures(hh, measures[hh.id], no, ms_sheet)
+                self._income(hh, v, no, standing.get(hh.id))
+            s.flush()
+            for hid in ids:
+                refresh_household(s, rows[hid])
+            s.flush()
+            s.expunge_all()
+            self.tick(len(chunk), f"正在更新已有户：{min(start + UPDATE_CHUNK, len(nos)):,} / {len(nos):,}")
+
+    def _members(self, hh: Household, stored: list[Member], no: str, fields: list) -> None:
+        M = self.M
+        by_number: dict[str, Member] = {}
+        for m in stored:
+            by_number.setdefault(parse_id(m.id_number).number, m)
+        seq = max((m.seq for m in stored), default=0)
+        for _row, mv in self.data.members[no]:
+            number = mv[M.index("id_number")]
+            row = by_number.get(number)
+            if row is None:
+                seq += 1
+                row = Member(household_id=hh.id, seq=seq, id_number=number,
+                             status=mv[M.index("status")] or "normal")
+                for c in fields:
+                    if c.key != "status" and mv[c.index] is not None:
+                        setattr(row, c.key, mv[c.index])
+                self.s.add(row)
+                by_number[number] = row
+                self.members_new += 1
+                continue
+            self.members_updated += 1
+            old_status = row.status
+            for c in fields:
+                value = mv[c.index]
+                if value is not None and getattr(row, c.key) != value:
+                    setattr(row, c.key, value)
+            if row.status != old_status:
+                if mv[M.index("status_date")] is None:
+                    row.status_date = self.as_of
+                self.s.flush()
+                self.s.add(MemberEvent(household_id=hh.id, member_id=row.id, kind=STATUS_EVENT[row.status],
+                                       event_date=row.status_date or self.as_of, note="Excel 导入",
+                                       recorded_by=self.user))
+
+    def _measures(self, hh: Household, stored: list[Measure], no: str, ms_sheet: ParsedSheet) -> None:
+        MS = self.MS
+        keyed = {(m.category, m.item, m.start_date): m for m in stored}
+        fields = [c for c in MS.columns if ms_sheet.has(c.key) and c.key not in ("household_no", "category", "item",
+                                                                               "start_date")]
+        for _row, mv in self.data.measures.get(no, ()):
+            key = (mv[MS.index("category")], mv[MS.index("item")], mv[MS.index("start_date")])
+            row = keyed.get(key)
+            if row is None:
+                row = Measure(household_id=hh.id, category=key[0], item=key[1], start_date=key[2])
+                for c in fields:
+                    setattr(row, c.key, mv[c.index])
+                self.s.add(row)
+                keyed[key] = row
+                self.measures_new += 1
+                continue
+            changed = False
+            for c in fields:
+                value = mv[c.index]
+                if value is not None and getattr(row, c.key) != value:
+                    setattr(row, c.key, value)
+                    changed = True
+            self.measures_updated += changed
+
+    def _income(self, hh: Household, v: list, no: str, record_id: int | None) -> None:
+        s = self.s
+        record = s.get(IncomeRecord, record_id) if record_id is not None else None
+        stored_lines = list(s.scalars(select(IncomeLine).where(IncomeLine.record_id == record.id)
+                                      .order_by(IncomeLine.id))) if record is not None else []
+        base: dict[str, list] = defaultdict(list)
+        for ln in stored_lines:
+            base[ln.item].append((ln.line, ln.amount, ln.note))
+        wanted = self.income_lines(no, v, base)
+        if wanted is None:
+            return
+        created = record is None or record.quarter is not None
+        if created:
+            # A dated record stands for the year over an undated one: the annual record made here
+            # must stand over the quarterly collection it replaces.
+            dated = record.collected_on if record is not None else None
+            record = IncomeRecord(household_id=hh.id, year=self.year,
+                                  collected_on=max(dated, self.as_of) if dated is not None else None)
+            s.add(record)
+            s.flush()
+            stored_lines = []
+        by_item: dict[str, list[IncomeLine]] = defaultdict(list)
+        for ln in stored_lines:
+            by_item[ln.item].append(ln)
+        changed = created
+        for item in INCOME_ITEMS:
+            now = [(ln.line, ln.amount, ln.note) for ln in by_item.get(item, ())]
+            if now == wanted.get(item, []):
+                continue
+            changed = True
+            for ln in by_item.get(item, ()):
+                s.delete(ln)
+            for name, amount, note in wanted.get(item, ()):
+                s.add(IncomeLine(record_id=record.id, item=item, line=name, amount=amount, note=note))
+        self.income_records += changed

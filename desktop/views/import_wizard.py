@@ -1,0 +1,465 @@
+"""导入 Excel: choose a file → preview with counts and every problem → confirm → progress with 取消
+(honoured until the commit) → the result with the data-quality findings (SPEC §9, §10).
+
+The work runs off the GUI thread (`Worker`, a QThread) and reports progress through a signal; the
+progress dialog appears only when the work takes longer than about half a second. Services are
+called through ctx.read / ctx.run, so the import commits in one transaction or not at all.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QThread, Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QProgressDialog, QPushButton, QSpinBox, QTableView, QVBoxLayout, QWidget,
+                               QWizard, QWizardPage)
+
+from ..services import exchange
+from ..services.context import AppContext
+from .errors import error_text, show_error, show_info
+from .models.findings_table import COL_MESSAGE, FindingsTableModel
+
+SHOW_AFTER_MS = 500
+HINT_STYLE = "color: #555;"
+ERROR_STYLE = "color: #c62828; font-weight: bold;"
+OK_STYLE = "color: #2e7d32; font-weight: bold;"
+EXCEL_FILTER = "Excel 工作簿 (*.xlsx *.xlsm *.xls);;所有文件 (*)"
+
+
+# ---------------------------------------------------------------- work off the GUI thread
+
+class Worker(QThread):
+    """Runs fn(worker) on its own thread. fn may call worker.report(done, total, stage) and poll
+    worker.cancelled(); the outcome comes back as succeeded(result) or failed(exception)."""
+
+    progressed = Signal(int, int, str)
+    succeeded = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, fn: Callable[["Worker"], object], parent=None):
+        super().__init__(parent)
+        self.fn = fn
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def report(self, done: int, total: int, stage: str) -> None:
+        self.progressed.emit(done, total, stage)
+
+    def run(self) -> None:  # the worker thread
+        try:
+            result = self.fn(self)
+        except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread, shown there
+            self.failed.emit(exc)
+        else:
+            self.succeeded.emit(result)
+
+
+def run_with_progress(parent: QWidget, title: str, fn: Callable[[Worker], object],
+                      on_done: Callable[[object], None], on_error: Callable[[BaseException], None],
+                      cancellable: bool = True) -> Worker:
+    """Start a Worker with a progress dialog that shows itself after SHOW_AFTER_MS; 取消 asks the
+    work to stop (it stops where that is safe). Returns the running worker."""
+    dialog = QProgressDialog(title, "取消" if cancellable else "", 0, 0, parent)
+    dialog.setWindowTitle(title)
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.setMinimumDuration(SHOW_AFTER_MS)
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    dialog.setMinimumWidth(460)
+    cancel_button = QPushButton("取消")
+    if cancellable:
+        dialog.setCancelButton(cancel_button)
+    else:
+        dialog.setCancelButton(None)
+    worker = Worker(fn, parent)
+    worker.dialog = dialog
+
+    def progressed(done: int, total: int, stage: str) -> None:
+        if total > 0:
+            dialog.setMaximum(total)
+            dialog.setValue(min(done, total))
+        else:
+            dialog.setMaximum(0)
+        dialog.setLabelText(stage)
+        if stage in ("正在保存", "正在压缩保存文件") and cancellable:
+            cancel_button.setEnabled(False)  # past the point where stopping leaves nothing behind
+
+    def finish() -> None:
+        dialog.canceled.disconnect(cancel)  # closing the dialog emits canceled too
+        dialog.reset()
+        dialog.close()
+        dialog.deleteLater()
+
+    def done(result) -> None:
+        finish()
+        on_done(result)
+
+    def failed(exc) -> None:
+        finish()
+        on_error(exc)
+
+    def cancel() -> None:
+        worker.cancel()
+        dialog.setLabelText("正在取消……")
+
+    worker.progressed.connect(progressed)
+    worker.succeeded.connect(done)
+    worker.failed.connect(failed)
+    worker.finished.connect(worker.deleteLater)
+    dialog.canceled.connect(cancel)
+    worker.start()
+    return worker
+
+
+# ---------------------------------------------------------------- the problems of a file
+
+class IssuesModel(QAbstractTableModel):
+    HEADERS = ("工作表", "行", "列", "值", "原因")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rows: list[exchange.Issue] = []
+
+    def set_issues(self, issues: list[exchange.Issue]) -> None:
+        self.beginResetModel()
+        self._rows = list(issues)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return None
+        e = self._rows[index.row()]
+        return (e.sheet or "（文件）", "" if e.row is None else str(e.row), e.column, e.value, e.reason)[index.column()]
+
+
+def _table(model) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    return view
+
+
+# ---------------------------------------------------------------- pages
+
+class FilePage(QWizardPage):
+    def __init__(self, wizard: "ImportWizard"):
+        super().__init__()
+        self.w = wizard
+        self.ready = False
+        self.setTitle("选择要导入的 Excel 文件")
+        self.setSubTitle("交换格式：“户信息”“家庭成员”两张表必有，“帮扶措施”“收入明细”可选。"
+                         "导入前先检查全部内容，有任何错误都不会写入数据库。")
+        self.path_edit = QLineEdit()
+        self.path_edit.setReadOnly(True)
+        self.path_edit.setPlaceholderText("尚未选择文件")
+        self.browse_button = QPushButton("选择文件…")
+        self.browse_button.clicked.connect(self.browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(self.browse_button)
+        self.year = QSpinBox()
+        self.year.setRange(2000, 2100)
+        self.year.setValue(wizard.ctx.year or wizard.ctx.today().year)
+        self.year.setSuffix(" 年")
+        form = QFormLayout()
+        form.addRow("文件：", row)
+        form.addRow("收入所属年度：", self.year)
+        hint = QLabel("收入各列按所选年度导入；一户的收入各列全部空白表示没有该年收入记录（空白不等于 0）。\n"
+                      "已有的户（户编号相同）会按文件更新，成员按证件号码匹配；导入前自动备份数据库。")
+        hint.setStyleSheet(HINT_STYLE)
+        hint.setWordWrap(True)
+        self.template_button = QPushButton("保存空白模板（下发各村）…")
+        self.template_button.clicked.connect(lambda: save_template(wizard.ctx, self))
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(self.template_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(hint)
+        layout.addStretch(1)
+        layout.addLayout(bottom)
+
+    def browse(self) -> None:
+        start = self.path_edit.text() or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "选择要导入的 Excel 文件", start, EXCEL_FILTER)
+        if path:
+            self.set_path(path)
+
+    def set_path(self, path: str | Path) -> None:
+        self.path_edit.setText(str(path))
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return bool(self.path_edit.text()) and Path(self.path_edit.text()).is_file()
+
+    def validatePage(self) -> bool:
+        if self.ready:
+            self.ready = False
+            return True
+        self.w.start_preview(Path(self.path_edit.text()), self.year.value())
+        return False
+
+
+class PreviewPage(QWizardPage):
+    def __init__(self, wizard: "ImportWizard"):
+        super().__init__()
+        self.w = wizard
+        self.setTitle("检查结果")
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.verdict = QLabel()
+        self.verdict.setWordWrap(True)
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setStyleSheet(HINT_STYLE)
+        self.model = IssuesModel(self)
+        self.table = _table(self.model)
+        for col, width in enumerate((90, 60, 170, 170)):
+            self.table.setColumnWidth(col, width)
+        self.save_errors_button = QPushButton("保存错误清单…")
+        self.save_errors_button.clicked.connect(self.save_errors)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(self.save_errors_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 100)
+        layout.addWidget(self.notes)
+        layout.addStretch(1)  # takes the room when there is no table
+        layout.addLayout(bottom)
+
+    def initializePage(self) -> None:
+        pv = self.w.preview
+        self.setSubTitle(f"文件：{pv.path}　　收入所属年度：{pv.year} 年")
+        self.model.set_issues(pv.errors)
+        self.table.setVisible(bool(pv.errors))
+        self.save_errors_button.setVisible(bool(pv.errors))
+        if pv.ok:
+            self.verdict.setText("文件检查通过，可以导入。")
+            self.verdict.setStyleSheet(OK_STYLE)
+            self.summary.setText("将要：" + pv.summary() + "。")
+        else:
+            more = f"（列出前 {len(pv.errors)} 处）" if pv.error_count > len(pv.errors) else ""
+            self.verdict.setText(f"文件有 {pv.error_count} 处错误{more}，不能导入，数据库没有任何修改。"
+                                 f"请按下表改正原文件后，点“上一步”重新选择。")
+            self.verdict.setStyleSheet(ERROR_STYLE)
+            self.summary.setText("")
+        self.summary.setVisible(pv.ok)
+        self.notes.setText("\n".join(pv.notes))
+
+    def isComplete(self) -> bool:
+        return self.w.preview is not None and self.w.preview.ok
+
+    def save_errors(self) -> None:
+        pv = self.w.preview
+        start = str(exchange.errors_path(pv.path))
+        path, _ = QFileDialog.getSaveFileName(self, "保存错误清单", start, "Excel 工作簿 (*.xlsx)")
+        if not path:
+            return
+        try:
+            target = exchange.write_error_workbook(pv.errors, Path(path), source=pv.path, total=pv.error_count)
+        except Exception as exc:  # noqa: BLE001 - a locked file or a full disk, told in Chinese
+            show_error(self, exc)
+            return
+        show_info(self, f"错误清单已保存：{target}")
+
+
+class ConfirmPage(QWizardPage):
+    def __init__(self, wizard: "ImportWizard"):
+        super().__init__()
+        self.w = wizard
+        self.ready = False
+        self.setTitle("确认导入")
+        self.setCommitPage(True)
+        self.setButtonText(QWizard.WizardButton.CommitButton, "开始导入")
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:
+        pv = self.w.preview
+        self.text.setText(
+            f"<p>将把 <b>{pv.path.name}</b> 导入数据库（收入按 {pv.year} 年）：</p><p>{pv.summary()}。</p>"
+            "<p>导入前自动备份数据库；全部内容在一个事务中写入，中途出错或取消都不会留下部分数据。"
+            "写入完成、开始保存之后不能再取消。</p>")
+
+    def validatePage(self) -> bool:
+        if self.ready:
+            self.ready = False
+            return True
+        self.w.start_import()
+        return False
+
+
+class ResultPage(QWizardPage):
+    def __init__(self, wizard: "ImportWizard"):
+        super().__init__()
+        self.w = wizard
+        self.setTitle("导入完成")
+        self.setFinalPage(True)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.findings_label = QLabel()
+        self.findings_label.setWordWrap(True)
+        self.model = FindingsTableModel(self)
+        self.table = _table(self.model)
+        for col, width in enumerate((240, 160, 140, 160)):
+            self.table.setColumnWidth(col, width)
+        self.table.horizontalHeader().setSectionResizeMode(COL_MESSAGE, QHeaderView.ResizeMode.Stretch)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.findings_label)
+        layout.addWidget(self.table, 1)
+
+    def initializePage(self) -> None:
+        r = self.w.result
+        lines = [f"<p style='color:#2e7d32'><b>已导入 {r.path.name}</b>（用时 {r.elapsed:.1f} 秒）</p>",
+                 f"<p>{r.summary()}。</p>"]
+        if r.backup is not None:
+            lines.append(f"<p style='color:#555'>导入前的数据库备份：{r.backup}</p>")
+        self.summary.setText("".join(lines))
+        self.model.set_findings(r.findings)
+        if r.findings_note:
+            self.findings_label.setText(r.findings_note)
+        elif r.findings:
+            households = len({f.household_no for f in r.findings})
+            self.findings_label.setText(f"数据质量检查发现 {len(r.findings)} 条问题，涉及 {households} 户"
+                                        f"（不影响导入，请在“数据质量”页核实改正）：")
+        else:
+            self.findings_label.setText("数据质量检查：导入的户未发现问题。")
+        self.table.setVisible(bool(r.findings))
+
+
+# ---------------------------------------------------------------- the wizard
+
+class ImportWizard(QWizard):
+    previewReady = Signal(object)  # exchange.Preview
+    importFinished = Signal(object)  # exchange.ImportResult
+    importFailed = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.preview: exchange.Preview | None = None
+        self.result: exchange.ImportResult | None = None
+        self.worker: Worker | None = None
+        self.setWindowTitle("导入 Excel")
+        self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+        for which, text in ((QWizard.WizardButton.BackButton, "上一步"), (QWizard.WizardButton.NextButton, "下一步"),
+                            (QWizard.WizardButton.FinishButton, "完成"), (QWizard.WizardButton.CancelButton, "关闭"),
+                            (QWizard.WizardButton.CommitButton, "开始导入")):
+            self.setButtonText(which, text)
+        self.file_page = FilePage(self)
+        self.preview_page = PreviewPage(self)
+        self.confirm_page = ConfirmPage(self)
+        self.result_page = ResultPage(self)
+        for page in (self.file_page, self.preview_page, self.confirm_page, self.result_page):
+            self.addPage(page)
+        self.resize(980, 640)
+
+    # ------------------------------------------------------------ preview
+    def start_preview(self, path: Path, year: int) -> None:
+        ctx = self.ctx
+        self.button(QWizard.WizardButton.NextButton).setEnabled(False)
+
+        def work(w: Worker):
+            return ctx.read(exchange.preview, path, year, user=ctx.user, progress=w.report)
+        self.worker = run_with_progress(self, "正在检查文件", work, self._preview_done, self._preview_failed,
+                                        cancellable=False)
+
+    def _preview_done(self, pv) -> None:
+        self.worker = None
+        self.preview = pv
+        self.previewReady.emit(pv)
+        self.file_page.ready = True
+        self.next()
+
+    def _preview_failed(self, exc) -> None:
+        self.worker = None
+        self.file_page.completeChanged.emit()
+        show_error(self, exc, "检查文件失败")
+
+    # ------------------------------------------------------------ import
+    def start_import(self) -> None:
+        ctx, pv = self.ctx, self.preview
+        self.button(QWizard.WizardButton.CommitButton).setEnabled(False)
+
+        def work(w: Worker):
+            return ctx.run(exchange.apply, pv, user=ctx.user, as_of=ctx.today(), progress=w.report,
+                           cancelled=w.cancelled)
+        self.worker = run_with_progress(self, "正在导入", work, self._import_done, self._import_failed)
+
+    def _import_done(self, result) -> None:
+        self.worker = None
+        self.result = result
+        self.confirm_page.ready = True
+        self.next()
+        self.importFinished.emit(result)
+
+    def _import_failed(self, exc) -> None:
+        self.worker = None
+        self.button(QWizard.WizardButton.CommitButton).setEnabled(True)
+        text = error_text(exc)
+        self.importFailed.emit(text)
+        if isinstance(exc, exchange.ImportCancelled):
+            show_info(self, text)
+        else:
+            show_error(self, exc, "导入未完成")
+        if self.preview is not None and self.preview.data is None:  # consumed: the file must be read again
+            self.restart()
+
+    def reject(self) -> None:
+        if self.worker is not None:
+            return  # the work is running: its own dialog offers 取消
+        super().reject()
+
+
+# ---------------------------------------------------------------- the template
+
+def save_template(ctx: AppContext, parent: QWidget | None = None) -> Path | None:
+    """下发模板: ask where, write the blank workbook with the dropdowns, say where it went."""
+    start = str(Path.home() / "防止返贫监测信息采集模板.xlsx")
+    path, _ = QFileDialog.getSaveFileName(parent, "保存空白模板", start, "Excel 工作簿 (*.xlsx)")
+    if not path:
+        return None
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        path = path.with_suffix(".xlsx")
+    try:
+        written = ctx.read(exchange.write_template, path, ctx.year)
+    except Exception as exc:  # noqa: BLE001 - shown in Chinese
+        show_error(parent, exc, "保存模板失败")
+        return None
+    show_info(parent, f"空白模板已保存：{written}\n请下发各村填写后交回，用“导入 Excel”导入。")
+    return written
