@@ -104,6 +104,16 @@ def build_parser() -> Parser:
     s.add_argument("--year", required=True, type=_year)
     s.add_argument("--as-of", type=_date, help="按此日期判断（默认今天）")
 
+    from .services.reports import KINDS
+    s = sub.add_parser("report", help="生成打印用的 PDF 文书：" + "、".join(KINDS.values()))
+    s.add_argument("kind", choices=list(KINDS), metavar="KIND", help="、".join(KINDS))
+    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--out", required=True, type=Path)
+    s.add_argument("--year", type=_year, help="年度（默认当前工作年度）")
+    s.add_argument("--as-of", type=_date, help="文书日期与判断日期（默认今天）")
+    s.add_argument("--village", help="行政村名称")
+    s.add_argument("--household", action="append", help="户编号（可重复）")
+
     s = sub.add_parser("demo", help="生成演示用的乡镇数据（试用与性能测试）")
     s.add_argument("--db", required=True, type=Path)
     s.add_argument("--households", required=True, type=_positive_int)
@@ -268,7 +278,27 @@ def cmd_export(a) -> int:
     return 0
 
 
-HANDLERS = {"init": cmd_init, "config": cmd_config, "import": cmd_import, "export": cmd_export,
+def cmd_report(a) -> int:
+    from .services import reports
+    if a.out.suffix.lower() != ".pdf":
+        raise UsageError(f"输出文件应以 .pdf 结尾：{a.out}", code=2)
+    if not a.out.parent.is_dir():
+        raise UsageError(f"文件夹不存在：{a.out.parent}", code=2)
+    db = _open(a.db)
+    with db.session("cli") as s:
+        year = _exchange_year(a, s)
+        try:
+            result = reports.render(s, a.kind, a.out, year=year, as_of=a.as_of or date.today(), village=a.village,
+                                    household_nos=a.household)
+        except OSError as e:  # e.g. the PDF is open in a viewer on Windows
+            raise UsageError(f"无法写入 {a.out}：{e}") from None
+    for warning in result.warnings:
+        sys.stderr.write(f"提示：{warning}\n")
+    print(f"已生成{reports.KINDS[a.kind]} {result.pages} 页：{result.path}")
+    return 0
+
+
+HANDLERS = {"init": cmd_init, "config": cmd_config, "import": cmd_import, "export": cmd_export, "report": cmd_report,
             "assess": cmd_assess, "check": cmd_check, "demo": cmd_demo}
 
 
@@ -283,6 +313,7 @@ def main(argv: list[str]) -> int:
     from .services.assess import AssessError
     from .services.auth import AuthError
     from .services.income import IncomeError
+    from .services.reports import ReportError
     from .services.regions import RegionError
     from .services.exchange import ExchangeError
     from .services.settings import SettingsError
@@ -291,7 +322,7 @@ def main(argv: list[str]) -> int:
     except UsageError as e:
         sys.stderr.write(f"错误：{e}\n")
         return e.code
-    except (SettingsError, RegionError, AuthError, AssessError, IncomeError, ExchangeError) as e:
+    except (SettingsError, RegionError, AuthError, AssessError, IncomeError, ExchangeError, ReportError) as e:
         sys.stderr.write(f"错误：{e}\n")
         return 1
 

@@ -146,6 +146,34 @@ class MainWindow(QMainWindow):
         if hasattr(page, "open_case"):
             page.open_case(case_id)
 
+    # ------------------------------------------------------------------ Excel exchange
+
+    def import_workbook(self):
+        from .import_wizard import ImportWizard
+        wizard = ImportWizard(self.ctx, self)
+        wizard.importFinished.connect(lambda _result: self._data_changed())
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.open()
+        return wizard
+
+    def export_workbook(self):
+        from .export_dialog import ExportDialog
+        dialog = ExportDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def save_template(self):
+        from .import_wizard import save_template
+        return save_template(self.ctx, self)
+
+    def _data_changed(self) -> None:
+        """After an import the register and the lists that show households are reloaded."""
+        for key in ("register", "villages"):
+            page = self.pages.get(key)
+            if hasattr(page, "refresh"):
+                page.refresh()
+
     def current_key(self) -> str:
         return self._keys[self.nav.currentRow()]
 
@@ -177,6 +205,15 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("文件(&F)")
+        for text, shortcut, slot in (("导入 Excel…", "Ctrl+I", self.import_workbook),
+                                     ("导出 Excel…", "Ctrl+E", self.export_workbook),
+                                     ("保存下发模板…", None, self.save_template)):
+            action = QAction(text, self)
+            if shortcut:
+                action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(slot)
+            file_menu.addAction(action)
+        file_menu.addSeparator()
         if self.ctx.user is not None:
             password = QAction("修改密码…", self)
             password.triggered.connect(lambda: ChangePasswordDialog(self.ctx, self).exec())

@@ -67,3 +67,15 @@ def test_init_with_admin_allows_login(tmp_path):
     with database.session() as s:
         assert auth.authenticate(s, "boss", "secret1").is_admin
     database.dispose()
+
+
+def test_report_writes_a_pdf_and_refuses_unknown_kind_and_household(tmp_path):
+    db = tmp_path / "t.sqlite3"
+    run("demo", "--db", db, "--households", "60", "--year", "2024", "--as-of", "2024-11-20", check_code=0)
+    out = tmp_path / "summary.pdf"
+    p = run("report", "summary", "--db", db, "--out", out, "--year", "2024", "--as-of", "2024-11-20", check_code=0)
+    assert out.read_bytes().startswith(b"%PDF") and "页" in p.stdout
+    assert run("report", "nope", "--db", db, "--out", out, check_code=2).stderr.startswith("用法错误")
+    p = run("report", "card", "--db", db, "--out", tmp_path / "c.pdf", "--household", "NOPE", check_code=1)
+    assert "户编号不存在：NOPE" in p.stderr and not (tmp_path / "c.pdf").exists()
+    assert run("report", "card", "--db", db, "--out", tmp_path / "c.txt", check_code=2).stderr

@@ -140,6 +140,18 @@ def test_show_page_and_shortcuts_switch_pages(qtbot, ctx):
     assert quit_action.shortcut().toString() == "Ctrl+Q"
 
 
+def test_file_menu_offers_excel_exchange(qtbot, ctx):
+    window = _window(qtbot, ctx)
+    texts = [a.text() for a in window.menuBar().actions()[0].menu().actions() if a.text()]
+    assert texts[:3] == ["导入 Excel…", "导出 Excel…", "保存下发模板…"]
+    wizard = window.import_workbook()  # a child of the window, deleted when closed
+    assert wizard.isVisible()
+    wizard.close()
+    dialog = window.export_workbook()
+    assert dialog.isVisible()
+    dialog.close()
+
+
 def test_a_page_that_fails_to_load_is_shown_as_a_message(qtbot, ctx, monkeypatch):
     import desktop.views.main_window as mw
 
