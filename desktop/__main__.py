@@ -7,6 +7,9 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--self-test"]:
+        from . import selftest
+        return selftest.main()
     from . import cli
     if argv and argv[0] in cli.COMMANDS:
         return cli.main(argv)

@@ -1,0 +1,159 @@
+"""python -m desktop --self-test (and the bundled binary's `fanpin-workbench --self-test`).
+
+Checks that this installation can do its work, without touching the user's data: opens a
+copy of the database and runs the migrations on it, builds a small township in a scratch
+database, assesses and checks it, renders a PDF with the embedded font, writes the exchange
+workbook and imports it into a second scratch database, and builds the main window. Prints
+what it checked; exits 0 when everything passed, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+import traceback
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+AS_OF = date(2024, 11, 20)
+YEAR = 2024
+
+
+def _township(db) -> None:
+    from .services import auth, regions, settings
+    with db.session("self-test") as s:
+        regions.init_township(s, "自检镇", "自检县")
+        settings.set_year(s, YEAR, monitoring_line="7100")
+        settings.set_current_year(s, YEAR)
+        auth.create_user(s, "admin", "管理员", "admin", "selftest")
+        s.commit()
+
+
+def check_database(tmp: Path) -> str:
+    from .paths import default_db_path
+    from .services.db import current_revision, head_revision, init_db, sqlite_url
+    from .services.integrity import integrity_check
+    source = Path(os.environ.get("FANPIN_SELFTEST_DB") or default_db_path())
+    if not source.exists():
+        db = init_db(sqlite_url(tmp / "new.sqlite3"))
+        rev = current_revision(db.engine)
+        db.dispose()
+        return f"新建数据库并迁移到版本 {rev}（用户数据库 {source} 尚不存在）"
+    copy = tmp / "copy.sqlite3"
+    src, dst = sqlite3.connect(str(source)), sqlite3.connect(str(copy))
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    problem = integrity_check(copy)
+    if problem:
+        raise RuntimeError(f"用户数据库 {source} 检查未通过：{problem}")
+    db = init_db(sqlite_url(copy))
+    rev, head = current_revision(db.engine), head_revision(db.engine)
+    db.dispose()
+    return f"用户数据库 {source} 的副本完整，迁移到版本 {rev}（最新 {head}）"
+
+
+def check_rules(tmp: Path) -> str:
+    from .services import assess, checks, demo
+    from .services.db import init_db, sqlite_url
+    db = init_db(sqlite_url(tmp / "scratch.sqlite3"))
+    _township(db)
+    with db.session("self-test") as s:
+        result = demo.generate(s, 40, seed=3, year=YEAR, as_of=AS_OF)
+        s.commit()
+        n = len(assess.assess(s, YEAR, AS_OF))
+        findings = len(checks.run_checks(s, YEAR, AS_OF))
+    db.dispose()
+    return f"演示数据 {result.households} 户 {result.members} 人，测算 {n} 户，数据质量检查 {findings} 条"
+
+
+def check_pdf(tmp: Path) -> str:
+    from .services import reports
+    from .services.db import init_db, sqlite_url
+    db = init_db(sqlite_url(tmp / "scratch.sqlite3"))
+    out = tmp / "summary.pdf"
+    with db.session("self-test") as s:
+        result = reports.render(s, "summary", out, year=YEAR, as_of=AS_OF)
+    db.dispose()
+    data = out.read_bytes()
+    if not data.startswith(b"%PDF") or b"FontFile2" not in data:
+        raise RuntimeError("PDF 未生成或字体未嵌入")
+    return f"汇总表 PDF {result.pages} 页，{len(data) // 1024} KB，中文字体已嵌入"
+
+
+def check_workbook(tmp: Path) -> str:
+    from .services import exchange
+    from .services.db import init_db, sqlite_url
+    source = init_db(sqlite_url(tmp / "scratch.sqlite3"))
+    book = tmp / "exchange.xlsx"
+    with source.session("self-test") as s:
+        exported = exchange.export_workbook(s, book, YEAR)
+    source.dispose()
+    target = init_db(sqlite_url(tmp / "target.sqlite3"))
+    _township(target)
+    with target.session("self-test") as s:
+        pv = exchange.preview(s, book, YEAR)
+        if not pv.ok:
+            raise RuntimeError(f"导出的工作簿不能导入：{pv.errors[:3]}")
+        exchange.apply(s, pv, as_of=AS_OF)
+        s.commit()
+    target.dispose()
+    return f"交换工作簿导出 {book.stat().st_size // 1024} KB 并导入另一数据库（{exported.households} 户）"
+
+
+def check_window(tmp: Path) -> str:
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from .app import create_main_window
+    from .services import auth, settings
+    from .services.context import AppContext
+    from .services.db import init_db, sqlite_url
+    app = QApplication.instance() or QApplication([])
+    db = init_db(sqlite_url(tmp / "scratch.sqlite3"))
+    with db.session() as s:
+        user = auth.authenticate(s, "admin", "selftest")
+        s.commit()
+    ctx = AppContext(db, user, year=AS_OF.year, today=lambda: AS_OF)
+    ctx.year = ctx.read(settings.current_year)
+    window = create_main_window(ctx)
+    pages = len(window.pages)
+    failed = [k for k, w in window.pages.items() if type(w).__name__ == "QLabel"]
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    db.dispose()
+    if failed:
+        raise RuntimeError(f"页面加载失败：{'、'.join(failed)}")
+    return f"主窗口 {pages} 个页面加载正常（{app.platformName()}）"
+
+
+CHECKS: list[tuple[str, Callable[[Path], str]]] = [
+    ("数据库", check_database), ("规则", check_rules), ("PDF", check_pdf), ("Excel", check_workbook),
+    ("界面", check_window)]
+
+
+def main(out=sys.stdout) -> int:
+    from . import APP_NAME, __version__
+    print(f"{APP_NAME} {__version__} 自检", file=out)
+    failures = 0
+    with tempfile.TemporaryDirectory(prefix="fanpin-selftest-") as folder:
+        tmp = Path(folder)
+        for name, check in CHECKS:
+            started = time.perf_counter()
+            try:
+                text = check(tmp)
+                print(f"  ✓ {name}：{text}（{time.perf_counter() - started:.1f} 秒）", file=out, flush=True)
+            except Exception as exc:  # noqa: BLE001 - every failure is reported, then the next check runs
+                failures += 1
+                print(f"  ✗ {name}：{type(exc).__name__}: {exc}", file=out, flush=True)
+                traceback.print_exc(file=sys.stderr)
+    print("自检通过" if not failures else f"自检未通过：{failures} 项失败", file=out)
+    return 0 if not failures else 1
