@@ -161,6 +161,7 @@ SORT_COLUMNS = {
 }
 SORT_BY_REGION = {"village": _H.village_id, "group": _H.group_id}  # sorted by the region's name
 LONG_NUMBER = 14  # this many digits can only be an ID or household number (a prefix), never a phone
+ID_PREFIX = 10  # this many digits of an ID are its start; fewer may be its end (后 6 位)
 
 
 def _like(text: str) -> str:
@@ -175,9 +176,12 @@ def _text_condition(text: str):
             members = select(_M.household_id).where(_M.id_number >= text, _M.id_number < upper)
             return or_(and_(_H.household_no >= text, _H.household_no < upper), _H.id.in_(members))
         pattern = _like(text)
-        # UNION ALL lets each branch scan its own covering index; OR would scan the table.
-        members = union_all(select(_M.household_id).where(_M.id_number.like(pattern, escape="\\")),
-                            select(_M.household_id).where(_M.phone.like(pattern, escape="\\")))
+        if len(text) >= ID_PREFIX:  # an ID is typed from its start (area code, birth date): a range
+            ids = select(_M.household_id).where(_M.id_number >= text, _M.id_number < text + "~")
+        else:  # short digits may be the end of an ID: a scan of the covering index
+            ids = select(_M.household_id).where(_M.id_number.like(pattern, escape="\\"))
+        # UNION ALL lets each branch use its own covering index; OR would scan the member table.
+        members = union_all(ids, select(_M.household_id).where(_M.phone.like(pattern, escape="\\")))
         return or_(_H.household_no.like(pattern, escape="\\"), _H.phone.like(pattern, escape="\\"),
                    _H.id.in_(members))
     pattern = _like(text)

@@ -246,3 +246,13 @@ def test_search_long_numbers_by_prefix_and_member_phone(ctx, township):
     assert ctx.read(register.household_ids, HouseholdFilter(text="12345678")) == [a]
     full = members[2].id_number
     assert ctx.read(register.household_ids, HouseholdFilter(text=full.lower())) == [a]
+
+
+def test_id_search_by_prefix_from_ten_digits_and_by_ending_below(ctx, township):
+    v = township["villages"]["东村"]
+    data, members = family(v, no="A1", serial=1)
+    a = save(ctx, data, members)
+    number = members[0].id_number
+    assert ctx.read(register.household_ids, HouseholdFilter(text=number[:10])) == [a]
+    assert ctx.read(register.household_ids, HouseholdFilter(text=number[-6:])) == [a]
+    assert ctx.read(register.household_ids, HouseholdFilter(text=number[4:14])) == []  # the middle: not a prefix
