@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from ...services.workflow import CaseRow, ClueRow, StepView
+from .base import ListTableModel
 
 ROW_ROLE = Qt.ItemDataRole.UserRole  # the CaseRow / StepView
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # native value of the cell (dates as ISO text)
@@ -33,44 +34,12 @@ def _bold() -> QFont:
     return font
 
 
-class _Table(QAbstractTableModel):
-    HEADERS: tuple[str, ...] = ()
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list = []
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def rows(self) -> list:
-        return list(self._rows)
-
-    def _row(self, index: _Index):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        return self._rows[index.row()]
-
-
 # ---------------------------------------------------------------- the case list
 
 (COL_ID, COL_KIND, COL_NO, COL_HEAD, COL_VILLAGE, COL_OPENED, COL_STEP, COL_DUE, COL_STATE) = range(9)
 
 
-class CaseTableModel(_Table):
+class CaseTableModel(ListTableModel):
     HEADERS = ("编号", "类型", "户编号", "户主", "行政村", "发起日期", "当前步骤", "期限", "状态")
 
     def __init__(self, parent=None):
@@ -147,7 +116,7 @@ def step_details(step: StepView, field_names: dict[str, str]) -> str:
     return "；".join(parts)
 
 
-class StepTableModel(_Table):
+class StepTableModel(ListTableModel):
     HEADERS = ("序号", "步骤", "期限", "办理日期", "办理人", "结果", "说明")
 
     def __init__(self, parent=None):
@@ -234,7 +203,7 @@ class StepTableModel(_Table):
 (CLUE_DATE, CLUE_SOURCE, CLUE_NO, CLUE_HEAD, CLUE_VILLAGE, CLUE_TEXT, CLUE_OUTCOME) = range(7)
 
 
-class ClueTableModel(_Table):
+class ClueTableModel(ListTableModel):
     HEADERS = ("日期", "来源", "户编号", "户主", "行政村", "线索内容", "处理情况")
 
     def set_rows(self, rows: list[ClueRow]) -> None:

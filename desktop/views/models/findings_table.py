@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
 from ...services.checks import CODES, Finding
+from .base import ListTableModel
 
 COL_CODE, COL_TITLE, COL_NO, COL_ID_NUMBER, COL_MESSAGE = range(5)
 HEADERS = ("代码", "问题", "户编号", "成员证件号码", "说明")
@@ -18,18 +19,15 @@ _CODE_ORDER = {c: i for i, c in enumerate(CODES)}
 _Index = QModelIndex | QPersistentModelIndex
 
 
-class FindingsTableModel(QAbstractTableModel):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list[Finding] = []
+class FindingsTableModel(ListTableModel):
+    HEADERS = HEADERS
+    ROW_NUMBERS = True
 
     def set_findings(self, findings: list[Finding]) -> None:
-        self.beginResetModel()
-        self._rows = list(findings)
-        self.endResetModel()
+        self.set_rows(findings)
 
     def findings(self) -> list[Finding]:
-        return list(self._rows)
+        return self.rows()
 
     def counts(self) -> Counter:
         """Findings per code."""
@@ -37,24 +35,6 @@ class FindingsTableModel(QAbstractTableModel):
 
     def household_count(self) -> int:
         return len({f.household_no for f in self._rows})
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            return HEADERS[section] if 0 <= section < len(HEADERS) else None
-        return str(section + 1)
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):

@@ -3,9 +3,10 @@ every reason it is listed, and whether it has been visited. A proxy filters by r
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
 from ...services.screening import OUTCOMES, REASONS, KeyCheck
+from .base import ListTableModel
 
 COL_NO, COL_HEAD, COL_VILLAGE, COL_REASONS, COL_VISITED, COL_OUTCOME = range(6)
 HEADERS = ("户编号", "户主", "行政村", "排查原因", "走访日期", "排查结果")
@@ -16,7 +17,10 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # native value of the cell
 _Index = QModelIndex | QPersistentModelIndex
 
 
-class KeyCheckTableModel(QAbstractTableModel):
+class KeyCheckTableModel(ListTableModel):
+    HEADERS = HEADERS
+    ROW_NUMBERS = True
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self._rows: list[KeyCheck] = []
@@ -33,24 +37,6 @@ class KeyCheckTableModel(QAbstractTableModel):
 
     def village_name(self, village_id: int) -> str:
         return self._villages.get(village_id, "")
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            return HEADERS[section] if 0 <= section < len(HEADERS) else None
-        return str(section + 1)
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):

@@ -3,12 +3,13 @@ villages with their ratio of monitored persons (SPEC §6.2)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from ...services import rules
 from ...services.warnings import TITLES, WarningRow
 from .case_table import GREY, ORANGE, RED, iso
+from .base import ListTableModel
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -19,43 +20,6 @@ COLOURS = {"红": QColor("#c62828"), "黄": QColor("#b7791f"), "蓝": QColor("#1
 DEADLINE_KINDS = {"overdue", "due_soon", "plan_overdue", "revisit_due", "green_near"}
 
 _Index = QModelIndex | QPersistentModelIndex
-
-
-class _Table(QAbstractTableModel):
-    HEADERS: tuple[str, ...] = ()
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list = []
-
-    def set_rows(self, rows: list) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def rows(self) -> list:
-        return list(self._rows)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def _row(self, index: _Index):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        return self._rows[index.row()]
 
 
 # ---------------------------------------------------------------- warning rows
@@ -74,7 +38,7 @@ def days_text(r: WarningRow) -> str:
     return f"还剩 {-r.days} 天"
 
 
-class WarningTableModel(_Table):
+class WarningTableModel(ListTableModel):
     HEADERS = ("类型", "户编号", "户主", "行政村", "事项", "期限", "逾期天数")
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
@@ -142,7 +106,7 @@ def ratio_text(v: rules.VillageRatio) -> str:
     return "" if v.ratio is None else f"{v.ratio * 100:.2f}%"
 
 
-class VillageTableModel(_Table):
+class VillageTableModel(ListTableModel):
     HEADERS = ("村", "人数", "农村户籍人口", "比例", "超过2%")
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
