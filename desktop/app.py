@@ -48,18 +48,30 @@ def open_database(path: Path | None = None) -> Database:
     return init_db(sqlite_url(path))
 
 
-def damaged_message(exc: DatabaseDamaged) -> str:
-    backups = backup.list_backups(exc.path)
-    lines = ["数据库文件检查未通过，程序不能继续运行，以免损坏扩大。", "", f"文件：{exc.path}",
+def damaged_message(exc: DatabaseDamaged, good: backup.BackupInfo | None) -> str:
+    lines = ["数据库文件检查未通过，程序不能继续使用它，以免损坏扩大。", "", f"文件：{exc.path}",
              f"问题：{exc.problem}", "", f"备份文件夹：{backup.backup_dir_for(exc.path)}"]
-    if backups:
-        newest = backups[0]
-        lines.append(f"共有 {len(backups)} 个备份，最新的是 {newest.path.name}"
-                     f"（{newest.taken_at:%Y-%m-%d %H:%M}）。")
-        lines.append("请先复制保存损坏的文件，再用最新的备份替换它后重新打开程序；如有疑问请联系技术支持。")
+    if good is not None:
+        lines += [f"最新的完好备份：{good.path.name}（{good.taken_at:%Y-%m-%d %H:%M}）。", "",
+                  "可以用这个备份恢复：损坏的文件会改名保留在原文件夹，不会删除；备份之后录入的数据需要重新录入。"]
     else:
-        lines.append("没有找到备份。请复制保存该文件并联系技术支持。")
+        lines.append("没有找到完好的备份。请复制保存该文件并联系技术支持。")
     return "\n".join(lines)
+
+
+def offer_backup(exc: DatabaseDamaged, parent=None) -> bool:
+    """Tell the user the file is damaged and offer the latest good backup. True when it was restored."""
+    good = backup.latest_good(exc.path)
+    box = QMessageBox(QMessageBox.Icon.Critical, f"数据库损坏 — {APP_NAME}", damaged_message(exc, good),
+                      parent=parent)
+    restore = box.addButton("用最新的完好备份恢复", QMessageBox.ButtonRole.AcceptRole) if good else None
+    box.addButton("退出", QMessageBox.ButtonRole.RejectRole)
+    box.exec()
+    if restore is None or box.clickedButton() is not restore:
+        return False
+    kept = backup.replace_damaged(exc.path, good.path)
+    QMessageBox.information(parent, APP_NAME, f"已用 {good.path.name} 恢复。\n损坏的文件保留为：{kept}")
+    return True
 
 
 def create_main_window(ctx: AppContext):
@@ -112,10 +124,12 @@ def run_gui(db_path: Path | None = None) -> int:
     """The whole program with a window: first run, log-in, main window. Returns the exit code."""
     app = setup_application()
     try:
-        db = open_database(db_path)
-    except DatabaseDamaged as exc:
-        QMessageBox.critical(None, f"数据库损坏 — {APP_NAME}", damaged_message(exc))
-        return 1
+        try:
+            db = open_database(db_path)
+        except DatabaseDamaged as exc:
+            if not offer_backup(exc):
+                return 1
+            db = open_database(db_path)
     except Exception as exc:  # noqa: BLE001 - e.g. a file from a newer version, a read-only folder
         QMessageBox.critical(None, f"无法打开数据库 — {APP_NAME}",
                              f"无法打开数据库文件：\n{db_path or default_db_path()}\n\n{type(exc).__name__}: {exc}")

@@ -105,3 +105,27 @@ def restore(db_path: Path, backup_path: Path, now: datetime | None = None) -> Pa
     finally:
         src.close()
     return safety
+
+
+def latest_good(db_path: Path) -> BackupInfo | None:
+    """The newest backup that passes the full integrity check (what to offer when the file is damaged)."""
+    from .integrity import integrity_check
+    for info in list_backups(db_path):
+        if integrity_check(info.path) is None:
+            return info
+    return None
+
+
+def replace_damaged(db_path: Path, good: Path, now: datetime | None = None) -> Path:
+    """Put a good backup in place of a damaged database. The damaged file (and its WAL) is kept
+    beside it, renamed, for whoever investigates; nothing is deleted. Returns the kept file."""
+    import shutil
+    now = now or datetime.now()
+    kept = db_path.with_name(f"{db_path.stem}-damaged-{now:%Y%m%d-%H%M%S}{db_path.suffix}")
+    db_path.rename(kept)
+    for suffix in ("-wal", "-shm"):
+        side = Path(f"{db_path}{suffix}")
+        if side.exists():
+            side.rename(Path(f"{kept}{suffix}"))
+    shutil.copyfile(good, db_path)
+    return kept

@@ -119,3 +119,25 @@ def test_a_damaged_backup_is_never_restored(db, tmp_path):
         backup.restore(path, bad)
     with sqlite3.connect(path) as c:
         assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_damaged_database_is_replaced_by_the_latest_good_backup(db, tmp_path):
+    from desktop.services import settings
+    from desktop.services.integrity import integrity_check
+    path = db.sqlite_path
+    with db.session() as s:
+        settings.set_app(s, "marker", "good")
+        s.commit()
+    good = backup.backup_sqlite(path, "daily", now=datetime(2024, 3, 1, 8, 0))
+    newer_bad = backup.backup_dir_for(path) / f"{path.stem}-20240302-080000-daily.sqlite3"
+    newer_bad.write_bytes(b"garbage" * 1000)
+    db.dispose()
+    path.write_bytes(b"SQLite format 3\x00" + b"\x01" * 5000)  # the live file is damaged
+    assert integrity_check(path) is not None
+    chosen = backup.latest_good(path)
+    assert chosen.path == good  # the newer, broken backup is skipped
+    kept = backup.replace_damaged(path, chosen.path, now=datetime(2024, 3, 3, 9, 0))
+    assert kept.name.endswith("-damaged-20240303-090000.sqlite3") and kept.exists()
+    assert integrity_check(path) is None
+    with sqlite3.connect(path) as c:
+        assert c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone() == ("good",)

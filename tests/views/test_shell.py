@@ -214,21 +214,45 @@ def test_damaged_database_is_refused_before_migration_and_names_the_backups(tmp_
     with pytest.raises(desktop_app.DatabaseDamaged) as caught:
         desktop_app.open_database(damaged)
     assert damaged.read_bytes() == b"\x00garbage" * 1000  # untouched
-    message = desktop_app.damaged_message(caught.value)
+    message = desktop_app.damaged_message(caught.value, backup.latest_good(damaged))
     assert "数据库文件检查未通过" in message and str(backup.backup_dir_for(damaged)) in message
-    assert "没有找到备份" in message
+    assert "没有找到完好的备份" in message
 
-    caught.value.path = path  # the same message for a file with backups lists the newest
-    assert "共有 1 个备份" in desktop_app.damaged_message(caught.value)
+    caught.value.path = path  # a file with a good backup names it
+    assert "最新的完好备份" in desktop_app.damaged_message(caught.value, backup.latest_good(path))
 
 
-def test_run_gui_exits_non_zero_on_a_damaged_database(qtbot, tmp_path, monkeypatch):
+def test_run_gui_exits_non_zero_on_a_damaged_database_when_not_restored(qtbot, tmp_path, monkeypatch):
     damaged = tmp_path / "damaged.sqlite3"
     damaged.write_bytes(b"not a database" * 100)
     shown = {}
-    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: shown.update(title=title, text=text))
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: shown.update(title=self.windowTitle(), text=self.text()))
     assert desktop_app.run_gui(damaged) == 1
     assert "数据库损坏" in shown["title"] and "备份文件夹" in shown["text"]
+    assert damaged.read_bytes() == b"not a database" * 100
+
+
+def test_latest_good_backup_is_offered_and_restored(qtbot, tmp_path, db, township, monkeypatch):
+    path = db.sqlite_path
+    backup.backup_sqlite(path, "daily")
+    db.dispose()
+    path.write_bytes(b"SQLite format 3\x00" + b"\x01" * 5000)
+    with pytest.raises(desktop_app.DatabaseDamaged) as caught:
+        desktop_app.open_database(path)
+    accept = QMessageBox.ButtonRole.AcceptRole
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: None)
+    monkeypatch.setattr(QMessageBox, "clickedButton",
+                        lambda self: next(b for b in self.buttons() if self.buttonRole(b) == accept))
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: None)
+    assert desktop_app.offer_backup(caught.value)
+    reopened = desktop_app.open_database(path)  # sound again, with the township of the backup
+    try:
+        from desktop.services import regions
+        with reopened.session() as s:
+            assert regions.township(s).name == "稷下街道"
+    finally:
+        reopened.dispose()
+    assert list(path.parent.glob("test-damaged-*.sqlite3"))  # the damaged file is kept
 
 
 def test_cjk_font_is_preferred_and_missing_font_is_detected():
