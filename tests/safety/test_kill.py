@@ -56,3 +56,49 @@ def test_killed_edits_leave_whole_transactions(ctx, township):
         assert audits == n  # and its audit entry with it
         last = n
     assert last > 0  # the worker did commit edits before being killed
+
+
+def test_killed_import_is_all_or_nothing(tmp_path):
+    """The import of a county workbook is one transaction: killed at any moment, the file holds
+    either none of its households or all of them, with their members."""
+    from desktop.services import demo, exchange, regions, settings
+    from desktop.services.db import init_db, sqlite_url
+    source = init_db(sqlite_url(tmp_path / "source.sqlite3"))
+    with source.session() as s:
+        regions.init_township(s, "稷下街道")
+        settings.set_year(s, 2024, monitoring_line="7100")
+        demo.generate(s, 1500, seed=5, year=2024)
+        s.commit()
+        book = tmp_path / "county.xlsx"
+        exchange.export_workbook(s, book, 2024)
+        households = s.execute(sqlite_text("SELECT count(*) FROM household")).scalar()
+        members = s.execute(sqlite_text("SELECT count(*) FROM member")).scalar()
+    source.dispose()
+    rng = random.Random(11)
+    outcomes = []
+    for round_ in range(ROUNDS // 2):
+        target = tmp_path / f"target{round_}.sqlite3"
+        db = init_db(sqlite_url(target))
+        with db.session() as s:
+            regions.init_township(s, "稷下街道")
+            settings.set_year(s, 2024, monitoring_line="7100")
+            s.commit()
+        db.dispose()
+        p = start(["tests/safety/import_worker.py", str(target), str(book)])
+        while p.stdout.readline().strip() != "writing":  # wait until the transaction is under way
+            assert p.poll() is None, p.stderr.read()
+        time.sleep(rng.uniform(0.0, 0.4))
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=10)
+        with sqlite3.connect(target) as c:
+            assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            got = (c.execute("SELECT count(*) FROM household").fetchone()[0],
+                   c.execute("SELECT count(*) FROM member").fetchone()[0])
+        outcomes.append(got)
+        assert got in ((0, 0), (households, members)), got
+    assert (0, 0) in outcomes  # at least one kill landed inside the transaction
+
+
+def sqlite_text(sql):
+    from sqlalchemy import text
+    return text(sql)
