@@ -22,10 +22,12 @@ from typing import Callable
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from ..models import Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent, Region
+from ..models import (Case, CaseStep, Clue, Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent,
+                      Region)
 from ..models.base import utcnow
 from . import audit, regions, settings
 from .codes import codes, measure_catalog
+from .dates import add_months
 from .idnumber import _CHECK, _WEIGHTS
 
 DEFAULT_LINE = "7100"  # monitoring line set when the year has none (SPEC §11 demo only)
@@ -49,6 +51,7 @@ class DemoResult:
     income_lines: int
     events: int
     elapsed: float
+    cases: int = 0  # open cases behind 认定中 / 绿色通道, and the revisits of removals
 
 
 # ---------------------------------------------------------------- word lists
@@ -306,7 +309,8 @@ class _Generator:
             return (session.scalar(select(func.max(model.id))) or 0) + 1
 
         self.next = {m: next_id(m) for m in (Region, Household, Member, MemberEvent, Measure, IncomeRecord,
-                                              IncomeLine)}
+                                              IncomeLine, Case, CaseStep, Clue)}
+        self.open_cases: list[tuple[str, int, date]] = []  # (kind, household id, opened on) of this chunk
         existing = session.scalar(select(func.count()).select_from(Household)) or 0
         # The count of households already there varies the stream, so a second run is new people.
         self.rng = rng = random.Random(f"fanpin-demo:{seed}:{existing}")
@@ -342,7 +346,7 @@ class _Generator:
         self.cadres = [self.names.full(self.names.surname(), "1" if rng.random() < 0.6 else "2") for _ in range(40)]
         for key in ("relation", "sex", "school", "labor", "health", "category", "risk_type"):
             codes(key)  # fail early if the code lists are not there
-        self.counts = dict(villages=0, groups=0, households=0, members=0, monitored=0, removed=0, measures=0,
+        self.counts = dict(cases=0, villages=0, groups=0, households=0, members=0, monitored=0, removed=0, measures=0,
                            income_records=0, income_lines=0, events=0)
 
     def sync_sequences(self) -> None:
@@ -453,6 +457,7 @@ class _Generator:
         s.execute(insert(IncomeRecord.__table__), ir_rows)
         if il_rows:
             s.execute(insert(IncomeLine.__table__), il_rows)
+        self._cases()
         c = self.counts
         c["households"] += len(hh_rows)
         c["members"] += len(m_rows)
@@ -460,6 +465,48 @@ class _Generator:
         c["measures"] += len(ms_rows)
         c["income_records"] += len(ir_rows)
         c["income_lines"] += len(il_rows)
+
+    # First pending step of each procedure opened here, with its deadline (as services.workflow does).
+    FIRST_STEP = {"identify": ("verify", lambda d: d + timedelta(days=3)),
+                  "green": ("verify", lambda d: add_months(d, 1)),
+                  "revisit": ("revisit", lambda d: add_months(d, 6))}
+    PREVIOUS = {"identify": "none", "green": "none", "revisit": "removed"}
+
+    def _cases(self) -> None:
+        """Open cases for households the demo put in 认定中 / 绿色通道, and the revisit of each removal,
+        so their status is backed by a procedure as in real use."""
+        if not self.open_cases:
+            return
+        case_rows, step_rows, clue_rows = [], [], []
+        for kind, hid, opened in self.open_cases:
+            cid = self._next(Case)
+            data = {"previous_status": self.PREVIOUS[kind]}
+            if kind == "identify":
+                clue_id = self._next(Clue)
+                data["clue_id"] = clue_id
+                clue_rows.append(dict(id=clue_id, household_id=hid, source=self.rng.choice(("01", "02", "03", "04")),
+                                      reported_on=opened, reporter=None, description="演示数据：入户排查发现风险",
+                                      outcome="已发起认定", case_id=cid, created_at=self.now, updated_at=self.now))
+            elif kind == "green":
+                data["reason"] = "演示数据：突发意外事故"
+            case_rows.append(dict(id=cid, household_id=hid, kind=kind, state="open", opened_on=opened, closed_on=None,
+                                  outcome=None, end_reason=None, data=data, opened_by="demo", created_at=self.now,
+                                  updated_at=self.now))
+            step, due = self.FIRST_STEP[kind]
+            step_rows.append(dict(id=self._next(CaseStep), case_id=cid, seq=1, step=step, done_on=None,
+                                  due_on=due(opened), actor=None, result=None, notes=None, data={}, snapshot=None,
+                                  created_at=self.now, updated_at=self.now))
+        self.s.execute(insert(Case.__table__), case_rows)
+        self.s.execute(insert(CaseStep.__table__), step_rows)
+        if clue_rows:
+            self.s.execute(insert(Clue.__table__), clue_rows)
+        self.counts["cases"] += len(case_rows)
+        self.open_cases = []
+
+    def _next(self, model) -> int:
+        value = self.next[model]
+        self.next[model] = value + 1
+        return value
 
     # ------------------------------------------------------------ one household
 
@@ -629,6 +676,12 @@ class _Generator:
             self.counts["monitored"] += 1
         elif status == "removed":
             self.counts["removed"] += 1
+            self.open_cases.append(("revisit", hid, removed_on))
+        elif status == "identifying":
+            self.open_cases.append(("identify", hid, as_of - timedelta(days=rng.randint(0, 12))))
+        green_entry = as_of - timedelta(days=rng.randint(0, 25))
+        if status == "green":
+            self.open_cases.append(("green", hid, green_entry))
         hh_rows.append(dict(
             id=hid, household_no=no, village_id=v["id"], group_id=gid, address=f"{gname}{rng.randint(1, 260)}号",
             phone=phone, head_name=head_name, size=size,
@@ -644,7 +697,7 @@ class _Generator:
         has_public_post = False
         if status in ("monitoring", "removed", "removing", "green"):
             if status == "green":
-                start = as_of - timedelta(days=rng.randint(0, 25))
+                start = green_entry
                 n = rng.randint(1, 2)
             else:
                 start = identified

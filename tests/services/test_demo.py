@@ -330,3 +330,24 @@ def test_no_household_has_two_fathers_or_two_mothers(demo_db):
                          .where(Member.relation.in_(("01", "02", "11", "12")))
                          .group_by(Member.household_id, Member.relation)).all()
     assert all(n == 1 for _, _, n in rows)
+
+
+def test_statuses_of_procedures_are_backed_by_open_cases(db, township):
+    from desktop.models import Case, CaseStep, Household
+    from desktop.services import checks, demo, workflow
+    with db.session() as s:
+        result = demo.generate(s, 600, seed=9, year=2024, as_of=date(2024, 11, 20))
+        s.commit()
+        by_status = {}
+        for hid, status in s.execute(select(Household.id, Household.monitoring_status)):
+            by_status.setdefault(status, set()).add(hid)
+        open_cases = {(c.household_id, c.kind) for c in s.scalars(select(Case).where(Case.state == "open"))}
+        for status, kind in (("identifying", "identify"), ("green", "green"), ("removed", "revisit")):
+            assert {(h, kind) for h in by_status.get(status, ())} <= open_cases
+        assert result.cases == len(open_cases) > 0
+        pending = s.scalars(select(CaseStep).where(CaseStep.done_on.is_(None))).all()
+        assert len(pending) == result.cases and all(p.due_on for p in pending)
+        some = next(c for c in s.scalars(select(Case).where(Case.kind == "identify")))
+        view = workflow.view(s, some.id, date(2024, 11, 20))  # a real case the workflow can continue
+        assert view.pending.key == "verify"
+        checks.run_checks(s, 2024, date(2024, 11, 20))
