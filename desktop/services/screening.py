@@ -32,6 +32,7 @@ REASONS = {
 }
 WATCHED_RISKS = ("05", "06", "07")  # 因意外事故, 因产业项目失败, 因务工就业不稳
 RELIEF_SOURCES = ("01", "03", "04")  # 农户申报, 部门预警, 12317平台
+CLUE_SOURCE = "02"  # 干部排查: a risk found on a screening visit
 OUTCOMES = {"no_risk": "无风险", "clue": "发现风险，已登记线索", "already_monitored": "已是监测对象",
             "other": "其他"}
 
@@ -173,7 +174,10 @@ def _record_a33(session: Session, record_ids: list[int]) -> dict[int, Decimal]:
 
 
 def mark_visited(session: Session, household_id: int, year: int, visited_on: date, outcome: str,
-                 note: str | None = None) -> None:
+                 note: str | None = None) -> int | None:
+    """Record the visit of a listed household. A visit that found a risk registers a clue (线索, source
+    干部排查) naming why the household was listed, to be taken to identification in 认定流程.
+    Returns the new clue's id, if one was registered."""
     if outcome not in OUTCOMES:
         raise ValueError(f"未知的排查结果：{outcome}")
     v = session.scalar(select(ScreeningVisit).where(ScreeningVisit.household_id == household_id,
@@ -181,6 +185,13 @@ def mark_visited(session: Session, household_id: int, year: int, visited_on: dat
     if v is None:
         v = ScreeningVisit(household_id=household_id, year=year)
         session.add(v)
+    found_before = v.outcome == "clue"
     v.visited_on, v.outcome, v.note = visited_on, outcome, (note or "").strip() or None
     v.visited_by = session.info.get("user")
     session.flush()
+    if outcome != "clue" or found_before:
+        return None
+    from . import workflow
+    description = f"{year} 年集中排查走访发现风险" + (f"：{v.note}" if v.note else "")
+    return workflow.record_clue(session, CLUE_SOURCE, visited_on, household_id=household_id,
+                                description=description, reporter=v.visited_by)

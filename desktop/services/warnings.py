@@ -107,6 +107,8 @@ def dashboard(session: Session, year: int, as_of: date, *, village_ids: frozense
             due = h.identified_on + timedelta(days=proc["plan_days"])
             if as_of > due:
                 row("plan_overdue", hid, None, "帮扶计划（帮扶措施）未制定", due)
+            elif as_of >= due - soon:
+                row("due_soon", hid, None, "帮扶计划（帮扶措施）待制定", due)
 
     try:
         assessed = assess_mod.assess(session, year, as_of)

@@ -284,3 +284,17 @@ class TestMarkVisited:
         hid = b.household(a27_risk_types=["07"])
         with pytest.raises(ValueError, match="未知的排查结果"):
             screening.mark_visited(b.s, hid, YEAR, date(2024, 11, 15), "maybe")
+
+
+def test_a_visit_that_finds_a_risk_registers_a_clue_once(db, township):
+    from desktop.services import register, screening, workflow
+    from tests.conftest import TODAY, family
+    with db.session("admin") as s:
+        data, members = family(township["villages"]["东村"], no="S1")
+        hid = register.save_household(s, data, members, TODAY)
+        assert screening.mark_visited(s, hid, 2024, date(2024, 11, 1), "no_risk") is None
+        clue = screening.mark_visited(s, hid, 2024, date(2024, 11, 2), "clue", "户主新患重病")
+        assert clue is not None
+        assert screening.mark_visited(s, hid, 2024, date(2024, 11, 3), "clue", "复核") is None  # not twice
+        [row] = workflow.clues(s, pending_only=True)
+        assert row.source_name == "干部排查" and "户主新患重病" in row.description and row.household_id == hid

@@ -332,6 +332,9 @@ class TestWarnings:
 
     def test_plan_overdue_after_ten_days_without_measures(self, ctx, hid):
         walk_identify(ctx, hid)  # identified 2024-06-15
+        assert not ctx.read(warnings.dashboard, 2024, date(2024, 6, 21)).of("due_soon")
+        soon = ctx.read(warnings.dashboard, 2024, date(2024, 6, 22)).of("due_soon")  # 3 days before 06-25
+        assert [r.what for r in soon] == ["帮扶计划（帮扶措施）待制定"]
         assert not ctx.read(warnings.dashboard, 2024, date(2024, 6, 25)).of("plan_overdue")
         assert ctx.read(warnings.dashboard, 2024, date(2024, 6, 26)).of("plan_overdue")
         ps = ctx.read(measures.plan_status, hid, 2024, date(2024, 6, 26))
