@@ -64,19 +64,24 @@ class Finding:
                 "member_id_number": self.member_id_number, "message": self.message}
 
 
-def run_checks(session: Session, year: int, as_of: date) -> list[Finding]:
-    """All findings for the year as of a date, ordered by household number then code order."""
+def run_checks(session: Session, year: int, as_of: date, household_ids: list[int] | None = None) -> list[Finding]:
+    """All findings for the year as of a date, ordered by household number then code order.
+
+    household_ids limits the findings to those households (after an import, for one village's
+    report); an ID they share with a household outside them is still found."""
     ys = assess_mod.year_settings(session, year)
     point = ys.status_time_point
     thresholds = ys.thresholds
-    assessments = {a.household_id: a for a in assess_mod.assess(session, year, as_of)}
-    hh = {r.id: r for r in session.execute(select(
-        Household.id, Household.household_no, Household.monitoring_status, Household.a3_category,
-        Household.a4_poverty_alleviated, Household.a23_housing_unsafe, Household.a24_school_dropout,
-        Household.a25_water_unsafe, Household.identified_on, Household.a53_removal_way, Household.a54_removed_on,
-        Household.whole_no_labor_guarantee))}
+    assessments = {a.household_id: a for a in assess_mod.assess(session, year, as_of, household_ids=household_ids)}
+    q = select(Household.id, Household.household_no, Household.monitoring_status, Household.a3_category,
+               Household.a4_poverty_alleviated, Household.a23_housing_unsafe, Household.a24_school_dropout,
+               Household.a25_water_unsafe, Household.identified_on, Household.a53_removal_way,
+               Household.a54_removed_on, Household.whole_no_labor_guarantee)
+    if household_ids is not None:
+        q = q.where(Household.id.in_(household_ids))
+    hh = {r.id: r for r in session.execute(q)}
     out: list[Finding] = []
-    out += _member_findings(session, hh, point, as_of)
+    out += _member_findings(session, hh, point, as_of, household_ids is not None)
     out += _household_findings(hh, assessments, year, thresholds)
     out += _measure_findings(session, hh, as_of)
     out += _case_findings(session, hh, as_of)
@@ -85,11 +90,13 @@ def run_checks(session: Session, year: int, as_of: date) -> list[Finding]:
     return out
 
 
-def _member_findings(session: Session, hh: dict, point: date, as_of: date) -> list[Finding]:
+def _member_findings(session: Session, hh: dict, point: date, as_of: date, subset: bool) -> list[Finding]:
     out = []
-    members = session.execute(select(
-        Member.household_id, Member.name, Member.sex, Member.id_number, Member.relation, Member.school,
-        Member.health, Member.work_months, Member.a17_medical, Member.status)).all()
+    q = select(Member.household_id, Member.name, Member.sex, Member.id_number, Member.relation, Member.school,
+               Member.health, Member.work_months, Member.a17_medical, Member.status)
+    if subset:
+        q = q.where(Member.household_id.in_(list(hh)))
+    members = session.execute(q).all()
     by_id_number = defaultdict(list)
     by_household = defaultdict(list)
     disabled = codes("health").code_of("残疾")
@@ -127,11 +134,15 @@ def _member_findings(session: Session, hh: dict, point: date, as_of: date) -> li
         if m.work_months is not None and not 0 <= m.work_months <= 12:
             out.append(Finding("WORK_MONTHS_INVALID", no, m.id_number,
                                f"{who}：务工时间 {m.work_months} 个月，应在 0–12 之间"))
+    if subset:
+        _add_outside_holders(session, hh, by_id_number)
+    mine = {h.household_no for h in hh.values()}
     for number, holders in by_id_number.items():
         if len(holders) > 1:
             where = "、".join(f"户 {no}“{m.name}”" for no, m in holders)
             for no in dict.fromkeys(no for no, _ in holders):  # one finding per household holding it
-                out.append(Finding("ID_DUPLICATE", no, number, f"身份证号 {number} 同时登记在 {where}"))
+                if no in mine:
+                    out.append(Finding("ID_DUPLICATE", no, number, f"身份证号 {number} 同时登记在 {where}"))
     for hid, ms in by_household.items():
         no = hh[hid].household_no
         heads = [m for m in ms if m.relation == HEAD]
@@ -147,6 +158,23 @@ def _member_findings(session: Session, hh: dict, point: date, as_of: date) -> li
                     out.append(Finding("HEAD_SPOUSE_SAME_SEX", no, s.id_number,
                                        f"户主“{heads[0].name}”与配偶“{s.name}”性别相同（{sex.name(s.sex)}）"))
     return out
+
+
+def _add_outside_holders(session: Session, hh: dict, by_id_number: dict) -> None:
+    """Living members elsewhere in the register who hold an ID of the checked households."""
+    numbers = list(by_id_number)
+    for start in range(0, len(numbers), 900):
+        q = (select(Household.household_no, Member.household_id, Member.name, Member.id_number)
+             .join(Household, Household.id == Member.household_id)
+             .where(Member.id_number.in_(numbers[start:start + 900]), Member.status == "normal"))
+        for no, hid, name, number in session.execute(q):
+            if hid not in hh:
+                by_id_number[number].append((no, _Holder(name)))
+
+
+@dataclass(frozen=True)
+class _Holder:
+    name: str
 
 
 def _household_findings(hh: dict, assessments: dict, year: int, thresholds: dict) -> list[Finding]:
@@ -237,6 +265,8 @@ def _measure_findings(session: Session, hh: dict, as_of: date) -> list[Finding]:
             continue
         age = age_on(info.birth_date, as_of)
         if age < low or age > high:
+            if hid not in hh:
+                continue
             out.append(Finding("PUBLIC_POST_AGE", hh[hid].household_no, number,
                                f"公益岗位（{item or '其他'}）人员“{name}”{age} 周岁，不在 {low}–{high} 周岁之间"))
     return out
@@ -252,6 +282,8 @@ def _case_findings(session: Session, hh: dict, as_of: date) -> list[Finding]:
                 CaseStep.due_on.is_not(None), CaseStep.due_on < as_of))
     out = []
     for hid, kind, step, due in session.execute(q):
+        if hid not in hh:
+            continue
         try:
             name = f"{workflow.kind_names()[kind]}：{workflow._step_def(kind, step)['name']}"
         except (KeyError, workflow.WorkflowError):

@@ -570,3 +570,24 @@ def test_cli_check_year_without_settings_is_an_error_in_chinese(db, b):
     p = cli_check(db, "--year", "2030", "--as-of", "2030-11-20")
     assert p.returncode == 1 and p.stdout == ""
     assert "2030 年度未设置监测线" in p.stderr
+
+
+def test_checks_of_some_households_equal_the_full_run_restricted_to_them(db, township):
+    """household_ids only narrows what is reported; an ID shared with a household outside is found."""
+    from desktop.models import Household, Member
+    from desktop.services import demo
+    from sqlalchemy import select
+    with db.session() as s:
+        demo.generate(s, 300, seed=4, year=2024, as_of=date(2024, 11, 20))
+        ids = sorted(s.scalars(select(Household.id)))
+        inside, outside = ids[:100], ids[100:]
+        # Plant an ID of an outside household into an inside one.
+        donor = s.scalars(select(Member).where(Member.household_id == outside[0])).first()
+        taker = s.scalars(select(Member).where(Member.household_id == inside[0])).first()
+        taker.id_number = donor.id_number
+        s.commit()
+        full = checks.run_checks(s, 2024, date(2024, 11, 20))
+        nos = set(s.scalars(select(Household.household_no).where(Household.id.in_(inside))))
+        part = checks.run_checks(s, 2024, date(2024, 11, 20), household_ids=inside)
+    assert part == [f for f in full if f.household_no in nos]
+    assert any(f.code == "ID_DUPLICATE" for f in part)

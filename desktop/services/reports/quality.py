@@ -22,11 +22,9 @@ def make(session, sc, kind: str, year: int, as_of: date):
     title = f"{sc.place}{TITLE}（{year} 年度）"
     d = Document(title, sc.township_name)
     allowed = in_scope(session, sc)
-    findings = checks.run_checks(session, year, as_of)
+    findings = checks.run_checks(session, year, as_of, household_ids=None if allowed is None else sorted(allowed))
     info = {no: (hid, head, vid) for hid, no, head, vid in session.execute(
         select(Household.id, Household.household_no, Household.head_name, Household.village_id))}
-    if allowed is not None:
-        findings = [f for f in findings if info.get(f.household_no, (None,))[0] in allowed]
     names = region_names(session)
     s = d.story
     households = {f.household_no for f in findings}
