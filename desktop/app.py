@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+import threading
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+from PySide6.QtCore import QLibraryInfo, QLocale, QObject, QTranslator, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
@@ -134,14 +135,15 @@ def run_gui(db_path: Path | None = None) -> int:
         QMessageBox.critical(None, f"无法打开数据库 — {APP_NAME}",
                              f"无法打开数据库文件：\n{db_path or default_db_path()}\n\n{type(exc).__name__}: {exc}")
         return 1
+    daily = None
     if db.sqlite_path is not None:
         keep = int(db_setting(db, "backup_keep_days", "30"))
         try:
-            backup.daily_backup(db.sqlite_path, keep_days=keep)
+            daily = backup.daily_backup(db.sqlite_path, keep_days=keep)
         except OSError as exc:  # a full disk must not stop the day's work; say so
             print(f"每日备份失败：{exc}", file=sys.stderr)
     try:
-        return _run_with(app, db)
+        return _run_with(app, db, full_check=daily is not None)
     finally:
         db.dispose()
 
@@ -150,7 +152,34 @@ def db_setting(db: Database, key: str, default: str) -> str:
     return AppContext(db).read(settings.get_app, key, default)
 
 
-def _run_with(app: QApplication, db: Database) -> int:
+class IntegrityWatch(QObject):
+    """The full PRAGMA integrity_check, once a day, off the GUI thread (2-3 s on a county file; the
+    start only runs quick_check). A problem is shown as soon as it is known."""
+
+    finished = Signal(object)  # the problem text, or None
+
+    def __init__(self, path: Path, parent: QObject | None = None):
+        super().__init__(parent)
+        self.path = path
+        self.problem: str | None = None
+        self._thread = threading.Thread(target=self._run, name="integrity-check", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        self.problem = integrity_check(self.path)
+        self.finished.emit(self.problem)  # queued to the GUI thread by Qt
+
+
+def warn_if_damaged(parent, path: Path, problem: str | None) -> None:
+    if problem:
+        QMessageBox.warning(parent, f"数据库检查 — {APP_NAME}",
+                            f"每日完整检查发现数据库文件有问题：\n{path}\n\n{problem}\n\n"
+                            "请尽快到“数据备份”页备份当前数据，并联系技术支持；如需要，可从完好的备份恢复。")
+
+
+def _run_with(app: QApplication, db: Database, full_check: bool = False) -> int:
     from .views.first_run import FirstRunWizard
     from .views.login import LoginDialog
 
@@ -174,4 +203,8 @@ def _run_with(app: QApplication, db: Database) -> int:
         frame.moveCenter(available.center())
         window.move(frame.topLeft())
     window.show()
+    if full_check and db.sqlite_path is not None:
+        watch = IntegrityWatch(db.sqlite_path, window)
+        watch.finished.connect(lambda problem: warn_if_damaged(window, db.sqlite_path, problem))
+        watch.start()
     return app.exec()

@@ -261,3 +261,20 @@ def test_cjk_font_is_preferred_and_missing_font_is_detected():
         "Droid Sans Fallback CJK"
     assert desktop_app.cjk_font_family(["DejaVu Sans", "Liberation Serif"]) is None
     assert "fonts-noto-cjk" in desktop_app.FONT_HINT
+
+
+def test_daily_full_integrity_check_runs_off_the_gui_thread_and_warns(qtbot, tmp_path, db, monkeypatch):
+    warned = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warned.append(text))
+    sound = desktop_app.IntegrityWatch(db.sqlite_path)
+    with qtbot.waitSignal(sound.finished, timeout=10000) as blocker:
+        sound.start()
+    assert blocker.args == [None]
+    damaged = tmp_path / "damaged.sqlite3"
+    damaged.write_bytes(b"SQLite format 3\x00" + b"\x01" * 5000)
+    watch = desktop_app.IntegrityWatch(damaged)
+    watch.finished.connect(lambda problem: desktop_app.warn_if_damaged(None, damaged, problem))
+    with qtbot.waitSignal(watch.finished, timeout=10000):
+        watch.start()
+    qtbot.waitUntil(lambda: bool(warned))
+    assert "每日完整检查发现数据库文件有问题" in warned[0]
