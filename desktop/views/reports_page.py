@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -18,30 +17,27 @@ from html import escape
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import (QCoreApplication, QObject, QRect, QRunnable, QSize, QStandardPaths, Qt, QThreadPool,
-                            QTimer, Signal)
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtCore import QCoreApplication, QStandardPaths, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import (QApplication, QButtonGroup, QComboBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar,
-                               QPushButton, QRadioButton, QSplitter, QStyle, QStyledItemDelegate,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QRadioButton,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from ..services import register, regions, reports, settings
 from ..services.context import AppContext
 from ..services.reports import DEFAULT_SCOPE, KINDS, PER_HOUSEHOLD, summary_xlsx
 from .errors import error_label, error_text, set_error
 from .pdf_preview import PdfPreview
+from .widgets.background import Job
+from .widgets.temp_files import TEMP_FOLDER, clean_old_previews, new_temp_file, remove  # noqa: F401 - TEMP_FOLDER re-exported
+from .widgets.two_line_delegate import DESCRIPTION_ROLE, TwoLineDelegate
 
 HINT_STYLE = "color: #555;"
 BANNER_STYLE = "background: #fff4c2; border: 1px solid #e0c050; border-radius: 3px; padding: 6px; color: #5a4500;"
 BUSY_DELAY_MS = 500
-TEMP_FOLDER = "fanpin-reports"
-TEMP_MAX_AGE = 24 * 3600  # older previews (of a program that crashed, say) are removed at start
 BANNER_LINES = 6
 TOWNSHIP, VILLAGE, HOUSEHOLDS = 0, 1, 2
 KIND_ROLE = Qt.ItemDataRole.UserRole
-DESCRIPTION_ROLE = Qt.ItemDataRole.UserRole + 1
 
 DESCRIPTIONS = {
     "collection-form": "每户一份，按省定样表填好，入户核对后签字",
@@ -90,59 +86,6 @@ def _households(session, numbers: list[str]) -> dict[str, str | None]:
     return {no: rows.get(hid) if hid else None for no, hid in ids.items()}
 
 
-class _Signals(QObject):
-    done = Signal(object)
-    failed = Signal(object)
-
-
-class _Job(QRunnable):
-    """A service call on a pool thread; the result or the exception comes back as a signal."""
-
-    def __init__(self, fn: Callable[[], object]):
-        super().__init__()
-        self.fn = fn
-        self.signals = _Signals()
-
-    def run(self) -> None:
-        try:
-            result = self.fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread, shown there
-            self.signals.failed.emit(exc)
-        else:
-            self.signals.done.emit(result)
-
-
-class _KindDelegate(QStyledItemDelegate):
-    """A document's title with its description on a second, smaller grey line."""
-
-    def sizeHint(self, option, index) -> QSize:
-        fm = option.fontMetrics
-        return QSize(200, fm.height() * 2 + 8)
-
-    def paint(self, painter, option, index) -> None:
-        self.initStyleOption(option, index)
-        option.text = ""
-        style = option.widget.style() if option.widget else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        r = option.rect.adjusted(8, 3, -6, -3)
-        fm = option.fontMetrics
-        painter.save()
-        painter.setPen(option.palette.color(role))
-        painter.drawText(QRect(r.left(), r.top(), r.width(), fm.height()), Qt.AlignmentFlag.AlignLeft,
-                         fm.elidedText(index.data(), Qt.TextElideMode.ElideRight, r.width()))
-        small = QFont(option.font)
-        small.setPointSizeF(option.font.pointSizeF() * 0.88)
-        painter.setFont(small)
-        if not selected:
-            painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
-        text = painter.fontMetrics().elidedText(index.data(DESCRIPTION_ROLE), Qt.TextElideMode.ElideRight, r.width())
-        painter.drawText(QRect(r.left(), r.top() + fm.height() + 2, r.width(), fm.height()),
-                         Qt.AlignmentFlag.AlignLeft, text)
-        painter.restore()
-
-
 class ReportsPage(QWidget):
     generated = Signal(object)  # the ReportResult now shown
     failed = Signal(str)        # the Chinese message shown inline
@@ -153,7 +96,7 @@ class ReportsPage(QWidget):
         self.ctx = ctx
         self.result: reports.ReportResult | None = None  # the document in the preview
         self.shown: Request | None = None
-        self._job: _Job | None = None
+        self._job: Job | None = None
         self._then: tuple[Callable, Callable] | None = None
         self._shown_key: tuple | None = None
         self._started = 0.0
@@ -162,8 +105,8 @@ class ReportsPage(QWidget):
                               or Path.home())
         self.township_name = ""
         self._default_year: int | None = None
-        _clean_old_previews()
-        forget = lambda *_a, files=self._temp_files: _remove(files)  # noqa: E731 - not a method: runs after self
+        clean_old_previews()
+        forget = lambda *_a, files=self._temp_files: remove(files)  # noqa: E731 - not a method: runs after self
         self.destroyed.connect(forget)
         QCoreApplication.instance().aboutToQuit.connect(forget)
 
@@ -195,7 +138,7 @@ class ReportsPage(QWidget):
     def _build_choices(self) -> QWidget:
         """The document list, the year, the scope and 生成预览."""
         self.kind_list = QListWidget()
-        self.kind_list.setItemDelegate(_KindDelegate(self.kind_list))
+        self.kind_list.setItemDelegate(TwoLineDelegate(self.kind_list))
         for kind, title in KINDS.items():
             item = QListWidgetItem(title)
             item.setData(KIND_ROLE, kind)
@@ -424,7 +367,7 @@ class ReportsPage(QWidget):
         if req is None:
             return False
         set_error(self.error, None)
-        out = _new_temp_file(req.kind)
+        out = new_temp_file(req.kind)
         self._temp_files.append(out)
         key = self._selection_key()
 
@@ -436,7 +379,7 @@ class ReportsPage(QWidget):
         return True
 
     def _start(self, fn: Callable[[], object], done: Callable, failed: Callable, text: str) -> None:
-        job = _Job(fn)
+        job = Job(fn)
         job.signals.done.connect(self._job_done)  # bound methods of the page: queued to the GUI thread
         job.signals.failed.connect(self._job_failed)
         self._job, self._then = job, (done, failed)
@@ -467,7 +410,7 @@ class ReportsPage(QWidget):
 
     def _generated(self, req: Request, key: tuple, result: reports.ReportResult) -> None:
         old = [p for p in self._temp_files if p != result.path]
-        _remove(old)
+        remove(old)
         self._temp_files[:] = [result.path]
         try:
             self.preview.load(result.path)
@@ -489,7 +432,7 @@ class ReportsPage(QWidget):
         self.generated.emit(result)
 
     def _discard(self, out: Path, exc: BaseException) -> None:
-        _remove([out])
+        remove([out])
         if out in self._temp_files:
             self._temp_files.remove(out)
         message = error_text(exc)
@@ -591,33 +534,3 @@ def _refill(combo: QComboBox, items: list[tuple[str, object]], chosen) -> None:
         combo.addItem(text, data)
     combo.setCurrentIndex(max(0, combo.findData(chosen)))
     combo.blockSignals(False)
-
-
-def _temp_dir() -> Path:
-    path = Path(tempfile.gettempdir()) / TEMP_FOLDER
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _new_temp_file(kind: str) -> Path:
-    handle = tempfile.NamedTemporaryFile(prefix=f"{kind}-", suffix=".pdf", dir=_temp_dir(), delete=False)
-    handle.close()
-    return Path(handle.name)
-
-
-def _clean_old_previews() -> None:
-    cutoff = time.time() - TEMP_MAX_AGE
-    try:
-        for path in _temp_dir().iterdir():
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                _remove([path])
-    except OSError:
-        pass
-
-
-def _remove(paths) -> None:
-    for path in list(paths):
-        try:
-            Path(path).unlink(missing_ok=True)
-        except OSError:
-            pass  # still open elsewhere: removed at a later start

@@ -16,6 +16,7 @@ from desktop.services import auth, register, reports
 from desktop.services.context import AppContext
 from desktop.views import pdf_preview
 from desktop.views import reports_page as rp
+from desktop.views.widgets import temp_files
 from desktop.views.pdf_preview import PdfPreview, open_pdf, render_page
 from desktop.views.reports_page import HOUSEHOLDS, TOWNSHIP, VILLAGE, ReportsPage, split_numbers
 
@@ -36,7 +37,7 @@ def households(ctx, township):
 
 @pytest.fixture
 def page(qtbot, ctx, households, tmp_path, monkeypatch):
-    monkeypatch.setattr(rp.tempfile, "gettempdir", lambda: str(tmp_path / "temp"))
+    monkeypatch.setattr(temp_files.tempfile, "gettempdir", lambda: str(tmp_path / "temp"))
     p = ReportsPage(ctx)
     qtbot.addWidget(p)
     p.resize(1100, 760)
@@ -82,7 +83,7 @@ def test_per_household_documents_take_households_or_a_village_and_summaries_a_vi
 
 
 def test_clerk_chooses_only_their_villages(qtbot, db, households, tmp_path, monkeypatch):
-    monkeypatch.setattr(rp.tempfile, "gettempdir", lambda: str(tmp_path / "temp"))
+    monkeypatch.setattr(temp_files.tempfile, "gettempdir", lambda: str(tmp_path / "temp"))
     with db.session() as s:
         clerk = auth.authenticate(s, "clerk", "clerk123")
         s.commit()
