@@ -10,7 +10,6 @@ what it checked; exits 0 when everything passed, 1 otherwise.
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ def _township(db) -> None:
 
 def check_database(tmp: Path) -> str:
     from .paths import default_db_path
+    from .services import backup
     from .services.db import current_revision, head_revision, init_db, sqlite_url
     from .services.integrity import integrity_check
     source = Path(os.environ.get("FANPIN_SELFTEST_DB") or default_db_path())
@@ -44,12 +44,7 @@ def check_database(tmp: Path) -> str:
         db.dispose()
         return f"新建数据库并迁移到版本 {rev}（用户数据库 {source} 尚不存在）"
     copy = tmp / "copy.sqlite3"
-    src, dst = sqlite3.connect(str(source)), sqlite3.connect(str(copy))
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
+    backup.copy_sqlite(source, copy)
     problem = integrity_check(copy)
     if problem:
         raise RuntimeError(f"用户数据库 {source} 检查未通过：{problem}")

@@ -30,7 +30,14 @@ def backup_sqlite(db_path: Path, reason: str, now: datetime | None = None) -> Pa
     while target.exists():
         target = target_dir / f"{db_path.stem}-{now:%Y%m%d-%H%M%S}-{reason}-{n}.sqlite3"
         n += 1
-    src = sqlite3.connect(str(db_path))
+    copy_sqlite(db_path, target)
+    return target
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """Copy a database through SQLite's online backup API: consistent even while it is in use,
+    and its WAL is included."""
+    src = sqlite3.connect(str(source))
     try:
         dst = sqlite3.connect(str(target))
         try:
@@ -39,7 +46,6 @@ def backup_sqlite(db_path: Path, reason: str, now: datetime | None = None) -> Pa
             dst.close()
     finally:
         src.close()
-    return target
 
 
 def list_backups(db_path: Path) -> list[BackupInfo]:
@@ -95,15 +101,7 @@ def restore(db_path: Path, backup_path: Path, now: datetime | None = None) -> Pa
     if problem is not None:
         raise RestoreError(f"备份文件 {backup_path.name} 检查未通过，不能用于恢复：{problem}")
     safety = backup_sqlite(db_path, "prerestore", now=now) if db_path.exists() else None
-    src = sqlite3.connect(str(backup_path))
-    try:
-        dst = sqlite3.connect(str(db_path))
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
+    copy_sqlite(backup_path, db_path)
     return safety
 
 
