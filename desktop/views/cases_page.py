@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
                                QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from ..services import regions, workflow
@@ -17,6 +17,7 @@ from .errors import error_label, set_error
 from .models.case_table import (CLUE_TEXT, COL_OPENED, COL_STEP, ROW_ROLE, SORT_ROLE, CaseTableModel,
                                 ClueTableModel)
 from .widgets.code_combo import ValueCombo
+from .widgets.tables import setup_list_table
 
 CASE_SAMPLES = ("#9999", "监测对象认定", "3703050010010001", "欧阳某某", "某某村", "2024-12-31",
                 "入户核实和农户授权承诺", "2024-12-31", "已完成")
@@ -30,15 +31,8 @@ def _table(model, samples: tuple[str, ...], stretch: int) -> tuple[QTableView, Q
     table = QTableView()
     table.setModel(proxy)
     proxy.setParent(table)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setAlternatingRowColors(True)
-    table.setWordWrap(False)
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 10)
+    setup_list_table(table)
     header = table.horizontalHeader()
-    header.setHighlightSections(False)
     fm = table.fontMetrics()
     for col, sample in enumerate(samples):
         title = model.headerData(col, Qt.Orientation.Horizontal)

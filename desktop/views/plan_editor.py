@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from ..services import measures, register, rules
@@ -17,6 +17,7 @@ from .errors import chinese_buttons, error_label, error_text, set_error
 from .member_dialogs import date_edit, from_qdate
 from .models.measure_table import COL_UNIT, HEADERS, MeasureTableModel
 from .widgets.code_combo import ValueCombo
+from .widgets.tables import setup_list_table
 
 WARN_STYLE = "color: #c62828; font-weight: bold;"
 OK_STYLE = "color: #2e7d32;"
@@ -215,12 +216,7 @@ class PlanEditor(QDialog):
         self.model = MeasureTableModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
+        setup_list_table(self.table)
         header = self.table.horizontalHeader()
         fm = self.table.fontMetrics()
         samples = ("综合保障（低保）", "经营主体就业", "张小某某", "2024-12-31", "2024-12-31", "50,000.00",

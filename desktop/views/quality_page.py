@@ -7,7 +7,7 @@ from html import escape
 
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
 
 from ..services import checks, register
@@ -16,6 +16,7 @@ from ..services.context import AppContext
 from ..services.register import HouseholdFilter
 from .errors import error_label, error_text, set_error, show_error
 from .models.findings_table import COL_CODE, COL_MESSAGE, ROW_ROLE, FindingsFilter, FindingsTableModel
+from .widgets.tables import setup_list_table
 
 HINT_STYLE = "color: #555;"
 
@@ -62,12 +63,7 @@ class QualityPage(QWidget):
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(COL_CODE, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
+        setup_list_table(self.table)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for col, width in enumerate((215, 170, 145, 160)):

@@ -14,6 +14,7 @@ from ..services.register import HouseholdFilter
 from .household_editor import HouseholdEditor
 from .models.household_table import COL_NO, HEADERS, SAMPLES, HouseholdTableModel
 from .widgets.code_combo import ValueCombo, code_combo, code_items
+from .widgets.tables import setup_list_table
 
 SEARCH_DELAY_MS = 200
 NODE_ROLE = Qt.ItemDataRole.UserRole  # ("all" | "village" | "group", id)
@@ -126,13 +127,7 @@ class RegisterPage(QWidget):
     def _make_table(self) -> QTableView:
         table = RegisterTable()
         table.setModel(self.model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setAlternatingRowColors(True)
-        table.setWordWrap(False)
-        table.verticalHeader().setVisible(False)
-        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 10)
+        setup_list_table(table)
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)

@@ -8,7 +8,7 @@ from datetime import date
 
 from PySide6.QtCore import QDate, QItemSelection, QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout,
+from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout,
                                QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableView,
                                QVBoxLayout, QWidget)
 
@@ -17,6 +17,7 @@ from ..services.context import AppContext
 from ..services.screening import OUTCOMES, REASONS, KeyCheck
 from .errors import chinese_buttons, error_label, error_text, set_error, show_error
 from .models.keycheck_table import COL_NO, COL_REASONS, ROW_ROLE, KeyCheckFilter, KeyCheckTableModel
+from .widgets.tables import setup_list_table
 
 HINT_STYLE = "color: #555;"
 
@@ -119,12 +120,7 @@ class ScreeningPage(QWidget):
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(COL_NO, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
+        setup_list_table(self.table, multi=True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for col, width in enumerate((150, 80, 90, 480, 95, 150)):

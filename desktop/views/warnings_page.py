@@ -7,9 +7,8 @@ from html import escape
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QPushButton, QTableView,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from ..services import warnings
 from ..services.context import AppContext
@@ -17,6 +16,7 @@ from ..services.warnings import TITLES, Dashboard
 from .errors import error_label, error_text, set_error
 from .models.warning_table import (COL_KIND, COL_WHAT, ROW_ROLE, SORT_ROLE, V_RATIO,
                                    VillageTableModel, WarningFilter, WarningTableModel, ratio_text)
+from .widgets.tables import setup_list_table
 
 COLOUR_STYLE = {"红": ("#fdecea", "#c62828"), "黄": ("#fff7e0", "#b7791f"), "蓝": ("#e8f1fc", "#1565c0")}
 ALERT_KINDS = {"overdue", "plan_overdue", "revisit_due"}  # counts shown in red when not zero
@@ -67,15 +67,7 @@ def _table(model, proxy: QSortFilterProxyModel) -> QTableView:
     table = QTableView()
     table.setModel(proxy)
     table.setSortingEnabled(True)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setAlternatingRowColors(True)
-    table.setWordWrap(False)
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 10)
-    table.horizontalHeader().setHighlightSections(False)
-    return table
+    return setup_list_table(table)
 
 
 class WarningsPage(QWidget):
