@@ -894,7 +894,6 @@ class _Generator:
             pc = line * rng.lognormvariate(0.8, 0.5)
         target = int(pc * size)
 
-        lines: list[tuple[str, str, int]] = []
         a31 = []
         if stats["old60"]:
             a31.append(("养老保险金", sum(ri(1500, 2400) for _ in range(stats["old60"]))))

@@ -7,7 +7,7 @@ green channels near their month. Each row names the case or household it opens.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 

@@ -20,7 +20,7 @@ def _clerk_id(session) -> int:
 
 
 def test_set_user_villages_replaces_the_list_and_is_audited(db, township):
-    east, west = township["villages"]["东村"], township["villages"]["西村"]
+    east = township["villages"]["东村"]
     with db.session("admin") as s:
         auth.set_user_villages(s, _clerk_id(s), [east])
         s.commit()

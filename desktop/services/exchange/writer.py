@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from operator import itemgetter
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy import Boolean, func, insert, select, text
 from sqlalchemy.orm import Session
@@ -20,6 +20,9 @@ from .. import regions
 from ..idnumber import parse_id
 from .layout import INCOME_ITEMS, norm_value, setting, sheet
 from .reader import ParsedSheet
+
+if TYPE_CHECKING:  # annotations only: importer imports this module
+    from .importer import _Data, _Plan
 
 CHUNK = 2000  # new households per bulk round
 UPDATE_CHUNK = 400  # existing households per ORM round
