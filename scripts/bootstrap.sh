@@ -38,6 +38,9 @@ missing=()
 if command -v fc-list >/dev/null 2>&1; then
   [ -n "$(fc-list :lang=zh family 2>/dev/null | head -n 1)" ] || missing+=(fonts-noto-cjk)
 fi
+if [ "$EXTRAS" = test ] && ! command -v pdftotext >/dev/null 2>&1; then
+  missing+=(poppler-utils)  # the PDF tests read the documents back with pdftotext; without it they are skipped
+fi
 if [ "${NEED_DISPLAY_LIBS:-0}" = 1 ] && command -v ldconfig >/dev/null 2>&1; then
   for lib in libxcb-icccm.so.4:libxcb-icccm4 libxcb-keysyms.so.1:libxcb-keysyms1 \
              libxcb-cursor.so.0:libxcb-cursor0 libxkbcommon-x11.so.0:libxkbcommon-x11-0 libEGL.so.1:libegl1; do
