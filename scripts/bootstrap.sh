@@ -48,6 +48,6 @@ if [ "${NEED_DISPLAY_LIBS:-0}" = 1 ] && command -v ldconfig >/dev/null 2>&1; the
   done
 fi
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "提示：系统缺少以下软件包，中文可能显示为方框或窗口无法打开：" >&2
+  echo "提示：系统缺少以下软件包（中文字体、窗口所需的库或读取 PDF 的工具），请安装：" >&2
   echo "  sudo apt-get install ${missing[*]}" >&2
 fi
