@@ -392,6 +392,11 @@ class Document:
     warnings: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------ text
+    def nobody(self) -> None:
+        """A per-household document with no household to print: say so on the page and as a warning."""
+        self.story += self.heading(self.title) + [self.p("（没有符合条件的户）")]
+        self.warnings.append("没有符合条件的户")
+
     def t(self, text) -> str:
         """Plain text for a table cell or canvas string, checked against the font."""
         return self.glyphs.clean(text)

@@ -131,7 +131,6 @@ def make(session, sc, kind: str, year: int, as_of):
         d.story.append(card(session, d, h, year, as_of))
         n += 1
     if not n:
-        d.story += d.heading(d.title) + [d.p("（没有符合条件的户）")]
-        d.warnings.append("没有符合条件的户")
+        d.nobody()
     d.glyphs.where = ""
     return d, n

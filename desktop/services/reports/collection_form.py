@@ -224,6 +224,5 @@ def make(session, sc, kind: str, year: int, as_of):
     d = Document(title(year, sc), sc.township_name, page())
     n = build(d, load(session, sc, ids, year, as_of), year)
     if not n:
-        d.story += d.heading(d.title) + [d.p("（没有符合条件的户）")]
-        d.warnings.append("没有符合条件的户")
+        d.nobody()
     return d, n

@@ -118,7 +118,6 @@ def make(session, sc, kind: str, year: int, as_of):
     if d.story:
         d.story.pop()
     else:
-        d.story += d.heading(d.title) + [d.p("（没有符合条件的户）")]
-        d.warnings.append("没有符合条件的户")
+        d.nobody()
     d.glyphs.where = ""
     return d, n
