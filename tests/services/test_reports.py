@@ -460,3 +460,12 @@ def test_a_thousand_households_paginate(tmp_path):
     for n in range(2, q.pages + 1):
         page = pdftext(q.path, first=n, last=n)
         assert has(page, "序号", "户编号", "户主", "行政村", "问题类型", "问题说明") or "检查人" in page
+
+
+@pytest.mark.parametrize("kind", ["card", "revisit", "collection-form"])
+def test_a_document_with_no_household_to_print_says_so(db, township, tmp_path, kind):
+    out = tmp_path / f"{kind}.pdf"
+    with db.session() as s:
+        result = render(s, kind, out, year=YEAR, as_of=TODAY)  # the township has no monitored household yet
+    assert result.households == 0 and result.warnings == ["没有符合条件的户"]
+    assert "（没有符合条件的户）" in pdftext(out) and pdfpages(out) == 1
