@@ -219,11 +219,11 @@ def cmd_check(a) -> int:
 STDERR_ERRORS = 200  # errors of a rejected file printed on stderr; all of them are in the error workbook
 
 
-def _exchange_year(a, s) -> int:
+def _year_of(a, s) -> int:
     from .services import settings
     year = a.year or settings.current_year(s)
     if year is None:
-        raise UsageError("未设置当前工作年度：请用 --year 指定收入所属年度", code=2)
+        raise UsageError("未设置当前工作年度：请用 --year 指定年度", code=2)
     return year
 
 
@@ -233,7 +233,7 @@ def cmd_import(a) -> int:
         raise UsageError(f"要导入的文件不存在：{a.file}", code=2)
     db = _open(a.db)
     with db.session("cli") as s:
-        year = _exchange_year(a, s)
+        year = _year_of(a, s)
         pv = exchange.preview(s, a.file, year)
         if not pv.ok:
             target = exchange.errors_path(a.file)
@@ -264,15 +264,20 @@ def cmd_import(a) -> int:
     return 0
 
 
+def _check_output(path: Path, suffix: str, what: str) -> None:
+    """An output file must have the right extension and an existing folder (wrong usage otherwise)."""
+    if path.suffix.lower() != suffix:
+        raise UsageError(f"{what}应以 {suffix} 结尾：{path}", code=2)
+    if not path.parent.is_dir():
+        raise UsageError(f"文件夹不存在：{path.parent}", code=2)
+
+
 def cmd_export(a) -> int:
     from .services import exchange
-    if a.file.suffix.lower() != ".xlsx":
-        raise UsageError(f"导出文件应以 .xlsx 结尾：{a.file}", code=2)
-    if not a.file.parent.is_dir():
-        raise UsageError(f"文件夹不存在：{a.file.parent}", code=2)
+    _check_output(a.file, ".xlsx", "导出文件")
     db = _open(a.db)
     with db.session("cli") as s:
-        year = _exchange_year(a, s)
+        year = _year_of(a, s)
         result = exchange.export_workbook(s, a.file, year)
     print(f"{result.summary()}：{result.path}（{result.size / 2**20:.1f} MB，用时 {result.elapsed:.1f} 秒）")
     return 0
@@ -280,13 +285,10 @@ def cmd_export(a) -> int:
 
 def cmd_report(a) -> int:
     from .services import reports
-    if a.out.suffix.lower() != ".pdf":
-        raise UsageError(f"输出文件应以 .pdf 结尾：{a.out}", code=2)
-    if not a.out.parent.is_dir():
-        raise UsageError(f"文件夹不存在：{a.out.parent}", code=2)
+    _check_output(a.out, ".pdf", "输出文件")
     db = _open(a.db)
     with db.session("cli") as s:
-        year = _exchange_year(a, s)
+        year = _year_of(a, s)
         try:
             result = reports.render(s, a.kind, a.out, year=year, as_of=a.as_of or date.today(), village=a.village,
                                     household_nos=a.household)
