@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -12,7 +13,11 @@ def main(argv: list[str] | None = None) -> int:
         return selftest.main()
     from . import cli
     if argv and argv[0] in cli.COMMANDS:
-        return cli.main(argv)
+        try:
+            return cli.main(argv)
+        except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
     return cli.gui(argv)
 
 
