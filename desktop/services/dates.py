@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 
 def add_months(d: date, months: int) -> date:
@@ -22,3 +22,14 @@ def months_between(start: date, end: date) -> int:
     while n > 0 and add_months(start, n) > end:
         n -= 1
     return n
+
+
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+
+
+def beijing_text(stored_utc: datetime | None) -> str:
+    """An audit time (stored as naive UTC) as people here read it: Beijing time, whatever the PC's
+    time zone is set to."""
+    if stored_utc is None:
+        return ""
+    return stored_utc.replace(tzinfo=timezone.utc).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")

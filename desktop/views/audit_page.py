@@ -1,6 +1,6 @@
 """操作日志: the audit log, read-only, newest first, loaded 500 entries at a time.
 
-Times are shown as stored (UTC) and say so: nothing depends on the machine's time zone.
+Times are stored in UTC and shown in Beijing time (a fixed UTC+8): nothing depends on the machine's time zone.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from ..services import audit
 from ..services.context import AppContext
 from .errors import error_label, error_text, set_error
+from ..services.dates import beijing_text
 
 PAGE_SIZE = 500
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 class AuditModel(QAbstractTableModel):
     COL_AT, COL_USER, COL_ACTION, COL_WHAT, COL_FIELD, COL_OLD, COL_NEW = range(7)
-    HEADERS = ("时间（UTC）", "用户", "操作", "对象", "字段", "原值", "新值")
+    HEADERS = ("时间（北京时间）", "用户", "操作", "对象", "字段", "原值", "新值")
     _ATTRS = ("at", "user", "action", "what", "field", "old", "new")
 
     def __init__(self, parent=None):
@@ -63,7 +63,7 @@ class AuditModel(QAbstractTableModel):
             return value
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             if index.column() == self.COL_AT:
-                return value.strftime(TIME_FORMAT) if value else ""
+                return beijing_text(value)
             return value or ""
         return None
 
@@ -97,7 +97,7 @@ class AuditPage(QWidget):
         buttons.addWidget(self.more_button)
         buttons.addWidget(self.refresh_button)
 
-        note = QLabel("操作日志由程序自动记录，不能修改或删除。时间为协调世界时（UTC），北京时间 = UTC + 8 小时。")
+        note = QLabel("操作日志由程序自动记录，不能修改或删除。时间为北京时间。")
         note.setStyleSheet("color: #555;")
         note.setWordWrap(True)
         layout = QVBoxLayout(self)

@@ -138,3 +138,16 @@ def test_calendar_months():
     assert add_months(date(2023, 12, 15), 2) == date(2024, 2, 15)
     assert months_between(date(2024, 1, 31), date(2024, 2, 29)) == 1
     assert months_between(date(2024, 3, 1), date(2024, 2, 1)) == 0
+
+
+def test_audit_times_read_in_beijing_time_whatever_the_machine_zone(monkeypatch):
+    import time
+    from datetime import datetime
+    from desktop.services.dates import beijing_text
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert beijing_text(datetime(2024, 12, 31, 17, 30)) == "2025-01-01 01:30:00"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -320,14 +320,14 @@ def test_audit_model_passes_the_model_tester(qtmodeltester, ctx):
     qtmodeltester.check(model)
 
 
-def test_audit_page_shows_entries_newest_first_with_utc_note_and_pages(qtbot, ctx, monkeypatch):
+def test_audit_page_shows_entries_newest_first_in_beijing_time_and_pages(qtbot, ctx, monkeypatch):
     monkeypatch.setattr(audit_page, "PAGE_SIZE", 3)
     ctx.run(settings.set_year, YEAR, monitoring_line="7200")
     total = len(ctx.read(audit.recent, 10_000))
     assert total > 6
     page = _page(qtbot, AuditPage, ctx)
     model = page.model
-    assert model.headerData(0, Qt.Orientation.Horizontal) == "时间（UTC）"
+    assert model.headerData(0, Qt.Orientation.Horizontal) == "时间（北京时间）"
     assert model.rowCount() == 3
     first = [model.data(model.index(0, c)) for c in range(model.columnCount())]
     assert first[1:] == ["admin", "修改", f"年度设置 #{YEAR}", "监测线（元/人·年）", "7100.00", "7200.00"]

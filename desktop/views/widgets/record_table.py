@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, Callable, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from ...services.dates import beijing_text
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -19,8 +20,7 @@ def cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        # Audit times are stored in UTC; people read them in the local time of this PC.
-        return value.replace(tzinfo=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        return beijing_text(value)  # audit times are stored in UTC
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, bool):
