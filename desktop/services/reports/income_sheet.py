@@ -57,17 +57,19 @@ def add(session, d: Document, h, year: int, ys) -> None:
 
     def group(code: str) -> None:
         first = len(rows)
-        subtotal = "" if blank or totals is None else rules.yuan(getattr(totals, code))
-        rows.append([f"{code} {names[code]}", "小计", subtotal, ""])
-        extra.append(("BACKGROUND", (1, first), (-1, first), SHADE))
         lines = by_item.get(code, [])
         if blank:
-            for name in catalog.get(code, []):
-                rows.append(["", name, "", ""])
+            rows.extend(["", name, "", ""] for name in catalog.get(code, []))
         elif not lines:
             rows.append(["", "（无）", rules.yuan(income.ZERO), ""])
         for ln in lines:
             rows.append(["", ln.line, rules.yuan(ln.amount), d.p(ln.note or "", "cell")])
+        if len(rows) == first:  # an item without catalog lines: one empty line to write on
+            rows.append(["", "", "", ""])
+        rows[first][0] = f"{code} {names[code]}"
+        subtotal = "" if blank or totals is None else rules.yuan(getattr(totals, code))
+        rows.append(["", "小计", subtotal, ""])  # the lines first, then their sum, as on a ledger
+        extra.append(("BACKGROUND", (1, len(rows) - 1), (-1, len(rows) - 1), SHADE))
         if not blank:  # the blank sheet is long: no spans, so it may break between any two lines
             extra.append(("SPAN", (0, first), (0, len(rows) - 1)))
             extra.append(("VALIGN", (0, first), (0, len(rows) - 1), "MIDDLE"))
