@@ -67,6 +67,15 @@ def check_new_password(password: str) -> str | None:
     return None
 
 
+def check_password_pair(password: str, confirmation: str) -> str | None:
+    """A new password typed twice: long enough, and the same both times."""
+    if (msg := check_new_password(password)):
+        return msg
+    if password != confirmation:
+        return "两次输入的密码不一致"
+    return None
+
+
 def create_user(session: Session, username: str, display_name: str, role: str, password: str,
                 village_ids: list[int] | None = None) -> int:
     username = username.strip()

@@ -17,6 +17,7 @@ from .. import APP_NAME
 from ..services import auth, regions, settings, setup
 from ..services.context import AppContext
 from .errors import error_label, error_text, set_error
+from .widgets.password import password_edit
 
 PAGE_TOWNSHIP, PAGE_YEAR, PAGE_ADMIN = 0, 1, 2
 HINT_STYLE = "color: #555;"
@@ -134,11 +135,8 @@ class AdminPage(_CheckedPage):
         self.username = QLineEdit("admin")
         self.display_name = QLineEdit()
         self.display_name.setPlaceholderText("例如：张三")
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText(f"至少 {auth.MIN_PASSWORD} 位")
-        self.confirm = QLineEdit()
-        self.confirm.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password = password_edit(f"至少 {auth.MIN_PASSWORD} 位")
+        self.confirm = password_edit()
         form = QFormLayout()
         form.addRow("用户名 *：", self.username)
         form.addRow("姓名：", self.display_name)

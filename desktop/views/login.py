@@ -12,6 +12,7 @@ from ..services import auth, regions
 from ..services.auth import CurrentUser
 from ..services.context import AppContext
 from .errors import chinese_buttons, error_label, set_error
+from .widgets.password import password_edit
 
 
 class LoginDialog(QDialog):
@@ -93,10 +94,9 @@ class ChangePasswordDialog(QDialog):
         super().__init__(parent)
         self.ctx = ctx
         self.setWindowTitle("修改密码")
-        self.old = self._password_edit()
-        self.new = self._password_edit()
-        self.confirm = self._password_edit()
-        self.new.setPlaceholderText(f"至少 {auth.MIN_PASSWORD} 位")
+        self.old = password_edit()
+        self.new = password_edit(f"至少 {auth.MIN_PASSWORD} 位")
+        self.confirm = password_edit()
         self.error = error_label(self)
         form = QFormLayout()
         form.addRow("原密码：", self.old)
@@ -111,18 +111,8 @@ class ChangePasswordDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(buttons)
 
-    @staticmethod
-    def _password_edit() -> QLineEdit:
-        edit = QLineEdit()
-        edit.setEchoMode(QLineEdit.EchoMode.Password)
-        return edit
-
     def validate(self) -> str | None:
-        if (msg := auth.check_new_password(self.new.text())):
-            return msg
-        if self.new.text() != self.confirm.text():
-            return "两次输入的新密码不一致"
-        return None
+        return auth.check_password_pair(self.new.text(), self.confirm.text())
 
     def save(self) -> None:
         if (msg := self.validate()):

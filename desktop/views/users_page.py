@@ -11,6 +11,7 @@ from ..services import auth, regions
 from ..services.codes import codes
 from ..services.context import AppContext
 from .errors import chinese_buttons, confirm, error_label, error_text, set_error, show_info
+from .widgets.password import password_edit
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -84,12 +85,6 @@ def _checked(box: QListWidget) -> list[int]:
             if box.item(i).checkState() == Qt.CheckState.Checked]
 
 
-def _password_edit(placeholder: str = "") -> QLineEdit:
-    edit = QLineEdit()
-    edit.setEchoMode(QLineEdit.EchoMode.Password)
-    edit.setPlaceholderText(placeholder)
-    return edit
-
 
 class AddUserDialog(QDialog):
     def __init__(self, ctx: AppContext, villages: dict[int, str], parent: QWidget | None = None):
@@ -105,8 +100,8 @@ class AddUserDialog(QDialog):
             self.role.addItem(c.name, c.code)
         self.role.setCurrentIndex(self.role.findData("clerk"))
         self.villages = _village_list(villages)
-        self.password = _password_edit(f"至少 {auth.MIN_PASSWORD} 位")
-        self.confirm = _password_edit()
+        self.password = password_edit(f"至少 {auth.MIN_PASSWORD} 位")
+        self.confirm = password_edit()
         self.error = error_label(self)
         form = QFormLayout()
         form.addRow("用户名 *：", self.username)
@@ -139,8 +134,8 @@ class AddUserDialog(QDialog):
     def save(self) -> None:
         role = self.role.currentData()
         village_ids = _checked(self.villages) if role == "clerk" else None
-        if self.password.text() != self.confirm.text():
-            set_error(self.error, "两次输入的密码不一致")
+        if (msg := auth.check_password_pair(self.password.text(), self.confirm.text())):
+            set_error(self.error, msg)
             return
         try:
             self.new_id = self.ctx.run(auth.create_user, self.username.text(), self.display_name.text(), role,
@@ -159,8 +154,8 @@ class PasswordDialog(QDialog):
         self.ctx = ctx
         self.user = user
         self.setWindowTitle(f"重置密码 — {user.display_name}（{user.username}）")
-        self.password = _password_edit(f"至少 {auth.MIN_PASSWORD} 位")
-        self.confirm = _password_edit()
+        self.password = password_edit(f"至少 {auth.MIN_PASSWORD} 位")
+        self.confirm = password_edit()
         self.error = error_label(self)
         form = QFormLayout()
         form.addRow("新密码：", self.password)
@@ -175,8 +170,8 @@ class PasswordDialog(QDialog):
         layout.addWidget(buttons)
 
     def save(self) -> None:
-        if self.password.text() != self.confirm.text():
-            set_error(self.error, "两次输入的密码不一致")
+        if (msg := auth.check_password_pair(self.password.text(), self.confirm.text())):
+            set_error(self.error, msg)
             return
         try:
             self.ctx.run(auth.reset_password, self.user.id, self.password.text())

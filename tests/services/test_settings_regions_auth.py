@@ -129,3 +129,9 @@ def test_first_run_requires_a_monitoring_line(db):
         fr = setup.FirstRun("稷下街道", None, None, None, 2024, "", "boss", "王主任", "secret1")
         with pytest.raises(SettingsError, match="监测线"):
             setup.complete_first_run(s, fr)
+
+
+def test_a_new_password_typed_twice_must_be_long_enough_and_the_same():
+    assert auth.check_password_pair("secret1", "secret1") is None
+    assert auth.check_password_pair("123", "123") == "密码至少 6 位"
+    assert auth.check_password_pair("secret1", "secret2") == "两次输入的密码不一致"
