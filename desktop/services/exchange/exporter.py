@@ -8,7 +8,6 @@ the ones the calculator and `assess` show.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ...models import Household, IncomeLine, IncomeRecord, Measure, Member
 from .. import assess, income, regions, rules, settings
+from ..files import written_whole
 from ..codes import codes, income_items, measure_catalog
 from .importer import ExchangeError
 from .layout import INCOME_ITEMS, Column, Sheet, raw, setting, sheets
@@ -135,23 +135,21 @@ def export_workbook(session: Session, path: Path | str, year: int, *, village_id
     tw = regions.township(session)
     if tw is None:
         raise ExchangeError("本数据库尚未配置乡镇：请先完成初始化")
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
-    book = _book(session, tmp)
     try:
-        counts = _write_data(session, book, year, tw, village_ids, progress, cancelled)
-        _report(progress, counts["done"], counts["total"], "正在压缩保存文件")
-        book.close()
-        try:
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise ExchangeError(f"无法写入“{path}”：文件可能正在 Excel 中打开，请关闭后重试（{exc.strerror}）") from None
-    except BaseException:
-        try:
+        with written_whole(path, ".tmp.xlsx") as tmp:
+            book = _book(session, tmp)
+            try:
+                counts = _write_data(session, book, year, tw, village_ids, progress, cancelled)
+            except BaseException:
+                try:
+                    book.close()  # release the half-written file so it can be removed
+                except Exception:  # noqa: BLE001 - already closed or broken: the file goes anyway
+                    pass
+                raise
+            _report(progress, counts["done"], counts["total"], "正在压缩保存文件")
             book.close()
-        except Exception:  # noqa: BLE001 - already closed or half written: the file goes anyway
-            pass
-        tmp.unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        raise ExchangeError(f"无法写入“{path}”：文件可能正在 Excel 中打开，请关闭后重试（{exc.strerror}）") from None
     return ExportResult(path, year, counts["household"], counts["member"], counts["measure"], counts["income_line"],
                         path.stat().st_size, time.perf_counter() - started)
 
@@ -296,25 +294,20 @@ def write_template(session: Session, path: Path | str, year: int | None = None) 
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise ExchangeError(f"模板文件应为 .xlsx：{path.name}")
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
     year = year or settings.current_year(session)
-    book = _book(session, tmp)
     try:
-        for sh in sheets().values():
-            ws = book.sheet(sh.name, _columns(sh, year), sh.freeze_cols)
-            ws.dropdowns()
-        help_ws = book.wb.add_worksheet(setting("sheet_help"))
-        help_ws.set_column(0, 0, 120, book.wrap)
-        for i, line in enumerate(raw()["help"]):
-            help_ws.write_string(i, 0, line, book.title if i == 0 else book.wrap)
-        book.close()
-        os.replace(tmp, path)
+        with written_whole(path, ".tmp.xlsx") as tmp:
+            book = _book(session, tmp)
+            for sh in sheets().values():
+                ws = book.sheet(sh.name, _columns(sh, year), sh.freeze_cols)
+                ws.dropdowns()
+            help_ws = book.wb.add_worksheet(setting("sheet_help"))
+            help_ws.set_column(0, 0, 120, book.wrap)
+            for i, line in enumerate(raw()["help"]):
+                help_ws.write_string(i, 0, line, book.title if i == 0 else book.wrap)
+            book.close()
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ExchangeError(f"无法写入“{path}”：{exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -330,34 +323,29 @@ def write_error_workbook(errors: list[Issue], path: Path | str, *, source: Path 
                          total: int | None = None) -> Path:
     """The error list of a rejected import: 工作表, 行, 列, 值, 原因 — one error a row."""
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
-    book = Book(tmp)
     try:
-        cols = [Col("工作表", TEXT, 12, "normal"), Col("行", INT, 7, "normal"), Col("列", TEXT, 26, "normal"),
-                Col("值", TEXT, 30, "normal"), Col("原因", TEXT, 80, "normal")]
-        ws = book.sheet(setting("error_sheet"), cols, freeze_cols=0)
-        book.formats[TEXT].set_text_wrap()
-        book.formats[TEXT].set_align("top")
-        book.formats[INT].set_align("top")
-        for e in errors:
-            ws.row([e.sheet or "（文件）", e.row, e.column, e.value, e.reason])
-        info = book.wb.add_worksheet("说明")
-        info.set_column(0, 0, 16, book.bold)
-        info.set_column(1, 1, 90, book.wrap)
-        total = len(errors) if total is None else total
-        lines = [("导入文件", str(source) if source is not None else ""),
-                 ("检查时间", datetime.now().strftime("%Y-%m-%d %H:%M")),
-                 ("错误数", f"{total} 处" + (f"（列出前 {len(errors)} 处）" if total > len(errors) else "")),
-                 ("结果", "文件未导入，数据库没有任何修改。请按“错误清单”逐条改正原文件后重新导入。")]
-        for i, (k, v) in enumerate(lines):
-            info.write_string(i, 0, k)
-            info.write_string(i, 1, v)
-        book.close()
-        os.replace(tmp, path)
+        with written_whole(path, ".tmp.xlsx") as tmp:
+            book = Book(tmp)
+            cols = [Col("工作表", TEXT, 12, "normal"), Col("行", INT, 7, "normal"), Col("列", TEXT, 26, "normal"),
+                    Col("值", TEXT, 30, "normal"), Col("原因", TEXT, 80, "normal")]
+            ws = book.sheet(setting("error_sheet"), cols, freeze_cols=0)
+            book.formats[TEXT].set_text_wrap()
+            book.formats[TEXT].set_align("top")
+            book.formats[INT].set_align("top")
+            for e in errors:
+                ws.row([e.sheet or "（文件）", e.row, e.column, e.value, e.reason])
+            info = book.wb.add_worksheet("说明")
+            info.set_column(0, 0, 16, book.bold)
+            info.set_column(1, 1, 90, book.wrap)
+            total = len(errors) if total is None else total
+            lines = [("导入文件", str(source) if source is not None else ""),
+                     ("检查时间", datetime.now().strftime("%Y-%m-%d %H:%M")),
+                     ("错误数", f"{total} 处" + (f"（列出前 {len(errors)} 处）" if total > len(errors) else "")),
+                     ("结果", "文件未导入，数据库没有任何修改。请按“错误清单”逐条改正原文件后重新导入。")]
+            for i, (k, v) in enumerate(lines):
+                info.write_string(i, 0, k)
+                info.write_string(i, 1, v)
+            book.close()
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ExchangeError(f"无法写入错误清单“{path}”：{exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path

@@ -10,13 +10,13 @@ per-household documents take the households they are meant for (DEFAULT_SCOPE): 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ..files import written_whole
 from .base import ReportError
 from .common import scope as make_scope
 from .common import year_settings
@@ -86,11 +86,6 @@ def render(session: Session, kind: str, out: Path, *, year: int, as_of: date, vi
     year_settings(session, year)
     doc, count = _module(kind).make(session, sc, kind, year, as_of)
     out = Path(out)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
-    try:
+    with written_whole(out) as tmp:
         pages = doc.build(tmp)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return ReportResult(kind, doc.title, out, pages, count, doc.warnings)

@@ -4,7 +4,6 @@ ratio as a percentage and villages above 2% highlighted."""
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
+from ..files import written_whole
 from .common import scope as make_scope
 from .common import year_settings
 from .summary import TITLE, compute, table_rows
@@ -100,11 +100,6 @@ def write(session: Session, path: Path, year: int, as_of: date, *, village: str 
         ws.page_setup.fitToHeight = 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
+    with written_whole(path) as tmp:
         wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
