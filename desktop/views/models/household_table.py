@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from datetime import date
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from ...services import register
 from ...services.context import AppContext
 from ...services.register import HouseholdFilter, HouseholdRow
+from .base import ListTableModel
 
 (COL_NO, COL_VILLAGE, COL_GROUP, COL_HEAD, COL_SIZE, COL_PHONE, COL_STATUS, COL_CATEGORY, COL_ALLEVIATED,
  COL_IDENTIFIED) = range(10)
@@ -33,7 +34,9 @@ MAX_PAGES = 100  # pages kept in memory (20,000 rows); older ones are read again
 _Index = QModelIndex | QPersistentModelIndex
 
 
-class HouseholdTableModel(QAbstractTableModel):
+class HouseholdTableModel(ListTableModel):
+    HEADERS = HEADERS
+    ROW_NUMBERS = True
     countChanged = Signal(int)
 
     def __init__(self, ctx: AppContext, flt: HouseholdFilter | None = None, parent=None, *, load: bool = True):
@@ -116,21 +119,6 @@ class HouseholdTableModel(QAbstractTableModel):
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._ids)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            return HEADERS[section] if 0 <= section < len(HEADERS) else None
-        return str(section + 1)
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._ids):

@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
 from ...services.codes import codes
 from ...services.labels import field_info, field_label
 from ...services.register import READ_ONLY_MEMBER, MemberData, Problem
+from .base import ListTableModel
 
 FIELDS = ("name", "sex", "id_number", "relation", "ethnicity", "political", "education", "school", "health",
           "disability_grade", "labor", "work_region", "work_months", "a17_medical", "a18_serious_illness",
@@ -43,7 +44,9 @@ def display_value(kind: str | None, value) -> str:
     return codes(kind).name(value, str(value))
 
 
-class MemberTableModel(QAbstractTableModel):
+class MemberTableModel(ListTableModel):
+    HEADERS = HEADERS
+    ROW_NUMBERS = True
     """Holds copies of the members; `members()` gives them back in table order."""
 
     membersEdited = Signal()  # any change made through the model (cells, rows, order)
@@ -125,16 +128,6 @@ class MemberTableModel(QAbstractTableModel):
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._members)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(FIELDS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            return HEADERS[section] if 0 <= section < len(HEADERS) else None
-        return str(section + 1)
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         if not index.isValid():
