@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/bootstrap.sh test
 export QT_QPA_PLATFORM=offscreen
-exec .venv/bin/python -m pytest "$@"
+# One worker per core (pytest-xdist); pass "-n 0" to run in this process, e.g. when debugging one test.
+exec .venv/bin/python -m pytest -n auto "$@"

@@ -254,6 +254,7 @@ def cmd_import(a) -> int:
         print(result.findings_note)
     elif result.findings:
         from collections import Counter
+
         from .services.checks import TITLES
         households = len({f.household_no for f in result.findings})
         by_code = Counter(f.code for f in result.findings)
@@ -314,10 +315,10 @@ def main(argv: list[str]) -> int:
         return 2
     from .services.assess import AssessError
     from .services.auth import AuthError
-    from .services.income import IncomeError
-    from .services.reports import ReportError
-    from .services.regions import RegionError
     from .services.exchange import ExchangeError
+    from .services.income import IncomeError
+    from .services.regions import RegionError
+    from .services.reports import ReportError
     from .services.settings import SettingsError
     try:
         return HANDLERS[args.command](args)

@@ -1,8 +1,13 @@
-"""Fixtures: a fresh database file per test, a configured township, a logged-in context."""
+"""Fixtures: a fresh database file per test, a configured township, a logged-in context.
+
+Speed: the schema is migrated once per run into a template file that each test copies (a migration costs far
+more than a file copy), and passwords are hashed with a cheap scrypt cost in this process only. Both are test
+settings: the program itself always migrates and always uses auth.SCRYPT_N's production cost."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import date
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -19,10 +24,31 @@ TODAY = date(2024, 11, 20)
 YEAR = 2024
 
 
+TEST_SCRYPT_N = 2**4  # hashes stay real scrypt hashes, verified as in production, just cheap to make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes():
+    production = auth.SCRYPT_N
+    auth.SCRYPT_N = TEST_SCRYPT_N
+    yield
+    auth.SCRYPT_N = production
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory):
+    """One database migrated to the newest schema, copied by every test that wants a fresh one."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    init_db(sqlite_url(path)).dispose()  # dispose checkpoints the WAL: the main file is the whole database
+    return path
+
+
 @pytest.fixture
-def db(tmp_path, monkeypatch):
+def db(tmp_path, monkeypatch, migrated_template):
     monkeypatch.setenv("FANPIN_DATA_DIR", str(tmp_path / "data"))
-    database = init_db(sqlite_url(tmp_path / "test.sqlite3"))
+    path = tmp_path / "test.sqlite3"
+    shutil.copyfile(migrated_template, path)
+    database = init_db(sqlite_url(path))  # finds the schema at head: no migration runs
     yield database
     database.dispose()
 

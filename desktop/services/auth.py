@@ -43,7 +43,8 @@ class CurrentUser:
         return self.village_ids is None or village_id in self.village_ids
 
 
-def hash_password(password: str, *, n: int = SCRYPT_N) -> str:
+def hash_password(password: str, *, n: int | None = None) -> str:
+    n = n or SCRYPT_N
     salt = os.urandom(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
     return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"

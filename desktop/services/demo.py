@@ -13,17 +13,16 @@ numbers and new ID numbers (checked against what is already stored).
 from __future__ import annotations
 
 import random
-from operator import mul
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from operator import mul
 from typing import Callable
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from ..models import (Case, CaseStep, Clue, Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent,
-                      Region)
+from ..models import Case, CaseStep, Clue, Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent, Region
 from ..models.base import utcnow
 from . import audit, regions, settings
 from .codes import codes, measure_catalog

@@ -304,8 +304,8 @@ class CalculatorFacts:
 
 
 def calculator_facts(session: Session, household_id: int, year: int, as_of: date) -> CalculatorFacts:
-    from . import assess  # assess builds on this module
     from ..models import Region
+    from . import assess  # assess builds on this module
     ys = assess.year_settings(session, year)
     hh = session.get(Household, household_id)
     if hh is None:

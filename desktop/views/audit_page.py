@@ -6,13 +6,21 @@ Times are stored in UTC and shown in Beijing time (a fixed UTC+8): nothing depen
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..services import audit
 from ..services.context import AppContext
-from .errors import error_label, error_text, set_error
 from ..services.dates import beijing_text
+from .errors import error_label, error_text, set_error
 
 PAGE_SIZE = 500
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -7,16 +7,35 @@ from decimal import Decimal, InvalidOperation
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QSplitter, QTableView, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..services import workflow
 from ..services.codes import codes, income_items
 from ..services.context import AppContext
 from ..services.workflow import CaseView, StepView
 from .errors import error_label, set_error
-from .models.case_table import (STEP_ACTOR, STEP_DONE, STEP_DUE, STEP_NAME, STEP_NOTES, STEP_RESULT, STEP_SEQ,
-                                StepTableModel)
+from .models.case_table import (
+    STEP_ACTOR,
+    STEP_DONE,
+    STEP_DUE,
+    STEP_NAME,
+    STEP_NOTES,
+    STEP_RESULT,
+    STEP_SEQ,
+    StepTableModel,
+)
 from .step_form import StepForm
 
 SNAPSHOT_TITLE = "决定时的测算（冻结）"

@@ -6,16 +6,26 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
-                               QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..services import regions, workflow
 from ..services.context import AppContext
 from .case_view import CasePanel
 from .clue_dialog import ApplicationDialog, ClueDialog, GreenChannelDialog, RemovalDialog
 from .errors import error_label, set_error
-from .models.case_table import (CLUE_TEXT, COL_OPENED, COL_STEP, ROW_ROLE, SORT_ROLE, CaseTableModel,
-                                ClueTableModel)
+from .models.case_table import CLUE_TEXT, COL_OPENED, COL_STEP, ROW_ROLE, SORT_ROLE, CaseTableModel, ClueTableModel
 from .widgets.code_combo import ValueCombo
 from .widgets.tables import setup_list_table
 

@@ -19,11 +19,26 @@ from typing import Callable
 
 from PySide6.QtCore import QCoreApplication, QStandardPaths, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QRadioButton,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ..services import register, regions, reports, settings
+from ..services import regions, register, reports, settings
 from ..services.context import AppContext
 from ..services.reports import DEFAULT_SCOPE, KINDS, PER_HOUSEHOLD, summary_xlsx
 from .errors import error_label, error_text, set_error

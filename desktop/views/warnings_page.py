@@ -7,15 +7,35 @@ from html import escape
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..services import warnings
 from ..services.context import AppContext
 from ..services.warnings import TITLES, Dashboard
 from .errors import error_label, error_text, set_error
-from .models.warning_table import (COL_KIND, COL_WHAT, ROW_ROLE, SORT_ROLE, V_RATIO,
-                                   VillageTableModel, WarningFilter, WarningTableModel, ratio_text)
+from .models.warning_table import (
+    COL_KIND,
+    COL_WHAT,
+    ROW_ROLE,
+    SORT_ROLE,
+    V_RATIO,
+    VillageTableModel,
+    WarningFilter,
+    WarningTableModel,
+    ratio_text,
+)
 from .widgets.tables import setup_list_table
 
 COLOUR_STYLE = {"红": ("#fdecea", "#c62828"), "黄": ("#fff7e0", "#b7791f"), "蓝": ("#e8f1fc", "#1565c0")}

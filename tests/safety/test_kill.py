@@ -29,6 +29,7 @@ def start(args: list[str]) -> subprocess.Popen:
     return p
 
 
+@pytest.mark.slow
 def test_killed_edits_leave_whole_transactions(ctx, township):
     data, members = family(township["villages"]["东村"])
     data.note = "0"
@@ -58,6 +59,7 @@ def test_killed_edits_leave_whole_transactions(ctx, township):
     assert last > 0  # the worker did commit edits before being killed
 
 
+@pytest.mark.slow
 def test_killed_import_is_all_or_nothing(tmp_path):
     """The import of a county workbook is one transaction: killed at any moment, the file holds
     either none of its households or all of them, with their members."""

@@ -574,9 +574,10 @@ def test_cli_check_year_without_settings_is_an_error_in_chinese(db, b):
 
 def test_checks_of_some_households_equal_the_full_run_restricted_to_them(db, township):
     """household_ids only narrows what is reported; an ID shared with a household outside is found."""
+    from sqlalchemy import select
+
     from desktop.models import Household, Member
     from desktop.services import demo
-    from sqlalchemy import select
     with db.session() as s:
         demo.generate(s, 300, seed=4, year=2024, as_of=date(2024, 11, 20))
         ids = sorted(s.scalars(select(Household.id)))

@@ -1,7 +1,8 @@
 import sqlite3
 from datetime import datetime
 
-from desktop.services import backup, db as dbmod
+from desktop.services import backup
+from desktop.services import db as dbmod
 from desktop.services.db import init_db, sqlite_url
 
 

@@ -8,9 +8,19 @@ from decimal import Decimal
 import pytest
 
 from desktop.services.exchange.layout import HeaderMatcher, match_sheet, sheet
-from desktop.services.exchange.values import (Bad, bool_converter, code_converter, codes_converter, date_converter,
-                                              id_converter, income_item_converter, key_converter,
-                                              measure_category_converter, money_converter, months_converter)
+from desktop.services.exchange.values import (
+    Bad,
+    bool_converter,
+    code_converter,
+    codes_converter,
+    date_converter,
+    id_converter,
+    income_item_converter,
+    key_converter,
+    measure_category_converter,
+    money_converter,
+    months_converter,
+)
 from desktop.services.idnumber import make_id
 
 

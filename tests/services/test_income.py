@@ -4,7 +4,8 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from desktop.services import income, register
 from desktop.services.income import IncomeError, LineData, RecordData, Totals

@@ -143,6 +143,7 @@ def test_calendar_months():
 def test_audit_times_read_in_beijing_time_whatever_the_machine_zone(monkeypatch):
     import time
     from datetime import datetime
+
     from desktop.services.dates import beijing_text
     monkeypatch.setenv("TZ", "America/New_York")
     time.tzset()

@@ -14,8 +14,16 @@ from desktop.services import income, register, workflow
 from desktop.services.income import LineData, RecordData
 from desktop.views.case_view import SNAPSHOT_TITLE
 from desktop.views.cases_page import CasesPage
-from desktop.views.models.case_table import (COL_DUE, COL_STEP, STEP_DUE, STEP_NOTES, STEP_RESULT, CaseTableModel,
-                                             ClueTableModel, StepTableModel)
+from desktop.views.models.case_table import (
+    COL_DUE,
+    COL_STEP,
+    STEP_DUE,
+    STEP_NOTES,
+    STEP_RESULT,
+    CaseTableModel,
+    ClueTableModel,
+    StepTableModel,
+)
 
 from ..conftest import TODAY, YEAR, family
 

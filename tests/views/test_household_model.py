@@ -10,8 +10,15 @@ from PySide6.QtWidgets import QTableView
 from desktop.services import register
 from desktop.services.register import HouseholdFilter, Problem
 from desktop.views.models import household_table
-from desktop.views.models.household_table import (COL_ALLEVIATED, COL_HEAD, COL_NO, COL_SIZE, COL_VILLAGE,
-                                                  HEADERS, HouseholdTableModel)
+from desktop.views.models.household_table import (
+    COL_ALLEVIATED,
+    COL_HEAD,
+    COL_NO,
+    COL_SIZE,
+    COL_VILLAGE,
+    HEADERS,
+    HouseholdTableModel,
+)
 from desktop.views.models.member_table import COL, FIELDS, MemberTableModel
 from desktop.views.widgets.code_delegate import ComboDelegate, MonthsDelegate, TextDelegate
 from tests.conftest import TODAY, family, person

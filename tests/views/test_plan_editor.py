@@ -10,8 +10,7 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 
 from desktop.services import measures, register, workflow
-from desktop.views.models.measure_table import (COL_AMOUNT, COL_DEVELOPMENTAL, COL_ITEM, COL_STATE,
-                                                MeasureTableModel)
+from desktop.views.models.measure_table import COL_AMOUNT, COL_DEVELOPMENTAL, COL_ITEM, COL_STATE, MeasureTableModel
 from desktop.views.plan_editor import PlanEditor
 
 from ..conftest import TODAY, family

@@ -8,8 +8,14 @@ from PySide6.QtCore import Qt
 
 from desktop.services import checks, register
 from desktop.views.household_editor import HouseholdEditor
-from desktop.views.models.findings_table import (COL_CODE, COL_ID_NUMBER, COL_MESSAGE, COL_NO, COL_TITLE,
-                                                 FindingsTableModel)
+from desktop.views.models.findings_table import (
+    COL_CODE,
+    COL_ID_NUMBER,
+    COL_MESSAGE,
+    COL_NO,
+    COL_TITLE,
+    FindingsTableModel,
+)
 from desktop.views.quality_page import QualityPage
 
 from ..conftest import TODAY, YEAR, family

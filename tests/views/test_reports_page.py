@@ -16,9 +16,9 @@ from desktop.services import auth, register, reports
 from desktop.services.context import AppContext
 from desktop.views import pdf_preview
 from desktop.views import reports_page as rp
-from desktop.views.widgets import temp_files
 from desktop.views.pdf_preview import PdfPreview, open_pdf, render_page
 from desktop.views.reports_page import HOUSEHOLDS, TOWNSHIP, VILLAGE, ReportsPage, split_numbers
+from desktop.views.widgets import temp_files
 
 from ..conftest import TODAY, YEAR, family
 

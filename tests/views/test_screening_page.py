@@ -13,8 +13,15 @@ from desktop import app as desktop_app
 from desktop.services import register, screening
 from desktop.views import screening_page as screening_module
 from desktop.views.income_page import IncomePage
-from desktop.views.models.keycheck_table import (COL_HEAD, COL_NO, COL_OUTCOME, COL_REASONS, COL_VILLAGE,
-                                                 COL_VISITED, KeyCheckTableModel)
+from desktop.views.models.keycheck_table import (
+    COL_HEAD,
+    COL_NO,
+    COL_OUTCOME,
+    COL_REASONS,
+    COL_VILLAGE,
+    COL_VISITED,
+    KeyCheckTableModel,
+)
 from desktop.views.screening_page import ScreeningPage
 
 from ..conftest import TODAY, YEAR, family

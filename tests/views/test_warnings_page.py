@@ -9,8 +9,17 @@ import pytest
 from PySide6.QtCore import Qt
 
 from desktop.services import regions, register, warnings, workflow
-from desktop.views.models.warning_table import (COL_DAYS, COL_DUE, COL_KIND, COL_NO, V_FLAGGED, V_NAME, V_RATIO,
-                                                VillageTableModel, WarningTableModel)
+from desktop.views.models.warning_table import (
+    COL_DAYS,
+    COL_DUE,
+    COL_KIND,
+    COL_NO,
+    V_FLAGGED,
+    V_NAME,
+    V_RATIO,
+    VillageTableModel,
+    WarningTableModel,
+)
 from desktop.views.warnings_page import WarningsPage
 
 from ..conftest import TODAY, YEAR, family

@@ -11,8 +11,7 @@ and the error workbook of a rejected import.
     write_template(session, path)
 """
 
-from .exporter import (ExportCancelled, ExportResult, errors_path, export_workbook, write_error_workbook,
-                       write_template)
+from .exporter import ExportCancelled, ExportResult, errors_path, export_workbook, write_error_workbook, write_template
 from .importer import ExchangeError, ImportCancelled, ImportResult, Preview, apply, findings_for, preview
 from .reader import Issue, WorkbookError
 

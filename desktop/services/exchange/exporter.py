@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from ...models import Household, IncomeLine, IncomeRecord, Measure, Member
 from .. import assess, income, regions, rules, settings
-from ..files import written_whole
 from ..codes import codes, income_items, measure_catalog
+from ..files import written_whole
 from .importer import ExchangeError
 from .layout import INCOME_ITEMS, Column, Sheet, raw, setting, sheets
 from .reader import Issue

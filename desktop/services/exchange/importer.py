@@ -27,8 +27,7 @@ from ..idnumber import parse_id
 from .layout import INCOME_ITEMS, match_sheet, norm_value, sheet, sheets
 from .reader import Book, Issue, Issues, ParsedSheet, WorkbookError, parse_sheet
 from .values import measure_items
-from .writer import (ExchangeError, ImportCancelled, Progress, Writer, check_cancel, page_cache,  # noqa: F401
-                     report)
+from .writer import ExchangeError, ImportCancelled, Progress, Writer, check_cancel, page_cache, report  # noqa: F401
 
 ZERO = Decimal("0.00")
 
@@ -476,9 +475,9 @@ def apply(session: Session, pv: Preview, *, user: CurrentUser | None = None, as_
 
 def findings_for(session: Session, year: int, as_of: date, numbers: list[str]) -> tuple[list, str | None]:
     """Data-quality findings (SPEC §10) of the given households: reported, not errors."""
+    from ...models import Household
     from ..assess import AssessError
     from ..checks import run_checks
-    from ...models import Household
     ids = []
     for start in range(0, len(numbers), 900):
         ids += session.scalars(select(Household.id).where(Household.household_no.in_(numbers[start:start + 900])))

@@ -66,8 +66,7 @@ class ReportResult:
 
 
 def _module(kind: str):
-    from . import (card, collection_form, income_sheet, notices, policy_list, quality, revisit, screening,
-                   summary)
+    from . import card, collection_form, income_sheet, notices, policy_list, quality, revisit, screening, summary
     return {"collection-form": collection_form, "income-sheet": income_sheet, "policy-list": policy_list,
             "notice-identify": notices, "notice-remove": notices, "notice-policy": notices, "summary": summary,
             "card": card, "revisit": revisit, "screening": screening, "quality": quality}[kind]

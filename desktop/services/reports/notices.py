@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from reportlab.platypus import KeepTogether
-
 from sqlalchemy import select
 
 from ...models import Case, CaseStep, Household

@@ -7,7 +7,6 @@ from collections import Counter, defaultdict
 from datetime import date
 
 from reportlab.platypus import KeepTogether
-
 from sqlalchemy import select
 
 from ...models import Household

@@ -7,7 +7,6 @@ after removal, then the questions with boxes and blanks to fill by hand, and the
 from __future__ import annotations
 
 from reportlab.platypus import KeepTogether, PageBreak
-
 from sqlalchemy import select
 
 from ...models import Case, CaseStep

@@ -11,7 +11,6 @@ from datetime import date
 
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether
-
 from sqlalchemy import func, select
 
 from ...models import Household, ScreeningVisit

@@ -14,7 +14,6 @@ from decimal import Decimal
 
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether
-
 from sqlalchemy import func, or_, select
 
 from ...models import Household, Measure

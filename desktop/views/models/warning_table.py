@@ -8,8 +8,8 @@ from PySide6.QtGui import QBrush, QColor
 
 from ...services import rules
 from ...services.warnings import TITLES, WarningRow
-from .case_table import GREY, ORANGE, RED, iso
 from .base import ListTableModel
+from .case_table import GREY, ORANGE, RED, iso
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1

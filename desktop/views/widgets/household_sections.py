@@ -7,13 +7,22 @@ from dataclasses import replace
 from datetime import date
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGridLayout, QGroupBox, QLabel, QLineEdit, QPlainTextEdit,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...services.codes import codes
 from ...services.labels import field_label
-from ...services.register import HouseholdData, MemberData, a17_rows, derived_a26
 from ...services.regions import VillageNode
+from ...services.register import HouseholdData, MemberData, a17_rows, derived_a26
 from .code_combo import ValueCombo, bool_combo, code_combo
 
 INVALID_STYLE = "background-color: #fde2e2;"

@@ -8,6 +8,7 @@ from typing import Any, Callable, Sequence
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+
 from ...services.dates import beijing_text
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
