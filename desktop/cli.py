@@ -313,19 +313,13 @@ def main(argv: list[str]) -> int:
     if args.command is None:
         build_parser().print_usage(sys.stderr)
         return 2
-    from .services.assess import AssessError
-    from .services.auth import AuthError
-    from .services.exchange import ExchangeError
-    from .services.income import IncomeError
-    from .services.regions import RegionError
-    from .services.reports import ReportError
-    from .services.settings import SettingsError
+    from .services.errors import ServiceError
     try:
         return HANDLERS[args.command](args)
     except UsageError as e:
         sys.stderr.write(f"错误：{e}\n")
         return e.code
-    except (SettingsError, RegionError, AuthError, AssessError, IncomeError, ExchangeError, ReportError) as e:
+    except ServiceError as e:
         sys.stderr.write(f"错误：{e}\n")
         return 1
 

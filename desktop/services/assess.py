@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from ..models import Household, Measure, Member
 from . import income, rules, settings
+from .errors import ServiceError
 from .income import IncomeResult, Totals
 from .rules import MemberFacts, Suggestion
 
 
-class AssessError(ValueError):
+class AssessError(ServiceError):
     pass
 
 

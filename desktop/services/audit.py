@@ -16,13 +16,14 @@ from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from ..models import AuditEntry, Household, Member, MemberEvent
+from .errors import ServiceError
 from .labels import field_label, format_value, table_label
 
 SKIP = {"created_at", "updated_at", "head_name", "size", "last_login"}
 PROTECTED = (Household, Member, MemberEvent)
 
 
-class DeletionRefused(Exception):
+class DeletionRefused(ServiceError):
     pass
 
 

@@ -14,12 +14,13 @@ from ..models import Region, User, UserVillage
 from ..models.base import utcnow
 from . import audit
 from .codes import codes
+from .errors import ServiceError
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 6
 
 
-class AuthError(Exception):
+class AuthError(ServiceError):
     pass
 
 

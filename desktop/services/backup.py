@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from .errors import ServiceError
+
 
 @dataclass(frozen=True)
 class BackupInfo:
@@ -84,7 +86,7 @@ def daily_backup(db_path: Path, keep_days: int = 30, now: datetime | None = None
     return taken
 
 
-class RestoreError(Exception):
+class RestoreError(ServiceError):
     pass
 
 

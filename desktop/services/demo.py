@@ -27,13 +27,14 @@ from ..models.base import utcnow
 from . import audit, regions, settings
 from .codes import codes, measure_catalog
 from .dates import add_months
+from .errors import ServiceError
 from .idnumber import _CHECK, _WEIGHTS
 
 DEFAULT_LINE = "7100"  # monitoring line set when the year has none (SPEC §11 demo only)
 CHUNK = 2000  # households generated and inserted per round; progress is reported per round
 
 
-class DemoError(ValueError):
+class DemoError(ServiceError):
     pass
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ..models import Household, IncomeLine, IncomeRecord, Member
 from . import settings
 from .codes import income_items
+from .errors import ServiceError
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -31,7 +32,7 @@ ITEMS = ("A28", "A29", "A30", "A31", "A32", "A35", "A36")
 EXTRA_LINES_KEY = "income_extra_lines"
 
 
-class IncomeError(ValueError):
+class IncomeError(ServiceError):
     pass
 
 

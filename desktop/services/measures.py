@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 from ..models import Household, Measure, Member
 from . import rules
 from .codes import measure_catalog
+from .errors import ServiceError
 from .income import IncomeError, parse_money
 
 PLAN_DAYS = 10
 TERM_ITEMS = {("A41", "小额信贷"), ("A47", "雨露计划")}  # continue to their end after removal [001 §19]
 
 
-class MeasureError(ValueError):
+class MeasureError(ServiceError):
     pass
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..models import Household, Member, PolicyFacts
 from . import assess as assess_mod
 from . import rules
+from .errors import ServiceError
 
 CRITERIA = {
     "c1": "户年人均可支配收入达到所在县农民人均可支配收入水平",
@@ -41,7 +42,7 @@ SERIOUS_ILLNESS = "03"  # 患有大病
 DISASTER_RISKS = ("04", "05")  # 因自然灾害, 因意外事故
 
 
-class PolicyError(ValueError):
+class PolicyError(ServiceError):
     pass
 
 

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from ..models import Household, Region
 from . import settings
+from .errors import ServiceError
 
 
-class RegionError(ValueError):
+class RegionError(ServiceError):
     pass
 
 

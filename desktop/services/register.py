@@ -15,12 +15,13 @@ from ..models import Household, Member, MemberEvent, Region
 from . import audit, regions, rules
 from .auth import CurrentUser
 from .codes import codes, normalize
+from .errors import ServiceError
 from .idnumber import birth_date_error, parse_id
 
 HEAD = "01"  # code of 户主 in "relation"
 
 
-class RegisterError(ValueError):
+class RegisterError(ServiceError):
     pass
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import AppSetting, YearSettings
+from .errors import ServiceError
 
 # Key-check thresholds of §6.3 (used by the rules issue); a township may change them.
 DEFAULT_THRESHOLDS = {
@@ -22,7 +23,7 @@ DEFAULT_THRESHOLDS = {
 }
 
 
-class SettingsError(ValueError):
+class SettingsError(ServiceError):
     pass
 
 

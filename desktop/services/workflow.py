@@ -25,13 +25,14 @@ from . import assess as assess_mod
 from .auth import CurrentUser
 from .codes import codes
 from .dates import add_months
+from .errors import ServiceError
 
 OPEN, DONE, FAILED = "open", "done", "failed"
 STATES = {OPEN: "进行中", DONE: "已完成", FAILED: "已终止"}
 RESULTS = {"passed": "通过", "failed": "未通过", "sent_back": "退回修改"}
 
 
-class WorkflowError(ValueError):
+class WorkflowError(ServiceError):
     pass
 
 

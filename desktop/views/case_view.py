@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from ..services import workflow
 from ..services.codes import codes, income_items
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from ..services.workflow import CaseView, StepView
 from .errors import error_label, set_error
 from .models.case_table import (
@@ -210,7 +211,7 @@ class CasePanel(QWidget):
         set_error(self.error, None)
         try:
             self.case = self.ctx.read(workflow.view, case_id, self.ctx.today()) if case_id is not None else None
-        except ValueError as exc:
+        except ServiceError as exc:
             self.case = None
             set_error(self.error, exc)
         case = self.case

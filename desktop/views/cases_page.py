@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from ..services import regions, workflow
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from .case_view import CasePanel
 from .clue_dialog import ApplicationDialog, ClueDialog, GreenChannelDialog, RemovalDialog
 from .errors import error_label, set_error
@@ -309,7 +310,7 @@ class CasesPage(QWidget):
             return None
         try:
             case_id = self.ctx.run(workflow.open_identification, clue.id, user=self.ctx.user, as_of=self.ctx.today())
-        except ValueError as exc:
+        except ServiceError as exc:
             set_error(self.error, exc)
             return None
         set_error(self.error, None)
@@ -329,7 +330,7 @@ class CasesPage(QWidget):
                 return False
         try:
             self.ctx.run(workflow.close_clue, clue.id, outcome, user=self.ctx.user)
-        except ValueError as exc:
+        except ServiceError as exc:
             set_error(self.error, exc)
             return False
         set_error(self.error, None)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from ..services import register, workflow
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from .errors import chinese_buttons, error_label, error_text, set_error
 from .member_dialogs import date_edit, from_qdate
 from .widgets.code_combo import code_combo
@@ -146,7 +147,7 @@ class _StartDialog(QDialog):
     def confirm(self) -> None:
         try:
             self.submit()
-        except ValueError as exc:
+        except ServiceError as exc:
             set_error(self.error, exc)
             return
         except Exception as exc:  # noqa: BLE001 - shown, and logged by error_text
@@ -197,12 +198,12 @@ class ClueDialog(_StartDialog):
     def submit(self) -> None:
         source = self.source.value()
         if source is None:
-            raise ValueError("请选择线索来源")
+            raise ServiceError("请选择线索来源")
         hid = self.household.household_id()
         if _text(self.household.number) and hid is None:
-            raise ValueError("户编号无效：请核对，或清空后只登记线索")
+            raise ServiceError("户编号无效：请核对，或清空后只登记线索")
         if self.open_case.isChecked() and hid is None:
-            raise ValueError("发起认定须填写已登记的户编号")
+            raise ServiceError("发起认定须填写已登记的户编号")
         self.clue_id, self.case_id = self.ctx.run(
             record_and_open, source, from_qdate(self.date.date()), hid, _text(self.description),
             _text(self.reporter), self.open_case.isChecked(), self.ctx.user, self.ctx.today())
@@ -227,7 +228,7 @@ class GreenChannelDialog(_StartDialog):
     def submit(self) -> None:
         hid = self.household.household_id()
         if hid is None:
-            raise ValueError("请填写已登记的户编号")
+            raise ServiceError("请填写已登记的户编号")
         self.case_id = self.ctx.run(workflow.open_green_channel, hid, from_qdate(self.date.date()),
                                     confirmed=self.confirmed.isChecked(), reason=_text(self.reason), **self.kw())
 
@@ -273,7 +274,7 @@ class RemovalDialog(_StartDialog):
             try:
                 self.eligibility = self.ctx.read(workflow.removal_eligibility, hid, self.ctx.year, self.ctx.today(),
                                                  self.way.value())
-            except ValueError as exc:
+            except ServiceError as exc:
                 self.check.setText(f"<span style='color:#c62828'>{escape(error_text(exc))}</span>")
             else:
                 e = self.eligibility
@@ -287,7 +288,7 @@ class RemovalDialog(_StartDialog):
     def submit(self) -> None:
         hid = self.household.household_id()
         if hid is None or not (self.eligibility and self.eligibility.eligible):
-            raise ValueError("不符合风险消除条件，不能发起")
+            raise ServiceError("不符合风险消除条件，不能发起")
         self.case_id = self.ctx.run(workflow.open_removal, hid, from_qdate(self.date.date()), self.way.value(),
                                     self.ctx.year, **self.kw())
 
@@ -312,6 +313,6 @@ class ApplicationDialog(_StartDialog):
     def submit(self) -> None:
         hid = self.household.household_id()
         if hid is None:
-            raise ValueError("请填写已登记的户编号")
+            raise ServiceError("请填写已登记的户编号")
         self.case_id = self.ctx.run(workflow.apply_for, hid, self.kind, from_qdate(self.date.date()),
                                     _text(self.reason), **self.kw())

@@ -6,6 +6,8 @@ import logging
 
 from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMessageBox, QWidget
 
+from ..services.errors import ServiceError
+
 log = logging.getLogger(__name__)
 
 ERROR_STYLE = "color: #c62828;"
@@ -13,12 +15,12 @@ TITLE = "防止返贫监测帮扶工作台"
 
 
 def error_text(exc: BaseException | str) -> str:
-    """What to tell the user. Service errors (ValueError subclasses, AuthError…) already carry
-    Chinese text; anything else is a program fault and says so."""
+    """What to tell the user. A ServiceError already carries Chinese text; anything else is a program fault:
+    logged with its traceback and said to be one."""
     if isinstance(exc, str):
         return exc
     text = str(exc).strip()
-    if isinstance(exc, ValueError) or type(exc).__module__.startswith("desktop.services"):
+    if isinstance(exc, ServiceError):
         return text or "操作未能完成"
     log.exception("unexpected error", exc_info=exc)
     return f"程序内部错误（{type(exc).__name__}）：{text or '无详细信息'}"

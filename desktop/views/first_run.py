@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from .. import APP_NAME
 from ..services import auth, regions, settings, setup
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from .errors import error_label, error_text, set_error
 from .widgets.password import password_edit
 
@@ -213,7 +214,7 @@ class FirstRunWizard(QWizard):
         """Write everything in one transaction; on a refusal show it on the page and stay."""
         try:
             self.ctx.run(setup.complete_first_run, self.first_run())
-        except (ValueError, auth.AuthError) as exc:  # RegionError, SettingsError, AuthError
+        except ServiceError as exc:
             set_error(self.admin_page.error, exc)
             return False
         except Exception as exc:  # noqa: BLE001 - a database fault must not close the wizard silently

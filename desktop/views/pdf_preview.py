@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..services.errors import ServiceError
+
 ZOOMS = (0.25, 0.33, 0.5, 0.67, 0.75, 0.85, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0)
 GAP = 14          # pixels between pages and around them
 CACHE_PAGES = 12  # page images kept (the visible ones and a few around)
@@ -91,7 +93,7 @@ def print_pdf(source: Path | str | bytes, printer: QPrinter, pages: Sequence[int
             return 0
         painter = QPainter()
         if not painter.begin(printer):
-            raise ValueError("无法开始打印：打印机不可用或输出文件无法写入")
+            raise ServiceError("无法开始打印：打印机不可用或输出文件无法写入")
         try:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             for n, index in enumerate(sequence):

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from ..services import measures, register, rules
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from ..services.measures import MeasureData
 from .errors import chinese_buttons, error_label, error_text, set_error
 from .member_dialogs import date_edit, from_qdate
@@ -157,7 +158,7 @@ class MeasureDialog(QDialog):
             return None
         try:
             self.measure_id = self.ctx.run(measures.save_measure, self.measure_data(), user=self.ctx.user)
-        except ValueError as exc:
+        except ServiceError as exc:
             set_error(self.error, exc)
             return None
         except Exception as exc:  # noqa: BLE001
@@ -199,7 +200,7 @@ class EndMeasureDialog(QDialog):
         try:
             self.ctx.run(measures.end_measure, self.row.id, from_qdate(self.date.date()), self.reason.text(),
                          user=self.ctx.user)
-        except ValueError as exc:
+        except ServiceError as exc:
             set_error(self.error, exc)
             return False
         self.accept()
@@ -269,7 +270,7 @@ class PlanEditor(QDialog):
         year = self.ctx.year or as_of.year
         try:
             ps = self.ctx.read(measures.plan_status, self.household_id, year, as_of)
-        except ValueError as exc:
+        except ServiceError as exc:
             self.status.setText(escape(error_text(exc)))
             self.status.setStyleSheet(WARN_STYLE)
         else:

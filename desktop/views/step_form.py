@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from ..services import workflow
 from ..services.codes import codes
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from ..services.workflow import CaseView, StepView
 from .errors import confirm, error_label, error_text, set_error
 from .member_dialogs import date_edit, from_qdate, to_qdate
@@ -215,7 +216,7 @@ class StepForm(QGroupBox):
     def _run(self, fn, *args, **kw) -> bool:
         try:
             self.ctx.run(fn, *args, **kw)
-        except ValueError as exc:
+        except ServiceError as exc:
             set_error(self.error, exc)
             return False
         except Exception as exc:  # noqa: BLE001 - a program fault, shown and logged

@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 from xml.etree import ElementTree
 
 from ...models import Household, IncomeLine, Measure, Member, Region
+from ..errors import ServiceError
 from .layout import HeaderMatcher, Sheet
 from .values import Bad, converter, show
 
@@ -29,7 +30,7 @@ _MODELS = {"household": Household, "member": Member, "measure": Measure, "income
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 
 
-class WorkbookError(Exception):
+class WorkbookError(ServiceError):
     """The file cannot be read as a workbook at all (the message says why, in Chinese)."""
 
 

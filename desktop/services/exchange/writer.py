@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ...models import Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent
 from ...models.base import utcnow
 from .. import regions
+from ..errors import ServiceError
 from ..idnumber import parse_id
 from .layout import INCOME_ITEMS, norm_value, setting, sheet
 from .reader import ParsedSheet
@@ -34,7 +35,7 @@ STATUS_EVENT = {"dead": "death", "married_out": "married_out", "moved_out": "mov
 Progress = Callable[[int, int, str], None]
 
 
-class ExchangeError(ValueError):
+class ExchangeError(ServiceError):
     """An import or export that cannot go ahead; the message is Chinese."""
 
 

@@ -31,6 +31,7 @@ from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table, TableStyle
 
 from ...paths import resource_path
+from ..errors import ServiceError
 
 FONT = "NotoSansSC"
 FONT_FILE = ("fonts", "NotoSansCJKsc-Regular.ttf")
@@ -45,7 +46,7 @@ LEAD = 1.45  # line height of a row of check boxes, in font sizes
 CLOSING = set("）)】」』》〉，。、；：！？,.;:!?%％")
 
 
-class ReportError(ValueError):
+class ReportError(ServiceError):
     """A document that cannot be made as asked (unknown village or household, no year settings)."""
 
 
