@@ -80,6 +80,8 @@ class Member(Timestamps, Base):
     a19_pension: Mapped[Optional[bool]] = mapped_column(Boolean)
     a20_dibao: Mapped[Optional[str]] = mapped_column(String(4))
     a21_tekun: Mapped[Optional[str]] = mapped_column(String(4))
+    a20_dibao_since: Mapped[Optional[date]] = mapped_column(Date)  # 享受低保起始时间 (unknown: NULL)
+    a21_tekun_since: Mapped[Optional[date]] = mapped_column(Date)  # 享受特困供养起始时间 (unknown: NULL)
     a22_relocated: Mapped[Optional[bool]] = mapped_column(Boolean)
     phone: Mapped[Optional[str]] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="normal", index=True)

@@ -96,6 +96,8 @@ class MemberData:
     a19_pension: bool | None = None
     a20_dibao: str | None = None
     a21_tekun: str | None = None
+    a20_dibao_since: date | None = None  # when 低保 began: "newly" in screening; None is unknown, never a guess
+    a21_tekun_since: date | None = None  # when 特困供养 began
     a22_relocated: bool | None = None
     phone: str | None = None
     note: str | None = None
