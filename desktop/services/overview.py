@@ -18,6 +18,7 @@ from ..models import Clue, Household, Region
 from . import assess as assess_mod
 from . import rules
 from .codes import codes
+from .errors import ServiceError
 
 # A household that is in a procedure already (认定中) or monitored is not "应纳未纳".
 IN_PROCEDURE_OR_MONITORED = rules.UNREMOVED | {"identifying"}
@@ -205,3 +206,45 @@ def suggested_by_village(rows: list[SuggestedRow]) -> dict[str, list[SuggestedRo
     for r in rows:
         out[r.village].append(r)
     return dict(out)
+
+
+class OverviewError(ServiceError):
+    pass
+
+
+CLUE_SOURCE = "02"  # 干部排查: the township's staff found it, with the rules' reasons
+
+
+def clue_from_suggestion(session: Session, year: int, as_of: date, household_id: int, *,
+                         reporter: str | None = None) -> int:
+    """Register a clue for a household on the 建议纳入 list, its description the rules' reasons (one click)."""
+    from . import workflow
+
+    rows = suggested_not_monitored(session, year, as_of,
+                                   assessed=assess_mod.assess(session, year, as_of, household_ids=[household_id]))
+    if not rows:
+        raise OverviewError("该户已不在建议纳入名单中（可能已纳入监测或收入已更新），请刷新后再试")
+    row = rows[0]
+    if row.open_clue:
+        raise OverviewError(f"户 {row.household_no} 已有待处理的线索，请在“认定流程”中处理")
+    text = f"收入测算建议纳入（{row.category_name}）：" + "；".join(row.reasons)
+    return workflow.record_clue(session, CLUE_SOURCE, as_of, household_id=household_id, description=text,
+                                reporter=reporter, as_of=as_of)
+
+
+def suggested_listing(rows: list[SuggestedRow], title_scope: str):
+    """The 建议纳入 list as a Listing for Excel and PDF (same columns as the page)."""
+    from .listing import Listing
+
+    return Listing("建议纳入监测（疑似应纳未纳）名单", list(SUGGESTED_HEADERS),
+                   [suggested_cells(r) for r in rows], subtitle=title_scope,
+                   widths=[1.2, 2.0, 1.1, 0.6, 0.9, 1.0, 1.0, 1.3, 5.0])
+
+
+SUGGESTED_HEADERS = ("行政村", "户编号", "户主", "人口", "当前状态", "家庭人均纯收入", "人均收入参考值", "建议类别",
+                     "理由")
+
+
+def suggested_cells(r: SuggestedRow) -> list:
+    return [r.village, r.household_no, r.head_name, r.size, r.status_name, r.a34, r.a38, r.category_name,
+            "；".join(r.reasons)]

@@ -1,0 +1,91 @@
+"""首页 and the 建议纳入 list, driven as a clerk would: the tile count, the list behind it, export, one-click clue."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+
+from desktop.services import income, overview, register, workflow
+from desktop.services.income import LineData, RecordData
+from desktop.views.home_page import HomePage
+from desktop.views.suggested_page import SuggestedPage
+
+from ..conftest import TODAY, YEAR, family
+
+
+def _household(ctx, township, no, serial, village="东村", risks=("03",), wage="3100"):
+    data, members = family(township["villages"][village], no=no, serial=serial)
+    data.a27_risk_types = list(risks)
+    hid = ctx.run(register.save_household, data, members, TODAY, ctx.user)
+    ctx.run(income.save_record, RecordData(hid, YEAR, collected_on=date(2024, 10, 10), collected_by="王会计",
+                                           lines=[LineData("A28", "务工收入", Decimal(wage))]), TODAY)
+    return hid
+
+
+@pytest.fixture
+def town(ctx, township):
+    """H1 东村 and H2 西村 below the line with 因残 (suggested); H3 above the line (not)."""
+    return {"h1": _household(ctx, township, "H1", 1), "h2": _household(ctx, township, "H2", 11, "西村"),
+            "h3": _household(ctx, township, "H3", 21, wage="90000")}
+
+
+def test_home_tile_shows_the_suggested_count(qtbot, ctx, town):
+    page = HomePage(ctx)
+    qtbot.addWidget(page)
+    opened = []
+    page.go.connect(opened.append)
+    page.show()
+    qtbot.waitUntil(lambda: page.data is not None, timeout=20000)
+    assert ">2<" in page.tile_count("suggested") and ">3<" in page.tile_count("households")
+    page.tiles["suggested"].clicked.emit()
+    assert opened == ["suggested"]
+
+
+def test_the_list_is_what_assess_suggests_and_exports_the_same_rows(qtbot, ctx, town, tmp_path):
+    page = SuggestedPage(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page._job is None and page.model.rowCount() > 0, timeout=20000)
+    expected = [r.household_no for r in ctx.read(overview.suggested_not_monitored, YEAR, TODAY)]
+    assert [r.household_no for r in page.shown_rows()] == expected == ["H1", "H2"]
+    page.village.setCurrentIndex(page.village.findData("西村"))
+    assert [r.household_no for r in page.shown_rows()] == ["H2"]
+    out = page.export_xlsx(tmp_path / "list.xlsx")
+    ws = load_workbook(out).active
+    assert [c.value for c in ws[4]][1] == "H2" and ws.max_row == 4
+    assert "因残" in ws.cell(row=4, column=9).value
+
+
+def test_one_click_registers_a_clue_with_the_reasons(qtbot, ctx, town, monkeypatch):
+    monkeypatch.setattr("desktop.views.suggested_page.show_info", lambda *a, **k: None)
+    page = SuggestedPage(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page._job is None and page.model.rowCount() == 2, timeout=20000)
+    assert page.select_household(town["h1"])
+    clue_id = page.register_clue()
+    assert clue_id is not None
+    clue = [c for c in ctx.read(workflow.clues, household_id=town["h1"]) if c.id == clue_id][0]
+    assert "因残" in clue.description and "7,100" in clue.description
+    qtbot.waitUntil(lambda: page._job is None, timeout=20000)
+    page.select_household(town["h1"])
+    assert not page.clue_button.isEnabled()  # a second clue for the same household is not offered
+
+
+def test_warnings_centre_has_a_suggested_tile_with_the_same_households(ctx, town):
+    from desktop.services import warnings
+
+    d = ctx.read(warnings.dashboard, YEAR, TODAY)
+    assert [r.household_no for r in d.of("suggested")] == ["H1", "H2"]
+    assert all("因残" in r.what for r in d.of("suggested"))
+    clerk_view = ctx.read(warnings.dashboard, YEAR, TODAY, village_ids=frozenset({town_village(ctx, "西村")}))
+    assert [r.household_no for r in clerk_view.of("suggested")] == ["H2"]
+
+
+def town_village(ctx, name):
+    from desktop.services import regions
+
+    return ctx.read(regions.village_by_name, name)
