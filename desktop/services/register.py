@@ -149,6 +149,7 @@ class HouseholdFilter:
     category: str | None = None
     poverty_alleviated: bool | None = None
     village_ids: frozenset[int] | None = None  # a clerk's villages
+    only_ids: frozenset[int] | None = None  # a list from elsewhere (e.g. the 建议纳入 households)
 
 
 # ---------------------------------------------------------------- search
@@ -200,6 +201,8 @@ def _conditions(flt: HouseholdFilter) -> list:
     cond = []
     if flt.village_ids is not None:
         cond.append(_H.village_id.in_(flt.village_ids))
+    if flt.only_ids is not None:
+        cond.append(_H.id.in_(sorted(flt.only_ids)))
     if flt.village_id is not None:
         cond.append(_H.village_id == flt.village_id)
     if flt.group_id is not None:

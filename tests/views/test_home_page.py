@@ -89,3 +89,18 @@ def town_village(ctx, name):
     from desktop.services import regions
 
     return ctx.read(regions.village_by_name, name)
+
+
+def test_register_filter_shows_the_suggested_households(qtbot, ctx, town):
+    from desktop.views.register_page import RegisterPage
+
+    page = RegisterPage(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.model.count() == 3, timeout=20000)
+    page.show_suggested()
+    qtbot.waitUntil(lambda: page.model.count() == 2, timeout=20000)
+    shown = {page.model.household_id(r) for r in range(page.model.count())}
+    assert shown == {town["h1"], town["h2"]}
+    page.suggested_combo.set_value(None)
+    qtbot.waitUntil(lambda: page.model.count() == 3, timeout=20000)
