@@ -4,7 +4,6 @@ from datetime import date
 
 from desktop.services import assess, overview
 from tests.conftest import TODAY, YEAR
-from tests.services.builders import b  # noqa: F401
 
 
 def _suggested_ids(session):
