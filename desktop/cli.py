@@ -1,5 +1,6 @@
-"""Headless command line (SPEC §11). Errors go to stderr in Chinese with a non-zero exit;
-wrong usage exits 2."""
+"""Headless command line (SPEC §11). Errors go to stderr in Chinese with a non-zero exit:
+1 a refused request (a ServiceError), 2 wrong usage, 3 a fault in the program (one Chinese line naming the log
+file; the traceback is in the log, desktop/logs.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from . import APP_NAME
+from . import APP_NAME, logs
 
 # Every sub-command of SPEC §11: these never open the window, even before they are implemented.
 COMMANDS = ("init", "config", "import", "export", "assess", "check", "report", "demo")
@@ -314,6 +315,9 @@ def main(argv: list[str]) -> int:
         build_parser().print_usage(sys.stderr)
         return 2
     from .services.errors import ServiceError
+    log_path = logs.setup_logging()
+    logs.install_hooks(report=lambda _details: _tell_fault(log_path))  # a fault in another thread
+    logs.log.info("命令行：%s", args.command)  # the command only: its arguments may hold a password
     try:
         return HANDLERS[args.command](args)
     except UsageError as e:
@@ -322,6 +326,16 @@ def main(argv: list[str]) -> int:
     except ServiceError as e:
         sys.stderr.write(f"错误：{e}\n")
         return 1
+    except (BrokenPipeError, KeyboardInterrupt):
+        raise  # output piped into `head`, or Ctrl+C: not faults (__main__ handles the pipe)
+    except Exception as e:  # a fault in the program: the traceback to the log, one line to the person
+        logs.log_exception(type(e), e, e.__traceback__, f"（命令 {args.command}）")
+        _tell_fault(log_path)
+        return logs.INTERNAL_ERROR_EXIT
+
+
+def _tell_fault(log_path: Path) -> None:
+    sys.stderr.write(f"程序内部错误：命令未能完成，详细信息已写入日志文件 {log_path}\n")
 
 
 def gui(argv: list[str]) -> int:
@@ -330,5 +344,8 @@ def gui(argv: list[str]) -> int:
                f"子命令：{'、'.join(COMMANDS)}")
     p.add_argument("--db", type=Path, help="数据库文件（默认在用户数据目录）")
     args = p.parse_args(argv)
+    logs.setup_logging()
+    logs.install_hooks()  # until the window's dialog is installed (app.run_gui), faults are only logged
+    logs.log.info("程序窗口启动")
     from .app import run_gui
     return run_gui(args.db)

@@ -23,7 +23,7 @@ from ..services import audit, regions, register
 from ..services.codes import codes
 from ..services.context import AppContext
 from ..services.register import HEAD, HouseholdData, MemberData, Problem, RegisterError, ValidationError
-from .errors import show_error, show_info
+from .errors import report_fault, show_error, show_info
 from .member_dialogs import MemberEventDialog, MoveMemberDialog
 from .models.member_table import COL, FIELDS, KINDS, MemberTableModel
 from .widgets.code_delegate import delegate_for
@@ -282,8 +282,8 @@ class HouseholdEditor(QDialog):
         except RegisterError as e:
             show_error(self, e, "不能保存")
             return False
-        except Exception as e:  # a program fault: tell the person, keep their edits on screen
-            show_error(self, e, "不能保存")
+        except Exception as e:  # a fault: logged and shown (report_fault); the person's edits stay on screen
+            report_fault(e)
             return False
         self.household_id = hid
         self.load()

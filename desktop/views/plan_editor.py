@@ -161,9 +161,6 @@ class MeasureDialog(QDialog):
         except ServiceError as exc:
             set_error(self.error, exc)
             return None
-        except Exception as exc:  # noqa: BLE001
-            set_error(self.error, error_text(exc))
-            return None
         set_error(self.error, None)
         self.saved.emit(self.measure_id)
         self.accept()

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 
 from ..services import settings
 from ..services.context import AppContext
-from .errors import confirm, error_label, error_text, set_error
+from ..services.errors import ServiceError
+from .errors import confirm, error_label, set_error
 
 EDIT_ROLES = ("admin", "auditor")
 UNIT = "元/人·年"
@@ -308,8 +309,8 @@ class SettingsPage(QWidget):
             return
         try:
             self.ctx.run(settings.set_current_year, year)
-        except Exception as exc:  # noqa: BLE001
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return
         self.ctx.year = year
         self.refresh(select=year)
@@ -413,8 +414,8 @@ class SettingsPage(QWidget):
                          period_end=from_qdate(self.period_end.date()),
                          status_time_point=from_qdate(self.status_point.date()),
                          thresholds=self.changed_thresholds())
-        except Exception as exc:  # noqa: BLE001 - SettingsError carries Chinese text; others are faults
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return False
         self._unsaved_years.discard(year)
         self.refresh(select=year)

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 from ..services import auth, regions
 from ..services.codes import codes
 from ..services.context import AppContext
-from .errors import chinese_buttons, confirm, error_label, error_text, set_error, show_info
+from ..services.errors import ServiceError
+from .errors import chinese_buttons, confirm, error_label, set_error, show_info
 from .widgets.password import password_edit
 
 _ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
@@ -156,8 +157,8 @@ class AddUserDialog(QDialog):
         try:
             self.new_id = self.ctx.run(auth.create_user, self.username.text(), self.display_name.text(), role,
                                        self.password.text(), village_ids)
-        except Exception as exc:  # noqa: BLE001 - AuthError carries Chinese text
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return
         self.accept()
 
@@ -191,8 +192,8 @@ class PasswordDialog(QDialog):
             return
         try:
             self.ctx.run(auth.reset_password, self.user.id, self.password.text())
-        except Exception as exc:  # noqa: BLE001
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return
         self.accept()
 
@@ -220,8 +221,8 @@ class VillagesDialog(QDialog):
     def save(self) -> None:
         try:
             self.ctx.run(auth.set_user_villages, self.user.id, _checked(self.villages))
-        except Exception as exc:  # noqa: BLE001
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return
         self.accept()
 
@@ -325,7 +326,7 @@ class UsersPage(QWidget):
             return
         try:
             self.ctx.run(auth.set_user_active, row.id, not row.active)
-        except Exception as exc:  # noqa: BLE001
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return
         self.refresh(select=row.id)
