@@ -26,12 +26,15 @@ from ..services.context import AppContext
 from .backup_page import BackupPage
 from .cases_page import CasesPage
 from .errors import report_fault
+from .home_page import HomePage
 from .income_page import IncomePage
 from .login import ChangePasswordDialog
 from .pages import PageSpec, Refreshable, pages_for
+from .quality_page import QualityPage
 from .register_page import RegisterPage
 from .screening_page import ScreeningPage
 from .settings_page import SettingsPage
+from .suggested_page import SuggestedPage
 from .warnings_page import WarningsPage
 
 log = logging.getLogger(__name__)
@@ -119,6 +122,29 @@ class MainWindow(QMainWindow):
             warnings_page.open_case.connect(self.open_case)
         if (backup_page := self.page(BackupPage)) is not None:
             backup_page.restored.connect(self._database_replaced)
+        if (home := self.page(HomePage)) is not None:
+            home.go.connect(self.open_from_home)
+        if (suggested := self.page(SuggestedPage)) is not None:
+            suggested.open_household.connect(self.open_household)
+            suggested.open_income.connect(self.open_income)
+
+    def open_from_home(self, key: str) -> None:
+        """A 首页 tile opens the list behind its figure."""
+        if key == "suggested":
+            self._show(SuggestedPage)
+        elif key in ("households", "people"):
+            if (page := self._show(RegisterPage)) is not None:
+                page.status_combo.set_value(None)
+        elif key == "monitored":
+            if (page := self._show(RegisterPage)) is not None:
+                page.status_combo.set_value("monitoring")
+        elif key in ("identified", "removed", "clues", "clues_open"):
+            self._show(CasesPage)
+        elif key in ("overdue", "due_soon", "plan_overdue", "revisit_due", "villages"):
+            if (page := self._show(WarningsPage)) is not None and key != "villages":
+                page.set_kind(key)
+        elif key == "quality":
+            self._show(QualityPage)
 
     def show_page(self, key: str) -> QWidget:
         """Show a page by its key in pages.PAGES."""

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
+from PySide6.QtCore import Qt
 
 from desktop.services import income, overview, register, workflow
 from desktop.services.income import LineData, RecordData
@@ -104,3 +105,32 @@ def test_register_filter_shows_the_suggested_households(qtbot, ctx, town):
     assert shown == {town["h1"], town["h2"]}
     page.suggested_combo.set_value(None)
     qtbot.waitUntil(lambda: page.model.count() == 3, timeout=20000)
+
+
+def test_from_log_in_two_clicks_reach_who_to_visit_and_why(qtbot, db, ctx, town):
+    """Issue 18: log in, the window opens on 首页; its 建议纳入 tile, then the list with the reasons."""
+    from desktop import app as desktop_app
+    from desktop.services.context import AppContext
+    from desktop.views.login import LoginDialog
+
+    login = LoginDialog(AppContext(db))
+    qtbot.addWidget(login)
+    qtbot.keyClicks(login.username, "admin")
+    qtbot.keyClicks(login.password, "admin123")
+    login.try_login()
+    assert login.user is not None
+    window = desktop_app.create_main_window(AppContext(db, login.user, year=YEAR, today=ctx.today))
+    qtbot.addWidget(window)
+    window.show()
+    assert window.current_key() == "home"
+    home = window.pages["home"]
+    qtbot.waitUntil(lambda: home.data is not None, timeout=20000)
+    qtbot.mouseClick(home.tiles["suggested"], Qt.MouseButton.LeftButton)  # click 1
+    assert window.current_key() == "suggested"
+    listing = window.pages["suggested"]
+    qtbot.waitUntil(lambda: listing.model.rowCount() == 2, timeout=20000)
+    first = listing.table.model().index(0, 8)  # click 2: the row, its reasons in full
+    qtbot.mouseClick(listing.table.viewport(), Qt.MouseButton.LeftButton,
+                     pos=listing.table.visualRect(first).center())
+    assert listing.current_row().household_no == "H1"
+    assert "因残" in first.data() and "7,100" in first.data()
