@@ -162,7 +162,7 @@ class HomePage(QWidget):
             "households": (o.households, None), "people": (o.people, None), "monitored": (monitored, None),
             "suggested": (o.suggested, None),
             "identified": (o.identified_month, o.identified_year), "removed": (o.removed_month, o.removed_year),
-            "clues": (o.clues_month, o.clues_year), "clues_open": (o.clues_open, None),
+            "clues": (o.clues_month, o.clues_year), "clues_open": (o.clues_open, None),  # open now: no month
             "overdue": (o.overdue_steps, None), "due_soon": (o.due_soon, None),
             "plan_overdue": (o.plans_overdue, None), "revisit_due": (o.revisits_due, None),
             "villages": (o.villages_over_ratio, None), "quality": (o.quality_findings, None),
@@ -171,7 +171,7 @@ class HomePage(QWidget):
             now, year_total = counts[key]
             tile = self.tiles[key]
             tile.set_count(now, alert)
-            if group == "本月 / 本年":
+            if year_total is not None:
                 tile.caption.setText(f"{title}<br/>本月 {now} · 本年 {year_total}")
         names = codes("category")
         parts = [f"{names.name(c, c)} {n} 户" for c, n in sorted(o.by_category.items())]
