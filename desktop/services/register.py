@@ -279,6 +279,10 @@ def household_id_by_no(session: Session, household_no: str) -> int | None:
     return session.scalar(select(Household.id).where(Household.household_no == household_no.strip()))
 
 
+def household_no(session: Session, household_id: int) -> str | None:
+    return session.scalar(select(Household.household_no).where(Household.id == household_id))
+
+
 def events(session: Session, household_id: int) -> list[EventRow]:
     other = Household.__table__.alias("other")
     q = (select(MemberEvent, Member.name, Member.id_number, other.c.household_no)

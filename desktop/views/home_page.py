@@ -167,7 +167,7 @@ class HomePage(QWidget):
             "plan_overdue": (o.plans_overdue, None), "revisit_due": (o.revisits_due, None),
             "villages": (o.villages_over_ratio, None), "quality": (o.quality_findings, None),
         }
-        for group, key, title, alert in TILES:
+        for _group, key, title, alert in TILES:
             now, year_total = counts[key]
             tile = self.tiles[key]
             tile.set_count(now, alert)

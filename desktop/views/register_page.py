@@ -27,6 +27,7 @@ from ..services.register import HouseholdFilter
 from .household_editor import HouseholdEditor
 from .models.household_table import COL_NO, HEADERS, SAMPLES, HouseholdTableModel
 from .widgets.code_combo import ValueCombo, code_combo, code_items
+from .widgets.list_actions import ListActions
 from .widgets.tables import setup_list_table
 
 SEARCH_DELAY_MS = 200
@@ -83,6 +84,8 @@ class RegisterPage(QWidget):
         self.model = HouseholdTableModel(ctx, self.current_filter(), self, load=False)
         self.model.countChanged.connect(self._show_count)
         self.table = self._make_table()
+        self.list_actions = ListActions(self.table, lambda: "农户名单",
+                                        lambda index: self.model.household_id(index.row()))
         # After the view's own handlers (connected in setModel), so the view's reset does not undo ours.
         self.model.modelAboutToBeReset.connect(self._remember_selection)
         self.model.modelReset.connect(self._restore_selection)

@@ -134,3 +134,38 @@ def test_from_log_in_two_clicks_reach_who_to_visit_and_why(qtbot, db, ctx, town)
                      pos=listing.table.visualRect(first).center())
     assert listing.current_row().household_no == "H1"
     assert "因残" in first.data() and "7,100" in first.data()
+
+
+def test_a_list_rows_menu_reaches_everything_about_the_household(qtbot, ctx, town, tmp_path):
+    """One place per household: from any list row, its editor, income, cases, documents and history."""
+    from desktop import app as desktop_app
+    from desktop.views.widgets.list_actions import HOUSEHOLD_ACTIONS, ListActions
+
+    window = desktop_app.create_main_window(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    warnings_page = window.show_page("warnings")
+    qtbot.waitUntil(lambda: warnings_page.dashboard is not None, timeout=20000)
+    actions = warnings_page.findChildren(ListActions)[0]
+    warnings_page.set_kind("suggested")
+    index = warnings_page.table.model().index(0, 0)
+    menu = actions.menu_for(index)
+    texts = [a.text() for a in menu.actions() if a.text()]
+    assert texts[:5] == [t for _k, t in HOUSEHOLD_ACTIONS]
+    assert texts[-2:] == ["导出本列表到 Excel…", "打印本列表（PDF）…"]
+    hid = town["h1"]
+    menu.actions()[1].trigger()  # 收入测算
+    assert window.current_key() == "income"
+    actions.household_action.emit("documents", hid)
+    assert window.current_key() == "reports" and window.pages["reports"].household_edit.text() == "H1"
+    actions.household_action.emit("cases", hid)
+    assert window.current_key() == "cases"
+    actions.household_action.emit("history", hid)
+    editor = window.pages["register"].editor
+    assert window.current_key() == "register" and editor.tabs.currentIndex() == 5
+    editor.reject()
+    out = actions.export_xlsx(tmp_path / "w.xlsx")
+    from openpyxl import load_workbook
+    ws = load_workbook(out).active
+    shown = warnings_page.table.model()
+    assert ws.max_row - 3 == shown.rowCount() and ws.cell(row=4, column=2).value == shown.index(0, 1).data()
