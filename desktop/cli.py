@@ -111,7 +111,7 @@ def build_parser() -> Parser:
     s.add_argument("--db", required=True, type=Path)
     s.add_argument("--out", required=True, type=Path)
     s.add_argument("--year", type=_year, help="年度（默认当前工作年度）")
-    s.add_argument("--as-of", type=_date, help="文书日期与判断日期（默认今天）")
+    s.add_argument("--as-of", type=_date, help="文书日期与判断日期（默认：当前年度为今天，往年为该年 12 月 31 日）")
     s.add_argument("--village", help="行政村名称")
     s.add_argument("--household", action="append", help="户编号（可重复）")
 
@@ -287,12 +287,14 @@ def cmd_export(a) -> int:
 
 def cmd_report(a) -> int:
     from .services import reports
+    from .services.dates import report_as_of
     _check_output(a.out, ".pdf", "输出文件")
     db = _open(a.db)
     with db.session("cli") as s:
         year = _year_of(a, s)
         try:
-            result = reports.render(s, a.kind, a.out, year=year, as_of=a.as_of or date.today(), village=a.village,
+            as_of = a.as_of or report_as_of(year, date.today())
+            result = reports.render(s, a.kind, a.out, year=year, as_of=as_of, village=a.village,
                                     household_nos=a.household)
         except OSError as e:  # e.g. the PDF is open in a viewer on Windows
             raise UsageError(f"无法写入 {a.out}：{e}") from None

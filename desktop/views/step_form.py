@@ -105,7 +105,7 @@ class StepForm(QGroupBox):
     def set_case(self, case: CaseView | None) -> None:
         """Show the form of the case's pending step (hidden when there is none)."""
         self.case = case
-        self.step = case.pending if case is not None and case.state == workflow.OPEN else None
+        self.step = case.pending if case is not None and case.is_open else None
         self.setVisible(self.step is not None)
         set_error(self.error, None)
         if self.step is None:

@@ -75,7 +75,7 @@ class UsersModel(QAbstractTableModel):
             if col == self.COL_ROLE:
                 return row.role_name
             if col == self.COL_VILLAGES:
-                if row.role != "clerk":
+                if not auth.limited_to_villages(row.role):
                     return "全部"
                 return "、".join(self.village_names.get(v, str(v)) for v in row.village_ids)
             if col == self.COL_STATE:
@@ -144,13 +144,13 @@ class AddUserDialog(QDialog):
         self._role_changed()
 
     def _role_changed(self, *_args) -> None:
-        clerk = self.role.currentData() == "clerk"
+        clerk = auth.limited_to_villages(self.role.currentData())
         self.villages.setVisible(clerk)
         self.villages_label.setVisible(clerk)
 
     def save(self) -> None:
         role = self.role.currentData()
-        village_ids = _checked(self.villages) if role == "clerk" else None
+        village_ids = _checked(self.villages) if auth.limited_to_villages(role) else None
         if (msg := auth.check_password_pair(self.password.text(), self.confirm.text())):
             set_error(self.error, msg)
             return
@@ -292,7 +292,7 @@ class UsersPage(QWidget):
         row = self.selected()
         for b in (self.password_button, self.active_button):
             b.setEnabled(row is not None)
-        self.villages_button.setEnabled(row is not None and row.role == "clerk")
+        self.villages_button.setEnabled(row is not None and auth.limited_to_villages(row.role))
         self.active_button.setText("启用" if row is not None and not row.active else "停用")
         set_error(self.error, None)
 
