@@ -22,6 +22,9 @@ class AppContext:
     user: CurrentUser | None = None
     year: int | None = None
     today: Callable[[], date] = field(default=date.today)  # tests pin it
+    # called after every commit of run(), on the thread that ran it: the window turns this into its
+    # "data changed" signal, so every page shows what was just written
+    listeners: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def username(self) -> str:
@@ -36,6 +39,8 @@ class AppContext:
             except BaseException:
                 s.rollback()
                 raise
+        for listener in self.listeners:
+            listener()
         return result
 
     def read(self, fn: Callable[..., T], *args, **kwargs) -> T:

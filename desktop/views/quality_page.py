@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
 from ..services import checks, register
@@ -16,6 +16,7 @@ from ..services.errors import ServiceError
 from ..services.register import HouseholdFilter
 from .errors import error_label, set_error, show_error
 from .models.findings_table import COL_CODE, COL_MESSAGE, ROW_ROLE, FindingsFilter, FindingsTableModel
+from .operations import query
 from .widgets.list_actions import ListActions
 from .widgets.tables import setup_list_table
 
@@ -123,25 +124,36 @@ class QualityPage(QWidget):
 
     # ------------------------------------------------------------------ checking
 
-    def run_checks(self) -> list[Finding]:
+    def run_checks(self) -> None:
+        """Check off the GUI thread (seconds at county scale); `checked` shows the findings."""
         year = self.ctx.year
         if year is None:
             set_error(self.error, "未设置当前年度：请在“年度设置”中设定")
-            return []
-        self.check_button.setEnabled(False)
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            findings = self.ctx.read(checks.run_checks, year, self.ctx.today())
-            user = self.ctx.user
+            return
+        ctx, as_of, user = self.ctx, self.ctx.today(), self.ctx.user
+
+        def work(_task) -> list[Finding]:
+            findings = ctx.read(checks.run_checks, year, as_of)
             if user is not None and user.village_ids is not None:
-                numbers = self.ctx.read(_visible_numbers, user.village_ids)
+                numbers = ctx.read(_visible_numbers, user.village_ids)
                 findings = [f for f in findings if f.household_no in numbers]
-        except ServiceError as exc:  # AssessError: no line for the year
+            return findings
+
+        self.check_button.setEnabled(False)
+        self.summary.setText("正在检查……")
+        query(self, work, lambda findings: self.checked(year, findings), on_error=self._failed,
+              key=(id(self), "checks"))
+
+    def _failed(self, exc: BaseException) -> None:
+        self.check_button.setEnabled(True)
+        self.summary.setText("")
+        if isinstance(exc, ServiceError):  # AssessError: no line for the year
             set_error(self.error, exc)
-            return []
-        finally:
-            QGuiApplication.restoreOverrideCursor()
-            self.check_button.setEnabled(True)
+        else:
+            show_error(self, exc)
+
+    def checked(self, year: int, findings: list[Finding]) -> None:
+        self.check_button.setEnabled(True)
         set_error(self.error, None)
         self.model.set_findings(findings)
         self.checked_year = year
@@ -154,7 +166,6 @@ class QualityPage(QWidget):
             self.summary.setText(f"共 {len(findings)} 条问题，涉及 {households} 户（截至 {when}）")
         else:
             self.summary.setText(f"未发现问题（截至 {when}）")
-        return findings
 
     def _fill_codes(self) -> None:
         counts = self.model.counts()
@@ -190,7 +201,9 @@ class QualityPage(QWidget):
         if finding is None:
             self.detail.setText("<span style='color:#777'>选中一条问题可在此查看完整说明；双击打开该户</span>")
         else:
-            self.detail.setText(f"<b>{finding.title}</b>（{finding.code}）　户 {finding.household_no}："
+            rule = getattr(finding, "rule", None)  # the national rule number, when the check mirrors one
+            where = f"（全国规则 {rule}）" if rule else ""
+            self.detail.setText(f"<b>{escape(finding.title)}</b>{where}　户 {finding.household_no}："
                                 f"{escape(finding.message)}")
 
     def current_finding(self) -> Finding | None:

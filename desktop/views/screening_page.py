@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import date
 
 from PySide6.QtCore import QDate, QItemSelection, QItemSelectionModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -27,9 +27,11 @@ from PySide6.QtWidgets import (
 
 from ..services import regions, screening
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from ..services.screening import OUTCOMES, REASONS, KeyCheck
-from .errors import chinese_buttons, error_label, error_text, set_error, show_error
+from .errors import chinese_buttons, error_label, set_error, show_error
 from .models.keycheck_table import COL_NO, COL_REASONS, ROW_ROLE, KeyCheckFilter, KeyCheckTableModel
+from .operations import query
 from .widgets.list_actions import ListActions
 from .widgets.tables import setup_list_table
 
@@ -202,16 +204,17 @@ class ScreeningPage(QWidget):
         if year is None:
             set_error(self.error, "未设置当前年度：请在“年度设置”中设定")
             return
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            checks, names = self.ctx.read(_key_checks, year, self.ctx.today())
-        except Exception as exc:  # noqa: BLE001 - AssessError (no line for the year) carries Chinese text
-            set_error(self.error, error_text(exc))
-            checks, names = [], {}
-        else:
-            set_error(self.error, None)
-        finally:
-            QGuiApplication.restoreOverrideCursor()
+        ctx, as_of = self.ctx, self.ctx.today()
+        self.summary.setText("正在计算……")
+        query(self, lambda _task: ctx.read(_key_checks, year, as_of), lambda result: self.loaded(year, *result),
+              on_error=lambda exc: self.loaded(year, [], {}, exc), key=(id(self), "checks"))
+
+    def loaded(self, year: int, checks: list[KeyCheck], names: dict[int, str],
+               failure: BaseException | None = None) -> None:
+        """Show the lists computed off the GUI thread (or the refusal: AssessError, no line for the year)."""
+        if failure is not None and not isinstance(failure, ServiceError):
+            show_error(self, failure)
+        set_error(self.error, failure)
         user = self.ctx.user
         if user is not None and user.village_ids is not None:
             checks = [k for k in checks if k.village_id in user.village_ids]

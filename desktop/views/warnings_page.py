@@ -3,10 +3,8 @@ the three colours, villages over 2 %, and the list of rows; a row opens its case
 
 from __future__ import annotations
 
-from html import escape
-
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -25,7 +23,7 @@ from ..services import warnings
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.warnings import TITLES, Dashboard
-from .errors import error_label, set_error
+from .errors import error_label, set_error, show_error
 from .models.warning_table import (
     COL_KIND,
     COL_WHAT,
@@ -37,6 +35,7 @@ from .models.warning_table import (
     WarningTableModel,
     ratio_text,
 )
+from .operations import query
 from .widgets.list_actions import ListActions
 from .widgets.tables import setup_list_table
 
@@ -170,7 +169,6 @@ class WarningsPage(QWidget):
         self.village_table.sortByColumn(V_RATIO, Qt.SortOrder.DescendingOrder)
         self.village_table.horizontalHeader().setStretchLastSection(True)
         self.flagged = QLabel()
-        self.flagged.setWordWrap(True)
         village_box = QGroupBox("各村监测对象占农村户籍人口比例")
         vl = QVBoxLayout(village_box)
         vl.addWidget(self.flagged)
@@ -204,23 +202,30 @@ class WarningsPage(QWidget):
 
     # ------------------------------------------------------------------ computing
 
-    def refresh(self) -> Dashboard | None:
+    def refresh(self) -> None:
+        """Recompute off the GUI thread (the dashboard takes seconds at county scale); `loaded` shows it."""
         self._show_title()
         if self.ctx.year is None:
             set_error(self.error, "未设置当前年度：请在“年度设置”中设定")
-            return None
+            return
         user = self.ctx.user
+        ctx, year, as_of = self.ctx, self.ctx.year, self.ctx.today()
+        villages = user.village_ids if user else None
         self.refresh_button.setEnabled(False)
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            d = self.ctx.read(warnings.dashboard, self.ctx.year, self.ctx.today(),
-                              village_ids=user.village_ids if user else None)
-        except ServiceError as exc:
+        self.summary.setText("正在计算预警……")
+        query(self, lambda _task: ctx.read(warnings.dashboard, year, as_of, village_ids=villages), self.loaded,
+              on_error=self._failed, key=(id(self), "dashboard"))
+
+    def _failed(self, exc: BaseException) -> None:
+        self.refresh_button.setEnabled(True)
+        self.summary.setText("")
+        if isinstance(exc, ServiceError):
             set_error(self.error, exc)
-            return None
-        finally:
-            QGuiApplication.restoreOverrideCursor()
-            self.refresh_button.setEnabled(True)
+        else:
+            show_error(self, exc)
+
+    def loaded(self, d: Dashboard) -> None:
+        self.refresh_button.setEnabled(True)
         set_error(self.error, None)
         self.dashboard = d
         self.model.set_rows(d.rows)
@@ -231,20 +236,22 @@ class WarningsPage(QWidget):
             tile.set_count(counts.get(kind, 0), kind in ALERT_KINDS)
         for colour, tile in self.colour_tiles.items():
             tile.set_count(d.colours.get(colour, 0))
+        # One line, whatever the number of villages: the table below lists them (flagged first, in red), the
+        # names are in the tooltip; a block of 48 names would squeeze the list of warnings to two rows.
         flagged = [v for v in d.villages if v.flagged]
-        if flagged:
-            names = "、".join(f"{escape(v.village)} {ratio_text(v)}" for v in flagged)
-            self.flagged.setText(f"<span style='color:#c62828'><b>{len(flagged)} 个村超过 2%：</b>{names}</span>")
-        else:
-            self.flagged.setText("<span style='color:#2e7d32'>没有超过 2% 的村</span>")
         missing = sum(1 for v in d.villages if not v.population)
+        if flagged:
+            text = f"<span style='color:#c62828'><b>{len(flagged)} 个村超过 2%</b></span>（表中排在前面，标红）"
+            self.flagged.setToolTip("、".join(f"{v.village} {ratio_text(v)}" for v in flagged))
+        else:
+            text = "<span style='color:#2e7d32'>没有超过 2% 的村</span>"
+            self.flagged.setToolTip("")
         if missing:
-            self.flagged.setText(self.flagged.text() + f"<br><span style='color:#777'>{missing} 个村未填农村户籍人口，"
-                                 "无法计算比例</span>")
+            text += f"；<span style='color:#777'>{missing} 个村未填农村户籍人口，无法计算比例</span>"
+        self.flagged.setText(text)
         self.summary.setText(f"共 {len(d.rows)} 条预警" if d.rows else "没有预警事项")
         self._fill_kinds()
         self._filter_changed()
-        return d
 
     def _fill_kinds(self) -> None:
         counts = self.dashboard.counts if self.dashboard else {}

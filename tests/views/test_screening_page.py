@@ -22,6 +22,7 @@ from desktop.views.models.keycheck_table import (
     COL_VISITED,
     KeyCheckTableModel,
 )
+from desktop.views.operations import operations
 from desktop.views.screening_page import ScreeningPage
 
 from ..conftest import TODAY, YEAR, family
@@ -47,6 +48,7 @@ def page(qtbot, ctx, households):
     p = ScreeningPage(ctx)
     qtbot.addWidget(p)
     p.refresh()
+    assert operations().wait()
     return p
 
 
@@ -98,6 +100,7 @@ def test_mark_visited_persists_and_shows_in_the_table(qtbot, page, ctx, househol
     assert page.select_household(households["disabled"])
     assert page.visit_button.isEnabled()
     qtbot.mouseClick(page.visit_button, Qt.MouseButton.LeftButton)
+    assert operations().wait()
     listed = {k.household_id: k for k in ctx.read(screening.key_checks, YEAR, TODAY)}
     k = listed[households["disabled"]]
     assert (k.visited_on, k.outcome, k.note) == (date(2024, 11, 18), "no_risk", "已入户核实")
@@ -131,6 +134,7 @@ def test_double_click_opens_the_household_in_the_income_page(qtbot, ctx, househo
     window.show()
     qtbot.waitExposed(window)
     page = window.show_page("screening")
+    assert operations().wait()
     assert isinstance(page, ScreeningPage) and page.model.rowCount() == 2  # loaded when shown
     row = next(r for r in range(page.proxy.rowCount())
                if page.proxy.index(r, COL_NO).data() == "3703050020010001")
@@ -154,6 +158,7 @@ def test_clerk_sees_only_the_villages_of_the_clerk(qtbot, db, households):
     p = ScreeningPage(AppContext(db=db, user=user, year=YEAR, today=lambda: TODAY))
     qtbot.addWidget(p)
     p.refresh()
+    assert operations().wait()
     assert [r[COL_NO] for r in shown(p)] == ["3703050020010001"]
 
 
@@ -179,6 +184,7 @@ def test_thresholds_are_edited_in_the_settings_page_and_the_list_follows(qtbot, 
     page = ScreeningPage(ctx)
     qtbot.addWidget(page)
     page.refresh()
+    assert operations().wait()
     assert page.model.rowCount() == 0
 
     settings_page = SettingsPage(ctx)
@@ -206,6 +212,8 @@ def test_thresholds_are_edited_in_the_settings_page_and_the_list_follows(qtbot, 
     assert edits["income_drop_ratio"].text() == "15"
 
     page.refresh()
+
+    assert operations().wait()
     assert [k.household_id for k in page.model.rows()] == [hid]
     assert "unstable_wage" in page.model.rows()[0].reasons
 

@@ -10,7 +10,7 @@ from ...services.checks import CODES, Finding
 from .base import ListTableModel
 
 COL_CODE, COL_TITLE, COL_NO, COL_ID_NUMBER, COL_MESSAGE = range(5)
-HEADERS = ("代码", "问题", "户编号", "成员证件号码", "说明")
+HEADERS = ("规则编号", "问题", "户编号", "成员证件号码", "说明")  # the national number, never an internal code
 
 ROW_ROLE = Qt.ItemDataRole.UserRole  # the Finding
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # native value of the cell
@@ -49,9 +49,16 @@ class FindingsTableModel(ListTableModel):
             return (None, f.title, f.household_no, f.member_id_number or "", f.message)[col]
         if role == Qt.ItemDataRole.ToolTipRole and col == COL_MESSAGE:
             return f.message
+        if role == Qt.ItemDataRole.ToolTipRole and col == COL_CODE:
+            return "全国系统疑点规则编号" if _rule(f) else "本程序的检查（全国系统无对应编号）"
         if role != Qt.ItemDataRole.DisplayRole:
             return None
-        return (f.code, f.title, f.household_no, f.member_id_number or "", f.message)[col]
+        return (_rule(f), f.title, f.household_no, f.member_id_number or "", f.message)[col]
+
+
+def _rule(f: Finding) -> str:
+    """The national rule number (SPEC §10: `rule`, none for the program's own checks)."""
+    return getattr(f, "rule", None) or ""
 
 
 class FindingsFilter(QSortFilterProxyModel):
