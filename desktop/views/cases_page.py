@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSplitter,
     QTableView,
@@ -27,6 +28,7 @@ from .case_view import CasePanel
 from .clue_dialog import ApplicationDialog, ClueDialog, GreenChannelDialog, RemovalDialog
 from .errors import error_label, set_error
 from .models.case_table import CLUE_TEXT, COL_OPENED, COL_STEP, ROW_ROLE, SORT_ROLE, CaseTableModel, ClueTableModel
+from .operations import query
 from .widgets.code_combo import ValueCombo
 from .widgets.list_actions import ListActions
 from .widgets.tables import setup_list_table
@@ -61,6 +63,7 @@ class CasesPage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.dialog = None
+        self._select_after_load: int | None = None  # a case to select once the list being read arrives
 
         # ---- actions
         self.clue_button = QPushButton("登记线索")
@@ -94,13 +97,18 @@ class CasesPage(QWidget):
             combo.valueChanged.connect(lambda _v: self.load_cases())
         self.overdue_check.toggled.connect(lambda _c: self.load_cases())
         self.count_label = QLabel()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("搜索户编号、户主、村……")
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("在下表中查找（户编号、户主姓名、村、当前步骤，任一列包含即显示）")
+        self.search.textChanged.connect(lambda _t: self._search_changed())
         filters = QHBoxLayout()
+        filters.addWidget(self.search, 1)
         for text, w in (("类型：", self.kind_combo), ("状态：", self.state_combo), ("行政村：", self.village_combo)):
             filters.addWidget(QLabel(text))
             filters.addWidget(w)
             filters.addSpacing(6)
         filters.addWidget(self.overdue_check)
-        filters.addStretch(1)
         filters.addWidget(self.count_label)
 
         self.model = CaseTableModel(self)
@@ -159,11 +167,14 @@ class CasesPage(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(left)
         splitter.addWidget(self.case_view)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 5)
-        splitter.setSizes([290, 580])
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([400, 400])  # at 1366×768 the list shows about ten cases; the divider can be dragged
         splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+        splitter.setObjectName("cases_splitter")
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
 
         QShortcut(QKeySequence("F5"), self, activated=self.refresh,
@@ -194,20 +205,37 @@ class CasesPage(QWidget):
         self.village_combo.blockSignals(False)
 
     def load_cases(self) -> None:
-        keep = self.case_view.case.id if self.case_view.case else None
-        rows = self.ctx.read(workflow.cases, self.ctx.today(), kind=self.kind_combo.value(),
-                             state=self.state_combo.value(), village_id=self.village_combo.value(),
-                             overdue_only=self.overdue_check.isChecked(), village_ids=self._village_ids())
-        self.model.set_rows(rows, self.ctx.today())
+        """Read the list off the GUI thread (hundreds of ms at county scale); `cases_loaded` shows it."""
+        ctx, today, vids = self.ctx, self.ctx.today(), self._village_ids()
+        kind, state, village = self.kind_combo.value(), self.state_combo.value(), self.village_combo.value()
+        overdue = self.overdue_check.isChecked()
+        query(self, lambda _task: ctx.read(workflow.cases, today, kind=kind, state=state, village_id=village,
+                                           overdue_only=overdue, village_ids=vids),
+              lambda rows: self.cases_loaded(rows, today), key=(id(self), "cases"))
+
+    def cases_loaded(self, rows, today) -> None:
+        keep = self._select_after_load or (self.case_view.case.id if self.case_view.case else None)
+        self._select_after_load = None
+        self.model.set_rows(rows, today)
         late = sum(r.overdue for r in rows)
         self.count_label.setText(f"共 {len(rows)} 件" + (f"，<span style='color:#c62828'>逾期 {late} 件</span>"
                                                         if late else ""))
+        self._search_changed()
         if keep is not None:
             self._select_case(keep)
 
+    def _search_changed(self) -> None:
+        """Filter the case list by any column (the proxy searches all of them)."""
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setFilterFixedString(self.search.text().strip())
+
     def load_clues(self) -> None:
-        rows = self.ctx.read(workflow.clues, pending_only=self.pending_check.isChecked(),
-                             village_ids=self._village_ids())
+        ctx, pending, vids = self.ctx, self.pending_check.isChecked(), self._village_ids()
+        query(self, lambda _task: ctx.read(workflow.clues, pending_only=pending, village_ids=vids),
+              self.clues_loaded, key=(id(self), "clues"))
+
+    def clues_loaded(self, rows) -> None:
         self.clues.set_rows(rows)
         pending = sum(1 for r in rows if r.case_id is None)
         self.tabs.setTabText(1, f"线索（待处理 {pending}）" if pending else "线索")
@@ -269,6 +297,7 @@ class CasesPage(QWidget):
             self.overdue_check.blockSignals(True)
             self.overdue_check.setChecked(False)
             self.overdue_check.blockSignals(False)
+            self._select_after_load = case_id
             self.load_cases()
         self.case_view.load(case_id)
         self._select_case(case_id)
@@ -300,10 +329,16 @@ class CasesPage(QWidget):
     def _started(self, dialog) -> None:
         self.load_clues()
         if dialog.case_id is not None:
-            self.load_cases()
-            self.open_case(dialog.case_id)
+            self._show_new_case(dialog.case_id)
         else:
             self.tabs.setCurrentIndex(1)
+
+    def _show_new_case(self, case_id: int) -> None:
+        """A new case is open (进行中): shown now, its row selected when the list being read arrives."""
+        self._select_after_load = case_id
+        self.load_cases()
+        self.tabs.setCurrentIndex(0)
+        self.case_view.load(case_id)
 
     def new_clue(self) -> ClueDialog:
         return self._open(ClueDialog(self.ctx, self, self._household_no()))
@@ -328,8 +363,7 @@ class CasesPage(QWidget):
             return None
         set_error(self.error, None)
         self.load_clues()
-        self.load_cases()
-        self.open_case(case_id)
+        self._show_new_case(case_id)
         return case_id
 
     def close_clue(self, outcome: str | None = None) -> bool:

@@ -25,6 +25,7 @@ from ..services import exchange
 from ..services.context import AppContext
 from .errors import chinese_buttons, error_label, error_text, set_error, show_info
 from .import_wizard import Worker, run_with_progress, save_template
+from .operations import Operation
 
 __all__ = ["ExportDialog", "save_template"]
 
@@ -35,7 +36,7 @@ class ExportDialog(QDialog):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
-        self.worker: Worker | None = None
+        self.worker: Operation | None = None
         self.result: exchange.ExportResult | None = None
         self.setWindowTitle("导出 Excel")
         self.year = QSpinBox()

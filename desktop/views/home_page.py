@@ -1,12 +1,12 @@
 """首页: the township at a glance (services.overview), every figure clickable to the list behind it.
 
-The figures are computed on a pool thread (assess and the warnings take seconds at county scale); the page shows
-"正在统计" meanwhile and never blocks the window.
+The figures are computed off the GUI thread (views/operations.py: assess and the warnings take seconds at county
+scale); the page shows "正在统计" meanwhile and never blocks the window.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
@@ -21,9 +21,10 @@ from PySide6.QtWidgets import (
 from ..services import overview
 from ..services.codes import codes
 from ..services.context import AppContext
-from .errors import error_label, set_error
+from ..services.errors import ServiceError
+from .errors import error_label, set_error, show_error
+from .operations import Operation, operations, query
 from .warnings_page import Tile
-from .widgets.background import Job
 from .widgets.bar_chart import BarChart
 
 # What a tile opens: (page key, filter) handed to MainWindow through `go`.
@@ -53,7 +54,7 @@ class HomePage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.data: overview.Overview | None = None
-        self._job: Job | None = None
+        self._job: Operation | None = None
 
         self.title = QLabel()
         self.refresh_button = QPushButton("刷新")
@@ -132,17 +133,15 @@ class HomePage(QWidget):
             return
         year, as_of = self.ctx.year, self.ctx.today()
         villages = self.ctx.user.village_ids if self.ctx.user else None
-        job = Job(lambda: self.ctx.read(overview.overview, year, as_of, village_ids=villages))
-        job.signals.done.connect(self._done)
-        job.signals.failed.connect(self._failed)
-        self._job = job
+        ctx = self.ctx
+        self._job = query(self, lambda _task: ctx.read(overview.overview, year, as_of, village_ids=villages),
+                          self._done, on_error=self._failed)
         self.busy.setText("正在统计……")
         self.refresh_button.setEnabled(False)
-        QThreadPool.globalInstance().start(job)
 
     def wait(self, ms: int = 30000) -> bool:
         """For tests and closing: wait for a running count."""
-        return QThreadPool.globalInstance().waitForDone(ms)
+        return operations().wait(ms)
 
     def _finished(self) -> None:
         self._job = None
@@ -151,7 +150,10 @@ class HomePage(QWidget):
 
     def _failed(self, exc) -> None:
         self._finished()
-        set_error(self.error, exc)
+        if isinstance(exc, ServiceError):
+            set_error(self.error, exc)
+        else:
+            show_error(self, exc)
 
     def _done(self, o: overview.Overview) -> None:
         self._finished()

@@ -1,18 +1,17 @@
 """导入 Excel: choose a file → preview with counts and every problem → confirm → progress with 取消
 (honoured until the commit) → the result with the data-quality findings (SPEC §9, §10).
 
-The work runs off the GUI thread (`Worker`, a QThread) and reports progress through a signal; the
+The work runs off the GUI thread through the operations layer (views/operations.py) and reports progress; the
 progress dialog appears only when the work takes longer than about half a second. Services are
 called through ctx.read / ctx.run, so the import commits in one transaction or not at all.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QThread, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QProgressDialog,
     QPushButton,
     QSpinBox,
     QTableView,
@@ -35,6 +33,7 @@ from ..services import exchange
 from ..services.context import AppContext
 from .errors import error_text, show_error, show_info
 from .models.findings_table import COL_MESSAGE, FindingsTableModel
+from .operations import Operation, Task, operations
 
 _ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
 
@@ -47,92 +46,15 @@ EXCEL_FILTER = "Excel 工作簿 (*.xlsx *.xlsm *.xls);;所有文件 (*)"
 
 # ---------------------------------------------------------------- work off the GUI thread
 
-class Worker(QThread):
-    """Runs fn(worker) on its own thread. fn may call worker.report(done, total, stage) and poll
-    worker.cancelled(); the outcome comes back as succeeded(result) or failed(exception)."""
-
-    progressed = Signal(int, int, str)
-    succeeded = Signal(object)
-    failed = Signal(object)
-
-    def __init__(self, fn: Callable[["Worker"], object], parent=None):
-        super().__init__(parent)
-        self.fn = fn
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def report(self, done: int, total: int, stage: str) -> None:
-        self.progressed.emit(done, total, stage)
-
-    def run(self) -> None:  # the worker thread
-        try:
-            result = self.fn(self)
-        except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread, shown there
-            self.failed.emit(exc)
-        else:
-            self.succeeded.emit(result)
+Worker = Task  # what the work function gets: report(done, total, stage), cancelled()
 
 
-def run_with_progress(parent: QWidget, title: str, fn: Callable[[Worker], object],
+def run_with_progress(parent: QWidget, title: str, fn: Callable[[Task], object],
                       on_done: Callable[[object], None], on_error: Callable[[BaseException], None],
-                      cancellable: bool = True) -> Worker:
-    """Start a Worker with a progress dialog that shows itself after SHOW_AFTER_MS; 取消 asks the
-    work to stop (it stops where that is safe). Returns the running worker."""
-    dialog = QProgressDialog(title, "取消" if cancellable else "", 0, 0, parent)
-    dialog.setWindowTitle(title)
-    dialog.setWindowModality(Qt.WindowModality.WindowModal)
-    dialog.setMinimumDuration(SHOW_AFTER_MS)
-    dialog.setAutoClose(False)
-    dialog.setAutoReset(False)
-    dialog.setMinimumWidth(460)
-    cancel_button = QPushButton("取消")
-    if cancellable:
-        dialog.setCancelButton(cancel_button)
-    else:
-        dialog.setCancelButton(None)
-    worker = Worker(fn, parent)
-    worker.dialog = dialog
-
-    def progressed(done: int, total: int, stage: str) -> None:
-        if total > 0:
-            dialog.setMaximum(total)
-            dialog.setValue(min(done, total))
-        else:
-            dialog.setMaximum(0)
-        dialog.setLabelText(stage)
-        if stage in ("正在保存", "正在压缩保存文件") and cancellable:
-            cancel_button.setEnabled(False)  # past the point where stopping leaves nothing behind
-
-    def finish() -> None:
-        dialog.canceled.disconnect(cancel)  # closing the dialog emits canceled too
-        dialog.reset()
-        dialog.close()
-        dialog.deleteLater()
-
-    def done(result) -> None:
-        finish()
-        on_done(result)
-
-    def failed(exc) -> None:
-        finish()
-        on_error(exc)
-
-    def cancel() -> None:
-        worker.cancel()
-        dialog.setLabelText("正在取消……")
-
-    worker.progressed.connect(progressed)
-    worker.succeeded.connect(done)
-    worker.failed.connect(failed)
-    worker.finished.connect(worker.deleteLater)
-    dialog.canceled.connect(cancel)
-    worker.start()
-    return worker
+                      cancellable: bool = True) -> Operation:
+    """The operations layer's progress form: the dialog shows itself after half a second; 取消 asks the work to
+    stop (it stops where that is safe)."""
+    return operations().submit(parent, fn, on_done, on_error=on_error, title=title, cancellable=cancellable)
 
 
 # ---------------------------------------------------------------- the problems of a file
@@ -387,7 +309,7 @@ class ImportWizard(QWizard):
         self.ctx = ctx
         self.preview: exchange.Preview | None = None
         self.result: exchange.ImportResult | None = None
-        self.worker: Worker | None = None
+        self.worker: Operation | None = None
         self.setWindowTitle("导入 Excel")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)

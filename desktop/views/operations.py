@@ -144,10 +144,7 @@ class Operation(Generic[T]):
 
     def _close_dialog(self) -> None:
         if self.dialog is not None and shiboken6.isValid(self.dialog):
-            try:
-                self.dialog.canceled.disconnect(self._cancel_pressed)
-            except (RuntimeError, TypeError):
-                pass
+            self.dialog.blockSignals(True)  # closing the dialog emits canceled too
             self.dialog.reset()
             self.dialog.close()
             self.dialog.deleteLater()
@@ -237,6 +234,8 @@ class Operations(QObject):
 
     def wait(self, ms: int = 60000) -> bool:
         """Wait until every submitted operation has reported (tests, closing the window)."""
+        if not self._running:
+            return True
         timer = QElapsedTimer()
         timer.start()
         while self._running or self._coalesce.isActive():

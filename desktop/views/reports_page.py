@@ -17,7 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QCoreApplication, QStandardPaths, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -43,8 +43,8 @@ from ..services.context import AppContext
 from ..services.dates import report_as_of
 from ..services.reports import DEFAULT_SCOPE, KINDS, PER_HOUSEHOLD, summary_xlsx
 from .errors import error_label, error_text, set_error
+from .operations import Operation, query
 from .pdf_preview import PdfPreview
-from .widgets.background import Job
 from .widgets.temp_files import TEMP_FOLDER, clean_old_previews, new_temp_file, remove  # noqa: F401 - TEMP_FOLDER re-exported
 from .widgets.two_line_delegate import DESCRIPTION_ROLE, TwoLineDelegate
 
@@ -112,7 +112,7 @@ class ReportsPage(QWidget):
         self.ctx = ctx
         self.result: reports.ReportResult | None = None  # the document in the preview
         self.shown: Request | None = None
-        self._job: Job | None = None
+        self._job: Operation | None = None
         self._then: tuple[Callable, Callable] | None = None
         self._shown_key: tuple | None = None
         self._started = 0.0
@@ -394,15 +394,12 @@ class ReportsPage(QWidget):
         return True
 
     def _start(self, fn: Callable[[], object], done: Callable, failed: Callable, text: str) -> None:
-        job = Job(fn)
-        job.signals.done.connect(self._job_done)  # bound methods of the page: queued to the GUI thread
-        job.signals.failed.connect(self._job_failed)
-        self._job, self._then = job, (done, failed)
+        self._then = (done, failed)
+        self._job = query(self, lambda _task: fn(), self._job_done, on_error=self._job_failed)
         self._started = time.monotonic()
         self.busy_label.setText(text)
         self.busy_timer.start()
         self._update_buttons()
-        QThreadPool.globalInstance().start(job)
 
     def _show_busy(self) -> None:
         if self.busy():

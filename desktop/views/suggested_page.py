@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, QStandardPaths, Qt, QThreadPool, Signal
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, QStandardPaths, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,9 +26,9 @@ from ..services import listing, overview, regions
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.rules import yuan
-from .errors import error_label, set_error, show_info
+from .errors import error_label, set_error, show_error, show_info
 from .models.base import Index, ListTableModel
-from .widgets.background import Job
+from .operations import Operation, operations, query
 from .widgets.tables import setup_list_table
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -95,7 +95,7 @@ class SuggestedPage(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
-        self._job: Job | None = None
+        self._job: Operation | None = None
         self._loaded_for = None
 
         self.title = QLabel()
@@ -179,23 +179,25 @@ class SuggestedPage(QWidget):
         if self._job is not None:
             return
         villages = self.ctx.user.village_ids if self.ctx.user else None
-        self._job = Job(lambda: self.ctx.read(overview.suggested_not_monitored, year, as_of, village_ids=villages))
-        self._job.signals.done.connect(self._loaded)
-        self._job.signals.failed.connect(self._failed)
+        ctx = self.ctx
+        self._job = query(self, lambda _task: ctx.read(overview.suggested_not_monitored, year, as_of,
+                                                       village_ids=villages), self._loaded, on_error=self._failed)
         self.count.setText("正在测算……")
         self.refresh_button.setEnabled(False)
         self._loaded_for = (year, as_of)
-        QThreadPool.globalInstance().start(self._job)
 
     def wait(self, ms: int = 30000) -> bool:
-        return QThreadPool.globalInstance().waitForDone(ms)
+        return operations().wait(ms)
 
     def _failed(self, exc) -> None:
         self._job = None
         self._loaded_for = None
         self.refresh_button.setEnabled(True)
         self.count.setText("")
-        set_error(self.error, exc)
+        if isinstance(exc, ServiceError):
+            set_error(self.error, exc)
+        else:
+            show_error(self, exc)
 
     def _loaded(self, rows: list[overview.SuggestedRow]) -> None:
         self._job = None

@@ -24,6 +24,7 @@ from desktop.views.models.case_table import (
     ClueTableModel,
     StepTableModel,
 )
+from desktop.views.operations import operations
 
 from ..conftest import TODAY, YEAR, family
 
@@ -48,6 +49,7 @@ def page(qtbot, ctx, hid):
     p.resize(1300, 800)
     p.show()
     qtbot.waitExposed(p)
+    assert operations().wait()  # the lists are read off the GUI thread
     return p
 
 
@@ -81,6 +83,7 @@ def do_step(qtbot, page, on: date, notes: str = "", **fields) -> None:
     form.notes.setPlainText(notes)
     click(qtbot, form.pass_button)
     assert not form.error.text(), form.error.text()
+    assert operations().wait()  # the list, read again off the GUI thread, has arrived
 
 
 def open_by_clue(qtbot, page, d: date) -> int:
@@ -93,7 +96,9 @@ def open_by_clue(qtbot, page, d: date) -> int:
     assert dialog.open_case.isChecked()
     click(qtbot, dialog.ok_button)
     assert dialog.result() == dialog.DialogCode.Accepted, dialog.error.text()
-    return dialog.case_id
+    case_id = dialog.case_id
+    assert operations().wait()  # the list, read again off the GUI thread, has arrived
+    return case_id
 
 
 def walk_identify_by_services(ctx, hid, d: date) -> int:
@@ -178,6 +183,7 @@ def test_walk_from_clue_to_monitoring_in_the_window(qtbot, page, ctx, hid):
     # The list follows: the case left 进行中, the filter 全部 shows it as 已完成.
     assert page.model.row_of(cid) is None
     page.state_combo.set_value(None)
+    assert operations().wait()
     assert page.model.rows()[page.model.row_of(cid)].state_name == "已完成"
 
 
@@ -256,6 +262,7 @@ def test_overdue_deadlines_are_red_in_the_list_and_the_timeline(qtbot, page, ctx
     assert steps.index(0, STEP_DUE).data(Qt.ItemDataRole.ForegroundRole).color().name() == RED
     assert "已逾期 16 天" in page.case_view.form.heading.text()
     page.overdue_check.setChecked(True)
+    assert operations().wait()
     assert [r.id for r in page.model.rows()] == [cid]
     assert "逾期 1 件" in page.count_label.text()
 
@@ -289,6 +296,7 @@ def test_risk_removal_from_monitoring_to_removed(qtbot, page, ctx, hid):
     walk_identify_by_services(ctx, hid, date(2024, 4, 1))
     assert status(ctx, hid) == "monitoring"
     page.refresh()
+    assert operations().wait()
     dialog = page.new_removal()
     dialog.household.set_number("H1")
     dialog.way.set_value("01")  # 帮扶消除
@@ -364,12 +372,14 @@ def test_clue_without_identification_is_listed_and_identified_later(qtbot, page,
     dialog.open_case.setChecked(False)
     click(qtbot, dialog.ok_button)
     assert dialog.clue_id is not None and dialog.case_id is None
+    assert operations().wait()
     assert page.tabs.currentIndex() == 1 and "待处理 1" in page.tabs.tabText(1)
     [clue] = page.clues.rows()
     assert clue.source_name == "12317平台" and clue.head_name == "张三"
     page.clue_table.setCurrentIndex(page.clue_proxy.index(0, 0))
     assert page.identify_button.isEnabled()
     cid = page.identify_clue()
+    assert operations().wait()
     assert cid is not None and page.case_view.case.id == cid and status(ctx, hid) == "identifying"
     assert page.clues.rowCount() == 0  # no pending clue left
 
@@ -378,20 +388,24 @@ def test_clue_checked_without_identification_is_closed(qtbot, page, ctx, hid):
     from desktop.services import workflow
     ctx.run(workflow.record_clue, "02", date(2024, 11, 18), household_id=hid, as_of=date(2024, 11, 20))
     page.refresh()
+    assert operations().wait()
     page.tabs.setCurrentIndex(1)
     page.clue_table.setCurrentIndex(page.clue_proxy.index(0, 0))
     assert page.close_clue_button.isEnabled()
     assert not page.close_clue(" ")  # a result is required: shown inline
     assert "核实结果" in page.error.text()
     assert page.close_clue("经核实无返贫致贫风险")
+    assert operations().wait()
     assert page.clues.rowCount() == 0 and status(ctx, hid) == "none"
 
 
 def test_open_case_clears_filters_that_hide_it(qtbot, page, ctx, hid):
     cid = walk_identify_by_services(ctx, hid, date(2024, 4, 1))  # done: not in 进行中
     page.refresh()
+    assert operations().wait()
     assert page.model.row_of(cid) is None
     page.open_case(cid)
+    assert operations().wait()
     assert page.case_view.case.id == cid and page.state_combo.value() is None
     assert page.table.currentIndex().isValid()
 
@@ -406,6 +420,7 @@ def test_clerk_sees_only_their_villages(qtbot, db, township, ctx, hid):
     p = CasesPage(AppContext(db=db, user=clerk, year=YEAR, today=lambda: TODAY))
     qtbot.addWidget(p)
     p.state_combo.set_value(None)
+    assert operations().wait()
     assert p.model.rowCount() == 0
     assert [p.village_combo.itemText(i) for i in range(p.village_combo.count())] == ["全部", "西村"]
     dialog = p.new_clue()
