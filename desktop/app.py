@@ -113,6 +113,8 @@ def setup_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setWindowIcon(QIcon(str(resource_path("icons", "app.png"))))
     install_translations(app)
+    from .views.window_state import install_screen_fit
+    install_screen_fit(app)  # every dialog inside the screen, at its remembered size
     family = cjk_font_family()
     if family is None:
         print(FONT_HINT, file=sys.stderr)
@@ -196,14 +198,7 @@ def _run_with(app: QApplication, db: Database, full_check: bool = False) -> int:
     if login.exec() != QDialog.DialogCode.Accepted or login.user is None:
         return 0
     ctx = AppContext(db, login.user, year=system.read(settings.current_year))
-    window = create_main_window(ctx)
-    screen = app.primaryScreen()
-    if screen is not None:
-        available = screen.availableGeometry()
-        window.resize(min(1280, int(available.width() * 0.95)), min(800, int(available.height() * 0.92)))
-        frame = window.frameGeometry()
-        frame.moveCenter(available.center())
-        window.move(frame.topLeft())
+    window = create_main_window(ctx)  # placed by views.window_state: its remembered geometry, or fitted
     window.show()
     if full_check and db.sqlite_path is not None:
         watch = IntegrityWatch(db.sqlite_path, window)

@@ -5,7 +5,6 @@ New procedures start from the buttons above the list (SPEC §7)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -177,10 +176,6 @@ class CasesPage(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
 
-        QShortcut(QKeySequence("F5"), self, activated=self.refresh,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        QShortcut(QKeySequence("Ctrl+N"), self, activated=self.new_clue,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.load_villages()
         self.load_cases()
         self.load_clues()
@@ -223,6 +218,12 @@ class CasesPage(QWidget):
         self._search_changed()
         if keep is not None:
             self._select_case(keep)
+
+    def focus_search(self) -> None:
+        """Ctrl+F (the window's application-wide action)."""
+        self.tabs.setCurrentIndex(0)
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
 
     def _search_changed(self) -> None:
         """Filter the case list by any column (the proxy searches all of them)."""

@@ -6,7 +6,7 @@ scale); the page shows "正在统计" meanwhile and never blocks the window.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
@@ -189,8 +189,4 @@ class HomePage(QWidget):
         """The number a tile shows (tests read it as a person would)."""
         return self.tiles[key].count.text()
 
-    def keyPressEvent(self, event) -> None:
-        if event.key() == Qt.Key.Key_F5:
-            self.refresh()
-            return
-        super().keyPressEvent(event)
+

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -39,6 +40,14 @@ HISTORY_COLUMNS = [("时间", lambda r: r.at), ("用户", lambda r: r.user), ("�
                    ("新值", lambda r: r.new)]
 
 
+def scrolled(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
+
+
 class HouseholdEditor(QDialog):
     saved = Signal(int)  # household id, after a save or an applied member change
 
@@ -54,7 +63,8 @@ class HouseholdEditor(QDialog):
         self._loading = False
         self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint, True)
         self.setSizeGripEnabled(True)
-        self.resize(1280, 820)
+        self.setObjectName("household_editor")
+        self.resize(1280, 820)  # window_state.ScreenFit makes it fit the screen (and remembers the user's size)
 
         self.basic, self.guarantee, self.risk = BasicSection(), GuaranteeSection(), RiskSection()
         self.members_model = MemberTableModel(parent=self)
@@ -66,9 +76,10 @@ class HouseholdEditor(QDialog):
         self.access_hint.setVisible(False)
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.basic, "基本信息")
-        self.tabs.addTab(self.guarantee, "三保障和饮水安全")
-        self.tabs.addTab(self.risk, "风险类型")
+        # The long forms scroll inside their tab, so 保存/关闭 stay on a 1366×768 screen (issue 19)
+        self.tabs.addTab(scrolled(self.basic), "基本信息")
+        self.tabs.addTab(scrolled(self.guarantee), "三保障和饮水安全")
+        self.tabs.addTab(scrolled(self.risk), "风险类型")
         self.tabs.addTab(self._members_tab(), "家庭成员")
         self.tabs.addTab(self.events_table, "变动记录")
         self.tabs.addTab(self.history_table, "变更历史")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -175,8 +175,6 @@ class IncomePage(QWidget):
         layout.addWidget(QLabel("<h3>收入测算</h3>"))
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
-        QShortcut(QKeySequence("Ctrl+S"), self, activated=self.save,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self._set_enabled(False)
         self.recompute()
 
@@ -284,6 +282,11 @@ class IncomePage(QWidget):
         for w in (self.collected_on, self.collected_by, self.quarter, self.signatures, self.note, self.new_button,
                   self.save_button):
             w.setEnabled(on)
+
+    def focus_search(self) -> None:
+        """Ctrl+F (the window's application-wide action)."""
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TypeVar, cast
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QStackedWidget,
+    QTableView,
     QWidget,
 )
 
@@ -29,6 +30,7 @@ from .errors import report_fault
 from .home_page import HomePage
 from .income_page import IncomePage
 from .login import ChangePasswordDialog
+from .operations import operations
 from .pages import PageSpec, Refreshable, pages_for
 from .quality_page import QualityPage
 from .register_page import RegisterPage
@@ -38,6 +40,7 @@ from .settings_page import SettingsPage
 from .suggested_page import SuggestedPage
 from .warnings_page import WarningsPage
 from .widgets.list_actions import ListActions
+from .window_state import install_screen_fit, place_main_window, remember_header, remember_splitter, save_main_window
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=QWidget)
@@ -60,6 +63,26 @@ def _failed_page(title: str, exc: Exception, parent: QWidget) -> QLabel:
     return label
 
 
+class ShortcutFirst(QObject):
+    """A text field claims some keys for itself before any shortcut sees them (Ctrl+E moves to the end of the line
+    in a QLineEdit on Linux). For the window's own keys the window's action wins, wherever the focus is."""
+
+    def __init__(self, window: "MainWindow"):
+        super().__init__(window)
+        self.window = window
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(obj, QWidget):
+            return False
+        if obj.window() is not self.window:
+            return False
+        pressed = QKeySequence(event.keyCombination())
+        if pressed in self.window.window_shortcuts():
+            event.ignore()  # not claimed by the widget: the shortcut map triggers the window's action
+            return True
+        return False
+
+
 class MainWindow(QMainWindow):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
@@ -67,7 +90,8 @@ class MainWindow(QMainWindow):
         township = ctx.read(regions.township)
         self.township_name = township.name if township else "（未配置乡镇）"
         self.setWindowTitle(f"{APP_NAME} — {self.township_name}")
-        self.resize(1280, 800)
+        install_screen_fit()
+        place_main_window(self)
 
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
@@ -95,15 +119,35 @@ class MainWindow(QMainWindow):
         splitter.setSizes([170, 1110])
         splitter.setChildrenCollapsible(False)
         self.setCentralWidget(splitter)
+        remember_splitter(splitter, "main")
+        self._remember_layouts()
 
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status)
         self.update_status()
 
+        self._stale: set[str] = set()  # pages to read again when next shown (data changed while hidden)
         self._build_menus()
+        self._build_keys()
         self.nav.currentRowChanged.connect(self._row_changed)
         self._connect_pages()
+        ops = operations()
+        if ops.notify_changed not in ctx.listeners:
+            ctx.listeners.append(ops.notify_changed)  # every commit → one data_changed on the GUI thread
+        ops.data_changed.connect(self.data_changed)
         self.nav.setCurrentRow(0)
+
+    def _remember_layouts(self) -> None:
+        """Splitter positions and column widths of every page, as the user left them (window_state)."""
+        for key, page in self.pages.items():
+            for i, splitter in enumerate(page.findChildren(QSplitter)):
+                remember_splitter(splitter, f"{key}/{i}")
+            for i, table in enumerate(page.findChildren(QTableView)):
+                remember_header(table.horizontalHeader(), f"{key}/{i}")
+
+    def closeEvent(self, event) -> None:
+        save_main_window(self)
+        super().closeEvent(event)
 
     # ------------------------------------------------------------------ pages
 
@@ -221,6 +265,18 @@ class MainWindow(QMainWindow):
             if spec.refresh_after_import:
                 self._refresh(spec)
 
+    def data_changed(self) -> None:
+        """Something was written (operations.data_changed): the page on screen that follows changes reads again
+        now, the others when they are next shown. Nothing shows what was true before the last save."""
+        current = self.current_key()
+        for spec in self.specs:
+            if not spec.follows_changes:
+                continue
+            if spec.key == current and self.isVisible():
+                self._refresh(spec)
+            else:
+                self._stale.add(spec.key)
+
     def _refresh(self, spec: PageSpec) -> None:
         page = self.pages[spec.key]
         if isinstance(page, spec.page_class):  # not the message of a page that failed to build
@@ -234,7 +290,8 @@ class MainWindow(QMainWindow):
             return
         spec = self.specs[row]
         self.stack.setCurrentWidget(self.pages[spec.key])
-        if spec.refresh_when_shown:  # pages that show others' changes (the others load themselves)
+        if spec.refresh_when_shown or spec.key in self._stale:  # pages that show others' changes
+            self._stale.discard(spec.key)
             self._refresh(spec)
 
     def _database_replaced(self) -> None:
@@ -287,6 +344,40 @@ class MainWindow(QMainWindow):
         about = QAction("关于(&A)", self)
         about.triggered.connect(self.about)
         help_menu.addAction(about)
+
+    # ------------------------------------------------------------------ application-wide keys
+
+    def _build_keys(self) -> None:
+        """F5, Ctrl+N, Ctrl+F and Ctrl+S are the window's, not a page's: they work wherever the focus is (the
+        navigation list, a text field) and act on the page shown, as its PageSpec declares."""
+        self.key_actions: dict[str, QAction] = {}
+        self._shortcuts: set[QKeySequence] | None = None
+        for name, keys, text in (("refresh_action", "F5", "刷新"), ("new_action", "Ctrl+N", "新增"),
+                                 ("find_action", "Ctrl+F", "查找"), ("save_action", "Ctrl+S", "保存")):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(lambda _checked=False, n=name: self.page_action(n))
+            self.addAction(action)
+            self.key_actions[name] = action
+        self._keys_filter = ShortcutFirst(self)
+        QApplication.instance().installEventFilter(self._keys_filter)
+
+    def page_action(self, name: str) -> bool:
+        """Run what the current page declares for one of the window's keys; False when it declares nothing."""
+        spec = self.specs[self.nav.currentRow()]
+        method = getattr(spec, name)
+        page = self.pages[spec.key]
+        if method is None or not isinstance(page, spec.page_class):
+            return False
+        getattr(page, method)()
+        return True
+
+    def window_shortcuts(self) -> set[QKeySequence]:
+        """Every key sequence of the window's actions (menus, page switching, the keys above)."""
+        if self._shortcuts is None:
+            self._shortcuts = {a.shortcut() for a in self.findChildren(QAction) if not a.shortcut().isEmpty()}
+        return self._shortcuts
 
     def about(self) -> None:
         QMessageBox.about(self, f"关于 {APP_NAME}",

@@ -44,23 +44,41 @@ class PageSpec:
     admin_only: bool = False            # left out of the window of any other role
     refresh_when_shown: bool = False    # shows what others change (users, backups, the audit): reload when shown
     refresh_after_import: bool = False  # lists households or villages: reload after an Excel import
+    follows_changes: bool = False       # lists what any write changes: reloaded (now, or when next shown) after one
+    # What the window's application-wide keys do on this page: the name of a method of the page, or None
+    # (F5 → refresh_action, Ctrl+N → new_action, Ctrl+F → find_action, Ctrl+S → save_action).
+    refresh_action: str | None = None
+    new_action: str | None = None
+    find_action: str | None = None
+    save_action: str | None = None
+    manual: str = ""                    # the page of the built-in manual (resources/manual/<manual>.html)
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("home", "首页", HomePage, "Ctrl+0", refresh_after_import=True),
-    PageSpec("register", "户籍登记", RegisterPage, "Ctrl+1", refresh_after_import=True),
-    PageSpec("income", "收入测算", IncomePage, "Ctrl+2"),
-    PageSpec("cases", "认定流程", CasesPage, "Ctrl+3"),
-    PageSpec("warnings", "预警中心", WarningsPage, "Ctrl+4"),
-    PageSpec("suggested", "建议纳入", SuggestedPage, refresh_after_import=True),
-    PageSpec("screening", "集中排查", ScreeningPage, "Ctrl+5"),
-    PageSpec("quality", "数据质量", QualityPage, "Ctrl+6"),
-    PageSpec("reports", "报表打印", ReportsPage, "Ctrl+7"),
-    PageSpec("villages", "村组管理", VillagesPage, "Ctrl+8", refresh_when_shown=True, refresh_after_import=True),
-    PageSpec("settings", "年度设置", SettingsPage, "Ctrl+9"),
-    PageSpec("users", "用户管理", UsersPage, admin_only=True, refresh_when_shown=True),
-    PageSpec("backup", "数据备份", BackupPage, refresh_when_shown=True),
-    PageSpec("audit", "操作日志", AuditPage, refresh_when_shown=True),
+    PageSpec("home", "首页", HomePage, "Ctrl+0", refresh_after_import=True, follows_changes=True,
+             refresh_action="refresh", manual="home"),
+    PageSpec("register", "户籍登记", RegisterPage, "Ctrl+1", refresh_after_import=True, follows_changes=True,
+             refresh_action="refresh", new_action="new_household", find_action="focus_search", manual="register"),
+    PageSpec("income", "收入测算", IncomePage, "Ctrl+2", find_action="focus_search", save_action="save",
+             manual="income"),
+    PageSpec("cases", "认定流程", CasesPage, "Ctrl+3", follows_changes=True, refresh_action="refresh",
+             new_action="new_clue", find_action="focus_search", manual="cases"),
+    PageSpec("warnings", "预警中心", WarningsPage, "Ctrl+4", follows_changes=True, refresh_action="refresh",
+             manual="warnings"),
+    PageSpec("suggested", "建议纳入", SuggestedPage, refresh_after_import=True, follows_changes=True,
+             refresh_action="refresh", manual="suggested"),
+    PageSpec("screening", "集中排查", ScreeningPage, "Ctrl+5", follows_changes=True, refresh_action="refresh",
+             manual="screening"),
+    PageSpec("quality", "数据质量", QualityPage, "Ctrl+6", refresh_action="run_checks", manual="quality"),
+    PageSpec("reports", "报表打印", ReportsPage, "Ctrl+7", manual="reports"),
+    PageSpec("villages", "村组管理", VillagesPage, "Ctrl+8", refresh_when_shown=True, refresh_after_import=True,
+             follows_changes=True, refresh_action="refresh", manual="villages"),
+    PageSpec("settings", "年度设置", SettingsPage, "Ctrl+9", save_action="save", manual="settings"),
+    PageSpec("users", "用户管理", UsersPage, admin_only=True, refresh_when_shown=True, refresh_action="refresh",
+             manual="users"),
+    PageSpec("backup", "数据备份", BackupPage, refresh_when_shown=True, refresh_action="refresh", manual="backup"),
+    PageSpec("audit", "操作日志", AuditPage, refresh_when_shown=True, follows_changes=True, refresh_action="refresh",
+             manual="audit"),
 )
 
 

@@ -101,8 +101,6 @@ class QualityPage(QWidget):
         self.check_button.clicked.connect(self.run_checks)
         self.code_combo.currentIndexChanged.connect(self._filter_changed)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
-        QShortcut(QKeySequence("F5"), self, activated=self.run_checks,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence(Qt.Key.Key_Return), self.table, activated=self.open_current,
                   context=Qt.ShortcutContext.WidgetShortcut)
         self._show_title()

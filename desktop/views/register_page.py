@@ -131,9 +131,7 @@ class RegisterPage(QWidget):
         def shortcut(keys, slot, widget=self, context=Qt.ShortcutContext.WidgetWithChildrenShortcut):
             QShortcut(QKeySequence(keys), widget, activated=slot, context=context)
 
-        shortcut("Ctrl+F", self.focus_search)
-        shortcut("Ctrl+N", self.new_household)
-        shortcut("F5", self.refresh)
+        # Ctrl+F, Ctrl+N and F5 are the window's application-wide actions (pages.PageSpec)
         shortcut(Qt.Key.Key_Return, self.edit_current, self.table, Qt.ShortcutContext.WidgetShortcut)
         shortcut(Qt.Key.Key_Enter, self.edit_current, self.table, Qt.ShortcutContext.WidgetShortcut)
 

@@ -183,8 +183,6 @@ class ScreeningPage(QWidget):
         self.open_button.clicked.connect(self._open_current)
         self.refresh_button.clicked.connect(self.refresh)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
-        QShortcut(QKeySequence("F5"), self, activated=self.refresh,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence(Qt.Key.Key_Return), self.table, activated=self._open_current,
                   context=Qt.ShortcutContext.WidgetShortcut)
         self._fill_combos([], {})

@@ -187,8 +187,6 @@ class WarningsPage(QWidget):
         layout.addLayout(middle)
         layout.addWidget(self.error)
         layout.addWidget(rows_box, 1)
-        QShortcut(QKeySequence("F5"), self, activated=self.refresh,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self._show_title()
         self._fill_kinds()
 

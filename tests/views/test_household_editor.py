@@ -162,7 +162,7 @@ def test_disaster_types_show_with_natural_disaster_risk(qtbot, ctx, saved):
     ed = editor(qtbot, ctx, saved)
     ed.show()
     assert not ed.risk.disaster_box.isVisible()
-    ed.tabs.setCurrentWidget(ed.risk)
+    ed.tabs.setCurrentIndex(2)  # 风险类型
     ed.risk.risks["04"].setChecked(True)
     assert ed.risk.disaster_box.isVisible()
     ed.risk.disasters["01"].setChecked(True)

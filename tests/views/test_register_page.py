@@ -95,15 +95,6 @@ def test_search_filters_as_you_type(qtbot, ctx, households):
     assert heads(page) == ["钱七"]
 
 
-def test_ctrl_f_focuses_the_search_box(qtbot, ctx, households):
-    page = page_for(qtbot, ctx)
-    page.activateWindow()
-    qtbot.waitUntil(page.isActiveWindow)
-    page.table.setFocus()
-    qtbot.keyClick(page.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(page.search.hasFocus)
-
-
 def test_village_and_group_filter_through_the_tree(qtbot, ctx, township, households):
     page = page_for(qtbot, ctx)
     west = page.tree.topLevelItem(0).child(1)

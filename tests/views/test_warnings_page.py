@@ -117,7 +117,7 @@ def test_double_click_opens_the_case_or_the_household(qtbot, page, setup):
 def test_refresh_follows_changes(qtbot, page, ctx, setup):
     ctx.run(workflow.complete_step, setup["case"], "verify", date(2024, 11, 12), data={"authorized": True},
             user=ctx.user, as_of=TODAY)
-    qtbot.keyClick(page.table, Qt.Key.Key_F5)
+    qtbot.mouseClick(page.refresh_button, Qt.MouseButton.LeftButton)  # F5 in the window: tests/views/test_window.py
     assert operations().wait()
     assert page.dashboard.counts.get("overdue", 0) == 0
     assert ">0<" in page.tiles["overdue"].count.text()
