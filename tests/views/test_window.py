@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 from PySide6.QtCore import QRect, QSettings, QSize, Qt
-from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QSplitter, QTableView
+from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QSplitter
 
 from desktop import app as desktop_app
 from desktop.services import register, workflow
