@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TypeVar, cast
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -40,7 +40,14 @@ from .settings_page import SettingsPage
 from .suggested_page import SuggestedPage
 from .warnings_page import WarningsPage
 from .widgets.list_actions import ListActions
-from .window_state import install_screen_fit, place_main_window, remember_header, remember_splitter, save_main_window
+from .window_state import (
+    install_screen_fit,
+    mark_placed,
+    place_main_window,
+    remember_header,
+    remember_splitter,
+    save_main_window,
+)
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=QWidget)
@@ -144,6 +151,10 @@ class MainWindow(QMainWindow):
                 remember_splitter(splitter, f"{key}/{i}")
             for i, table in enumerate(page.findChildren(QTableView)):
                 remember_header(table.horizontalHeader(), f"{key}/{i}")
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, lambda: mark_placed(self))  # after the platform has placed it
 
     def closeEvent(self, event) -> None:
         save_main_window(self)

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, QSettings, QSize, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QApplication, QDialog, QHeaderView, QSplitter, QWidget, QWizard
 
@@ -61,7 +61,8 @@ class ScreenFit(QObject):
         if kind in (QEvent.Type.Show, QEvent.Type.Hide) and isinstance(obj, (QDialog, QWizard)) and obj.isWindow():
             if kind == QEvent.Type.Show:
                 self._fit(obj)
-            elif obj.property("_fitted"):
+                obj.setProperty("_shown_size", obj.size())
+            elif obj.property("_fitted") and obj.size() != obj.property("_shown_size"):  # the user resized it
                 settings().setValue(_key(obj), obj.size())
         return False
 
@@ -107,15 +108,23 @@ def place_main_window(window: QWidget, key: str = "main") -> None:
     if isinstance(stored, QByteArray) and not stored.isEmpty() and window.restoreGeometry(stored):
         if not window.isMaximized():
             window.setGeometry(fit_rect(window.geometry(), area, 0))
-        return
-    window.resize(min(1280, int(area.width() * 0.95)), min(800, int(area.height() * 0.92)))
-    frame = window.frameGeometry()
-    frame.moveCenter(area.center())
-    window.move(frame.topLeft())
+    else:
+        window.resize(min(1280, int(area.width() * 0.95)), min(800, int(area.height() * 0.92)))
+        frame = window.frameGeometry()
+        frame.moveCenter(area.center())
+        window.move(frame.topLeft())
+
+
+def mark_placed(window: QWidget) -> None:
+    """Call when the window is first shown: the geometry the user starts from."""
+    if window.property("_placed") is None:
+        window.setProperty("_placed", (window.geometry(), window.isMaximized()))
 
 
 def save_main_window(window: QWidget, key: str = "main") -> None:
-    settings().setValue(f"{key}/geometry", window.saveGeometry())
+    """Remember the geometry when the user changed it (a window opened and closed untouched writes nothing)."""
+    if window.property("_placed") != (window.geometry(), window.isMaximized()):
+        settings().setValue(f"{key}/geometry", window.saveGeometry())
 
 
 def remember_splitter(splitter: QSplitter, key: str) -> None:
@@ -137,5 +146,11 @@ def remember_header(header: QHeaderView, key: str) -> None:
     timer.setSingleShot(True)
     timer.setInterval(300)
     timer.timeout.connect(lambda: settings().setValue(name, header.saveState()))
-    header.sectionResized.connect(lambda *_: timer.start())
-    header.sectionMoved.connect(lambda *_: timer.start())
+
+
+    def changed(*_args) -> None:
+        if QApplication.mouseButtons() != Qt.MouseButton.NoButton:  # the user's drag, not a page's own sizing
+            timer.start()
+
+    header.sectionResized.connect(changed)
+    header.sectionMoved.connect(changed)

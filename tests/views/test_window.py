@@ -127,12 +127,14 @@ def test_ctrl_s_saves_the_income_page_with_the_focus_anywhere(qtbot, window, mon
 
 # ---------------------------------------------------------------- problem 1: remembered layout, dialogs fit
 
-def test_window_size_splitters_and_columns_are_remembered_in_the_data_folder(qtbot, ctx, hid, tmp_path):
+def test_window_size_splitters_and_columns_are_remembered_in_the_data_folder(qtbot, ctx, hid, tmp_path,
+                                                                               monkeypatch):
     first = desktop_app.create_main_window(ctx)
     qtbot.addWidget(first)
-    first.resize(1150, 560)
     first.show()
     qtbot.waitExposed(first)
+    qtbot.wait(20)
+    first.resize(1150, 560)  # the user makes it smaller
     register_page = first.show_page("register")
     splitter = register_page.findChildren(QSplitter)[0]
     splitter.setSizes([233, first.width() - 233])
@@ -140,7 +142,9 @@ def test_window_size_splitters_and_columns_are_remembered_in_the_data_folder(qtb
     splitter.splitterMoved.emit(splitter.sizes()[0], 1)
     state = splitter.saveState()
     header = register_page.table.horizontalHeader()
-    header.resizeSection(COL_NO, 251)
+    with monkeypatch.context() as m:  # a drag with the mouse (a page's own sizing is not remembered)
+        m.setattr(window_state.QApplication, "mouseButtons", staticmethod(lambda: Qt.MouseButton.LeftButton))
+        header.resizeSection(COL_NO, 251)
     first.close()
     qtbot.wait(400)  # column widths are saved a moment after the last change
 
@@ -163,6 +167,19 @@ def test_fit_rect_keeps_a_tall_dialog_inside_the_available_area():
     area = QRect(0, 0, 1366, 728)
     fitted = window_state.fit_rect(QRect(40, 0, 1280, 820), area)
     assert area.contains(fitted) and fitted.height() <= 728 - 2 * window_state.MARGIN
+
+
+def test_a_window_opened_and_closed_untouched_writes_no_settings(qtbot, ctx, hid, tmp_path):
+    w = desktop_app.create_main_window(ctx)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.show_page("warnings")
+    assert operations().wait()
+    w.close()
+    qtbot.wait(400)
+    window_state.settings().sync()
+    assert not (tmp_path / "data" / "window.ini").exists()
 
 
 def test_dialog_sizes_are_remembered(qtbot, window, hid):
