@@ -74,11 +74,11 @@ class ScreenFit(QObject):
             if isinstance(remembered, QSize) and remembered.isValid():
                 dialog.resize(remembered.expandedTo(dialog.minimumSizeHint()))
             parent = dialog.parentWidget()
-            if parent is not None:  # centred on its window, as Qt does, with the size it has now
-                centre = parent.window().frameGeometry().center()
-                frame = dialog.frameGeometry()
-                frame.moveCenter(centre)
-                dialog.move(frame.topLeft())
+            # centred on its window (or, with none, on the screen's available area), with the size it has now
+            centre = parent.window().frameGeometry().center() if parent is not None else area.center()
+            frame = dialog.frameGeometry()
+            frame.moveCenter(centre)
+            dialog.move(frame.topLeft())
         frame = dialog.frameGeometry()
         extra_w = frame.width() - dialog.width()  # the window manager's frame, if any
         extra_h = frame.height() - dialog.height()
