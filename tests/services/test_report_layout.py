@@ -398,3 +398,15 @@ def test_kinds_registry_is_what_the_cli_and_the_page_offer():
                                                                        "policy-list", "card", "revisit"]
     assert [k.procedure for k in REPORT_KINDS.values() if k.notice] == ["identify", "removal", "policy_exclusion"]
     assert all(k.title and k.description and k.covers for k in REPORT_KINDS.values())
+
+
+def test_summary_counts_a48_as_the_forms_tick_it(extreme):
+    """Each of the three households has a head on 农村低保 (A20) and no A48 measure row: the
+    summary's A48 column counts the three, as their 采集表 tick A48 低保."""
+    from desktop.services.reports import summary
+    from desktop.services.reports.common import scope
+    with extreme.session() as s:
+        data = summary.compute(s, scope(s, LONG_VILLAGE, None), YEAR, TODAY)
+    [row] = data.rows
+    assert row.measures["A48"] == 3
+    assert row.measures["A39"] == 3 * 6  # the recorded measures of the 统计期 as before

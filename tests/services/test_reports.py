@@ -366,7 +366,7 @@ def test_revisit_form_for_removed_households(rendered):
     assert r.households == 1
     assert "孙志强" in text and "2024-05-20" in text and "帮扶消除" in text
     assert has(text, "回访到期日", "2024-11-20")  # half a year after removal
-    assert "10,000.00" in text and has(text, "高于 2024 年监测线 7,100 元")
+    assert "10,000.00" in text and has(text, "高于 2024 年监测线 7,100")
     assert "回访人签字" in text and "被回访人（户主）签字" in text
 
 

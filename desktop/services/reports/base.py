@@ -321,6 +321,64 @@ class Line(Flowable):
             c.drawRightString(self.width, y, right)
 
 
+class Text(Flowable):
+    """Plain text in a paragraph style, broken into lines by fit(): the same line-breaking rules
+    as table cells (reportlab's CJK wrapping may end a line with "（" and cut "2024" in two). A
+    first-line indent is written as ideographic spaces; long text splits between lines."""
+
+    def __init__(self, text: str, st: ParagraphStyle):
+        super().__init__()
+        self.text, self.st = text, st
+        self._lines: list[str] = []
+        self._width = None
+
+    def _indent(self) -> str:
+        n = round(self.st.firstLineIndent / self.st.fontSize) if self.st.firstLineIndent else 0
+        return "\u3000" * n
+
+    def wrap(self, aw, ah):
+        if self._width != aw:
+            self._lines = fit(self._indent() + self.text, aw, self.st.fontSize).split("\n") if self.text else [""]
+            self._width = aw
+        self.width = aw
+        self.height = len(self._lines) * self.st.leading
+        return aw, self.height
+
+    def split(self, aw, ah):
+        self.wrap(aw, ah)
+        n = int(ah // self.st.leading)
+        if n <= 0 or n >= len(self._lines):
+            return []
+        first, rest = Text("", self.st), Text("", self.st)
+        first._lines, first._width = self._lines[:n], aw
+        rest._lines, rest._width = self._lines[n:], aw
+        rest.st = ParagraphStyle(self.st.name + "-rest", parent=self.st, spaceBefore=0)
+        first.st = ParagraphStyle(self.st.name + "-first", parent=self.st, spaceAfter=0)
+        return [first, rest]
+
+    def getSpaceBefore(self):
+        return self.st.spaceBefore
+
+    def getSpaceAfter(self):
+        return self.st.spaceAfter
+
+    def draw(self):
+        c = self.canv
+        st = self.st
+        c.setFont(FONT, st.fontSize)
+        c.setFillColor(st.textColor)
+        # baseline of the first line: as reportlab's Paragraph puts it within the leading
+        y = self.height - st.leading + (st.leading - st.fontSize) / 2 + st.fontSize * 0.12
+        for line in self._lines:
+            if st.alignment == TA_CENTER:
+                c.drawCentredString(self.width / 2, y, line)
+            elif st.alignment == TA_RIGHT:
+                c.drawRightString(self.width, y, line)
+            else:
+                c.drawString(0, y, line)
+            y -= st.leading
+
+
 class GridTable(Table):
     """A Table that remembers its layout for a given width: KeepTogether measures its content and
     the frame then wraps it again at the same width; the second wrap is free."""
@@ -473,10 +531,12 @@ class Document:
         """Plain text for a table cell or canvas string, checked against the font."""
         return self.glyphs.clean(text)
 
-    def p(self, text, st: str = "body", markup: str | None = None) -> Paragraph:
-        """A paragraph of plain text (escaped); `markup` wraps it, e.g. '<u>{}</u>'."""
-        body = escape(self.glyphs.clean(text))
-        return Paragraph(markup.format(body) if markup else body, style(st))
+    def p(self, text, st: str = "body", markup: str | None = None) -> Flowable:
+        """A paragraph of plain text, broken by fit() (no line ends with an opening bracket, no
+        number cut in two); `markup` (e.g. '<u>{}</u>') makes it a reportlab Paragraph instead."""
+        if markup:
+            return Paragraph(markup.format(escape(self.glyphs.clean(text))), style(st))
+        return Text(self.glyphs.clean(text), style(st))
 
     def fitted(self, text, width: float, size: float) -> str:
         """Plain text broken into lines for a cell `width` wide (padding allowed for) at `size`."""

@@ -197,7 +197,8 @@ def _village_notice(d: Document, sc, procedure: str, title: str, village: str, r
             row.append(f"{e.start.isoformat()} 至 {e.end.isoformat()}")
         rows.append(row)
     w = d.width
-    s.append(d.table(rows, [w * x for x in widths], header=1, size=10.5, padding=3))
+    s.append(d.table(rows, [w * x for x in widths], header=1, size=10.5, padding=3,
+                     extra=[("ALIGN", (0, 1), (0, -1), "CENTER"), ("ALIGN", (4, 1), (4, -1), "CENTER")]))
     s.append(d.gap(3))
     if one:
         start, end = periods[0]

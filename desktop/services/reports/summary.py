@@ -11,16 +11,18 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether
 from sqlalchemy import func, or_, select
 
-from ...models import Household, Measure
-from .. import rules, warnings
+from ...models import Household, Measure, Member
+from .. import income, rules, warnings
 from ..codes import codes, measure_catalog
 from .base import FLAG, GRID, TOTAL, Document, Page, cn_date
 from .common import Scope, measure_window, village_list, year_settings, year_window
+from .households import assistance_from_members
 
 TITLE = "防止返贫监测帮扶汇总表"
 IDENTIFIED = ("monitoring", "removing", "removed")  # 监测对象 (identified), 已消除风险 included
@@ -77,7 +79,8 @@ def compute(session, sc: Scope, year: int, as_of: date) -> Summary:
     villages = village_list(session, sc)
     rows = {vid: Row(vid, name) for vid, name, _ in villages}
     start, end = year_window(year, as_of)
-    m_start, m_end = measure_window(year_settings(session, year))
+    ys = year_settings(session, year)
+    m_start, m_end = measure_window(ys)
 
     def narrow(q):
         if sc.household_ids is not None:
@@ -126,6 +129,10 @@ def compute(session, sc: Scope, year: int, as_of: date) -> Summary:
     for vid, category, n in session.execute(narrow(q)):
         if vid in rows:
             rows[vid].measures[category] += n
+    # A48 低保 / 特困供养 that members enjoy (A20, A21) count as on the 采集表, unless recorded as a measure.
+    for vid, n in _assistance_from_members(session, narrow, ys.status_time_point, (m_start, m_end)).items():
+        if vid in rows:
+            rows[vid].measures["A48"] += n
     population = {vid: pop for vid, _, pop in villages}
     if sc.household_ids is None:
         ratios = {v.village_id: v for v in warnings.village_ratios(session, as_of)}
@@ -148,6 +155,35 @@ def compute(session, sc: Scope, year: int, as_of: date) -> Summary:
     total_pop = sum(p for p in pops if p) or None
     total.ratio = rules.village_ratio(0, total.village, sum(r.ratio.persons for r in shown if r.ratio), total_pop)
     return Summary(year, as_of, (start, end), (m_start, m_end), sc.place, shown, total)
+
+
+def _assistance_from_members(session, narrow, point: date, window: tuple[date, date]) -> Counter:
+    """village → A48 items (低保, 特困供养) households have by their members' A20/A21 and not as a
+    recorded measure of the 统计期: the same rule as households.assistance_from_members."""
+    start, end = window
+    has = defaultdict(set)  # household → items by its members
+    where = {}
+    q = (select(Member.household_id, Household.village_id, Member.a20_dibao, Member.a21_tekun)
+         .join(Household, Household.id == Member.household_id)
+         .where(income.alive_at(point), or_(Member.a20_dibao.not_in(("00", "")), Member.a21_tekun.not_in(("00", "")))))
+    for hid, vid, dibao, tekun in session.execute(narrow(q)):
+        members = [SimpleNamespace(a20_dibao=dibao, a21_tekun=tekun)]
+        has[hid] |= {item for _, item in assistance_from_members(members)}
+        where[hid] = vid
+    if not has:
+        return Counter()
+    recorded = set()
+    q = (select(Measure.household_id, Measure.item).join(Household, Household.id == Measure.household_id)
+         .where(Measure.category == "A48", Measure.item.in_(("低保", "特困供养")),
+                or_(Measure.start_date.is_(None), Measure.start_date <= end),
+                or_(Measure.end_date.is_(None), Measure.end_date >= start),
+                or_(Measure.ended_on.is_(None), Measure.ended_on >= start)))
+    for hid, item in session.execute(narrow(q)):
+        recorded.add((hid, item))
+    out = Counter()
+    for hid, items in has.items():
+        out[where[hid]] += sum(1 for item in items if (hid, item) not in recorded)
+    return out
 
 
 def pct(ratio) -> str:
