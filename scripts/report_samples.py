@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 YEAR, AS_OF = 2024, date(2024, 11, 20)
 SHOTS = ROOT / "resources" / "screenshots" / "reports"
-DPI = 60
+DPI = 72
 
 
 def cli(*args) -> str:
