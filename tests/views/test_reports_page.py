@@ -335,3 +335,14 @@ def test_preview_zooms_and_renders_visible_pages(qtbot, summary_pdf):
     assert not grabbed.isNull() and grabbed.width() > 0
     preview.clear("无")
     assert preview.page_count() == 0 and preview.page_label.text() == ""
+
+
+def test_a_notice_for_households_not_at_publicity_is_refused_naming_them(qtbot, page):
+    """The households exist but none has a case at (or past) its 村级公示: the window says which,
+    and no document is shown (the notice never lists a household the procedure did not reach)."""
+    page.set_kind("notice-identify")
+    page.set_scope(HOUSEHOLDS, "3703050010010001、3703050020010001")
+    with qtbot.waitSignal(page.failed, timeout=WAIT_MS) as blocker:
+        assert page.generate()
+    assert "3703050010010001、3703050020010001" in blocker.args[0] and "村级公示" in blocker.args[0]
+    assert page.error.text() == blocker.args[0] and page.result is None
