@@ -40,7 +40,8 @@ from PySide6.QtWidgets import (
 
 from ..services import regions, register, reports, settings
 from ..services.context import AppContext
-from ..services.reports import REPORT_KINDS, default_as_of, summary_xlsx
+from ..services.dates import report_as_of
+from ..services.reports import REPORT_KINDS, summary_xlsx
 from .errors import error_label, error_text, set_error
 from .pdf_preview import PdfPreview
 from .widgets.background import Job
@@ -329,7 +330,7 @@ class ReportsPage(QWidget):
         kind, year, scope = self.current_kind(), self.year_combo.currentData(), self.scope_group.checkedId()
         if year is None:
             return self._refuse("未设置年度：请先在“年度设置”中添加年度")
-        as_of = default_as_of(year, self.ctx.today())
+        as_of = report_as_of(year, self.ctx.today())
         if scope == VILLAGE:
             village = self.village_combo.currentData()
             if not village:

@@ -24,13 +24,7 @@ from .common import scope as make_scope
 from .common import year_settings
 from .kinds import REPORT_KINDS, ReportKind, report_kind
 
-__all__ = ["REPORT_KINDS", "ReportError", "ReportKind", "ReportResult", "default_as_of", "render", "report_kind"]
-
-
-def default_as_of(year: int, today: date) -> date:
-    """The date a document is made as of when none is given (the window and the command line
-    alike): today for the current or a future year, 31 December for a past year."""
-    return date(year, 12, 31) if year < today.year else today
+__all__ = ["REPORT_KINDS", "ReportError", "ReportKind", "ReportResult", "render", "report_kind"]
 
 
 @dataclass
