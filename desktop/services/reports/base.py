@@ -168,6 +168,7 @@ def style(name: str) -> ParagraphStyle:
         "right": dict(fontSize=12, leading=20, alignment=TA_RIGHT),
         "small": dict(fontSize=9, leading=12.5),
         "cell": dict(fontSize=9, leading=11.7),
+        "cell9": dict(fontSize=9, leading=11.7),  # the same as "cell" (services.listing names it so)
         "cellc": dict(fontSize=9, leading=11.7, alignment=TA_CENTER),
         "cellr": dict(fontSize=9, leading=11.7, alignment=TA_RIGHT),
         "left": dict(fontSize=9.5, leading=14, alignment=TA_LEFT),
@@ -565,11 +566,13 @@ class Document:
 
     def table(self, rows: list[list], widths: list[float], *, header: int = 1, size: float = MIN_BODY,
               extra: list | None = None, align: str = "CENTER", zebra: bool = False,
-              padding: float = 2.2, grid: bool = True) -> Table:
+              padding: float = 2.2, grid: bool = True, fit_header: bool = True) -> Table:
         """A gridded table whose first `header` rows repeat on every page it runs over. Plain
         string cells are checked against the font and broken into lines that fit their column
         (or the columns they span); Paragraph and flowable cells were checked when made. Text is
-        never smaller than MIN_BODY."""
+        never smaller than MIN_BODY. (`fit_header` is accepted for older callers: every plain
+        string cell is fitted, header or not.)"""
+        del fit_header
         if size < MIN_BODY:
             raise ValueError(f"table text {size} pt is below {MIN_BODY} pt")
         extra = list(extra or [])
