@@ -322,6 +322,13 @@ def main(argv: list[str]) -> int:
     except ServiceError as e:
         sys.stderr.write(f"错误：{e}\n")
         return 1
+    except Exception as e:
+        from .services import failures
+        failure = failures.translate(e, getattr(args, "db", None))  # disk full, locked, read-only, gone
+        if failure is None:
+            raise
+        sys.stderr.write(f"错误：{failure}\n")
+        return 1
 
 
 def gui(argv: list[str]) -> int:

@@ -6,6 +6,7 @@ import logging
 
 from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMessageBox, QWidget
 
+from ..services import failures
 from ..services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,9 @@ def error_text(exc: BaseException | str) -> str:
     text = str(exc).strip()
     if isinstance(exc, ServiceError):
         return text or "操作未能完成"
+    failure = failures.translate(exc)  # a full disk, a locked or read-only file: what to do, traceback to the log
+    if failure is not None:
+        return str(failure)
     log.exception("unexpected error", exc_info=exc)
     return f"程序内部错误（{type(exc).__name__}）：{text or '无详细信息'}"
 
