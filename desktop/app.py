@@ -159,7 +159,8 @@ def run_gui(db_path: Path | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - e.g. a file from a newer version: a fault, logged in full
         log.exception("could not open the database %s", db_path or default_db_path())
         QMessageBox.critical(None, f"无法打开数据库 — {APP_NAME}",
-                             f"无法打开数据库文件：\n{db_path or default_db_path()}\n\n程序内部错误（{type(exc).__name__}），"
+                             f"无法打开数据库文件：\n{db_path or default_db_path()}\n\n"
+                             f"程序内部错误（{type(exc).__name__}），"
                              "详细信息已写入日志文件。请联系技术支持。")
         return 1
     daily = start_of_day(db)

@@ -119,7 +119,8 @@ def verify(path: Path, *, full: bool = False) -> str | None:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             missing = REQUIRED_TABLES - tables
             if missing:
-                return ("不是本程序的数据库" + (f"（缺少 {'、'.join(sorted(missing))} 等表）" if tables else "（空数据库）"))
+                lacking = f"（缺少 {'、'.join(sorted(missing))} 等表）" if tables else "（空数据库）"
+                return "不是本程序的数据库" + lacking
             version = con.execute("SELECT version_num FROM alembic_version").fetchone()
             if version is None or version[0] not in known_revisions():
                 return f"数据库版本 {version[0] if version else '（无）'} 不是本程序的版本（可能来自更新版本的程序）"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QUrl, Signal
+from PySide6.QtCore import QAbstractTableModel, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -43,11 +43,11 @@ class BackupTableModel(QAbstractTableModel):
         self.rows = rows
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
+    def rowCount(self, parent=None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
+    def columnCount(self, parent=None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(self.COLUMNS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
@@ -148,7 +148,8 @@ class BackupPage(QWidget):
         if chosen is None:
             show_error(self, "请先在列表中选择一个备份")
             return
-        if not confirm(self, f"确定用 {chosen.taken_at:%Y-%m-%d %H:%M} 的备份（{REASONS.get(chosen.reason, chosen.reason)}）"
+        reason = REASONS.get(chosen.reason, chosen.reason)
+        if not confirm(self, f"确定用 {chosen.taken_at:%Y-%m-%d %H:%M} 的备份（{reason}）"
                              "替换当前数据吗？\n\n恢复前会先把当前数据另存为一个备份；恢复后程序将关闭，请重新打开。"):
             return
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
