@@ -63,15 +63,21 @@ class Database:
             raise failures.DatabaseGone(path)
 
     def check_writable(self) -> None:
-        """Take the write lock for a moment and let it go: a read-only file or folder, or a lock held by another
-        program, is reported now (as a StorageError) rather than when the first edit is saved."""
+        """Take the write lock and write one page for a moment, then roll back: a read-only file or folder, or a
+        lock held by another program, is reported now (as a StorageError) rather than when the first edit is
+        saved."""
         if self.sqlite_path is None:
             return
         try:
             raw = self.engine.raw_connection()
             try:
-                raw.driver_connection.execute("BEGIN IMMEDIATE")
-                raw.driver_connection.execute("ROLLBACK")
+                con = raw.driver_connection
+                version = con.execute("PRAGMA user_version").fetchone()[0]
+                con.execute("BEGIN IMMEDIATE")
+                try:  # writing the header's own value back: a read-only file refuses it, nothing changes
+                    con.execute(f"PRAGMA user_version={int(version)}")
+                finally:
+                    con.execute("ROLLBACK")
             finally:
                 raw.close()
         except Exception as exc:
