@@ -91,6 +91,9 @@ def sqlite_url(path: Path | str) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
+# FULL: each commit syncs the WAL, so a transaction reported as saved survives a power cut; NORMAL loses the
+# last commits (tests/safety/test_power_loss.py shows both).
+SYNCHRONOUS = "FULL"
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another window's transaction before saying who holds it
 
 
@@ -99,9 +102,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # first: the journal mode below may wait for a lock
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    # FULL: each commit syncs the WAL, so a transaction reported as saved survives a power cut.
-    # NORMAL would lose the last commits (tests/safety/test_power_loss.py shows both).
-    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
     cur.close()
 
 

@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 
@@ -33,13 +34,13 @@ def moved(ctx: AppContext, folder: Path) -> AppContext:
 
 
 def marker(path: Path) -> str | None:
-    with sqlite3.connect(path) as c:
+    with closing(sqlite3.connect(path)) as c, c:
         row = c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone()
     return row[0] if row else None
 
 
 def sound(path: Path) -> bool:
-    with sqlite3.connect(path) as c:
+    with closing(sqlite3.connect(path)) as c, c:
         return c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
@@ -102,7 +103,7 @@ def test_import_on_a_full_disk_stops_at_the_backup_in_chinese_and_imports_nothin
     assert code == 1
     assert "备份没有完成" in err and "磁盘空间已满" in err and "Traceback" not in err
     assert backup.list_backups(path) == [] and list(backup.backup_dir_for(path).iterdir()) == []
-    with sqlite3.connect(path) as c:
+    with closing(sqlite3.connect(path)) as c, c:
         assert c.execute("SELECT count(*) FROM household").fetchone() == (0,)
     assert not Path(f"{path}-journal").exists()
 

@@ -4,6 +4,7 @@ age; never pruning on a clock that jumped (issue 16, SPEC §12)."""
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,7 +18,7 @@ def put_backup(path: Path, when: datetime, reason: str = "daily") -> Path:
 
 
 def marker(path: Path) -> str | None:
-    with sqlite3.connect(path) as c:
+    with closing(sqlite3.connect(path)) as c, c:
         row = c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone()
     return row[0] if row else None
 
@@ -25,7 +26,7 @@ def marker(path: Path) -> str | None:
 def set_audit_times(path: Path, when: datetime) -> None:
     """Every audit entry written at `when` (local time), as the clock said then."""
     utc = when.astimezone(timezone.utc).replace(tzinfo=None)
-    with sqlite3.connect(path) as c:
+    with closing(sqlite3.connect(path)) as c, c:
         c.execute("UPDATE audit_entry SET at=?", (utc.isoformat(sep=" "),))
 
 
@@ -97,13 +98,13 @@ def test_restore_refuses_anything_but_a_backup_of_this_program_holding_data(ctx,
     elif kind == "empty database":
         sqlite3.connect(bad).execute("CREATE TABLE x (a)").connection.execute("DROP TABLE x")
     elif kind == "another program":
-        with sqlite3.connect(bad) as c:
+        with closing(sqlite3.connect(bad)) as c, c:
             c.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)")
             c.execute("INSERT INTO moz_places (url) VALUES ('https://example.org')")
     else:
         good = put_backup(path, datetime(2024, 11, 20, 8, 0), "manual")
         good.replace(bad)
-        with sqlite3.connect(bad) as c:
+        with closing(sqlite3.connect(bad)) as c, c:
             if kind == "no township":
                 c.execute("PRAGMA foreign_keys=OFF")
                 c.execute("DELETE FROM region")
@@ -227,7 +228,7 @@ def test_change_history_is_in_the_order_the_edits_were_made_whatever_the_clock(c
     from tests.conftest import TODAY, family
     data, members = family(township["villages"]["东村"])
     hid = ctx.run(register.save_household, data, members, TODAY, ctx.user)
-    with sqlite3.connect(ctx.db.sqlite_path) as c:  # the first edit was saved while the clock was ahead
+    with closing(sqlite3.connect(ctx.db.sqlite_path)) as c, c:  # the first edit was saved while the clock was ahead
         c.execute("UPDATE audit_entry SET at='2030-01-01 00:00:00' WHERE household_id=?", (hid,))
     data, members = ctx.read(register.get_household, hid)
     data.phone = "13911112222"
