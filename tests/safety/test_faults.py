@@ -272,3 +272,60 @@ def test_sqlalchemy_wrapped_errors_are_translated(ctx, short_lock_wait):
                 s.commit()
     failure = failures.translate(caught.value, ctx.db.sqlite_path)
     assert failure is not None and failure.kind == failures.LOCKED
+
+
+# ------------------------------------------------------------------ start-up
+
+def test_start_of_day_on_a_full_disk_warns_and_the_day_goes_on(qtbot, ctx, small_disk, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    warned = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warned.append((a[1], a[2])))
+    with closing(sqlite3.connect(ctx.db.sqlite_path)) as c, c:  # the last edits: yesterday, by the test's clock
+        c.execute("UPDATE audit_entry SET at='2024-11-19 09:00:00'")
+    ctx = moved(ctx, small_disk(1024))
+    fill(ctx.db.sqlite_path.parent, leave=64 * 1024)
+    daily = desktop_app.start_of_day(ctx.db, now=lambda: datetime(2024, 11, 20, 8, 0))
+    assert daily.taken is None and backup.list_backups(ctx.db.sqlite_path) == []
+    assert len(warned) == 1 and "今天的自动备份没有完成" in warned[0][0] and "磁盘空间已满" in warned[0][1]
+    assert "可以继续工作" in warned[0][1]
+    ctx.db.dispose()
+
+
+def test_start_of_day_with_the_clock_400_days_ahead_warns_and_deletes_nothing(qtbot, ctx, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    warned = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warned.append((a[1], a[2])))
+    path = ctx.db.sqlite_path
+    taken = [backup.backup_sqlite(path, "daily", now=datetime(2024, 11, 10 + i, 8, 0)) for i in range(6)]
+    with closing(sqlite3.connect(path)) as c, c:
+        c.execute("UPDATE audit_entry SET at='2024-11-15 00:00:00'")
+    daily = desktop_app.start_of_day(ctx.db, now=lambda: datetime(2025, 12, 20, 8, 0))
+    assert all(p.exists() for p in taken) and daily.removed == []
+    assert [t for t, _ in warned] == ["请检查电脑的日期时间 — 防止返贫监测帮扶工作台"]
+
+
+def test_damaged_database_is_never_replaced_by_an_empty_backup(qtbot, ctx, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.services import regions
+    path = ctx.db.sqlite_path
+    good = backup.backup_sqlite(path, "daily", now=datetime(2024, 11, 19, 8, 0))
+    sqlite3.connect(backup.backup_dir_for(path) / f"{path.stem}-20241120-080000-daily.sqlite3").close()
+    ctx.db.dispose()
+    path.write_bytes(b"SQLite format 3\x00" + b"\x01" * 5000)
+    with pytest.raises(desktop_app.DatabaseDamaged) as caught:
+        desktop_app.open_database(path)
+    shown = {}
+    accept = QMessageBox.ButtonRole.AcceptRole
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: shown.update(text=self.text()))
+    monkeypatch.setattr(QMessageBox, "clickedButton",
+                        lambda self: next(b for b in self.buttons() if self.buttonRole(b) == accept))
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: None)
+    assert desktop_app.offer_backup(caught.value)
+    assert good.name in shown["text"]
+    reopened = desktop_app.open_database(path)
+    try:
+        with reopened.session() as s:
+            assert regions.township(s).name == "稷下街道"
+    finally:
+        reopened.dispose()
