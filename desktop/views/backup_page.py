@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, Qt, QUrl, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,6 +26,8 @@ from ..services.context import AppContext
 from ..services.errors import ServiceError
 from .errors import confirm, show_error, show_info
 
+_ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
+
 REASONS = {"daily": "每日自动备份", "import": "导入前", "migrate": "升级前", "manual": "手动备份",
            "prerestore": "恢复前的当前数据"}
 KEEP_KEY = "backup_keep_days"
@@ -43,11 +45,11 @@ class BackupTableModel(QAbstractTableModel):
         self.rows = rows
         self.endResetModel()
 
-    def rowCount(self, parent=None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(self.rows)
+    def rowCount(self, parent=_ROOT) -> int:
+        return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent=None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(self.COLUMNS)
+    def columnCount(self, parent=_ROOT) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:

@@ -12,8 +12,9 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QPush
 from ..services import checks, register
 from ..services.checks import CODES, TITLES, Finding
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from ..services.register import HouseholdFilter
-from .errors import error_label, error_text, set_error, show_error
+from .errors import error_label, set_error, show_error
 from .models.findings_table import COL_CODE, COL_MESSAGE, ROW_ROLE, FindingsFilter, FindingsTableModel
 from .widgets.tables import setup_list_table
 
@@ -133,8 +134,8 @@ class QualityPage(QWidget):
             if user is not None and user.village_ids is not None:
                 numbers = self.ctx.read(_visible_numbers, user.village_ids)
                 findings = [f for f in findings if f.household_no in numbers]
-        except Exception as exc:  # noqa: BLE001 - AssessError (no line for the year) carries Chinese text
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:  # AssessError: no line for the year
+            set_error(self.error, exc)
             return []
         finally:
             QGuiApplication.restoreOverrideCursor()

@@ -29,7 +29,8 @@ from .widgets.code_combo import ValueCombo, code_combo, code_items
 from .widgets.tables import setup_list_table
 
 SEARCH_DELAY_MS = 200
-NODE_ROLE = Qt.ItemDataRole.UserRole  # ("all" | "village" | "group", id)
+NODE_ROLE = Qt.ItemDataRole.UserRole  # (NODE_ALL | NODE_VILLAGE | NODE_GROUP, id)
+NODE_ALL, NODE_VILLAGE, NODE_GROUP = "all", "village", "group"  # what a tree node stands for
 
 
 class RegisterTable(QTableView):
@@ -146,7 +147,7 @@ class RegisterPage(QWidget):
         header.setHighlightSections(False)
         # Widths from typical values: measuring the contents would read every row at county scale.
         fm = table.fontMetrics()
-        for col, (title, sample) in enumerate(zip(HEADERS, SAMPLES)):
+        for col, (title, sample) in enumerate(zip(HEADERS, SAMPLES, strict=True)):
             header.resizeSection(col, max(fm.horizontalAdvance(title) + 36, fm.horizontalAdvance(sample) + 20))
         table.doubleClicked.connect(lambda index: self.open_household(self.model.household_id(index.row())))
         table.selectionModel().currentRowChanged.connect(lambda *_: self._update_buttons())
@@ -156,23 +157,23 @@ class RegisterPage(QWidget):
 
     def load_tree(self) -> None:
         """Villages and groups with household counts; keeps the current choice."""
-        current = self.tree.currentItem().data(0, NODE_ROLE) if self.tree.currentItem() else ("all", None)
+        current = self.tree.currentItem().data(0, NODE_ROLE) if self.tree.currentItem() else (NODE_ALL, None)
         user = self.ctx.user
         villages = self.ctx.read(regions.tree, user.village_ids if user else None)
         self.tree.blockSignals(True)
         self.tree.clear()
         top = QTreeWidgetItem([f"全部（{sum(v.households for v in villages)}）"])
-        top.setData(0, NODE_ROLE, ("all", None))
+        top.setData(0, NODE_ROLE, (NODE_ALL, None))
         self.tree.addTopLevelItem(top)
         chosen = top
         for v in villages:
             vi = QTreeWidgetItem(top, [f"{v.name}（{v.households}）"])
-            vi.setData(0, NODE_ROLE, ("village", v.id))
-            chosen = vi if current == ("village", v.id) else chosen
+            vi.setData(0, NODE_ROLE, (NODE_VILLAGE, v.id))
+            chosen = vi if current == (NODE_VILLAGE, v.id) else chosen
             for g in v.groups:
                 gi = QTreeWidgetItem(vi, [f"{g.name}（{g.households}）"])
-                gi.setData(0, NODE_ROLE, ("group", g.id))
-                chosen = gi if current == ("group", g.id) else chosen
+                gi.setData(0, NODE_ROLE, (NODE_GROUP, g.id))
+                chosen = gi if current == (NODE_GROUP, g.id) else chosen
         top.setExpanded(True)
         self.tree.setCurrentItem(chosen)
         self.tree.blockSignals(False)
@@ -194,10 +195,10 @@ class RegisterPage(QWidget):
 
     def _region(self) -> tuple[int | None, int | None]:
         item = self.tree.currentItem()
-        kind, rid = item.data(0, NODE_ROLE) if item else ("all", None)
-        if kind == "village":
+        kind, rid = item.data(0, NODE_ROLE) if item else (NODE_ALL, None)
+        if kind == NODE_VILLAGE:
             return rid, None
-        if kind == "group":
+        if kind == NODE_GROUP:
             return item.parent().data(0, NODE_ROLE)[1], rid
         return None, None
 

@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
 
 from ..services import warnings
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from ..services.warnings import TITLES, Dashboard
-from .errors import error_label, error_text, set_error
+from .errors import error_label, set_error
 from .models.warning_table import (
     COL_KIND,
     COL_WHAT,
@@ -211,8 +212,8 @@ class WarningsPage(QWidget):
         try:
             d = self.ctx.read(warnings.dashboard, self.ctx.year, self.ctx.today(),
                               village_ids=user.village_ids if user else None)
-        except Exception as exc:  # noqa: BLE001 - service errors carry Chinese text; faults are logged
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return None
         finally:
             QGuiApplication.restoreOverrideCursor()

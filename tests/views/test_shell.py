@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QLabel, QMessageBox
+from PySide6.QtWidgets import QDialog, QLabel, QMessageBox, QWidget
 
 from desktop import app as desktop_app
 from desktop.services import audit, auth, backup
 from desktop.services.context import AppContext
+from desktop.views import main_window as mw
+from desktop.views.audit_page import AuditPage
 from desktop.views.login import ChangePasswordDialog, LoginDialog
 from desktop.views.main_window import MainWindow
+from desktop.views.pages import PAGES, PageSpec, pages_for
+from desktop.views.register_page import RegisterPage
 from desktop.views.settings_page import SettingsPage
 
 from ..conftest import TODAY, YEAR
@@ -152,17 +156,54 @@ def test_file_menu_offers_excel_exchange(qtbot, ctx):
     dialog.close()
 
 
-def test_a_page_that_fails_to_load_is_shown_as_a_message(qtbot, ctx, monkeypatch):
-    import desktop.views.main_window as mw
+def test_the_pages_are_registered_explicitly_in_navigation_order():
+    assert [(s.key, s.title, s.page_class.__name__, s.shortcut) for s in PAGES] == [
+        ("register", "户籍登记", "RegisterPage", "Ctrl+1"),
+        ("income", "收入测算", "IncomePage", "Ctrl+2"),
+        ("cases", "认定流程", "CasesPage", "Ctrl+3"),
+        ("warnings", "预警中心", "WarningsPage", "Ctrl+4"),
+        ("screening", "集中排查", "ScreeningPage", "Ctrl+5"),
+        ("quality", "数据质量", "QualityPage", "Ctrl+6"),
+        ("reports", "报表打印", "ReportsPage", "Ctrl+7"),
+        ("villages", "村组管理", "VillagesPage", "Ctrl+8"),
+        ("settings", "年度设置", "SettingsPage", "Ctrl+9"),
+        ("users", "用户管理", "UsersPage", None),
+        ("backup", "数据备份", "BackupPage", None),
+        ("audit", "操作日志", "AuditPage", None)]
+    assert [s.key for s in PAGES if s.admin_only] == ["users"]
+    assert [s.key for s in PAGES if s.refresh_when_shown] == ["villages", "users", "backup", "audit"]
+    assert [s.key for s in PAGES if s.refresh_after_import] == ["register", "villages"]
+    for spec in PAGES:  # what a spec declares, its class has
+        if spec.refresh_when_shown or spec.refresh_after_import:
+            assert callable(getattr(spec.page_class, "refresh", None)), spec.key
+    assert [s.key for s in pages_for(is_admin=False)] == [s.key for s in PAGES if s.key != "users"]
 
-    def fail(name):
-        raise ImportError("register_page is being written")
 
-    monkeypatch.setattr(mw.importlib, "import_module", fail)
-    page = mw.build_page("户籍登记", "register_page", "RegisterPage", ctx, None)
+def test_showing_a_page_that_shows_others_changes_reloads_it(qtbot, ctx, monkeypatch):
+    window = _window(qtbot, ctx)
+    reloaded = []
+    for cls in (AuditPage, RegisterPage):
+        monkeypatch.setattr(cls, "refresh", lambda self, *_a, **_k: reloaded.append(type(self).__name__))
+    window.show_page("audit")
+    window.show_page("register")  # loads itself: not reloaded by the window
+    assert reloaded == ["AuditPage"]
+    window._data_changed()  # after an import
+    assert reloaded == ["AuditPage", "RegisterPage"]
+
+
+def test_a_page_that_fails_to_build_is_reported_and_shown_as_a_message(qtbot, ctx, monkeypatch):
+    reported = []
+    monkeypatch.setattr(mw, "report_fault", reported.append)
+
+    class BrokenPage(QWidget):
+        def __init__(self, ctx, parent=None):
+            raise KeyError("A34")
+
+    page = mw.build_page(PageSpec("broken", "户籍登记", BrokenPage), ctx, None)
     qtbot.addWidget(page)
     assert isinstance(page, QLabel)
-    assert page.text() == "户籍登记页面加载失败：ImportError: register_page is being written"
+    assert page.text() == "户籍登记页面加载失败：KeyError: 'A34'"
+    assert [type(e) for e in reported] == [KeyError]
 
 
 def test_setting_the_current_year_updates_the_status_bar(qtbot, ctx, monkeypatch):
