@@ -19,6 +19,13 @@ from pathlib import Path
 import pytest
 
 from desktop.services import db as dbmod
+from tests.conftest import PRODUCTION_SYNCHRONOUS
+
+
+@pytest.fixture(autouse=True)
+def _program_synchronous(monkeypatch):
+    """The safety tests run with the program's own synchronous setting (the rest of the suite skips fsync)."""
+    monkeypatch.setattr(dbmod, "SYNCHRONOUS", PRODUCTION_SYNCHRONOUS)
 
 
 @pytest.fixture

@@ -40,6 +40,15 @@ def household(ctx, township):
     return hid
 
 
+def test_the_program_commits_with_synchronous_full(tmp_path):
+    db = init_db(sqlite_url(tmp_path / "new.sqlite3"))
+    try:
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    finally:
+        db.dispose()
+
+
 def edit(path: Path, ctx: AppContext, hid: int, cut_at: int | None) -> tuple[powercut.PowerCut, int]:
     """Edit under the layer until the power goes (or all edits are done). Returns the layer and the number of
     the last edit whose commit returned."""
