@@ -329,3 +329,32 @@ def test_damaged_database_is_never_replaced_by_an_empty_backup(qtbot, ctx, monke
             assert regions.township(s).name == "稷下街道"
     finally:
         reopened.dispose()
+
+
+def test_import_wizard_on_a_full_disk_says_so_and_imports_nothing(qtbot, ctx, small_disk, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from desktop.views import import_wizard as wizard_module
+    from desktop.views.import_wizard import ImportWizard
+    from tests.services.test_exchange_book import simple_book
+    monkeypatch.setattr(wizard_module, "show_error", lambda *a, **k: None)
+    ctx = moved(ctx, small_disk(1024))
+    book = simple_book(tmp_path / "村.xlsx", households=3)
+    wizard = ImportWizard(ctx)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(book), ""))
+    wizard.file_page.browse_button.click()
+    with qtbot.waitSignal(wizard.previewReady, timeout=20000):
+        wizard.next()
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.preview_page, timeout=20000)
+    wizard.next()
+    fill(ctx.db.sqlite_path.parent, leave=128 * 1024)  # room to work in the file, not for the backup copy
+    with qtbot.waitSignal(wizard.importFailed, timeout=20000) as blocker:
+        wizard.next()
+    assert "备份没有完成" in blocker.args[0] and "磁盘空间已满" in blocker.args[0]
+    assert "Traceback" not in blocker.args[0] and "Error" not in blocker.args[0]
+    assert backup.list_backups(ctx.db.sqlite_path) == []
+    with closing(sqlite3.connect(ctx.db.sqlite_path)) as c, c:
+        assert c.execute("SELECT count(*) FROM household").fetchone() == (0,)
+    ctx.db.dispose()
