@@ -358,3 +358,27 @@ def test_import_wizard_on_a_full_disk_says_so_and_imports_nothing(qtbot, ctx, sm
     with closing(sqlite3.connect(ctx.db.sqlite_path)) as c, c:
         assert c.execute("SELECT count(*) FROM household").fetchone() == (0,)
     ctx.db.dispose()
+
+
+def test_household_editor_save_while_locked_says_so_and_keeps_the_edits(qtbot, ctx, township, short_lock_wait,
+                                                                         monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.views.household_editor import HouseholdEditor
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a[2]))
+    monkeypatch.setattr(HouseholdEditor, "ask_unsaved", lambda self, text, discard=True: "discard")
+    monkeypatch.setattr("sys.excepthook", lambda *a: shown.append("crash dialog"))
+    data, members = family(township["villages"]["东村"])
+    hid = ctx.run(register.save_household, data, members, TODAY, ctx.user)
+    ctx.db.dispose()
+    editor = HouseholdEditor(ctx, hid)
+    qtbot.addWidget(editor)
+    editor.basic.phone.setText("13912345678")
+    with write_lock(ctx.db.sqlite_path):
+        assert not editor.save()
+    assert len(shown) == 1 and "数据库正被另一个窗口或程序使用" in shown[0]
+    assert editor.basic.phone.text() == "13912345678"  # the edit is still on screen
+    assert ctx.read(register.get_household, hid)[0].phone == "13800000000"
+    assert editor.save()  # the lock gone, the same save goes through
+    assert ctx.read(register.get_household, hid)[0].phone == "13912345678"
