@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import quote
 
 from . import failures
 from .errors import ServiceError
@@ -77,7 +76,7 @@ def _connect(path: Path, *, create: bool = False, readonly: bool = False) -> sql
     """Open a database file for copying or checking. Never creates a file unless asked: a vanished database
     must not be silently replaced by an empty one."""
     mode = "ro" if readonly else "rwc" if create else "rw"
-    return sqlite3.connect(f"file:{quote(str(Path(path).resolve()))}?mode={mode}", uri=True)
+    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode={mode}", uri=True)
 
 
 def copy_sqlite(source: Path, target: Path) -> None:
