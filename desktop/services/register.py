@@ -154,6 +154,7 @@ class HouseholdFilter:
     category: str | None = None
     poverty_alleviated: bool | None = None
     village_ids: frozenset[int] | None = None  # a clerk's villages
+    only_ids: frozenset[int] | None = None  # a list from elsewhere (e.g. the 建议纳入 households)
 
 
 # ---------------------------------------------------------------- search
@@ -205,6 +206,8 @@ def _conditions(flt: HouseholdFilter) -> list:
     cond = []
     if flt.village_ids is not None:
         cond.append(_H.village_id.in_(flt.village_ids))
+    if flt.only_ids is not None:
+        cond.append(_H.id.in_(sorted(flt.only_ids)))
     if flt.village_id is not None:
         cond.append(_H.village_id == flt.village_id)
     if flt.group_id is not None:
@@ -279,6 +282,10 @@ def get_household(session: Session, household_id: int) -> tuple[HouseholdData, l
 
 def household_id_by_no(session: Session, household_no: str) -> int | None:
     return session.scalar(select(Household.id).where(Household.household_no == household_no.strip()))
+
+
+def household_no(session: Session, household_id: int) -> str | None:
+    return session.scalar(select(Household.household_no).where(Household.id == household_id))
 
 
 def events(session: Session, household_id: int) -> list[EventRow]:

@@ -160,6 +160,10 @@ class HouseholdEditor(QDialog):
 
     # ------------------------------------------------------------ load, collect, validate
 
+    def show_history(self) -> None:
+        """Open on the 变更历史 tab (from a list's 变更历史 menu item)."""
+        self.tabs.setCurrentIndex(TAB_HISTORY)
+
     def load(self) -> None:
         """Read the household (or start a new one) and show it; forgets unsaved edits."""
         user = self.ctx.user

@@ -21,18 +21,23 @@ from PySide6.QtWidgets import (
 )
 
 from .. import APP_NAME, __version__
-from ..services import regions
+from ..services import regions, register
 from ..services.context import AppContext
 from .backup_page import BackupPage
 from .cases_page import CasesPage
 from .errors import report_fault
+from .home_page import HomePage
 from .income_page import IncomePage
 from .login import ChangePasswordDialog
 from .pages import PageSpec, Refreshable, pages_for
+from .quality_page import QualityPage
 from .register_page import RegisterPage
+from .reports_page import HOUSEHOLDS, ReportsPage
 from .screening_page import ScreeningPage
 from .settings_page import SettingsPage
+from .suggested_page import SuggestedPage
 from .warnings_page import WarningsPage
+from .widgets.list_actions import ListActions
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=QWidget)
@@ -119,6 +124,48 @@ class MainWindow(QMainWindow):
             warnings_page.open_case.connect(self.open_case)
         if (backup_page := self.page(BackupPage)) is not None:
             backup_page.restored.connect(self._database_replaced)
+        for page in self.pages.values():  # every list's right-click menu reaches everything about a household
+            for actions in page.findChildren(ListActions):
+                actions.household_action.connect(self.household_action)
+        if (home := self.page(HomePage)) is not None:
+            home.go.connect(self.open_from_home)
+        if (suggested := self.page(SuggestedPage)) is not None:
+            suggested.open_household.connect(self.open_household)
+            suggested.open_income.connect(self.open_income)
+
+    def household_action(self, action: str, household_id: int) -> None:
+        """One place per household: what a list row's menu asks for (widgets.list_actions.HOUSEHOLD_ACTIONS)."""
+        if action == "editor":
+            self.open_household(household_id)
+        elif action == "history":
+            if (page := self._show(RegisterPage)) is not None:
+                page.open_household(household_id).show_history()
+        elif action == "income":
+            self.open_income(household_id)
+        elif action == "cases":
+            if (page := self._show(CasesPage)) is not None:
+                page.show_household(household_id)
+        elif action == "documents":
+            if (page := self._show(ReportsPage)) is not None:
+                page.set_scope(HOUSEHOLDS, self.ctx.read(register.household_no, household_id))
+
+    def open_from_home(self, key: str) -> None:
+        """A 首页 tile opens the list behind its figure."""
+        if key == "suggested":
+            self._show(SuggestedPage)
+        elif key in ("households", "people"):
+            if (page := self._show(RegisterPage)) is not None:
+                page.status_combo.set_value(None)
+        elif key == "monitored":
+            if (page := self._show(RegisterPage)) is not None:
+                page.status_combo.set_value("monitoring")
+        elif key in ("identified", "removed", "clues", "clues_open"):
+            self._show(CasesPage)
+        elif key in ("overdue", "due_soon", "plan_overdue", "revisit_due", "villages"):
+            if (page := self._show(WarningsPage)) is not None and key != "villages":
+                page.set_kind(key)
+        elif key == "quality":
+            self._show(QualityPage)
 
     def show_page(self, key: str) -> QWidget:
         """Show a page by its key in pages.PAGES."""

@@ -16,12 +16,14 @@ from PySide6.QtWidgets import QWidget
 from .audit_page import AuditPage
 from .backup_page import BackupPage
 from .cases_page import CasesPage
+from .home_page import HomePage
 from .income_page import IncomePage
 from .quality_page import QualityPage
 from .register_page import RegisterPage
 from .reports_page import ReportsPage
 from .screening_page import ScreeningPage
 from .settings_page import SettingsPage
+from .suggested_page import SuggestedPage
 from .users_page import UsersPage
 from .villages_page import VillagesPage
 from .warnings_page import WarningsPage
@@ -45,10 +47,12 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
+    PageSpec("home", "首页", HomePage, "Ctrl+0", refresh_after_import=True),
     PageSpec("register", "户籍登记", RegisterPage, "Ctrl+1", refresh_after_import=True),
     PageSpec("income", "收入测算", IncomePage, "Ctrl+2"),
     PageSpec("cases", "认定流程", CasesPage, "Ctrl+3"),
     PageSpec("warnings", "预警中心", WarningsPage, "Ctrl+4"),
+    PageSpec("suggested", "建议纳入", SuggestedPage, refresh_after_import=True),
     PageSpec("screening", "集中排查", ScreeningPage, "Ctrl+5"),
     PageSpec("quality", "数据质量", QualityPage, "Ctrl+6"),
     PageSpec("reports", "报表打印", ReportsPage, "Ctrl+7"),

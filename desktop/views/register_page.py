@@ -7,6 +7,7 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QPainter, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -20,12 +21,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services import regions
+from ..services import overview, regions
 from ..services.context import AppContext
 from ..services.register import HouseholdFilter
 from .household_editor import HouseholdEditor
 from .models.household_table import COL_NO, HEADERS, SAMPLES, HouseholdTableModel
 from .widgets.code_combo import ValueCombo, code_combo, code_items
+from .widgets.list_actions import ListActions
 from .widgets.tables import setup_list_table
 
 SEARCH_DELAY_MS = 200
@@ -72,6 +74,10 @@ class RegisterPage(QWidget):
         self.status_combo = ValueCombo(code_items("monitoring_status"), "全部")
         self.category_combo = code_combo("category", "全部")
         self.alleviated_combo = ValueCombo((("是", True), ("否", False)), "全部")
+        self.suggested_combo = ValueCombo((("建议纳入（未纳入监测）", "suggested"),), "全部")
+        self.suggested_combo.setToolTip("收入测算建议纳入监测、但尚未纳入也未在认定中的户（与“建议纳入”名单相同）")
+        self._suggested_ids: frozenset[int] | None = None
+        self.suggested_combo.valueChanged.connect(self._suggested_changed)
         for combo in (self.status_combo, self.category_combo, self.alleviated_combo):
             combo.valueChanged.connect(lambda _v: self.apply_filter())
         self.count_label = QLabel()
@@ -79,6 +85,8 @@ class RegisterPage(QWidget):
         self.model = HouseholdTableModel(ctx, self.current_filter(), self, load=False)
         self.model.countChanged.connect(self._show_count)
         self.table = self._make_table()
+        self.list_actions = ListActions(self.table, lambda: "农户名单",
+                                        lambda index: self.model.household_id(index.row()))
         # After the view's own handlers (connected in setModel), so the view's reset does not undo ours.
         self.model.modelAboutToBeReset.connect(self._remember_selection)
         self.model.modelReset.connect(self._restore_selection)
@@ -100,7 +108,7 @@ class RegisterPage(QWidget):
         top.addWidget(self.refresh_button)
         filters = QHBoxLayout()
         for text, combo in (("监测状态：", self.status_combo), ("监测对象类别：", self.category_combo),
-                            ("脱贫户：", self.alleviated_combo)):
+                            ("脱贫户：", self.alleviated_combo), ("测算：", self.suggested_combo)):
             filters.addWidget(QLabel(text))
             filters.addWidget(combo)
             filters.addSpacing(12)
@@ -208,7 +216,28 @@ class RegisterPage(QWidget):
         return HouseholdFilter(text=self.search.text().strip(), village_id=village_id, group_id=group_id,
                                status=self.status_combo.value(), category=self.category_combo.value(),
                                poverty_alleviated=self.alleviated_combo.value(),
-                               village_ids=user.village_ids if user else None)
+                               village_ids=user.village_ids if user else None, only_ids=self._suggested_ids)
+
+    def _suggested_changed(self, value) -> None:
+        """The 建议纳入 filter: the households of services.overview's list, computed when chosen."""
+        self._suggested_ids = None
+        if value == "suggested":
+            if self.ctx.year is None:
+                self.suggested_combo.set_value(None)
+                return
+            user = self.ctx.user
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                rows = self.ctx.read(overview.suggested_not_monitored, self.ctx.year, self.ctx.today(),
+                                     village_ids=user.village_ids if user else None)
+            finally:
+                QApplication.restoreOverrideCursor()
+            self._suggested_ids = frozenset(r.household_id for r in rows)
+        self.apply_filter()
+
+    def show_suggested(self) -> None:
+        """Show only the 建议纳入 households (from 首页)."""
+        self.suggested_combo.set_value("suggested")
 
     def apply_filter(self) -> None:
         self.search_timer.stop()
