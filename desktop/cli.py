@@ -336,7 +336,13 @@ def main(argv: list[str]) -> int:
         return 1
     except (BrokenPipeError, KeyboardInterrupt):
         raise  # output piped into `head`, or Ctrl+C: not faults (__main__ handles the pipe)
-    except Exception as e:  # a fault in the program: the traceback to the log, one line to the person
+    except Exception as e:
+        from .services import failures
+        failure = failures.translate(e, getattr(args, "db", None))  # disk full, locked, read-only, gone
+        if failure is not None:  # the computer's state, not a fault: what to do, the traceback to the log
+            sys.stderr.write(f"错误：{failure}\n")
+            return 1
+        # a fault in the program: the traceback to the log, one line to the person
         logs.log_exception(type(e), e, e.__traceback__, f"（命令 {args.command}）")
         _tell_fault(log_path)
         return logs.INTERNAL_ERROR_EXIT
