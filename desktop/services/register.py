@@ -53,14 +53,14 @@ class HouseholdData:
     a1_relocation_site: bool | None = None
     a2_site_address: str | None = None
     a3_category: str | None = None
-    a4_poverty_alleviated: bool = False
+    a4_poverty_alleviated: bool | None = False  # None: unknown (an import that did not say)
     a23_housing_unsafe: bool | None = None
     a24_school_dropout: bool | None = None
     a25_water_unsafe: bool | None = None
     a27_risk_types: list[str] = field(default_factory=list)
     a27_other_note: str | None = None
     a27a_disaster_types: list[str] = field(default_factory=list)
-    whole_no_labor_guarantee: bool = False
+    whole_no_labor_guarantee: bool | None = False
     dibao_tier: str | None = None
     a55_contact_person: str | None = None
     contact_phone: str | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from ..codes import codes
 from .layout import national, norm_value, person_sheet, sheet
 from .plan import NATIONAL, Data
 from .reader import Book, Issues, ParsedSheet, Row, parse_sheet
@@ -21,7 +22,11 @@ def _where(row: int, here: str) -> str:
     return f"第 {int(row)} 行" if other == here else f"“{other}”第 {int(row)} 行"
 
 
-def _shown(v) -> str:
+def _shown(v, col=None) -> str:
+    """A stored value as the file wrote it: code lists by name (02 → 普通劳动力)."""
+    if col is not None and col.kind in ("code", "codes") and col.list and v is not None:
+        names = codes(col.list)
+        return "、".join(names.name(c, c) for c in v) if isinstance(v, list) else names.name(v, v)
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -113,8 +118,8 @@ def _group(read: list[ParsedSheet], issues: Issues) -> Data:
     i_no = split.P.index("household.household_no")
     i_id, i_rel = M.index("id_number"), M.index("relation")
     width = split.width_h
-    headers_h = [hh.headers.get(c.key, c.header) for c in H.columns] + \
-                [first.headers.get(f"measure.{cat}", cat) for cat, _i in split.x]
+    headers_h = [(hh.headers.get(c.key, c.header), c) for c in H.columns] + \
+                [(first.headers.get(f"measure.{cat}", cat), None) for cat, _i in split.x]
     households: dict[str, tuple[int, list]] = {}
     persons: dict[str, tuple[str, int, list]] = {}  # ID → (household, row, member values)
     for ps in read:
@@ -141,8 +146,8 @@ def _group(read: list[ParsedSheet], issues: Issues) -> Data:
                                 and mv[k] != seen[2][k]]
                         if diff:
                             c = diff[0]
-                            issues.add(ps.name, row, mem.header(c.key), _shown(mv[c.index]),
-                                       f"同一人在{_where(seen[1], ps.name)}为“{_shown(seen[2][c.index])}”，两处不一致")
+                            issues.add(ps.name, row, mem.header(c.key), _shown(mv[c.index], c),
+                                       f"同一人在{_where(seen[1], ps.name)}为“{_shown(seen[2][c.index], c)}”，两处不一致")
                         for k in range(len(mv)):
                             if seen[2][k] is None:
                                 seen[2][k] = mv[k]
@@ -172,7 +177,7 @@ def _group(read: list[ParsedSheet], issues: Issues) -> Data:
     return data
 
 
-def _agree(no: str, ref: tuple[int, list], row: int, hv: list, headers: list[str], here: str,
+def _agree(no: str, ref: tuple[int, list], row: int, hv: list, headers: list[tuple], here: str,
            issues: Issues) -> None:
     """The household's fields repeated on another member row: blank fills in, a difference is an error."""
     ref_row, ref_vals = ref
@@ -183,8 +188,9 @@ def _agree(no: str, ref: tuple[int, list], row: int, hv: list, headers: list[str
         if a is None:
             ref_vals[k] = b
         elif a != b:
-            issues.add(here, row, headers[k], _shown(b),
-                       f"同一户（户编号 {no}）的{_where(ref_row, here)}为“{_shown(a)}”：同一户各行的户信息应一致")
+            header, col = headers[k]
+            issues.add(here, row, header, _shown(b, col),
+                       f"同一户（户编号 {no}）的{_where(ref_row, here)}为“{_shown(a, col)}”：同一户各行的户信息应一致")
 
 
 # ---------------------------------------------------------------- questions
@@ -206,9 +212,13 @@ _SUFFIXES = ("村民委员会", "村委会", "居民委员会", "居委会", "�
 
 def _stem(name: str) -> str:
     s = norm_value(name)
-    for suffix in _SUFFIXES:
-        if s.endswith(suffix) and len(s) > len(suffix):
-            return s[: -len(suffix)]
+    stripped = True
+    while stripped:
+        stripped = False
+        for suffix in _SUFFIXES:
+            if s.endswith(suffix) and len(s) > len(suffix):
+                s, stripped = s[: -len(suffix)], True
+                break
     return s
 
 
