@@ -1,5 +1,6 @@
 """导出 Excel: the register in the exchange layout (SPEC §9) or the national 监测对象信息 layout
-(SPEC §9.1) for a year, with progress and 取消; and the blank template for the villages (save_template, shared with the import wizard)."""
+(SPEC §9.1) for a year, with progress and 取消; and the blank template for the villages (save_template,
+shared with the import wizard)."""
 
 from __future__ import annotations
 
