@@ -158,8 +158,9 @@ def test_a_national_list_says_its_layout_and_asks_about_close_villages(qtbot, wi
 
 
 def test_export_dialog_writes_the_national_layout(qtbot, ctx, tmp_path, messages):
-    from ..services.national_files import grid, sample_rows, write_xlsx
     from desktop.services import exchange
+
+    from ..services.national_files import grid, sample_rows, write_xlsx
     ctx.run(lambda s: exchange.apply(s, exchange.preview(s, write_xlsx(tmp_path / "a.xlsx", grid(sample_rows())),
                                                          2024), take_backup=False, check=False))
     dialog = ExportDialog(ctx)

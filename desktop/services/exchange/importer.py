@@ -28,7 +28,7 @@ from .layout import INCOME_ITEMS, match_sheet, norm_value, sheet, sheets
 from .national import close_village, matters, read_national
 from .plan import NATIONAL, PROGRAM, Data, Plan
 from .reader import Book, Issue, Issues, ParsedSheet, WorkbookError, parse_sheet
-from .values import Month, measure_items
+from .values import measure_items
 from .writer import ExchangeError, ImportCancelled, Progress, Writer, check_cancel, page_cache, report  # noqa: F401
 
 ZERO = Decimal("0.00")
@@ -190,7 +190,8 @@ def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser 
                         if matters(header):
                             asked.add(ps.name, ps.header_row, header, "",
                                       "不认识的列，且像是监测状态、户类型、类别、收入或风险这类要紧的信息："
-                                      "导入将不保存这一列。确认无误可在导入窗口中确认，或在命令行加 --accept-unknown-columns")
+                                      "导入将不保存这一列。确认无误可在导入窗口中确认，"
+                                      "或在命令行加 --accept-unknown-columns")
                 if asked.items:
                     questions["unknown_columns"] = list(asked.items)
             if plan is not None and plan.close_villages and not create_villages:

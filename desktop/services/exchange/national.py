@@ -140,14 +140,16 @@ def _group(read: list[ParsedSheet], issues: Issues) -> Data:
                 if seen is not None and getattr(seen[1], "sheet", None) != getattr(row, "sheet", None):
                     if seen[0] != no:
                         issues.add(ps.name, row, mem.header("id_number"), number,
-                                   f"同一人在{_where(seen[1], ps.name)}属于户编号 {seen[0]}，这里属于 {no}：一人不能在两户")
+                                   f"同一人在{_where(seen[1], ps.name)}属于户编号 {seen[0]}，这里属于 {no}："
+                                   "一人不能在两户")
                     elif seen[2] != mv:
                         diff = [M.columns[k] for k in range(len(mv)) if mv[k] is not None and seen[2][k] is not None
                                 and mv[k] != seen[2][k]]
                         if diff:
                             c = diff[0]
                             issues.add(ps.name, row, mem.header(c.key), _shown(mv[c.index], c),
-                                       f"同一人在{_where(seen[1], ps.name)}为“{_shown(seen[2][c.index], c)}”，两处不一致")
+                                       f"同一人在{_where(seen[1], ps.name)}为“{_shown(seen[2][c.index], c)}”，"
+                                       "两处不一致")
                         for k in range(len(mv)):
                             if seen[2][k] is None:
                                 seen[2][k] = mv[k]
@@ -227,7 +229,7 @@ def _one_off(a: str, b: str) -> bool:
     if a == b or abs(len(a) - len(b)) > 1:
         return False
     if len(a) == len(b):
-        return sum(x != y for x, y in zip(a, b)) == 1
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
     if len(a) > len(b):
         a, b = b, a
     for i in range(len(b)):

@@ -107,7 +107,8 @@ def key_converter(max_length: int, what: str):
         if isinstance(value, str):
             s = "".join(unicodedata.normalize("NFKC", value).split()).lstrip("'")
             if _SCIENTIFIC.match(s):
-                raise Bad(f"{what}已被 Excel 改成科学计数法（{s}），末几位已丢失：请从原始数据重新复制，并把该列设为“文本”格式")
+                raise Bad(f"{what}已被 Excel 改成科学计数法（{s}），末几位已丢失："
+                          "请从原始数据重新复制，并把该列设为“文本”格式")
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             s = _number_text(value)
             if s is None:
@@ -150,7 +151,8 @@ def id_converter(value):
         raise Bad("证件号码应为文本")
     text = "".join(unicodedata.normalize("NFKC", value).split()).lstrip("'")
     if _SCIENTIFIC.match(text):
-        raise Bad(f"证件号码已被 Excel 改成科学计数法（“{text}”），后几位已丢失：请从原始数据重新复制，并把该列设为“文本”格式")
+        raise Bad(f"证件号码已被 Excel 改成科学计数法（“{text}”），后几位已丢失："
+                  "请从原始数据重新复制，并把该列设为“文本”格式")
     info = parse_id(text)
     if not info.valid:
         if info.error_kind == "checksum" and info.number[:18].endswith("000"):

@@ -21,8 +21,8 @@ from ..errors import ServiceError
 from ..idnumber import parse_id
 from .layout import INCOME_ITEMS, norm_value, setting, sheet
 from .plan import Data, Plan
-from .values import Month
 from .reader import ParsedSheet
+from .values import Month
 
 CHUNK = 2000  # new households per bulk round
 UPDATE_CHUNK = 400  # existing households per ORM round
