@@ -40,7 +40,8 @@ class Household(Timestamps, Base):
     a27a_disaster_types: Mapped[list] = mapped_column(JSON, default=list)  # codes of "disaster_type"
 
     monitoring_status: Mapped[str] = mapped_column(String(16), default="none", index=True)
-    whole_no_labor_guarantee: Mapped[Optional[bool]] = mapped_column(Boolean)  # 整户无劳动能力兜底保障户 (None: unknown)
+    # 整户无劳动能力兜底保障户 (None: unknown)
+    whole_no_labor_guarantee: Mapped[Optional[bool]] = mapped_column(Boolean)
     dibao_tier: Mapped[Optional[str]] = mapped_column(String(8))
     identified_on: Mapped[Optional[date]] = mapped_column(Date)  # 识别监测时间
     a53_removal_way: Mapped[Optional[str]] = mapped_column(String(8))
@@ -92,7 +93,7 @@ class Member(Timestamps, Base):
     disability_grade: Mapped[Optional[str]] = mapped_column(String(4))
     labor: Mapped[Optional[str]] = mapped_column(String(4))  # A14
     work_region: Mapped[Optional[str]] = mapped_column(String(4))  # A15
-    work_place: Mapped[Optional[str]] = mapped_column(String(100))  # 务工所在地 (a place, as the national list writes it)
+    work_place: Mapped[Optional[str]] = mapped_column(String(100))  # 务工所在地: a place, as the national list has it
     work_months: Mapped[Optional[int]] = mapped_column(Integer)  # A16
     a17_medical: Mapped[Optional[bool]] = mapped_column(Boolean)
     # The national system's two 医保 flags (A17 is either of them): None where unknown.

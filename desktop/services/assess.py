@@ -97,7 +97,8 @@ def dumps(objs: list) -> str:
 def year_settings(session: Session, year: int) -> settings.YearSettingsData:
     ys = settings.get_year(session, year)
     if ys is None or ys.monitoring_line is None:
-        raise AssessError(f"{year} 年度未设置监测线：请在“年度设置”中填写，或运行 config --year {year} --monitoring-line 金额")
+        raise AssessError(f"{year} 年度未设置监测线：请在“年度设置”中填写，"
+                          f"或运行 config --year {year} --monitoring-line 金额")
     return ys
 
 
@@ -167,13 +168,14 @@ def _one(r, year: int, line: Decimal, rural_average: Decimal | None, as_of: date
     else:
         result = income.compute(totals, size)
         suggestion = rules.suggest_category(year=year, a34=result.A34, a38=result.A38, line=line,
-                                            rural_average=rural_average, poverty_alleviated=bool(r.a4_poverty_alleviated),
+                                            rural_average=rural_average,
+                                            poverty_alleviated=bool(r.a4_poverty_alleviated),
                                             guarantees=g, risk_types=risks)
     if r.a4_poverty_alleviated is None:  # unknown, e.g. a national list without 户类型: never taken as 否
         unsure = suggestion.category in ("01", "02")
-        suggestion = Suggestion(None if unsure else suggestion.category, True, [
-            *suggestion.reasons, "是否脱贫户未知（未登记）：" + ("无法判断是脱贫不稳定户还是边缘易致贫户，" if unsure else "")
-            + "请核实后在户信息中填写"])
+        why = "是否脱贫户未知（未登记）：" + ("无法判断是脱贫不稳定户还是边缘易致贫户，" if unsure else "")
+        suggestion = Suggestion(None if unsure else suggestion.category, True,
+                                [*suggestion.reasons, why + "请核实后在户信息中填写"])
     monitored = r.monitoring_status in rules.UNREMOVED or suggestion.category is not None
     required = rules.developmental_required(monitored, members)
     return Assessment(

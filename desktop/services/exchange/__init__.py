@@ -20,5 +20,5 @@ from .reader import Issue, WorkbookError
 ImportPreview = Preview
 
 __all__ = ["ExchangeError", "ExportCancelled", "ExportResult", "ImportCancelled", "ImportPreview", "ImportResult",
-           "Issue", "Preview", "WorkbookError", "apply", "errors_path", "export_national", "export_workbook", "findings_for", "preview",
-           "write_error_workbook", "write_template"]
+           "Issue", "Preview", "WorkbookError", "apply", "errors_path", "export_national", "export_workbook",
+           "findings_for", "preview", "write_error_workbook", "write_template"]
