@@ -317,7 +317,8 @@ class PreviewPage(QWizardPage):
             self.verdict.setStyleSheet(ERROR_STYLE)
             self.summary.setText("")
         self.summary.setVisible(pv.ok)
-        self.notes.setText("\n".join(pv.notes))
+        # columns kept, converted and left out are listed above: the notes add rows skipped and how updates go
+        self.notes.setText("\n".join(n for n in pv.notes if "中以下列" not in n and "计算列不导入" not in n))
 
     def _answered(self, yes: bool) -> None:
         pv = self.w.preview
