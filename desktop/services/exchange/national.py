@@ -80,7 +80,8 @@ def read_national(book: Book, issues: Issues, progress: Progress | None = None) 
 
         report(progress, 0, 0, f"正在读取“{name}”")
         ps = parse_sheet(book, name, P, own, tick, merge_duplicates=True,
-                         row_numbers=lambda n, _name=name: Row(n, _name))
+                         row_numbers=lambda n, _name=name: Row(n, _name),
+                         repeated=lambda c: not c.key.startswith("member."))
         if ps.header_row is None or not {"household.household_no", "member.id_number"} <= ps.present:
             continue  # not a person list (a notes sheet, a summary): left alone
         parsed.append((ps, own))
@@ -157,6 +158,7 @@ def _group(read: list[ParsedSheet], issues: Issues) -> Data:
                 persons.setdefault(number, (no, row, mv))
             mv[M.index("household_no")] = None
             data.members[no].append((row, mv))
+        ps.rows = []  # split into households and members: the person rows are not needed any more
     i_cat, i_item = MS.index("category"), MS.index("item")
     for no, (row, hv) in households.items():
         data.households[no] = (row, hv[:width])

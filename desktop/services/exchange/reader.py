@@ -386,7 +386,8 @@ def _not_data(row: list) -> str | None:
 
 def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
                 progress: Callable[[int], None] | None = None, *, merge_duplicates: bool = False,
-                row_numbers: Callable[[int], int] | None = None) -> ParsedSheet:
+                row_numbers: Callable[[int], int] | None = None,
+                repeated: Callable[[Column], bool] | None = None) -> ParsedSheet:
     """Find the header (below any title rows and merged group rows), then convert every cell of every
     non-blank row below it. `merge_duplicates`: two columns meaning one fact must agree (the national
     layout: 风险消除时间 and 消除监测时间), instead of being an error."""
@@ -457,6 +458,15 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
     blank_words = _skip_words().blank
     parsed = out.rows
     count = 0
+    # Columns whose cells repeat on every member row of a household (national layout): converted once per
+    # household, the next rows share the values when their raw cells are the same.
+    h_plan = [p for p in plan if repeated is not None and repeated(sheet.columns[p[1]])]
+    m_plan = [p for p in plan if p not in h_plan]
+    h_cols, h_idx = [p[0] for p in h_plan], [p[1] for p in h_plan]
+    h_set = set(h_idx)
+    prev_raw: list | None = None
+    prev_vals: list = []
+    prev_filled, prev_errored = False, None
 
     def body():
         yield from head[at + 1:]
@@ -477,7 +487,19 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
         vals = [None] * width
         filled = False
         errored = None
-        for j, idx, conv, header, mode in plan:
+        todo = plan
+        if h_plan:
+            raw = [row[j] for j in h_cols]
+            if raw == prev_raw:  # the household's cells repeated on its next member row: read once
+                for idx in h_idx:
+                    vals[idx] = prev_vals[idx]
+                filled = prev_filled
+                errored = set(prev_errored) if prev_errored else None
+                todo = m_plan
+            else:
+                prev_raw = raw
+                prev_vals = vals
+        for j, idx, conv, header, mode in todo:
             v = row[j]
             if v is None or v == "":
                 continue
@@ -501,6 +523,9 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
             elif got != vals[idx]:
                 issues.add(name, excel_row, header, v,
                            f"与同一行“{out.headers.get(sheet.columns[idx].key, '')}”列的值不一致")
+        if h_plan and todo is plan:
+            prev_filled = any(vals[idx] is not None for idx in h_idx)
+            prev_errored = {i for i in errored if i in h_set} if errored else None
         if not filled:
             continue
         for idx, header in required:
