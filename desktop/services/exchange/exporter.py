@@ -46,8 +46,12 @@ class ExportResult:
     income_lines: int
     size: int
     elapsed: float
+    layout: str = "program"
 
     def summary(self) -> str:
+        if self.layout == "national":
+            return (f"已按全国系统格式导出 {self.households:,} 户、{self.members:,} 人（在册成员一人一行），"
+                    f"{self.year} 年收入")
         return (f"已导出 {self.households:,} 户、{self.members:,} 人、帮扶措施 {self.measures:,} 条、"
                 f"{self.year} 年收入明细 {self.income_lines:,} 条")
 

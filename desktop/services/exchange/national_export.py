@@ -61,7 +61,7 @@ def export_national(session: Session, path: Path | str, year: int, *, village_id
     except OSError as exc:
         raise ExchangeError(f"无法写入“{path}”：文件可能正在 Excel 中打开，请关闭后重试（{exc.strerror}）") from None
     return ExportResult(path, year, counts["household"], counts["member"], counts["measure"], 0,
-                        path.stat().st_size, time.perf_counter() - started)
+                        path.stat().st_size, time.perf_counter() - started, layout="national")
 
 
 def _layout() -> tuple[list[Col], list[list[tuple[int, int, str]]]]:
