@@ -84,7 +84,7 @@ def main() -> int:
 
     from desktop.models import Household, Member, Region
     from desktop.services.db import init_db, sqlite_url
-    from desktop.services.reports import KINDS, base, render, summary_xlsx
+    from desktop.services.reports import REPORT_KINDS, base, render, summary_xlsx
     from desktop.services.reports.common import MONITORED
 
     db = init_db(sqlite_url(path))
@@ -123,8 +123,8 @@ def main() -> int:
                            household_nos=nos), TARGETS["collection_form_1000"])
         if a.village:
             village = s.scalar(select(Region.name).where(Region.level == "village").order_by(Region.id).limit(1))
-            for kind in KINDS:
-                one(f"{KINDS[kind]}（{village}）", f"village:{kind}",
+            for kind in REPORT_KINDS:
+                one(f"{REPORT_KINDS[kind].title}（{village}）", f"village:{kind}",
                     lambda kind=kind: render(s, kind, pdf_dir / f"village-{kind}.pdf", year=a.year, as_of=a.as_of,
                                              village=village))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -84,15 +84,21 @@ def build_parser() -> Parser:
     s.add_argument("--status-date", type=_date, help="状态时点")
     s.add_argument("--current", action="store_true", help="设为当前工作年度")
 
-    s = sub.add_parser("import", help="导入交换格式的 Excel 工作簿（全部检查无误才写入）")
+    s = sub.add_parser("import", help="导入交换工作簿或全国系统一人一行的名单（.xlsx/.xls/.csv，全部检查无误才写入）")
     s.add_argument("--db", required=True, type=Path)
-    s.add_argument("file", type=Path, metavar="FILE.xlsx")
+    s.add_argument("file", type=Path, metavar="FILE.xlsx|.xls|.csv")
     s.add_argument("--year", type=_year, help="收入各列所属年度（默认当前工作年度）")
+    s.add_argument("--accept-unknown-columns", action="store_true",
+                   help="文件中有不认识的要紧列（状态、户类型、类别、收入、风险等）时仍然导入（这些列不保存）")
+    s.add_argument("--create-villages", action="store_true",
+                   help="村名与已有的行政村相近（如 杨平村 / 杨坪村）时仍按新村建立")
 
-    s = sub.add_parser("export", help="按交换格式导出 Excel 工作簿")
+    s = sub.add_parser("export", help="导出 Excel 工作簿：本程序的交换格式，或全国系统的监测对象信息格式")
     s.add_argument("--db", required=True, type=Path)
     s.add_argument("file", type=Path, metavar="FILE.xlsx")
     s.add_argument("--year", type=_year, help="收入各列所属年度（默认当前工作年度）")
+    s.add_argument("--layout", choices=("program", "national"), default="program",
+                   help="program：交换工作簿（户信息、家庭成员…，默认）；national：全国系统一人一行的监测对象信息")
 
     s = sub.add_parser("assess", help="按年度测算收入并给出建议类别及理由（JSON）")
     s.add_argument("--db", required=True, type=Path)
@@ -105,15 +111,16 @@ def build_parser() -> Parser:
     s.add_argument("--year", required=True, type=_year)
     s.add_argument("--as-of", type=_date, help="按此日期判断（默认今天）")
 
-    from .services.reports import KINDS
-    s = sub.add_parser("report", help="生成打印用的 PDF 文书：" + "、".join(KINDS.values()))
-    s.add_argument("kind", choices=list(KINDS), metavar="KIND", help="、".join(KINDS))
+    from .services.reports import REPORT_KINDS
+    s = sub.add_parser("report", help="生成打印用的 PDF 文书：" + "、".join(k.title for k in REPORT_KINDS.values()))
+    s.add_argument("kind", choices=list(REPORT_KINDS), metavar="KIND",
+                   help="、".join(f"{k.key}（{k.title}）" for k in REPORT_KINDS.values()))
     s.add_argument("--db", required=True, type=Path)
     s.add_argument("--out", required=True, type=Path)
     s.add_argument("--year", type=_year, help="年度（默认当前工作年度）")
     s.add_argument("--as-of", type=_date, help="文书日期与判断日期（默认：当前年度为今天，往年为该年 12 月 31 日）")
     s.add_argument("--village", help="行政村名称")
-    s.add_argument("--household", action="append", help="户编号（可重复）")
+    s.add_argument("--household", action="append", help="户编号（可重复）；公示可重印已完成公示的户")
 
     s = sub.add_parser("demo", help="生成演示用的乡镇数据（试用与性能测试）")
     s.add_argument("--db", required=True, type=Path)
@@ -235,7 +242,12 @@ def cmd_import(a) -> int:
     db = _open(a.db)
     with db.session("cli") as s:
         year = _year_of(a, s)
-        pv = exchange.preview(s, a.file, year)
+        pv = exchange.preview(s, a.file, year, accept_unknown_columns=a.accept_unknown_columns,
+                              create_villages=a.create_villages)
+        if pv.people:
+            print(f"识别为{pv.layout_text()}")
+        for line in _ignored_lines(pv):
+            print(line)
         if not pv.ok:
             target = exchange.errors_path(a.file)
             exchange.write_error_workbook(pv.errors, target, source=a.file, total=pv.error_count)
@@ -266,6 +278,18 @@ def cmd_import(a) -> int:
     return 0
 
 
+def _ignored_lines(pv) -> list[str]:
+    """What the import does not store, always said (SPEC §11)."""
+    out = []
+    if pv.ignored:
+        out.append(f"不认识、未导入的列：{'、'.join(pv.ignored)}")
+    if pv.left_out:
+        out.append(f"认识但本程序不保存的列：{'、'.join(pv.left_out)}")
+    if pv.converted:
+        out.append(f"换算后保存的列：{'、'.join(pv.converted)}")
+    return out
+
+
 def _check_output(path: Path, suffix: str, what: str) -> None:
     """An output file must have the right extension and an existing folder (wrong usage otherwise)."""
     if path.suffix.lower() != suffix:
@@ -280,27 +304,33 @@ def cmd_export(a) -> int:
     db = _open(a.db)
     with db.session("cli") as s:
         year = _year_of(a, s)
-        result = exchange.export_workbook(s, a.file, year)
+        write = exchange.export_national if a.layout == "national" else exchange.export_workbook
+        result = write(s, a.file, year)
     print(f"{result.summary()}：{result.path}（{result.size / 2**20:.1f} MB，用时 {result.elapsed:.1f} 秒）")
     return 0
 
 
 def cmd_report(a) -> int:
     from .services import reports
+    kind = reports.REPORT_KINDS[a.kind]
+    if a.village and not kind.takes_village:
+        raise UsageError(f"{a.kind}（{kind.title}）不接受 --village", code=2)
+    if a.household and not kind.takes_households:
+        raise UsageError(f"{a.kind}（{kind.title}）不接受 --household", code=2)
     from .services.dates import report_as_of
     _check_output(a.out, ".pdf", "输出文件")
     db = _open(a.db)
     with db.session("cli") as s:
         year = _year_of(a, s)
+        as_of = a.as_of or report_as_of(year, date.today())
         try:
-            as_of = a.as_of or report_as_of(year, date.today())
             result = reports.render(s, a.kind, a.out, year=year, as_of=as_of, village=a.village,
                                     household_nos=a.household)
         except OSError as e:  # e.g. the PDF is open in a viewer on Windows
             raise UsageError(f"无法写入 {a.out}：{e}") from None
     for warning in result.warnings:
         sys.stderr.write(f"提示：{warning}\n")
-    print(f"已生成{reports.KINDS[a.kind]} {result.pages} 页：{result.path}")
+    print(f"已生成{kind.title} {result.pages} 页（{result.households} 户）：{result.path}")
     return 0
 
 
@@ -330,7 +360,13 @@ def main(argv: list[str]) -> int:
         return 1
     except (BrokenPipeError, KeyboardInterrupt):
         raise  # output piped into `head`, or Ctrl+C: not faults (__main__ handles the pipe)
-    except Exception as e:  # a fault in the program: the traceback to the log, one line to the person
+    except Exception as e:
+        from .services import failures
+        failure = failures.translate(e, getattr(args, "db", None))  # disk full, locked, read-only, gone
+        if failure is not None:  # the computer's state, not a fault: what to do, the traceback to the log
+            sys.stderr.write(f"错误：{failure}\n")
+            return 1
+        # a fault in the program: the traceback to the log, one line to the person
         logs.log_exception(type(e), e, e.__traceback__, f"（命令 {args.command}）")
         _tell_fault(log_path)
         return logs.INTERNAL_ERROR_EXIT
