@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 def main(workdir: Path) -> int:
     os.environ["FANPIN_DATA_DIR"] = str(workdir / "data")
-    from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
+    from PySide6.QtWidgets import QAbstractButton, QWidget
 
     from desktop.app import create_main_window, setup_application
     from desktop.services import auth, measures, regions, register, settings
@@ -72,7 +72,8 @@ def main(workdir: Path) -> int:
         "户编辑（已有户）": lambda: HouseholdEditor(ctx, hid, window),
         "户编辑（新增户）": lambda: HouseholdEditor(ctx, None, window, village_id=v1, group_id=g1),
         "成员变更（新增）": lambda: MemberEventDialog(ctx, hid, ["birth", "married_in", "moved_in"], None, window),
-        "成员变更（减少）": lambda: MemberEventDialog(ctx, hid, ["death", "married_out", "moved_out"], saved_members[1], window),
+        "成员变更（减少）": lambda: MemberEventDialog(ctx, hid, ["death", "married_out", "moved_out"],
+                                                 saved_members[1], window),
         "迁往他户": lambda: MoveMemberDialog(ctx, saved_members[1], hid, window),
         "登记线索": lambda: ClueDialog(ctx, window),
         "绿色通道": lambda: GreenChannelDialog(ctx, window),
