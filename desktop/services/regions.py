@@ -183,6 +183,24 @@ def names(session: Session) -> dict[int, str]:
     return dict(session.execute(select(Region.id, Region.name).where(Region.level.in_(("village", "group")))).all())
 
 
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９，", "0123456789,")
+
+
+def parse_population(text: str | None) -> int | None:
+    """农村户籍人口 as typed: "1250", "1,250", "1 250", full-width digits, an optional "人"; blank is unknown
+    (None). Anything else is refused with a Chinese message (never a silent 0 or a dropped value)."""
+    raw = (text or "").strip()
+    if not raw:
+        return None
+    cleaned = raw.translate(_FULL_WIDTH).replace(",", "").replace(" ", "").replace("\u3000", "").removesuffix("人")
+    if not cleaned.isascii() or not cleaned.isdigit():
+        raise RegionError(f"农村户籍人口“{raw}”不是有效的人数：请填写不带小数的整数，例如 1250 或 1,250")
+    value = int(cleaned)
+    if value > 10_000_000:
+        raise RegionError(f"农村户籍人口“{raw}”超过 1000 万，请核对")
+    return value
+
+
 def code_problem(code: str | None) -> str | None:
     """The message for an invalid 12-digit division code, None when it is valid or empty (for live checks)."""
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QRegularExpression, Qt
-from PySide6.QtGui import QIntValidator, QRegularExpressionValidator
+from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -52,9 +52,8 @@ class RegionDialog(QDialog):
         self.code = QLineEdit((values.code or "") if values else "")
         self.code.setPlaceholderText("12 位数字，可不填")
         self.code.setValidator(QRegularExpressionValidator(QRegularExpression(r"\d{0,12}"), self.code))
-        self.population = QLineEdit()
-        self.population.setValidator(QIntValidator(0, 10_000_000, self.population))
-        self.population.setPlaceholderText("用于计算监测对象占比")
+        self.population = QLineEdit()  # "1,250" is accepted; anything unreadable is refused with a message
+        self.population.setPlaceholderText("用于计算监测对象占比，如 1250 或 1,250")
         if values and values.rural_population is not None:
             self.population.setText(str(values.rural_population))
         self.error = error_label(self)
@@ -76,13 +75,17 @@ class RegionDialog(QDialog):
         layout.addWidget(self.buttons)
 
     def values(self) -> RegionValues:
-        pop = self.population.text().strip()
-        return RegionValues(self.name.text().strip(), self.code.text().strip() or None,
-                            int(pop) if self.village and pop else None)
+        pop = regions.parse_population(self.population.text()) if self.village else None
+        return RegionValues(self.name.text().strip(), self.code.text().strip() or None, pop)
 
     def validate(self) -> str | None:
         if not self.name.text().strip():
             return "名称不能为空"
+        if self.village:
+            try:
+                regions.parse_population(self.population.text())
+            except ServiceError as exc:
+                return str(exc)
         return regions.code_problem(self.code.text())
 
     def _accept(self) -> None:

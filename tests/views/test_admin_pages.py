@@ -208,6 +208,30 @@ def test_villages_page_dialog_checks_the_code_before_closing(qtbot):
     assert "12 位数字" in dialog.error.text()
 
 
+def test_population_typed_with_a_thousands_separator_is_accepted(qtbot, ctx, monkeypatch):
+    """Issue 19 problem 3: 农村户籍人口 "1,250" used to close the dialog and create nothing, silently."""
+    def fill(d):
+        type_text(qtbot, d.name, "南村")
+        qtbot.keyClicks(d.population, "1,250")
+
+    monkeypatch.setattr(villages_page.RegionDialog, "exec", _fake_exec(fill))
+    page = _page(qtbot, VillagesPage, ctx)
+    qtbot.mouseClick(page.add_village_button, Qt.MouseButton.LeftButton)
+    node = next(v for v in ctx.read(regions.tree) if v.name == "南村")
+    assert node.rural_population == 1250
+
+
+@pytest.mark.parametrize("typed", ["1250.5", "一千", "12a0", "-5"])
+def test_population_that_is_no_whole_number_is_refused_with_a_message(qtbot, typed):
+    dialog = villages_page.RegionDialog("新增行政村", None, village=True)
+    qtbot.addWidget(dialog)
+    type_text(qtbot, dialog.name, "南村")
+    type_text(qtbot, dialog.population, typed)
+    dialog.buttons.accepted.emit()
+    assert dialog.result() != QDialog.DialogCode.Accepted  # the dialog stays open …
+    assert f"农村户籍人口“{typed}”不是有效的人数" in dialog.error.text() and not dialog.error.isHidden()  # … says why
+
+
 def test_villages_page_adds_a_group_and_edits_a_village(qtbot, ctx, township, monkeypatch):
     page = _page(qtbot, VillagesPage, ctx)
     page.refresh(select=township["villages"]["西村"])
