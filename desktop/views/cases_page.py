@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -26,6 +27,7 @@ from ..services.errors import ServiceError
 from .case_view import CasePanel
 from .clue_dialog import ApplicationDialog, ClueDialog, GreenChannelDialog, RemovalDialog
 from .errors import error_label, set_error
+from .models.base import ListProxy
 from .models.case_table import CLUE_TEXT, COL_OPENED, COL_STEP, ROW_ROLE, SORT_ROLE, CaseTableModel, ClueTableModel
 from .operations import query
 from .widgets.code_combo import ValueCombo
@@ -39,7 +41,7 @@ CLUE_SAMPLES = ("2024-12-31", "12317平台", "3703050010010001", "欧阳某某",
 
 
 def _table(model, samples: tuple[str, ...], stretch: int) -> tuple[QTableView, QSortFilterProxyModel]:
-    proxy = QSortFilterProxyModel()
+    proxy = ListProxy()  # the model sorts (one key per row); the proxy filters by the search text
     proxy.setSourceModel(model)
     proxy.setSortRole(SORT_ROLE)
     table = QTableView()
@@ -165,10 +167,15 @@ class CasesPage(QWidget):
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(left)
-        splitter.addWidget(self.case_view)
+        # the case scrolls in its half, so the list is not squeezed to 2–3 rows by the case's height
+        case_area = QScrollArea()
+        case_area.setWidgetResizable(True)
+        case_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        case_area.setWidget(self.case_view)
+        splitter.addWidget(case_area)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([400, 400])  # at 1366×768 the list shows about ten cases; the divider can be dragged
+        splitter.setSizes([640, 360])  # at 1366×768 the list shows nine or ten cases; the divider can be dragged
         splitter.setChildrenCollapsible(False)
         self.splitter = splitter
         splitter.setObjectName("cases_splitter")

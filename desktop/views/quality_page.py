@@ -187,7 +187,8 @@ class QualityPage(QWidget):
     def _filter_changed(self, *_args) -> None:
         self.proxy.set_code(self.code_combo.currentData())
         shown = self.proxy.rowCount()
-        households = len({self.proxy.index(r, 0).data(ROW_ROLE).household_no for r in range(shown)})
+        code = self.code_combo.currentData()
+        households = len({f.household_no for f in self.model.findings() if code is None or f.code == code})
         self.shown_label.setText(f"显示 {shown} 条，{households} 户" if self.checked_year is not None else "")
         self._update_buttons()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, QStandardPaths, Qt, Signal
+from PySide6.QtCore import QModelIndex, QStandardPaths, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,7 +27,7 @@ from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.rules import yuan
 from .errors import error_label, set_error, show_error, show_info
-from .models.base import Index, ListTableModel
+from .models.base import Index, ListProxy, ListTableModel
 from .operations import Operation, operations, query
 from .widgets.tables import setup_list_table
 
@@ -39,6 +39,7 @@ COL_REASONS = len(overview.SUGGESTED_HEADERS) - 1
 class SuggestedModel(ListTableModel):
     HEADERS = overview.SUGGESTED_HEADERS
     ROW_NUMBERS = True
+    SORT_ROLE = SORT_ROLE
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         r: overview.SuggestedRow | None = self._row(index)
@@ -63,7 +64,7 @@ class SuggestedModel(ListTableModel):
         return None
 
 
-class VillageFilter(QSortFilterProxyModel):
+class VillageFilter(ListProxy):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.village: str | None = None
@@ -77,15 +78,8 @@ class VillageFilter(QSortFilterProxyModel):
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:
         if self.village is None:
             return True
-        r = self.sourceModel().index(source_row, 0, source_parent).data(ROW_ROLE)
+        r = self.row(source_row)
         return r is not None and r.village == self.village
-
-    def lessThan(self, left, right) -> bool:
-        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
-        try:
-            return a < b
-        except TypeError:
-            return str(a) < str(b)
 
 
 class SuggestedPage(QWidget):

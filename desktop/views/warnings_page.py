@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -24,6 +25,7 @@ from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.warnings import TITLES, Dashboard
 from .errors import error_label, set_error, show_error
+from .models.base import ListProxy
 from .models.warning_table import (
     COL_KIND,
     COL_WHAT,
@@ -163,7 +165,7 @@ class WarningsPage(QWidget):
         rl.addWidget(self.table, 1)
 
         self.villages = VillageTableModel(self)
-        self.village_proxy = QSortFilterProxyModel(self)
+        self.village_proxy = ListProxy(self)
         self.village_proxy.setSortRole(SORT_ROLE)
         self.village_table = _table(self.villages, self.village_proxy)
         self.village_table.sortByColumn(V_RATIO, Qt.SortOrder.DescendingOrder)
@@ -180,13 +182,25 @@ class WarningsPage(QWidget):
         middle = QHBoxLayout()
         middle.addWidget(colour_box)
         middle.addWidget(village_box, 1)
-        village_box.setMaximumHeight(self.fontMetrics().lineSpacing() * 14)
+        upper = QWidget()
+        upper.setLayout(middle)
+        middle.setContentsMargins(0, 0, 0, 0)
+        # the colours and villages above, the warnings below: a divider the user can drag (remembered), the list
+        # of warnings getting most of the height by default
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(upper)
+        self.splitter.addWidget(rows_box)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        line = self.fontMetrics().lineSpacing()
+        self.splitter.setSizes([line * 9, line * 30])
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(top)
         layout.addLayout(tiles)
-        layout.addLayout(middle)
         layout.addWidget(self.error)
-        layout.addWidget(rows_box, 1)
+        layout.addWidget(self.splitter, 1)
         self._show_title()
         self._fill_kinds()
 
@@ -269,7 +283,8 @@ class WarningsPage(QWidget):
     def _filter_changed(self, *_args) -> None:
         self.proxy.set_kind(self.kind_combo.currentData())
         n = self.proxy.rowCount()
-        households = len({self.proxy.index(r, 0).data(ROW_ROLE).household_id for r in range(n)})
+        kind = self.kind_combo.currentData()
+        households = len({r.household_id for r in self.model.rows() if kind is None or r.kind == kind})
         self.shown_label.setText(f"显示 {n} 条，{households} 户" if self.dashboard else "")
 
     # ------------------------------------------------------------------ opening

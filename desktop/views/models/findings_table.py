@@ -7,7 +7,7 @@ from collections import Counter
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
 from ...services.checks import CODES, Finding
-from .base import ListTableModel
+from .base import ListProxy, ListTableModel
 
 COL_CODE, COL_TITLE, COL_NO, COL_ID_NUMBER, COL_MESSAGE = range(5)
 HEADERS = ("规则编号", "问题", "户编号", "成员证件号码", "说明")  # the national number, never an internal code
@@ -61,7 +61,7 @@ def _rule(f: Finding) -> str:
     return getattr(f, "rule", None) or ""
 
 
-class FindingsFilter(QSortFilterProxyModel):
+class FindingsFilter(ListProxy):
     """Rows of one code (None: all), sortable by the native values of the source."""
 
     def __init__(self, parent=None):
@@ -80,5 +80,5 @@ class FindingsFilter(QSortFilterProxyModel):
     def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
         if self._code is None:
             return True
-        f = self.sourceModel().index(source_row, 0, source_parent).data(ROW_ROLE)
+        f = self.row(source_row)
         return f is not None and f.code == self._code

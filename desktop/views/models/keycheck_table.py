@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
 from ...services.screening import OUTCOMES, REASONS, KeyCheck
-from .base import ListTableModel
+from .base import ListProxy, ListTableModel
 
 COL_NO, COL_HEAD, COL_VILLAGE, COL_REASONS, COL_VISITED, COL_OUTCOME = range(6)
 HEADERS = ("户编号", "户主", "行政村", "排查原因", "走访日期", "排查结果")
@@ -72,7 +72,7 @@ class KeyCheckTableModel(ListTableModel):
         return None
 
 
-class KeyCheckFilter(QSortFilterProxyModel):
+class KeyCheckFilter(ListProxy):
     """Rows with a given reason (a key of screening.REASONS) in a given village; None means any."""
 
     def __init__(self, parent=None):
@@ -100,7 +100,7 @@ class KeyCheckFilter(QSortFilterProxyModel):
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
-        k = self.sourceModel().index(source_row, 0, source_parent).data(ROW_ROLE)
+        k = self.row(source_row)
         if k is None:
             return False
         if self._reason is not None and self._reason not in k.reasons:

@@ -8,7 +8,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from ...services import rules
 from ...services.warnings import TITLES, WarningRow
-from .base import ListTableModel
+from .base import ListProxy, ListTableModel
 from .case_table import GREY, ORANGE, RED, iso
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
@@ -74,7 +74,7 @@ class WarningTableModel(ListTableModel):
         return None
 
 
-class WarningFilter(QSortFilterProxyModel):
+class WarningFilter(ListProxy):
     """Rows of one kind (None: all), sorted by the native values of the source."""
 
     def __init__(self, parent=None):
@@ -93,7 +93,7 @@ class WarningFilter(QSortFilterProxyModel):
     def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
         if self._kind is None:
             return True
-        r = self.sourceModel().index(source_row, 0, source_parent).data(ROW_ROLE)
+        r = self.row(source_row)
         return r is not None and r.kind == self._kind
 
 
