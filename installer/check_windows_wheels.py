@@ -103,7 +103,7 @@ def download(cache: Path, wanted: dict[str, str]) -> list[Path]:
         cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
                "--only-binary=:all:", "--platform", "win_amd64", "--python-version", "3.11", "--implementation",
                "cp", "--dest", str(cache)] + [f"{p}=={v}" for p, v in missing.items()]
-        print(f"下载 {len(missing)} 个 Windows 轮子：{'、'.join(f'{p}=={v}' for p, v in missing.items())}")
+        print(f"下载 {len(missing)} 个 Windows 轮子：{'、'.join(f'{p}=={v}' for p, v in missing.items())}", flush=True)
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             lines = [x for x in proc.stderr.splitlines() if not x.startswith("WARNING: Location")]
