@@ -516,7 +516,8 @@ def record_event(session: Session, household_id: int, kind: str, event_date: dat
         if target == "normal" and row.status == "normal":
             raise RegisterError(f"“{row.name}”已是正常状态")
         if target != "normal" and row.status != "normal":
-            raise RegisterError(f"“{row.name}”当前状态为“{codes('member_status').name(row.status)}”，不能再登记{spec.name}")
+            raise RegisterError(f"“{row.name}”当前状态为“{codes('member_status').name(row.status)}”，"
+                                f"不能再登记{spec.name}")
         row.status, row.status_date = target, event_date
     session.add(MemberEvent(household_id=household_id, member_id=member_id, kind=kind, event_date=event_date,
                             other_household_id=other_household_id, note=(note or "").strip() or None,

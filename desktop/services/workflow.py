@@ -378,7 +378,8 @@ def _check_step_data(case: Case, sdef: dict, done_on: date, data: dict, row: Cas
         _, end = publicity_period(start, sdef["publicity_days"])
         data["publicity_start"], data["publicity_end"] = start.isoformat(), end.isoformat()
         if done_on <= end:
-            raise WorkflowError(f"公示期 {start} 至 {end}（{sdef['publicity_days']} 天）未满，{end + timedelta(days=1)} 起方可办结")
+            raise WorkflowError(f"公示期 {start} 至 {end}（{sdef['publicity_days']} 天）未满，"
+                                f"{end + timedelta(days=1)} 起方可办结")
     if sdef["key"] == "county_approve" and case.kind == "identify":
         if data.get("category") not in codes("category"):
             raise WorkflowError("县级批准须确定监测对象类别")

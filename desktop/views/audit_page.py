@@ -22,6 +22,8 @@ from ..services.context import AppContext
 from ..services.dates import beijing_text
 from .errors import error_label, error_text, set_error
 
+_ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
+
 PAGE_SIZE = 500
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -49,10 +51,10 @@ class AuditModel(QAbstractTableModel):
         self.rows.extend(rows)
         self.endInsertRows()
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+    def rowCount(self, parent=_ROOT) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+    def columnCount(self, parent=_ROOT) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.HEADERS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802

@@ -25,6 +25,8 @@ from ..services import backup, settings
 from ..services.context import AppContext
 from .errors import confirm, show_error, show_info
 
+_ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
+
 REASONS = {"daily": "每日自动备份", "import": "导入前", "migrate": "升级前", "manual": "手动备份",
            "prerestore": "恢复前的当前数据"}
 KEEP_KEY = "backup_keep_days"
@@ -42,10 +44,10 @@ class BackupTableModel(QAbstractTableModel):
         self.rows = rows
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:
+    def rowCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
+    def columnCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self.COLUMNS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
@@ -122,8 +124,8 @@ class BackupPage(QWidget):
         rows = backup.list_backups(self.path)
         self.model.set_rows(rows)
         self.keep.setValue(int(self.ctx.read(settings.get_app, KEEP_KEY, "30")))
-        self.info.setText(f"数据库文件：{self.path}\n备份文件夹：{backup.backup_dir_for(self.path)}（共 {len(rows)} 个备份）。"
-                          "程序每天第一次启动时自动备份，每次导入前和升级前也会备份。")
+        self.info.setText(f"数据库文件：{self.path}\n备份文件夹：{backup.backup_dir_for(self.path)}"
+                          f"（共 {len(rows)} 个备份）。程序每天第一次启动时自动备份，每次导入前和升级前也会备份。")
 
     def backup_now(self) -> None:
         try:
@@ -143,8 +145,9 @@ class BackupPage(QWidget):
         if chosen is None:
             show_error(self, "请先在列表中选择一个备份")
             return
-        if not confirm(self, f"确定用 {chosen.taken_at:%Y-%m-%d %H:%M} 的备份（{REASONS.get(chosen.reason, chosen.reason)}）"
-                             "替换当前数据吗？\n\n恢复前会先把当前数据另存为一个备份；恢复后程序将关闭，请重新打开。"):
+        if not confirm(self, f"确定用 {chosen.taken_at:%Y-%m-%d %H:%M} 的备份"
+                             f"（{REASONS.get(chosen.reason, chosen.reason)}）替换当前数据吗？\n\n"
+                             "恢复前会先把当前数据另存为一个备份；恢复后程序将关闭，请重新打开。"):
             return
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:

@@ -32,7 +32,8 @@ from .widgets.tables import setup_list_table
 
 CASE_SAMPLES = ("#9999", "监测对象认定", "3703050010010001", "欧阳某某", "某某村", "2024-12-31",
                 "入户核实和农户授权承诺", "2024-12-31", "已完成")
-CLUE_SAMPLES = ("2024-12-31", "12317平台", "3703050010010001", "欧阳某某", "某某村", "线索内容线索内容", "已发起认定（流程 #999）")
+CLUE_SAMPLES = ("2024-12-31", "12317平台", "3703050010010001", "欧阳某某", "某某村", "线索内容线索内容",
+                "已发起认定（流程 #999）")
 
 
 def _table(model, samples: tuple[str, ...], stretch: int) -> tuple[QTableView, QSortFilterProxyModel]:

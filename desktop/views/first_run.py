@@ -181,7 +181,8 @@ class FirstRunWizard(QWizard):
         self.admin_username: str | None = None
         self.setWindowTitle(f"首次使用 — {APP_NAME}")
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
-        for which, text in ((QWizard.WizardButton.BackButton, "< 上一步"), (QWizard.WizardButton.NextButton, "下一步 >"),
+        for which, text in ((QWizard.WizardButton.BackButton, "< 上一步"),
+                            (QWizard.WizardButton.NextButton, "下一步 >"),
                             (QWizard.WizardButton.FinishButton, "完成"), (QWizard.WizardButton.CancelButton, "取消")):
             self.setButtonText(which, text)
         self.setMinimumSize(620, 460)

@@ -118,7 +118,7 @@ class HouseholdEditor(QDialog):
         view.setAlternatingRowColors(True)
         view.setWordWrap(False)
         self._delegates = []
-        for col, (fld, kind) in enumerate(zip(FIELDS, KINDS)):
+        for col, (fld, kind) in enumerate(zip(FIELDS, KINDS, strict=True)):
             if fld not in register.READ_ONLY_MEMBER:
                 delegate = delegate_for(kind, fld, view)
                 self._delegates.append(delegate)
@@ -150,8 +150,8 @@ class HouseholdEditor(QDialog):
         for b in (self.up_button, self.down_button):
             b.setAutoDefault(False)
             buttons.addWidget(b)
-        hint = QLabel("双击单元格、按 F2 或直接输入即可编辑；Tab 移到下一格。已登记户的成员增减请用“添加成员”和“成员变更”登记，"
-                      "成员不会被删除。灰色行为已死亡、迁出、嫁出等非正常状态的成员。")
+        hint = QLabel("双击单元格、按 F2 或直接输入即可编辑；Tab 移到下一格。"
+                      "已登记户的成员增减请用“添加成员”和“成员变更”登记，成员不会被删除。灰色行为已死亡、迁出、嫁出等非正常状态的成员。")
         hint.setWordWrap(True)
         hint.setStyleSheet(HINT_STYLE)
         layout = QVBoxLayout(tab)
@@ -337,7 +337,8 @@ class HouseholdEditor(QDialog):
         if not self.is_dirty():
             return True
         if self.current_problems():
-            show_info(self, "本户有未保存且有问题的修改。请先修正并保存，或关闭后放弃修改，再登记成员变更。", "请先保存")
+            show_info(self, "本户有未保存且有问题的修改。请先修正并保存，或关闭后放弃修改，再登记成员变更。",
+                      "请先保存")
             return False
         if self.ask_unsaved("登记成员变更前须先保存本户的修改。现在保存吗？", discard=False) != "save":
             return False

@@ -41,6 +41,8 @@ from ..services.rules import line_text, yuan
 from .errors import confirm, error_label, error_text, set_error
 from .income_lines import LinesPanel
 
+_ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
+
 RESULTS = (("A33", "家庭纯收入", "元"), ("A34", "家庭人均纯收入", "元/人"),
            ("A37", "纳入监测收入参考范围", "元"), ("A38", "人均收入参考范围", "元/人"))
 QUARTERS = (("全年", None), ("第1季度", 1), ("第2季度", 2), ("第3季度", 3), ("第4季度", 4))
@@ -90,10 +92,10 @@ class RecordsModel(QAbstractTableModel):
     def row_of(self, record_id: int | None) -> int | None:
         return next((i for i, (rec, _r) in enumerate(self._rows) if rec.id == record_id), None)
 
-    def rowCount(self, parent=QModelIndex()) -> int:
+    def rowCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
+    def columnCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self.HEADERS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
@@ -496,7 +498,8 @@ class IncomePage(QWidget):
         f = self.facts
         data = RecordData(household_id=f.household_id, year=f.year, id=self.record_id,
                           quarter=self.quarter.currentData(), collected_on=from_qdate(self.collected_on.date()),
-                          collected_by=self.collected_by.text().strip(), signatures_collected=self.signatures.isChecked(),
+                          collected_by=self.collected_by.text().strip(),
+                          signatures_collected=self.signatures.isChecked(),
                           note=self.note.text().strip() or None, size=f.size, lines=self.lines.lines())
         self.save_button.setEnabled(False)
         try:

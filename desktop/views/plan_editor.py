@@ -234,7 +234,7 @@ class PlanEditor(QDialog):
         fm = self.table.fontMetrics()
         samples = ("综合保障（低保）", "经营主体就业", "张小某某", "2024-12-31", "2024-12-31", "50,000.00",
                    "镇农业服务中心", "是（调整）", "实施中")
-        for col, (title, sample) in enumerate(zip(HEADERS, samples)):
+        for col, (title, sample) in enumerate(zip(HEADERS, samples, strict=True)):
             header.resizeSection(col, max(fm.horizontalAdvance(title), fm.horizontalAdvance(sample)) + 20)
         header.setSectionResizeMode(COL_UNIT, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(lambda _i: self.edit_measure())

@@ -146,7 +146,7 @@ class RegisterPage(QWidget):
         header.setHighlightSections(False)
         # Widths from typical values: measuring the contents would read every row at county scale.
         fm = table.fontMetrics()
-        for col, (title, sample) in enumerate(zip(HEADERS, SAMPLES)):
+        for col, (title, sample) in enumerate(zip(HEADERS, SAMPLES, strict=True)):
             header.resizeSection(col, max(fm.horizontalAdvance(title) + 36, fm.horizontalAdvance(sample) + 20))
         table.doubleClicked.connect(lambda index: self.open_household(self.model.household_id(index.row())))
         table.selectionModel().currentRowChanged.connect(lambda *_: self._update_buttons())

@@ -331,7 +331,7 @@ class SettingsPage(QWidget):
             start, end, point = data.period_start, data.period_end, data.status_time_point
             amounts = (money_text(data.monitoring_line), money_text(data.rural_average),
                        money_text(data.county_income))
-        for edit, text in zip((self.line, self.rural_average, self.county_income), amounts):
+        for edit, text in zip((self.line, self.rural_average, self.county_income), amounts, strict=True):
             edit.setText(text)
         stored_thresholds = data.thresholds if data is not None else settings.DEFAULT_THRESHOLDS
         for key, edit in self.threshold_edits.items():

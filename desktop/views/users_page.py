@@ -27,6 +27,8 @@ from ..services.context import AppContext
 from .errors import chinese_buttons, confirm, error_label, error_text, set_error, show_info
 from .widgets.password import password_edit
 
+_ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
+
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -46,10 +48,10 @@ class UsersModel(QAbstractTableModel):
         self.village_names = village_names
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+    def rowCount(self, parent=_ROOT) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+    def columnCount(self, parent=_ROOT) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.HEADERS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
@@ -295,7 +297,8 @@ class UsersPage(QWidget):
 
     def add_user(self) -> None:
         if not self.village_names:
-            set_error(self.error, "提示：尚未建立行政村，只能新增管理员或乡镇审核员；村级录入员请在“村组管理”建村后再新增。")
+            set_error(self.error, "提示：尚未建立行政村，只能新增管理员或乡镇审核员；"
+                                  "村级录入员请在“村组管理”建村后再新增。")
         dialog = AddUserDialog(self.ctx, self.village_names, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.refresh(select=dialog.new_id)
