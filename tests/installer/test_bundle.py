@@ -93,7 +93,8 @@ class TestWheelCheck:
     def test_a_dll_neither_shipped_nor_windows_own_fails(self):
         self.IMPORTS = {**self.IMPORTS, "pypdfium2_raw/pdfium.dll": ["GDI32.dll", "libstdc++-6.dll"]}
         problems, _ = wheels.check(self.files(), {"QtCore", "QtGui", "QtWidgets", "QtPrintSupport"}, self.TYPES)
-        assert problems == ["pypdfium2_raw/pdfium.dll 需要 libstdc++-6.dll：既不在安装包里，也不是 Windows 10 1809 自带的 DLL"]
+        assert problems == ["pypdfium2_raw/pdfium.dll 需要 libstdc++-6.dll："
+                            "既不在安装包里，也不是 Windows 10 1809 自带的 DLL"]
 
     def test_a_filter_that_drops_the_windows_platform_plugin_fails(self, monkeypatch):
         monkeypatch.setattr(bundle_filter, "UNUSED_PLUGIN_FILES", ("imageformats/qsvg", "platforms/qwindows"))
