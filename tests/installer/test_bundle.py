@@ -130,6 +130,13 @@ def test_build_scripts_use_the_pins():
     assert 'installer/constraints.txt"' in (ROOT / "scripts" / "bootstrap.sh").read_text()
 
 
+def test_both_executables_run_in_utf8_mode():
+    """Redirected output would otherwise be cp936 on Chinese Windows: ✓ and rarer name characters crash it."""
+    spec = (ROOT / "installer" / "fanpin.spec").read_text(encoding="utf-8")
+    assert 'OPTIONS = [("X utf8", None, "OPTION")]' in spec
+    assert spec.count("pyz, a.scripts, OPTIONS,") == 1 and spec.count("executable(") == 3  # def + two calls
+
+
 def test_build_bat_insists_on_64_bit_python():
     bat = (ROOT / "installer" / "windows" / "build.bat").read_text()
     assert "py -3.11-64 -m venv .venv" in bat

@@ -93,3 +93,28 @@ def test_stand_in_stream_writes_whole_lines_and_never_recurses(caplog):
         stream.write("无处可去\n")
     finally:
         sys.stderr, root.handlers, logger.propagate = saved, handlers, propagate
+
+
+def test_a_console_the_program_owns_waits_for_enter(monkeypatch):
+    """The 自检 shortcut opens fanpin-cli.exe in a console of its own, which closes when the process ends."""
+    import builtins
+    import io
+
+    from desktop import __main__ as entry
+    asked = []
+    monkeypatch.setattr(builtins, "input", lambda prompt="": asked.append(prompt) or "")
+    tty = io.StringIO()
+    tty.isatty = lambda: True
+    monkeypatch.setattr(sys, "stdin", tty)
+    monkeypatch.setattr(entry, "owns_console", lambda: False)  # started from cmd.exe: its window stays
+    entry.hold_console()
+    assert asked == []
+    monkeypatch.setattr(entry, "owns_console", lambda: True)
+    entry.hold_console()
+    assert asked == ["\n按回车键关闭此窗口……"]
+
+
+def test_only_windows_consoles_are_owned():
+    from desktop import __main__ as entry
+    if sys.platform != "win32":
+        assert entry.owns_console() is False
