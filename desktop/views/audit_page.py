@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
 from ..services import audit
 from ..services.context import AppContext
 from ..services.dates import beijing_text
-from .errors import error_label, error_text, set_error
+from ..services.errors import ServiceError
+from .errors import error_label, set_error
 
 _ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
 
@@ -124,8 +125,8 @@ class AuditPage(QWidget):
     def _fetch(self, offset: int) -> list[audit.HistoryRow] | None:
         try:
             rows = self.ctx.read(audit.recent, PAGE_SIZE, offset)
-        except Exception as exc:  # noqa: BLE001
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return None
         set_error(self.error, None)
         return rows

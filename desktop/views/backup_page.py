@@ -3,6 +3,7 @@ the current state), and how many days automatic backups are kept."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from ..services import backup, settings
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from .errors import confirm, show_error, show_info
 
 _ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
@@ -130,7 +132,7 @@ class BackupPage(QWidget):
     def backup_now(self) -> None:
         try:
             target = backup.backup_sqlite(self.path, "manual", now=self.now())
-        except Exception as exc:  # noqa: BLE001 - a full disk or a locked folder: say so
+        except (OSError, sqlite3.Error) as exc:  # a full disk or a locked folder, as the system or SQLite says it
             show_error(self, f"备份失败：{exc}")
             return
         self.refresh()
@@ -153,7 +155,7 @@ class BackupPage(QWidget):
         try:
             self.ctx.db.dispose()
             safety = backup.restore(self.path, chosen.path, now=self.now())
-        except Exception as exc:  # noqa: BLE001
+        except (ServiceError, OSError, sqlite3.Error) as exc:  # a damaged backup, a full disk, a locked file
             QApplication.restoreOverrideCursor()
             show_error(self, f"恢复失败，当前数据未改变：{exc}")
             return

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from ..services import income, register, rules
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from ..services.income import CalculatorFacts, IncomeError, RecordData
 from ..services.register import HouseholdFilter
 from ..services.rules import line_text, yuan
@@ -345,7 +346,7 @@ class IncomePage(QWidget):
             if self.ctx.year is None:
                 raise IncomeError("未设置当前年度：请在“年度设置”中设定")
             facts = self.ctx.read(income.calculator_facts, household_id, self.ctx.year, self.ctx.today())
-        except Exception as exc:  # noqa: BLE001 - AssessError (no line for the year) carries Chinese text
+        except ServiceError as exc:  # AssessError: no line for the year
             self.facts = None
             self.header.setText(f"<span style='color:#c62828'>{error_text(exc)}</span>")
             self.lines.set_lines([])
@@ -504,8 +505,8 @@ class IncomePage(QWidget):
         self.save_button.setEnabled(False)
         try:
             record_id = self.ctx.run(income.save_record, data, self.ctx.today(), self.ctx.user)
-        except Exception as exc:  # noqa: BLE001 - IncomeError carries Chinese text; others are faults
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return False
         finally:
             self.save_button.setEnabled(True)

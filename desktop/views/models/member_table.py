@@ -160,12 +160,12 @@ class MemberTableModel(ListTableModel):
                 return READ_ONLY_BACKGROUND
             return None
         if role == Qt.ItemDataRole.ForegroundRole:
-            return INACTIVE_FOREGROUND if m.status != "normal" else None
+            return INACTIVE_FOREGROUND if not m.current else None
         if role == Qt.ItemDataRole.ToolTipRole:
             messages = self._problems.get((index.row(), fld))
             if messages:
                 return "\n".join(messages)
-            if m.status != "normal":
+            if not m.current:
                 when = f"（{m.status_date.isoformat()}）" if m.status_date else ""
                 return f"该成员状态为“{codes('member_status').name(m.status, m.status)}”{when}，不计入家庭人口"
             if fld in READ_ONLY_MEMBER:
