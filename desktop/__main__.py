@@ -50,14 +50,17 @@ class _LogStream(io.TextIOBase):
             self.write("\n")
 
 
-def ensure_streams() -> None:
-    """Replace None standard streams (a windowed executable) with stand-ins that accept writes."""
+def ensure_streams() -> bool:
+    """Replace None standard streams (a windowed executable) with stand-ins that accept writes; True when
+    stdout or stderr had to be replaced."""
     if sys.stdin is None:
         sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    replaced = False
     if sys.stdout is None:
-        sys.stdout = _LogStream("stdout", logging.INFO)
+        sys.stdout, replaced = _LogStream("stdout", logging.INFO), True
     if sys.stderr is None:
-        sys.stderr = _LogStream("stderr", logging.WARNING)
+        sys.stderr, replaced = _LogStream("stderr", logging.WARNING), True
+    return replaced
 
 
 def owns_console() -> bool:
@@ -83,7 +86,9 @@ def hold_console() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ensure_streams()
+    if ensure_streams():  # no console: what would have been printed goes to the program's log file
+        from . import logs
+        logs.setup_logging()
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--self-test"]:
         from . import selftest

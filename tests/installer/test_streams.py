@@ -1,8 +1,8 @@
 """The windowed executable (fanpin-workbench.exe, console=False) starts with sys.stdin/stdout/stderr = None.
 
 Each test runs the real entry point in a child Python whose standard streams are None before anything of the
-program is imported, as in the frozen windowed program, with a log file configured the way a log handler would
-be: nothing may crash, exit codes keep their meaning, and what would have been printed reaches the log."""
+program is imported, as in the frozen windowed program: nothing may crash, exit codes keep their meaning, and
+what would have been printed reaches the program's log file (desktop/logs.py, in the data folder)."""
 
 from __future__ import annotations
 
@@ -16,21 +16,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = textwrap.dedent("""
-    import logging, sys
-    logging.basicConfig(filename=sys.argv[1], level=logging.INFO, encoding="utf-8",
-                        format="%(name)s %(levelname)s %(message)s")
+    import sys
     sys.stdin = sys.stdout = sys.stderr = None
     sys.__stdin__ = sys.__stdout__ = sys.__stderr__ = None
     from desktop.__main__ import main
-    sys.exit(main(sys.argv[2:]))
+    sys.exit(main(sys.argv[1:]))
 """)
 
 
 def run_windowed(tmp_path: Path, *args: str) -> tuple[int, str]:
-    log = tmp_path / "program.log"
+    log = tmp_path / "data" / "logs" / "workbench.log"
     env = {**os.environ, "FANPIN_DATA_DIR": str(tmp_path / "data"), "QT_QPA_PLATFORM": "offscreen",
            "FANPIN_SELFTEST_DB": str(tmp_path / "none.sqlite3")}
-    p = subprocess.run([sys.executable, "-c", CHILD, str(log), *args], cwd=ROOT, env=env, timeout=300,
+    p = subprocess.run([sys.executable, "-c", CHILD, *args], cwd=ROOT, env=env, timeout=300,
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert p.stdout == b"" and p.stderr == b"", (p.stdout, p.stderr)  # nothing reached the real streams
     return p.returncode, log.read_text(encoding="utf-8") if log.exists() else ""
@@ -39,19 +37,19 @@ def run_windowed(tmp_path: Path, *args: str) -> tuple[int, str]:
 def test_version_without_streams(tmp_path):
     code, log = run_windowed(tmp_path, "--version")
     assert code == 0
-    assert "desktop.stdout INFO 防止返贫监测帮扶工作台 " in log
+    assert "INFO [MainThread] desktop.stdout: 防止返贫监测帮扶工作台 " in log
 
 
 def test_usage_error_without_streams_exits_2_and_logs_the_chinese_reason(tmp_path):
     code, log = run_windowed(tmp_path, "import")
     assert code == 2
-    assert "desktop.stderr WARNING 用法错误：" in log
+    assert "WARNING [MainThread] desktop.stderr: 用法错误：" in log
 
 
 def test_refused_request_without_streams_exits_1(tmp_path):
     code, log = run_windowed(tmp_path, "check", "--db", str(tmp_path / "missing.sqlite3"), "--year", "2024")
     assert code == 1
-    assert "desktop.stderr WARNING 错误：" in log
+    assert "WARNING [MainThread] desktop.stderr: 错误：" in log
     assert "Traceback" not in log
 
 
@@ -67,7 +65,7 @@ def test_a_real_command_without_streams_does_its_work(tmp_path):
 def test_self_test_without_streams_passes_and_logs_what_it_checked(tmp_path):
     code, log = run_windowed(tmp_path, "--self-test")
     assert code == 0, log
-    assert "desktop.stdout INFO 自检通过" in log
+    assert "INFO [MainThread] desktop.stdout: 自检通过" in log
     for name in ("数据库", "规则", "PDF", "Excel", "界面"):
         assert f"✓ {name}" in log
 
