@@ -9,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from . import APP_NAME, logs
+from . import APP_NAME, __version__, logs
 
 # Every sub-command of SPEC §11: these never open the window, even before they are implemented.
 COMMANDS = ("init", "config", "import", "export", "assess", "check", "report", "demo")
@@ -381,6 +381,7 @@ def gui(argv: list[str]) -> int:
     p = Parser(prog="python -m desktop", description=f"{APP_NAME}：不带子命令时打开程序窗口。"
                f"子命令：{'、'.join(COMMANDS)}")
     p.add_argument("--db", type=Path, help="数据库文件（默认在用户数据目录）")
+    p.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}", help="显示版本号并退出")
     args = p.parse_args(argv)
     logs.setup_logging()
     logs.install_hooks()  # until the window's dialog is installed (app.run_gui), faults are only logged
