@@ -137,6 +137,8 @@ def setup_application(argv: list[str] | None = None) -> QApplication:
     install_translations(app)
     from .views.window_state import install_screen_fit
     install_screen_fit(app)  # every dialog inside the screen, at its remembered size
+    from .views.file_dialogs import install_file_dialogs
+    install_file_dialogs(app)  # Qt's own file dialog, all in Chinese
     family = cjk_font_family()
     if family is None:
         print(FONT_HINT, file=sys.stderr)

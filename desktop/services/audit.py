@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEntry, Household, Member, MemberEvent
+from ..models import AuditEntry, Household, Member, MemberEvent, Region, User
 from .errors import ServiceError
 from .labels import field_label, format_value, table_label
 
@@ -122,17 +122,39 @@ def history(session: Session, household_id: int, limit: int = 2000) -> list[Hist
     """A household's own change history, newest first, in Chinese."""
     q = (select(AuditEntry).where(AuditEntry.household_id == household_id)
          .order_by(AuditEntry.id.desc()).limit(limit))  # the order of writing: a clock set back cannot reorder it
-    return [to_row(e) for e in session.scalars(q)]
+    return _rows_named(session, list(session.scalars(q)))
 
 
 def recent(session: Session, limit: int = 500, offset: int = 0) -> list[HistoryRow]:
     q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
-    return [to_row(e) for e in session.scalars(q)]
+    return _rows_named(session, list(session.scalars(q)))
 
 
-def to_row(e: AuditEntry) -> HistoryRow:
+# What names a record in a history: a member or user by name, a household by its number, a village by its name
+# ("家庭成员 张三", "用户 王会计"), never "#4". Records of other tables keep their number.
+_NAMED = {
+    "member": (Member, Member.name),
+    "household": (Household, Household.household_no),
+    "user_": (User, User.display_name),
+    "region": (Region, Region.name),
+}
+
+
+def _rows_named(session: Session, entries: list[AuditEntry]) -> list[HistoryRow]:
+    names: dict[tuple[str, int], str] = {}
+    for table, (model, column) in _NAMED.items():
+        ids = {e.record_id for e in entries if e.table_name == table and e.record_id is not None}
+        if ids:
+            for rid, name in session.execute(select(model.id, column).where(model.id.in_(ids))):
+                names[(table, rid)] = name
+    return [to_row(e, names.get((e.table_name, e.record_id))) for e in entries]
+
+
+def to_row(e: AuditEntry, name: str | None = None) -> HistoryRow:
     what = table_label(e.table_name)
-    if e.record_id is not None:
+    if name:
+        what = f"{what} {name}"
+    elif e.record_id is not None:
         what = f"{what} #{e.record_id}"
     return HistoryRow(e.at, e.user, ACTIONS.get(e.action, e.action), what,
                       field_label(e.table_name, e.field) if e.field else "",

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from ..services import exchange
 from ..services.context import AppContext
 from .errors import chinese_buttons, error_label, error_text, set_error, show_info
+from .file_dialogs import documents_dir
 from .import_wizard import Worker, run_with_progress, save_template
 from .operations import Operation
 
@@ -86,7 +87,7 @@ class ExportDialog(QDialog):
 
     def _suggest_name(self) -> None:
         current = self.path_edit.text()
-        folder = Path(current).parent if current else Path.home()
+        folder = Path(current).parent if current else documents_dir()
         kind = "监测对象信息（全国系统格式）" if self.layout_combo.currentData() == "national" else "防止返贫监测信息"
         self.path_edit.setText(str(folder / f"{kind}_{self.year.value()}年_{date.today():%Y%m%d}.xlsx"))
 

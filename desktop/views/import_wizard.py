@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from ..services import exchange
 from ..services.context import AppContext
 from .errors import error_text, show_error, show_info
+from .file_dialogs import documents_dir
 from .models.findings_table import COL_MESSAGE, FindingsTableModel
 from .operations import Operation, Task, operations
 
@@ -145,7 +146,7 @@ class FilePage(QWizardPage):
         layout.addLayout(bottom)
 
     def browse(self) -> None:
-        start = self.path_edit.text() or str(Path.home())
+        start = self.path_edit.text() or str(documents_dir())
         path, _ = QFileDialog.getOpenFileName(self, "选择要导入的 Excel 文件", start, EXCEL_FILTER)
         if path:
             self.set_path(path)
@@ -441,7 +442,7 @@ class ImportWizard(QWizard):
 
 def save_template(ctx: AppContext, parent: QWidget | None = None) -> Path | None:
     """下发模板: ask where, write the blank workbook with the dropdowns, say where it went."""
-    start = str(Path.home() / "防止返贫监测信息采集模板.xlsx")
+    start = str(documents_dir() / "防止返贫监测信息采集模板.xlsx")
     path, _ = QFileDialog.getSaveFileName(parent, "保存空白模板", start, "Excel 工作簿 (*.xlsx)")
     if not path:
         return None

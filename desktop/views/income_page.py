@@ -267,16 +267,22 @@ class IncomePage(QWidget):
         panel = QWidget()
         column = QVBoxLayout(panel)
         column.setContentsMargins(0, 0, 4, 0)
-        for w in (results, suggestion, form_box):
-            column.addWidget(w)
+        column.addWidget(form_box)
         column.addWidget(records_box, 1)
-        scroll = QScrollArea()  # scrolls on a small screen rather than making the window taller
+        scroll = QScrollArea()  # the form scrolls on a small screen rather than making the window taller …
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(panel)
-        scroll.setMinimumWidth(420)
-        return scroll
+        outer = QWidget()  # … while the results and the suggestion stay in view, also after 保存 (issue 19)
+        outer_column = QVBoxLayout(outer)
+        outer_column.setContentsMargins(0, 0, 0, 0)
+        outer_column.addWidget(results)
+        outer_column.addWidget(suggestion)
+        outer_column.addWidget(scroll, 1)
+        outer.setMinimumWidth(420)
+        self.results_box = results
+        return outer
 
     def _set_enabled(self, on: bool) -> None:
         for w in (self.collected_on, self.collected_by, self.quarter, self.signatures, self.note, self.new_button,
@@ -460,6 +466,12 @@ class IncomePage(QWidget):
             self.category_label.setText("—")
             self.category_label.setStyleSheet("font-size: 12pt; font-weight: bold;")
             self.reasons_label.setText("")
+            return
+        if self.records_model.rowCount() == 0 and not any(line.amount for line in lines):
+            # nothing entered and nothing saved: a suggestion on 0.00 元 would be a false alarm (issue 19)
+            self.category_label.setText("尚未录入收入，不作建议")
+            self.category_label.setStyleSheet("font-size: 12pt; font-weight: bold; color: #777;")
+            self.reasons_label.setText("录入本年度收入（或保存一条收入记录）后显示建议。")
             return
         f = self.facts
         suggestion = rules.suggest_category(year=f.year, a34=result.A34, a38=result.A38, line=f.monitoring_line,

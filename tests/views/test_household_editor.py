@@ -368,3 +368,14 @@ def test_member_cells_edit_on_typing_and_tab_moves_on(qtbot, ctx, saved):
     qtbot.waitUntil(lambda: model.member(1).work_months == 6)
     assert ed.is_dirty() and ed.save()
     assert ctx.read(register.get_household, saved)[1][1].work_months == 6
+
+
+def test_sex_is_filled_from_the_id_number(qtbot, ctx, saved):
+    """Issue 19: the ID says the sex (digit 17); a new member's sex is filled from it when not chosen."""
+    ed = editor(qtbot, ctx, saved)
+    ed.add_button.click()
+    row = ed.members_model.rowCount() - 1
+    ed.members_view.closePersistentEditor(ed.members_model.index(row, COL["name"]))
+    set_cell(ed, row, "name", "王小花")
+    set_cell(ed, row, "id_number", make_id("370305", date(2001, 4, 5), 77, "2"))
+    assert ed.members_model.index(row, COL["sex"]).data() == "女"

@@ -185,10 +185,14 @@ def test_saving_needs_a_collector(page, ctx, hid):
     assert ctx.read(income.records, hid, YEAR) == []
 
 
-def test_ctrl_s_saves_and_tab_moves_between_amounts(qtbot, page, ctx, hid):
-    page.show()
-    qtbot.waitExposed(page)
-    page.activateWindow()
+def test_ctrl_s_saves_and_tab_moves_between_amounts(qtbot, ctx, hid):
+    from desktop import app as desktop_app
+    window = desktop_app.create_main_window(ctx)  # Ctrl+S is the window's application-wide action
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    page = window.show_page("income")
     page.open_household(hid)
     first = page.lines.amount_edit("A28", "务工收入")
     first.setFocus()
@@ -292,3 +296,28 @@ def test_enter_on_a_match_in_the_popup_opens_it(qtbot, page, ctx, township, hid)
     qtbot.keyClick(popup, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: page.facts is not None and page.facts.household_id == other)
     assert page.search_hint.isHidden() and page.search.text() == "3703050020010001"
+
+
+def test_no_suggestion_before_any_income_is_entered(qtbot, page, ctx, township):
+    """Issue 19 problem 10: a 脱贫户 with unsafe housing and no income record got a red 建议纳入 on 0.00 元."""
+    hid = add_household(ctx, township["villages"]["东村"], a4_poverty_alleviated=True, a23_housing_unsafe=True)
+    assert page.open_household(hid)
+    assert page.category_label.text() == "尚未录入收入，不作建议"
+    assert "建议纳入" not in page.category_label.text() + page.reasons_label.text()
+    page.lines.amount_edit("A28", "务工收入").setText("1000")
+    page.recompute()
+    assert page.category_label.text().startswith("建议纳入")  # once an amount is typed the rules speak
+
+
+def test_results_stay_in_view_after_saving(qtbot, page, ctx, hid):
+    page.resize(1200, 560)
+    page.show()
+    qtbot.waitExposed(page)
+    page.open_household(hid)
+    page.lines.amount_edit("A28", "务工收入").setText("8000")
+    page.recompute()
+    assert page.save()
+    qtbot.wait(50)
+    label = page.result_labels["A33"]
+    top_left = label.mapTo(page, label.rect().topLeft())
+    assert label.isVisible() and 0 <= top_left.y() < page.height() and label.visibleRegion().boundingRect().height() > 0

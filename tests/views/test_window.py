@@ -193,3 +193,25 @@ def test_dialog_sizes_are_remembered(qtbot, window, hid):
     assert editor.size() == QSize(720, 450)
     editor.reject()
     assert isinstance(editor, QDialog)
+
+
+def test_file_dialogs_are_all_chinese_and_open_in_the_documents_folder(qtbot):
+    import re
+
+    from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton
+
+    from desktop.app import install_translations
+    from desktop.views.file_dialogs import documents_dir, install_file_dialogs
+
+    app = QApplication.instance()
+    install_translations(app)
+    install_file_dialogs(app)
+    dialog = QFileDialog(None, "导出到", str(documents_dir()), "Excel 工作簿 (*.xlsx)")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    texts = [w.text() for w in dialog.findChildren(QLabel) + dialog.findChildren(QPushButton) if w.text()]
+    assert len(texts) >= 4
+    english = [t for t in texts if re.search(r"[A-Za-z]{2,}", t.replace("&", ""))]
+    assert not english, english  # "Look in:", "Files of type:" were left in English by qtbase_zh_CN
+    assert QApplication.testAttribute(Qt.ApplicationAttribute.AA_DontUseNativeDialogs)
+    assert documents_dir().is_dir()

@@ -11,6 +11,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
 from ...services.codes import codes
+from ...services.idnumber import parse_id
 from ...services.labels import field_info, field_label
 from ...services.register import READ_ONLY_MEMBER, MemberData, Problem
 from .base import ListTableModel
@@ -188,6 +189,12 @@ class MemberTableModel(ListTableModel):
             return True
         setattr(m, fld, value)
         self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole])
+        if fld == "id_number" and not m.sex:  # the sex the ID says (digit 17), when none was chosen yet
+            info = parse_id(value)
+            if info.error is None and info.sex:
+                m.sex = info.sex
+                sex = self.index(index.row(), FIELDS.index("sex"))
+                self.dataChanged.emit(sex, sex, [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole])
         self.membersEdited.emit()
         return True
 
