@@ -133,6 +133,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status)
         self.update_status()
 
+        self.manual = None  # the 使用手册 window, once opened
         self._stale: set[str] = set()  # pages to read again when next shown (data changed while hidden)
         self._build_menus()
         self._build_keys()
@@ -352,6 +353,11 @@ class MainWindow(QMainWindow):
                 self.addAction(action)
 
         help_menu = self.menuBar().addMenu("帮助(&H)")
+        manual = QAction("使用手册(&M)", self)
+        manual.setShortcut(QKeySequence("F1"))
+        manual.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        manual.triggered.connect(lambda: self.open_manual())
+        help_menu.addAction(manual)
         about = QAction("关于(&A)", self)
         about.triggered.connect(self.about)
         help_menu.addAction(about)
@@ -389,6 +395,18 @@ class MainWindow(QMainWindow):
         if self._shortcuts is None:
             self._shortcuts = {a.shortcut() for a in self.findChildren(QAction) if not a.shortcut().isEmpty()}
         return self._shortcuts
+
+    def open_manual(self, key: str | None = None):
+        """F1: the built-in manual on the page of the screen shown (views/manual.py)."""
+        from .manual import ManualDialog
+        if self.manual is None:
+            self.manual = ManualDialog([spec.manual for spec in self.specs if spec.manual], self)
+            self.manual.destroyed.connect(lambda *_: setattr(self, "manual", None))
+        self.manual.show_page(key or self.specs[self.nav.currentRow()].manual or "index")
+        self.manual.show()
+        self.manual.raise_()
+        self.manual.activateWindow()
+        return self.manual
 
     def about(self) -> None:
         QMessageBox.about(self, f"关于 {APP_NAME}",

@@ -215,3 +215,33 @@ def test_file_dialogs_are_all_chinese_and_open_in_the_documents_folder(qtbot):
     assert not english, english  # "Look in:", "Files of type:" were left in English by qtbase_zh_CN
     assert QApplication.testAttribute(Qt.ApplicationAttribute.AA_DontUseNativeDialogs)
     assert documents_dir().is_dir()
+
+
+# ---------------------------------------------------------------- problem 8: F1, the manual
+
+def test_f1_opens_the_manual_on_the_page_of_the_current_screen(qtbot, window):
+    window.show_page("warnings")
+    window.nav.setFocus()
+    qtbot.keyClick(window.nav, Qt.Key.Key_F1)
+    manual = window.manual
+    assert manual is not None and manual.isVisible()
+    assert manual.current_key() == "warnings" and "2%" in manual.browser.toPlainText()
+    manual.hide()
+    window.show_page("cases")
+    qtbot.keyClick(window.nav, Qt.Key.Key_F1)
+    assert manual.current_key() == "cases" and "D+15" in manual.browser.toPlainText()
+
+
+def test_every_screen_has_a_manual_page_and_the_manual_is_searchable(qtbot, window):
+    from desktop.views.manual import manual_pages
+    from desktop.views.pages import PAGES
+
+    keys = [spec.manual for spec in PAGES]
+    assert all(keys) and [p.key for p in manual_pages(keys)] == ["index", *keys]  # a page per screen
+    manual = window.open_manual("home")
+    manual.search.setText("绿色通道")
+    shown = [manual.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(manual.list.count())
+             if not manual.list.item(i).isHidden()]
+    assert "cases" in shown and "villages" not in shown
+    assert manual.current_key() in shown and "绿色通道" in manual.browser.toPlainText()
+    assert manual.browser.textCursor().selectedText() == "绿色通道"  # found in the page shown
