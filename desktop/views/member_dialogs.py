@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
     QDateEdit,
     QDialog,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -181,15 +182,24 @@ class MemberEventDialog(QDialog):
                                                         | QDialogButtonBox.StandardButton.Cancel))
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        # the member form scrolls (it has every A5–A22 field), so 确定/取消 stay on a 1366×768 screen
+        self.form_area = QScrollArea()
+        self.form_area.setWidgetResizable(True)
+        self.form_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.form_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.form_area.setWidget(self.form)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.form)
+        layout.addWidget(self.form_area, 1)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
 
         self.kind.valueChanged.connect(lambda _k: self._kind_changed())
         self._kind_changed()
         self.setMinimumWidth(460)
+        if self._adds():  # as tall as the whole form where the screen allows (window_state.ScreenFit clamps it)
+            self.resize(max(self.sizeHint().width(), self.form.sizeHint().width() + 60),
+                        self.form.sizeHint().height() + self.sizeHint().height())
         self.setWindowTitle("添加成员" if self._adds() else f"成员变更 — {member.name if member else ''}")
 
     def _adds(self) -> bool:
@@ -200,7 +210,7 @@ class MemberEventDialog(QDialog):
         return all(event_codes.get(k).flag("adds_member") for k in ([kind] if kind else offered))
 
     def _kind_changed(self) -> None:
-        self.form.setVisible(self._adds())
+        self.form_area.setVisible(self._adds())
         set_error(self.error, None)
         self.adjustSize()
 

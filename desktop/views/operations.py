@@ -193,6 +193,7 @@ class Operations(QObject):
         self.pool.setMaxThreadCount(1)  # one worker: operations run one after another
         self.pool.setExpiryTimeout(-1)
         self._running: list[Operation] = []
+        self.finished_count = 0  # operations finished so far (a watchdog tells the worker's time from the GUI's)
         self._latest: dict[object, Operation] = {}
         self._coalesce = QTimer(self)
         self._coalesce.setSingleShot(True)
@@ -216,6 +217,7 @@ class Operations(QObject):
         return op
 
     def _done(self, op: Operation) -> None:
+        self.finished_count += 1
         if op in self._running:
             self._running.remove(op)
         if op.key is not None and self._latest.get(op.key) is op:

@@ -123,7 +123,8 @@ def mark_placed(window: QWidget) -> None:
 
 def save_main_window(window: QWidget, key: str = "main") -> None:
     """Remember the geometry when the user changed it (a window opened and closed untouched writes nothing)."""
-    if window.property("_placed") != (window.geometry(), window.isMaximized()):
+    placed = window.property("_placed")
+    if placed is not None and placed != (window.geometry(), window.isMaximized()):
         settings().setValue(f"{key}/geometry", window.saveGeometry())
 
 

@@ -370,9 +370,9 @@ def test_member_cells_edit_on_typing_and_tab_moves_on(qtbot, ctx, saved):
     assert ctx.read(register.get_household, saved)[1][1].work_months == 6
 
 
-def test_sex_is_filled_from_the_id_number(qtbot, ctx, saved):
+def test_sex_is_filled_from_the_id_number(qtbot, ctx, township):
     """Issue 19: the ID says the sex (digit 17); a new member's sex is filled from it when not chosen."""
-    ed = editor(qtbot, ctx, saved)
+    ed = editor(qtbot, ctx)  # a new household: 添加成员 adds a row
     ed.add_button.click()
     row = ed.members_model.rowCount() - 1
     ed.members_view.closePersistentEditor(ed.members_model.index(row, COL["name"]))

@@ -192,6 +192,7 @@ def test_ctrl_s_saves_and_tab_moves_between_amounts(qtbot, ctx, hid):
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
     page = window.show_page("income")
     page.open_household(hid)
     first = page.lines.amount_edit("A28", "务工收入")

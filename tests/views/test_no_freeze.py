@@ -5,8 +5,9 @@ or react. Everything slow must run on the operations worker (views/operations.py
 (the switch, the action, showing the worker's result) must stay under 200 ms.
 
 Known limit, measured and printed but not asserted: while the worker computes, the GUI thread must win the GIL
-back, and SQLAlchemy's compiled row processing holds it for long stretches; under a loaded machine gaps of
-200–400 ms occur then (see the report of issue 19). Those gaps are listed as `while_worker_ran`."""
+back, and SQLAlchemy's compiled row processing holds it for long stretches; on a loaded machine gaps of
+200–400 ms occur then (see the report of issue 19). Gaps during which the worker ran are listed as
+`while_worker_ran`; the GUI thread's own work (each action, each result shown) is timed directly and asserted."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from desktop import app as desktop_app
 from desktop.services import auth, demo, regions, settings
 from desktop.services.context import AppContext
 from desktop.services.db import init_db, sqlite_url
-from desktop.views.operations import operations
+from desktop.views.operations import Operation, operations
 
 pytestmark = pytest.mark.slow
 AS_OF = date(2024, 11, 20)
@@ -59,7 +60,8 @@ def big_ctx(big_database, tmp_path):
 
 
 class Watchdog:
-    """The longest time between two ticks of a 10 ms timer, and what was being done then."""
+    """Ticks every 10 ms on the GUI thread. A gap between two ticks is a time the window could not react. The GUI
+    thread's own work (the action itself, showing a worker's result) is also timed directly."""
 
     def __init__(self):
         self.timer = QTimer()
@@ -69,24 +71,39 @@ class Watchdog:
         self.doing = ""
         self.stalls: list[tuple[float, str]] = []
         self.while_worker_ran: list[tuple[float, str]] = []
-        self.worker_ran = False
+        self._worker_seen = 0
+
+    def _worker_activity(self) -> int:
+        ops = operations()
+        return ops.finished_count + (1 if ops.pool.activeThreadCount() else 0)
 
     def _tick(self) -> None:
         now = time.perf_counter()
         gap = (now - self.last) * 1000
+        activity = self._worker_activity()
         if gap > LIMIT_MS:
-            (self.while_worker_ran if self.worker_ran else self.stalls).append((round(gap), self.doing))
+            worker = activity != self._worker_seen or operations().pool.activeThreadCount() > 0
+            (self.while_worker_ran if worker else self.stalls).append((round(gap), self.doing))
         self.last = now
-        self.worker_ran = operations().pool.activeThreadCount() > 0
+        self._worker_seen = self._worker_activity()
 
     def start(self) -> None:
         self.last = time.perf_counter()
         self.timer.start()
 
+    def gui_work(self, what: str, fn):
+        """Time a piece of GUI-thread work directly."""
+        started = time.perf_counter()
+        result = fn()
+        took = (time.perf_counter() - started) * 1000
+        if took > LIMIT_MS:
+            self.stalls.append((round(took), what))
+        return result
+
     def run(self, qtbot, what: str, action) -> None:
         qtbot.wait(30)  # a fresh tick just before the action
         self.doing = what
-        action()
+        self.gui_work(what, action)
         settle(qtbot)
 
 
@@ -96,13 +113,19 @@ def settle(qtbot) -> None:
     qtbot.wait(50)
 
 
-def test_no_stall_over_200_ms_in_page_switches_and_actions_on_20000_households(qtbot, big_ctx):
+def test_no_stall_over_200_ms_in_page_switches_and_actions_on_20000_households(qtbot, big_ctx, monkeypatch):
+    dog = Watchdog()
+    succeeded = Operation._succeeded
+
+    def timed(op, result):  # showing a worker's result is GUI-thread work: timed on its own
+        dog.gui_work(f"{dog.doing}（显示结果）", lambda: succeeded(op, result))
+
+    monkeypatch.setattr(Operation, "_succeeded", timed)
     window = desktop_app.create_main_window(big_ctx)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
     settle(qtbot)
-    dog = Watchdog()
     dog.start()
     for spec in window.specs:
         dog.run(qtbot, f"切换到{spec.title}", lambda k=spec.key: window.show_page(k))
