@@ -14,12 +14,15 @@ from .errors import ServiceError
 
 # Key-check thresholds of §6.3 (used by the rules issue); a township may change them.
 DEFAULT_THRESHOLDS = {
-    "income_drop_ratio": "0.10",       # per-capita income fell by more than 10 % versus last year
+    "income_drop_ratio": "0",          # per-capita income fell versus last year: any fall counts (003 ①)
     "quarter_drop_ratio": "0.20",      # income fell by more than 20 % between quarterly collections
     "unstable_work_months": 6,         # work months below this is unstable work
     "wage_share": "0.70",              # wage income above this share of income
     "rigid_expense_ratio": "0.50",     # A36 above this share of A33
     "new_identified_income_bound": "30000",  # INCOME_IMPLAUSIBLE: per-capita above this when newly identified
+    # 脱贫不享受政策 exception 2 "个人自付费用支出较大" (004 annex 2): yuan of a year's medical self-pay at or
+    # above which it is 较大. The seed names no figure, so none is built in: unset, the exception is undecided.
+    "policy_large_self_pay": None,
 }
 
 

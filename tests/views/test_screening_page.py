@@ -175,7 +175,8 @@ def test_thresholds_are_edited_in_the_settings_page_and_the_list_follows(qtbot, 
     members[0].work_months = 7  # stable under the default (below 6 months is unstable)
     hid = ctx.run(register.save_household, data, members, TODAY)
     ctx.run(income.save_record, RecordData(hid, YEAR, collected_on=TODAY,
-                                           lines=[LineData("A28", "务工收入", Decimal("20000"))]), TODAY)
+                                           lines=[LineData("A28", "务工收入", Decimal("20000"))],
+                                           collected_by="采集员"), TODAY)
     page = ScreeningPage(ctx)
     qtbot.addWidget(page)
     page.refresh()

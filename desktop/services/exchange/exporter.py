@@ -21,11 +21,14 @@ from ...models import Household, IncomeLine, IncomeRecord, Measure, Member
 from .. import assess, income, regions, rules, settings
 from ..codes import codes, income_items, measure_catalog
 from ..files import written_whole
+from ..policy import FACT_COLUMNS
 from .importer import ExchangeError
 from .layout import INCOME_ITEMS, Column, Sheet, raw, setting, sheets
 from .reader import Issue
 from .values import SHARED_TEXT
 from .xlsx import DATE, INT, MONEY, TEXT, Book, Col
+
+POLICY_COLUMNS = tuple(FACT_COLUMNS.values())  # 脱贫不享受政策 facts, in the sheet's order
 
 Progress = Callable[[int, int, str], None]
 EVERY = 5000
@@ -194,6 +197,9 @@ def _write_data(session: Session, book: Book, year: int, tw, village_ids, progre
     point = ys.status_time_point if ys is not None else settings.default_period(year)[2]
     facts = assess.member_facts(session, point)
     totals = income.totals_for_year(session, year)
+    signed = {hid: ok for hid, rid, ok in session.execute(
+        select(IncomeRecord.household_id, IncomeRecord.id, IncomeRecord.signatures_collected)
+        .where(IncomeRecord.year == year, income.ANNUAL)) if standing.get(hid) == rid}
     names = regions.names(session)
     category, status, tier = _names("category"), _names("monitoring_status"), _names("dibao_tier")
     risk, disaster, removal = _names("risk_type"), _names("disaster_type"), _names("removal_way")
@@ -207,7 +213,8 @@ def _write_data(session: Session, book: Book, year: int, tw, village_ids, progre
                h.a3_category, h.a4_poverty_alleviated, h.monitoring_status, h.identified_on,
                h.whole_no_labor_guarantee, h.dibao_tier, h.a23_housing_unsafe, h.a24_school_dropout,
                h.a25_water_unsafe, h.a27_risk_types, h.a27a_disaster_types, h.a53_removal_way, h.a54_removed_on,
-               h.a55_contact_person, h.contact_phone).where(*where).order_by(h.household_no)
+               h.a55_contact_person, h.contact_phone, h.petition, *(h[c] for c in POLICY_COLUMNS),
+               h.policy_excluded_on).where(*where).order_by(h.household_no)
     for r in session.execute(q):
         members = facts.get(r.id, [])
         t = totals.get(r.id)
@@ -224,7 +231,9 @@ def _write_data(session: Session, book: Book, year: int, tw, village_ids, progre
                 *money, result.A33 if result else None, result.A34 if result else None,
                 t.A35 if t is not None else None, t.A36 if t is not None else None,
                 result.A37 if result else None, result.A38 if result else None,
-                removal(r.a53_removal_way), r.a54_removed_on, r.a55_contact_person, r.contact_phone])
+                removal(r.a53_removal_way), r.a54_removed_on, r.a55_contact_person, r.contact_phone,
+                _yes(signed.get(r.id)), _yes(r.petition), *(_yes(getattr(r, c)) for c in POLICY_COLUMNS),
+                r.policy_excluded_on])
         counts["household"] += 1
         tick("正在导出户信息")
     del facts, totals
@@ -240,14 +249,16 @@ def _write_data(session: Session, book: Book, year: int, tw, village_ids, progre
     q = (select(h.household_no, m.name, m.sex, m.id_number, m.relation, m.ethnicity, m.political, m.education,
                 m.school, m.health, m.disability_grade, m.labor, m.work_region, m.work_months, m.a17_medical,
                 m.a18_serious_illness, m.a19_pension, m.a20_dibao, m.a21_tekun, m.a22_relocated, m.status,
-                m.status_date)
+                m.status_date, m.a20_dibao_since, m.a21_tekun_since, m.health_since, m.unemployed, m.incapacitated,
+                m.studying_away)
          .join(Household.__table__, h.id == m.household_id).where(*where).order_by(h.household_no, m.seq, m.id))
     for r in session.execute(q):
         ws.row([r.household_no, r.name, sex(r.sex), r.id_number, relation(r.relation), ethnicity(r.ethnicity),
                 political(r.political), education(r.education), school(r.school), health(r.health),
                 grade(r.disability_grade), labor(r.labor), region(r.work_region), r.work_months,
                 _yes(r.a17_medical), _yes(r.a18_serious_illness), _yes(r.a19_pension), dibao(r.a20_dibao),
-                tekun(r.a21_tekun), _yes(r.a22_relocated), mstatus(r.status), r.status_date])
+                tekun(r.a21_tekun), _yes(r.a22_relocated), mstatus(r.status), r.status_date, r.a20_dibao_since,
+                r.a21_tekun_since, r.health_since, _yes(r.unemployed), _yes(r.incapacitated), _yes(r.studying_away)])
         counts["member"] += 1
         tick("正在导出家庭成员")
 

@@ -102,7 +102,7 @@ def page_cache(session: Session, kib: int = IMPORT_CACHE_KIB):
 
 class Writer:
     def __init__(self, session: Session, data: _Data, plan: _Plan, year: int, as_of: date,
-                 progress: Progress | None, cancelled: Callable[[], bool] | None):
+                 progress: Progress | None, cancelled: Callable[[], bool] | None, source_file: str | None = None):
         self.s = session
         self.data = data
         self.plan = plan
@@ -112,6 +112,9 @@ class Writer:
         self.cancelled = cancelled
         self.now = utcnow()
         self.user = session.info.get("user", "system")
+        # An imported income record's source: the file and the importing user; its signatures are
+        # unknown (NULL) unless the file has the column (services.income.RecordData, origin "imported").
+        self.source_file = source_file or "（未知文件）"
         self.total = len(plan.new) + len(plan.existing)
         self.done = 0
         self.households_new = self.members_new = self.members_updated = 0
@@ -188,11 +191,15 @@ class Writer:
                          "a4_poverty_alleviated", "a23_housing_unsafe", "a24_school_dropout", "a25_water_unsafe",
                          "a27_risk_types", "a27a_disaster_types", "monitoring_status", "whole_no_labor_guarantee",
                          "dibao_tier", "identified_on", "a53_removal_way", "a54_removed_on", "a55_contact_person",
-                         "contact_phone")
+                         "contact_phone", "petition", "policy_c2_cause_gone", "policy_c3_luxury_car",
+                         "policy_c4_urban_home", "policy_c5_business", "policy_c6_public_servant",
+                         "policy_c7_child_business", "policy_c8_child_support", "policy_e2_medical_burden",
+                         "policy_e4_disaster", "policy_excluded_on")
     MEMBER_COLUMNS = ("name", "sex", "id_number", "relation", "ethnicity", "political", "education", "school",
                       "health", "disability_grade", "labor", "work_region", "work_months", "a17_medical",
                       "a18_serious_illness", "a19_pension", "a20_dibao", "a21_tekun", "a22_relocated", "status",
-                      "status_date")
+                      "status_date", "a20_dibao_since", "a21_tekun_since", "health_since", "unemployed",
+                      "incapacitated", "studying_away")
     MEASURE_COLUMNS = ("category", "item", "start_date", "end_date", "amount", "responsible_unit",
                        "developmental_override")
 
@@ -215,7 +222,9 @@ class Writer:
         m_names = ("id", "household_id", "seq", *self.MEMBER_COLUMNS, "created_at", "updated_at")
         ms_names = ("id", "household_id", "raises_working_ability", *self.MEASURE_COLUMNS, "created_at",
                     "updated_at")
-        ir_names = ("id", "household_id", "year", "signatures_collected", "created_at", "updated_at")
+        ir_names = ("id", "household_id", "year", "signatures_collected", "origin", "source_file", "recorded_by",
+                    "created_at", "updated_at")
+        i_signed = H.index("signatures_collected")
         il_names = ("id", "record_id", "item", "line", "amount", "note")
         hx = {k: i for i, k in enumerate(self.HOUSEHOLD_COLUMNS)}
         for start in range(0, len(nos), CHUNK):
@@ -252,7 +261,8 @@ class Writer:
                 if lines is not None:
                     rid = nxt[IncomeRecord]
                     nxt[IncomeRecord] += 1
-                    ir_rows.append((rid, hid, self.year, False, now, now))
+                    ir_rows.append((rid, hid, self.year, v[i_signed], "imported", self.source_file, self.user,
+                                    now, now))
                     for item in INCOME_ITEMS:
                         for name, amount, note in lines.get(item, ()):
                             il_rows.append((nxt[IncomeLine], rid, item, name, amount, note))
@@ -281,7 +291,7 @@ class Writer:
         h_fields = [c for c in self.H.columns
                     if hh_sheet.has(c.key) and c.key not in ("household_no", "province", "city", "county", "township",
                                                             "village", "group") and not c.computed
-                    and c.key not in INCOME_ITEMS]
+                    and c.key not in INCOME_ITEMS and c.key != "signatures_collected"]
         mem_sheet = self.data.sheets["member"]
         m_fields = [c for c in self.M.columns if mem_sheet.has(c.key) and c.key not in ("household_no", "id_number")]
         ms_sheet = self.data.sheets.get("measure")
@@ -396,7 +406,8 @@ class Writer:
             # must stand over the quarterly collection it replaces.
             dated = record.collected_on if record is not None else None
             record = IncomeRecord(household_id=hh.id, year=self.year,
-                                  collected_on=max(dated, self.as_of) if dated is not None else None)
+                                  collected_on=max(dated, self.as_of) if dated is not None else None,
+                                  origin="imported", source_file=self.source_file, recorded_by=self.user)
             s.add(record)
             s.flush()
             stored_lines = []
@@ -404,11 +415,16 @@ class Writer:
         for ln in stored_lines:
             by_item[ln.item].append(ln)
         changed = created
+        signed = v[self.H.index("signatures_collected")]
+        if signed is not None and record.signatures_collected != signed:
+            record.signatures_collected = signed
+            changed = True
         for item in INCOME_ITEMS:
             now = [(ln.line, ln.amount, ln.note) for ln in by_item.get(item, ())]
             if now == wanted.get(item, []):
                 continue
             changed = True
+            record.origin, record.source_file, record.recorded_by = "imported", self.source_file, self.user
             for ln in by_item.get(item, ()):
                 s.delete(ln)
             for name, amount, note in wanted.get(item, ()):

@@ -27,7 +27,7 @@ from reportlab.platypus import KeepTogether
 from sqlalchemy import select
 
 from ...models import Case, CaseStep, Household
-from .. import policy, workflow
+from .. import assess, policy, workflow
 from ..codes import codes
 from .base import HOTLINE, Document, cn_date
 from .common import in_scope, region_names, village_list, year_window
@@ -145,8 +145,8 @@ def entries(session, sc, kind: str, year: int, as_of: date) -> list[Entry]:
                     what = cat.name(decision["category"])
                 elif h.a3_category:
                     what = cat.name(h.a3_category)
-                elif snap and snap.get("suggested_category"):
-                    what = snap["suggested_category"]
+                elif snap and assess.read_snapshot(snap).category_name:
+                    what = assess.read_snapshot(snap).category_name
                 else:
                     what = "待定"
             else:
