@@ -113,6 +113,7 @@ class SnapshotView:
     developmental_measure_missing: bool = False
     warning_color: str | None = None  # 红 / 黄 / 蓝
     totals: dict = field(default_factory=dict)
+    policy_lines: tuple = ()  # 脱贫不享受政策: the criteria met and the exceptions, as read then
 
     @property
     def category_name(self) -> str | None:
@@ -143,7 +144,19 @@ def read_snapshot(snap: dict | None) -> SnapshotView | None:
         guarantee_problems=guarantees, whole_household_no_labor=bool(snap.get("whole_household_no_labor")),
         developmental_measure_required=bool(snap.get("developmental_measure_required")),
         developmental_measure_missing=bool(snap.get("developmental_measure_missing")),
-        warning_color=colour, totals=dict(snap.get("totals") or {}))
+        warning_color=colour, totals=dict(snap.get("totals") or {}), policy_lines=_policy_lines(snap.get("policy")))
+
+
+def _policy_lines(data: dict | None) -> tuple:
+    if not data:
+        return ()
+    from .policy import CRITERIA, EXCEPTIONS
+    lines = [f"符合第 {k[1]} 条：{CRITERIA.get(k, k)}" + (f"（{v}）" if v else "")
+             for k, v in (data.get("criteria") or {}).items()]
+    lines += [f"例外第 {k[1]} 条：{EXCEPTIONS.get(k, k)}" + (f"（{v}）" if v else "")
+              for k, v in (data.get("exceptions") or {}).items()]
+    lines += [f"例外第 {k[1]} 条无法判断：{v}" for k, v in (data.get("undecided") or {}).items()]
+    return tuple(lines)
 
 
 def dumps(objs: list) -> str:

@@ -30,12 +30,14 @@ EDIT_ROLES = ("admin", "auditor")
 UNIT = "元/人·年"
 # The key-check thresholds (settings.DEFAULT_THRESHOLDS): label, kind, unit, hint.
 THRESHOLDS = {
-    "income_drop_ratio": ("脱贫户人均纯收入较上年下降超过", "percent", "%", "集中排查：收入下降"),
+    "income_drop_ratio": ("人均纯收入较上年下降超过", "percent0", "%", "集中排查：收入下降（0 = 任何下降都列入）"),
     "quarter_drop_ratio": ("两次季度采集间家庭纯收入下降超过", "percent", "%", "集中排查：季度收入明显下降"),
     "unstable_work_months": ("务工时间少于", "months", "个月", "集中排查：视为务工不稳定"),
     "wage_share": ("工资性收入占各项收入的比例高于", "percent", "%", "集中排查：工资性收入占比高"),
     "rigid_expense_ratio": ("合规自付支出超过家庭纯收入的", "percent", "%", "集中排查：刚性支出较大"),
     "new_identified_income_bound": ("新识别监测对象人均纯收入高于", "money", UNIT, "数据质量：收入疑点"),
+    "policy_large_self_pay": ("大病个人自付费用“较大”：不低于", "money_optional", "元/户·年",
+                              "脱贫不享受政策例外第 2 条；未填时该例外无法判断"),
 }
 
 
@@ -58,9 +60,9 @@ def threshold_text(key: str, value) -> str:
     kind = THRESHOLDS.get(key, ("", "raw"))[1]
     if value is None or value == "":
         return ""
-    if kind == "percent":
+    if kind in ("percent", "percent0"):
         return format((Decimal(str(value)) * 100).normalize(), "f")
-    if kind == "money":
+    if kind in ("money", "money_optional"):
         return money_text(Decimal(str(value)))
     return str(value)
 
@@ -69,11 +71,13 @@ def parse_threshold(key: str, text: str):
     """The stored value of a threshold typed in the form; ValueError with a Chinese message."""
     label, kind = THRESHOLDS.get(key, (key, "raw"))[:2]
     text = text.strip().replace("%", "").replace("％", "")
+    if not text and kind == "money_optional":
+        return None
     if not text:
         raise ValueError(f"请填写“{label}”")
     if kind == "raw":
         return text
-    if kind == "money":
+    if kind in ("money", "money_optional"):
         try:
             return str(settings.parse_amount(text, label))
         except settings.SettingsError as exc:
@@ -86,7 +90,10 @@ def parse_threshold(key: str, text: str):
         if not number.is_finite() or number != number.to_integral_value() or not 1 <= number <= 12:
             raise ValueError(f"“{label}”应为 1–12 之间的整数月数，现为“{text}”")
         return int(number)
-    if not number.is_finite() or not 0 < number < 100:
+    if kind == "percent0":
+        if not number.is_finite() or not 0 <= number < 100:
+            raise ValueError(f"“{label}”应为 0 到 100 之间（不含 100）的百分数，现为“{text}”")
+    elif not number.is_finite() or not 0 < number < 100:
         raise ValueError(f"“{label}”应为大于 0、小于 100 的百分数，现为“{text}”")
     return format((number / 100).normalize(), "f")
 

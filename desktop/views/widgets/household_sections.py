@@ -91,6 +91,7 @@ class BasicSection(Section):
         self.a4 = self._watch("a4_poverty_alleviated", QCheckBox("是脱贫户（2014–2020 年建档立卡）"))
         self.whole = self._watch("whole_no_labor_guarantee", QCheckBox("是整户无劳动能力兜底保障户"))
         self.dibao_tier = self._watch("dibao_tier", code_combo("dibao_tier", "（无）"))
+        self.petition = self._watch("petition", bool_combo())
         self.a55 = self._watch("a55_contact_person", QLineEdit())
         self.contact_phone = self._watch("contact_phone", QLineEdit())
         self.note = self._watch("note", QPlainTextEdit())
@@ -118,6 +119,7 @@ class BasicSection(Section):
         f2.addRow(field_label("household", "a4_poverty_alleviated") + "：", self.a4)
         f2.addRow("兜底保障：", self.whole)
         f2.addRow(label("dibao_tier"), self.dibao_tier)
+        f2.addRow(label("petition"), self.petition)
         f2.addRow(label("a55_contact_person"), self.a55)
         f2.addRow(label("contact_phone"), self.contact_phone)
 
@@ -182,6 +184,7 @@ class BasicSection(Section):
         self.a4.setChecked(bool(d.a4_poverty_alleviated))
         self.whole.setChecked(bool(d.whole_no_labor_guarantee))
         self.dibao_tier.set_value(d.dibao_tier)
+        self.petition.set_value(d.petition)
         self.a55.setText(d.a55_contact_person or "")
         self.contact_phone.setText(d.contact_phone or "")
         self.note.setPlainText(d.note or "")
@@ -196,6 +199,7 @@ class BasicSection(Section):
                        a1_relocation_site=self.a1.value(), a2_site_address=_text(self.a2),
                        a3_category=self.a3.value(), a4_poverty_alleviated=self.a4.isChecked(),
                        whole_no_labor_guarantee=self.whole.isChecked(), dibao_tier=self.dibao_tier.value(),
+                       petition=self.petition.value(),
                        a55_contact_person=_text(self.a55), contact_phone=_text(self.contact_phone),
                        note=_text(self.note))
 
