@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ...models import Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent
 from ...models.base import utcnow
-from .. import regions
+from .. import regions, rules
 from ..errors import ServiceError
 from ..idnumber import parse_id
 from .layout import INCOME_ITEMS, norm_value, setting, sheet
@@ -220,7 +220,8 @@ class Writer:
         hh_names = ("id", "village_id", "group_id", "head_name", "size", *self.HOUSEHOLD_COLUMNS, "created_at",
                     "updated_at")
         m_names = ("id", "household_id", "seq", *self.MEMBER_COLUMNS, "created_at", "updated_at")
-        ms_names = ("id", "household_id", "raises_working_ability", *self.MEASURE_COLUMNS, "created_at",
+        ms_names = ("id", "household_id", "raises_working_ability", *self.MEASURE_COLUMNS, "developmental_note",
+                    "created_at",
                     "updated_at")
         ir_names = ("id", "household_id", "year", "signatures_collected", "origin", "source_file", "recorded_by",
                     "created_at", "updated_at")
@@ -255,7 +256,9 @@ class Writer:
                 h[hx["monitoring_status"]] = h[hx["monitoring_status"]] or "none"
                 hh_rows.append((hid, vid, gid, head, size, *h, now, now))
                 for _r, mv in self.data.measures.get(no, ()):
-                    ms_rows.append((nxt[Measure], hid, False, *ms_get(mv), now, now))
+                    values = list(ms_get(mv))
+                    values[-1], note = self.override(values[0], values[1], values[-1])
+                    ms_rows.append((nxt[Measure], hid, False, *values, note, now, now))
                     nxt[Measure] += 1
                 lines = self.income_lines(no, v, None)
                 if lines is not None:
@@ -377,6 +380,8 @@ class Writer:
                 row = Measure(household_id=hh.id, category=key[0], item=key[1], start_date=key[2])
                 for c in fields:
                     setattr(row, c.key, mv[c.index])
+                row.developmental_override, row.developmental_note = self.override(
+                    row.category, row.item, row.developmental_override)
                 self.s.add(row)
                 keyed[key] = row
                 self.measures_new += 1
@@ -384,10 +389,21 @@ class Writer:
             changed = False
             for c in fields:
                 value = mv[c.index]
+                if c.key == "developmental_override":
+                    value, note = self.override(row.category, row.item, value)
+                    if value is not None and row.developmental_override != value:
+                        row.developmental_note = note
                 if value is not None and getattr(row, c.key) != value:
                     setattr(row, c.key, value)
                     changed = True
             self.measures_updated += changed
+
+    def override(self, category: str, item: str | None, value: bool | None) -> tuple[bool | None, str | None]:
+        """An imported 是否开发式 (SPEC §3: an override of the default carries a note): equal to the default
+        of the item it is no override; otherwise the override's note names the file it came from."""
+        if value is None or value == rules.is_developmental(category, item):
+            return None, None
+        return value, f"Excel 导入“{self.source_file}”标明{'是' if value else '不是'}开发式帮扶"
 
     def _income(self, hh: Household, v: list, no: str, record_id: int | None) -> None:
         s = self.s
