@@ -116,12 +116,13 @@ class IncomeResult:
         return self.exact(code) < line
 
     def shown(self, code: str, line: Decimal | None = None) -> str:
-        """The per-capita figure as the forms print it (2 decimals), with the exact quotient beside it
-        when rounding to the fen would put it on the other side of the line."""
+        """The per-capita figure in yuan as the forms print it (2 decimals), with the exact quotient
+        beside it when rounding to the fen would put it on the other side of the line:
+        "7,100.00 元（精确值 7,099.9966 元）"."""
         rounded, exact = getattr(self, code), self.exact(code)
-        text = f"{rounded:,.2f}"
+        text = f"{rounded:,.2f} 元"
         if line is not None and (rounded < line) != (exact < line):
-            text += f"（精确值 {exact.quantize(Decimal('0.0001'), rounding=ROUND_DOWN):,}）"
+            text += f"（精确值 {exact.quantize(Decimal('0.0001'), rounding=ROUND_DOWN):,} 元）"
         return text
 
 

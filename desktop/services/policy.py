@@ -162,7 +162,7 @@ def proposals(session: Session, year: int, as_of: date, household_ids: list[int]
         facts = facts_of(hh)
         p = PolicyProposal(hid, a.household_no)
         if ys.county_income is not None and a.income is not None and not a.income.below(ys.county_income, "A34"):
-            p.met["c1"] = (f"家庭人均纯收入 {a.income.shown('A34', ys.county_income)} 元，县农民人均可支配收入 "
+            p.met["c1"] = (f"家庭人均纯收入 {a.income.shown('A34', ys.county_income)}，县农民人均可支配收入 "
                            f"{rules.line_text(ys.county_income)} 元")
         for k in RECORDED:
             if k.startswith("c") and facts[k]:

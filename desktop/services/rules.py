@@ -58,8 +58,8 @@ def _category_reason(result: IncomeResult, line: Decimal, poverty_alleviated: bo
     a34 = result.shown("A34", line)
     if result.below(line, "A34"):
         who = "脱贫户" if poverty_alleviated else "一般农户"
-        return f"家庭人均纯收入 {a34} 元低于监测线，且为{who}"
-    return f"家庭人均纯收入 {a34} 元不低于监测线：属刚性支出较大或收入大幅缩减导致的严重困难"
+        return f"家庭人均纯收入 {a34}低于监测线，且为{who}"
+    return f"家庭人均纯收入 {a34}不低于监测线：属刚性支出较大或收入大幅缩减导致的严重困难"
 
 
 def suggest_category(*, year: int, result: IncomeResult, line: Decimal, rural_average: Decimal | None,
@@ -70,7 +70,7 @@ def suggest_category(*, year: int, result: IncomeResult, line: Decimal, rural_av
     g_text = f"“三保障”和饮水安全存在问题：{'、'.join(guarantees)}" if guarantees else ""
     k_text = f"存在返贫致贫风险：{risk_names}" if risk_types else ""
     below = result.below(line, "A38")
-    a38_vs = (f"人均收入参考值 {result.shown('A38', line)} 元{'低于' if below else '不低于'} {year} 年监测线 "
+    a38_vs = (f"人均收入参考值 {result.shown('A38', line)}{'低于' if below else '不低于'} {year} 年监测线 "
               f"{line_text(line)} 元")
     if below and (guarantees or risk_types):
         reasons = [a38_vs] + [t for t in (g_text, k_text) if t]
@@ -110,10 +110,10 @@ def category_problem(category: str | None, poverty_alleviated: bool, result: Inc
         return None
     a34, lt = result.shown("A34", line), line_text(line)
     if category in ("01", "02") and not result.below(line, "A34"):
-        return f"类别为{name}，但家庭人均纯收入 {a34} 元不低于监测线 {lt} 元"
+        return f"类别为{name}，但家庭人均纯收入 {a34}不低于监测线 {lt} 元"
     if category == "03" and result.below(line, "A34"):
         right = codes("category").name(category_by_a34(result, line, poverty_alleviated))
-        return (f"类别为突发严重困难户，但家庭人均纯收入 {a34} 元低于监测线 {lt} 元（A34 低于监测线应为"
+        return (f"类别为突发严重困难户，但家庭人均纯收入 {a34}低于监测线 {lt} 元（A34 低于监测线应为"
                 f"{right}，见采集表注 2）")
     return None
 

@@ -637,13 +637,13 @@ def removal_eligibility(session: Session, household_id: int, year: int, as_of: d
     if r is None:
         problems.append(f"没有 {year} 年度收入记录（季度收入不能代替年度收入），无法判断收入是否稳定超过监测线")
     else:
-        low = [f"{name} {r.shown(code, line)} 元" for code, name in (("A34", "家庭人均纯收入"),
+        low = [f"{name} {r.shown(code, line)}" for code, name in (("A34", "家庭人均纯收入"),
                                                                     ("A38", "人均收入参考值")) if r.below(line, code)]
         if low:
             problems.append(f"{year} 年度{'、'.join(low)}低于监测线 {lt} 元，收入未稳定超过监测线")
         else:
-            facts.append(f"{year} 年度家庭人均纯收入 {r.shown('A34', line)} 元、人均收入参考值 "
-                         f"{r.shown('A38', line)} 元，均不低于监测线 {lt} 元"
+            facts.append(f"{year} 年度家庭人均纯收入 {r.shown('A34', line)}、人均收入参考值 "
+                         f"{r.shown('A38', line)}，均不低于监测线 {lt} 元"
                          f"（{a.size} 人，{ys.status_time_point} 状态时点）")
     if way == rules.NATURAL:
         facts.append("自然消除：不受识别满 6 个月的限制，收入仍须稳定超过监测线")
