@@ -312,7 +312,7 @@ def calculate(facts: CalculatorFacts, totals: Totals, quarter: int | None = None
     except income.IncomeError as e:
         return Calculation(None, None, str(e))
     if quarter is not None:
-        return Calculation(result, None, f"第{quarter}季度的收入只用于排查收入是否明显下降，不据此建议类别；"
+        return Calculation(result, None, f"第 {quarter} 季度的收入只用于排查收入是否明显下降，不据此建议类别；"
                                          f"类别由 {facts.year} 年度收入记录决定")
     suggestion = rules.suggest_category(year=facts.year, result=result, line=facts.monitoring_line,
                                         rural_average=facts.rural_average,

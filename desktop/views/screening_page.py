@@ -94,7 +94,7 @@ class ScreeningPage(QWidget):
             button.setToolTip(f"只看“{name}”的户")
             button.clicked.connect(lambda _c=False, k=key: self.reason_combo.setCurrentIndex(
                 self.reason_combo.findData(k)))
-            counts.addWidget(button, i // 3, i % 3)
+            counts.addWidget(button, i // 4, i % 4)  # 22 key groups: four to a row
             self.count_buttons[key] = button
 
         self.reason_combo = QComboBox()

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from desktop.models import Household, Measure
+from desktop.models import Household, IncomeRecord, Measure, Member
 from desktop.services import assess, checks, income, policy, procedures, register, rules, screening, settings
 from desktop.services import workflow
 from desktop.services.income import LineData, RecordData
@@ -338,3 +338,60 @@ def test_a_member_who_joined_after_the_time_point_is_not_counted(b):
                                                 relation="05"))
     assert income.size_at(b.s, hid, date(2024, 9, 30)) == 2
     assert income.size_at(b.s, hid, date(2024, 10, 20)) == 3
+
+
+def test_6_7_facts_come_in_as_columns_and_unknown_stays_unknown(ctx, tmp_path):
+    """SPEC §6.4: "the others are yes/no facts recorded per household (entered on the household editor,
+    imported as columns, shown on the collection form)"; defect 7: "for imported data the start date comes
+    from a column, else it is unknown — never the import date"."""
+    from desktop.services import exchange
+    from tests.services.test_exchange_book import hh, person, table, write_book
+    households = [hh("H001", **{"是否脱贫户": "是", "舆情信访户": "是", "拥有并经常使用高档乘用车辆": "√",
+                                "在城镇购买商品房": "否", "收入核算已双签字": "否", "工资性收入": 30000}),
+                  hh("H002", **{"是否脱贫户": "是", "工资性收入": 30000})]
+    members = [person("H001", "张三", date(1970, 3, 5), "1", "户主", 1,
+                      **{"享受低保": "农村低保", "享受低保起始日期": "2024-05-01", "失业": "是"}),
+               person("H002", "李四", date(1972, 8, 9), "2", "户主", 2, **{"享受低保": "农村低保"})]
+    path = write_book(tmp_path / "facts.xlsx", {"户信息": table(households), "家庭成员": table(members)})
+
+    def work(s):
+        pv = exchange.preview(s, path, YEAR)
+        assert pv.ok, [e.text() for e in pv.errors]
+        exchange.apply(s, pv, as_of=TODAY, take_backup=False, check=False)
+    ctx.run(work)
+    with ctx.db.session() as s:
+        rows = {h.household_no: h for h in s.query(Household)}
+        h1, h2 = rows["H001"], rows["H002"]
+        assert (h1.petition, h1.policy_c3_luxury_car, h1.policy_c4_urban_home, h1.policy_c5_business) == (
+            True, True, False, None)
+        assert (h2.petition, h2.policy_c3_luxury_car) == (None, None)
+        m1, m2 = (s.query(Member).filter_by(household_id=h.id).one() for h in (h1, h2))
+        assert (m1.a20_dibao_since, m1.unemployed) == (date(2024, 5, 1), True)
+        assert (m2.a20_dibao_since, m2.unemployed) == (None, None)  # unknown: not the import date
+        records = {r.household_id: r for r in s.query(IncomeRecord)}
+        assert records[h1.id].signatures_collected is False and records[h2.id].signatures_collected is None
+        assert records[h1.id].origin == "imported" and records[h1.id].source_file == "facts.xlsx"
+        got = {k.household_no: k.reasons for k in screening.key_checks(s, YEAR, TODAY)}
+        assert "new_guarantee" in got["H001"] and "new_guarantee" not in got["H002"]
+        assert {f.household_no for f in checks.run_checks(s, YEAR, TODAY) if f.code == "SIGNATURES_MISSING"} == {
+            "H001"}
+
+
+@pytest.mark.skipif(__import__("shutil").which("pdftotext") is None, reason="pdftotext not installed")
+def test_6_the_collection_form_asks_the_facts_of_a_tuopin_household(b, tmp_path):
+    """SPEC §6.4: the facts are "shown on the collection form"; 004 annex 2 criteria 2–8, exceptions."""
+    import subprocess
+
+    from desktop.services.reports import render
+    hid = b.household(a4_poverty_alleviated=True, monitoring_status="monitoring", identified_on=date(2024, 1, 10),
+                      a3_category="01", a27_risk_types=["07"])
+    policy.set_facts(b.s, hid, {"c3": True, "c4": False})
+    general = b.household(monitoring_status="monitoring", identified_on=date(2024, 1, 10), a3_category="02")
+    for h in (hid, general):
+        b.income(h, A28="10000")
+    out = render(b.s, "collection-form", tmp_path / "c.pdf", year=YEAR, as_of=TODAY)
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(out.path), "-"], capture_output=True,
+                          check=True).stdout.decode()
+    squeezed = "".join(text.split())
+    assert squeezed.count("脱贫不享受政策认定事项") == 1  # the 脱贫户 only
+    assert "第3条户内家庭成员拥有并经常使用高档乘用车辆" in squeezed and "例外第4条" in squeezed
