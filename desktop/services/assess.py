@@ -176,7 +176,8 @@ def dumps(objs: list) -> str:
 def year_settings(session: Session, year: int) -> settings.YearSettingsData:
     ys = settings.get_year(session, year)
     if ys is None or ys.monitoring_line is None:
-        raise AssessError(f"{year} 年度未设置监测线：请在“年度设置”中填写，或运行 config --year {year} --monitoring-line 金额")
+        raise AssessError(f"{year} 年度未设置监测线：请在“年度设置”中填写，"
+                          f"或运行 config --year {year} --monitoring-line 金额")
     return ys
 
 

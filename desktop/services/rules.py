@@ -43,7 +43,7 @@ class Suggestion:
 
 def guarantee_problems(a23: bool | None, a24: bool | None, a25: bool | None, a26: bool) -> list[str]:
     """G of §6.1: which of housing, schooling, water and basic medical insurance are not secure."""
-    return [name for name, bad in zip(GUARANTEES, (a23, a24, a25, a26)) if bad]
+    return [name for name, bad in zip(GUARANTEES, (a23, a24, a25, a26), strict=True) if bad]
 
 
 def category_by_a34(result: IncomeResult, line: Decimal, poverty_alleviated: bool) -> str:

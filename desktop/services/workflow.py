@@ -29,6 +29,7 @@ from .errors import ServiceError
 from .procedures import Procedure, StepDef
 
 OPEN, DONE, FAILED = "open", "done", "failed"
+PLAN_KINDS = frozenset({"identify", "green"})  # procedures whose household gets an assistance plan
 STATES = {OPEN: "进行中", DONE: "已完成", FAILED: "已终止"}
 RESULTS = {"passed": "通过", "failed": "未通过", "sent_back": "退回修改"}
 
@@ -107,6 +108,20 @@ class CaseView:
     @property
     def pending(self) -> StepView | None:
         return next((s for s in self.steps if s.done_on is None), None)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == OPEN
+
+    @property
+    def failed(self) -> bool:
+        """Ended without its decision (终止)."""
+        return self.state == FAILED
+
+    @property
+    def plans_assistance(self) -> bool:
+        """认定 and 绿色通道 make a household monitored: its assistance plan is linked to the case."""
+        return self.kind in PLAN_KINDS
 
 
 def _due(step: StepDef, case: Case, approved_on: date | None) -> date | None:
@@ -696,6 +711,10 @@ class CaseRow:
     step: str  # pending step name, or the end
     due_on: date | None
     overdue: bool
+
+    @property
+    def failed(self) -> bool:
+        return self.state == FAILED
 
 
 def cases(session: Session, as_of: date, *, kind: str | None = None, state: str | None = None,

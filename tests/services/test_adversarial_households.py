@@ -16,10 +16,9 @@ from decimal import Decimal
 
 import pytest
 
-from desktop.services import assess, checks, income, workflow
+from desktop.services import assess, checks, workflow
 from desktop.services.reports import render
 from tests.conftest import TODAY, YEAR
-from tests.services.builders import b  # noqa: F401
 
 L = Decimal("7100")
 SPAN = (date(2024, 1, 10), "02")  # identified on, registered category: monitored since January
@@ -147,7 +146,7 @@ def test_every_path_gives_the_seeds_answer(b, tmp_path):
         a = assessed[hid]
         r = a.income
 
-        def expect(what, got, want):
+        def expect(what, got, want, case=case):
             if got != want:
                 wrong.append(f"{case.name} [{case.clause}] {what}: {got!r}, the seed says {want!r}")
 

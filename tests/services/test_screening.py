@@ -13,7 +13,6 @@ from sqlalchemy import select
 from desktop.models import AuditEntry, ScreeningVisit
 from desktop.services import screening, settings
 from tests.conftest import TODAY, YEAR
-from tests.services.builders import b  # noqa: F401
 
 
 def listed(b, year: int = YEAR, as_of: date = TODAY) -> dict[str, screening.KeyCheck]:

@@ -8,13 +8,11 @@ from datetime import date
 import pytest
 
 from desktop.models import Household, IncomeRecord, Measure, Member
-from desktop.services import assess, checks, income, policy, procedures, register, rules, screening, settings
-from desktop.services import workflow
+from desktop.services import assess, checks, income, policy, procedures, register, rules, screening, settings, workflow
 from desktop.services.income import LineData, RecordData
 from desktop.services.register import MemberData
 from desktop.services.workflow import WorkflowError
 from tests.conftest import TODAY, YEAR
-from tests.services.builders import b  # noqa: F401
 
 LATE = date(2025, 6, 30)
 
@@ -111,8 +109,8 @@ def test_4_a_baby_born_after_09_30_is_not_counted(b):
 # ---------------------------------------------------------------- 5. one rule for "6 months"
 
 def test_5_the_workflow_and_the_check_use_one_half_year_rule(b):
-    """001 §27: "过渡期内，除风险自然消除外，收入持续稳定原则上不少于半年"; SPEC §7: "for 帮扶消除 at least 6 months after
-    identification … The eligibility the workflow shows and the check REMOVED_TOO_SOON use one and the same rule"."""
+    """001 §27: "过渡期内，除风险自然消除外，收入持续稳定原则上不少于半年"; SPEC §7: "for 帮扶消除 at least 6 months
+    after identification … The eligibility the workflow shows and the check REMOVED_TOO_SOON use one and the same rule"."""
     hid = b.household(monitoring_status="monitoring", identified_on=date(2024, 11, 1), a3_category="02")
     b.income(hid, collected_on=date(2024, 6, 1), A28="40000")  # a record before identification
     e = workflow.removal_eligibility(b.s, hid, YEAR, date(2024, 11, 10), "01")
@@ -184,7 +182,8 @@ def test_6_no_procedure_for_a_household_that_is_not_proposed(b):
 # ---------------------------------------------------------------- 7. screening
 
 def test_7_key_groups_of_the_seeds_are_listed(b):
-    """003 四个必到: "有失业人口、大病重症慢性病、重度残疾人、失能老年人、低保特困供养等弱势群体家庭必到，舆情信访户必到";
+    """003 四个必到: "有失业人口、大病重症慢性病、重度残疾人、失能老年人、低保特困供养等弱势群体家庭必到，
+    舆情信访户必到";
     六个必核: "有残疾儿童、智障儿童和在外就读学生的家庭户…有新发生残疾的家庭户必须及早核实"."""
     unemployed = b.household([*b.couple()[:1], b.person("李四", date(1972, 8, 9), "2", "02", unemployed=True)])
     elderly = b.household([b.person("老人", date(1950, 1, 1), "1", "01", incapacitated=True)])
