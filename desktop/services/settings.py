@@ -118,7 +118,8 @@ def check_threshold(key: str, value):
     if spec.zero and number == 0:
         return "0"
     if not number.is_finite() or not 0 < number < 1:
-        raise SettingsError(f"“{spec.label}”应为{'0 或' if spec.zero else ''}大于 0、小于 1 的比例，现为“{value}”")
+        within = " 0 到 1 之间（不含 1）的" if spec.zero else "大于 0、小于 1 的"
+        raise SettingsError(f"“{spec.label}”应为{within}比例，现为“{value}”")
     return format(number.normalize(), "f")
 
 
@@ -151,7 +152,8 @@ def parse_threshold(key: str, text: str):
     if spec.zero and number == 0:
         return "0"
     if not number.is_finite() or not 0 < number < 100:
-        raise SettingsError(f"“{spec.label}”应为{'0 或' if spec.zero else ''}大于 0、小于 100 的百分数，现为“{typed}”")
+        within = " 0 到 100 之间（不含 100）的" if spec.zero else "大于 0、小于 100 的"
+        raise SettingsError(f"“{spec.label}”应为{within}百分数，现为“{typed}”")
     return check_threshold(key, format((number / 100).normalize(), "f"))
 
 

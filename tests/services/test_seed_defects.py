@@ -110,7 +110,8 @@ def test_4_a_baby_born_after_09_30_is_not_counted(b):
 
 def test_5_the_workflow_and_the_check_use_one_half_year_rule(b):
     """001 §27: "过渡期内，除风险自然消除外，收入持续稳定原则上不少于半年"; SPEC §7: "for 帮扶消除 at least 6 months
-    after identification … The eligibility the workflow shows and the check REMOVED_TOO_SOON use one and the same rule"."""
+    after identification … The eligibility the workflow shows and the check REMOVED_TOO_SOON use one and the same
+    rule"."""
     hid = b.household(monitoring_status="monitoring", identified_on=date(2024, 11, 1), a3_category="02")
     b.income(hid, collected_on=date(2024, 6, 1), A28="40000")  # a record before identification
     e = workflow.removal_eligibility(b.s, hid, YEAR, date(2024, 11, 10), "01")
