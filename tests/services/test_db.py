@@ -118,3 +118,50 @@ def test_damaged_database_is_replaced_by_the_latest_good_backup(db, township, tm
     assert integrity_check(path) is None
     with sqlite3.connect(path) as c:
         assert c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone() == ("good",)
+
+
+def test_a_database_with_households_upgrades_from_every_earlier_revision(tmp_path):
+    """A township upgrading the program keeps its register: each revision's database, holding households,
+    members, a case and an income record, migrates to the head for real (no stand-in for the upgrade), with
+    every reference intact and foreign keys back on afterwards."""
+    import sqlite3
+
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from desktop.services.db import _alembic_config, current_revision, head_revision
+
+    probe = init_db(sqlite_url(tmp_path / "probe.sqlite3"), run_migrations=False)
+    revisions = [r.revision for r in ScriptDirectory.from_config(_alembic_config(probe.engine)).walk_revisions()]
+    probe.dispose()
+    for old in reversed(revisions[1:]):  # every revision but the head, oldest first
+        path = tmp_path / f"at_{old}.sqlite3"
+        database = init_db(sqlite_url(path), run_migrations=False)
+        command.upgrade(_alembic_config(database.engine), old)
+        database.dispose()
+        with sqlite3.connect(path) as c:
+            c.execute("PRAGMA foreign_keys=ON")
+            now = "2024-01-01 00:00:00"
+            c.execute("INSERT INTO region(id, level, name, active, sort_order, created_at, updated_at) "
+                      "VALUES (1, 'township', '甲镇', 1, 0, ?, ?)", (now, now))
+            c.execute("INSERT INTO region(id, level, name, parent_id, active, sort_order, created_at, updated_at) "
+                      "VALUES (2, 'village', '东村', 1, 1, 0, ?, ?)", (now, now))
+            c.execute("INSERT INTO household(id, household_no, village_id, size, a4_poverty_alleviated, a27_risk_types,"
+                      " a27a_disaster_types, monitoring_status, whole_no_labor_guarantee, created_at, updated_at) "
+                      "VALUES (1, 'H1', 2, 1, 1, '[]', '[]', 'monitoring', 0, ?, ?)", (now, now))
+            c.execute("INSERT INTO member(id, household_id, seq, name, id_number, relation, status, created_at, "
+                      "updated_at) VALUES (1, 1, 1, '张三', '370305197003050011', '01', 'normal', ?, ?)", (now, now))
+            c.execute("INSERT INTO case_(id, household_id, kind, state, opened_on, data, created_at, updated_at) "
+                      "VALUES (1, 1, 'identify', 'open', '2024-01-05', '{}', ?, ?)", (now, now))
+        upgraded = init_db(sqlite_url(path))
+        try:
+            assert current_revision(upgraded.engine) == head_revision(upgraded.engine), old
+            with upgraded.engine.connect() as conn:
+                assert conn.exec_driver_sql("SELECT household_no, a4_poverty_alleviated FROM household").all() == [
+                    ("H1", 1)], old
+                assert conn.exec_driver_sql("SELECT name FROM member WHERE household_id = 1").all() == [("张三",)]
+                assert conn.exec_driver_sql("SELECT kind FROM case_ WHERE household_id = 1").all() == [("identify",)]
+                assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        finally:
+            upgraded.dispose()
