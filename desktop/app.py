@@ -135,21 +135,22 @@ def run_gui(db_path: Path | None = None) -> int:
         QMessageBox.critical(None, f"无法打开数据库 — {APP_NAME}",
                              f"无法打开数据库文件：\n{db_path or default_db_path()}\n\n{type(exc).__name__}: {exc}")
         return 1
-    daily = None
-    if db.sqlite_path is not None:
-        keep = int(db_setting(db, "backup_keep_days", "30"))
-        try:
-            daily = backup.daily_backup(db.sqlite_path, keep_days=keep)
-        except OSError as exc:  # a full disk must not stop the day's work; say so
-            print(f"每日备份失败：{exc}", file=sys.stderr)
     try:
-        return _run_with(app, db, full_check=daily is not None)
+        return _run_with(app, db)
     finally:
         db.dispose()
 
 
-def db_setting(db: Database, key: str, default: str) -> str:
-    return AppContext(db).read(settings.get_app, key, default)
+def daily_backup(ctx: AppContext) -> Path | None:
+    """The day's backup, taken after the log-in (the keep-days setting is read as the logged-in user)."""
+    if ctx.db.sqlite_path is None:
+        return None
+    keep = int(ctx.read(settings.get_app, "backup_keep_days", "30"))
+    try:
+        return backup.daily_backup(ctx.db.sqlite_path, keep_days=keep)
+    except OSError as exc:  # a full disk must not stop the day's work; say so
+        print(f"每日备份失败：{exc}", file=sys.stderr)
+        return None
 
 
 class IntegrityWatch(QObject):
@@ -179,21 +180,23 @@ def warn_if_damaged(parent, path: Path, problem: str | None) -> None:
                             "请尽快到“数据备份”页备份当前数据，并联系技术支持；如需要，可从完好的备份恢复。")
 
 
-def _run_with(app: QApplication, db: Database, full_check: bool = False) -> int:
+def _run_with(app: QApplication, db: Database) -> int:
     from .views.first_run import FirstRunWizard
     from .views.login import LoginDialog
 
     system = AppContext(db)
     username = ""
     if system.read(setup.needs_first_run):
-        wizard = FirstRunWizard(system, today=date.today)
+        wizard = FirstRunWizard(AppContext(db, bootstrap=True), today=date.today)
         if wizard.exec() != QDialog.DialogCode.Accepted:
             return 0
         username = wizard.admin_username or ""
     login = LoginDialog(system, username=username)
     if login.exec() != QDialog.DialogCode.Accepted or login.user is None:
         return 0
-    ctx = AppContext(db, login.user, year=system.read(settings.current_year))
+    ctx = AppContext(db, login.user)
+    ctx.year = ctx.read(settings.current_year)
+    full_check = daily_backup(ctx) is not None
     window = create_main_window(ctx)
     screen = app.primaryScreen()
     if screen is not None:

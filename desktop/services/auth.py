@@ -6,18 +6,21 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Region, User, UserVillage
 from ..models.base import utcnow
-from . import audit
+from ..paths import resource_path
+from . import access, audit
 from .codes import codes
 from .errors import ServiceError
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-MIN_PASSWORD = 6
+MIN_PASSWORD = 8
+PASSWORD_HINT = f"至少 {MIN_PASSWORD} 位，不能全是数字，不能含用户名"
 
 
 class AuthError(ServiceError):
@@ -63,15 +66,32 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
-def check_new_password(password: str) -> str | None:
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    lines = resource_path("common_passwords.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(ln.strip().lower() for ln in lines if ln.strip() and not ln.startswith("#"))
+
+
+def check_new_password(password: str, username: str | None = None) -> str | None:
+    """The password rule: refuses the obvious (short, all digits, one character repeated, the user name, one of
+    the most common passwords). Returns the reason in Chinese, or None when the password may be used."""
     if len(password) < MIN_PASSWORD:
         return f"密码至少 {MIN_PASSWORD} 位"
+    if password.isdigit():
+        return "密码不能全是数字"
+    if len(set(password)) < 3:
+        return "密码不能只由一两个字符重复组成"
+    name = (username or "").strip().lower()
+    if len(name) >= 3 and (name in password.lower() or password.lower() in name):
+        return "密码不能包含用户名"
+    if password.lower() in common_passwords():
+        return "这是最常见的密码之一，容易被猜中：请换一个"
     return None
 
 
-def check_password_pair(password: str, confirmation: str) -> str | None:
-    """A new password typed twice: long enough, and the same both times."""
-    if (msg := check_new_password(password)):
+def check_password_pair(password: str, confirmation: str, username: str | None = None) -> str | None:
+    """A new password typed twice: allowed by the rule, and the same both times."""
+    if (msg := check_new_password(password, username)):
         return msg
     if password != confirmation:
         return "两次输入的密码不一致"
@@ -79,13 +99,15 @@ def check_password_pair(password: str, confirmation: str) -> str | None:
 
 
 def create_user(session: Session, username: str, display_name: str, role: str, password: str,
-                village_ids: list[int] | None = None) -> int:
+                village_ids: list[int] | None = None, *, exempt_from_rule: bool = False) -> int:
+    """A new user. `exempt_from_rule` is only for the demo's admin / admin123 on a new database (said on screen)."""
+    access.admin(session, "新增用户")
     username = username.strip()
     if not username:
         raise AuthError("用户名不能为空")
     if role not in codes("role"):
         raise AuthError(f"未知角色：{role}")
-    if (msg := check_new_password(password)):
+    if not exempt_from_rule and (msg := check_new_password(password, username)):
         raise AuthError(msg)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AuthError(f"用户名“{username}”已存在")
@@ -99,6 +121,14 @@ def create_user(session: Session, username: str, display_name: str, role: str, p
         session.add(UserVillage(user_id=user.id, village_id=vid))
     session.flush()
     return user.id
+
+
+def load_user(session: Session, user_id: int) -> CurrentUser | None:
+    """The user as they are now in the database (None when removed or disabled)."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    return _current(session, user)
 
 
 def _current(session: Session, user: User) -> CurrentUser:
@@ -119,10 +149,12 @@ def authenticate(session: Session, username: str, password: str) -> CurrentUser:
 
 
 def change_password(session: Session, user_id: int, old: str, new: str) -> None:
+    if access.actor(session).id != user_id:
+        raise access.AccessDenied("只能修改自己的密码；他人的密码由管理员重置")
     user = session.get(User, user_id)
     if user is None or not verify_password(old, user.password_hash):
         raise AuthError("原密码不正确")
-    if (msg := check_new_password(new)):
+    if (msg := check_new_password(new, user.username)):
         raise AuthError(msg)
     user.password_hash = hash_password(new)
 
@@ -139,6 +171,7 @@ class UserRow:
 
 
 def list_users(session: Session) -> list[UserRow]:
+    access.admin(session, "查看用户")
     links: dict[int, list[int]] = {}
     for uid, vid in session.execute(select(UserVillage.user_id, UserVillage.village_id)):
         links.setdefault(uid, []).append(vid)
@@ -148,6 +181,7 @@ def list_users(session: Session) -> list[UserRow]:
 
 
 def set_user_active(session: Session, user_id: int, active: bool) -> None:
+    access.admin(session, "停用或启用用户")
     user = session.get(User, user_id)
     if user is None:
         raise AuthError("用户不存在")
@@ -159,11 +193,12 @@ def set_user_active(session: Session, user_id: int, active: bool) -> None:
 
 
 def reset_password(session: Session, user_id: int, new: str) -> None:
-    if (msg := check_new_password(new)):
-        raise AuthError(msg)
+    access.admin(session, "重置密码")
     user = session.get(User, user_id)
     if user is None:
         raise AuthError("用户不存在")
+    if (msg := check_new_password(new, user.username)):
+        raise AuthError(msg)
     user.password_hash = hash_password(new)
 
 
@@ -173,6 +208,7 @@ def user_count(session: Session) -> int:
 
 def set_user_villages(session: Session, user_id: int, village_ids: list[int]) -> None:
     """Replace the villages a 村级录入员 may work on (at least one)."""
+    access.admin(session, "分配行政村")
     user = session.get(User, user_id)
     if user is None:
         raise AuthError("用户不存在")

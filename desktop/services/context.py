@@ -22,6 +22,7 @@ class AppContext:
     user: CurrentUser | None = None
     year: int | None = None
     today: Callable[[], date] = field(default=date.today)  # tests pin it
+    bootstrap: bool = False  # the first-run wizard: acts before any user exists (refused once one does)
 
     @property
     def username(self) -> str:
@@ -29,7 +30,7 @@ class AppContext:
 
     def run(self, fn: Callable[..., T], *args, **kwargs) -> T:
         """Run a service function that writes, in one transaction."""
-        with self.db.session(self.username) as s:
+        with self._session() as s:
             try:
                 result = fn(s, *args, **kwargs)
                 s.commit()
@@ -40,5 +41,8 @@ class AppContext:
 
     def read(self, fn: Callable[..., T], *args, **kwargs) -> T:
         """Run a service function that only reads."""
-        with self.db.session(self.username) as s:
+        with self._session() as s:
             return fn(s, *args, **kwargs)
+
+    def _session(self):
+        return self.db.session(self.user, bootstrap="first-run" if self.bootstrap else None)

@@ -21,7 +21,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Household, IncomeLine, IncomeRecord, Member
-from . import settings
+from . import access, settings
 from .codes import income_items
 from .errors import ServiceError
 
@@ -117,7 +117,7 @@ def item_names() -> dict[str, str]:
 def line_catalog(session: Session | None = None) -> dict[str, list[str]]:
     """Detail lines per item: the national defaults plus the township's own additions."""
     out = {it["code"]: list(it["lines"]) for it in income_items()}
-    if session is not None:
+    if session is not None:  # the township's own lines are a setting (read through settings.get_app)
         extra = json.loads(settings.get_app(session, EXTRA_LINES_KEY, "{}") or "{}")
         for item, lines in extra.items():
             out.setdefault(item, [])
@@ -126,6 +126,7 @@ def line_catalog(session: Session | None = None) -> dict[str, list[str]]:
 
 
 def add_line(session: Session, item: str, line: str) -> None:
+    access.manager(session, "增加收入明细项")
     line = (line or "").strip()
     if item not in ITEMS:
         raise IncomeError(f"未知的收入项：{item}")
@@ -147,11 +148,13 @@ def alive_at(point: date):
 
 
 def size_at(session: Session, household_id: int, point: date) -> int:
+    access.household(session, household_id)
     return session.scalar(select(func.count()).select_from(Member)
                           .where(Member.household_id == household_id, alive_at(point))) or 0
 
 
 def sizes_at(session: Session, point: date, household_ids: list[int] | None = None) -> dict[int, int]:
+    household_ids = access.within(session, household_ids)
     q = select(Member.household_id, func.count()).where(alive_at(point)).group_by(Member.household_id)
     if household_ids is not None:
         q = q.where(Member.household_id.in_(household_ids))
@@ -206,6 +209,7 @@ def validate_record(data: RecordData, as_of: date | None = None) -> list[str]:
 
 def save_record(session: Session, data: RecordData, as_of: date | None = None, user=None) -> int:
     """Create or replace a dated income record with its lines, all at once."""
+    access.household(session, data.household_id, write=True)
     from .register import check_access
     problems = validate_record(data, as_of)
     hh = session.get(Household, data.household_id)
@@ -239,6 +243,7 @@ def save_record(session: Session, data: RecordData, as_of: date | None = None, u
 
 
 def records(session: Session, household_id: int, year: int | None = None) -> list[RecordData]:
+    access.household(session, household_id)
     q = select(IncomeRecord).where(IncomeRecord.household_id == household_id)
     if year is not None:
         q = q.where(IncomeRecord.year == year)
@@ -255,6 +260,7 @@ def records(session: Session, household_id: int, year: int | None = None) -> lis
 
 def latest_record_ids(session: Session, year: int, household_ids: list[int] | None = None) -> dict[int, int]:
     """household id → the record that stands for the year: the latest collected (then newest)."""
+    household_ids = access.within(session, household_ids)
     # Ascending, the last one seen wins: undated records first, so any dated record beats them.
     order = (IncomeRecord.collected_on.is_not(None), IncomeRecord.collected_on, IncomeRecord.id)
     q = select(IncomeRecord.household_id, IncomeRecord.id).where(IncomeRecord.year == year).order_by(*order)
@@ -268,6 +274,7 @@ def latest_record_ids(session: Session, year: int, household_ids: list[int] | No
 
 def totals_for_year(session: Session, year: int, household_ids: list[int] | None = None) -> dict[int, Totals]:
     """household id → item totals of its record for the year (households without one are absent)."""
+    household_ids = access.within(session, household_ids)
     rec = latest_record_ids(session, year, household_ids)
     if not rec:
         return {}
@@ -305,6 +312,7 @@ class CalculatorFacts:
 
 
 def calculator_facts(session: Session, household_id: int, year: int, as_of: date) -> CalculatorFacts:
+    access.household(session, household_id)
     from ..models import Region
     from . import assess  # assess builds on this module
     ys = assess.year_settings(session, year)

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Household, Member, PolicyFacts
+from . import access, rules
 from . import assess as assess_mod
-from . import rules
 from .errors import ServiceError
 
 CRITERIA = {
@@ -68,6 +68,7 @@ class PolicyProposal:
 
 
 def set_facts(session: Session, household_id: int, year: int, facts: dict[str, bool], note: str | None = None) -> None:
+    access.household(session, household_id, write=True)
     unknown = set(facts) - set(RECORDED)
     if unknown:
         raise PolicyError(f"未知的认定事项：{'、'.join(sorted(unknown))}")
@@ -84,6 +85,7 @@ def set_facts(session: Session, household_id: int, year: int, facts: dict[str, b
 def proposals(session: Session, year: int, as_of: date, household_ids: list[int] | None = None
               ) -> list[PolicyProposal]:
     """Every 脱贫户 (or those given) with the criteria it meets and the exceptions that hold."""
+    household_ids = access.within(session, household_ids)
     ys = assess_mod.year_settings(session, year)
     q = select(Household.id).where(Household.a4_poverty_alleviated.is_(True))
     if household_ids is not None:

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import AuditEntry, Clue, Household, IncomeRecord, Measure, Member, ScreeningVisit
+from . import access, income, rules
 from . import assess as assess_mod
-from . import income, rules
 from .codes import codes
 
 REASONS = {
@@ -58,6 +58,7 @@ def _d(x) -> Decimal:
 
 
 def key_checks(session: Session, year: int, as_of: date) -> list[KeyCheck]:
+    villages = access.scope(session)
     ys = assess_mod.year_settings(session, year)
     th = ys.thresholds
     start, end = ys.period_start, ys.period_end
@@ -157,7 +158,8 @@ def key_checks(session: Session, year: int, as_of: date) -> list[KeyCheck]:
                                                          ScreeningVisit.household_id.in_(list(out)))):
         kc = out[v.household_id]
         kc.visited_on, kc.outcome, kc.note = v.visited_on, v.outcome, v.note
-    return sorted(out.values(), key=lambda k: k.household_no)
+    return sorted((k for k in out.values() if villages is None or k.village_id in villages),
+                  key=lambda k: k.household_no)
 
 
 def _record_a33(session: Session, record_ids: list[int]) -> dict[int, Decimal]:
@@ -178,6 +180,7 @@ def mark_visited(session: Session, household_id: int, year: int, visited_on: dat
     """Record the visit of a listed household. A visit that found a risk registers a clue (线索, source
     干部排查) naming why the household was listed, to be taken to identification in 认定流程.
     Returns the new clue's id, if one was registered."""
+    access.household(session, household_id, write=True)
     if outcome not in OUTCOMES:
         raise ValueError(f"未知的排查结果：{outcome}")
     v = session.scalar(select(ScreeningVisit).where(ScreeningVisit.household_id == household_id,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Clue, Household, Measure, Region
 from ..paths import resource_path
+from . import access
 from . import assess as assess_mod
 from .auth import CurrentUser
 from .codes import codes
@@ -128,6 +129,7 @@ def _steps(session: Session, case_id: int) -> list[CaseStep]:
 
 
 def view(session: Session, case_id: int, as_of: date) -> CaseView:
+    access.owned(session, Case, case_id)
     case = session.get(Case, case_id)
     if case is None:
         raise WorkflowError(f"流程 #{case_id} 不存在")
@@ -158,8 +160,7 @@ ALLOWED_FROM = {
 
 
 def _check_role(session: Session, user: CurrentUser | None, roles: list[str], hh: Household, what: str) -> None:
-    if user is None:
-        return
+    user = access.actor(session)  # the session's user decides, whatever a caller passes
     if user.role not in roles:
         names = "、".join(codes("role").name(r) for r in roles)
         raise WorkflowError(f"“{what}”须由{names}办理，您的角色是{user.role_name}")
@@ -209,6 +210,7 @@ def _add_pending(session: Session, case: Case, index: int, approved_on: date | N
 
 def record_clue(session: Session, source: str, reported_on: date, *, household_id: int | None = None,
                 description: str | None = None, reporter: str | None = None, as_of: date | None = None) -> int:
+    access.household(session, household_id, write=True)
     if source not in codes("clue_source"):
         raise WorkflowError(f"未知的线索来源：{source}")
     if reported_on is None or (as_of is not None and reported_on > as_of):
@@ -222,6 +224,7 @@ def record_clue(session: Session, source: str, reported_on: date, *, household_i
 
 def close_clue(session: Session, clue_id: int, outcome: str, *, user: CurrentUser | None = None) -> None:
     """A clue checked and found not to need an identification (不予认定) keeps its outcome."""
+    access.owned(session, Clue, clue_id, write=True)
     clue = session.get(Clue, clue_id)
     if clue is None:
         raise WorkflowError("线索不存在")
@@ -239,6 +242,7 @@ def close_clue(session: Session, clue_id: int, outcome: str, *, user: CurrentUse
 def open_identification(session: Session, clue_id: int, *, user: CurrentUser | None = None,
                         as_of: date | None = None) -> int:
     """A clue opens an identification case; the clue date is D of the deadlines."""
+    access.owned(session, Clue, clue_id, write=True)
     clue = session.get(Clue, clue_id)
     if clue is None:
         raise WorkflowError("线索不存在")
@@ -255,6 +259,7 @@ def open_identification(session: Session, clue_id: int, *, user: CurrentUser | N
 def open_green_channel(session: Session, household_id: int, entry_on: date, *, confirmed: bool, reason: str,
                        user: CurrentUser | None = None, as_of: date | None = None) -> int:
     """[001 §24] sudden, clear, urgent: assistance at once, verification within one month."""
+    access.household(session, household_id, write=True)
     if not confirmed:
         raise WorkflowError("绿色通道须经镇村两级确认")
     if not (reason or "").strip():
@@ -264,6 +269,7 @@ def open_green_channel(session: Session, household_id: int, entry_on: date, *, c
 
 def open_removal(session: Session, household_id: int, opened_on: date, way: str, year: int, *,
                  user: CurrentUser | None = None, as_of: date | None = None) -> int:
+    access.household(session, household_id, write=True)
     if way not in codes("removal_way"):
         raise WorkflowError("请选择风险消除方式（帮扶消除或自然消除）")
     e = removal_eligibility(session, household_id, year, as_of or opened_on, way)
@@ -275,6 +281,7 @@ def open_removal(session: Session, household_id: int, opened_on: date, way: str,
 def apply_for(session: Session, household_id: int, kind: str, applied_on: date, reason: str, *,
               user: CurrentUser | None = None, as_of: date | None = None) -> int:
     """风险消除回退 or 清退: an application with a reason, then an approval from above."""
+    access.household(session, household_id, write=True)
     if kind not in ("rollback", "clearout"):
         raise WorkflowError(f"{kind} 不是申请类流程")
     if not (reason or "").strip():
@@ -302,6 +309,7 @@ def complete_step(session: Session, case_id: int, step_key: str, done_on: date, 
                   notes: str | None = None, data: dict | None = None, year: int | None = None,
                   user: CurrentUser | None = None, as_of: date | None = None) -> None:
     """Record the pending step. A failed step ends the case with the notes as its reason."""
+    access.owned(session, Case, case_id, write=True)
     case = session.get(Case, case_id)
     if case is None:
         raise WorkflowError(f"流程 #{case_id} 不存在")
@@ -344,6 +352,7 @@ def complete_step(session: Session, case_id: int, step_key: str, done_on: date, 
 
 def start_publicity(session: Session, case_id: int, start: date, *, user: CurrentUser | None = None) -> date:
     """Record the first day of the village publicity; returns the first day the step may be completed."""
+    access.owned(session, Case, case_id, write=True)
     case = session.get(Case, case_id)
     row = _pending(session, case)
     sdef = _step_def(case.kind, row.step)
@@ -390,6 +399,7 @@ def _check_step_data(case: Case, sdef: dict, done_on: date, data: dict, row: Cas
 def send_back(session: Session, case_id: int, done_on: date, comments: str, *, user: CurrentUser | None = None,
               as_of: date | None = None) -> None:
     """退回修改: the pending step goes back to the previous one, with comments."""
+    access.owned(session, Case, case_id, write=True)
     case = session.get(Case, case_id)
     if case is None:
         raise WorkflowError(f"流程 #{case_id} 不存在")
@@ -498,6 +508,7 @@ STABLE_MONTHS = 6
 def removal_eligibility(session: Session, household_id: int, year: int, as_of: date, way: str = "01") -> Eligibility:
     """[001 §25–28]: income stably above the line for at least 6 months (not needed for 自然消除),
     三保障 and water secure, no new risk, not 整户无劳动能力兜底保障户."""
+    access.household(session, household_id)
     from . import income
     problems, facts = [], []
     hh = session.get(Household, household_id)
@@ -569,6 +580,7 @@ class CaseRow:
 def cases(session: Session, as_of: date, *, kind: str | None = None, state: str | None = None,
           village_id: int | None = None, overdue_only: bool = False, household_id: int | None = None,
           village_ids: frozenset[int] | None = None) -> list[CaseRow]:
+    village_ids = access.narrow(session, village_ids)
     q = (select(Case, Household.household_no, Household.head_name, Household.village_id, Region.name)
          .join(Household, Household.id == Case.household_id).join(Region, Region.id == Household.village_id))
     if kind:
@@ -617,6 +629,7 @@ def clues(session: Session, *, pending_only: bool = False, household_id: int | N
           village_ids: frozenset[int] | None = None) -> list[ClueRow]:
     """Clues, newest first; pending = not yet turned into a case. A clerk sees the clues of their villages
     (clues not yet matched to a household are seen by everyone)."""
+    village_ids = access.narrow(session, village_ids)
     q = (select(Clue, Household.household_no, Household.head_name, Household.village_id)
          .outerjoin(Household, Household.id == Clue.household_id))
     if pending_only:
@@ -635,6 +648,7 @@ def clues(session: Session, *, pending_only: bool = False, household_id: int | N
 def upcoming(session: Session, case_id: int) -> list[StepView]:
     """The steps still to come after the pending one (seq 0), with the deadlines already known: those
     anchored on the opening date from the start, those anchored on the approval once it is given."""
+    access.owned(session, Case, case_id)
     case = session.get(Case, case_id)
     if case is None:
         raise WorkflowError(f"流程 #{case_id} 不存在")

@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services import backup, settings
+from ..services import backup, backups, settings
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from .errors import confirm, show_error, show_info
 
 REASONS = {"daily": "每日自动备份", "import": "导入前", "migrate": "升级前", "manual": "手动备份",
@@ -119,7 +120,11 @@ class BackupPage(QWidget):
             for w in (self.backup_button, self.restore_button, self.folder_button):
                 w.setEnabled(False)
             return
-        rows = backup.list_backups(self.path)
+        try:
+            rows = self.ctx.read(backups.list_backups)
+        except ServiceError as exc:  # not an administrator (the page is not offered then) or not a file
+            self.info.setText(str(exc))
+            return
         self.model.set_rows(rows)
         self.keep.setValue(int(self.ctx.read(settings.get_app, KEEP_KEY, "30")))
         self.info.setText(f"数据库文件：{self.path}\n备份文件夹：{backup.backup_dir_for(self.path)}（共 {len(rows)} 个备份）。"
@@ -127,7 +132,10 @@ class BackupPage(QWidget):
 
     def backup_now(self) -> None:
         try:
-            target = backup.backup_sqlite(self.path, "manual", now=self.now())
+            target = self.ctx.read(backups.take_backup, now=self.now())
+        except ServiceError as exc:
+            show_error(self, str(exc))
+            return
         except Exception as exc:  # noqa: BLE001 - a full disk or a locked folder: say so
             show_error(self, f"备份失败：{exc}")
             return
@@ -148,8 +156,11 @@ class BackupPage(QWidget):
             return
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            self.ctx.db.dispose()
-            safety = backup.restore(self.path, chosen.path, now=self.now())
+            safety = self.ctx.read(backups.restore_backup, chosen.path, now=self.now())
+        except ServiceError as exc:
+            QApplication.restoreOverrideCursor()
+            show_error(self, str(exc))
+            return
         except Exception as exc:  # noqa: BLE001
             QApplication.restoreOverrideCursor()
             show_error(self, f"恢复失败，当前数据未改变：{exc}")
@@ -159,7 +170,11 @@ class BackupPage(QWidget):
         self.restored.emit()
 
     def open_folder(self) -> None:
-        folder = backup.backup_dir_for(self.path)
+        try:
+            folder = self.ctx.read(backups.backup_folder)
+        except ServiceError as exc:
+            show_error(self, str(exc))
+            return
         folder.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 

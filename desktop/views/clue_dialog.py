@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..services import register, workflow
+from ..services.access import AccessDenied
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from .errors import chinese_buttons, error_label, error_text, set_error
@@ -94,7 +95,15 @@ class HouseholdPicker(QWidget):
 
     def _lookup(self, text: str) -> None:
         text = text.strip()
-        found = self.ctx.read(find_household, text) if text else None
+        try:
+            found = self.ctx.read(find_household, text) if text else None
+        except AccessDenied:  # another village's household: the service does not show it to this user
+            self.info.setText("<span style='color:#c62828'>该户不在您负责的村，不能办理</span>")
+            found = None
+            if self.found is not None:
+                self.found = None
+                self.changed.emit(None)
+            return
         user = self.ctx.user
         if found is None:
             self.info.setText("<span style='color:#c62828'>未找到该户编号</span>" if text else "—")

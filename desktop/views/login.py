@@ -7,7 +7,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from .. import APP_NAME
-from ..services import auth, regions
+from ..services import auth, setup
 from ..services.auth import CurrentUser
 from ..services.context import AppContext
 from .errors import chinese_buttons, error_label, set_error
@@ -24,14 +24,14 @@ class LoginDialog(QDialog):
         self.setWindowTitle(f"登录 — {APP_NAME}")
         self.setMinimumWidth(380)
 
-        township = ctx.read(regions.township)
+        township = ctx.read(setup.township_name)
         title = QLabel(APP_NAME)
         font = QFont(title.font())
         font.setPointSizeF(font.pointSizeF() * 1.4)
         font.setBold(True)
         title.setFont(font)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        subtitle = QLabel(township.name if township else "")
+        subtitle = QLabel(township or "")
         subtitle.setAlignment(Qt.AlignmentFlag.AlignCenter)
         subtitle.setVisible(township is not None)
 
@@ -94,7 +94,7 @@ class ChangePasswordDialog(QDialog):
         self.ctx = ctx
         self.setWindowTitle("修改密码")
         self.old = password_edit()
-        self.new = password_edit(f"至少 {auth.MIN_PASSWORD} 位")
+        self.new = password_edit(auth.PASSWORD_HINT)
         self.confirm = password_edit()
         self.error = error_label(self)
         form = QFormLayout()
@@ -111,7 +111,7 @@ class ChangePasswordDialog(QDialog):
         layout.addWidget(buttons)
 
     def validate(self) -> str | None:
-        return auth.check_password_pair(self.new.text(), self.confirm.text())
+        return auth.check_password_pair(self.new.text(), self.confirm.text(), self.ctx.user.username)
 
     def save(self) -> None:
         if (msg := self.validate()):

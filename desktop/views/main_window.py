@@ -31,20 +31,22 @@ from .villages_page import VillagesPage
 
 log = logging.getLogger(__name__)
 
-# key, navigation text, admin only, module and class of the page (imported when the window is built)
+# key, navigation text, roles that see it (None: every role; the services decide, the window only hides what they
+# would refuse), module and class of the page (imported when the window is built)
+MANAGERS = ("admin", "auditor")
 NAVIGATION = (
-    ("register", "户籍登记", False, "register_page", "RegisterPage"),
-    ("income", "收入测算", False, "income_page", "IncomePage"),
-    ("cases", "认定流程", False, "cases_page", "CasesPage"),
-    ("warnings", "预警中心", False, "warnings_page", "WarningsPage"),
-    ("screening", "集中排查", False, "screening_page", "ScreeningPage"),
-    ("quality", "数据质量", False, "quality_page", "QualityPage"),
-    ("reports", "报表打印", False, "reports_page", "ReportsPage"),
-    ("villages", "村组管理", False, "villages_page", "VillagesPage"),
-    ("settings", "年度设置", False, "settings_page", "SettingsPage"),
-    ("users", "用户管理", True, "users_page", "UsersPage"),
-    ("backup", "数据备份", False, "backup_page", "BackupPage"),
-    ("audit", "操作日志", False, "audit_page", "AuditPage"),
+    ("register", "户籍登记", None, "register_page", "RegisterPage"),
+    ("income", "收入测算", None, "income_page", "IncomePage"),
+    ("cases", "认定流程", None, "cases_page", "CasesPage"),
+    ("warnings", "预警中心", None, "warnings_page", "WarningsPage"),
+    ("screening", "集中排查", None, "screening_page", "ScreeningPage"),
+    ("quality", "数据质量", None, "quality_page", "QualityPage"),
+    ("reports", "报表打印", None, "reports_page", "ReportsPage"),
+    ("villages", "村组管理", MANAGERS, "villages_page", "VillagesPage"),
+    ("settings", "年度设置", MANAGERS, "settings_page", "SettingsPage"),
+    ("users", "用户管理", ("admin",), "users_page", "UsersPage"),
+    ("backup", "数据备份", ("admin",), "backup_page", "BackupPage"),
+    ("audit", "操作日志", None, "audit_page", "AuditPage"),
 )
 
 
@@ -84,9 +86,8 @@ class MainWindow(QMainWindow):
         self.pages: dict[str, QWidget] = {}
         self._keys: list[str] = []
 
-        is_admin = ctx.user is None or ctx.user.is_admin
-        for key, text, admin_only, module, cls in NAVIGATION:
-            if admin_only and not is_admin:
+        for key, text, roles, module, cls in NAVIGATION:
+            if roles is not None and ctx.user.role not in roles:
                 continue
             page = build_page(text, module, cls, ctx, self.stack)
             self.pages[key] = page

@@ -114,7 +114,7 @@ class AddUserDialog(QDialog):
             self.role.addItem(c.name, c.code)
         self.role.setCurrentIndex(self.role.findData("clerk"))
         self.villages = _village_list(villages)
-        self.password = password_edit(f"至少 {auth.MIN_PASSWORD} 位")
+        self.password = password_edit(auth.PASSWORD_HINT)
         self.confirm = password_edit()
         self.error = error_label(self)
         form = QFormLayout()
@@ -148,7 +148,7 @@ class AddUserDialog(QDialog):
     def save(self) -> None:
         role = self.role.currentData()
         village_ids = _checked(self.villages) if role == "clerk" else None
-        if (msg := auth.check_password_pair(self.password.text(), self.confirm.text())):
+        if (msg := auth.check_password_pair(self.password.text(), self.confirm.text(), self.username.text())):
             set_error(self.error, msg)
             return
         try:
@@ -168,7 +168,7 @@ class PasswordDialog(QDialog):
         self.ctx = ctx
         self.user = user
         self.setWindowTitle(f"重置密码 — {user.display_name}（{user.username}）")
-        self.password = password_edit(f"至少 {auth.MIN_PASSWORD} 位")
+        self.password = password_edit(auth.PASSWORD_HINT)
         self.confirm = password_edit()
         self.error = error_label(self)
         form = QFormLayout()
@@ -184,7 +184,7 @@ class PasswordDialog(QDialog):
         layout.addWidget(buttons)
 
     def save(self) -> None:
-        if (msg := auth.check_password_pair(self.password.text(), self.confirm.text())):
+        if (msg := auth.check_password_pair(self.password.text(), self.confirm.text(), self.user.username)):
             set_error(self.error, msg)
             return
         try:

@@ -12,7 +12,7 @@ from desktop.services.db import init_db, sqlite_url
 def main(db_path: str, book: str) -> None:
     db = init_db(sqlite_url(db_path))
     print("ready", flush=True)
-    with db.session("kill-test") as s:
+    with db.session(bootstrap="kill-test") as s:  # the target has no user yet
         pv = exchange.preview(s, Path(book), 2024)
         assert pv.ok, pv.errors[:3]
         print("writing", flush=True)

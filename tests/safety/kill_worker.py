@@ -17,7 +17,7 @@ from desktop.services.db import init_db, sqlite_url
 def main(path: str, household_id: int) -> None:
     db = init_db(sqlite_url(path))
     with db.session() as s:
-        user = authenticate(s, "admin", "admin123")
+        user = authenticate(s, "admin", "Jx-adm-2024")
         s.commit()
     ctx = AppContext(db=db, user=user, year=2024, today=lambda: date(2024, 11, 20))
     n = int(ctx.read(register.get_household, household_id)[0].note or 0)  # go on from the last commit

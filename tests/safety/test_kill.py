@@ -66,7 +66,7 @@ def test_killed_import_is_all_or_nothing(tmp_path):
     from desktop.services import demo, exchange, regions, settings
     from desktop.services.db import init_db, sqlite_url
     source = init_db(sqlite_url(tmp_path / "source.sqlite3"))
-    with source.session() as s:
+    with source.session(bootstrap="tester") as s:
         regions.init_township(s, "稷下街道")
         settings.set_year(s, 2024, monitoring_line="7100")
         demo.generate(s, 1500, seed=5, year=2024)
@@ -81,7 +81,7 @@ def test_killed_import_is_all_or_nothing(tmp_path):
     for round_ in range(ROUNDS // 2):
         target = tmp_path / f"target{round_}.sqlite3"
         db = init_db(sqlite_url(target))
-        with db.session() as s:
+        with db.session(bootstrap="tester") as s:
             regions.init_township(s, "稷下街道")
             settings.set_year(s, 2024, monitoring_line="7100")
             s.commit()

@@ -173,6 +173,6 @@ class Builder:
 
 
 @pytest.fixture
-def b(db, township):
-    with db.session("tester") as session:
+def b(db, township, admin):
+    with db.session(admin) as session:
         yield Builder(session, township)

@@ -85,7 +85,7 @@ def test_per_household_documents_take_households_or_a_village_and_summaries_a_vi
 def test_clerk_chooses_only_their_villages(qtbot, db, households, tmp_path, monkeypatch):
     monkeypatch.setattr(temp_files.tempfile, "gettempdir", lambda: str(tmp_path / "temp"))
     with db.session() as s:
-        clerk = auth.authenticate(s, "clerk", "clerk123")
+        clerk = auth.authenticate(s, "clerk", "Xc-cun-2024")
         s.commit()
     page = ReportsPage(AppContext(db=db, user=clerk, year=YEAR, today=lambda: TODAY))
     qtbot.addWidget(page)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from .. import access
 from ..files import written_whole
 from .base import ReportError
 from .common import scope as make_scope
@@ -79,6 +80,7 @@ def render(session: Session, kind: str, out: Path, *, year: int, as_of: date, vi
     Raises ReportError (Chinese message) for an unknown kind, village or household number, or a
     year without a monitoring line. Characters the font lacks do not fail: they are printed as 〓
     and named in `warnings`. The file appears only when complete (written beside, then renamed)."""
+    access.logged_in(session)
     if kind not in KINDS:
         raise ReportError(f"未知的报表类型：{kind}（可选：{'、'.join(KINDS)}）")
     sc = make_scope(session, village, household_nos)

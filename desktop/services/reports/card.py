@@ -9,8 +9,8 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepInFrame, PageBreak, Table, TableStyle
 
+from .. import access, rules
 from .. import measures as measures_mod
-from .. import rules
 from ..codes import codes
 from .base import FONT, HOTLINE, SHADE, Document, Page, iso
 from .common import household_ids
@@ -46,6 +46,7 @@ class CutLine(Flowable):
 
 
 def card(session, d: Document, h, year: int, as_of) -> Table:
+    access.household(session, h.hh.id)
     d.glyphs.where = f"户 {h.no}"
     hh = h.hh
     w = d.width
@@ -120,6 +121,7 @@ class MeasureList(Flowable):
 
 
 def make(session, sc, kind: str, year: int, as_of):
+    access.report_scope(session, sc)
     ids = household_ids(session, sc, tuple(sorted(rules.UNREMOVED)))
     d = Document(TITLE, sc.township_name, Page(left=16 * mm, right=16 * mm, top=16 * mm, bottom=14 * mm))
     n = 0

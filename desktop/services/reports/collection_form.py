@@ -12,7 +12,7 @@ from __future__ import annotations
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, PageBreak
 
-from .. import rules
+from .. import access, rules
 from ..codes import codes, measure_catalog
 from .base import SHADE, Document, Mark, Page, cn_date, fit, yes_no
 from .households import HouseholdInfo
@@ -218,6 +218,7 @@ def build(d: Document, households, year: int) -> int:
 
 
 def make(session, sc, kind: str, year: int, as_of):
+    access.report_scope(session, sc)
     from .common import MONITORED, household_ids
     from .households import load
     ids = household_ids(session, sc, MONITORED)

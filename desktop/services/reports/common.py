@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import Household, Region
+from .. import access, regions, settings
 from .. import assess as assess_mod
-from .. import regions, settings
 from .base import ReportError
 
 # Monitoring statuses of a 监测对象 (identified or in a procedure), 已消除风险 included: they stay
@@ -42,6 +42,7 @@ class Scope:
 
 
 def scope(session: Session, village: str | None, household_nos: list[str] | None) -> Scope:
+    village = access.report_village(session, village, bool(household_nos))
     tw = regions.township(session)
     if tw is None:
         raise ReportError("尚未配置乡镇：请先运行初始化（init）")
@@ -74,6 +75,7 @@ def household_ids(session: Session, sc: Scope, statuses: tuple[str, ...] | None 
     """The households a per-household document covers, in household-number order. Listed
     households are taken as listed (whatever their status); otherwise the village or township,
     narrowed to `statuses` (and 脱贫户 when `poverty_alleviated_too`)."""
+    access.report_scope(session, sc)
     if sc.household_ids is not None:
         return list(sc.household_ids)
     q = select(Household.id).where(Household.closed_on.is_(None)).order_by(Household.household_no)
@@ -89,6 +91,7 @@ def household_ids(session: Session, sc: Scope, statuses: tuple[str, ...] | None 
 
 def in_scope(session: Session, sc: Scope) -> set[int] | None:
     """Ids of the households a township-wide list is narrowed to (None: no narrowing)."""
+    access.report_scope(session, sc)
     if sc.household_ids is not None:
         return set(sc.household_ids)
     if sc.village_id is not None:
@@ -97,6 +100,7 @@ def in_scope(session: Session, sc: Scope) -> set[int] | None:
 
 
 def year_settings(session: Session, year: int) -> settings.YearSettingsData:
+    access.logged_in(session)
     try:
         return assess_mod.year_settings(session, year)
     except assess_mod.AssessError as e:
@@ -109,11 +113,13 @@ def year_window(year: int, as_of: date) -> tuple[date, date]:
 
 
 def region_names(session: Session) -> dict[int, str]:
+    access.logged_in(session)
     return regions.names(session)
 
 
 def village_list(session: Session, sc: Scope) -> list[tuple[int, str, int | None]]:
     """(id, name, 农村户籍人口) of the villages in scope, in the township's order."""
+    access.report_scope(session, sc)
     q = (select(Region.id, Region.name, Region.rural_population)
          .where(Region.level == "village", Region.parent_id == sc.township.id)
          .order_by(Region.sort_order, Region.name))

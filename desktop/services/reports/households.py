@@ -16,8 +16,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ...models import Household, IncomeRecord, Measure, Member
+from .. import access, income
 from .. import assess as assess_mod
-from .. import income
 from .common import Scope, chunks, region_names, year_settings, year_window
 
 LOAD_CHUNK = 400
@@ -63,6 +63,7 @@ class HouseholdInfo:
 def load(session: Session, sc: Scope, ids: list[int], year: int, as_of: date, *, with_measures: bool = True,
          chunk: int = LOAD_CHUNK) -> Iterator[HouseholdInfo]:
     """The households of `ids` in that order, read `chunk` at a time."""
+    access.report_scope(session, sc)
     ys = year_settings(session, year)
     point = ys.status_time_point
     start, end = year_window(year, as_of)

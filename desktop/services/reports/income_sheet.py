@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from reportlab.platypus import KeepTogether, PageBreak
 
-from .. import income, rules
+from .. import access, income, rules
 from .base import SHADE, Document, Mark, cn_date
 from .common import MONITORED, household_ids, year_settings
 from .households import load
@@ -23,6 +23,7 @@ SECOND = ("A35", "A36")
 
 
 def add(session, d: Document, h, year: int, ys) -> None:
+    access.household(session, h.hh.id)
     d.glyphs.where = f"户 {h.no}"
     s = d.story
     s.append(Mark(d.t(h.mark)))
@@ -110,6 +111,7 @@ def add(session, d: Document, h, year: int, ys) -> None:
 
 
 def make(session, sc, kind: str, year: int, as_of):
+    access.report_scope(session, sc)
     ys = year_settings(session, year)
     ids = household_ids(session, sc, MONITORED, poverty_alleviated_too=True)
     d = Document(TITLE, sc.township_name)

@@ -27,7 +27,7 @@ from reportlab.platypus import KeepTogether
 from sqlalchemy import select
 
 from ...models import Case, CaseStep, Household
-from .. import policy, workflow
+from .. import access, policy, workflow
 from ..codes import codes
 from .base import HOTLINE, Document, cn_date
 from .common import in_scope, region_names, village_list, year_window
@@ -97,6 +97,7 @@ def _case_entries(session, kind: str, year: int, as_of: date, allowed: set[int] 
 
 
 def entries(session, sc, kind: str, year: int, as_of: date) -> list[Entry]:
+    access.report_scope(session, sc)
     allowed = in_scope(session, sc)
     names = region_names(session)
     default = workflow.publicity_period(as_of)
@@ -171,6 +172,7 @@ def intro(kind: str, n: int, persons: int) -> str:
 
 
 def make(session, sc, kind: str, year: int, as_of: date):
+    access.report_scope(session, sc)
     title = f"{sc.place}{TITLES[kind]}"
     d = Document(title, sc.township_name)
     rows_ = entries(session, sc, kind, year, as_of)

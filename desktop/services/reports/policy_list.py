@@ -9,8 +9,8 @@ from __future__ import annotations
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, PageBreak
 
+from .. import access, rules
 from .. import measures as measures_mod
-from .. import rules
 from ..codes import codes
 from .base import SHADE, Document, Mark, Page, iso, yes_no
 from .common import MONITORED, household_ids, year_window
@@ -30,6 +30,7 @@ def _state(m, as_of) -> str:
 
 
 def add(session, d: Document, h, year: int, as_of) -> None:
+    access.household(session, h.hh.id)
     d.glyphs.where = f"户 {h.no}"
     s = d.story
     s.append(Mark(d.t(h.mark)))
@@ -78,6 +79,7 @@ def add(session, d: Document, h, year: int, as_of) -> None:
 
 
 def make(session, sc, kind: str, year: int, as_of):
+    access.report_scope(session, sc)
     ids = household_ids(session, sc, MONITORED, poverty_alleviated_too=True)
     d = Document(TITLE, sc.township_name,
                  Page(landscape=True, left=15 * mm, right=15 * mm, top=16 * mm, bottom=14 * mm))

@@ -10,8 +10,8 @@ from reportlab.platypus import KeepTogether, PageBreak
 from sqlalchemy import select
 
 from ...models import Case, CaseStep
+from .. import access, rules
 from .. import measures as measures_mod
-from .. import rules
 from ..codes import codes
 from ..dates import add_months
 from .base import SHADE, Document, Mark, iso
@@ -49,6 +49,7 @@ def _revisits(session, ids: list[int]) -> dict[int, tuple]:
 
 
 def add(session, d: Document, h, year: int, as_of, revisit) -> None:
+    access.household(session, h.hh.id)
     d.glyphs.where = f"户 {h.no}"
     s = d.story
     s.append(Mark(d.t(h.mark)))
@@ -109,6 +110,7 @@ def add(session, d: Document, h, year: int, as_of, revisit) -> None:
 
 
 def make(session, sc, kind: str, year: int, as_of):
+    access.report_scope(session, sc)
     ids = household_ids(session, sc, ("removed",))
     revisits = _revisits(session, ids)
     d = Document(TITLE, sc.township_name)
