@@ -124,6 +124,8 @@ def setup_application(argv: list[str] | None = None) -> QApplication:
 def run_gui(db_path: Path | None = None) -> int:
     """The whole program with a window: first run, log-in, main window. Returns the exit code."""
     app = setup_application()
+    from .views.crash_dialog import install_crash_reporter
+    install_crash_reporter(app)  # the log file, and a dialog for any fault from here on
     try:
         try:
             db = open_database(db_path)

@@ -1,5 +1,6 @@
-"""Headless command line (SPEC §11). Errors go to stderr in Chinese with a non-zero exit;
-wrong usage exits 2."""
+"""Headless command line (SPEC §11). Errors go to stderr in Chinese with a non-zero exit:
+1 a refused request (a ServiceError), 2 wrong usage, 3 a fault in the program (one Chinese line naming the log
+file; the traceback is in the log, desktop/logs.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from . import APP_NAME
+from . import APP_NAME, logs
 
 # Every sub-command of SPEC §11: these never open the window, even before they are implemented.
 COMMANDS = ("init", "config", "import", "export", "assess", "check", "report", "demo")
@@ -123,7 +124,7 @@ def build_parser() -> Parser:
     _user_option(s)
     s.add_argument("--out", required=True, type=Path)
     s.add_argument("--year", type=_year, help="年度（默认当前工作年度）")
-    s.add_argument("--as-of", type=_date, help="文书日期与判断日期（默认今天）")
+    s.add_argument("--as-of", type=_date, help="文书日期与判断日期（默认：当前年度为今天，往年为该年 12 月 31 日）")
     s.add_argument("--village", help="行政村名称")
     s.add_argument("--household", action="append", help="户编号（可重复）")
 
@@ -341,12 +342,14 @@ def cmd_export(a) -> int:
 
 def cmd_report(a) -> int:
     from .services import reports
+    from .services.dates import report_as_of
     _check_output(a.out, ".pdf", "输出文件")
     db = _open(a.db)
     with _session(a, db) as s:
         year = _year_of(a, s)
         try:
-            result = reports.render(s, a.kind, a.out, year=year, as_of=a.as_of or date.today(), village=a.village,
+            as_of = a.as_of or report_as_of(year, date.today())
+            result = reports.render(s, a.kind, a.out, year=year, as_of=as_of, village=a.village,
                                     household_nos=a.household)
         except OSError as e:  # e.g. the PDF is open in a viewer on Windows
             raise UsageError(f"无法写入 {a.out}：{e}") from None
@@ -369,6 +372,9 @@ def main(argv: list[str]) -> int:
         build_parser().print_usage(sys.stderr)
         return 2
     from .services.errors import ServiceError
+    log_path = logs.setup_logging()
+    logs.install_hooks(report=lambda _details: _tell_fault(log_path))  # a fault in another thread
+    logs.log.info("命令行：%s", args.command)  # the command only: its arguments may hold a password
     try:
         return HANDLERS[args.command](args)
     except UsageError as e:
@@ -377,6 +383,16 @@ def main(argv: list[str]) -> int:
     except ServiceError as e:
         sys.stderr.write(f"错误：{e}\n")
         return 1
+    except (BrokenPipeError, KeyboardInterrupt):
+        raise  # output piped into `head`, or Ctrl+C: not faults (__main__ handles the pipe)
+    except Exception as e:  # a fault in the program: the traceback to the log, one line to the person
+        logs.log_exception(type(e), e, e.__traceback__, f"（命令 {args.command}）")
+        _tell_fault(log_path)
+        return logs.INTERNAL_ERROR_EXIT
+
+
+def _tell_fault(log_path: Path) -> None:
+    sys.stderr.write(f"程序内部错误：命令未能完成，详细信息已写入日志文件 {log_path}\n")
 
 
 def gui(argv: list[str]) -> int:
@@ -385,5 +401,8 @@ def gui(argv: list[str]) -> int:
                f"子命令：{'、'.join(COMMANDS)}")
     p.add_argument("--db", type=Path, help="数据库文件（默认在用户数据目录）")
     args = p.parse_args(argv)
+    logs.setup_logging()
+    logs.install_hooks()  # until the window's dialog is installed (app.run_gui), faults are only logged
+    logs.log.info("程序窗口启动")
     from .app import run_gui
     return run_gui(args.db)

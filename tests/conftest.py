@@ -35,6 +35,18 @@ def _cheap_password_hashes():
     auth.SCRYPT_N = production
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _data_folder_of_the_run(tmp_path_factory):
+    """Nothing a test runs (the log file, a default database, a CLI in a process) writes the user's data folder."""
+    before = os.environ.get("FANPIN_DATA_DIR")
+    os.environ["FANPIN_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    yield
+    if before is None:
+        os.environ.pop("FANPIN_DATA_DIR", None)
+    else:
+        os.environ["FANPIN_DATA_DIR"] = before
+
+
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory):
     """One database migrated to the newest schema, copied by every test that wants a fresh one."""

@@ -13,6 +13,6 @@ from .user import User, UserVillage
 
 __all__ = [
     "AppSetting", "AuditEntry", "Base", "Case", "CaseStep", "Clue", "Household", "IncomeLine",
-    "IncomeRecord", "LEVELS", "Measure", "Member", "MemberEvent", "Money", "PolicyFacts", "Region", "ScreeningVisit", "User",
-    "UserVillage", "YearSettings",
+    "IncomeRecord", "LEVELS", "Measure", "Member", "MemberEvent", "Money", "PolicyFacts", "Region", "ScreeningVisit",
+    "User", "UserVillage", "YearSettings",
 ]

@@ -98,7 +98,8 @@ def year_settings(session: Session, year: int) -> settings.YearSettingsData:
     access.logged_in(session)
     ys = settings.get_year(session, year)
     if ys is None or ys.monitoring_line is None:
-        raise AssessError(f"{year} 年度未设置监测线：请在“年度设置”中填写，或运行 config --year {year} --monitoring-line 金额")
+        raise AssessError(f"{year} 年度未设置监测线：请在“年度设置”中填写，"
+                          f"或运行 config --year {year} --monitoring-line 金额")
     return ys
 
 
@@ -171,7 +172,8 @@ def _one(r, year: int, line: Decimal, rural_average: Decimal | None, as_of: date
     else:
         result = income.compute(totals, size)
         suggestion = rules.suggest_category(year=year, a34=result.A34, a38=result.A38, line=line,
-                                            rural_average=rural_average, poverty_alleviated=bool(r.a4_poverty_alleviated),
+                                            rural_average=rural_average,
+                                            poverty_alleviated=bool(r.a4_poverty_alleviated),
                                             guarantees=g, risk_types=risks)
     monitored = r.monitoring_status in rules.UNREMOVED or suggestion.category is not None
     required = rules.developmental_required(monitored, members)

@@ -234,3 +234,8 @@ def set_user_villages(session: Session, user_id: int, village_ids: list[int]) ->
     # Deletions are not seen by the audit hook: one summary entry, old → new, in names.
     audit.record(session, "update", "user_village", record_id=user_id,
                  old="、".join(sorted(names[v] for v in links)), new="、".join(sorted(names[v] for v in wanted)))
+
+
+def limited_to_villages(role: str | None) -> bool:
+    """A role that works only in the villages given to the user (村级录入员)."""
+    return role == "clerk"

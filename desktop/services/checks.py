@@ -127,7 +127,8 @@ def _member_findings(session: Session, hh: dict, point: date, as_of: date, subse
                 if 6 <= age <= 15 and m.school not in in_school and m.health != disabled:
                     state = codes("school").name(m.school) or "未填"
                     out.append(Finding("SCHOOL_AGE_OUT", no, m.id_number,
-                                       f"{who}：状态时点 {age} 周岁，在校生状况为“{state}”，存在义务教育失学辍学风险（A24）"))
+                                       f"{who}：状态时点 {age} 周岁，在校生状况为“{state}”，"
+                                       f"存在义务教育失学辍学风险（A24）"))
         if m.a17_medical is not True:
             state = "未填" if m.a17_medical is None else "否"
             out.append(Finding("MEDICAL_INSURANCE_MISSING", no, m.id_number,
@@ -204,7 +205,8 @@ def _household_findings(hh: dict, assessments: dict, year: int, thresholds: dict
         newly = h.identified_on is not None and h.identified_on.year == year and monitored
         if r is not None and newly and r.A34 > bound:
             out.append(Finding("INCOME_IMPLAUSIBLE", no, None,
-                               f"{year} 年新识别监测对象家庭人均纯收入 {rules.yuan(r.A34)} 元，高于 {rules.line_text(bound)} 元，请核实"))
+                               f"{year} 年新识别监测对象家庭人均纯收入 {rules.yuan(r.A34)} 元，"
+                               f"高于 {rules.line_text(bound)} 元，请核实"))
         if monitored and h.a3_category and r is not None and a is not None:
             problem = _category_problem(h, a, category)
             if problem:
@@ -252,8 +254,8 @@ def _measure_findings(session: Session, hh: dict, as_of: date) -> list[Finding]:
                                    f"{h.identified_on} 识别，已满一个月仍未落实帮扶措施"))
             elif as_of > h.identified_on + timedelta(days=PLAN_DAYS):
                 out.append(Finding("PLAN_OVERDUE", no, None,
-                                   f"{h.identified_on} 识别，帮扶计划应在 {h.identified_on + timedelta(days=PLAN_DAYS)} "
-                                   f"前制定，至今没有帮扶措施"))
+                                   f"{h.identified_on} 识别，帮扶计划应在 "
+                                   f"{h.identified_on + timedelta(days=PLAN_DAYS)} 前制定，至今没有帮扶措施"))
         elif hid not in active:
             out.append(Finding("MEASURE_MISSING", no, None, f"截至 {as_of} 没有正在实施的帮扶措施"))
     q = (select(Measure.household_id, Measure.item, Member.name, Member.id_number)

@@ -24,6 +24,13 @@ def months_between(start: date, end: date) -> int:
     return n
 
 
+def report_as_of(year: int, today: date) -> date:
+    """The date a printed document of `year` is made as of, when none is given (the reports page and the CLI
+    `report`): today for the current year (or a later one), 12-31 of a past year, so a past year's document
+    shows that year's end and not facts of the year after."""
+    return date(year, 12, 31) if year < today.year else today
+
+
 BEIJING = timezone(timedelta(hours=8), "北京时间")
 
 

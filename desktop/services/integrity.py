@@ -11,9 +11,9 @@ MAX_LINES = 20
 def integrity_check(path: Path, quick: bool = False) -> str | None:
     """None when the file is a sound SQLite database; otherwise SQLite's description of the problem.
 
-    Runs `PRAGMA integrity_check` (or the faster `quick_check`, used at start) on a plain sqlite3 connection (no engine, no migration), so a
-    damaged file is reported before anything writes to it. A missing file is a problem too: the
-    caller decides whether a new file is expected.
+    Runs `PRAGMA integrity_check` (or the faster `quick_check`, used at start) on a plain sqlite3
+    connection (no engine, no migration), so a damaged file is reported before anything writes to it.
+    A missing file is a problem too: the caller decides whether a new file is expected.
     """
     path = Path(path)
     if not path.is_file():

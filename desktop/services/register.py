@@ -105,6 +105,11 @@ class MemberData:
     status: str = "normal"
     status_date: date | None = None
 
+    @property
+    def current(self) -> bool:
+        """A member of the household now: status 正常 (not dead, moved, married out)."""
+        return self.status == "normal"
+
 
 READ_ONLY_MEMBER = {"id", "status", "status_date"}
 MEMBER_CODE_FIELDS = {"sex": "sex", "relation": "relation", "ethnicity": "ethnicity", "political": "political",
@@ -149,6 +154,7 @@ class HouseholdFilter:
     category: str | None = None
     poverty_alleviated: bool | None = None
     village_ids: frozenset[int] | None = None  # a clerk's villages
+    only_ids: frozenset[int] | None = None  # a list from elsewhere (e.g. the 建议纳入 households)
 
 
 # ---------------------------------------------------------------- search
@@ -200,6 +206,8 @@ def _conditions(flt: HouseholdFilter) -> list:
     cond = []
     if flt.village_ids is not None:
         cond.append(_H.village_id.in_(flt.village_ids))
+    if flt.only_ids is not None:
+        cond.append(_H.id.in_(sorted(flt.only_ids)))
     if flt.village_id is not None:
         cond.append(_H.village_id == flt.village_id)
     if flt.group_id is not None:
@@ -280,6 +288,11 @@ def get_household(session: Session, household_id: int) -> tuple[HouseholdData, l
 def household_id_by_no(session: Session, household_no: str) -> int | None:
     access.household_no(session, household_no)
     return session.scalar(select(Household.id).where(Household.household_no == household_no.strip()))
+
+
+def household_no(session: Session, household_id: int) -> str | None:
+    access.household(session, household_id)
+    return session.scalar(select(Household.household_no).where(Household.id == household_id))
 
 
 def events(session: Session, household_id: int) -> list[EventRow]:
@@ -525,7 +538,8 @@ def record_event(session: Session, household_id: int, kind: str, event_date: dat
         if target == "normal" and row.status == "normal":
             raise RegisterError(f"“{row.name}”已是正常状态")
         if target != "normal" and row.status != "normal":
-            raise RegisterError(f"“{row.name}”当前状态为“{codes('member_status').name(row.status)}”，不能再登记{spec.name}")
+            raise RegisterError(f"“{row.name}”当前状态为“{codes('member_status').name(row.status)}”，"
+                                f"不能再登记{spec.name}")
         row.status, row.status_date = target, event_date
     session.add(MemberEvent(household_id=household_id, member_id=member_id, kind=kind, event_date=event_date,
                             other_household_id=other_household_id, note=(note or "").strip() or None,
@@ -562,6 +576,23 @@ def move_member(session: Session, member_id: int, target_household_id: int, even
 
 
 # ---------------------------------------------------------------- derived values shown while editing
+
+def head_name(members: list[MemberData]) -> str:
+    """The name of the current head among the members being edited ("" when there is none)."""
+    return next((m.name for m in members if m.relation == HEAD and m.current), "")
+
+
+def event_kinds(member: MemberData | None) -> list[str]:
+    """The member events (codes of member_event) that may be registered: for a new member those that add one
+    (birth, married in, moved in), for a current member those that take one away, for a member no longer
+    current only 恢复 (restored)."""
+    events = codes("member_event")
+    if member is None:
+        return [c.code for c in events if c.flag("adds_member")]
+    if member.current:
+        return [c.code for c in events if not c.flag("adds_member") and c.code != "restored"]
+    return ["restored"]
+
 
 def a17_rows(members: list[MemberData]) -> tuple[list[int], list[int]]:
     """Rows of members of status 正常 whose A17 (basic medical insurance) is 否, and those where it is blank."""

@@ -40,7 +40,7 @@ class Suggestion:
 
 def guarantee_problems(a23: bool | None, a24: bool | None, a25: bool | None, a26: bool) -> list[str]:
     """G of §6.1: which of housing, schooling, water and basic medical insurance are not secure."""
-    return [name for name, bad in zip(GUARANTEES, (a23, a24, a25, a26)) if bad]
+    return [name for name, bad in zip(GUARANTEES, (a23, a24, a25, a26), strict=True) if bad]
 
 
 def suggest_category(*, year: int, a34: Decimal, a38: Decimal, line: Decimal, rural_average: Decimal | None,
@@ -72,7 +72,8 @@ def suggest_category(*, year: int, a34: Decimal, a38: Decimal, line: Decimal, ru
                else f"人均收入参考值不高于当地农村人均纯收入 {line_text(rural_average)} 元")
         return Suggestion("03", False, [a38_vs, g_text, avg])
     if risk_types:
-        return Suggestion(None, True, [a38_vs, k_text, "需研判是否因刚性支出较大或收入大幅缩减导致基本生活出现严重困难"])
+        return Suggestion(None, True, [a38_vs, k_text,
+                                       "需研判是否因刚性支出较大或收入大幅缩减导致基本生活出现严重困难"])
     return Suggestion(None, False, [a38_vs, "“三保障”和饮水安全无问题"])
 
 

@@ -109,7 +109,7 @@ def key_checks(session: Session, year: int, as_of: date) -> list[KeyCheck]:
     # Between quarterly collections of the year (quarter None is the annual record, not a collection of a quarter).
     qdrop = _d(th["quarter_drop_ratio"])
     recs = defaultdict(list)
-    for hid, rid, on in session.execute(select(IncomeRecord.household_id, IncomeRecord.id, IncomeRecord.collected_on)
+    for hid, rid, _on in session.execute(select(IncomeRecord.household_id, IncomeRecord.id, IncomeRecord.collected_on)
                                         .where(IncomeRecord.year == year, IncomeRecord.quarter.is_not(None),
                                                IncomeRecord.collected_on.is_not(None))
                                         .order_by(IncomeRecord.collected_on, IncomeRecord.id)):

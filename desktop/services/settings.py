@@ -22,6 +22,29 @@ DEFAULT_THRESHOLDS = {
     "rigid_expense_ratio": "0.50",     # A36 above this share of A33
     "new_identified_income_bound": "30000",  # INCOME_IMPLAUSIBLE: per-capita above this when newly identified
 }
+UNIT = "元/人·年"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """How a threshold is typed and checked. kind: percent (stored as a ratio 0 < r < 1, typed as 0–100),
+    months (a whole number 1–12) or money (yuan above 0)."""
+    key: str
+    label: str
+    kind: str
+    unit: str
+    hint: str
+
+
+THRESHOLDS = {t.key: t for t in (
+    Threshold("income_drop_ratio", "脱贫户人均纯收入较上年下降超过", "percent", "%", "集中排查：收入下降"),
+    Threshold("quarter_drop_ratio", "两次季度采集间家庭纯收入下降超过", "percent", "%", "集中排查：季度收入明显下降"),
+    Threshold("unstable_work_months", "务工时间少于", "months", "个月", "集中排查：视为务工不稳定"),
+    Threshold("wage_share", "工资性收入占各项收入的比例高于", "percent", "%", "集中排查：工资性收入占比高"),
+    Threshold("rigid_expense_ratio", "合规自付支出超过家庭纯收入的", "percent", "%", "集中排查：刚性支出较大"),
+    Threshold("new_identified_income_bound", "新识别监测对象人均纯收入高于", "money", UNIT, "数据质量：收入疑点"),
+)}
+assert set(THRESHOLDS) == set(DEFAULT_THRESHOLDS)
 
 
 class SettingsError(ServiceError):
@@ -59,6 +82,122 @@ def parse_amount(value, what: str) -> Decimal | None:
     return amount.quantize(Decimal("0.01"))
 
 
+def _number(value) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return Decimal("NaN")
+    return number
+
+
+def check_threshold(key: str, value):
+    """A threshold as it is stored (percent as a ratio "0.15", months as an int, money as "30000.00");
+    SettingsError in Chinese for an unknown key or a value out of its range."""
+    spec = THRESHOLDS.get(key)
+    if spec is None:
+        raise SettingsError(f"没有名为“{key}”的阈值")
+    if spec.kind == "money":
+        if value is None or str(value).strip() == "":
+            raise SettingsError(f"请填写“{spec.label}”")
+        return str(parse_amount(value, spec.label))
+    number = _number(value) if not isinstance(value, bool) else Decimal("NaN")
+    if spec.kind == "months":
+        if not number.is_finite() or number != number.to_integral_value() or not 1 <= number <= 12:
+            raise SettingsError(f"“{spec.label}”应为 1–12 之间的整数月数，现为“{value}”")
+        return int(number)
+    if not number.is_finite() or not 0 < number < 1:
+        raise SettingsError(f"“{spec.label}”应为大于 0、小于 1 的比例，现为“{value}”")
+    return format(number.normalize(), "f")
+
+
+def threshold_text(key: str, value) -> str:
+    """A stored threshold as a person types it: ratios as percentages ("0.10" → "10"), money in yuan."""
+    spec = THRESHOLDS.get(key)
+    if value is None or value == "":
+        return ""
+    if spec is not None and spec.kind == "percent":
+        return format((Decimal(str(value)) * 100).normalize(), "f")
+    if spec is not None and spec.kind == "money":
+        amount = Decimal(str(value))
+        return f"{int(amount)}" if amount == amount.to_integral_value() else f"{amount:.2f}"
+    return str(value)
+
+
+def parse_threshold(key: str, text: str):
+    """The stored value of a threshold as a person typed it (a percentage may carry %); SettingsError in Chinese."""
+    spec = THRESHOLDS.get(key)
+    if spec is None:
+        raise SettingsError(f"没有名为“{key}”的阈值")
+    typed = str(text).strip().replace("%", "").replace("％", "")
+    if not typed:
+        raise SettingsError(f"请填写“{spec.label}”")
+    if spec.kind != "percent":
+        return check_threshold(key, typed)
+    number = _number(typed)
+    if not number.is_finite() or not 0 < number < 100:
+        raise SettingsError(f"“{spec.label}”应为大于 0、小于 100 的百分数，现为“{typed}”")
+    return check_threshold(key, format((number / 100).normalize(), "f"))
+
+
+def changed_thresholds(typed: dict[str, str], stored: dict) -> dict | None:
+    """The typed thresholds whose value differs from the stored one (None when none does), as set_year takes
+    them. Every typed value must be valid (see validate_year)."""
+    changed = {}
+    for key, text in typed.items():
+        value = parse_threshold(key, text)
+        if _number(value) != _number(stored.get(key)):
+            changed[key] = value
+    return changed or None
+
+
+@dataclass(frozen=True)
+class YearForm:
+    """The settings of a year as a person typed them (amounts and thresholds as text)."""
+    year: int
+    monitoring_line: str
+    rural_average: str
+    county_income: str
+    period_start: date
+    period_end: date
+    status_time_point: date
+    thresholds: dict[str, str] = field(default_factory=dict)
+
+
+AMOUNTS = (("monitoring_line", "监测线"), ("rural_average", "当地农村人均纯收入"),
+           ("county_income", "县农村居民人均可支配收入"))
+
+
+def validate_year(form: YearForm, stored: YearSettingsData | None) -> dict[str, str]:
+    """Every problem of a typed year, in Chinese, by field (the field names of YearForm; a threshold by its key).
+    Empty when set_year will take it."""
+    problems: dict[str, str] = {}
+    try:
+        _check_year(form.year)
+    except SettingsError as exc:
+        problems["year"] = str(exc)
+    for name, what in AMOUNTS:
+        text = getattr(form, name).strip()
+        was = getattr(stored, name) if stored is not None else None
+        if not text:
+            if name == "monitoring_line":
+                problems[name] = f"请填写监测线（{UNIT}）"
+            elif was is not None:
+                problems[name] = f"{what}已填写过，不能清空；如有误请改为正确的数值"
+            continue
+        try:
+            parse_amount(text, what)
+        except SettingsError as exc:
+            problems[name] = str(exc)
+    if form.period_start >= form.period_end:
+        problems["period_end"] = "统计期起应早于统计期止"
+    for key, text in form.thresholds.items():
+        try:
+            parse_threshold(key, text)
+        except SettingsError as exc:
+            problems[key] = str(exc)
+    return problems
+
+
 def _check_year(year: int) -> None:
     if not isinstance(year, int) or not 2000 <= year <= 2100:
         raise SettingsError(f"年度“{year}”无效，应为 2000–2100 之间的年份")
@@ -77,12 +216,14 @@ def get_year(session: Session, year: int) -> YearSettingsData | None:
 def set_year(session: Session, year: int, *, monitoring_line=None, rural_average=None, county_income=None,
              period_start: date | None = None, period_end: date | None = None,
              status_time_point: date | None = None, thresholds: dict | None = None) -> YearSettingsData:
-    """Create or change the settings of a year. Only the given values change."""
+    """Create or change the settings of a year. Only the given values change. Amounts and thresholds are checked
+    before anything is written (a threshold as it is stored: see check_threshold)."""
     access.manager(session, "修改年度设置")
     _check_year(year)
     line = parse_amount(monitoring_line, "监测线")
     avg = parse_amount(rural_average, "当地农村人均纯收入")
     county = parse_amount(county_income, "县农村居民人均可支配收入")
+    checked = _checked_thresholds(thresholds) if thresholds is not None else None
     row = session.get(YearSettings, year)
     if row is None:
         start, end, point = default_period(year)
@@ -103,10 +244,23 @@ def set_year(session: Session, year: int, *, monitoring_line=None, rural_average
         row.status_time_point = status_time_point
     if row.period_start >= row.period_end:
         raise SettingsError(f"统计期起 {row.period_start} 应早于统计期止 {row.period_end}")
-    if thresholds is not None:
-        row.thresholds = {**(row.thresholds or {}), **thresholds}
+    if checked is not None:
+        row.thresholds = {**(row.thresholds or {}), **checked}
     session.flush()
     return get_year(session, year)
+
+
+def _checked_thresholds(thresholds: dict) -> dict:
+    """Every given threshold checked (check_threshold); all problems at once."""
+    checked, problems = {}, []
+    for key, value in thresholds.items():
+        try:
+            checked[key] = check_threshold(key, value)
+        except SettingsError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise SettingsError("；".join(problems))
+    return checked
 
 
 def years(session: Session) -> list[int]:

@@ -22,7 +22,7 @@ from .dates import add_months
 
 @dataclass(frozen=True)
 class WarningRow:
-    kind: str  # overdue, due_soon, plan_overdue, colour, revisit_due, green_near, removal_eligible
+    kind: str  # overdue, due_soon, plan_overdue, colour, revisit_due, green_near, removal_eligible, suggested
     household_id: int
     household_no: str
     head_name: str
@@ -49,7 +49,8 @@ class Dashboard:
 
 
 TITLES = {"overdue": "逾期步骤", "due_soon": "即将到期", "plan_overdue": "帮扶计划逾期", "colour": "三色预警",
-          "revisit_due": "回访到期", "green_near": "绿色通道临近一个月", "removal_eligible": "可启动风险消除"}
+          "revisit_due": "回访到期", "green_near": "绿色通道临近一个月", "removal_eligible": "可启动风险消除",
+          "suggested": "建议纳入（疑似应纳未纳）"}
 
 
 def village_ratios(session: Session, as_of: date) -> list[rules.VillageRatio]:
@@ -133,5 +134,9 @@ def dashboard(session: Session, year: int, as_of: date, *, village_ids: frozense
                 e = workflow.removal_eligibility(session, a.household_id, year, as_of)
                 if e.eligible:
                     row("removal_eligible", a.household_id, None, "；".join(e.facts), None)
+    from .overview import suggested_not_monitored  # overview reads this module's dashboard: import late
+
+    for r in suggested_not_monitored(session, year, as_of, village_ids=village_ids, assessed=assessed):
+        row("suggested", r.household_id, None, f"建议纳入{r.category_name}：" + "；".join(r.reasons), None)
     d.rows.sort(key=lambda r: (list(TITLES).index(r.kind), -(r.days or 0), r.household_no))
     return d

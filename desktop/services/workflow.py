@@ -29,6 +29,7 @@ from .dates import add_months
 from .errors import ServiceError
 
 OPEN, DONE, FAILED = "open", "done", "failed"
+PLAN_KINDS = frozenset({"identify", "green"})  # procedures whose household gets an assistance plan
 STATES = {OPEN: "进行中", DONE: "已完成", FAILED: "已终止"}
 RESULTS = {"passed": "通过", "failed": "未通过", "sent_back": "退回修改"}
 
@@ -110,6 +111,20 @@ class CaseView:
     @property
     def pending(self) -> StepView | None:
         return next((s for s in self.steps if s.done_on is None), None)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == OPEN
+
+    @property
+    def failed(self) -> bool:
+        """Ended without its decision (终止)."""
+        return self.state == FAILED
+
+    @property
+    def plans_assistance(self) -> bool:
+        """认定 and 绿色通道 make a household monitored: its assistance plan is linked to the case."""
+        return self.kind in PLAN_KINDS
 
 
 def _due(kind: str, step: dict, case: Case, approved_on: date | None) -> date | None:
@@ -387,7 +402,8 @@ def _check_step_data(case: Case, sdef: dict, done_on: date, data: dict, row: Cas
         _, end = publicity_period(start, sdef["publicity_days"])
         data["publicity_start"], data["publicity_end"] = start.isoformat(), end.isoformat()
         if done_on <= end:
-            raise WorkflowError(f"公示期 {start} 至 {end}（{sdef['publicity_days']} 天）未满，{end + timedelta(days=1)} 起方可办结")
+            raise WorkflowError(f"公示期 {start} 至 {end}（{sdef['publicity_days']} 天）未满，"
+                                f"{end + timedelta(days=1)} 起方可办结")
     if sdef["key"] == "county_approve" and case.kind == "identify":
         if data.get("category") not in codes("category"):
             raise WorkflowError("县级批准须确定监测对象类别")
@@ -575,6 +591,10 @@ class CaseRow:
     step: str  # pending step name, or the end
     due_on: date | None
     overdue: bool
+
+    @property
+    def failed(self) -> bool:
+        return self.state == FAILED
 
 
 def cases(session: Session, as_of: date, *, kind: str | None = None, state: str | None = None,

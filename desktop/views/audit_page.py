@@ -20,7 +20,10 @@ from PySide6.QtWidgets import (
 from ..services import audit
 from ..services.context import AppContext
 from ..services.dates import beijing_text
-from .errors import error_label, error_text, set_error
+from ..services.errors import ServiceError
+from .errors import error_label, set_error
+
+_ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
 
 PAGE_SIZE = 500
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -49,10 +52,10 @@ class AuditModel(QAbstractTableModel):
         self.rows.extend(rows)
         self.endInsertRows()
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+    def rowCount(self, parent=_ROOT) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+    def columnCount(self, parent=_ROOT) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.HEADERS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
@@ -122,8 +125,8 @@ class AuditPage(QWidget):
     def _fetch(self, offset: int) -> list[audit.HistoryRow] | None:
         try:
             rows = self.ctx.read(audit.recent, PAGE_SIZE, offset)
-        except Exception as exc:  # noqa: BLE001
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return None
         set_error(self.error, None)
         return rows

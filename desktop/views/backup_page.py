@@ -3,6 +3,7 @@ the current state), and how many days automatic backups are kept."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from ..services.context import AppContext
 from ..services.errors import ServiceError
 from .errors import confirm, show_error, show_info
 
+_ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
+
 REASONS = {"daily": "每日自动备份", "import": "导入前", "migrate": "升级前", "manual": "手动备份",
            "prerestore": "恢复前的当前数据"}
 KEEP_KEY = "backup_keep_days"
@@ -43,10 +46,10 @@ class BackupTableModel(QAbstractTableModel):
         self.rows = rows
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:
+    def rowCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
+    def columnCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self.COLUMNS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
@@ -127,8 +130,8 @@ class BackupPage(QWidget):
             return
         self.model.set_rows(rows)
         self.keep.setValue(int(self.ctx.read(settings.get_app, KEEP_KEY, "30")))
-        self.info.setText(f"数据库文件：{self.path}\n备份文件夹：{backup.backup_dir_for(self.path)}（共 {len(rows)} 个备份）。"
-                          "程序每天第一次启动时自动备份，每次导入前和升级前也会备份。")
+        self.info.setText(f"数据库文件：{self.path}\n备份文件夹：{backup.backup_dir_for(self.path)}"
+                          f"（共 {len(rows)} 个备份）。程序每天第一次启动时自动备份，每次导入前和升级前也会备份。")
 
     def backup_now(self) -> None:
         try:
@@ -136,7 +139,7 @@ class BackupPage(QWidget):
         except ServiceError as exc:
             show_error(self, str(exc))
             return
-        except Exception as exc:  # noqa: BLE001 - a full disk or a locked folder: say so
+        except (OSError, sqlite3.Error) as exc:  # a full disk or a locked folder, as the system or SQLite says it
             show_error(self, f"备份失败：{exc}")
             return
         self.refresh()
@@ -151,17 +154,14 @@ class BackupPage(QWidget):
         if chosen is None:
             show_error(self, "请先在列表中选择一个备份")
             return
-        if not confirm(self, f"确定用 {chosen.taken_at:%Y-%m-%d %H:%M} 的备份（{REASONS.get(chosen.reason, chosen.reason)}）"
-                             "替换当前数据吗？\n\n恢复前会先把当前数据另存为一个备份；恢复后程序将关闭，请重新打开。"):
+        if not confirm(self, f"确定用 {chosen.taken_at:%Y-%m-%d %H:%M} 的备份"
+                             f"（{REASONS.get(chosen.reason, chosen.reason)}）替换当前数据吗？\n\n"
+                             "恢复前会先把当前数据另存为一个备份；恢复后程序将关闭，请重新打开。"):
             return
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             safety = self.ctx.read(backups.restore_backup, chosen.path, now=self.now())
-        except ServiceError as exc:
-            QApplication.restoreOverrideCursor()
-            show_error(self, str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001
+        except (ServiceError, OSError, sqlite3.Error) as exc:  # a damaged backup, a full disk, a locked file
             QApplication.restoreOverrideCursor()
             show_error(self, f"恢复失败，当前数据未改变：{exc}")
             return

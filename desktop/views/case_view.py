@@ -41,6 +41,7 @@ from .step_form import StepForm
 
 SNAPSHOT_TITLE = "决定时的测算（冻结）"
 STATE_COLOURS = {workflow.OPEN: "#1565c0", workflow.DONE: "#2e7d32", workflow.FAILED: "#6b7280"}
+REASON_LABELS = {"green": "纳入原因："}  # what the opening reason is called, by procedure (else 申请理由)
 HINT = "<span style='color:#777'>{}</span>"
 
 
@@ -105,7 +106,7 @@ def _opening(case: CaseView) -> str:
     d = case.data
     parts = []
     if d.get("reason"):
-        parts.append(("纳入原因：" if case.kind == "green" else "申请理由：") + escape(d["reason"]))
+        parts.append(REASON_LABELS.get(case.kind, "申请理由：") + escape(d["reason"]))
     if d.get("way"):
         parts.append("消除方式：" + escape(codes("removal_way").name(d["way"], d["way"])))
     if d.get("green_entry"):
@@ -229,7 +230,7 @@ class CasePanel(QWidget):
         parts = [f"户编号 <b>{escape(case.household_no)}</b>", f"户主 <b>{escape(case.head_name or '—')}</b>",
                  f"行政村 {escape(case.village)}", f"发起日期 {case.opened_on}"]
         if case.closed_on:
-            parts.append(f"{'终止' if case.state == workflow.FAILED else '办结'}日期 {case.closed_on}")
+            parts.append(f"{'终止' if case.failed else '办结'}日期 {case.closed_on}")
         lines = ["　".join(parts)]
         if _opening(case):
             lines.append(_opening(case))
@@ -242,7 +243,7 @@ class CasePanel(QWidget):
         self.steps.set_steps(case.steps, self.ctx.today(), _field_names(case.kind), values, upcoming)
         self.timeline.resizeColumnToContents(STEP_NAME)  # a few rows: cheap, and long step names fit
         self.form.set_case(case)
-        self.right.setVisible(case.state == workflow.OPEN)
+        self.right.setVisible(case.is_open)
         # The latest decision is selected, so its frozen assessment shows; the pending row stays highlighted.
         pending = self.steps.pending_row()
         decided = [i for i, st in enumerate(case.steps) if st.snapshot]
@@ -303,7 +304,7 @@ class CasePanel(QWidget):
             return None
         from .plan_editor import PlanEditor
 
-        case_id = self.case.id if self.case.kind in ("identify", "green") else None
+        case_id = self.case.id if self.case.plans_assistance else None
         self.plan_editor = PlanEditor(self.ctx, self.case.household_id, case_id, self)
         self.plan_editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.plan_editor.destroyed.connect(lambda *_: setattr(self, "plan_editor", None))

@@ -28,11 +28,13 @@ from .clue_dialog import ApplicationDialog, ClueDialog, GreenChannelDialog, Remo
 from .errors import error_label, set_error
 from .models.case_table import CLUE_TEXT, COL_OPENED, COL_STEP, ROW_ROLE, SORT_ROLE, CaseTableModel, ClueTableModel
 from .widgets.code_combo import ValueCombo
+from .widgets.list_actions import ListActions
 from .widgets.tables import setup_list_table
 
 CASE_SAMPLES = ("#9999", "监测对象认定", "3703050010010001", "欧阳某某", "某某村", "2024-12-31",
                 "入户核实和农户授权承诺", "2024-12-31", "已完成")
-CLUE_SAMPLES = ("2024-12-31", "12317平台", "3703050010010001", "欧阳某某", "某某村", "线索内容线索内容", "已发起认定（流程 #999）")
+CLUE_SAMPLES = ("2024-12-31", "12317平台", "3703050010010001", "欧阳某某", "某某村", "线索内容线索内容",
+                "已发起认定（流程 #999）")
 
 
 def _table(model, samples: tuple[str, ...], stretch: int) -> tuple[QTableView, QSortFilterProxyModel]:
@@ -106,6 +108,8 @@ class CasesPage(QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(COL_OPENED, Qt.SortOrder.DescendingOrder)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._case_selected())
+        self.list_actions = ListActions(self.table, lambda: "认定流程案件",
+                                        lambda index: getattr(index.data(ROW_ROLE), "household_id", None))
         cases_tab = QWidget()
         cl = QVBoxLayout(cases_tab)
         cl.addLayout(filters)
@@ -243,6 +247,15 @@ class CasesPage(QWidget):
         row = index.data(ROW_ROLE) if index.isValid() else None
         if row is not None and (self.case_view.case is None or self.case_view.case.id != row.id):
             self.case_view.load(row.id)
+
+    def show_household(self, household_id: int) -> bool:
+        """Select the household's most recent case (a list's 认定流程 menu item); False when it has none."""
+        rows = self.ctx.read(workflow.cases, self.ctx.today(), household_id=household_id)
+        if not rows:
+            set_error(self.error, "该户没有认定流程记录；如需认定，请先登记线索")
+            return False
+        self.open_case(max(rows, key=lambda r: (r.opened_on, r.id)).id)
+        return True
 
     def open_case(self, case_id: int) -> None:
         """Show a case (from the warnings page, or a link); its list row is selected, clearing the filters

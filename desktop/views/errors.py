@@ -1,8 +1,12 @@
-"""Showing service errors to a person: inline red labels and message boxes, always in Chinese."""
+"""Showing service errors to a person: inline red labels and message boxes, always in Chinese.
+
+Views catch ServiceError only. Anything else is a fault in the program: it reaches sys.excepthook (logged, and the
+dialog of crash_dialog.py), or, where a view must carry on after it, goes there through report_fault()."""
 
 from __future__ import annotations
 
 import logging
+import sys
 
 from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMessageBox, QWidget
 
@@ -22,8 +26,18 @@ def error_text(exc: BaseException | str) -> str:
     text = str(exc).strip()
     if isinstance(exc, ServiceError):
         return text or "操作未能完成"
-    log.exception("unexpected error", exc_info=exc)
-    return f"程序内部错误（{type(exc).__name__}）：{text or '无详细信息'}"
+    if isinstance(exc, OSError):  # a full disk, a locked or missing file: the computer's state, not a fault
+        log.warning("file error: %s", exc)
+        where = f"“{exc.filename}”" if exc.filename else "文件"
+        return f"无法读写{where}：{exc.strerror or text or type(exc).__name__}"
+    log.error("unexpected error", exc_info=exc)
+    return f"程序内部错误（{type(exc).__name__}）：{text or '无详细信息'}。详细信息已写入日志文件"
+
+
+def report_fault(exc: BaseException) -> None:
+    """A fault caught where the view must carry on (keep the person's edits, stay on the page): logged and shown
+    exactly like one nobody caught."""
+    sys.excepthook(type(exc), exc, exc.__traceback__)
 
 
 def error_label(parent: QWidget | None = None) -> QLabel:
@@ -44,6 +58,11 @@ def set_error(label: QLabel, message: BaseException | str | None) -> None:
 
 
 def show_error(parent: QWidget | None, exc: BaseException | str, title: str = "操作未完成") -> None:
+    """A refusal (or a file the computer cannot read or write) in a message box; a fault goes to report_fault
+    (the log and the "程序内部错误" dialog)."""
+    if isinstance(exc, BaseException) and not isinstance(exc, (ServiceError, OSError)):
+        report_fault(exc)
+        return
     QMessageBox.warning(parent, title, error_text(exc))
 
 

@@ -26,7 +26,7 @@ from .. import APP_NAME
 from ..services import auth, regions, settings, setup
 from ..services.context import AppContext
 from ..services.errors import ServiceError
-from .errors import error_label, error_text, set_error
+from .errors import error_label, report_fault, set_error
 from .widgets.password import password_edit
 
 PAGE_TOWNSHIP, PAGE_YEAR, PAGE_ADMIN = 0, 1, 2
@@ -181,7 +181,8 @@ class FirstRunWizard(QWizard):
         self.admin_username: str | None = None
         self.setWindowTitle(f"首次使用 — {APP_NAME}")
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
-        for which, text in ((QWizard.WizardButton.BackButton, "< 上一步"), (QWizard.WizardButton.NextButton, "下一步 >"),
+        for which, text in ((QWizard.WizardButton.BackButton, "< 上一步"),
+                            (QWizard.WizardButton.NextButton, "下一步 >"),
                             (QWizard.WizardButton.FinishButton, "完成"), (QWizard.WizardButton.CancelButton, "取消")):
             self.setButtonText(which, text)
         self.setMinimumSize(620, 460)
@@ -217,8 +218,8 @@ class FirstRunWizard(QWizard):
         except ServiceError as exc:
             set_error(self.admin_page.error, exc)
             return False
-        except Exception as exc:  # noqa: BLE001 - a database fault must not close the wizard silently
-            set_error(self.admin_page.error, error_text(exc))
+        except Exception as exc:  # a fault: logged and shown (report_fault); the wizard stays open, nothing saved
+            report_fault(exc)
             return False
         self.admin_username = self.first_run().admin_username
         return True

@@ -20,10 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..services import audit, regions, register
-from ..services.codes import codes
 from ..services.context import AppContext
 from ..services.register import HEAD, HouseholdData, MemberData, Problem, RegisterError, ValidationError
-from .errors import show_error, show_info
+from .errors import report_fault, show_error, show_info
 from .member_dialogs import MemberEventDialog, MoveMemberDialog
 from .models.member_table import COL, FIELDS, KINDS, MemberTableModel
 from .widgets.code_delegate import delegate_for
@@ -32,8 +31,6 @@ from .widgets.problem_list import ProblemList
 from .widgets.record_table import RecordTable
 
 TAB_BASIC, TAB_GUARANTEE, TAB_RISK, TAB_MEMBERS, TAB_EVENTS, TAB_HISTORY = range(6)
-ADD_KINDS = [c.code for c in codes("member_event") if c.flag("adds_member")]
-REDUCE_KINDS = [c.code for c in codes("member_event") if not c.flag("adds_member") and c.code != "restored"]
 EVENT_COLUMNS = [("日期", lambda r: r.event_date), ("类型", lambda r: r.kind), ("成员", lambda r: r.member_name),
                  ("证件号码", lambda r: r.id_number), ("对方户编号", lambda r: r.other_household_no),
                  ("登记人", lambda r: r.recorded_by), ("说明", lambda r: r.note)]
@@ -118,7 +115,7 @@ class HouseholdEditor(QDialog):
         view.setAlternatingRowColors(True)
         view.setWordWrap(False)
         self._delegates = []
-        for col, (fld, kind) in enumerate(zip(FIELDS, KINDS)):
+        for col, (fld, kind) in enumerate(zip(FIELDS, KINDS, strict=True)):
             if fld not in register.READ_ONLY_MEMBER:
                 delegate = delegate_for(kind, fld, view)
                 self._delegates.append(delegate)
@@ -150,8 +147,8 @@ class HouseholdEditor(QDialog):
         for b in (self.up_button, self.down_button):
             b.setAutoDefault(False)
             buttons.addWidget(b)
-        hint = QLabel("双击单元格、按 F2 或直接输入即可编辑；Tab 移到下一格。已登记户的成员增减请用“添加成员”和“成员变更”登记，"
-                      "成员不会被删除。灰色行为已死亡、迁出、嫁出等非正常状态的成员。")
+        hint = QLabel("双击单元格、按 F2 或直接输入即可编辑；Tab 移到下一格。"
+                      "已登记户的成员增减请用“添加成员”和“成员变更”登记，成员不会被删除。灰色行为已死亡、迁出、嫁出等非正常状态的成员。")
         hint.setWordWrap(True)
         hint.setStyleSheet(HINT_STYLE)
         layout = QVBoxLayout(tab)
@@ -161,6 +158,10 @@ class HouseholdEditor(QDialog):
         return tab
 
     # ------------------------------------------------------------ load, collect, validate
+
+    def show_history(self) -> None:
+        """Open on the 变更历史 tab (from a list's 变更历史 menu item)."""
+        self.tabs.setCurrentIndex(TAB_HISTORY)
 
     def load(self) -> None:
         """Read the household (or start a new one) and show it; forgets unsaved edits."""
@@ -229,7 +230,7 @@ class HouseholdEditor(QDialog):
         self.save_button.setEnabled(not problems)
         dirty = self.is_dirty()
         self.status.setText("有未保存的修改" if dirty else ("" if self.household_id is None else "已保存"))
-        self.tabs.setTabText(TAB_MEMBERS, f"家庭成员（{sum(m.status == 'normal' for m in members)} 人）")
+        self.tabs.setTabText(TAB_MEMBERS, f"家庭成员（{sum(m.current for m in members)} 人）")
         self._update_member_buttons()
         return problems
 
@@ -237,7 +238,7 @@ class HouseholdEditor(QDialog):
         if self.household_id is None:
             self.setWindowTitle("新增户")
             return
-        head = next((m.name for m in self.members_model.members() if m.relation == HEAD and m.status == "normal"), "")
+        head = register.head_name(self.members_model.members())
         self.setWindowTitle(f"户信息 — {self._data.household_no}" + (f"（户主：{head}）" if head else ""))
 
     def go_to_problem(self, p: Problem) -> None:
@@ -282,8 +283,8 @@ class HouseholdEditor(QDialog):
         except RegisterError as e:
             show_error(self, e, "不能保存")
             return False
-        except Exception as e:  # a program fault: tell the person, keep their edits on screen
-            show_error(self, e, "不能保存")
+        except Exception as e:  # a fault: logged and shown (report_fault); the person's edits stay on screen
+            report_fault(e)
             return False
         self.household_id = hid
         self.load()
@@ -321,7 +322,7 @@ class HouseholdEditor(QDialog):
         m = self.members_model.member(row) if row is not None else None
         saved = self.household_id is not None
         self.event_button.setEnabled(saved and m is not None and m.id is not None)
-        self.move_button.setEnabled(saved and m is not None and m.id is not None and m.status == "normal")
+        self.move_button.setEnabled(saved and m is not None and m.id is not None and m.current)
         self.remove_button.setVisible(not saved)
         self.remove_button.setEnabled(m is not None and m.id is None)
         self.up_button.setEnabled(row is not None and row > 0)
@@ -337,7 +338,8 @@ class HouseholdEditor(QDialog):
         if not self.is_dirty():
             return True
         if self.current_problems():
-            show_info(self, "本户有未保存且有问题的修改。请先修正并保存，或关闭后放弃修改，再登记成员变更。", "请先保存")
+            show_info(self, "本户有未保存且有问题的修改。请先修正并保存，或关闭后放弃修改，再登记成员变更。",
+                      "请先保存")
             return False
         if self.ask_unsaved("登记成员变更前须先保存本户的修改。现在保存吗？", discard=False) != "save":
             return False
@@ -361,7 +363,7 @@ class HouseholdEditor(QDialog):
             return
         if not self._ready_for_event():
             return
-        dialog = MemberEventDialog(self.ctx, self.household_id, ADD_KINDS, parent=self)
+        dialog = MemberEventDialog(self.ctx, self.household_id, register.event_kinds(None), parent=self)
         if self.run_dialog(dialog):
             self._after_event(dialog.member_id)
 
@@ -373,7 +375,7 @@ class HouseholdEditor(QDialog):
         if m.id is None or not self._ready_for_event():
             return
         m = next((x for x in self.members_model.members() if x.id == m.id), m)
-        kinds = REDUCE_KINDS if m.status == "normal" else ["restored"]
+        kinds = register.event_kinds(m)
         dialog = MemberEventDialog(self.ctx, self.household_id, kinds, member=m, parent=self)
         if self.run_dialog(dialog):
             self._after_event(dialog.member_id)
@@ -383,7 +385,7 @@ class HouseholdEditor(QDialog):
         if self.household_id is None or row is None:
             return
         m = self.members_model.member(row)
-        if m.id is None or m.status != "normal" or not self._ready_for_event():
+        if m.id is None or not m.current or not self._ready_for_event():
             return
         m = next((x for x in self.members_model.members() if x.id == m.id), m)
         dialog = MoveMemberDialog(self.ctx, m, self.household_id, parent=self)

@@ -36,6 +36,8 @@ from ..services.context import AppContext
 from .errors import error_text, show_error, show_info
 from .models.findings_table import COL_MESSAGE, FindingsTableModel
 
+_ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
+
 SHOW_AFTER_MS = 500
 HINT_STYLE = "color: #555;"
 ERROR_STYLE = "color: #c62828; font-weight: bold;"
@@ -147,10 +149,10 @@ class IssuesModel(QAbstractTableModel):
         self._rows = list(issues)
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:
+    def rowCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
+    def columnCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self.HEADERS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):

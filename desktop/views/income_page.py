@@ -35,11 +35,14 @@ from PySide6.QtWidgets import (
 
 from ..services import income, register, rules
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from ..services.income import CalculatorFacts, IncomeError, RecordData
 from ..services.register import HouseholdFilter
 from ..services.rules import line_text, yuan
 from .errors import confirm, error_label, error_text, set_error
 from .income_lines import LinesPanel
+
+_ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
 
 RESULTS = (("A33", "家庭纯收入", "元"), ("A34", "家庭人均纯收入", "元/人"),
            ("A37", "纳入监测收入参考范围", "元"), ("A38", "人均收入参考范围", "元/人"))
@@ -90,10 +93,10 @@ class RecordsModel(QAbstractTableModel):
     def row_of(self, record_id: int | None) -> int | None:
         return next((i for i, (rec, _r) in enumerate(self._rows) if rec.id == record_id), None)
 
-    def rowCount(self, parent=QModelIndex()) -> int:
+    def rowCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
+    def columnCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self.HEADERS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
@@ -343,7 +346,7 @@ class IncomePage(QWidget):
             if self.ctx.year is None:
                 raise IncomeError("未设置当前年度：请在“年度设置”中设定")
             facts = self.ctx.read(income.calculator_facts, household_id, self.ctx.year, self.ctx.today())
-        except Exception as exc:  # noqa: BLE001 - AssessError (no line for the year) carries Chinese text
+        except ServiceError as exc:  # AssessError: no line for the year
             self.facts = None
             self.header.setText(f"<span style='color:#c62828'>{error_text(exc)}</span>")
             self.lines.set_lines([])
@@ -496,13 +499,14 @@ class IncomePage(QWidget):
         f = self.facts
         data = RecordData(household_id=f.household_id, year=f.year, id=self.record_id,
                           quarter=self.quarter.currentData(), collected_on=from_qdate(self.collected_on.date()),
-                          collected_by=self.collected_by.text().strip(), signatures_collected=self.signatures.isChecked(),
+                          collected_by=self.collected_by.text().strip(),
+                          signatures_collected=self.signatures.isChecked(),
                           note=self.note.text().strip() or None, size=f.size, lines=self.lines.lines())
         self.save_button.setEnabled(False)
         try:
             record_id = self.ctx.run(income.save_record, data, self.ctx.today(), self.ctx.user)
-        except Exception as exc:  # noqa: BLE001 - IncomeError carries Chinese text; others are faults
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return False
         finally:
             self.save_button.setEnabled(True)

@@ -1,9 +1,10 @@
-"""The main window: navigation on the left, one page at a time on the right, who/where/when below."""
+"""The main window: navigation on the left, one page at a time on the right, who/where/when below.
+The pages and what the window does with them are declared in pages.py."""
 
 from __future__ import annotations
 
-import importlib
 import logging
+from typing import TypeVar, cast
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -20,47 +21,39 @@ from PySide6.QtWidgets import (
 )
 
 from .. import APP_NAME, __version__
-from ..services import regions
+from ..services import regions, register
 from ..services.context import AppContext
-from .audit_page import AuditPage
 from .backup_page import BackupPage
+from .cases_page import CasesPage
+from .errors import report_fault
+from .home_page import HomePage
+from .income_page import IncomePage
 from .login import ChangePasswordDialog
+from .pages import PageSpec, Refreshable, pages_for
+from .quality_page import QualityPage
+from .register_page import RegisterPage
+from .reports_page import HOUSEHOLDS, ReportsPage
+from .screening_page import ScreeningPage
 from .settings_page import SettingsPage
-from .users_page import UsersPage
-from .villages_page import VillagesPage
+from .suggested_page import SuggestedPage
+from .warnings_page import WarningsPage
+from .widgets.list_actions import ListActions
 
 log = logging.getLogger(__name__)
-
-# key, navigation text, roles that see it (None: every role; the services decide, the window only hides what they
-# would refuse), module and class of the page (imported when the window is built)
-MANAGERS = ("admin", "auditor")
-NAVIGATION = (
-    ("register", "户籍登记", None, "register_page", "RegisterPage"),
-    ("income", "收入测算", None, "income_page", "IncomePage"),
-    ("cases", "认定流程", None, "cases_page", "CasesPage"),
-    ("warnings", "预警中心", None, "warnings_page", "WarningsPage"),
-    ("screening", "集中排查", None, "screening_page", "ScreeningPage"),
-    ("quality", "数据质量", None, "quality_page", "QualityPage"),
-    ("reports", "报表打印", None, "reports_page", "ReportsPage"),
-    ("villages", "村组管理", MANAGERS, "villages_page", "VillagesPage"),
-    ("settings", "年度设置", MANAGERS, "settings_page", "SettingsPage"),
-    ("users", "用户管理", ("admin",), "users_page", "UsersPage"),
-    ("backup", "数据备份", ("admin",), "backup_page", "BackupPage"),
-    ("audit", "操作日志", None, "audit_page", "AuditPage"),
-)
+P = TypeVar("P", bound=QWidget)
 
 
-def build_page(title: str, module: str, cls: str, ctx: AppContext, parent: QWidget) -> QWidget:
-    """A page from its module; a failure to load one page must not stop the program."""
+def build_page(spec: PageSpec, ctx: AppContext, parent: QWidget) -> QWidget:
+    """A page from its spec. A fault while building one page must not stop the whole window: it is reported like
+    any fault (the log and the dialog) and a message takes the page's place."""
     try:
-        page_class = getattr(importlib.import_module(f"{__package__}.{module}"), cls)
-        return page_class(ctx, parent)
-    except Exception as exc:  # noqa: BLE001 - shown to the user, logged for the developer
-        return _failed_page(title, exc, parent)
+        return spec.page_class(ctx, parent)
+    except Exception as exc:  # any fault in one page's constructor: reported, the other pages still work
+        report_fault(exc)
+        return _failed_page(spec.title, exc, parent)
 
 
 def _failed_page(title: str, exc: Exception, parent: QWidget) -> QLabel:
-    log.exception("%s page failed to load", title)
     label = QLabel(f"{title}页面加载失败：{type(exc).__name__}: {exc}", parent)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setWordWrap(True)
@@ -84,18 +77,15 @@ class MainWindow(QMainWindow):
                                "QListWidget#navigation::item { padding: 8px 12px; }")
         self.stack = QStackedWidget()
         self.pages: dict[str, QWidget] = {}
-        self._keys: list[str] = []
-
-        for key, text, roles, module, cls in NAVIGATION:
-            if roles is not None and ctx.user.role not in roles:
-                continue
-            page = build_page(text, module, cls, ctx, self.stack)
-            self.pages[key] = page
-            self._keys.append(key)
+        self.specs = pages_for(ctx.user.role)
+        self._keys = [spec.key for spec in self.specs]
+        for spec in self.specs:
+            page = build_page(spec, ctx, self.stack)
+            self.pages[spec.key] = page
             self.stack.addWidget(page)
-            item = QListWidgetItem(text)
-            item.setData(Qt.ItemDataRole.UserRole, key)
-            item.setToolTip(f"{text}（Ctrl+{len(self._keys)}）" if len(self._keys) <= 9 else text)
+            item = QListWidgetItem(spec.title)
+            item.setData(Qt.ItemDataRole.UserRole, spec.key)
+            item.setToolTip(f"{spec.title}（{spec.shortcut}）" if spec.shortcut else spec.title)
             self.nav.addItem(item)
 
         splitter = QSplitter()
@@ -112,48 +102,96 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self.nav.currentRowChanged.connect(self._row_changed)
-        settings_page = self.pages.get("settings")
-        if isinstance(settings_page, SettingsPage):
-            settings_page.current_year_changed.connect(self._year_changed)
-        screening_page = self.pages.get("screening")
-        if hasattr(screening_page, "open_household"):
-            screening_page.open_household.connect(self.open_income)
-        for key in ("cases", "warnings"):
-            page = self.pages.get(key)
-            if hasattr(page, "open_household"):
-                page.open_household.connect(self.open_household)
-        warnings_page = self.pages.get("warnings")
-        if hasattr(warnings_page, "open_case"):
-            warnings_page.open_case.connect(self.open_case)
-        backup_page = self.pages.get("backup")
-        if hasattr(backup_page, "restored"):
-            backup_page.restored.connect(self._database_replaced)
+        self._connect_pages()
         self.nav.setCurrentRow(0)
 
     # ------------------------------------------------------------------ pages
 
+    def page(self, cls: type[P]) -> P | None:
+        """The page of this class, when this user has it and it was built."""
+        return next((p for p in self.pages.values() if isinstance(p, cls)), None)
+
+    def _connect_pages(self) -> None:
+        """What one page asks of another, connected by class (a page this user lacks is simply not there)."""
+        if (settings_page := self.page(SettingsPage)) is not None:
+            settings_page.current_year_changed.connect(self._year_changed)
+        if (screening_page := self.page(ScreeningPage)) is not None:
+            screening_page.open_household.connect(self.open_income)
+        if (cases_page := self.page(CasesPage)) is not None:
+            cases_page.open_household.connect(self.open_household)
+        if (warnings_page := self.page(WarningsPage)) is not None:
+            warnings_page.open_household.connect(self.open_household)
+            warnings_page.open_case.connect(self.open_case)
+        if (backup_page := self.page(BackupPage)) is not None:
+            backup_page.restored.connect(self._database_replaced)
+        for page in self.pages.values():  # every list's right-click menu reaches everything about a household
+            for actions in page.findChildren(ListActions):
+                actions.household_action.connect(self.household_action)
+        if (home := self.page(HomePage)) is not None:
+            home.go.connect(self.open_from_home)
+        if (suggested := self.page(SuggestedPage)) is not None:
+            suggested.open_household.connect(self.open_household)
+            suggested.open_income.connect(self.open_income)
+
+    def household_action(self, action: str, household_id: int) -> None:
+        """One place per household: what a list row's menu asks for (widgets.list_actions.HOUSEHOLD_ACTIONS)."""
+        if action == "editor":
+            self.open_household(household_id)
+        elif action == "history":
+            if (page := self._show(RegisterPage)) is not None:
+                page.open_household(household_id).show_history()
+        elif action == "income":
+            self.open_income(household_id)
+        elif action == "cases":
+            if (page := self._show(CasesPage)) is not None:
+                page.show_household(household_id)
+        elif action == "documents":
+            if (page := self._show(ReportsPage)) is not None:
+                page.set_scope(HOUSEHOLDS, self.ctx.read(register.household_no, household_id))
+
+    def open_from_home(self, key: str) -> None:
+        """A 首页 tile opens the list behind its figure."""
+        if key == "suggested":
+            self._show(SuggestedPage)
+        elif key in ("households", "people"):
+            if (page := self._show(RegisterPage)) is not None:
+                page.status_combo.set_value(None)
+        elif key == "monitored":
+            if (page := self._show(RegisterPage)) is not None:
+                page.status_combo.set_value("monitoring")
+        elif key in ("identified", "removed", "clues", "clues_open"):
+            self._show(CasesPage)
+        elif key in ("overdue", "due_soon", "plan_overdue", "revisit_due", "villages"):
+            if (page := self._show(WarningsPage)) is not None and key != "villages":
+                page.set_kind(key)
+        elif key == "quality":
+            self._show(QualityPage)
+
     def show_page(self, key: str) -> QWidget:
-        """Show a page by key (the first column of NAVIGATION)."""
+        """Show a page by its key in pages.PAGES."""
         if key not in self.pages:
             raise KeyError(f"no page {key!r} for this user")
         self.nav.setCurrentRow(self._keys.index(key))
         return self.pages[key]
 
+    def _show(self, cls: type[P]) -> P | None:
+        page = self.page(cls)
+        if page is not None:
+            self.nav.setCurrentRow(list(self.pages.values()).index(page))  # pages are in navigation order
+        return page
+
     def open_income(self, household_id: int) -> None:
         """Show a household in the income calculator (集中排查 double-click, other pages)."""
-        page = self.show_page("income")
-        if hasattr(page, "open_household"):
+        if (page := self._show(IncomePage)) is not None:
             page.open_household(household_id)
 
     def open_household(self, household_id: int) -> None:
         """Open a household in the register's editor (from the case and warning lists)."""
-        page = self.show_page("register")
-        if hasattr(page, "open_household"):
+        if (page := self._show(RegisterPage)) is not None:
             page.open_household(household_id)
 
     def open_case(self, case_id: int) -> None:
-        page = self.show_page("cases")
-        if hasattr(page, "open_case"):
+        if (page := self._show(CasesPage)) is not None:
             page.open_case(case_id)
 
     # ------------------------------------------------------------------ Excel exchange
@@ -178,11 +216,15 @@ class MainWindow(QMainWindow):
         return save_template(self.ctx, self)
 
     def _data_changed(self) -> None:
-        """After an import the register and the lists that show households are reloaded."""
-        for key in ("register", "villages"):
-            page = self.pages.get(key)
-            if hasattr(page, "refresh"):
-                page.refresh()
+        """After an import the pages that list households or villages are reloaded."""
+        for spec in self.specs:
+            if spec.refresh_after_import:
+                self._refresh(spec)
+
+    def _refresh(self, spec: PageSpec) -> None:
+        page = self.pages[spec.key]
+        if isinstance(page, spec.page_class):  # not the message of a page that failed to build
+            cast(Refreshable, page).refresh()
 
     def current_key(self) -> str:
         return self._keys[self.nav.currentRow()]
@@ -190,11 +232,10 @@ class MainWindow(QMainWindow):
     def _row_changed(self, row: int) -> None:
         if row < 0:
             return
-        page = self.pages[self._keys[row]]
-        self.stack.setCurrentWidget(page)
-        # Pages that show others' changes are reloaded when shown (the register page manages itself).
-        if isinstance(page, (AuditPage, BackupPage, UsersPage, VillagesPage)):
-            page.refresh()
+        spec = self.specs[row]
+        self.stack.setCurrentWidget(self.pages[spec.key])
+        if spec.refresh_when_shown:  # pages that show others' changes (the others load themselves)
+            self._refresh(spec)
 
     def _database_replaced(self) -> None:
         """After a restore the open connections are gone: the program closes, to be opened again."""
@@ -234,12 +275,13 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 
-        for n, key in enumerate(self._keys[:9], 1):  # Ctrl+1…Ctrl+9 follow the navigation list
-            action = QAction(self.nav.item(n - 1).text(), self)
-            action.setShortcut(QKeySequence(f"Ctrl+{n}"))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(lambda _checked=False, k=key: self.show_page(k))
-            self.addAction(action)
+        for spec in self.specs:
+            if spec.shortcut:
+                action = QAction(spec.title, self)
+                action.setShortcut(QKeySequence(spec.shortcut))
+                action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+                action.triggered.connect(lambda _checked=False, k=spec.key: self.show_page(k))
+                self.addAction(action)
 
         help_menu = self.menuBar().addMenu("帮助(&H)")
         about = QAction("关于(&A)", self)

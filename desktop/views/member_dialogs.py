@@ -65,7 +65,7 @@ class MemberForm(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.widgets: dict[str, QWidget] = {}
-        for fld, kind in zip(FIELDS, KINDS):
+        for fld, kind in zip(FIELDS, KINDS, strict=True):
             if fld in register.READ_ONLY_MEMBER:
                 continue
             self.widgets[fld] = self._widget(fld, kind)
@@ -290,7 +290,8 @@ class MoveMemberDialog(QDialog):
             self.target_id = hid
             rows = self.ctx.read(register.household_rows, [hid])
             r = rows[0] if rows else None
-            self.target_info.setText(f"户主：{r.head_name or '（无）'}，{r.village} {r.group}，{r.size} 人" if r else "")
+            self.target_info.setText(f"户主：{r.head_name or '（无）'}，{r.village} {r.group}，{r.size} 人"
+                                     if r else "")
 
     def accept(self) -> None:
         if self.target_id is None:

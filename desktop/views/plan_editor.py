@@ -57,7 +57,7 @@ class MeasureDialog(QDialog):
 
         self.category = ValueCombo([(c["name"], code) for code, c in measures.categories().items()], "（请选择）")
         self.item = ValueCombo(blank="（无细项）")
-        self.member = ValueCombo([(m.name, m.id) for m in members if m.status == "normal" or m.id == data.member_id],
+        self.member = ValueCombo([(m.name, m.id) for m in members if m.current or m.id == data.member_id],
                                  "（全户）")
         self.start = date_edit(data.start_date or ctx.today())
         self.has_end = QCheckBox("有结束日期")
@@ -161,9 +161,6 @@ class MeasureDialog(QDialog):
         except ServiceError as exc:
             set_error(self.error, exc)
             return None
-        except Exception as exc:  # noqa: BLE001
-            set_error(self.error, error_text(exc))
-            return None
         set_error(self.error, None)
         self.saved.emit(self.measure_id)
         self.accept()
@@ -220,7 +217,7 @@ class PlanEditor(QDialog):
         self.case_id = case_id
         self.dialog: QDialog | None = None
         data, members = ctx.read(register.get_household, household_id)
-        head = next((m.name for m in members if m.relation == register.HEAD and m.status == "normal"), "")
+        head = register.head_name(members)
         self.setWindowTitle(f"帮扶计划 — 户 {data.household_no} {head}")
         self.resize(900, 480)
 
@@ -234,7 +231,7 @@ class PlanEditor(QDialog):
         fm = self.table.fontMetrics()
         samples = ("综合保障（低保）", "经营主体就业", "张小某某", "2024-12-31", "2024-12-31", "50,000.00",
                    "镇农业服务中心", "是（调整）", "实施中")
-        for col, (title, sample) in enumerate(zip(HEADERS, samples)):
+        for col, (title, sample) in enumerate(zip(HEADERS, samples, strict=True)):
             header.resizeSection(col, max(fm.horizontalAdvance(title), fm.horizontalAdvance(sample)) + 20)
         header.setSectionResizeMode(COL_UNIT, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(lambda _i: self.edit_measure())

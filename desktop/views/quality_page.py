@@ -12,9 +12,11 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QPush
 from ..services import checks, register
 from ..services.checks import CODES, TITLES, Finding
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from ..services.register import HouseholdFilter
-from .errors import error_label, error_text, set_error, show_error
+from .errors import error_label, set_error, show_error
 from .models.findings_table import COL_CODE, COL_MESSAGE, ROW_ROLE, FindingsFilter, FindingsTableModel
+from .widgets.list_actions import ListActions
 from .widgets.tables import setup_list_table
 
 HINT_STYLE = "color: #555;"
@@ -69,6 +71,7 @@ class QualityPage(QWidget):
             self.table.setColumnWidth(col, width)
         header.setSectionResizeMode(COL_MESSAGE, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(self._double_clicked)
+        self.list_actions = ListActions(self.table, lambda: "数据质量问题清单", self._household_of)
 
         self.error = error_label(self)
         self.open_button = QPushButton("打开户")
@@ -133,8 +136,8 @@ class QualityPage(QWidget):
             if user is not None and user.village_ids is not None:
                 numbers = self.ctx.read(_visible_numbers, user.village_ids)
                 findings = [f for f in findings if f.household_no in numbers]
-        except Exception as exc:  # noqa: BLE001 - AssessError (no line for the year) carries Chinese text
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:  # AssessError: no line for the year
+            set_error(self.error, exc)
             return []
         finally:
             QGuiApplication.restoreOverrideCursor()
@@ -203,6 +206,10 @@ class QualityPage(QWidget):
         finding = self.current_finding()
         if finding is not None:
             self.open_finding(finding)
+
+    def _household_of(self, index: QModelIndex) -> int | None:
+        finding = index.data(ROW_ROLE)
+        return None if finding is None else self.ctx.read(register.household_id_by_no, finding.household_no)
 
     def open_finding(self, finding: Finding):
         """Open the household's editor (a dialog of the register page's module, loaded when needed)."""

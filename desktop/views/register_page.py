@@ -7,6 +7,7 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QPainter, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services import regions
+from ..services import overview, regions
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.register import HouseholdFilter
@@ -28,10 +29,12 @@ from .errors import show_error
 from .household_editor import HouseholdEditor
 from .models.household_table import COL_NO, HEADERS, SAMPLES, HouseholdTableModel
 from .widgets.code_combo import ValueCombo, code_combo, code_items
+from .widgets.list_actions import ListActions
 from .widgets.tables import setup_list_table
 
 SEARCH_DELAY_MS = 200
-NODE_ROLE = Qt.ItemDataRole.UserRole  # ("all" | "village" | "group", id)
+NODE_ROLE = Qt.ItemDataRole.UserRole  # (NODE_ALL | NODE_VILLAGE | NODE_GROUP, id)
+NODE_ALL, NODE_VILLAGE, NODE_GROUP = "all", "village", "group"  # what a tree node stands for
 
 
 class RegisterTable(QTableView):
@@ -73,6 +76,10 @@ class RegisterPage(QWidget):
         self.status_combo = ValueCombo(code_items("monitoring_status"), "全部")
         self.category_combo = code_combo("category", "全部")
         self.alleviated_combo = ValueCombo((("是", True), ("否", False)), "全部")
+        self.suggested_combo = ValueCombo((("建议纳入（未纳入监测）", "suggested"),), "全部")
+        self.suggested_combo.setToolTip("收入测算建议纳入监测、但尚未纳入也未在认定中的户（与“建议纳入”名单相同）")
+        self._suggested_ids: frozenset[int] | None = None
+        self.suggested_combo.valueChanged.connect(self._suggested_changed)
         for combo in (self.status_combo, self.category_combo, self.alleviated_combo):
             combo.valueChanged.connect(lambda _v: self.apply_filter())
         self.count_label = QLabel()
@@ -80,6 +87,8 @@ class RegisterPage(QWidget):
         self.model = HouseholdTableModel(ctx, self.current_filter(), self, load=False)
         self.model.countChanged.connect(self._show_count)
         self.table = self._make_table()
+        self.list_actions = ListActions(self.table, lambda: "农户名单",
+                                        lambda index: self.model.household_id(index.row()))
         # After the view's own handlers (connected in setModel), so the view's reset does not undo ours.
         self.model.modelAboutToBeReset.connect(self._remember_selection)
         self.model.modelReset.connect(self._restore_selection)
@@ -101,7 +110,7 @@ class RegisterPage(QWidget):
         top.addWidget(self.refresh_button)
         filters = QHBoxLayout()
         for text, combo in (("监测状态：", self.status_combo), ("监测对象类别：", self.category_combo),
-                            ("脱贫户：", self.alleviated_combo)):
+                            ("脱贫户：", self.alleviated_combo), ("测算：", self.suggested_combo)):
             filters.addWidget(QLabel(text))
             filters.addWidget(combo)
             filters.addSpacing(12)
@@ -148,7 +157,7 @@ class RegisterPage(QWidget):
         header.setHighlightSections(False)
         # Widths from typical values: measuring the contents would read every row at county scale.
         fm = table.fontMetrics()
-        for col, (title, sample) in enumerate(zip(HEADERS, SAMPLES)):
+        for col, (title, sample) in enumerate(zip(HEADERS, SAMPLES, strict=True)):
             header.resizeSection(col, max(fm.horizontalAdvance(title) + 36, fm.horizontalAdvance(sample) + 20))
         table.doubleClicked.connect(lambda index: self.open_household(self.model.household_id(index.row())))
         table.selectionModel().currentRowChanged.connect(lambda *_: self._update_buttons())
@@ -158,23 +167,23 @@ class RegisterPage(QWidget):
 
     def load_tree(self) -> None:
         """Villages and groups with household counts; keeps the current choice."""
-        current = self.tree.currentItem().data(0, NODE_ROLE) if self.tree.currentItem() else ("all", None)
+        current = self.tree.currentItem().data(0, NODE_ROLE) if self.tree.currentItem() else (NODE_ALL, None)
         user = self.ctx.user
         villages = self.ctx.read(regions.tree, user.village_ids if user else None)
         self.tree.blockSignals(True)
         self.tree.clear()
         top = QTreeWidgetItem([f"全部（{sum(v.households for v in villages)}）"])
-        top.setData(0, NODE_ROLE, ("all", None))
+        top.setData(0, NODE_ROLE, (NODE_ALL, None))
         self.tree.addTopLevelItem(top)
         chosen = top
         for v in villages:
             vi = QTreeWidgetItem(top, [f"{v.name}（{v.households}）"])
-            vi.setData(0, NODE_ROLE, ("village", v.id))
-            chosen = vi if current == ("village", v.id) else chosen
+            vi.setData(0, NODE_ROLE, (NODE_VILLAGE, v.id))
+            chosen = vi if current == (NODE_VILLAGE, v.id) else chosen
             for g in v.groups:
                 gi = QTreeWidgetItem(vi, [f"{g.name}（{g.households}）"])
-                gi.setData(0, NODE_ROLE, ("group", g.id))
-                chosen = gi if current == ("group", g.id) else chosen
+                gi.setData(0, NODE_ROLE, (NODE_GROUP, g.id))
+                chosen = gi if current == (NODE_GROUP, g.id) else chosen
         top.setExpanded(True)
         self.tree.setCurrentItem(chosen)
         self.tree.blockSignals(False)
@@ -196,10 +205,10 @@ class RegisterPage(QWidget):
 
     def _region(self) -> tuple[int | None, int | None]:
         item = self.tree.currentItem()
-        kind, rid = item.data(0, NODE_ROLE) if item else ("all", None)
-        if kind == "village":
+        kind, rid = item.data(0, NODE_ROLE) if item else (NODE_ALL, None)
+        if kind == NODE_VILLAGE:
             return rid, None
-        if kind == "group":
+        if kind == NODE_GROUP:
             return item.parent().data(0, NODE_ROLE)[1], rid
         return None, None
 
@@ -209,7 +218,28 @@ class RegisterPage(QWidget):
         return HouseholdFilter(text=self.search.text().strip(), village_id=village_id, group_id=group_id,
                                status=self.status_combo.value(), category=self.category_combo.value(),
                                poverty_alleviated=self.alleviated_combo.value(),
-                               village_ids=user.village_ids if user else None)
+                               village_ids=user.village_ids if user else None, only_ids=self._suggested_ids)
+
+    def _suggested_changed(self, value) -> None:
+        """The 建议纳入 filter: the households of services.overview's list, computed when chosen."""
+        self._suggested_ids = None
+        if value == "suggested":
+            if self.ctx.year is None:
+                self.suggested_combo.set_value(None)
+                return
+            user = self.ctx.user
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                rows = self.ctx.read(overview.suggested_not_monitored, self.ctx.year, self.ctx.today(),
+                                     village_ids=user.village_ids if user else None)
+            finally:
+                QApplication.restoreOverrideCursor()
+            self._suggested_ids = frozenset(r.household_id for r in rows)
+        self.apply_filter()
+
+    def show_suggested(self) -> None:
+        """Show only the 建议纳入 households (from 首页)."""
+        self.suggested_combo.set_value("suggested")
 
     def apply_filter(self) -> None:
         self.search_timer.stop()

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from ..services import regions, register, reports, settings
 from ..services.access import AccessDenied
 from ..services.context import AppContext
+from ..services.dates import report_as_of
 from ..services.reports import DEFAULT_SCOPE, KINDS, PER_HOUSEHOLD, summary_xlsx
 from .errors import error_label, error_text, set_error
 from .pdf_preview import PdfPreview
@@ -348,8 +349,7 @@ class ReportsPage(QWidget):
         kind, year, scope = self.current_kind(), self.year_combo.currentData(), self.scope_group.checkedId()
         if year is None:
             return self._refuse("未设置年度：请先在“年度设置”中添加年度")
-        today = self.ctx.today()
-        as_of = min(today, date(year, 12, 31)) if year <= today.year else today
+        as_of = report_as_of(year, self.ctx.today())
         if scope == VILLAGE:
             village = self.village_combo.currentData()
             if not village:

@@ -30,6 +30,7 @@ from ..services.context import AppContext
 from ..services.screening import OUTCOMES, REASONS, KeyCheck
 from .errors import chinese_buttons, error_label, error_text, set_error, show_error
 from .models.keycheck_table import COL_NO, COL_REASONS, ROW_ROLE, KeyCheckFilter, KeyCheckTableModel
+from .widgets.list_actions import ListActions
 from .widgets.tables import setup_list_table
 
 HINT_STYLE = "color: #555;"
@@ -134,6 +135,8 @@ class ScreeningPage(QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(COL_NO, Qt.SortOrder.AscendingOrder)
         setup_list_table(self.table, multi=True)
+        self.list_actions = ListActions(self.table, lambda: "集中排查名单",
+                                        lambda index: getattr(index.data(ROW_ROLE), "household_id", None))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for col, width in enumerate((150, 80, 90, 480, 95, 150)):

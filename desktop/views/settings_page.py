@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import (
@@ -24,19 +24,11 @@ from PySide6.QtWidgets import (
 
 from ..services import settings
 from ..services.context import AppContext
-from .errors import confirm, error_label, error_text, set_error
+from ..services.errors import ServiceError
+from .errors import confirm, error_label, set_error
 
 EDIT_ROLES = ("admin", "auditor")
-UNIT = "元/人·年"
-# The key-check thresholds (settings.DEFAULT_THRESHOLDS): label, kind, unit, hint.
-THRESHOLDS = {
-    "income_drop_ratio": ("脱贫户人均纯收入较上年下降超过", "percent", "%", "集中排查：收入下降"),
-    "quarter_drop_ratio": ("两次季度采集间家庭纯收入下降超过", "percent", "%", "集中排查：季度收入明显下降"),
-    "unstable_work_months": ("务工时间少于", "months", "个月", "集中排查：视为务工不稳定"),
-    "wage_share": ("工资性收入占各项收入的比例高于", "percent", "%", "集中排查：工资性收入占比高"),
-    "rigid_expense_ratio": ("合规自付支出超过家庭纯收入的", "percent", "%", "集中排查：刚性支出较大"),
-    "new_identified_income_bound": ("新识别监测对象人均纯收入高于", "money", UNIT, "数据质量：收入疑点"),
-}
+UNIT = settings.UNIT
 
 
 def money_text(value: Decimal | None) -> str:
@@ -51,51 +43,6 @@ def to_qdate(d: date) -> QDate:
 
 def from_qdate(q: QDate) -> date:
     return date(q.year(), q.month(), q.day())
-
-
-def threshold_text(key: str, value) -> str:
-    """A stored threshold as the form shows it: ratios as percentages (0.10 → 10)."""
-    kind = THRESHOLDS.get(key, ("", "raw"))[1]
-    if value is None or value == "":
-        return ""
-    if kind == "percent":
-        return format((Decimal(str(value)) * 100).normalize(), "f")
-    if kind == "money":
-        return money_text(Decimal(str(value)))
-    return str(value)
-
-
-def parse_threshold(key: str, text: str):
-    """The stored value of a threshold typed in the form; ValueError with a Chinese message."""
-    label, kind = THRESHOLDS.get(key, (key, "raw"))[:2]
-    text = text.strip().replace("%", "").replace("％", "")
-    if not text:
-        raise ValueError(f"请填写“{label}”")
-    if kind == "raw":
-        return text
-    if kind == "money":
-        try:
-            return str(settings.parse_amount(text, label))
-        except settings.SettingsError as exc:
-            raise ValueError(str(exc)) from None
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        number = Decimal("NaN")
-    if kind == "months":
-        if not number.is_finite() or number != number.to_integral_value() or not 1 <= number <= 12:
-            raise ValueError(f"“{label}”应为 1–12 之间的整数月数，现为“{text}”")
-        return int(number)
-    if not number.is_finite() or not 0 < number < 100:
-        raise ValueError(f"“{label}”应为大于 0、小于 100 的百分数，现为“{text}”")
-    return format((number / 100).normalize(), "f")
-
-
-def _same_threshold(a, b) -> bool:
-    try:
-        return Decimal(str(a)) == Decimal(str(b))
-    except InvalidOperation:
-        return str(a) == str(b)
 
 
 def _date_edit() -> QDateEdit:
@@ -179,7 +126,8 @@ class SettingsPage(QWidget):
         limits = QGroupBox("集中排查和数据检查阈值")
         limits_form = QFormLayout(limits)
         for key in settings.DEFAULT_THRESHOLDS:
-            label, _kind, unit, hint = THRESHOLDS.get(key, (key, "raw", "", ""))
+            spec = settings.THRESHOLDS[key]
+            label, unit, hint = spec.label, spec.unit, spec.hint
             edit = QLineEdit()
             edit.setObjectName(f"threshold_{key}")
             edit.setMaximumWidth(100 if unit != UNIT else 160)
@@ -308,8 +256,8 @@ class SettingsPage(QWidget):
             return
         try:
             self.ctx.run(settings.set_current_year, year)
-        except Exception as exc:  # noqa: BLE001
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return
         self.ctx.year = year
         self.refresh(select=year)
@@ -331,11 +279,11 @@ class SettingsPage(QWidget):
             start, end, point = data.period_start, data.period_end, data.status_time_point
             amounts = (money_text(data.monitoring_line), money_text(data.rural_average),
                        money_text(data.county_income))
-        for edit, text in zip((self.line, self.rural_average, self.county_income), amounts):
+        for edit, text in zip((self.line, self.rural_average, self.county_income), amounts, strict=True):
             edit.setText(text)
         stored_thresholds = data.thresholds if data is not None else settings.DEFAULT_THRESHOLDS
         for key, edit in self.threshold_edits.items():
-            edit.setText(threshold_text(key, stored_thresholds.get(key)))
+            edit.setText(settings.threshold_text(key, stored_thresholds.get(key)))
         for edit, d in ((self.period_start, start), (self.period_end, end), (self.status_point, point)):
             edit.blockSignals(True)
             edit.setDate(to_qdate(d))
@@ -362,40 +310,22 @@ class SettingsPage(QWidget):
         if self._snapshot() != self._loaded:
             self.notice.clear()
 
+    def form(self) -> settings.YearForm:
+        """The year as typed."""
+        return settings.YearForm(
+            year=self._year or 0, monitoring_line=self.line.text(), rural_average=self.rural_average.text(),
+            county_income=self.county_income.text(), period_start=from_qdate(self.period_start.date()),
+            period_end=from_qdate(self.period_end.date()), status_time_point=from_qdate(self.status_point.date()),
+            thresholds={key: edit.text() for key, edit in self.threshold_edits.items()})
+
     def validate(self) -> list[str]:
-        problems = []
-        if not self.line.text().strip():
-            problems.append("请填写监测线（元/人·年）")
-        stored = self._stored
-        for edit, what, old in ((self.line, "监测线", None),
-                                (self.rural_average, "当地农村人均纯收入", stored and stored.rural_average),
-                                (self.county_income, "县农村居民人均可支配收入", stored and stored.county_income)):
-            text = edit.text().strip()
-            if not text and old is not None:
-                problems.append(f"{what}已填写过，不能清空；如有误请改为正确的数值")
-                continue
-            try:
-                settings.parse_amount(text, what)
-            except settings.SettingsError as exc:
-                problems.append(str(exc))
-        if self.period_start.date() >= self.period_end.date():
-            problems.append("统计期起应早于统计期止")
-        for key, edit in self.threshold_edits.items():
-            try:
-                parse_threshold(key, edit.text())
-            except ValueError as exc:
-                problems.append(str(exc))
-        return problems
+        """What settings.validate_year finds wrong with the form, in the order of the fields."""
+        return list(settings.validate_year(self.form(), self._stored).values())
 
     def changed_thresholds(self) -> dict | None:
         """Thresholds that differ from the stored ones (None when none do), as settings stores them."""
         stored = self._stored.thresholds if self._stored is not None else settings.DEFAULT_THRESHOLDS
-        changed = {}
-        for key, edit in self.threshold_edits.items():
-            value = parse_threshold(key, edit.text())
-            if not _same_threshold(value, stored.get(key)):
-                changed[key] = value
-        return changed or None
+        return settings.changed_thresholds(self.form().thresholds, stored)
 
     def save(self) -> bool:
         if not self.may_edit or self._year is None:
@@ -413,8 +343,8 @@ class SettingsPage(QWidget):
                          period_end=from_qdate(self.period_end.date()),
                          status_time_point=from_qdate(self.status_point.date()),
                          thresholds=self.changed_thresholds())
-        except Exception as exc:  # noqa: BLE001 - SettingsError carries Chinese text; others are faults
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return False
         self._unsaved_years.discard(year)
         self.refresh(select=year)

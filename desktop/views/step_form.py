@@ -28,7 +28,7 @@ from ..services.codes import codes
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.workflow import CaseView, StepView
-from .errors import confirm, error_label, error_text, set_error
+from .errors import confirm, error_label, set_error
 from .member_dialogs import date_edit, from_qdate, to_qdate
 from .widgets.code_combo import ValueCombo, code_combo
 
@@ -105,7 +105,7 @@ class StepForm(QGroupBox):
     def set_case(self, case: CaseView | None) -> None:
         """Show the form of the case's pending step (hidden when there is none)."""
         self.case = case
-        self.step = case.pending if case is not None and case.state == workflow.OPEN else None
+        self.step = case.pending if case is not None and case.is_open else None
         self.setVisible(self.step is not None)
         set_error(self.error, None)
         if self.step is None:
@@ -218,9 +218,6 @@ class StepForm(QGroupBox):
             self.ctx.run(fn, *args, **kw)
         except ServiceError as exc:
             set_error(self.error, exc)
-            return False
-        except Exception as exc:  # noqa: BLE001 - a program fault, shown and logged
-            set_error(self.error, error_text(exc))
             return False
         set_error(self.error, None)
         self.done.emit(self.case.id)

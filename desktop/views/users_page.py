@@ -24,8 +24,11 @@ from PySide6.QtWidgets import (
 from ..services import auth, regions
 from ..services.codes import codes
 from ..services.context import AppContext
-from .errors import chinese_buttons, confirm, error_label, error_text, set_error, show_info
+from ..services.errors import ServiceError
+from .errors import chinese_buttons, confirm, error_label, set_error, show_info
 from .widgets.password import password_edit
+
+_ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -46,10 +49,10 @@ class UsersModel(QAbstractTableModel):
         self.village_names = village_names
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+    def rowCount(self, parent=_ROOT) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+    def columnCount(self, parent=_ROOT) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.HEADERS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
@@ -72,7 +75,7 @@ class UsersModel(QAbstractTableModel):
             if col == self.COL_ROLE:
                 return row.role_name
             if col == self.COL_VILLAGES:
-                if row.role != "clerk":
+                if not auth.limited_to_villages(row.role):
                     return "全部"
                 return "、".join(self.village_names.get(v, str(v)) for v in row.village_ids)
             if col == self.COL_STATE:
@@ -141,21 +144,21 @@ class AddUserDialog(QDialog):
         self._role_changed()
 
     def _role_changed(self, *_args) -> None:
-        clerk = self.role.currentData() == "clerk"
+        clerk = auth.limited_to_villages(self.role.currentData())
         self.villages.setVisible(clerk)
         self.villages_label.setVisible(clerk)
 
     def save(self) -> None:
         role = self.role.currentData()
-        village_ids = _checked(self.villages) if role == "clerk" else None
+        village_ids = _checked(self.villages) if auth.limited_to_villages(role) else None
         if (msg := auth.check_password_pair(self.password.text(), self.confirm.text(), self.username.text())):
             set_error(self.error, msg)
             return
         try:
             self.new_id = self.ctx.run(auth.create_user, self.username.text(), self.display_name.text(), role,
                                        self.password.text(), village_ids)
-        except Exception as exc:  # noqa: BLE001 - AuthError carries Chinese text
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return
         self.accept()
 
@@ -189,8 +192,8 @@ class PasswordDialog(QDialog):
             return
         try:
             self.ctx.run(auth.reset_password, self.user.id, self.password.text())
-        except Exception as exc:  # noqa: BLE001
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return
         self.accept()
 
@@ -218,8 +221,8 @@ class VillagesDialog(QDialog):
     def save(self) -> None:
         try:
             self.ctx.run(auth.set_user_villages, self.user.id, _checked(self.villages))
-        except Exception as exc:  # noqa: BLE001
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return
         self.accept()
 
@@ -289,13 +292,14 @@ class UsersPage(QWidget):
         row = self.selected()
         for b in (self.password_button, self.active_button):
             b.setEnabled(row is not None)
-        self.villages_button.setEnabled(row is not None and row.role == "clerk")
+        self.villages_button.setEnabled(row is not None and auth.limited_to_villages(row.role))
         self.active_button.setText("启用" if row is not None and not row.active else "停用")
         set_error(self.error, None)
 
     def add_user(self) -> None:
         if not self.village_names:
-            set_error(self.error, "提示：尚未建立行政村，只能新增管理员或乡镇审核员；村级录入员请在“村组管理”建村后再新增。")
+            set_error(self.error, "提示：尚未建立行政村，只能新增管理员或乡镇审核员；"
+                                  "村级录入员请在“村组管理”建村后再新增。")
         dialog = AddUserDialog(self.ctx, self.village_names, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.refresh(select=dialog.new_id)
@@ -322,7 +326,7 @@ class UsersPage(QWidget):
             return
         try:
             self.ctx.run(auth.set_user_active, row.id, not row.active)
-        except Exception as exc:  # noqa: BLE001
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return
         self.refresh(select=row.id)

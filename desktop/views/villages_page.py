@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 
 from ..services import regions
 from ..services.context import AppContext
-from .errors import chinese_buttons, error_label, error_text, set_error
+from ..services.errors import ServiceError
+from .errors import chinese_buttons, error_label, set_error
 
 COL_NAME, COL_CODE, COL_POPULATION, COL_HOUSEHOLDS = range(4)
 HEADERS = ("名称", "区划代码", "农村户籍人口", "户数")
@@ -204,8 +205,8 @@ class VillagesPage(QWidget):
         """Run a write; on refusal show the Chinese message under the tree and return None."""
         try:
             return self.ctx.run(fn, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - RegionError carries Chinese text; others are faults
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return None
 
     def add_village(self) -> int | None:

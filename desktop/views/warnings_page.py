@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
 
 from ..services import warnings
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from ..services.warnings import TITLES, Dashboard
-from .errors import error_label, error_text, set_error
+from .errors import error_label, set_error
 from .models.warning_table import (
     COL_KIND,
     COL_WHAT,
@@ -36,6 +37,7 @@ from .models.warning_table import (
     WarningTableModel,
     ratio_text,
 )
+from .widgets.list_actions import ListActions
 from .widgets.tables import setup_list_table
 
 COLOUR_STYLE = {"红": ("#fdecea", "#c62828"), "黄": ("#fff7e0", "#b7791f"), "蓝": ("#e8f1fc", "#1565c0")}
@@ -146,6 +148,8 @@ class WarningsPage(QWidget):
                 self.model.headerData(col, Qt.Orientation.Horizontal))) + 24)
         header.setSectionResizeMode(COL_WHAT, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(self._double_clicked)
+        self.list_actions = ListActions(self.table, lambda: "预警事项",
+                                        lambda index: getattr(index.data(ROW_ROLE), "household_id", None))
         QShortcut(QKeySequence(Qt.Key.Key_Return), self.table, activated=self.open_current,
                   context=Qt.ShortcutContext.WidgetShortcut)
         self.kind_combo.currentIndexChanged.connect(self._filter_changed)
@@ -211,8 +215,8 @@ class WarningsPage(QWidget):
         try:
             d = self.ctx.read(warnings.dashboard, self.ctx.year, self.ctx.today(),
                               village_ids=user.village_ids if user else None)
-        except Exception as exc:  # noqa: BLE001 - service errors carry Chinese text; faults are logged
-            set_error(self.error, error_text(exc))
+        except ServiceError as exc:
+            set_error(self.error, exc)
             return None
         finally:
             QGuiApplication.restoreOverrideCursor()

@@ -1,10 +1,13 @@
 """The headless command line is a contract (SPEC §11): run it as a user would, in a process."""
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BOSS = ("--admin-user", "boss", "--admin-password", "Jia-zhen-2024")  # init's first administrator
@@ -173,3 +176,16 @@ def test_a_clerk_on_the_command_line_sees_only_their_villages(tmp_path):
     p = run("report", "summary", "--db", db, "--out", tmp_path / "s.pdf", "--year", "2024", user=clerk, check_code=0)
     p = run("check", "--db", db, "--year", "2024", "--as-of", "2024-11-20", user=clerk, check_code=0)
     assert {f["household_no"] for f in json.loads(p.stdout)} <= own
+
+
+def test_report_without_as_of_of_a_past_year_is_made_as_of_its_last_day(tmp_path):
+    """README: `report` without --as-of is as of today for the current year and 12-31 for a past year."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils (pdftotext) not installed")
+    db = tmp_path / "t.sqlite3"
+    run("demo", "--db", db, "--households", "20", "--year", "2023", "--as-of", "2023-11-20", check_code=0)
+    out = tmp_path / "summary.pdf"
+    run("report", "summary", "--db", db, "--out", out, "--year", "2023", check_code=0)  # 2023 is a past year
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True).stdout
+    assert "填报日期：2023年12月31日" in text.replace(" ", "")
+

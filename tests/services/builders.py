@@ -5,15 +5,13 @@ procedures change (monitoring status, identified_on, A53/A54) are then set on th
 procedures do. Income goes through services.income.save_record. Measures, cases, clues and
 messy legacy member rows (that the register refuses) are added as ORM rows.
 
-Use the `b` fixture: `from tests.services.builders import b  # noqa: F401`.
+The `b` fixture (tests/services/conftest.py) gives a Builder in an open session.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-
-import pytest
 
 from desktop.models import Case, CaseStep, Clue, Household, Measure, Member
 from desktop.services import income, register
@@ -172,7 +170,3 @@ class Builder:
         return hid
 
 
-@pytest.fixture
-def b(db, township, admin):
-    with db.session(admin) as session:
-        yield Builder(session, township)

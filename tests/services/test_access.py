@@ -23,6 +23,7 @@ from desktop.services import (
     checks,
     income,
     measures,
+    overview,
     policy,
     regions,
     register,
@@ -60,11 +61,14 @@ RULES = {
     "income.latest_record_ids": "village", "income.totals_for_year": "village", "income.calculator_facts": "village",
     "measures.save_measure": "village-write", "measures.end_measure": "village-write", "measures.measures": "village",
     "measures.plan_status": "village", "measures.get_measure": "village",
+    "overview.suggested_not_monitored": "any", "overview.overview": "any",
+    "overview.clue_from_suggestion": "village-write",
     "policy.set_facts": "village-write", "policy.proposals": "village",
     "regions.init_township": "admin", "regions.township": "any", "regions.add_village": "manager",
     "regions.add_group": "manager", "regions.update_region": "manager", "regions.tree": "any",
     "regions.village_by_name": "any", "regions.group_by_name": "any", "regions.names": "any",
-    "register.household_ids": "any", "register.household_rows": "village", "register.count_households": "any",
+    "register.household_ids": "any", "register.household_no": "village", "register.household_rows": "village",
+    "register.count_households": "any",
     "register.get_household": "village", "register.household_id_by_no": "village", "register.events": "village",
     "register.refresh_household": "village-write", "register.check_access": "village-write",
     "register.save_household": "village-write", "register.record_event": "village-write",
@@ -253,6 +257,8 @@ def _household_calls():
         "register.get_household": lambda s, h, w: register.get_household(s, h.hid),
         "register.household_id_by_no": lambda s, h, w: register.household_id_by_no(s, h.no),
         "register.events": lambda s, h, w: register.events(s, h.hid),
+        "register.household_no": lambda s, h, w: register.household_no(s, h.hid),
+        "overview.clue_from_suggestion": lambda s, h, w: overview.clue_from_suggestion(s, YEAR, TODAY, h.hid),
         "register.refresh_household": lambda s, h, w: register.refresh_household(s, s.get(register.Household, h.hid)),
         "register.check_access": lambda s, h, w: register.check_access(s, None, h.village),
         "register.save_household": lambda s, h, w: register.save_household(
@@ -362,6 +368,7 @@ def test_lists_are_narrowed_to_the_clerks_villages(db, users, world):
         assert [v.id for v in regions.tree(s)] == [west.village]
         assert [v.village_id for v in warnings.village_ratios(s, TODAY)] == [west.village]
         assert {k.household_id for k in screening.key_checks(s, YEAR, TODAY)} <= {west.hid}
+        assert {r.household_id for r in overview.suggested_not_monitored(s, YEAR, TODAY)} <= {west.hid}
         dash = warnings.dashboard(s, YEAR, TODAY)
         assert all(getattr(r, "household_id", west.hid) == west.hid for rows in vars(dash).values()
                    if isinstance(rows, list) for r in rows)

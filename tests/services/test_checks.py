@@ -12,7 +12,7 @@ from pathlib import Path
 
 from desktop.services import checks, settings
 from tests.conftest import ADMIN_PASSWORD, TODAY, YEAR
-from tests.services.builders import b, bad_checksum, id_with  # noqa: F401
+from tests.services.builders import bad_checksum, id_with
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -184,7 +184,8 @@ class TestHead:
         assert of(run(b), "HEAD_MULTIPLE") == [] and of(run(b), "HEAD_MISSING") == []
 
     def test_HEAD_SPOUSE_SAME_SEX(self, b):
-        hid = b.household([b.person("王芳", date(1970, 3, 5), "2", "01"), b.person("李四", date(1972, 8, 9), "2", "02")])
+        hid = b.household([b.person("王芳", date(1970, 3, 5), "2", "01"),
+                           b.person("李四", date(1972, 8, 9), "2", "02")])
         spouse = b.member(hid, "李四").id_number
         [f] = of(run(b), "HEAD_SPOUSE_SAME_SEX")
         assert (f.household_no, f.member_id_number) == (b.no(hid), spouse)
@@ -556,7 +557,8 @@ def test_cli_check_prints_the_findings_as_a_json_array(db, b):
     assert isinstance(data, list) and data == expected
     assert all(set(d) == {"code", "household_no", "member_id_number", "message"} for d in data)
     by_code = {d["code"]: d for d in data}
-    assert by_code["SEX_MISMATCH"]["member_id_number"] == number and by_code["SEX_MISMATCH"]["household_no"] == b.no(sex)
+    assert by_code["SEX_MISMATCH"]["member_id_number"] == number
+    assert by_code["SEX_MISMATCH"]["household_no"] == b.no(sex)
     assert by_code["PLAN_OVERDUE"]["member_id_number"] is None
     assert by_code["PLAN_OVERDUE"]["household_no"] == b.no(late)
     assert "性别" in p.stdout  # Chinese as text, not \u escapes

@@ -21,25 +21,6 @@ from ..conftest import TODAY, YEAR, family
 from .test_exchange_book import db_state, family_rows, hh, person, sheet_values, simple_book, table, write_book
 
 
-@pytest.fixture(scope="module")
-def town(tmp_path_factory):
-    """One configured township for the tests that only preview, or import and roll back."""
-    from desktop.services import regions, settings
-    from desktop.services.context import AppContext
-    from desktop.services.db import init_db, sqlite_url
-    db = init_db(sqlite_url(tmp_path_factory.mktemp("exchange") / "town.sqlite3"))
-    with db.session(bootstrap="tester") as s:
-        regions.init_township(s, "稷下街道", county="临淄区", city="淄博市", province="山东省")
-        east = regions.add_village(s, "东村")
-        regions.add_village(s, "西村")
-        regions.add_group(s, east, "一组")
-        settings.set_year(s, YEAR, monitoring_line="7100")
-        settings.set_current_year(s, YEAR)
-        s.commit()
-    yield AppContext(db=db, year=YEAR, today=lambda: TODAY, bootstrap=True)
-    db.dispose()
-
-
 @contextmanager
 def trial_import(town, path, year=YEAR):
     """Preview and apply in a transaction that is rolled back afterwards: (session, preview)."""
@@ -91,8 +72,9 @@ def messy_book(path):
     no = "3703050010010001"
     head = make_id("370305", date(1970, 3, 5), 1, "1")
     households = [
-        ["户　编　号", "乡（镇）", "村（社区）", "村民小组", "A3 监测对象类别", "A4 脱贫户（身份证比对生成）", "监测状态",
-         "识别监测时间", "A23是否住房出现安全问题", "A24 是否义务教育阶段适龄儿童少年失学辍学", "A25 是否饮水出现安全问题",
+        ["户　编　号", "乡（镇）", "村（社区）", "村民小组", "A3 监测对象类别", "A4 脱贫户（身份证比对生成）",
+         "监测状态", "识别监测时间", "A23是否住房出现安全问题", "A24 是否义务教育阶段适龄儿童少年失学辍学",
+         "A25 是否饮水出现安全问题",
          "A26 是否有家庭成员未参加城乡居民（职工）基本医疗保险（A17 指标生成）", "A27 风险类型", "A27a 因自然灾害",
          "A28 工资性收入（元）", "A29生产经营性收入", "财产性收入(A30)", "转移性收入", "A32 生产经营性支出（元）",
          "A33 家庭纯收入（系统生成）（元）", "A35 理赔收入", "A36 合规自付支出", "A54 风险消除时间", "备注"],
@@ -101,8 +83,9 @@ def messy_book(path):
          None, "300元", "202305", "这一列不认识"],
     ]
     members = [
-        ["序号", "户号", "A5 姓名", "A6 性别", "A7 居民身份证（残疾人证）号码", "A8 与户主关系", "A9 民族", "A11 文化程度",
-         "A12 在校生状况", "A13 健康状况", "A14 劳动技能", "A15 务工区域", "A16 务工时间", "A17 是否参加城乡居民（职工）基本医疗保险",
+        ["序号", "户号", "A5 姓名", "A6 性别", "A7 居民身份证（残疾人证）号码", "A8 与户主关系", "A9 民族",
+         "A11 文化程度", "A12 在校生状况", "A13 健康状况", "A14 劳动技能", "A15 务工区域", "A16 务工时间",
+         "A17 是否参加城乡居民（职工）基本医疗保险",
          "A18 是否参加大病保险", "A20 是否享受城乡低保", "A21 是否特困供养", "A22 是否易地扶贫搬迁（同步搬迁）"],
         [1, no, "张三", "男", head.lower() if head.endswith("X") else head, "户主", "汉族", "初中", "非在校生", "健康",
          "普通劳动力", "县外省内务工", "10个月", "√", "Y", "否", "否", "×"],
@@ -168,7 +151,8 @@ def test_a_village_workbook_with_the_forms_names_and_messy_values_imports_cleanl
         assert lines[("A28", "务工收入")] == (Decimal("10000.00"), "外出务工")
         assert lines[("A29", "合计")] == (Decimal("1234.00"), None)  # a total without lines is one line
         measures = s.scalars(select(Measure).order_by(Measure.id)).all()
-        assert [(m.category, m.item, m.start_date, m.end_date, m.amount, m.developmental_override) for m in measures] == [
+        got = [(m.category, m.item, m.start_date, m.end_date, m.amount, m.developmental_override) for m in measures]
+        assert got == [
             ("A39", "种植业", date(2023, 6, 1), date(2024, 5, 31), Decimal("5000.00"), None),
             ("A40", "技能培训", date(2023, 7, 1), None, None, True)]
         assert pv.villages_to_create == [] and pv.groups_to_create == []
@@ -180,7 +164,7 @@ NO_HEADERS = ["户编号", "户号", "户 编 号", "户编号（必填）", "�
 
 
 def test_every_alias_of_the_id_number_and_household_number_columns(town, tmp_path):
-    for i, (id_header, no_header) in enumerate(zip(ID_HEADERS, NO_HEADERS * 2)):
+    for i, (id_header, no_header) in enumerate(zip(ID_HEADERS, NO_HEADERS * 2, strict=False)):
         hs, ms = table([hh("H001")]), table(family_rows("H001", 1))
         ms[0] = [id_header if h == "证件号码" else h for h in ms[0]]
         hs[0][0] = ms[0][0] = no_header
@@ -246,7 +230,8 @@ def test_monitoring_status_blank_is_not_included_and_member_status_blank_is_norm
 def test_income_cells_all_blank_means_no_record_but_zero_is_a_record(town, tmp_path):
     hs = [hh("H001"), hh("H002", **{"工资性收入": 0}), hh("H003", **{"工资性收入": 5000})]
     ms = family_rows("H001", 1) + family_rows("H002", 3) + family_rows("H003", 5)
-    with trial_import(town, write_book(tmp_path / "a.xlsx", {"户信息": table(hs), "家庭成员": table(ms)}), 2024) as (s, _pv):
+    book = write_book(tmp_path / "a.xlsx", {"户信息": table(hs), "家庭成员": table(ms)})
+    with trial_import(town, book, 2024) as (s, _pv):
         totals = income.totals_for_year(s, 2024)
         ids = {no: households_of(s)[no].id for no in ("H001", "H002", "H003")}
         assert ids["H001"] not in totals  # blank is not zero
@@ -318,7 +303,8 @@ def test_rows_whose_household_is_not_in_the_household_sheet(town, tmp_path, shee
 def test_value_not_in_its_code_list(town, tmp_path, column, value, reason):
     ms = family_rows("H001", 1)
     ms[0][column] = value
-    e = _one(_errors_for(town, tmp_path, {"户信息": table([hh("H001")]), "家庭成员": table(ms)}), "家庭成员", column, reason)
+    e = _one(_errors_for(town, tmp_path, {"户信息": table([hh("H001")]), "家庭成员": table(ms)}), "家庭成员", column,
+             reason)
     assert e.value == value and e.row == 2
 
 
@@ -339,16 +325,16 @@ def test_unreadable_or_invalid_household_values(town, tmp_path, column, value, r
 def test_invalid_id_numbers(town, tmp_path, value, reason):
     ms = family_rows("H001", 1)
     ms[1]["证件号码"] = value
-    e = _one(_errors_for(town, tmp_path, {"户信息": table([hh("H001")]), "家庭成员": table(ms)}), "家庭成员", "证件号码",
-             reason)
+    e = _one(_errors_for(town, tmp_path, {"户信息": table([hh("H001")]), "家庭成员": table(ms)}), "家庭成员",
+             "证件号码", reason)
     assert e.row == 3
 
 
 def test_the_same_id_twice_in_one_household(town, tmp_path):
     ms = family_rows("H001", 1)
     ms.append(dict(ms[0], 姓名="张三二"))
-    e = _one(_errors_for(town, tmp_path, {"户信息": table([hh("H001")]), "家庭成员": table(ms)}), "家庭成员", "证件号码",
-             "与第 2 行是同一证件号码")
+    e = _one(_errors_for(town, tmp_path, {"户信息": table([hh("H001")]), "家庭成员": table(ms)}), "家庭成员",
+             "证件号码", "与第 2 行是同一证件号码")
     assert e.row == 4
 
 
@@ -487,7 +473,8 @@ def test_income_of_an_existing_household_replaces_the_record_that_stands_for_the
     data, members = family(township["villages"]["东村"], no="H001")
     hid = ctx.run(register.save_household, data, members, TODAY)
     ctx.run(income.save_record, income.RecordData(hid, YEAR, quarter=3, collected_on=date(2024, 9, 20), lines=[
-        income.LineData("A28", "务工收入", Decimal("8000")), income.LineData("A31", "养老保险金", Decimal("1200"))]), TODAY)
+        income.LineData("A28", "务工收入", Decimal("8000")),
+        income.LineData("A31", "养老保险金", Decimal("1200"))]), TODAY)
     ms = [{"户编号": "H001", "姓名": m.name, "证件号码": m.id_number, "与户主关系": "户主" if i == 0 else "配偶"}
           for i, m in enumerate(members[:2])]
     path = write_book(tmp_path / "u.xlsx", {"户信息": table([hh("H001", **{"工资性收入": 9000})]),
@@ -618,7 +605,8 @@ def test_export_is_styled_for_people(demo_db, tmp_path):
     assert wb["代码表"].sheet_state == "hidden"
     members = wb["家庭成员"]
     id_col = [c.value for c in members[1]].index("证件号码")
-    assert all(isinstance(r[id_col], str) and len(r[id_col]) >= 18 for r in members.iter_rows(min_row=2, values_only=True))
+    assert all(isinstance(r[id_col], str) and len(r[id_col]) >= 18
+               for r in members.iter_rows(min_row=2, values_only=True))
 
 
 def test_export_writes_formula_like_text_as_text(ctx, township, tmp_path):
@@ -651,7 +639,7 @@ def test_export_leaves_income_blank_without_a_record_and_computes_the_rest(ctx, 
     ctx.read(exchange.export_workbook, path, YEAR)
     rows = sheet_values(path, "户信息")
     header = rows[0]
-    by_no = {r[0]: dict(zip(header, r)) for r in rows[1:]}
+    by_no = {r[0]: dict(zip(header, r, strict=True)) for r in rows[1:]}
     assert by_no["H001"]["工资性收入"] is None and by_no["H001"]["家庭纯收入"] is None
     h2 = by_no["H002"]
     expected = income.compute(ctx.read(income.totals_for_year, YEAR)[hid2], 3)

@@ -52,7 +52,8 @@ def person(no: str, name: str, born: date, sex: str, relation: str, serial: int,
 
 
 def family_rows(no: str, serial: int) -> list[dict]:
-    return [person(no, "张三", date(1970, 3, 5), "1", "户主", serial, **{"参加基本医疗保险": "是", "劳动技能": "普通劳动力"}),
+    return [person(no, "张三", date(1970, 3, 5), "1", "户主", serial,
+                   **{"参加基本医疗保险": "是", "劳动技能": "普通劳动力"}),
             person(no, "李四", date(1972, 8, 9), "2", "配偶", serial + 1, **{"参加基本医疗保险": "是"})]
 
 

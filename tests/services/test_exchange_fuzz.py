@@ -14,7 +14,6 @@ from desktop.models import Household, Member
 from desktop.services import exchange
 
 from ..conftest import TODAY, YEAR
-from .test_exchange import town  # noqa: F401 - the module-scoped township fixture
 from .test_exchange_book import db_state, family_rows, hh, table, write_book
 
 # Text openpyxl can store (no control characters), numbers, dates and booleans, as a village's cells are.
@@ -35,7 +34,7 @@ MEMBER_COLUMNS = ["姓名", "性别", "与户主关系", "民族", "文化程度
 @given(hh_cells=st.dictionaries(st.sampled_from(HOUSEHOLD_COLUMNS), CELL, max_size=4),
        m_cells=st.dictionaries(st.sampled_from(MEMBER_COLUMNS), CELL, max_size=4),
        line=st.tuples(CELL, CELL))
-def test_any_cells_are_accepted_whole_or_rejected_whole(town, tmp_path_factory, hh_cells, m_cells, line):  # noqa: F811
+def test_any_cells_are_accepted_whole_or_rejected_whole(town, tmp_path_factory, hh_cells, m_cells, line):
     path = tmp_path_factory.mktemp("fuzz") / "f.xlsx"
     members = family_rows("H001", 1)
     members[1].update(m_cells)

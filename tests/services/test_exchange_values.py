@@ -25,16 +25,20 @@ from desktop.services.idnumber import make_id
 
 
 @pytest.mark.parametrize("sheet_key, header, key", [
-    ("household", "户编号", "household_no"), ("household", "户号", "household_no"), ("household", "户　编　号", "household_no"),
-    ("household", "户编号*", "household_no"), ("household", "A28 工资性收入", "A28"), ("household", "A28工资性收入", "A28"),
-    ("household", "A28 工资性收入（元）", "A28"), ("household", "工资性收入(A28)", "A28"), ("household", "ａ２８", "A28"),
+    ("household", "户编号", "household_no"), ("household", "户号", "household_no"),
+    ("household", "户　编　号", "household_no"), ("household", "户编号*", "household_no"),
+    ("household", "A28 工资性收入", "A28"), ("household", "A28工资性收入", "A28"),
+    ("household", "A28 工资性收入（元）", "A28"), ("household", "工资性收入(A28)", "A28"),
+    ("household", "ａ２８", "A28"),
     ("household", "A27a 因自然灾害", "a27a_disaster_types"), ("household", "A27 风险类型", "a27_risk_types"),
     ("household", "A33 家庭纯收入（系统生成）（元）", "A33"), ("household", "乡（镇、街道）", "township"),
-    ("household", "是否住房出现安全问题", "a23_housing_unsafe"), ("household", "A4 脱贫户（身份证比对生成）", "a4_poverty_alleviated"),
+    ("household", "是否住房出现安全问题", "a23_housing_unsafe"),
+    ("household", "A4 脱贫户（身份证比对生成）", "a4_poverty_alleviated"),
     ("household", "纳入监测对象的人均收入参考范围", "A38"), ("household", "村（社区）", "village"),
     ("member", "身份证号", "id_number"), ("member", "证件号码", "id_number"), ("member", "居民身份证号码", "id_number"),
     ("member", "身份证号码", "id_number"), ("member", "A7 居民身份证（残疾人证）号码", "id_number"),
-    ("member", "务工时间（月）", "work_months"), ("member", "务工时间(月)", "work_months"), ("member", "A16 务工时间", "work_months"),
+    ("member", "务工时间（月）", "work_months"), ("member", "务工时间(月)", "work_months"),
+    ("member", "A16 务工时间", "work_months"),
     ("member", "A17 是否参加城乡居民（职工）基本医疗保险", "a17_medical"), ("member", "与户主的关系", "relation"),
     ("measure", "帮扶措施类别", "category"), ("income_line", "备注", "note")])
 def test_headers_match_with_aliases_codes_width_and_spaces(sheet_key, header, key):
@@ -83,13 +87,14 @@ def test_money_errors(raw, reason):
     ("2023-05-01", date(2023, 5, 1)), ("2023/5/1", date(2023, 5, 1)), ("2023.5.1", date(2023, 5, 1)),
     ("20230501", date(2023, 5, 1)), ("202305", date(2023, 5, 1)), (20230501.0, date(2023, 5, 1)),
     (202305.0, date(2023, 5, 1)), ("2023-5", date(2023, 5, 1)), ("2023年5月1日", date(2023, 5, 1)),
-    (datetime(2023, 5, 1, 14, 30), date(2023, 5, 1)), (45047.0, date(2023, 5, 1)), ("２０２３．５．１", date(2023, 5, 1))])
+    (datetime(2023, 5, 1, 14, 30), date(2023, 5, 1)), (45047.0, date(2023, 5, 1)),
+    ("２０２３．５．１", date(2023, 5, 1))])
 def test_dates(raw, expected):
     assert date_converter(raw) == expected
 
 
-@pytest.mark.parametrize("raw, reason", [("2023-13-01", "不存在"), ("1850-01-01", "年份不合理"), ("五月", "不是有效的日期"),
-                                         (12.5, "不是有效的日期"), ("20231301", "不存在")])
+@pytest.mark.parametrize("raw, reason", [("2023-13-01", "不存在"), ("1850-01-01", "年份不合理"),
+                                         ("五月", "不是有效的日期"), (12.5, "不是有效的日期"), ("20231301", "不存在")])
 def test_date_errors(raw, reason):
     with pytest.raises(Bad, match=reason):
         date_converter(raw)

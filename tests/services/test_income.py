@@ -142,8 +142,8 @@ def test_editing_a_record_replaces_its_lines(ctx, township):
 
 def test_clerk_cannot_record_income_of_another_village(db, ctx, township, admin):
     from desktop.services import auth
-    from desktop.services.context import AppContext
     from desktop.services.access import AccessDenied
+    from desktop.services.context import AppContext
     hid = save(ctx, *family(township["villages"]["东村"]))
     with db.session(admin) as s:
         clerk = auth.authenticate(s, "clerk", "Xc-cun-2024")  # 西村 only

@@ -11,7 +11,6 @@ from desktop.models import PolicyFacts
 from desktop.services import policy, settings
 from desktop.services.policy import CRITERIA, EXCEPTIONS, PolicyError
 from tests.conftest import TODAY, YEAR
-from tests.services.builders import b  # noqa: F401
 
 
 def proposals(b, **kw) -> dict[str, policy.PolicyProposal]:
@@ -177,7 +176,8 @@ def test_proposed_only_when_a_criterion_holds_and_no_exception(b):
     got = proposals(b)
     assert [got[b.no(h)].proposed for h in (neither, exception_only, both, criterion_only)] == [
         False, False, False, True]
-    assert got[b.no(both)].reasons[0].startswith("符合第 1 条") and got[b.no(both)].reasons[1].startswith("但属例外第 4 条")
+    assert got[b.no(both)].reasons[0].startswith("符合第 1 条")
+    assert got[b.no(both)].reasons[1].startswith("但属例外第 4 条")
 
 
 def test_household_ids_limits_the_list(b):

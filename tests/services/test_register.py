@@ -3,8 +3,8 @@ from datetime import date
 
 import pytest
 
-from desktop.services.access import AccessDenied
 from desktop.services import audit, register
+from desktop.services.access import AccessDenied
 from desktop.services.audit import DeletionRefused
 from desktop.services.register import HouseholdFilter, RegisterError, ValidationError
 from tests.conftest import TODAY, family, person

@@ -23,7 +23,7 @@ from desktop.services.db import init_db, sqlite_url
 from desktop.services.income import LineData, RecordData
 from desktop.services.reports import KINDS, ReportError, render, summary, summary_xlsx
 from tests.conftest import TODAY, YEAR, login
-from tests.services.builders import Builder, b  # noqa: F401
+from tests.services.builders import Builder
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
 
@@ -249,7 +249,7 @@ def test_income_sheet_lists_every_line_with_subtotals_and_both_signatures(world,
     assert "采集人签字" in text and "被采集人（户主）签字" in text and text.count("日期：") >= 2
 
 
-def test_income_sheet_without_a_record_is_the_blank_sheet_to_fill(b, tmp_path):  # noqa: F811
+def test_income_sheet_without_a_record_is_the_blank_sheet_to_fill(b, tmp_path):
     b.household(no="B001", a4_poverty_alleviated=True)
     r = render(b.s, "income-sheet", tmp_path / "i.pdf", year=YEAR, as_of=TODAY)
     text = flat(pdftext(r.path))
@@ -428,7 +428,7 @@ def test_rare_name_characters_are_drawn_and_extractable(world, tmp_path):
     assert RARE_HEAD in pdftext(r.path) and "王小堃" not in pdftext(r.path)  # the card names the head only
 
 
-def test_character_missing_from_the_font_is_a_warning_not_a_blank(b, tmp_path):  # noqa: F811
+def test_character_missing_from_the_font_is_a_warning_not_a_blank(b, tmp_path):
     hid = b.household([b.person("张\ue000", date(1980, 1, 1), "1", "01")], no="M001", a3_category="02",
                       monitoring_status="monitoring", identified_on=date(2024, 3, 1), a27_risk_types=["01"])
     b.income(hid, collected_on=date(2024, 10, 1), A28="5000")

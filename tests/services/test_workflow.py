@@ -41,8 +41,10 @@ def open_identify(ctx, hid, d=date(2024, 6, 3)):
 
 def walk_identify(ctx, hid, d=date(2024, 6, 3), approve=None, announce=True):
     cid = open_identify(ctx, hid, d)
-    step = lambda key, on, **kw: run(ctx, workflow.complete_step, cid, key, on, year=2024, user=ctx.user,
-                                     as_of=LATE, **kw)
+
+    def step(key, on, **kw):
+        return run(ctx, workflow.complete_step, cid, key, on, year=2024, user=ctx.user, as_of=LATE, **kw)
+
     step("verify", d + timedelta(days=2), data={"authorized": True})
     step("county_compare", d + timedelta(days=3))
     step("village_review", d + timedelta(days=4), data={"meeting_form": "村民代表会议"})
@@ -206,8 +208,8 @@ class TestGreenChannel:
         gid = run(ctx, workflow.open_green_channel, hid, date(2024, 6, 1), confirmed=True, reason="房屋火灾")
         mid = run(ctx, measures.save_measure, measures.MeasureData(hid, "A48", "临时救助", start_date=date(2024, 6, 2),
                                                                   case_id=gid))
-        run(ctx, workflow.complete_step, gid, "verify", date(2024, 6, 25), passed=False, notes="已获保险理赔，不符合条件",
-            as_of=LATE)
+        run(ctx, workflow.complete_step, gid, "verify", date(2024, 6, 25), passed=False,
+            notes="已获保险理赔，不符合条件", as_of=LATE)
         assert status(ctx, hid).monitoring_status == "none"
         with ctx.db.session(ctx.user) as s:
             m = s.get(Measure, mid)
@@ -302,8 +304,8 @@ class TestRollbackAndClearout:
         assert status(ctx, hid).monitoring_status == "removed"  # an application changes nothing yet
         with pytest.raises(WorkflowError, match="批准文号"):
             run(ctx, workflow.complete_step, cid, "approval", date(2025, 1, 10), as_of=LATE)
-        run(ctx, workflow.complete_step, cid, "approval", date(2025, 1, 10), data={"document_no": "鲁乡振字〔2025〕3号"},
-            as_of=LATE)
+        run(ctx, workflow.complete_step, cid, "approval", date(2025, 1, 10),
+            data={"document_no": "鲁乡振字〔2025〕3号"}, as_of=LATE)
         assert status(ctx, hid).monitoring_status == "removed"
         run(ctx, workflow.complete_step, cid, "apply", date(2025, 1, 11), as_of=LATE)
         h = status(ctx, hid)
@@ -382,7 +384,8 @@ def test_step_overdue_finding_names_the_step(ctx, hid):
     from desktop.services import checks
     open_identify(ctx, hid, date(2024, 6, 3))
     found = [f for f in ctx.read(checks.run_checks, 2024, date(2024, 6, 8)) if f.code == "STEP_OVERDUE"]
-    assert [f.message for f in found] == ["流程步骤“监测对象认定：入户核实和农户授权承诺”应于 2024-06-06 前完成，已逾期 2 天"]
+    assert [f.message for f in found] == [
+        "流程步骤“监测对象认定：入户核实和农户授权承诺”应于 2024-06-06 前完成，已逾期 2 天"]
 
 
 def test_a_checked_clue_is_closed_and_no_longer_blocks_removal(ctx, hid):

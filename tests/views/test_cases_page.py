@@ -101,7 +101,8 @@ def walk_identify_by_services(ctx, hid, d: date) -> int:
     cid = ctx.run(workflow.open_identification, clue, user=ctx.user, as_of=TODAY)
     for key, on, data in (("verify", d, {"authorized": True}), ("county_compare", d, {}),
                           ("village_review", d, {"meeting_form": "村民会议"}), ("township_review", d, {}),
-                          ("publicity", d + timedelta(days=6), {"publicity_start": (d + timedelta(days=1)).isoformat()}),
+                          ("publicity", d + timedelta(days=6),
+                           {"publicity_start": (d + timedelta(days=1)).isoformat()}),
                           ("county_approve", d + timedelta(days=7), {"category": "02"}),
                           ("announce", d + timedelta(days=8), {})):
         ctx.run(workflow.complete_step, cid, key, on, data=data, year=YEAR, user=ctx.user, as_of=TODAY)

@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QMessageBox
 
-from desktop.services.access import AccessDenied
 from desktop.services import audit, auth, register
+from desktop.services.access import AccessDenied
 from desktop.services.context import AppContext
 from desktop.services.idnumber import make_id
 from desktop.views.household_editor import TAB_HISTORY, HouseholdEditor

@@ -140,8 +140,8 @@ def test_member_model_has_every_field_with_chinese_headers():
     model = MemberTableModel(members_with_a_dead_one())
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
     assert headers[:4] == ["A5 姓名", "A6 性别", "A7 证件号码", "A8 与户主关系"]
-    for label in ("A9 民族", "A12 在校生状况", "残疾等级", "A16 务工时间（月）", "A17 参加基本医疗保险", "A22 易地扶贫搬迁",
-                  "联系电话", "成员状态", "状态变化日期"):
+    for label in ("A9 民族", "A12 在校生状况", "残疾等级", "A16 务工时间（月）", "A17 参加基本医疗保险",
+                  "A22 易地扶贫搬迁", "联系电话", "成员状态", "状态变化日期"):
         assert label in headers
     assert len(FIELDS) == 22
     assert model.index(0, COL["relation"]).data() == "户主"

@@ -29,7 +29,7 @@ WAIT_MS = 30000
 def households(ctx, township):
     """Two households in 东村, one in 西村."""
     nos = ["3703050010010001", "3703050010010002", "3703050020010001"]
-    for n, (no, village) in enumerate(zip(nos, ("东村", "东村", "西村"))):
+    for n, (no, village) in enumerate(zip(nos, ("东村", "东村", "西村"), strict=True)):
         data, members = family(township["villages"][village], no=no, serial=1 + 10 * n)
         ctx.run(register.save_household, data, members, TODAY)
     return nos

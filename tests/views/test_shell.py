@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QLabel, QMessageBox
+from PySide6.QtWidgets import QDialog, QLabel, QMessageBox, QWidget
 
 from desktop import app as desktop_app
 from desktop.services import audit, auth, backup
 from desktop.services.context import AppContext
+from desktop.views import main_window as mw
+from desktop.views.audit_page import AuditPage
 from desktop.views.login import ChangePasswordDialog, LoginDialog
 from desktop.views.main_window import MainWindow
+from desktop.views.pages import PAGES, PageSpec, pages_for
+from desktop.views.register_page import RegisterPage
 from desktop.views.settings_page import SettingsPage
 
 from ..conftest import TODAY, YEAR
@@ -100,10 +104,10 @@ def test_main_window_for_admin_lists_working_pages_and_status(qtbot, ctx):
     window = _window(qtbot, ctx)
     assert not window.isVisible()  # create_main_window shows nothing (benchmarks use it)
     assert window.windowTitle() == "防止返贫监测帮扶工作台 — 稷下街道"
-    assert _nav_texts(window) == ["户籍登记", "收入测算", "认定流程", "预警中心", "集中排查", "数据质量", "报表打印",
-                                  "村组管理", "年度设置", "用户管理", "数据备份", "操作日志"]
-    assert set(window.pages) == {"register", "income", "cases", "warnings", "screening", "quality", "reports",
-                                 "villages", "settings", "users", "backup", "audit"}
+    assert _nav_texts(window) == ["首页", "户籍登记", "收入测算", "认定流程", "预警中心", "建议纳入", "集中排查",
+                                  "数据质量", "报表打印", "村组管理", "年度设置", "用户管理", "数据备份", "操作日志"]
+    assert set(window.pages) == {"home", "register", "income", "cases", "warnings", "suggested", "screening",
+                                 "quality", "reports", "villages", "settings", "users", "backup", "audit"}
     status = window.status.text()
     assert "乡镇：稷下街道" in status and f"年度：{YEAR}" in status and "用户：管理员（管理员）" in status
     menus = [a.text() for a in window.menuBar().actions()]
@@ -113,8 +117,8 @@ def test_main_window_for_admin_lists_working_pages_and_status(qtbot, ctx):
 def test_main_window_for_clerk_has_no_user_management(qtbot, clerk_ctx):
     window = _window(qtbot, clerk_ctx)
     # settings, villages and backups are not theirs: the services refuse them, the window does not offer them
-    assert _nav_texts(window) == ["户籍登记", "收入测算", "认定流程", "预警中心", "集中排查", "数据质量", "报表打印",
-                                  "操作日志"]
+    assert _nav_texts(window) == ["首页", "户籍登记", "收入测算", "认定流程", "预警中心", "建议纳入", "集中排查",
+                                  "数据质量", "报表打印", "操作日志"]
     assert "users" not in window.pages
     with pytest.raises(KeyError):
         window.show_page("users")
@@ -125,7 +129,8 @@ def test_show_page_and_shortcuts_switch_pages(qtbot, ctx):
     window = _window(qtbot, ctx)
     window.show()
     qtbot.waitExposed(window)
-    for key in ("income", "cases", "warnings", "screening", "quality", "reports", "villages", "settings", "users",
+    for key in ("home", "income", "cases", "warnings", "suggested", "screening", "quality", "reports", "villages",
+                "settings", "users",
                 "backup", "audit", "register"):
         page = window.show_page(key)
         assert window.stack.currentWidget() is page
@@ -153,17 +158,59 @@ def test_file_menu_offers_excel_exchange(qtbot, ctx):
     dialog.close()
 
 
-def test_a_page_that_fails_to_load_is_shown_as_a_message(qtbot, ctx, monkeypatch):
-    import desktop.views.main_window as mw
+def test_the_pages_are_registered_explicitly_in_navigation_order():
+    assert [(s.key, s.title, s.page_class.__name__, s.shortcut) for s in PAGES] == [
+        ("home", "首页", "HomePage", "Ctrl+0"),
+        ("register", "户籍登记", "RegisterPage", "Ctrl+1"),
+        ("income", "收入测算", "IncomePage", "Ctrl+2"),
+        ("cases", "认定流程", "CasesPage", "Ctrl+3"),
+        ("warnings", "预警中心", "WarningsPage", "Ctrl+4"),
+        ("suggested", "建议纳入", "SuggestedPage", None),
+        ("screening", "集中排查", "ScreeningPage", "Ctrl+5"),
+        ("quality", "数据质量", "QualityPage", "Ctrl+6"),
+        ("reports", "报表打印", "ReportsPage", "Ctrl+7"),
+        ("villages", "村组管理", "VillagesPage", "Ctrl+8"),
+        ("settings", "年度设置", "SettingsPage", "Ctrl+9"),
+        ("users", "用户管理", "UsersPage", None),
+        ("backup", "数据备份", "BackupPage", None),
+        ("audit", "操作日志", "AuditPage", None)]
+    assert [s.key for s in PAGES if s.roles == ("admin",)] == ["users", "backup"]
+    assert [s.key for s in PAGES if s.refresh_when_shown] == ["villages", "users", "backup", "audit"]
+    assert [s.key for s in PAGES if s.refresh_after_import] == ["home", "register", "suggested", "villages"]
+    for spec in PAGES:  # what a spec declares, its class has
+        if spec.refresh_when_shown or spec.refresh_after_import:
+            assert callable(getattr(spec.page_class, "refresh", None)), spec.key
+    assert [s.key for s in pages_for("admin")] == [s.key for s in PAGES]
+    assert [s.key for s in pages_for("auditor")] == [s.key for s in PAGES if s.key not in ("users", "backup")]
+    assert [s.key for s in pages_for("clerk")] == [s.key for s in PAGES
+                                                   if s.key not in ("users", "backup", "villages", "settings")]
 
-    def fail(name):
-        raise ImportError("register_page is being written")
 
-    monkeypatch.setattr(mw.importlib, "import_module", fail)
-    page = mw.build_page("户籍登记", "register_page", "RegisterPage", ctx, None)
+def test_showing_a_page_that_shows_others_changes_reloads_it(qtbot, ctx, monkeypatch):
+    window = _window(qtbot, ctx)
+    reloaded = []
+    for cls in (AuditPage, RegisterPage):
+        monkeypatch.setattr(cls, "refresh", lambda self, *_a, **_k: reloaded.append(type(self).__name__))
+    window.show_page("audit")
+    window.show_page("register")  # loads itself: not reloaded by the window
+    assert reloaded == ["AuditPage"]
+    window._data_changed()  # after an import
+    assert reloaded == ["AuditPage", "RegisterPage"]
+
+
+def test_a_page_that_fails_to_build_is_reported_and_shown_as_a_message(qtbot, ctx, monkeypatch):
+    reported = []
+    monkeypatch.setattr(mw, "report_fault", reported.append)
+
+    class BrokenPage(QWidget):
+        def __init__(self, ctx, parent=None):
+            raise KeyError("A34")
+
+    page = mw.build_page(PageSpec("broken", "户籍登记", BrokenPage), ctx, None)
     qtbot.addWidget(page)
     assert isinstance(page, QLabel)
-    assert page.text() == "户籍登记页面加载失败：ImportError: register_page is being written"
+    assert page.text() == "户籍登记页面加载失败：KeyError: 'A34'"
+    assert [type(e) for e in reported] == [KeyError]
 
 
 def test_setting_the_current_year_updates_the_status_bar(qtbot, ctx, monkeypatch):

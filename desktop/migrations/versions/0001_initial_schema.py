@@ -204,7 +204,8 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['household_id'], ['household.id'], name=op.f('fk_member_household_id_household')),
-    sa.ForeignKeyConstraint(['moved_from_member_id'], ['member.id'], name=op.f('fk_member_moved_from_member_id_member')),
+    sa.ForeignKeyConstraint(['moved_from_member_id'], ['member.id'],
+                            name=op.f('fk_member_moved_from_member_id_member')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_member'))
     )
     with op.batch_alter_table('member', schema=None) as batch_op:
@@ -301,7 +302,8 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['household_id'], ['household.id'], name=op.f('fk_member_event_household_id_household')),
     sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_member_event_member_id_member')),
-    sa.ForeignKeyConstraint(['other_household_id'], ['household.id'], name=op.f('fk_member_event_other_household_id_household')),
+    sa.ForeignKeyConstraint(['other_household_id'], ['household.id'],
+                            name=op.f('fk_member_event_other_household_id_household')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_member_event'))
     )
     with op.batch_alter_table('member_event', schema=None) as batch_op:

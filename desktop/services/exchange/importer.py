@@ -251,7 +251,7 @@ def _check_file(data: _Data, issues: Issues, township: str) -> None:
     H = hh.sheet
     i_town = H.index("township")
     want = norm_value(township)
-    for no, (row_no, vals) in data.households.items():
+    for _no, (row_no, vals) in data.households.items():
         town = vals[i_town]
         if town and norm_value(town) != want:
             issues.add(hh.name, row_no, hh.header("township"), town,
@@ -259,7 +259,7 @@ def _check_file(data: _Data, issues: Issues, township: str) -> None:
     mem = data.sheets["member"]
     M = mem.sheet
     i_id = M.index("id_number")
-    for no, rows in data.members.items():
+    for _no, rows in data.members.items():
         seen: dict[str, int] = {}
         for row_no, vals in rows:
             number = vals[i_id]
@@ -342,7 +342,7 @@ def _resolve(session: Session, data: _Data, issues: Issues, user: CurrentUser | 
     to_create: dict[str, str] = {}
     groups_new: dict[tuple[str, str], tuple[str, str]] = {}
     village_names = {}
-    for no, (row_no, vals) in wanted.items():
+    for _no, (row_no, vals) in wanted.items():
         vname = vals[i_village]
         if vname is None:
             continue
@@ -368,7 +368,7 @@ def _resolve(session: Session, data: _Data, issues: Issues, user: CurrentUser | 
     mem = data.sheets["member"]
     i_id = mem.sheet.index("id_number")
     known = _existing_numbers(session, list(existing.values()))
-    for no, rows in data.members.items():
+    for _no, rows in data.members.items():
         hid = existing.get(no)
         numbers = known.get(hid, ()) if hid is not None else ()
         for _row, vals in rows:

@@ -238,7 +238,8 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
     for j, col in sorted(columns.items()):
         text = show(header_cells[j]).strip()
         if col.key in seen:
-            issues.add(name, out.header_row, text, "", f"与第 {seen[col.key] + 1} 列同为“{col.header}”，不知以哪一列为准")
+            issues.add(name, out.header_row, text, "",
+                       f"与第 {seen[col.key] + 1} 列同为“{col.header}”，不知以哪一列为准")
             continue
         seen[col.key] = j
         out.present.add(col.key)

@@ -126,7 +126,8 @@ def id_converter(value):
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         digits = _number_text(value) or show(value)
         if len(digits) > EXACT_DIGITS or "E" in digits.upper():
-            raise Bad("证件号码被存成了数字，Excel 只保留 15 位有效数字，后几位已丢失：请把该列设为“文本”格式后重新填写")
+            raise Bad("证件号码被存成了数字，Excel 只保留 15 位有效数字，后几位已丢失："
+                      "请把该列设为“文本”格式后重新填写")
         value = digits
     elif not isinstance(value, str):
         raise Bad("证件号码应为文本")

@@ -65,10 +65,10 @@ def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tupl
     conn = session.connection()
     dialect = conn.dialect
     if dialect.name != "sqlite":
-        conn.execute(insert(table), [dict(zip(names, r)) for r in rows])
+        conn.execute(insert(table), [dict(zip(names, r, strict=True)) for r in rows])
         return
     out = []
-    for name, values in zip(names, zip(*rows)):
+    for name, values in zip(names, zip(*rows, strict=True), strict=True):
         col_type = table.c[name].type
         proc = None if isinstance(col_type, Boolean) else col_type.dialect_impl(dialect).bind_processor(dialect)
         if proc is None:
@@ -82,7 +82,7 @@ def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tupl
     quote = dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
            f"VALUES ({', '.join('?' * len(names))})")
-    conn.exec_driver_sql(sql, list(zip(*out)))
+    conn.exec_driver_sql(sql, list(zip(*out, strict=True)))
 
 
 @contextmanager

@@ -236,7 +236,7 @@ class CheckGroup(Flowable):
         box = fs * 0.95
         for n, line in enumerate(self._lines):
             base = self._origin(n)
-            for x, label, checked in line:
+            for x, _label, checked in line:
                 if not checked:
                     continue
                 y0 = base - fs * 0.1

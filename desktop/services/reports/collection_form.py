@@ -146,7 +146,8 @@ def add(d: Document, h: HouseholdInfo, year: int) -> None:
          money(r.A34 if r else None)],
         [lab("A35 理赔收入（元）"), lab("A36 合规自付支出（元）"),
          f("A37 纳入监测对象的收入参考范围（系统生成）（元）", 2 * w / 7, 8.5), "",
-         f("A38 纳入监测对象的人均收入参考范围（系统生成）（元）", 2 * w / 7, 8.5), "", lab(f"{year} 年监测线（元/人·年）")],
+         f("A38 纳入监测对象的人均收入参考范围（系统生成）（元）", 2 * w / 7, 8.5), "",
+         lab(f"{year} 年监测线（元/人·年）")],
         [money(t.A35 if t else None), money(t.A36 if t else None), money(r.A37 if r else None), "",
          money(r.A38 if r else None), "", rules.line_text(a.line) if a else ""],
     ]

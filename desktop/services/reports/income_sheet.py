@@ -106,7 +106,8 @@ def add(session, d: Document, h, year: int, ys) -> None:
                 extra=tail_cmds + [("ALIGN", (0, 0), (1, -1), "LEFT"), ("ALIGN", (2, 0), (2, -1), "RIGHT")]),
         d.gap(1.5), d.p(note, "small"), d.p("本表一式两份，采集人与被采集人（户主）签字确认后各留存一份。", "small"),
         d.gap(3), d.signatures([("采集人签字：", None), ("日期：", "        年      月      日"),
-                                ("被采集人（户主）签字：", None), ("日期：", "        年      月      日")], columns=2)]))
+                                ("被采集人（户主）签字：", None), ("日期：", "        年      月      日")],
+                               columns=2)]))
     s.append(PageBreak())
 
 

@@ -162,8 +162,9 @@ def entries(session, sc, kind: str, year: int, as_of: date) -> list[Entry]:
 
 def intro(kind: str, n: int, persons: int) -> str:
     if kind == "notice-identify":
-        return (f"根据防止返贫动态监测和帮扶工作有关规定，经农户申报、干部排查、部门预警发现风险线索，入户核实、县级信息比对、"
-                f"村级民主评议、镇级审核，拟将以下 {n} 户 {persons} 人识别为防止返贫监测对象，现予以公示。")
+        return (f"根据防止返贫动态监测和帮扶工作有关规定，经农户申报、干部排查、部门预警发现风险线索，"
+                f"入户核实、县级信息比对、村级民主评议、镇级审核，"
+                f"拟将以下 {n} 户 {persons} 人识别为防止返贫监测对象，现予以公示。")
     if kind == "notice-remove":
         return (f"根据防止返贫动态监测和帮扶工作有关规定，经入户核实、村级民主评议、镇级审核，以下 {n} 户 {persons} 人"
                 f"返贫致贫风险已经稳定消除或自然消除，拟标注风险消除，现予以公示。")
@@ -211,9 +212,9 @@ def make(session, sc, kind: str, year: int, as_of: date):
     else:
         s.append(d.p("公示时间：见上表各户公示期（各 5 天）。", "notice"))
     where = f"{sc.village}村民委员会" if sc.village else "所在村村民委员会"
-    objection = d.p(f"公示期间，如对公示对象有异议，请以书面或口头形式向{where}或{sc.township.name}（乡村振兴办）反映，也可拨打"
-                 f"防止返贫监测和乡村振兴咨询服务平台电话 {HOTLINE} 反映。反映情况应实事求是，以单位名义反映的须加盖公章，"
-                 f"以个人名义反映的须署真实姓名。", "notice")
+    objection = d.p(f"公示期间，如对公示对象有异议，请以书面或口头形式向{where}或{sc.township.name}（乡村振兴办）"
+                    f"反映，也可拨打防止返贫监测和乡村振兴咨询服务平台电话 {HOTLINE} 反映。"
+                    f"反映情况应实事求是，以单位名义反映的须加盖公章，以个人名义反映的须署真实姓名。", "notice")
     issued = periods[0][0] if one and periods else as_of
     issuer = [sc.township_name] + ([f"{sc.village}村民委员会"] if sc.village else [])
     s.append(KeepTogether([objection, d.gap(12)] + [d.p(x, "right") for x in issuer] + [d.p(cn_date(issued), "right")]))

@@ -48,7 +48,8 @@ def add(session, d: Document, h, year: int, as_of) -> None:
                      [("BACKGROUND", (c, 0), (c, -1), SHADE) for c in (0, 2, 4)]))
 
     start, end = year_window(year, as_of)
-    rows = [["序号", "措施类别", "措施项目", "受益成员", "开始日期", "结束日期", "金额（元）", "责任单位", "开发式", "状态"]]
+    rows = [["序号", "措施类别", "措施项目", "受益成员", "开始日期", "结束日期", "金额（元）", "责任单位", "开发式",
+             "状态"]]
     shown = [m for m in measures_mod.measures(session, hh.id, as_of)
              if (m.start_date is None or m.start_date <= end) and (m.end_date is None or m.end_date >= start)
              and (m.ended_on is None or m.ended_on >= start)]
@@ -59,19 +60,22 @@ def add(session, d: Document, h, year: int, as_of) -> None:
     if not shown:
         rows.append(["", f"{year} 年度无帮扶措施"] + [""] * 8)
     widths = [w * x for x in (0.05, 0.13, 0.15, 0.09, 0.09, 0.09, 0.09, 0.14, 0.06, 0.11)]
-    s.append(KeepTogether([d.gap(2), d.p(f"一、享受的帮扶措施（{start.isoformat()} 至 {end.isoformat()} 期间实施）", "h")]))
+    s.append(KeepTogether([d.gap(2),
+                           d.p(f"一、享受的帮扶措施（{start.isoformat()} 至 {end.isoformat()} 期间实施）", "h")]))
     s.append(d.table(rows, widths, header=1, size=8,
                      extra=([("SPAN", (1, 1), (-1, 1))] if not shown else []) + [("ALIGN", (6, 1), (6, -1), "RIGHT")]))
 
     names = {k: codes(k) for k in ("relation", "dibao", "tekun")}
-    mrows = [["序号", "姓名", "与户主关系", "基本医疗保险", "大病保险", "基本养老保险", "享受低保", "特困供养", "易地扶贫搬迁"]]
+    mrows = [["序号", "姓名", "与户主关系", "基本医疗保险", "大病保险", "基本养老保险", "享受低保", "特困供养",
+              "易地扶贫搬迁"]]
     for i, m in enumerate(h.members, 1):
         mrows.append([str(i), m.name, names["relation"].name(m.relation), yes_no(m.a17_medical),
                       yes_no(m.a18_serious_illness), yes_no(m.a19_pension), names["dibao"].name(m.a20_dibao),
                       names["tekun"].name(m.a21_tekun), yes_no(m.a22_relocated)])
     mw = [w * x for x in (0.06, 0.14, 0.12, 0.12, 0.1, 0.12, 0.12, 0.11, 0.11)]
     s.append(KeepTogether([d.gap(2), d.p("二、家庭成员参保和社会保障情况", "h"), d.table(mrows, mw, header=1, size=8.5),
-                           d.gap(2), d.p("本清单一式两份，采集人与被采集人（户主）签字确认后各留存一份。", "small"), d.gap(2),
+                           d.gap(2), d.p("本清单一式两份，采集人与被采集人（户主）签字确认后各留存一份。", "small"),
+                           d.gap(2),
                            d.signatures([("采集人签字：", None), ("日期：", "        年      月      日"),
                                          ("被采集人（户主）签字：", None), ("日期：", "        年      月      日")],
                                         columns=2)]))

@@ -42,7 +42,7 @@ def _revisits(session, ids: list[int]) -> dict[int, tuple]:
              .join(CaseStep, CaseStep.case_id == Case.id)
              .where(Case.kind == "revisit", Case.household_id.in_(ids[i:i + 900]))
              .order_by(Case.opened_on, CaseStep.seq))
-        for hid, opened, due, done, notes, data in session.execute(q):
+        for hid, _opened, due, done, notes, data in session.execute(q):
             finding = (data or {}).get("finding") or notes
             out[hid] = (due, done, finding)
     return out
@@ -61,9 +61,12 @@ def add(session, d: Document, h, year: int, as_of, revisit) -> None:
                                                       if hh.a54_removed_on else None)
     info = [["户编号", h.no, "户主姓名", h.head],
             ["家庭住址", d.p(h.address, "cell"), "联系电话", hh.phone or ""],
-            ["家庭人口", f"{a.size if a else len(h.members)} 人", "监测对象类别", codes("category").name(hh.a3_category) or "—"],
-            ["识别监测时间", iso(hh.identified_on) or "—", "监测状态", codes("monitoring_status").name(hh.monitoring_status)],
-            ["风险消除时间", iso(hh.a54_removed_on) or "—", "风险消除方式", codes("removal_way").name(hh.a53_removal_way) or "—"],
+            ["家庭人口", f"{a.size if a else len(h.members)} 人", "监测对象类别",
+             codes("category").name(hh.a3_category) or "—"],
+            ["识别监测时间", iso(hh.identified_on) or "—", "监测状态",
+             codes("monitoring_status").name(hh.monitoring_status)],
+            ["风险消除时间", iso(hh.a54_removed_on) or "—", "风险消除方式",
+             codes("removal_way").name(hh.a53_removal_way) or "—"],
             ["回访到期日", iso(due) or "—", "监测联系人",
              f"{hh.a55_contact_person or ''} {hh.contact_phone or ''}".strip()]]
     s.append(d.p("一、基本情况", "h"))
@@ -75,14 +78,15 @@ def add(session, d: Document, h, year: int, as_of, revisit) -> None:
     line = rules.line_text(a.line) if a else ""
     if r is not None:
         verdict = "高于" if r.A38 >= a.line else "低于"
-        income_text = (f"{year} 年家庭人均纯收入（A34）{rules.yuan(r.A34)} 元，人均收入参考范围（A38）{rules.yuan(r.A38)} 元，"
-                       f"{verdict} {year} 年监测线 {line} 元。")
+        income_text = (f"{year} 年家庭人均纯收入（A34）{rules.yuan(r.A34)} 元，"
+                       f"人均收入参考范围（A38）{rules.yuan(r.A38)} 元，{verdict} {year} 年监测线 {line} 元。")
     else:
         income_text = (a.suggestion.reasons[0] if a and a.suggestion.reasons else f"没有 {year} 年收入记录") + "。"
     problems = a.guarantee_problems if a else []
     g_rows = [["项目", "系统登记情况", "回访核实"]]
     for g in rules.GUARANTEES:
-        g_rows.append([g, "存在问题" if g in problems else "有保障", d.checks([("有保障", False), ("存在问题", False)])])
+        g_rows.append([g, "存在问题" if g in problems else "有保障",
+                       d.checks([("有保障", False), ("存在问题", False)])])
     cont = [m for m in measures_mod.measures(session, hh.id, as_of) if m.active and m.continues_after_removal]
     cont_text = "；".join(f"{m.category_name}·{m.item}" + (f"（至 {iso(m.end_date)}）" if m.end_date else "")
                           for m in cont) or "无"

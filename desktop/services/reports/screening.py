@@ -110,6 +110,7 @@ def make(session, sc, kind: str, year: int, as_of: date):
     s.append(d.p("三、重点核查户名单", "h"))
     s.append(d.table(lrows, [w * x for x in (0.05, 0.11, 0.14, 0.08, 0.42, 0.08, 0.12)], header=1, size=8,
                      extra=[("ALIGN", (1, 1), (-1, -1), "LEFT")] + ([("SPAN", (1, 1), (-1, 1))] if not checks else [])))
-    s.append(KeepTogether([d.gap(3), d.signatures([("填表人：", None), ("审核人：", None), ("填报日期：", cn_date(as_of))],
+    s.append(KeepTogether([d.gap(3), d.signatures([("填表人：", None), ("审核人：", None),
+                                                   ("填报日期：", cn_date(as_of))],
                                                   columns=3, stamp="单位（盖章）")]))
     return d, tot["h"]

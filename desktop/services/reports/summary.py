@@ -158,7 +158,8 @@ def table_rows(s: Summary) -> dict[str, tuple[list[list], list[list]]]:
     cat = codes("category")
     st = codes("monitoring_status")
     all_rows = s.rows + [s.total]
-    t1_head = [["序号", "行政村", "总户数", "总人数", "监测对象合计", "", *sum(([cat.name(c), ""] for c in CATEGORIES), []),
+    t1_head = [["序号", "行政村", "总户数", "总人数", "监测对象合计", "",
+                *sum(([cat.name(c), ""] for c in CATEGORIES), []),
                 "其中未消除风险", "", "本年新识别", "", "本年风险消除", "", "绿色通道", ""],
                ["", "", "", "", *(["户", "人"] * 8)]]
     t1 = []
@@ -243,6 +244,7 @@ def make(session, sc: Scope, kind: str, year: int, as_of: date):
     st.append(d.gap(1.5))
     st.append(d.p("说明：监测对象指已识别的监测中、消除中、已消除风险户；本年新识别按识别监测时间、本年风险消除按风险消除时间（A54）统计；"
                   "占比 = 未消除风险监测对象人数（不含整户无劳动能力兜底保障户）÷ 农村户籍人口。", "small"))
-    st.append(KeepTogether([d.gap(3), d.signatures([("填表人：", None), ("审核人：", None), ("填报日期：", cn_date(as_of))],
+    st.append(KeepTogether([d.gap(3), d.signatures([("填表人：", None), ("审核人：", None),
+                                                   ("填报日期：", cn_date(as_of))],
                                                   columns=3, stamp="单位（盖章）")]))
     return d, s.total.households

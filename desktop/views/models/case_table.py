@@ -76,7 +76,7 @@ class CaseTableModel(ListTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == COL_DUE and r.overdue:
                 return QBrush(RED)
-            if r.state == "failed":
+            if r.failed:
                 return QBrush(GREY)
         if role == Qt.ItemDataRole.FontRole and col == COL_DUE and r.overdue:
             return _bold()

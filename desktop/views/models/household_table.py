@@ -13,6 +13,8 @@ from ...services.context import AppContext
 from ...services.register import HouseholdFilter, HouseholdRow
 from .base import ListTableModel
 
+_ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
+
 (COL_NO, COL_VILLAGE, COL_GROUP, COL_HEAD, COL_SIZE, COL_PHONE, COL_STATUS, COL_CATEGORY, COL_ALLEVIATED,
  COL_IDENTIFIED) = range(10)
 HEADERS = ("户编号", "行政村", "村民小组", "户主", "人数", "联系电话", "监测状态", "监测对象类别", "脱贫户",
@@ -117,7 +119,7 @@ class HouseholdTableModel(ListTableModel):
 
     # ------------------------------------------------------------ Qt model
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+    def rowCount(self, parent: _Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._ids)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):

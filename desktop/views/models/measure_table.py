@@ -10,6 +10,8 @@ from PySide6.QtGui import QBrush
 from ...services.measures import MeasureRow
 from .case_table import GREEN, GREY, ORANGE, iso
 
+_ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
+
 (COL_CATEGORY, COL_ITEM, COL_MEMBER, COL_START, COL_END, COL_AMOUNT, COL_UNIT, COL_DEVELOPMENTAL,
  COL_STATE) = range(9)
 HEADERS = ("类别", "项目", "受益成员", "开始", "结束", "金额", "责任单位", "开发式", "状态")
@@ -55,10 +57,10 @@ class MeasureTableModel(QAbstractTableModel):
     def row_of(self, measure_id: int) -> int | None:
         return next((i for i, r in enumerate(self._rows) if r.id == measure_id), None)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+    def rowCount(self, parent: _Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
+    def columnCount(self, parent: _Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(HEADERS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):

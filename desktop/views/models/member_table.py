@@ -15,6 +15,8 @@ from ...services.labels import field_info, field_label
 from ...services.register import READ_ONLY_MEMBER, MemberData, Problem
 from .base import ListTableModel
 
+_ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
+
 FIELDS = ("name", "sex", "id_number", "relation", "ethnicity", "political", "education", "school", "health",
           "disability_grade", "labor", "work_region", "work_months", "a17_medical", "a18_serious_illness",
           "a19_pension", "a20_dibao", "a21_tekun", "a22_relocated", "phone", "status", "status_date")
@@ -126,7 +128,7 @@ class MemberTableModel(ListTableModel):
 
     # ------------------------------------------------------------ Qt model
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+    def rowCount(self, parent: _Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._members)
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
@@ -158,12 +160,12 @@ class MemberTableModel(ListTableModel):
                 return READ_ONLY_BACKGROUND
             return None
         if role == Qt.ItemDataRole.ForegroundRole:
-            return INACTIVE_FOREGROUND if m.status != "normal" else None
+            return INACTIVE_FOREGROUND if not m.current else None
         if role == Qt.ItemDataRole.ToolTipRole:
             messages = self._problems.get((index.row(), fld))
             if messages:
                 return "\n".join(messages)
-            if m.status != "normal":
+            if not m.current:
                 when = f"（{m.status_date.isoformat()}）" if m.status_date else ""
                 return f"该成员状态为“{codes('member_status').name(m.status, m.status)}”{when}，不计入家庭人口"
             if fld in READ_ONLY_MEMBER:
@@ -174,7 +176,8 @@ class MemberTableModel(ListTableModel):
         return None
 
     def setData(self, index: _Index, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
-        if role != Qt.ItemDataRole.EditRole or not index.isValid() or not self.flags(index) & Qt.ItemFlag.ItemIsEditable:
+        if (role != Qt.ItemDataRole.EditRole or not index.isValid()
+                or not self.flags(index) & Qt.ItemFlag.ItemIsEditable):
             return False
         fld, kind = FIELDS[index.column()], KINDS[index.column()]
         value = self._coerce(fld, kind, value)

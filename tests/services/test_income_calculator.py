@@ -1,4 +1,5 @@
-"""Service functions added for the income calculator window."""
+"""What the income calculator window reads: the facts of rule 6.1 for a household (calculator_facts) and the
+editable income lines in form order (editable_lines)."""
 
 from __future__ import annotations
 

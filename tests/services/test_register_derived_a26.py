@@ -1,4 +1,4 @@
-"""Service functions added for the register windows."""
+"""A26 (a member without basic medical insurance) derived from the members' A17, as the register shows it."""
 
 from dataclasses import replace
 from datetime import date

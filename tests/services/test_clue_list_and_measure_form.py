@@ -1,5 +1,5 @@
-"""Service functions added for the windows: the clue list (workflow.clues) and reading one measure
-back for its edit form (measures.get_measure)."""
+"""What the case windows read: the clue list (workflow.clues), one measure back for its edit form
+(measures.get_measure) and the deadlines of the upcoming steps."""
 
 from datetime import date
 from decimal import Decimal as D

@@ -1,0 +1,118 @@
+"""What every list offers: a right-click menu from a household row to everything about that household, and the
+whole list (as shown, after its filters) to Excel or to a printable PDF.
+
+A page installs it on its table with a function that names a row's household (or None); the household actions
+are emitted as `household_action(action, household_id)` and MainWindow carries them out, so a list needs to know
+nothing about the other pages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QModelIndex, QObject, QPoint, QStandardPaths, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMenu, QTableView, QWidget
+
+from ...services import listing
+from ...services.errors import ServiceError
+from ..errors import show_error
+
+# action key, menu text; MainWindow.household_action knows each key
+HOUSEHOLD_ACTIONS = (
+    ("editor", "户信息和家庭成员"),
+    ("income", "收入测算"),
+    ("cases", "认定流程"),
+    ("documents", "打印文书"),
+    ("history", "变更历史"),
+)
+
+
+def listing_of(table: QTableView, title: str, subtitle: str = "") -> listing.Listing:
+    """What the table shows, in its order: the header texts and each visible row's display texts."""
+    model = table.model()
+    columns = [c for c in range(model.columnCount()) if not table.isColumnHidden(c)]
+    headers = [str(model.headerData(c, Qt.Orientation.Horizontal) or "") for c in columns]
+    rows = []
+    for r in range(model.rowCount()):
+        rows.append([_text(model.index(r, c).data(Qt.ItemDataRole.DisplayRole)) for c in columns])
+    return listing.Listing(title, headers, rows, subtitle=subtitle)
+
+
+def _text(v) -> object:
+    return "" if v is None else v
+
+
+class ListActions(QObject):
+    household_action = Signal(str, int)  # action key, household id
+
+    def __init__(self, table: QTableView, title: Callable[[], str], household_of: Callable[[QModelIndex], int | None]
+                 | None = None, township: Callable[[], str] | None = None, subtitle: Callable[[], str] | None = None):
+        super().__init__(table)
+        self.table = table
+        self.title = title
+        self.subtitle = subtitle or (lambda: "")
+        self.township = township or (lambda: "")
+        self.household_of = household_of
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table.customContextMenuRequested.connect(self.show_menu)
+
+    def menu_for(self, index: QModelIndex) -> QMenu:
+        menu = QMenu(self.table)
+        hid = self.household_of(index) if (self.household_of is not None and index.isValid()) else None
+        if hid is not None:
+            for key, text in HOUSEHOLD_ACTIONS:
+                action = QAction(text, menu)
+                action.triggered.connect(lambda _checked=False, k=key, h=hid: self.household_action.emit(k, h))
+                menu.addAction(action)
+            menu.addSeparator()
+        export = QAction("导出本列表到 Excel…", menu)
+        export.triggered.connect(lambda: self.export_xlsx())
+        printing = QAction("打印本列表（PDF）…", menu)
+        printing.triggered.connect(lambda: self.export_pdf())
+        empty = self.table.model() is None or self.table.model().rowCount() == 0
+        export.setEnabled(not empty)
+        printing.setEnabled(not empty)
+        menu.addAction(export)
+        menu.addAction(printing)
+        return menu
+
+    def show_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if index.isValid():
+            self.table.selectRow(index.row())
+        self.menu_for(index).exec(self.table.viewport().mapToGlobal(pos))
+
+    def listing(self) -> listing.Listing:
+        return listing_of(self.table, self.title(), self.subtitle())
+
+    def _ask(self, suffix: str, kind: str) -> Path | None:
+        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        parent: QWidget = self.table.window()
+        path, _ = QFileDialog.getSaveFileName(parent, "保存", str(Path(folder) / f"{self.title()}{suffix}"),
+                                              f"{kind} (*{suffix})", options=QFileDialog.Option.DontUseNativeDialog)
+        if not path:
+            return None
+        return Path(path) if path.endswith(suffix) else Path(path + suffix)
+
+    def export_xlsx(self, path: Path | None = None) -> Path | None:
+        path = path or self._ask(".xlsx", "Excel 工作簿")
+        if path is None:
+            return None
+        try:
+            return listing.write_xlsx(self.listing(), path)
+        except (ServiceError, OSError) as exc:
+            show_error(self.table.window(), f"无法保存 {path.name}：{exc}")
+            return None
+
+    def export_pdf(self, path: Path | None = None) -> Path | None:
+        path = path or self._ask(".pdf", "PDF 文件")
+        if path is None:
+            return None
+        try:
+            listing.write_pdf(self.listing(), path, self.township())
+        except (ServiceError, OSError) as exc:
+            show_error(self.table.window(), f"无法保存 {path.name}：{exc}")
+            return None
+        return path
