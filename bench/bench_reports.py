@@ -28,6 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.users import login  # noqa: E402 - after the path is set
+
 OUT = ROOT / "bench" / "out"
 SOURCE = OUT / "bench_register.sqlite3"
 DEFAULT_DB = OUT / "bench_reports.sqlite3"
@@ -84,7 +87,7 @@ def main() -> int:
 
     from desktop.models import Household, Member, Region
     from desktop.services.db import init_db, sqlite_url
-    from desktop.services.reports import KINDS, base, render, summary_xlsx
+    from desktop.services.reports import REPORT_KINDS, base, render, summary_xlsx
     from desktop.services.reports.common import MONITORED
 
     db = init_db(sqlite_url(path))
@@ -94,7 +97,7 @@ def main() -> int:
     base.font()
     font_load = time.perf_counter() - t
     rows = []
-    with db.session("bench") as s:
+    with db.session(login(db)) as s:
         households = s.scalar(select(func.count()).select_from(Household))
         members = s.scalar(select(func.count()).select_from(Member))
         villages = s.scalar(select(func.count()).select_from(Region).where(Region.level == "village"))
@@ -123,8 +126,8 @@ def main() -> int:
                            household_nos=nos), TARGETS["collection_form_1000"])
         if a.village:
             village = s.scalar(select(Region.name).where(Region.level == "village").order_by(Region.id).limit(1))
-            for kind in KINDS:
-                one(f"{KINDS[kind]}（{village}）", f"village:{kind}",
+            for kind in REPORT_KINDS:
+                one(f"{REPORT_KINDS[kind].title}（{village}）", f"village:{kind}",
                     lambda kind=kind: render(s, kind, pdf_dir / f"village-{kind}.pdf", year=a.year, as_of=a.as_of,
                                              village=village))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

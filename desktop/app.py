@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from datetime import date
@@ -13,10 +14,13 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from . import APP_NAME, __version__
 from .paths import default_db_path, resource_path
-from .services import backup, settings, setup
+from .services import backup, failures, settings, setup
 from .services.context import AppContext
 from .services.db import Database, init_db, sqlite_url
+from .services.errors import ServiceError
 from .services.integrity import integrity_check
+
+log = logging.getLogger(__name__)
 
 ORGANIZATION = "fanpin-workbench"
 PREFERRED_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", "WenQuanYi Micro Hei",
@@ -39,14 +43,28 @@ class DatabaseDamaged(Exception):
 def open_database(path: Path | None = None) -> Database:
     """Open (and migrate) the database file, default in the user's data folder.
 
-    An existing file is checked with PRAGMA integrity_check first; a damaged file raises
-    DatabaseDamaged before any migration or backup touches it."""
+    An existing file is checked with PRAGMA quick_check first; a damaged file raises DatabaseDamaged before any
+    migration or backup touches it. A file the program cannot use as it is — a read-only file or folder, a
+    lock held by another program, a full disk — raises a failures.StorageError that says what to do; the write
+    lock is tried once at start so that this is known before log-in, not at the first save."""
     path = Path(path) if path is not None else default_db_path()
     if path.exists():
         problem = integrity_check(path, quick=True)
         if problem is not None:
             raise DatabaseDamaged(path, problem)
-    return init_db(sqlite_url(path))
+    try:
+        db = init_db(sqlite_url(path))
+    except Exception as exc:
+        failure = failures.translate(exc, path)
+        if failure is None:
+            raise
+        raise failure from exc
+    try:
+        db.check_writable()
+    except BaseException:
+        db.dispose()
+        raise
+    return db
 
 
 def damaged_message(exc: DatabaseDamaged, good: backup.BackupInfo | None) -> str:
@@ -70,7 +88,11 @@ def offer_backup(exc: DatabaseDamaged, parent=None) -> bool:
     box.exec()
     if restore is None or box.clickedButton() is not restore:
         return False
-    kept = backup.replace_damaged(exc.path, good.path)
+    try:
+        kept = backup.replace_damaged(exc.path, good.path)
+    except ServiceError as failure:
+        QMessageBox.critical(parent, f"恢复没有完成 — {APP_NAME}", str(failure))
+        return False
     QMessageBox.information(parent, APP_NAME, f"已用 {good.path.name} 恢复。\n损坏的文件保留为：{kept}")
     return True
 
@@ -133,9 +155,15 @@ def run_gui(db_path: Path | None = None) -> int:
             if not offer_backup(exc):
                 return 1
             db = open_database(db_path)
-    except Exception as exc:  # noqa: BLE001 - e.g. a file from a newer version, a read-only folder
+    except ServiceError as exc:  # read-only, locked, full, gone: the message says what to do
+        QMessageBox.critical(None, f"无法打开数据库 — {APP_NAME}", str(exc))
+        return 1
+    except Exception as exc:  # noqa: BLE001 - e.g. a file from a newer version: a fault, logged in full
+        log.exception("could not open the database %s", db_path or default_db_path())
         QMessageBox.critical(None, f"无法打开数据库 — {APP_NAME}",
-                             f"无法打开数据库文件：\n{db_path or default_db_path()}\n\n{type(exc).__name__}: {exc}")
+                             f"无法打开数据库文件：\n{db_path or default_db_path()}\n\n"
+                             f"程序内部错误（{type(exc).__name__}），"
+                             "详细信息已写入日志文件。请联系技术支持。")
         return 1
     try:
         return _run_with(app, db)
@@ -143,16 +171,19 @@ def run_gui(db_path: Path | None = None) -> int:
         db.dispose()
 
 
-def daily_backup(ctx: AppContext) -> Path | None:
-    """The day's backup, taken after the log-in (the keep-days setting is read as the logged-in user)."""
+def start_of_day(ctx: AppContext, now=None, parent=None) -> backup.DailyBackup | None:
+    """The day's backup and pruning, taken after the log-in (the keep-days setting is read as the logged-in
+    user); a failed backup or a clock that cannot be trusted is said, and the day's work goes on."""
     if ctx.db.sqlite_path is None:
         return None
     keep = int(ctx.read(settings.get_app, "backup_keep_days", "30"))
-    try:
-        return backup.daily_backup(ctx.db.sqlite_path, keep_days=keep)
-    except OSError as exc:  # a full disk must not stop the day's work; say so
-        print(f"每日备份失败：{exc}", file=sys.stderr)
-        return None
+    daily = backup.daily_backup(ctx.db.sqlite_path, keep_days=keep, now=now() if now else None)
+    if daily.failure:
+        QMessageBox.warning(parent, f"今天的自动备份没有完成 — {APP_NAME}",
+                            f"{daily.failure}\n\n可以继续工作。处理后请到“数据备份”页点“立即备份”。")
+    if daily.clock_warning:
+        QMessageBox.warning(parent, f"请检查电脑的日期时间 — {APP_NAME}", daily.clock_warning)
+    return daily
 
 
 class IntegrityWatch(QObject):
@@ -171,7 +202,10 @@ class IntegrityWatch(QObject):
         self._thread.start()
 
     def _run(self) -> None:
-        self.problem = integrity_check(self.path)
+        try:
+            self.problem = integrity_check(self.path)
+        except ServiceError as exc:  # could not read the file (locked, gone): say that, not "damaged"
+            self.problem = str(exc)
         self.finished.emit(self.problem)  # queued to the GUI thread by Qt
 
 
@@ -198,7 +232,8 @@ def _run_with(app: QApplication, db: Database) -> int:
         return 0
     ctx = AppContext(db, login.user)
     ctx.year = ctx.read(settings.current_year)
-    full_check = daily_backup(ctx) is not None
+    daily = start_of_day(ctx)
+    full_check = daily is not None and daily.taken is not None
     window = create_main_window(ctx)
     screen = app.primaryScreen()
     if screen is not None:

@@ -117,16 +117,17 @@ def build_parser() -> Parser:
     s.add_argument("--year", required=True, type=_year)
     s.add_argument("--as-of", type=_date, help="按此日期判断（默认今天）")
 
-    from .services.reports import KINDS
-    s = sub.add_parser("report", help="生成打印用的 PDF 文书：" + "、".join(KINDS.values()))
-    s.add_argument("kind", choices=list(KINDS), metavar="KIND", help="、".join(KINDS))
+    from .services.reports import REPORT_KINDS
+    s = sub.add_parser("report", help="生成打印用的 PDF 文书：" + "、".join(k.title for k in REPORT_KINDS.values()))
+    s.add_argument("kind", choices=list(REPORT_KINDS), metavar="KIND",
+                   help="、".join(f"{k.key}（{k.title}）" for k in REPORT_KINDS.values()))
     s.add_argument("--db", required=True, type=Path)
     _user_option(s)
     s.add_argument("--out", required=True, type=Path)
     s.add_argument("--year", type=_year, help="年度（默认当前工作年度）")
     s.add_argument("--as-of", type=_date, help="文书日期与判断日期（默认：当前年度为今天，往年为该年 12 月 31 日）")
     s.add_argument("--village", help="行政村名称")
-    s.add_argument("--household", action="append", help="户编号（可重复）")
+    s.add_argument("--household", action="append", help="户编号（可重复）；公示可重印已完成公示的户")
 
     s = sub.add_parser("demo", help="生成演示用的乡镇数据（试用与性能测试）")
     s.add_argument("--db", required=True, type=Path)
@@ -342,20 +343,25 @@ def cmd_export(a) -> int:
 
 def cmd_report(a) -> int:
     from .services import reports
+    kind = reports.REPORT_KINDS[a.kind]
+    if a.village and not kind.takes_village:
+        raise UsageError(f"{a.kind}（{kind.title}）不接受 --village", code=2)
+    if a.household and not kind.takes_households:
+        raise UsageError(f"{a.kind}（{kind.title}）不接受 --household", code=2)
     from .services.dates import report_as_of
     _check_output(a.out, ".pdf", "输出文件")
     db = _open(a.db)
     with _session(a, db) as s:
         year = _year_of(a, s)
+        as_of = a.as_of or report_as_of(year, date.today())
         try:
-            as_of = a.as_of or report_as_of(year, date.today())
             result = reports.render(s, a.kind, a.out, year=year, as_of=as_of, village=a.village,
                                     household_nos=a.household)
         except OSError as e:  # e.g. the PDF is open in a viewer on Windows
             raise UsageError(f"无法写入 {a.out}：{e}") from None
     for warning in result.warnings:
         sys.stderr.write(f"提示：{warning}\n")
-    print(f"已生成{reports.KINDS[a.kind]} {result.pages} 页：{result.path}")
+    print(f"已生成{kind.title} {result.pages} 页（{result.households} 户）：{result.path}")
     return 0
 
 
@@ -385,7 +391,13 @@ def main(argv: list[str]) -> int:
         return 1
     except (BrokenPipeError, KeyboardInterrupt):
         raise  # output piped into `head`, or Ctrl+C: not faults (__main__ handles the pipe)
-    except Exception as e:  # a fault in the program: the traceback to the log, one line to the person
+    except Exception as e:
+        from .services import failures
+        failure = failures.translate(e, getattr(args, "db", None))  # disk full, locked, read-only, gone
+        if failure is not None:  # the computer's state, not a fault: what to do, the traceback to the log
+            sys.stderr.write(f"错误：{failure}\n")
+            return 1
+        # a fault in the program: the traceback to the log, one line to the person
         logs.log_exception(type(e), e, e.__traceback__, f"（命令 {args.command}）")
         _tell_fault(log_path)
         return logs.INTERNAL_ERROR_EXIT

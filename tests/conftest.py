@@ -15,6 +15,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 
 from desktop.services import auth, regions, settings
+from desktop.services import db as dbmod
 from desktop.services.context import AppContext
 from desktop.services.db import init_db, sqlite_url
 from desktop.services.idnumber import make_id
@@ -33,6 +34,18 @@ def _cheap_password_hashes():
     auth.SCRYPT_N = TEST_SCRYPT_N
     yield
     auth.SCRYPT_N = production
+
+
+PRODUCTION_SYNCHRONOUS = dbmod.SYNCHRONOUS
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _commits_without_fsync():
+    """Commits are not synced to the disk in tests (5 ms each here): only durability after a power cut needs it,
+    and tests/safety/ runs with the program's own setting (FULL) to test exactly that."""
+    dbmod.SYNCHRONOUS = "NORMAL"
+    yield
+    dbmod.SYNCHRONOUS = PRODUCTION_SYNCHRONOUS
 
 
 @pytest.fixture(autouse=True, scope="session")

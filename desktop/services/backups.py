@@ -36,8 +36,9 @@ def take_backup(session: Session, now: datetime | None = None) -> Path:
     return backup.backup_sqlite(_path(session), "manual", now=now)
 
 
-def restore_backup(session: Session, backup_path: Path, now: datetime | None = None) -> Path:
-    """Put a backup back. Every connection of the program is closed first (the caller reopens the program)."""
+def restore_backup(session: Session, backup_path: Path, now: datetime | None = None) -> Path | None:
+    """Put a backup back. Every connection of the program is closed first (the caller reopens the program).
+    Returns the copy of the current data taken first (None when it held no data)."""
     access.admin(session, "恢复备份")
     path = _path(session)
     engine = session.get_bind()

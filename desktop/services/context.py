@@ -1,7 +1,9 @@
 """What a window or the CLI works with: the database, who is logged in, the year and the date.
 
 Each user action is one call: `ctx.run(fn, *args)` opens a session as the current user, runs
-a service function, commits, and closes, so a failure leaves nothing half-changed.
+a service function, commits, and closes, so a failure leaves nothing half-changed. A full disk, a lock held
+by another program, a read-only or vanished file comes out as a failures.StorageError (a ServiceError) with
+the Chinese message and what to do.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable, TypeVar
 
+from . import failures
 from .auth import CurrentUser
 from .db import Database
 
@@ -30,19 +33,31 @@ class AppContext:
 
     def run(self, fn: Callable[..., T], *args, **kwargs) -> T:
         """Run a service function that writes, in one transaction."""
-        with self._session() as s:
-            try:
-                result = fn(s, *args, **kwargs)
-                s.commit()
-            except BaseException:
-                s.rollback()
-                raise
+        try:
+            with self._session() as s:
+                try:
+                    result = fn(s, *args, **kwargs)
+                    s.commit()
+                except BaseException:
+                    s.rollback()
+                    raise
+        except Exception as exc:
+            self._raise_translated(exc)
         return result
 
     def read(self, fn: Callable[..., T], *args, **kwargs) -> T:
         """Run a service function that only reads."""
-        with self._session() as s:
-            return fn(s, *args, **kwargs)
+        try:
+            with self._session() as s:
+                return fn(s, *args, **kwargs)
+        except Exception as exc:
+            self._raise_translated(exc)
 
     def _session(self):
         return self.db.session(self.user, bootstrap="first-run" if self.bootstrap else None)
+
+    def _raise_translated(self, exc: Exception):
+        failure = failures.translate(exc, self.db.sqlite_path)
+        if failure is None or failure is exc:
+            raise exc
+        raise failure from exc

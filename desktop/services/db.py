@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import backup
+from . import backup, failures
 
 if TYPE_CHECKING:
     from .auth import CurrentUser
@@ -27,6 +28,7 @@ class Database:
     engine: Engine
     sessions: sessionmaker
     url: str
+    identity: tuple[int, int] | None = field(default=None, repr=False)  # (device, inode) of the file opened
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -56,17 +58,68 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def remember_file(self) -> None:
+        """Note which file is open, so that a file deleted, moved or replaced behind the program's back is
+        noticed before the next write (on Linux the old file would otherwise take the edits and vanish)."""
+        path = self.sqlite_path
+        if path is not None and path.exists():
+            st = path.stat()
+            self.identity = (st.st_dev, st.st_ino)
+
+    def check_file(self) -> None:
+        """Raise DatabaseGone when the file at the path is no longer the one the program opened."""
+        if self.identity is None:
+            return
+        path = self.sqlite_path
+        try:
+            st = os.stat(path)
+        except OSError:
+            raise failures.DatabaseGone(path) from None
+        # Windows reports no inode numbers (0): there an open database file cannot be deleted or replaced anyway.
+        if st.st_ino and (st.st_dev, st.st_ino) != self.identity:
+            raise failures.DatabaseGone(path)
+
+    def check_writable(self) -> None:
+        """Take the write lock and write one page for a moment, then roll back: a read-only file or folder, or a
+        lock held by another program, is reported now (as a StorageError) rather than when the first edit is
+        saved."""
+        if self.sqlite_path is None:
+            return
+        try:
+            raw = self.engine.raw_connection()
+            try:
+                con = raw.driver_connection
+                version = con.execute("PRAGMA user_version").fetchone()[0]
+                con.execute("BEGIN IMMEDIATE")
+                try:  # writing the header's own value back: a read-only file refuses it, nothing changes
+                    con.execute(f"PRAGMA user_version={int(version)}")
+                finally:
+                    con.execute("ROLLBACK")
+            finally:
+                raw.close()
+        except Exception as exc:
+            failure = failures.translate(exc, self.sqlite_path)
+            if failure is None:
+                raise
+            raise failure from exc
+
 
 def sqlite_url(path: Path | str) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
+# FULL: each commit syncs the WAL, so a transaction reported as saved survives a power cut; NORMAL loses the
+# last commits (tests/safety/test_power_loss.py shows both).
+SYNCHRONOUS = "FULL"
+BUSY_TIMEOUT_MS = 5000  # how long a write waits for another window's transaction before saying who holds it
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # first: the journal mode below may wait for a lock
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
     cur.close()
 
 
@@ -94,7 +147,7 @@ def migrate(db: Database) -> Path | None:
         return None
     taken = None
     path = db.sqlite_path
-    if current is not None and path is not None and path.exists():
+    if current is not None and path is not None and backup.holds_data(path):
         taken = backup.backup_sqlite(path, "migrate")
     command.upgrade(_alembic_config(db.engine), "head")
     return taken
@@ -108,6 +161,9 @@ def init_db(url: str, *, run_migrations: bool = True) -> Database:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = Database(engine, sessionmaker(engine, expire_on_commit=False), url)
+    if db.sqlite_path is not None:
+        event.listen(engine, "commit", lambda _conn: db.check_file())  # before the commit reaches the file
     if run_migrations:
         migrate(db)
+    db.remember_file()
     return db

@@ -5,27 +5,34 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from . import failures
+
 MAX_LINES = 20
 
 
 def integrity_check(path: Path, quick: bool = False) -> str | None:
     """None when the file is a sound SQLite database; otherwise SQLite's description of the problem.
 
-    Runs `PRAGMA integrity_check` (or the faster `quick_check`, used at start) on a plain sqlite3
-    connection (no engine, no migration), so a damaged file is reported before anything writes to it.
-    A missing file is a problem too: the caller decides whether a new file is expected.
+    Runs `PRAGMA integrity_check` (or the faster `quick_check`, used at start) on a plain sqlite3 connection (no
+    engine, no migration), so a damaged file is reported before anything writes to it. A missing file is a
+    problem too: the caller decides whether a new file is expected. A file that cannot be read for another
+    reason (a read-only folder, a lock, a disk error) is not called damaged: that raises a
+    failures.StorageError saying what to do.
     """
     path = Path(path)
     if not path.is_file():
         return f"文件不存在：{path}"
     try:
-        con = sqlite3.connect(str(path))
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True)  # never creates a file
         try:
             # quick_check skips index/table cross-checks: 0.5 s instead of 2–3 s on a county file.
             rows = con.execute("PRAGMA quick_check" if quick else "PRAGMA integrity_check").fetchall()
         finally:
             con.close()
     except sqlite3.Error as exc:
+        failure = failures.translate(exc, path)
+        if failure is not None and failure.kind != failures.DAMAGED:
+            raise failure from exc
         return _describe(exc)
     lines = [str(r[0]) for r in rows]
     if lines == ["ok"]:

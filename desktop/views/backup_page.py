@@ -1,9 +1,8 @@
 """数据备份: back up now, see the backups, restore one (after confirming and after backing up
-the current state), and how many days automatic backups are kept."""
+the current state), and how many days the copies taken before imports, upgrades and restores are kept."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -103,7 +102,7 @@ class BackupPage(QWidget):
         for w in (self.backup_button, self.restore_button, self.folder_button):
             buttons.addWidget(w)
         buttons.addStretch(1)
-        buttons.addWidget(QLabel("自动备份保留：", self))
+        buttons.addWidget(QLabel("导入前、升级前、恢复前的备份保留：", self))
         buttons.addWidget(self.keep)
         buttons.addWidget(self.save_keep)
         layout = QVBoxLayout(self)
@@ -130,17 +129,18 @@ class BackupPage(QWidget):
             return
         self.model.set_rows(rows)
         self.keep.setValue(int(self.ctx.read(settings.get_app, KEEP_KEY, "30")))
-        self.info.setText(f"数据库文件：{self.path}\n备份文件夹：{backup.backup_dir_for(self.path)}"
-                          f"（共 {len(rows)} 个备份）。程序每天第一次启动时自动备份，每次导入前和升级前也会备份。")
+        self.info.setText(
+            f"数据库文件：{self.path}\n备份文件夹：{backup.backup_dir_for(self.path)}（共 {len(rows)} 个备份）。\n"
+            "程序每天第一次启动时自动备份，每次导入前、升级前和恢复前也会备份；每个备份写完并检查无误后才列在这里。"
+            f"每日备份保留最近 {backup.KEEP_DAILY} 天、{backup.KEEP_WEEKLY} 周、{backup.KEEP_MONTHLY} 个月各一份；"
+            "手动备份不会自动删除。电脑时间不可信时不删除任何备份。")
 
     def backup_now(self) -> None:
         try:
+            self.ctx.db.check_file()  # the database itself vanished: say so rather than back up nothing
             target = self.ctx.read(backups.take_backup, now=self.now())
-        except ServiceError as exc:
-            show_error(self, str(exc))
-            return
-        except (OSError, sqlite3.Error) as exc:  # a full disk or a locked folder, as the system or SQLite says it
-            show_error(self, f"备份失败：{exc}")
+        except ServiceError as exc:  # not an administrator, a full disk, a read-only folder: the message says
+            show_error(self, exc, "备份没有完成")
             return
         self.refresh()
         show_info(self, f"已备份到：\n{target}")
@@ -154,19 +154,23 @@ class BackupPage(QWidget):
         if chosen is None:
             show_error(self, "请先在列表中选择一个备份")
             return
-        if not confirm(self, f"确定用 {chosen.taken_at:%Y-%m-%d %H:%M} 的备份"
-                             f"（{REASONS.get(chosen.reason, chosen.reason)}）替换当前数据吗？\n\n"
-                             "恢复前会先把当前数据另存为一个备份；恢复后程序将关闭，请重新打开。"):
+        reason = REASONS.get(chosen.reason, chosen.reason)
+        if not confirm(self, f"确定用 {chosen.taken_at:%Y-%m-%d %H:%M} 的备份（{reason}）"
+                             "替换当前数据吗？\n\n恢复前会先把当前数据另存为一个备份；恢复后程序将关闭，请重新打开。"):
             return
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        failure = None
         try:
             safety = self.ctx.read(backups.restore_backup, chosen.path, now=self.now())
-        except (ServiceError, OSError, sqlite3.Error) as exc:  # a damaged backup, a full disk, a locked file
+        except ServiceError as exc:  # not a backup of this program, damaged, the disk is full, not an administrator
+            failure = exc
+        finally:
             QApplication.restoreOverrideCursor()
-            show_error(self, f"恢复失败，当前数据未改变：{exc}")
+        if failure is not None:
+            show_error(self, failure, "恢复没有完成")
             return
-        QApplication.restoreOverrideCursor()
-        show_info(self, f"已恢复。恢复前的数据已另存为：\n{safety}\n\n程序将关闭，请重新打开。")
+        kept = f"恢复前的数据已另存为：\n{safety}" if safety else "恢复前的数据库中没有数据，未另存。"
+        show_info(self, f"已恢复。{kept}\n\n程序将关闭，请重新打开。")
         self.restored.emit()
 
     def open_folder(self) -> None:
@@ -180,4 +184,4 @@ class BackupPage(QWidget):
 
     def save_keep_days(self) -> None:
         self.ctx.run(settings.set_app, KEEP_KEY, str(self.keep.value()))
-        show_info(self, f"自动备份保留 {self.keep.value()} 天")
+        show_info(self, f"导入前、升级前、恢复前的备份保留 {self.keep.value()} 天")

@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 import sys
 
-from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel, QMessageBox, QWidget
 
+from ..services import failures
 from ..services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,10 @@ def error_text(exc: BaseException | str) -> str:
     text = str(exc).strip()
     if isinstance(exc, ServiceError):
         return text or "操作未能完成"
-    if isinstance(exc, OSError):  # a full disk, a locked or missing file: the computer's state, not a fault
+    failure = failures.translate(exc)  # a full disk, a locked, read-only or missing file: what to do
+    if failure is not None:
+        return str(failure)
+    if isinstance(exc, OSError):  # another file error: the computer's state, not a fault
         log.warning("file error: %s", exc)
         where = f"“{exc.filename}”" if exc.filename else "文件"
         return f"无法读写{where}：{exc.strerror or text or type(exc).__name__}"
@@ -36,7 +40,11 @@ def error_text(exc: BaseException | str) -> str:
 
 def report_fault(exc: BaseException) -> None:
     """A fault caught where the view must carry on (keep the person's edits, stay on the page): logged and shown
-    exactly like one nobody caught."""
+    exactly like one nobody caught. A full disk, a lock or a read-only or vanished file is no fault: it is said
+    in Chinese with what to do."""
+    if isinstance(exc, ServiceError) or failures.translate(exc) is not None:
+        QMessageBox.warning(QApplication.activeWindow(), "操作未完成", error_text(exc))
+        return
     sys.excepthook(type(exc), exc, exc.__traceback__)
 
 
@@ -60,7 +68,8 @@ def set_error(label: QLabel, message: BaseException | str | None) -> None:
 def show_error(parent: QWidget | None, exc: BaseException | str, title: str = "操作未完成") -> None:
     """A refusal (or a file the computer cannot read or write) in a message box; a fault goes to report_fault
     (the log and the "程序内部错误" dialog)."""
-    if isinstance(exc, BaseException) and not isinstance(exc, (ServiceError, OSError)):
+    if isinstance(exc, BaseException) and not isinstance(exc, (ServiceError, OSError)) \
+            and failures.translate(exc) is None:
         report_fault(exc)
         return
     QMessageBox.warning(parent, title, error_text(exc))

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 
 from ..services import audit, regions, register
 from ..services.context import AppContext
-from ..services.register import HEAD, HouseholdData, MemberData, Problem, RegisterError, ValidationError
+from ..services.errors import ServiceError
+from ..services.register import HEAD, HouseholdData, MemberData, Problem, ValidationError
 from .errors import report_fault, show_error, show_info
 from .member_dialogs import MemberEventDialog, MoveMemberDialog
 from .models.member_table import COL, FIELDS, KINDS, MemberTableModel
@@ -280,7 +281,7 @@ class HouseholdEditor(QDialog):
             self._service_problems = list(e.problems)
             self.revalidate()
             return False
-        except RegisterError as e:
+        except ServiceError as e:  # refused by the register, or the database is locked, read-only, full or gone
             show_error(self, e, "不能保存")
             return False
         except Exception as e:  # a fault: logged and shown (report_fault); the person's edits stay on screen

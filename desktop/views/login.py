@@ -10,6 +10,7 @@ from .. import APP_NAME
 from ..services import auth, setup
 from ..services.auth import CurrentUser
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from .errors import chinese_buttons, error_label, set_error
 from .widgets.password import password_edit
 
@@ -78,7 +79,7 @@ class LoginDialog(QDialog):
             return
         try:
             self.user = self.ctx.run(auth.authenticate, name, password)
-        except auth.AuthError as exc:
+        except ServiceError as exc:  # a wrong password, or a locked, read-only or vanished database
             set_error(self.error, exc)
             self.password.clear()
             self.password.setFocus()
@@ -119,7 +120,7 @@ class ChangePasswordDialog(QDialog):
             return
         try:
             self.ctx.run(auth.change_password, self.ctx.user.id, self.old.text(), self.new.text())
-        except auth.AuthError as exc:
+        except ServiceError as exc:
             set_error(self.error, exc)
             return
         self.accept()

@@ -42,7 +42,7 @@ from ..services import regions, register, reports, settings
 from ..services.access import AccessDenied
 from ..services.context import AppContext
 from ..services.dates import report_as_of
-from ..services.reports import DEFAULT_SCOPE, KINDS, PER_HOUSEHOLD, summary_xlsx
+from ..services.reports import REPORT_KINDS, summary_xlsx
 from .errors import error_label, error_text, set_error
 from .pdf_preview import PdfPreview
 from .widgets.background import Job
@@ -56,19 +56,6 @@ BANNER_LINES = 6
 TOWNSHIP, VILLAGE, HOUSEHOLDS = 0, 1, 2
 KIND_ROLE = Qt.ItemDataRole.UserRole
 
-DESCRIPTIONS = {
-    "collection-form": "每户一份，按省定样表填好，入户核对后签字",
-    "income-sheet": "每户一份：收入和支出明细，采集人、被采集人签字",
-    "policy-list": "每户一份：本年度享受的到户政策，双方签字",
-    "notice-identify": "村级公示：拟认定的监测对象、类别和公示期",
-    "notice-remove": "村级公示：拟消除风险的户和消除方式",
-    "notice-policy": "村级公示：脱贫不再享受政策的人口",
-    "summary": "按村汇总户数、人数、类别状态、帮扶措施和 2% 占比",
-    "card": "每户一张：类别、风险、帮扶措施、联系人和 12317",
-    "revisit": "每户一份：风险消除后的回访记录",
-    "screening": "集中排查户数、重点核查户和新识别情况",
-    "quality": "数据质量检查发现的问题，按类型列出",
-}
 NUMBER_SEPARATORS = re.compile(r"[、，,；;\s]+")
 
 
@@ -85,7 +72,7 @@ class Request:
 
     @property
     def title(self) -> str:
-        return KINDS[self.kind]
+        return REPORT_KINDS[self.kind].title
 
     def file_name(self, suffix: str) -> str:
         return f"{self.place}-{self.title}-{self.year}{suffix}"
@@ -165,11 +152,11 @@ class ReportsPage(QWidget):
         """The document list, the year, the scope and 生成预览."""
         self.kind_list = QListWidget()
         self.kind_list.setItemDelegate(TwoLineDelegate(self.kind_list))
-        for kind, title in KINDS.items():
-            item = QListWidgetItem(title)
-            item.setData(KIND_ROLE, kind)
-            item.setData(DESCRIPTION_ROLE, DESCRIPTIONS[kind])
-            item.setToolTip(f"{title}：{DESCRIPTIONS[kind]}")
+        for kind in REPORT_KINDS.values():
+            item = QListWidgetItem(kind.title)
+            item.setData(KIND_ROLE, kind.key)
+            item.setData(DESCRIPTION_ROLE, kind.description)
+            item.setToolTip(f"{kind.title}：{kind.description}")
             self.kind_list.addItem(item)
         self.year_combo = QComboBox()
         self.township_radio = QRadioButton("全乡镇")
@@ -283,10 +270,10 @@ class ReportsPage(QWidget):
 
     def current_kind(self) -> str:
         item = self.kind_list.currentItem()
-        return item.data(KIND_ROLE) if item else next(iter(KINDS))
+        return item.data(KIND_ROLE) if item else next(iter(REPORT_KINDS))
 
     def set_kind(self, kind: str) -> None:
-        self.kind_list.setCurrentRow(list(KINDS).index(kind))
+        self.kind_list.setCurrentRow(list(REPORT_KINDS).index(kind))
 
     def set_scope(self, scope: int, value: str | None = None) -> None:
         """Choose 全乡镇 (TOWNSHIP), a village by name (VILLAGE) or households by number (HOUSEHOLDS)."""
@@ -298,20 +285,21 @@ class ReportsPage(QWidget):
 
     def _kind_changed(self, _row: int) -> None:
         self._update_scopes()
-        self.excel_button.setVisible(self.current_kind() == "summary")
+        self.excel_button.setVisible(REPORT_KINDS[self.current_kind()].excel)
         self._selection_changed()
 
     def _update_scopes(self) -> None:
-        """Per-household documents take households or a village; lists and summaries a village or the
-        township. A 村级录入员 prints only for their villages."""
-        per_household = self.current_kind() in PER_HOUSEHOLD
-        self.township_radio.setEnabled(not per_household and not self._is_clerk())
-        self.village_radio.setEnabled(self.village_combo.count() > 0)
-        self.households_radio.setEnabled(per_household)
+        """What the chosen kind takes (its ReportKind): per-household documents households or a
+        village, notices a village or the township or households to reprint, lists and summaries
+        a village or the township. A 村级录入员 prints only for their villages."""
+        kind = REPORT_KINDS[self.current_kind()]
+        self.township_radio.setEnabled(kind.township_in_window and not self._is_clerk())
+        self.village_radio.setEnabled(kind.takes_village and self.village_combo.count() > 0)
+        self.households_radio.setEnabled(kind.households_in_window)
         checked = self.scope_group.checkedButton()
         if checked is None or not checked.isEnabled():
-            for radio in ((self.village_radio, self.households_radio) if per_household
-                          else (self.township_radio, self.village_radio)):
+            for radio in ((self.village_radio, self.households_radio) if kind.per_household
+                          else (self.township_radio, self.village_radio, self.households_radio)):
                 if radio.isEnabled():
                     radio.setChecked(True)
                     break
@@ -321,13 +309,16 @@ class ReportsPage(QWidget):
         scope = self.scope_group.checkedId()
         self.village_combo.setEnabled(scope == VILLAGE)
         self.household_edit.setEnabled(scope == HOUSEHOLDS)
-        kind = self.current_kind()
+        kind = REPORT_KINDS[self.current_kind()]
         if scope == HOUSEHOLDS:
-            self.scope_hint.setText("只印所列的户（不论其监测状态）。")
-        elif kind in PER_HOUSEHOLD:
-            self.scope_hint.setText(f"每户一份，包括：{DEFAULT_SCOPE[kind]}。")
+            self.scope_hint.setText("只印所列的户（公示：正在公示或已完成公示的户，用于重印）。" if kind.notice
+                                    else "只印所列的户（不论其监测状态）。")
+        elif kind.per_household:
+            self.scope_hint.setText(f"每户一份，包括：{kind.covers}。")
+        elif kind.notice:
+            self.scope_hint.setText(f"每村一份，包括：{kind.covers}。")
         else:
-            self.scope_hint.setText(f"包括：{DEFAULT_SCOPE[kind]}。")
+            self.scope_hint.setText(f"包括：{kind.covers}。")
         self._selection_changed()
 
     def _numbers_edited(self) -> None:

@@ -10,6 +10,7 @@ import importlib
 import inspect
 import pkgutil
 from datetime import date
+from pathlib import PurePath
 from types import SimpleNamespace
 
 import pytest
@@ -78,7 +79,8 @@ RULES = {
     "reports.common.household_ids": "village", "reports.common.in_scope": "village",
     "reports.common.year_settings": "any", "reports.common.region_names": "any",
     "reports.common.village_list": "village", "reports.households.load": "village",
-    "reports.income_sheet.add": "village", "reports.income_sheet.make": "village", "reports.notices.entries": "village",
+    "reports.income_sheet.add": "village", "reports.income_sheet.make": "village",
+    "reports.notices.at_publicity": "village",
     "reports.notices.make": "village", "reports.policy_list.add": "village", "reports.policy_list.make": "village",
     "reports.quality.make": "village", "reports.revisit.add": "village", "reports.revisit.make": "village",
     "reports.screening.make": "village", "reports.summary.compute": "village", "reports.summary.make": "village",
@@ -134,7 +136,7 @@ def call_with_blanks(fn, session):
     result = fn(session, *args, **kwargs)
     if inspect.isgenerator(result):
         next(result, None)
-    elif hasattr(result, "__enter__") and not hasattr(result, "commit"):
+    elif hasattr(result, "__enter__") and not hasattr(result, "commit") and not isinstance(result, PurePath):
         with result:
             pass
     return result
@@ -209,6 +211,10 @@ def world(db, township, users, tmp_path):
         member = ctx.read(register.get_household, hid)[1][2].id
         out[key] = SimpleNamespace(hid=hid, no=no, measure=mid, case=cid, clue=clue2, member=member,
                                    village=township["villages"][village], name=village)
+    from desktop.services.reports import households
+    with db.session(users["admin"]) as s:  # what a document's builder hands to its per-household part
+        for h in (out["east"], out["west"]):
+            h.info = next(iter(households.load(s, report_common.scope(s, h.name, None), [h.hid], YEAR, TODAY)))
     return out
 
 
@@ -232,7 +238,8 @@ def _household_calls():
         summary_xlsx,
     )
     from desktop.services.reports import screening as screening_report
-    info = lambda h: SimpleNamespace(hh=SimpleNamespace(id=h.hid), no=h.no)  # noqa: E731
+    from desktop.services.reports.base import Document
+    doc = lambda: Document("测试", "稷下街道")  # noqa: E731
     calls = {
         "assess.member_facts": lambda s, h, w: assess.member_facts(s, TODAY, [h.hid]),
         "assess.assess": lambda s, h, w: assess.assess(s, YEAR, TODAY, household_ids=[h.hid]),
@@ -269,16 +276,18 @@ def _household_calls():
                                                                      "10", as_of=TODAY),
         "reports.render": lambda s, h, w: reports.render(s, "card", w["tmp"] / "c.pdf", year=YEAR, as_of=TODAY,
                                                          household_nos=[h.no]),
-        "reports.card.card": lambda s, h, w: card.card(s, None, info(h), YEAR, TODAY),
+        "reports.card.card": lambda s, h, w: card.card(s, doc(), h.info, YEAR, TODAY),
         "reports.common.scope": lambda s, h, w: report_common.scope(s, h.name, None),
         "reports.common.household_ids": lambda s, h, w: report_common.household_ids(s, _scope(s, h)),
         "reports.common.in_scope": lambda s, h, w: report_common.in_scope(s, _scope(s, h)),
         "reports.common.village_list": lambda s, h, w: report_common.village_list(s, _scope(s, h)),
         "reports.households.load": lambda s, h, w: list(households.load(s, _scope(s, h), [h.hid], YEAR, TODAY)),
-        "reports.income_sheet.add": lambda s, h, w: income_sheet.add(s, None, info(h), YEAR, None),
-        "reports.notices.entries": lambda s, h, w: notices.entries(s, _scope(s, h), "notice-identify", YEAR, TODAY),
-        "reports.policy_list.add": lambda s, h, w: policy_list.add(s, None, info(h), YEAR, TODAY),
-        "reports.revisit.add": lambda s, h, w: revisit.add(s, None, info(h), YEAR, TODAY, None),
+        "reports.income_sheet.add": lambda s, h, w: income_sheet.add(s, doc(), h.info, YEAR,
+                                                                     report_common.year_settings(s, YEAR)),
+        "reports.notices.at_publicity": lambda s, h, w: notices.at_publicity(s, "identification", named=[h.hid]),
+        "reports.policy_list.add": lambda s, h, w: policy_list.add(
+            s, doc(), h.info, YEAR, TODAY, report_common.measure_window(report_common.year_settings(s, YEAR))),
+        "reports.revisit.add": lambda s, h, w: revisit.add(s, doc(), h.info, YEAR, TODAY, None),
         "reports.summary.compute": lambda s, h, w: summary.compute(s, _scope(s, h), YEAR, TODAY),
         "reports.summary_xlsx.write": lambda s, h, w: summary_xlsx.write(s, w["tmp"] / "s.xlsx", YEAR, TODAY,
                                                                          village=h.name),
@@ -332,8 +341,9 @@ def _outcomes(db, user, target, world) -> dict[str, str]:
             except AccessDenied as exc:
                 assert "东村" in str(exc) or "行政村" in str(exc), exc
                 out[name] = "refused"
-            except Exception:  # noqa: BLE001 - e.g. a procedure step out of turn: past the check
+            except Exception as exc:  # noqa: BLE001 - e.g. a procedure step out of turn: past the check
                 out[name] = "error"
+                print(name, type(exc).__name__, exc)
             finally:
                 s.rollback()
     return out

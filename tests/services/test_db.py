@@ -16,9 +16,9 @@ def test_fresh_database_is_at_head(db):
     assert dbmod.current_revision(db.engine) == dbmod.head_revision(db.engine)
 
 
-def test_migration_of_a_database_with_data_takes_a_backup_first(db, monkeypatch):
+def test_migration_of_a_database_with_data_takes_a_backup_first(db, admin, monkeypatch):
     path = db.sqlite_path
-    with db.session(bootstrap="tester") as s:
+    with db.session(admin) as s:
         from desktop.services import settings
         settings.set_app(s, "marker", "kept")
         s.commit()
@@ -45,9 +45,9 @@ def test_new_database_is_not_backed_up(tmp_path):
     database.dispose()
 
 
-def test_backup_copies_a_consistent_database(db, tmp_path):
+def test_backup_copies_a_consistent_database(db, admin, tmp_path):
     path = db.sqlite_path
-    with db.session(bootstrap="tester") as s:
+    with db.session(admin) as s:
         from desktop.services import settings
         settings.set_app(s, "township_name", "稷下街道")
         s.commit()
@@ -60,30 +60,6 @@ def test_backup_copies_a_consistent_database(db, tmp_path):
     assert infos[0].path == copy and infos[0].reason == "manual"
 
 
-def test_prune_keeps_recent_and_always_the_newest(db):
-    path = db.sqlite_path
-    old = backup.backup_sqlite(path, "daily", now=datetime(2024, 1, 1, 8, 0, 0))
-    mid = backup.backup_sqlite(path, "daily", now=datetime(2024, 1, 20, 8, 0, 0))
-    new = backup.backup_sqlite(path, "daily", now=datetime(2024, 1, 30, 8, 0, 0))
-    removed = backup.prune_backups(path, keep_days=15, now=datetime(2024, 1, 31))
-    assert removed == [old]
-    assert mid.exists() and new.exists()
-    removed = backup.prune_backups(path, keep_days=1, now=datetime(2025, 1, 1))
-    assert removed == [mid] and new.exists()
-
-
-def test_daily_backup_once_a_day(db):
-    path = db.sqlite_path
-    first = backup.daily_backup(path, keep_days=30, now=datetime(2024, 3, 1, 8, 0))
-    assert first is not None and first.exists()
-    assert backup.daily_backup(path, keep_days=30, now=datetime(2024, 3, 1, 17, 0)) is None
-    second = backup.daily_backup(path, keep_days=30, now=datetime(2024, 3, 2, 8, 0))
-    assert second is not None
-    backup.daily_backup(path, keep_days=30, now=datetime(2024, 5, 1, 8, 0))
-    assert not first.exists() and not second.exists()  # older than 30 days
-    assert len(backup.list_backups(path)) == 1
-
-
 def test_migrations_build_exactly_the_models(db):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
@@ -93,14 +69,14 @@ def test_migrations_build_exactly_the_models(db):
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
 
-def test_restore_takes_a_safety_copy_and_brings_the_backup_back(db):
+def test_restore_takes_a_safety_copy_and_brings_the_backup_back(db, admin):
     from desktop.services import settings
     path = db.sqlite_path
-    with db.session(bootstrap="tester") as s:
+    with db.session(admin) as s:
         settings.set_app(s, "marker", "before")
         s.commit()
     old = backup.backup_sqlite(path, "manual", now=datetime(2024, 1, 1, 8, 0))
-    with db.session(bootstrap="tester") as s:
+    with db.session(admin) as s:
         settings.set_app(s, "marker", "after")
         s.commit()
     db.dispose()
@@ -111,7 +87,7 @@ def test_restore_takes_a_safety_copy_and_brings_the_backup_back(db):
         assert c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone() == ("after",)
 
 
-def test_a_damaged_backup_is_never_restored(db, tmp_path):
+def test_a_damaged_backup_is_never_restored(db, township, tmp_path):
     path = db.sqlite_path
     bad = tmp_path / "bad.sqlite3"
     bad.write_bytes(b"not a database" * 100)
@@ -122,11 +98,11 @@ def test_a_damaged_backup_is_never_restored(db, tmp_path):
         assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
-def test_damaged_database_is_replaced_by_the_latest_good_backup(db, tmp_path):
+def test_damaged_database_is_replaced_by_the_latest_good_backup(db, admin, tmp_path):
     from desktop.services import settings
     from desktop.services.integrity import integrity_check
     path = db.sqlite_path
-    with db.session(bootstrap="tester") as s:
+    with db.session(admin) as s:
         settings.set_app(s, "marker", "good")
         s.commit()
     good = backup.backup_sqlite(path, "daily", now=datetime(2024, 3, 1, 8, 0))

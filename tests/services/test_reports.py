@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal as D
@@ -21,9 +20,10 @@ from desktop.models import Household
 from desktop.services import auth, demo, income, policy, regions, screening, settings, workflow
 from desktop.services.db import init_db, sqlite_url
 from desktop.services.income import LineData, RecordData
-from desktop.services.reports import KINDS, ReportError, render, summary, summary_xlsx
+from desktop.services.reports import REPORT_KINDS, ReportError, render, summary, summary_xlsx
 from tests.conftest import TODAY, YEAR, login
 from tests.services.builders import Builder
+from tests.services.pdfcheck import flat, has, pdffonts, pdfpages, pdftext
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
 
@@ -32,39 +32,6 @@ RARE_HEAD = "王𠮷"  # U+20BB7, outside the BMP
 
 
 # ---------------------------------------------------------------- reading PDFs back
-
-def pdftext(path: Path, *, layout: bool = True, first: int | None = None, last: int | None = None) -> str:
-    args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else [])
-    args += (["-f", str(first)] if first else []) + (["-l", str(last)] if last else [])
-    return subprocess.run(args + [str(path), "-"], capture_output=True, check=True).stdout.decode("utf-8")
-
-
-def pdffonts(path: Path) -> list[dict]:
-    out = subprocess.run(["pdffonts", str(path)], capture_output=True, check=True, text=True).stdout.splitlines()
-    rows = []
-    for line in out[2:]:
-        parts = line.split()
-        # name type... encoding emb sub uni object ID: the last five columns are fixed
-        rows.append({"name": parts[0], "emb": parts[-5], "line": line})
-    return rows
-
-
-def pdfpages(path: Path) -> int:
-    out = subprocess.run(["pdfinfo", str(path)], capture_output=True, check=True, text=True).stdout
-    return int(re.search(r"^Pages:\s+(\d+)", out, re.M).group(1))
-
-
-def flat(text: str) -> str:
-    """Layout text with runs of spaces folded, for phrases that pdftotext spreads out."""
-    return re.sub(r"[ \t]+", " ", text)
-
-
-def has(text: str, *parts: str) -> bool:
-    """The parts in this order on one line, whatever spacing pdftotext chose (it drops the space
-    between a digit and a Chinese character and widens others)."""
-    pattern = r"[ \t]*".join(r"[ \t]*".join(map(re.escape, part.split(" "))) for part in parts)
-    return re.search(pattern, text) is not None
-
 
 def page_label(n: int, total: int) -> str:
     return f"第 {n} 页 共 {total} 页"
@@ -182,7 +149,7 @@ def rendered(world, tmp_path_factory):
     out = tmp_path_factory.mktemp("pdf")
     results = {}
     with world.db.session(world.admin) as s:
-        for kind in KINDS:
+        for kind in REPORT_KINDS:
             results[kind] = render(s, kind, out / f"{kind}.pdf", year=YEAR, as_of=TODAY)
     return results
 
@@ -194,20 +161,22 @@ def text_of(rendered, kind: str) -> str:
 # ---------------------------------------------------------------- every kind
 
 def test_kinds_are_those_of_spec_in_order():
-    assert list(KINDS) == ["collection-form", "income-sheet", "policy-list", "notice-identify", "notice-remove",
+    assert list(REPORT_KINDS) == ["collection-form", "income-sheet", "policy-list", "notice-identify", "notice-remove",
                            "notice-policy", "summary", "card", "revisit", "screening", "quality"]
-    assert all(re.search(r"[\u4e00-\u9fff]", title) for title in KINDS.values())
+    assert all(re.search(r"[\u4e00-\u9fff]", k.title) for k in REPORT_KINDS.values())
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("kind", list(REPORT_KINDS))
 def test_every_page_numbered_with_township_and_title_and_fonts_embedded(rendered, kind):
     r = rendered[kind]
     pages = pdfpages(r.path)
     assert r.pages == pages and pages >= 1
-    assert r.warnings == []
+    # notice-remove: H3's publicity is over (a reprint needs --household); notice-policy: no case
+    assert r.warnings == (["没有需要公示的户"] if kind in ("notice-remove", "notice-policy") else [])
+    per = REPORT_KINDS[kind].per_household or REPORT_KINDS[kind].notice
     for n in (1, pages):
         page = pdftext(r.path, first=n, last=n)
-        assert has(page, page_label(n, pages))
+        assert re.search(r"第\s*\d+\s*页\s*共\s*\d+\s*页", page) if per else has(page, page_label(n, pages))
         assert TOWNSHIP in page and "临淄区" in page
     fonts = pdffonts(r.path)
     assert fonts and all(f["emb"] == "yes" for f in fonts), fonts
@@ -218,7 +187,7 @@ def test_every_page_numbered_with_township_and_title_and_fonts_embedded(rendered
 def test_collection_form_is_filled_from_the_services(rendered, world):
     r = rendered["collection-form"]
     assert r.households == 4  # the 监测对象: monitoring, identifying, removing, removed
-    assert r.pages == 8  # two landscape pages a household
+    assert r.pages == 8  # two landscape pages a household (9 pt at least)
     text = pdftext(r.path, first=1, last=2)  # A001's form
     assert "防止返贫监测对象信息采集表" in text
     assert RARE_HEAD in text and "王小堃" in text
@@ -278,8 +247,12 @@ HEALTH = ("患有大病", "长期慢性病", "残疾", "大病", "慢性病", "�
 
 
 @pytest.mark.parametrize("kind", ["notice-identify", "notice-remove", "notice-policy"])
-def test_notices_hold_no_id_phone_bank_or_health(rendered, world, kind):
-    text = pdftext(rendered[kind].path, layout=False)
+def test_notices_hold_no_id_phone_bank_or_health(rendered, world, kind, tmp_path):
+    path = rendered[kind].path
+    if kind == "notice-remove":  # H3's removal publicity is over: its notice as reprinted
+        with world.db.session(world.admin) as s:
+            path = render(s, kind, tmp_path / "n.pdf", year=YEAR, as_of=TODAY, household_nos=["A003"]).path
+    text = pdftext(path, layout=False)
     compact = re.sub(r"\s+", "", text)
     assert not ID_RUN.search(compact), ID_RUN.search(compact)
     for pattern in PHONES:
@@ -289,15 +262,17 @@ def test_notices_hold_no_id_phone_bank_or_health(rendered, world, kind):
     assert "银行" not in compact and "账号" not in compact
     for number in world.id_numbers.values():
         assert number not in compact
-    assert "12317" in text and "公示" in text and "异议" in text
+    if kind != "notice-policy":  # no 脱贫不享受政策 case is recorded in this township
+        assert "12317" in text and "公示" in text and "异议" in text
 
 
-def test_identification_notice_lists_the_case_at_publicity_and_this_years_identified(rendered):
+def test_identification_notice_lists_the_case_at_publicity_only(rendered):
     text = flat(text_of(rendered, "notice-identify"))
-    assert "刘建国" in text and RARE_HEAD in text  # case at publicity; identified in the year without a case
-    assert "赵德明" not in text  # identified in 2023
-    assert has(text, "2024-11-15 至 2024-11-19")  # recorded public period
-    assert has(text, "2024-11-20 至 2024-11-24")  # no case: 5 days from the document's date
+    assert "刘建国" in text  # the case at its 村级公示
+    assert RARE_HEAD not in text  # identified in the year, but no case at publicity: never listed
+    assert "赵德明" not in text
+    assert has(text, "公示时间：2024年11月15日至2024年11月19日（共 5 天）")  # the recorded public period
+    assert "2024年11月20日" not in text  # nothing dated from the print date
     assert has(text, "刘建国", "东村", "二组", "2 人", "边缘易致贫户")  # the frozen assessment's suggestion
 
 
@@ -312,19 +287,24 @@ def test_identification_notice_for_a_village_with_one_period(world, tmp_path):
     assert "2024年11月15日" in text.split("以个人名义")[-1]  # dated at the foot
 
 
-def test_removal_notice_shows_the_way(rendered):
-    text = flat(text_of(rendered, "notice-remove"))
-    assert has(text, "赵德明", "西村", "一组", "2 人", "自然消除", "2024-11-06 至 2024-11-10")
-    assert has(text, "孙志强", "东村", "一组", "2 人", "帮扶消除")  # removed in the year, no case
+def test_removal_notice_reprints_a_completed_publicity_with_the_way(world, tmp_path):
+    with world.db.session(world.admin) as s:
+        r = render(s, "notice-remove", tmp_path / "n.pdf", year=YEAR, as_of=TODAY, household_nos=["A003"])
+        with pytest.raises(ReportError, match="户 A004 没有处于（或已完成）村级公示的“风险消除”流程"):
+            render(s, "notice-remove", tmp_path / "x.pdf", year=YEAR, as_of=TODAY, household_nos=["A004"])
+    text = flat(pdftext(r.path))
+    assert has(text, "赵德明", "西村", "一组", "2 人", "自然消除")
+    assert has(text, "公示时间：2024年11月6日至2024年11月10日（共 5 天）")
+    assert "孙志强" not in text  # removed in the year without a case: not on any notice
 
 
-def test_policy_notice_lists_the_proposed(rendered, world):
+def test_policy_notice_never_lists_households_from_the_calculation_alone(rendered, world):
     text = flat(text_of(rendered, "notice-policy"))
     with world.db.session(world.admin) as s:
         proposed = {p.household_no for p in policy.proposals(s, YEAR, TODAY) if p.proposed}
-    assert proposed == {"A005"}
-    assert "吴海涛" in text and has(text, "第 1 条") and "赵德明" not in text
-    assert "2024年11月20日至2024年11月24日" in text
+    assert proposed == {"A005"}  # proposed by the calculation, but no recorded procedure at its publicity
+    assert rendered["notice-policy"].households == 0 and "吴海涛" not in text
+    assert "公示时间" not in text and "入户核实" not in text
 
 
 # ---------------------------------------------------------------- summary (PDF and workbook)
@@ -334,7 +314,7 @@ def test_summary_counts_and_two_percent_flag(rendered, world):
     text = flat(pdftext(r.path))
     assert r.households == 6
     assert "东村" in text and "西村" in text and "全镇合计" in text
-    assert re.search(r"西村.*3\.33%\s*是", text)  # 2 persons removing ÷ 60 > 2 %
+    assert re.search(r"西村.*3\.33%\s*▲是", text)  # 2 persons removing ÷ 60 > 2 %; a mark, not only a fill
     assert re.search(r"东村.*0\.25%\s*否", text)  # 3 persons monitoring ÷ 1,200
     assert "填表人" in text and "审核人" in text and "单位（盖章）" in text and "2024年11月20日" in text
     with world.db.session(world.admin) as s:
@@ -387,7 +367,7 @@ def test_revisit_form_for_removed_households(rendered):
     assert r.households == 1
     assert "孙志强" in text and "2024-05-20" in text and "帮扶消除" in text
     assert has(text, "回访到期日", "2024-11-20")  # half a year after removal
-    assert "10,000.00" in text and has(text, "高于 2024 年监测线 7,100 元")
+    assert "10,000.00" in text and has(text, "高于 2024 年监测线 7,100")
     assert "回访人签字" in text and "被回访人（户主）签字" in text
 
 
@@ -456,8 +436,10 @@ def test_a_batch_of_households_paginates(tmp_path):
     assert r.households == 200 and r.pages >= 200 and r.pages == pdfpages(r.path)
     first = pdftext(r.path, first=1, last=1)
     last = pdftext(r.path, first=r.pages, last=r.pages)
-    assert has(first, page_label(1, r.pages)) and has(first, f"户编号 {nos[0]}")
-    assert has(last, page_label(r.pages, r.pages)) and has(last, f"户编号 {nos[-1]}")
+    # pages are numbered within each household's form
+    assert re.search(r"第\s*1\s*页\s*共\s*[2-9]\s*页", first) and has(first, f"户编号 {nos[0]}")
+    n, total = map(int, re.search(r"第\s*(\d+)\s*页\s*共\s*(\d+)\s*页", last).groups())
+    assert n == total and has(last, f"户编号 {nos[-1]}")
     assert all(f["emb"] == "yes" for f in pdffonts(r.path))
     # a long list splits across pages with its header row repeated on each
     assert q.pages >= 2

@@ -69,7 +69,7 @@ def test_kinds_are_listed_in_spec_order_with_titles_and_descriptions(page):
     assert page.township_radio.text() == "全乡镇（稷下街道）"
 
 
-def test_per_household_documents_take_households_or_a_village_and_summaries_a_village_or_the_township(page):
+def test_each_kind_offers_the_scopes_of_its_report_kind(page):
     page.set_kind("collection-form")
     assert not page.township_radio.isEnabled()
     assert page.households_radio.isEnabled() and page.village_radio.isEnabled()
@@ -78,8 +78,11 @@ def test_per_household_documents_take_households_or_a_village_and_summaries_a_vi
     assert page.township_radio.isEnabled() and not page.households_radio.isEnabled()
     assert page.scope_group.checkedId() in (TOWNSHIP, VILLAGE)
     assert page.excel_button.isVisibleTo(page)
-    page.set_kind("notice-identify")
-    assert not page.households_radio.isEnabled() and not page.excel_button.isVisibleTo(page)
+    page.set_kind("notice-identify")  # a village's notice, the township's, or listed households (a reprint)
+    assert page.households_radio.isEnabled() and page.township_radio.isEnabled()
+    assert not page.excel_button.isVisibleTo(page)
+    page.set_kind("quality")
+    assert not page.households_radio.isEnabled()
 
 
 def test_clerk_chooses_only_their_villages(qtbot, db, households, tmp_path, monkeypatch):
@@ -332,3 +335,14 @@ def test_preview_zooms_and_renders_visible_pages(qtbot, summary_pdf):
     assert not grabbed.isNull() and grabbed.width() > 0
     preview.clear("无")
     assert preview.page_count() == 0 and preview.page_label.text() == ""
+
+
+def test_a_notice_for_households_not_at_publicity_is_refused_naming_them(qtbot, page):
+    """The households exist but none has a case at (or past) its 村级公示: the window says which,
+    and no document is shown (the notice never lists a household the procedure did not reach)."""
+    page.set_kind("notice-identify")
+    page.set_scope(HOUSEHOLDS, "3703050010010001、3703050020010001")
+    with qtbot.waitSignal(page.failed, timeout=WAIT_MS) as blocker:
+        assert page.generate()
+    assert "3703050010010001、3703050020010001" in blocker.args[0] and "村级公示" in blocker.args[0]
+    assert page.error.text() == blocker.args[0] and page.result is None

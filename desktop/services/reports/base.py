@@ -13,6 +13,7 @@ in by hand) and named in a warning returned with the result, never left as a sil
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -28,7 +29,17 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as rl_canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from ...paths import resource_path
 from ..errors import ServiceError
@@ -42,8 +53,13 @@ SHADE = colors.Color(0.90, 0.90, 0.90)
 LIGHT = colors.Color(0.96, 0.96, 0.96)
 TOTAL = colors.Color(0.93, 0.93, 0.93)
 FLAG = colors.Color(1.0, 0.80, 0.80)
-LEAD = 1.45  # line height of a row of check boxes, in font sizes
+LEAD = 1.4  # line height of a row of check boxes, in font sizes
+BOX = 1.1  # side of a check box, in font sizes
 CLOSING = set("）)】」』》〉，。、；：！？,.;:!?%％")
+OPENING = set("（(【「『《〈“‘")  # never the last character of a line
+WORD = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.-/:,%")  # kept on one line
+MIN_BODY = 9.0  # no text of a document's body below this size (scanned at 150 dpi in black and white)
+RUNNING = 8.5   # the running header and footer (outside the body) may be smaller
 
 
 class ReportError(ServiceError):
@@ -150,13 +166,11 @@ def style(name: str) -> ParagraphStyle:
         "body": dict(fontSize=9.5, leading=14),
         "notice": dict(fontSize=12, leading=21, firstLineIndent=24),
         "right": dict(fontSize=12, leading=20, alignment=TA_RIGHT),
-        "small": dict(fontSize=8, leading=11),
-        "cell": dict(fontSize=8, leading=10.5),
-        "cell9": dict(fontSize=9, leading=12.5),
-        "cellc": dict(fontSize=8, leading=10.5, alignment=TA_CENTER),
-        "cellr": dict(fontSize=8, leading=10.5, alignment=TA_RIGHT),
-        "tiny": dict(fontSize=7, leading=9),
-        "tinyc": dict(fontSize=7, leading=9, alignment=TA_CENTER),
+        "small": dict(fontSize=9, leading=12.5),
+        "cell": dict(fontSize=9, leading=11.7),
+        "cell9": dict(fontSize=9, leading=11.7),  # the same as "cell" (services.listing names it so)
+        "cellc": dict(fontSize=9, leading=11.7, alignment=TA_CENTER),
+        "cellr": dict(fontSize=9, leading=11.7, alignment=TA_RIGHT),
         "left": dict(fontSize=9.5, leading=14, alignment=TA_LEFT),
     }[name]
     return ParagraphStyle(name, **base, **table)
@@ -177,7 +191,7 @@ class CheckGroup(Flowable):
 
     def wrap(self, aw, ah):
         fs = self.size
-        box, gap, sep = fs * 0.95, fs * 0.3, fs * 1.1
+        box, gap, sep = fs * BOX, fs * 0.3, fs * 1.1
         lines: list[list] = [[]]
         x = 0.0
         if self.prefix:
@@ -219,7 +233,7 @@ class CheckGroup(Flowable):
 
     def _draw_static(self, c) -> None:
         fs = self.size
-        box, gap = fs * 0.95, fs * 0.3
+        box, gap = fs * BOX, fs * 0.3
         c.setLineWidth(0.6)
         c.setFont(FONT, fs)
         for n, line in enumerate(self._lines):
@@ -228,22 +242,23 @@ class CheckGroup(Flowable):
                 if checked is None:
                     c.drawString(x, base, label)
                     continue
-                c.rect(x, base - fs * 0.1, box, box, stroke=1, fill=0)
+                c.rect(x, base - fs * 0.15, box, box, stroke=1, fill=0)
                 c.drawString(x + box + gap, base, label)
 
     def _draw_ticks(self, c) -> None:
         fs = self.size
-        box = fs * 0.95
+        box = fs * BOX
         for n, line in enumerate(self._lines):
             base = self._origin(n)
             for x, _label, checked in line:
                 if not checked:
                     continue
-                y0 = base - fs * 0.1
+                y0 = base - fs * 0.15
                 # The tick is drawn; an invisible √ under it lets text extraction see the choice.
-                t = c.beginText(x + box * 0.1, y0 + box * 0.12)
+                # (its em box, fs high and at most fs wide, lies within the check box)
+                t = c.beginText(x + (box - fs) / 2, y0 + fs * 0.17)
                 t.setTextRenderMode(3)
-                t.setFont(FONT, box * 0.9)
+                t.setFont(FONT, fs)
                 t.textOut("√")
                 t.setTextRenderMode(0)  # Tr outlives ET: back to visible text
                 c.drawText(t)
@@ -262,7 +277,7 @@ class CheckGroup(Flowable):
 class Bar(Flowable):
     """A full-width shaded bar with a boxed heading (a section of a form): cheaper than a table."""
 
-    def __init__(self, text: str, size: float = 10.5, height: float = 6.2 * mm):
+    def __init__(self, text: str, size: float = 10.5, height: float = 5.6 * mm):
         super().__init__()
         self.text, self.size, self.height = text, size, height
 
@@ -307,6 +322,64 @@ class Line(Flowable):
             c.drawRightString(self.width, y, right)
 
 
+class Text(Flowable):
+    """Plain text in a paragraph style, broken into lines by fit(): the same line-breaking rules
+    as table cells (reportlab's CJK wrapping may end a line with "（" and cut "2024" in two). A
+    first-line indent is written as ideographic spaces; long text splits between lines."""
+
+    def __init__(self, text: str, st: ParagraphStyle):
+        super().__init__()
+        self.text, self.st = text, st
+        self._lines: list[str] = []
+        self._width = None
+
+    def _indent(self) -> str:
+        n = round(self.st.firstLineIndent / self.st.fontSize) if self.st.firstLineIndent else 0
+        return "\u3000" * n
+
+    def wrap(self, aw, ah):
+        if self._width != aw:
+            self._lines = fit(self._indent() + self.text, aw, self.st.fontSize).split("\n") if self.text else [""]
+            self._width = aw
+        self.width = aw
+        self.height = len(self._lines) * self.st.leading
+        return aw, self.height
+
+    def split(self, aw, ah):
+        self.wrap(aw, ah)
+        n = int(ah // self.st.leading)
+        if n <= 0 or n >= len(self._lines):
+            return []
+        first, rest = Text("", self.st), Text("", self.st)
+        first._lines, first._width = self._lines[:n], aw
+        rest._lines, rest._width = self._lines[n:], aw
+        rest.st = ParagraphStyle(self.st.name + "-rest", parent=self.st, spaceBefore=0)
+        first.st = ParagraphStyle(self.st.name + "-first", parent=self.st, spaceAfter=0)
+        return [first, rest]
+
+    def getSpaceBefore(self):
+        return self.st.spaceBefore
+
+    def getSpaceAfter(self):
+        return self.st.spaceAfter
+
+    def draw(self):
+        c = self.canv
+        st = self.st
+        c.setFont(FONT, st.fontSize)
+        c.setFillColor(st.textColor)
+        # baseline of the first line: as reportlab's Paragraph puts it within the leading
+        y = self.height - st.leading + (st.leading - st.fontSize) / 2 + st.fontSize * 0.12
+        for line in self._lines:
+            if st.alignment == TA_CENTER:
+                c.drawCentredString(self.width / 2, y, line)
+            elif st.alignment == TA_RIGHT:
+                c.drawRightString(self.width, y, line)
+            else:
+                c.drawString(0, y, line)
+            y -= st.leading
+
+
 class GridTable(Table):
     """A Table that remembers its layout for a given width: KeepTogether measures its content and
     the frame then wraps it again at the same width; the second wrap is free."""
@@ -324,44 +397,67 @@ class GridTable(Table):
 
 
 class Mark(Flowable):
-    """Zero-size marker: names the household on the running header of the page it lands on."""
+    """Zero-size marker: names the household (or village) on the running header of the page it
+    lands on. `start` marks where a household's own document begins: per-household documents
+    number their pages within each household ("第 1 页 共 2 页" of that household's form)."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, start: bool = False):
         super().__init__()
         self.text = text
+        self.start = start
         self.width = self.height = 0
 
     def wrap(self, aw, ah):
         return 0, 0
 
     def draw(self):
-        if getattr(self.canv, "_page_mark", None) is None:
+        mark = getattr(self.canv, "_page_mark", None)
+        if mark is None:
             self.canv._page_mark = self.text
+        elif self.start and self.text not in mark:  # two households on a sheet (明白卡): both named
+            self.canv._page_mark = f"{mark}；{self.text}"
+        if self.start:
+            self.canv._section_start = True
 
 
 class NumberedCanvas(rl_canvas.Canvas):
-    """Holds the pages until the end, then writes "第 X 页 共 Y 页" on each (the total is known)."""
+    """Holds the pages until the end, then writes "第 X 页 共 Y 页" on each (the total is known):
+    over the whole document, or within each section (a household's form, a village's notice)
+    when `per_section` is set on the class made for the document."""
+
+    per_section = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._saved: list[dict] = []
         self._page_mark = None
         self._last_mark = None
+        self._section_start = False
 
     def showPage(self):
         self._saved.append(dict(self.__dict__))
+        self._section_start = False
         self._startPage()
 
+    def page_labels(self) -> list[tuple[int, int]]:
+        """(number, total) of each page."""
+        starts = [i for i, st in enumerate(self._saved) if i == 0 or (self.per_section and st["_section_start"])]
+        labels = []
+        for k, first in enumerate(starts):
+            last = starts[k + 1] if k + 1 < len(starts) else len(self._saved)
+            labels += [(n, last - first) for n in range(1, last - first + 1)]
+        return labels
+
     def save(self):
-        total = len(self._saved)
-        for number, state in enumerate(self._saved, 1):
+        labels = self.page_labels()
+        for (number, total), state in zip(labels, self._saved, strict=True):
             self.__dict__.update(state)
             w, _ = self._pagesize
-            self.setFont(FONT, 8.5)
+            self.setFont(FONT, RUNNING)
             self.setFillColor(colors.black)
             self.drawCentredString(w / 2, 7 * mm, f"第 {number} 页 共 {total} 页")
             rl_canvas.Canvas.showPage(self)
-        self.page_total = total
+        self.page_total = len(labels)
         rl_canvas.Canvas.save(self)
 
 
@@ -381,8 +477,26 @@ class Page:
 
 
 @dataclass
+class Section:
+    """One household's form (or one village's notice) within a batch: where its flowables start
+    in the story, and who it is for (named in a warning if it cannot be laid out)."""
+
+    label: str
+    start: int
+    end: int = -1
+
+
+class SectionFailed(Exception):
+    pass
+
+
+@dataclass
 class Document:
-    """One PDF being made: its title, the township, the glyph checker and the story."""
+    """One PDF being made: its title, the township, the glyph checker and the story.
+
+    Per-household documents add each household with `begin(label, mark)`: it starts a new page
+    whose running header names the household, and pages are numbered within the household. A
+    household whose pages cannot be laid out is left out with a warning naming it; the others print."""
 
     title: str
     township: str
@@ -390,6 +504,23 @@ class Document:
     glyphs: Glyphs = field(default_factory=Glyphs)
     story: list = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)  # sections that could not be laid out
+
+    # ------------------------------------------------------------ sections
+    def begin(self, label: str, mark: str) -> None:
+        """Start a household's (or village's) part on a new page."""
+        self.end()
+        if self.story:
+            self.story.append(PageBreak())
+        self.glyphs.where = label
+        self.sections.append(Section(label, len(self.story)))
+        self.story.append(Mark(self.t(mark), start=True))
+
+    def end(self) -> None:
+        if self.sections and self.sections[-1].end < 0:
+            self.sections[-1].end = len(self.story)
+        self.glyphs.where = ""
 
     # ------------------------------------------------------------ text
     def nobody(self) -> None:
@@ -401,10 +532,12 @@ class Document:
         """Plain text for a table cell or canvas string, checked against the font."""
         return self.glyphs.clean(text)
 
-    def p(self, text, st: str = "body", markup: str | None = None) -> Paragraph:
-        """A paragraph of plain text (escaped); `markup` wraps it, e.g. '<u>{}</u>'."""
-        body = escape(self.glyphs.clean(text))
-        return Paragraph(markup.format(body) if markup else body, style(st))
+    def p(self, text, st: str = "body", markup: str | None = None) -> Flowable:
+        """A paragraph of plain text, broken by fit() (no line ends with an opening bracket, no
+        number cut in two); `markup` (e.g. '<u>{}</u>') makes it a reportlab Paragraph instead."""
+        if markup:
+            return Paragraph(markup.format(escape(self.glyphs.clean(text))), style(st))
+        return Text(self.glyphs.clean(text), style(st))
 
     def fitted(self, text, width: float, size: float) -> str:
         """Plain text broken into lines for a cell `width` wide (padding allowed for) at `size`."""
@@ -417,7 +550,7 @@ class Document:
         return Line(self.t(left), self.t(centre), self.t(right), size)
 
     def checks(self, items: list[tuple[str, bool]], size: float = 9, prefix: str = "") -> CheckGroup:
-        return CheckGroup([(self.t(a), b) for a, b in items], size, self.t(prefix))
+        return CheckGroup([(self.t(a), b) for a, b in items], max(size, MIN_BODY), self.t(prefix))
 
     @property
     def width(self) -> float:
@@ -431,18 +564,29 @@ class Document:
             out.append(self.p(subtitle, "subtitle"))
         return out
 
-    def table(self, rows: list[list], widths: list[float], *, header: int = 1, size: float = 8,
+    def table(self, rows: list[list], widths: list[float], *, header: int = 1, size: float = MIN_BODY,
               extra: list | None = None, align: str = "CENTER", zebra: bool = False,
-              padding: float = 2.2, fit_header: bool = True, grid: bool = True) -> Table:
+              padding: float = 2.2, grid: bool = True, fit_header: bool = True) -> Table:
         """A gridded table whose first `header` rows repeat on every page it runs over. Plain
-        string cells are checked here (header cells broken to fit their column); Paragraph and
-        flowable cells were checked when made."""
-        data = [[self.t(c) if isinstance(c, str) else ("" if c is None else c) for c in row] for row in rows]
-        if fit_header:
-            for row in data[:header]:
-                for j, c in enumerate(row):
-                    if isinstance(c, str) and c:
-                        row[j] = fit(c, widths[j] - 5, size)
+        string cells are checked against the font and broken into lines that fit their column
+        (or the columns they span); Paragraph and flowable cells were checked when made. Text is
+        never smaller than MIN_BODY. (`fit_header` is accepted for older callers: every plain
+        string cell is fitted, header or not.)"""
+        del fit_header
+        if size < MIN_BODY:
+            raise ValueError(f"table text {size} pt is below {MIN_BODY} pt")
+        extra = list(extra or [])
+        spans = _span_widths(extra, widths, len(rows))
+        sizes = _cell_sizes(extra, len(rows), len(widths), size)
+        data = []
+        for i, row in enumerate(rows):
+            out = []
+            for j, c in enumerate(row):
+                if isinstance(c, str):
+                    c = fit(self.t(c), spans.get((i, j), widths[j] if j < len(widths) else 0) - 5.5,
+                            sizes.get((i, j), size)) if c else ""
+                out.append("" if c is None else c)
+            data.append(out)
         t = GridTable(data, colWidths=widths, repeatRows=header, hAlign=align)
         cmds = [("FONTNAME", (0, 0), (-1, -1), FONT), ("FONTSIZE", (0, 0), (-1, -1), size),
                 ("LEADING", (0, 0), (-1, -1), size * 1.3),
@@ -455,7 +599,7 @@ class Document:
             cmds += [("BACKGROUND", (0, 0), (-1, header - 1), SHADE), ("ALIGN", (0, 0), (-1, header - 1), "CENTER")]
         if zebra:
             cmds += [("ROWBACKGROUNDS", (0, header), (-1, -1), [colors.white, LIGHT])]
-        t.setStyle(TableStyle(cmds + (extra or [])))
+        t.setStyle(TableStyle(cmds + extra))
         return t
 
     def signatures(self, items: list[tuple[str, str | None]], columns: int = 2, stamp: str | None = None,
@@ -471,10 +615,12 @@ class Document:
             row += ["", ""] * (columns - len(cells[i:i + columns]))
             rows.append(row)
         width = self.width - (48 * mm if stamp else 0)
-        label_w = max(pdfmetrics.stringWidth(lb, FONT, size) for lb, _ in cells) + 4
+        label_w = max(pdfmetrics.stringWidth(lb, FONT, size) for lb, _ in cells) + 12  # padding 1 + 10
         value_w = width / columns - label_w
         widths = [label_w, value_w] * columns
+        rows = [[fit(c, w - 11, size) if c else c for c, w in zip(row, widths, strict=True)] for row in rows]
         cmds = [("FONTNAME", (0, 0), (-1, -1), FONT), ("FONTSIZE", (0, 0), (-1, -1), size),
+                ("LEADING", (0, 0), (-1, -1), size * 1.3),
                 ("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("TOPPADDING", (0, 0), (-1, -1), 7),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 3), ("LEFTPADDING", (0, 0), (-1, -1), 1),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 10)]
@@ -486,7 +632,7 @@ class Document:
         if not stamp:
             inner.hAlign = "LEFT"
             return inner
-        seal = Table([[self.t(stamp)]], colWidths=[44 * mm], rowHeights=[max(26 * mm, len(rows) * 9 * mm)],
+        seal = Table([[self.t(stamp)]], colWidths=[44 * mm], rowHeights=[max(20 * mm, len(rows) * 8 * mm)],
                      style=TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("FONTSIZE", (0, 0), (-1, -1), size),
                                        ("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 0), (-1, -1), "CENTER"),
                                        ("BOX", (0, 0), (-1, -1), 0.4, colors.grey),
@@ -503,61 +649,157 @@ class Document:
 
     # ------------------------------------------------------------ output
     def _decorate(self, canv, doc) -> None:
-        """Running header, drawn when the page is complete (so it knows which household is on it)."""
+        """Running header, drawn when the page is complete (so it knows which household is on it).
+        Township at the left, the household at the right, the title between them when it fits:
+        the three never overprint (the title gives way, then the size, then the township)."""
         w, h = self.page.size
         mark = canv._page_mark or canv._last_mark
         canv._last_mark, canv._page_mark = mark, None
         canv.saveState()
-        canv.setFont(FONT, 8.5)
         y = h - 10 * mm
-        canv.drawString(self.page.left, y, self._header_left)
-        canv.drawCentredString(w / 2, y, self._header_title)
-        if mark:
-            canv.drawRightString(w - self.page.right, y, mark)
+        room = w - self.page.left - self.page.right
+        left, title, right = running_header(self._header_left, self._header_title, mark or "", room)
+        size = left[1]
+        canv.setFont(FONT, size)
+        canv.drawString(self.page.left, y, left[0])
+        if title:
+            canv.drawCentredString(w / 2, y, title)
+        if right[0]:
+            canv.drawRightString(w - self.page.right, y, right[0])
         canv.setLineWidth(0.5)
         canv.line(self.page.left, y - 2 * mm, w - self.page.right, y - 2 * mm)
         canv.restoreState()
 
-    def build(self, out: Path) -> int:
-        """Write the PDF; returns the number of pages."""
-        font()
-        self._header_left = self.t(self.township)
-        self._header_title = self.t(self.title)
+    def _story(self, skip: set[int] = frozenset()) -> list:
+        """The story with the sections in `skip` replaced by a page saying why they are missing."""
+        if not skip:
+            return list(self.story)
+        out, pos = [], 0
+        for k, sec in enumerate(self.sections):
+            out += self.story[pos:sec.start]
+            if k in skip:
+                out += [Mark(self.t(sec.label), start=True), self.p(self.title, "title"),
+                        self.p(f"{sec.label}：{LEFT_OUT}")]
+            else:
+                out += self.story[sec.start:sec.end]
+            pos = sec.end
+        return out + self.story[pos:]
+
+    def _build_to(self, target, story: list) -> int:
         w, h = self.page.size
         pg = self.page
         frame = Frame(pg.left, pg.bottom, w - pg.left - pg.right, h - pg.top - pg.bottom, id="body",
                       leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
         templates = [PageTemplate(id="page", frames=[frame], pagesize=pg.size, onPageEnd=self._decorate)]
         templates += self.extra_templates()
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        doc = BaseDocTemplate(str(out), pagesize=pg.size, pageTemplates=templates, title=self.title,
+        doc = BaseDocTemplate(target, pagesize=pg.size, pageTemplates=templates, title=self.title,
                               author=self.township, creator="防止返贫监测帮扶工作台", subject=self.title,
                               initialFontName=FONT, initialFontSize=9, initialLeading=12,
                               leftMargin=pg.left, rightMargin=pg.right, topMargin=pg.top, bottomMargin=pg.bottom)
         pages = {}
+        per_section = bool(self.sections)
+
+        class Canvas(NumberedCanvas):
+            pass
+        Canvas.per_section = per_section
 
         def maker(*args, **kwargs):
-            c = NumberedCanvas(*args, **kwargs)
+            c = Canvas(*args, **kwargs)
             pages["canvas"] = c
             return c
         a85 = rl_config.useA85
         rl_config.useA85 = 0  # binary streams: smaller, and no ASCII85 pass over every page
         try:
-            doc.build(self.story or [self.p("（无内容）")], canvasmaker=maker)
+            doc.build(story or [self.p("（无内容）")], canvasmaker=maker)
         finally:
             rl_config.useA85 = a85
-        self.warnings += self.glyphs.warnings()
         return pages["canvas"].page_total
+
+    def build(self, out: Path) -> int:
+        """Write the PDF; returns the number of pages. When the batch cannot be laid out, each
+        household is tried alone: those that fail are left out with a warning naming them."""
+        font()
+        self.end()
+        self._header_left = self.t(self.township)
+        self._header_title = self.t(self.title)
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            pages = self._build_to(str(out), self._story())
+        except Exception as first:  # noqa: BLE001 - reportlab's layout failures have no common type
+            if not self.sections:
+                raise
+            bad = set()
+            for k, sec in enumerate(self.sections):
+                try:
+                    self._build_to(io.BytesIO(), self.story[sec.start:sec.end])
+                except Exception as e:  # noqa: BLE001 - as above: this household is named instead
+                    bad.add(k)
+                    self.left_out.append(sec.label)
+                    self.warnings.append(f"{sec.label}：{LEFT_OUT}（{type(e).__name__}）")
+            if not bad:
+                raise first
+            pages = self._build_to(str(out), self._story(bad))
+        self.warnings += self.glyphs.warnings()
+        return pages
 
     def extra_templates(self) -> list:
         return []
 
 
+LEFT_OUT = "内容无法排入 A4 页面，未印出：请核对其数据（如过长的说明）后单独打印"
+
+
+def running_header(left: str, title: str, right: str, room: float) -> tuple[tuple[str, float], str, tuple[str, float]]:
+    """The texts of the running header and their size: (left, size), title or "" , (right, size)."""
+    sw = pdfmetrics.stringWidth
+    size = RUNNING
+    while size > 6.5:
+        lw, tw, rw = sw(left, FONT, size), sw(title, FONT, size), sw(right, FONT, size)
+        if max(lw, rw) * 2 + tw + 24 <= room:
+            return (left, size), title, (right, size)
+        if lw + rw + 12 <= room:
+            return (left, size), "", (right, size)
+        size -= 0.5
+    while right and sw(left, FONT, size) + sw(right, FONT, size) + 12 > room:
+        right = right[:-2] + "…"
+    return (left, size), "", (right, size)
+
+
+def _span_widths(cmds: list, widths: list[float], nrows: int) -> dict[tuple[int, int], float]:
+    """(row, column) of the first cell of each SPAN → the width it spans."""
+    out = {}
+    n = len(widths)
+    for cmd in cmds:
+        if cmd[0] != "SPAN":
+            continue
+        (c0, r0), (c1, _r1) = cmd[1], cmd[2]
+        c0, c1 = c0 % n, c1 % n
+        r0 = r0 % nrows if nrows else r0
+        out[(r0, c0)] = sum(widths[c0:c1 + 1])
+    return out
+
+
+def _cell_sizes(cmds: list, nrows: int, ncols: int, size: float) -> dict[tuple[int, int], float]:
+    """Cells whose FONTSIZE a style command changes (never below MIN_BODY)."""
+    out = {}
+    for cmd in cmds:
+        if cmd[0] != "FONTSIZE":
+            continue
+        if cmd[3] < MIN_BODY:
+            raise ValueError(f"table text {cmd[3]} pt is below {MIN_BODY} pt")
+        (c0, r0), (c1, r1) = cmd[1], cmd[2]
+        for r in range(r0 % nrows, r1 % nrows + 1):
+            for c in range(c0 % ncols, c1 % ncols + 1):
+                out[(r, c)] = cmd[3]
+    return out
+
+
 @lru_cache(maxsize=8192)
 def fit(text: str, width: float, size: float) -> str:
     """Plain text broken with newlines so each line fits `width` points at `size` (CJK text may
-    break between any two characters). Cheaper than a Paragraph in a big table."""
+    break between any two characters; no line starts with closing punctuation nor ends with an
+    opening bracket). Cheaper than a Paragraph in a big table."""
     if not text:
         return ""
     if "\n" in text:
@@ -572,11 +814,19 @@ def fit(text: str, width: float, size: float) -> str:
             carry = ""
             if ch in CLOSING and len(line) > 1:  # no line starts with closing punctuation
                 carry, line = line[-1], line[:-1]
+            if (carry + ch)[0] in WORD and line[-1] in WORD:  # a number or date is not cut in two
+                k = len(line)
+                while k > 0 and line[k - 1] in WORD:
+                    k -= 1
+                if k > 0 and len(line) - k < 16:
+                    carry, line = line[k:] + carry, line[:k]
+            while len(line) > 1 and line[-1] in OPENING:  # nor ends with an opening bracket
+                carry, line = line[-1] + carry, line[:-1]
             lines.append(line)
             line, w = carry, sw(carry, FONT, size)
         line += ch
         w += cw
     lines.append(line)
-    if len(lines) > 1 and len(lines[-1]) == 1 and len(lines[-2]) > 2:  # no lone last character
-        lines[-2], lines[-1] = lines[-2][:-1], lines[-2][-1] + lines[-1]
+    if len(lines) > 1 and len(lines[-1]) == 1 and len(lines[-2]) > 2 and lines[-2][-2] not in OPENING:
+        lines[-2], lines[-1] = lines[-2][:-1], lines[-2][-1] + lines[-1]  # no lone last character
     return "\n".join(lines)

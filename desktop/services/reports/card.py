@@ -1,18 +1,19 @@
 """监测对象明白卡 per household [003]: category, risk types, the measures in effect, the
 monitoring contact person (A55) and phone, the 12317 hotline and the township. Two cards on a
-portrait A4 page with a cut line between; a card whose measures do not fit is shrunk to fit.
+portrait A4 page with a cut line between; a card whose measures do not fit half a page is never
+shrunk: it takes a sheet (or two) of its own, 9 pt at least, breaking between measures.
 """
 
 from __future__ import annotations
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepInFrame, PageBreak, Table, TableStyle
+from reportlab.platypus import Flowable, Table, TableStyle
 
 from .. import access, rules
 from .. import measures as measures_mod
 from ..codes import codes
-from .base import FONT, HOTLINE, SHADE, Document, Page, iso
+from .base import FONT, HOTLINE, SHADE, Document, Mark, Page, Section, iso
 from .common import household_ids
 from .households import load
 
@@ -35,19 +36,19 @@ class CutLine(Flowable):
         c.setStrokeColor(colors.grey)
         c.setLineWidth(0.5)
         y = self.height / 2
-        c.line(0, y, self.width, y)
-        c.setFillColor(colors.white)
-        w = 24 * mm
-        c.rect(self.width / 2 - w / 2, y - 2.2 * mm, w, 4.4 * mm, stroke=0, fill=1)
+        w = 28 * mm  # the label sits in a gap of the line
+        c.line(0, y, self.width / 2 - w / 2, y)
+        c.line(self.width / 2 + w / 2, y, self.width, y)
         c.setFillColor(colors.grey)
-        c.setFont(FONT, 7.5)
-        c.drawCentredString(self.width / 2, y - 1.2 * mm, self.label)
+        c.setFont(FONT, 9)
+        c.drawCentredString(self.width / 2, y - 1.1 * mm, self.label)
         c.restoreState()
 
 
-def card(session, d: Document, h, year: int, as_of) -> Table:
+def card(session, d: Document, h, year: int, as_of) -> tuple[Table, bool]:
+    """One household's card and whether it fits half a page (two cards on a sheet to cut apart).
+    A card with many measures is never shrunk: it runs on over the next page (9 pt at least)."""
     access.household(session, h.hh.id)
-    d.glyphs.where = f"户 {h.no}"
     hh = h.hh
     w = d.width
     cat = codes("category").name(hh.a3_category) or "—"
@@ -64,60 +65,56 @@ def card(session, d: Document, h, year: int, as_of) -> Table:
                                       f"至 {iso(m.end_date)}" if m.end_date else "") if x)
         item = f"·{m.item}" if m.item else ""
         lines.append(f"{i}. {m.category_name}{item}" + (f"（{detail}）" if detail else ""))
-    measures_text = "\n".join(lines) or "（暂无正在实施的帮扶措施）"
+    lines = lines or ["（暂无正在实施的帮扶措施）"]
     status = codes("monitoring_status").name(hh.monitoring_status)
     a = h.assessment
     rows = [
         [d.p(TITLE, "title")],
         [d.p(f"{d.township}  {year} 年度", "subtitle")],
         ["户主姓名", h.head, "家庭人口", f"{a.size if a else len(h.members)} 人"],
-        ["家庭住址", d.p(h.address, "cell"), "", ""],
+        ["家庭住址", h.address, "", ""],
         ["监测对象类别", cat, "识别监测时间", iso(hh.identified_on) or "—"],
         ["监测状态", status, "户编号", h.no],
-        ["风险类型", d.p(risk_text, "cell"), "", ""],
-        ["帮扶措施", MeasureList(d, measures_text), "", ""],
+        ["风险类型", risk_text, "", ""],
+    ]
+    first = len(rows)
+    for k, text in enumerate(lines):
+        rows.append(["帮扶措施" if k == 0 else "", text, "", ""])
+    last = len(rows) - 1
+    rows += [
         ["监测联系人", hh.a55_contact_person or "", "联系电话", hh.contact_phone or ""],
         [d.p(f"政策咨询、困难申报、问题反映电话：{HOTLINE}", "subtitle")],
         [d.p(f"温馨提示：家庭如因病、因灾、因意外事故等导致收入大幅减少或刚性支出大幅增加、生活出现困难，请及时向村委会或"
              f"监测联系人反映，也可拨打防止返贫监测和乡村振兴咨询服务平台电话 {HOTLINE}（与 12345 政务热线归并运行）"
              f"咨询政策、申报困难、反映问题。", "small")],
     ]
+    n = len(rows)
     inner = w - 8 * mm
     widths = [inner * 0.17, inner * 0.38, inner * 0.17, inner * 0.28]
-    t = d.table(rows, widths, header=0, size=9.5, padding=2.5, grid=False,
-                extra=[("SPAN", (0, 0), (-1, 0)), ("SPAN", (0, 1), (-1, 1)), ("SPAN", (1, 3), (-1, 3)),
-                       ("SPAN", (1, 6), (-1, 6)), ("SPAN", (1, 7), (-1, 7)), ("SPAN", (0, 9), (-1, 9)),
-                       ("SPAN", (0, 10), (-1, 10)),
-                       ("GRID", (0, 2), (-1, 8), 0.5, colors.black),
-                       ("ALIGN", (0, 2), (-1, -1), "LEFT"), ("VALIGN", (0, 7), (-1, 7), "TOP"),
-                       ("BACKGROUND", (0, 2), (0, 8), SHADE), ("BACKGROUND", (2, 2), (2, 2), SHADE),
-                       ("BACKGROUND", (2, 4), (2, 5), SHADE), ("BACKGROUND", (2, 8), (2, 8), SHADE)])
-    body = KeepInFrame(inner, CARD_HEIGHT - 8 * mm, [t], mode="shrink")
-    return Table([[body]], colWidths=[w], rowHeights=[CARD_HEIGHT],
-                 style=TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("BOX", (0, 0), (-1, -1), 1.2, colors.black),
-                                   ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 4 * mm),
-                                   ("RIGHTPADDING", (0, 0), (-1, -1), 4 * mm), ("TOPPADDING", (0, 0), (-1, -1), 3 * mm),
-                                   ("BOTTOMPADDING", (0, 0), (-1, -1), 3 * mm)]))
+    # Each measure is a row of its own (a long list breaks between measures); no span runs over
+    # several rows, so the table splits cleanly across pages.
+    cmds = [("SPAN", (0, 0), (-1, 0)), ("SPAN", (0, 1), (-1, 1)), ("SPAN", (1, 3), (-1, 3)),
+            ("SPAN", (1, 6), (-1, 6)), ("SPAN", (0, n - 2), (-1, n - 2)), ("SPAN", (0, n - 1), (-1, n - 1)),
+            ("GRID", (0, 2), (-1, first - 1), 0.5, colors.black), ("GRID", (0, last + 1), (-1, last + 1), 0.5,
+                                                                   colors.black),
+            ("BOX", (0, first), (0, last), 0.5, colors.black), ("BOX", (1, first), (-1, last), 0.5, colors.black),
+            ("ALIGN", (0, 2), (-1, -1), "LEFT"), ("VALIGN", (0, first), (-1, last), "TOP"),
+            ("BACKGROUND", (0, 2), (0, last + 1), SHADE), ("BACKGROUND", (2, 2), (2, 2), SHADE),
+            ("BACKGROUND", (2, 4), (2, 5), SHADE), ("BACKGROUND", (2, last + 1), (2, last + 1), SHADE)]
+    cmds += [("SPAN", (1, r), (-1, r)) for r in range(first, last + 1)]
+    t = d.table(rows, widths, header=0, size=9.5, padding=2.5, grid=False, extra=cmds)
+    _, height = t.wrap(inner, 10**6)
+    if height <= CARD_HEIGHT - 8 * mm:
+        return Table([[t]], colWidths=[w], rowHeights=[CARD_HEIGHT], style=TableStyle(BOXED)), True
+    t.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.2, colors.black)]))
+    t.hAlign = "CENTER"
+    return t, False
 
 
-class MeasureList(Flowable):
-    """The measures, one per line, wrapped within the cell."""
-
-    def __init__(self, d: Document, text: str):
-        super().__init__()
-        self.paras = [d.p(line, "cell") for line in text.split("\n")]
-
-    def wrap(self, aw, ah):
-        self.width = aw
-        self.height = sum(p.wrap(aw, ah)[1] for p in self.paras) + 1
-        return aw, self.height
-
-    def draw(self):
-        y = self.height
-        for p in self.paras:
-            _, h = p.wrap(self.width, y)
-            y -= h
-            p.drawOn(self.canv, 0, y)
+BOXED = [("FONTNAME", (0, 0), (-1, -1), FONT), ("BOX", (0, 0), (-1, -1), 1.2, colors.black),
+         ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 4 * mm),
+         ("RIGHTPADDING", (0, 0), (-1, -1), 4 * mm), ("TOPPADDING", (0, 0), (-1, -1), 3 * mm),
+         ("BOTTOMPADDING", (0, 0), (-1, -1), 3 * mm)]
 
 
 def make(session, sc, kind: str, year: int, as_of):
@@ -125,14 +122,22 @@ def make(session, sc, kind: str, year: int, as_of):
     ids = household_ids(session, sc, tuple(sorted(rules.UNREMOVED)))
     d = Document(TITLE, sc.township_name, Page(left=16 * mm, right=16 * mm, top=16 * mm, bottom=14 * mm))
     n = 0
+    half = False  # the last card took the top half of a sheet: the next one may go below it
     for h in load(session, sc, ids, year, as_of, with_measures=False):
-        if n % 2:
-            d.story.append(CutLine(d.width, "沿虚线剪开"))
-        elif n:
-            d.story.append(PageBreak())
-        d.story.append(card(session, d, h, year, as_of))
+        label = f"户 {h.no}"
+        d.glyphs.where = label
+        flowable, short = card(session, d, h, year, as_of)
+        if half and short:  # below the previous card, after the cut line, on the same sheet
+            d.end()
+            d.sections.append(Section(label, len(d.story)))
+            d.story += [Mark(d.t(h.mark), start=True), CutLine(d.width, "沿虚线剪开"), flowable]
+            half = False
+        else:
+            d.begin(label, h.mark)
+            d.story.append(flowable)
+            half = short
         n += 1
+    d.end()
     if not n:
         d.nobody()
-    d.glyphs.where = ""
     return d, n

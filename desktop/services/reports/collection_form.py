@@ -10,11 +10,11 @@ Landscape A4: the member table has 19 columns.
 from __future__ import annotations
 
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, PageBreak
+from reportlab.platypus import KeepTogether
 
 from .. import access, rules
 from ..codes import codes, measure_catalog
-from .base import SHADE, Document, Mark, Page, cn_date, fit, yes_no
+from .base import MIN_BODY, SHADE, Document, Page, cn_date, yes_no
 from .households import HouseholdInfo
 
 TITLE = "防止返贫监测对象信息采集表"
@@ -30,7 +30,11 @@ MEMBER_HEADER = ("序号", "A5\n姓名", "A6\n性别", "A7 居民身份证\n（�
                  "A15\n务工\n区域", "A16\n务工\n时间\n（月）", "A17\n基本医疗\n保险", "A18\n大病\n保险",
                  "A19\n基本养老\n保险", "A20\n享受\n低保", "A21\n特困\n供养", "A22\n易地扶贫\n搬迁")
 MEMBER_WIDTHS = (7, 17, 7, 33, 11, 10, 12, 15, 16, 17, 16, 18, 10, 12, 10, 12, 12, 12, 12)
-MEMBER_SIZE = 7.2
+MEMBER_SIZE = MIN_BODY
+NOTES = ("注：1. A33=A28+A29+A30+A31−A32，A34=A33÷家庭人口，A37=A33+A35−A36，A38=A37÷家庭人口。",
+         "2. A38 是确定监测对象的参考，A34 是区分前两类还是第三类对象的参考。",
+         "3. 家庭成员如出现因病因灾因意外事故等刚性支出较大后，在识别监测对象过程中突发死亡，"
+         "录入系统后将其标注为死亡。")
 
 
 def page() -> Page:
@@ -51,27 +55,29 @@ def section(d: Document, text: str):
 
 def add(d: Document, h: HouseholdInfo, year: int) -> None:
     """The whole form of one household, from a new page."""
-    d.glyphs.where = f"户 {h.no}"
+    d.begin(f"户 {h.no}", h.mark)
     s = d.story
-    s.append(Mark(d.t(h.mark)))
     s += d.heading(d.title)
     a = h.assessment
-    s.append(d.line(f"户编号：{h.no}", f"{year} 年度", f"填报日期：{cn_date(h.collected_on)}"))
+    w = d.width
+    unit = f"{h.scope.township.name}{h.village}"
+    s.append(d.table([[f"填报单位：{unit}", f"户编号：{h.no}（{year} 年度）", f"填报日期：{cn_date(h.collected_on)}"]],
+                     [w * 0.42, w * 0.33, w * 0.25], header=0, grid=False, padding=1,
+                     extra=[("ALIGN", (0, 0), (0, 0), "LEFT"), ("ALIGN", (2, 0), (2, 0), "RIGHT"),
+                            ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
     s.append(d.gap(1))
 
     # 一、基本信息
-    w = d.width
     widths = [w * 0.19, w * 0.33, w * 0.19, w * 0.29]
     cat = codes("category")
     hh = h.hh
-    f = d.fitted
     basic = [
         ["户主姓名", h.head, "家庭人口（状态时点）", f"{a.size if a else len(h.members)} 人"],
-        ["家庭住址", f(h.address, widths[1], 9), "联系电话", hh.phone or ""],
-        [f("A1 居住在大中型易地扶贫搬迁集中安置区（800人以上）", widths[0], 9), yn(d, hh.a1_relocation_site),
-         "A2 安置区地址", f(hh.a2_site_address or "", widths[3], 9)],
+        ["家庭住址", h.address, "联系电话", hh.phone or ""],
+        ["A1 居住在大中型易地扶贫搬迁集中安置区（800人以上）", yn(d, hh.a1_relocation_site),
+         "A2 安置区地址", hh.a2_site_address or ""],
         ["A3 监测对象类别", d.checks([(c.name, hh.a3_category == c.code) for c in cat]),
-         f("A4 脱贫户（身份证比对生成）", widths[2], 9), yn(d, bool(hh.a4_poverty_alleviated))],
+         "A4 脱贫户（身份证比对生成）", yn(d, bool(hh.a4_poverty_alleviated))],
     ]
     s.append(KeepTogether([section(d, "一、基本信息"),
                            d.table(basic, widths, header=0, size=9,
@@ -96,7 +102,7 @@ def add(d: Document, h: HouseholdInfo, year: int) -> None:
                  "" if m.work_months is None else str(m.work_months), yes_no(m.a17_medical),
                  yes_no(m.a18_serious_illness), yes_no(m.a19_pension), names["dibao"].name(m.a20_dibao),
                  names["tekun"].name(m.a21_tekun), yes_no(m.a22_relocated)]
-        rows.append([fit(d.t(c), mw[j] - 5, MEMBER_SIZE) for j, c in enumerate(cells)])
+        rows.append(cells)
     if not h.members:
         rows.append(["", "（状态时点无正常状态的家庭成员）"] + [""] * 17)
     members = d.table(rows, mw, header=1, size=MEMBER_SIZE, padding=1.8,
@@ -106,10 +112,10 @@ def add(d: Document, h: HouseholdInfo, year: int) -> None:
     # 三、三保障和饮水安全状况 (A26 derived from A17 by services.rules, via the assessment)
     a26 = "基本医疗保险" in (a.guarantee_problems if a else [])
     half = [w * 0.33, w * 0.17, w * 0.33, w * 0.17]
-    guarantee = [[f("A23 是否住房出现安全问题", half[0], 9), yn(d, hh.a23_housing_unsafe),
-                  f("A24 是否义务教育阶段适龄儿童少年失学辍学", half[2], 9), yn(d, hh.a24_school_dropout)],
-                 [f("A25 是否饮水出现安全问题", half[0], 9), yn(d, hh.a25_water_unsafe),
-                  f("A26 是否有家庭成员未参加城乡居民（职工）基本医疗保险（A17 指标生成）", half[2], 9),
+    guarantee = [["A23 是否住房出现安全问题", yn(d, hh.a23_housing_unsafe),
+                  "A24 是否义务教育阶段适龄儿童少年失学辍学", yn(d, hh.a24_school_dropout)],
+                 ["A25 是否饮水出现安全问题", yn(d, hh.a25_water_unsafe),
+                  "A26 是否有家庭成员未参加城乡居民（职工）基本医疗保险（A17 指标生成）",
                   yn(d, a26 if h.members else None)]]
     s.append(KeepTogether([d.gap(1.5), section(d, "三、三保障和饮水安全状况"),
                            d.table(guarantee, half, header=0, size=9, extra=[("ALIGN", (0, 0), (-1, -1), "LEFT")])]))
@@ -136,18 +142,14 @@ def add(d: Document, h: HouseholdInfo, year: int) -> None:
 
     def money(v):
         return rules.yuan(v) if v is not None else ""
-    lab = lambda text: f(text, w / 7, 8.5)  # noqa: E731
     income_rows = [
-        [lab("A28 工资性收入（元）"), lab("A29 生产经营性收入（元）"), lab("A30 财产性收入（元）"),
-         lab("A31 转移性收入（元）"), lab("A32 生产经营性支出（元）"), lab("A33 家庭纯收入（系统生成）（元）"),
-         lab("A34 家庭人均纯收入（系统生成）（元）")],
+        ["A28 工资性收入（元）", "A29 生产经营性收入（元）", "A30 财产性收入（元）", "A31 转移性收入（元）",
+         "A32 生产经营性支出（元）", "A33 家庭纯收入（系统生成）（元）", "A34 家庭人均纯收入（系统生成）（元）"],
         [money(t.A28 if t else None), money(t.A29 if t else None), money(t.A30 if t else None),
          money(t.A31 if t else None), money(t.A32 if t else None), money(r.A33 if r else None),
          money(r.A34 if r else None)],
-        [lab("A35 理赔收入（元）"), lab("A36 合规自付支出（元）"),
-         f("A37 纳入监测对象的收入参考范围（系统生成）（元）", 2 * w / 7, 8.5), "",
-         f("A38 纳入监测对象的人均收入参考范围（系统生成）（元）", 2 * w / 7, 8.5), "",
-         lab(f"{year} 年监测线（元/人·年）")],
+        ["A35 理赔收入（元）", "A36 合规自付支出（元）", "A37 纳入监测对象的收入参考范围（系统生成）（元）", "",
+         "A38 纳入监测对象的人均收入参考范围（系统生成）（元）", "", f"{year} 年监测线（元/人·年）"],
         [money(t.A35 if t else None), money(t.A36 if t else None), money(r.A37 if r else None), "",
          money(r.A38 if r else None), "", rules.line_text(a.line) if a else ""],
     ]
@@ -161,8 +163,8 @@ def add(d: Document, h: HouseholdInfo, year: int) -> None:
                                           ("SPAN", (2, 3), (3, 3)), ("SPAN", (4, 3), (5, 3)),
                                           ("BACKGROUND", (0, 0), (-1, 0), SHADE),
                                           ("BACKGROUND", (0, 2), (-1, 2), SHADE),
-                                          ("FONTSIZE", (0, 0), (-1, 0), 8.5), ("FONTSIZE", (0, 2), (-1, 2), 8.5),
-                                          ("LEADING", (0, 0), (-1, 0), 11), ("LEADING", (0, 2), (-1, 2), 11)]),
+                                          ("FONTSIZE", (0, 0), (-1, 0), 9), ("FONTSIZE", (0, 2), (-1, 2), 9),
+                                          ("LEADING", (0, 0), (-1, 0), 11.7), ("LEADING", (0, 2), (-1, 2), 11.7)]),
                            d.gap(0.8), d.p(note, "small")]))
 
     # 六、帮扶措施
@@ -179,11 +181,11 @@ def add(d: Document, h: HouseholdInfo, year: int) -> None:
                 items = [(n, (code, n) in had or (n == "其他" and unknown)) for n in names_]
             else:
                 items = [("", any(cat == code for cat, _ in had))]
-            rows.append([group if code == cats[0] else "", f"{code} {c['name']}", d.checks(items, 8.3)])
+            rows.append([group if code == cats[0] else "", f"{code} {c['name']}", d.checks(items)])
         if len(cats) > 1:
             spans.append(("SPAN", (0, first), (0, len(rows) - 1)))
     s.append(KeepTogether([d.gap(1.5), section(d, "六、帮扶措施"),
-                           d.table(rows, [w * 0.12, w * 0.15, w * 0.73], header=0, size=8.5, padding=0.6,
+                           d.table(rows, [w * 0.12, w * 0.15, w * 0.73], header=0, padding=0.3,
                                    extra=spans + [("ALIGN", (1, 0), (-1, -1), "LEFT"),
                                                   ("BACKGROUND", (0, 0), (0, -1), SHADE)])]))
 
@@ -198,13 +200,11 @@ def add(d: Document, h: HouseholdInfo, year: int) -> None:
                                           ("BACKGROUND", (0, 0), (0, -1), SHADE),
                                           ("BACKGROUND", (2, 0), (2, -1), SHADE)]),
                            d.gap(1),
-                           d.p("注：1. A33=A28+A29+A30+A31−A32，A34=A33÷家庭人口，A37=A33+A35−A36，A38=A37÷家庭人口。"
-                               "2. A38 是确定监测对象的参考，A34 是区分前两类还是第三类对象的参考。", "small"),
+                           *[d.p(n, "small") for n in NOTES],
                            d.gap(1),
                            d.signatures([("采集人（填表人）签字：", None), ("被采集人（户主）签字：", None),
                                          ("审核人签字：", None), ("日期：", "        年      月      日")],
                                         columns=2, stamp="单位（盖章）")]))
-    s.append(PageBreak())
 
 
 def build(d: Document, households, year: int) -> int:
@@ -212,9 +212,7 @@ def build(d: Document, households, year: int) -> int:
     for h in households:
         add(d, h, year)
         n += 1
-    if d.story and isinstance(d.story[-1], PageBreak):
-        d.story.pop()
-    d.glyphs.where = ""
+    d.end()
     return n
 
 

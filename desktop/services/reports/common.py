@@ -3,6 +3,7 @@ of villages and groups, the year's window. Plain reads; the rules stay in their 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -112,6 +113,12 @@ def year_window(year: int, as_of: date) -> tuple[date, date]:
     return date(year, 1, 1), min(date(year, 12, 31), as_of)
 
 
+def measure_window(ys: settings.YearSettingsData) -> tuple[date, date]:
+    """The 统计期 of the year (上年 10-01 to 当年 09-30 unless set otherwise): the period whose
+    income and assistance measures every document reports (采集表 六, 到户政策享受清单, 汇总表 三)."""
+    return ys.period_start, ys.period_end
+
+
 def region_names(session: Session) -> dict[int, str]:
     access.logged_in(session)
     return regions.names(session)
@@ -125,9 +132,47 @@ def village_list(session: Session, sc: Scope) -> list[tuple[int, str, int | None
          .order_by(Region.sort_order, Region.name))
     if sc.village_id is not None:
         q = q.where(Region.id == sc.village_id)
-    return [tuple(r) for r in session.execute(q)]
+    rows = [(r.id, r.name, r.rural_population, r.sort_order) for r in session.execute(q.add_columns(Region.sort_order))]
+    rows.sort(key=lambda r: (r[3] or 0, natural_key(r[1])))
+    return [r[:3] for r in rows]
 
 
 def chunks(ids: list[int], size: int = CHUNK):
     for i in range(0, len(ids), size):
         yield ids[i:i + size]
+
+
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_UNITS = {"十": 10, "百": 100, "千": 1000}
+_NUMBER = re.compile(r"[0-9]+|[零〇一二两三四五六七八九十百千]+")
+
+
+def cn_number(text: str) -> int | None:
+    """一 → 1, 十三 → 13, 二十 → 20, 一百零五 → 105, 13 → 13; None when not a number."""
+    if text.isdigit():
+        return int(text)
+    total, digit = 0, None
+    for ch in text:
+        if ch in _DIGITS:
+            digit = _DIGITS[ch] if digit is None else digit * 10 + _DIGITS[ch]
+        elif ch in _UNITS:
+            total += (1 if digit is None else digit) * _UNITS[ch]
+            digit = None
+        else:
+            return None
+    return total + (digit or 0)
+
+
+def natural_key(name: str | None) -> tuple:
+    """Sort key that reads numbers in names: 一组, 二组, … 十组, 十三组; 第2村民小组 before 第10村民小组."""
+    out: list = []
+    pos = 0
+    name = name or ""
+    for m in _NUMBER.finditer(name):
+        value = cn_number(m.group())
+        if value is None:
+            continue
+        out += [(0, name[pos:m.start()]), (1, value)]
+        pos = m.end()
+    out.append((0, name[pos:]))
+    return tuple(out)

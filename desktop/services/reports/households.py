@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ...models import Household, IncomeRecord, Measure, Member
 from .. import access, income
 from .. import assess as assess_mod
-from .common import Scope, chunks, region_names, year_settings, year_window
+from .common import Scope, chunks, measure_window, region_names, year_settings
 
 LOAD_CHUNK = 400
 
@@ -60,13 +60,25 @@ class HouseholdInfo:
         return self.assessment.income if self.assessment else None
 
 
+def assistance_from_members(members: list[Member]) -> set[tuple[str, str]]:
+    """The A48 综合保障 items a household has by its members' own answers: 低保 when a member's
+    A20 says 农村/城市低保, 特困供养 when A21 says 农村/城市特困. The forms tick A48 from these as
+    well as from recorded measures, so A48 never contradicts A20/A21 on the same page."""
+    out = set()
+    if any(m.a20_dibao not in (None, "", "00") for m in members):
+        out.add(("A48", "低保"))
+    if any(m.a21_tekun not in (None, "", "00") for m in members):
+        out.add(("A48", "特困供养"))
+    return out
+
+
 def load(session: Session, sc: Scope, ids: list[int], year: int, as_of: date, *, with_measures: bool = True,
          chunk: int = LOAD_CHUNK) -> Iterator[HouseholdInfo]:
     """The households of `ids` in that order, read `chunk` at a time."""
     access.report_scope(session, sc)
     ys = year_settings(session, year)
     point = ys.status_time_point
-    start, end = year_window(year, as_of)
+    start, end = measure_window(ys)
     names = region_names(session)
     for part in chunks(ids, chunk):
         rows = {h.id: h for h in session.scalars(select(Household).where(Household.id.in_(part)))}
@@ -84,6 +96,8 @@ def load(session: Session, sc: Scope, ids: list[int], year: int, as_of: date, *,
                            or_(Measure.end_date.is_(None), Measure.end_date >= start),
                            or_(Measure.ended_on.is_(None), Measure.ended_on >= start))):
                 used[hid].add((cat, item))
+            for hid in part:
+                used[hid] |= assistance_from_members(members[hid])
         record_ids = income.latest_record_ids(session, year, part)
         collected = {}
         if record_ids:

@@ -4,29 +4,37 @@ services.assess), the household size at the status time point, collection date a
 and the two signatures (采集人 / 被采集人) with dates: the sheet is signed by both and kept in two
 copies. A household without a record for the year gets the blank sheet of the default lines,
 to be filled in by hand.
+
+Layout: each item is its own table whose first row names the item; a long item breaks across
+pages between its lines (a long 说明 within its row) with the item's name repeated at the top of
+the next page. The results (A33, A34, A37, A38), the notes and both signatures are kept together
+on the last page, so the household never signs a page without the figures.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from reportlab.platypus import KeepTogether, PageBreak
+from reportlab.platypus import KeepTogether
 
 from .. import access, income, rules
-from .base import SHADE, Document, Mark, cn_date
+from .base import SHADE, Document, cn_date
 from .common import MONITORED, household_ids, year_settings
 from .households import load
 
 TITLE = "收入核算明细表"
 FIRST = ("A28", "A29", "A30", "A31", "A32")
 SECOND = ("A35", "A36")
+COLUMNS = (0.30, 0.20, 0.50)  # 明细, 金额, 说明
+DATE_BLANK = "        年      月      日"
+SIGNATURES = [("采集人签字：", None), ("日期：", DATE_BLANK), ("被采集人（户主）签字：", None), ("日期：", DATE_BLANK)]
+SIGNED = "本表一式两份，采集人与被采集人（户主）签字确认后各留存一份。"
 
 
 def add(session, d: Document, h, year: int, ys) -> None:
     access.household(session, h.hh.id)
-    d.glyphs.where = f"户 {h.no}"
+    d.begin(f"户 {h.no}", h.mark)
     s = d.story
-    s.append(Mark(d.t(h.mark)))
     s += d.heading(f"{TITLE}（{year} 年度）")
     a = h.assessment
     r = h.result
@@ -35,12 +43,12 @@ def add(session, d: Document, h, year: int, ys) -> None:
     w = d.width
     size = a.size if a else len(h.members)
     info = [["户编号", h.no, "户主姓名", h.head],
-            ["家庭住址", d.p(h.address, "cell"), "联系电话", h.hh.phone or ""],
+            ["家庭住址", h.address, "联系电话", h.hh.phone or ""],
             ["统计期", f"{ys.period_start.isoformat()} 至 {ys.period_end.isoformat()}", "家庭人口",
              f"{size} 人（{ys.status_time_point.isoformat()} 状态时点）"],
-            ["采集日期", cn_date(record.collected_on, "") if record else "", "采集人",
-             (record.collected_by or "") if record else ""]]
-    s.append(d.table(info, [w * 0.14, w * 0.42, w * 0.14, w * 0.30], header=0, size=9,
+            ["采集日期", cn_date(record.collected_on, "") if record else "",
+             "采集人", (record.collected_by or "") if record else ""]]
+    s.append(d.table(info, [w * 0.13, w * 0.42, w * 0.13, w * 0.32], header=0,
                      extra=[("ALIGN", (0, 0), (-1, -1), "LEFT"), ("BACKGROUND", (0, 0), (0, -1), SHADE),
                             ("BACKGROUND", (2, 0), (2, -1), SHADE)]))
     s.append(d.gap(2))
@@ -53,46 +61,40 @@ def add(session, d: Document, h, year: int, ys) -> None:
     blank = record is None
     catalog = income.line_catalog(session) if blank else {}
     totals = r.totals if r else (record.totals if record else None)
-    rows = [["项目", "明细", "金额（元）", "说明"]]
-    extra = []
+    widths = [w * x for x in COLUMNS]
+    s.append(d.table([["明细", "金额（元）", "说明"]], widths, header=1))
+    pad = 1.5 if blank else 2.2
 
-    def group(code: str) -> None:
-        first = len(rows)
+    def item(code: str) -> None:
+        rows = [[f"{code} {names[code]}", "", ""]]
         lines = by_item.get(code, [])
         if blank:
-            rows.extend(["", name, "", ""] for name in catalog.get(code, []))
+            rows += [[name, "", ""] for name in catalog.get(code, [])]
         elif not lines:
-            rows.append(["", "（无）", rules.yuan(income.ZERO), ""])
+            rows.append(["（无）", rules.yuan(income.ZERO), ""])
         for ln in lines:
-            rows.append(["", ln.line, rules.yuan(ln.amount), d.p(ln.note or "", "cell")])
-        if len(rows) == first:  # an item without catalog lines: one empty line to write on
-            rows.append(["", "", "", ""])
-        rows[first][0] = f"{code} {names[code]}"
+            rows.append([ln.line, rules.yuan(ln.amount), d.p(ln.note or "", "cell")])
+        if len(rows) == 1:  # an item without catalog lines: one empty line to write on
+            rows.append(["", "", ""])
         subtotal = "" if blank or totals is None else rules.yuan(getattr(totals, code))
-        rows.append(["", "小计", subtotal, ""])  # the lines first, then their sum, as on a ledger
-        extra.append(("BACKGROUND", (1, len(rows) - 1), (-1, len(rows) - 1), SHADE))
-        if not blank:  # the blank sheet is long: no spans, so it may break between any two lines
-            extra.append(("SPAN", (0, first), (0, len(rows) - 1)))
-            extra.append(("VALIGN", (0, first), (0, len(rows) - 1), "MIDDLE"))
+        rows.append([f"{code} 小计", subtotal, ""])
+        # Row 0 (the item's name) is repeated at the top of a page when the item breaks there.
+        s.append(d.table(rows, widths, header=1, padding=pad,
+                         extra=[("SPAN", (0, 0), (-1, 0)), ("ALIGN", (0, 0), (-1, 0), "LEFT"),
+                                ("ALIGN", (0, 1), (0, -1), "LEFT"), ("ALIGN", (1, 1), (1, -1), "RIGHT"),
+                                ("ALIGN", (2, 1), (2, -1), "LEFT"),
+                                ("BACKGROUND", (0, -1), (-1, -1), SHADE)]))
 
-    def result(target: list, cmds: list, code: str, label: str, value) -> None:
-        n = len(target)
-        target.append([f"{code} {label}", "", "" if value is None else rules.yuan(value), ""])
-        cmds.extend([("SPAN", (0, n), (1, n)), ("BACKGROUND", (0, n), (-1, n), SHADE)])
+    for code in FIRST + SECOND:
+        item(code)
 
-    for code in FIRST:
-        group(code)
-    result(rows, extra, "A33", "家庭纯收入 = A28+A29+A30+A31−A32", r.A33 if r else None)
-    result(rows, extra, "A34", f"家庭人均纯收入 = A33 ÷ {size} 人", r.A34 if r else None)
-    for code in SECOND:
-        group(code)
-    tail, tail_cmds = [], []
-    result(tail, tail_cmds, "A37", "纳入监测对象的收入参考范围 = A33+A35−A36", r.A37 if r else None)
-    result(tail, tail_cmds, "A38", f"纳入监测对象的人均收入参考范围 = A37 ÷ {size} 人", r.A38 if r else None)
-    widths = [w * 0.24, w * 0.28, w * 0.18, w * 0.30]
-    align = [("ALIGN", (0, 1), (1, -1), "LEFT"), ("ALIGN", (2, 1), (2, -1), "RIGHT")]
-    pad = 1.5 if blank else 2.2
-    s.append(d.table(rows, widths, header=1, size=9, padding=pad, extra=extra + align))
+    results = []
+    for code, label, value in (
+            ("A33", "家庭纯收入 = A28+A29+A30+A31−A32", r.A33 if r else None),
+            ("A34", f"家庭人均纯收入 = A33 ÷ {size} 人", r.A34 if r else None),
+            ("A37", "纳入监测对象的收入参考范围 = A33+A35−A36", r.A37 if r else None),
+            ("A38", f"纳入监测对象的人均收入参考范围 = A37 ÷ {size} 人", r.A38 if r else None)):
+        results.append([f"{code} {label}", "" if value is None else rules.yuan(value)])
     if blank:
         note = f"尚无 {year} 年收入记录：请入户采集后手工填写金额。"
     elif r is None:
@@ -100,15 +102,13 @@ def add(session, d: Document, h, year: int, ys) -> None:
     else:
         below = "低于" if r.A38 < a.line else "不低于"
         note = f"{year} 年省定防止返贫监测线 {rules.line_text(a.line)} 元/人·年；人均收入参考范围（A38）{below}监测线。"
-    # The last results, the notes and the signatures stay together: a signature never stands alone.
+    # The results, the notes and the signatures stay together: a signature never stands alone.
     s.append(KeepTogether([
-        d.table(tail, widths, header=0, size=9, padding=pad,
-                extra=tail_cmds + [("ALIGN", (0, 0), (1, -1), "LEFT"), ("ALIGN", (2, 0), (2, -1), "RIGHT")]),
-        d.gap(1.5), d.p(note, "small"), d.p("本表一式两份，采集人与被采集人（户主）签字确认后各留存一份。", "small"),
-        d.gap(3), d.signatures([("采集人签字：", None), ("日期：", "        年      月      日"),
-                                ("被采集人（户主）签字：", None), ("日期：", "        年      月      日")],
-                               columns=2)]))
-    s.append(PageBreak())
+        d.gap(2),
+        d.table([["核算结果", "金额（元）"]] + results, [w * 0.70, w * 0.30], header=1, padding=pad,
+                extra=[("ALIGN", (0, 1), (0, -1), "LEFT"), ("ALIGN", (1, 1), (1, -1), "RIGHT")]),
+        d.gap(1.5), d.p(note, "small"), d.p(SIGNED, "small"),
+        d.gap(3), d.signatures(SIGNATURES, columns=2)]))
 
 
 def make(session, sc, kind: str, year: int, as_of):
@@ -120,9 +120,7 @@ def make(session, sc, kind: str, year: int, as_of):
     for h in load(session, sc, ids, year, as_of, with_measures=False):
         add(session, d, h, year, ys)
         n += 1
-    if d.story:
-        d.story.pop()
-    else:
+    d.end()
+    if not n:
         d.nobody()
-    d.glyphs.where = ""
     return d, n

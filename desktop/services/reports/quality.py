@@ -39,7 +39,7 @@ def make(session, sc, kind: str, year: int, as_of: date):
     rows.append(["", "", "合计", str(len(findings)), str(len(households))])
     w = d.width
     s.append(d.p("一、问题分类统计", "h"))
-    s.append(d.table(rows, [w * 0.08, w * 0.32, w * 0.34, w * 0.13, w * 0.13], header=1, size=8.5, padding=1.6,
+    s.append(d.table(rows, [w * 0.08, w * 0.32, w * 0.34, w * 0.13, w * 0.13], header=1, padding=1.6,
                      extra=[("ALIGN", (0, 0), (-1, -1), "CENTER"), ("ALIGN", (1, 1), (2, -1), "LEFT"),
                             ("BACKGROUND", (0, -1), (-1, -1), TOTAL)]))
     lrows = [["序号", "户编号", "户主", "行政村", "问题类型", "问题说明"]]
@@ -50,7 +50,7 @@ def make(session, sc, kind: str, year: int, as_of: date):
     if not findings:
         lrows.append(["", "（未发现问题）"] + [""] * 4)
     s.append(d.p("二、问题清单", "h"))
-    s.append(d.table(lrows, [w * x for x in (0.06, 0.17, 0.08, 0.11, 0.14, 0.44)], header=1, size=8,
+    s.append(d.table(lrows, [w * x for x in (0.06, 0.17, 0.08, 0.11, 0.14, 0.44)], header=1,
                      extra=[("ALIGN", (1, 1), (-1, -1), "LEFT")]
                      + ([("SPAN", (1, 1), (-1, 1))] if not findings else [])))
     s.append(KeepTogether([d.gap(3), d.signatures([("检查人：", None), ("审核人：", None), ("日期：", cn_date(as_of))],

@@ -6,15 +6,17 @@ after removal, then the questions with boxes and blanks to fill by hand, and the
 
 from __future__ import annotations
 
-from reportlab.platypus import KeepTogether, PageBreak
+from datetime import date
+
+from reportlab.platypus import KeepTogether
 from sqlalchemy import select
 
-from ...models import Case, CaseStep
+from ...models import Case, CaseStep, Household
 from .. import access, rules
 from .. import measures as measures_mod
 from ..codes import codes
 from ..dates import add_months
-from .base import SHADE, Document, Mark, iso
+from .base import SHADE, Document, iso
 from .common import household_ids
 from .households import load
 
@@ -50,23 +52,22 @@ def _revisits(session, ids: list[int]) -> dict[int, tuple]:
 
 def add(session, d: Document, h, year: int, as_of, revisit) -> None:
     access.household(session, h.hh.id)
-    d.glyphs.where = f"户 {h.no}"
+    d.begin(f"户 {h.no}", h.mark)
     s = d.story
-    s.append(Mark(d.t(h.mark)))
     s += d.heading(TITLE, f"{year} 年度")
     hh = h.hh
     a = h.assessment
     w = d.width
-    due = revisit[0] if revisit and revisit[0] else (add_months(hh.a54_removed_on, REVISIT_MONTHS)
-                                                      if hh.a54_removed_on else None)
+    due = due_on(hh, revisit)
+    name = codes
     info = [["户编号", h.no, "户主姓名", h.head],
-            ["家庭住址", d.p(h.address, "cell"), "联系电话", hh.phone or ""],
+            ["家庭住址", h.address, "联系电话", hh.phone or ""],
             ["家庭人口", f"{a.size if a else len(h.members)} 人", "监测对象类别",
-             codes("category").name(hh.a3_category) or "—"],
+             name("category").name(hh.a3_category) or "—"],
             ["识别监测时间", iso(hh.identified_on) or "—", "监测状态",
-             codes("monitoring_status").name(hh.monitoring_status)],
+             name("monitoring_status").name(hh.monitoring_status)],
             ["风险消除时间", iso(hh.a54_removed_on) or "—", "风险消除方式",
-             codes("removal_way").name(hh.a53_removal_way) or "—"],
+             name("removal_way").name(hh.a53_removal_way) or "—"],
             ["回访到期日", iso(due) or "—", "监测联系人",
              f"{hh.a55_contact_person or ''} {hh.contact_phone or ''}".strip()]]
     s.append(d.p("一、基本情况", "h"))
@@ -96,7 +97,7 @@ def add(session, d: Document, h, year: int, as_of, revisit) -> None:
 
     q_rows = [["序号", "回访内容", "回访情况", "说明"]]
     for i, (question, options) in enumerate(QUESTIONS, 1):
-        q_rows.append([str(i), d.p(question, "cell"), d.checks([(o, False) for o in options], 8.5), ""])
+        q_rows.append([str(i), d.p(question, "cell"), d.checks([(o, False) for o in options]), ""])
     s.append(KeepTogether([d.p("三、回访内容", "h"),
                            d.table(q_rows, [w * 0.06, w * 0.44, w * 0.26, w * 0.24], header=1, size=9, padding=4,
                                    extra=[("ALIGN", (1, 1), (-1, -1), "LEFT")])]))
@@ -110,21 +111,36 @@ def add(session, d: Document, h, year: int, as_of, revisit) -> None:
         d.gap(4),
         d.signatures([("回访人签字：", None), ("被回访人（户主）签字：", None), ("村级审核：", None),
                       ("回访日期：", "        年      月      日")], columns=2, stamp="乡镇（盖章）")]))
-    s.append(PageBreak())
+
+
+def due_on(hh, revisit) -> date | None:
+    """When the revisit is due: the revisit case's step, else half a year after removal (A54)."""
+    if revisit and revisit[0]:
+        return revisit[0]
+    return add_months(hh.a54_removed_on, REVISIT_MONTHS) if hh.a54_removed_on else None
 
 
 def make(session, sc, kind: str, year: int, as_of):
     access.report_scope(session, sc)
     ids = household_ids(session, sc, ("removed",))
     revisits = _revisits(session, ids)
+    if sc.household_ids is None:  # the batch: households whose revisit is due and not yet recorded
+        removed = dict(session.execute(select(Household.id, Household.a54_removed_on)
+                                       .where(Household.id.in_(ids))).all()) if ids else {}
+        ids = [hid for hid in ids if _due(removed.get(hid), revisits.get(hid), as_of)]
     d = Document(TITLE, sc.township_name)
     n = 0
     for h in load(session, sc, ids, year, as_of, with_measures=False):
         add(session, d, h, year, as_of, revisits.get(h.hh.id))
         n += 1
-    if d.story:
-        d.story.pop()
-    else:
+    d.end()
+    if not n:
         d.nobody()
-    d.glyphs.where = ""
     return d, n
+
+
+def _due(removed_on: date | None, revisit, as_of: date) -> bool:
+    if revisit and revisit[1]:
+        return False  # already revisited (the form can be reprinted by naming the household)
+    due = revisit[0] if revisit and revisit[0] else (add_months(removed_on, REVISIT_MONTHS) if removed_on else None)
+    return due is not None and due <= as_of

@@ -79,7 +79,7 @@ def make(session, sc, kind: str, year: int, as_of: date):
     w = d.width
     widths = [w * 0.05, w * 0.17] + [w * 0.78 / (len(rows[0]) - 2)] * (len(rows[0]) - 2)
     s.append(d.p("一、排查户数", "h"))
-    s.append(d.table(rows, widths, header=1, size=8.5,
+    s.append(d.table(rows, widths, header=1,
                      extra=[("ALIGN", (0, 0), (-1, -1), "CENTER"), ("ALIGN", (1, 1), (1, -1), "LEFT"),
                             ("BACKGROUND", (0, -1), (-1, -1), TOTAL)]))
 
@@ -96,7 +96,7 @@ def make(session, sc, kind: str, year: int, as_of: date):
     visited = sum(1 for k in checks if k.visited_on)
     rrows.append(["", "重点核查户合计（一户可有多个原因）", str(len(checks)), str(visited), str(len(checks) - visited)])
     s.append(KeepTogether([d.p("二、重点核查户（按原因）", "h"),
-                           d.table(rrows, [w * 0.06, w * 0.46, w * 0.16, w * 0.16, w * 0.16], header=1, size=9,
+                           d.table(rrows, [w * 0.06, w * 0.46, w * 0.16, w * 0.16, w * 0.16], header=1,
                                    extra=[("ALIGN", (0, 0), (-1, -1), "CENTER"), ("ALIGN", (1, 1), (1, -1), "LEFT"),
                                           ("BACKGROUND", (0, -1), (-1, -1), TOTAL)])]))
 
@@ -108,9 +108,8 @@ def make(session, sc, kind: str, year: int, as_of: date):
     if not checks:
         lrows.append(["", "（无重点核查户）"] + [""] * 5)
     s.append(d.p("三、重点核查户名单", "h"))
-    s.append(d.table(lrows, [w * x for x in (0.05, 0.11, 0.14, 0.08, 0.42, 0.08, 0.12)], header=1, size=8,
+    s.append(d.table(lrows, [w * x for x in (0.05, 0.11, 0.14, 0.08, 0.42, 0.08, 0.12)], header=1,
                      extra=[("ALIGN", (1, 1), (-1, -1), "LEFT")] + ([("SPAN", (1, 1), (-1, 1))] if not checks else [])))
     s.append(KeepTogether([d.gap(3), d.signatures([("填表人：", None), ("审核人：", None),
-                                                   ("填报日期：", cn_date(as_of))],
-                                                  columns=3, stamp="单位（盖章）")]))
+                                                   ("填报日期：", cn_date(as_of))], columns=3, stamp="单位（盖章）")]))
     return d, tot["h"]
