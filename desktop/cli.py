@@ -11,7 +11,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from . import APP_NAME, logs
+from . import APP_NAME, __version__, logs
 
 # Every sub-command of SPEC §11: these never open the window, even before they are implemented.
 COMMANDS = ("init", "config", "import", "export", "assess", "check", "report", "demo")
@@ -92,17 +92,23 @@ def build_parser() -> Parser:
     s.add_argument("--status-date", type=_date, help="状态时点")
     s.add_argument("--current", action="store_true", help="设为当前工作年度")
 
-    s = sub.add_parser("import", help="导入交换格式的 Excel 工作簿（全部检查无误才写入）")
+    s = sub.add_parser("import", help="导入交换工作簿或全国系统一人一行的名单（.xlsx/.xls/.csv，全部检查无误才写入）")
     s.add_argument("--db", required=True, type=Path)
     _user_option(s)
-    s.add_argument("file", type=Path, metavar="FILE.xlsx")
+    s.add_argument("file", type=Path, metavar="FILE.xlsx|.xls|.csv")
     s.add_argument("--year", type=_year, help="收入各列所属年度（默认当前工作年度）")
+    s.add_argument("--accept-unknown-columns", action="store_true",
+                   help="文件中有不认识的要紧列（状态、户类型、类别、收入、风险等）时仍然导入（这些列不保存）")
+    s.add_argument("--create-villages", action="store_true",
+                   help="村名与已有的行政村相近（如 杨平村 / 杨坪村）时仍按新村建立")
 
-    s = sub.add_parser("export", help="按交换格式导出 Excel 工作簿")
+    s = sub.add_parser("export", help="导出 Excel 工作簿：本程序的交换格式，或全国系统的监测对象信息格式")
     s.add_argument("--db", required=True, type=Path)
     _user_option(s)
     s.add_argument("file", type=Path, metavar="FILE.xlsx")
     s.add_argument("--year", type=_year, help="收入各列所属年度（默认当前工作年度）")
+    s.add_argument("--layout", choices=("program", "national"), default="program",
+                   help="program：交换工作簿（户信息、家庭成员…，默认）；national：全国系统一人一行的监测对象信息")
 
     s = sub.add_parser("assess", help="按年度测算收入并给出建议类别及理由（JSON）")
     s.add_argument("--db", required=True, type=Path)
@@ -291,7 +297,12 @@ def cmd_import(a) -> int:
     db = _open(a.db)
     with _session(a, db) as s:
         year = _year_of(a, s)
-        pv = exchange.preview(s, a.file, year)
+        pv = exchange.preview(s, a.file, year, accept_unknown_columns=a.accept_unknown_columns,
+                              create_villages=a.create_villages)
+        if pv.people:
+            print(f"识别为{pv.layout_text()}")
+        for line in _ignored_lines(pv):
+            print(line)
         if not pv.ok:
             target = exchange.errors_path(a.file)
             exchange.write_error_workbook(pv.errors, target, source=a.file, total=pv.error_count)
@@ -322,6 +333,18 @@ def cmd_import(a) -> int:
     return 0
 
 
+def _ignored_lines(pv) -> list[str]:
+    """What the import does not store, always said (SPEC §11)."""
+    out = []
+    if pv.ignored:
+        out.append(f"不认识、未导入的列：{'、'.join(pv.ignored)}")
+    if pv.left_out:
+        out.append(f"认识但本程序不保存的列：{'、'.join(pv.left_out)}")
+    if pv.converted:
+        out.append(f"换算后保存的列：{'、'.join(pv.converted)}")
+    return out
+
+
 def _check_output(path: Path, suffix: str, what: str) -> None:
     """An output file must have the right extension and an existing folder (wrong usage otherwise)."""
     if path.suffix.lower() != suffix:
@@ -336,7 +359,8 @@ def cmd_export(a) -> int:
     db = _open(a.db)
     with _session(a, db) as s:
         year = _year_of(a, s)
-        result = exchange.export_workbook(s, a.file, year)
+        write = exchange.export_national if a.layout == "national" else exchange.export_workbook
+        result = write(s, a.file, year)
     print(f"{result.summary()}：{result.path}（{result.size / 2**20:.1f} MB，用时 {result.elapsed:.1f} 秒）")
     return 0
 
@@ -412,6 +436,7 @@ def gui(argv: list[str]) -> int:
     p = Parser(prog="python -m desktop", description=f"{APP_NAME}：不带子命令时打开程序窗口。"
                f"子命令：{'、'.join(COMMANDS)}")
     p.add_argument("--db", type=Path, help="数据库文件（默认在用户数据目录）")
+    p.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}", help="显示版本号并退出")
     args = p.parse_args(argv)
     logs.setup_logging()
     logs.install_hooks()  # until the window's dialog is installed (app.run_gui), faults are only logged

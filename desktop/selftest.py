@@ -114,16 +114,47 @@ def check_workbook(tmp: Path) -> str:
     return f"交换工作簿导出 {book.stat().st_size // 1024} KB 并导入另一数据库（{exported.households} 户）"
 
 
+def wanted_platform() -> str:
+    """The Qt platform plugin the self-test must load: the real one wherever there is a screen.
+
+    On Windows that is always `windows` (the plugin a windowed start needs, whatever QT_QPA_PLATFORM says);
+    elsewhere QT_QPA_PLATFORM when set, else xcb/wayland with a display, else offscreen."""
+    if sys.platform == "win32":
+        return "windows"
+    chosen = os.environ.get("QT_QPA_PLATFORM", "").split(":", 1)[0].strip()
+    if chosen:
+        return chosen
+    if os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("DISPLAY"):
+        return "wayland"
+    return "xcb" if os.environ.get("DISPLAY") else "offscreen"
+
+
+def platform_plugin(name: str, plugins: Path) -> Path:
+    """The file of the platform plugin `name` under Qt's plugins folder; a missing plugin is an error here,
+    with its name and folder, instead of Qt's abort ("no Qt platform plugin could be initialized")."""
+    folder = plugins / "platforms"
+    found = sorted(folder.glob(f"*q{name}*")) if folder.is_dir() else []
+    found = [f for f in found if f.suffix.lower() in (".dll", ".so", ".dylib")]
+    if not found:
+        raise RuntimeError(f"缺少 Qt 平台插件“{name}”（应在 {folder}），程序窗口无法打开；请重新安装")
+    return found[0]
+
+
 def check_window(tmp: Path) -> str:
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QLibraryInfo
     from PySide6.QtWidgets import QApplication
 
     from .app import create_main_window
     from .services import auth, settings
     from .services.context import AppContext
     from .services.db import init_db, sqlite_url
-    app = QApplication.instance() or QApplication([])
+    app = QApplication.instance()
+    if app is None:
+        platform = wanted_platform()
+        plugin = platform_plugin(platform, Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)))
+        app = QApplication(["fanpin-selftest", "-platform", platform])
+        if app.platformName() != platform:
+            raise RuntimeError(f"Qt 加载了平台插件“{app.platformName()}”，而不是 {plugin.name}")
     db = init_db(sqlite_url(tmp / "scratch.sqlite3"))
     with db.session() as s:
         user = auth.authenticate(s, "admin", SCRATCH_PASSWORD)
@@ -147,8 +178,9 @@ CHECKS: list[tuple[str, Callable[[Path], str]]] = [
     ("界面", check_window)]
 
 
-def main(out=sys.stdout) -> int:
+def main(out=None) -> int:
     from . import APP_NAME, __version__
+    out = out if out is not None else sys.stdout
     print(f"{APP_NAME} {__version__} 自检", file=out)
     failures = 0
     with tempfile.TemporaryDirectory(prefix="fanpin-selftest-") as folder:

@@ -22,14 +22,18 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV" || { echo "无法创建虚拟环境：sudo apt-get install python3-venv" >&2; exit 1; }
 fi
 
-# Reinstall only when pyproject.toml (or the extras asked for) changed since the last install.
+# Reinstall only when pyproject.toml, the pinned versions (or the extras asked for) changed since the last install.
+# installer/constraints.txt pins what the Windows and Linux bundles ship, so the tests run on exactly that.
+CONSTRAINTS="$ROOT/installer/constraints.txt"
 STAMP="$VENV/.installed-${EXTRAS:-base}"
-WANT="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+WANT="$({ cat "$ROOT/pyproject.toml"; cat "$CONSTRAINTS" 2>/dev/null || true; } | sha256sum | cut -c1-16)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   echo "安装依赖…"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
   SPEC="$ROOT"; [ -n "$EXTRAS" ] && SPEC="$ROOT[$EXTRAS]"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$SPEC" 2> >(grep -v '^WARNING: Location' >&2)
+  PINS=(); [ -f "$CONSTRAINTS" ] && PINS=(-c "$CONSTRAINTS")
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PINS[@]}" -e "$SPEC" \
+    2> >(grep -v '^WARNING: Location' >&2)
   echo "$WANT" > "$STAMP"
 fi
 

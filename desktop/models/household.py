@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Optional
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Timestamps
+from .base import Base, Money, Timestamps
 
 
 class Household(Timestamps, Base):
@@ -29,7 +30,8 @@ class Household(Timestamps, Base):
     a1_relocation_site: Mapped[Optional[bool]] = mapped_column(Boolean)
     a2_site_address: Mapped[Optional[str]] = mapped_column(String(200))
     a3_category: Mapped[Optional[str]] = mapped_column(String(8), index=True)  # code list "category"
-    a4_poverty_alleviated: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # 是否脱贫户: None when no source says (a national list without 户类型); never guessed as 否.
+    a4_poverty_alleviated: Mapped[Optional[bool]] = mapped_column(Boolean, index=True)
     a23_housing_unsafe: Mapped[Optional[bool]] = mapped_column(Boolean)
     a24_school_dropout: Mapped[Optional[bool]] = mapped_column(Boolean)
     a25_water_unsafe: Mapped[Optional[bool]] = mapped_column(Boolean)
@@ -38,7 +40,8 @@ class Household(Timestamps, Base):
     a27a_disaster_types: Mapped[list] = mapped_column(JSON, default=list)  # codes of "disaster_type"
 
     monitoring_status: Mapped[str] = mapped_column(String(16), default="none", index=True)
-    whole_no_labor_guarantee: Mapped[bool] = mapped_column(Boolean, default=False)  # 整户无劳动能力兜底保障户
+    # 整户无劳动能力兜底保障户 (None: unknown)
+    whole_no_labor_guarantee: Mapped[Optional[bool]] = mapped_column(Boolean)
     dibao_tier: Mapped[Optional[str]] = mapped_column(String(8))
     identified_on: Mapped[Optional[date]] = mapped_column(Date)  # 识别监测时间
     a53_removal_way: Mapped[Optional[str]] = mapped_column(String(8))
@@ -46,6 +49,22 @@ class Household(Timestamps, Base):
     a55_contact_person: Mapped[Optional[str]] = mapped_column(String(64))
     contact_phone: Mapped[Optional[str]] = mapped_column(String(32))
     note: Mapped[Optional[str]] = mapped_column(Text)
+
+    # 风险消除后情况: the household's state when its risk was removed, as the national system records it
+    # (SPEC §9.1). Facts as given, never computed here; None where unknown.
+    after_dropout: Mapped[Optional[bool]] = mapped_column(Boolean)  # 义务教育阶段适龄儿童少年失学辍学
+    after_housing_damaged: Mapped[Optional[bool]] = mapped_column(Boolean)  # 住房损毁
+    after_medical_missing: Mapped[Optional[bool]] = mapped_column(Boolean)  # 有家庭成员未参加基本医疗保险
+    after_water_damaged: Mapped[Optional[bool]] = mapped_column(Boolean)  # 饮水设施损毁
+    after_a28: Mapped[Optional[Decimal]] = mapped_column(Money)  # 工资性收入
+    after_a29: Mapped[Optional[Decimal]] = mapped_column(Money)  # 生产经营性收入
+    after_a30: Mapped[Optional[Decimal]] = mapped_column(Money)  # 财产性收入
+    after_a31: Mapped[Optional[Decimal]] = mapped_column(Money)  # 转移性收入
+    after_a32: Mapped[Optional[Decimal]] = mapped_column(Money)  # 生产经营性支出
+    after_a33: Mapped[Optional[Decimal]] = mapped_column(Money)  # 家庭纯收入
+    after_a34: Mapped[Optional[Decimal]] = mapped_column(Money)  # 家庭人均纯收入
+    after_a35: Mapped[Optional[Decimal]] = mapped_column(Money)  # 理赔收入
+    after_a36: Mapped[Optional[Decimal]] = mapped_column(Money)  # 合规自付支出
 
     # Nothing is hard-deleted: a household leaves the register with a reason.
     closed_on: Mapped[Optional[date]] = mapped_column(Date)
@@ -74,10 +93,17 @@ class Member(Timestamps, Base):
     disability_grade: Mapped[Optional[str]] = mapped_column(String(4))
     labor: Mapped[Optional[str]] = mapped_column(String(4))  # A14
     work_region: Mapped[Optional[str]] = mapped_column(String(4))  # A15
+    work_place: Mapped[Optional[str]] = mapped_column(String(100))  # 务工所在地: a place, as the national list has it
     work_months: Mapped[Optional[int]] = mapped_column(Integer)  # A16
     a17_medical: Mapped[Optional[bool]] = mapped_column(Boolean)
+    # The national system's two 医保 flags (A17 is either of them): None where unknown.
+    a17_resident_medical: Mapped[Optional[bool]] = mapped_column(Boolean)  # 城乡居民基本医疗保险
+    a17_employee_medical: Mapped[Optional[bool]] = mapped_column(Boolean)  # 城镇职工基本医疗保险
     a18_serious_illness: Mapped[Optional[bool]] = mapped_column(Boolean)
     a19_pension: Mapped[Optional[bool]] = mapped_column(Boolean)
+    a19_employee_pension: Mapped[Optional[bool]] = mapped_column(Boolean)  # 城镇职工基本养老保险
+    public_post_months: Mapped[Optional[int]] = mapped_column(Integer)  # 公益性岗位（月数）
+    school_absence_reason: Mapped[Optional[str]] = mapped_column(String(100))  # 义务教育阶段未上学原因
     a20_dibao: Mapped[Optional[str]] = mapped_column(String(4))
     a21_tekun: Mapped[Optional[str]] = mapped_column(String(4))
     a20_dibao_since: Mapped[Optional[date]] = mapped_column(Date)  # 享受低保起始时间 (unknown: NULL)

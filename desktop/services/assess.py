@@ -175,6 +175,11 @@ def _one(r, year: int, line: Decimal, rural_average: Decimal | None, as_of: date
                                             rural_average=rural_average,
                                             poverty_alleviated=bool(r.a4_poverty_alleviated),
                                             guarantees=g, risk_types=risks)
+    if r.a4_poverty_alleviated is None:  # unknown, e.g. a national list without 户类型: never taken as 否
+        unsure = suggestion.category in ("01", "02")
+        why = "是否脱贫户未知（未登记）：" + ("无法判断是脱贫不稳定户还是边缘易致贫户，" if unsure else "")
+        suggestion = Suggestion(None if unsure else suggestion.category, True,
+                                [*suggestion.reasons, why + "请核实后在户信息中填写"])
     monitored = r.monitoring_status in rules.UNREMOVED or suggestion.category is not None
     required = rules.developmental_required(monitored, members)
     return Assessment(

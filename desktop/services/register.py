@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import and_, asc, desc, func, or_, select, union_all
 from sqlalchemy.orm import Session
@@ -53,14 +54,14 @@ class HouseholdData:
     a1_relocation_site: bool | None = None
     a2_site_address: str | None = None
     a3_category: str | None = None
-    a4_poverty_alleviated: bool = False
+    a4_poverty_alleviated: bool | None = False  # None: unknown (an import that did not say)
     a23_housing_unsafe: bool | None = None
     a24_school_dropout: bool | None = None
     a25_water_unsafe: bool | None = None
     a27_risk_types: list[str] = field(default_factory=list)
     a27_other_note: str | None = None
     a27a_disaster_types: list[str] = field(default_factory=list)
-    whole_no_labor_guarantee: bool = False
+    whole_no_labor_guarantee: bool | None = False
     dibao_tier: str | None = None
     a55_contact_person: str | None = None
     contact_phone: str | None = None
@@ -70,9 +71,27 @@ class HouseholdData:
     identified_on: date | None = None
     a53_removal_way: str | None = None
     a54_removed_on: date | None = None
+    # 风险消除后情况 as the national system recorded it (SPEC §9.1): read-only here, filled by import.
+    after_dropout: bool | None = None
+    after_housing_damaged: bool | None = None
+    after_medical_missing: bool | None = None
+    after_water_damaged: bool | None = None
+    after_a28: Decimal | None = None
+    after_a29: Decimal | None = None
+    after_a30: Decimal | None = None
+    after_a31: Decimal | None = None
+    after_a32: Decimal | None = None
+    after_a33: Decimal | None = None
+    after_a34: Decimal | None = None
+    after_a35: Decimal | None = None
+    after_a36: Decimal | None = None
 
 
-READ_ONLY_HOUSEHOLD = {"id", "monitoring_status", "identified_on", "a53_removal_way", "a54_removed_on"}
+AFTER_REMOVAL = ("after_dropout", "after_housing_damaged", "after_medical_missing", "after_water_damaged",
+                 "after_a28", "after_a29", "after_a30", "after_a31", "after_a32", "after_a33", "after_a34",
+                 "after_a35", "after_a36")
+READ_ONLY_HOUSEHOLD = {"id", "monitoring_status", "identified_on", "a53_removal_way", "a54_removed_on",
+                       *AFTER_REMOVAL}
 
 
 @dataclass
@@ -86,19 +105,25 @@ class MemberData:
     political: str | None = None
     education: str | None = None
     school: str | None = None
+    school_absence_reason: str | None = None  # 义务教育阶段未上学原因
     health: str | None = None
     disability_grade: str | None = None
     labor: str | None = None
     work_region: str | None = None
+    work_place: str | None = None  # 务工所在地: a place, beside the A15 class
     work_months: int | None = None
     a17_medical: bool | None = None
+    a17_resident_medical: bool | None = None  # the national system's two 医保 flags
+    a17_employee_medical: bool | None = None
     a18_serious_illness: bool | None = None
     a19_pension: bool | None = None
+    a19_employee_pension: bool | None = None  # 城镇职工基本养老保险
     a20_dibao: str | None = None
     a21_tekun: str | None = None
     a20_dibao_since: date | None = None  # when 低保 began: "newly" in screening; None is unknown, never a guess
     a21_tekun_since: date | None = None  # when 特困供养 began
     a22_relocated: bool | None = None
+    public_post_months: int | None = None  # 公益性岗位（月数）
     phone: str | None = None
     note: str | None = None
     # Read-only here: changed by events.

@@ -1,5 +1,6 @@
-"""导出 Excel: the register in the exchange layout (SPEC §9) for a year, with progress and 取消; and the
-blank template for the villages (save_template, shared with the import wizard)."""
+"""导出 Excel: the register in the exchange layout (SPEC §9) or the national 监测对象信息 layout
+(SPEC §9.1) for a year, with progress and 取消; and the blank template for the villages (save_template,
+shared with the import wizard)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -50,11 +52,16 @@ class ExportDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.path_edit, 1)
         row.addWidget(self.browse_button)
+        self.layout_combo = QComboBox()
+        self.layout_combo.addItem("交换工作簿（户信息、家庭成员、帮扶措施、收入明细）", "program")
+        self.layout_combo.addItem("全国系统格式（监测对象信息，一人一行，可交县里）", "national")
+        self.layout_combo.currentIndexChanged.connect(self._suggest_name)
         form = QFormLayout()
+        form.addRow("格式：", self.layout_combo)
         form.addRow("收入所属年度：", self.year)
         form.addRow("保存到：", row)
-        hint = QLabel("按交换格式导出全部户、家庭成员、帮扶措施和该年度收入明细；家庭纯收入等计算列一并填好，"
-                      "代码列带下拉列表。导出的文件可直接再导入。")
+        hint = QLabel("交换工作簿：全部户、家庭成员、帮扶措施和该年度收入明细，计算列一并填好，代码列带下拉列表。"
+                      "全国系统格式：标题行、分组行和全国系统的列名，每户在册成员一人一行。两种文件都可直接再导入。")
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #555;")
         self.status = QLabel()
@@ -79,7 +86,8 @@ class ExportDialog(QDialog):
     def _suggest_name(self) -> None:
         current = self.path_edit.text()
         folder = Path(current).parent if current else Path.home()
-        self.path_edit.setText(str(folder / f"防止返贫监测信息_{self.year.value()}年_{date.today():%Y%m%d}.xlsx"))
+        kind = "监测对象信息（全国系统格式）" if self.layout_combo.currentData() == "national" else "防止返贫监测信息"
+        self.path_edit.setText(str(folder / f"{kind}_{self.year.value()}年_{date.today():%Y%m%d}.xlsx"))
 
     def _update(self) -> None:
         self.export_button.setEnabled(self.worker is None and self.path_edit.text().lower().endswith(".xlsx"))
@@ -97,9 +105,10 @@ class ExportDialog(QDialog):
         set_error(self.error, None)
         self.status.setText("正在导出……")
 
+        write = exchange.export_national if self.layout_combo.currentData() == "national" else exchange.export_workbook
+
         def work(w: Worker):
-            return ctx.read(exchange.export_workbook, path, year, village_ids=village_ids, progress=w.report,
-                            cancelled=w.cancelled)
+            return ctx.read(write, path, year, village_ids=village_ids, progress=w.report, cancelled=w.cancelled)
         self.worker = run_with_progress(self, "正在导出", work, self._done, self._failed)
         self._update()
 

@@ -15,6 +15,7 @@ from typing import Callable
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QThread, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -42,7 +43,7 @@ SHOW_AFTER_MS = 500
 HINT_STYLE = "color: #555;"
 ERROR_STYLE = "color: #c62828; font-weight: bold;"
 OK_STYLE = "color: #2e7d32; font-weight: bold;"
-EXCEL_FILTER = "Excel 工作簿 (*.xlsx *.xlsm *.xls);;所有文件 (*)"
+EXCEL_FILTER = "Excel 工作簿或 CSV (*.xlsx *.xlsm *.xls *.csv);;所有文件 (*)"
 
 
 # ---------------------------------------------------------------- work off the GUI thread
@@ -188,7 +189,8 @@ class FilePage(QWizardPage):
         self.w = wizard
         self.ready = False
         self.setTitle("选择要导入的 Excel 文件")
-        self.setSubTitle("交换格式：“户信息”“家庭成员”两张表必有，“帮扶措施”“收入明细”可选。"
+        self.setSubTitle("本程序的交换工作簿（“户信息”“家庭成员”两张表必有），或全国系统导出的一人一行名单"
+                         "（监测对象信息、已脱贫人口名单等，.xlsx/.xls/.csv 均可）。"
                          "导入前先检查全部内容，有任何错误都不会写入数据库。")
         self.path_edit = QLineEdit()
         self.path_edit.setReadOnly(True)
@@ -253,6 +255,13 @@ class PreviewPage(QWizardPage):
         self.notes = QLabel()
         self.notes.setWordWrap(True)
         self.notes.setStyleSheet(HINT_STYLE)
+        self.layout_label = QLabel()
+        self.layout_label.setWordWrap(True)
+        self.columns = QLabel()
+        self.columns.setWordWrap(True)
+        self.columns.setStyleSheet(HINT_STYLE)
+        self.confirm_box = QCheckBox()
+        self.confirm_box.toggled.connect(self._answered)
         self.model = IssuesModel(self)
         self.table = _table(self.model)
         for col, width in enumerate((90, 60, 170, 170)):
@@ -263,9 +272,12 @@ class PreviewPage(QWizardPage):
         bottom.addStretch(1)
         bottom.addWidget(self.save_errors_button)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.layout_label)
         layout.addWidget(self.verdict)
         layout.addWidget(self.summary)
+        layout.addWidget(self.confirm_box)
         layout.addWidget(self.table, 100)
+        layout.addWidget(self.columns)
         layout.addWidget(self.notes)
         layout.addStretch(1)  # takes the room when there is no table
         layout.addLayout(bottom)
@@ -273,6 +285,20 @@ class PreviewPage(QWizardPage):
     def initializePage(self) -> None:
         pv = self.w.preview
         self.setSubTitle(f"文件：{pv.path}　　收入所属年度：{pv.year} 年")
+        self.layout_label.setText(f"识别为{pv.layout_text()}。" if pv.people else "")
+        self.layout_label.setVisible(bool(pv.people))
+        self.columns.setText(_columns_text(pv))
+        self.confirm_box.blockSignals(True)
+        self.confirm_box.setChecked(False)
+        self.confirm_box.blockSignals(False)
+        self.confirm_box.setVisible(pv.confirmable)
+        if pv.confirmable:
+            asks = []
+            if "unknown_columns" in pv.questions:
+                asks.append("不认识的列不保存")
+            if "close_villages" in pv.questions:
+                asks.append("相近的村名按新村建立")
+            self.confirm_box.setText(f"我已核对下表，仍按文件导入（{'；'.join(asks)}）")
         self.model.set_issues(pv.errors)
         self.table.setVisible(bool(pv.errors))
         self.save_errors_button.setVisible(bool(pv.errors))
@@ -280,6 +306,10 @@ class PreviewPage(QWizardPage):
             self.verdict.setText("文件检查通过，可以导入。")
             self.verdict.setStyleSheet(OK_STYLE)
             self.summary.setText("将要：" + pv.summary() + "。")
+        elif pv.confirmable:
+            self.verdict.setText(f"有 {pv.error_count} 处需要您确认：不认识的要紧列，或与已有的村名相近的新村名。"
+                                 "请核对下表；改正原文件后点“上一步”重新选择，或勾选下面的确认后导入。")
+            self.verdict.setStyleSheet(ERROR_STYLE)
         else:
             more = f"（列出前 {len(pv.errors)} 处）" if pv.error_count > len(pv.errors) else ""
             self.verdict.setText(f"文件有 {pv.error_count} 处错误{more}，不能导入，数据库没有任何修改。"
@@ -287,7 +317,15 @@ class PreviewPage(QWizardPage):
             self.verdict.setStyleSheet(ERROR_STYLE)
             self.summary.setText("")
         self.summary.setVisible(pv.ok)
-        self.notes.setText("\n".join(pv.notes))
+        # columns kept, converted and left out are listed above: the notes add rows skipped and how updates go
+        self.notes.setText("\n".join(n for n in pv.notes if "中以下列" not in n and "计算列不导入" not in n))
+
+    def _answered(self, yes: bool) -> None:
+        pv = self.w.preview
+        if yes and pv is not None and pv.confirmable:
+            pv.confirm()
+            self.initializePage()
+            self.completeChanged.emit()
 
     def isComplete(self) -> bool:
         return self.w.preview is not None and self.w.preview.ok
@@ -304,6 +342,22 @@ class PreviewPage(QWizardPage):
             show_error(self, exc)
             return
         show_info(self, f"错误清单已保存：{target}")
+
+
+def _columns_text(pv) -> str:
+    """What will be kept, converted, or left out: a clerk sees it before anything is written."""
+    parts = []
+    if pv.converted:
+        parts.append(f"换算后保存：{'、'.join(pv.converted)}（按全国系统的含义换算，如“是否解决安全饮用水”为“否”"
+                     f"即“饮水出现安全问题”）")
+    if pv.left_out:
+        parts.append(f"认识但不保存：{'、'.join(pv.left_out)}")
+    if pv.ignored:
+        parts.append(f"不认识、不导入：{'、'.join(pv.ignored)}")
+    if pv.kept:
+        shown = "、".join(pv.kept[:40]) + (f" 等 {len(pv.kept)} 列" if len(pv.kept) > 40 else "")
+        parts.insert(0, f"按原样保存：{shown}")
+    return "\n".join(parts)
 
 
 class ConfirmPage(QWizardPage):

@@ -76,3 +76,46 @@ def test_wrong_usage_exits_2(tmp_path):
     p = run("export", "--db", db, tmp_path / "x.csv", check_code=2)
     assert ".xlsx" in p.stderr
     p = run("import", "--db", db, tmp_path / "a.xlsx", "--year", "1999", check_code=2)
+
+
+def test_a_national_list_imports_says_what_it_left_out_and_exports_back(tmp_path):
+    from tests.services.national_files import grid, sample_rows, write_csv
+
+    db = _init(tmp_path)
+    cells = grid(sample_rows())
+    cells[2].append("家庭年收入")  # an unknown column that matters
+    for r in cells[3:]:
+        r.append("1")
+    for r in cells[:2]:
+        r.append(None)
+    path = write_csv(tmp_path / "名单.csv", cells, "gb18030")
+    p = run("import", "--db", db, path, check_code=1)
+    assert "家庭年收入" in p.stderr and "--accept-unknown-columns" in p.stderr
+    assert "不认识、未导入的列：家庭年收入" in p.stdout
+    assert (tmp_path / "名单.errors.xlsx").exists()
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT count(*) FROM household").fetchone() == (0,)
+    p = run("import", "--db", db, path, "--accept-unknown-columns", check_code=0)
+    assert "识别为全国系统一人一行名单" in p.stdout and "3 户、6 人" in p.stdout
+    assert "不认识、未导入的列：家庭年收入" in p.stdout and "人编号" in p.stdout and "新建行政村 2 个" in p.stdout
+    out = tmp_path / "县里.xlsx"
+    run("export", "--db", db, out, "--layout", "national", check_code=0)
+    ws = openpyxl.load_workbook(out).worksheets[0]
+    assert ws["A1"].value == "（自定义）监测对象信息" and ws["A2"].value == "基础信息" and ws["A3"].value == "序号"
+    assert ws.max_row == 3 + 6
+
+
+def test_a_village_close_to_an_existing_one_needs_create_villages(tmp_path):
+    from tests.services.national_files import grid, sample_rows, write_xlsx
+
+    db = _init(tmp_path)
+    rows = sample_rows()
+    run("import", "--db", db, write_xlsx(tmp_path / "a.xlsx", grid(rows)), check_code=0)
+    for r in rows:
+        r["村"] = "东村村委会"
+        r["户编号"] = "9" + r["户编号"][1:]
+    path = write_xlsx(tmp_path / "b.xlsx", grid(rows))
+    p = run("import", "--db", db, path, check_code=1)
+    assert "东村村委会" in p.stderr and "“东村”" in p.stderr and "--create-villages" in p.stderr
+    p = run("import", "--db", db, path, "--create-villages", check_code=0)
+    assert "新建行政村 1 个：东村村委会" in p.stdout

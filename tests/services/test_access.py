@@ -36,6 +36,7 @@ from desktop.services import (
 from desktop.services.access import AccessDenied
 from desktop.services.context import AppContext
 from desktop.services.exchange import exporter
+from desktop.services.exchange.national_export import export_national
 from desktop.services.reports import common as report_common
 from tests.conftest import TODAY, YEAR, family, login
 
@@ -54,7 +55,8 @@ RULES = {
     "backups.restore_backup": "admin",
     "checks.run_checks": "village",
     "demo.generate": "manager",
-    "exchange.exporter.export_workbook": "any", "exchange.exporter.write_template": "any",
+    "exchange.exporter.export_workbook": "any", "exchange.national_export.export_national": "any",
+    "exchange.exporter.write_template": "any",
     "exchange.importer.preview": "any", "exchange.importer.apply": "any", "exchange.importer.findings_for": "any",
     "exchange.writer.bulk_insert": "any", "exchange.writer.page_cache": "any",
     "income.line_catalog": "any", "income.add_line": "manager", "income.size_at": "village",
@@ -384,8 +386,13 @@ def test_lists_are_narrowed_to_the_clerks_villages(db, users, world):
                    if isinstance(rows, list) for r in rows)
         result = exporter.export_workbook(s, world["tmp"] / "mine.xlsx", YEAR)
         assert result.households == 1
+        national = export_national(s, world["tmp"] / "national.xlsx", YEAR)
+        assert national.households == 1
+        asked = export_national(s, world["tmp"] / "asked.xlsx", YEAR, village_ids=frozenset({east.village}))
+        assert asked.households == 0  # another village asked for: cut to theirs, nothing of 东村
     with db.session(users["auditor"]) as s:
         assert sorted(register.household_ids(s, register.HouseholdFilter())) == sorted([east.hid, west.hid])
+        assert export_national(s, world["tmp"] / "all.xlsx", YEAR).households == 2
 
 
 def test_the_clerks_audit_log_shows_their_villages_and_their_own_actions(db, users, world):

@@ -143,7 +143,10 @@ def test_member_model_has_every_field_with_chinese_headers():
     for label in ("A9 民族", "A12 在校生状况", "残疾等级", "A16 务工时间（月）", "A17 参加基本医疗保险",
                   "A22 易地扶贫搬迁", "联系电话", "成员状态", "状态变化日期"):
         assert label in headers
-    assert len(FIELDS) == 22
+    for label in ("务工所在地", "参加城乡居民基本医疗保险", "参加城镇职工基本医疗保险", "公益性岗位（月数）",
+                  "义务教育阶段未上学原因", "参加城镇职工基本养老保险"):  # the national system's facts (SPEC §9.1)
+        assert label in headers
+    assert len(FIELDS) == 28
     assert model.index(0, COL["relation"]).data() == "户主"
     assert model.index(0, COL["relation"]).data(Qt.ItemDataRole.EditRole) == "01"
     assert model.index(0, COL["a17_medical"]).data() == "是"

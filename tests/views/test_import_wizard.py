@@ -134,3 +134,40 @@ def test_save_template(qtbot, ctx, tmp_path, monkeypatch, messages):
     assert written == tmp_path / "模板.xlsx" and written.exists()
     assert "填表说明" in openpyxl.load_workbook(written).sheetnames
     assert messages[-1][0] == "info"
+
+
+def test_a_national_list_says_its_layout_and_asks_about_close_villages(qtbot, wizard, ctx, tmp_path, monkeypatch):
+    from desktop.services import regions
+
+    from ..services.national_files import grid, sample_rows, write_xlsx
+    ctx.run(lambda s: (regions.add_village(s, "杨坪村"), s.commit()))
+    rows = sample_rows()
+    for r in rows:
+        r["村"] = "杨平村"
+    choose(wizard, monkeypatch, write_xlsx(tmp_path / "监测对象信息.xlsx", grid(rows)))
+    with qtbot.waitSignal(wizard.previewReady, timeout=TIMEOUT):
+        wizard.next()
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.preview_page, timeout=TIMEOUT)
+    page = wizard.preview_page
+    assert "全国系统一人一行名单" in page.layout_label.text() and "3 户、6 人" in page.layout_label.text()
+    assert "换算后保存：户类型、是否解决安全饮用水" in page.columns.text() and "人编号" in page.columns.text()
+    assert "杨坪村" in page.model.data(page.model.index(0, 4)) and page.confirm_box.isVisible()
+    assert not page.isComplete()
+    page.confirm_box.setChecked(True)
+    assert page.isComplete() and "检查通过" in page.verdict.text()
+
+
+def test_export_dialog_writes_the_national_layout(qtbot, ctx, tmp_path, messages):
+    from desktop.services import exchange
+
+    from ..services.national_files import grid, sample_rows, write_xlsx
+    ctx.run(lambda s: exchange.apply(s, exchange.preview(s, write_xlsx(tmp_path / "a.xlsx", grid(sample_rows())),
+                                                         2024), take_backup=False, check=False))
+    dialog = ExportDialog(ctx)
+    qtbot.addWidget(dialog)
+    dialog.layout_combo.setCurrentIndex(1)
+    dialog.path_edit.setText(str(tmp_path / "县里.xlsx"))
+    with qtbot.waitSignal(dialog.exported, timeout=TIMEOUT):
+        dialog.export_button.click()
+    ws = openpyxl.load_workbook(tmp_path / "县里.xlsx").worksheets[0]
+    assert ws["A1"].value == "（自定义）监测对象信息" and ws.max_row == 9

@@ -46,8 +46,12 @@ class ExportResult:
     income_lines: int
     size: int
     elapsed: float
+    layout: str = "program"
 
     def summary(self) -> str:
+        if self.layout == "national":
+            return (f"已按全国系统格式导出 {self.households:,} 户、{self.members:,} 人（在册成员一人一行），"
+                    f"{self.year} 年收入")
         return (f"已导出 {self.households:,} 户、{self.members:,} 人、帮扶措施 {self.measures:,} 条、"
                 f"{self.year} 年收入明细 {self.income_lines:,} 条")
 
@@ -79,7 +83,7 @@ def _note(col: Column, year: int | None) -> str | None:
 
 def _columns(sh: Sheet, year: int | None) -> list[Col]:
     out = []
-    for col in sh.columns:
+    for col in written(sh):
         kind = _KIND_CELL.get(col.kind) or (MONEY if col.fmt == "money" else TEXT)
         style = "required" if col.required else "computed" if col.computed else "normal"
         dropdown = None
@@ -98,11 +102,16 @@ def _columns(sh: Sheet, year: int | None) -> list[Col]:
     return out
 
 
+def written(sh: Sheet) -> list[Column]:
+    """The columns export writes, in order: every column but those read on import only."""
+    return [c for c in sh.columns if not c.virtual]
+
+
 def _lists(session: Session) -> dict[str, tuple[str, list[str]]]:
     """Dropdown lists: key → (title on the hidden sheet, values)."""
     out: dict[str, tuple[str, list[str]]] = {"bool": ("是否", [YES, NO])}
     for sh in sheets().values():
-        for col in sh.columns:
+        for col in written(sh):
             if col.kind in ("code", "codes") and col.list not in out:
                 out[col.list] = (col.header, codes(col.list).names())
     out["measure_category"] = ("措施类别", [c["name"] for c in measure_catalog()])
@@ -204,28 +213,38 @@ def _write_data(session: Session, book: Book, year: int, tw, village_ids, progre
     ws = book.sheet(H.name, _columns(H, year), H.freeze_cols)
     ws.dropdowns()
     h = Household.__table__.c
+    h_keys = [c.key for c in written(H)]
+    after = [k for k in h_keys if k.startswith("after_")]
     q = select(h.id, h.household_no, h.village_id, h.group_id, h.phone, h.a1_relocation_site, h.a2_site_address,
                h.a3_category, h.a4_poverty_alleviated, h.monitoring_status, h.identified_on,
                h.whole_no_labor_guarantee, h.dibao_tier, h.a23_housing_unsafe, h.a24_school_dropout,
-               h.a25_water_unsafe, h.a27_risk_types, h.a27a_disaster_types, h.a53_removal_way, h.a54_removed_on,
-               h.a55_contact_person, h.contact_phone).where(*where).order_by(h.household_no)
+               h.a25_water_unsafe, h.a27_risk_types, h.a27_other_note, h.a27a_disaster_types, h.a53_removal_way,
+               h.a54_removed_on, h.a55_contact_person, h.contact_phone, *(h[k] for k in after)
+               ).where(*where).order_by(h.household_no)
+    bools = {"a1_relocation_site", "a4_poverty_alleviated", "whole_no_labor_guarantee", "a23_housing_unsafe",
+             "a24_school_dropout", "a25_water_unsafe", "after_dropout", "after_housing_damaged",
+             "after_medical_missing", "after_water_damaged"}
+    plain = ["phone", "a2_site_address", "identified_on", "a54_removed_on", "a55_contact_person", "contact_phone",
+             "a27_other_note", *(k for k in after if k not in bools)]
     for r in session.execute(q):
         members = facts.get(r.id, [])
         t = totals.get(r.id)
         result = income.compute(t, len(members)) if (t is not None and members) else None
-        money = [getattr(t, item) if t is not None else None for item in ("A28", "A29", "A30", "A31", "A32")]
-        ws.row([r.household_no, tw.province, tw.city, tw.county, tw.name, names.get(r.village_id),
-                names.get(r.group_id), r.phone, _yes(r.a1_relocation_site), r.a2_site_address,
-                category(r.a3_category), _yes(r.a4_poverty_alleviated), status(r.monitoring_status),
-                r.identified_on, _yes(r.whole_no_labor_guarantee), tier(r.dibao_tier),
-                _yes(r.a23_housing_unsafe), _yes(r.a24_school_dropout), _yes(r.a25_water_unsafe),
-                _yes(rules.derived_a26(members)),
-                sep.join(risk(c) or c for c in r.a27_risk_types) if r.a27_risk_types else None,
-                sep.join(disaster(c) or c for c in r.a27a_disaster_types) if r.a27a_disaster_types else None,
-                *money, result.A33 if result else None, result.A34 if result else None,
-                t.A35 if t is not None else None, t.A36 if t is not None else None,
-                result.A37 if result else None, result.A38 if result else None,
-                removal(r.a53_removal_way), r.a54_removed_on, r.a55_contact_person, r.contact_phone])
+        row = {k: getattr(r, k) for k in plain}
+        row.update({k: _yes(getattr(r, k)) for k in bools})
+        row.update(household_no=r.household_no, province=tw.province, city=tw.city, county=tw.county,
+                   township=tw.name, village=names.get(r.village_id), group=names.get(r.group_id),
+                   a3_category=category(r.a3_category), monitoring_status=status(r.monitoring_status),
+                   dibao_tier=tier(r.dibao_tier), a26=_yes(rules.derived_a26(members)),
+                   a27_risk_types=sep.join(risk(c) or c for c in r.a27_risk_types) if r.a27_risk_types else None,
+                   a27a_disaster_types=(sep.join(disaster(c) or c for c in r.a27a_disaster_types)
+                                        if r.a27a_disaster_types else None),
+                   a53_removal_way=removal(r.a53_removal_way))
+        if t is not None:
+            row.update(A28=t.A28, A29=t.A29, A30=t.A30, A31=t.A31, A32=t.A32, A35=t.A35, A36=t.A36)
+        if result is not None:
+            row.update(A33=result.A33, A34=result.A34, A37=result.A37, A38=result.A38)
+        ws.row([row.get(k) for k in h_keys])
         counts["household"] += 1
         tick("正在导出户信息")
     del facts, totals
@@ -238,17 +257,26 @@ def _write_data(session: Session, book: Book, year: int, tw, village_ids, progre
     political, education, school = _names("political"), _names("education"), _names("school")
     health, grade, labor, region = _names("health"), _names("disability_grade"), _names("labor"), _names("work_region")
     dibao, tekun, mstatus = _names("dibao"), _names("tekun"), _names("member_status")
+    m_keys = [c.key for c in written(M)]
+    m_bools = ("a17_medical", "a18_serious_illness", "a19_pension", "a22_relocated", "a17_resident_medical",
+               "a17_employee_medical", "a19_employee_pension")
+    m_plain = ("name", "id_number", "work_months", "status_date", "school_absence_reason", "work_place",
+               "a20_dibao_since", "a21_tekun_since", "public_post_months", "phone")
     q = (select(h.household_no, m.name, m.sex, m.id_number, m.relation, m.ethnicity, m.political, m.education,
                 m.school, m.health, m.disability_grade, m.labor, m.work_region, m.work_months, m.a17_medical,
                 m.a18_serious_illness, m.a19_pension, m.a20_dibao, m.a21_tekun, m.a22_relocated, m.status,
-                m.status_date)
+                m.status_date, m.school_absence_reason, m.work_place, m.a17_resident_medical, m.a17_employee_medical,
+                m.a19_employee_pension, m.a20_dibao_since, m.a21_tekun_since, m.public_post_months, m.phone)
          .join(Household.__table__, h.id == m.household_id).where(*where).order_by(h.household_no, m.seq, m.id))
     for r in session.execute(q):
-        ws.row([r.household_no, r.name, sex(r.sex), r.id_number, relation(r.relation), ethnicity(r.ethnicity),
-                political(r.political), education(r.education), school(r.school), health(r.health),
-                grade(r.disability_grade), labor(r.labor), region(r.work_region), r.work_months,
-                _yes(r.a17_medical), _yes(r.a18_serious_illness), _yes(r.a19_pension), dibao(r.a20_dibao),
-                tekun(r.a21_tekun), _yes(r.a22_relocated), mstatus(r.status), r.status_date])
+        row = {k: getattr(r, k) for k in m_plain}
+        row.update({k: _yes(getattr(r, k)) for k in m_bools})
+        row.update(household_no=r.household_no, sex=sex(r.sex), relation=relation(r.relation),
+                   ethnicity=ethnicity(r.ethnicity), political=political(r.political), education=education(r.education),
+                   school=school(r.school), health=health(r.health), disability_grade=grade(r.disability_grade),
+                   labor=labor(r.labor), work_region=region(r.work_region), a20_dibao=dibao(r.a20_dibao),
+                   a21_tekun=tekun(r.a21_tekun), status=mstatus(r.status))
+        ws.row([row.get(k) for k in m_keys])
         counts["member"] += 1
         tick("正在导出家庭成员")
 
@@ -257,11 +285,13 @@ def _write_data(session: Session, book: Book, year: int, tw, village_ids, progre
     ws.dropdowns()
     cat = {c["code"]: c["name"] for c in measure_catalog()}
     s = Measure.__table__.c
-    q = (select(h.household_no, s.category, s.item, s.start_date, s.end_date, s.amount, s.responsible_unit,
-                s.developmental_override)
-         .join(Household.__table__, h.id == s.household_id).where(*where).order_by(h.household_no, s.id))
+    holder = Member.__table__.alias("holder")
+    q = (select(h.household_no, holder.c.id_number.label("holder"), s.category, s.item, s.start_date, s.end_date,
+                s.amount, s.responsible_unit, s.developmental_override)
+         .join(Household.__table__, h.id == s.household_id).outerjoin(holder, holder.c.id == s.member_id)
+         .where(*where).order_by(h.household_no, s.id))
     for r in session.execute(q):
-        ws.row([r.household_no, cat.get(r.category, r.category), r.item, r.start_date, r.end_date,
+        ws.row([r.household_no, r.holder, cat.get(r.category, r.category), r.item, r.start_date, r.end_date,
                 r.amount, r.responsible_unit, _yes(r.developmental_override)])
         counts["measure"] += 1
         tick("正在导出帮扶措施")
@@ -301,7 +331,7 @@ def write_template(session: Session, path: Path | str, year: int | None = None) 
         with written_whole(path, ".tmp.xlsx") as tmp:
             book = _book(session, tmp)
             for sh in sheets().values():
-                ws = book.sheet(sh.name, _columns(sh, year), sh.freeze_cols)
+                ws = book.sheet(sh.name, _columns(sh, year), sh.freeze_cols)  # written columns only
                 ws.dropdowns()
             help_ws = book.wb.add_worksheet(setting("sheet_help"))
             help_ws.set_column(0, 0, 120, book.wrap)

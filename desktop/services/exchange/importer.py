@@ -25,6 +25,8 @@ from .. import access, audit, backup, regions
 from ..auth import CurrentUser
 from ..idnumber import parse_id
 from .layout import INCOME_ITEMS, match_sheet, norm_value, sheet, sheets
+from .national import close_village, matters, read_national
+from .plan import NATIONAL, PROGRAM, Data, Plan
 from .reader import Book, Issue, Issues, ParsedSheet, WorkbookError, parse_sheet
 from .values import measure_items
 from .writer import ExchangeError, ImportCancelled, Progress, Writer, check_cancel, page_cache, report  # noqa: F401
@@ -32,38 +34,28 @@ from .writer import ExchangeError, ImportCancelled, Progress, Writer, check_canc
 ZERO = Decimal("0.00")
 
 
-@dataclass
-class _Data:
-    """What the file says, by household number (values in each sheet's column order)."""
-
-    sheets: dict[str, ParsedSheet]
-    households: dict[str, tuple[int, list]] = field(default_factory=dict)
-    members: dict[str, list[tuple[int, list]]] = field(default_factory=lambda: defaultdict(list))
-    measures: dict[str, list[tuple[int, list]]] = field(default_factory=lambda: defaultdict(list))
-    lines: dict[str, list[tuple[int, list]]] = field(default_factory=lambda: defaultdict(list))
-
-
-@dataclass
-class _Plan:
-    """How the file lands in the database as it is now."""
-
-    township_id: int
-    villages: dict[str, int]  # normalised name → id (existing)
-    groups: dict[tuple[int, str], int]  # (village id, normalised name) → id
-    existing: dict[str, int]  # household number → id, for the file's households that exist
-    new: list[str]
-    villages_to_create: list[str]
-    groups_to_create: list[tuple[str, str]]
-    members_new: int = 0
-    members_updated: int = 0
+_Data, _Plan = Data, Plan  # the names this module used before plan.py
 
 
 @dataclass
 class Preview:
-    """What an import would do, and every error that stops it. Nothing has been written."""
+    """What an import would do, and every error that stops it. Nothing has been written.
+
+    Two kinds of error are questions a person may answer instead of correcting the file (SPEC §9.1):
+    a column nobody understands that matters, and a village name close to an existing one. The
+    command line answers them with --accept-unknown-columns / --create-villages; the wizard asks,
+    and confirm() takes them back when the answer is yes."""
 
     path: Path
     year: int
+    layout: str = PROGRAM
+    sheets_read: list[str] = field(default_factory=list)
+    people: int = 0
+    kept: list[str] = field(default_factory=list)  # columns stored as they are
+    converted: list[str] = field(default_factory=list)  # columns stored after a conversion (and which)
+    left_out: list[str] = field(default_factory=list)  # known columns not stored, with why
+    ignored: list[str] = field(default_factory=list)  # columns nobody understands
+    questions: dict[str, list[Issue]] = field(default_factory=dict)  # unknown_columns, close_villages
     households_new: int = 0
     households_updated: int = 0
     members_new: int = 0
@@ -77,12 +69,34 @@ class Preview:
     error_count: int = 0
     notes: list[str] = field(default_factory=list)
     elapsed: float = 0.0
-    data: _Data | None = field(default=None, repr=False, compare=False)
+    data: Data | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         """The file has no errors (it can be applied once)."""
         return self.error_count == 0
+
+    @property
+    def confirmable(self) -> bool:
+        """Every error is a question (unknown columns that matter, villages close to existing ones):
+        the file can be imported once a person says yes."""
+        asked = sum(len(v) for v in self.questions.values())
+        return bool(asked) and self.error_count == asked and self.data is not None
+
+    def confirm(self) -> None:
+        """The person said yes to every question: import as the file says."""
+        if not self.confirmable:
+            raise ExchangeError("文件还有需要改正的错误，不能直接导入")
+        asked = {id(i) for v in self.questions.values() for i in v}
+        self.errors = [e for e in self.errors if id(e) not in asked]
+        self.error_count -= len(asked)
+        self.questions = {}
+
+    def layout_text(self) -> str:
+        if self.layout == NATIONAL:
+            sheets = "、".join(f"“{n}”" for n in self.sheets_read)
+            return f"全国系统一人一行名单（工作表 {sheets}）：{self.households} 户、{self.people} 人"
+        return f"本程序的交换工作簿（户信息、家庭成员…）：{self.households} 户、{self.people} 人"
 
     @property
     def households(self) -> int:
@@ -146,8 +160,10 @@ def _some(names: list[str], shown: int = 12) -> str:
 # ================================================================ preview
 
 def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser | None = None,
-            progress: Progress | None = None) -> Preview:
-    """Read and check the whole file against the database; write nothing."""
+            progress: Progress | None = None, accept_unknown_columns: bool = False,
+            create_villages: bool = False) -> Preview:
+    """Read and check the whole file against the database; write nothing. Unknown columns that
+    matter and village names close to existing ones are errors (questions) unless accepted."""
     user = access.actor(session)  # the session's user decides, whatever a caller passes
     started = time.perf_counter()
     path = Path(path)
@@ -158,6 +174,7 @@ def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser 
     except WorkbookError as exc:
         issues.add("", None, "", path.name, str(exc))
         data = None
+    questions: dict[str, list[Issue]] = {}
     if data is not None:
         tw = regions.township(session)
         if tw is None:
@@ -166,26 +183,79 @@ def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser 
             _check_file(data, issues, tw.name)
             plan = _resolve(session, data, issues, user)
             _count(result, data, plan)
+            _describe(result, data)
+            asked = Issues()
+            if not accept_unknown_columns:
+                for ps in data.read:
+                    for header in ps.ignored:
+                        if matters(header):
+                            asked.add(ps.name, ps.header_row, header, "",
+                                      "不认识的列，且像是监测状态、户类型、类别、收入或风险这类要紧的信息："
+                                      "导入将不保存这一列。确认无误可在导入窗口中确认，"
+                                      "或在命令行加 --accept-unknown-columns")
+                if asked.items:
+                    questions["unknown_columns"] = list(asked.items)
+            if plan is not None and plan.close_villages and not create_villages:
+                asked2 = Issues()
+                hh = data.sheets["household"]
+                for name, existing in plan.close_villages:
+                    asked2.add(hh.name, None, hh.header("village"), name,
+                               f"与已有的行政村“{existing}”只差一点，可能是同一个村：如确是新村，请在导入窗口中确认，"
+                               f"或在命令行加 --create-villages；如是同一个村，请把文件中的村名改为“{existing}”")
+                questions["close_villages"] = list(asked2.items)
         result.notes = _notes(data)
     order = {sh.name: i for i, sh in enumerate(sheets().values())}
     if data is not None:
         order.update({ps.name: order.get(ps.sheet.name, 9) for ps in data.sheets.values()})
-    result.errors = sorted(issues.items, key=lambda e: (order.get(e.sheet, -1 if not e.sheet else 9), e.row or 0))
-    result.error_count = issues.count
+    asked_items = [i for v in questions.values() for i in v]
+    result.errors = sorted(issues.items + asked_items,
+                           key=lambda e: (order.get(e.sheet, -1 if not e.sheet else 9), e.row or 0))
+    result.error_count = issues.count + len(asked_items)
+    result.questions = questions
     result.data = data if not issues else None
     result.elapsed = time.perf_counter() - started
     return result
 
 
-def read(path: Path, issues: Issues, progress: Progress | None = None) -> _Data | None:
-    """Every sheet of ours in the file, converted; errors of cells and missing sheets collected."""
+def _describe(result: Preview, data: Data) -> None:
+    """Which layout, how many people, what is kept, converted and left out (the wizard shows it)."""
+    result.layout = data.layout
+    result.sheets_read = [ps.name for ps in data.read]
+    result.people = sum(len(v) for v in data.members.values())
+    kept, converted, left, ignored = [], [], [], []
+    for ps in data.read:
+        conv = set(ps.converted)
+        for header in ps.headers.values():
+            if header and header not in conv and header not in kept:
+                kept.append(header)
+        for header in ps.converted:
+            if header not in converted:
+                converted.append(header)
+        for header, why in ps.left_out:
+            text = f"{header}（{why}）"
+            if text not in left:
+                left.append(text)
+        for header in ps.ignored:
+            if header not in ignored:
+                ignored.append(header)
+    result.kept, result.converted, result.left_out, result.ignored = kept, converted, left, ignored
+
+
+def read(path: Path, issues: Issues, progress: Progress | None = None) -> Data | None:
+    """Every sheet of the file in our layout (SPEC §9) or the national one (SPEC §9.1), converted;
+    errors of cells and missing sheets collected."""
     book = Book(path)
     try:
         found = match_sheet(book.sheet_names)
+        if not ("household" in found and "member" in found):
+            national = read_national(book, issues, progress)
+            if national is not None:
+                return national
         for key, sh in sheets().items():
             if sh.required and key not in found:
                 names = "、".join(book.sheet_names) or "（无）"
-                issues.add(sh.name, None, "", "", f"缺少工作表“{sh.name}”（文件中的工作表：{names}）")
+                issues.add(sh.name, None, "", "", f"缺少工作表“{sh.name}”（文件中的工作表：{names}）；也不是全国系统"
+                           "一人一行的名单（其表头应有“户编号”“姓名”“证件号码”“与户主关系”“村”等列）")
         if any(sheets()[k].required and k not in found for k in sheets()):
             return None
         parsed = {}
@@ -196,7 +266,7 @@ def read(path: Path, issues: Issues, progress: Progress | None = None) -> _Data 
             parsed[key] = parse_sheet(book, name, sheets()[key], issues, tick)
     finally:
         book.close()
-    data = _Data(parsed)
+    data = Data(parsed, read=list(parsed.values()))
     hh = parsed["household"]
     if hh.header_row is not None and not hh.rows and not issues:
         issues.add(hh.name, None, "", "", "“户信息”表中没有数据行：没有可导入的户")
@@ -225,19 +295,84 @@ def read(path: Path, issues: Issues, progress: Progress | None = None) -> _Data 
                 continue
             vals[idx] = None  # grouped under the household's own key: one string per household, not per row
             target[no].append((row_no, vals))
+    derive(data, issues)
     return data
 
 
-def _notes(data: _Data | None) -> list[str]:
+def derive(data: Data, issues: Issues) -> None:
+    """Facts that follow from others in the file, the same for both layouts: 监测状态 from 监测对象类别
+    and 风险是否已消除; A17 from the two national 医保 flags; a person's 公益性岗位 as an A42 measure."""
+    H, M = sheet("household"), sheet("member")
+    i_status, i_removed = H.index("monitoring_status"), H.index("risk_removed")
+    for _no, (_row, v) in data.households.items():
+        if v[i_status] is None and v[i_removed] is not None:
+            v[i_status] = "removed" if v[i_removed] else "monitoring"
+    i17, i_res, i_emp = M.index("a17_medical"), M.index("a17_resident_medical"), M.index("a17_employee_medical")
+    mem = data.sheets["member"]
+    for rows in data.members.values():
+        for row, v in rows:
+            res, emp = v[i_res], v[i_emp]
+            either = True if (res or emp) else (False if (res is False and emp is False) else None)
+            if v[i17] is None:
+                v[i17] = either
+            elif either is not None and v[i17] != either:
+                issues.add(mem.name, row, mem.header("a17_medical"), "是" if v[i17] else "否",
+                           "与城乡居民 / 城镇职工基本医疗保险两列不一致")
+    _posts_to_measures(data)
+
+
+def _posts_to_measures(data: Data) -> None:
+    """公益性岗位 of a person → an A42 measure held by that person; the household's own A42 items that
+    a member holds are not repeated."""
+    M, MS = sheet("member"), sheet("measure")
+    i_post, i_id = M.index("public_post"), M.index("id_number")
+    if not data.sheets["member"].has("public_post"):
+        return
+    ms = data.sheets.get("measure")
+    if ms is None:
+        ms = data.sheets["measure"] = ParsedSheet(MS, data.sheets["member"].name)
+    ms.present |= {"household_no", "category", "item", "holder_id_number"}
+    ms.headers.setdefault("holder_id_number", data.sheets["member"].header("id_number"))
+    ms.headers.setdefault("item", data.sheets["member"].header("public_post"))
+    i_cat, i_item, i_holder = MS.index("category"), MS.index("item"), MS.index("holder_id_number")
+    for no, rows in data.members.items():
+        held: dict[str | None, list] = defaultdict(list)
+        for row, v in rows:
+            for item in v[i_post] or ():
+                vals = [None] * len(MS.columns)
+                vals[i_cat], vals[i_item], vals[i_holder] = "A42", item, v[i_id]
+                held[item].append((row, vals))
+        if not held:
+            continue
+        out = []
+        for r, mv in data.measures.get(no, ()):
+            if mv[i_cat] == "A42" and mv[i_holder] is None and held.get(mv[i_item]):
+                out.extend(held.pop(mv[i_item]))  # the household's item, held by these members: in its place
+            else:
+                out.append((r, mv))
+        for rest in held.values():
+            out.extend(rest)
+        data.measures[no] = out
+
+
+def _notes(data: Data | None) -> list[str]:
     if data is None:
         return []
     out = []
-    for ps in data.sheets.values():
+    for ps in data.read:
         if ps.ignored:
-            out.append(f"“{ps.name}”中以下列不是交换格式的列，已忽略：{'、'.join(ps.ignored)}")
-        computed = [ps.header(c.key) for c in ps.sheet.columns if c.computed and ps.has(c.key)]
+            out.append(f"“{ps.name}”中以下列本程序不认识，不导入：{'、'.join(ps.ignored)}")
+        computed = [h for h, why in ps.left_out if why.startswith("由程序计算")]
         if computed:
             out.append(f"“{ps.name}”中的计算列不导入，由程序重新计算：{'、'.join(computed)}")
+        other = [f"{h}（{why}）" for h, why in ps.left_out if not why.startswith("由程序计算")]
+        if other:
+            out.append(f"“{ps.name}”中以下列本程序没有对应的项目，不导入：{'、'.join(other)}")
+        if ps.converted:
+            out.append(f"“{ps.name}”中以下列按全国系统的含义换算后保存：{'、'.join(ps.converted)}"
+                       "（如“是否解决安全饮用水”为“否”即“饮水出现安全问题”为“是”）")
+        for row, what in ps.skipped:
+            out.append(f"“{ps.name}”第 {row} 行是{what}，已跳过")
     if data.households:
         out.append("已有的户按户编号更新：单元格留空的项目保留数据库中的原值；成员按证件号码匹配，"
                    "文件中没有的成员保持不变")
@@ -246,7 +381,7 @@ def _notes(data: _Data | None) -> list[str]:
 
 # ---------------------------------------------------------------- checks of the file itself
 
-def _check_file(data: _Data, issues: Issues, township: str) -> None:
+def _check_file(data: Data, issues: Issues, township: str) -> None:
     hh = data.sheets["household"]
     H = hh.sheet
     i_town = H.index("township")
@@ -270,6 +405,19 @@ def _check_file(data: _Data, issues: Issues, township: str) -> None:
                            f"与第 {seen[number]} 行是同一证件号码：同一户内不能重复")
             else:
                 seen[number] = row_no
+    i_status = M.index("status")
+    living: dict[str, tuple[str, int]] = {}
+    for no, rows in data.members.items():
+        for row_no, vals in rows:
+            number = vals[i_id]
+            if number is None or vals[i_status] not in (None, "normal"):
+                continue
+            other = living.get(number)
+            if other is not None and other[0] != no:
+                issues.add(mem.name, row_no, mem.header("id_number"), number,
+                           f"同一人出现在两户：第 {other[1]} 行在户编号 {other[0]} 中也是在册成员")
+            else:
+                living[number] = (no, row_no)
     ms = data.sheets.get("measure")
     if ms is not None:
         i_cat, i_item = ms.sheet.index("category"), ms.sheet.index("item")
@@ -303,7 +451,7 @@ def _check_file(data: _Data, issues: Issues, township: str) -> None:
 
 # ---------------------------------------------------------------- against the database
 
-def _resolve(session: Session, data: _Data, issues: Issues, user: CurrentUser | None) -> _Plan | None:
+def _resolve(session: Session, data: Data, issues: Issues, user: CurrentUser | None) -> Plan | None:
     tw = regions.township(session)
     if tw is None:
         issues.add("", None, "", "", "本数据库尚未配置乡镇：请先完成初始化")
@@ -359,12 +507,23 @@ def _resolve(session: Session, data: _Data, issues: Issues, user: CurrentUser | 
         gname = vals[i_group]
         if gname is not None and (vid is None or (vid, norm_value(gname)) not in groups):
             groups_new.setdefault((key, norm_value(gname)), (vname, gname))
+    i_cat, i_status = H.index("a3_category"), H.index("monitoring_status")
     for no in new:
+        row_no, vals = wanted[no]
         if not data.members.get(no):
-            row_no, _vals = wanted[no]
             issues.add(hh.name, row_no, hh.header("household_no"), no,
                        "新户在“家庭成员”表中没有成员：至少要有户主一人")
-    plan = _Plan(tw.id, villages, groups, existing, new, list(to_create.values()), list(groups_new.values()))
+        if vals[i_cat] is not None and vals[i_status] is None:
+            issues.add(hh.name, row_no, hh.header("a3_category"), vals[i_cat],
+                       "有监测对象类别，但文件没有写“风险是否已消除”或“监测状态”：无法确定是监测中还是已消除风险，"
+                       "程序不猜测，请补上该列")
+    plan = Plan(tw.id, villages, groups, existing, new, list(to_create.values()), list(groups_new.values()))
+    names = {norm_value(n): n for n in session.scalars(select(Region.name).where(Region.parent_id == tw.id,
+                                                                              Region.level == "village"))}
+    for vname in plan.villages_to_create:
+        near = close_village(vname, names)
+        if near is not None:
+            plan.close_villages.append((vname, near))
     mem = data.sheets["member"]
     i_id = mem.sheet.index("id_number")
     known = _existing_numbers(session, list(existing.values()))
@@ -396,7 +555,7 @@ def _existing_numbers(session: Session, household_ids: list[int]) -> dict[int, s
     return out
 
 
-def _count(result: Preview, data: _Data, plan: _Plan | None) -> None:
+def _count(result: Preview, data: Data, plan: Plan | None) -> None:
     if plan is None:
         return
     result.households_new = len(plan.new)
@@ -410,7 +569,7 @@ def _count(result: Preview, data: _Data, plan: _Plan | None) -> None:
     result.groups_to_create = [f"{v} {g}" for v, g in plan.groups_to_create]
 
 
-def _has_income(data: _Data, no: str) -> bool:
+def _has_income(data: Data, no: str) -> bool:
     if data.lines.get(no):
         return True
     H = sheet("household")

@@ -25,6 +25,16 @@ _PARENS = re.compile(r"\([^()]*\)")
 
 
 @dataclass(frozen=True)
+class Alias:
+    """A header a column is also known by, and how that header's values read (SPEC §9.1: the
+    national names of some facts carry other values, e.g. 是否解决安全饮用水 is the opposite of A25)."""
+
+    name: str
+    convert: str | None = None  # not, household_type, yyyymm
+    append: bool = False  # several columns fill one list (致贫/返贫风险1 … 5)
+
+
+@dataclass(frozen=True)
 class Column:
     key: str
     header: str
@@ -36,10 +46,17 @@ class Column:
     fmt: str | None = None  # computed columns: how the value looks (money, bool)
     width: int = 10
     aliases: tuple[str, ...] = ()
+    virtual: bool = False  # read on import only (风险是否已消除, a person's 公益性岗位): not a column we write
+    more: tuple[Alias, ...] = ()  # headers with their own reading of the values
 
     @property
     def computed(self) -> bool:
         return self.kind == "computed"
+
+    @property
+    def skipped(self) -> bool:
+        """A column we know and leave out (computed, or a national column the register has no place for)."""
+        return self.kind in ("computed", "skip")
 
     @property
     def display(self) -> str:
@@ -86,15 +103,92 @@ def raw() -> dict:
 
 @lru_cache(maxsize=1)
 def sheets() -> dict[str, Sheet]:
+    """The program's own layout (SPEC §9). Each column also answers to the national names that
+    fill it (SPEC §9.1), so that a clerk's half-reshaped sheet reads the same as a national one."""
+    national: dict[tuple[str, str], list[Alias]] = {}
+    for col in national_columns():
+        if col.sheet in ("household", "member"):
+            for alias in col.names:
+                national.setdefault((col.sheet, col.key), []).append(alias)
     out = {}
     for s in raw()["sheets"]:
         cols = tuple(Column(key=c["key"], header=c["header"], kind=c["kind"], index=i, required=bool(c.get("required")),
                             code=c.get("code"), list=c.get("list"), fmt=c.get("format"), width=int(c.get("width", 10)),
-                            aliases=tuple(c.get("aliases", ())))
+                            aliases=tuple(c.get("aliases", ())), virtual=bool(c.get("virtual")),
+                            more=tuple(national.get((s["key"], c["key"]), ())))
                      for i, c in enumerate(s["columns"]))
         out[s["key"]] = Sheet(s["key"], s["name"], bool(s.get("required")), cols, tuple(s.get("aliases", ())),
                               int(s.get("freeze_cols", 1)))
     return out
+
+
+# ---------------------------------------------------------------- the national layout (SPEC §9.1)
+
+@dataclass(frozen=True)
+class NationalColumn:
+    """One column of the national one-row-a-person layout."""
+
+    header: str
+    group: str
+    sheet: str | None  # household, member, measure; None: known, no place in the register
+    key: str | None  # column key of that sheet, or the measure category code (A39 …)
+    names: tuple[Alias, ...]  # the header and its aliases, each with how its values read
+    why: str | None = None  # why a column without a place is left out
+
+
+@lru_cache(maxsize=1)
+def national() -> dict:
+    return raw()["national"]
+
+
+@lru_cache(maxsize=1)
+def national_columns() -> tuple[NationalColumn, ...]:
+    out = []
+    for group in national()["groups"]:
+        for c in group["columns"]:
+            sheet_key, _dot, key = (c.get("to") or "").partition(".")
+            convert, append = c.get("convert"), c.get("mode") == "append"
+            names = tuple(Alias(n, convert, append) for n in (c["header"], *c.get("aliases", ())))
+            out.append(NationalColumn(c["header"], group["name"], sheet_key or None, key or None, names, c.get("why")))
+    return tuple(out)
+
+
+PERSON_SHEETS = ("household", "member")
+
+
+@lru_cache(maxsize=1)
+def person_sheet() -> Sheet:
+    """The national layout read as one sheet: every household column (keys "household.…"), every
+    member column ("member.…"), the 14 measure columns ("measure.A39" …) and the national columns
+    the register keeps no place for ("skip.…"). Names are matched national first, then ours."""
+    cols: list[Column] = []
+    by_key: dict[str, dict] = {}
+    extra: dict[str, list[Alias]] = {}
+    for nc in national_columns():
+        if nc.sheet is None:
+            key = f"skip.{nc.header}"
+            by_key[key] = dict(header=nc.header, kind="skip")
+        elif nc.sheet == "measure":
+            key = f"measure.{nc.key}"
+            by_key[key] = dict(header=nc.header, kind="measure_items", list=nc.key)
+        else:
+            key = f"{nc.sheet}.{nc.key}"
+        extra.setdefault(key, []).extend(nc.names)
+    required = {"household.household_no", "household.village", "member.name", "member.id_number", "member.relation"}
+    for sh_key in ("member", "household"):
+        for c in sheets()[sh_key].columns:
+            key = f"{sh_key}.{c.key}"
+            if key == "member.household_no":
+                continue
+            by_key.setdefault(key, dict(header=c.header, kind=c.kind, list=c.list, code=c.code, fmt=c.fmt,
+                                        aliases=c.aliases))
+    for i, (key, c) in enumerate(by_key.items()):
+        names = tuple(extra.get(key, ()))
+        cols.append(Column(key=key, header=names[0].name if names else c["header"], kind=c["kind"], index=i,
+                           required=key in required, code=c.get("code"), list=c.get("list"), fmt=c.get("fmt"),
+                           aliases=(c["header"], *c.get("aliases", ())) if names else tuple(c.get("aliases", ())),
+                           more=names))
+    return Sheet("person", national()["title"], True, tuple(cols), (), 1)
 
 
 def sheet(key: str) -> Sheet:
@@ -106,19 +200,32 @@ def setting(key: str) -> str:
 
 
 class HeaderMatcher:
-    """Header text of a file → our column of one sheet."""
+    """Header text of a file → our column of one sheet (and the alias it matched by)."""
 
     def __init__(self, sh: Sheet):
         self.sheet = sh
-        self.by_name: dict[str, Column] = {}
+        self.by_name: dict[str, tuple[Column, Alias | None]] = {}
         self.by_code: dict[str, Column] = {}
+        national_first = sh.key == "person"
+        for c in sh.columns:
+            if national_first:
+                for alias in c.more:
+                    self.by_name.setdefault(norm_header(alias.name), (c, alias))
         for c in sh.columns:
             for name in (c.header, *c.aliases):
-                self.by_name.setdefault(norm_header(name), c)
-            if c.code:
-                self.by_code[c.code.upper()] = c
+                self.by_name.setdefault(norm_header(name), (c, None))
+            if c.code and not c.key.startswith("member.household_no"):
+                self.by_code.setdefault(c.code.upper(), c)
+        if not national_first:
+            for c in sh.columns:
+                for alias in c.more:
+                    self.by_name.setdefault(norm_header(alias.name), (c, alias))
 
     def match(self, header: object) -> Column | None:
+        found = self.match_alias(header)
+        return found[0] if found else None
+
+    def match_alias(self, header: object) -> tuple[Column, Alias | None] | None:
         if header is None:
             return None
         n = norm_header(header)
@@ -126,7 +233,7 @@ class HeaderMatcher:
             return None
         m = _CODE_PREFIX.match(n)
         if m and m.group(1) in self.by_code:
-            return self.by_code[m.group(1)]  # "A28 工资性收入", "A7 居民身份证（残疾人证）号码"
+            return self.by_code[m.group(1)], None  # "A28 工资性收入", "A7 居民身份证（残疾人证）号码"
         rest = m.group(2) if m else n
         for candidate in self._candidates(rest):
             c = self.by_name.get(candidate)

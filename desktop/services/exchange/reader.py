@@ -1,5 +1,9 @@
-"""Reading a workbook: python-calamine for speed, header row found below any title rows, every
-cell converted or its error collected.
+"""Reading a workbook: python-calamine for speed (.xlsx and old .xls), the csv module for .csv
+(UTF-8 with or without BOM, else GB18030), header row found below any title rows and merged group
+rows, every cell converted or its error collected.
+
+A Book first lists its sheets (name, visible or hidden) without reading any of them: what is in a
+file can be inspected, and refused, before a single row is loaded (Book.sheets).
 
 calamine holds a sheet as a dense grid, so a sheet with one stray value at row 1,000,000 would
 take gigabytes. Such a sheet is recognised before it is loaded — its declared extent is far larger
@@ -9,6 +13,8 @@ sees the rows that exist.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -18,7 +24,7 @@ from xml.etree import ElementTree
 
 from ...models import Household, IncomeLine, Measure, Member, Region
 from ..errors import ServiceError
-from .layout import HeaderMatcher, Sheet
+from .layout import Alias, Column, HeaderMatcher, Sheet, national, norm_header, norm_value
 from .values import Bad, converter, show
 
 HEADER_SCAN = 30  # rows searched for the header
@@ -54,6 +60,18 @@ class Issue:
         return f"{where}{value}：{self.reason}"
 
 
+class Row(int):
+    """An Excel row number that knows its sheet: the rows of one household may come from several
+    sheets of a national file, and every message names the right one."""
+
+    sheet: str
+
+    def __new__(cls, number: int, sheet: str):
+        row = super().__new__(cls, number)
+        row.sheet = sheet
+        return row
+
+
 class Issues:
     def __init__(self, limit: int = MAX_ERRORS):
         self.items: list[Issue] = []
@@ -63,6 +81,8 @@ class Issues:
     def add(self, sheet: str, row: int | None, column: str, value: object, reason: str) -> None:
         self.count += 1
         if len(self.items) < self.limit:
+            sheet = getattr(row, "sheet", sheet)
+            row = int(row) if row is not None else None
             self.items.append(Issue(sheet, row, column, show(value) if not isinstance(value, str) else value, reason))
 
     def __bool__(self) -> bool:
@@ -78,29 +98,90 @@ def _col_number(letters: str) -> int:
     return n
 
 
+@dataclass(frozen=True)
+class SheetInfo:
+    """A sheet as the file lists it, before anything of it is read."""
+
+    name: str
+    visible: bool = True
+
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls (BIFF in a compound document)
+
+
+def file_kind(path: Path) -> str:
+    """xlsx, xls or csv, by what the file is (not only its name); "" when it is none of them."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(b"PK"):
+        return "xlsx"
+    if head == OLE2_MAGIC:
+        return "xls"
+    if path.suffix.lower() in (".csv", ".txt"):
+        return "csv"
+    return ""
+
+
 class Book:
-    """A workbook open for reading: sheet names, and the rows of one sheet at a time."""
+    """A workbook open for reading: its sheets (Book.sheets, with visibility), and the rows of one
+    sheet at a time. .xlsx/.xls through python-calamine, .csv as one sheet named after the file."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         if not self.path.is_file():
             raise WorkbookError(f"文件不存在：{self.path}")
+        self.kind = file_kind(self.path)
+        self._wb = None
+        self._csv: list[list[str]] | None = None
+        self._zip_parts: dict[str, str] = {}
+        if self.kind == "csv":
+            self.sheets = [SheetInfo(self.path.stem)]
+        elif self.kind in ("xlsx", "xls"):
+            self._open_calamine()
+        else:
+            raise WorkbookError("不是有效的 Excel 工作簿（.xlsx/.xls）或 CSV 文件，或文件已损坏")
+        self.sheet_names = [sh.name for sh in self.sheets]
+
+    def _open_calamine(self) -> None:
         from python_calamine import CalamineWorkbook
+        what = "Excel 工作簿（.xlsx）" if self.kind == "xlsx" else "Excel 97-2003 工作簿（.xls）"
         try:
             self._wb = CalamineWorkbook.from_path(str(self.path))
-            self.sheet_names = list(self._wb.sheet_names)
+            self.sheets = [SheetInfo(m.name, "Visible" in str(m.visible)) for m in self._wb.sheets_metadata]
         except Exception as exc:  # noqa: BLE001 - calamine raises its own types for every kind of damage
             kind = type(exc).__name__
             if "Password" in kind:
                 raise WorkbookError("工作簿设有打开密码，请先在 Excel 中取消密码后再导入") from None
-            raise WorkbookError("不是有效的 Excel 工作簿（.xlsx），或文件已损坏") from None
-        self._zip_parts = self._sheet_parts() if zipfile.is_zipfile(self.path) else {}
+            raise WorkbookError(f"不是有效的{what}，或文件已损坏") from None
+        if self.kind == "xlsx":
+            self._zip_parts = self._sheet_parts()
+
+    def visible(self, name: str) -> bool:
+        return next((sh.visible for sh in self.sheets if sh.name == name), False)
 
     def close(self) -> None:
+        if self._wb is None:
+            return
         try:
             self._wb.close()
         except Exception:  # noqa: BLE001 - closing twice is harmless
             pass
+
+    def _csv_rows(self) -> list[list[str]]:
+        if self._csv is None:
+            data = self.path.read_bytes()
+            for encoding in ("utf-8-sig", "gb18030"):
+                try:
+                    text = data.decode(encoding)
+                    break
+                except UnicodeDecodeError:
+                    continue
+            else:
+                raise WorkbookError("读不出 CSV 文件的文字：应为 UTF-8（带或不带 BOM）或 GB18030/GBK 编码")
+            first = text.split("\n", 1)[0]
+            delimiter = "\t" if first.count("\t") > first.count(",") else ","
+            self._csv = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        return self._csv
 
     def _sheet_parts(self) -> dict[str, str]:
         """Sheet name → its XML part inside the .xlsx (empty for other formats)."""
@@ -143,6 +224,9 @@ class Book:
 
     def rows(self, name: str) -> Iterator[tuple[int, list]]:
         """(Excel row number, cell values) of every row of a sheet, blank cells as "" or None."""
+        if self.kind == "csv":
+            yield from enumerate(self._csv_rows(), start=1)
+            return
         if self.is_sparse(name):
             yield from self._rows_streamed(name)
             return
@@ -167,6 +251,9 @@ class Book:
 
 # ---------------------------------------------------------------- one sheet
 
+SET, APPEND, MERGE = 0, 1, 2  # how a column fills its value: alone, adding to a list, or agreeing with another
+
+
 @dataclass
 class ParsedSheet:
     """The rows of one sheet as stored values, by our column order (None where blank or absent)."""
@@ -178,6 +265,9 @@ class ParsedSheet:
     headers: dict[str, str] = field(default_factory=dict)  # key → the header as the file writes it
     rows: list[tuple[int, list]] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # headers we do not know
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # known headers not stored: (header, why)
+    converted: list[str] = field(default_factory=list)  # headers whose values are converted (是否解决安全饮用水 …)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (row, what): 合计 rows and footers
 
     def has(self, key: str) -> bool:
         return key in self.present
@@ -187,6 +277,8 @@ class ParsedSheet:
 
 
 def _max_length(sheet_key: str, col_key: str, kind: str) -> int | None:
+    if "." in col_key:  # the national person sheet: "member.name"
+        sheet_key, _dot, col_key = col_key.partition(".")
     if kind in ("village", "group"):
         return Region.__table__.c.name.type.length
     model = _MODELS.get(sheet_key)
@@ -195,27 +287,110 @@ def _max_length(sheet_key: str, col_key: str, kind: str) -> int | None:
     return getattr(model.__table__.c[col_key].type, "length", None)
 
 
+def _blank(cell) -> bool:
+    return cell is None or cell == "" or (cell.__class__ is str and not cell.strip())
+
+
 def _find_header(rows: list[tuple[int, list]], matcher: HeaderMatcher) -> tuple[int, dict[int, object]] | None:
-    """The row with the most known headers (at least one required one): (index in rows, col → column)."""
+    """The row with the most known headers (at least one required one): (index in rows, col → column).
+    A merged group row (基础信息 / 收入情况 …) matches nothing required, so it is never the header."""
     best = None
     required = {c.key for c in matcher.sheet.columns if c.required}
     for i, (_n, row) in enumerate(rows):
         found = {}
         for j, cell in enumerate(row):
-            if cell is None or cell == "":
+            if _blank(cell):
                 continue
-            col = matcher.match(cell)
-            if col is not None:
-                found[j] = col
-        keys = {c.key for c in found.values()}
+            got = matcher.match_alias(cell)
+            if got is not None:
+                found[j] = got
+        keys = {c.key for c, _a in found.values()}
         if keys & required and (best is None or len(found) > len(best[1])):
             best = (i, found)
     return best
 
 
+def _with_groups(head: list[tuple[int, list]], at: int, columns: dict, matcher: HeaderMatcher) -> dict:
+    """Headers read with the rows above them: a cell under a merged group takes the group's name when
+    that names another column (风险消除后情况 › 工资性收入 is 风险消除后工资性收入, not 工资性收入), and a
+    blank header cell takes a header merged down from above (户编号 spanning two header rows)."""
+    if at == 0:
+        return columns
+    header = head[at][1]
+    above = [head[i][1] for i in range(max(0, at - 2), at)]
+    width = max([len(header)] + [len(r) for r in above])
+    groups = []
+    for row in above:
+        filled, last = [], None
+        for j in range(width):
+            cell = row[j] if j < len(row) else None
+            if not _blank(cell):
+                last = show(cell).strip()
+            filled.append(last)
+        groups.append(filled)
+    out = dict(columns)
+    for j in range(width):
+        cell = header[j] if j < len(header) else None
+        if _blank(cell):
+            for row in reversed(above):
+                if j < len(row) and not _blank(row[j]):
+                    got = matcher.match_alias(row[j])
+                    if got is not None:
+                        out[j] = got
+                    break
+            continue
+        for filled in groups:
+            group = filled[j]
+            if not group:
+                continue
+            stem = group[:-2] if group.endswith("情况") else group
+            got = matcher.match_alias(stem + show(cell).strip())
+            if got is not None:
+                out[j] = got
+                break
+    return out
+
+
+@dataclass(frozen=True)
+class _Skip:
+    totals: frozenset[str]
+    footers: tuple[str, ...]
+    blank: frozenset[str]
+
+
+_SKIP: _Skip | None = None
+
+
+def _skip_words() -> _Skip:
+    global _SKIP
+    if _SKIP is None:
+        nat = national()
+        _SKIP = _Skip(frozenset(norm_value(w) for w in nat["totals"]), tuple(norm_value(w) for w in nat["footers"]),
+                      frozenset(w.strip() for w in nat["blank"]))
+    return _SKIP
+
+
+def _not_data(row: list) -> str | None:
+    """合计 rows and 填表人 / 审核人 / 日期 footers: what the row is, or None for a row of data."""
+    words = _skip_words()
+    texts = [norm_value(c) for c in row[:60] if c.__class__ is str and c.strip()]
+    for t in texts:
+        bare = t.replace(":", "").replace("：", "")
+        if bare in words.totals:
+            return "合计行"
+    for t in texts:
+        if any(t.startswith(w) and (len(t) == len(w) or t[len(w)] in ":：") for w in words.footers):
+            return "表尾（填表人、审核人、日期等）"
+    return None
+
+
 def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
-                progress: Callable[[int], None] | None = None) -> ParsedSheet:
-    """Find the header, then convert every cell of every non-blank row below it."""
+                progress: Callable[[int], None] | None = None, *, merge_duplicates: bool = False,
+                row_numbers: Callable[[int], int] | None = None,
+                repeated: Callable[[Column], bool] | None = None) -> ParsedSheet:
+    """Find the header (below any title rows and merged group rows), then convert every cell of every
+    non-blank row below it. `merge_duplicates`: two columns meaning one fact must agree (the national
+    layout: 风险消除时间 and 消除监测时间), instead of being an error."""
     out = ParsedSheet(sheet, name)
     matcher = HeaderMatcher(sheet)
     rows = book.rows(name)
@@ -231,24 +406,42 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
         rows.close()
         return out
     at, columns = found
+    columns = _with_groups(head, at, columns, matcher)
     out.header_row = head[at][0]
-    header_cells = head[at][1]
-    seen: dict[str, int] = {}
-    plan = []  # (file column, our index, converter, header text as the file writes it)
-    for j, col in sorted(columns.items()):
-        text = show(header_cells[j]).strip()
-        if col.key in seen:
-            issues.add(name, out.header_row, text, "",
-                       f"与第 {seen[col.key] + 1} 列同为“{col.header}”，不知以哪一列为准")
+    header_cells = list(head[at][1])
+    for j in columns:
+        if j >= len(header_cells):
+            header_cells += [None] * (j + 1 - len(header_cells))
+    seen: dict[str, tuple[int, str]] = {}
+    plan = []  # (file column, our index, converter, header text as the file writes it, mode)
+    for j, (col, alias) in sorted(columns.items()):
+        text = show(header_cells[j]).strip() or (alias.name if alias else col.header)
+        if col.skipped:
+            why = "由程序计算，导入时不读" if col.computed else (_why(col) or "本程序不保存此项")
+            out.left_out.append((text, why))
             continue
-        seen[col.key] = j
+        mode = SET
+        if col.key in seen:
+            if alias is not None and alias.append:
+                mode = APPEND
+            elif merge_duplicates:
+                mode = MERGE
+            else:
+                issues.add(name, out.header_row, text, "",
+                           f"与第 {seen[col.key][0] + 1} 列同为“{col.header}”，不知以哪一列为准")
+                continue
+        else:
+            seen[col.key] = (j, text)
         out.present.add(col.key)
-        out.headers[col.key] = text or col.header
-        conv = converter(col, _max_length(sheet.key, col.key, col.kind))
+        out.headers.setdefault(col.key, text)
+        convert = alias.convert if alias is not None else None
+        if convert in ("not", "household_type"):
+            out.converted.append(text)
+        conv = converter(col, _max_length(sheet.key, col.key, col.kind), convert)
         if conv is not None:
-            plan.append((j, col.index, conv, text or col.header))
+            plan.append((j, col.index, conv, text, mode))
     for j, cell in enumerate(header_cells):
-        if j not in columns and cell is not None and show(cell).strip():
+        if j not in columns and not _blank(cell):
             out.ignored.append(show(cell).strip())
     for col in sheet.columns:
         if col.required and col.key not in out.present:
@@ -257,12 +450,23 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
         rows.close()
         return out
 
-    file_header = {idx: header for _j, idx, _conv, header in plan}
+    file_header = {idx: header for _j, idx, _conv, header, _m in plan}
     required = [(col.index, file_header.get(col.index, col.header)) for col in sheet.columns if col.required]
     width = len(sheet.columns)
     last = max(j for j, *_ in plan) if plan else 0
+    key_col = next((j for j, idx, *_ in plan if sheet.columns[idx].kind == "key"), None)
+    blank_words = _skip_words().blank
     parsed = out.rows
     count = 0
+    # Columns whose cells repeat on every member row of a household (national layout): converted once per
+    # household, the next rows share the values when their raw cells are the same.
+    h_plan = [p for p in plan if repeated is not None and repeated(sheet.columns[p[1]])]
+    m_plan = [p for p in plan if p not in h_plan]
+    h_cols, h_idx = [p[0] for p in h_plan], [p[1] for p in h_plan]
+    h_set = set(h_idx)
+    prev_raw: list | None = None
+    prev_vals: list = []
+    prev_filled, prev_errored = False, None
 
     def body():
         yield from head[at + 1:]
@@ -271,25 +475,57 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
     for excel_row, row in body():
         if len(row) <= last:
             row = list(row) + [None] * (last + 1 - len(row))
+        if key_col is not None:
+            key = row[key_col]
+            if key is None or key == "" or (key.__class__ is str and not key.isascii()):
+                what = _not_data(row)
+                if what is not None:
+                    out.skipped.append((excel_row, what))
+                    continue
+        if row_numbers is not None:
+            excel_row = row_numbers(excel_row)
         vals = [None] * width
         filled = False
         errored = None
-        for j, idx, conv, header in plan:
+        todo = plan
+        if h_plan:
+            raw = [row[j] for j in h_cols]
+            if raw == prev_raw:  # the household's cells repeated on its next member row: read once
+                for idx in h_idx:
+                    vals[idx] = prev_vals[idx]
+                filled = prev_filled
+                errored = set(prev_errored) if prev_errored else None
+                todo = m_plan
+            else:
+                prev_raw = raw
+                prev_vals = vals
+        for j, idx, conv, header, mode in todo:
             v = row[j]
             if v is None or v == "":
                 continue
             if v.__class__ is str:
                 v = v.strip()
-                if not v:
+                if not v or v in blank_words:
                     continue
             filled = True
             try:
-                vals[idx] = conv(v)
+                got = conv(v)
             except Bad as exc:
                 if errored is None:
                     errored = set()
                 errored.add(idx)
                 issues.add(name, excel_row, header, v, str(exc))
+                continue
+            if mode == SET or vals[idx] is None:
+                vals[idx] = got
+            elif mode == APPEND:
+                vals[idx] = vals[idx] + [x for x in got if x not in vals[idx]]
+            elif got != vals[idx]:
+                issues.add(name, excel_row, header, v,
+                           f"与同一行“{out.headers.get(sheet.columns[idx].key, '')}”列的值不一致")
+        if h_plan and todo is plan:
+            prev_filled = any(vals[idx] is not None for idx in h_idx)
+            prev_errored = {i for i in errored if i in h_set} if errored else None
         if not filled:
             continue
         for idx, header in required:
@@ -300,3 +536,15 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
         if progress is not None and count % PROGRESS_EVERY == 0:
             progress(count)
     return out
+
+
+def _why(col: Column) -> str | None:
+    from .layout import national_columns
+    for nc in national_columns():
+        if nc.sheet is None and col.key == f"skip.{nc.header}":
+            return nc.why
+    return None
+
+
+__all__ = ["Alias", "Book", "Issue", "Issues", "ParsedSheet", "Row", "SheetInfo", "WorkbookError", "norm_header",
+           "parse_sheet"]

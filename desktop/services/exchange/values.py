@@ -80,6 +80,8 @@ def text_converter(max_length: int | None, what: str, shared: bool = False):
     def convert(value):
         if isinstance(value, str):
             s = value.strip()
+            if s[:1] == "'":  # Excel's mark for "text": not part of the value
+                s = s[1:].strip()
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             s = _number_text(value)
             if s is None:
@@ -103,7 +105,10 @@ def key_converter(max_length: int, what: str):
         if value.__class__ is str and value.isascii() and value.isalnum() and len(value) <= max_length:
             return value  # the common case, as written by our export
         if isinstance(value, str):
-            s = "".join(unicodedata.normalize("NFKC", value).split())
+            s = "".join(unicodedata.normalize("NFKC", value).split()).lstrip("'")
+            if _SCIENTIFIC.match(s):
+                raise Bad(f"{what}已被 Excel 改成科学计数法（{s}），末几位已丢失："
+                          "请从原始数据重新复制，并把该列设为“文本”格式")
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             s = _number_text(value)
             if s is None:
@@ -121,18 +126,37 @@ def key_converter(max_length: int, what: str):
     return convert
 
 
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d*)?E[+-]?\d+$", re.IGNORECASE)
+
+
+def excel_shows(value: float | int) -> str:
+    """A large number as Excel's General format shows it in a cell: 4.30726E+17."""
+    if abs(value) >= 1e11:
+        return f"{value:.6G}".replace("E+0", "E+")
+    return _number_text(value) or repr(value)
+
+
 def id_converter(value):
-    """证件号码: 18-digit ID with a valid check digit, or a 20/22-character 残疾人证 number on one."""
+    """证件号码: 18-digit ID with a valid check digit, or a 20/22-character 残疾人证 number on one.
+
+    Excel's damage is named as such (SPEC §9.1): a number cell (only 15 digits kept), text in
+    scientific notation, an ID whose last digits became 000; a leading apostrophe is dropped."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         digits = _number_text(value) or show(value)
         if len(digits) > EXACT_DIGITS or "E" in digits.upper():
-            raise Bad("证件号码被存成了数字，Excel 只保留 15 位有效数字，后几位已丢失："
-                      "请把该列设为“文本”格式后重新填写")
+            raise Bad(f"证件号码被存成了数字，Excel 显示为“{excel_shows(value)}”，只保留 15 位有效数字，后几位已丢失："
+                      "请从原始数据重新复制，并把该列设为“文本”格式")
         value = digits
     elif not isinstance(value, str):
         raise Bad("证件号码应为文本")
-    info = parse_id(value)
+    text = "".join(unicodedata.normalize("NFKC", value).split()).lstrip("'")
+    if _SCIENTIFIC.match(text):
+        raise Bad(f"证件号码已被 Excel 改成科学计数法（“{text}”），后几位已丢失："
+                  "请从原始数据重新复制，并把该列设为“文本”格式")
+    info = parse_id(text)
     if not info.valid:
+        if info.error_kind == "checksum" and info.number[:18].endswith("000"):
+            raise Bad(f"{info.error}；末三位为 000，可能被 Excel 截断，请核对原始证件号")
         raise Bad(info.error)
     return info.number
 
@@ -176,6 +200,50 @@ def _bool(value):
         if found is not None:
             return found
     raise Bad("应填“是”或“否”（也可用 √/×、1/0、Y/N）")
+
+
+def not_converter(value):
+    """A yes/no whose question is the opposite of ours (是否解决安全饮用水 → A25 饮水出现安全问题)."""
+    return not bool_converter(value)
+
+
+@lru_cache(maxsize=1)
+def _household_types() -> dict[str, bool]:
+    words = raw()["national"]["household_type"]
+    return {**{norm_value(w): False for w in words["false"]}, **{norm_value(w): True for w in words["true"]}}
+
+
+def household_type_converter(value):
+    """户类型 → 是否脱贫户: 脱贫户 is 是, 一般农户 and the like are 否."""
+    text = value if isinstance(value, str) else show(value)
+    found = _household_types().get(norm_value(text))
+    if found is None:
+        words = raw()["national"]["household_type"]
+        raise Bad(f"“{text.strip()}”不是户类型，应为：{'、'.join(words['true'][:1] + words['false'][:1])}等")
+    return found
+
+
+_MEASURE_SPLIT = re.compile(r"[,，、;；\n]+")
+
+
+def measure_items_converter(category: str):
+    """A national measure cell: the category's items joined by commas → list of item names. A plain
+    是/有 (a category with no items on the form, e.g. 饮水安全保障) is the category without an item (None)."""
+    def convert(value):
+        text = value if isinstance(value, str) else show(value)
+        out: list[str | None] = []
+        for part in _MEASURE_SPLIT.split(unicodedata.normalize("NFKC", text)):
+            part = part.strip()
+            if not part:
+                continue
+            flag = _bool_words().get(norm_value(part))
+            if flag is False:
+                continue
+            item = None if flag is True else part
+            if item not in out:
+                out.append(item)
+        return out
+    return convert
 
 
 # ---------------------------------------------------------------- numbers
@@ -281,6 +349,30 @@ def _date_digits(digits: str, serial: bool) -> date:
     raise Bad("不是有效的日期，应如 2023-05-01、2023/5/1、2023.5.1 或 20230501")
 
 
+class Month(date):
+    """A date known only to the month (YYYYMM in a national file): stored as its first day; an
+    update does not move a stored day of the same month."""
+
+
+def yyyymm_converter(value) -> date:
+    """The national layout's dates: YYYYMM (a month) or YYYYMMDD, as text or digits; a real date cell
+    is taken as it is. Anything else is refused, not guessed (SPEC §9.1)."""
+    if isinstance(value, datetime):
+        return _checked(value.year, value.month, value.day)
+    if isinstance(value, date):
+        return _checked(value.year, value.month, value.day)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        digits = _number_text(value)
+    elif isinstance(value, str):
+        digits = unicodedata.normalize("NFKC", value).strip().lstrip("'")
+    else:
+        digits = None
+    if digits and digits.isdigit() and len(digits) in (6, 8):
+        d = _date_digits(digits, serial=False)
+        return Month(d.year, d.month, 1) if len(digits) == 6 else d
+    raise Bad("应为年月 YYYYMM（如 202305）或年月日 YYYYMMDD（如 20230517）")
+
+
 def excel_serial(d: date) -> int:
     return (d - EXCEL_EPOCH).days
 
@@ -307,6 +399,10 @@ def _code_lookup(key: str) -> dict[str, str]:
         code = cl.code_of(name)
         if code is not None:
             table.setdefault(norm_value(word), code)
+    if key == "ethnicity":  # 土家 for 土家族
+        for c in cl:
+            if c.name.endswith("族") and len(c.name) > 2:
+                table.setdefault(norm_value(c.name[:-1]), c.code)
     return table
 
 
@@ -397,11 +493,20 @@ def income_item_converter(value):
 
 # ---------------------------------------------------------------- per column
 
-def converter(col: Column, max_length: int | None):
-    """The converter of one column, or None for columns that are not read (computed, 省/市/县)."""
+def converter(col: Column, max_length: int | None, convert: str | None = None):
+    """The converter of one column (read by a header whose values need `convert`), or None for
+    columns that are not read (computed, 省/市/县, known national columns without a place)."""
     kind = col.kind
-    if kind in ("computed", "region"):
+    if kind in ("computed", "region", "skip"):
         return None
+    if convert == "not":
+        return not_converter
+    if convert == "household_type":
+        return household_type_converter
+    if convert == "yyyymm":
+        return yyyymm_converter
+    if kind == "measure_items":
+        return measure_items_converter(col.list)
     if kind == "key":
         return key_converter(max_length or 32, col.header)
     if kind in ("township", "village", "group"):

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from operator import itemgetter
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from sqlalchemy import Boolean, func, insert, select, text
 from sqlalchemy.orm import Session
@@ -20,10 +20,9 @@ from .. import access, regions
 from ..errors import ServiceError
 from ..idnumber import parse_id
 from .layout import INCOME_ITEMS, norm_value, setting, sheet
+from .plan import Data, Plan
 from .reader import ParsedSheet
-
-if TYPE_CHECKING:  # annotations only: importer imports this module
-    from .importer import _Data, _Plan
+from .values import Month
 
 CHUNK = 2000  # new households per bulk round
 UPDATE_CHUNK = 400  # existing households per ORM round
@@ -102,8 +101,16 @@ def page_cache(session: Session, kib: int = IMPORT_CACHE_KIB):
         conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
 
 
+def _differs(stored, value) -> bool:
+    """A value from the file changes what is stored; a month (YYYYMM) does not move a stored day of
+    the same month."""
+    if isinstance(value, Month) and isinstance(stored, date):
+        return (stored.year, stored.month) != (value.year, value.month)
+    return stored != value
+
+
 class Writer:
-    def __init__(self, session: Session, data: _Data, plan: _Plan, year: int, as_of: date,
+    def __init__(self, session: Session, data: Data, plan: Plan, year: int, as_of: date,
                  progress: Progress | None, cancelled: Callable[[], bool] | None):
         self.s = session
         self.data = data
@@ -188,13 +195,17 @@ class Writer:
 
     HOUSEHOLD_COLUMNS = ("household_no", "phone", "a1_relocation_site", "a2_site_address", "a3_category",
                          "a4_poverty_alleviated", "a23_housing_unsafe", "a24_school_dropout", "a25_water_unsafe",
-                         "a27_risk_types", "a27a_disaster_types", "monitoring_status", "whole_no_labor_guarantee",
-                         "dibao_tier", "identified_on", "a53_removal_way", "a54_removed_on", "a55_contact_person",
-                         "contact_phone")
+                         "a27_risk_types", "a27_other_note", "a27a_disaster_types", "monitoring_status",
+                         "whole_no_labor_guarantee", "dibao_tier", "identified_on", "a53_removal_way", "a54_removed_on",
+                         "a55_contact_person", "contact_phone", "after_dropout", "after_housing_damaged",
+                         "after_medical_missing", "after_water_damaged", "after_a28", "after_a29", "after_a30",
+                         "after_a31", "after_a32", "after_a33", "after_a34", "after_a35", "after_a36")
     MEMBER_COLUMNS = ("name", "sex", "id_number", "relation", "ethnicity", "political", "education", "school",
                       "health", "disability_grade", "labor", "work_region", "work_months", "a17_medical",
                       "a18_serious_illness", "a19_pension", "a20_dibao", "a21_tekun", "a22_relocated", "status",
-                      "status_date")
+                      "status_date", "school_absence_reason", "work_place", "a17_resident_medical",
+                      "a17_employee_medical", "a19_employee_pension", "a20_dibao_since", "a21_tekun_since",
+                      "public_post_months", "phone")
     MEASURE_COLUMNS = ("category", "item", "start_date", "end_date", "amount", "responsible_unit",
                        "developmental_override")
 
@@ -215,8 +226,9 @@ class Writer:
         hh_names = ("id", "village_id", "group_id", "head_name", "size", *self.HOUSEHOLD_COLUMNS, "created_at",
                     "updated_at")
         m_names = ("id", "household_id", "seq", *self.MEMBER_COLUMNS, "created_at", "updated_at")
-        ms_names = ("id", "household_id", "raises_working_ability", *self.MEASURE_COLUMNS, "created_at",
-                    "updated_at")
+        ms_names = ("id", "household_id", "member_id", "raises_working_ability", *self.MEASURE_COLUMNS,
+                    "created_at", "updated_at")
+        i_holder, i_id = MS.index("holder_id_number"), self.MEMBER_COLUMNS.index("id_number")
         ir_names = ("id", "household_id", "year", "signatures_collected", "created_at", "updated_at")
         il_names = ("id", "record_id", "item", "line", "amount", "note")
         hx = {k: i for i, k in enumerate(self.HOUSEHOLD_COLUMNS)}
@@ -229,26 +241,27 @@ class Writer:
                 vid, gid = self.place(v)
                 size, head = 0, None
                 mid = nxt[Member]
+                ids: dict[str, int] = {}
                 for seq, (_r, mv) in enumerate(self.data.members[no], 1):
                     fields = list(m_get(mv))
                     if fields[i_status] is None:
                         fields[i_status] = "normal"
                     m_rows.append((mid, hid, seq, *fields, now, now))
+                    ids[fields[i_id]] = mid
                     mid += 1
                     if fields[i_status] == "normal":
                         size += 1
                         if head is None and fields[i_relation] == "01":
                             head = fields[0]
                 nxt[Member] = mid
-                h = list(hh_get(v))
-                h[hx["a4_poverty_alleviated"]] = bool(h[hx["a4_poverty_alleviated"]])
-                h[hx["whole_no_labor_guarantee"]] = bool(h[hx["whole_no_labor_guarantee"]])
+                h = list(hh_get(v))  # 是否脱贫户 and 整户兜底 stay None where the file does not say
                 h[hx["a27_risk_types"]] = h[hx["a27_risk_types"]] or []
                 h[hx["a27a_disaster_types"]] = h[hx["a27a_disaster_types"]] or []
                 h[hx["monitoring_status"]] = h[hx["monitoring_status"]] or "none"
                 hh_rows.append((hid, vid, gid, head, size, *h, now, now))
                 for _r, mv in self.data.measures.get(no, ()):
-                    ms_rows.append((nxt[Measure], hid, False, *ms_get(mv), now, now))
+                    holder = ids.get(mv[i_holder]) if mv[i_holder] is not None else None
+                    ms_rows.append((nxt[Measure], hid, holder, False, *ms_get(mv), now, now))
                     nxt[Measure] += 1
                 lines = self.income_lines(no, v, None)
                 if lines is not None:
@@ -283,9 +296,15 @@ class Writer:
         h_fields = [c for c in self.H.columns
                     if hh_sheet.has(c.key) and c.key not in ("household_no", "province", "city", "county", "township",
                                                             "village", "group") and not c.computed
-                    and c.key not in INCOME_ITEMS]
+                    and not c.virtual and c.key not in INCOME_ITEMS]
+        if hh_sheet.has("risk_removed") and not hh_sheet.has("monitoring_status"):
+            h_fields.append(self.H.column("monitoring_status"))  # derived from 风险是否已消除
         mem_sheet = self.data.sheets["member"]
-        m_fields = [c for c in self.M.columns if mem_sheet.has(c.key) and c.key not in ("household_no", "id_number")]
+        m_fields = [c for c in self.M.columns if mem_sheet.has(c.key) and c.key not in ("household_no", "id_number")
+                    and not c.virtual]
+        if (mem_sheet.has("a17_resident_medical") or mem_sheet.has("a17_employee_medical")) \
+                and not mem_sheet.has("a17_medical"):
+            m_fields.append(self.M.column("a17_medical"))  # derived from the two national flags
         ms_sheet = self.data.sheets.get("measure")
         for start in range(0, len(nos), UPDATE_CHUNK):
             chunk = nos[start:start + UPDATE_CHUNK]
@@ -304,7 +323,7 @@ class Writer:
                 _row, v = self.data.households[no]
                 for c in h_fields:
                     value = v[c.index]
-                    if value is not None and getattr(hh, c.key) != value:
+                    if value is not None and _differs(getattr(hh, c.key), value):
                         setattr(hh, c.key, value)
                 vid, gid = self.place(v)
                 if vid is not None and vid != hh.village_id:
@@ -312,9 +331,9 @@ class Writer:
                     hh.group_id = gid
                 elif gid is not None and gid != hh.group_id:
                     hh.group_id = gid
-                self._members(hh, members[hh.id], no, m_fields)
+                by_number = self._members(hh, members[hh.id], no, m_fields)
                 if ms_sheet is not None:
-                    self._measures(hh, measures[hh.id], no, ms_sheet)
+                    self._measures(hh, measures[hh.id], no, ms_sheet, by_number)
                 self._income(hh, v, no, standing.get(hh.id))
             s.flush()
             for hid in ids:
@@ -323,7 +342,7 @@ class Writer:
             s.expunge_all()
             self.tick(len(chunk), f"正在更新已有户：{min(start + UPDATE_CHUNK, len(nos)):,} / {len(nos):,}")
 
-    def _members(self, hh: Household, stored: list[Member], no: str, fields: list) -> None:
+    def _members(self, hh: Household, stored: list[Member], no: str, fields: list) -> dict[str, Member]:
         M = self.M
         by_number: dict[str, Member] = {}
         for m in stored:
@@ -347,7 +366,7 @@ class Writer:
             old_status = row.status
             for c in fields:
                 value = mv[c.index]
-                if value is not None and getattr(row, c.key) != value:
+                if value is not None and _differs(getattr(row, c.key), value):
                     setattr(row, c.key, value)
             if row.status != old_status:
                 if mv[M.index("status_date")] is None:
@@ -356,17 +375,26 @@ class Writer:
                 self.s.add(MemberEvent(household_id=hh.id, member_id=row.id, kind=STATUS_EVENT[row.status],
                                        event_date=row.status_date or self.as_of, note="Excel 导入",
                                        recorded_by=self.user))
+        return by_number
 
-    def _measures(self, hh: Household, stored: list[Measure], no: str, ms_sheet: ParsedSheet) -> None:
+    def _measures(self, hh: Household, stored: list[Measure], no: str, ms_sheet: ParsedSheet,
+                  members: dict[str, Member]) -> None:
         MS = self.MS
         keyed = {(m.category, m.item, m.start_date): m for m in stored}
         fields = [c for c in MS.columns if ms_sheet.has(c.key) and c.key not in ("household_no", "category", "item",
-                                                                               "start_date")]
+                                                                               "start_date", "holder_id_number")]
+        i_holder = MS.index("holder_id_number")
+        if any(mv[i_holder] is not None for _r, mv in self.data.measures.get(no, ())):
+            self.s.flush()  # members added just now get their ids
         for _row, mv in self.data.measures.get(no, ()):
             key = (mv[MS.index("category")], mv[MS.index("item")], mv[MS.index("start_date")])
             row = keyed.get(key)
+            holder = members.get(mv[i_holder]) if mv[i_holder] is not None else None
+            if row is not None and holder is not None and row.member_id is None:
+                row.member_id = holder.id
             if row is None:
-                row = Measure(household_id=hh.id, category=key[0], item=key[1], start_date=key[2])
+                row = Measure(household_id=hh.id, category=key[0], item=key[1], start_date=key[2],
+                              member_id=holder.id if holder is not None else None)
                 for c in fields:
                     setattr(row, c.key, mv[c.index])
                 self.s.add(row)

@@ -81,9 +81,12 @@ class Book:
         self._list_sheet = ""
         self._pending: dict | None = None
 
-    def sheet(self, name: str, columns: list["Col"], freeze_cols: int = 1) -> "SheetWriter":
+    def sheet(self, name: str, columns: list["Col"], freeze_cols: int = 1,
+              above: list[list[tuple[int, int, str]]] | None = None) -> "SheetWriter":
+        """A sheet with its header; `above`: rows written over the header, each a list of
+        (first column, last column, text) — merged when it spans columns (title and group rows)."""
         ws = self.wb.add_worksheet(name)
-        return SheetWriter(self, ws, columns, freeze_cols)
+        return SheetWriter(self, ws, columns, freeze_cols, above or [])
 
     def plan_lists(self, name: str, lists: dict[str, tuple[str, list[str]]]) -> None:
         """Dropdown lists (key → title, values) kept on a hidden sheet written by close(), so
@@ -133,22 +136,32 @@ class Col:
 
 
 class SheetWriter:
-    def __init__(self, book: Book, ws, columns: list[Col], freeze_cols: int):
+    def __init__(self, book: Book, ws, columns: list[Col], freeze_cols: int,
+                 above: list[list[tuple[int, int, str]]] | None = None):
         self.book = book
         self.ws = ws
         self.columns = columns
-        self.next_row = 1
+        top = len(above or [])
+        self.next_row = top + 1
         styles = {"normal": book.header, "required": book.header_required, "computed": book.header_computed}
         for c, col in enumerate(columns):
             ws.set_column(c, c, col.width, book.formats[col.kind])
-        ws.set_row(0, 36)
+        for r, cells in enumerate(above or []):
+            ws.set_row(r, 28 if r == 0 else 20)
+            style = book.title if r == 0 else book.header
+            for first, last, text in cells:
+                if last > first:
+                    ws.merge_range(r, first, r, last, text, style)
+                else:
+                    ws.write_string(r, first, text, style)
+        ws.set_row(top, 36)
         for c, col in enumerate(columns):
-            ws.write_string(0, c, col.header, styles[col.style])
+            ws.write_string(top, c, col.header, styles[col.style])
             if col.note:
-                ws.write_comment(0, c, col.note, {"x_scale": 1.6, "y_scale": 1.4, "author": ""})
-        ws.freeze_panes(1, freeze_cols)
+                ws.write_comment(top, c, col.note, {"x_scale": 1.6, "y_scale": 1.4, "author": ""})
+        ws.freeze_panes(top + 1, freeze_cols)
         if columns:
-            ws.autofilter(0, 0, 0, len(columns) - 1)
+            ws.autofilter(top, 0, top, len(columns) - 1)
         self.formats = [book.formats[col.kind] for col in columns]
         self.kinds = [col.kind for col in columns]
         self.fast = book.constant_memory and all(
@@ -169,13 +182,14 @@ class SheetWriter:
             source = self.book.list_source(col.dropdown) if col.dropdown else None
             if source is None:
                 continue
+            first = self.next_row
             options = {"validate": "list", "source": source, "ignore_blank": True}
             if col.strict:
                 options.update(error_type="stop", error_title="不在列表中", error_message="请从下拉列表中选择")
             else:
                 options.update(error_type="information", error_title="提示",
                                error_message="可从下拉列表中选择；多项之间用“、”分隔")
-            self.ws.data_validation(1, c, last_row, c, options)
+            self.ws.data_validation(first, c, last_row, c, options)
 
     def row(self, values: list) -> None:
         """One row of data below the header, in column order; None and "" are left blank.

@@ -77,7 +77,7 @@ def add(d: Document, h: HouseholdInfo, year: int) -> None:
         ["A1 居住在大中型易地扶贫搬迁集中安置区（800人以上）", yn(d, hh.a1_relocation_site),
          "A2 安置区地址", hh.a2_site_address or ""],
         ["A3 监测对象类别", d.checks([(c.name, hh.a3_category == c.code) for c in cat]),
-         "A4 脱贫户（身份证比对生成）", yn(d, bool(hh.a4_poverty_alleviated))],
+         "A4 脱贫户（身份证比对生成）", yn(d, hh.a4_poverty_alleviated)],
     ]
     s.append(KeepTogether([section(d, "一、基本信息"),
                            d.table(basic, widths, header=0, size=9,
@@ -124,6 +124,8 @@ def add(d: Document, h: HouseholdInfo, year: int) -> None:
     risks = set(hh.a27_risk_types or [])
     risk_items = []
     for c in codes("risk_type"):
+        if c.flag("national") and c.code not in risks:
+            continue  # 因安全住房 / 因安全饮水: the national system's words, not boxes of the form (seed 004)
         label = c.name
         if c.name == "其他":
             label = f"其他（{hh.a27_other_note}）" if hh.a27_other_note else "其他（文字备注）"

@@ -51,7 +51,8 @@ def add(session, d: Document, h, year: int, as_of, window) -> None:
     category = codes("category").name(hh.a3_category) or "—"
     info = [["户编号", h.no, "户主姓名", h.head, "家庭人口", f"{a.size if a else len(h.members)} 人"],
             ["家庭住址", h.address, "监测状态", status, "监测对象类别", category],
-            ["脱贫户", "是" if hh.a4_poverty_alleviated else "否", "识别监测时间", iso(hh.identified_on),
+            ["脱贫户", {True: "是", False: "否"}.get(hh.a4_poverty_alleviated, "未登记"), "识别监测时间",
+             iso(hh.identified_on),
              "监测联系人", f"{hh.a55_contact_person or ''} {hh.contact_phone or ''}".strip()]]
     s.append(d.table(info, [w * 0.08, w * 0.34, w * 0.10, w * 0.16, w * 0.11, w * 0.21], header=0,
                      extra=[("ALIGN", (0, 0), (-1, -1), "LEFT")] +

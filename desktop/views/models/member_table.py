@@ -17,9 +17,11 @@ from .base import ListTableModel
 
 _ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
 
-FIELDS = ("name", "sex", "id_number", "relation", "ethnicity", "political", "education", "school", "health",
-          "disability_grade", "labor", "work_region", "work_months", "a17_medical", "a18_serious_illness",
-          "a19_pension", "a20_dibao", "a21_tekun", "a22_relocated", "phone", "status", "status_date")
+FIELDS = ("name", "sex", "id_number", "relation", "ethnicity", "political", "education", "school",
+          "school_absence_reason", "health", "disability_grade", "labor", "work_region", "work_place", "work_months",
+          "a17_medical", "a17_resident_medical", "a17_employee_medical", "a18_serious_illness", "a19_pension",
+          "a19_employee_pension", "a20_dibao", "a21_tekun", "a22_relocated", "public_post_months", "phone", "status",
+          "status_date")
 COL = {f: i for i, f in enumerate(FIELDS)}
 KINDS = tuple(field_info("member", f)["kind"] for f in FIELDS)
 HEADERS = tuple(field_label("member", f) for f in FIELDS)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from ...services.codes import codes
 from ...services.labels import field_label
 from ...services.regions import VillageNode
-from ...services.register import HouseholdData, MemberData, a17_rows, derived_a26
+from ...services.register import AFTER_REMOVAL, HouseholdData, MemberData, a17_rows, derived_a26
 from .code_combo import ValueCombo, bool_combo, code_combo
 
 INVALID_STYLE = "background-color: #fde2e2;"
@@ -88,8 +88,10 @@ class BasicSection(Section):
         self.a1 = self._watch("a1_relocation_site", bool_combo())
         self.a2 = self._watch("a2_site_address", QLineEdit())
         self.a3 = self._watch("a3_category", code_combo("category", "（无）"))
-        self.a4 = self._watch("a4_poverty_alleviated", QCheckBox("是脱贫户（2014–2020 年建档立卡）"))
-        self.whole = self._watch("whole_no_labor_guarantee", QCheckBox("是整户无劳动能力兜底保障户"))
+        # 是 / 否 / 未填: a list imported without 户类型 leaves it unknown, never 否
+        self.a4 = self._watch("a4_poverty_alleviated", bool_combo())
+        self.a4.setToolTip("脱贫户：2014–2020 年建档立卡")
+        self.whole = self._watch("whole_no_labor_guarantee", bool_combo())
         self.dibao_tier = self._watch("dibao_tier", code_combo("dibao_tier", "（无）"))
         self.a55 = self._watch("a55_contact_person", QLineEdit())
         self.contact_phone = self._watch("contact_phone", QLineEdit())
@@ -116,7 +118,7 @@ class BasicSection(Section):
         f2 = self._form(monitor)
         f2.addRow(label("a3_category"), self.a3)
         f2.addRow(field_label("household", "a4_poverty_alleviated") + "：", self.a4)
-        f2.addRow("兜底保障：", self.whole)
+        f2.addRow("整户无劳动能力兜底保障户：", self.whole)
         f2.addRow(label("dibao_tier"), self.dibao_tier)
         f2.addRow(label("a55_contact_person"), self.a55)
         f2.addRow(label("contact_phone"), self.contact_phone)
@@ -179,8 +181,8 @@ class BasicSection(Section):
         self.a2.setText(d.a2_site_address or "")
         self.a2.setEnabled(d.a1_relocation_site is True or bool(d.a2_site_address))
         self.a3.set_value(d.a3_category)
-        self.a4.setChecked(bool(d.a4_poverty_alleviated))
-        self.whole.setChecked(bool(d.whole_no_labor_guarantee))
+        self.a4.set_value(d.a4_poverty_alleviated)
+        self.whole.set_value(d.whole_no_labor_guarantee)
         self.dibao_tier.set_value(d.dibao_tier)
         self.a55.setText(d.a55_contact_person or "")
         self.contact_phone.setText(d.contact_phone or "")
@@ -194,8 +196,8 @@ class BasicSection(Section):
         return replace(d, household_no=self.household_no.text().strip(), village_id=self.village.value(),
                        group_id=self.group.value(), address=_text(self.address), phone=_text(self.phone),
                        a1_relocation_site=self.a1.value(), a2_site_address=_text(self.a2),
-                       a3_category=self.a3.value(), a4_poverty_alleviated=self.a4.isChecked(),
-                       whole_no_labor_guarantee=self.whole.isChecked(), dibao_tier=self.dibao_tier.value(),
+                       a3_category=self.a3.value(), a4_poverty_alleviated=self.a4.value(),
+                       whole_no_labor_guarantee=self.whole.value(), dibao_tier=self.dibao_tier.value(),
                        a55_contact_person=_text(self.a55), contact_phone=_text(self.contact_phone),
                        note=_text(self.note))
 
@@ -221,14 +223,28 @@ class GuaranteeSection(Section):
         hint.setWordWrap(True)
         hint.setStyleSheet(HINT_STYLE)
         form.addRow(hint)
+        self.after = QLabel()
+        self.after.setWordWrap(True)
+        self.after.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.after_box = QGroupBox("风险消除后情况（全国系统记录，只读）")
+        QVBoxLayout(self.after_box).addWidget(self.after)
         layout = QVBoxLayout(self)
         layout.addWidget(box)
+        layout.addWidget(self.after_box)
         layout.addStretch(1)
 
     def set_data(self, d: HouseholdData) -> None:
         self.a23.set_value(d.a23_housing_unsafe)
         self.a24.set_value(d.a24_school_dropout)
         self.a25.set_value(d.a25_water_unsafe)
+        shown = []
+        for fld in AFTER_REMOVAL:
+            value = getattr(d, fld)
+            if value is not None:
+                text = ("是" if value else "否") if isinstance(value, bool) else f"{value:,.2f} 元"
+                shown.append(f"{field_label('household', fld)}：{text}")
+        self.after.setText("\n".join(shown))
+        self.after_box.setVisible(bool(shown))
 
     def set_members(self, members: list[MemberData]) -> None:
         lacking, blank = a17_rows(members)
