@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from . import APP_NAME, __version__
 from .paths import default_db_path, resource_path
-from .services import backup, failures, settings, setup
+from .services import auth, backup, failures, settings, setup
 from .services.context import AppContext
 from .services.db import Database, init_db, sqlite_url
 from .services.errors import ServiceError
@@ -218,7 +218,6 @@ def warn_if_damaged(parent, path: Path, problem: str | None) -> None:
 
 def _run_with(app: QApplication, db: Database) -> int:
     from .views.first_run import FirstRunWizard
-    from .views.login import LoginDialog
 
     system = AppContext(db)
     username = ""
@@ -227,24 +226,64 @@ def _run_with(app: QApplication, db: Database) -> int:
         if wizard.exec() != QDialog.DialogCode.Accepted:
             return 0
         username = wizard.admin_username or ""
-    login = LoginDialog(system, username=username)
-    if login.exec() != QDialog.DialogCode.Accepted or login.user is None:
+    seat = Seat(app, db)
+    if not seat.sign_in(username):
         return 0
-    ctx = AppContext(db, login.user)
-    ctx.year = ctx.read(settings.current_year)
-    daily = start_of_day(ctx)
-    full_check = daily is not None and daily.taken is not None
-    window = create_main_window(ctx)
-    screen = app.primaryScreen()
-    if screen is not None:
-        available = screen.availableGeometry()
-        window.resize(min(1280, int(available.width() * 0.95)), min(800, int(available.height() * 0.92)))
-        frame = window.frameGeometry()
-        frame.moveCenter(available.center())
-        window.move(frame.topLeft())
-    window.show()
-    if full_check and db.sqlite_path is not None:
-        watch = IntegrityWatch(db.sqlite_path, window)
-        watch.finished.connect(lambda problem: warn_if_damaged(window, db.sqlite_path, problem))
-        watch.start()
     return app.exec()
+
+
+class Seat(QObject):
+    """Who sits at the program: the log-in dialog, then the main window. 注销/切换用户, or an account disabled
+    while its window is open, brings the log-in dialog back; closing it ends the program."""
+
+    def __init__(self, app: QApplication, db: Database):
+        super().__init__()
+        self.app, self.db = app, db
+        self.window = None
+        self.started = False  # the day's backup and the full check: once, after the first log-in
+
+    def sign_in(self, username: str = "", message: str = "") -> bool:
+        from .views.login import LoginDialog
+        login = LoginDialog(AppContext(self.db), username=username, message=message)
+        if login.exec() != QDialog.DialogCode.Accepted or login.user is None:
+            return False
+        ctx = AppContext(self.db, login.user)
+        ctx.year = ctx.read(settings.current_year)
+        full_check = False
+        if not self.started:
+            self.started = True
+            daily = start_of_day(ctx)
+            full_check = daily is not None and daily.taken is not None
+        window = create_main_window(ctx)
+        screen = self.app.primaryScreen()
+        if screen is not None:
+            available = screen.availableGeometry()
+            window.resize(min(1280, int(available.width() * 0.95)), min(800, int(available.height() * 0.92)))
+            frame = window.frameGeometry()
+            frame.moveCenter(available.center())
+            window.move(frame.topLeft())
+        window.logged_out.connect(self.switch)
+        window.show()
+        self.window = window
+        if full_check and self.db.sqlite_path is not None:
+            watch = IntegrityWatch(self.db.sqlite_path, window)
+            watch.finished.connect(lambda problem: warn_if_damaged(window, self.db.sqlite_path, problem))
+            watch.start()
+        return True
+
+    def switch(self, message: str = "") -> None:
+        """The window logged out: the log-in dialog again (the old window hidden meanwhile, so that the program
+        does not end with it); 退出 there ends the program."""
+        old = self.window
+        old.hide()
+        try:
+            old.ctx.run(auth.log_out)
+        except ServiceError:  # a disabled account cannot write its log-out; the refusal is already said
+            pass
+        name = old.ctx.user.username if message and old.ctx.user else ""
+        signed_in = self.sign_in(name, message)
+        old.close()
+        old.deleteLater()
+        if not signed_in:
+            self.window = None
+            self.app.quit()

@@ -9,10 +9,11 @@ from .measure import Measure
 from .region import LEVELS, Region
 from .screening import PolicyFacts, ScreeningVisit
 from .settings import AppSetting, YearSettings
-from .user import User, UserVillage
+from .user import LoginGuard, User, UserVillage
 
 __all__ = [
     "AppSetting", "AuditEntry", "Base", "Case", "CaseStep", "Clue", "Household", "IncomeLine",
-    "IncomeRecord", "LEVELS", "Measure", "Member", "MemberEvent", "Money", "PolicyFacts", "Region", "ScreeningVisit",
+    "IncomeRecord", "LEVELS", "LoginGuard", "Measure", "Member", "MemberEvent", "Money", "PolicyFacts", "Region",
+    "ScreeningVisit",
     "User", "UserVillage", "YearSettings",
 ]

@@ -40,7 +40,7 @@ def attach(session: Session, actor: CurrentUser) -> CurrentUser:
     from .auth import load_user
     fresh = load_user(session, actor.id)
     if fresh is None:
-        raise AccountDisabled(f"账号“{actor.username}”已被停用，请联系管理员")
+        raise AccountDisabled(f"账号“{actor.username}”已被停用，本次操作没有执行。请联系管理员")
     session.info["actor"] = fresh
     session.info["user"] = fresh.username
     return fresh

@@ -116,6 +116,7 @@ class HistoryRow:
 
 
 ACTIONS = {"insert": "新增", "update": "修改", "event": "变更登记", "import": "导入", "login": "登录",
+           "login_failed": "登录失败", "logout": "注销", "unlock": "解除锁定",
            "demo": "生成演示数据", "init": "初始化", "move": "成员迁移"}
 
 

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Callable, TypeVar
 
 from . import failures
+from .access import AccountDisabled
 from .auth import CurrentUser
 from .db import Database
 
@@ -26,6 +27,9 @@ class AppContext:
     year: int | None = None
     today: Callable[[], date] = field(default=date.today)  # tests pin it
     bootstrap: bool = False  # the first-run wizard: acts before any user exists (refused once one does)
+    # Called (with the Chinese message) when the user's account was disabled or removed since the log-in: the
+    # window logs out. The refused call still raises AccountDisabled (a ServiceError) to its caller.
+    account_disabled: Callable[[str], None] | None = field(default=None, repr=False)
 
     @property
     def username(self) -> str:
@@ -57,6 +61,8 @@ class AppContext:
         return self.db.session(self.user, bootstrap="first-run" if self.bootstrap else None)
 
     def _raise_translated(self, exc: Exception):
+        if isinstance(exc, AccountDisabled) and self.account_disabled is not None:
+            self.account_disabled(str(exc))
         failure = failures.translate(exc, self.db.sqlite_path)
         if failure is None or failure is exc:
             raise exc

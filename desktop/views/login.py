@@ -18,7 +18,7 @@ from .widgets.password import password_edit
 class LoginDialog(QDialog):
     """Username and password; Enter logs in. After exec() == Accepted, `user` is the CurrentUser."""
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None, username: str = ""):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, username: str = "", message: str = ""):
         super().__init__(parent)
         self.ctx = ctx
         self.user: CurrentUser | None = None
@@ -68,6 +68,8 @@ class LoginDialog(QDialog):
         self.username.textEdited.connect(lambda _t: set_error(self.error, None))
         self.password.textEdited.connect(lambda _t: set_error(self.error, None))
         (self.password if username else self.username).setFocus()
+        if message:  # why the log-in is asked again (e.g. the account was disabled while its window was open)
+            set_error(self.error, message)
 
     def try_login(self) -> None:
         name, password = self.username.text().strip(), self.password.text()

@@ -71,7 +71,7 @@ def test_login_failure_shows_chinese_message_inline_and_stays_open(qtbot, login)
     assert login.result() != QDialog.DialogCode.Accepted
     assert login.user is None
     assert login.error.isVisible()
-    assert login.error.text() == "用户名或密码不正确"
+    assert login.error.text() == "用户名或密码不正确（再错 4 次将锁定 15 分钟）"
     assert login.password.text() == ""  # cleared for the next try
     qtbot.keyClicks(login.password, "Jx-adm-2024")
     assert not login.error.isVisible()  # typing clears the message
