@@ -66,11 +66,23 @@ class HouseholdData:
     a55_contact_person: str | None = None
     contact_phone: str | None = None
     note: str | None = None
+    petition: bool | None = None  # 舆情信访户 [003 四个必到]
+    # 脱贫不享受政策 facts, criteria 2–8 and exceptions 2 and 4 (seed 004 annex 2; None: unknown)
+    policy_c2_cause_gone: bool | None = None
+    policy_c3_luxury_car: bool | None = None
+    policy_c4_urban_home: bool | None = None
+    policy_c5_business: bool | None = None
+    policy_c6_public_servant: bool | None = None
+    policy_c7_child_business: bool | None = None
+    policy_c8_child_support: bool | None = None
+    policy_e2_medical_burden: bool | None = None
+    policy_e4_disaster: bool | None = None
     # Read-only here: they change only through the procedures (SPEC §7).
     monitoring_status: str = "none"
     identified_on: date | None = None
     a53_removal_way: str | None = None
     a54_removed_on: date | None = None
+    policy_excluded_on: date | None = None
     # 风险消除后情况 as the national system recorded it (SPEC §9.1): read-only here, filled by import.
     after_dropout: bool | None = None
     after_housing_damaged: bool | None = None
@@ -91,7 +103,7 @@ AFTER_REMOVAL = ("after_dropout", "after_housing_damaged", "after_medical_missin
                  "after_a28", "after_a29", "after_a30", "after_a31", "after_a32", "after_a33", "after_a34",
                  "after_a35", "after_a36")
 READ_ONLY_HOUSEHOLD = {"id", "monitoring_status", "identified_on", "a53_removal_way", "a54_removed_on",
-                       *AFTER_REMOVAL}
+                       "policy_excluded_on", *AFTER_REMOVAL}
 
 
 @dataclass
@@ -124,6 +136,11 @@ class MemberData:
     a21_tekun_since: date | None = None  # when 特困供养 began
     a22_relocated: bool | None = None
     public_post_months: int | None = None  # 公益性岗位（月数）
+    # Facts of the screening's key groups [003 四个必到 / 六个必核] (None: unknown)
+    health_since: date | None = None  # when the A13 state (大病, 残疾…) began: 新发生残疾
+    unemployed: bool | None = None  # 失业
+    incapacitated: bool | None = None  # 失能
+    studying_away: bool | None = None  # 在外就读
     phone: str | None = None
     note: str | None = None
     # Read-only here: changed by events.
@@ -373,6 +390,19 @@ def validate_member(m: MemberData, row: int, as_of: date) -> list[Problem]:
         p.append(Problem("work_months", f"{who}：务工时间应在 0–12 个月之间，现为 {m.work_months}", row))
     if m.disability_grade and m.health != codes("health").code_of("残疾"):
         p.append(Problem("disability_grade", f"{who}：填写了残疾等级，但健康状况不是“残疾”", row))
+    for fld, what, applies, why in (
+            ("a20_dibao_since", "享受低保起始日期", m.a20_dibao not in (None, "", "00"), "未享受低保"),
+            ("a21_tekun_since", "特困供养起始日期", m.a21_tekun not in (None, "", "00"), "未享受特困供养"),
+            ("health_since", "大病或残疾发生日期", m.health not in (None, "", "01"), "健康状况为健康或未填")):
+        value = getattr(m, fld)
+        if value is None:
+            continue
+        if not isinstance(value, date):
+            p.append(Problem(fld, f"{who}：{what}“{value}”不是有效的日期（如 2024-05-01）", row))
+        elif value > as_of:
+            p.append(Problem(fld, f"{who}：{what} {value} 晚于今天 {as_of}", row))
+        elif not applies:
+            p.append(Problem(fld, f"{who}：填写了{what}，但{why}", row))
     p += _check_phone(m.phone, "phone", f"{who}：联系电话", row)
     return p
 

@@ -62,7 +62,12 @@ RULES = {
     "exchange.writer.bulk_insert": "any", "exchange.writer.page_cache": "any",
     "income.line_catalog": "any", "income.add_line": "manager", "income.size_at": "village",
     "income.sizes_at": "village", "income.save_record": "village-write", "income.records": "village",
-    "income.latest_record_ids": "village", "income.totals_for_year": "village", "income.calculator_facts": "village",
+    "income.latest_record_ids": "village", "income.totals_for_year": "village", "assess.calculator_facts": "village",
+    "income.clear_falls": "any", "policy.medical_self_pay": "village",
+    "screening.key_check_list": "any", "screening.mark_visits": "village-write",
+    "workflow.compare_exemption_problem": "village", "workflow.find_household": "village",
+    "workflow.open_policy_exclusion": "village-write", "workflow.record_clue_and_open": "village-write",
+    "workflow.validate_clue": "village", "workflow.validate_step_data": "village",
     "measures.save_measure": "village-write", "measures.end_measure": "village-write", "measures.measures": "village",
     "measures.plan_status": "village", "measures.get_measure": "village",
     "overview.suggested_not_monitored": "any", "overview.overview": "any",
@@ -205,7 +210,7 @@ def world(db, township, users, tmp_path):
     for key, village, no, serial in (("east", "东村", "3703050010010001", 1), ("west", "西村", "3703050020010001", 20)):
         data, members = family(township["villages"][village], no=no, serial=serial)
         hid = ctx.run(register.save_household, data, members, TODAY)
-        ctx.run(income.save_record, income.RecordData(hid, YEAR, collected_on=date(2024, 10, 1),
+        ctx.run(income.save_record, income.RecordData(hid, YEAR, collected_on=date(2024, 10, 1), collected_by="采集员",
                                                       lines=[income.LineData("A28", "务工收入", 3000)]), TODAY)
         mid = ctx.run(measures.save_measure, measures.MeasureData(hid, "A39", "种植业", start_date=date(2024, 3, 1)))
         clue = ctx.run(workflow.record_clue, "01", date(2024, 6, 1), household_id=hid, as_of=TODAY)
@@ -251,17 +256,31 @@ def _household_calls():
         "income.size_at": lambda s, h, w: income.size_at(s, h.hid, TODAY),
         "income.sizes_at": lambda s, h, w: income.sizes_at(s, TODAY, [h.hid]),
         "income.save_record": lambda s, h, w: income.save_record(
-            s, income.RecordData(h.hid, YEAR, lines=[income.LineData("A29", "种植", 10)]), TODAY),
+            s, income.RecordData(h.hid, YEAR, lines=[income.LineData("A29", "种植", 10)], collected_by="采集员",
+                                 collected_on=date(2024, 10, 2)), TODAY),
         "income.records": lambda s, h, w: income.records(s, h.hid),
         "income.latest_record_ids": lambda s, h, w: income.latest_record_ids(s, YEAR, [h.hid]),
         "income.totals_for_year": lambda s, h, w: income.totals_for_year(s, YEAR, [h.hid]),
-        "income.calculator_facts": lambda s, h, w: income.calculator_facts(s, h.hid, YEAR, TODAY),
+        "assess.calculator_facts": lambda s, h, w: assess.calculator_facts(s, h.hid, YEAR, TODAY),
+        "policy.medical_self_pay": lambda s, h, w: policy.medical_self_pay(s, {h.hid: 0}),
+        "screening.mark_visits": lambda s, h, w: screening.mark_visits(s, [h.hid], YEAR, TODAY, "no_risk",
+                                                                       as_of=TODAY),
+        "workflow.compare_exemption_problem": lambda s, h, w: workflow.compare_exemption_problem(
+            s, s.get(register.Household, h.hid), "甲", ("甲", "乙")),
+        "workflow.find_household": lambda s, h, w: workflow.find_household(s, h.no),
+        "workflow.open_policy_exclusion": lambda s, h, w: workflow.open_policy_exclusion(s, h.hid, TODAY, YEAR,
+                                                                                         as_of=TODAY),
+        "workflow.record_clue_and_open": lambda s, h, w: workflow.record_clue_and_open(
+            s, workflow.ClueRequest("01", TODAY, h.no, open_case=False), as_of=TODAY),
+        "workflow.validate_clue": lambda s, h, w: workflow.validate_clue(s, workflow.ClueRequest("01", TODAY, h.no)),
+        "workflow.validate_step_data": lambda s, h, w: workflow.validate_step_data(
+            s, s.get(workflow.Case, h.case), Blank(), TODAY, {}, None),
         "measures.save_measure": lambda s, h, w: measures.save_measure(s, measures.MeasureData(h.hid, "A39", "养殖业")),
         "measures.end_measure": lambda s, h, w: measures.end_measure(s, h.measure, TODAY, "项目结束"),
         "measures.measures": lambda s, h, w: measures.measures(s, h.hid, TODAY),
         "measures.plan_status": lambda s, h, w: measures.plan_status(s, h.hid, YEAR, TODAY),
         "measures.get_measure": lambda s, h, w: measures.get_measure(s, h.measure),
-        "policy.set_facts": lambda s, h, w: policy.set_facts(s, h.hid, YEAR, {"c2": True}),
+        "policy.set_facts": lambda s, h, w: policy.set_facts(s, h.hid, {"c2": True}),
         "policy.proposals": lambda s, h, w: policy.proposals(s, YEAR, TODAY, [h.hid]),
         "register.household_rows": lambda s, h, w: register.household_rows(s, [h.hid]),
         "register.get_household": lambda s, h, w: register.get_household(s, h.hid),

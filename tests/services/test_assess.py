@@ -28,7 +28,8 @@ def household(ctx, township, no, serial, a28, a36="0", **fields):
         setattr(data, k, v)
     hid = ctx.run(register.save_household, data, members, TODAY, ctx.user)
     rec = RecordData(hid, 2024, collected_on=date(2024, 10, 10),
-                     lines=[LineData("A28", "务工收入", D(a28)), LineData("A36", "医疗自付", D(a36))])
+                     lines=[LineData("A28", "务工收入", D(a28)), LineData("A36", "医疗自付", D(a36))],
+                     collected_by="采集员")
     ctx.run(income.save_record, rec, TODAY)
     return hid
 

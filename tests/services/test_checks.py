@@ -31,8 +31,8 @@ def codes_of(findings, no: str) -> set[str]:
 
 # ---------------------------------------------------------------------------- the whole list
 
-def test_codes_are_the_23_of_spec_each_with_a_chinese_title():
-    assert len(checks.CODES) == 23 and len(set(checks.CODES)) == 23
+def test_codes_are_the_24_of_spec_each_with_a_chinese_title():
+    assert len(checks.CODES) == 24 and len(set(checks.CODES)) == 24
     assert set(checks.TITLES) == set(checks.CODES)
 
 
@@ -360,7 +360,7 @@ class TestCategoryInconsistent:
         b.monitored(category="01", a4_poverty_alleviated=True)
         tufa = b.monitored(category="03", a28="14200", measure=True)  # A34 at the line, A38 below
         b.income(tufa, collected_on=date(2024, 10, 11), A28="14200", A36="2000")
-        claims = b.monitored(category="03", a28="14000")  # A34 below, A38 above thanks to claims
+        claims = b.monitored(category="02", a28="14000")  # A34 below, A38 above thanks to claims
         b.income(claims, collected_on=date(2024, 10, 11), A28="14000", A35="400")
         b.household(a3_category="02", a4_poverty_alleviated=True)  # not monitored
         assert of(run(b), "CATEGORY_INCONSISTENT") == []
@@ -480,7 +480,7 @@ class TestProcedures:
         b.case(hid, [("线索登记", date(2024, 11, 1), date(2024, 11, 1)), ("入户核实", date(2024, 11, 19), None)])
         [f] = of(run(b), "STEP_OVERDUE")
         assert f.household_no == b.no(hid) and f.member_id_number is None
-        assert "流程步骤“入户核实”应于 2024-11-19 前完成，已逾期" in f.message
+        assert "流程步骤“监测对象认定：入户核实”应于 2024-11-19 前完成，已逾期" in f.message
 
     def test_STEP_OVERDUE_not_on_the_due_day_done_undated_or_closed(self, b):
         hid = b.household(monitoring_status="identifying")
@@ -517,7 +517,7 @@ class TestProcedures:
                            a54_removed_on=date(2024, 7, 14))
         [f] = of(run(b), "REMOVED_TOO_SOON")
         assert f.household_no == b.no(soon) and f.member_id_number is None
-        assert "2024-01-15 识别、2024-07-14 帮扶消除，不足 6 个月" in f.message
+        assert "2024-01-15 识别，帮扶消除须在识别满 6 个月后（2024-07-15 起），2024-07-14 不足 6 个月" in f.message
 
     def test_REMOVED_TOO_SOON_not_at_6_months_nor_for_natural_removal(self, b):
         b.household(monitoring_status="removed", identified_on=date(2024, 1, 15), a53_removal_way="01",

@@ -1,13 +1,13 @@
 """failed log-ins in a row per user name: the growing delay and the time-limited lockout (issue 15)
 
 Revision ID: 0015
-Revises: 0006
+Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -602,7 +602,7 @@ def apply(session: Session, pv: Preview, *, user: CurrentUser | None = None, as_
     plan = _resolve(session, data, issues, user)
     if issues or plan is None:
         raise ExchangeError("数据库在预览之后已有变化，请重新预览：" + "；".join(i.text() for i in issues.items[:5]))
-    writer = Writer(session, data, plan, pv.year, as_of, progress, cancelled)
+    writer = Writer(session, data, plan, pv.year, as_of, progress, cancelled, source_file=pv.path.name)
     first_audit = session.scalar(select(func.max(AuditEntry.id))) or 0
     with page_cache(session):
         writer.regions()

@@ -100,7 +100,7 @@ def add(session, d: Document, h, year: int, ys) -> None:
     elif r is None:
         note = (a.suggestion.reasons[0] if a and a.suggestion.reasons else "无法计算人均收入") + "。"
     else:
-        below = "低于" if r.A38 < a.line else "不低于"
+        below = "低于" if r.below(a.line, "A38") else "不低于"  # the exact value, as assess compares
         note = f"{year} 年省定防止返贫监测线 {rules.line_text(a.line)} 元/人·年；人均收入参考范围（A38）{below}监测线。"
     # The results, the notes and the signatures stay together: a signature never stands alone.
     s.append(KeepTogether([

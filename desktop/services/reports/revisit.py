@@ -78,7 +78,7 @@ def add(session, d: Document, h, year: int, as_of, revisit) -> None:
     r = h.result
     line = rules.line_text(a.line) if a else ""
     if r is not None:
-        verdict = "高于" if r.A38 >= a.line else "低于"
+        verdict = "低于" if r.below(a.line, "A38") else "高于"  # the exact value, as assess compares
         income_text = (f"{year} 年家庭人均纯收入（A34）{rules.yuan(r.A34)} 元，"
                        f"人均收入参考范围（A38）{rules.yuan(r.A38)} 元，{verdict} {year} 年监测线 {line} 元。")
     else:
