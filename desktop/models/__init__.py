@@ -9,10 +9,10 @@ from .measure import Measure
 from .region import LEVELS, Region
 from .screening import ScreeningVisit
 from .settings import AppSetting, YearSettings
-from .user import User, UserVillage
+from .user import LoginGuard, User, UserVillage
 
 __all__ = [
     "AppSetting", "AuditEntry", "Base", "Case", "CaseStep", "Clue", "Household", "IncomeLine",
-    "IncomeRecord", "LEVELS", "Measure", "Member", "MemberEvent", "Money", "Region", "ScreeningVisit", "User",
-    "UserVillage", "YearSettings",
+    "IncomeRecord", "LEVELS", "LoginGuard", "Measure", "Member", "MemberEvent", "Money", "Region", "ScreeningVisit",
+    "User", "UserVillage", "YearSettings",
 ]

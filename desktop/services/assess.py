@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Household, Measure, Member
-from . import income, rules, settings
+from . import access, income, rules, settings
 from .codes import codes
 from .errors import ServiceError
 from .income import IncomeResult, Totals
@@ -174,6 +174,7 @@ def dumps(objs: list) -> str:
 
 
 def year_settings(session: Session, year: int) -> settings.YearSettingsData:
+    access.logged_in(session)
     ys = settings.get_year(session, year)
     if ys is None or ys.monitoring_line is None:
         raise AssessError(f"{year} 年度未设置监测线：请在“年度设置”中填写，"
@@ -184,6 +185,7 @@ def year_settings(session: Session, year: int) -> settings.YearSettingsData:
 def member_facts(session: Session, point: date, household_ids: list[int] | None = None
                  ) -> dict[int, list[MemberFacts]]:
     """Members of status 正常 at the time point, per household."""
+    household_ids = access.within(session, household_ids)
     q = (select(Member.household_id, Member.labor, Member.a17_medical, Member.a20_dibao, Member.a21_tekun)
          .where(income.alive_at(point)))
     if household_ids is not None and len(household_ids) < 5000:
@@ -201,6 +203,7 @@ def active_measure_filter(as_of: date):
 
 
 def households_with_developmental(session: Session, as_of: date) -> set[int]:
+    access.logged_in(session)
     q = select(Measure.household_id, Measure.category, Measure.item, Measure.developmental_override,
                Measure.raises_working_ability).where(*active_measure_filter(as_of))
     return {hid for hid, cat, item, ov, raises in session.execute(q)
@@ -209,6 +212,7 @@ def households_with_developmental(session: Session, as_of: date) -> set[int]:
 
 def assess(session: Session, year: int, as_of: date, household_nos: list[str] | None = None,
            household_ids: list[int] | None = None) -> list[Assessment]:
+    household_ids = access.within(session, household_ids)
     ys = year_settings(session, year)
     line, point = ys.monitoring_line, ys.status_time_point
     cols = (Household.id, Household.household_no, Household.village_id, Household.monitoring_status,
@@ -290,6 +294,7 @@ class CalculatorFacts:
 
 
 def calculator_facts(session: Session, household_id: int, year: int, as_of: date) -> CalculatorFacts:
+    access.household(session, household_id)
     from ..models import Region
     ys = year_settings(session, year)
     hh = session.get(Household, household_id)

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Household, Measure, Member
+from . import access, rules
 from . import assess as assess_mod
-from . import rules
 from .codes import codes
 from .dates import add_months
 from .idnumber import age_on, birth_date_error, parse_id
@@ -69,6 +69,7 @@ def run_checks(session: Session, year: int, as_of: date, household_ids: list[int
 
     household_ids limits the findings to those households (after an import, for one village's
     report); an ID they share with a household outside them is still found."""
+    household_ids = access.within(session, household_ids)
     ys = assess_mod.year_settings(session, year)
     point = ys.status_time_point
     thresholds = ys.thresholds

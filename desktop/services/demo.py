@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Clue, Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent, Region
 from ..models.base import utcnow
-from . import audit, procedures, regions, rules, settings
+from . import access, audit, procedures, regions, rules, settings
 from .codes import codes, measure_catalog
 from .errors import ServiceError
 from .idnumber import _CHECK, _WEIGHTS
@@ -270,6 +270,7 @@ def _family(rng: random.Random) -> list[list]:
 def generate(session: Session, households: int, seed: int = 1, year: int = 2024, as_of: date | None = None,
              progress: Callable[[int, int], None] | None = None) -> DemoResult:
     """Add `households` synthetic households, in new villages, to the configured township."""
+    access.whole_township(session, "生成演示数据")
     started = time.perf_counter()
     if households < 1:
         raise DemoError("户数至少为 1")

@@ -27,7 +27,7 @@ from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Household, IncomeLine, IncomeRecord, Member
-from . import settings
+from . import access, settings
 from .codes import income_items
 from .errors import ServiceError
 
@@ -148,7 +148,7 @@ def item_names() -> dict[str, str]:
 def line_catalog(session: Session | None = None) -> dict[str, list[str]]:
     """Detail lines per item: the national defaults plus the township's own additions."""
     out = {it["code"]: list(it["lines"]) for it in income_items()}
-    if session is not None:
+    if session is not None:  # the township's own lines are a setting (read through settings.get_app)
         extra = json.loads(settings.get_app(session, EXTRA_LINES_KEY, "{}") or "{}")
         for item, lines in extra.items():
             out.setdefault(item, [])
@@ -157,6 +157,7 @@ def line_catalog(session: Session | None = None) -> dict[str, list[str]]:
 
 
 def add_line(session: Session, item: str, line: str) -> None:
+    access.manager(session, "增加收入明细项")
     line = (line or "").strip()
     if item not in ITEMS:
         raise IncomeError(f"未知的收入项：{item}")
@@ -188,11 +189,13 @@ def alive_at(point: date):
 
 
 def size_at(session: Session, household_id: int, point: date) -> int:
+    access.household(session, household_id)
     return session.scalar(select(func.count()).select_from(Member)
                           .where(Member.household_id == household_id, alive_at(point))) or 0
 
 
 def sizes_at(session: Session, point: date, household_ids: list[int] | None = None) -> dict[int, int]:
+    household_ids = access.within(session, household_ids)
     q = select(Member.household_id, func.count()).where(alive_at(point)).group_by(Member.household_id)
     if household_ids is not None:
         q = q.where(Member.household_id.in_(household_ids))
@@ -284,6 +287,7 @@ def validate_record(data: RecordData, as_of: date | None = None) -> list[str]:
 
 def save_record(session: Session, data: RecordData, as_of: date | None = None, user=None) -> int:
     """Create or replace a dated income record with its lines, all at once."""
+    access.household(session, data.household_id, write=True)
     from .register import check_access
     problems = validate_record(data, as_of)
     hh = session.get(Household, data.household_id)
@@ -320,6 +324,7 @@ def save_record(session: Session, data: RecordData, as_of: date | None = None, u
 
 
 def records(session: Session, household_id: int, year: int | None = None) -> list[RecordData]:
+    access.household(session, household_id)
     q = select(IncomeRecord).where(IncomeRecord.household_id == household_id)
     if year is not None:
         q = q.where(IncomeRecord.year == year)
@@ -341,6 +346,7 @@ ANNUAL = IncomeRecord.quarter.is_(None)
 def latest_record_ids(session: Session, year: int, household_ids: list[int] | None = None) -> dict[int, int]:
     """household id → the record that stands for the year: the latest collected (then newest) annual
     record. A quarterly collection never stands for the year (SPEC §4)."""
+    household_ids = access.within(session, household_ids)
     # Ascending, the last one seen wins: undated records first, so any dated record beats them.
     order = (IncomeRecord.collected_on.is_not(None), IncomeRecord.collected_on, IncomeRecord.id)
     q = (select(IncomeRecord.household_id, IncomeRecord.id).where(IncomeRecord.year == year, ANNUAL)
@@ -355,6 +361,7 @@ def latest_record_ids(session: Session, year: int, household_ids: list[int] | No
 
 def totals_for_year(session: Session, year: int, household_ids: list[int] | None = None) -> dict[int, Totals]:
     """household id → item totals of its record for the year (households without one are absent)."""
+    household_ids = access.within(session, household_ids)
     rec = latest_record_ids(session, year, household_ids)
     if not rec:
         return {}
@@ -395,6 +402,7 @@ def clear_falls(session: Session, ratio: Decimal, since: date, until: date,
     whose later one was collected in [since, until]: per-capita A34 (income.compute, with the size
     frozen in the record or else the size on the collection day) below (1 − ratio) × the one before.
     last_only: only the last two collections up to `until` count (a later recovery ends the fall)."""
+    household_ids = access.within(session, household_ids)
     q = (select(IncomeRecord.household_id, IncomeRecord.id, IncomeRecord.collected_on, IncomeRecord.size,
                 IncomeRecord.year)
          .where(IncomeRecord.quarter.is_not(None), IncomeRecord.collected_on.is_not(None),

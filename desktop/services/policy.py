@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Household, IncomeLine, Member
+from . import access, income, rules
 from . import assess as assess_mod
-from . import income, rules
 from .errors import ServiceError
 
 CRITERIA = {
@@ -100,6 +100,7 @@ def validate_facts(facts: dict) -> list[str]:
 
 def set_facts(session: Session, household_id: int, facts: dict[str, bool | None], user=None) -> None:
     """Record facts of criteria 2–8 / exceptions 2 and 4 (None clears one back to unknown)."""
+    access.household(session, household_id, write=True)
     from .register import check_access
     problems = validate_facts(facts)
     if problems:
@@ -116,6 +117,8 @@ def set_facts(session: Session, household_id: int, facts: dict[str, bool | None]
 def medical_self_pay(session: Session, record_ids: dict[int, int]) -> dict[int, tuple[Decimal, bool]]:
     """household id → (the year's medical self-pay, whether it is only the A36 total): the A36 lines
     named 医疗自付; an A36 recorded only as a total (an import without detail lines) counts whole."""
+    access.logged_in(session)
+    access.households(session, list(record_ids))
     from .exchange.layout import setting  # the line an import writes for an item given only as a total
     by_record = {rid: hid for hid, rid in record_ids.items()}
     sums: dict[int, Decimal] = {}
@@ -139,6 +142,7 @@ def medical_self_pay(session: Session, record_ids: dict[int, int]) -> dict[int, 
 def proposals(session: Session, year: int, as_of: date, household_ids: list[int] | None = None
               ) -> list[PolicyProposal]:
     """Every 脱贫户 (or those given) with the criteria it meets and the exceptions that hold."""
+    household_ids = access.within(session, household_ids)
     ys = assess_mod.year_settings(session, year)
     q = select(Household).where(Household.a4_poverty_alleviated.is_(True))
     if household_ids is not None:

@@ -13,7 +13,7 @@ from sqlalchemy import and_, asc, desc, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import Household, Member, MemberEvent, Region
-from . import audit, regions, rules
+from . import access, audit, regions, rules
 from .auth import CurrentUser
 from .codes import codes, normalize
 from .errors import ServiceError
@@ -269,6 +269,7 @@ def _conditions(flt: HouseholdFilter) -> list:
 def household_ids(session: Session, flt: HouseholdFilter, sort: str = "household_no",
                   descending: bool = False) -> list[int]:
     """Ids of matching households in display order: the register model keeps only these."""
+    flt = replace(flt, village_ids=access.narrow(session, flt.village_ids))
     direction = desc if descending else asc
     q = select(_H.id).where(*_conditions(flt))
     if sort in SORT_BY_REGION:
@@ -282,6 +283,7 @@ def household_ids(session: Session, flt: HouseholdFilter, sort: str = "household
 
 def household_rows(session: Session, ids: list[int]) -> list[HouseholdRow]:
     """Display rows for a page of ids, in the order given."""
+    access.households(session, ids)
     if not ids:
         return []
     names = regions.names(session)
@@ -301,7 +303,9 @@ def household_rows(session: Session, ids: list[int]) -> list[HouseholdRow]:
 
 
 def count_households(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Household)) or 0
+    villages = access.scope(session)
+    q = select(func.count()).select_from(Household)
+    return session.scalar(q if villages is None else q.where(Household.village_id.in_(villages))) or 0
 
 
 # ---------------------------------------------------------------- read
@@ -311,6 +315,7 @@ def _copy(src, cls, skip=()):
 
 
 def get_household(session: Session, household_id: int) -> tuple[HouseholdData, list[MemberData]]:
+    access.household(session, household_id)
     hh = session.get(Household, household_id)
     if hh is None:
         raise RegisterError(f"户 #{household_id} 不存在")
@@ -323,14 +328,17 @@ def get_household(session: Session, household_id: int) -> tuple[HouseholdData, l
 
 
 def household_id_by_no(session: Session, household_no: str) -> int | None:
+    access.household_no(session, household_no)
     return session.scalar(select(Household.id).where(Household.household_no == household_no.strip()))
 
 
 def household_no(session: Session, household_id: int) -> str | None:
+    access.household(session, household_id)
     return session.scalar(select(Household.household_no).where(Household.id == household_id))
 
 
 def events(session: Session, household_id: int) -> list[EventRow]:
+    access.household(session, household_id)
     other = Household.__table__.alias("other")
     q = (select(MemberEvent, Member.name, Member.id_number, other.c.household_no)
          .join(Member, Member.id == MemberEvent.member_id)
@@ -476,6 +484,7 @@ def _normalized(m: MemberData) -> MemberData:
 
 def refresh_household(session: Session, hh: Household) -> None:
     """Keep the cached size (members of status 正常) and head name in step with the members."""
+    access.household(session, hh.id, write=True)
     session.flush()
     living = session.execute(select(Member.name, Member.relation).where(Member.household_id == hh.id,
                                                                          Member.status == "normal")).all()
@@ -484,10 +493,9 @@ def refresh_household(session: Session, hh: Household) -> None:
 
 
 def check_access(session: Session, user: CurrentUser | None, village_id: int | None) -> None:
-    """A 村级录入员 may change only the households of their villages."""
-    if user is not None and village_id is not None and not user.may_edit_village(village_id):
-        name = session.get(Region, village_id).name if session.get(Region, village_id) else village_id
-        raise RegisterError(f"您没有“{name}”的录入权限")
+    """A 村级录入员 may change only the households of their villages (the acting user of the session decides;
+    `user` is kept for callers that still pass it)."""
+    access.village(session, village_id, write=True)
 
 
 def save_household(session: Session, data: HouseholdData, members: list[MemberData], as_of: date,
@@ -496,6 +504,7 @@ def save_household(session: Session, data: HouseholdData, members: list[MemberDa
 
     Members are matched by id; a new member row on an existing household needs an event
     (record_event), so this refuses to add or drop members of a saved household."""
+    access.household(session, data.id, write=True)
     members = [_normalized(m) for m in members]
     problems = validate(data, members, as_of)
     if not problems:
@@ -542,6 +551,7 @@ def record_event(session: Session, household_id: int, kind: str, event_date: dat
                  as_of: date | None = None, user: CurrentUser | None = None) -> int:
     """A natural change as a dated event. Additions create the member; reductions change the
     member's status. Returns the member id."""
+    access.household(session, household_id, write=True)
     spec = codes("member_event").get(kind)
     if spec is None:
         raise RegisterError(f"未知的变更类型：{kind}")
@@ -597,6 +607,7 @@ def move_member(session: Session, member_id: int, target_household_id: int, even
                 note: str | None = None, as_of: date | None = None, user: CurrentUser | None = None) -> int:
     """Move a member to another household of the register: 迁出 here, 迁入 there, linked both ways,
     so each household keeps its own history. Returns the new member id."""
+    access.household(session, target_household_id, write=True)
     row = session.get(Member, member_id)
     if row is None:
         raise RegisterError("成员不存在")

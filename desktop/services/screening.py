@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Clue, Household, Measure, Member, ScreeningVisit
+from . import access, income, rules, settings
 from . import assess as assess_mod
-from . import income, rules, settings
 from .codes import codes
 from .errors import ServiceError
 from .idnumber import age_on, parse_id
@@ -88,6 +88,7 @@ def _d(x) -> Decimal:
 
 def key_checks(session: Session, year: int, as_of: date) -> list[KeyCheck]:
     """Every household a concentrated screening must visit, with every reason (SPEC §6.3)."""
+    villages = access.scope(session)
     ys = assess_mod.year_settings(session, year)
     th = ys.thresholds
     start, end = ys.period_start, ys.period_end
@@ -263,7 +264,8 @@ def key_checks(session: Session, year: int, as_of: date) -> list[KeyCheck]:
                                                          ScreeningVisit.household_id.in_(list(out)))):
         kc = out[v.household_id]
         kc.visited_on, kc.outcome, kc.note = v.visited_on, v.outcome, v.note
-    return sorted(out.values(), key=lambda k: k.household_no)
+    return sorted((k for k in out.values() if villages is None or k.village_id in villages),
+                  key=lambda k: k.household_no)
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,7 @@ class KeyCheckList:
 
 def key_check_list(session: Session, year: int, as_of: date, user=None) -> KeyCheckList:
     """The screening page's list: the key checks a user may see (their villages), with village names."""
+    access.logged_in(session)  # key_checks narrows to the user's villages
     from . import regions
     checks = key_checks(session, year, as_of)
     if user is not None and user.village_ids is not None:
@@ -300,6 +303,7 @@ def mark_visits(session: Session, household_ids: list[int], year: int, visited_o
                 note: str | None = None, *, user=None, as_of: date | None = None) -> list[int]:
     """One user action: every selected household marked visited in one transaction. Returns the ids
     of the clues registered (one per household whose visit found a risk)."""
+    access.households(session, household_ids, write=True)
     from .register import check_access
     problems = validate_visit(household_ids, visited_on, outcome, as_of)
     if problems:
@@ -321,6 +325,7 @@ def mark_visited(session: Session, household_id: int, year: int, visited_on: dat
     """Record the visit of a listed household. A visit that found a risk registers a clue (线索, source
     干部排查) naming why the household was listed, to be taken to identification in 认定流程.
     Returns the new clue's id, if one was registered."""
+    access.household(session, household_id, write=True)
     if outcome not in OUTCOMES:
         raise ScreeningError(f"未知的排查结果：{outcome}")
     v = session.scalar(select(ScreeningVisit).where(ScreeningVisit.household_id == household_id,

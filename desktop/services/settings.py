@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import AppSetting, YearSettings
+from . import access
 from .errors import ServiceError
 
 # Key-check thresholds of §6.3 (used by the rules issue); a township may change them.
@@ -222,6 +223,7 @@ def _check_year(year: int) -> None:
 
 
 def get_year(session: Session, year: int) -> YearSettingsData | None:
+    access.logged_in(session)
     row = session.get(YearSettings, year)
     if row is None:
         return None
@@ -235,6 +237,7 @@ def set_year(session: Session, year: int, *, monitoring_line=None, rural_average
              status_time_point: date | None = None, thresholds: dict | None = None) -> YearSettingsData:
     """Create or change the settings of a year. Only the given values change. Amounts and thresholds are checked
     before anything is written (a threshold as it is stored: see check_threshold)."""
+    access.manager(session, "修改年度设置")
     _check_year(year)
     line = parse_amount(monitoring_line, "监测线")
     avg = parse_amount(rural_average, "当地农村人均纯收入")
@@ -280,15 +283,18 @@ def _checked_thresholds(thresholds: dict) -> dict:
 
 
 def years(session: Session) -> list[int]:
+    access.logged_in(session)
     return list(session.scalars(select(YearSettings.year).order_by(YearSettings.year)))
 
 
 def get_app(session: Session, key: str, default: str | None = None) -> str | None:
+    access.logged_in(session)
     row = session.get(AppSetting, key)
     return row.value if row is not None and row.value is not None else default
 
 
 def set_app(session: Session, key: str, value: str | None) -> None:
+    access.manager(session, "修改设置")
     row = session.get(AppSetting, key)
     if row is None:
         session.add(AppSetting(key=key, value=value))
@@ -298,10 +304,12 @@ def set_app(session: Session, key: str, value: str | None) -> None:
 
 
 def current_year(session: Session) -> int | None:
+    access.logged_in(session)
     value = get_app(session, "current_year")
     return int(value) if value else None
 
 
 def set_current_year(session: Session, year: int) -> None:
+    access.manager(session, "修改当前工作年度")
     _check_year(year)
     set_app(session, "current_year", str(year))

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Household, Measure, Region
+from . import access, procedures, rules, settings, workflow
 from . import assess as assess_mod
-from . import procedures, rules, settings, workflow
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ TITLES = {"overdue": "逾期步骤", "due_soon": "即将到期", "plan_overdue":
 
 def village_ratios(session: Session, as_of: date) -> list[rules.VillageRatio]:
     """[001 §32] per village: persons in unremoved monitored households without 整户无劳动能力兜底保障户."""
+    access.logged_in(session)
     persons = dict(session.execute(
         select(Household.village_id, func.sum(Household.size))
         .where(Household.monitoring_status.in_(rules.UNREMOVED), Household.whole_no_labor_guarantee.is_(False))
@@ -62,11 +63,13 @@ def village_ratios(session: Session, as_of: date) -> list[rules.VillageRatio]:
     villages = session.execute(select(Region.id, Region.name, Region.rural_population)
                                .where(Region.level == "village", Region.parent_id == int(tid or 0))
                                .order_by(Region.name)).all()
-    return [rules.village_ratio(vid, name, int(persons.get(vid) or 0), pop) for vid, name, pop in villages]
+    return [rules.village_ratio(vid, name, int(persons.get(vid) or 0), pop) for vid, name, pop in villages
+            if access.visible_village(session, vid)]
 
 
 def dashboard(session: Session, year: int, as_of: date, *, village_ids: frozenset[int] | None = None,
               with_removal: bool = True) -> Dashboard:
+    village_ids = access.narrow(session, village_ids)
     proc = procedures.definitions()
     soon = timedelta(days=proc.due_soon_days)
     green_warn = timedelta(days=proc.green_warn_days)

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Clue, Household, Measure, Member, Region
+from . import access, income, procedures, rules
 from . import assess as assess_mod
-from . import income, procedures, rules
 from .auth import CurrentUser
 from .codes import codes
 from .dates import add_months
@@ -133,6 +133,7 @@ def _steps(session: Session, case_id: int) -> list[CaseStep]:
 
 
 def view(session: Session, case_id: int, as_of: date) -> CaseView:
+    access.owned(session, Case, case_id)
     case = session.get(Case, case_id)
     if case is None:
         raise WorkflowError(f"流程 #{case_id} 不存在")
@@ -153,8 +154,7 @@ def view(session: Session, case_id: int, as_of: date) -> CaseView:
 # ---------------------------------------------------------------- opening
 
 def _check_role(session: Session, user: CurrentUser | None, roles, hh: Household, what: str) -> None:
-    if user is None:
-        return
+    user = access.actor(session)  # the session's user decides, whatever a caller passes
     if user.role not in roles:
         names = "、".join(codes("role").name(r) for r in roles)
         raise WorkflowError(f"“{what}”须由{names}办理，您的角色是{user.role_name}")
@@ -202,6 +202,7 @@ def _add_pending(session: Session, case: Case, index: int, approved_on: date | N
 
 def record_clue(session: Session, source: str, reported_on: date, *, household_id: int | None = None,
                 description: str | None = None, reporter: str | None = None, as_of: date | None = None) -> int:
+    access.household(session, household_id, write=True)
     if source not in codes("clue_source"):
         raise WorkflowError(f"未知的线索来源：{source}")
     if reported_on is None or (as_of is not None and reported_on > as_of):
@@ -215,6 +216,7 @@ def record_clue(session: Session, source: str, reported_on: date, *, household_i
 
 def close_clue(session: Session, clue_id: int, outcome: str, *, user: CurrentUser | None = None) -> None:
     """A clue checked and found not to need an identification (不予认定) keeps its outcome."""
+    access.owned(session, Clue, clue_id, write=True)
     clue = session.get(Clue, clue_id)
     if clue is None:
         raise WorkflowError("线索不存在")
@@ -232,6 +234,7 @@ def close_clue(session: Session, clue_id: int, outcome: str, *, user: CurrentUse
 def open_identification(session: Session, clue_id: int, *, user: CurrentUser | None = None,
                         as_of: date | None = None) -> int:
     """A clue opens an identification case; the clue date is D of the deadlines."""
+    access.owned(session, Clue, clue_id, write=True)
     clue = session.get(Clue, clue_id)
     if clue is None:
         raise WorkflowError("线索不存在")
@@ -248,6 +251,7 @@ def open_identification(session: Session, clue_id: int, *, user: CurrentUser | N
 def open_green_channel(session: Session, household_id: int, entry_on: date, *, confirmed: bool, reason: str,
                        user: CurrentUser | None = None, as_of: date | None = None) -> int:
     """[001 §24] sudden, clear, urgent: assistance at once, verification within one month."""
+    access.household(session, household_id, write=True)
     if not confirmed:
         raise WorkflowError("绿色通道须经镇村两级确认")
     if not (reason or "").strip():
@@ -257,6 +261,7 @@ def open_green_channel(session: Session, household_id: int, entry_on: date, *, c
 
 def open_removal(session: Session, household_id: int, opened_on: date, way: str, year: int, *,
                  user: CurrentUser | None = None, as_of: date | None = None) -> int:
+    access.household(session, household_id, write=True)
     if way not in codes("removal_way"):
         raise WorkflowError("请选择风险消除方式（帮扶消除或自然消除）")
     e = removal_eligibility(session, household_id, year, as_of or opened_on, way)
@@ -268,6 +273,7 @@ def open_removal(session: Session, household_id: int, opened_on: date, way: str,
 def apply_for(session: Session, household_id: int, kind: str, applied_on: date, reason: str, *,
               user: CurrentUser | None = None, as_of: date | None = None) -> int:
     """风险消除回退 or 清退: an application with a reason, then an approval from above."""
+    access.household(session, household_id, write=True)
     if kind not in ("rollback", "clearout"):
         raise WorkflowError(f"{kind} 不是申请类流程")
     if not (reason or "").strip():
@@ -279,6 +285,7 @@ def open_policy_exclusion(session: Session, household_id: int, opened_on: date, 
                           user: CurrentUser | None = None, as_of: date | None = None) -> int:
     """脱贫不享受政策 (seed 004 §一(三), annex 2): a 脱贫户 for which services.policy proposes 不再享受政策
     goes through 民主评议 → 乡镇审核 → 村级公示 (5 days) → 乡镇汇总审定."""
+    access.household(session, household_id, write=True)
     from . import policy
     hh = session.get(Household, household_id)
     if hh is None:
@@ -310,7 +317,9 @@ class FoundHousehold:
 
 
 def find_household(session: Session, household_no: str, user: CurrentUser | None = None) -> FoundHousehold | None:
-    """A household by its number, for a dialog that starts a procedure, with why the user may not act on it."""
+    """A household by its number, for a dialog that starts a procedure, with why the user may not act on it.
+    Another village's household is refused to a 村级录入员 (AccessDenied): not even its head's name is shown."""
+    user = access.actor(session)  # the session's user decides, whatever a caller passes
     from . import register
     hid = register.household_id_by_no(session, (household_no or "").strip())
     if hid is None:
@@ -336,6 +345,7 @@ class ClueRequest:
 def validate_clue(session: Session, req: ClueRequest, user: CurrentUser | None = None,
                   as_of: date | None = None) -> list[str]:
     """Everything wrong with a clue before it is registered (the dialog shows this list)."""
+    access.household_no(session, req.household_no)
     problems = []
     if req.source not in codes("clue_source"):
         problems.append("请选择线索来源")
@@ -357,6 +367,7 @@ def validate_clue(session: Session, req: ClueRequest, user: CurrentUser | None =
 def record_clue_and_open(session: Session, req: ClueRequest, *, user: CurrentUser | None = None,
                          as_of: date | None = None) -> tuple[int, int | None]:
     """One user action: the clue, and the identification it opens (both or neither)."""
+    access.household_no(session, req.household_no, write=True)
     problems = validate_clue(session, req, user, as_of)
     if problems:
         raise WorkflowError("；".join(problems))
@@ -388,6 +399,7 @@ def complete_step(session: Session, case_id: int, step_key: str, done_on: date, 
                   notes: str | None = None, data: dict | None = None, year: int | None = None,
                   user: CurrentUser | None = None, as_of: date | None = None) -> None:
     """Record the pending step. A failed step ends the case with the notes as its reason."""
+    access.owned(session, Case, case_id, write=True)
     case = session.get(Case, case_id)
     if case is None:
         raise WorkflowError(f"流程 #{case_id} 不存在")
@@ -432,6 +444,7 @@ def complete_step(session: Session, case_id: int, step_key: str, done_on: date, 
 
 def start_publicity(session: Session, case_id: int, start: date, *, user: CurrentUser | None = None) -> date:
     """Record the first day of the village publicity; returns the first day the step may be completed."""
+    access.owned(session, Case, case_id, write=True)
     case = session.get(Case, case_id)
     row = _pending(session, case)
     sdef = step_def(case.kind, row.step)
@@ -455,6 +468,7 @@ def validate_step_data(session: Session, case: Case, sdef: StepDef, done_on: dat
                        row: CaseStep) -> list[str]:
     """What the step's fields require before it may pass, from their definitions (never from the
     step's key); the publicity's period is filled into `data`."""
+    access.household(session, case.household_id)
     problems = []
     hh = session.get(Household, case.household_id)
     for f in sdef.fields:
@@ -489,6 +503,7 @@ def validate_step_data(session: Session, case: Case, sdef: StepDef, done_on: dat
 def compare_exemption_problem(session: Session, hh: Household, reason: str, options: tuple[str, ...]) -> str | None:
     """[001 §34] "对存在返贫风险的脱贫享受政策户，以及已开展过信息比对的低保对象和分散供养特困人员等，可不重复
     比对": the first reason needs a 脱贫户 that still enjoys the policies, the second a member on 低保 or 特困."""
+    access.household(session, hh.id)
     if reason not in options:
         return f"可不重复比对的原因应为：{'、'.join(options)}"
     if reason == options[0]:
@@ -507,6 +522,7 @@ def compare_exemption_problem(session: Session, hh: Household, reason: str, opti
 def send_back(session: Session, case_id: int, done_on: date, comments: str, *, user: CurrentUser | None = None,
               as_of: date | None = None) -> None:
     """退回修改: the pending step goes back to the previous one, with comments."""
+    access.owned(session, Case, case_id, write=True)
     case = session.get(Case, case_id)
     if case is None:
         raise WorkflowError(f"流程 #{case_id} 不存在")
@@ -639,6 +655,7 @@ def removal_eligibility(session: Session, household_id: int, year: int, as_of: d
     整户无劳动能力兜底保障户. 帮扶消除 also: at least 6 months after identification (rules.removal_too_soon,
     the same rule as the check REMOVED_TOO_SOON). A quarterly collection in the half-year before that
     shows a clear fall is named as a warning, never decides."""
+    access.household(session, household_id)
     problems, facts = [], []
     hh = session.get(Household, household_id)
     if hh is None:
@@ -720,6 +737,7 @@ class CaseRow:
 def cases(session: Session, as_of: date, *, kind: str | None = None, state: str | None = None,
           village_id: int | None = None, overdue_only: bool = False, household_id: int | None = None,
           village_ids: frozenset[int] | None = None) -> list[CaseRow]:
+    village_ids = access.narrow(session, village_ids)
     q = (select(Case, Household.household_no, Household.head_name, Household.village_id, Region.name)
          .join(Household, Household.id == Case.household_id).join(Region, Region.id == Household.village_id))
     if kind:
@@ -768,6 +786,7 @@ def clues(session: Session, *, pending_only: bool = False, household_id: int | N
           village_ids: frozenset[int] | None = None) -> list[ClueRow]:
     """Clues, newest first; pending = not yet turned into a case. A clerk sees the clues of their villages
     (clues not yet matched to a household are seen by everyone)."""
+    village_ids = access.narrow(session, village_ids)
     q = (select(Clue, Household.household_no, Household.head_name, Household.village_id)
          .outerjoin(Household, Household.id == Clue.household_id))
     if pending_only:
@@ -786,6 +805,7 @@ def clues(session: Session, *, pending_only: bool = False, household_id: int | N
 def upcoming(session: Session, case_id: int) -> list[StepView]:
     """The steps still to come after the pending one (seq 0), with the deadlines already known: those
     anchored on the opening date from the start, those anchored on the approval once it is given."""
+    access.owned(session, Case, case_id)
     case = session.get(Case, case_id)
     if case is None:
         raise WorkflowError(f"流程 #{case_id} 不存在")

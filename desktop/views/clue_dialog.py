@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..services import workflow
+from ..services.access import AccessDenied
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from .errors import chinese_buttons, error_label, error_text, set_error
@@ -73,7 +74,14 @@ class HouseholdPicker(QWidget):
 
     def _lookup(self, text: str) -> None:
         text = text.strip()
-        found = self.ctx.read(workflow.find_household, text, self.ctx.user) if text else None
+        try:
+            found = self.ctx.read(workflow.find_household, text, self.ctx.user) if text else None
+        except AccessDenied:  # another village's household: the service does not show it to this user
+            self.info.setText("<span style='color:#c62828'>该户不在您负责的村，不能办理</span>")
+            if self.found is not None:
+                self.found = None
+                self.changed.emit(None)
+            return
         if found is None:
             self.info.setText("<span style='color:#c62828'>未找到该户编号</span>" if text else "—")
         elif found.problem:

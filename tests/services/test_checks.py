@@ -4,13 +4,14 @@ does not, and the `check` command-line contract (SPEC §11)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
 from desktop.services import checks, settings
-from tests.conftest import TODAY, YEAR
+from tests.conftest import ADMIN_PASSWORD, TODAY, YEAR
 from tests.services.builders import bad_checksum, id_with
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -536,8 +537,9 @@ class TestProcedures:
 # ---------------------------------------------------------------------------- command line
 
 def cli_check(db, *args):
-    p = subprocess.run([sys.executable, "-m", "desktop", "check", "--db", str(db.sqlite_path), *args], cwd=ROOT,
-                       capture_output=True, text=True, encoding="utf-8", timeout=120)
+    p = subprocess.run([sys.executable, "-m", "desktop", "check", "--db", str(db.sqlite_path), "--user", "admin",
+                        *args], cwd=ROOT, capture_output=True, text=True, encoding="utf-8", timeout=120,
+                       env={**os.environ, "FANPIN_PASSWORD": ADMIN_PASSWORD})
     return p
 
 
@@ -574,13 +576,13 @@ def test_cli_check_year_without_settings_is_an_error_in_chinese(db, b):
     assert "2030 年度未设置监测线" in p.stderr
 
 
-def test_checks_of_some_households_equal_the_full_run_restricted_to_them(db, township):
+def test_checks_of_some_households_equal_the_full_run_restricted_to_them(db, township, admin):
     """household_ids only narrows what is reported; an ID shared with a household outside is found."""
     from sqlalchemy import select
 
     from desktop.models import Household, Member
     from desktop.services import demo
-    with db.session() as s:
+    with db.session(admin) as s:
         demo.generate(s, 300, seed=4, year=2024, as_of=date(2024, 11, 20))
         ids = sorted(s.scalars(select(Household.id)))
         inside, outside = ids[:100], ids[100:]

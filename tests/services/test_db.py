@@ -16,9 +16,9 @@ def test_fresh_database_is_at_head(db):
     assert dbmod.current_revision(db.engine) == dbmod.head_revision(db.engine)
 
 
-def test_migration_of_a_database_with_data_takes_a_backup_first(db, township, monkeypatch):
+def test_migration_of_a_database_with_data_takes_a_backup_first(db, admin, monkeypatch):
     path = db.sqlite_path
-    with db.session() as s:
+    with db.session(admin) as s:
         from desktop.services import settings
         settings.set_app(s, "marker", "kept")
         s.commit()
@@ -45,9 +45,9 @@ def test_new_database_is_not_backed_up(tmp_path):
     database.dispose()
 
 
-def test_backup_copies_a_consistent_database(db, township, tmp_path):
+def test_backup_copies_a_consistent_database(db, admin, tmp_path):
     path = db.sqlite_path
-    with db.session() as s:
+    with db.session(admin) as s:
         from desktop.services import settings
         settings.set_app(s, "township_name", "稷下街道")
         s.commit()
@@ -69,14 +69,14 @@ def test_migrations_build_exactly_the_models(db):
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
 
-def test_restore_takes_a_safety_copy_and_brings_the_backup_back(db, township):
+def test_restore_takes_a_safety_copy_and_brings_the_backup_back(db, admin):
     from desktop.services import settings
     path = db.sqlite_path
-    with db.session() as s:
+    with db.session(admin) as s:
         settings.set_app(s, "marker", "before")
         s.commit()
     old = backup.backup_sqlite(path, "manual", now=datetime(2024, 1, 1, 8, 0))
-    with db.session() as s:
+    with db.session(admin) as s:
         settings.set_app(s, "marker", "after")
         s.commit()
     db.dispose()
@@ -98,11 +98,11 @@ def test_a_damaged_backup_is_never_restored(db, township, tmp_path):
         assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
-def test_damaged_database_is_replaced_by_the_latest_good_backup(db, township, tmp_path):
+def test_damaged_database_is_replaced_by_the_latest_good_backup(db, admin, tmp_path):
     from desktop.services import settings
     from desktop.services.integrity import integrity_check
     path = db.sqlite_path
-    with db.session() as s:
+    with db.session(admin) as s:
         settings.set_app(s, "marker", "good")
         s.commit()
     good = backup.backup_sqlite(path, "daily", now=datetime(2024, 3, 1, 8, 0))

@@ -24,7 +24,7 @@ from .test_exchange_book import db_state, family_rows, hh, person, sheet_values,
 @contextmanager
 def trial_import(town, path, year=YEAR):
     """Preview and apply in a transaction that is rolled back afterwards: (session, preview)."""
-    with town.db.session() as s:
+    with town.db.session(bootstrap="tester") as s:
         pv = exchange.preview(s, path, year)
         assert pv.errors == [], [e.text() for e in pv.errors[:5]]
         exchange.apply(s, pv, as_of=TODAY, take_backup=False, check=False)
@@ -540,12 +540,12 @@ def _fresh_ctx(tmp_path, name):
     from desktop.services.context import AppContext
     from desktop.services.db import init_db, sqlite_url
     db = init_db(sqlite_url(tmp_path / name))
-    with db.session() as s:
+    with db.session(bootstrap="tester") as s:
         regions.init_township(s, "稷下街道", county="临淄区", city="淄博市", province="山东省")
         settings.set_year(s, YEAR, monitoring_line="7100")
         settings.set_current_year(s, YEAR)
         s.commit()
-    return AppContext(db=db, year=YEAR, today=lambda: TODAY)
+    return AppContext(db=db, year=YEAR, today=lambda: TODAY, bootstrap=True)
 
 
 HOUSEHOLD_FIELDS = ("household_no", "phone", "a1_relocation_site", "a2_site_address", "a3_category",

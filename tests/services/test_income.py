@@ -69,8 +69,8 @@ def test_parse_money_refuses_negative_and_garbage(text, fragment):
         income.parse_money(text)
 
 
-def test_default_lines_are_data_and_a_township_may_add(db, township):
-    with db.session() as s:
+def test_default_lines_are_data_and_a_township_may_add(db, township, admin):
+    with db.session(admin) as s:
         cat = income.line_catalog(s)
         assert cat["A28"][:2] == ["务工收入", "行业部门公益岗收入"]
         assert "赡养费" in cat["A31"] and "医疗自付" in cat["A36"]
@@ -142,16 +142,16 @@ def test_editing_a_record_replaces_its_lines(ctx, township):
     assert t.A28 == D("0") and t.A29 == D("300.00")
 
 
-def test_clerk_cannot_record_income_of_another_village(db, ctx, township):
+def test_clerk_cannot_record_income_of_another_village(db, ctx, township, admin):
     from desktop.services import auth
+    from desktop.services.access import AccessDenied
     from desktop.services.context import AppContext
-    from desktop.services.register import RegisterError
     hid = save(ctx, *family(township["villages"]["东村"]))
-    with db.session() as s:
-        clerk = auth.authenticate(s, "clerk", "clerk123")  # 西村 only
+    with db.session(admin) as s:
+        clerk = auth.authenticate(s, "clerk", "Xc-cun-2024")  # 西村 only
     rec = RecordData(hid, 2024, collected_on=date(2024, 10, 1), lines=[LineData("A28", "务工收入", D("100"))],
                      collected_by="采集员")
-    with pytest.raises(RegisterError, match="没有“东村”的录入权限"):
+    with pytest.raises(AccessDenied, match="没有“东村”的录入权限"):
         AppContext(db=db, user=clerk).run(income.save_record, rec, TODAY, clerk)
     assert ctx.read(income.records, hid) == []
 

@@ -284,7 +284,7 @@ class TestMarkVisited:
         assert (k.visited_on, k.outcome, k.note) == (date(2024, 11, 15), "clue", "已登记线索")
         assert got[b.no(other)].visited_on is None and got[b.no(other)].outcome is None
         visit = b.s.scalars(select(ScreeningVisit).where(ScreeningVisit.household_id == hid)).one()
-        assert visit.visited_by == "tester"
+        assert visit.visited_by == "admin"  # who was logged in
 
     def test_mark_visited_again_replaces_the_visit_of_the_year(self, b):
         hid = b.household(a27_risk_types=["07"])
@@ -305,10 +305,10 @@ class TestMarkVisited:
             screening.mark_visited(b.s, hid, YEAR, date(2024, 11, 15), "maybe")
 
 
-def test_a_visit_that_finds_a_risk_registers_a_clue_once(db, township):
+def test_a_visit_that_finds_a_risk_registers_a_clue_once(db, township, admin):
     from desktop.services import register, screening, workflow
     from tests.conftest import TODAY, family
-    with db.session("admin") as s:
+    with db.session(admin) as s:
         data, members = family(township["villages"]["东村"], no="S1")
         hid = register.save_household(s, data, members, TODAY)
         assert screening.mark_visited(s, hid, 2024, date(2024, 11, 1), "no_risk") is None

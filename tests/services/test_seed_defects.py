@@ -359,7 +359,7 @@ def test_6_7_facts_come_in_as_columns_and_unknown_stays_unknown(ctx, tmp_path):
         assert pv.ok, [e.text() for e in pv.errors]
         exchange.apply(s, pv, as_of=TODAY, take_backup=False, check=False)
     ctx.run(work)
-    with ctx.db.session() as s:
+    with ctx.db.session(ctx.user) as s:
         rows = {h.household_no: h for h in s.query(Household)}
         h1, h2 = rows["H001"], rows["H002"]
         assert (h1.petition, h1.policy_c3_luxury_car, h1.policy_c4_urban_home, h1.policy_c5_business) == (

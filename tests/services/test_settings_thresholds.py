@@ -74,8 +74,8 @@ def test_only_changed_thresholds_are_saved():
     assert settings.changed_thresholds(form().thresholds, settings.DEFAULT_THRESHOLDS) is None
 
 
-def test_set_year_refuses_bad_thresholds_and_changes_nothing(db, township):
-    with db.session() as s:
+def test_set_year_refuses_bad_thresholds_and_changes_nothing(db, township, admin):
+    with db.session(admin) as s:
         with pytest.raises(SettingsError) as caught:
             settings.set_year(s, YEAR, monitoring_line="7300", thresholds={
                 "income_drop_ratio": "1", "unstable_work_months": 13, "no_such_threshold": "1",
@@ -90,8 +90,8 @@ def test_set_year_refuses_bad_thresholds_and_changes_nothing(db, township):
         assert stored.thresholds == settings.DEFAULT_THRESHOLDS
 
 
-def test_set_year_stores_thresholds_in_one_form(db, township):
-    with db.session() as s:
+def test_set_year_stores_thresholds_in_one_form(db, township, admin):
+    with db.session(admin) as s:
         got = settings.set_year(s, YEAR, thresholds={"income_drop_ratio": "0.150", "unstable_work_months": "8",
                                                      "new_identified_income_bound": "25,000"}).thresholds
     assert got["income_drop_ratio"] == "0.15" and got["unstable_work_months"] == 8

@@ -158,11 +158,11 @@ class TestIdentification:
 
     def test_clerk_cannot_record_township_steps(self, db, ctx, hid):
         cid = open_identify(ctx, hid)
-        with db.session() as s:
+        with db.session(ctx.user) as s:
             vid = s.get(Household, hid).village_id
-            auth.create_user(s, "c2", "东村录入员", "clerk", "secret1", village_ids=[vid])
+            auth.create_user(s, "c2", "东村录入员", "clerk", "Dong-cun-2024", village_ids=[vid])
             s.commit()
-            clerk = auth.authenticate(s, "c2", "secret1")
+            clerk = auth.authenticate(s, "c2", "Dong-cun-2024")
             s.commit()
         cctx = AppContext(db=db, user=clerk, year=2024, today=lambda: TODAY)
         cctx.run(workflow.complete_step, cid, "verify", date(2024, 6, 4), data={"authorized": True}, user=clerk,
@@ -217,7 +217,7 @@ class TestGreenChannel:
         run(ctx, workflow.complete_step, gid, "verify", date(2024, 6, 25), passed=False,
             notes="已获保险理赔，不符合条件", as_of=LATE)
         assert status(ctx, hid).monitoring_status == "none"
-        with ctx.db.session() as s:
+        with ctx.db.session(ctx.user) as s:
             m = s.get(Measure, mid)
             assert m.ended_on == date(2024, 6, 25) and "绿色通道" in m.ended_reason
 
@@ -258,7 +258,7 @@ class TestRiskRemoval:
 
     def test_whole_no_labor_household_is_not_removed(self, ctx, hid):
         walk_identify(ctx, hid)
-        with ctx.db.session() as s:
+        with ctx.db.session(ctx.user) as s:
             s.get(Household, hid).whole_no_labor_guarantee = True
             s.commit()
         e = ctx.read(workflow.removal_eligibility, hid, 2024, date(2024, 7, 1), "02")
@@ -310,7 +310,7 @@ class TestRiskRemoval:
 class TestRollbackAndClearout:
     def test_rollback_needs_reason_and_document_number(self, ctx, hid):
         walk_identify(ctx, hid)
-        with ctx.db.session() as s:
+        with ctx.db.session(ctx.user) as s:
             h = s.get(Household, hid)
             h.monitoring_status, h.a53_removal_way, h.a54_removed_on = "removed", "01", date(2024, 12, 20)
             s.commit()

@@ -399,12 +399,12 @@ def test_open_case_clears_filters_that_hide_it(qtbot, page, ctx, hid):
     assert page.table.currentIndex().isValid()
 
 
-def test_clerk_sees_only_their_villages(qtbot, db, township, ctx, hid):
+def test_clerk_sees_only_their_villages(qtbot, db, township, ctx, hid, admin):
     from desktop.services import auth
     from desktop.services.context import AppContext
     walk_identify_by_services(ctx, hid, date(2024, 4, 1))  # a case in 东村
-    with db.session() as s:
-        clerk = auth.authenticate(s, "clerk", "clerk123")  # 西村 only
+    with db.session(admin) as s:
+        clerk = auth.authenticate(s, "clerk", "Xc-cun-2024")  # 西村 only
         s.commit()
     p = CasesPage(AppContext(db=db, user=clerk, year=YEAR, today=lambda: TODAY))
     qtbot.addWidget(p)

@@ -117,7 +117,7 @@ def test_from_log_in_two_clicks_reach_who_to_visit_and_why(qtbot, db, ctx, town)
     login = LoginDialog(AppContext(db))
     qtbot.addWidget(login)
     qtbot.keyClicks(login.username, "admin")
-    qtbot.keyClicks(login.password, "admin123")
+    qtbot.keyClicks(login.password, "Jx-adm-2024")
     login.try_login()
     assert login.user is not None
     window = desktop_app.create_main_window(AppContext(db, login.user, year=YEAR, today=ctx.today))

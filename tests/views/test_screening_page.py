@@ -149,7 +149,7 @@ def test_clerk_sees_only_the_villages_of_the_clerk(qtbot, db, households):
     from desktop.services import auth
     from desktop.services.context import AppContext
     with db.session() as s:
-        user = auth.authenticate(s, "clerk", "clerk123")  # 西村 only
+        user = auth.authenticate(s, "clerk", "Xc-cun-2024")  # 西村 only
         s.commit()
     p = ScreeningPage(AppContext(db=db, user=user, year=YEAR, today=lambda: TODAY))
     qtbot.addWidget(p)

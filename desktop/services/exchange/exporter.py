@@ -18,7 +18,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ...models import Household, IncomeLine, IncomeRecord, Measure, Member
-from .. import assess, income, regions, rules, settings
+from .. import access, assess, income, regions, rules, settings
 from ..codes import codes, income_items, measure_catalog
 from ..files import written_whole
 from ..policy import FACT_COLUMNS
@@ -138,6 +138,7 @@ def _book(session: Session, path: Path) -> Book:
 def export_workbook(session: Session, path: Path | str, year: int, *, village_ids: frozenset[int] | None = None,
                     progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> ExportResult:
     """The register in the canonical layout of SPEC §9, income of `year`, computed columns filled."""
+    village_ids = access.narrow(session, village_ids)
     started = time.perf_counter()
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
@@ -328,6 +329,7 @@ def _write_data(session: Session, book: Book, year: int, tw, village_ids, progre
 def write_template(session: Session, path: Path | str, year: int | None = None) -> Path:
     """The blank workbook for villages to fill: same sheets, headers and dropdowns, and a sheet of
     instructions."""
+    access.logged_in(session)
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise ExchangeError(f"模板文件应为 .xlsx：{path.name}")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ...models import Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent
 from ...models.base import utcnow
-from .. import regions, rules
+from .. import access, regions, rules
 from ..errors import ServiceError
 from ..idnumber import parse_id
 from .layout import INCOME_ITEMS, norm_value, setting, sheet
@@ -58,6 +58,7 @@ def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tupl
     own SQLAlchemy bind processors, a column at a time, and go to the driver's executemany: the
     per-row parameter handling of a compiled insert() costs more than SQLite's own work. Other
     databases get a Core insert()."""
+    access.logged_in(session)
     if not rows:
         return
     conn = session.connection()
@@ -87,6 +88,7 @@ def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tupl
 def page_cache(session: Session, kib: int = IMPORT_CACHE_KIB):
     """A larger SQLite page cache while many rows go in: the indexes of member and household are
     kept up to date in memory instead of being re-read page by page."""
+    access.logged_in(session)
     conn = session.connection()
     if conn.dialect.name != "sqlite":
         yield

@@ -12,7 +12,7 @@ from __future__ import annotations
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether
 
-from .. import rules
+from .. import access, rules
 from ..codes import codes, measure_catalog
 from .base import MIN_BODY, SHADE, Document, Page, cn_date, yes_no
 from .households import HouseholdInfo
@@ -237,6 +237,7 @@ def build(d: Document, households, year: int) -> int:
 
 
 def make(session, sc, kind: str, year: int, as_of):
+    access.report_scope(session, sc)
     from .common import MONITORED, household_ids
     from .households import load
     ids = household_ids(session, sc, MONITORED)

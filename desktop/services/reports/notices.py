@@ -22,7 +22,7 @@ from reportlab.platypus import KeepTogether
 from sqlalchemy import select
 
 from ...models import Case, CaseStep, Household
-from .. import assess, policy, workflow
+from .. import access, assess, policy, workflow
 from ..codes import codes
 from .base import HOTLINE, Document, ReportError, cn_date
 from .common import in_scope, natural_key, region_names, village_list
@@ -70,7 +70,13 @@ def at_publicity(session, procedure: str, *, allowed: set[int] | None = None,
                  named: list[int] | None = None) -> list[Listed]:
     """The households to list on the 公示 of `procedure` (see the module's docstring). `allowed`
     narrows to a village; `named` are households asked for by number (current or completed
-    publicity). Raises ReportError naming every named household that has neither."""
+    publicity). Raises ReportError naming every named household that has neither. A 村级录入员 sees only the
+    households of their villages."""
+    mine = access.within(session, None)  # None: every village
+    if named:
+        access.households(session, named)
+    elif mine is not None:
+        allowed = set(mine) if allowed is None else set(allowed) & set(mine)
     if not defined(procedure):  # no case of it can have been recorded
         if named:
             _refuse(session, procedure, named)
@@ -216,6 +222,7 @@ def _village_notice(d: Document, sc, procedure: str, title: str, village: str, r
 
 
 def make(session, sc, kind: str, year: int, as_of: date):
+    access.report_scope(session, sc)
     from .kinds import REPORT_KINDS
     rk = REPORT_KINDS[kind]
     title = rk.title
