@@ -28,6 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.users import login  # noqa: E402 - after the path is set
+
 OUT = ROOT / "bench" / "out"
 SOURCE = OUT / "bench_register.sqlite3"
 DEFAULT_DB = OUT / "bench_reports.sqlite3"
@@ -94,7 +97,7 @@ def main() -> int:
     base.font()
     font_load = time.perf_counter() - t
     rows = []
-    with db.session("bench") as s:
+    with db.session(login(db)) as s:
         households = s.scalar(select(func.count()).select_from(Household))
         members = s.scalar(select(func.count()).select_from(Member))
         villages = s.scalar(select(func.count()).select_from(Region).where(Region.level == "village"))

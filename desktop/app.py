@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from . import APP_NAME, __version__
 from .paths import default_db_path, resource_path
-from .services import backup, failures, settings, setup
+from .services import auth, backup, failures, settings, setup
 from .services.context import AppContext
 from .services.db import Database, init_db, sqlite_url
 from .services.errors import ServiceError
@@ -169,30 +169,25 @@ def run_gui(db_path: Path | None = None) -> int:
                              f"程序内部错误（{type(exc).__name__}），"
                              "详细信息已写入日志文件。请联系技术支持。")
         return 1
-    daily = start_of_day(db)
     try:
-        return _run_with(app, db, full_check=daily is not None and daily.taken is not None)
+        return _run_with(app, db)
     finally:
         db.dispose()
 
 
-def start_of_day(db: Database, now=None, parent=None) -> backup.DailyBackup | None:
-    """The day's backup and pruning; a failed backup or a clock that cannot be trusted is said, and the day's
-    work goes on."""
-    if db.sqlite_path is None:
+def start_of_day(ctx: AppContext, now=None, parent=None) -> backup.DailyBackup | None:
+    """The day's backup and pruning, taken after the log-in (the keep-days setting is read as the logged-in
+    user); a failed backup or a clock that cannot be trusted is said, and the day's work goes on."""
+    if ctx.db.sqlite_path is None:
         return None
-    keep = int(db_setting(db, "backup_keep_days", "30"))
-    daily = backup.daily_backup(db.sqlite_path, keep_days=keep, now=now() if now else None)
+    keep = int(ctx.read(settings.get_app, "backup_keep_days", "30"))
+    daily = backup.daily_backup(ctx.db.sqlite_path, keep_days=keep, now=now() if now else None)
     if daily.failure:
         QMessageBox.warning(parent, f"今天的自动备份没有完成 — {APP_NAME}",
                             f"{daily.failure}\n\n可以继续工作。处理后请到“数据备份”页点“立即备份”。")
     if daily.clock_warning:
         QMessageBox.warning(parent, f"请检查电脑的日期时间 — {APP_NAME}", daily.clock_warning)
     return daily
-
-
-def db_setting(db: Database, key: str, default: str) -> str:
-    return AppContext(db).read(settings.get_app, key, default)
 
 
 class IntegrityWatch(QObject):
@@ -225,25 +220,67 @@ def warn_if_damaged(parent, path: Path, problem: str | None) -> None:
                             "请尽快到“数据备份”页备份当前数据，并联系技术支持；如需要，可从完好的备份恢复。")
 
 
-def _run_with(app: QApplication, db: Database, full_check: bool = False) -> int:
+def _run_with(app: QApplication, db: Database) -> int:
     from .views.first_run import FirstRunWizard
-    from .views.login import LoginDialog
 
     system = AppContext(db)
     username = ""
     if system.read(setup.needs_first_run):
-        wizard = FirstRunWizard(system, today=date.today)
+        wizard = FirstRunWizard(AppContext(db, bootstrap=True), today=date.today)
         if wizard.exec() != QDialog.DialogCode.Accepted:
             return 0
         username = wizard.admin_username or ""
-    login = LoginDialog(system, username=username)
-    if login.exec() != QDialog.DialogCode.Accepted or login.user is None:
+    seat = Seat(app, db)
+    if not seat.sign_in(username):
         return 0
-    ctx = AppContext(db, login.user, year=system.read(settings.current_year))
-    window = create_main_window(ctx)  # placed by views.window_state: its remembered geometry, or fitted
-    window.show()
-    if full_check and db.sqlite_path is not None:
-        watch = IntegrityWatch(db.sqlite_path, window)
-        watch.finished.connect(lambda problem: warn_if_damaged(window, db.sqlite_path, problem))
-        watch.start()
     return app.exec()
+
+
+class Seat(QObject):
+    """Who sits at the program: the log-in dialog, then the main window. 注销/切换用户, or an account disabled
+    while its window is open, brings the log-in dialog back; closing it ends the program."""
+
+    def __init__(self, app: QApplication, db: Database):
+        super().__init__()
+        self.app, self.db = app, db
+        self.window = None
+        self.started = False  # the day's backup and the full check: once, after the first log-in
+
+    def sign_in(self, username: str = "", message: str = "") -> bool:
+        from .views.login import LoginDialog
+        login = LoginDialog(AppContext(self.db), username=username, message=message)
+        if login.exec() != QDialog.DialogCode.Accepted or login.user is None:
+            return False
+        ctx = AppContext(self.db, login.user)
+        ctx.year = ctx.read(settings.current_year)
+        full_check = False
+        if not self.started:
+            self.started = True
+            daily = start_of_day(ctx)
+            full_check = daily is not None and daily.taken is not None
+        window = create_main_window(ctx)  # placed by views.window_state: its remembered geometry, or fitted
+        window.logged_out.connect(self.switch)
+        window.show()
+        self.window = window
+        if full_check and self.db.sqlite_path is not None:
+            watch = IntegrityWatch(self.db.sqlite_path, window)
+            watch.finished.connect(lambda problem: warn_if_damaged(window, self.db.sqlite_path, problem))
+            watch.start()
+        return True
+
+    def switch(self, message: str = "") -> None:
+        """The window logged out: the log-in dialog again (the old window hidden meanwhile, so that the program
+        does not end with it); 退出 there ends the program."""
+        old = self.window
+        old.hide()
+        try:
+            old.ctx.run(auth.log_out)
+        except ServiceError:  # a disabled account cannot write its log-out; the refusal is already said
+            pass
+        name = old.ctx.user.username if message and old.ctx.user else ""
+        signed_in = self.sign_in(name, message)
+        old.close()
+        old.deleteLater()
+        if not signed_in:
+            self.window = None
+            self.app.quit()

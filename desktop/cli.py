@@ -5,6 +5,8 @@ file; the traceback is in the log, desktop/logs.py)."""
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -57,6 +59,11 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+def _user_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", help="用户名（优先于环境变量 FANPIN_USER）；密码取自环境变量 FANPIN_PASSWORD，"
+                                   "或在终端上提示输入")
+
+
 def build_parser() -> Parser:
     p = Parser(prog="python -m desktop", description=f"{APP_NAME}（无窗口命令）")
     sub = p.add_subparsers(dest="command", parser_class=Parser)
@@ -70,11 +77,12 @@ def build_parser() -> Parser:
     s.add_argument("--code", help="乡镇 12 位统计用区划代码")
     s.add_argument("--year", type=_year, help="当前工作年度")
     s.add_argument("--monitoring-line", help="当前年度监测线（元/人·年）")
-    s.add_argument("--admin-user", help="管理员用户名")
-    s.add_argument("--admin-password", help="管理员密码")
+    s.add_argument("--admin-user", required=True, help="第一个管理员的用户名")
+    s.add_argument("--admin-password", required=True, help="第一个管理员的密码")
 
     s = sub.add_parser("config", help="年度设置：监测线、当地农村人均纯收入、县农村居民人均可支配收入")
     s.add_argument("--db", required=True, type=Path)
+    _user_option(s)
     s.add_argument("--year", required=True, type=_year)
     s.add_argument("--monitoring-line")
     s.add_argument("--rural-average")
@@ -86,6 +94,7 @@ def build_parser() -> Parser:
 
     s = sub.add_parser("import", help="导入交换工作簿或全国系统一人一行的名单（.xlsx/.xls/.csv，全部检查无误才写入）")
     s.add_argument("--db", required=True, type=Path)
+    _user_option(s)
     s.add_argument("file", type=Path, metavar="FILE.xlsx|.xls|.csv")
     s.add_argument("--year", type=_year, help="收入各列所属年度（默认当前工作年度）")
     s.add_argument("--accept-unknown-columns", action="store_true",
@@ -95,6 +104,7 @@ def build_parser() -> Parser:
 
     s = sub.add_parser("export", help="导出 Excel 工作簿：本程序的交换格式，或全国系统的监测对象信息格式")
     s.add_argument("--db", required=True, type=Path)
+    _user_option(s)
     s.add_argument("file", type=Path, metavar="FILE.xlsx")
     s.add_argument("--year", type=_year, help="收入各列所属年度（默认当前工作年度）")
     s.add_argument("--layout", choices=("program", "national"), default="program",
@@ -102,12 +112,14 @@ def build_parser() -> Parser:
 
     s = sub.add_parser("assess", help="按年度测算收入并给出建议类别及理由（JSON）")
     s.add_argument("--db", required=True, type=Path)
+    _user_option(s)
     s.add_argument("--year", required=True, type=_year)
     s.add_argument("--as-of", type=_date, help="按此日期判断（默认今天）")
     s.add_argument("--household", action="append", help="户编号（可重复）")
 
     s = sub.add_parser("check", help="数据质量检查（JSON）")
     s.add_argument("--db", required=True, type=Path)
+    _user_option(s)
     s.add_argument("--year", required=True, type=_year)
     s.add_argument("--as-of", type=_date, help="按此日期判断（默认今天）")
 
@@ -116,6 +128,7 @@ def build_parser() -> Parser:
     s.add_argument("kind", choices=list(REPORT_KINDS), metavar="KIND",
                    help="、".join(f"{k.key}（{k.title}）" for k in REPORT_KINDS.values()))
     s.add_argument("--db", required=True, type=Path)
+    _user_option(s)
     s.add_argument("--out", required=True, type=Path)
     s.add_argument("--year", type=_year, help="年度（默认当前工作年度）")
     s.add_argument("--as-of", type=_date, help="文书日期与判断日期（默认：当前年度为今天，往年为该年 12 月 31 日）")
@@ -124,6 +137,7 @@ def build_parser() -> Parser:
 
     s = sub.add_parser("demo", help="生成演示用的乡镇数据（试用与性能测试）")
     s.add_argument("--db", required=True, type=Path)
+    _user_option(s)
     s.add_argument("--households", required=True, type=_positive_int)
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--year", type=_year)
@@ -138,22 +152,51 @@ def _open(path: Path, must_exist: bool = True):
     return init_db(sqlite_url(path))
 
 
+def credentials(a) -> tuple[str, str]:
+    """Who is acting: --user (which wins) or FANPIN_USER; the password from FANPIN_PASSWORD or, on a terminal,
+    a prompt without echo. Missing credentials are a refused request (exit 1)."""
+    name = (a.user or os.environ.get("FANPIN_USER") or "").strip()
+    if not name:
+        raise UsageError("请指定用户：--user 用户名，或设置环境变量 FANPIN_USER")
+    password = os.environ.get("FANPIN_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            raise UsageError(f"缺少用户“{name}”的密码：请设置环境变量 FANPIN_PASSWORD，或在终端上运行以输入密码")
+        password = getpass.getpass(f"用户“{name}”的密码：")
+    return name, password
+
+
+def _login(a, db):
+    """Log in as the command line's user; their role and villages then apply as in the window."""
+    from .services import auth
+    name, password = credentials(a)
+    with db.session() as s:
+        user = auth.authenticate(s, name, password)
+        s.commit()
+    return user
+
+
+def _session(a, db):
+    """A session acting as the logged-in user of this command."""
+    return db.session(_login(a, db))
+
+
 def cmd_init(a) -> int:
-    from .services import auth, regions, settings
-    if bool(a.admin_user) != bool(a.admin_password):
-        raise UsageError("--admin-user 与 --admin-password 须同时给出", code=2)
+    from .services import auth, regions, settings, setup
     if a.monitoring_line and not a.year:
         raise UsageError("给出 --monitoring-line 时须同时给出 --year", code=2)
+    if (problem := auth.check_new_password(a.admin_password, a.admin_user)):
+        raise UsageError(f"管理员密码不可用：{problem}")
     db = _open(a.db, must_exist=False)
-    with db.session("cli") as s:
-        if regions.township(s) is not None:
+    with db.session() as s:
+        if auth.user_count(s) or setup.township_name(s) is not None:
             raise UsageError(f"数据库已初始化：{a.db}")
+    with db.session(bootstrap=a.admin_user) as s:
         regions.init_township(s, a.township, a.county, a.city, a.province, a.code)
         if a.year:
             settings.set_year(s, a.year, monitoring_line=a.monitoring_line)
             settings.set_current_year(s, a.year)
-        if a.admin_user:
-            auth.create_user(s, a.admin_user, a.admin_user, "admin", a.admin_password)
+        auth.create_user(s, a.admin_user, a.admin_user, "admin", a.admin_password)
         s.commit()
     print(f"已创建数据库 {a.db}，乡镇：{a.township}")
     return 0
@@ -170,7 +213,7 @@ def _describe(ys) -> str:
 def cmd_config(a) -> int:
     from .services import settings
     db = _open(a.db)
-    with db.session("cli") as s:
+    with _session(a, db) as s:
         ys = settings.set_year(s, a.year, monitoring_line=a.monitoring_line, rural_average=a.rural_average,
                                county_income=a.county_income, period_start=a.period_start,
                                period_end=a.period_end, status_time_point=a.status_date)
@@ -181,16 +224,28 @@ def cmd_config(a) -> int:
     return 0
 
 
+DEMO_ADMIN, DEMO_PASSWORD = "admin", "admin123"
+
+
 def cmd_demo(a) -> int:
-    from .services import auth, demo, regions, settings
+    from .services import auth, demo, regions, settings, setup
     db = _open(a.db, must_exist=False)
-    with db.session("cli") as s:
-        created = regions.township(s) is None
-        if created:
-            regions.init_township(s, "演示镇", "演示县", "演示市", "演示省")
-        if auth.user_count(s) == 0:
-            auth.create_user(s, "admin", "管理员", "admin", "admin123")
-            print("已创建管理员账号 admin，密码 admin123（仅供演示，请登录后修改）")
+    with db.session() as s:
+        new = auth.user_count(s) == 0
+    if new:  # a new database: the demo township and its administrator admin / admin123
+        with db.session(bootstrap=DEMO_ADMIN) as s:
+            if setup.township_name(s) is None:
+                regions.init_township(s, "演示镇", "演示县", "演示市", "演示省")
+            auth.create_user(s, DEMO_ADMIN, "管理员", "admin", DEMO_PASSWORD, exempt_from_rule=True)
+            s.commit()
+        print(f"已创建演示管理员账号 {DEMO_ADMIN}，密码 {DEMO_PASSWORD}（仅供试用：此密码不符合密码规则，"
+              "是唯一的例外；正式使用请用 init 建库并设置安全的密码）")
+        with db.session() as s:
+            user = auth.authenticate(s, DEMO_ADMIN, DEMO_PASSWORD)
+            s.commit()
+    else:
+        user = _login(a, db)
+    with db.session(user) as s:
         year = a.year or settings.current_year(s) or (a.as_of or date.today()).year
         as_of = a.as_of or date(year, 10, 31)
 
@@ -209,7 +264,7 @@ def cmd_demo(a) -> int:
 def cmd_assess(a) -> int:
     from .services import assess
     db = _open(a.db)
-    with db.session("cli") as s:
+    with _session(a, db) as s:
         results = assess.assess(s, a.year, a.as_of or date.today(), household_nos=a.household)
     print(assess.dumps([r.to_json() for r in results]))
     return 0
@@ -218,7 +273,7 @@ def cmd_assess(a) -> int:
 def cmd_check(a) -> int:
     from .services import assess, checks
     db = _open(a.db)
-    with db.session("cli") as s:
+    with _session(a, db) as s:
         findings = checks.run_checks(s, a.year, a.as_of or date.today())
     print(assess.dumps([f.to_json() for f in findings]))
     return 0
@@ -240,7 +295,7 @@ def cmd_import(a) -> int:
     if not a.file.is_file():
         raise UsageError(f"要导入的文件不存在：{a.file}", code=2)
     db = _open(a.db)
-    with db.session("cli") as s:
+    with _session(a, db) as s:
         year = _year_of(a, s)
         pv = exchange.preview(s, a.file, year, accept_unknown_columns=a.accept_unknown_columns,
                               create_villages=a.create_villages)
@@ -302,7 +357,7 @@ def cmd_export(a) -> int:
     from .services import exchange
     _check_output(a.file, ".xlsx", "导出文件")
     db = _open(a.db)
-    with db.session("cli") as s:
+    with _session(a, db) as s:
         year = _year_of(a, s)
         write = exchange.export_national if a.layout == "national" else exchange.export_workbook
         result = write(s, a.file, year)
@@ -320,7 +375,7 @@ def cmd_report(a) -> int:
     from .services.dates import report_as_of
     _check_output(a.out, ".pdf", "输出文件")
     db = _open(a.db)
-    with db.session("cli") as s:
+    with _session(a, db) as s:
         year = _year_of(a, s)
         as_of = a.as_of or report_as_of(year, date.today())
         try:

@@ -32,7 +32,8 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
   SPEC="$ROOT"; [ -n "$EXTRAS" ] && SPEC="$ROOT[$EXTRAS]"
   PINS=(); [ -f "$CONSTRAINTS" ] && PINS=(-c "$CONSTRAINTS")
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PINS[@]}" -e "$SPEC" \
+  # setuptools too: constraints.txt pins it (the build uses it) and a new venv brings an older one.
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PINS[@]}" setuptools -e "$SPEC" \
     2> >(grep -v '^WARNING: Location' >&2)
   echo "$WANT" > "$STAMP"
 fi

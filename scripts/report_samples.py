@@ -12,6 +12,7 @@ poppler-utils. Nothing depends on today's date: the year and the date are fixed 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -21,13 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 YEAR, AS_OF = 2024, date(2024, 11, 20)
+ADMIN, PASSWORD = "admin", "admin123"  # the administrator `demo` creates on a new database
 SHOTS = ROOT / "resources" / "screenshots" / "reports"
 DPI = 72
 
 
 def cli(*args) -> str:
+    env = {**os.environ, "FANPIN_USER": ADMIN, "FANPIN_PASSWORD": PASSWORD}
     p = subprocess.run([sys.executable, "-m", "desktop", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
-                       encoding="utf-8")
+                       encoding="utf-8", env=env)
     if p.returncode != 0:
         raise SystemExit(f"python -m desktop {' '.join(map(str, args))} → {p.returncode}\n{p.stderr}")
     return (p.stdout + p.stderr).strip()
@@ -38,11 +41,14 @@ def at_publicity(db_path: Path) -> tuple[int, int]:
     from sqlalchemy import select
 
     from desktop.models import Household
-    from desktop.services import assess, workflow
+    from desktop.services import assess, auth, workflow
     from desktop.services.db import init_db, sqlite_url
     db = init_db(sqlite_url(db_path))
     identified = removed = 0
-    with db.session("samples") as s:
+    with db.session() as s:
+        admin = auth.authenticate(s, ADMIN, PASSWORD)
+        s.commit()
+    with db.session(admin) as s:
         rows = s.execute(select(Household.id, Household.village_id, Household.monitoring_status)
                          .order_by(Household.household_no)).all()
         suggested = {a.household_id for a in assess.assess(s, YEAR, AS_OF) if a.suggestion.category}

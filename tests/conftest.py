@@ -81,7 +81,7 @@ def db(tmp_path, monkeypatch, migrated_template):
 @pytest.fixture
 def township(db):
     """A configured township: 2 villages with groups, settings for 2024, an admin and a clerk."""
-    with db.session() as s:
+    with db.session(bootstrap="test") as s:
         regions.init_township(s, "稷下街道", county="临淄区", city="淄博市", province="山东省")
         v1 = regions.add_village(s, "东村", rural_population=1200)
         v2 = regions.add_village(s, "西村", rural_population=800)
@@ -90,19 +90,40 @@ def township(db):
         g3 = regions.add_group(s, v2, "一组")
         settings.set_year(s, YEAR, monitoring_line="7100")
         settings.set_current_year(s, YEAR)
-        auth.create_user(s, "admin", "管理员", "admin", "admin123")
-        auth.create_user(s, "clerk", "村录入员", "clerk", "clerk123", village_ids=[v2])
+        auth.create_user(s, "admin", "管理员", "admin", "Jx-adm-2024")
+        auth.create_user(s, "clerk", "村录入员", "clerk", "Xc-cun-2024", village_ids=[v2])
         s.commit()
     return {"villages": {"东村": v1, "西村": v2}, "groups": {("东村", "一组"): g1, ("东村", "二组"): g2,
                                                               ("西村", "一组"): g3}}
 
 
-@pytest.fixture
-def ctx(db, township):
+ADMIN_PASSWORD = "Jx-adm-2024"
+CLERK_PASSWORD = "Xc-cun-2024"
+
+
+def login(db, username: str, password: str):
+    """Log a user of the database in (the CurrentUser a window or the command line would hold)."""
     with db.session() as s:
-        user = auth.authenticate(s, "admin", "admin123")
+        user = auth.authenticate(s, username, password)
         s.commit()
-    return AppContext(db=db, user=user, year=YEAR, today=lambda: TODAY)
+    return user
+
+
+@pytest.fixture
+def admin(db, township):
+    """The township's administrator, logged in: `db.session(admin)` acts as them."""
+    return login(db, "admin", ADMIN_PASSWORD)
+
+
+@pytest.fixture
+def clerk(db, township):
+    """The 村级录入员 of 西村, logged in."""
+    return login(db, "clerk", CLERK_PASSWORD)
+
+
+@pytest.fixture
+def ctx(db, admin):
+    return AppContext(db=db, user=admin, year=YEAR, today=lambda: TODAY)
 
 
 def person(name: str, born: date, sex: str, relation: str, serial: int = 1, **kw) -> MemberData:

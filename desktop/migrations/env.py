@@ -13,11 +13,25 @@ def run() -> None:
     if engine is None:  # plain `alembic` command line: sqlalchemy.url from the ini
         from sqlalchemy import create_engine
         engine = create_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.begin() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata,
-                          render_as_batch=conn.dialect.name == "sqlite")
-        with context.begin_transaction():
-            context.run_migrations()
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            # A batch migration rebuilds a table (copy, DROP, rename). With foreign keys on, dropping a table that
+            # members or cases point at fails on any database that holds data, so they are off while migrating
+            # (the pragma works only outside a transaction) and every reference is checked before committing.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=sqlite)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left {len(broken)} broken references, first: {broken[0]}")
+            conn.commit()
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 run()

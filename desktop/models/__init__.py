@@ -7,12 +7,12 @@ from .household import Household, Member, MemberEvent
 from .income import IncomeLine, IncomeRecord
 from .measure import Measure
 from .region import LEVELS, Region
-from .screening import PolicyFacts, ScreeningVisit
+from .screening import ScreeningVisit
 from .settings import AppSetting, YearSettings
-from .user import User, UserVillage
+from .user import LoginGuard, User, UserVillage
 
 __all__ = [
     "AppSetting", "AuditEntry", "Base", "Case", "CaseStep", "Clue", "Household", "IncomeLine",
-    "IncomeRecord", "LEVELS", "Measure", "Member", "MemberEvent", "Money", "PolicyFacts", "Region", "ScreeningVisit",
+    "IncomeRecord", "LEVELS", "LoginGuard", "Measure", "Member", "MemberEvent", "Money", "Region", "ScreeningVisit",
     "User", "UserVillage", "YearSettings",
 ]

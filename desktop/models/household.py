@@ -49,6 +49,20 @@ class Household(Timestamps, Base):
     a55_contact_person: Mapped[Optional[str]] = mapped_column(String(64))
     contact_phone: Mapped[Optional[str]] = mapped_column(String(32))
     note: Mapped[Optional[str]] = mapped_column(Text)
+    petition: Mapped[Optional[bool]] = mapped_column(Boolean)  # 舆情信访户 [003 四个必到] (unknown: NULL)
+
+    # 脱贫不享受政策 (seed 004 annex 2): the yes/no facts of criteria 2–8 and of exceptions 2 and 4
+    # (NULL: not known; exceptions 2 and 4 are then derived), and the day it was decided.
+    policy_c2_cause_gone: Mapped[Optional[bool]] = mapped_column(Boolean)
+    policy_c3_luxury_car: Mapped[Optional[bool]] = mapped_column(Boolean)
+    policy_c4_urban_home: Mapped[Optional[bool]] = mapped_column(Boolean)
+    policy_c5_business: Mapped[Optional[bool]] = mapped_column(Boolean)
+    policy_c6_public_servant: Mapped[Optional[bool]] = mapped_column(Boolean)
+    policy_c7_child_business: Mapped[Optional[bool]] = mapped_column(Boolean)
+    policy_c8_child_support: Mapped[Optional[bool]] = mapped_column(Boolean)
+    policy_e2_medical_burden: Mapped[Optional[bool]] = mapped_column(Boolean)
+    policy_e4_disaster: Mapped[Optional[bool]] = mapped_column(Boolean)
+    policy_excluded_on: Mapped[Optional[date]] = mapped_column(Date)  # 不再享受政策, as approved
 
     # 风险消除后情况: the household's state when its risk was removed, as the national system records it
     # (SPEC §9.1). Facts as given, never computed here; None where unknown.
@@ -109,6 +123,11 @@ class Member(Timestamps, Base):
     a20_dibao_since: Mapped[Optional[date]] = mapped_column(Date)  # 享受低保起始时间 (unknown: NULL)
     a21_tekun_since: Mapped[Optional[date]] = mapped_column(Date)  # 享受特困供养起始时间 (unknown: NULL)
     a22_relocated: Mapped[Optional[bool]] = mapped_column(Boolean)
+    # Facts the key groups of a screening need [003 四个必到 / 六个必核] (unknown: NULL).
+    unemployed: Mapped[Optional[bool]] = mapped_column(Boolean)  # 失业
+    incapacitated: Mapped[Optional[bool]] = mapped_column(Boolean)  # 失能 (cannot look after oneself)
+    studying_away: Mapped[Optional[bool]] = mapped_column(Boolean)  # 在外就读
+    health_since: Mapped[Optional[date]] = mapped_column(Date)  # when the A13 state (大病, 残疾…) began
     phone: Mapped[Optional[str]] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="normal", index=True)
     status_date: Mapped[Optional[date]] = mapped_column(Date)

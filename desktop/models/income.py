@@ -23,9 +23,13 @@ class IncomeRecord(Timestamps, Base):
     quarter: Mapped[Optional[int]] = mapped_column(Integer)  # None: the annual record
     collected_on: Mapped[Optional[date]] = mapped_column(Date)
     collected_by: Mapped[Optional[str]] = mapped_column(String(64))
-    signatures_collected: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 采集人、被采集人双签字 [002 §二]: NULL when not known (an import whose file does not say).
+    signatures_collected: Mapped[Optional[bool]] = mapped_column(Boolean)
     size: Mapped[Optional[int]] = mapped_column(Integer)  # household size frozen when collected
     note: Mapped[Optional[str]] = mapped_column(String(200))
+    origin: Mapped[Optional[str]] = mapped_column(String(8))  # entered, imported (NULL: before 0005)
+    source_file: Mapped[Optional[str]] = mapped_column(String(260))  # the file an imported record came from
+    recorded_by: Mapped[Optional[str]] = mapped_column(String(64))  # the user who entered or imported it
 
 
 class IncomeLine(Base):

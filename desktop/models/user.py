@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, Timestamps
@@ -28,3 +28,16 @@ class UserVillage(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user_.id"), primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("region.id"), primary_key=True)
+
+
+class LoginGuard(Base):
+    """Failed log-ins in a row under one user name, typed as it was (known or not: an unknown name is
+    delayed and locked exactly like a known one, so the answers do not tell which names exist)."""
+
+    __tablename__ = "login_guard"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # in a row since the last success or lock
+    last_failed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)  # UTC
+    retry_at: Mapped[Optional[datetime]] = mapped_column(DateTime)  # UTC: no attempt is checked before it
+    locked_until: Mapped[Optional[datetime]] = mapped_column(DateTime)  # UTC

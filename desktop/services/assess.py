@@ -17,7 +17,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Household, Measure, Member
-from . import income, rules, settings
+from . import access, income, rules, settings
+from .codes import codes
 from .errors import ServiceError
 from .income import IncomeResult, Totals
 from .rules import MemberFacts, Suggestion
@@ -68,16 +69,94 @@ class Assessment:
         }
 
     def snapshot(self) -> dict:
-        """A frozen copy of the facts a decision is based on (JSON-safe, money as text)."""
-        data = self.to_json()
+        """A frozen copy of the facts a decision is based on: JSON-safe, money as text, categories,
+        guarantees and colours as codes, with SNAPSHOT_VERSION (read back with read_snapshot)."""
+        r = self.income
+        data = {
+            "version": SNAPSHOT_VERSION, "household_no": self.household_no, "year": self.year, "size": self.size,
+            "category": self.suggestion.category, "needs_review": self.suggestion.needs_review,
+            "reasons": list(self.suggestion.reasons),
+            "guarantees": [rules.GUARANTEE_CODES[rules.GUARANTEES.index(g)] for g in self.guarantee_problems],
+            "whole_household_no_labor": self.whole_household_no_labor,
+            "developmental_measure_required": self.developmental_measure_required,
+            "developmental_measure_missing": self.developmental_measure_missing,
+            "warning": rules.WARNING_CODES.get(self.warning_color) if self.warning_color else None,
+            "monitoring_line": f"{self.line:.2f}",
+        }
         for k in ("A33", "A34", "A37", "A38"):
-            data[k] = None if data[k] is None else f"{data[k]:.2f}"
-        if self.income:
-            data["totals"] = {k: f"{getattr(self.income.totals, k):.2f}" for k in income.ITEMS}
-        data["monitoring_line"] = f"{self.line:.2f}"
+            data[k] = None if r is None else f"{getattr(r, k):.2f}"
+        if r is not None:
+            data["A34_exact"], data["A38_exact"] = str(r.exact("A34")), str(r.exact("A38"))
+            data["totals"] = {k: f"{getattr(r.totals, k):.2f}" for k in income.ITEMS}
         return data
 
 
+SNAPSHOT_VERSION = 2  # 1 (before 2026-11): no "version"; category, guarantees and colour as Chinese names
+
+
+@dataclass(frozen=True)
+class SnapshotView:
+    """A frozen assessment read back for display, whatever version wrote it."""
+
+    version: int
+    error: str | None = None
+    year: int | None = None
+    size: int | None = None
+    monitoring_line: str | None = None
+    money: dict = field(default_factory=dict)  # A33, A34, A37, A38 as text
+    category: str | None = None  # code of "category"
+    needs_review: bool = False
+    reasons: tuple = ()
+    guarantee_problems: tuple = ()  # names: 住房安全 …
+    whole_household_no_labor: bool = False
+    developmental_measure_required: bool = False
+    developmental_measure_missing: bool = False
+    warning_color: str | None = None  # 红 / 黄 / 蓝
+    totals: dict = field(default_factory=dict)
+    policy_lines: tuple = ()  # 脱贫不享受政策: the criteria met and the exceptions, as read then
+
+    @property
+    def category_name(self) -> str | None:
+        return codes("category").name(self.category) if self.category else None
+
+
+def read_snapshot(snap: dict | None) -> SnapshotView | None:
+    """Version 2 stores codes; version 1 (no "version" key) stored Chinese names, mapped back here once."""
+    if not snap:
+        return None
+    if "error" in snap:
+        return SnapshotView(int(snap.get("version", 1)), error=str(snap["error"]), year=snap.get("year"))
+    version = int(snap.get("version", 1))
+    if version >= 2:
+        category = snap.get("category")
+        guarantees = tuple(rules.GUARANTEES[rules.GUARANTEE_CODES.index(c)] for c in snap.get("guarantees") or ()
+                           if c in rules.GUARANTEE_CODES)
+        colour = {v: k for k, v in rules.WARNING_CODES.items()}.get(snap.get("warning"))
+    else:
+        name = snap.get("suggested_category")
+        category = codes("category").code_of(name) if name else None
+        guarantees = tuple(snap.get("guarantee_problems") or ())
+        colour = snap.get("warning_color")
+    return SnapshotView(
+        version=version, year=snap.get("year"), size=snap.get("size"), monitoring_line=snap.get("monitoring_line"),
+        money={k: snap.get(k) for k in ("A33", "A34", "A37", "A38")}, category=category or None,
+        needs_review=bool(snap.get("needs_review")), reasons=tuple(snap.get("reasons") or ()),
+        guarantee_problems=guarantees, whole_household_no_labor=bool(snap.get("whole_household_no_labor")),
+        developmental_measure_required=bool(snap.get("developmental_measure_required")),
+        developmental_measure_missing=bool(snap.get("developmental_measure_missing")),
+        warning_color=colour, totals=dict(snap.get("totals") or {}), policy_lines=_policy_lines(snap.get("policy")))
+
+
+def _policy_lines(data: dict | None) -> tuple:
+    if not data:
+        return ()
+    from .policy import CRITERIA, EXCEPTIONS
+    lines = [f"符合第 {k[1]} 条：{CRITERIA.get(k, k)}" + (f"（{v}）" if v else "")
+             for k, v in (data.get("criteria") or {}).items()]
+    lines += [f"例外第 {k[1]} 条：{EXCEPTIONS.get(k, k)}" + (f"（{v}）" if v else "")
+              for k, v in (data.get("exceptions") or {}).items()]
+    lines += [f"例外第 {k[1]} 条无法判断：{v}" for k, v in (data.get("undecided") or {}).items()]
+    return tuple(lines)
 
 
 def dumps(objs: list) -> str:
@@ -95,6 +174,7 @@ def dumps(objs: list) -> str:
 
 
 def year_settings(session: Session, year: int) -> settings.YearSettingsData:
+    access.logged_in(session)
     ys = settings.get_year(session, year)
     if ys is None or ys.monitoring_line is None:
         raise AssessError(f"{year} 年度未设置监测线：请在“年度设置”中填写，"
@@ -105,6 +185,7 @@ def year_settings(session: Session, year: int) -> settings.YearSettingsData:
 def member_facts(session: Session, point: date, household_ids: list[int] | None = None
                  ) -> dict[int, list[MemberFacts]]:
     """Members of status 正常 at the time point, per household."""
+    household_ids = access.within(session, household_ids)
     q = (select(Member.household_id, Member.labor, Member.a17_medical, Member.a20_dibao, Member.a21_tekun)
          .where(income.alive_at(point)))
     if household_ids is not None and len(household_ids) < 5000:
@@ -122,6 +203,7 @@ def active_measure_filter(as_of: date):
 
 
 def households_with_developmental(session: Session, as_of: date) -> set[int]:
+    access.logged_in(session)
     q = select(Measure.household_id, Measure.category, Measure.item, Measure.developmental_override,
                Measure.raises_working_ability).where(*active_measure_filter(as_of))
     return {hid for hid, cat, item, ov, raises in session.execute(q)
@@ -130,6 +212,7 @@ def households_with_developmental(session: Session, as_of: date) -> set[int]:
 
 def assess(session: Session, year: int, as_of: date, household_nos: list[str] | None = None,
            household_ids: list[int] | None = None) -> list[Assessment]:
+    household_ids = access.within(session, household_ids)
     ys = year_settings(session, year)
     line, point = ys.monitoring_line, ys.status_time_point
     cols = (Household.id, Household.household_no, Household.village_id, Household.monitoring_status,
@@ -167,10 +250,9 @@ def _one(r, year: int, line: Decimal, rural_average: Decimal | None, as_of: date
         suggestion = Suggestion(None, True, [f"{year} 年状态时点无正常状态的家庭成员，无法计算人均收入"])
     else:
         result = income.compute(totals, size)
-        suggestion = rules.suggest_category(year=year, a34=result.A34, a38=result.A38, line=line,
-                                            rural_average=rural_average,
-                                            poverty_alleviated=bool(r.a4_poverty_alleviated),
-                                            guarantees=g, risk_types=risks)
+        suggestion = rules.suggest_category(year=year, result=result, line=line, rural_average=rural_average,
+                                            poverty_alleviated=bool(r.a4_poverty_alleviated), guarantees=g,
+                                            risk_types=risks)
     if r.a4_poverty_alleviated is None:  # unknown, e.g. a national list without 户类型: never taken as 否
         unsure = suggestion.category in ("01", "02")
         why = "是否脱贫户未知（未登记）：" + ("无法判断是脱贫不稳定户还是边缘易致贫户，" if unsure else "")
@@ -188,3 +270,63 @@ def _one(r, year: int, line: Decimal, rural_average: Decimal | None, as_of: date
         developmental_measure_missing=required and not has_developmental,
         warning_color=rules.warning_color(r.monitoring_status, r.identified_on, as_of),
         line=line, risk_types=risks, members=members)
+
+
+# ---------------------------------------------------------------- what the calculator window needs
+
+@dataclass(frozen=True)
+class CalculatorFacts:
+    """One household's facts for the calculator of a year: who, how many, the line, and the facts
+    of §6.1 other than income (taken from the assessment, not worked out again)."""
+
+    household_id: int
+    household_no: str
+    head_name: str
+    village: str
+    year: int
+    size: int
+    status_time_point: date
+    monitoring_line: Decimal
+    rural_average: Decimal | None
+    poverty_alleviated: bool
+    guarantee_problems: list[str]
+    risk_types: list[str]
+
+
+def calculator_facts(session: Session, household_id: int, year: int, as_of: date) -> CalculatorFacts:
+    access.household(session, household_id)
+    from ..models import Region
+    ys = year_settings(session, year)
+    hh = session.get(Household, household_id)
+    if hh is None:
+        raise AssessError(f"户 #{household_id} 不存在")
+    a = assess(session, year, as_of, household_ids=[household_id])[0]
+    village = session.get(Region, hh.village_id)
+    return CalculatorFacts(household_id, hh.household_no, hh.head_name or "", village.name if village else "", year,
+                           a.size, ys.status_time_point, ys.monitoring_line, ys.rural_average, a.poverty_alleviated,
+                           list(a.guarantee_problems), list(a.risk_types))
+
+
+@dataclass(frozen=True)
+class Calculation:
+    result: IncomeResult | None
+    suggestion: Suggestion | None
+    problem: str | None  # why there is no result or no suggestion
+
+
+def calculate(facts: CalculatorFacts, totals: Totals, quarter: int | None = None) -> Calculation:
+    """The calculator's live answer: the same income.compute and rules.suggest_category as `assess`.
+    A quarterly collection is computed but never suggests a category (SPEC §4: only the annual record
+    decides)."""
+    try:
+        result = income.compute(totals, facts.size)
+    except income.IncomeError as e:
+        return Calculation(None, None, str(e))
+    if quarter is not None:
+        return Calculation(result, None, f"第 {quarter} 季度的收入只用于排查收入是否明显下降，不据此建议类别；"
+                                         f"类别由 {facts.year} 年度收入记录决定")
+    suggestion = rules.suggest_category(year=facts.year, result=result, line=facts.monitoring_line,
+                                        rural_average=facts.rural_average,
+                                        poverty_alleviated=facts.poverty_alleviated,
+                                        guarantees=facts.guarantee_problems, risk_types=facts.risk_types)
+    return Calculation(result, suggestion, None)

@@ -16,6 +16,7 @@ from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from ..models import AuditEntry, Household, Member, MemberEvent, Region, User
+from . import access
 from .errors import ServiceError
 from .labels import field_label, format_value, table_label
 
@@ -115,18 +116,26 @@ class HistoryRow:
 
 
 ACTIONS = {"insert": "新增", "update": "修改", "event": "变更登记", "import": "导入", "login": "登录",
+           "login_failed": "登录失败", "logout": "注销", "unlock": "解除锁定",
            "demo": "生成演示数据", "init": "初始化", "move": "成员迁移"}
 
 
 def history(session: Session, household_id: int, limit: int = 2000) -> list[HistoryRow]:
     """A household's own change history, newest first, in Chinese."""
+    access.household(session, household_id)
     q = (select(AuditEntry).where(AuditEntry.household_id == household_id)
          .order_by(AuditEntry.id.desc()).limit(limit))  # the order of writing: a clock set back cannot reorder it
     return _rows_named(session, list(session.scalars(q)))
 
 
 def recent(session: Session, limit: int = 500, offset: int = 0) -> list[HistoryRow]:
+    """The newest entries. A 村级录入员 sees those of their villages' households and their own actions."""
+    villages = access.scope(session)
     q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
+    if villages is not None:
+        mine = select(Household.id).where(Household.village_id.in_(villages))
+        q = q.where(AuditEntry.household_id.in_(mine) | (AuditEntry.household_id.is_(None)
+                                                         & (AuditEntry.user == access.actor(session).username)))
     return _rows_named(session, list(session.scalars(q)))
 
 

@@ -1,23 +1,37 @@
-"""Users, roles and log-in. Passwords are hashed with scrypt (a slow, memory-hard KDF)."""
+"""Users, roles and log-in. Passwords are hashed with scrypt (a slow, memory-hard KDF).
+
+Log-in (SPEC §12): after a failed log-in the next attempt under that name is not checked before a growing delay
+(1, 2, 4, 8 s); the 5th failure in a row locks the name for 15 minutes (a 管理员 can lift it in 用户管理). A name
+that does not exist is delayed and locked exactly like one that does, and its password is checked against a
+dummy hash of the same cost, so neither the answer nor its time tells which names exist. Every attempt, refused
+or not, is written to the audit log; a failed one is committed even though the log-in is refused."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..models import Region, User, UserVillage
+from ..models import LoginGuard, Region, User, UserVillage
 from ..models.base import utcnow
-from . import audit
+from ..paths import resource_path
+from . import access, audit
 from .codes import codes
 from .errors import ServiceError
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-MIN_PASSWORD = 6
+MIN_PASSWORD = 8
+LOCK_AFTER = 5  # failed log-ins in a row that lock the name
+LOCK_MINUTES = 15
+MAX_DELAY_SECONDS = 30
+PASSWORD_HINT = f"至少 {MIN_PASSWORD} 位，不能全是数字，不能含用户名"
 
 
 class AuthError(ServiceError):
@@ -63,15 +77,32 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
-def check_new_password(password: str) -> str | None:
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    lines = resource_path("common_passwords.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(ln.strip().lower() for ln in lines if ln.strip() and not ln.startswith("#"))
+
+
+def check_new_password(password: str, username: str | None = None) -> str | None:
+    """The password rule: refuses the obvious (short, all digits, one character repeated, the user name, one of
+    the most common passwords). Returns the reason in Chinese, or None when the password may be used."""
     if len(password) < MIN_PASSWORD:
         return f"密码至少 {MIN_PASSWORD} 位"
+    if password.isdigit():
+        return "密码不能全是数字"
+    if len(set(password)) < 3:
+        return "密码不能只由一两个字符重复组成"
+    name = (username or "").strip().lower()
+    if len(name) >= 3 and (name in password.lower() or password.lower() in name):
+        return "密码不能包含用户名"
+    if password.lower() in common_passwords():
+        return "这是最常见的密码之一，容易被猜中：请换一个"
     return None
 
 
-def check_password_pair(password: str, confirmation: str) -> str | None:
-    """A new password typed twice: long enough, and the same both times."""
-    if (msg := check_new_password(password)):
+def check_password_pair(password: str, confirmation: str, username: str | None = None) -> str | None:
+    """A new password typed twice: allowed by the rule, and the same both times."""
+    if (msg := check_new_password(password, username)):
         return msg
     if password != confirmation:
         return "两次输入的密码不一致"
@@ -79,13 +110,15 @@ def check_password_pair(password: str, confirmation: str) -> str | None:
 
 
 def create_user(session: Session, username: str, display_name: str, role: str, password: str,
-                village_ids: list[int] | None = None) -> int:
+                village_ids: list[int] | None = None, *, exempt_from_rule: bool = False) -> int:
+    """A new user. `exempt_from_rule` is only for the demo's admin / admin123 on a new database (said on screen)."""
+    access.admin(session, "新增用户")
     username = username.strip()
     if not username:
         raise AuthError("用户名不能为空")
     if role not in codes("role"):
         raise AuthError(f"未知角色：{role}")
-    if (msg := check_new_password(password)):
+    if not exempt_from_rule and (msg := check_new_password(password, username)):
         raise AuthError(msg)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AuthError(f"用户名“{username}”已存在")
@@ -101,6 +134,14 @@ def create_user(session: Session, username: str, display_name: str, role: str, p
     return user.id
 
 
+def load_user(session: Session, user_id: int) -> CurrentUser | None:
+    """The user as they are now in the database (None when removed or disabled)."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    return _current(session, user)
+
+
 def _current(session: Session, user: User) -> CurrentUser:
     villages = None
     if user.role == "clerk":
@@ -108,21 +149,129 @@ def _current(session: Session, user: User) -> CurrentUser:
     return CurrentUser(user.id, user.username, user.display_name, user.role, villages)
 
 
-def authenticate(session: Session, username: str, password: str) -> CurrentUser:
-    user = session.scalar(select(User).where(User.username == username.strip()))
-    if user is None or not user.active or not verify_password(password, user.password_hash):
-        raise AuthError("用户名或密码不正确")
-    user.last_login = utcnow()
-    session.info["user"] = user.username
-    audit.record(session, "login", "user_", record_id=user.id)
+def dummy_hash() -> str:
+    """A stored-hash of the production cost that matches no password: checked for a name that does not exist,
+    so that the answer takes as long as for one that does."""
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${'00' * 16}${'00' * 32}"
+
+
+def delay_after(failures: int) -> timedelta:
+    """How long the next attempt waits after `failures` failed log-ins in a row (1, 2, 4, 8 … s)."""
+    if failures <= 0:
+        return timedelta(0)
+    return timedelta(seconds=min(2 ** (failures - 1), MAX_DELAY_SECONDS))
+
+
+@dataclass(frozen=True)
+class GuardState:
+    failures: int
+    retry_at: datetime | None
+    locked_until: datetime | None
+
+    def wait(self, now: datetime) -> timedelta:
+        """How long until an attempt is checked again (zero when it may be tried now)."""
+        until = max((t for t in (self.retry_at, self.locked_until) if t is not None), default=None)
+        return max(until - now, timedelta(0)) if until else timedelta(0)
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+
+def _guard(session: Session, name: str) -> GuardState:
+    row = session.execute(select(LoginGuard.failures, LoginGuard.retry_at, LoginGuard.locked_until)
+                          .where(LoginGuard.username == name)).first()
+    return GuardState(*row) if row else GuardState(0, None, None)
+
+
+def _seconds(d: timedelta) -> int:
+    return max(1, math.ceil(d.total_seconds()))
+
+
+def _refuse(session: Session, name: str, user_id: int | None, reason: str, message: str) -> None:
+    """Write the failed attempt to the audit log, keep it (the caller rolls back what a refusal leaves), refuse."""
+    _audit_as(session, name or "（空）", "login_failed", user_id, reason)
+    session.commit()
+    raise AuthError(message)
+
+
+def _audit_as(session: Session, name: str, action: str, user_id: int | None, note: str | None = None) -> None:
+    """An audit entry written in the name of the one logging in (the session's own name is kept)."""
+    before = session.info.get("user")
+    session.info["user"] = name
+    try:
+        audit.record(session, action, "user_", record_id=user_id, new=note)
+    finally:
+        session.info["user"] = before if before is not None else "system"
+
+
+def authenticate(session: Session, username: str, password: str, *, now: datetime | None = None) -> CurrentUser:
+    """The user, when the name and password match an active user and the name is neither locked nor waiting its
+    delay. Known and unknown names take the same path: one scrypt of the same cost either way."""
+    now = now or utcnow()
+    name = username.strip()[:64]
+    state = _guard(session, name)
+    user = session.scalar(select(User).where(User.username == name))
+    uid = user.id if user is not None else None
+    if state.locked(now):
+        minutes = math.ceil((state.locked_until - now).total_seconds() / 60)
+        _refuse(session, name, uid, "已锁定", f"连续 {LOCK_AFTER} 次登录失败，该账号已锁定：请 {minutes} 分钟后再试，"
+                                               "或请管理员在“用户管理”中解除锁定")
+    if (wait := state.wait(now)) > timedelta(0):
+        _refuse(session, name, uid, "未到重试时间", f"登录失败次数较多：请 {_seconds(wait)} 秒后再试")
+    ok = verify_password(password, user.password_hash if user is not None else dummy_hash())
+    if user is None or not user.active or not ok:
+        failures = state.failures + 1
+        locked_until = now + timedelta(minutes=LOCK_MINUTES) if failures >= LOCK_AFTER else None
+        values = dict(failures=0 if locked_until else failures, last_failed_at=now,
+                      retry_at=now + delay_after(failures), locked_until=locked_until)
+        if session.scalar(select(LoginGuard.username).where(LoginGuard.username == name)) is None:
+            session.execute(insert(LoginGuard).values(username=name, **values))
+        else:
+            session.execute(update(LoginGuard).where(LoginGuard.username == name).values(**values))
+        reason = "用户不存在" if user is None else ("账号已停用" if not user.active else "密码不正确")
+        if locked_until:
+            _refuse(session, name, uid, f"{reason}，已锁定", f"用户名或密码不正确。连续 {LOCK_AFTER} 次登录失败，"
+                                                           f"该账号已锁定 {LOCK_MINUTES} 分钟")
+        left = LOCK_AFTER - failures
+        _refuse(session, name, uid, reason, f"用户名或密码不正确（再错 {left} 次将锁定 {LOCK_MINUTES} 分钟）")
+    session.execute(delete(LoginGuard).where(LoginGuard.username == name))
+    user.last_login = now
+    _audit_as(session, user.username, "login", user.id)
     return _current(session, user)
 
 
+def log_out(session: Session) -> None:
+    """注销/切换用户: written to the audit log."""
+    user = access.actor(session)
+    _audit_as(session, user.username, "logout", user.id)
+
+
+def unlock_user(session: Session, user_id: int) -> None:
+    """Lift a lockout (and the delay) of a user's name: 管理员 only."""
+    access.admin(session, "解除账号锁定")
+    user = session.get(User, user_id)
+    if user is None:
+        raise AuthError("用户不存在")
+    gone = session.execute(delete(LoginGuard).where(LoginGuard.username == user.username)).rowcount
+    if gone:
+        audit.record(session, "unlock", "user_", record_id=user.id, new=f"解除“{user.username}”的登录锁定")
+
+
+def lock_state(session: Session, now: datetime | None = None) -> dict[str, datetime]:
+    """Locked user names and until when (UTC): for 用户管理."""
+    access.admin(session, "查看用户")
+    now = now or utcnow()
+    return dict(session.execute(select(LoginGuard.username, LoginGuard.locked_until)
+                                .where(LoginGuard.locked_until > now)).all())
+
+
 def change_password(session: Session, user_id: int, old: str, new: str) -> None:
+    if access.actor(session).id != user_id:
+        raise access.AccessDenied("只能修改自己的密码；他人的密码由管理员重置")
     user = session.get(User, user_id)
     if user is None or not verify_password(old, user.password_hash):
         raise AuthError("原密码不正确")
-    if (msg := check_new_password(new)):
+    if (msg := check_new_password(new, user.username)):
         raise AuthError(msg)
     user.password_hash = hash_password(new)
 
@@ -136,18 +285,24 @@ class UserRow:
     role_name: str
     active: bool
     village_ids: tuple[int, ...]
+    locked_minutes: int = 0  # minutes the lockout still lasts (0: not locked)
 
 
-def list_users(session: Session) -> list[UserRow]:
+def list_users(session: Session, now: datetime | None = None) -> list[UserRow]:
+    access.admin(session, "查看用户")
+    now = now or utcnow()
     links: dict[int, list[int]] = {}
     for uid, vid in session.execute(select(UserVillage.user_id, UserVillage.village_id)):
         links.setdefault(uid, []).append(vid)
+    locked = lock_state(session, now)
     return [UserRow(u.id, u.username, u.display_name, u.role, codes("role").name(u.role), u.active,
-                    tuple(links.get(u.id, ())))
+                    tuple(links.get(u.id, ())),
+                    math.ceil((locked[u.username] - now).total_seconds() / 60) if u.username in locked else 0)
             for u in session.scalars(select(User).order_by(User.id))]
 
 
 def set_user_active(session: Session, user_id: int, active: bool) -> None:
+    access.admin(session, "停用或启用用户")
     user = session.get(User, user_id)
     if user is None:
         raise AuthError("用户不存在")
@@ -159,12 +314,14 @@ def set_user_active(session: Session, user_id: int, active: bool) -> None:
 
 
 def reset_password(session: Session, user_id: int, new: str) -> None:
-    if (msg := check_new_password(new)):
-        raise AuthError(msg)
+    access.admin(session, "重置密码")
     user = session.get(User, user_id)
     if user is None:
         raise AuthError("用户不存在")
+    if (msg := check_new_password(new, user.username)):
+        raise AuthError(msg)
     user.password_hash = hash_password(new)
+    session.execute(delete(LoginGuard).where(LoginGuard.username == user.username))  # a fresh start
 
 
 def user_count(session: Session) -> int:
@@ -173,6 +330,7 @@ def user_count(session: Session) -> int:
 
 def set_user_villages(session: Session, user_id: int, village_ids: list[int]) -> None:
     """Replace the villages a 村级录入员 may work on (at least one)."""
+    access.admin(session, "分配行政村")
     user = session.get(User, user_id)
     if user is None:
         raise AuthError("用户不存在")

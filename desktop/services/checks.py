@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Household, Measure, Member
+from . import access, rules
 from . import assess as assess_mod
-from . import rules
 from .codes import codes
 from .dates import add_months
 from .idnumber import age_on, birth_date_error, parse_id
@@ -26,7 +26,7 @@ CODES = ("ID_CHECKSUM", "ID_DUPLICATE", "ID_BIRTHDATE", "SEX_MISMATCH", "HEAD_MI
          "SCHOOL_AGE_OUT", "MEDICAL_INSURANCE_MISSING", "INCOME_MISSING", "INCOME_NEGATIVE", "WORK_MONTHS_INVALID",
          "GUARANTEE_MISSING", "CATEGORY_INCONSISTENT", "MEASURE_MISSING", "DEVELOPMENTAL_MISSING", "PLAN_OVERDUE",
          "STEP_OVERDUE", "WHOLE_NO_LABOR_REMOVED", "REMOVED_TOO_SOON", "NO_MEASURE_AFTER_MONTH",
-         "HEAD_SPOUSE_SAME_SEX", "PUBLIC_POST_AGE", "INCOME_IMPLAUSIBLE")
+         "HEAD_SPOUSE_SAME_SEX", "PUBLIC_POST_AGE", "INCOME_IMPLAUSIBLE", "SIGNATURES_MISSING")
 
 TITLES = {
     "ID_CHECKSUM": "身份证号校验错误", "ID_DUPLICATE": "身份证号重复", "ID_BIRTHDATE": "出生日期不可能",
@@ -39,11 +39,11 @@ TITLES = {
     "WHOLE_NO_LABOR_REMOVED": "整户无劳动能力兜底保障户被消除风险", "REMOVED_TOO_SOON": "帮扶消除时间过短",
     "NO_MEASURE_AFTER_MONTH": "识别满一个月无帮扶措施", "HEAD_SPOUSE_SAME_SEX": "户主与配偶性别相同",
     "PUBLIC_POST_AGE": "公益岗位人员年龄不符", "INCOME_IMPLAUSIBLE": "收入疑点",
+    "SIGNATURES_MISSING": "收入核算未双签字",
 }
 
 HEAD, SPOUSE = "01", "02"
 PLAN_DAYS = 10
-REMOVAL_MONTHS = 6
 PUBLIC_POST_AGES = (16, 70)
 MONITORED = rules.UNREMOVED | {"identifying"}
 
@@ -69,6 +69,7 @@ def run_checks(session: Session, year: int, as_of: date, household_ids: list[int
 
     household_ids limits the findings to those households (after an import, for one village's
     report); an ID they share with a household outside them is still found."""
+    household_ids = access.within(session, household_ids)
     ys = assess_mod.year_settings(session, year)
     point = ys.status_time_point
     thresholds = ys.thresholds
@@ -85,6 +86,7 @@ def run_checks(session: Session, year: int, as_of: date, household_ids: list[int
     out += _household_findings(hh, assessments, year, thresholds)
     out += _measure_findings(session, hh, as_of)
     out += _case_findings(session, hh, as_of)
+    out += _signature_findings(session, hh, year)
     order = {c: i for i, c in enumerate(CODES)}
     out.sort(key=lambda f: (f.household_no, order[f.code], f.member_id_number or ""))
     return out
@@ -181,7 +183,6 @@ class _Holder:
 def _household_findings(hh: dict, assessments: dict, year: int, thresholds: dict) -> list[Finding]:
     out = []
     bound = Decimal(str(thresholds.get("new_identified_income_bound", "30000")))
-    category = codes("category")
     for hid, h in hh.items():
         no, a = h.household_no, assessments.get(hid)
         blank = [name for name, v in (("A23 住房", h.a23_housing_unsafe), ("A24 义务教育", h.a24_school_dropout),
@@ -202,12 +203,12 @@ def _household_findings(hh: dict, assessments: dict, year: int, thresholds: dict
             out.append(Finding("INCOME_IMPLAUSIBLE", no, None,
                                f"工资性收入 {rules.yuan(r.totals.A28)} 元（大于 0 且不足 100 元），请核实"))
         newly = h.identified_on is not None and h.identified_on.year == year and monitored
-        if r is not None and newly and r.A34 > bound:
+        if r is not None and newly and r.exact("A34") > bound:
             out.append(Finding("INCOME_IMPLAUSIBLE", no, None,
                                f"{year} 年新识别监测对象家庭人均纯收入 {rules.yuan(r.A34)} 元，"
                                f"高于 {rules.line_text(bound)} 元，请核实"))
-        if monitored and h.a3_category and r is not None and a is not None:
-            problem = _category_problem(h, a, category)
+        if monitored and h.a3_category and a is not None:
+            problem = rules.category_problem(h.a3_category, bool(h.a4_poverty_alleviated), r, a.line)
             if problem:
                 out.append(Finding("CATEGORY_INCONSISTENT", no, None, problem))
         if a is not None and a.developmental_measure_missing and h.monitoring_status in rules.UNREMOVED:
@@ -217,26 +218,11 @@ def _household_findings(hh: dict, assessments: dict, year: int, thresholds: dict
         if h.monitoring_status == "removed" and whole:
             out.append(Finding("WHOLE_NO_LABOR_REMOVED", no, None,
                                "整户无劳动能力兜底保障户暂不消除风险，但已标注风险消除"))
-        if (h.monitoring_status == "removed" and h.a53_removal_way == "01" and h.identified_on and h.a54_removed_on
-                and h.a54_removed_on < add_months(h.identified_on, REMOVAL_MONTHS)):
-            out.append(Finding("REMOVED_TOO_SOON", no, None,
-                               f"{h.identified_on} 识别、{h.a54_removed_on} 帮扶消除，不足 {REMOVAL_MONTHS} 个月"))
+        too_soon = (rules.removal_too_soon(h.a53_removal_way, h.identified_on, h.a54_removed_on)
+                    if h.monitoring_status == "removed" and h.a54_removed_on else None)
+        if too_soon:
+            out.append(Finding("REMOVED_TOO_SOON", no, None, too_soon))
     return out
-
-
-def _category_problem(h, a, category) -> str | None:
-    name = category.name(h.a3_category)
-    r = a.income
-    if h.a3_category == "01" and not h.a4_poverty_alleviated:
-        return "类别为脱贫不稳定户，但不是脱贫户"
-    if h.a3_category == "02" and h.a4_poverty_alleviated:
-        return "类别为边缘易致贫户，但是脱贫户（应为脱贫不稳定户）"
-    line = rules.line_text(a.line)
-    if h.a3_category in ("01", "02") and r.A34 >= a.line:
-        return f"类别为{name}，但家庭人均纯收入 {rules.yuan(r.A34)} 元不低于监测线 {line} 元"
-    if h.a3_category == "03" and r.A34 < a.line and r.A38 < a.line:
-        return f"类别为突发严重困难户，但家庭人均纯收入 {rules.yuan(r.A34)} 元低于监测线 {line} 元"
-    return None
 
 
 def _measure_findings(session: Session, hh: dict, as_of: date) -> list[Finding]:
@@ -286,10 +272,26 @@ def _case_findings(session: Session, hh: dict, as_of: date) -> list[Finding]:
     for hid, kind, step, due in session.execute(q):
         if hid not in hh:
             continue
-        try:
-            name = f"{workflow.kind_names()[kind]}：{workflow._step_def(kind, step)['name']}"
-        except (KeyError, workflow.WorkflowError):
-            name = step  # a step of a procedure this version no longer knows
+        name = f"{workflow.kind_names().get(kind, kind)}：{workflow.step_name(kind, step)}"
         out.append(Finding("STEP_OVERDUE", hh[hid].household_no, None,
                            f"流程步骤“{name}”应于 {due} 前完成，已逾期 {(as_of - due).days} 天"))
+    return out
+
+
+def _signature_findings(session: Session, hh: dict, year: int) -> list[Finding]:
+    """SIGNATURES_MISSING [002 §二 "收入核算明细表、到户政策享受清单要由采集人与被采集人共同签字确认"]: the
+    year's annual income record is recorded as not signed by both. Unknown (an import whose file did
+    not say) is not a finding."""
+    from ..models import IncomeRecord
+    from .income import latest_record_ids
+    standing = latest_record_ids(session, year, list(hh) if len(hh) < 5000 else None)
+    ids = [rid for hid, rid in standing.items() if hid in hh]
+    out = []
+    for start in range(0, len(ids), 900):
+        q = select(IncomeRecord.household_id, IncomeRecord.collected_on).where(
+            IncomeRecord.id.in_(ids[start:start + 900]), IncomeRecord.signatures_collected.is_(False))
+        for hid, collected_on in session.execute(q):
+            when = f"{collected_on} 采集的" if collected_on else ""
+            out.append(Finding("SIGNATURES_MISSING", hh[hid].household_no, None,
+                               f"{year} 年{when}收入记录登记为采集人、被采集人未双签字：收入核算明细表须双方签字确认"))
     return out

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Callable, TypeVar
 
 from . import failures
+from .access import AccountDisabled
 from .auth import CurrentUser
 from .db import Database
 
@@ -25,6 +26,10 @@ class AppContext:
     user: CurrentUser | None = None
     year: int | None = None
     today: Callable[[], date] = field(default=date.today)  # tests pin it
+    bootstrap: bool = False  # the first-run wizard: acts before any user exists (refused once one does)
+    # Called (with the Chinese message) when the user's account was disabled or removed since the log-in: the
+    # window logs out. The refused call still raises AccountDisabled (a ServiceError) to its caller.
+    account_disabled: Callable[[str], None] | None = field(default=None, repr=False)
     # called after every commit of run(), on the thread that ran it: the window turns this into its
     # "data changed" signal, so every page shows what was just written
     listeners: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
@@ -36,7 +41,7 @@ class AppContext:
     def run(self, fn: Callable[..., T], *args, **kwargs) -> T:
         """Run a service function that writes, in one transaction."""
         try:
-            with self.db.session(self.username) as s:
+            with self._session() as s:
                 try:
                     result = fn(s, *args, **kwargs)
                     s.commit()
@@ -52,12 +57,17 @@ class AppContext:
     def read(self, fn: Callable[..., T], *args, **kwargs) -> T:
         """Run a service function that only reads."""
         try:
-            with self.db.session(self.username) as s:
+            with self._session() as s:
                 return fn(s, *args, **kwargs)
         except Exception as exc:
             self._raise_translated(exc)
 
+    def _session(self):
+        return self.db.session(self.user, bootstrap="first-run" if self.bootstrap else None)
+
     def _raise_translated(self, exc: Exception):
+        if isinstance(exc, AccountDisabled) and self.account_disabled is not None:
+            self.account_disabled(str(exc))
         failure = failures.translate(exc, self.db.sqlite_path)
         if failure is None or failure is exc:
             raise exc

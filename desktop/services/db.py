@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -15,6 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import backup, failures
+
+if TYPE_CHECKING:
+    from .auth import CurrentUser
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -33,9 +37,22 @@ class Database:
             return Path(db)
         return None
 
-    def session(self, user: str = "system") -> Session:
+    def session(self, actor: CurrentUser | None = None, *, bootstrap: str | None = None) -> Session:
+        """A session acting as `actor` (reloaded from the database: access.attach). Without one, every service
+        refuses; `bootstrap` names the first-run setup, allowed only while the database has no user."""
+        from . import access
         s = self.sessions()
-        s.info["user"] = user
+        s.info["user"] = "system"
+        try:
+            if bootstrap is not None:
+                access.attach_bootstrap(s, bootstrap)
+            elif isinstance(actor, str):  # a name for the audit only: no rights
+                s.info["user"] = actor
+            elif actor is not None:
+                access.attach(s, actor)
+        except BaseException:
+            s.close()
+            raise
         return s
 
     def dispose(self) -> None:

@@ -24,9 +24,8 @@ from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Clue, Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent, Region
 from ..models.base import utcnow
-from . import audit, regions, settings
+from . import access, audit, procedures, regions, rules, settings
 from .codes import codes, measure_catalog
-from .dates import add_months
 from .errors import ServiceError
 from .idnumber import _CHECK, _WEIGHTS
 
@@ -271,6 +270,7 @@ def _family(rng: random.Random) -> list[list]:
 def generate(session: Session, households: int, seed: int = 1, year: int = 2024, as_of: date | None = None,
              progress: Callable[[int, int], None] | None = None) -> DemoResult:
     """Add `households` synthetic households, in new villages, to the configured township."""
+    access.whole_township(session, "生成演示数据")
     started = time.perf_counter()
     if households < 1:
         raise DemoError("户数至少为 1")
@@ -466,10 +466,6 @@ class _Generator:
         c["income_records"] += len(ir_rows)
         c["income_lines"] += len(il_rows)
 
-    # First pending step of each procedure opened here, with its deadline (as services.workflow does).
-    FIRST_STEP = {"identify": ("verify", lambda d: d + timedelta(days=3)),
-                  "green": ("verify", lambda d: add_months(d, 1)),
-                  "revisit": ("revisit", lambda d: add_months(d, 6))}
     PREVIOUS = {"identify": "none", "green": "none", "revisit": "removed"}
 
     def _cases(self) -> None:
@@ -492,9 +488,11 @@ class _Generator:
             case_rows.append(dict(id=cid, household_id=hid, kind=kind, state="open", opened_on=opened, closed_on=None,
                                   outcome=None, end_reason=None, data=data, opened_by="demo", created_at=self.now,
                                   updated_at=self.now))
-            step, due = self.FIRST_STEP[kind]
-            step_rows.append(dict(id=self._next(CaseStep), case_id=cid, seq=1, step=step, done_on=None,
-                                  due_on=due(opened), actor=None, result=None, notes=None, data={}, snapshot=None,
+            # The first pending step with its deadline, from the procedure's definition (procedures.json).
+            first = procedures.get(kind).steps[0]
+            due = first.due.date_from(opened, None) if first.due is not None else None
+            step_rows.append(dict(id=self._next(CaseStep), case_id=cid, seq=1, step=first.key, done_on=None,
+                                  due_on=due, actor=None, result=None, notes=None, data={}, snapshot=None,
                                   created_at=self.now, updated_at=self.now))
         self.s.execute(insert(Case.__table__), case_rows)
         self.s.execute(insert(CaseStep.__table__), step_rows)
@@ -666,7 +664,9 @@ class _Generator:
             if status == "removed":
                 natural = r() < 0.15
                 removal_way = "02" if natural else "01"
-                earliest = identified + timedelta(days=30 if natural else 183)
+                # 帮扶消除 no sooner than the one half-year rule allows (services.rules, also REMOVED_TOO_SOON).
+                earliest = (identified + timedelta(days=30) if natural
+                            else rules.removal_earliest(removal_way, identified))
                 removed_on = self._date_between(earliest, as_of)
         if status != "none":
             contact = self.cadres[int(r() * len(self.cadres))]
@@ -958,7 +958,8 @@ class _Generator:
         now = self.now
         ir_rows.append(dict(id=rid, household_id=hid, year=self.year, quarter=None, collected_on=collected,
                             collected_by=self.cadres[int(r() * len(self.cadres))], signatures_collected=r() < 0.9,
-                            size=size, note=None, created_at=now, updated_at=now))
+                            size=size, note=None, origin="entered", recorded_by="demo", created_at=now,
+                            updated_at=now))
         for item, entries in (("A28", a28), ("A29", a29), ("A30", a30), ("A31", a31), ("A32", a32), ("A35", a35),
                               ("A36", a36)):
             for name, amount in entries:

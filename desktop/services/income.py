@@ -5,8 +5,14 @@
     A37 纳入监测收入参考范围 = A33 + A35 − A36
     A38 人均收入参考范围     = A37 / size
 
-size = members of status 正常 at the status time point of the year. Money is Decimal, shown
-with 2 decimals (half up); inputs are ≥ 0; size 0 is an error, never a division.
+size = members of status 正常 at the status time point of the year (a member born after it — the
+birth date is in the ID number — is not counted, whatever the status cell says). Money is Decimal,
+shown with 2 decimals (half up); comparisons with a line use the exact quotient (`below`), never the
+rounded figure; inputs are ≥ 0; size 0 is an error, never a division.
+
+Annual and quarterly records (SPEC §4): only the annual record (quarter empty) of a year gives the
+year's A28–A38; quarterly collections are kept beside it for the "income clearly falling" screening
+and the removal warning (`clear_falls`), and never stand for the year.
 """
 
 from __future__ import annotations
@@ -15,13 +21,13 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Household, IncomeLine, IncomeRecord, Member
-from . import settings
+from . import access, settings
 from .codes import income_items
 from .errors import ServiceError
 
@@ -88,12 +94,36 @@ class Totals:
 
 @dataclass(frozen=True)
 class IncomeResult:
+    """The form's four results, rounded to the fen for display, and the exact per-capita quotients
+    that every comparison with a line uses (21,299.99 / 3 = 7,099.9967 is below 7,100 though it
+    shows as 7,100.00)."""
+
     size: int
     totals: Totals
     A33: Decimal
     A34: Decimal
     A37: Decimal
     A38: Decimal
+    A34_exact: Decimal | None = None
+    A38_exact: Decimal | None = None
+
+    def exact(self, code: str) -> Decimal:
+        value = getattr(self, f"{code}_exact")
+        return getattr(self, code) if value is None else value
+
+    def below(self, line: Decimal, code: str = "A38") -> bool:
+        """Strictly below the line (SPEC §6.1), on the exact per-capita value."""
+        return self.exact(code) < line
+
+    def shown(self, code: str, line: Decimal | None = None) -> str:
+        """The per-capita figure in yuan as the forms print it (2 decimals), with the exact quotient
+        beside it when rounding to the fen would put it on the other side of the line:
+        "7,100.00 元（精确值 7,099.9966 元）"."""
+        rounded, exact = getattr(self, code), self.exact(code)
+        text = f"{rounded:,.2f} 元"
+        if line is not None and (rounded < line) != (exact < line):
+            text += f"（精确值 {exact.quantize(Decimal('0.0001'), rounding=ROUND_DOWN):,} 元）"
+        return text
 
 
 def compute(totals: Totals, size: int) -> IncomeResult:
@@ -105,7 +135,8 @@ def compute(totals: Totals, size: int) -> IncomeResult:
             raise IncomeError(f"{item} 金额不能为负数")
     a33 = money(totals.A28 + totals.A29 + totals.A30 + totals.A31 - totals.A32)
     a37 = money(a33 + totals.A35 - totals.A36)
-    return IncomeResult(size, totals, a33, money(a33 / size), a37, money(a37 / size))
+    a34, a38 = a33 / size, a37 / size  # exact to 28 digits: a two-decimal line is compared exactly
+    return IncomeResult(size, totals, a33, money(a34), a37, money(a38), a34, a38)
 
 
 # ---------------------------------------------------------------- detail lines as data
@@ -117,7 +148,7 @@ def item_names() -> dict[str, str]:
 def line_catalog(session: Session | None = None) -> dict[str, list[str]]:
     """Detail lines per item: the national defaults plus the township's own additions."""
     out = {it["code"]: list(it["lines"]) for it in income_items()}
-    if session is not None:
+    if session is not None:  # the township's own lines are a setting (read through settings.get_app)
         extra = json.loads(settings.get_app(session, EXTRA_LINES_KEY, "{}") or "{}")
         for item, lines in extra.items():
             out.setdefault(item, [])
@@ -126,6 +157,7 @@ def line_catalog(session: Session | None = None) -> dict[str, list[str]]:
 
 
 def add_line(session: Session, item: str, line: str) -> None:
+    access.manager(session, "增加收入明细项")
     line = (line or "").strip()
     if item not in ITEMS:
         raise IncomeError(f"未知的收入项：{item}")
@@ -140,18 +172,30 @@ def add_line(session: Session, item: str, line: str) -> None:
 
 # ---------------------------------------------------------------- household size at the time point
 
+def born_after(point: date):
+    """SQL condition: the birth date in the ID number (characters 7–14 of an 18-digit 居民身份证, or of
+    the first 18 of a 残疾人证 number) is after the time point."""
+    born = func.substr(Member.id_number, 7, 8)
+    return and_(func.length(Member.id_number) >= 18, born > point.strftime("%Y%m%d"), born <= "99991231")
+
+
 def alive_at(point: date):
-    """SQL condition: a member of status 正常 at the time point (changes dated after it do not count)."""
-    return or_(and_(Member.status == "normal", or_(Member.status_date.is_(None), Member.status_date <= point)),
-               and_(Member.status != "normal", Member.status_date.is_not(None), Member.status_date > point))
+    """SQL condition: a member of status 正常 at the time point [SPEC §4]: changes dated after it do
+    not count (one who died or left after it still is, one who joined after it is not), and a member
+    born after it is not counted even when the status cell is blank or says 正常."""
+    return and_(or_(and_(Member.status == "normal", or_(Member.status_date.is_(None), Member.status_date <= point)),
+                    and_(Member.status != "normal", Member.status_date.is_not(None), Member.status_date > point)),
+                not_(born_after(point)))
 
 
 def size_at(session: Session, household_id: int, point: date) -> int:
+    access.household(session, household_id)
     return session.scalar(select(func.count()).select_from(Member)
                           .where(Member.household_id == household_id, alive_at(point))) or 0
 
 
 def sizes_at(session: Session, point: date, household_ids: list[int] | None = None) -> dict[int, int]:
+    household_ids = access.within(session, household_ids)
     q = select(Member.household_id, func.count()).where(alive_at(point)).group_by(Member.household_id)
     if household_ids is not None:
         q = q.where(Member.household_id.in_(household_ids))
@@ -168,28 +212,65 @@ class LineData:
     note: str | None = None
 
 
+ORIGINS = {"entered": "窗口录入", "imported": "导入"}
+
+
 @dataclass
 class RecordData:
+    """One income record. `origin` says where it came from: "entered" in the calculator window by a
+    collector (采集人 required, signatures answered), or "imported" from a file (the file and the
+    importing user are its source; signatures unknown unless the file says)."""
+
     household_id: int
     year: int
     id: int | None = None
     quarter: int | None = None
     collected_on: date | None = None
     collected_by: str | None = None
-    signatures_collected: bool = False
+    signatures_collected: bool | None = False
     note: str | None = None
     size: int | None = None
     lines: list[LineData] = field(default_factory=list)
+    origin: str = "entered"
+    source_file: str | None = None
+    recorded_by: str | None = None  # the user who entered or imported it (set when saved)
 
     @property
     def totals(self) -> Totals:
         return Totals.from_lines(self.lines)
 
+    @property
+    def annual(self) -> bool:
+        return self.quarter is None
+
+    @property
+    def source_text(self) -> str:
+        """Where the record came from, as people read it."""
+        if self.origin == "imported":
+            who = f"，{self.recorded_by}" if self.recorded_by else ""
+            return f"导入：{self.source_file or '（文件名未记录）'}{who}"
+        if self.origin == "entered":
+            return f"窗口录入：{self.collected_by or ''}"
+        return "来源未记录"
+
 
 def validate_record(data: RecordData, as_of: date | None = None) -> list[str]:
+    """Everything wrong with a record before it is saved, in Chinese; the calculator window shows
+    exactly this list."""
     problems = []
+    if data.origin not in ORIGINS:
+        problems.append(f"收入记录来源“{data.origin}”无效")
+    elif data.origin == "entered":
+        if not (data.collected_by or "").strip():
+            problems.append("请填写采集人")
+        if data.signatures_collected is None:
+            problems.append("请说明采集人、被采集人是否已签字")
+    elif not (data.source_file or "").strip():
+        problems.append("导入的收入记录须记下来源文件")
     if data.quarter is not None and data.quarter not in (1, 2, 3, 4):
         problems.append(f"季度应为 1–4，现为 {data.quarter}")
+    if data.collected_on is None and data.origin == "entered":
+        problems.append("请填写采集日期")
     if as_of is not None and data.collected_on is not None and data.collected_on > as_of:
         problems.append(f"采集日期 {data.collected_on} 晚于今天 {as_of}")
     for i, ln in enumerate(data.lines, 1):
@@ -206,6 +287,7 @@ def validate_record(data: RecordData, as_of: date | None = None) -> list[str]:
 
 def save_record(session: Session, data: RecordData, as_of: date | None = None, user=None) -> int:
     """Create or replace a dated income record with its lines, all at once."""
+    access.household(session, data.household_id, write=True)
     from .register import check_access
     problems = validate_record(data, as_of)
     hh = session.get(Household, data.household_id)
@@ -225,7 +307,10 @@ def save_record(session: Session, data: RecordData, as_of: date | None = None, u
             session.delete(old)
     rec.year, rec.quarter, rec.collected_on = data.year, data.quarter, data.collected_on
     rec.collected_by = (data.collected_by or "").strip() or None
-    rec.signatures_collected = bool(data.signatures_collected)
+    rec.signatures_collected = None if data.signatures_collected is None else bool(data.signatures_collected)
+    rec.origin = data.origin
+    rec.source_file = (data.source_file or "").strip() or None if data.origin == "imported" else None
+    rec.recorded_by = session.info.get("user") or (getattr(user, "username", None) if user is not None else None)
     rec.note = (data.note or "").strip() or None
     rec.size = data.size
     session.flush()
@@ -239,6 +324,7 @@ def save_record(session: Session, data: RecordData, as_of: date | None = None, u
 
 
 def records(session: Session, household_id: int, year: int | None = None) -> list[RecordData]:
+    access.household(session, household_id)
     q = select(IncomeRecord).where(IncomeRecord.household_id == household_id)
     if year is not None:
         q = q.where(IncomeRecord.year == year)
@@ -250,14 +336,21 @@ def records(session: Session, household_id: int, year: int | None = None) -> lis
                                   .order_by(IncomeLine.id)):
             lines[ln.record_id].append(LineData(ln.item, ln.line, ln.amount, ln.note))
     return [RecordData(r.household_id, r.year, r.id, r.quarter, r.collected_on, r.collected_by,
-                       r.signatures_collected, r.note, r.size, lines[r.id]) for r in recs]
+                       r.signatures_collected, r.note, r.size, lines[r.id], r.origin or "", r.source_file,
+                       r.recorded_by) for r in recs]
+
+
+ANNUAL = IncomeRecord.quarter.is_(None)
 
 
 def latest_record_ids(session: Session, year: int, household_ids: list[int] | None = None) -> dict[int, int]:
-    """household id → the record that stands for the year: the latest collected (then newest)."""
+    """household id → the record that stands for the year: the latest collected (then newest) annual
+    record. A quarterly collection never stands for the year (SPEC §4)."""
+    household_ids = access.within(session, household_ids)
     # Ascending, the last one seen wins: undated records first, so any dated record beats them.
     order = (IncomeRecord.collected_on.is_not(None), IncomeRecord.collected_on, IncomeRecord.id)
-    q = select(IncomeRecord.household_id, IncomeRecord.id).where(IncomeRecord.year == year).order_by(*order)
+    q = (select(IncomeRecord.household_id, IncomeRecord.id).where(IncomeRecord.year == year, ANNUAL)
+         .order_by(*order))
     if household_ids is not None:
         q = q.where(IncomeRecord.household_id.in_(household_ids))
     out: dict[int, int] = {}
@@ -268,6 +361,7 @@ def latest_record_ids(session: Session, year: int, household_ids: list[int] | No
 
 def totals_for_year(session: Session, year: int, household_ids: list[int] | None = None) -> dict[int, Totals]:
     """household id → item totals of its record for the year (households without one are absent)."""
+    household_ids = access.within(session, household_ids)
     rec = latest_record_ids(session, year, household_ids)
     if not rec:
         return {}
@@ -283,40 +377,72 @@ def totals_for_year(session: Session, year: int, household_ids: list[int] | None
     return {hid: Totals(**sums.get(hid, {})) for hid in rec}
 
 
-# ---------------------------------------------------------------- what the calculator window needs
+# ---------------------------------------------------------------- quarterly collections
 
 @dataclass(frozen=True)
-class CalculatorFacts:
-    """One household's facts for the calculator of a year: who, how many, the line, and the facts
-    of §6.1 other than income (taken from the assessment, not worked out again)."""
+class QuarterFall:
+    """A quarterly collection whose per-capita net income (A34) fell clearly against the collection
+    before it."""
 
     household_id: int
-    household_no: str
-    head_name: str
-    village: str
-    year: int
-    size: int
-    status_time_point: date
-    monitoring_line: Decimal
-    rural_average: Decimal | None
-    poverty_alleviated: bool
-    guarantee_problems: list[str]
-    risk_types: list[str]
+    earlier_on: date
+    later_on: date
+    earlier: Decimal
+    later: Decimal
+
+    @property
+    def text(self) -> str:
+        return (f"{self.earlier_on} 采集的季度人均纯收入 {self.earlier:,.2f} 元，{self.later_on} 降至 "
+                f"{self.later:,.2f} 元")
 
 
-def calculator_facts(session: Session, household_id: int, year: int, as_of: date) -> CalculatorFacts:
-    from ..models import Region
-    from . import assess  # assess builds on this module
-    ys = assess.year_settings(session, year)
-    hh = session.get(Household, household_id)
-    if hh is None:
-        raise IncomeError(f"户 #{household_id} 不存在")
-    a = assess.assess(session, year, as_of, household_ids=[household_id])[0]
-    village = session.get(Region, hh.village_id)
-    return CalculatorFacts(household_id, hh.household_no, hh.head_name or "", village.name if village else "", year,
-                           size_at(session, household_id, ys.status_time_point), ys.status_time_point,
-                           ys.monitoring_line, ys.rural_average, a.poverty_alleviated, list(a.guarantee_problems),
-                           list(a.risk_types))
+def clear_falls(session: Session, ratio: Decimal, since: date, until: date,
+                household_ids: list[int] | None = None, *, last_only: bool = False) -> dict[int, QuarterFall]:
+    """household id → the last clear fall between consecutive quarterly collections of the same year
+    whose later one was collected in [since, until]: per-capita A34 (income.compute, with the size
+    frozen in the record or else the size on the collection day) below (1 − ratio) × the one before.
+    last_only: only the last two collections up to `until` count (a later recovery ends the fall)."""
+    household_ids = access.within(session, household_ids)
+    q = (select(IncomeRecord.household_id, IncomeRecord.id, IncomeRecord.collected_on, IncomeRecord.size,
+                IncomeRecord.year)
+         .where(IncomeRecord.quarter.is_not(None), IncomeRecord.collected_on.is_not(None),
+                IncomeRecord.collected_on <= until)
+         .order_by(IncomeRecord.household_id, IncomeRecord.collected_on, IncomeRecord.id))
+    if household_ids is not None:
+        q = q.where(IncomeRecord.household_id.in_(household_ids))
+    by_household: dict[int, list] = defaultdict(list)
+    for row in session.execute(q):
+        by_household[row.household_id].append(row)
+    wanted = {hid: rows for hid, rows in by_household.items()
+              if len(rows) >= 2 and any(since <= r.collected_on for r in rows[1:])}
+    if not wanted:
+        return {}
+    record_ids = [r.id for rows in wanted.values() for r in rows]
+    lines: dict[int, list[LineData]] = defaultdict(list)
+    for start in range(0, len(record_ids), 900):
+        for rid, item, amount in session.execute(select(IncomeLine.record_id, IncomeLine.item, IncomeLine.amount)
+                                                 .where(IncomeLine.record_id.in_(record_ids[start:start + 900]))):
+            lines[rid].append(LineData(item, "", amount))
+    sizes: dict[date, dict[int, int]] = {}
+    out: dict[int, QuarterFall] = {}
+    for hid, rows in wanted.items():
+        per_capita = []
+        for r in rows:
+            size = r.size
+            if not size:
+                if r.collected_on not in sizes:
+                    sizes[r.collected_on] = sizes_at(session, r.collected_on, list(wanted))
+                size = sizes[r.collected_on].get(hid, 0)
+            try:
+                per_capita.append(compute(Totals.from_lines(lines.get(r.id, [])), size).exact("A34"))
+            except IncomeError:
+                per_capita.append(None)
+        for i in range(len(rows) - 1 if last_only else 1, len(rows)):
+            a, b = per_capita[i - 1], per_capita[i]
+            if (since <= rows[i].collected_on and rows[i].year == rows[i - 1].year and a is not None
+                    and b is not None and a > 0 and b < a * (1 - ratio)):
+                out[hid] = QuarterFall(hid, rows[i - 1].collected_on, rows[i].collected_on, money(a), money(b))
+    return out
 
 
 def editable_lines(catalog: dict[str, list[str]], lines: list[LineData] = ()) -> list[LineData]:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Household, Measure, Member
-from . import rules
+from . import access, rules
 from .codes import measure_catalog
 from .errors import ServiceError
 from .income import IncomeError, parse_money
@@ -89,6 +89,7 @@ def validate(data: MeasureData) -> list[str]:
 
 
 def save_measure(session: Session, data: MeasureData, user=None) -> int:
+    access.household(session, data.household_id, write=True)
     from .register import check_access
     problems = validate(data)
     hh = session.get(Household, data.household_id)
@@ -120,6 +121,7 @@ def save_measure(session: Session, data: MeasureData, user=None) -> int:
 
 
 def end_measure(session: Session, measure_id: int, on: date, reason: str, user=None) -> None:
+    access.owned(session, Measure, measure_id, write=True)
     from .register import check_access
     row = session.get(Measure, measure_id)
     if row is None:
@@ -138,6 +140,7 @@ def is_active(m: Measure, as_of: date) -> bool:
 
 
 def measures(session: Session, household_id: int, as_of: date) -> list[MeasureRow]:
+    access.household(session, household_id)
     cats = categories()
     names = dict(session.execute(select(Member.id, Member.name).where(Member.household_id == household_id)).all())
     out = []
@@ -163,6 +166,7 @@ class PlanStatus:
 
 def plan_status(session: Session, household_id: int, year: int, as_of: date) -> PlanStatus:
     """The assistance plan: due 10 days after identification; developmental rule as a warning."""
+    access.household(session, household_id)
     from . import assess as assess_mod
     hh = session.get(Household, household_id)
     rows = measures(session, household_id, as_of)
@@ -184,6 +188,7 @@ def plan_status(session: Session, household_id: int, year: int, as_of: date) -> 
 
 def get_measure(session: Session, measure_id: int) -> MeasureData:
     """A measure as the edit form shows it (the inverse of save_measure)."""
+    access.owned(session, Measure, measure_id)
     m = session.get(Measure, measure_id)
     if m is None:
         raise MeasureError("帮扶措施不存在")

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Clue, Household, Region
+from . import access, rules
 from . import assess as assess_mod
-from . import rules
 from .codes import codes
 from .errors import ServiceError
 
@@ -55,6 +55,7 @@ def suggested_not_monitored(session: Session, year: int, as_of: date, *,
                             assessed: list[assess_mod.Assessment] | None = None) -> list[SuggestedRow]:
     """Households assess suggests a category for (§6.1) whose status is neither monitored nor in identification,
     by village and household number. `assessed` lets a caller that already ran assess pass its result."""
+    village_ids = access.narrow(session, village_ids)
     if assessed is None:
         assessed = assess_mod.assess(session, year, as_of)
     hits = [a for a in assessed if a.suggestion.category is not None and a.status not in IN_PROCEDURE_OR_MONITORED
@@ -117,6 +118,7 @@ class Overview:
 def overview(session: Session, year: int, as_of: date, *, village_ids: frozenset[int] | None = None,
              with_quality: bool = True) -> Overview:
     """The figures of 首页 for one year as of a date, limited to some villages for a 村级录入员."""
+    village_ids = access.narrow(session, village_ids)
     from . import checks, warnings  # late: both import assess too; keep this module light to import
 
     o = Overview(year, as_of)
@@ -218,6 +220,7 @@ CLUE_SOURCE = "02"  # 干部排查: the township's staff found it, with the rule
 def clue_from_suggestion(session: Session, year: int, as_of: date, household_id: int, *,
                          reporter: str | None = None) -> int:
     """Register a clue for a household on the 建议纳入 list, its description the rules' reasons (one click)."""
+    access.household(session, household_id, write=True)
     from . import workflow
 
     rows = suggested_not_monitored(session, year, as_of,

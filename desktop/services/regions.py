@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Household, Region
-from . import settings
+from . import access, settings
 from .errors import ServiceError
 
 
@@ -55,6 +55,7 @@ def _check_code(code: str | None) -> str | None:
 def init_township(session: Session, township: str, county: str | None = None, city: str | None = None,
                   province: str | None = None, code: str | None = None) -> int:
     """Configure the township once: the chain 省 › 市 › 县 › 乡镇."""
+    access.admin(session, "设置乡镇")
     if not township or not township.strip():
         raise RegionError("乡镇（街道）名称不能为空")
     if settings.get_app(session, "township_id"):
@@ -74,6 +75,7 @@ def init_township(session: Session, township: str, county: str | None = None, ci
 
 
 def township(session: Session) -> Township | None:
+    access.logged_in(session)
     tid = settings.get_app(session, "township_id")
     if not tid:
         return None
@@ -96,6 +98,7 @@ def _township_id(session: Session) -> int:
 
 def add_village(session: Session, name: str, code: str | None = None,
                 rural_population: int | None = None) -> int:
+    access.manager(session, "新增行政村")
     name = (name or "").strip()
     if not name:
         raise RegionError("行政村名称不能为空")
@@ -111,6 +114,7 @@ def add_village(session: Session, name: str, code: str | None = None,
 
 
 def add_group(session: Session, village_id: int, name: str, code: str | None = None) -> int:
+    access.manager(session, "新增村民小组")
     name = (name or "").strip()
     if not name:
         raise RegionError("村民小组名称不能为空")
@@ -127,6 +131,7 @@ def add_group(session: Session, village_id: int, name: str, code: str | None = N
 
 def update_region(session: Session, region_id: int, *, name: str | None = None, code: str | None = None,
                   rural_population: int | None = None) -> None:
+    access.manager(session, "修改村组")
     r = session.get(Region, region_id)
     if r is None:
         raise RegionError("区划不存在")
@@ -148,6 +153,7 @@ def update_region(session: Session, region_id: int, *, name: str | None = None, 
 
 def tree(session: Session, village_ids: frozenset[int] | None = None) -> list[VillageNode]:
     """Villages with their groups and household counts, in name order (restricted for a clerk)."""
+    village_ids = access.narrow(session, village_ids)
     tid = settings.get_app(session, "township_id")
     if not tid:
         return []
@@ -168,6 +174,7 @@ def tree(session: Session, village_ids: frozenset[int] | None = None) -> list[Vi
 
 
 def village_by_name(session: Session, name: str) -> int | None:
+    access.logged_in(session)
     tid = settings.get_app(session, "township_id")
     if not tid:
         return None
@@ -175,11 +182,13 @@ def village_by_name(session: Session, name: str) -> int | None:
 
 
 def group_by_name(session: Session, village_id: int, name: str) -> int | None:
+    access.logged_in(session)
     return session.scalar(select(Region.id).where(Region.parent_id == village_id, Region.name == name.strip()))
 
 
 def names(session: Session) -> dict[int, str]:
     """id → name of every village and group (for display of many rows)."""
+    access.logged_in(session)
     return dict(session.execute(select(Region.id, Region.name).where(Region.level.in_(("village", "group")))).all())
 
 

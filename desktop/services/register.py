@@ -13,7 +13,7 @@ from sqlalchemy import and_, asc, desc, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import Household, Member, MemberEvent, Region
-from . import audit, regions, rules
+from . import access, audit, regions, rules
 from .auth import CurrentUser
 from .codes import codes, normalize
 from .errors import ServiceError
@@ -66,11 +66,23 @@ class HouseholdData:
     a55_contact_person: str | None = None
     contact_phone: str | None = None
     note: str | None = None
+    petition: bool | None = None  # 舆情信访户 [003 四个必到]
+    # 脱贫不享受政策 facts, criteria 2–8 and exceptions 2 and 4 (seed 004 annex 2; None: unknown)
+    policy_c2_cause_gone: bool | None = None
+    policy_c3_luxury_car: bool | None = None
+    policy_c4_urban_home: bool | None = None
+    policy_c5_business: bool | None = None
+    policy_c6_public_servant: bool | None = None
+    policy_c7_child_business: bool | None = None
+    policy_c8_child_support: bool | None = None
+    policy_e2_medical_burden: bool | None = None
+    policy_e4_disaster: bool | None = None
     # Read-only here: they change only through the procedures (SPEC §7).
     monitoring_status: str = "none"
     identified_on: date | None = None
     a53_removal_way: str | None = None
     a54_removed_on: date | None = None
+    policy_excluded_on: date | None = None
     # 风险消除后情况 as the national system recorded it (SPEC §9.1): read-only here, filled by import.
     after_dropout: bool | None = None
     after_housing_damaged: bool | None = None
@@ -91,7 +103,7 @@ AFTER_REMOVAL = ("after_dropout", "after_housing_damaged", "after_medical_missin
                  "after_a28", "after_a29", "after_a30", "after_a31", "after_a32", "after_a33", "after_a34",
                  "after_a35", "after_a36")
 READ_ONLY_HOUSEHOLD = {"id", "monitoring_status", "identified_on", "a53_removal_way", "a54_removed_on",
-                       *AFTER_REMOVAL}
+                       "policy_excluded_on", *AFTER_REMOVAL}
 
 
 @dataclass
@@ -124,6 +136,11 @@ class MemberData:
     a21_tekun_since: date | None = None  # when 特困供养 began
     a22_relocated: bool | None = None
     public_post_months: int | None = None  # 公益性岗位（月数）
+    # Facts of the screening's key groups [003 四个必到 / 六个必核] (None: unknown)
+    health_since: date | None = None  # when the A13 state (大病, 残疾…) began: 新发生残疾
+    unemployed: bool | None = None  # 失业
+    incapacitated: bool | None = None  # 失能
+    studying_away: bool | None = None  # 在外就读
     phone: str | None = None
     note: str | None = None
     # Read-only here: changed by events.
@@ -252,6 +269,7 @@ def _conditions(flt: HouseholdFilter) -> list:
 def household_ids(session: Session, flt: HouseholdFilter, sort: str = "household_no",
                   descending: bool = False) -> list[int]:
     """Ids of matching households in display order: the register model keeps only these."""
+    flt = replace(flt, village_ids=access.narrow(session, flt.village_ids))
     direction = desc if descending else asc
     q = select(_H.id).where(*_conditions(flt))
     if sort in SORT_BY_REGION:
@@ -265,6 +283,7 @@ def household_ids(session: Session, flt: HouseholdFilter, sort: str = "household
 
 def household_rows(session: Session, ids: list[int]) -> list[HouseholdRow]:
     """Display rows for a page of ids, in the order given."""
+    access.households(session, ids)
     if not ids:
         return []
     names = regions.names(session)
@@ -284,7 +303,9 @@ def household_rows(session: Session, ids: list[int]) -> list[HouseholdRow]:
 
 
 def count_households(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Household)) or 0
+    villages = access.scope(session)
+    q = select(func.count()).select_from(Household)
+    return session.scalar(q if villages is None else q.where(Household.village_id.in_(villages))) or 0
 
 
 # ---------------------------------------------------------------- read
@@ -294,6 +315,7 @@ def _copy(src, cls, skip=()):
 
 
 def get_household(session: Session, household_id: int) -> tuple[HouseholdData, list[MemberData]]:
+    access.household(session, household_id)
     hh = session.get(Household, household_id)
     if hh is None:
         raise RegisterError(f"户 #{household_id} 不存在")
@@ -306,14 +328,17 @@ def get_household(session: Session, household_id: int) -> tuple[HouseholdData, l
 
 
 def household_id_by_no(session: Session, household_no: str) -> int | None:
+    access.household_no(session, household_no)
     return session.scalar(select(Household.id).where(Household.household_no == household_no.strip()))
 
 
 def household_no(session: Session, household_id: int) -> str | None:
+    access.household(session, household_id)
     return session.scalar(select(Household.household_no).where(Household.id == household_id))
 
 
 def events(session: Session, household_id: int) -> list[EventRow]:
+    access.household(session, household_id)
     other = Household.__table__.alias("other")
     q = (select(MemberEvent, Member.name, Member.id_number, other.c.household_no)
          .join(Member, Member.id == MemberEvent.member_id)
@@ -365,6 +390,19 @@ def validate_member(m: MemberData, row: int, as_of: date) -> list[Problem]:
         p.append(Problem("work_months", f"{who}：务工时间应在 0–12 个月之间，现为 {m.work_months}", row))
     if m.disability_grade and m.health != codes("health").code_of("残疾"):
         p.append(Problem("disability_grade", f"{who}：填写了残疾等级，但健康状况不是“残疾”", row))
+    for fld, what, applies, why in (
+            ("a20_dibao_since", "享受低保起始日期", m.a20_dibao not in (None, "", "00"), "未享受低保"),
+            ("a21_tekun_since", "特困供养起始日期", m.a21_tekun not in (None, "", "00"), "未享受特困供养"),
+            ("health_since", "大病或残疾发生日期", m.health not in (None, "", "01"), "健康状况为健康或未填")):
+        value = getattr(m, fld)
+        if value is None:
+            continue
+        if not isinstance(value, date):
+            p.append(Problem(fld, f"{who}：{what}“{value}”不是有效的日期（如 2024-05-01）", row))
+        elif value > as_of:
+            p.append(Problem(fld, f"{who}：{what} {value} 晚于今天 {as_of}", row))
+        elif not applies:
+            p.append(Problem(fld, f"{who}：填写了{what}，但{why}", row))
     p += _check_phone(m.phone, "phone", f"{who}：联系电话", row)
     return p
 
@@ -446,6 +484,7 @@ def _normalized(m: MemberData) -> MemberData:
 
 def refresh_household(session: Session, hh: Household) -> None:
     """Keep the cached size (members of status 正常) and head name in step with the members."""
+    access.household(session, hh.id, write=True)
     session.flush()
     living = session.execute(select(Member.name, Member.relation).where(Member.household_id == hh.id,
                                                                          Member.status == "normal")).all()
@@ -454,10 +493,9 @@ def refresh_household(session: Session, hh: Household) -> None:
 
 
 def check_access(session: Session, user: CurrentUser | None, village_id: int | None) -> None:
-    """A 村级录入员 may change only the households of their villages."""
-    if user is not None and village_id is not None and not user.may_edit_village(village_id):
-        name = session.get(Region, village_id).name if session.get(Region, village_id) else village_id
-        raise RegisterError(f"您没有“{name}”的录入权限")
+    """A 村级录入员 may change only the households of their villages (the acting user of the session decides;
+    `user` is kept for callers that still pass it)."""
+    access.village(session, village_id, write=True)
 
 
 def save_household(session: Session, data: HouseholdData, members: list[MemberData], as_of: date,
@@ -466,6 +504,7 @@ def save_household(session: Session, data: HouseholdData, members: list[MemberDa
 
     Members are matched by id; a new member row on an existing household needs an event
     (record_event), so this refuses to add or drop members of a saved household."""
+    access.household(session, data.id, write=True)
     members = [_normalized(m) for m in members]
     problems = validate(data, members, as_of)
     if not problems:
@@ -512,6 +551,7 @@ def record_event(session: Session, household_id: int, kind: str, event_date: dat
                  as_of: date | None = None, user: CurrentUser | None = None) -> int:
     """A natural change as a dated event. Additions create the member; reductions change the
     member's status. Returns the member id."""
+    access.household(session, household_id, write=True)
     spec = codes("member_event").get(kind)
     if spec is None:
         raise RegisterError(f"未知的变更类型：{kind}")
@@ -567,6 +607,7 @@ def move_member(session: Session, member_id: int, target_household_id: int, even
                 note: str | None = None, as_of: date | None = None, user: CurrentUser | None = None) -> int:
     """Move a member to another household of the register: 迁出 here, 迁入 there, linked both ways,
     so each household keeps its own history. Returns the new member id."""
+    access.household(session, target_household_id, write=True)
     row = session.get(Member, member_id)
     if row is None:
         raise RegisterError("成员不存在")

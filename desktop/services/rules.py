@@ -10,11 +10,14 @@ from datetime import date
 from decimal import Decimal
 
 from .codes import codes, measure_catalog
-from .dates import months_between
+from .dates import add_months, months_between
+from .income import IncomeResult
 
 # Monitored households whose risk is not removed (for warnings, ratio, developmental rule).
 UNREMOVED = frozenset({"monitoring", "removing", "green"})
 GUARANTEES = ("住房安全", "义务教育", "饮水安全", "基本医疗保险")
+GUARANTEE_CODES = ("A23", "A24", "A25", "A26")  # the form's fields, in the order of GUARANTEES
+WARNING_CODES = {"红": "red", "黄": "yellow", "蓝": "blue"}
 
 
 def yuan(amount: Decimal | None) -> str:
@@ -43,38 +46,76 @@ def guarantee_problems(a23: bool | None, a24: bool | None, a25: bool | None, a26
     return [name for name, bad in zip(GUARANTEES, (a23, a24, a25, a26), strict=True) if bad]
 
 
-def suggest_category(*, year: int, a34: Decimal, a38: Decimal, line: Decimal, rural_average: Decimal | None,
+def category_by_a34(result: IncomeResult, line: Decimal, poverty_alleviated: bool) -> str:
+    """Seed 004 note 2: "A34 是区分前两类还是第三类对象的参考". A34 below the line → one of the first
+    two (脱贫不稳定户 for a 脱贫户, else 边缘易致贫户); not below → 突发严重困难户."""
+    if result.below(line, "A34"):
+        return "01" if poverty_alleviated else "02"
+    return "03"
+
+
+def _category_reason(result: IncomeResult, line: Decimal, poverty_alleviated: bool) -> str:
+    a34 = result.shown("A34", line)
+    if result.below(line, "A34"):
+        who = "脱贫户" if poverty_alleviated else "一般农户"
+        return f"家庭人均纯收入 {a34}低于监测线，且为{who}"
+    return f"家庭人均纯收入 {a34}不低于监测线：属刚性支出较大或收入大幅缩减导致的严重困难"
+
+
+def suggest_category(*, year: int, result: IncomeResult, line: Decimal, rural_average: Decimal | None,
                      poverty_alleviated: bool, guarantees: list[str], risk_types: list[str]) -> Suggestion:
-    """§6.1. A suggestion only: people decide through the procedure. "Below" is strictly less."""
+    """§6.1. A suggestion only: people decide through the procedure. "Below" is strictly less, on the
+    exact per-capita values. A38 decides whether to monitor, A34 which category (seed 004 note 2)."""
     risk_names = "、".join(codes("risk_type").name(c, c) for c in risk_types)
     g_text = f"“三保障”和饮水安全存在问题：{'、'.join(guarantees)}" if guarantees else ""
     k_text = f"存在返贫致贫风险：{risk_names}" if risk_types else ""
-    below = a38 < line
-    a38_vs = (f"人均收入参考值 {yuan(a38)} 元{'低于' if below else '不低于'} {year} 年监测线 {line_text(line)} 元")
+    below = result.below(line, "A38")
+    a38_vs = (f"人均收入参考值 {result.shown('A38', line)}{'低于' if below else '不低于'} {year} 年监测线 "
+              f"{line_text(line)} 元")
     if below and (guarantees or risk_types):
         reasons = [a38_vs] + [t for t in (g_text, k_text) if t]
-        if a34 < line:
-            who = "脱贫户" if poverty_alleviated else "一般农户"
-            reasons.append(f"家庭人均纯收入 {yuan(a34)} 元低于监测线，且为{who}")
-            return Suggestion("01" if poverty_alleviated else "02", False, reasons)
-        reasons.append(f"家庭人均纯收入 {yuan(a34)} 元不低于监测线，因合规自付支出较大导致人均收入参考值低于监测线")
-        return Suggestion("03", False, reasons)
+        reasons.append(_category_reason(result, line, poverty_alleviated))
+        return Suggestion(category_by_a34(result, line, poverty_alleviated), False, reasons)
     if below:
         return Suggestion(None, True, [a38_vs, "“三保障”和饮水安全无问题且未登记风险类型：收入低于监测线是识别的"
                                                "重要条件但不是唯一条件，需入户研判"])
     if guarantees:
-        if rural_average is not None and a38 > rural_average:
+        if rural_average is not None and result.exact("A38") > rural_average:
             return Suggestion(None, True, [
                 a38_vs, g_text,
                 f"人均收入参考值明显高于当地农村人均纯收入 {line_text(rural_average)} 元，可依靠自身能力解决：暂不建议"
                 f"纳入，需研判并持续跟踪，督促尽快解决"])
         avg = ("未设置当地农村人均纯收入" if rural_average is None
                else f"人均收入参考值不高于当地农村人均纯收入 {line_text(rural_average)} 元")
-        return Suggestion("03", False, [a38_vs, g_text, avg])
+        return Suggestion(category_by_a34(result, line, poverty_alleviated), False,
+                          [a38_vs, g_text, avg, _category_reason(result, line, poverty_alleviated)])
     if risk_types:
         return Suggestion(None, True, [a38_vs, k_text,
                                        "需研判是否因刚性支出较大或收入大幅缩减导致基本生活出现严重困难"])
     return Suggestion(None, False, [a38_vs, "“三保障”和饮水安全无问题"])
+
+
+def category_problem(category: str | None, poverty_alleviated: bool, result: IncomeResult | None,
+                     line: Decimal) -> str | None:
+    """CATEGORY_INCONSISTENT (§6.1, §10): a registered category that contradicts the 脱贫户 flag or
+    A34 (seed 004 note 2); None when it fits or cannot be judged."""
+    if not category:
+        return None
+    name = codes("category").name(category)
+    if category == "01" and not poverty_alleviated:
+        return "类别为脱贫不稳定户，但不是脱贫户"
+    if category == "02" and poverty_alleviated:
+        return "类别为边缘易致贫户，但是脱贫户（应为脱贫不稳定户）"
+    if result is None:
+        return None
+    a34, lt = result.shown("A34", line), line_text(line)
+    if category in ("01", "02") and not result.below(line, "A34"):
+        return f"类别为{name}，但家庭人均纯收入 {a34}不低于监测线 {lt} 元"
+    if category == "03" and result.below(line, "A34"):
+        right = codes("category").name(category_by_a34(result, line, poverty_alleviated))
+        return (f"类别为突发严重困难户，但家庭人均纯收入 {a34}低于监测线 {lt} 元（A34 低于监测线应为"
+                f"{right}，见采集表注 2）")
+    return None
 
 
 # ---------------------------------------------------------------- §6.2 flags
@@ -153,6 +194,30 @@ def warning_color(status: str, identified_on: date | None, as_of: date) -> str |
     if months < 12:
         return "黄"
     return "红"
+
+
+# ---------------------------------------------------------------- §7 risk removal: the half-year
+
+REMOVAL_STABLE_MONTHS = 6
+ASSISTED, NATURAL = "01", "02"  # removal_way: 帮扶消除, 自然消除
+
+
+def removal_earliest(way: str | None, identified_on: date | None) -> date | None:
+    """[001 §27] "除风险自然消除外，收入持续稳定原则上不少于半年": the first day a 帮扶消除 may be
+    marked is 6 calendar months after identification; 自然消除 has no such day (None)."""
+    if way == NATURAL or identified_on is None:
+        return None
+    return add_months(identified_on, REMOVAL_STABLE_MONTHS)
+
+
+def removal_too_soon(way: str | None, identified_on: date | None, removed_on: date) -> str | None:
+    """The one rule of the half-year, used by the workflow's eligibility and by REMOVED_TOO_SOON:
+    a message when a 帮扶消除 on `removed_on` comes less than 6 months after identification."""
+    earliest = removal_earliest(way, identified_on)
+    if earliest is None or removed_on >= earliest:
+        return None
+    return (f"{identified_on} 识别，帮扶消除须在识别满 {REMOVAL_STABLE_MONTHS} 个月后（{earliest} 起），"
+            f"{removed_on} 不足 {REMOVAL_STABLE_MONTHS} 个月")
 
 
 RATIO_LIMIT = Decimal("0.02")

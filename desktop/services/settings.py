@@ -10,38 +10,48 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import AppSetting, YearSettings
+from . import access
 from .errors import ServiceError
 
 # Key-check thresholds of §6.3 (used by the rules issue); a township may change them.
 DEFAULT_THRESHOLDS = {
-    "income_drop_ratio": "0.10",       # per-capita income fell by more than 10 % versus last year
+    "income_drop_ratio": "0",          # per-capita income fell versus last year: any fall counts (003 ①)
     "quarter_drop_ratio": "0.20",      # income fell by more than 20 % between quarterly collections
     "unstable_work_months": 6,         # work months below this is unstable work
     "wage_share": "0.70",              # wage income above this share of income
     "rigid_expense_ratio": "0.50",     # A36 above this share of A33
     "new_identified_income_bound": "30000",  # INCOME_IMPLAUSIBLE: per-capita above this when newly identified
+    # 脱贫不享受政策 exception 2 "个人自付费用支出较大" (004 annex 2): yuan of a year's medical self-pay at or
+    # above which it is 较大. The seed names no figure, so none is built in: unset, the exception is undecided.
+    "policy_large_self_pay": None,
 }
 UNIT = "元/人·年"
 
 
 @dataclass(frozen=True)
 class Threshold:
-    """How a threshold is typed and checked. kind: percent (stored as a ratio 0 < r < 1, typed as 0–100),
-    months (a whole number 1–12) or money (yuan above 0)."""
+    """How a threshold is typed and checked. kind: percent (stored as a ratio 0 < r < 1, typed as 0–100;
+    0 itself when `zero`), months (a whole number 1–12) or money (yuan above 0). `optional`: blank is a
+    value (unset, None)."""
     key: str
     label: str
     kind: str
     unit: str
     hint: str
+    zero: bool = False
+    optional: bool = False
 
 
 THRESHOLDS = {t.key: t for t in (
-    Threshold("income_drop_ratio", "脱贫户人均纯收入较上年下降超过", "percent", "%", "集中排查：收入下降"),
+    Threshold("income_drop_ratio", "人均纯收入较上年下降超过", "percent", "%",
+              "集中排查：收入下降（0 = 任何下降都列入）", zero=True),
     Threshold("quarter_drop_ratio", "两次季度采集间家庭纯收入下降超过", "percent", "%", "集中排查：季度收入明显下降"),
     Threshold("unstable_work_months", "务工时间少于", "months", "个月", "集中排查：视为务工不稳定"),
     Threshold("wage_share", "工资性收入占各项收入的比例高于", "percent", "%", "集中排查：工资性收入占比高"),
     Threshold("rigid_expense_ratio", "合规自付支出超过家庭纯收入的", "percent", "%", "集中排查：刚性支出较大"),
     Threshold("new_identified_income_bound", "新识别监测对象人均纯收入高于", "money", UNIT, "数据质量：收入疑点"),
+    Threshold("policy_large_self_pay", "大病个人自付费用“较大”：不低于", "money", "元/户·年",
+              "脱贫不享受政策例外第 2 条；未填时该例外无法判断", optional=True),
 )}
 assert set(THRESHOLDS) == set(DEFAULT_THRESHOLDS)
 
@@ -95,17 +105,22 @@ def check_threshold(key: str, value):
     spec = THRESHOLDS.get(key)
     if spec is None:
         raise SettingsError(f"没有名为“{key}”的阈值")
+    if value is None or str(value).strip() == "":
+        if spec.optional:
+            return None
+        raise SettingsError(f"请填写“{spec.label}”")
     if spec.kind == "money":
-        if value is None or str(value).strip() == "":
-            raise SettingsError(f"请填写“{spec.label}”")
         return str(parse_amount(value, spec.label))
     number = _number(value) if not isinstance(value, bool) else Decimal("NaN")
     if spec.kind == "months":
         if not number.is_finite() or number != number.to_integral_value() or not 1 <= number <= 12:
             raise SettingsError(f"“{spec.label}”应为 1–12 之间的整数月数，现为“{value}”")
         return int(number)
+    if spec.zero and number == 0:
+        return "0"
     if not number.is_finite() or not 0 < number < 1:
-        raise SettingsError(f"“{spec.label}”应为大于 0、小于 1 的比例，现为“{value}”")
+        within = " 0 到 1 之间（不含 1）的" if spec.zero else "大于 0、小于 1 的"
+        raise SettingsError(f"“{spec.label}”应为{within}比例，现为“{value}”")
     return format(number.normalize(), "f")
 
 
@@ -129,12 +144,17 @@ def parse_threshold(key: str, text: str):
         raise SettingsError(f"没有名为“{key}”的阈值")
     typed = str(text).strip().replace("%", "").replace("％", "")
     if not typed:
+        if spec.optional:
+            return None
         raise SettingsError(f"请填写“{spec.label}”")
     if spec.kind != "percent":
         return check_threshold(key, typed)
     number = _number(typed)
+    if spec.zero and number == 0:
+        return "0"
     if not number.is_finite() or not 0 < number < 100:
-        raise SettingsError(f"“{spec.label}”应为大于 0、小于 100 的百分数，现为“{typed}”")
+        within = " 0 到 100 之间（不含 100）的" if spec.zero else "大于 0、小于 100 的"
+        raise SettingsError(f"“{spec.label}”应为{within}百分数，现为“{typed}”")
     return check_threshold(key, format((number / 100).normalize(), "f"))
 
 
@@ -143,8 +163,8 @@ def changed_thresholds(typed: dict[str, str], stored: dict) -> dict | None:
     them. Every typed value must be valid (see validate_year)."""
     changed = {}
     for key, text in typed.items():
-        value = parse_threshold(key, text)
-        if _number(value) != _number(stored.get(key)):
+        value, before = parse_threshold(key, text), stored.get(key)
+        if (value is None) != (before is None) or (value is not None and _number(value) != _number(before)):
             changed[key] = value
     return changed or None
 
@@ -203,6 +223,7 @@ def _check_year(year: int) -> None:
 
 
 def get_year(session: Session, year: int) -> YearSettingsData | None:
+    access.logged_in(session)
     row = session.get(YearSettings, year)
     if row is None:
         return None
@@ -216,6 +237,7 @@ def set_year(session: Session, year: int, *, monitoring_line=None, rural_average
              status_time_point: date | None = None, thresholds: dict | None = None) -> YearSettingsData:
     """Create or change the settings of a year. Only the given values change. Amounts and thresholds are checked
     before anything is written (a threshold as it is stored: see check_threshold)."""
+    access.manager(session, "修改年度设置")
     _check_year(year)
     line = parse_amount(monitoring_line, "监测线")
     avg = parse_amount(rural_average, "当地农村人均纯收入")
@@ -261,15 +283,18 @@ def _checked_thresholds(thresholds: dict) -> dict:
 
 
 def years(session: Session) -> list[int]:
+    access.logged_in(session)
     return list(session.scalars(select(YearSettings.year).order_by(YearSettings.year)))
 
 
 def get_app(session: Session, key: str, default: str | None = None) -> str | None:
+    access.logged_in(session)
     row = session.get(AppSetting, key)
     return row.value if row is not None and row.value is not None else default
 
 
 def set_app(session: Session, key: str, value: str | None) -> None:
+    access.manager(session, "修改设置")
     row = session.get(AppSetting, key)
     if row is None:
         session.add(AppSetting(key=key, value=value))
@@ -279,10 +304,12 @@ def set_app(session: Session, key: str, value: str | None) -> None:
 
 
 def current_year(session: Session) -> int | None:
+    access.logged_in(session)
     value = get_app(session, "current_year")
     return int(value) if value else None
 
 
 def set_current_year(session: Session, year: int) -> None:
+    access.manager(session, "修改当前工作年度")
     _check_year(year)
     set_app(session, "current_year", str(year))

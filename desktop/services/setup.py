@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import auth, regions, settings
+from ..models import AppSetting, Region, User
+from . import access, auth, regions, settings
 
 
 @dataclass
@@ -24,10 +26,19 @@ class FirstRun:
 
 
 def needs_first_run(session: Session) -> bool:
-    return regions.township(session) is None or auth.user_count(session) == 0
+    """Asked before anyone logs in: is the township or its first administrator still missing?"""
+    township = session.scalar(select(AppSetting.value).where(AppSetting.key == "township_id"))
+    return not township or session.scalar(select(User.id).limit(1)) is None
+
+
+def township_name(session: Session) -> str | None:
+    """The township's name, shown on the log-in screen before anyone has logged in."""
+    tid = session.scalar(select(AppSetting.value).where(AppSetting.key == "township_id"))
+    return session.scalar(select(Region.name).where(Region.id == int(tid))) if tid else None
 
 
 def complete_first_run(session: Session, fr: FirstRun) -> None:
+    access.admin(session, "完成首次设置")
     if settings.parse_amount(fr.monitoring_line, "监测线") is None:
         raise settings.SettingsError("请填写当年的监测线（元/人·年）")
     if regions.township(session) is None:

@@ -15,9 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Household, Measure, Region
+from . import access, procedures, rules, settings, workflow
 from . import assess as assess_mod
-from . import rules, settings, workflow
-from .dates import add_months
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,7 @@ TITLES = {"overdue": "逾期步骤", "due_soon": "即将到期", "plan_overdue":
 
 def village_ratios(session: Session, as_of: date) -> list[rules.VillageRatio]:
     """[001 §32] per village: persons in unremoved monitored households without 整户无劳动能力兜底保障户."""
+    access.logged_in(session)
     persons = dict(session.execute(
         select(Household.village_id, func.sum(Household.size))
         .where(Household.monitoring_status.in_(rules.UNREMOVED), Household.whole_no_labor_guarantee.is_(False))
@@ -63,14 +63,16 @@ def village_ratios(session: Session, as_of: date) -> list[rules.VillageRatio]:
     villages = session.execute(select(Region.id, Region.name, Region.rural_population)
                                .where(Region.level == "village", Region.parent_id == int(tid or 0))
                                .order_by(Region.name)).all()
-    return [rules.village_ratio(vid, name, int(persons.get(vid) or 0), pop) for vid, name, pop in villages]
+    return [rules.village_ratio(vid, name, int(persons.get(vid) or 0), pop) for vid, name, pop in villages
+            if access.visible_village(session, vid)]
 
 
 def dashboard(session: Session, year: int, as_of: date, *, village_ids: frozenset[int] | None = None,
               with_removal: bool = True) -> Dashboard:
-    proc = workflow._procedures()
-    soon = timedelta(days=proc["due_soon_days"])
-    green_warn = timedelta(days=proc["green_warn_days"])
+    village_ids = access.narrow(session, village_ids)
+    proc = procedures.definitions()
+    soon = timedelta(days=proc.due_soon_days)
+    green_warn = timedelta(days=proc.green_warn_days)
     hh = {r.id: r for r in session.execute(select(Household.id, Household.household_no, Household.head_name,
                                                   Household.village_id, Household.monitoring_status,
                                                   Household.identified_on))}
@@ -89,8 +91,7 @@ def dashboard(session: Session, year: int, as_of: date, *, village_ids: frozense
     for step, kind, hid in pending:
         if not visible(hid) or step.due_on is None:
             continue
-        name = workflow._step_def(kind, step.step)["name"]
-        label = f"{workflow.kind_names()[kind]}：{name}"
+        label = f"{workflow.kind_names().get(kind, kind)}：{workflow.step_name(kind, step.step)}"
         if kind == "revisit":
             if as_of >= step.due_on:
                 row("revisit_due", hid, step.case_id, label, step.due_on)
@@ -105,7 +106,7 @@ def dashboard(session: Session, year: int, as_of: date, *, village_ids: frozense
     with_measures = set(session.scalars(select(Measure.household_id).distinct()))
     for hid, h in hh.items():
         if h.monitoring_status in rules.UNREMOVED and h.identified_on and visible(hid) and hid not in with_measures:
-            due = h.identified_on + timedelta(days=proc["plan_days"])
+            due = h.identified_on + timedelta(days=proc.plan_days)
             if as_of > due:
                 row("plan_overdue", hid, None, "帮扶计划（帮扶措施）未制定", due)
             elif as_of >= due - soon:
@@ -124,10 +125,12 @@ def dashboard(session: Session, year: int, as_of: date, *, village_ids: frozense
     d.villages = [v for v in village_ratios(session, as_of) if village_ids is None or v.village_id in village_ids]
 
     if with_removal:
+        # Cheap pre-filter of what removal_eligibility decides (the 帮扶消除 way: the half-year applies).
         for a in assessed:
             if (a.status == "monitoring" and visible(a.household_id) and a.identified_on
-                    and add_months(a.identified_on, workflow.STABLE_MONTHS) <= as_of and not a.guarantee_problems
-                    and not a.whole_no_labor_candidate and a.income and a.income.A38 >= a.line):
+                    and not rules.removal_too_soon(rules.ASSISTED, a.identified_on, as_of) and not a.guarantee_problems
+                    and not a.whole_no_labor_candidate and a.income and not a.income.below(a.line, "A34")
+                    and not a.income.below(a.line, "A38")):
                 e = workflow.removal_eligibility(session, a.household_id, year, as_of)
                 if e.eligible:
                     row("removal_eligible", a.household_id, None, "；".join(e.facts), None)

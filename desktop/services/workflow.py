@@ -1,7 +1,8 @@
 """The case workflow of SPEC §7: identification, green channel, risk removal, rollback,
 clear-out and the revisit after removal.
 
-Procedures are data (resources/procedures.json). A case is a log of steps: the step to do
+Procedures are data (resources/procedures.json), read as typed definitions (services.procedures)
+and checked whole when loaded. A case is a log of steps: the step to do
 next is a pending row (done_on empty, due_on computed), so deadlines are plain SQL for the
 warnings and checks. Completing it records date, person, result, notes, the data of the
 step and, for decisions, a frozen copy of the assessment it was based on. A failed step ends
@@ -11,21 +12,21 @@ monitoring status changes only here.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Case, CaseStep, Clue, Household, Measure, Region
-from ..paths import resource_path
+from ..models import Case, CaseStep, Clue, Household, Measure, Member, Region
+from . import access, income, procedures, rules
 from . import assess as assess_mod
 from .auth import CurrentUser
 from .codes import codes
 from .dates import add_months
 from .errors import ServiceError
+from .procedures import Procedure, StepDef
 
 OPEN, DONE, FAILED = "open", "done", "failed"
 PLAN_KINDS = frozenset({"identify", "green"})  # procedures whose household gets an assistance plan
@@ -37,36 +38,33 @@ class WorkflowError(ServiceError):
     pass
 
 
-@lru_cache(maxsize=1)
-def _procedures() -> dict:
-    with open(resource_path("procedures.json"), encoding="utf-8") as f:
-        return json.load(f)
-
-
-def procedure(kind: str) -> dict:
-    p = _procedures().get(kind)
-    if not isinstance(p, dict) or "steps" not in p:
+def procedure(kind: str) -> Procedure:
+    p = procedures.get(kind)
+    if p is None:
         raise WorkflowError(f"未知的流程类型：{kind}")
     return p
 
 
 def kind_names() -> dict[str, str]:
-    return {k: v["name"] for k, v in _procedures().items() if isinstance(v, dict) and "steps" in v}
+    return {k: p.name for k, p in procedures.definitions().procedures.items()}
 
 
 def meeting_forms() -> list[str]:
-    return list(_procedures()["meeting_forms"])
+    return list(procedures.definitions().meeting_forms)
 
 
-def _step_def(kind: str, key: str) -> dict:
-    for s in procedure(kind)["steps"]:
-        if s["key"] == key:
-            return s
-    raise WorkflowError(f"流程“{procedure(kind)['name']}”没有步骤 {key}")
+def step_def(kind: str, key: str) -> StepDef:
+    step = procedure(kind).step(key)
+    if step is None:
+        raise WorkflowError(f"流程“{procedure(kind).name}”没有步骤 {key}")
+    return step
 
 
-def _index(kind: str, key: str) -> int:
-    return [s["key"] for s in procedure(kind)["steps"]].index(key)
+def step_name(kind: str, key: str) -> str:
+    """The step's name, or its key when this version no longer knows the procedure or the step."""
+    p = procedures.get(kind)
+    step = p.step(key) if p is not None else None
+    return step.name if step is not None else key
 
 
 # ---------------------------------------------------------------- views of a case
@@ -126,16 +124,8 @@ class CaseView:
         return self.kind in PLAN_KINDS
 
 
-def _due(kind: str, step: dict, case: Case, approved_on: date | None) -> date | None:
-    rule = step.get("due")
-    if not rule:
-        return None
-    anchor = case.opened_on if rule["from"] == "opened" else approved_on
-    if anchor is None:
-        return None
-    if "months" in rule:
-        return add_months(anchor, rule["months"])
-    return anchor + timedelta(days=rule["days"])
+def _due(step: StepDef, case: Case, approved_on: date | None) -> date | None:
+    return step.due.date_from(case.opened_on, approved_on) if step.due is not None else None
 
 
 def _steps(session: Session, case_id: int) -> list[CaseStep]:
@@ -143,6 +133,7 @@ def _steps(session: Session, case_id: int) -> list[CaseStep]:
 
 
 def view(session: Session, case_id: int, as_of: date) -> CaseView:
+    access.owned(session, Case, case_id)
     case = session.get(Case, case_id)
     if case is None:
         raise WorkflowError(f"流程 #{case_id} 不存在")
@@ -152,29 +143,18 @@ def view(session: Session, case_id: int, as_of: date) -> CaseView:
     for s in _steps(session, case.id):
         late = s.due_on is not None and ((s.done_on is None and as_of > s.due_on)
                                          or (s.done_on is not None and s.done_on > s.due_on))
-        name = _step_def(case.kind, s.step)["name"]
+        name = step_name(case.kind, s.step)
         steps.append(StepView(s.seq, s.step, name, s.due_on, s.done_on, s.actor, s.result, s.notes, dict(s.data or {}),
                               s.snapshot, late))
-    return CaseView(case.id, case.kind, procedure(case.kind)["name"], case.state, STATES[case.state], hh.id,
+    return CaseView(case.id, case.kind, procedure(case.kind).name, case.state, STATES[case.state], hh.id,
                     hh.household_no, hh.head_name or "", village.name if village else "", case.opened_on,
                     case.closed_on, case.end_reason, dict(case.data or {}), steps)
 
 
 # ---------------------------------------------------------------- opening
 
-ALLOWED_FROM = {
-    "identify": {"none", "removed", "green"},  # green: only as the sequel of a verified green channel
-    "green": {"none", "removed"},
-    "removal": {"monitoring"},
-    "rollback": {"removed"},
-    "clearout": {"identifying", "monitoring", "removing", "removed", "green"},
-    "revisit": {"removed"},
-}
-
-
-def _check_role(session: Session, user: CurrentUser | None, roles: list[str], hh: Household, what: str) -> None:
-    if user is None:
-        return
+def _check_role(session: Session, user: CurrentUser | None, roles, hh: Household, what: str) -> None:
+    user = access.actor(session)  # the session's user decides, whatever a caller passes
     if user.role not in roles:
         names = "、".join(codes("role").name(r) for r in roles)
         raise WorkflowError(f"“{what}”须由{names}办理，您的角色是{user.role_name}")
@@ -193,37 +173,36 @@ def _open_case(session: Session, household_id: int, kind: str, opened_on: date, 
     if as_of is not None and opened_on > as_of:
         raise WorkflowError(f"日期 {opened_on} 晚于今天 {as_of}")
     status_name = codes("monitoring_status").name(hh.monitoring_status)
-    if hh.monitoring_status not in ALLOWED_FROM[kind]:
-        raise WorkflowError(f"户 {hh.household_no} 当前为“{status_name}”，不能发起{proc['name']}")
+    if hh.monitoring_status not in proc.allowed_from:
+        raise WorkflowError(f"户 {hh.household_no} 当前为“{status_name}”，不能发起{proc.name}")
     if kind != "revisit":
         busy = session.scalar(select(Case.id).where(Case.household_id == household_id, Case.state == OPEN,
                                                     Case.kind != "revisit"))
         if busy is not None:
             raise WorkflowError(f"户 {hh.household_no} 已有进行中的流程 #{busy}，请先办结")
-    _check_role(session, user, proc["steps"][0]["roles"], hh, proc["name"])
+    _check_role(session, user, proc.steps[0].roles, hh, proc.name)
     case = Case(household_id=household_id, kind=kind, state=OPEN, opened_on=opened_on,
                 data={**data, "previous_status": hh.monitoring_status},
                 opened_by=session.info.get("user"))
     session.add(case)
     session.flush()
-    if proc["status_open"] and hh.monitoring_status != proc["status_open"] and not (
+    if proc.status_open and hh.monitoring_status != proc.status_open and not (
             kind == "identify" and hh.monitoring_status == "green"):
-        hh.monitoring_status = proc["status_open"]
+        hh.monitoring_status = proc.status_open
     _add_pending(session, case, 0, None)
     return case
 
 
 def _add_pending(session: Session, case: Case, index: int, approved_on: date | None) -> None:
-    steps = procedure(case.kind)["steps"]
+    step = procedure(case.kind).steps[index]
     seq = (max((s.seq for s in _steps(session, case.id)), default=0)) + 1
-    step = steps[index]
-    session.add(CaseStep(case_id=case.id, seq=seq, step=step["key"], due_on=_due(case.kind, step, case, approved_on),
-                         data={}))
+    session.add(CaseStep(case_id=case.id, seq=seq, step=step.key, due_on=_due(step, case, approved_on), data={}))
     session.flush()
 
 
 def record_clue(session: Session, source: str, reported_on: date, *, household_id: int | None = None,
                 description: str | None = None, reporter: str | None = None, as_of: date | None = None) -> int:
+    access.household(session, household_id, write=True)
     if source not in codes("clue_source"):
         raise WorkflowError(f"未知的线索来源：{source}")
     if reported_on is None or (as_of is not None and reported_on > as_of):
@@ -237,6 +216,7 @@ def record_clue(session: Session, source: str, reported_on: date, *, household_i
 
 def close_clue(session: Session, clue_id: int, outcome: str, *, user: CurrentUser | None = None) -> None:
     """A clue checked and found not to need an identification (不予认定) keeps its outcome."""
+    access.owned(session, Clue, clue_id, write=True)
     clue = session.get(Clue, clue_id)
     if clue is None:
         raise WorkflowError("线索不存在")
@@ -254,6 +234,7 @@ def close_clue(session: Session, clue_id: int, outcome: str, *, user: CurrentUse
 def open_identification(session: Session, clue_id: int, *, user: CurrentUser | None = None,
                         as_of: date | None = None) -> int:
     """A clue opens an identification case; the clue date is D of the deadlines."""
+    access.owned(session, Clue, clue_id, write=True)
     clue = session.get(Clue, clue_id)
     if clue is None:
         raise WorkflowError("线索不存在")
@@ -270,6 +251,7 @@ def open_identification(session: Session, clue_id: int, *, user: CurrentUser | N
 def open_green_channel(session: Session, household_id: int, entry_on: date, *, confirmed: bool, reason: str,
                        user: CurrentUser | None = None, as_of: date | None = None) -> int:
     """[001 §24] sudden, clear, urgent: assistance at once, verification within one month."""
+    access.household(session, household_id, write=True)
     if not confirmed:
         raise WorkflowError("绿色通道须经镇村两级确认")
     if not (reason or "").strip():
@@ -279,6 +261,7 @@ def open_green_channel(session: Session, household_id: int, entry_on: date, *, c
 
 def open_removal(session: Session, household_id: int, opened_on: date, way: str, year: int, *,
                  user: CurrentUser | None = None, as_of: date | None = None) -> int:
+    access.household(session, household_id, write=True)
     if way not in codes("removal_way"):
         raise WorkflowError("请选择风险消除方式（帮扶消除或自然消除）")
     e = removal_eligibility(session, household_id, year, as_of or opened_on, way)
@@ -290,11 +273,110 @@ def open_removal(session: Session, household_id: int, opened_on: date, way: str,
 def apply_for(session: Session, household_id: int, kind: str, applied_on: date, reason: str, *,
               user: CurrentUser | None = None, as_of: date | None = None) -> int:
     """风险消除回退 or 清退: an application with a reason, then an approval from above."""
+    access.household(session, household_id, write=True)
     if kind not in ("rollback", "clearout"):
         raise WorkflowError(f"{kind} 不是申请类流程")
     if not (reason or "").strip():
         raise WorkflowError("请填写申请理由")
     return _open_case(session, household_id, kind, applied_on, {"reason": reason.strip()}, user, as_of).id
+
+
+def open_policy_exclusion(session: Session, household_id: int, opened_on: date, year: int, *,
+                          user: CurrentUser | None = None, as_of: date | None = None) -> int:
+    """脱贫不享受政策 (seed 004 §一(三), annex 2): a 脱贫户 for which services.policy proposes 不再享受政策
+    goes through 民主评议 → 乡镇审核 → 村级公示 (5 days) → 乡镇汇总审定."""
+    access.household(session, household_id, write=True)
+    from . import policy
+    hh = session.get(Household, household_id)
+    if hh is None:
+        raise WorkflowError(f"户 #{household_id} 不存在")
+    if hh.policy_excluded_on is not None:
+        raise WorkflowError(f"户 {hh.household_no} 已于 {hh.policy_excluded_on} 认定为脱贫不享受政策")
+    found = policy.proposals(session, year, as_of or opened_on, household_ids=[household_id])
+    if not found:
+        raise WorkflowError(f"户 {hh.household_no} 不是脱贫户，不适用脱贫不享受政策认定")
+    p = found[0]
+    if not p.proposed:
+        why = "；".join(p.reasons) or "不符合 8 条认定标准中的任何一条"
+        raise WorkflowError(f"户 {hh.household_no} 不符合脱贫不享受政策的认定条件：{why}")
+    return _open_case(session, household_id, "policy_exclusion", opened_on,
+                      {"year": year, "criteria": sorted(p.met)}, user, as_of).id
+
+
+# ---------------------------------------------------------------- 登记线索: the window's use case
+
+@dataclass(frozen=True)
+class FoundHousehold:
+    id: int
+    household_no: str
+    head_name: str
+    village_id: int | None
+    village: str
+    status: str
+    problem: str | None  # why this user may not act on it
+
+
+def find_household(session: Session, household_no: str, user: CurrentUser | None = None) -> FoundHousehold | None:
+    """A household by its number, for a dialog that starts a procedure, with why the user may not act on it.
+    Another village's household is refused to a 村级录入员 (AccessDenied): not even its head's name is shown."""
+    user = access.actor(session)  # the session's user decides, whatever a caller passes
+    from . import register
+    hid = register.household_id_by_no(session, (household_no or "").strip())
+    if hid is None:
+        return None
+    [row] = register.household_rows(session, [hid])
+    hh = session.get(Household, hid)
+    problem = None
+    if user is not None and not user.may_edit_village(hh.village_id):
+        problem = f"{row.village}不在您负责的村，不能办理"
+    return FoundHousehold(hid, row.household_no, row.head_name, hh.village_id, row.village, row.status, problem)
+
+
+@dataclass
+class ClueRequest:
+    source: str | None
+    reported_on: date | None
+    household_no: str = ""
+    description: str = ""
+    reporter: str = ""
+    open_case: bool = True
+
+
+def validate_clue(session: Session, req: ClueRequest, user: CurrentUser | None = None,
+                  as_of: date | None = None) -> list[str]:
+    """Everything wrong with a clue before it is registered (the dialog shows this list)."""
+    access.household_no(session, req.household_no)
+    problems = []
+    if req.source not in codes("clue_source"):
+        problems.append("请选择线索来源")
+    if req.reported_on is None:
+        problems.append("请填写线索日期")
+    elif as_of is not None and req.reported_on > as_of:
+        problems.append(f"线索日期 {req.reported_on} 晚于今天 {as_of}")
+    number = (req.household_no or "").strip()
+    found = find_household(session, number, user) if number else None
+    if number and found is None:
+        problems.append("户编号无效：请核对，或清空后只登记线索")
+    elif found is not None and found.problem:
+        problems.append(found.problem)
+    if req.open_case and found is None and not number:
+        problems.append("发起认定须填写已登记的户编号")
+    return problems
+
+
+def record_clue_and_open(session: Session, req: ClueRequest, *, user: CurrentUser | None = None,
+                         as_of: date | None = None) -> tuple[int, int | None]:
+    """One user action: the clue, and the identification it opens (both or neither)."""
+    access.household_no(session, req.household_no, write=True)
+    problems = validate_clue(session, req, user, as_of)
+    if problems:
+        raise WorkflowError("；".join(problems))
+    number = (req.household_no or "").strip()
+    found = find_household(session, number, user) if number else None
+    clue_id = record_clue(session, req.source, req.reported_on, household_id=found.id if found else None,
+                          description=req.description, reporter=req.reporter, as_of=as_of)
+    case_id = open_identification(session, clue_id, user=user, as_of=as_of) if req.open_case else None
+    return clue_id, case_id
 
 
 # ---------------------------------------------------------------- steps
@@ -317,15 +399,16 @@ def complete_step(session: Session, case_id: int, step_key: str, done_on: date, 
                   notes: str | None = None, data: dict | None = None, year: int | None = None,
                   user: CurrentUser | None = None, as_of: date | None = None) -> None:
     """Record the pending step. A failed step ends the case with the notes as its reason."""
+    access.owned(session, Case, case_id, write=True)
     case = session.get(Case, case_id)
     if case is None:
         raise WorkflowError(f"流程 #{case_id} 不存在")
     row = _pending(session, case)
-    sdef = _step_def(case.kind, row.step)
+    sdef = step_def(case.kind, row.step)
     if step_key != row.step:
-        raise WorkflowError(f"当前应办理“{sdef['name']}”，不能跳到“{_step_def(case.kind, step_key)['name']}”")
+        raise WorkflowError(f"当前应办理“{sdef.name}”，不能跳到“{step_name(case.kind, step_key)}”")
     hh = session.get(Household, case.household_id)
-    _check_role(session, user, sdef["roles"], hh, sdef["name"])
+    _check_role(session, user, sdef.roles, hh, sdef.name)
     data = {k: v for k, v in (data or {}).items() if v not in (None, "")}
     notes = (notes or "").strip() or None
     if done_on is None:
@@ -337,21 +420,23 @@ def complete_step(session: Session, case_id: int, step_key: str, done_on: date, 
     if not passed and not notes:
         raise WorkflowError("未通过须填写原因")
     if passed:
-        _check_step_data(case, sdef, done_on, data, row)
+        problems = validate_step_data(session, case, sdef, done_on, data, row)
+        if problems:
+            raise WorkflowError("；".join(problems))
     row.done_on, row.actor, row.result, row.notes = done_on, session.info.get("user"), \
         ("passed" if passed else "failed"), notes
     row.data = {**(row.data or {}), **data}
-    if sdef.get("snapshot") or sdef.get("decision"):
-        row.snapshot = _snapshot(session, case.household_id, year or done_on.year, done_on)
+    if sdef.snapshot or sdef.decision:
+        row.snapshot = _snapshot(session, case, year or done_on.year, done_on)
     if not passed:
-        _fail(session, case, hh, done_on, f"{sdef['name']}未通过：{notes}")
+        _fail(session, case, hh, done_on, f"{sdef.name}未通过：{notes}")
         return
-    if sdef.get("decision"):
+    if sdef.decision:
         _decide(session, case, hh, done_on, row.data)
-    index = _index(case.kind, row.step)
-    steps = procedure(case.kind)["steps"]
+    index = procedure(case.kind).index(row.step)
+    steps = procedure(case.kind).steps
     if index + 1 < len(steps):
-        approved = done_on if sdef.get("decision") else _approved_on(session, case)
+        approved = done_on if sdef.decision else _approved_on(session, case)
         _add_pending(session, case, index + 1, approved)
     else:
         _finish(session, case, hh, done_on, year)
@@ -359,87 +444,139 @@ def complete_step(session: Session, case_id: int, step_key: str, done_on: date, 
 
 def start_publicity(session: Session, case_id: int, start: date, *, user: CurrentUser | None = None) -> date:
     """Record the first day of the village publicity; returns the first day the step may be completed."""
+    access.owned(session, Case, case_id, write=True)
     case = session.get(Case, case_id)
     row = _pending(session, case)
-    sdef = _step_def(case.kind, row.step)
-    if not sdef.get("publicity_days"):
-        raise WorkflowError(f"当前步骤“{sdef['name']}”不是公示")
-    _check_role(session, user, sdef["roles"], session.get(Household, case.household_id), sdef["name"])
+    sdef = step_def(case.kind, row.step)
+    if not sdef.publicity_days:
+        raise WorkflowError(f"当前步骤“{sdef.name}”不是公示")
+    _check_role(session, user, sdef.roles, session.get(Household, case.household_id), sdef.name)
     if start < _last_done_on(session, case):
         raise WorkflowError(f"公示开始日期 {start} 早于上一步骤的日期")
-    end = start + timedelta(days=sdef["publicity_days"] - 1)
+    end = start + timedelta(days=sdef.publicity_days - 1)
     row.data = {**(row.data or {}), "publicity_start": start.isoformat(), "publicity_end": end.isoformat()}
     row.due_on = end + timedelta(days=1) if row.due_on is None else row.due_on
     return end + timedelta(days=1)
 
 
 def publicity_period(start: date, days: int | None = None) -> tuple[date, date]:
-    days = days or _procedures()["publicity_days"]
+    days = days or procedures.definitions().publicity_days
     return start, start + timedelta(days=days - 1)
 
 
-def _check_step_data(case: Case, sdef: dict, done_on: date, data: dict, row: CaseStep) -> None:
-    if sdef["key"] == "verify" and case.kind == "identify" and not data.get("authorized"):
-        raise WorkflowError("入户核实须同时取得农户授权承诺")
-    if sdef["key"] == "village_review":
-        form = data.get("meeting_form")
-        if form not in meeting_forms():
-            raise WorkflowError(f"请选择民主评议形式：{'、'.join(meeting_forms())}")
-    if sdef.get("publicity_days"):
+def validate_step_data(session: Session, case: Case, sdef: StepDef, done_on: date, data: dict,
+                       row: CaseStep) -> list[str]:
+    """What the step's fields require before it may pass, from their definitions (never from the
+    step's key); the publicity's period is filled into `data`."""
+    access.household(session, case.household_id)
+    problems = []
+    hh = session.get(Household, case.household_id)
+    for f in sdef.fields:
+        value = data.get(f.key)
+        given = value not in (None, "", False)
+        if f.kind == "text" and isinstance(value, str):
+            given = bool(value.strip())
+        if f.required and not given:
+            problems.append(f.missing_message)
+        elif given and f.kind == "choice" and value not in f.options:
+            problems.append(f.missing_message)
+        elif given and f.kind == "code" and value not in codes(f.code_list):
+            problems.append(f.missing_message)
+        elif given and f.kind == "compare_exemption":
+            problem = compare_exemption_problem(session, hh, value, f.options)
+            if problem:
+                problems.append(problem)
+    if sdef.publicity_days:
         start_text = data.get("publicity_start") or (row.data or {}).get("publicity_start")
         if not start_text:
-            raise WorkflowError("请填写公示开始日期")
-        start = date.fromisoformat(start_text) if isinstance(start_text, str) else start_text
-        _, end = publicity_period(start, sdef["publicity_days"])
-        data["publicity_start"], data["publicity_end"] = start.isoformat(), end.isoformat()
-        if done_on <= end:
-            raise WorkflowError(f"公示期 {start} 至 {end}（{sdef['publicity_days']} 天）未满，"
+            problems.append("请填写公示开始日期")
+        else:
+            start = date.fromisoformat(start_text) if isinstance(start_text, str) else start_text
+            _, end = publicity_period(start, sdef.publicity_days)
+            data["publicity_start"], data["publicity_end"] = start.isoformat(), end.isoformat()
+            if done_on <= end:
+                problems.append(f"公示期 {start} 至 {end}（{sdef.publicity_days} 天）未满，"
                                 f"{end + timedelta(days=1)} 起方可办结")
-    if sdef["key"] == "county_approve" and case.kind == "identify":
-        if data.get("category") not in codes("category"):
-            raise WorkflowError("县级批准须确定监测对象类别")
-    if sdef["key"] == "approval":
-        if not (data.get("document_no") or "").strip():
-            raise WorkflowError("请填写上级批准文号")
+    return problems
+
+
+def compare_exemption_problem(session: Session, hh: Household, reason: str, options: tuple[str, ...]) -> str | None:
+    """[001 §34] "对存在返贫风险的脱贫享受政策户，以及已开展过信息比对的低保对象和分散供养特困人员等，可不重复
+    比对": the first reason needs a 脱贫户 that still enjoys the policies, the second a member on 低保 or 特困."""
+    access.household(session, hh.id)
+    if reason not in options:
+        return f"可不重复比对的原因应为：{'、'.join(options)}"
+    if reason == options[0]:
+        if not hh.a4_poverty_alleviated or hh.policy_excluded_on is not None:
+            return f"户 {hh.household_no} 不是脱贫享受政策户，不能以此为由不重复比对"
+        return None
+    on_guarantee = session.scalar(select(Member.id).where(
+        Member.household_id == hh.id, Member.status == "normal",
+        ((Member.a20_dibao.is_not(None)) & (Member.a20_dibao != "00"))
+        | ((Member.a21_tekun.is_not(None)) & (Member.a21_tekun != "00"))).limit(1))
+    if on_guarantee is None:
+        return f"户 {hh.household_no} 没有享受低保或特困供养的成员，不能以此为由不重复比对"
+    return None
 
 
 def send_back(session: Session, case_id: int, done_on: date, comments: str, *, user: CurrentUser | None = None,
               as_of: date | None = None) -> None:
     """退回修改: the pending step goes back to the previous one, with comments."""
+    access.owned(session, Case, case_id, write=True)
     case = session.get(Case, case_id)
     if case is None:
         raise WorkflowError(f"流程 #{case_id} 不存在")
     row = _pending(session, case)
-    index = _index(case.kind, row.step)
-    sdef = _step_def(case.kind, row.step)
-    if index == 0:
-        raise WorkflowError("第一步不能退回")
-    previous = procedure(case.kind)["steps"][index - 1]
-    if previous.get("decision"):
-        raise WorkflowError(f"“{previous['name']}”已作出决定，不能退回")
+    proc = procedure(case.kind)
+    index = proc.index(row.step)
+    sdef = step_def(case.kind, row.step)
+    problem = send_back_problem(case.kind, row.step)
+    if problem:
+        raise WorkflowError(problem)
     if not (comments or "").strip():
         raise WorkflowError("退回须填写修改意见")
-    _check_role(session, user, sdef["roles"], session.get(Household, case.household_id), sdef["name"])
+    _check_role(session, user, sdef.roles, session.get(Household, case.household_id), sdef.name)
     if as_of is not None and done_on > as_of:
         raise WorkflowError(f"日期 {done_on} 晚于今天 {as_of}")
     row.done_on, row.actor, row.result, row.notes = done_on, session.info.get("user"), "sent_back", comments.strip()
     _add_pending(session, case, index - 1, _approved_on(session, case))
 
 
+def send_back_problem(kind: str, step_key: str) -> str | None:
+    """Why the step cannot be sent back to the one before (None when it can)."""
+    proc = procedure(kind)
+    index = proc.index(step_key)
+    if index == 0:
+        return "第一步不能退回"
+    previous = proc.steps[index - 1]
+    if previous.decision:
+        return f"“{previous.name}”已作出决定，不能退回"
+    return None
+
+
 def _approved_on(session: Session, case: Case) -> date | None:
+    proc = procedure(case.kind)
     for s in _steps(session, case.id):
-        if s.result == "passed" and _step_def(case.kind, s.step).get("decision"):
+        step = proc.step(s.step)
+        if s.result == "passed" and step is not None and step.decision:
             return s.done_on
     return None
 
 
-def _snapshot(session: Session, household_id: int, year: int, as_of: date) -> dict:
-    """The assessment as it stood when the decision was taken; later edits never rewrite it."""
+def _snapshot(session: Session, case: Case, year: int, as_of: date) -> dict:
+    """The facts as they stood when the decision was taken (codes and a version, see
+    assess.read_snapshot); later edits never rewrite it."""
     try:
-        [a] = assess_mod.assess(session, year, as_of, household_ids=[household_id])
+        [a] = assess_mod.assess(session, year, as_of, household_ids=[case.household_id])
     except assess_mod.AssessError as e:
-        return {"error": str(e), "year": year}
-    return a.snapshot()
+        return {"version": assess_mod.SNAPSHOT_VERSION, "error": str(e), "year": year}
+    snap = a.snapshot()
+    if procedure(case.kind).snapshot_of == "policy":
+        from . import policy
+        [p] = policy.proposals(session, year, as_of, household_ids=[case.household_id]) or [None]
+        snap["policy"] = ({"criteria": dict(p.met), "exceptions": dict(p.exceptions), "undecided": dict(p.undecided)}
+                          if p is not None else {"criteria": {}, "exceptions": {}, "undecided": {}})
+    return snap
 
 
 # ---------------------------------------------------------------- effects on the household
@@ -457,6 +594,8 @@ def _decide(session: Session, case: Case, hh: Household, on: date, data: dict) -
         hh.a54_removed_on = on
         # The revisit half a year after removal [003] is scheduled at once.
         _open_case(session, hh.id, "revisit", on, {"removal_case_id": case.id}, None, None)
+    elif case.kind == "policy_exclusion":
+        hh.policy_excluded_on = on
 
 
 def _finish(session: Session, case: Case, hh: Household, on: date, year: int | None) -> None:
@@ -506,45 +645,54 @@ class Eligibility:
     eligible: bool
     problems: list[str]
     facts: list[str]
-
-
-STABLE_MONTHS = 6
+    warnings: list[str] = field(default_factory=list)  # named, never deciding (a quarterly fall)
 
 
 def removal_eligibility(session: Session, household_id: int, year: int, as_of: date, way: str = "01") -> Eligibility:
-    """[001 §25–28]: income stably above the line for at least 6 months (not needed for 自然消除),
-    三保障 and water secure, no new risk, not 整户无劳动能力兜底保障户."""
-    from . import income
+    """[001 §25–28], SPEC §7. Both ways: the year's annual record above the line — A34 (income, 001 §12)
+    and A38 (the monitoring reference, so the household would not be suggested again) — at the size of
+    the status time point, exactly as `assess` computes them; 三保障 and water secure; no new risk; not
+    整户无劳动能力兜底保障户. 帮扶消除 also: at least 6 months after identification (rules.removal_too_soon,
+    the same rule as the check REMOVED_TOO_SOON). A quarterly collection in the half-year before that
+    shows a clear fall is named as a warning, never decides."""
+    access.household(session, household_id)
     problems, facts = [], []
     hh = session.get(Household, household_id)
     if hh is None:
         raise WorkflowError(f"户 #{household_id} 不存在")
     try:
+        ys = assess_mod.year_settings(session, year)
         [a] = assess_mod.assess(session, year, as_of, household_ids=[household_id])
     except assess_mod.AssessError as e:
         return Eligibility(False, [str(e)], [])
-    line = a.line
-    if way != "02":
-        dated = [r for r in income.records(session, household_id) if r.collected_on is not None
-                 and r.collected_on <= as_of]
-        dated.sort(key=lambda r: r.collected_on)
-        above_since = None
-        for r in dated:
-            size = income.size_at(session, household_id, r.collected_on)
-            try:
-                per_capita = income.compute(r.totals, size).A38
-            except income.IncomeError:
-                per_capita = None
-            if per_capita is not None and per_capita >= line:
-                above_since = above_since or r.collected_on
-            else:
-                above_since = None
-        if above_since is None:
-            problems.append(f"没有人均收入参考值不低于监测线 {line:,.0f} 元的收入记录")
-        elif add_months(above_since, STABLE_MONTHS) > as_of:
-            problems.append(f"收入自 {above_since} 起稳定在监测线以上，不足 {STABLE_MONTHS} 个月（自然消除除外）")
+    line, lt, r = a.line, rules.line_text(a.line), a.income
+    if r is None:
+        problems.append(f"没有 {year} 年度收入记录（季度收入不能代替年度收入），无法判断收入是否稳定超过监测线")
+    else:
+        low = [f"{name} {r.shown(code, line)}" for code, name in (("A34", "家庭人均纯收入"),
+                                                                    ("A38", "人均收入参考值")) if r.below(line, code)]
+        if low:
+            problems.append(f"{year} 年度{'、'.join(low)}低于监测线 {lt} 元，收入未稳定超过监测线")
         else:
-            facts.append(f"收入自 {above_since} 起稳定在监测线 {line:,.0f} 元以上，已满 {STABLE_MONTHS} 个月")
+            facts.append(f"{year} 年度家庭人均纯收入 {r.shown('A34', line)}、人均收入参考值 "
+                         f"{r.shown('A38', line)}，均不低于监测线 {lt} 元"
+                         f"（{a.size} 人，{ys.status_time_point} 状态时点）")
+    if way == rules.NATURAL:
+        facts.append("自然消除：不受识别满 6 个月的限制，收入仍须稳定超过监测线")
+    elif hh.identified_on is None:
+        problems.append("未登记识别时间，无法判断帮扶消除是否已满 6 个月")
+    else:
+        too_soon = rules.removal_too_soon(way, hh.identified_on, as_of)
+        if too_soon:
+            problems.append(too_soon)
+        else:
+            facts.append(f"{hh.identified_on} 识别，已满 {rules.REMOVAL_STABLE_MONTHS} 个月")
+    warnings = []
+    since = add_months(as_of, -rules.REMOVAL_STABLE_MONTHS)
+    fall = income.clear_falls(session, Decimal(str(ys.thresholds["quarter_drop_ratio"])), since, as_of,
+                              [household_id]).get(household_id)
+    if fall is not None:
+        warnings.append(f"近半年的季度收入明显下降：{fall.text}，请核实收入是否稳定")
     if a.guarantee_problems:
         problems.append(f"“三保障”和饮水安全仍有问题：{'、'.join(a.guarantee_problems)}")
     else:
@@ -559,7 +707,7 @@ def removal_eligibility(session: Session, household_id: int, year: int, as_of: d
                                                  Clue.reported_on > (hh.identified_on or date.min)))
     if newer is not None:
         problems.append("识别后登记了新的风险线索，尚未处理")
-    return Eligibility(not problems, problems, facts)
+    return Eligibility(not problems, problems, facts, warnings)
 
 
 # ---------------------------------------------------------------- lists
@@ -589,6 +737,7 @@ class CaseRow:
 def cases(session: Session, as_of: date, *, kind: str | None = None, state: str | None = None,
           village_id: int | None = None, overdue_only: bool = False, household_id: int | None = None,
           village_ids: frozenset[int] | None = None) -> list[CaseRow]:
+    village_ids = access.narrow(session, village_ids)
     q = (select(Case, Household.household_no, Household.head_name, Household.village_id, Region.name)
          .join(Household, Household.id == Case.household_id).join(Region, Region.id == Household.village_id))
     if kind:
@@ -608,7 +757,7 @@ def cases(session: Session, as_of: date, *, kind: str | None = None, state: str 
     out = []
     for case, no, head, vid, vname in rows:
         p = pending.get(case.id)
-        step = _step_def(case.kind, p.step)["name"] if p else (case.end_reason or STATES[case.state])
+        step = step_name(case.kind, p.step) if p else (case.end_reason or STATES[case.state])
         overdue = p is not None and p.due_on is not None and as_of > p.due_on
         if overdue_only and not overdue:
             continue
@@ -637,6 +786,7 @@ def clues(session: Session, *, pending_only: bool = False, household_id: int | N
           village_ids: frozenset[int] | None = None) -> list[ClueRow]:
     """Clues, newest first; pending = not yet turned into a case. A clerk sees the clues of their villages
     (clues not yet matched to a household are seen by everyone)."""
+    village_ids = access.narrow(session, village_ids)
     q = (select(Clue, Household.household_no, Household.head_name, Household.village_id)
          .outerjoin(Household, Household.id == Clue.household_id))
     if pending_only:
@@ -655,6 +805,7 @@ def clues(session: Session, *, pending_only: bool = False, household_id: int | N
 def upcoming(session: Session, case_id: int) -> list[StepView]:
     """The steps still to come after the pending one (seq 0), with the deadlines already known: those
     anchored on the opening date from the start, those anchored on the approval once it is given."""
+    access.owned(session, Case, case_id)
     case = session.get(Case, case_id)
     if case is None:
         raise WorkflowError(f"流程 #{case_id} 不存在")
@@ -664,6 +815,6 @@ def upcoming(session: Session, case_id: int) -> list[StepView]:
     if pending is None:
         return []
     approved = _approved_on(session, case)
-    steps = procedure(case.kind)["steps"]
-    return [StepView(0, s["key"], s["name"], _due(case.kind, s, case, approved), None, None, None, None, {}, None,
-                     False) for s in steps[_index(case.kind, pending.step) + 1:]]
+    proc = procedure(case.kind)
+    return [StepView(0, s.key, s.name, _due(s, case, approved), None, None, None, None, {}, None, False)
+            for s in proc.steps[proc.index(pending.step) + 1:]]

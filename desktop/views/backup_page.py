@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services import backup, settings
+from ..services import backup, backups, settings
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from .errors import confirm, show_error, show_info
@@ -122,7 +122,11 @@ class BackupPage(QWidget):
             for w in (self.backup_button, self.restore_button, self.folder_button):
                 w.setEnabled(False)
             return
-        rows = backup.list_backups(self.path)
+        try:
+            rows = self.ctx.read(backups.list_backups)
+        except ServiceError as exc:  # not an administrator (the page is not offered then) or not a file
+            self.info.setText(str(exc))
+            return
         self.model.set_rows(rows)
         self.keep.setValue(int(self.ctx.read(settings.get_app, KEEP_KEY, "30")))
         self.info.setText(
@@ -134,8 +138,8 @@ class BackupPage(QWidget):
     def backup_now(self) -> None:
         try:
             self.ctx.db.check_file()  # the database itself vanished: say so rather than back up nothing
-            target = backup.backup_sqlite(self.path, "manual", now=self.now())
-        except ServiceError as exc:  # a full disk, a read-only folder: the message says what to do
+            target = self.ctx.read(backups.take_backup, now=self.now())
+        except ServiceError as exc:  # not an administrator, a full disk, a read-only folder: the message says
             show_error(self, exc, "备份没有完成")
             return
         self.refresh()
@@ -157,9 +161,8 @@ class BackupPage(QWidget):
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         failure = None
         try:
-            self.ctx.db.dispose()
-            safety = backup.restore(self.path, chosen.path, now=self.now())
-        except ServiceError as exc:  # not a backup of this program, damaged, or the disk is full
+            safety = self.ctx.read(backups.restore_backup, chosen.path, now=self.now())
+        except ServiceError as exc:  # not a backup of this program, damaged, the disk is full, not an administrator
             failure = exc
         finally:
             QApplication.restoreOverrideCursor()
@@ -171,7 +174,11 @@ class BackupPage(QWidget):
         self.restored.emit()
 
     def open_folder(self) -> None:
-        folder = backup.backup_dir_for(self.path)
+        try:
+            folder = self.ctx.read(backups.backup_folder)
+        except ServiceError as exc:
+            show_error(self, str(exc))
+            return
         folder.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..services import workflow
+from ..services.assess import read_snapshot
 from ..services.codes import codes, income_items
 from ..services.context import AppContext
 from ..services.errors import ServiceError
@@ -54,41 +55,44 @@ def _money(text) -> str:
         return escape(str(text))
 
 
-def snapshot_html(snap: dict | None) -> str:
-    """The frozen assessment of a decision (services.assess.Assessment.snapshot) for people."""
-    if not snap:
+def snapshot_html(snapshot: dict | None) -> str:
+    """The frozen facts of a decision for people, whatever snapshot version wrote them
+    (services.assess.read_snapshot)."""
+    snap = read_snapshot(snapshot)
+    if snap is None:
         return HINT.format("该步骤没有冻结测算")
-    if "error" in snap:
-        return f"<p style='color:#c62828'>当时无法测算：{escape(str(snap['error']))}</p>"
-    rows = [("年度", f"{snap.get('year', '')} 年"), ("家庭人口", f"{snap.get('size', '')} 人"),
-            ("监测线", f"{_money(snap.get('monitoring_line'))} 元/人·年"),
-            ("A33 家庭纯收入", _money(snap.get("A33"))), ("A34 家庭人均纯收入", _money(snap.get("A34"))),
-            ("A37 纳入监测收入参考范围", _money(snap.get("A37"))),
-            ("A38 人均收入参考范围", f"<b>{_money(snap.get('A38'))}</b>")]
-    category = snap.get("suggested_category") or "无"
-    if snap.get("needs_review"):
+    if snap.error:
+        return f"<p style='color:#c62828'>当时无法测算：{escape(snap.error)}</p>"
+    rows = [("年度", f"{snap.year or ''} 年"), ("家庭人口", f"{snap.size if snap.size is not None else ''} 人"),
+            ("监测线", f"{_money(snap.monitoring_line)} 元/人·年"),
+            ("A33 家庭纯收入", _money(snap.money.get("A33"))), ("A34 家庭人均纯收入", _money(snap.money.get("A34"))),
+            ("A37 纳入监测收入参考范围", _money(snap.money.get("A37"))),
+            ("A38 人均收入参考范围", f"<b>{_money(snap.money.get('A38'))}</b>")]
+    category = snap.category_name or "无"
+    if snap.needs_review:
         category += "（需人工研判）"
     rows.append(("建议类别", f"<b>{escape(category)}</b>"))
-    problems = snap.get("guarantee_problems") or []
+    problems = snap.guarantee_problems
     rows.append(("三保障和饮水安全", "、".join(escape(p) for p in problems) + " 有问题" if problems else "有保障"))
-    rows.append(("整户无劳动能力", "是" if snap.get("whole_household_no_labor") else "否"))
-    if snap.get("developmental_measure_required"):
-        rows.append(("开发式帮扶", "缺少，应落实" if snap.get("developmental_measure_missing") else "已落实"))
-    if snap.get("warning_color"):
-        rows.append(("三色预警", escape(snap["warning_color"])))
+    rows.append(("整户无劳动能力", "是" if snap.whole_household_no_labor else "否"))
+    if snap.developmental_measure_required:
+        rows.append(("开发式帮扶", "缺少，应落实" if snap.developmental_measure_missing else "已落实"))
+    if snap.warning_color:
+        rows.append(("三色预警", escape(snap.warning_color)))
     label = "<td style='color:#555; padding-right:10px'>{}</td>"
     left = "".join(f"<tr>{label.format(k)}<td>{v}</td></tr>" for k, v in rows)
     right = ""
-    totals = snap.get("totals") or {}
-    if totals:
+    if snap.totals:
         names = {i["code"]: i["name"] for i in income_items()}
         right += "<tr><td colspan='2'><b>收入构成（元）</b></td></tr>" + "".join(
             f"<tr>{label.format(f'{code} {escape(names.get(code, code))}')}<td align='right'>{_money(v)}</td></tr>"
-            for code, v in totals.items())
-    reasons = snap.get("reasons") or []
-    if reasons:
+            for code, v in snap.totals.items())
+    if snap.policy_lines:
+        right += "<tr><td colspan='2' style='padding-top:6px'><b>脱贫不享受政策认定</b></td></tr>" + "".join(
+            f"<tr><td colspan='2'>· {escape(r)}</td></tr>" for r in snap.policy_lines)
+    if snap.reasons:
         right += "<tr><td colspan='2' style='padding-top:6px'><b>理由</b></td></tr>" + "".join(
-            f"<tr><td colspan='2'>· {escape(r)}</td></tr>" for r in reasons)
+            f"<tr><td colspan='2'>· {escape(r)}</td></tr>" for r in snap.reasons)
     return (f"<table cellspacing='0' cellpadding='0'><tr><td valign='top' style='padding-right:28px'>"
             f"<table cellspacing='0' cellpadding='1'>{left}</table></td>"
             f"<td valign='top'><table cellspacing='0' cellpadding='1'>{right}</table></td></tr></table>")
@@ -96,8 +100,8 @@ def snapshot_html(snap: dict | None) -> str:
 
 def _field_names(kind: str) -> dict[str, str]:
     names = {}
-    for step in workflow.procedure(kind)["steps"]:
-        names.update(step.get("fields") or {})
+    for step in workflow.procedure(kind).steps:
+        names.update(step.field_labels)
     return names
 
 

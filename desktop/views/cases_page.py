@@ -25,7 +25,7 @@ from ..services import regions, workflow
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from .case_view import CasePanel
-from .clue_dialog import ApplicationDialog, ClueDialog, GreenChannelDialog, RemovalDialog
+from .clue_dialog import ApplicationDialog, ClueDialog, GreenChannelDialog, PolicyExclusionDialog, RemovalDialog
 from .errors import error_label, set_error
 from .models.base import ListProxy
 from .models.case_table import CLUE_TEXT, COL_OPENED, COL_STEP, ROW_ROLE, SORT_ROLE, CaseTableModel, ClueTableModel
@@ -73,6 +73,8 @@ class CasesPage(QWidget):
         self.removal_button = QPushButton("风险消除")
         self.rollback_button = QPushButton("申请回退")
         self.clearout_button = QPushButton("申请清退")
+        self.policy_button = QPushButton("脱贫不享受政策")
+        self.policy_button.setToolTip("发起脱贫不享受政策认定：民主评议、乡镇审核、村级公示 5 天")
         self.refresh_button = QPushButton("刷新")
         self.refresh_button.setToolTip("重新读取（F5）")
         self.clue_button.clicked.connect(self.new_clue)
@@ -80,10 +82,11 @@ class CasesPage(QWidget):
         self.removal_button.clicked.connect(self.new_removal)
         self.rollback_button.clicked.connect(lambda: self.new_application("rollback"))
         self.clearout_button.clicked.connect(lambda: self.new_application("clearout"))
+        self.policy_button.clicked.connect(self.new_policy_exclusion)
         self.refresh_button.clicked.connect(self.refresh)
         actions = QHBoxLayout()
         for b in (self.clue_button, self.green_button, self.removal_button, self.rollback_button,
-                  self.clearout_button):
+                  self.clearout_button, self.policy_button):
             actions.addWidget(b)
         actions.addStretch(1)
         actions.addWidget(self.refresh_button)
@@ -359,6 +362,9 @@ class CasesPage(QWidget):
 
     def new_application(self, kind: str) -> ApplicationDialog:
         return self._open(ApplicationDialog(self.ctx, kind, self, self._household_no()))
+
+    def new_policy_exclusion(self) -> PolicyExclusionDialog:
+        return self._open(PolicyExclusionDialog(self.ctx, self, self._household_no()))
 
     def identify_clue(self) -> int | None:
         clue = self.current_clue()

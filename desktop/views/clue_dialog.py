@@ -4,8 +4,6 @@ shown in red in the dialog, which stays open."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
@@ -23,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services import register, workflow
+from ..services import workflow
+from ..services.access import AccessDenied
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from .errors import chinese_buttons, error_label, error_text, set_error
@@ -32,25 +31,6 @@ from .widgets.code_combo import code_combo
 
 HINT_STYLE = "color: #555;"
 OK_STYLE = "color: #2e7d32;"
-
-
-@dataclass(frozen=True)
-class FoundHousehold:
-    id: int
-    household_no: str
-    head_name: str
-    village_id: int | None
-    village: str
-    status: str
-
-
-def find_household(session, household_no: str) -> FoundHousehold | None:
-    hid = register.household_id_by_no(session, household_no)
-    if hid is None:
-        return None
-    [row] = register.household_rows(session, [hid])
-    data, _members = register.get_household(session, hid)
-    return FoundHousehold(hid, row.household_no, row.head_name, data.village_id, row.village, row.status)
 
 
 def _text(edit: QLineEdit | QPlainTextEdit) -> str:
@@ -73,7 +53,7 @@ class HouseholdPicker(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
-        self.found: FoundHousehold | None = None
+        self.found: workflow.FoundHousehold | None = None
         self.number = QLineEdit()
         self.number.setPlaceholderText("输入户编号")
         self.number.setMaxLength(32)
@@ -94,12 +74,18 @@ class HouseholdPicker(QWidget):
 
     def _lookup(self, text: str) -> None:
         text = text.strip()
-        found = self.ctx.read(find_household, text) if text else None
-        user = self.ctx.user
+        try:
+            found = self.ctx.read(workflow.find_household, text, self.ctx.user) if text else None
+        except AccessDenied:  # another village's household: the service does not show it to this user
+            self.info.setText("<span style='color:#c62828'>该户不在您负责的村，不能办理</span>")
+            if self.found is not None:
+                self.found = None
+                self.changed.emit(None)
+            return
         if found is None:
             self.info.setText("<span style='color:#c62828'>未找到该户编号</span>" if text else "—")
-        elif user is not None and found.village_id is not None and not user.may_edit_village(found.village_id):
-            self.info.setText(f"<span style='color:#c62828'>{escape(found.village)}不在您负责的村，不能办理</span>")
+        elif found.problem:
+            self.info.setText(f"<span style='color:#c62828'>{escape(found.problem)}</span>")
             found = None
         else:
             self.info.setText(f"户主 <b>{escape(found.head_name or '（未登记户主）')}</b> · {escape(found.village)}"
@@ -165,15 +151,6 @@ class _StartDialog(QDialog):
 
 # ---------------------------------------------------------------- 登记线索
 
-def record_and_open(session, source: str, reported_on: date, household_id: int | None, description: str,
-                    reporter: str, open_case: bool, user, as_of: date) -> tuple[int, int | None]:
-    """One user action: the clue, and the identification it opens (both or neither)."""
-    clue_id = workflow.record_clue(session, source, reported_on, household_id=household_id,
-                                   description=description, reporter=reporter, as_of=as_of)
-    case_id = workflow.open_identification(session, clue_id, user=user, as_of=as_of) if open_case else None
-    return clue_id, case_id
-
-
 class ClueDialog(_StartDialog):
     ok_text = "登记"
 
@@ -195,18 +172,17 @@ class ClueDialog(_StartDialog):
         self.finish_layout("线索日期是认定期限的起算日：入户核实须在 3 日内，认定须在 15 日内完成。"
                            "尚未登记的户可先不填户编号，登记户籍后再发起认定。")
 
+    def request(self) -> workflow.ClueRequest:
+        return workflow.ClueRequest(self.source.value(), from_qdate(self.date.date()), _text(self.household.number),
+                                    _text(self.description), _text(self.reporter), self.open_case.isChecked())
+
     def submit(self) -> None:
-        source = self.source.value()
-        if source is None:
-            raise ServiceError("请选择线索来源")
-        hid = self.household.household_id()
-        if _text(self.household.number) and hid is None:
-            raise ServiceError("户编号无效：请核对，或清空后只登记线索")
-        if self.open_case.isChecked() and hid is None:
-            raise ServiceError("发起认定须填写已登记的户编号")
-        self.clue_id, self.case_id = self.ctx.run(
-            record_and_open, source, from_qdate(self.date.date()), hid, _text(self.description),
-            _text(self.reporter), self.open_case.isChecked(), self.ctx.user, self.ctx.today())
+        """The service validates (workflow.validate_clue) and records; its problems are shown here."""
+        req = self.request()
+        problems = self.ctx.read(workflow.validate_clue, req, self.ctx.user, self.ctx.today())
+        if problems:
+            raise ServiceError("；".join(problems))
+        self.clue_id, self.case_id = self.ctx.run(workflow.record_clue_and_open, req, **self.kw())
 
 
 # ---------------------------------------------------------------- 绿色通道
@@ -256,8 +232,8 @@ class RemovalDialog(_StartDialog):
         row.addWidget(self.check, 1)
         row.addWidget(self.recheck_button, 0, Qt.AlignmentFlag.AlignTop)
         self.form.addRow("消除条件：", row)
-        self.finish_layout("帮扶消除须收入稳定超过监测线 6 个月以上；自然消除不受此限。两种方式都须“三保障”和饮水安全"
-                           "有保障、无新的风险，且不是整户无劳动能力兜底保障户。")
+        self.finish_layout("两种方式都须年度收入稳定超过监测线、“三保障”和饮水安全有保障、无新的风险，且不是整户无劳动能力"
+                           "兜底保障户；帮扶消除还须识别满 6 个月，自然消除不受此限。")
         self.household.changed.connect(lambda _h: self.recheck())
         self.way.valueChanged.connect(lambda _w: self.recheck())
         self.recheck()
@@ -279,6 +255,7 @@ class RemovalDialog(_StartDialog):
             else:
                 e = self.eligibility
                 lines = [f"<span style='color:#c62828'>✗ {escape(p)}</span>" for p in e.problems]
+                lines += [f"<span style='color:#b26a00'>⚠ {escape(w)}</span>" for w in e.warnings]
                 lines += [f"<span style='color:#2e7d32'>✓ {escape(f)}</span>" for f in e.facts]
                 verdict = ("<b style='color:#2e7d32'>符合风险消除条件</b>" if e.eligible
                            else "<b style='color:#c62828'>不符合风险消除条件，不能发起</b>")
@@ -316,3 +293,25 @@ class ApplicationDialog(_StartDialog):
             raise ServiceError("请填写已登记的户编号")
         self.case_id = self.ctx.run(workflow.apply_for, hid, self.kind, from_qdate(self.date.date()),
                                     _text(self.reason), **self.kw())
+
+
+# ---------------------------------------------------------------- 脱贫不享受政策
+
+class PolicyExclusionDialog(_StartDialog):
+    ok_text = "发起认定"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, household_no: str = ""):
+        super().__init__(ctx, "发起脱贫不享受政策认定", parent, household_no)
+        self.form.addRow("户编号：", self.household)
+        self.form.addRow("发起日期：", self.date)
+        self.finish_layout("适用于符合《脱贫不享受政策人口认定标准》8 条之一、且不属 4 种例外的脱贫户；"
+                           "按“民主评议—乡镇审核—村级公示（5 天）”的程序认定后，由乡镇（街道）汇总审定。")
+
+    def submit(self) -> None:
+        hid = self.household.household_id()
+        if hid is None:
+            raise ServiceError("请填写已登记的户编号")
+        if self.ctx.year is None:
+            raise ServiceError("未设置当前年度，无法判断")
+        self.case_id = self.ctx.run(workflow.open_policy_exclusion, hid, from_qdate(self.date.date()), self.ctx.year,
+                                    **self.kw())

@@ -5,6 +5,7 @@ log too."""
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QtMsgType, Signal, qInstallMessageHandler
@@ -12,6 +13,7 @@ from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import QApplication, QDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout
 
 from .. import APP_NAME, logs
+from ..services.access import AccountDisabled
 
 TITLE = "程序内部错误"
 _QT_LEVELS = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
@@ -95,5 +97,13 @@ def install_crash_reporter(app: QApplication) -> CrashReporter:
     if _reporter is None:
         _reporter = CrashReporter(app)
     logs.install_hooks(report=_reporter.report)
+    logged = sys.excepthook
+
+    def excepthook(exc_type, exc, tb) -> None:
+        if isinstance(exc, AccountDisabled):  # not a fault: the main window logs out and the log-in dialog says why
+            logging.getLogger(__name__).info("account disabled: %s", exc)
+            return
+        logged(exc_type, exc, tb)
+    sys.excepthook = excepthook
     qInstallMessageHandler(_qt_message)
     return _reporter

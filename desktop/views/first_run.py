@@ -145,7 +145,7 @@ class AdminPage(_CheckedPage):
         self.username = QLineEdit("admin")
         self.display_name = QLineEdit()
         self.display_name.setPlaceholderText("例如：张三")
-        self.password = password_edit(f"至少 {auth.MIN_PASSWORD} 位")
+        self.password = password_edit(auth.PASSWORD_HINT)
         self.confirm = password_edit()
         form = QFormLayout()
         form.addRow("用户名 *：", self.username)
@@ -162,7 +162,7 @@ class AdminPage(_CheckedPage):
         out = []
         if not self.username.text().strip():
             out.append((self.username, "请填写用户名"))
-        if (msg := auth.check_new_password(self.password.text())):
+        if (msg := auth.check_new_password(self.password.text(), self.username.text())):
             out.append((self.password, msg))
         if self.confirm.text() != self.password.text():
             out.append((self.confirm, "两次输入的密码不一致"))

@@ -29,10 +29,11 @@ from .member_dialogs import MemberEventDialog, MoveMemberDialog
 from .models.member_table import COL, FIELDS, KINDS, MemberTableModel
 from .widgets.code_delegate import delegate_for
 from .widgets.household_sections import HINT_STYLE, BasicSection, GuaranteeSection, RiskSection
+from .widgets.policy_section import PolicySection
 from .widgets.problem_list import ProblemList
 from .widgets.record_table import RecordTable
 
-TAB_BASIC, TAB_GUARANTEE, TAB_RISK, TAB_MEMBERS, TAB_EVENTS, TAB_HISTORY = range(6)
+TAB_BASIC, TAB_GUARANTEE, TAB_RISK, TAB_MEMBERS, TAB_POLICY, TAB_EVENTS, TAB_HISTORY = range(7)
 EVENT_COLUMNS = [("日期", lambda r: r.event_date), ("类型", lambda r: r.kind), ("成员", lambda r: r.member_name),
                  ("证件号码", lambda r: r.id_number), ("对方户编号", lambda r: r.other_household_no),
                  ("登记人", lambda r: r.recorded_by), ("说明", lambda r: r.note)]
@@ -68,6 +69,7 @@ class HouseholdEditor(QDialog):
         self.resize(1280, 820)  # window_state.ScreenFit makes it fit the screen (and remembers the user's size)
 
         self.basic, self.guarantee, self.risk = BasicSection(), GuaranteeSection(), RiskSection()
+        self.policy = PolicySection()
         self.members_model = MemberTableModel(parent=self)
         self.members_view = self._members_view()
         self.events_table = RecordTable(EVENT_COLUMNS, "尚无变动记录")
@@ -82,6 +84,7 @@ class HouseholdEditor(QDialog):
         self.tabs.addTab(scrolled(self.guarantee), "三保障和饮水安全")
         self.tabs.addTab(scrolled(self.risk), "风险类型")
         self.tabs.addTab(self._members_tab(), "家庭成员")
+        self.tabs.addTab(self.policy, "脱贫不享受政策")
         self.tabs.addTab(self.events_table, "变动记录")
         self.tabs.addTab(self.history_table, "变更历史")
 
@@ -109,7 +112,7 @@ class HouseholdEditor(QDialog):
         layout.addWidget(self.problems)
         layout.addLayout(bottom)
 
-        for section in (self.basic, self.guarantee, self.risk):
+        for section in (self.basic, self.guarantee, self.risk, self.policy):
             section.changed.connect(self._edited)
         self.members_model.membersEdited.connect(self._edited)
         self.load()
@@ -196,6 +199,7 @@ class HouseholdEditor(QDialog):
             self.basic.set_data(data)
             self.guarantee.set_data(data)
             self.risk.set_data(data)
+            self.policy.set_data(data)
             self.members_model.set_members(members)
             self.events_table.set_rows(events)
             self.history_table.set_rows(history)
@@ -212,7 +216,7 @@ class HouseholdEditor(QDialog):
 
     def collect(self) -> tuple[HouseholdData, list[MemberData]]:
         """What the form shows now, as the service's data objects."""
-        data = self.risk.fill(self.guarantee.fill(self.basic.fill(self._data)))
+        data = self.policy.fill(self.risk.fill(self.guarantee.fill(self.basic.fill(self._data))))
         return data, self.members_model.members()
 
     def is_dirty(self) -> bool:
@@ -236,7 +240,7 @@ class HouseholdEditor(QDialog):
         for p in problems:
             if p.row is None:
                 household.setdefault(p.field, []).append(p.message)
-        for section in (self.basic, self.guarantee, self.risk):
+        for section in (self.basic, self.guarantee, self.risk, self.policy):
             section.mark(household)
         self.guarantee.set_members(members)
         self.save_button.setEnabled(not problems)
@@ -259,7 +263,8 @@ class HouseholdEditor(QDialog):
             self.members_view.setCurrentIndex(self.members_model.index(p.row, COL.get(p.field, COL["name"])))
             self.members_view.setFocus()
             return
-        for tab, section in ((TAB_BASIC, self.basic), (TAB_GUARANTEE, self.guarantee), (TAB_RISK, self.risk)):
+        for tab, section in ((TAB_BASIC, self.basic), (TAB_GUARANTEE, self.guarantee), (TAB_RISK, self.risk),
+                             (TAB_POLICY, self.policy)):
             if p.field in section.widgets:
                 self.tabs.setCurrentIndex(tab)
                 section.widgets[p.field].setFocus()

@@ -1,8 +1,9 @@
 """收入测算: one household's income for the year, line by line, with the four results of the form and
 the suggested category updating as you type, saved as a dated collection record (SPEC §4, §6.1).
 
-The results come from services.income.compute and the suggestion from services.rules.suggest_category;
-the household's other facts of §6.1 (三保障, risk types, 脱贫户) come from the assessment once on load.
+The results and the suggestion come from services.assess.calculate (income.compute and
+rules.suggest_category, as `assess` uses them); the household's other facts of §6.1 (三保障, risk types,
+脱贫户) come from the assessment once on load. Saving shows what services.income.validate_record returns.
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services import income, register, rules
+from ..services import assess, income, register
+from ..services.assess import CalculatorFacts
 from ..services.context import AppContext
 from ..services.errors import ServiceError
-from ..services.income import CalculatorFacts, IncomeError, RecordData
+from ..services.income import IncomeError, RecordData
 from ..services.register import HouseholdFilter
 from ..services.rules import line_text, yuan
 from .errors import confirm, error_label, error_text, set_error
@@ -69,7 +71,8 @@ class RecordsModel(QAbstractTableModel):
     """The household's earlier records of the year; money right-aligned with 2 decimals."""
 
     HEADERS = ("采集日期", "季度", "采集人", "签字", "家庭纯收入", "人均参考", "备注")
-    TIPS = ("", "", "", "签字已收齐", "A33 家庭纯收入（元）", "A38 人均收入参考范围（元/人）", "")
+    TIPS = ("", "", "", "采集人、被采集人签字已收齐（导入的记录未注明时为“未知”）", "A33 家庭纯收入（元）",
+            "A38 人均收入参考范围（元/人）", "")
     MONEY = (4, 5)
 
     def __init__(self, parent=None):
@@ -118,7 +121,8 @@ class RecordsModel(QAbstractTableModel):
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         values = (rec.collected_on.isoformat() if rec.collected_on else "", quarter_name(rec.quarter),
-                  rec.collected_by or "", "是" if rec.signatures_collected else "否",
+                  rec.collected_by or (rec.source_text if rec.origin == "imported" else ""),
+                  {True: "是", False: "否"}.get(rec.signatures_collected, "未知"),
                   yuan(result.A33) if result else "—", yuan(result.A38) if result else "—", rec.note or "")
         return values[col]
 
@@ -220,6 +224,7 @@ class IncomePage(QWidget):
         for name, q in QUARTERS:
             self.quarter.addItem(name, q)
         self.quarter.setMaximumWidth(160)
+        self.quarter.currentIndexChanged.connect(lambda _i: self.recompute())  # a quarter suggests no category
         self.signatures = QCheckBox("户主和采集人已在纸质表上签字")
         self.note = QLineEdit()
         self.note.setPlaceholderText("可不填")
@@ -354,7 +359,7 @@ class IncomePage(QWidget):
         try:
             if self.ctx.year is None:
                 raise IncomeError("未设置当前年度：请在“年度设置”中设定")
-            facts = self.ctx.read(income.calculator_facts, household_id, self.ctx.year, self.ctx.today())
+            facts = self.ctx.read(assess.calculator_facts, household_id, self.ctx.year, self.ctx.today())
         except ServiceError as exc:  # AssessError: no line for the year
             self.facts = None
             self.header.setText(f"<span style='color:#c62828'>{error_text(exc)}</span>")
@@ -410,7 +415,7 @@ class IncomePage(QWidget):
         self.collected_on.setDate(to_qdate(rec.collected_on or self.ctx.today()))
         self.collected_by.setText(rec.collected_by or "")
         self.quarter.setCurrentIndex(max(0, self.quarter.findData(rec.quarter)))
-        self.signatures.setChecked(rec.signatures_collected)
+        self.signatures.setChecked(bool(rec.signatures_collected))
         self.note.setText(rec.note or "")
         self._select_record(rec.id)
         when = rec.collected_on.isoformat() if rec.collected_on else "未填日期"
@@ -445,27 +450,27 @@ class IncomePage(QWidget):
     # ------------------------------------------------------------------ the results, live
 
     def recompute(self) -> None:
-        """Totals of the lines → services.income.compute → services.rules.suggest_category."""
+        """Totals of the lines → services.assess.calculate (the same compute and suggestion as `assess`)."""
         if self.is_dirty():
             self._notify("")
-        result, problem = None, None
+        result, suggestion, problem = None, None, None
         lines = self.lines.lines() if self.facts is not None else None
         if self.facts is None:
             problem = ""
         elif lines is None:
             problem = "有金额填写有误（见左侧红字），改正后显示测算结果"
         else:
-            try:
-                result = income.compute(income.Totals.from_lines(lines), self.facts.size)
-            except IncomeError as exc:
-                problem = str(exc)
+            calc = assess.calculate(self.facts, income.Totals.from_lines(lines), self.quarter.currentData())
+            result, suggestion = calc.result, calc.suggestion
+            if result is None:
+                problem = calc.problem
         for code, _name, _unit in RESULTS:
             self.result_labels[code].setText(yuan(getattr(result, code)) if result else "—")
         set_error(self.calc_error, problem)
-        if result is None:
-            self.category_label.setText("—")
+        if suggestion is None:
+            self.category_label.setText("—" if result is None else "季度收入：不据此建议类别")
             self.category_label.setStyleSheet("font-size: 12pt; font-weight: bold;")
-            self.reasons_label.setText("")
+            self.reasons_label.setText("" if result is None else calc.problem)
             return
         if self.records_model.rowCount() == 0 and not any(line.amount for line in lines):
             # nothing entered and nothing saved: a suggestion on 0.00 元 would be a false alarm (issue 19)
@@ -473,10 +478,6 @@ class IncomePage(QWidget):
             self.category_label.setStyleSheet("font-size: 12pt; font-weight: bold; color: #777;")
             self.reasons_label.setText("录入本年度收入（或保存一条收入记录）后显示建议。")
             return
-        f = self.facts
-        suggestion = rules.suggest_category(year=f.year, a34=result.A34, a38=result.A38, line=f.monitoring_line,
-                                            rural_average=f.rural_average, poverty_alleviated=f.poverty_alleviated,
-                                            guarantees=f.guarantee_problems, risk_types=f.risk_types)
         if suggestion.category:
             text, colour = f"建议纳入：{suggestion.category_name}", "#c62828"
         elif suggestion.needs_review:
@@ -496,15 +497,20 @@ class IncomePage(QWidget):
 
     # ------------------------------------------------------------------ saving
 
+    def record_data(self) -> RecordData:
+        f = self.facts
+        return RecordData(household_id=f.household_id, year=f.year, id=self.record_id,
+                          quarter=self.quarter.currentData(), collected_on=from_qdate(self.collected_on.date()),
+                          collected_by=self.collected_by.text().strip(),
+                          signatures_collected=self.signatures.isChecked(), note=self.note.text().strip() or None,
+                          size=f.size, lines=self.lines.lines() or [], origin="entered")
+
     def validate(self) -> list[str]:
+        """The lines' own typing problems, then what services.income.validate_record says of the record."""
         if self.facts is None:
             return ["请先选择一户"]
         problems = self.lines.problems()
-        if not self.collected_by.text().strip():
-            problems.append("请填写采集人")
-        if from_qdate(self.collected_on.date()) > self.ctx.today():
-            problems.append("采集日期不能晚于今天")
-        return problems
+        return problems + income.validate_record(self.record_data(), self.ctx.today())
 
     def save(self) -> bool:
         problems = self.validate()
@@ -512,11 +518,7 @@ class IncomePage(QWidget):
             set_error(self.error, "；".join(problems))
             return False
         f = self.facts
-        data = RecordData(household_id=f.household_id, year=f.year, id=self.record_id,
-                          quarter=self.quarter.currentData(), collected_on=from_qdate(self.collected_on.date()),
-                          collected_by=self.collected_by.text().strip(),
-                          signatures_collected=self.signatures.isChecked(),
-                          note=self.note.text().strip() or None, size=f.size, lines=self.lines.lines())
+        data = self.record_data()
         self.save_button.setEnabled(False)
         try:
             record_id = self.ctx.run(income.save_record, data, self.ctx.today(), self.ctx.user)

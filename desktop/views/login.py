@@ -7,7 +7,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from .. import APP_NAME
-from ..services import auth, regions
+from ..services import auth, setup
 from ..services.auth import CurrentUser
 from ..services.context import AppContext
 from ..services.errors import ServiceError
@@ -18,21 +18,21 @@ from .widgets.password import password_edit
 class LoginDialog(QDialog):
     """Username and password; Enter logs in. After exec() == Accepted, `user` is the CurrentUser."""
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None, username: str = ""):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, username: str = "", message: str = ""):
         super().__init__(parent)
         self.ctx = ctx
         self.user: CurrentUser | None = None
         self.setWindowTitle(f"登录 — {APP_NAME}")
         self.setMinimumWidth(380)
 
-        township = ctx.read(regions.township)
+        township = ctx.read(setup.township_name)
         title = QLabel(APP_NAME)
         font = QFont(title.font())
         font.setPointSizeF(font.pointSizeF() * 1.4)
         font.setBold(True)
         title.setFont(font)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        subtitle = QLabel(township.name if township else "")
+        subtitle = QLabel(township or "")
         subtitle.setAlignment(Qt.AlignmentFlag.AlignCenter)
         subtitle.setVisible(township is not None)
 
@@ -68,6 +68,8 @@ class LoginDialog(QDialog):
         self.username.textEdited.connect(lambda _t: set_error(self.error, None))
         self.password.textEdited.connect(lambda _t: set_error(self.error, None))
         (self.password if username else self.username).setFocus()
+        if message:  # why the log-in is asked again (e.g. the account was disabled while its window was open)
+            set_error(self.error, message)
 
     def try_login(self) -> None:
         name, password = self.username.text().strip(), self.password.text()
@@ -95,7 +97,7 @@ class ChangePasswordDialog(QDialog):
         self.ctx = ctx
         self.setWindowTitle("修改密码")
         self.old = password_edit()
-        self.new = password_edit(f"至少 {auth.MIN_PASSWORD} 位")
+        self.new = password_edit(auth.PASSWORD_HINT)
         self.confirm = password_edit()
         self.error = error_label(self)
         form = QFormLayout()
@@ -112,7 +114,7 @@ class ChangePasswordDialog(QDialog):
         layout.addWidget(buttons)
 
     def validate(self) -> str | None:
-        return auth.check_password_pair(self.new.text(), self.confirm.text())
+        return auth.check_password_pair(self.new.text(), self.confirm.text(), self.ctx.user.username)
 
     def save(self) -> None:
         if (msg := self.validate()):

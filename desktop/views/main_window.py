@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TypeVar, cast
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -91,9 +91,14 @@ class ShortcutFirst(QObject):
 
 
 class MainWindow(QMainWindow):
+    # 注销/切换用户, or the account was disabled: the log-in dialog comes back with this message ("" for 注销).
+    logged_out = Signal(str)
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
+        self._leaving = False
+        ctx.account_disabled = self._account_disabled
         township = ctx.read(regions.township)
         self.township_name = township.name if township else "（未配置乡镇）"
         self.setWindowTitle(f"{APP_NAME} — {self.township_name}")
@@ -108,7 +113,7 @@ class MainWindow(QMainWindow):
                                "QListWidget#navigation::item { padding: 8px 12px; }")
         self.stack = QStackedWidget()
         self.pages: dict[str, QWidget] = {}
-        self.specs = pages_for(ctx.user is None or ctx.user.is_admin)
+        self.specs = pages_for(ctx.user.role)
         self._keys = [spec.key for spec in self.specs]
         for spec in self.specs:
             page = build_page(spec, ctx, self.stack)
@@ -338,6 +343,10 @@ class MainWindow(QMainWindow):
             password = QAction("修改密码…", self)
             password.triggered.connect(lambda: ChangePasswordDialog(self.ctx, self).exec())
             file_menu.addAction(password)
+            self.log_out_action = QAction("注销/切换用户…", self)
+            self.log_out_action.setShortcut(QKeySequence("Ctrl+L"))
+            self.log_out_action.triggered.connect(lambda: self.log_out())
+            file_menu.addAction(self.log_out_action)
             file_menu.addSeparator()
         quit_action = QAction("退出(&X)", self)
         quit_action.setShortcut(QKeySequence("Ctrl+Q"))
@@ -407,6 +416,27 @@ class MainWindow(QMainWindow):
         self.manual.raise_()
         self.manual.activateWindow()
         return self.manual
+
+    # ------------------------------------------------------------------ log-out
+
+    def log_out(self, message: str = "") -> None:
+        """Back to the log-in dialog (the program decides what then opens: see app._run_with)."""
+        if self._leaving:
+            return
+        self._leaving = True
+        self.ctx.account_disabled = None
+        self.logged_out.emit(message)
+
+    def _account_disabled(self, message: str) -> None:
+        """A service refused the action: the account was disabled since the log-in. The view that asked says so;
+        once its message (and any dialog) is closed, the window logs out."""
+        QTimer.singleShot(0, lambda: self._log_out_when_idle(message))
+
+    def _log_out_when_idle(self, message: str) -> None:
+        if QApplication.activeModalWidget() is not None or QApplication.activePopupWidget() is not None:
+            QTimer.singleShot(200, lambda: self._log_out_when_idle(message))
+            return
+        self.log_out(message)
 
     def about(self) -> None:
         QMessageBox.about(self, f"关于 {APP_NAME}",

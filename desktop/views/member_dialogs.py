@@ -29,7 +29,7 @@ from ..services.idnumber import normalize_id, parse_id
 from ..services.labels import field_label
 from ..services.register import MemberData, Problem, RegisterError, ValidationError
 from .errors import chinese_buttons, error_label, error_text, set_error
-from .models.member_table import FIELDS, KINDS
+from .models.member_table import FIELDS, KINDS, date_from_text
 from .widgets.code_combo import ValueCombo, bool_combo, code_combo
 from .widgets.household_sections import INVALID_STYLE
 
@@ -106,6 +106,11 @@ class MemberForm(QWidget):
             edit = QLineEdit()
             edit.setMaxLength(22 if fld == "id_number" else 64)
             return edit
+        if kind == "date":
+            edit = QLineEdit()
+            edit.setPlaceholderText("如 2024-05-01，不知道就空着")
+            edit.setProperty("kind", "date")
+            return edit
         return code_combo(kind, "（请选择）" if fld == "relation" else "")
 
     def _id_edited(self, text: str) -> None:
@@ -127,6 +132,8 @@ class MemberForm(QWidget):
                 w.set_value(value)
             elif isinstance(w, QSpinBox):
                 w.setValue(-1 if value is None else value)
+            elif isinstance(value, date):
+                w.setText(value.isoformat())
             else:
                 w.setText(value or "")
 
@@ -137,6 +144,8 @@ class MemberForm(QWidget):
                 values[fld] = w.value()
             elif isinstance(w, QSpinBox):
                 values[fld] = None if w.value() < 0 else w.value()
+            elif w.property("kind") == "date":
+                values[fld] = date_from_text(w.text())  # a bad date is kept: validate names it
             else:
                 text = w.text().strip()
                 values[fld] = normalize_id(text) if fld == "id_number" else (text if fld == "name" else text or None)

@@ -41,7 +41,8 @@ class PageSpec:
     title: str                          # the navigation text
     page_class: type[QWidget]           # built as page_class(ctx, parent)
     shortcut: str | None = None         # switches to the page from anywhere in the window
-    admin_only: bool = False            # left out of the window of any other role
+    roles: tuple[str, ...] | None = None  # the roles that see it (None: every role). The services decide; the
+    #                                       window only leaves out what they would refuse
     refresh_when_shown: bool = False    # shows what others change (users, backups, the audit): reload when shown
     refresh_after_import: bool = False  # lists households or villages: reload after an Excel import
     follows_changes: bool = False       # lists what any write changes: reloaded (now, or when next shown) after one
@@ -53,6 +54,9 @@ class PageSpec:
     save_action: str | None = None
     manual: str = ""                    # the page of the built-in manual (resources/manual/<manual>.html)
 
+
+MANAGERS = ("admin", "auditor")  # settings and villages (services.access.manager)
+ADMIN = ("admin",)               # users and backups (services.access.admin)
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("home", "首页", HomePage, "Ctrl+0", refresh_after_import=True, follows_changes=True,
@@ -71,17 +75,18 @@ PAGES: tuple[PageSpec, ...] = (
              manual="screening"),
     PageSpec("quality", "数据质量", QualityPage, "Ctrl+6", refresh_action="run_checks", manual="quality"),
     PageSpec("reports", "报表打印", ReportsPage, "Ctrl+7", manual="reports"),
-    PageSpec("villages", "村组管理", VillagesPage, "Ctrl+8", refresh_when_shown=True, refresh_after_import=True,
-             follows_changes=True, refresh_action="refresh", manual="villages"),
-    PageSpec("settings", "年度设置", SettingsPage, "Ctrl+9", save_action="save", manual="settings"),
-    PageSpec("users", "用户管理", UsersPage, admin_only=True, refresh_when_shown=True, refresh_action="refresh",
+    PageSpec("villages", "村组管理", VillagesPage, "Ctrl+8", roles=MANAGERS, refresh_when_shown=True,
+             refresh_after_import=True, follows_changes=True, refresh_action="refresh", manual="villages"),
+    PageSpec("settings", "年度设置", SettingsPage, "Ctrl+9", roles=MANAGERS, save_action="save", manual="settings"),
+    PageSpec("users", "用户管理", UsersPage, roles=ADMIN, refresh_when_shown=True, refresh_action="refresh",
              manual="users"),
-    PageSpec("backup", "数据备份", BackupPage, refresh_when_shown=True, refresh_action="refresh", manual="backup"),
+    PageSpec("backup", "数据备份", BackupPage, roles=ADMIN, refresh_when_shown=True, refresh_action="refresh",
+             manual="backup"),
     PageSpec("audit", "操作日志", AuditPage, refresh_when_shown=True, follows_changes=True, refresh_action="refresh",
              manual="audit"),
 )
 
 
-def pages_for(is_admin: bool) -> list[PageSpec]:
+def pages_for(role: str) -> list[PageSpec]:
     """The pages a user of this role sees, in navigation order."""
-    return [spec for spec in PAGES if is_admin or not spec.admin_only]
+    return [spec for spec in PAGES if spec.roles is None or role in spec.roles]

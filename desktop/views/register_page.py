@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
 
 from ..services import overview, regions
 from ..services.context import AppContext
+from ..services.errors import ServiceError
 from ..services.register import HouseholdFilter
+from .errors import show_error
 from .household_editor import HouseholdEditor
 from .models.household_table import COL_NO, HEADERS, SAMPLES, HouseholdTableModel
 from .widgets.code_combo import ValueCombo, code_combo, code_items
@@ -296,8 +298,12 @@ class RegisterPage(QWidget):
         hid = self.current_household_id()
         return self.open_household(hid) if hid is not None else None
 
-    def open_household(self, household_id: int | None, **defaults) -> HouseholdEditor:
-        editor = HouseholdEditor(self.ctx, household_id, self, **defaults)
+    def open_household(self, household_id: int | None, **defaults) -> HouseholdEditor | None:
+        try:
+            editor = HouseholdEditor(self.ctx, household_id, self, **defaults)
+        except ServiceError as exc:  # e.g. another village's household, asked for by number
+            show_error(self, str(exc))
+            return None
         editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         editor.saved.connect(self._household_saved)
         editor.destroyed.connect(lambda *_: setattr(self, "editor", None))

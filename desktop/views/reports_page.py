@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..services import regions, register, reports, settings
+from ..services.access import AccessDenied
 from ..services.context import AppContext
 from ..services.dates import report_as_of
 from ..services.reports import REPORT_KINDS, summary_xlsx
@@ -83,10 +84,19 @@ def split_numbers(text: str) -> list[str]:
 
 
 def _households(session, numbers: list[str]) -> dict[str, str | None]:
-    """户编号 → village name (None: no such household)."""
-    ids = {no: register.household_id_by_no(session, no) for no in numbers}
-    rows = {r.id: r.village for r in register.household_rows(session, [i for i in ids.values() if i])}
-    return {no: rows.get(hid) if hid else None for no, hid in ids.items()}
+    """户编号 → village name (None: no such household; OTHER_VILLAGE: one the user may not see)."""
+    ids = {}
+    for no in numbers:
+        try:
+            ids[no] = register.household_id_by_no(session, no)
+        except AccessDenied:
+            ids[no] = OTHER_VILLAGE
+    rows = {r.id: r.village for r in register.household_rows(session, [i for i in ids.values()
+                                                                        if i and i is not OTHER_VILLAGE])}
+    return {no: OTHER_VILLAGE if hid is OTHER_VILLAGE else rows.get(hid) if hid else None for no, hid in ids.items()}
+
+
+OTHER_VILLAGE = "（其他村）"
 
 
 class ReportsPage(QWidget):

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services import regions, screening
+from ..services import screening
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.screening import OUTCOMES, REASONS, KeyCheck
@@ -36,17 +36,6 @@ from .widgets.list_actions import ListActions
 from .widgets.tables import setup_list_table
 
 HINT_STYLE = "color: #555;"
-
-
-def mark_visits(session, household_ids: list[int], year: int, visited_on: date, outcome: str,
-                note: str | None) -> None:
-    """Every selected household in one transaction (one user action)."""
-    for hid in household_ids:
-        screening.mark_visited(session, hid, year, visited_on, outcome, note)
-
-
-def _key_checks(session, year: int, as_of: date) -> tuple[list[KeyCheck], dict[int, str]]:
-    return screening.key_checks(session, year, as_of), regions.names(session)
 
 
 class VisitDialog(QDialog):
@@ -107,7 +96,7 @@ class ScreeningPage(QWidget):
             button.setToolTip(f"只看“{name}”的户")
             button.clicked.connect(lambda _c=False, k=key: self.reason_combo.setCurrentIndex(
                 self.reason_combo.findData(k)))
-            counts.addWidget(button, i // 3, i % 3)
+            counts.addWidget(button, i // 4, i % 4)  # 22 key groups: four to a row
             self.count_buttons[key] = button
 
         self.reason_combo = QComboBox()
@@ -204,7 +193,8 @@ class ScreeningPage(QWidget):
             return
         ctx, as_of = self.ctx, self.ctx.today()
         self.summary.setText("正在计算……")
-        query(self, lambda _task: ctx.read(_key_checks, year, as_of), lambda result: self.loaded(year, *result),
+        query(self, lambda _task: ctx.read(screening.key_check_list, year, as_of, ctx.user),
+              lambda found: self.loaded(year, found.checks, found.village_names),
               on_error=lambda exc: self.loaded(year, [], {}, exc), key=(id(self), "checks"))
 
     def loaded(self, year: int, checks: list[KeyCheck], names: dict[int, str],
@@ -213,9 +203,6 @@ class ScreeningPage(QWidget):
         if failure is not None and not isinstance(failure, ServiceError):
             show_error(self, failure)
         set_error(self.error, failure)
-        user = self.ctx.user
-        if user is not None and user.village_ids is not None:
-            checks = [k for k in checks if k.village_id in user.village_ids]
         selected = set(self.selected_household_ids())
         self.model.set_rows(checks, names)
         self._loaded_year = year
@@ -299,9 +286,14 @@ class ScreeningPage(QWidget):
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return False
         visited_on, outcome, note = dialog.values()
+        problems = screening.validate_visit(ids, visited_on, outcome, self.ctx.today())
+        if problems:
+            set_error(self.error, "；".join(problems))
+            return False
         try:
-            self.ctx.run(mark_visits, ids, self.ctx.year, visited_on, outcome, note)
-        except Exception as exc:  # noqa: BLE001
+            self.ctx.run(screening.mark_visits, ids, self.ctx.year, visited_on, outcome, note, user=self.ctx.user,
+                         as_of=self.ctx.today())
+        except ServiceError as exc:
             show_error(self, exc)
             return False
         self.refresh()

@@ -24,9 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..services import workflow
+from ..services.assess import read_snapshot
 from ..services.codes import codes
 from ..services.context import AppContext
 from ..services.errors import ServiceError
+from ..services.procedures import FieldDef, StepDef
 from ..services.workflow import CaseView, StepView
 from .errors import confirm, error_label, set_error
 from .member_dialogs import date_edit, from_qdate, to_qdate
@@ -35,16 +37,13 @@ from .widgets.code_combo import ValueCombo, code_combo
 HINT_STYLE = "color: #555;"
 
 
-def step_definition(kind: str, key: str) -> dict:
-    return next(s for s in workflow.procedure(kind)["steps"] if s["key"] == key)
-
-
 def suggested_category(case: CaseView) -> str | None:
-    """The category code suggested by the latest frozen assessment of the case, if any."""
+    """The category code suggested by the latest frozen assessment of the case, if any (any snapshot
+    version: services.assess.read_snapshot reads them)."""
     for step in reversed(case.steps):
-        name = (step.snapshot or {}).get("suggested_category")
-        if name:
-            return codes("category").code_of(name)
+        snap = read_snapshot(step.snapshot)
+        if snap is not None and snap.category:
+            return snap.category
     return None
 
 
@@ -56,7 +55,7 @@ class StepForm(QGroupBox):
         self.ctx = ctx
         self.case: CaseView | None = None
         self.step: StepView | None = None
-        self.definition: dict = {}
+        self.definition: StepDef | None = None
         self.fields: dict[str, QWidget] = {}
         self.publicity_start: QDateEdit | None = None
         self.period: QLabel | None = None
@@ -110,7 +109,7 @@ class StepForm(QGroupBox):
         set_error(self.error, None)
         if self.step is None:
             return
-        self.definition = step_definition(case.kind, self.step.key)
+        self.definition = workflow.step_def(case.kind, self.step.key)
         due = ""
         if self.step.due_on:
             late = (self.ctx.today() - self.step.due_on).days
@@ -118,11 +117,8 @@ class StepForm(QGroupBox):
                    else f"　期限 {self.step.due_on}")
         self.heading.setText(f"<b>{self.step.name}</b>{due}")
         role_names = codes("role")
-        self.roles.setText("办理人：" + "、".join(role_names.name(r) for r in self.definition.get("roles", [])))
-        steps = workflow.procedure(case.kind)["steps"]
-        index = [s["key"] for s in steps].index(self.step.key)
-        why_not = ("第一步不能退回" if index == 0 else
-                   f"“{steps[index - 1]['name']}”已作出决定，不能退回" if steps[index - 1].get("decision") else "")
+        self.roles.setText("办理人：" + "、".join(role_names.name(r) for r in self.definition.roles))
+        why_not = workflow.send_back_problem(case.kind, self.step.key) or ""
         self.back_button.setEnabled(not why_not)
         self.back_button.setToolTip(why_not or "退回修改；须在说明中填写修改意见")
         self._build_fields(case)
@@ -134,12 +130,12 @@ class StepForm(QGroupBox):
         self.date = date_edit(self.ctx.today(), self.ctx.today())
         self.notes = self._notes()
         self.form.addRow("办理日期：", self.date)
-        if self.definition.get("publicity_days"):
+        if self.definition.publicity_days:
             self._publicity_rows()
-        for key, label in (self.definition.get("fields") or {}).items():
-            widget = self._field(key, label, case)
-            self.fields[key] = widget
-            self.form.addRow("" if isinstance(widget, QCheckBox) else f"{label}：", widget)
+        for f in self.definition.fields:
+            widget = self._field(f, case)
+            self.fields[f.key] = widget
+            self.form.addRow("" if isinstance(widget, QCheckBox) else f"{f.label}：", widget)
         self.form.addRow("说明：", self.notes)
 
     def _notes(self) -> QPlainTextEdit:
@@ -149,19 +145,24 @@ class StepForm(QGroupBox):
         notes.setFixedHeight(notes.fontMetrics().lineSpacing() * 3 + 14)
         return notes
 
-    def _field(self, key: str, label: str, case: CaseView) -> QWidget:
-        if key == "authorized":
-            return QCheckBox(label)
-        if key == "meeting_form":
-            return ValueCombo([(f, f) for f in workflow.meeting_forms()], "（请选择）")
-        if key == "category":
-            combo = code_combo("category", "（请选择）")
-            combo.set_value(suggested_category(case))
-            combo.setToolTip("默认为最近一次冻结测算的建议类别")
+    def _field(self, f: FieldDef, case: CaseView) -> QWidget:
+        """A widget per field kind of the definition (services.procedures.FIELD_KINDS)."""
+        if f.kind == "confirm":
+            return QCheckBox(f.label)
+        if f.kind == "choice":
+            return ValueCombo([(o, o) for o in f.options], "（请选择）")
+        if f.kind == "compare_exemption":
+            combo = ValueCombo([(o, o) for o in f.options], "（需比对）")
+            combo.setToolTip("001 §34：脱贫享受政策户、已开展过信息比对的低保对象和分散供养特困人员可不重复比对")
+            return combo
+        if f.kind == "code":
+            combo = code_combo(f.code_list, "（请选择）")
+            if f.default == "suggested_category":
+                combo.set_value(suggested_category(case))
+                combo.setToolTip("默认为最近一次冻结测算的建议类别")
             return combo
         edit = QLineEdit()
-        edit.setPlaceholderText({"objections": "如：无异议；或异议内容及核实处理情况",
-                                 "document_no": "如：××乡振字〔2024〕3号"}.get(key, ""))
+        edit.setPlaceholderText(f.placeholder)
         return edit
 
     def _publicity_rows(self) -> None:
@@ -184,7 +185,7 @@ class StepForm(QGroupBox):
 
     def _show_period(self) -> None:
         start, end = workflow.publicity_period(from_qdate(self.publicity_start.date()),
-                                               self.definition.get("publicity_days"))
+                                               self.definition.publicity_days)
         self.period.setText(f"公示期 {start} 至 {end}，{end + timedelta(days=1)} 起可办结")
 
     # ------------------------------------------------------------------ values

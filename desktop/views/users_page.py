@@ -79,7 +79,10 @@ class UsersModel(QAbstractTableModel):
                     return "全部"
                 return "、".join(self.village_names.get(v, str(v)) for v in row.village_ids)
             if col == self.COL_STATE:
-                return ("启用" if row.active else "停用") if role == Qt.ItemDataRole.DisplayRole else row.active
+                if role == SORT_ROLE:
+                    return (row.active, -row.locked_minutes)
+                state = "启用" if row.active else "停用"
+                return f"{state}，登录已锁定（还剩 {row.locked_minutes} 分钟）" if row.locked_minutes else state
         if role == Qt.ItemDataRole.ForegroundRole and not row.active:
             return Qt.GlobalColor.gray
         return None
@@ -117,7 +120,7 @@ class AddUserDialog(QDialog):
             self.role.addItem(c.name, c.code)
         self.role.setCurrentIndex(self.role.findData("clerk"))
         self.villages = _village_list(villages)
-        self.password = password_edit(f"至少 {auth.MIN_PASSWORD} 位")
+        self.password = password_edit(auth.PASSWORD_HINT)
         self.confirm = password_edit()
         self.error = error_label(self)
         form = QFormLayout()
@@ -151,7 +154,7 @@ class AddUserDialog(QDialog):
     def save(self) -> None:
         role = self.role.currentData()
         village_ids = _checked(self.villages) if auth.limited_to_villages(role) else None
-        if (msg := auth.check_password_pair(self.password.text(), self.confirm.text())):
+        if (msg := auth.check_password_pair(self.password.text(), self.confirm.text(), self.username.text())):
             set_error(self.error, msg)
             return
         try:
@@ -171,7 +174,7 @@ class PasswordDialog(QDialog):
         self.ctx = ctx
         self.user = user
         self.setWindowTitle(f"重置密码 — {user.display_name}（{user.username}）")
-        self.password = password_edit(f"至少 {auth.MIN_PASSWORD} 位")
+        self.password = password_edit(auth.PASSWORD_HINT)
         self.confirm = password_edit()
         self.error = error_label(self)
         form = QFormLayout()
@@ -187,7 +190,7 @@ class PasswordDialog(QDialog):
         layout.addWidget(buttons)
 
     def save(self) -> None:
-        if (msg := auth.check_password_pair(self.password.text(), self.confirm.text())):
+        if (msg := auth.check_password_pair(self.password.text(), self.confirm.text(), self.user.username)):
             set_error(self.error, msg)
             return
         try:
@@ -250,9 +253,13 @@ class UsersPage(QWidget):
         self.password_button = QPushButton("重置密码…")
         self.villages_button = QPushButton("负责行政村…")
         self.active_button = QPushButton("停用")
+        self.unlock_button = QPushButton("解除锁定")
+        self.unlock_button.setToolTip(f"连续 {auth.LOCK_AFTER} 次登录失败的账号锁定 {auth.LOCK_MINUTES} 分钟；"
+                                      "确认是本人后可立即解除")
         self.error = error_label(self)
         buttons = QHBoxLayout()
-        for b in (self.add_button, self.password_button, self.villages_button, self.active_button):
+        for b in (self.add_button, self.password_button, self.villages_button, self.active_button,
+                  self.unlock_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
 
@@ -266,6 +273,7 @@ class UsersPage(QWidget):
         self.password_button.clicked.connect(self.reset_password)
         self.villages_button.clicked.connect(self.edit_villages)
         self.active_button.clicked.connect(self.toggle_active)
+        self.unlock_button.clicked.connect(self.unlock)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.refresh()
 
@@ -294,6 +302,7 @@ class UsersPage(QWidget):
             b.setEnabled(row is not None)
         self.villages_button.setEnabled(row is not None and auth.limited_to_villages(row.role))
         self.active_button.setText("启用" if row is not None and not row.active else "停用")
+        self.unlock_button.setEnabled(row is not None and row.locked_minutes > 0)
         set_error(self.error, None)
 
     def add_user(self) -> None:
@@ -322,7 +331,8 @@ class UsersPage(QWidget):
         if row.active and self.ctx.user is not None and row.id == self.ctx.user.id:
             set_error(self.error, "不能停用当前登录的用户")
             return
-        if row.active and not confirm(self, f"停用后“{row.display_name}”将不能登录。确定停用吗？"):
+        if row.active and not confirm(self, f"停用后“{row.display_name}”将不能登录；已打开的窗口在下一次操作时"
+                                            "退出登录。确定停用吗？"):
             return
         try:
             self.ctx.run(auth.set_user_active, row.id, not row.active)
@@ -330,3 +340,15 @@ class UsersPage(QWidget):
             set_error(self.error, exc)
             return
         self.refresh(select=row.id)
+
+    def unlock(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        try:
+            self.ctx.run(auth.unlock_user, row.id)
+        except ServiceError as exc:
+            set_error(self.error, exc)
+            return
+        self.refresh(select=row.id)
+        show_info(self, f"已解除“{row.display_name}”的登录锁定，现在可以登录。")

@@ -1,5 +1,6 @@
 """The headless command line is a contract (SPEC §11): run it as a user would, in a process."""
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -9,11 +10,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+BOSS = ("--admin-user", "boss", "--admin-password", "Jia-zhen-2024")  # init's first administrator
+DEMO = ("admin", "admin123")  # what demo creates on a new database
 
 
-def run(*args, check_code=None):
+def run(*args, check_code=None, user=DEMO, env=None):
+    """The command as a user runs it; `user` (name, password) goes in FANPIN_USER / FANPIN_PASSWORD."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("FANPIN_USER", "FANPIN_PASSWORD")}
+    if user is not None:
+        environ.update(FANPIN_USER=user[0], FANPIN_PASSWORD=user[1])
+    environ.update(env or {})
     p = subprocess.run([sys.executable, "-m", "desktop", *map(str, args)], cwd=ROOT, capture_output=True,
-                       text=True, encoding="utf-8", timeout=120)
+                       text=True, encoding="utf-8", timeout=120, env=environ, stdin=subprocess.DEVNULL)
     if check_code is not None:
         assert p.returncode == check_code, (p.returncode, p.stdout, p.stderr)
     return p
@@ -22,10 +30,10 @@ def run(*args, check_code=None):
 def test_init_then_config(tmp_path):
     db = tmp_path / "t.sqlite3"
     p = run("init", "--db", db, "--township", "稷下街道", "--county", "临淄区", "--year", "2024",
-            "--monitoring-line", "7100", check_code=0)
+            "--monitoring-line", "7100", *BOSS, check_code=0)
     assert "稷下街道" in p.stdout
     p = run("config", "--db", db, "--year", "2024", "--rural-average", "15,000", "--county-income", "21000",
-            check_code=0)
+            "--user", "boss", env={"FANPIN_PASSWORD": "Jia-zhen-2024"}, check_code=0)
     assert "7,100.00" in p.stdout and "15,000.00" in p.stdout and "21,000.00" in p.stdout
     with sqlite3.connect(db) as c:
         row = c.execute("SELECT monitoring_line, rural_average, county_income FROM year_settings WHERE year=2024")
@@ -35,8 +43,8 @@ def test_init_then_config(tmp_path):
 
 def test_init_twice_is_refused_and_nothing_changes(tmp_path):
     db = tmp_path / "t.sqlite3"
-    run("init", "--db", db, "--township", "甲镇", check_code=0)
-    p = run("init", "--db", db, "--township", "乙镇", check_code=1)
+    run("init", "--db", db, "--township", "甲镇", *BOSS, check_code=0)
+    p = run("init", "--db", db, "--township", "乙镇", *BOSS, check_code=1)
     assert "已初始化" in p.stderr
     with sqlite3.connect(db) as c:
         assert [r[0] for r in c.execute("SELECT name FROM region WHERE level='township'")] == ["甲镇"]
@@ -46,8 +54,9 @@ def test_config_errors_are_chinese_and_non_zero(tmp_path):
     db = tmp_path / "t.sqlite3"
     p = run("config", "--db", db, "--year", "2024", check_code=1)
     assert "数据库不存在" in p.stderr and not db.exists()
-    run("init", "--db", db, "--township", "甲镇", check_code=0)
-    p = run("config", "--db", db, "--year", "2024", "--monitoring-line", "-100", check_code=1)
+    run("init", "--db", db, "--township", "甲镇", *BOSS, check_code=0)
+    p = run("config", "--db", db, "--year", "2024", "--monitoring-line", "-100", user=("boss", "Jia-zhen-2024"),
+            check_code=1)
     assert "监测线必须大于 0" in p.stderr
     p = run("config", "--db", db, check_code=2)
     assert "缺少必需参数" in p.stderr
@@ -60,16 +69,22 @@ def test_wrong_usage_exits_2(tmp_path):
     assert not (tmp_path / "x.sqlite3").exists()
 
 
-def test_init_with_admin_allows_login(tmp_path):
+def test_init_requires_the_first_administrator_with_a_password_the_rule_allows(tmp_path):
     db = tmp_path / "t.sqlite3"
-    run("init", "--db", db, "--township", "甲镇", "--admin-user", "boss", "--admin-password", "secret1",
-        check_code=0)
+    p = run("init", "--db", db, "--township", "甲镇", check_code=2)
+    assert "--admin-user" in p.stderr and not db.exists()
+    p = run("init", "--db", db, "--township", "甲镇", "--admin-user", "boss", "--admin-password", "12345678",
+            check_code=1)
+    assert "全是数字" in p.stderr
+    run("init", "--db", db, "--township", "甲镇", *BOSS, check_code=0)
     from desktop.services import auth
     from desktop.services.db import init_db, sqlite_url
     database = init_db(sqlite_url(db))
     with database.session() as s:
-        assert auth.authenticate(s, "boss", "secret1").is_admin
+        assert auth.authenticate(s, "boss", "Jia-zhen-2024").is_admin
     database.dispose()
+    with sqlite3.connect(db) as c:  # the audit names who set the database up
+        assert {u for (u,) in c.execute("SELECT DISTINCT user FROM audit_entry")} <= {"boss"}
 
 
 def test_report_writes_a_pdf_and_refuses_unknown_kind_and_household(tmp_path):
@@ -82,6 +97,85 @@ def test_report_writes_a_pdf_and_refuses_unknown_kind_and_household(tmp_path):
     p = run("report", "card", "--db", db, "--out", tmp_path / "c.pdf", "--household", "NOPE", check_code=1)
     assert "户编号不存在：NOPE" in p.stderr and not (tmp_path / "c.pdf").exists()
     assert run("report", "card", "--db", db, "--out", tmp_path / "c.txt", check_code=2).stderr
+
+
+# ---------------------------------------------------------------------------- who is acting (SPEC §11, §12)
+
+def _demo_with_clerk(tmp_path):
+    """A demo township (admin / admin123) with a 村级录入员 "li" of its first village (by name)."""
+    db = tmp_path / "t.sqlite3"
+    p = run("demo", "--db", db, "--households", "30", "--year", "2024", "--as-of", "2024-11-20", user=None,
+            check_code=0)
+    assert "admin123" in p.stdout and "密码规则" in p.stdout  # the exemption is said on screen
+    # demo on an existing database needs credentials like any other command; it adds villages of its own
+    p = run("demo", "--db", db, "--households", "30", "--seed", "2", "--year", "2024", "--as-of", "2024-11-20",
+            check_code=0)
+    assert "admin123" not in p.stdout
+    from desktop.services import auth, regions
+    from desktop.services.db import init_db, sqlite_url
+    database = init_db(sqlite_url(db))
+    with database.session() as s:
+        admin = auth.authenticate(s, *DEMO)
+        s.commit()
+    with database.session(admin) as s:
+        village = regions.tree(s)[0]
+        auth.create_user(s, "li", "李录入", "clerk", "Xue-ji-2024", village_ids=[village.id])
+        s.commit()
+    database.dispose()
+    return db, village.name
+
+
+def test_missing_or_wrong_credentials_exit_1_in_chinese(tmp_path):
+    db = tmp_path / "t.sqlite3"
+    run("demo", "--db", db, "--households", "5", "--year", "2024", user=None, check_code=0)
+    p = run("assess", "--db", db, "--year", "2024", user=None, check_code=1)
+    assert "FANPIN_USER" in p.stderr
+    p = run("assess", "--db", db, "--year", "2024", user=None, env={"FANPIN_USER": "admin"}, check_code=1)
+    assert "FANPIN_PASSWORD" in p.stderr
+    p = run("assess", "--db", db, "--year", "2024", user=("admin", "wrong-pass"), check_code=1)
+    assert "用户名或密码不正确" in p.stderr and p.stdout == ""
+    p = run("demo", "--db", db, "--households", "5", user=None, check_code=1)  # an existing database
+    assert "FANPIN_USER" in p.stderr
+
+
+def test_user_option_wins_over_the_environment(tmp_path):
+    db, _village = _demo_with_clerk(tmp_path)
+    # FANPIN_USER names the clerk; --user admin wins, and admin's password is the one given
+    p = run("config", "--db", db, "--year", "2024", "--rural-average", "16000", "--user", "admin",
+            env={"FANPIN_USER": "li"}, check_code=0)
+    assert "16,000.00" in p.stdout
+    with sqlite3.connect(db) as c:
+        rows = c.execute("SELECT user FROM audit_entry WHERE table_name='year_settings' AND field='rural_average'")
+        assert [u for (u,) in rows] == ["admin"]
+
+
+def test_a_clerk_on_the_command_line_sees_only_their_villages(tmp_path):
+    import json
+    db, village = _demo_with_clerk(tmp_path)
+    clerk = ("li", "Xue-ji-2024")
+    everyone = json.loads(run("assess", "--db", db, "--year", "2024", "--as-of", "2024-11-20", check_code=0).stdout)
+    theirs = json.loads(run("assess", "--db", db, "--year", "2024", "--as-of", "2024-11-20", user=clerk,
+                            check_code=0).stdout)
+    with sqlite3.connect(db) as c:
+        own = {no for (no,) in c.execute("SELECT household_no FROM household h JOIN region r ON r.id = h.village_id "
+                                         "WHERE r.name = ?", (village,))}
+    assert 0 < len(theirs) < len(everyone)
+    assert {d["household_no"] for d in theirs} == own
+    other = sorted({d["household_no"] for d in everyone} - own)[0]
+    p = run("assess", "--db", db, "--year", "2024", "--household", other, user=clerk, check_code=1)
+    assert "权限" in p.stderr or "不存在" in p.stderr
+    p = run("config", "--db", db, "--year", "2024", "--monitoring-line", "1.00", user=clerk, check_code=1)
+    assert "村级录入员不能" in p.stderr
+    out = tmp_path / "mine.xlsx"
+    run("export", "--db", db, out, "--year", "2024", user=clerk, check_code=0)
+    from python_calamine import CalamineWorkbook
+    sheet = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("户信息").to_python()
+    header = next(i for i, row in enumerate(sheet) if "户编号" in [str(c) for c in row])
+    col = [str(c) for c in sheet[header]].index("户编号")
+    assert {str(r[col]) for r in sheet[header + 1:] if r[col]} == own
+    p = run("report", "summary", "--db", db, "--out", tmp_path / "s.pdf", "--year", "2024", user=clerk, check_code=0)
+    p = run("check", "--db", db, "--year", "2024", "--as-of", "2024-11-20", user=clerk, check_code=0)
+    assert {f["household_no"] for f in json.loads(p.stdout)} <= own
 
 
 def test_report_without_as_of_of_a_past_year_is_made_as_of_its_last_day(tmp_path):

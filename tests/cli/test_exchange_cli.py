@@ -9,13 +9,20 @@ import openpyxl
 
 from tests.services.test_exchange_book import db_state, family_rows, hh, simple_book, table, write_book
 
-from .test_cli import run
+from .test_cli import BOSS
+from .test_cli import run as run_as
+
+
+def run(*args, **kw):
+    """As the administrator `init` created."""
+    kw.setdefault("user", (BOSS[1], BOSS[3]))
+    return run_as(*args, **kw)
 
 
 def _init(tmp_path):
     db = tmp_path / "t.sqlite3"
     run("init", "--db", db, "--township", "稷下街道", "--county", "临淄区", "--year", "2024", "--monitoring-line",
-        "7100", check_code=0)
+        "7100", *BOSS, check_code=0)
     return db
 
 

@@ -21,7 +21,7 @@ from desktop.services import backup, failures, register, settings
 from desktop.services.context import AppContext
 from desktop.services.db import init_db, sqlite_url
 from desktop.services.errors import ServiceError
-from tests.conftest import TODAY, family
+from tests.conftest import ADMIN_PASSWORD, TODAY, family, login
 from tests.safety.conftest import fill, write_lock
 
 
@@ -84,7 +84,7 @@ def test_an_edit_on_a_full_disk_is_refused_in_chinese_and_nothing_is_half_saved(
 
 
 def test_import_on_a_full_disk_stops_at_the_backup_in_chinese_and_imports_nothing(ctx, township, small_disk,
-                                                                                    capsys, tmp_path):
+                                                                                    capsys, tmp_path, monkeypatch):
     from desktop.services import exchange
     data, members = family(township["villages"]["东村"])
     ctx.run(register.save_household, data, members, TODAY, ctx.user)
@@ -98,7 +98,8 @@ def test_import_on_a_full_disk_stops_at_the_backup_in_chinese_and_imports_nothin
             conn.exec_driver_sql(f"DELETE FROM {table}")
     ctx.db.dispose()
     fill(path.parent, leave=128 * 1024)  # room to open the file, not to copy it
-    code = cli.main(["import", "--db", str(path), str(book), "--year", "2024"])
+    monkeypatch.setenv("FANPIN_PASSWORD", ADMIN_PASSWORD)
+    code = cli.main(["import", "--db", str(path), str(book), "--year", "2024", "--user", "admin"])
     err = capsys.readouterr().err
     assert code == 1
     assert "备份没有完成" in err and "磁盘空间已满" in err and "Traceback" not in err
@@ -144,17 +145,18 @@ def test_login_dialog_says_the_database_is_locked(qtbot, ctx, short_lock_wait):
     dialog = LoginDialog(AppContext(ctx.db))
     qtbot.addWidget(dialog)
     dialog.username.setText("admin")
-    dialog.password.setText("admin123")
+    dialog.password.setText(ADMIN_PASSWORD)
     with write_lock(ctx.db.sqlite_path):
         dialog.try_login()
     assert dialog.user is None and "数据库正被" in dialog.error.text() and dialog.error.isVisibleTo(dialog)
 
 
-def test_command_line_on_a_locked_database_says_so_without_traceback(ctx, capsys, short_lock_wait):
+def test_command_line_on_a_locked_database_says_so_without_traceback(ctx, capsys, short_lock_wait, monkeypatch):
+    monkeypatch.setenv("FANPIN_PASSWORD", ADMIN_PASSWORD)
     path = ctx.db.sqlite_path
     ctx.db.dispose()
     with write_lock(path):
-        code = cli.main(["config", "--db", str(path), "--year", "2024", "--monitoring-line", "7200"])
+        code = cli.main(["config", "--db", str(path), "--year", "2024", "--monitoring-line", "7200", "--user", "admin"])
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("错误：数据库正被") and "Traceback" not in err
 
@@ -194,11 +196,12 @@ def test_run_gui_shows_the_read_only_message_and_exits(qtbot, ctx, immutable, mo
     assert len(shown) == 1 and "数据库文件是只读的" in shown[0]
 
 
-def test_command_line_on_a_read_only_database(ctx, immutable, capsys):
+def test_command_line_on_a_read_only_database(ctx, immutable, capsys, monkeypatch):
+    monkeypatch.setenv("FANPIN_PASSWORD", ADMIN_PASSWORD)
     path = ctx.db.sqlite_path
     ctx.db.dispose()
     immutable(path)
-    code = cli.main(["config", "--db", str(path), "--year", "2024", "--monitoring-line", "7200"])
+    code = cli.main(["config", "--db", str(path), "--year", "2024", "--monitoring-line", "7200", "--user", "admin"])
     err = capsys.readouterr().err
     assert code == 1 and "数据库文件是只读的" in err and "Traceback" not in err
 
@@ -284,7 +287,7 @@ def test_start_of_day_on_a_full_disk_warns_and_the_day_goes_on(qtbot, ctx, small
         c.execute("UPDATE audit_entry SET at='2024-11-19 09:00:00'")
     ctx = moved(ctx, small_disk(1024))
     fill(ctx.db.sqlite_path.parent, leave=64 * 1024)
-    daily = desktop_app.start_of_day(ctx.db, now=lambda: datetime(2024, 11, 20, 8, 0))
+    daily = desktop_app.start_of_day(ctx, now=lambda: datetime(2024, 11, 20, 8, 0))
     assert daily.taken is None and backup.list_backups(ctx.db.sqlite_path) == []
     assert len(warned) == 1 and "今天的自动备份没有完成" in warned[0][0] and "磁盘空间已满" in warned[0][1]
     assert "可以继续工作" in warned[0][1]
@@ -299,7 +302,7 @@ def test_start_of_day_with_the_clock_400_days_ahead_warns_and_deletes_nothing(qt
     taken = [backup.backup_sqlite(path, "daily", now=datetime(2024, 11, 10 + i, 8, 0)) for i in range(6)]
     with closing(sqlite3.connect(path)) as c, c:
         c.execute("UPDATE audit_entry SET at='2024-11-15 00:00:00'")
-    daily = desktop_app.start_of_day(ctx.db, now=lambda: datetime(2025, 12, 20, 8, 0))
+    daily = desktop_app.start_of_day(ctx, now=lambda: datetime(2025, 12, 20, 8, 0))
     assert all(p.exists() for p in taken) and daily.removed == []
     assert [t for t, _ in warned] == ["请检查电脑的日期时间 — 防止返贫监测帮扶工作台"]
 
@@ -325,7 +328,7 @@ def test_damaged_database_is_never_replaced_by_an_empty_backup(qtbot, ctx, monke
     assert good.name in shown["text"]
     reopened = desktop_app.open_database(path)
     try:
-        with reopened.session() as s:
+        with reopened.session(login(reopened, "admin", ADMIN_PASSWORD)) as s:
             assert regions.township(s).name == "稷下街道"
     finally:
         reopened.dispose()

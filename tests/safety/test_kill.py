@@ -172,7 +172,7 @@ def county_book(tmp_path_factory):
     from desktop.services import demo, exchange, regions, settings
     folder = tmp_path_factory.mktemp("book")
     source = init_db(sqlite_url(folder / "source.sqlite3"))
-    with source.session() as s:
+    with source.session(bootstrap="tester") as s:
         regions.init_township(s, "稷下街道")
         settings.set_year(s, 2024, monitoring_line="7100")
         demo.generate(s, 300, seed=5, year=2024)
@@ -191,7 +191,7 @@ def test_import_killed_at_a_point_is_all_or_nothing(tmp_path, county_book, point
     book, (households, members) = county_book
     target = tmp_path / "target.sqlite3"
     db = init_db(sqlite_url(target))
-    with db.session() as s:
+    with db.session(bootstrap="tester") as s:
         regions.init_township(s, "稷下街道")
         settings.set_year(s, 2024, monitoring_line="7100")
         s.commit()
@@ -211,7 +211,7 @@ def test_import_killed_at_a_point_is_all_or_nothing(tmp_path, county_book, point
         def progress(done, total, stage):
             if point == "half_written" and 0 < done < total:  # after the first round of 100 households
                 pause()
-        with db.session("kill-test") as s:
+        with db.session(bootstrap="kill-test") as s:  # the target has no user yet
             pv = exchange.preview(s, book, 2024)
             assert pv.ok, pv.errors[:3]
             event.listen(db.engine, "after_cursor_execute", executed)  # after the preview: the import's own writes

@@ -120,15 +120,18 @@ class Builder:
 
     # ------------------------------------------------------------------ income, measures, cases
     def income(self, hid: int, year: int = YEAR, collected_on: date | None = None, quarter: int | None = None,
-               **amounts) -> int:
-        """An income record; amounts per item (A28=…), a list gives several detail lines."""
+               signatures: bool | None = True, **amounts) -> int:
+        """An income record entered by a collector (signed unless told); amounts per item (A28=…), a list
+        gives several detail lines."""
         lines = []
         for item, value in amounts.items():
             values = value if isinstance(value, (list, tuple)) else [value]
             for i, v in enumerate(values):
                 name = FIRST_LINE[item] if i == 0 else income.line_catalog()[item][i]
                 lines.append(LineData(item, name, Decimal(str(v))))
-        return income.save_record(self.s, RecordData(hid, year, quarter=quarter, collected_on=collected_on,
+        return income.save_record(self.s, RecordData(hid, year, quarter=quarter,
+                                                     collected_on=collected_on or date(year, 10, 10),
+                                                     collected_by="王采集", signatures_collected=signatures,
                                                      lines=lines), TODAY)
 
     def measure(self, hid: int, category: str = "A39", item: str | None = "种植业",

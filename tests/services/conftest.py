@@ -9,8 +9,8 @@ from tests.services.builders import Builder
 
 
 @pytest.fixture
-def b(db, township):
-    with db.session("tester") as session:
+def b(db, township, admin):
+    with db.session(admin) as session:
         yield Builder(session, township)
 
 
@@ -21,7 +21,7 @@ def town(tmp_path_factory):
     from desktop.services.context import AppContext
     from desktop.services.db import init_db, sqlite_url
     db = init_db(sqlite_url(tmp_path_factory.mktemp("exchange") / "town.sqlite3"))
-    with db.session() as s:
+    with db.session(bootstrap="tester") as s:  # no user in this township: the first-run rights hold
         regions.init_township(s, "稷下街道", county="临淄区", city="淄博市", province="山东省")
         east = regions.add_village(s, "东村")
         regions.add_village(s, "西村")
@@ -29,5 +29,5 @@ def town(tmp_path_factory):
         settings.set_year(s, YEAR, monitoring_line="7100")
         settings.set_current_year(s, YEAR)
         s.commit()
-    yield AppContext(db=db, year=YEAR, today=lambda: TODAY)
+    yield AppContext(db=db, year=YEAR, today=lambda: TODAY, bootstrap=True)
     db.dispose()

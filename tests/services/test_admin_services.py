@@ -19,22 +19,22 @@ def _clerk_id(session) -> int:
     return next(u.id for u in auth.list_users(session) if u.username == "clerk")
 
 
-def test_set_user_villages_replaces_the_list_and_is_audited(db, township):
+def test_set_user_villages_replaces_the_list_and_is_audited(db, township, admin):
     east = township["villages"]["东村"]
-    with db.session("admin") as s:
+    with db.session(admin) as s:
         auth.set_user_villages(s, _clerk_id(s), [east])
         s.commit()
-    with db.session() as s:
+    with db.session(admin) as s:
         row = next(u for u in auth.list_users(s) if u.username == "clerk")
         assert row.village_ids == (east,)
-        user = auth.authenticate(s, "clerk", "clerk123")
+        user = auth.authenticate(s, "clerk", "Xc-cun-2024")
         assert user.village_ids == frozenset({east})
         entry = next(e for e in audit.recent(s) if e.what.startswith("用户村"))
         assert (entry.user, entry.old, entry.new) == ("admin", "西村", "东村")
 
 
-def test_set_user_villages_refuses_empty_list_and_non_clerks(db, township):
-    with db.session() as s:
+def test_set_user_villages_refuses_empty_list_and_non_clerks(db, township, admin):
+    with db.session(admin) as s:
         with pytest.raises(auth.AuthError, match="至少要指定一个行政村"):
             auth.set_user_villages(s, _clerk_id(s), [])
         admin_id = next(u.id for u in auth.list_users(s) if u.username == "admin")

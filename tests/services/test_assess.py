@@ -1,6 +1,7 @@
 """assess() over the database and the CLI `assess` contract (SPEC §11)."""
 
 import json
+import os
 import subprocess
 import sys
 from datetime import date
@@ -13,7 +14,7 @@ from desktop.models import Household, Measure
 from desktop.services import assess, income, register
 from desktop.services.assess import AssessError
 from desktop.services.income import LineData, RecordData
-from tests.conftest import TODAY, family
+from tests.conftest import ADMIN_PASSWORD, TODAY, family
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = ["household_no", "year", "size", "A33", "A34", "A37", "A38", "suggested_category", "needs_review", "reasons",
@@ -27,7 +28,8 @@ def household(ctx, township, no, serial, a28, a36="0", **fields):
         setattr(data, k, v)
     hid = ctx.run(register.save_household, data, members, TODAY, ctx.user)
     rec = RecordData(hid, 2024, collected_on=date(2024, 10, 10),
-                     lines=[LineData("A28", "务工收入", D(a28)), LineData("A36", "医疗自付", D(a36))])
+                     lines=[LineData("A28", "务工收入", D(a28)), LineData("A36", "医疗自付", D(a36))],
+                     collected_by="采集员")
     ctx.run(income.save_record, rec, TODAY)
     return hid
 
@@ -62,16 +64,16 @@ def test_developmental_measure_missing_and_present(ctx, township):
     hid = household(ctx, township, "H1", 1, "6000", a27_risk_types=["01"])
     [a] = ctx.read(assess.assess, 2024, TODAY)
     assert a.developmental_measure_required and a.developmental_measure_missing
-    with ctx.db.session() as s:
+    with ctx.db.session(ctx.user) as s:
         s.add(Measure(household_id=hid, category="A48", item="临时救助", start_date=date(2024, 5, 1)))
         s.commit()
     assert ctx.read(assess.assess, 2024, TODAY)[0].developmental_measure_missing
-    with ctx.db.session() as s:
+    with ctx.db.session(ctx.user) as s:
         s.add(Measure(household_id=hid, category="A39", item="养殖业", start_date=date(2024, 5, 1),
                       end_date=date(2024, 11, 19)))
         s.commit()
     assert ctx.read(assess.assess, 2024, TODAY)[0].developmental_measure_missing  # ended the day before
-    with ctx.db.session() as s:
+    with ctx.db.session(ctx.user) as s:
         s.add(Measure(household_id=hid, category="A42", item="保洁员", start_date=date(2024, 5, 1)))
         s.commit()
     assert not ctx.read(assess.assess, 2024, TODAY)[0].developmental_measure_missing
@@ -79,7 +81,7 @@ def test_developmental_measure_missing_and_present(ctx, township):
 
 def test_warning_colour_from_identification_date(ctx, township):
     hid = household(ctx, township, "H1", 1, "6000")
-    with ctx.db.session() as s:
+    with ctx.db.session(ctx.user) as s:
         h = s.get(Household, hid)
         h.monitoring_status, h.identified_on = "monitoring", date(2024, 5, 20)
         s.commit()
@@ -103,7 +105,8 @@ def test_cli_assess_prints_money_with_two_decimals(ctx, township):
     household(ctx, township, "H2", 10, "90000")
     p = subprocess.run([sys.executable, "-m", "desktop", "assess", "--db", str(ctx.db.sqlite_path), "--year", "2024",
                         "--as-of", "2024-11-20", "--household", "H1"], cwd=ROOT, capture_output=True, text=True,
-                       encoding="utf-8", timeout=120)
+                       encoding="utf-8", timeout=120,
+                       env={**os.environ, "FANPIN_USER": "admin", "FANPIN_PASSWORD": ADMIN_PASSWORD})
     assert p.returncode == 0, p.stderr
     assert '"A33": 15000.50' in p.stdout and '"A34": 5000.17' in p.stdout
     data = json.loads(p.stdout)

@@ -4,13 +4,14 @@ does not, and the `check` command-line contract (SPEC §11)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
 from desktop.services import checks, settings
-from tests.conftest import TODAY, YEAR
+from tests.conftest import ADMIN_PASSWORD, TODAY, YEAR
 from tests.services.builders import bad_checksum, id_with
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,8 +31,8 @@ def codes_of(findings, no: str) -> set[str]:
 
 # ---------------------------------------------------------------------------- the whole list
 
-def test_codes_are_the_23_of_spec_each_with_a_chinese_title():
-    assert len(checks.CODES) == 23 and len(set(checks.CODES)) == 23
+def test_codes_are_the_24_of_spec_each_with_a_chinese_title():
+    assert len(checks.CODES) == 24 and len(set(checks.CODES)) == 24
     assert set(checks.TITLES) == set(checks.CODES)
 
 
@@ -359,7 +360,7 @@ class TestCategoryInconsistent:
         b.monitored(category="01", a4_poverty_alleviated=True)
         tufa = b.monitored(category="03", a28="14200", measure=True)  # A34 at the line, A38 below
         b.income(tufa, collected_on=date(2024, 10, 11), A28="14200", A36="2000")
-        claims = b.monitored(category="03", a28="14000")  # A34 below, A38 above thanks to claims
+        claims = b.monitored(category="02", a28="14000")  # A34 below, A38 above thanks to claims
         b.income(claims, collected_on=date(2024, 10, 11), A28="14000", A35="400")
         b.household(a3_category="02", a4_poverty_alleviated=True)  # not monitored
         assert of(run(b), "CATEGORY_INCONSISTENT") == []
@@ -479,7 +480,7 @@ class TestProcedures:
         b.case(hid, [("线索登记", date(2024, 11, 1), date(2024, 11, 1)), ("入户核实", date(2024, 11, 19), None)])
         [f] = of(run(b), "STEP_OVERDUE")
         assert f.household_no == b.no(hid) and f.member_id_number is None
-        assert "流程步骤“入户核实”应于 2024-11-19 前完成，已逾期" in f.message
+        assert "流程步骤“监测对象认定：入户核实”应于 2024-11-19 前完成，已逾期" in f.message
 
     def test_STEP_OVERDUE_not_on_the_due_day_done_undated_or_closed(self, b):
         hid = b.household(monitoring_status="identifying")
@@ -516,7 +517,7 @@ class TestProcedures:
                            a54_removed_on=date(2024, 7, 14))
         [f] = of(run(b), "REMOVED_TOO_SOON")
         assert f.household_no == b.no(soon) and f.member_id_number is None
-        assert "2024-01-15 识别、2024-07-14 帮扶消除，不足 6 个月" in f.message
+        assert "2024-01-15 识别，帮扶消除须在识别满 6 个月后（2024-07-15 起），2024-07-14 不足 6 个月" in f.message
 
     def test_REMOVED_TOO_SOON_not_at_6_months_nor_for_natural_removal(self, b):
         b.household(monitoring_status="removed", identified_on=date(2024, 1, 15), a53_removal_way="01",
@@ -536,8 +537,9 @@ class TestProcedures:
 # ---------------------------------------------------------------------------- command line
 
 def cli_check(db, *args):
-    p = subprocess.run([sys.executable, "-m", "desktop", "check", "--db", str(db.sqlite_path), *args], cwd=ROOT,
-                       capture_output=True, text=True, encoding="utf-8", timeout=120)
+    p = subprocess.run([sys.executable, "-m", "desktop", "check", "--db", str(db.sqlite_path), "--user", "admin",
+                        *args], cwd=ROOT, capture_output=True, text=True, encoding="utf-8", timeout=120,
+                       env={**os.environ, "FANPIN_PASSWORD": ADMIN_PASSWORD})
     return p
 
 
@@ -574,13 +576,13 @@ def test_cli_check_year_without_settings_is_an_error_in_chinese(db, b):
     assert "2030 年度未设置监测线" in p.stderr
 
 
-def test_checks_of_some_households_equal_the_full_run_restricted_to_them(db, township):
+def test_checks_of_some_households_equal_the_full_run_restricted_to_them(db, township, admin):
     """household_ids only narrows what is reported; an ID shared with a household outside is found."""
     from sqlalchemy import select
 
     from desktop.models import Household, Member
     from desktop.services import demo
-    with db.session() as s:
+    with db.session(admin) as s:
         demo.generate(s, 300, seed=4, year=2024, as_of=date(2024, 11, 20))
         ids = sorted(s.scalars(select(Household.id)))
         inside, outside = ids[:100], ids[100:]

@@ -28,14 +28,14 @@ def test_clues_newest_first_with_household_and_pending_filter(ctx, township):
     assert done.case_id == cid and done.outcome == "已发起认定"
 
 
-def test_clues_of_a_clerk_are_those_of_their_villages_and_unmatched(db, ctx, township):
+def test_clues_of_a_clerk_are_those_of_their_villages_and_unmatched(db, ctx, township, admin):
     east = _household(ctx, township["villages"]["东村"], "H1")
     west = _household(ctx, township["villages"]["西村"], "H2", serial=11)
     ctx.run(workflow.record_clue, "01", date(2024, 10, 1), household_id=east)
     ctx.run(workflow.record_clue, "01", date(2024, 10, 2), household_id=west)
     ctx.run(workflow.record_clue, "05", date(2024, 10, 3))
-    with db.session() as s:
-        clerk = auth.authenticate(s, "clerk", "clerk123")  # 西村
+    with db.session(admin) as s:
+        clerk = auth.authenticate(s, "clerk", "Xc-cun-2024")  # 西村
         s.commit()
     cctx = AppContext(db=db, user=clerk, year=YEAR, today=lambda: TODAY)
     rows = cctx.read(workflow.clues, village_ids=clerk.village_ids)

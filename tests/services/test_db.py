@@ -16,9 +16,9 @@ def test_fresh_database_is_at_head(db):
     assert dbmod.current_revision(db.engine) == dbmod.head_revision(db.engine)
 
 
-def test_migration_of_a_database_with_data_takes_a_backup_first(db, township, monkeypatch):
+def test_migration_of_a_database_with_data_takes_a_backup_first(db, admin, monkeypatch):
     path = db.sqlite_path
-    with db.session() as s:
+    with db.session(admin) as s:
         from desktop.services import settings
         settings.set_app(s, "marker", "kept")
         s.commit()
@@ -45,9 +45,9 @@ def test_new_database_is_not_backed_up(tmp_path):
     database.dispose()
 
 
-def test_backup_copies_a_consistent_database(db, township, tmp_path):
+def test_backup_copies_a_consistent_database(db, admin, tmp_path):
     path = db.sqlite_path
-    with db.session() as s:
+    with db.session(admin) as s:
         from desktop.services import settings
         settings.set_app(s, "township_name", "稷下街道")
         s.commit()
@@ -69,14 +69,14 @@ def test_migrations_build_exactly_the_models(db):
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
 
-def test_restore_takes_a_safety_copy_and_brings_the_backup_back(db, township):
+def test_restore_takes_a_safety_copy_and_brings_the_backup_back(db, admin):
     from desktop.services import settings
     path = db.sqlite_path
-    with db.session() as s:
+    with db.session(admin) as s:
         settings.set_app(s, "marker", "before")
         s.commit()
     old = backup.backup_sqlite(path, "manual", now=datetime(2024, 1, 1, 8, 0))
-    with db.session() as s:
+    with db.session(admin) as s:
         settings.set_app(s, "marker", "after")
         s.commit()
     db.dispose()
@@ -98,11 +98,11 @@ def test_a_damaged_backup_is_never_restored(db, township, tmp_path):
         assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
-def test_damaged_database_is_replaced_by_the_latest_good_backup(db, township, tmp_path):
+def test_damaged_database_is_replaced_by_the_latest_good_backup(db, admin, tmp_path):
     from desktop.services import settings
     from desktop.services.integrity import integrity_check
     path = db.sqlite_path
-    with db.session() as s:
+    with db.session(admin) as s:
         settings.set_app(s, "marker", "good")
         s.commit()
     good = backup.backup_sqlite(path, "daily", now=datetime(2024, 3, 1, 8, 0))
@@ -118,3 +118,50 @@ def test_damaged_database_is_replaced_by_the_latest_good_backup(db, township, tm
     assert integrity_check(path) is None
     with sqlite3.connect(path) as c:
         assert c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone() == ("good",)
+
+
+def test_a_database_with_households_upgrades_from_every_earlier_revision(tmp_path):
+    """A township upgrading the program keeps its register: each revision's database, holding households,
+    members, a case and an income record, migrates to the head for real (no stand-in for the upgrade), with
+    every reference intact and foreign keys back on afterwards."""
+    import sqlite3
+
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from desktop.services.db import _alembic_config, current_revision, head_revision
+
+    probe = init_db(sqlite_url(tmp_path / "probe.sqlite3"), run_migrations=False)
+    revisions = [r.revision for r in ScriptDirectory.from_config(_alembic_config(probe.engine)).walk_revisions()]
+    probe.dispose()
+    for old in reversed(revisions[1:]):  # every revision but the head, oldest first
+        path = tmp_path / f"at_{old}.sqlite3"
+        database = init_db(sqlite_url(path), run_migrations=False)
+        command.upgrade(_alembic_config(database.engine), old)
+        database.dispose()
+        with sqlite3.connect(path) as c:
+            c.execute("PRAGMA foreign_keys=ON")
+            now = "2024-01-01 00:00:00"
+            c.execute("INSERT INTO region(id, level, name, active, sort_order, created_at, updated_at) "
+                      "VALUES (1, 'township', '甲镇', 1, 0, ?, ?)", (now, now))
+            c.execute("INSERT INTO region(id, level, name, parent_id, active, sort_order, created_at, updated_at) "
+                      "VALUES (2, 'village', '东村', 1, 1, 0, ?, ?)", (now, now))
+            c.execute("INSERT INTO household(id, household_no, village_id, size, a4_poverty_alleviated, a27_risk_types,"
+                      " a27a_disaster_types, monitoring_status, whole_no_labor_guarantee, created_at, updated_at) "
+                      "VALUES (1, 'H1', 2, 1, 1, '[]', '[]', 'monitoring', 0, ?, ?)", (now, now))
+            c.execute("INSERT INTO member(id, household_id, seq, name, id_number, relation, status, created_at, "
+                      "updated_at) VALUES (1, 1, 1, '张三', '370305197003050011', '01', 'normal', ?, ?)", (now, now))
+            c.execute("INSERT INTO case_(id, household_id, kind, state, opened_on, data, created_at, updated_at) "
+                      "VALUES (1, 1, 'identify', 'open', '2024-01-05', '{}', ?, ?)", (now, now))
+        upgraded = init_db(sqlite_url(path))
+        try:
+            assert current_revision(upgraded.engine) == head_revision(upgraded.engine), old
+            with upgraded.engine.connect() as conn:
+                assert conn.exec_driver_sql("SELECT household_no, a4_poverty_alleviated FROM household").all() == [
+                    ("H1", 1)], old
+                assert conn.exec_driver_sql("SELECT name FROM member WHERE household_id = 1").all() == [("张三",)]
+                assert conn.exec_driver_sql("SELECT kind FROM case_ WHERE household_id = 1").all() == [("identify",)]
+                assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        finally:
+            upgraded.dispose()

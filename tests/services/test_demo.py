@@ -31,11 +31,11 @@ def demo_db(tmp_path_factory):
     """One generated township shared by the read-only tests of this module (generating is the slow part)."""
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
     database = init_db(sqlite_url(path))
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         regions.init_township(s, "稷下街道", county="临淄区", city="淄博市", province="山东省")
         s.commit()
     calls = []
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         result = demo.generate(s, N, seed=7, year=2024, as_of=AS_OF, progress=lambda d, t: calls.append((d, t)))
         s.commit()
     yield database, result, calls
@@ -48,7 +48,7 @@ def _members(s):
 
 def test_counts_match_the_result(demo_db):
     database, result, calls = demo_db
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         assert s.scalar(select(func.count()).select_from(Household)) == N == result.households
         assert s.scalar(select(func.count()).select_from(Member)) == result.members
         assert s.scalar(select(func.count()).select_from(Measure)) == result.measures > 0
@@ -65,7 +65,7 @@ def test_counts_match_the_result(demo_db):
 
 def test_villages_have_unique_names_groups_and_population(demo_db):
     database, _, _ = demo_db
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         tid = regions.township(s).id
         villages = s.scalars(select(Region).where(Region.parent_id == tid)).all()
         assert len({v.name for v in villages}) == len(villages)
@@ -80,7 +80,7 @@ def test_villages_have_unique_names_groups_and_population(demo_db):
 
 def test_id_numbers_valid_unique_and_match_sex_and_age(demo_db):
     database, _, _ = demo_db
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         members = _members(s)
     cores = [m.id_number[:18] for m in members]
     assert len(set(cores)) == len(cores)
@@ -98,7 +98,7 @@ def test_id_numbers_valid_unique_and_match_sex_and_age(demo_db):
 
 def test_one_head_per_household_and_cached_size_and_head_name(demo_db):
     database, _, _ = demo_db
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         members = _members(s)
         households = s.scalars(select(Household)).all()
     by_household = defaultdict(list)
@@ -115,7 +115,7 @@ def test_one_head_per_household_and_cached_size_and_head_name(demo_db):
 
 def test_relations_agree_with_sex_and_age(demo_db):
     database, _, _ = demo_db
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         members = _members(s)
     by_household = defaultdict(list)
     for m in members:
@@ -143,7 +143,7 @@ def test_relations_agree_with_sex_and_age(demo_db):
 
 def test_every_code_is_in_its_list(demo_db):
     database, _, _ = demo_db
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         members = _members(s)
         households = s.scalars(select(Household)).all()
         measures = s.scalars(select(Measure)).all()
@@ -177,7 +177,7 @@ def test_every_code_is_in_its_list(demo_db):
 
 def test_members_are_plausible(demo_db):
     database, _, _ = demo_db
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         members = [m for m in _members(s) if m.status == "normal"]
     compulsory = [m for m in members if 7 <= age_on(parse_id(m.id_number).birth_date, date(2024, 9, 30)) <= 14]
     assert compulsory
@@ -195,7 +195,7 @@ def test_members_are_plausible(demo_db):
 
 def test_rare_characters_appear_in_names(demo_db):
     database, _, _ = demo_db
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         names = list(s.scalars(select(Member.name)))
     text = "".join(names)
     for ch in ("堃", "䶮", "𠮷"):
@@ -207,7 +207,7 @@ def test_rare_characters_appear_in_names(demo_db):
 
 def test_monitored_and_removed_households_have_dates_in_order(demo_db):
     database, result, _ = demo_db
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         households = s.scalars(select(Household)).all()
         measured = set(s.scalars(select(Measure.household_id)))
     status = Counter(h.monitoring_status for h in households)
@@ -233,7 +233,7 @@ def test_monitored_and_removed_households_have_dates_in_order(demo_db):
 
 def test_income_record_for_every_household_spread_around_the_line(demo_db):
     database, _, _ = demo_db
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         line = settings.get_year(s, 2024).monitoring_line
         records = s.scalars(select(IncomeRecord).where(IncomeRecord.year == 2024)).all()
         sizes = dict(s.execute(select(Household.id, Household.size)).all())
@@ -253,7 +253,7 @@ def test_income_record_for_every_household_spread_around_the_line(demo_db):
 
 def test_events_for_members_who_left(demo_db):
     database, _, _ = demo_db
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         left = s.scalars(select(Member).where(Member.status != "normal")).all()
         events = {e.member_id: e for e in s.scalars(select(MemberEvent))}
     assert left
@@ -264,7 +264,7 @@ def test_events_for_members_who_left(demo_db):
 
 
 def _snapshot(database):
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         return (list(s.execute(select(Household.household_no, Household.head_name, Household.monitoring_status,
                                       Household.phone).order_by(Household.id))),
                 list(s.execute(select(Member.name, Member.id_number, Member.labor).order_by(Member.id))),
@@ -274,7 +274,7 @@ def _snapshot(database):
 
 def _fresh(tmp_path, name):
     database = init_db(sqlite_url(tmp_path / name))
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         regions.init_township(s, "演示镇", county="演示县")
         s.commit()
     return database
@@ -283,26 +283,26 @@ def _fresh(tmp_path, name):
 def test_deterministic_for_a_seed_and_sets_the_year(tmp_path):
     a, b, c = (_fresh(tmp_path, f"{n}.sqlite3") for n in "abc")
     for database, seed in ((a, 3), (b, 3), (c, 4)):
-        with database.session() as s:
+        with database.session(bootstrap="tester") as s:
             demo.generate(s, 120, seed=seed, year=2023, as_of=date(2023, 10, 31))
             s.commit()
     assert _snapshot(a) == _snapshot(b)
     assert _snapshot(a) != _snapshot(c)
-    with a.session() as s:
+    with a.session(bootstrap="tester") as s:
         assert settings.get_year(s, 2023).monitoring_line == Decimal("7100.00")
         assert settings.current_year(s) == 2023
     for database in (a, b, c):
         database.dispose()
 
 
-def test_second_run_adds_without_collisions(db, township):
-    with db.session() as s:
+def test_second_run_adds_without_collisions(db, township, admin):
+    with db.session(admin) as s:
         first = demo.generate(s, 150, seed=1, year=2024, as_of=AS_OF)
         s.commit()
-    with db.session() as s:
+    with db.session(admin) as s:
         second = demo.generate(s, 200, seed=1, year=2024, as_of=AS_OF)
         s.commit()
-    with db.session() as s:
+    with db.session(admin) as s:
         assert s.scalar(select(func.count()).select_from(Household)) == 350
         numbers = list(s.scalars(select(Household.household_no)))
         assert len(set(numbers)) == len(numbers)
@@ -317,24 +317,24 @@ def test_second_run_adds_without_collisions(db, township):
 
 
 def test_needs_a_configured_township(db):
-    with db.session() as s:
+    with db.session(bootstrap="tester") as s:
         with pytest.raises(demo.DemoError):
             demo.generate(s, 10)
 
 
 def test_no_household_has_two_fathers_or_two_mothers(demo_db):
     database, _, _ = demo_db
-    with database.session() as s:
+    with database.session(bootstrap="tester") as s:
         rows = s.execute(select(Member.household_id, Member.relation, func.count())
                          .where(Member.relation.in_(("01", "02", "11", "12")))
                          .group_by(Member.household_id, Member.relation)).all()
     assert all(n == 1 for _, _, n in rows)
 
 
-def test_statuses_of_procedures_are_backed_by_open_cases(db, township):
+def test_statuses_of_procedures_are_backed_by_open_cases(db, township, admin):
     from desktop.models import Case, CaseStep, Household
     from desktop.services import checks, demo, workflow
-    with db.session() as s:
+    with db.session(admin) as s:
         result = demo.generate(s, 600, seed=9, year=2024, as_of=date(2024, 11, 20))
         s.commit()
         by_status = {}

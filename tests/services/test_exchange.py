@@ -24,7 +24,7 @@ from .test_exchange_book import db_state, family_rows, hh, person, sheet_values,
 @contextmanager
 def trial_import(town, path, year=YEAR):
     """Preview and apply in a transaction that is rolled back afterwards: (session, preview)."""
-    with town.db.session() as s:
+    with town.db.session(bootstrap="tester") as s:
         pv = exchange.preview(s, path, year)
         assert pv.errors == [], [e.text() for e in pv.errors[:5]]
         exchange.apply(s, pv, as_of=TODAY, take_backup=False, check=False)
@@ -469,19 +469,26 @@ def test_updates_existing_households_matched_by_number_and_members_by_id(ctx, to
     assert ctx.read(income.totals_for_year, YEAR)[hid].A28 == Decimal("3000.00")
 
 
-def test_income_of_an_existing_household_replaces_the_record_that_stands_for_the_year(ctx, township, tmp_path):
+def test_imported_income_is_the_annual_record_and_a_quarterly_one_stays_beside_it(ctx, township, tmp_path):
+    """SPEC §4: "only annual records (the latest annual one of the year) give the year's A33–A38 …
+    quarterly records are kept beside them … never replace the year's figures"."""
     data, members = family(township["villages"]["东村"], no="H001")
     hid = ctx.run(register.save_household, data, members, TODAY)
     ctx.run(income.save_record, income.RecordData(hid, YEAR, quarter=3, collected_on=date(2024, 9, 20), lines=[
         income.LineData("A28", "务工收入", Decimal("8000")),
-        income.LineData("A31", "养老保险金", Decimal("1200"))]), TODAY)
+        income.LineData("A31", "养老保险金", Decimal("1200"))], collected_by="采集员"), TODAY)
     ms = [{"户编号": "H001", "姓名": m.name, "证件号码": m.id_number, "与户主关系": "户主" if i == 0 else "配偶"}
           for i, m in enumerate(members[:2])]
     path = write_book(tmp_path / "u.xlsx", {"户信息": table([hh("H001", **{"工资性收入": 9000})]),
                                             "家庭成员": table(ms)})
     run_import(ctx, path)
     totals = ctx.read(income.totals_for_year, YEAR)[hid]
-    assert totals.A28 == Decimal("9000.00") and totals.A31 == Decimal("1200.00")  # blank A31 keeps what was there
+    assert totals.A28 == Decimal("9000.00") and totals.A31 == Decimal("0.00")  # nothing taken from the quarter
+    records = ctx.read(income.records, hid, YEAR)
+    assert sorted(((r.quarter or 0), r.origin, r.signatures_collected) for r in records) == [
+        (0, "imported", None), (3, "entered", False)]
+    imported = next(r for r in records if r.quarter is None)
+    assert imported.source_file == "u.xlsx" and imported.recorded_by == "admin"
 
 
 def test_importing_the_same_file_twice_changes_nothing_the_second_time(ctx, tmp_path):
@@ -533,12 +540,12 @@ def _fresh_ctx(tmp_path, name):
     from desktop.services.context import AppContext
     from desktop.services.db import init_db, sqlite_url
     db = init_db(sqlite_url(tmp_path / name))
-    with db.session() as s:
+    with db.session(bootstrap="tester") as s:
         regions.init_township(s, "稷下街道", county="临淄区", city="淄博市", province="山东省")
         settings.set_year(s, YEAR, monitoring_line="7100")
         settings.set_current_year(s, YEAR)
         s.commit()
-    return AppContext(db=db, year=YEAR, today=lambda: TODAY)
+    return AppContext(db=db, year=YEAR, today=lambda: TODAY, bootstrap=True)
 
 
 HOUSEHOLD_FIELDS = ("household_no", "phone", "a1_relocation_site", "a2_site_address", "a3_category",
@@ -597,8 +604,17 @@ def test_export_is_styled_for_people(demo_db, tmp_path):
     assert ws.freeze_panes == "B2" and ws["A1"].font.b and ws.column_dimensions["A"].width >= 18
     assert ws["A2"].data_type == "s" and ws["A2"].number_format == "@"
     header = [c.value for c in ws[1]]
-    assert header[:6] == ["户编号", "省", "市", "县", "乡镇", "行政村"] and "监测联系人电话" in header
+    assert header[:6] == ["户编号", "省", "市", "县", "乡镇", "行政村"]
     assert header[-1] == "风险消除后合规自付支出"  # the 风险消除后 block of SPEC §9.1 ends the sheet
+    # SPEC §9's columns end with 监测联系人电话; the facts §6.3 / §6.4 need follow it, then the 风险消除后 block.
+    assert header.index("监测联系人电话") == header.index("监测联系人") + 1
+    policy = [
+        "收入核算已双签字", "舆情信访户", "致贫原因消失且生产生活条件不低于一般农户", "拥有并经常使用高档乘用车辆",
+        "在城镇购买商品房", "注册公司企业并雇佣他人经营", "有财政供养人员或国企中层以上领导",
+        "分户子女注册公司企业且收益较高",
+        "分户子女赡养能力强", "大病个人自付费用较大", "因灾因意外造成家庭生活困难", "认定脱贫不享受政策时间"]
+    start = header.index("监测联系人电话") + 1
+    assert header[start:start + len(policy)] == policy
     assert header.index("家庭纯收入") == header.index("生产经营性支出") + 1
     validations = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
     col = openpyxl.utils.get_column_letter(header.index("监测对象类别") + 1)
@@ -633,9 +649,9 @@ def test_export_leaves_income_blank_without_a_record_and_computes_the_rest(ctx, 
     hid = ctx.run(register.save_household, data, members, TODAY)
     data, members = family(township["villages"]["西村"], no="H002", serial=11)
     hid2 = ctx.run(register.save_household, data, members, TODAY)
-    ctx.run(income.save_record, income.RecordData(hid2, YEAR, lines=[
+    ctx.run(income.save_record, income.RecordData(hid2, YEAR, collected_on=date(2024, 10, 1), lines=[
         income.LineData("A28", "务工收入", Decimal("30000")), income.LineData("A32", "种植业", Decimal("3000")),
-        income.LineData("A36", "医疗自付", Decimal("900"))]), TODAY)
+        income.LineData("A36", "医疗自付", Decimal("900"))], collected_by="采集员"), TODAY)
     path = tmp_path / "e.xlsx"
     ctx.read(exchange.export_workbook, path, YEAR)
     rows = sheet_values(path, "户信息")

@@ -42,7 +42,7 @@ def test_any_cells_are_accepted_whole_or_rejected_whole(town, tmp_path_factory, 
     write_book(path, {"户信息": table([hh("H001", **hh_cells), hh("H002")]),
                       "家庭成员": table(members + family_rows("H002", 5)), "收入明细": lines})
     before = db_state(town.db)
-    with town.db.session() as s:
+    with town.db.session(bootstrap="tester") as s:
         pv = exchange.preview(s, path, YEAR)
         if not pv.ok:
             assert pv.errors and all(e.reason for e in pv.errors)

@@ -69,8 +69,8 @@ def test_parse_money_refuses_negative_and_garbage(text, fragment):
         income.parse_money(text)
 
 
-def test_default_lines_are_data_and_a_township_may_add(db, township):
-    with db.session() as s:
+def test_default_lines_are_data_and_a_township_may_add(db, township, admin):
+    with db.session(admin) as s:
         cat = income.line_catalog(s)
         assert cat["A28"][:2] == ["务工收入", "行业部门公益岗收入"]
         assert "赡养费" in cat["A31"] and "医疗自付" in cat["A36"]
@@ -120,18 +120,20 @@ def test_records_are_dated_and_the_latest_stands_for_the_year(ctx, township):
 def test_invalid_record_changes_nothing(ctx, township):
     hid = save(ctx, *family(township["villages"]["东村"]))
     bad = RecordData(hid, 2024, collected_on=date(2024, 10, 1),
-                     lines=[LineData("A28", "务工收入", D("100")), LineData("A29", "种植业", D("-1"))])
+                     lines=[LineData("A28", "务工收入", D("100")), LineData("A29", "种植业", D("-1"))],
+                     collected_by="采集员")
     with pytest.raises(IncomeError, match="不能为负数"):
         ctx.run(income.save_record, bad, TODAY)
     assert ctx.read(income.records, hid) == []
-    late = RecordData(hid, 2024, collected_on=date(2025, 1, 1), lines=[])
+    late = RecordData(hid, 2024, collected_on=date(2025, 1, 1), lines=[], collected_by="采集员")
     with pytest.raises(IncomeError, match="晚于今天"):
         ctx.run(income.save_record, late, TODAY)
 
 
 def test_editing_a_record_replaces_its_lines(ctx, township):
     hid = save(ctx, *family(township["villages"]["东村"]))
-    rec = RecordData(hid, 2024, collected_on=date(2024, 10, 1), lines=[LineData("A28", "务工收入", D("100"))])
+    rec = RecordData(hid, 2024, collected_on=date(2024, 10, 1), lines=[LineData("A28", "务工收入", D("100"))],
+                     collected_by="采集员")
     rid = ctx.run(income.save_record, rec, TODAY)
     rec.id = rid
     rec.lines = [LineData("A29", "种植业", D("300"))]
@@ -140,15 +142,16 @@ def test_editing_a_record_replaces_its_lines(ctx, township):
     assert t.A28 == D("0") and t.A29 == D("300.00")
 
 
-def test_clerk_cannot_record_income_of_another_village(db, ctx, township):
+def test_clerk_cannot_record_income_of_another_village(db, ctx, township, admin):
     from desktop.services import auth
+    from desktop.services.access import AccessDenied
     from desktop.services.context import AppContext
-    from desktop.services.register import RegisterError
     hid = save(ctx, *family(township["villages"]["东村"]))
-    with db.session() as s:
-        clerk = auth.authenticate(s, "clerk", "clerk123")  # 西村 only
-    rec = RecordData(hid, 2024, collected_on=date(2024, 10, 1), lines=[LineData("A28", "务工收入", D("100"))])
-    with pytest.raises(RegisterError, match="没有“东村”的录入权限"):
+    with db.session(admin) as s:
+        clerk = auth.authenticate(s, "clerk", "Xc-cun-2024")  # 西村 only
+    rec = RecordData(hid, 2024, collected_on=date(2024, 10, 1), lines=[LineData("A28", "务工收入", D("100"))],
+                     collected_by="采集员")
+    with pytest.raises(AccessDenied, match="没有“东村”的录入权限"):
         AppContext(db=db, user=clerk).run(income.save_record, rec, TODAY, clerk)
     assert ctx.read(income.records, hid) == []
 
@@ -156,6 +159,8 @@ def test_clerk_cannot_record_income_of_another_village(db, ctx, township):
 def test_a_dated_record_stands_for_the_year_over_an_undated_one(ctx, township):
     hid = save(ctx, *family(township["villages"]["东村"]))
     dated = ctx.run(income.save_record, RecordData(hid, 2024, collected_on=date(2024, 10, 1),
-                                                   lines=[LineData("A28", "务工收入", D("100"))]), TODAY)
-    ctx.run(income.save_record, RecordData(hid, 2024, lines=[LineData("A28", "务工收入", D("999"))]), TODAY)
+                                                   lines=[LineData("A28", "务工收入", D("100"))],
+                                                   collected_by="采集员"), TODAY)
+    ctx.run(income.save_record, RecordData(hid, 2024, lines=[LineData("A28", "务工收入", D("999"))], origin="imported",
+                                           source_file="村里报表.xlsx", signatures_collected=None), TODAY)
     assert ctx.read(income.latest_record_ids, 2024) == {hid: dated}

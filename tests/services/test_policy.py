@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from desktop.models import PolicyFacts
+from desktop.models import Household
 from desktop.services import policy, settings
 from desktop.services.policy import CRITERIA, EXCEPTIONS, PolicyError
 from tests.conftest import TODAY, YEAR
@@ -65,9 +65,9 @@ class TestRecordedCriteria:
         homes = {}
         for k in ("c2", "c3", "c4", "c5", "c6", "c7", "c8"):
             homes[k] = tuopin(b)
-            policy.set_facts(b.s, homes[k], YEAR, {k: True})
+            policy.set_facts(b.s, homes[k], {k: True})
         nothing = tuopin(b)
-        policy.set_facts(b.s, nothing, YEAR, {k: False for k in homes})
+        policy.set_facts(b.s, nothing, {k: False for k in homes})
         got = proposals(b)
         for k, hid in homes.items():
             p = got[b.no(hid)]
@@ -77,22 +77,23 @@ class TestRecordedCriteria:
 
     def test_set_facts_merges_and_a_later_no_overrules(self, b):
         hid = tuopin(b)
-        policy.set_facts(b.s, hid, YEAR, {"c3": True}, note="有轿车")
-        policy.set_facts(b.s, hid, YEAR, {"c3": False, "c4": True})
+        policy.set_facts(b.s, hid, {"c3": True})
+        policy.set_facts(b.s, hid, {"c3": False, "c4": True})
         assert proposals(b)[b.no(hid)].met == {"c4": ""}
-        row = b.s.query(PolicyFacts).one()
-        assert row.facts == {"c3": False, "c4": True} and row.note == "有轿车"
+        row = b.s.get(Household, hid)
+        assert (row.policy_c3_luxury_car, row.policy_c4_urban_home, row.policy_c5_business) == (False, True, None)
 
-    def test_facts_are_per_year(self, b):
+    def test_unknown_facts_meet_nothing_and_none_clears_a_fact(self, b):
         hid = tuopin(b)
-        policy.set_facts(b.s, hid, 2023, {"c5": True})
-        assert proposals(b)[b.no(hid)].met == {}
+        policy.set_facts(b.s, hid, {"c5": True})
+        policy.set_facts(b.s, hid, {"c5": None})
+        assert proposals(b)[b.no(hid)].met == {} and policy.facts_of(b.s.get(Household, hid))["c5"] is None
 
     @pytest.mark.parametrize("key", ["c1", "e1", "e3", "c9"])
     def test_set_facts_refuses_derived_or_unknown_items(self, b, key):
         hid = tuopin(b)
         with pytest.raises(PolicyError, match="未知的认定事项"):
-            policy.set_facts(b.s, hid, YEAR, {key: True})
+            policy.set_facts(b.s, hid, {key: True})
 
 
 class TestExceptions:
@@ -106,7 +107,7 @@ class TestExceptions:
         dead = tuopin(b, [*b.couple(), b.person("老人", date(1940, 1, 1), "1", "11", a20_dibao="01")])
         b.event(dead, "老人", "death", date(2024, 3, 1))
         for hid in (rural, urban, none, dead):
-            policy.set_facts(b.s, hid, YEAR, {"c2": True})
+            policy.set_facts(b.s, hid, {"c2": True})
         got = proposals(b)
         assert got[b.no(rural)].exceptions == {"e1": "李四"} and not got[b.no(rural)].proposed
         assert "但属例外第 1 条：户内家庭成员正在享受低保政策（李四）" in got[b.no(rural)].reasons
@@ -118,7 +119,7 @@ class TestExceptions:
         def with_grade(grade):
             hid = tuopin(b, [*b.couple(), b.person("残疾人", date(1990, 1, 1), "1", "03", health="04",
                                                    disability_grade=grade)])
-            policy.set_facts(b.s, hid, YEAR, {"c8": True})
+            policy.set_facts(b.s, hid, {"c8": True})
             return hid
         grades = {g: with_grade(g) for g in ("01", "02", "03", "04")}
         got = proposals(b)
@@ -127,24 +128,41 @@ class TestExceptions:
         assert got[b.no(grades["03"])].exceptions == {} and got[b.no(grades["03"])].proposed
         assert got[b.no(grades["04"])].exceptions == {}
 
-    def test_e2_derived_from_serious_illness_with_out_of_pocket_costs(self, b):
+    def test_e2_derived_from_serious_illness_with_self_pay_at_the_year_setting(self, b):
+        """004 annex 2, exception 2: "户内家庭成员患大病，且经各项医疗保障政策报销后个人自付费用支出较大的" —
+        较大 is the year setting policy_large_self_pay, not any A36 > 0."""
+        settings.set_year(b.s, YEAR, thresholds={"policy_large_self_pay": "5000"})
+
         def ill(a36):
             return tuopin(b, [*b.couple(), b.person("病人", date(1990, 1, 1), "2", "04", health="03")], a36=a36)
-        paying = ill("3000")
+        at_line = ill("5000")
+        one_fen_below = ill("4999.99")
         not_paying = ill(None)
-        healthy = tuopin(b, a36="3000")
-        for hid in (paying, not_paying, healthy):
-            policy.set_facts(b.s, hid, YEAR, {"c2": True})
+        healthy = tuopin(b, a36="30000")
+        for hid in (at_line, one_fen_below, not_paying, healthy):
+            policy.set_facts(b.s, hid, {"c2": True})
         got = proposals(b)
-        assert got[b.no(paying)].exceptions == {"e2": "病人"} and not got[b.no(paying)].proposed
+        assert set(got[b.no(at_line)].exceptions) == {"e2"} and not got[b.no(at_line)].proposed
+        assert "病人患大病，医疗自付 5,000.00 元" in got[b.no(at_line)].exceptions["e2"]
+        assert got[b.no(one_fen_below)].exceptions == {} and got[b.no(one_fen_below)].proposed
         assert got[b.no(not_paying)].exceptions == {} and got[b.no(not_paying)].proposed
         assert got[b.no(healthy)].exceptions == {}
 
+    def test_e2_undecided_while_the_setting_is_unset(self, b):
+        """The seed gives no figure for 较大: with a 大病 member paying anything and no setting, nothing is
+        proposed and the reason says what to set."""
+        hid = tuopin(b, [*b.couple(), b.person("病人", date(1990, 1, 1), "2", "04", health="03")], a36="1")
+        policy.set_facts(b.s, hid, {"c2": True})
+        p = proposals(b)[b.no(hid)]
+        assert not p.proposed and set(p.undecided) == {"e2"} and p.exceptions == {}
+        assert "个人自付费用较大" in p.reasons[-1]
+
     def test_e2_recorded_fact_overrules_the_derived_hint(self, b):
+        settings.set_year(b.s, YEAR, thresholds={"policy_large_self_pay": "1000"})
         paying = tuopin(b, [*b.couple(), b.person("病人", date(1990, 1, 1), "2", "04", health="03")], a36="3000")
-        policy.set_facts(b.s, paying, YEAR, {"c2": True, "e2": False})
+        policy.set_facts(b.s, paying, {"c2": True, "e2": False})
         healthy = tuopin(b)
-        policy.set_facts(b.s, healthy, YEAR, {"c2": True, "e2": True})
+        policy.set_facts(b.s, healthy, {"c2": True, "e2": True})
         got = proposals(b)
         assert got[b.no(paying)].exceptions == {} and got[b.no(paying)].proposed
         assert set(got[b.no(healthy)].exceptions) == {"e2"} and not got[b.no(healthy)].proposed
@@ -156,15 +174,17 @@ class TestExceptions:
         overruled = tuopin(b, a27_risk_types=["04"])
         recorded = tuopin(b)
         for hid in (disaster, accident, illness, overruled, recorded):
-            policy.set_facts(b.s, hid, YEAR, {"c6": True})
-        policy.set_facts(b.s, overruled, YEAR, {"e4": False})
-        policy.set_facts(b.s, recorded, YEAR, {"e4": True})
+            policy.set_facts(b.s, hid, {"c6": True})
+        policy.set_facts(b.s, overruled, {"e4": False})
+        policy.set_facts(b.s, recorded, {"e4": True})
         got = proposals(b)
         assert {no for no, p in got.items() if "e4" in p.exceptions} == {b.no(disaster), b.no(accident),
                                                                           b.no(recorded)}
         assert got[b.no(illness)].proposed and got[b.no(overruled)].proposed
         assert not got[b.no(disaster)].proposed
-        assert "但属例外第 4 条：因灾因意外等造成家庭生活困难" in got[b.no(disaster)].reasons
+        derived = "但属例外第 4 条：因灾因意外等造成家庭生活困难（登记了因自然灾害或因意外事故风险）"
+        assert derived in got[b.no(disaster)].reasons
+        assert "但属例外第 4 条：因灾因意外等造成家庭生活困难" in got[b.no(recorded)].reasons
 
 
 def test_proposed_only_when_a_criterion_holds_and_no_exception(b):

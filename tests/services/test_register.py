@@ -4,6 +4,7 @@ from datetime import date
 import pytest
 
 from desktop.services import audit, register
+from desktop.services.access import AccessDenied
 from desktop.services.audit import DeletionRefused
 from desktop.services.register import HouseholdFilter, RegisterError, ValidationError
 from tests.conftest import TODAY, family, person
@@ -162,20 +163,20 @@ def test_move_member_keeps_both_histories(ctx, township):
 def test_deleting_a_member_is_refused(ctx, township):
     hid = save(ctx, *family(township["villages"]["东村"]))
     from desktop.models import Member
-    with ctx.db.session() as s:
+    with ctx.db.session(ctx.user) as s:
         m = s.query(Member).filter_by(household_id=hid).first()
         s.delete(m)
         with pytest.raises(DeletionRefused):
             s.flush()
 
 
-def test_clerk_cannot_edit_another_village(db, township):
+def test_clerk_cannot_edit_another_village(db, township, admin):
     from desktop.services import auth
     from desktop.services.context import AppContext
-    with db.session() as s:
-        clerk = auth.authenticate(s, "clerk", "clerk123")
+    with db.session(admin) as s:
+        clerk = auth.authenticate(s, "clerk", "Xc-cun-2024")
     cctx = AppContext(db=db, user=clerk, year=2024, today=lambda: TODAY)
-    with pytest.raises(RegisterError, match="没有“东村”的录入权限"):
+    with pytest.raises(AccessDenied, match="没有“东村”的录入权限"):
         save(cctx, *family(township["villages"]["东村"]))
     assert save(cctx, *family(township["villages"]["西村"])) > 0
 

@@ -13,6 +13,7 @@ import re
 import shutil
 from datetime import date
 from decimal import Decimal as D
+from functools import partial
 
 import pytest
 from reportlab.platypus import Flowable
@@ -95,8 +96,8 @@ def _publicity(b: Builder, hid: int, kind: str, start: date, recorded: tuple[str
 
 
 @pytest.fixture
-def extreme(db, township, tmp_path):
-    with db.session("tester") as s:
+def extreme(db, township, admin, tmp_path):
+    with db.session(admin) as s:
         village = regions.add_village(s, LONG_VILLAGE, rural_population=900)
         groups = {}
         for name in ("三组", "一组", GROUP13, "二组", "十组"):
@@ -120,8 +121,8 @@ KINDS_FOR_X = {"collection-form": ["X001", "X002"], "income-sheet": ["X001"], "p
 
 
 @pytest.mark.parametrize("kind", [k for k in REPORT_KINDS if k != "notice-policy"])
-def test_every_document_keeps_text_in_its_cells_and_at_least_9_pt(extreme, tmp_path, kind):
-    with extreme.session() as s:
+def test_every_document_keeps_text_in_its_cells_and_at_least_9_pt(extreme, admin, tmp_path, kind):
+    with extreme.session(admin) as s:
         r = render(s, kind, tmp_path / f"{kind}.pdf", year=YEAR, as_of=TODAY, household_nos=KINDS_FOR_X.get(kind),
                    village=None if kind in KINDS_FOR_X else LONG_VILLAGE)
     assert r.left_out == [] and r.pages >= 1
@@ -134,10 +135,10 @@ def test_every_document_keeps_text_in_its_cells_and_at_least_9_pt(extreme, tmp_p
         assert LONG_VILLAGE in re.sub(r"\s+", "", text)
 
 
-def test_notice_policy_for_extreme_households(extreme, tmp_path):
+def test_notice_policy_for_extreme_households(extreme, admin, tmp_path):
     if "policy_exclusion" not in workflow.kind_names():
         pytest.skip("needs the policy_exclusion procedure (issue 11)")
-    with extreme.session("tester") as s:
+    with extreme.session(admin) as s:
         b = Builder(s, {"villages": {"东村": None}})
         hid = s.scalar(select(Household.id).where(Household.household_no == "X001"))
         _publicity(b, hid, "policy_exclusion", date(2024, 11, 18), ("village_review", "township_review"))
@@ -147,8 +148,8 @@ def test_notice_policy_for_extreme_households(extreme, tmp_path):
     assert has(pdftext(r.path), "2024年11月18日至2024年11月22日")
 
 
-def test_collection_form_pages_are_numbered_per_household(extreme, tmp_path):
-    with extreme.session() as s:
+def test_collection_form_pages_are_numbered_per_household(extreme, admin, tmp_path):
+    with extreme.session(admin) as s:
         r = render(s, "collection-form", tmp_path / "c.pdf", year=YEAR, as_of=TODAY, household_nos=["X001", "X002"])
     labels = [re.search(r"第\s*(\d+)\s*页\s*共\s*(\d+)\s*页", pdftext(r.path, first=n, last=n)).groups()
               for n in range(1, r.pages + 1)]
@@ -161,10 +162,10 @@ def test_collection_form_pages_are_numbered_per_household(extreme, tmp_path):
     assert "录入系统后将其标注为死亡" in text  # note 3 of the seed form
 
 
-def test_a48_is_ticked_when_a_member_has_dibao(extreme, tmp_path):
+def test_a48_is_ticked_when_a_member_has_dibao(extreme, admin, tmp_path):
     """A20 says 农村低保 and A31 has a 低保金 line: A48 低保 is ticked on the form and listed on the
     policy list, though no A48 measure row was recorded."""
-    with extreme.session() as s:
+    with extreme.session(admin) as s:
         form = render(s, "collection-form", tmp_path / "c.pdf", year=YEAR, as_of=TODAY, household_nos=["X001"])
         plist = render(s, "policy-list", tmp_path / "p.pdf", year=YEAR, as_of=TODAY, household_nos=["X001"])
     form_text = re.sub(r"\s+", "", pdftext(form.path, layout=False))
@@ -173,8 +174,8 @@ def test_a48_is_ticked_when_a_member_has_dibao(extreme, tmp_path):
     assert "A48综合保障低保" in flat and "A20享受低保" in flat
 
 
-def test_card_with_30_measures_runs_over_two_pages_without_shrinking(extreme, tmp_path):
-    with extreme.session() as s:
+def test_card_with_30_measures_runs_over_two_pages_without_shrinking(extreme, admin, tmp_path):
+    with extreme.session(admin) as s:
         r = render(s, "card", tmp_path / "card.pdf", year=YEAR, as_of=TODAY, household_nos=["X001"])
     assert r.pages == 2
     text = re.sub(r"\s+", "", pdftext(r.path, layout=False))
@@ -184,9 +185,9 @@ def test_card_with_30_measures_runs_over_two_pages_without_shrinking(extreme, tm
 
 # ---------------------------------------------------------------- the income sheet
 
-def test_income_sheet_with_many_long_a31_lines_breaks_between_lines_and_keeps_signatures_with_figures(extreme,
-                                                                                                        tmp_path):
-    with extreme.session() as s:
+def test_income_sheet_with_many_long_a31_lines_breaks_between_lines_and_keeps_signatures_with_figures(
+        extreme, admin, tmp_path):
+    with extreme.session(admin) as s:
         r = render(s, "income-sheet", tmp_path / "i.pdf", year=YEAR, as_of=TODAY, household_nos=["X001"])
     assert r.pages >= 2 and r.left_out == []
     pages = [pdftext(r.path, first=n, last=n) for n in range(1, r.pages + 1)]
@@ -207,7 +208,7 @@ class _TooTall(Flowable):
         return aw, 5000
 
 
-def test_a_household_that_cannot_be_laid_out_is_named_and_the_others_print(extreme, tmp_path, monkeypatch):
+def test_a_household_that_cannot_be_laid_out_is_named_and_the_others_print(extreme, admin, tmp_path, monkeypatch):
     original = income_sheet.add
 
     def add(session, d, h, year, ys):
@@ -215,7 +216,7 @@ def test_a_household_that_cannot_be_laid_out_is_named_and_the_others_print(extre
         if h.no == "X002":
             d.story.append(_TooTall())
     monkeypatch.setattr(income_sheet, "add", add)
-    with extreme.session() as s:
+    with extreme.session(admin) as s:
         r = render(s, "income-sheet", tmp_path / "i.pdf", year=YEAR, as_of=TODAY,
                    household_nos=["X001", "X002", "X003"])
     assert r.left_out == ["户 X002"] and r.households == 2
@@ -227,11 +228,11 @@ def test_a_household_that_cannot_be_laid_out_is_named_and_the_others_print(extre
 # ---------------------------------------------------------------- notices from recorded procedures only
 
 @pytest.fixture
-def cases(db, township):
+def cases(db, township, admin):
     """东村: A at identification publicity (recorded through the workflow), B before its publicity,
     C whose publicity was completed, D identified in January without a case, E removed without a
     case, F at publicity with only 入户核实 recorded (a legacy record)."""
-    with db.session("tester") as s:
+    with db.session(admin) as s:
         b = Builder(s, township)
         g = township["groups"]
         out = {}
@@ -262,8 +263,8 @@ def cases(db, township):
     return out
 
 
-def test_identification_notice_lists_exactly_the_households_at_publicity(db, cases, tmp_path):
-    with db.session() as s:
+def test_identification_notice_lists_exactly_the_households_at_publicity(db, cases, admin, tmp_path):
+    with db.session(admin) as s:
         r = render(s, "notice-identify", tmp_path / "n.pdf", year=YEAR, as_of=TODAY)
     text = pdftext(r.path)
     assert r.households == 2  # A and F; not B (before publicity), C (done), D and E (no case)
@@ -273,15 +274,15 @@ def test_identification_notice_lists_exactly_the_households_at_publicity(db, cas
     # Only the steps recorded in every listed case are claimed: F has only 入户核实.
     assert "经入户核实和农户授权承诺，拟将以下2户" in flat
     assert "县级信息比对" not in flat and "民主评议" not in flat
-    with db.session() as s:
+    with db.session(admin) as s:
         one = render(s, "notice-identify", tmp_path / "a.pdf", year=YEAR, as_of=TODAY, household_nos=["N00A"])
     flat = re.sub(r"\s+", "", pdftext(one.path, layout=False))
     assert "经入户核实和农户授权承诺、县级信息比对、村级民主评议、镇级审核反馈，拟将以下1户2人" in flat
     assert "2024年11月15日至2024年11月19日（共5天）" in flat
 
 
-def test_notice_reprints_a_completed_publicity_and_refuses_households_without_one(db, cases, tmp_path):
-    with db.session() as s:
+def test_notice_reprints_a_completed_publicity_and_refuses_households_without_one(db, cases, admin, tmp_path):
+    with db.session(admin) as s:
         r = render(s, "notice-identify", tmp_path / "c.pdf", year=YEAR, as_of=TODAY, household_nos=["N00C"])
         assert r.households == 1 and has(pdftext(r.path), "2024年11月6日至2024年11月10日")
         with pytest.raises(ReportError, match=r"户 N00B、N00D 没有处于（或已完成）村级公示的“监测对象认定”流程"):
@@ -292,8 +293,8 @@ def test_notice_reprints_a_completed_publicity_and_refuses_households_without_on
     assert not (tmp_path / "x.pdf").exists()
 
 
-def test_removal_notice_without_cases_at_publicity_lists_nobody_and_invents_nothing(db, cases, tmp_path):
-    with db.session() as s:
+def test_removal_notice_without_cases_at_publicity_lists_nobody_and_invents_nothing(db, cases, admin, tmp_path):
+    with db.session(admin) as s:
         r = render(s, "notice-remove", tmp_path / "r.pdf", year=YEAR, as_of=TODAY)
     text = pdftext(r.path)
     assert r.households == 0 and r.warnings == ["没有需要公示的户"]
@@ -302,6 +303,8 @@ def test_removal_notice_without_cases_at_publicity_lists_nobody_and_invents_noth
 
 def test_cli_report_exits_1_naming_households_not_there(db, cases, tmp_path):
     from tests.cli.test_cli import run
+    from tests.conftest import ADMIN_PASSWORD
+    run = partial(run, user=("admin", ADMIN_PASSWORD))
     path = db.engine.url.database
     p = run("report", "notice-identify", "--db", path, "--out", tmp_path / "n.pdf", "--year", "2024",
             "--as-of", "2024-11-20", "--household", "N00D", "--household", "GONE", check_code=1)
@@ -311,8 +314,8 @@ def test_cli_report_exits_1_naming_households_not_there(db, cases, tmp_path):
     assert "N00D" in p.stderr and "村级公示" in p.stderr
 
 
-def test_one_notice_per_village_with_its_own_pages(db, township, tmp_path):
-    with db.session("tester") as s:
+def test_one_notice_per_village_with_its_own_pages(db, township, admin, tmp_path):
+    with db.session(admin) as s:
         b = Builder(s, township)
         for no, village in (("V1", "东村"), ("V2", "西村")):
             hid = b.household(no=no, village_id=township["villages"][village])
@@ -334,8 +337,8 @@ def test_groups_in_natural_order():
                                               "第十三村民小组"]
 
 
-def test_notice_lists_groups_in_natural_order(db, township, tmp_path):
-    with db.session("tester") as s:
+def test_notice_lists_groups_in_natural_order(db, township, admin, tmp_path):
+    with db.session(admin) as s:
         b = Builder(s, township)
         v = regions.add_village(s, "南村")
         for n, group in enumerate(("十三组", "三组", "二组", "十组"), 1):
@@ -349,18 +352,18 @@ def test_notice_lists_groups_in_natural_order(db, township, tmp_path):
     assert order == sorted(order)
 
 
-def test_policy_list_period_is_the_statistics_period(extreme, tmp_path):
-    with extreme.session() as s:
+def test_policy_list_period_is_the_statistics_period(extreme, admin, tmp_path):
+    with extreme.session(admin) as s:
         r = render(s, "policy-list", tmp_path / "p.pdf", year=YEAR, as_of=TODAY, household_nos=["X001"])
     assert has(pdftext(r.path), "统计期 2023-10-01 至 2024-09-30")
 
 
-def test_summary_unremoved_is_one_figure_with_the_ratio(db, township, tmp_path):
+def test_summary_unremoved_is_one_figure_with_the_ratio(db, township, admin, tmp_path):
     """未消除风险 counts 监测中, 消除中 and 绿色通道 in both tables; the ratio's persons are the same
     households less 整户无劳动能力兜底保障户."""
     from desktop.services.reports import summary
     from desktop.services.reports.common import scope
-    with db.session("tester") as s:
+    with db.session(admin) as s:
         b = Builder(s, township)
         b.household(b.couple(), monitoring_status="monitoring", identified_on=date(2024, 2, 1), a3_category="02")
         b.household(b.couple(), monitoring_status="green", identified_on=date(2024, 2, 1))
@@ -375,8 +378,8 @@ def test_summary_unremoved_is_one_figure_with_the_ratio(db, township, tmp_path):
     assert sum(east.by_status[x][0] for x in ("monitoring", "removing", "green")) == east.unremoved[0]
 
 
-def test_revisit_batch_lists_households_whose_revisit_is_due(db, township, tmp_path):
-    with db.session("tester") as s:
+def test_revisit_batch_lists_households_whose_revisit_is_due(db, township, admin, tmp_path):
+    with db.session(admin) as s:
         b = Builder(s, township)
         for no, removed in (("R1", date(2024, 5, 1)), ("R2", date(2024, 10, 1))):
             b.household(no=no, a3_category="02", monitoring_status="removed", identified_on=date(2023, 6, 1),
@@ -400,12 +403,12 @@ def test_kinds_registry_is_what_the_cli_and_the_page_offer():
     assert all(k.title and k.description and k.covers for k in REPORT_KINDS.values())
 
 
-def test_summary_counts_a48_as_the_forms_tick_it(extreme):
+def test_summary_counts_a48_as_the_forms_tick_it(extreme, admin):
     """Each of the three households has a head on 农村低保 (A20) and no A48 measure row: the
     summary's A48 column counts the three, as their 采集表 tick A48 低保."""
     from desktop.services.reports import summary
     from desktop.services.reports.common import scope
-    with extreme.session() as s:
+    with extreme.session(admin) as s:
         data = summary.compute(s, scope(s, LONG_VILLAGE, None), YEAR, TODAY)
     [row] = data.rows
     assert row.measures["A48"] == 3

@@ -7,13 +7,15 @@ import pytest
 
 from desktop.services import rules
 from desktop.services.dates import add_months, months_between
+from desktop.services.income import IncomeResult, Totals
 from desktop.services.rules import MemberFacts
 
 LINE = D("7100")
 
 
 def suggest(a34, a38, *, g=(), k=(), a4=False, avg=None):
-    return rules.suggest_category(year=2023, a34=D(a34), a38=D(a38), line=LINE, rural_average=None if avg is None
+    result = IncomeResult(1, Totals(), D(a34), D(a34), D(a38), D(a38))
+    return rules.suggest_category(year=2023, result=result, line=LINE, rural_average=None if avg is None
                                   else D(avg), poverty_alleviated=a4, guarantees=list(g), risk_types=list(k))
 
 

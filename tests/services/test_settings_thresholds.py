@@ -25,17 +25,20 @@ def form(**kw) -> YearForm:
 def test_defaults_as_typed_are_valid_and_read_back_as_stored():
     assert settings.validate_year(form(), None) == {}
     typed = form().thresholds
-    assert typed == {"income_drop_ratio": "10", "quarter_drop_ratio": "20", "unstable_work_months": "6",
-                     "wage_share": "70", "rigid_expense_ratio": "50", "new_identified_income_bound": "30000"}
+    assert typed == {"income_drop_ratio": "0", "quarter_drop_ratio": "20", "unstable_work_months": "6",
+                     "wage_share": "70", "rigid_expense_ratio": "50", "new_identified_income_bound": "30000",
+                     "policy_large_self_pay": ""}
     assert {k: settings.parse_threshold(k, v) for k, v in typed.items()} == {
-        "income_drop_ratio": "0.1", "quarter_drop_ratio": "0.2", "unstable_work_months": 6, "wage_share": "0.7",
-        "rigid_expense_ratio": "0.5", "new_identified_income_bound": "30000.00"}
+        "income_drop_ratio": "0", "quarter_drop_ratio": "0.2", "unstable_work_months": 6, "wage_share": "0.7",
+        "rigid_expense_ratio": "0.5", "new_identified_income_bound": "30000.00", "policy_large_self_pay": None}
 
 
 @pytest.mark.parametrize("key, typed, problem", [
     ("wage_share", "0", "“工资性收入占各项收入的比例高于”应为大于 0、小于 100 的百分数，现为“0”"),
     ("wage_share", "100", "应为大于 0、小于 100 的百分数"),
-    ("income_drop_ratio", "十", "应为大于 0、小于 100 的百分数，现为“十”"),
+    ("income_drop_ratio", "十", "应为 0 到 100 之间（不含 100）的百分数，现为“十”"),  # any fall counts at 0
+    ("income_drop_ratio", "100", "“人均纯收入较上年下降超过”应为 0 到 100 之间（不含 100）的百分数"),
+    ("policy_large_self_pay", "-5", "大病个人自付费用“较大”：不低于必须大于 0"),
     ("unstable_work_months", "13", "“务工时间少于”应为 1–12 之间的整数月数，现为“13”"),
     ("unstable_work_months", "6.5", "应为 1–12 之间的整数月数"),
     ("new_identified_income_bound", "-1", "新识别监测对象人均纯收入高于必须大于 0"),
@@ -71,14 +74,14 @@ def test_only_changed_thresholds_are_saved():
     assert settings.changed_thresholds(form().thresholds, settings.DEFAULT_THRESHOLDS) is None
 
 
-def test_set_year_refuses_bad_thresholds_and_changes_nothing(db, township):
-    with db.session() as s:
+def test_set_year_refuses_bad_thresholds_and_changes_nothing(db, township, admin):
+    with db.session(admin) as s:
         with pytest.raises(SettingsError) as caught:
             settings.set_year(s, YEAR, monitoring_line="7300", thresholds={
-                "income_drop_ratio": "0", "unstable_work_months": 13, "no_such_threshold": "1",
+                "income_drop_ratio": "1", "unstable_work_months": 13, "no_such_threshold": "1",
                 "new_identified_income_bound": "很多"})
         message = str(caught.value)
-        assert "“脱贫户人均纯收入较上年下降超过”应为大于 0、小于 1 的比例，现为“0”" in message
+        assert "“人均纯收入较上年下降超过”应为 0 到 1 之间（不含 1）的比例，现为“1”" in message
         assert "“务工时间少于”应为 1–12 之间的整数月数，现为“13”" in message
         assert "没有名为“no_such_threshold”的阈值" in message
         assert "新识别监测对象人均纯收入高于“很多”不是有效的金额" in message
@@ -87,8 +90,8 @@ def test_set_year_refuses_bad_thresholds_and_changes_nothing(db, township):
         assert stored.thresholds == settings.DEFAULT_THRESHOLDS
 
 
-def test_set_year_stores_thresholds_in_one_form(db, township):
-    with db.session() as s:
+def test_set_year_stores_thresholds_in_one_form(db, township, admin):
+    with db.session(admin) as s:
         got = settings.set_year(s, YEAR, thresholds={"income_drop_ratio": "0.150", "unstable_work_months": "8",
                                                      "new_identified_income_bound": "25,000"}).thresholds
     assert got["income_drop_ratio"] == "0.15" and got["unstable_work_months"] == 8

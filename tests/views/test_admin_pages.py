@@ -40,15 +40,15 @@ def _ctx_for(db, username: str, password: str) -> AppContext:
 
 @pytest.fixture
 def clerk_ctx(db, township):
-    return _ctx_for(db, "clerk", "clerk123")
+    return _ctx_for(db, "clerk", "Xc-cun-2024")
 
 
 @pytest.fixture
-def auditor_ctx(db, township):
-    with db.session() as s:
-        auth.create_user(s, "shen", "审核员", "auditor", "audit123")
+def auditor_ctx(db, township, admin):
+    with db.session(admin) as s:
+        auth.create_user(s, "shen", "审核员", "auditor", "Audit-or-2024")
         s.commit()
-    return _ctx_for(db, "shen", "audit123")
+    return _ctx_for(db, "shen", "Audit-or-2024")
 
 
 def _page(qtbot, cls, ctx):
@@ -275,8 +275,8 @@ def test_users_page_adds_a_clerk_with_villages(qtbot, ctx, township, monkeypatch
         for i in range(d.villages.count()):
             if d.villages.item(i).text() == "东村":
                 d.villages.item(i).setCheckState(Qt.CheckState.Checked)
-        qtbot.keyClicks(d.password, "wang123")
-        qtbot.keyClicks(d.confirm, "wang123")
+        qtbot.keyClicks(d.password, "Cun-gan-2024x")
+        qtbot.keyClicks(d.confirm, "Cun-gan-2024x")
         d.save()
         return d.result()
 
@@ -298,8 +298,8 @@ def test_add_user_dialog_hides_villages_for_other_roles_and_shows_refusals(qtbot
     dialog.role.setCurrentIndex(dialog.role.findData("clerk"))
     assert not dialog.villages.isHidden()
     qtbot.keyClicks(dialog.username, "li")
-    qtbot.keyClicks(dialog.password, "li12345")
-    qtbot.keyClicks(dialog.confirm, "li12345")
+    qtbot.keyClicks(dialog.password, "Lee-cun-2024")
+    qtbot.keyClicks(dialog.confirm, "Lee-cun-2024")
     dialog.save()
     assert "至少要指定一个行政村" in dialog.error.text()
     assert dialog.result() != QDialog.DialogCode.Accepted
@@ -317,13 +317,13 @@ def test_users_page_disables_a_user_but_not_oneself(qtbot, ctx, monkeypatch):
     assert not next(u for u in ctx.read(auth.list_users) if u.username == "clerk").active
     assert page.active_button.text() == "启用"
     with pytest.raises(auth.AuthError):
-        ctx.run(auth.authenticate, "clerk", "clerk123")
+        ctx.run(auth.authenticate, "clerk", "Xc-cun-2024")
 
 
 def test_users_page_resets_a_password(qtbot, ctx, monkeypatch):
     def fill(d):
-        qtbot.keyClicks(d.password, "fresh99")
-        qtbot.keyClicks(d.confirm, "fresh99")
+        qtbot.keyClicks(d.password, "Fresh-cun-99")
+        qtbot.keyClicks(d.confirm, "Fresh-cun-99")
         d.save()
         return d.result()
 
@@ -332,7 +332,7 @@ def test_users_page_resets_a_password(qtbot, ctx, monkeypatch):
     page = _page(qtbot, UsersPage, ctx)
     page.select_username("clerk")
     page.reset_password()
-    assert ctx.run(auth.authenticate, "clerk", "fresh99").username == "clerk"
+    assert ctx.run(auth.authenticate, "clerk", "Fresh-cun-99").username == "clerk"
 
 
 # ---------------------------------------------------------------- 操作日志

@@ -38,7 +38,8 @@ def hid(ctx, township):
     data.a27_risk_types = ["01"]
     h = ctx.run(register.save_household, data, members, TODAY, ctx.user)
     ctx.run(income.save_record, RecordData(h, YEAR, collected_on=date(2024, 3, 1),
-                                           lines=[LineData("A28", "务工收入", D("12000"))]), TODAY)
+                                           lines=[LineData("A28", "务工收入", D("12000"))],
+                                           collected_by="采集员"), TODAY)
     return h
 
 
@@ -275,7 +276,8 @@ def test_frozen_assessment_panel_shows_the_snapshot_not_later_edits(qtbot, page,
     do_step(qtbot, page, d + timedelta(days=2), meeting_form="村民会议")
     # Later the income changes; the decision keeps what it was based on.
     ctx.run(income.save_record, RecordData(hid, YEAR, collected_on=date(2024, 11, 10),
-                                           lines=[LineData("A28", "务工收入", D("90000"))]), TODAY)
+                                           lines=[LineData("A28", "务工收入", D("90000"))],
+                                           collected_by="采集员"), TODAY)
     view = page.case_view
     view.reload()
     view.select_step(0)  # 入户核实: no snapshot
@@ -307,13 +309,14 @@ def test_risk_removal_from_monitoring_to_removed(qtbot, page, ctx, hid):
     assert dialog.result() != dialog.DialogCode.Accepted and dialog.case_id is None
     assert status(ctx, hid) == "monitoring"
 
-    # Income stably above the line for six months (as tests/services/test_workflow.py::stable_income).
+    # The year's annual record above the line, identified more than six months ago (SPEC §7).
     for on in (date(2024, 5, 1), date(2024, 8, 1)):
         ctx.run(income.save_record, RecordData(hid, YEAR, collected_on=on,
-                                               lines=[LineData("A28", "务工收入", D("30000"))]), TODAY)
+                                               lines=[LineData("A28", "务工收入", D("30000"))],
+                                               collected_by="采集员"), TODAY)
     dialog.recheck()
     assert dialog.eligibility.eligible and "符合风险消除条件" in dialog.check.text()
-    assert "2024-05-01" in dialog.check.text()
+    assert "10,000.00" in dialog.check.text() and "已满 6 个月" in dialog.check.text()
     dialog.date.setDate(qdate(date(2024, 11, 1)))
     click(qtbot, dialog.ok_button)
     assert dialog.result() == dialog.DialogCode.Accepted, dialog.error.text()
@@ -410,12 +413,12 @@ def test_open_case_clears_filters_that_hide_it(qtbot, page, ctx, hid):
     assert page.table.currentIndex().isValid()
 
 
-def test_clerk_sees_only_their_villages(qtbot, db, township, ctx, hid):
+def test_clerk_sees_only_their_villages(qtbot, db, township, ctx, hid, admin):
     from desktop.services import auth
     from desktop.services.context import AppContext
     walk_identify_by_services(ctx, hid, date(2024, 4, 1))  # a case in 东村
-    with db.session() as s:
-        clerk = auth.authenticate(s, "clerk", "clerk123")  # 西村 only
+    with db.session(admin) as s:
+        clerk = auth.authenticate(s, "clerk", "Xc-cun-2024")  # 西村 only
         s.commit()
     p = CasesPage(AppContext(db=db, user=clerk, year=YEAR, today=lambda: TODAY))
     qtbot.addWidget(p)

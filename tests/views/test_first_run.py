@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QWizard
 from desktop.services import auth, regions, settings, setup
 from desktop.services.context import AppContext
 from desktop.views.first_run import FirstRunWizard
+from tests.conftest import login
 
 
 def type_text(qtbot, widget, text: str) -> None:
@@ -27,7 +28,7 @@ def type_text(qtbot, widget, text: str) -> None:
 
 @pytest.fixture
 def wizard(qtbot, db):
-    w = FirstRunWizard(AppContext(db), today=lambda: date(2024, 11, 20))
+    w = FirstRunWizard(AppContext(db, bootstrap=True), today=lambda: date(2024, 11, 20))
     qtbot.addWidget(w)
     w.show()
     return w
@@ -43,7 +44,7 @@ def _fill_year(qtbot, wizard, line: str) -> None:
     qtbot.keyClicks(wizard.year_page.line, line)
 
 
-def _fill_admin(qtbot, wizard, password: str = "secret1", confirm: str | None = None) -> None:
+def _fill_admin(qtbot, wizard, password: str = "Jixia-2024x", confirm: str | None = None) -> None:
     page = wizard.admin_page
     page.username.clear()
     qtbot.keyClicks(page.username, "zhang")
@@ -75,13 +76,13 @@ def test_wizard_on_empty_database_creates_township_year_settings_and_admin(qtbot
 
     assert wizard.result() == QWizard.DialogCode.Accepted
     assert wizard.admin_username == "zhang"
-    ctx = AppContext(db)
+    user = login(db, "zhang", "Jixia-2024x")
+    ctx = AppContext(db, user)
     t = ctx.read(regions.township)
     assert (t.name, t.county, t.province, t.city) == ("稷下街道", "临淄区", "山东省", None)
     assert ctx.read(settings.get_year, 2024).monitoring_line == Decimal("7100.00")
     assert ctx.read(settings.current_year) == 2024
     assert not ctx.read(setup.needs_first_run)
-    user = ctx.run(auth.authenticate, "zhang", "secret1")
     assert (user.role, user.display_name) == ("admin", "张管理")
 
 
@@ -110,7 +111,7 @@ def test_wizard_refuses_an_empty_or_non_positive_monitoring_line(qtbot, wizard, 
     qtbot.keyClicks(page.line, "6600")
     assert next_button.isEnabled()
     assert not page.error.isVisible()
-    assert AppContext(db).read(settings.years) == []  # nothing written before 完成
+    assert AppContext(db, bootstrap=True).read(settings.years) == []  # nothing written before 完成
 
 
 def test_wizard_checks_the_division_code_and_passwords(qtbot, wizard):
@@ -131,16 +132,16 @@ def test_wizard_checks_the_division_code_and_passwords(qtbot, wizard):
     assert not finish.isEnabled()
     assert "至少" in wizard.admin_page.error.text()
     wizard.admin_page.password.clear()
-    qtbot.keyClicks(wizard.admin_page.password, "secret1")
+    qtbot.keyClicks(wizard.admin_page.password, "Jixia-2024x")
     assert not finish.isEnabled()
     assert "不一致" in wizard.admin_page.error.text()
 
 
 def test_wizard_skips_the_township_page_when_only_the_user_is_missing(qtbot, db):
-    with db.session() as s:
+    with db.session(bootstrap="tester") as s:
         regions.init_township(s, "稷下街道")
         s.commit()
-    wizard = FirstRunWizard(AppContext(db), today=lambda: date(2025, 3, 1))
+    wizard = FirstRunWizard(AppContext(db, bootstrap=True), today=lambda: date(2025, 3, 1))
     qtbot.addWidget(wizard)
     wizard.show()
     assert wizard.currentPage() is wizard.year_page
@@ -151,7 +152,7 @@ def test_wizard_skips_the_township_page_when_only_the_user_is_missing(qtbot, db)
     _fill_admin(qtbot, wizard)
     wizard.button(QWizard.WizardButton.FinishButton).click()
     assert wizard.result() == QWizard.DialogCode.Accepted
-    ctx = AppContext(db)
+    ctx = AppContext(db, login(db, "zhang", "Jixia-2024x"))
     assert ctx.read(auth.user_count) == 1
     assert ctx.read(settings.get_year, 2025).monitoring_line == Decimal("7300.00")
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from desktop.services import income, overview, register, workflow
 from desktop.services.income import LineData, RecordData
 from desktop.views.home_page import HomePage
+from desktop.views.household_editor import TAB_HISTORY
 from desktop.views.suggested_page import SuggestedPage
 
 from ..conftest import TODAY, YEAR, family
@@ -116,7 +117,7 @@ def test_from_log_in_two_clicks_reach_who_to_visit_and_why(qtbot, db, ctx, town)
     login = LoginDialog(AppContext(db))
     qtbot.addWidget(login)
     qtbot.keyClicks(login.username, "admin")
-    qtbot.keyClicks(login.password, "admin123")
+    qtbot.keyClicks(login.password, "Jx-adm-2024")
     login.try_login()
     assert login.user is not None
     window = desktop_app.create_main_window(AppContext(db, login.user, year=YEAR, today=ctx.today))
@@ -162,7 +163,7 @@ def test_a_list_rows_menu_reaches_everything_about_the_household(qtbot, ctx, tow
     assert window.current_key() == "cases"
     actions.household_action.emit("history", hid)
     editor = window.pages["register"].editor
-    assert window.current_key() == "register" and editor.tabs.currentIndex() == 5
+    assert window.current_key() == "register" and editor.tabs.currentIndex() == TAB_HISTORY
     editor.reject()
     out = actions.export_xlsx(tmp_path / "w.xlsx")
     from openpyxl import load_workbook

@@ -146,7 +146,9 @@ def test_member_model_has_every_field_with_chinese_headers():
     for label in ("务工所在地", "参加城乡居民基本医疗保险", "参加城镇职工基本医疗保险", "公益性岗位（月数）",
                   "义务教育阶段未上学原因", "参加城镇职工基本养老保险"):  # the national system's facts (SPEC §9.1)
         assert label in headers
-    assert len(FIELDS) == 28
+    for label in ("享受低保起始时间", "享受特困供养起始时间", "大病或残疾发生日期", "失业", "失能", "在外就读"):
+        assert label in headers  # the key-group facts of §6.3
+    assert len(FIELDS) == 34  # A5–A22, the national facts (§9.1) and the key-group facts (§6.3)
     assert model.index(0, COL["relation"]).data() == "户主"
     assert model.index(0, COL["relation"]).data(Qt.ItemDataRole.EditRole) == "01"
     assert model.index(0, COL["a17_medical"]).data() == "是"

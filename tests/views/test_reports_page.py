@@ -88,7 +88,7 @@ def test_each_kind_offers_the_scopes_of_its_report_kind(page):
 def test_clerk_chooses_only_their_villages(qtbot, db, households, tmp_path, monkeypatch):
     monkeypatch.setattr(temp_files.tempfile, "gettempdir", lambda: str(tmp_path / "temp"))
     with db.session() as s:
-        clerk = auth.authenticate(s, "clerk", "clerk123")
+        clerk = auth.authenticate(s, "clerk", "Xc-cun-2024")
         s.commit()
     page = ReportsPage(AppContext(db=db, user=clerk, year=YEAR, today=lambda: TODAY))
     qtbot.addWidget(page)

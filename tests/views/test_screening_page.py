@@ -66,7 +66,7 @@ def test_lists_a_household_with_a_disabled_member_with_its_reason(page):
     assert row[COL_VISITED] == "未走访" and row[COL_OUTCOME] == ""
     assert rows["3703050020010001"][COL_REASONS] == "存在务工不稳、产业失败或意外事故风险：因务工就业不稳"
     assert page.count_buttons["disabled_member"].text() == "有残疾家庭成员：1 户"
-    assert page.count_buttons["income_fell"].text() == "脱贫户人均纯收入较上年下降：0 户"
+    assert page.count_buttons["income_fell"].text() == "人均纯收入较上年下降：0 户"
     assert page.summary.text() == "须排查 2 户，已走访 0 户，未走访 2 户"
     assert "2024 年" in page.title.text()
 
@@ -153,7 +153,7 @@ def test_clerk_sees_only_the_villages_of_the_clerk(qtbot, db, households):
     from desktop.services import auth
     from desktop.services.context import AppContext
     with db.session() as s:
-        user = auth.authenticate(s, "clerk", "clerk123")  # 西村 only
+        user = auth.authenticate(s, "clerk", "Xc-cun-2024")  # 西村 only
         s.commit()
     p = ScreeningPage(AppContext(db=db, user=user, year=YEAR, today=lambda: TODAY))
     qtbot.addWidget(p)
@@ -180,7 +180,8 @@ def test_thresholds_are_edited_in_the_settings_page_and_the_list_follows(qtbot, 
     members[0].work_months = 7  # stable under the default (below 6 months is unstable)
     hid = ctx.run(register.save_household, data, members, TODAY)
     ctx.run(income.save_record, RecordData(hid, YEAR, collected_on=TODAY,
-                                           lines=[LineData("A28", "务工收入", Decimal("20000"))]), TODAY)
+                                           lines=[LineData("A28", "务工收入", Decimal("20000"))],
+                                           collected_by="采集员"), TODAY)
     page = ScreeningPage(ctx)
     qtbot.addWidget(page)
     page.refresh()
@@ -192,8 +193,8 @@ def test_thresholds_are_edited_in_the_settings_page_and_the_list_follows(qtbot, 
     edits = settings_page.threshold_edits
     assert set(edits) == set(settings.DEFAULT_THRESHOLDS)
     assert {k: e.text() for k, e in edits.items()} == {
-        "income_drop_ratio": "10", "quarter_drop_ratio": "20", "unstable_work_months": "6", "wage_share": "70",
-        "rigid_expense_ratio": "50", "new_identified_income_bound": "30000"}
+        "income_drop_ratio": "0", "quarter_drop_ratio": "20", "unstable_work_months": "6", "wage_share": "70",
+        "rigid_expense_ratio": "50", "new_identified_income_bound": "30000", "policy_large_self_pay": ""}
     assert not settings_page.save_button.isEnabled()
     edits["unstable_work_months"].setText("13")
     edits["wage_share"].setText("0")

@@ -127,7 +127,7 @@ def test_clerk_sees_only_their_villages(qtbot, db, setup):
     from desktop.services import auth
     from desktop.services.context import AppContext
     with db.session() as s:
-        clerk = auth.authenticate(s, "clerk", "clerk123")  # 西村
+        clerk = auth.authenticate(s, "clerk", "Xc-cun-2024")  # 西村
         s.commit()
     p = WarningsPage(AppContext(db=db, user=clerk, year=YEAR, today=lambda: TODAY))
     qtbot.addWidget(p)

@@ -18,14 +18,17 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ...models import Household, IncomeLine, IncomeRecord, Measure, Member
-from .. import assess, income, regions, rules, settings
+from .. import access, assess, income, regions, rules, settings
 from ..codes import codes, income_items, measure_catalog
 from ..files import written_whole
+from ..policy import FACT_COLUMNS
 from .importer import ExchangeError
 from .layout import INCOME_ITEMS, Column, Sheet, raw, setting, sheets
 from .reader import Issue
 from .values import SHARED_TEXT
 from .xlsx import DATE, INT, MONEY, TEXT, Book, Col
+
+POLICY_COLUMNS = tuple(FACT_COLUMNS.values())  # 脱贫不享受政策 facts, in the sheet's order
 
 Progress = Callable[[int, int, str], None]
 EVERY = 5000
@@ -135,6 +138,7 @@ def _book(session: Session, path: Path) -> Book:
 def export_workbook(session: Session, path: Path | str, year: int, *, village_ids: frozenset[int] | None = None,
                     progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> ExportResult:
     """The register in the canonical layout of SPEC §9, income of `year`, computed columns filled."""
+    village_ids = access.narrow(session, village_ids)
     started = time.perf_counter()
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
@@ -203,6 +207,9 @@ def _write_data(session: Session, book: Book, year: int, tw, village_ids, progre
     point = ys.status_time_point if ys is not None else settings.default_period(year)[2]
     facts = assess.member_facts(session, point)
     totals = income.totals_for_year(session, year)
+    signed = {hid: ok for hid, rid, ok in session.execute(
+        select(IncomeRecord.household_id, IncomeRecord.id, IncomeRecord.signatures_collected)
+        .where(IncomeRecord.year == year, income.ANNUAL)) if standing.get(hid) == rid}
     names = regions.names(session)
     category, status, tier = _names("category"), _names("monitoring_status"), _names("dibao_tier")
     risk, disaster, removal = _names("risk_type"), _names("disaster_type"), _names("removal_way")
@@ -218,13 +225,13 @@ def _write_data(session: Session, book: Book, year: int, tw, village_ids, progre
                h.a3_category, h.a4_poverty_alleviated, h.monitoring_status, h.identified_on,
                h.whole_no_labor_guarantee, h.dibao_tier, h.a23_housing_unsafe, h.a24_school_dropout,
                h.a25_water_unsafe, h.a27_risk_types, h.a27_other_note, h.a27a_disaster_types, h.a53_removal_way,
-               h.a54_removed_on, h.a55_contact_person, h.contact_phone, *(h[k] for k in after)
-               ).where(*where).order_by(h.household_no)
+               h.a54_removed_on, h.a55_contact_person, h.contact_phone, *(h[k] for k in after), h.petition,
+               *(h[c] for c in POLICY_COLUMNS), h.policy_excluded_on).where(*where).order_by(h.household_no)
     bools = {"a1_relocation_site", "a4_poverty_alleviated", "whole_no_labor_guarantee", "a23_housing_unsafe",
              "a24_school_dropout", "a25_water_unsafe", "after_dropout", "after_housing_damaged",
-             "after_medical_missing", "after_water_damaged"}
+             "after_medical_missing", "after_water_damaged", "petition", *POLICY_COLUMNS}
     plain = ["phone", "a2_site_address", "identified_on", "a54_removed_on", "a55_contact_person", "contact_phone",
-             "a27_other_note", *(k for k in after if k not in bools)]
+             "a27_other_note", "policy_excluded_on", *(k for k in after if k not in bools)]
     for r in session.execute(q):
         members = facts.get(r.id, [])
         t = totals.get(r.id)
@@ -238,7 +245,7 @@ def _write_data(session: Session, book: Book, year: int, tw, village_ids, progre
                    a27_risk_types=sep.join(risk(c) or c for c in r.a27_risk_types) if r.a27_risk_types else None,
                    a27a_disaster_types=(sep.join(disaster(c) or c for c in r.a27a_disaster_types)
                                         if r.a27a_disaster_types else None),
-                   a53_removal_way=removal(r.a53_removal_way))
+                   a53_removal_way=removal(r.a53_removal_way), signatures_collected=_yes(signed.get(r.id)))
         if t is not None:
             row.update(A28=t.A28, A29=t.A29, A30=t.A30, A31=t.A31, A32=t.A32, A35=t.A35, A36=t.A36)
         if result is not None:
@@ -258,14 +265,15 @@ def _write_data(session: Session, book: Book, year: int, tw, village_ids, progre
     dibao, tekun, mstatus = _names("dibao"), _names("tekun"), _names("member_status")
     m_keys = [c.key for c in written(M)]
     m_bools = ("a17_medical", "a18_serious_illness", "a19_pension", "a22_relocated", "a17_resident_medical",
-               "a17_employee_medical", "a19_employee_pension")
+               "a17_employee_medical", "a19_employee_pension", "unemployed", "incapacitated", "studying_away")
     m_plain = ("name", "id_number", "work_months", "status_date", "school_absence_reason", "work_place",
-               "a20_dibao_since", "a21_tekun_since", "public_post_months", "phone")
+               "a20_dibao_since", "a21_tekun_since", "public_post_months", "phone", "health_since")
     q = (select(h.household_no, m.name, m.sex, m.id_number, m.relation, m.ethnicity, m.political, m.education,
                 m.school, m.health, m.disability_grade, m.labor, m.work_region, m.work_months, m.a17_medical,
                 m.a18_serious_illness, m.a19_pension, m.a20_dibao, m.a21_tekun, m.a22_relocated, m.status,
                 m.status_date, m.school_absence_reason, m.work_place, m.a17_resident_medical, m.a17_employee_medical,
-                m.a19_employee_pension, m.a20_dibao_since, m.a21_tekun_since, m.public_post_months, m.phone)
+                m.a19_employee_pension, m.a20_dibao_since, m.a21_tekun_since, m.public_post_months, m.phone,
+                m.health_since, m.unemployed, m.incapacitated, m.studying_away)
          .join(Household.__table__, h.id == m.household_id).where(*where).order_by(h.household_no, m.seq, m.id))
     for r in session.execute(q):
         row = {k: getattr(r, k) for k in m_plain}
@@ -321,6 +329,7 @@ def _write_data(session: Session, book: Book, year: int, tw, village_ids, progre
 def write_template(session: Session, path: Path | str, year: int | None = None) -> Path:
     """The blank workbook for villages to fill: same sheets, headers and dropdowns, and a sheet of
     instructions."""
+    access.logged_in(session)
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise ExchangeError(f"模板文件应为 .xlsx：{path.name}")

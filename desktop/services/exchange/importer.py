@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...models import AuditEntry, Household, Member, Region
-from .. import audit, backup, regions
+from .. import access, audit, backup, regions
 from ..auth import CurrentUser
 from ..idnumber import parse_id
 from .layout import INCOME_ITEMS, match_sheet, norm_value, sheet, sheets
@@ -164,6 +164,7 @@ def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser 
             create_villages: bool = False) -> Preview:
     """Read and check the whole file against the database; write nothing. Unknown columns that
     matter and village names close to existing ones are errors (questions) unless accepted."""
+    user = access.actor(session)  # the session's user decides, whatever a caller passes
     started = time.perf_counter()
     path = Path(path)
     issues = Issues()
@@ -583,6 +584,7 @@ def apply(session: Session, pv: Preview, *, user: CurrentUser | None = None, as_
           take_backup: bool = True) -> ImportResult:
     """Write a previewed file in the session's transaction (the caller commits, or rolls back on
     an exception — ImportCancelled included). A backup of the database file is taken first."""
+    user = access.actor(session)  # the session's user decides, whatever a caller passes
     started = time.perf_counter()
     if not pv.ok:
         raise ExchangeError(f"文件有 {pv.error_count} 处错误，不能导入：请改正后重新选择文件")
@@ -600,7 +602,7 @@ def apply(session: Session, pv: Preview, *, user: CurrentUser | None = None, as_
     plan = _resolve(session, data, issues, user)
     if issues or plan is None:
         raise ExchangeError("数据库在预览之后已有变化，请重新预览：" + "；".join(i.text() for i in issues.items[:5]))
-    writer = Writer(session, data, plan, pv.year, as_of, progress, cancelled)
+    writer = Writer(session, data, plan, pv.year, as_of, progress, cancelled, source_file=pv.path.name)
     first_audit = session.scalar(select(func.max(AuditEntry.id))) or 0
     with page_cache(session):
         writer.regions()
@@ -634,6 +636,7 @@ def apply(session: Session, pv: Preview, *, user: CurrentUser | None = None, as_
 
 def findings_for(session: Session, year: int, as_of: date, numbers: list[str]) -> tuple[list, str | None]:
     """Data-quality findings (SPEC §10) of the given households: reported, not errors."""
+    access.logged_in(session)
     from ...models import Household
     from ..assess import AssessError
     from ..checks import run_checks

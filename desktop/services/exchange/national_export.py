@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...models import Household, Measure, Member
-from .. import assess, income, regions, rules, settings
+from .. import access, assess, income, regions, rules, settings
 from ..files import written_whole
 from ..idnumber import parse_id
 from .exporter import ExportCancelled, ExportResult, _names, _yes
@@ -35,6 +35,7 @@ def _month(d) -> str | None:
 def export_national(session: Session, path: Path | str, year: int, *, village_ids: frozenset[int] | None = None,
                     progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> ExportResult:
     """Every household, its members of status 正常 one a row, income of `year`, in the national layout."""
+    village_ids = access.narrow(session, village_ids)  # a 村级录入员: only their villages
     started = time.perf_counter()
     path = Path(path)
     if path.suffix.lower() != ".xlsx":

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ...models import Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent
 from ...models.base import utcnow
-from .. import regions
+from .. import access, regions, rules
 from ..errors import ServiceError
 from ..idnumber import parse_id
 from .layout import INCOME_ITEMS, norm_value, setting, sheet
@@ -58,6 +58,7 @@ def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tupl
     own SQLAlchemy bind processors, a column at a time, and go to the driver's executemany: the
     per-row parameter handling of a compiled insert() costs more than SQLite's own work. Other
     databases get a Core insert()."""
+    access.logged_in(session)
     if not rows:
         return
     conn = session.connection()
@@ -87,6 +88,7 @@ def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tupl
 def page_cache(session: Session, kib: int = IMPORT_CACHE_KIB):
     """A larger SQLite page cache while many rows go in: the indexes of member and household are
     kept up to date in memory instead of being re-read page by page."""
+    access.logged_in(session)
     conn = session.connection()
     if conn.dialect.name != "sqlite":
         yield
@@ -109,7 +111,7 @@ def _differs(stored, value) -> bool:
 
 class Writer:
     def __init__(self, session: Session, data: Data, plan: Plan, year: int, as_of: date,
-                 progress: Progress | None, cancelled: Callable[[], bool] | None):
+                 progress: Progress | None, cancelled: Callable[[], bool] | None, source_file: str | None = None):
         self.s = session
         self.data = data
         self.plan = plan
@@ -119,6 +121,9 @@ class Writer:
         self.cancelled = cancelled
         self.now = utcnow()
         self.user = session.info.get("user", "system")
+        # An imported income record's source: the file and the importing user; its signatures are
+        # unknown (NULL) unless the file has the column (services.income.RecordData, origin "imported").
+        self.source_file = source_file or "（未知文件）"
         self.total = len(plan.new) + len(plan.existing)
         self.done = 0
         self.households_new = self.members_new = self.members_updated = 0
@@ -197,13 +202,17 @@ class Writer:
                          "whole_no_labor_guarantee", "dibao_tier", "identified_on", "a53_removal_way", "a54_removed_on",
                          "a55_contact_person", "contact_phone", "after_dropout", "after_housing_damaged",
                          "after_medical_missing", "after_water_damaged", "after_a28", "after_a29", "after_a30",
-                         "after_a31", "after_a32", "after_a33", "after_a34", "after_a35", "after_a36")
+                         "after_a31", "after_a32", "after_a33", "after_a34", "after_a35", "after_a36",
+                         "petition", "policy_c2_cause_gone", "policy_c3_luxury_car",
+                         "policy_c4_urban_home", "policy_c5_business", "policy_c6_public_servant",
+                         "policy_c7_child_business", "policy_c8_child_support", "policy_e2_medical_burden",
+                         "policy_e4_disaster", "policy_excluded_on")
     MEMBER_COLUMNS = ("name", "sex", "id_number", "relation", "ethnicity", "political", "education", "school",
                       "health", "disability_grade", "labor", "work_region", "work_months", "a17_medical",
                       "a18_serious_illness", "a19_pension", "a20_dibao", "a21_tekun", "a22_relocated", "status",
                       "status_date", "school_absence_reason", "work_place", "a17_resident_medical",
                       "a17_employee_medical", "a19_employee_pension", "a20_dibao_since", "a21_tekun_since",
-                      "public_post_months", "phone")
+                      "public_post_months", "phone", "health_since", "unemployed", "incapacitated", "studying_away")
     MEASURE_COLUMNS = ("category", "item", "start_date", "end_date", "amount", "responsible_unit",
                        "developmental_override")
 
@@ -225,9 +234,11 @@ class Writer:
                     "updated_at")
         m_names = ("id", "household_id", "seq", *self.MEMBER_COLUMNS, "created_at", "updated_at")
         ms_names = ("id", "household_id", "member_id", "raises_working_ability", *self.MEASURE_COLUMNS,
-                    "created_at", "updated_at")
+                    "developmental_note", "created_at", "updated_at")
         i_holder, i_id = MS.index("holder_id_number"), self.MEMBER_COLUMNS.index("id_number")
-        ir_names = ("id", "household_id", "year", "signatures_collected", "created_at", "updated_at")
+        ir_names = ("id", "household_id", "year", "signatures_collected", "origin", "source_file", "recorded_by",
+                    "created_at", "updated_at")
+        i_signed = H.index("signatures_collected")
         il_names = ("id", "record_id", "item", "line", "amount", "note")
         hx = {k: i for i, k in enumerate(self.HOUSEHOLD_COLUMNS)}
         for start in range(0, len(nos), CHUNK):
@@ -259,13 +270,16 @@ class Writer:
                 hh_rows.append((hid, vid, gid, head, size, *h, now, now))
                 for _r, mv in self.data.measures.get(no, ()):
                     holder = ids.get(mv[i_holder]) if mv[i_holder] is not None else None
-                    ms_rows.append((nxt[Measure], hid, holder, False, *ms_get(mv), now, now))
+                    values = list(ms_get(mv))
+                    values[-1], note = self.override(values[0], values[1], values[-1])
+                    ms_rows.append((nxt[Measure], hid, holder, False, *values, note, now, now))
                     nxt[Measure] += 1
                 lines = self.income_lines(no, v, None)
                 if lines is not None:
                     rid = nxt[IncomeRecord]
                     nxt[IncomeRecord] += 1
-                    ir_rows.append((rid, hid, self.year, False, now, now))
+                    ir_rows.append((rid, hid, self.year, v[i_signed], "imported", self.source_file, self.user,
+                                    now, now))
                     for item in INCOME_ITEMS:
                         for name, amount, note in lines.get(item, ()):
                             il_rows.append((nxt[IncomeLine], rid, item, name, amount, note))
@@ -294,7 +308,7 @@ class Writer:
         h_fields = [c for c in self.H.columns
                     if hh_sheet.has(c.key) and c.key not in ("household_no", "province", "city", "county", "township",
                                                             "village", "group") and not c.computed
-                    and not c.virtual and c.key not in INCOME_ITEMS]
+                    and not c.virtual and c.key not in INCOME_ITEMS and c.key != "signatures_collected"]
         if hh_sheet.has("risk_removed") and not hh_sheet.has("monitoring_status"):
             h_fields.append(self.H.column("monitoring_status"))  # derived from 风险是否已消除
         mem_sheet = self.data.sheets["member"]
@@ -395,6 +409,8 @@ class Writer:
                               member_id=holder.id if holder is not None else None)
                 for c in fields:
                     setattr(row, c.key, mv[c.index])
+                row.developmental_override, row.developmental_note = self.override(
+                    row.category, row.item, row.developmental_override)
                 self.s.add(row)
                 keyed[key] = row
                 self.measures_new += 1
@@ -402,10 +418,21 @@ class Writer:
             changed = False
             for c in fields:
                 value = mv[c.index]
+                if c.key == "developmental_override":
+                    value, note = self.override(row.category, row.item, value)
+                    if value is not None and row.developmental_override != value:
+                        row.developmental_note = note
                 if value is not None and getattr(row, c.key) != value:
                     setattr(row, c.key, value)
                     changed = True
             self.measures_updated += changed
+
+    def override(self, category: str, item: str | None, value: bool | None) -> tuple[bool | None, str | None]:
+        """An imported 是否开发式 (SPEC §3: an override of the default carries a note): equal to the default
+        of the item it is no override; otherwise the override's note names the file it came from."""
+        if value is None or value == rules.is_developmental(category, item):
+            return None, None
+        return value, f"Excel 导入“{self.source_file}”标明{'是' if value else '不是'}开发式帮扶"
 
     def _income(self, hh: Household, v: list, no: str, record_id: int | None) -> None:
         s = self.s
@@ -424,7 +451,8 @@ class Writer:
             # must stand over the quarterly collection it replaces.
             dated = record.collected_on if record is not None else None
             record = IncomeRecord(household_id=hh.id, year=self.year,
-                                  collected_on=max(dated, self.as_of) if dated is not None else None)
+                                  collected_on=max(dated, self.as_of) if dated is not None else None,
+                                  origin="imported", source_file=self.source_file, recorded_by=self.user)
             s.add(record)
             s.flush()
             stored_lines = []
@@ -432,11 +460,16 @@ class Writer:
         for ln in stored_lines:
             by_item[ln.item].append(ln)
         changed = created
+        signed = v[self.H.index("signatures_collected")]
+        if signed is not None and record.signatures_collected != signed:
+            record.signatures_collected = signed
+            changed = True
         for item in INCOME_ITEMS:
             now = [(ln.line, ln.amount, ln.note) for ln in by_item.get(item, ())]
             if now == wanted.get(item, []):
                 continue
             changed = True
+            record.origin, record.source_file, record.recorded_by = "imported", self.source_file, self.user
             for ln in by_item.get(item, ()):
                 s.delete(ln)
             for name, amount, note in wanted.get(item, ()):

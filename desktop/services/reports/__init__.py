@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from .. import access
 from ..files import written_whole
 from .base import ReportError
 from .common import scope as make_scope
@@ -47,6 +48,7 @@ def render(session: Session, kind: str, out: Path, *, year: int, as_of: date, vi
     Characters the font lacks do not fail: they are printed as 〓 and named in `warnings`; a
     household whose pages cannot be laid out is left out and named in `warnings`. The file
     appears only when complete (written beside, then renamed)."""
+    access.logged_in(session)
     rk = REPORT_KINDS.get(kind)
     if rk is None:
         raise ReportError(f"未知的报表类型：{kind}（可选：{'、'.join(REPORT_KINDS)}）")

@@ -10,8 +10,8 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Table, TableStyle
 
+from .. import access, rules
 from .. import measures as measures_mod
-from .. import rules
 from ..codes import codes
 from .base import FONT, HOTLINE, SHADE, Document, Mark, Page, Section, iso
 from .common import household_ids
@@ -48,6 +48,7 @@ class CutLine(Flowable):
 def card(session, d: Document, h, year: int, as_of) -> tuple[Table, bool]:
     """One household's card and whether it fits half a page (two cards on a sheet to cut apart).
     A card with many measures is never shrunk: it runs on over the next page (9 pt at least)."""
+    access.household(session, h.hh.id)
     hh = h.hh
     w = d.width
     cat = codes("category").name(hh.a3_category) or "—"
@@ -117,6 +118,7 @@ BOXED = [("FONTNAME", (0, 0), (-1, -1), FONT), ("BOX", (0, 0), (-1, -1), 1.2, co
 
 
 def make(session, sc, kind: str, year: int, as_of):
+    access.report_scope(session, sc)
     ids = household_ids(session, sc, tuple(sorted(rules.UNREMOVED)))
     d = Document(TITLE, sc.township_name, Page(left=16 * mm, right=16 * mm, top=16 * mm, bottom=14 * mm))
     n = 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether
 
-from .. import rules
+from .. import access, rules
 from ..codes import codes, measure_catalog
 from .base import MIN_BODY, SHADE, Document, Page, cn_date, yes_no
 from .households import HouseholdInfo
@@ -51,6 +51,18 @@ def yn(d: Document, value: bool | None, size: float = 9):
 
 def section(d: Document, text: str):
     return d.bar(text)
+
+
+def policy_rows(d: Document, hh, w: float) -> list[list]:
+    """Criteria 2–8 and exceptions 2 and 4 as 是/否 boxes, two to a row (criterion 1 and exceptions 1
+    and 3 come from income and members, so the form does not ask them)."""
+    from ..policy import CRITERIA, EXCEPTIONS, FACT_COLUMNS
+    cells = []
+    for key, column in FACT_COLUMNS.items():
+        text = (f"第 {key[1]} 条 {CRITERIA[key]}" if key.startswith("c") else f"例外第 {key[1]} 条 {EXCEPTIONS[key]}")
+        cells += [text, yn(d, getattr(hh, column))]  # plain cells wrap to their column (9 pt)
+    cells += [""] * (-len(cells) % 4)
+    return [cells[i:i + 4] for i in range(0, len(cells), 4)]
 
 
 def add(d: Document, h: HouseholdInfo, year: int) -> None:
@@ -191,6 +203,12 @@ def add(d: Document, h: HouseholdInfo, year: int) -> None:
                                    extra=spans + [("ALIGN", (1, 0), (-1, -1), "LEFT"),
                                                   ("BACKGROUND", (0, 0), (0, -1), SHADE)])]))
 
+    # 附：脱贫不享受政策认定事项 (seed 004 annex 2), for a 脱贫户: the recorded facts, blank when unknown.
+    if hh.a4_poverty_alleviated:
+        s.append(KeepTogether([d.gap(1.5), section(d, "附：脱贫不享受政策认定事项（脱贫户填写，附件 2）"),
+                               d.table(policy_rows(d, hh, w), [w * 0.40, w * 0.10] * 2, header=0, size=9,
+                                       extra=[("ALIGN", (0, 0), (-1, -1), "LEFT")])]))
+
     # 七、风险消除；A55
     way = hh.a53_removal_way
     removal = [["A53 风险消除方式", d.checks([(c.name, way == c.code) for c in codes("removal_way")]),
@@ -219,6 +237,7 @@ def build(d: Document, households, year: int) -> int:
 
 
 def make(session, sc, kind: str, year: int, as_of):
+    access.report_scope(session, sc)
     from .common import MONITORED, household_ids
     from .households import load
     ids = household_ids(session, sc, MONITORED)

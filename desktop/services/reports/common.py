@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import Household, Region
+from .. import access, regions, settings
 from .. import assess as assess_mod
-from .. import regions, settings
 from .base import ReportError
 
 # Monitoring statuses of a 监测对象 (identified or in a procedure), 已消除风险 included: they stay
@@ -43,6 +43,7 @@ class Scope:
 
 
 def scope(session: Session, village: str | None, household_nos: list[str] | None) -> Scope:
+    village = access.report_village(session, village, bool(household_nos))
     tw = regions.township(session)
     if tw is None:
         raise ReportError("尚未配置乡镇：请先运行初始化（init）")
@@ -75,6 +76,7 @@ def household_ids(session: Session, sc: Scope, statuses: tuple[str, ...] | None 
     """The households a per-household document covers, in household-number order. Listed
     households are taken as listed (whatever their status); otherwise the village or township,
     narrowed to `statuses` (and 脱贫户 when `poverty_alleviated_too`)."""
+    access.report_scope(session, sc)
     if sc.household_ids is not None:
         return list(sc.household_ids)
     q = select(Household.id).where(Household.closed_on.is_(None)).order_by(Household.household_no)
@@ -90,6 +92,7 @@ def household_ids(session: Session, sc: Scope, statuses: tuple[str, ...] | None 
 
 def in_scope(session: Session, sc: Scope) -> set[int] | None:
     """Ids of the households a township-wide list is narrowed to (None: no narrowing)."""
+    access.report_scope(session, sc)
     if sc.household_ids is not None:
         return set(sc.household_ids)
     if sc.village_id is not None:
@@ -98,6 +101,7 @@ def in_scope(session: Session, sc: Scope) -> set[int] | None:
 
 
 def year_settings(session: Session, year: int) -> settings.YearSettingsData:
+    access.logged_in(session)
     try:
         return assess_mod.year_settings(session, year)
     except assess_mod.AssessError as e:
@@ -116,11 +120,13 @@ def measure_window(ys: settings.YearSettingsData) -> tuple[date, date]:
 
 
 def region_names(session: Session) -> dict[int, str]:
+    access.logged_in(session)
     return regions.names(session)
 
 
 def village_list(session: Session, sc: Scope) -> list[tuple[int, str, int | None]]:
     """(id, name, 农村户籍人口) of the villages in scope, in the township's order."""
+    access.report_scope(session, sc)
     q = (select(Region.id, Region.name, Region.rural_population)
          .where(Region.level == "village", Region.parent_id == sc.township.id)
          .order_by(Region.sort_order, Region.name))

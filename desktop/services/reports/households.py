@@ -16,8 +16,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ...models import Household, IncomeRecord, Measure, Member
+from .. import access, income
 from .. import assess as assess_mod
-from .. import income
 from .common import Scope, chunks, measure_window, region_names, year_settings
 
 LOAD_CHUNK = 400
@@ -75,6 +75,7 @@ def assistance_from_members(members: list[Member]) -> set[tuple[str, str]]:
 def load(session: Session, sc: Scope, ids: list[int], year: int, as_of: date, *, with_measures: bool = True,
          chunk: int = LOAD_CHUNK) -> Iterator[HouseholdInfo]:
     """The households of `ids` in that order, read `chunk` at a time."""
+    access.report_scope(session, sc)
     ys = year_settings(session, year)
     point = ys.status_time_point
     start, end = measure_window(ys)

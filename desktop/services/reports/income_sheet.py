@@ -17,7 +17,7 @@ from collections import defaultdict
 
 from reportlab.platypus import KeepTogether
 
-from .. import income, rules
+from .. import access, income, rules
 from .base import SHADE, Document, cn_date
 from .common import MONITORED, household_ids, year_settings
 from .households import load
@@ -32,6 +32,7 @@ SIGNED = "本表一式两份，采集人与被采集人（户主）签字确认�
 
 
 def add(session, d: Document, h, year: int, ys) -> None:
+    access.household(session, h.hh.id)
     d.begin(f"户 {h.no}", h.mark)
     s = d.story
     s += d.heading(f"{TITLE}（{year} 年度）")
@@ -99,7 +100,7 @@ def add(session, d: Document, h, year: int, ys) -> None:
     elif r is None:
         note = (a.suggestion.reasons[0] if a and a.suggestion.reasons else "无法计算人均收入") + "。"
     else:
-        below = "低于" if r.A38 < a.line else "不低于"
+        below = "低于" if r.below(a.line, "A38") else "不低于"  # the exact value, as assess compares
         note = f"{year} 年省定防止返贫监测线 {rules.line_text(a.line)} 元/人·年；人均收入参考范围（A38）{below}监测线。"
     # The results, the notes and the signatures stay together: a signature never stands alone.
     s.append(KeepTogether([
@@ -111,6 +112,7 @@ def add(session, d: Document, h, year: int, ys) -> None:
 
 
 def make(session, sc, kind: str, year: int, as_of):
+    access.report_scope(session, sc)
     ys = year_settings(session, year)
     ids = household_ids(session, sc, MONITORED, poverty_alleviated_too=True)
     d = Document(TITLE, sc.township_name)

@@ -22,7 +22,7 @@ from reportlab.platypus import KeepTogether
 from sqlalchemy import select
 
 from ...models import Case, CaseStep, Household
-from .. import policy, workflow
+from .. import access, assess, policy, workflow
 from ..codes import codes
 from .base import HOTLINE, Document, ReportError, cn_date
 from .common import in_scope, natural_key, region_names, village_list
@@ -58,9 +58,9 @@ def procedure_name(procedure: str) -> str:
     return workflow.kind_names().get(procedure) or PENDING_NAMES.get(procedure, procedure)
 
 
-def publicity_step(procedure: str) -> dict:
+def publicity_step(procedure: str) -> workflow.StepDef:
     """The procedure's 村级公示 step (the one with a publicity period)."""
-    step = next((s for s in workflow.procedure(procedure)["steps"] if s.get("publicity_days")), None)
+    step = next((s for s in workflow.procedure(procedure).steps if s.publicity_days), None)
     if step is None:
         raise ReportError(f"流程“{procedure_name(procedure)}”没有村级公示步骤")
     return step
@@ -70,15 +70,21 @@ def at_publicity(session, procedure: str, *, allowed: set[int] | None = None,
                  named: list[int] | None = None) -> list[Listed]:
     """The households to list on the 公示 of `procedure` (see the module's docstring). `allowed`
     narrows to a village; `named` are households asked for by number (current or completed
-    publicity). Raises ReportError naming every named household that has neither."""
+    publicity). Raises ReportError naming every named household that has neither. A 村级录入员 sees only the
+    households of their villages."""
+    mine = access.within(session, None)  # None: every village
+    if named:
+        access.households(session, named)
+    elif mine is not None:
+        allowed = set(mine) if allowed is None else set(allowed) & set(mine)
     if not defined(procedure):  # no case of it can have been recorded
         if named:
             _refuse(session, procedure, named)
         return []
     step = publicity_step(procedure)
-    order = [s["key"] for s in workflow.procedure(procedure)["steps"]]
+    order = [s.key for s in workflow.procedure(procedure).steps]
     rows = session.execute(select(Case, CaseStep).join(CaseStep, CaseStep.case_id == Case.id)
-                           .where(Case.kind == procedure, CaseStep.step == step["key"])
+                           .where(Case.kind == procedure, CaseStep.step == step.key)
                            .order_by(CaseStep.seq)).all()
     current: dict[int, tuple[Case, CaseStep]] = {}
     completed: dict[int, tuple[Case, CaseStep]] = {}
@@ -130,7 +136,7 @@ def at_publicity(session, procedure: str, *, allowed: set[int] | None = None,
         data = pub.data or {}
         start = date.fromisoformat(data["publicity_start"])
         end = (date.fromisoformat(data["publicity_end"]) if data.get("publicity_end")
-               else workflow.publicity_period(start, step["publicity_days"])[1])
+               else workflow.publicity_period(start, step.publicity_days)[1])
         size = int(snap["size"]) if snap and snap.get("size") is not None else int(h.size or 0)
         out.append(Listed(hid, h.household_no, h.head_name or "", h.village_id, names.get(h.village_id, ""),
                           names.get(h.group_id, ""), size, _what(procedure, case, snap, decided), start, end,
@@ -148,8 +154,9 @@ def _what(procedure: str, case: Case, snap: dict | None, decided: dict | None) -
     if procedure == "identify":
         if decided and decided.get("category"):
             return codes("category").name(decided["category"])
-        if snap and snap.get("suggested_category"):
-            return snap["suggested_category"]
+        view = assess.read_snapshot(snap)  # version 1 stored the name, version 2 the code
+        if view is not None and view.category:
+            return codes("category").name(view.category)
         return "待定"
     if procedure == "removal":
         return codes("removal_way").name((case.data or {}).get("way")) or "—"
@@ -175,8 +182,8 @@ def _village_notice(d: Document, sc, procedure: str, title: str, village: str, r
     s += d.heading(f"{village}{title}")
     s.append(d.gap(2))
     persons = sum(e.size for e in rows_)
-    defined = workflow.procedure(procedure)["steps"]
-    steps = [st["name"] for st in defined if all(st["key"] in e.steps for e in rows_)]  # recorded in every case
+    defined = workflow.procedure(procedure).steps
+    steps = [st.name for st in defined if all(st.key in e.steps for e in rows_)]  # recorded in every case
     s.append(d.p(intro(procedure, steps, len(rows_), persons), "notice"))
     s.append(d.gap(2))
     periods = sorted({(e.start, e.end) for e in rows_})
@@ -215,6 +222,7 @@ def _village_notice(d: Document, sc, procedure: str, title: str, village: str, r
 
 
 def make(session, sc, kind: str, year: int, as_of: date):
+    access.report_scope(session, sc)
     from .kinds import REPORT_KINDS
     rk = REPORT_KINDS[kind]
     title = rk.title

@@ -11,8 +11,8 @@ from __future__ import annotations
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether
 
+from .. import access, rules
 from .. import measures as measures_mod
-from .. import rules
 from ..codes import codes, measure_catalog
 from .base import SHADE, Document, Page, iso, yes_no
 from .common import MONITORED, household_ids, measure_window, year_settings
@@ -40,6 +40,7 @@ def _state(m, as_of) -> str:
 
 
 def add(session, d: Document, h, year: int, as_of, window) -> None:
+    access.household(session, h.hh.id)
     d.begin(f"户 {h.no}", h.mark)
     s = d.story
     s += d.heading(f"{TITLE}（{year} 年度）")
@@ -100,6 +101,7 @@ def add(session, d: Document, h, year: int, as_of, window) -> None:
 
 
 def make(session, sc, kind: str, year: int, as_of):
+    access.report_scope(session, sc)
     ids = household_ids(session, sc, MONITORED, poverty_alleviated_too=True)
     window = measure_window(year_settings(session, year))
     d = Document(TITLE, sc.township_name,

@@ -10,7 +10,7 @@ from reportlab.platypus import KeepTogether
 from sqlalchemy import select
 
 from ...models import Household
-from .. import checks
+from .. import access, checks
 from .base import TOTAL, Document, cn_date
 from .common import in_scope, region_names
 
@@ -18,6 +18,7 @@ TITLE = "数据质量检查报告"
 
 
 def make(session, sc, kind: str, year: int, as_of: date):
+    access.report_scope(session, sc)
     title = f"{sc.place}{TITLE}（{year} 年度）"
     d = Document(title, sc.township_name)
     allowed = in_scope(session, sc)

@@ -12,8 +12,8 @@ from reportlab.platypus import KeepTogether
 from sqlalchemy import select
 
 from ...models import Case, CaseStep, Household
+from .. import access, rules
 from .. import measures as measures_mod
-from .. import rules
 from ..codes import codes
 from ..dates import add_months
 from .base import SHADE, Document, iso
@@ -51,6 +51,7 @@ def _revisits(session, ids: list[int]) -> dict[int, tuple]:
 
 
 def add(session, d: Document, h, year: int, as_of, revisit) -> None:
+    access.household(session, h.hh.id)
     d.begin(f"户 {h.no}", h.mark)
     s = d.story
     s += d.heading(TITLE, f"{year} 年度")
@@ -77,7 +78,7 @@ def add(session, d: Document, h, year: int, as_of, revisit) -> None:
     r = h.result
     line = rules.line_text(a.line) if a else ""
     if r is not None:
-        verdict = "高于" if r.A38 >= a.line else "低于"
+        verdict = "低于" if r.below(a.line, "A38") else "高于"  # the exact value, as assess compares
         income_text = (f"{year} 年家庭人均纯收入（A34）{rules.yuan(r.A34)} 元，"
                        f"人均收入参考范围（A38）{rules.yuan(r.A38)} 元，{verdict} {year} 年监测线 {line} 元。")
     else:
@@ -120,6 +121,7 @@ def due_on(hh, revisit) -> date | None:
 
 
 def make(session, sc, kind: str, year: int, as_of):
+    access.report_scope(session, sc)
     ids = household_ids(session, sc, ("removed",))
     revisits = _revisits(session, ids)
     if sc.household_ids is None:  # the batch: households whose revisit is due and not yet recorded

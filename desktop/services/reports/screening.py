@@ -14,7 +14,7 @@ from reportlab.platypus import KeepTogether
 from sqlalchemy import func, select
 
 from ...models import Household, ScreeningVisit
-from .. import screening
+from .. import access, screening
 from .base import TOTAL, Document, Page, cn_date, iso
 from .common import in_scope, region_names, village_list, year_window
 
@@ -22,6 +22,7 @@ TITLE = "防止返贫监测帮扶集中排查情况汇总"
 
 
 def make(session, sc, kind: str, year: int, as_of: date):
+    access.report_scope(session, sc)
     title = f"{sc.place}{TITLE}（{year} 年度）"
     d = Document(title, sc.township_name, Page(landscape=True, left=14 * mm, right=14 * mm, top=16 * mm,
                                                  bottom=14 * mm))

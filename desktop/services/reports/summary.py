@@ -18,7 +18,7 @@ from reportlab.platypus import KeepTogether
 from sqlalchemy import func, or_, select
 
 from ...models import Household, Measure, Member
-from .. import income, rules, warnings
+from .. import access, income, rules, warnings
 from ..codes import codes, measure_catalog
 from .base import FLAG, GRID, TOTAL, Document, Page, cn_date
 from .common import Scope, measure_window, village_list, year_settings, year_window
@@ -76,6 +76,7 @@ class Summary:
 
 
 def compute(session, sc: Scope, year: int, as_of: date) -> Summary:
+    access.report_scope(session, sc)
     villages = village_list(session, sc)
     rows = {vid: Row(vid, name) for vid, name, _ in villages}
     start, end = year_window(year, as_of)
@@ -237,6 +238,7 @@ def _spans(head: list[list], first_single: int, pairs_from: int, pairs: int, tai
 
 
 def make(session, sc: Scope, kind: str, year: int, as_of: date):
+    access.report_scope(session, sc)
     s = compute(session, sc, year, as_of)
     title = f"{s.place}{TITLE}（{year} 年度）"
     d = Document(title, sc.township_name, Page(landscape=True, left=12 * mm, right=12 * mm, top=16 * mm,

@@ -13,6 +13,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
+from .. import access
 from ..files import written_whole
 from .common import scope as make_scope
 from .common import year_settings
@@ -33,6 +34,7 @@ CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 def write(session: Session, path: Path, year: int, as_of: date, *, village: str | None = None,
           household_nos: list[str] | None = None) -> Path:
     """Write the workbook to `path` (replaced only when complete). Same scope rules as render()."""
+    access.logged_in(session)
     sc = make_scope(session, village, household_nos)
     year_settings(session, year)
     s = compute(session, sc, year, as_of)

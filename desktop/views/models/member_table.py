@@ -1,4 +1,5 @@
-"""Editable table of a household's members: every field A5–A22 plus 残疾等级, 联系电话, and the member's
+"""Editable table of a household's members: every field A5–A22 plus 残疾等级, 联系电话, the start dates of
+低保 / 特困 / 大病或残疾 and the key-group facts 失业, 失能, 在外就读 (§6.3), and the member's
 status (read-only: it changes through events). Cells with a validation problem are light red with
 the message as tooltip; members no longer of status 正常 are greyed."""
 
@@ -19,9 +20,10 @@ from .base import ListTableModel
 _ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
 
 FIELDS = ("name", "sex", "id_number", "relation", "ethnicity", "political", "education", "school",
-          "school_absence_reason", "health", "disability_grade", "labor", "work_region", "work_place", "work_months",
-          "a17_medical", "a17_resident_medical", "a17_employee_medical", "a18_serious_illness", "a19_pension",
-          "a19_employee_pension", "a20_dibao", "a21_tekun", "a22_relocated", "public_post_months", "phone", "status",
+          "school_absence_reason", "health", "disability_grade", "health_since", "labor", "work_region", "work_place",
+          "work_months", "a17_medical", "a17_resident_medical", "a17_employee_medical", "a18_serious_illness",
+          "a19_pension", "a19_employee_pension", "a20_dibao", "a20_dibao_since", "a21_tekun", "a21_tekun_since",
+          "a22_relocated", "public_post_months", "unemployed", "incapacitated", "studying_away", "phone", "status",
           "status_date")
 COL = {f: i for i, f in enumerate(FIELDS)}
 KINDS = tuple(field_info("member", f)["kind"] for f in FIELDS)
@@ -35,6 +37,18 @@ INACTIVE_FOREGROUND = QColor("#8a8a8a")
 READ_ONLY_BACKGROUND = QColor("#f3f3f3")
 
 _Index = QModelIndex | QPersistentModelIndex
+
+
+def date_from_text(text: str):
+    """A typed date (2024-05-01, 2024/05/01, 2024.05.01) as a date; blank is None; anything else is kept
+    as typed, for services.register.validate_member to name."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.replace("/", "-").replace(".", "-"))
+    except ValueError:
+        return text
 
 
 def display_value(kind: str | None, value) -> str:
@@ -217,6 +231,8 @@ class MemberTableModel(ListTableModel):
                 return int(value)
             except (TypeError, ValueError):
                 return None
+        if kind == "date" and isinstance(value, str):
+            return date_from_text(value)
         if kind not in (None, "date") and isinstance(value, str) and value not in codes(kind):
             return codes(kind).code_of(value) or value  # a typed name becomes its code
         return value

@@ -93,6 +93,7 @@ class BasicSection(Section):
         self.a4.setToolTip("脱贫户：2014–2020 年建档立卡")
         self.whole = self._watch("whole_no_labor_guarantee", bool_combo())
         self.dibao_tier = self._watch("dibao_tier", code_combo("dibao_tier", "（无）"))
+        self.petition = self._watch("petition", bool_combo())
         self.a55 = self._watch("a55_contact_person", QLineEdit())
         self.contact_phone = self._watch("contact_phone", QLineEdit())
         self.note = self._watch("note", QPlainTextEdit())
@@ -120,6 +121,7 @@ class BasicSection(Section):
         f2.addRow(field_label("household", "a4_poverty_alleviated") + "：", self.a4)
         f2.addRow("整户无劳动能力兜底保障户：", self.whole)
         f2.addRow(label("dibao_tier"), self.dibao_tier)
+        f2.addRow(label("petition"), self.petition)
         f2.addRow(label("a55_contact_person"), self.a55)
         f2.addRow(label("contact_phone"), self.contact_phone)
 
@@ -184,6 +186,7 @@ class BasicSection(Section):
         self.a4.set_value(d.a4_poverty_alleviated)
         self.whole.set_value(d.whole_no_labor_guarantee)
         self.dibao_tier.set_value(d.dibao_tier)
+        self.petition.set_value(d.petition)
         self.a55.setText(d.a55_contact_person or "")
         self.contact_phone.setText(d.contact_phone or "")
         self.note.setPlainText(d.note or "")
@@ -198,6 +201,7 @@ class BasicSection(Section):
                        a1_relocation_site=self.a1.value(), a2_site_address=_text(self.a2),
                        a3_category=self.a3.value(), a4_poverty_alleviated=self.a4.value(),
                        whole_no_labor_guarantee=self.whole.value(), dibao_tier=self.dibao_tier.value(),
+                       petition=self.petition.value(),
                        a55_contact_person=_text(self.a55), contact_phone=_text(self.contact_phone),
                        note=_text(self.note))
 
