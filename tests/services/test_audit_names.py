@@ -16,7 +16,7 @@ def test_history_names_members_households_and_users(ctx, township):
     whats = {r.what for r in ctx.read(audit.history, hid)}
     assert {"家庭成员 张三", "家庭成员 李四", "户信息 3703050010010001"} <= whats
     assert not any("#" in w for w in whats if w.startswith("家庭成员"))
-    uid = ctx.run(auth.create_user, "wang", "王会计", "auditor", "wang12345")
+    uid = ctx.run(auth.create_user, "wang", "王会计", "auditor", "Kj8#mq2Lp7")
     assert uid
     recent = {r.what for r in ctx.read(audit.recent, 50)}
     assert any(w.endswith(" 王会计") for w in recent)

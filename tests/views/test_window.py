@@ -186,11 +186,13 @@ def test_dialog_sizes_are_remembered(qtbot, window, hid):
     page = window.show_page("register")
     editor = page.open_household(hid)
     qtbot.waitExposed(editor)
-    editor.resize(720, 450)
+    smallest = editor.minimumSizeHint()
+    chosen = QSize(max(700, smallest.width()) + 10, max(450, smallest.height()) + 10)  # inside the 800×600 screen
+    editor.resize(chosen)
     editor.reject()
     editor = page.open_household(hid)
     qtbot.waitExposed(editor)
-    assert editor.size() == QSize(720, 450)
+    assert editor.size() == chosen
     editor.reject()
     assert isinstance(editor, QDialog)
 
