@@ -236,9 +236,8 @@ class ScreeningPage(QWidget):
         self.summary.setText(f"须排查 {len(checks)} 户，已走访 {visited} 户，未走访 {len(checks) - visited} 户")
 
     def _filter_changed(self, *_args) -> None:
-        self.proxy.set_reason(self.reason_combo.currentData())
-        self.proxy.set_village(self.village_combo.currentData())
-        self.proxy.set_visited(self.visited_combo.currentData())
+        self.proxy.set_all(self.reason_combo.currentData(), self.village_combo.currentData(),
+                           self.visited_combo.currentData())
         self.shown_label.setText(f"显示 {self.proxy.rowCount()} 户")
         self._update_buttons()
 
@@ -252,6 +251,9 @@ class ScreeningPage(QWidget):
         return bool(self._select({household_id}))
 
     def _select(self, household_ids: set[int]) -> int:
+        if not household_ids:  # nothing to select: no pass over thousands of rows
+            self.table.clearSelection()
+            return 0
         selection = QItemSelection()
         found = 0
         for row in range(self.proxy.rowCount()):

@@ -124,7 +124,11 @@ def mark_placed(window: QWidget) -> None:
 def save_main_window(window: QWidget, key: str = "main") -> None:
     """Remember the geometry when the user changed it (a window opened and closed untouched writes nothing)."""
     placed = window.property("_placed")
-    if placed is not None and placed != (window.geometry(), window.isMaximized()):
+    if placed is None:
+        return
+    geometry, maximized = placed
+    grown = QRect(geometry.topLeft(), geometry.size().expandedTo(window.minimumSizeHint()))
+    if (window.geometry(), window.isMaximized()) not in ((geometry, maximized), (grown, maximized)):
         settings().setValue(f"{key}/geometry", window.saveGeometry())
 
 

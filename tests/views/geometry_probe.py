@@ -28,16 +28,18 @@ def main(workdir: Path) -> int:
     auth.SCRYPT_N = 2**4
     app = setup_application(["probe"])
     db = init_db(sqlite_url(workdir / "probe.sqlite3"))
+    empty = init_db(sqlite_url(workdir / "empty.sqlite3"))  # the first-run wizard: a database without users
     today = date(2024, 11, 20)
-    with db.session() as s:
+    with db.session(bootstrap="probe") as s:
         regions.init_township(s, "稷下街道", county="临淄区", city="淄博市", province="山东省")
         v1 = regions.add_village(s, "东村", rural_population=1200)
         g1 = regions.add_group(s, v1, "一组")
         settings.set_year(s, 2024, monitoring_line="7100")
         settings.set_current_year(s, 2024)
-        auth.create_user(s, "admin", "管理员", "admin", "admin123")
+        auth.create_user(s, "admin", "管理员", "admin", "Jx-adm-2024")
         s.commit()
-        user = auth.authenticate(s, "admin", "admin123")
+    with db.session() as s:
+        user = auth.authenticate(s, "admin", "Jx-adm-2024")
         s.commit()
     ctx = AppContext(db=db, user=user, year=2024, today=lambda: today)
     members = [MemberData(name="张三", sex="1", id_number=make_id("370305", date(1970, 3, 5), 1, "1"), relation="01",
@@ -88,7 +90,7 @@ def main(workdir: Path) -> int:
         "新增行政村": lambda: RegionDialog("新增行政村", window, village=True),
         "登录": lambda: LoginDialog(ctx),
         "修改密码": lambda: ChangePasswordDialog(ctx, window),
-        "首次启动向导": lambda: FirstRunWizard(AppContext(db), today=lambda: today),
+        "首次启动向导": lambda: FirstRunWizard(AppContext(empty, bootstrap=True), today=lambda: today),
         "导入 Excel": lambda: ImportWizard(ctx, window),
         "导出 Excel": lambda: ExportDialog(ctx, window),
         "程序内部错误": lambda: CrashDialog("Traceback…\n" * 80, workdir / "log.txt", window),

@@ -99,6 +99,16 @@ class KeyCheckFilter(ListProxy):
         self._visited = visited
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
+    def set_all(self, reason: str | None, village_id: int | None, visited: bool | None) -> None:
+        """The three filters at once: one pass over the rows, not three."""
+        if reason is not None and reason not in REASONS:
+            raise KeyError(reason)
+        if (reason, village_id, visited) == (self._reason, self._village, self._visited):
+            return
+        self.beginFilterChange()
+        self._reason, self._village, self._visited = reason, village_id, visited
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
     def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
         k = self.row(source_row)
         if k is None:
