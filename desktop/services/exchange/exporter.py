@@ -140,6 +140,18 @@ def export_workbook(session: Session, path: Path | str, year: int, *, village_id
     """The register in the canonical layout of SPEC §9, income of `year`, computed columns filled."""
     village_ids = access.narrow(session, village_ids)
     started = time.perf_counter()
+    path, counts = write_book(session, path, lambda tmp: _book(session, tmp),
+                              lambda book, tw: _write_data(session, book, year, tw, village_ids, progress, cancelled),
+                              progress)
+    return ExportResult(path, year, counts["household"], counts["member"], counts["measure"], counts["income_line"],
+                        path.stat().st_size, time.perf_counter() - started)
+
+
+def write_book(session: Session, path: Path | str, make_book: Callable[[Path], Book],
+               write: Callable[[Book, object], dict], progress: Progress | None) -> tuple[Path, dict]:
+    """What every export shares: an .xlsx in an existing folder, a configured township, the workbook written
+    beside the target and renamed only when whole (a failure or cancel leaves nothing), and an open file said
+    in Chinese. `write(book, township)` fills the book and returns its counts (with "done" and "total")."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise ExchangeError(f"导出文件应为 .xlsx：{path.name}")
@@ -150,9 +162,9 @@ def export_workbook(session: Session, path: Path | str, year: int, *, village_id
         raise ExchangeError("本数据库尚未配置乡镇：请先完成初始化")
     try:
         with written_whole(path, ".tmp.xlsx") as tmp:
-            book = _book(session, tmp)
+            book = make_book(tmp)
             try:
-                counts = _write_data(session, book, year, tw, village_ids, progress, cancelled)
+                counts = write(book, tw)
             except BaseException:
                 try:
                     book.close()  # release the half-written file so it can be removed
@@ -163,8 +175,7 @@ def export_workbook(session: Session, path: Path | str, year: int, *, village_id
             book.close()
     except OSError as exc:
         raise ExchangeError(f"无法写入“{path}”：文件可能正在 Excel 中打开，请关闭后重试（{exc.strerror}）") from None
-    return ExportResult(path, year, counts["household"], counts["member"], counts["measure"], counts["income_line"],
-                        path.stat().st_size, time.perf_counter() - started)
+    return path, counts
 
 
 def _report(progress: Progress | None, done: int, total: int, stage: str) -> None:

@@ -15,11 +15,9 @@ from sqlalchemy.orm import Session
 
 from ...models import Household, Measure, Member
 from .. import access, assess, income, regions, rules, settings
-from ..files import written_whole
 from ..idnumber import parse_id
-from .exporter import ExportCancelled, ExportResult, _names, _yes
+from .exporter import ExportCancelled, ExportResult, _names, _yes, write_book
 from .layout import national, national_columns
-from .writer import ExchangeError
 from .xlsx import MONEY, TEXT, Book, Col
 
 Progress = Callable[[int, int, str], None]
@@ -37,30 +35,9 @@ def export_national(session: Session, path: Path | str, year: int, *, village_id
     """Every household, its members of status 正常 one a row, income of `year`, in the national layout."""
     village_ids = access.narrow(session, village_ids)  # a 村级录入员: only their villages
     started = time.perf_counter()
-    path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise ExchangeError(f"导出文件应为 .xlsx：{path.name}")
-    if not path.parent.is_dir():
-        raise ExchangeError(f"文件夹不存在：{path.parent}")
-    tw = regions.township(session)
-    if tw is None:
-        raise ExchangeError("本数据库尚未配置乡镇：请先完成初始化")
-    try:
-        with written_whole(path, ".tmp.xlsx") as tmp:
-            book = Book(tmp)
-            try:
-                counts = _write(session, book, year, tw, village_ids, progress, cancelled)
-            except BaseException:
-                try:
-                    book.close()
-                except Exception:  # noqa: BLE001 - already closed or broken: the file goes anyway
-                    pass
-                raise
-            if progress is not None:
-                progress(counts["done"], counts["total"], "正在压缩保存文件")
-            book.close()
-    except OSError as exc:
-        raise ExchangeError(f"无法写入“{path}”：文件可能正在 Excel 中打开，请关闭后重试（{exc.strerror}）") from None
+    path, counts = write_book(session, path, Book,
+                              lambda book, tw: _write(session, book, year, tw, village_ids, progress, cancelled),
+                              progress)
     return ExportResult(path, year, counts["household"], counts["member"], counts["measure"], 0,
                         path.stat().st_size, time.perf_counter() - started, layout="national")
 
