@@ -140,14 +140,14 @@ def export_workbook(session: Session, path: Path | str, year: int, *, village_id
     """The register in the canonical layout of SPEC §9, income of `year`, computed columns filled."""
     village_ids = access.narrow(session, village_ids)
     started = time.perf_counter()
-    path, counts = write_book(session, path, lambda tmp: _book(session, tmp),
+    path, counts = _write_book(session, path, lambda tmp: _book(session, tmp),
                               lambda book, tw: _write_data(session, book, year, tw, village_ids, progress, cancelled),
                               progress)
     return ExportResult(path, year, counts["household"], counts["member"], counts["measure"], counts["income_line"],
                         path.stat().st_size, time.perf_counter() - started)
 
 
-def write_book(session: Session, path: Path | str, make_book: Callable[[Path], Book],
+def _write_book(session: Session, path: Path | str, make_book: Callable[[Path], Book],
                write: Callable[[Book, object], dict], progress: Progress | None) -> tuple[Path, dict]:
     """What every export shares: an .xlsx in an existing folder, a configured township, the workbook written
     beside the target and renamed only when whole (a failure or cancel leaves nothing), and an open file said

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ...models import Household, Measure, Member
 from .. import access, assess, income, regions, rules, settings
 from ..idnumber import parse_id
-from .exporter import ExportCancelled, ExportResult, _names, _yes, write_book
+from .exporter import ExportCancelled, ExportResult, _names, _write_book, _yes
 from .layout import national, national_columns
 from .xlsx import MONEY, TEXT, Book, Col
 
@@ -35,7 +35,7 @@ def export_national(session: Session, path: Path | str, year: int, *, village_id
     """Every household, its members of status 正常 one a row, income of `year`, in the national layout."""
     village_ids = access.narrow(session, village_ids)  # a 村级录入员: only their villages
     started = time.perf_counter()
-    path, counts = write_book(session, path, Book,
+    path, counts = _write_book(session, path, Book,
                               lambda book, tw: _write(session, book, year, tw, village_ids, progress, cancelled),
                               progress)
     return ExportResult(path, year, counts["household"], counts["member"], counts["measure"], 0,
