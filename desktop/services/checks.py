@@ -54,13 +54,14 @@ class Finding:
     household_no: str
     member_id_number: str | None
     message: str
+    rule: str | None = None  # the national 疑点 rule number (SPEC §10), None for a check of our own
 
     @property
     def title(self) -> str:
         return TITLES[self.code]
 
     def to_json(self) -> dict:
-        return {"code": self.code, "household_no": self.household_no,
+        return {"code": self.code, "rule": self.rule, "household_no": self.household_no,
                 "member_id_number": self.member_id_number, "message": self.message}
 
 

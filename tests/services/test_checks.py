@@ -555,7 +555,7 @@ def test_cli_check_prints_the_findings_as_a_json_array(db, b):
     assert p.returncode == 0, p.stderr
     data = json.loads(p.stdout)
     assert isinstance(data, list) and data == expected
-    assert all(set(d) == {"code", "household_no", "member_id_number", "message"} for d in data)
+    assert all(set(d) == {"code", "rule", "household_no", "member_id_number", "message"} for d in data)
     by_code = {d["code"]: d for d in data}
     assert by_code["SEX_MISMATCH"]["member_id_number"] == number
     assert by_code["SEX_MISMATCH"]["household_no"] == b.no(sex)
