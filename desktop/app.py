@@ -14,11 +14,12 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from . import APP_NAME, __version__
 from .paths import default_db_path, resource_path
-from .services import auth, backup, failures, settings, setup
+from .services import audit, auth, backup, failures, keys, settings
 from .services.context import AppContext
 from .services.db import Database, init_db, sqlite_url
 from .services.errors import ServiceError
 from .services.integrity import integrity_check
+from .services.opening import DatabaseDamaged, Gate
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +32,10 @@ FONT_HINT = ("未找到中文字体，界面上的汉字可能显示为方框。
              "    sudo apt-get install fonts-noto-cjk")
 
 
-class DatabaseDamaged(Exception):
-    """The database file failed the integrity check; nothing was changed."""
-
-    def __init__(self, path: Path, problem: str):
-        self.path = path
-        self.problem = problem
-        super().__init__(f"数据库文件检查未通过：{path}\n{problem}")
-
-
 def open_database(path: Path | None = None) -> Database:
-    """Open (and migrate) the database file, default in the user's data folder.
+    """Open (and migrate) a database file whose key this process holds (after a log-in), or create a new one;
+    default in the user's data folder. An encrypted file nobody has logged in to is refused (DatabaseLocked):
+    the window opens those through the log-in (opening.Gate).
 
     An existing file is checked with PRAGMA quick_check first; a damaged file raises DatabaseDamaged before any
     migration or backup touches it. A file the program cannot use as it is — a read-only file or folder, a
@@ -148,31 +142,48 @@ def setup_application(argv: list[str] | None = None) -> QApplication:
 
 
 def run_gui(db_path: Path | None = None) -> int:
-    """The whole program with a window: first run, log-in, main window. Returns the exit code."""
+    """The whole program with a window: first run (a new database), log-in — which opens the database — and the
+    main window. Returns the exit code."""
     app = setup_application()
     from .views.crash_dialog import install_crash_reporter
     install_crash_reporter(app)  # the log file, and a dialog for any fault from here on
-    try:
+    path = Path(db_path) if db_path is not None else default_db_path()
+    username = ""
+    if not path.exists() or path.stat().st_size == 0:
         try:
-            db = open_database(db_path)
-        except DatabaseDamaged as exc:
-            if not offer_backup(exc):
-                return 1
-            db = open_database(db_path)
-    except ServiceError as exc:  # read-only, locked, full, gone: the message says what to do
-        QMessageBox.critical(None, f"无法打开数据库 — {APP_NAME}", str(exc))
-        return 1
-    except Exception as exc:  # noqa: BLE001 - e.g. a file from a newer version: a fault, logged in full
-        log.exception("could not open the database %s", db_path or default_db_path())
-        QMessageBox.critical(None, f"无法打开数据库 — {APP_NAME}",
-                             f"无法打开数据库文件：\n{db_path or default_db_path()}\n\n"
-                             f"程序内部错误（{type(exc).__name__}），"
-                             "详细信息已写入日志文件。请联系技术支持。")
-        return 1
+            db = open_database(path)
+        except ServiceError as exc:  # read-only, full, gone: the message says what to do
+            QMessageBox.critical(None, f"无法创建数据库 — {APP_NAME}", str(exc))
+            return 1
+        try:
+            username = first_run(db)
+        finally:
+            db.dispose()
+        if username is None:
+            return 0
+    seat = Seat(app, path=path)
+    if not seat.sign_in(username):
+        return 0
     try:
-        return _run_with(app, db)
+        return app.exec()
     finally:
-        db.dispose()
+        if seat.db is not None:
+            seat.db.dispose()
+
+
+def first_run(db: Database) -> str | None:
+    """The first-run wizard on a new database (its recovery key shown on the last page). Cancelled: the new,
+    empty files are removed (nobody could ever log in to them) and None is returned."""
+    from .views.first_run import FirstRunWizard
+    wizard = FirstRunWizard(AppContext(db, bootstrap=True), today=date.today, recovery_key=db.recovery_key)
+    if wizard.exec() == QDialog.DialogCode.Accepted or wizard.admin_username:
+        return wizard.admin_username or ""
+    path = db.sqlite_path
+    db.dispose()
+    if path is not None:
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), keys.key_path(path)):
+            leftover.unlink(missing_ok=True)
+    return None
 
 
 def start_of_day(ctx: AppContext, now=None, parent=None) -> backup.DailyBackup | None:
@@ -220,41 +231,72 @@ def warn_if_damaged(parent, path: Path, problem: str | None) -> None:
                             "请尽快到“数据备份”页备份当前数据，并联系技术支持；如需要，可从完好的备份恢复。")
 
 
-def _run_with(app: QApplication, db: Database) -> int:
-    from .views.first_run import FirstRunWizard
+class ChainWatch(QObject):
+    """The audit chain checked after the log-in, off the GUI thread (SPEC §12); a break is shown in Chinese with
+    the entry's number and time."""
 
-    system = AppContext(db)
-    username = ""
-    if system.read(setup.needs_first_run):
-        wizard = FirstRunWizard(AppContext(db, bootstrap=True), today=date.today)
-        if wizard.exec() != QDialog.DialogCode.Accepted:
-            return 0
-        username = wizard.admin_username or ""
-    seat = Seat(app, db)
-    if not seat.sign_in(username):
-        return 0
-    return app.exec()
+    finished = Signal(object)  # the ChainReport, or the text of a failure to read
+
+    def __init__(self, ctx: AppContext, parent: QObject | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self._thread = threading.Thread(target=self._run, name="audit-chain", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            result = self.ctx.read(audit.verify_chain)
+        except ServiceError as exc:
+            result = str(exc)
+        except Exception:  # noqa: BLE001 - a fault: logged, the window goes on
+            log.exception("audit chain check failed")
+            return
+        self.finished.emit(result)
+
+
+def warn_if_chain_broken(parent, result) -> None:
+    if isinstance(result, str):
+        QMessageBox.warning(parent, f"操作日志检查 — {APP_NAME}", f"操作日志未能检查：{result}")
+    elif result is not None and not result.ok:
+        QMessageBox.warning(parent, f"操作日志检查 — {APP_NAME}",
+                            "操作日志的校验链断开，日志在程序之外被改动过：\n\n" + "\n".join(result.problems)
+                            + "\n\n请把数据库和备份复制保存，并报告管理员或技术支持。")
 
 
 class Seat(QObject):
-    """Who sits at the program: the log-in dialog, then the main window. 注销/切换用户, or an account disabled
-    while its window is open, brings the log-in dialog back; closing it ends the program."""
+    """Who sits at the program: the log-in dialog (which opens the database), then the main window.
+    注销/切换用户, or an account disabled while its window is open, brings the log-in dialog back; closing it ends
+    the program."""
 
-    def __init__(self, app: QApplication, db: Database):
+    def __init__(self, app: QApplication, db: Database | None = None, *, path: Path | None = None):
         super().__init__()
         self.app, self.db = app, db
+        self.gate = Gate(path, db)
         self.window = None
-        self.started = False  # the day's backup and the full check: once, after the first log-in
+        self.started = False  # the day's backup and the full checks: once, after the first log-in
 
     def sign_in(self, username: str = "", message: str = "") -> bool:
-        from .views.login import LoginDialog
-        login = LoginDialog(AppContext(self.db), username=username, message=message)
-        if login.exec() != QDialog.DialogCode.Accepted or login.user is None:
+        from .views.login import LoginDialog, RecoveryKeyDialog
+        while True:
+            login = LoginDialog(self.gate, username=username, message=message)
+            accepted = login.exec() == QDialog.DialogCode.Accepted and login.user is not None
+            if login.damaged is None:
+                break
+            # the file is checked as soon as the log-in has unlocked it: damaged, it is offered a backup
+            if not offer_backup(login.damaged):
+                return False
+            username, message = login.username.text(), "已从备份恢复：请重新登录"
+        if not accepted:
             return False
+        self.db = self.gate.db
+        if login.opened is not None and login.opened.recovery_key:
+            RecoveryKeyDialog(login.opened.recovery_key, converted=True).exec()
         ctx = AppContext(self.db, login.user)
         ctx.year = ctx.read(settings.current_year)
-        full_check = False
-        if not self.started:
+        full_check = first = not self.started
+        if first:
             self.started = True
             daily = start_of_day(ctx)
             full_check = daily is not None and daily.taken is not None
@@ -266,6 +308,11 @@ class Seat(QObject):
             watch = IntegrityWatch(self.db.sqlite_path, window)
             watch.finished.connect(lambda problem: warn_if_damaged(window, self.db.sqlite_path, problem))
             watch.start()
+        if first:  # the audit chain at the start (in the background: a few seconds on a county file)
+            chain = ChainWatch(AppContext(self.db, login.user), window)
+            chain.finished.connect(lambda result: warn_if_chain_broken(window, result))
+            chain.start()
+            window.chain_watch = chain
         return True
 
     def switch(self, message: str = "") -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from . import APP_NAME, __version__, logs
 
 # Every sub-command of SPEC §11: these never open the window, even before they are implemented.
-COMMANDS = ("init", "config", "import", "export", "assess", "check", "report", "demo")
+COMMANDS = ("init", "config", "import", "export", "assess", "check", "report", "demo", "recover")
 
 
 class UsageError(Exception):
@@ -142,14 +142,29 @@ def build_parser() -> Parser:
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--year", type=_year)
     s.add_argument("--as-of", type=_date)
+
+    s = sub.add_parser("recover", help="所有管理员密码都遗失时：用首次设置时打印的恢复密钥为管理员设置新密码")
+    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--recovery-key", help="恢复密钥（不给出时在终端上提示输入）")
+    s.add_argument("--admin-user", required=True, help="管理员的用户名（不存在时新建一个管理员）")
+    s.add_argument("--admin-password", required=True, help="新密码")
     return p
 
 
-def _open(path: Path, must_exist: bool = True):
+def _open_new(path: Path):
+    """A new encrypted database (init, demo): its recovery key is printed once."""
     from .services.db import init_db, sqlite_url
-    if must_exist and not path.exists():
-        raise UsageError(f"数据库不存在：{path}（请先运行 init）")
     return init_db(sqlite_url(path))
+
+
+RECOVERY_NOTE = ("恢复密钥（只显示这一次）：{key}\n"
+                 "请抄写或打印后锁在办公室保险柜中。所有密码都遗失时，只有它能打开数据库"
+                 "（python -m desktop recover，或登录界面的“忘记密码”）；程序不保存它的明文，丢失后无法补发。")
+
+
+def _print_recovery(key: str | None) -> None:
+    if key:
+        print(RECOVERY_NOTE.format(key=key))
 
 
 def credentials(a) -> tuple[str, str]:
@@ -166,31 +181,35 @@ def credentials(a) -> tuple[str, str]:
     return name, password
 
 
-def _login(a, db):
-    """Log in as the command line's user; their role and villages then apply as in the window."""
-    from .services import auth
+def _login(a):
+    """Log in as the command line's user, then open the database (the password unwraps its key); their role and
+    villages then apply as in the window. Returns the open database and the user."""
+    from .services import opening
+    if not a.db.exists():
+        raise UsageError(f"数据库不存在：{a.db}（请先运行 init）")
     name, password = credentials(a)
-    with db.session() as s:
-        user = auth.authenticate(s, name, password)
-        s.commit()
-    return user
+    opened = opening.log_in(a.db, name, password)
+    if opened.recovery_key:  # a database from before encryption, converted by this log-in
+        print(f"数据库 {a.db} 及其备份已转换为加密文件。")
+        _print_recovery(opened.recovery_key)
+    return opened.db, opened.user
 
 
-def _session(a, db):
-    """A session acting as the logged-in user of this command."""
-    return db.session(_login(a, db))
+def _session(a):
+    """A session acting as the logged-in user of this command, on the database opened by the log-in."""
+    db, user = _login(a)
+    return db.session(user)
 
 
 def cmd_init(a) -> int:
-    from .services import auth, regions, settings, setup
+    from .services import auth, regions, settings
     if a.monitoring_line and not a.year:
         raise UsageError("给出 --monitoring-line 时须同时给出 --year", code=2)
     if (problem := auth.check_new_password(a.admin_password, a.admin_user)):
         raise UsageError(f"管理员密码不可用：{problem}")
-    db = _open(a.db, must_exist=False)
-    with db.session() as s:
-        if auth.user_count(s) or setup.township_name(s) is not None:
-            raise UsageError(f"数据库已初始化：{a.db}")
+    if a.db.exists() and a.db.stat().st_size > 0:
+        raise UsageError(f"数据库已初始化：{a.db}")
+    db = _open_new(a.db)
     with db.session(bootstrap=a.admin_user) as s:
         regions.init_township(s, a.township, a.county, a.city, a.province, a.code)
         if a.year:
@@ -198,7 +217,23 @@ def cmd_init(a) -> int:
             settings.set_current_year(s, a.year)
         auth.create_user(s, a.admin_user, a.admin_user, "admin", a.admin_password)
         s.commit()
-    print(f"已创建数据库 {a.db}，乡镇：{a.township}")
+    print(f"已创建数据库 {a.db}（加密），乡镇：{a.township}")
+    _print_recovery(db.recovery_key)
+    return 0
+
+
+def cmd_recover(a) -> int:
+    from .services import opening
+    if not a.db.exists():
+        raise UsageError(f"数据库不存在：{a.db}")
+    key = a.recovery_key
+    if not key:
+        if not sys.stdin.isatty():
+            raise UsageError("请用 --recovery-key 给出恢复密钥，或在终端上运行以输入")
+        key = getpass.getpass("恢复密钥：")
+    opened = opening.recover(a.db, key, a.admin_user, a.admin_password)
+    opened.db.dispose()
+    print(f"已用恢复密钥为管理员“{opened.user.username}”设置新密码，可以用它登录了")
     return 0
 
 
@@ -212,8 +247,7 @@ def _describe(ys) -> str:
 
 def cmd_config(a) -> int:
     from .services import settings
-    db = _open(a.db)
-    with _session(a, db) as s:
+    with _session(a) as s:
         ys = settings.set_year(s, a.year, monitoring_line=a.monitoring_line, rural_average=a.rural_average,
                                county_income=a.county_income, period_start=a.period_start,
                                period_end=a.period_end, status_time_point=a.status_date)
@@ -228,11 +262,9 @@ DEMO_ADMIN, DEMO_PASSWORD = "admin", "admin123"
 
 
 def cmd_demo(a) -> int:
-    from .services import auth, demo, regions, settings, setup
-    db = _open(a.db, must_exist=False)
-    with db.session() as s:
-        new = auth.user_count(s) == 0
-    if new:  # a new database: the demo township and its administrator admin / admin123
+    from .services import auth, demo, opening, regions, settings, setup
+    if not a.db.exists() or a.db.stat().st_size == 0:  # a new database: the demo township, admin / admin123
+        db = _open_new(a.db)
         with db.session(bootstrap=DEMO_ADMIN) as s:
             if setup.township_name(s) is None:
                 regions.init_township(s, "演示镇", "演示县", "演示市", "演示省")
@@ -240,11 +272,10 @@ def cmd_demo(a) -> int:
             s.commit()
         print(f"已创建演示管理员账号 {DEMO_ADMIN}，密码 {DEMO_PASSWORD}（仅供试用：此密码不符合密码规则，"
               "是唯一的例外；正式使用请用 init 建库并设置安全的密码）")
-        with db.session() as s:
-            user = auth.authenticate(s, DEMO_ADMIN, DEMO_PASSWORD)
-            s.commit()
+        _print_recovery(db.recovery_key)
+        user = opening.log_in(a.db, DEMO_ADMIN, DEMO_PASSWORD, db=db).user
     else:
-        user = _login(a, db)
+        db, user = _login(a)
     with db.session(user) as s:
         year = a.year or settings.current_year(s) or (a.as_of or date.today()).year
         as_of = a.as_of or date(year, 10, 31)
@@ -263,8 +294,7 @@ def cmd_demo(a) -> int:
 
 def cmd_assess(a) -> int:
     from .services import assess
-    db = _open(a.db)
-    with _session(a, db) as s:
+    with _session(a) as s:
         results = assess.assess(s, a.year, a.as_of or date.today(), household_nos=a.household)
     print(assess.dumps([r.to_json() for r in results]))
     return 0
@@ -272,8 +302,7 @@ def cmd_assess(a) -> int:
 
 def cmd_check(a) -> int:
     from .services import assess, checks
-    db = _open(a.db)
-    with _session(a, db) as s:
+    with _session(a) as s:
         findings = checks.run_checks(s, a.year, a.as_of or date.today())
     print(assess.dumps([f.to_json() for f in findings]))
     return 0
@@ -294,8 +323,7 @@ def cmd_import(a) -> int:
     from .services import exchange
     if not a.file.is_file():
         raise UsageError(f"要导入的文件不存在：{a.file}", code=2)
-    db = _open(a.db)
-    with _session(a, db) as s:
+    with _session(a) as s:
         year = _year_of(a, s)
         pv = exchange.preview(s, a.file, year, accept_unknown_columns=a.accept_unknown_columns,
                               create_villages=a.create_villages)
@@ -356,8 +384,7 @@ def _check_output(path: Path, suffix: str, what: str) -> None:
 def cmd_export(a) -> int:
     from .services import exchange
     _check_output(a.file, ".xlsx", "导出文件")
-    db = _open(a.db)
-    with _session(a, db) as s:
+    with _session(a) as s:
         year = _year_of(a, s)
         write = exchange.export_national if a.layout == "national" else exchange.export_workbook
         result = write(s, a.file, year)
@@ -374,8 +401,7 @@ def cmd_report(a) -> int:
         raise UsageError(f"{a.kind}（{kind.title}）不接受 --household", code=2)
     from .services.dates import report_as_of
     _check_output(a.out, ".pdf", "输出文件")
-    db = _open(a.db)
-    with _session(a, db) as s:
+    with _session(a) as s:
         year = _year_of(a, s)
         as_of = a.as_of or report_as_of(year, date.today())
         try:
@@ -390,7 +416,7 @@ def cmd_report(a) -> int:
 
 
 HANDLERS = {"init": cmd_init, "config": cmd_config, "import": cmd_import, "export": cmd_export, "report": cmd_report,
-            "assess": cmd_assess, "check": cmd_check, "demo": cmd_demo}
+            "assess": cmd_assess, "check": cmd_check, "demo": cmd_demo, "recover": cmd_recover}
 
 
 def main(argv: list[str]) -> int:

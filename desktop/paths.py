@@ -22,6 +22,11 @@ def data_dir() -> Path:
     override = os.environ.get("FANPIN_DATA_DIR")
     path = Path(override) if override else Path(user_data_dir("fanpin-workbench", appauthor=False))
     path.mkdir(parents=True, exist_ok=True)
+    if os.name == "posix":
+        try:  # the register of a whole township: the owner only (SPEC §12)
+            os.chmod(path, 0o700)
+        except OSError:
+            pass
     return path
 
 

@@ -1,9 +1,11 @@
 """python -m desktop --self-test (and the bundled binary's `fanpin-workbench --self-test`).
 
-Checks that this installation can do its work, without touching the user's data: opens a
-copy of the database and runs the migrations on it, builds a small township in a scratch
-database, assesses and checks it, renders a PDF with the embedded font, writes the exchange
-workbook and imports it into a second scratch database, and builds the main window. Prints
+Checks that this installation can do its work, without touching the user's data: with the user's name
+and password (FANPIN_USER, FANPIN_PASSWORD) opens an encrypted copy of their database, runs the migrations
+on it and verifies its audit chain (without them, a new scratch database only); builds a small township in
+a scratch database (encrypted), assesses and checks it, renders a PDF with the embedded font, writes the exchange
+workbook and imports it into a second scratch database, verifies the scratch audit chain and that an
+entry changed outside the program is found, and builds the main window. Prints
 what it checked; exits 0 when everything passed, 1 otherwise.
 """
 
@@ -45,25 +47,80 @@ def _as_admin(db):
 
 
 def check_database(tmp: Path) -> str:
+    """The user's database, only with credentials (FANPIN_USER and FANPIN_PASSWORD): the password unwraps its key
+    (with the log-in's delay and lock-out), an encrypted copy is checked, migrated and its audit chain verified;
+    the database itself is never written. Without credentials, a new scratch database instead."""
     from .paths import default_db_path
-    from .services import backup
+    from .services import audit, auth, backup, keys, opening
     from .services.db import current_revision, head_revision, init_db, sqlite_url
     from .services.integrity import integrity_check
     source = Path(os.environ.get("FANPIN_SELFTEST_DB") or default_db_path())
-    if not source.exists():
+    user, password = os.environ.get("FANPIN_USER", "").strip(), os.environ.get("FANPIN_PASSWORD")
+    if not source.exists() or not user or password is None:
         db = init_db(sqlite_url(tmp / "new.sqlite3"))
         rev = current_revision(db.engine)
+        encrypted = keys.is_encrypted(tmp / "new.sqlite3")
         db.dispose()
-        return f"新建数据库并迁移到版本 {rev}（用户数据库 {source} 尚不存在）"
+        if not encrypted:
+            raise RuntimeError("新建的数据库没有加密")
+        why = ("尚不存在" if not source.exists() else
+               "未检查：检查它需要用户名和密码（环境变量 FANPIN_USER、FANPIN_PASSWORD）")
+        return f"新建加密数据库并迁移到版本 {rev}（用户数据库 {source} {why}）"
     copy = tmp / "copy.sqlite3"
-    backup.copy_sqlite(source, copy)
+    if keys.is_plain(source):
+        backup.copy_sqlite(source, copy)
+        key = None
+    else:
+        key = opening.unlock(source, user, password)
+        keys.remember(source, key)
+        keys.remember(copy, key)
+        backup.copy_sqlite(source, copy)
     problem = integrity_check(copy)
     if problem:
         raise RuntimeError(f"用户数据库 {source} 检查未通过：{problem}")
-    db = init_db(sqlite_url(copy))
-    rev, head = current_revision(db.engine), head_revision(db.engine)
+    db = init_db(sqlite_url(copy), key=key, plain=key is None)
+    try:
+        rev, head = current_revision(db.engine), head_revision(db.engine)
+        with db.session() as s:
+            me = auth.authenticate(s, user, password, password_checked=key is not None)
+            s.commit()
+        with db.session(me) as s:
+            report = audit.verify_chain(s)
+    finally:
+        db.dispose()
+    if not report.ok:
+        raise RuntimeError("操作日志的校验链断开：\n" + "\n".join(report.problems))
+    return (f"用户数据库 {source} 的副本完整（{'已加密' if key else '尚未加密'}），迁移到版本 {rev}（最新 {head}），"
+            f"操作日志 {report.entries} 条校验无误")
+
+
+def check_audit_chain(tmp: Path) -> str:
+    """On the scratch database: the chain holds, and an entry changed behind the program's back is found."""
+    from .services import audit, keys
+    from .services.db import init_db, sqlite_url
+    path = tmp / "scratch.sqlite3"
+    db = init_db(sqlite_url(path))
+    with _as_admin(db) as s:
+        report = audit.verify_chain(s)
+    if not report.ok:
+        db.dispose()
+        raise RuntimeError("\n".join(report.problems))
     db.dispose()
-    return f"用户数据库 {source} 的副本完整，迁移到版本 {rev}（最新 {head}）"
+    con = keys.connect(path, keys.key_for(path))
+    try:
+        con.execute("UPDATE audit_entry SET new = 'x' WHERE id = (SELECT max(id) FROM audit_entry)")
+        con.commit()
+    finally:
+        con.close()
+    db = init_db(sqlite_url(path))
+    try:
+        with _as_admin(db) as s:
+            tampered = audit.verify_chain(s)
+    finally:
+        db.dispose()
+    if tampered.ok:
+        raise RuntimeError("改动过的操作日志没有被发现")
+    return f"操作日志 {report.entries} 条校验无误；在程序之外改动的一条被发现：{tampered.problems[0]}"
 
 
 def check_rules(tmp: Path) -> str:
@@ -175,7 +232,7 @@ def check_window(tmp: Path) -> str:
 
 CHECKS: list[tuple[str, Callable[[Path], str]]] = [
     ("数据库", check_database), ("规则", check_rules), ("PDF", check_pdf), ("Excel", check_workbook),
-    ("界面", check_window)]
+    ("操作日志", check_audit_chain), ("界面", check_window)]
 
 
 def main(out=None) -> int:

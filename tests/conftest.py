@@ -60,20 +60,41 @@ def _data_folder_of_the_run(tmp_path_factory):
         os.environ["FANPIN_DATA_DIR"] = before
 
 
+# The data key of the template and of every test database copied from it: fixed and given raw, so that a test
+# opens its encrypted database without unwrapping anything (the key file beside it is real: its slots are made by
+# create_user at the cheap scrypt cost above, and log-ins and the command line unwrap them as in production).
+TEST_KEY = bytes.fromhex("5eed" * 16)
+
+
+def raw_connect(path, key: bytes | None = None):
+    """A DB-API connection to a test's encrypted database file (or any copy of it), as another program with the
+    key would have: for tests that look into the file or change it behind the program's back."""
+    from desktop.services import keys
+    return keys.connect(path, key or keys.key_for(path) or TEST_KEY, "rw")
+
+
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory):
-    """One database migrated to the newest schema, copied by every test that wants a fresh one."""
+def migrated_template(tmp_path_factory, _cheap_password_hashes):
+    """One database migrated to the newest schema, copied (with its key file) by every test that wants one."""
+    from desktop.services import keys
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-    init_db(sqlite_url(path)).dispose()  # dispose checkpoints the WAL: the main file is the whole database
+    keys.create(path, TEST_KEY)
+    init_db(sqlite_url(path), key=TEST_KEY).dispose()  # dispose checkpoints the WAL: the file is the database
     return path
+
+
+def copy_template(template, path) -> None:
+    from desktop.services import keys
+    shutil.copyfile(template, path)
+    shutil.copyfile(keys.key_path(template), keys.key_path(path))
 
 
 @pytest.fixture
 def db(tmp_path, monkeypatch, migrated_template):
     monkeypatch.setenv("FANPIN_DATA_DIR", str(tmp_path / "data"))
     path = tmp_path / "test.sqlite3"
-    shutil.copyfile(migrated_template, path)
-    database = init_db(sqlite_url(path))  # finds the schema at head: no migration runs
+    copy_template(migrated_template, path)
+    database = init_db(sqlite_url(path), key=TEST_KEY)  # finds the schema at head: no migration runs
     yield database
     database.dispose()
 

@@ -1,11 +1,11 @@
-"""Audit log: who changed what, when, from what to what. Written by services, never edited."""
+"""Audit log: who changed what, when, from what to what. Written by services, never edited; chained."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import DateTime, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -24,3 +24,6 @@ class AuditEntry(Base):
     field: Mapped[Optional[str]] = mapped_column(String(64))
     old: Mapped[Optional[str]] = mapped_column(Text)
     new: Mapped[Optional[str]] = mapped_column(Text)
+    # HMAC-SHA256 of the previous entry's chain value and this entry's content, keyed by a secret kept in the
+    # database (services/audit.py): an entry edited, deleted or added outside the program breaks the chain.
+    chain: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))

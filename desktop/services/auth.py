@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from ..models import LoginGuard, Region, User, UserVillage
 from ..models.base import utcnow
 from ..paths import resource_path
-from . import access, audit
+from . import access, audit, keys
 from .codes import codes
 from .errors import ServiceError
 
@@ -128,6 +128,7 @@ def create_user(session: Session, username: str, display_name: str, role: str, p
                 password_hash=hash_password(password))
     session.add(user)
     session.flush()
+    keys.stage(session, "set_password", username, password)  # their slot of the data key, written at commit
     for vid in village_ids or []:
         session.add(UserVillage(user_id=user.id, village_id=vid))
     session.flush()
@@ -204,36 +205,54 @@ def _audit_as(session: Session, name: str, action: str, user_id: int | None, not
         session.info["user"] = before if before is not None else "system"
 
 
-def authenticate(session: Session, username: str, password: str, *, now: datetime | None = None) -> CurrentUser:
+def guard_refusal(state: GuardState, now: datetime) -> tuple[str, str] | None:
+    """(audit reason, message) when the name may not be tried now: locked, or its delay not yet over."""
+    if state.locked(now):
+        minutes = math.ceil((state.locked_until - now).total_seconds() / 60)
+        return "已锁定", (f"连续 {LOCK_AFTER} 次登录失败，该账号已锁定：请 {minutes} 分钟后再试，"
+                       "或请管理员在“用户管理”中解除锁定")
+    if (wait := state.wait(now)) > timedelta(0):
+        return "未到重试时间", f"登录失败次数较多：请 {_seconds(wait)} 秒后再试"
+    return None
+
+
+def after_failure(state: GuardState, now: datetime, reason: str) -> tuple[GuardState, str, str]:
+    """The name's state after one more failed log-in, the audit reason and the message (the same for a known and
+    an unknown name)."""
+    failures = state.failures + 1
+    locked_until = now + timedelta(minutes=LOCK_MINUTES) if failures >= LOCK_AFTER else None
+    new = GuardState(0 if locked_until else failures, now + delay_after(failures), locked_until)
+    if locked_until:
+        return new, f"{reason}，已锁定", (f"用户名或密码不正确。连续 {LOCK_AFTER} 次登录失败，"
+                                        f"该账号已锁定 {LOCK_MINUTES} 分钟")
+    return new, reason, f"用户名或密码不正确（再错 {LOCK_AFTER - failures} 次将锁定 {LOCK_MINUTES} 分钟）"
+
+
+def authenticate(session: Session, username: str, password: str, *, now: datetime | None = None,
+                 password_checked: bool = False) -> CurrentUser:
     """The user, when the name and password match an active user and the name is neither locked nor waiting its
-    delay. Known and unknown names take the same path: one scrypt of the same cost either way."""
+    delay. Known and unknown names take the same path: one scrypt of the same cost either way.
+
+    `password_checked`: the password has just unwrapped this user's slot of the data key (services.opening), which
+    is the check on an encrypted database; it is not hashed a second time."""
     now = now or utcnow()
     name = username.strip()[:64]
     state = _guard(session, name)
     user = session.scalar(select(User).where(User.username == name))
     uid = user.id if user is not None else None
-    if state.locked(now):
-        minutes = math.ceil((state.locked_until - now).total_seconds() / 60)
-        _refuse(session, name, uid, "已锁定", f"连续 {LOCK_AFTER} 次登录失败，该账号已锁定：请 {minutes} 分钟后再试，"
-                                               "或请管理员在“用户管理”中解除锁定")
-    if (wait := state.wait(now)) > timedelta(0):
-        _refuse(session, name, uid, "未到重试时间", f"登录失败次数较多：请 {_seconds(wait)} 秒后再试")
-    ok = verify_password(password, user.password_hash if user is not None else dummy_hash())
+    if (refusal := guard_refusal(state, now)) is not None:
+        _refuse(session, name, uid, *refusal)
+    ok = password_checked or verify_password(password, user.password_hash if user is not None else dummy_hash())
     if user is None or not user.active or not ok:
-        failures = state.failures + 1
-        locked_until = now + timedelta(minutes=LOCK_MINUTES) if failures >= LOCK_AFTER else None
-        values = dict(failures=0 if locked_until else failures, last_failed_at=now,
-                      retry_at=now + delay_after(failures), locked_until=locked_until)
+        reason = "用户不存在" if user is None else ("账号已停用" if not user.active else "密码不正确")
+        new, reason, message = after_failure(state, now, reason)
+        values = dict(failures=new.failures, last_failed_at=now, retry_at=new.retry_at,
+                      locked_until=new.locked_until)
         if session.scalar(select(LoginGuard.username).where(LoginGuard.username == name)) is None:
             session.execute(insert(LoginGuard).values(username=name, **values))
         else:
             session.execute(update(LoginGuard).where(LoginGuard.username == name).values(**values))
-        reason = "用户不存在" if user is None else ("账号已停用" if not user.active else "密码不正确")
-        if locked_until:
-            _refuse(session, name, uid, f"{reason}，已锁定", f"用户名或密码不正确。连续 {LOCK_AFTER} 次登录失败，"
-                                                           f"该账号已锁定 {LOCK_MINUTES} 分钟")
-        left = LOCK_AFTER - failures
-        _refuse(session, name, uid, reason, f"用户名或密码不正确（再错 {left} 次将锁定 {LOCK_MINUTES} 分钟）")
+        _refuse(session, name, uid, reason, message)
     session.execute(delete(LoginGuard).where(LoginGuard.username == name))
     user.last_login = now
     _audit_as(session, user.username, "login", user.id)
@@ -253,6 +272,9 @@ def unlock_user(session: Session, user_id: int) -> None:
     if user is None:
         raise AuthError("用户不存在")
     gone = session.execute(delete(LoginGuard).where(LoginGuard.username == user.username)).rowcount
+    vault = session.info.get("vault")
+    if vault is not None and vault.clear_guard(user.username):  # the state kept before the database opens
+        gone = True
     if gone:
         audit.record(session, "unlock", "user_", record_id=user.id, new=f"解除“{user.username}”的登录锁定")
 
@@ -261,19 +283,34 @@ def lock_state(session: Session, now: datetime | None = None) -> dict[str, datet
     """Locked user names and until when (UTC): for 用户管理."""
     access.admin(session, "查看用户")
     now = now or utcnow()
-    return dict(session.execute(select(LoginGuard.username, LoginGuard.locked_until)
-                                .where(LoginGuard.locked_until > now)).all())
+    locked = dict(session.execute(select(LoginGuard.username, LoginGuard.locked_until)
+                                  .where(LoginGuard.locked_until > now)).all())
+    vault = session.info.get("vault")
+    if vault is not None:  # failed log-ins before the database could be opened
+        for name, until in vault.locked(list(session.scalars(select(User.username))), now).items():
+            locked[name] = max(until, locked.get(name, until))
+    return locked
 
 
 def change_password(session: Session, user_id: int, old: str, new: str) -> None:
     if access.actor(session).id != user_id:
         raise access.AccessDenied("只能修改自己的密码；他人的密码由管理员重置")
     user = session.get(User, user_id)
-    if user is None or not verify_password(old, user.password_hash):
+    if user is None or not _password_ok(session, user, old):
         raise AuthError("原密码不正确")
     if (msg := check_new_password(new, user.username)):
         raise AuthError(msg)
     user.password_hash = hash_password(new)
+    keys.stage(session, "set_password", user.username, new)  # the slot rewrapped under the new password
+
+
+def _password_ok(session: Session, user: User, password: str) -> bool:
+    """On an encrypted database the user's slot of the data key is the password's check (it stays right after a
+    backup with an older hash is restored); elsewhere the stored hash."""
+    vault = session.info.get("vault")
+    if vault is not None and vault.has(user.username):
+        return vault.check(user.username, password)
+    return verify_password(password, user.password_hash)
 
 
 @dataclass(frozen=True)
@@ -286,6 +323,8 @@ class UserRow:
     active: bool
     village_ids: tuple[int, ...]
     locked_minutes: int = 0  # minutes the lockout still lasts (0: not locked)
+    # enabled again after being disabled: no password opens the encrypted database for them until one is reset
+    needs_password: bool = False
 
 
 def list_users(session: Session, now: datetime | None = None) -> list[UserRow]:
@@ -295,9 +334,11 @@ def list_users(session: Session, now: datetime | None = None) -> list[UserRow]:
     for uid, vid in session.execute(select(UserVillage.user_id, UserVillage.village_id)):
         links.setdefault(uid, []).append(vid)
     locked = lock_state(session, now)
+    vault = session.info.get("vault")
     return [UserRow(u.id, u.username, u.display_name, u.role, codes("role").name(u.role), u.active,
                     tuple(links.get(u.id, ())),
-                    math.ceil((locked[u.username] - now).total_seconds() / 60) if u.username in locked else 0)
+                    math.ceil((locked[u.username] - now).total_seconds() / 60) if u.username in locked else 0,
+                    needs_password=bool(u.active and vault is not None and not vault.has(u.username)))
             for u in session.scalars(select(User).order_by(User.id))]
 
 
@@ -310,6 +351,9 @@ def set_user_active(session: Session, user_id: int, active: bool) -> None:
         admins = session.scalars(select(User).where(User.role == "admin", User.active.is_(True))).all()
         if len(admins) <= 1:
             raise AuthError("至少要保留一个启用的管理员")
+    if not active and user.active:
+        # Their password no longer opens the data key; enabling the account again needs a new password (重置密码).
+        keys.stage(session, "remove", user.username)
     user.active = active
 
 
@@ -321,7 +365,34 @@ def reset_password(session: Session, user_id: int, new: str) -> None:
     if (msg := check_new_password(new, user.username)):
         raise AuthError(msg)
     user.password_hash = hash_password(new)
+    keys.stage(session, "set_password", user.username, new)
+    keys.stage(session, "clear_guard", user.username)
     session.execute(delete(LoginGuard).where(LoginGuard.username == user.username))  # a fresh start
+
+
+def recover_admin(session: Session, username: str, password: str) -> int:
+    """Every password lost (services.opening.recover, after the recovery key opened the data key): `username`, an
+    administrator (or a new one by that name), gets this password, enabled and unlocked. Returns the user's id."""
+    if not session.info.get("recovery_key_checked"):
+        raise access.AccessDenied("未登录：需要恢复密钥")
+    if (msg := check_new_password(password, username)):
+        raise AuthError(msg)
+    user = session.scalar(select(User).where(User.username == username))
+    session.info["user"] = username
+    if user is None:
+        user = User(username=username, display_name=username, role="admin", password_hash=hash_password(password))
+        session.add(user)
+    elif user.role != "admin":
+        raise AuthError(f"“{username}”不是管理员：恢复密钥只能重设管理员的密码，或输入一个新的用户名建立管理员")
+    else:
+        user.password_hash = hash_password(password)
+        user.active = True
+    session.flush()
+    keys.stage(session, "set_password", username, password)
+    keys.stage(session, "clear_guard", username)
+    session.execute(delete(LoginGuard).where(LoginGuard.username == username))
+    audit.record(session, "recover", "user_", record_id=user.id, new=f"用恢复密钥重设管理员“{username}”的密码")
+    return user.id
 
 
 def user_count(session: Session) -> int:

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from . import failures
+from . import failures, keys
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -72,19 +71,21 @@ def backup_dir_for(db_path: Path) -> Path:
 
 # ------------------------------------------------------------------ copy and check (one place)
 
-def _connect(path: Path, *, create: bool = False, readonly: bool = False) -> sqlite3.Connection:
-    """Open a database file for copying or checking. Never creates a file unless asked: a vanished database
-    must not be silently replaced by an empty one."""
+def _connect(path: Path, *, create: bool = False, readonly: bool = False, key: bytes | None = None):
+    """Open a database file for copying or checking, with the data key of the database it belongs to (every
+    copy of an encrypted database is encrypted under the same key). Never creates a file unless asked: a vanished
+    database must not be silently replaced by an empty one."""
     mode = "ro" if readonly else "rwc" if create else "rw"
-    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode={mode}", uri=True)
+    return keys.connect(path, key if key is not None else keys.key_for(path), mode)
 
 
 def copy_sqlite(source: Path, target: Path) -> None:
     """Copy a database through SQLite's online backup API: consistent even while it is in use, its WAL
-    included. The copy is a single file (rollback journal mode), synced to the disk."""
+    included. The copy is a single file (rollback journal mode), synced to the disk, encrypted under the same
+    key as the source (SQLCipher copies the encrypted pages)."""
     src = _connect(source)
     try:
-        dst = _connect(target, create=True)
+        dst = _connect(target, create=True, key=keys.key_for(source))
         try:
             src.backup(dst)
             dst.execute("PRAGMA journal_mode=DELETE")
@@ -108,7 +109,7 @@ def verify(path: Path, *, full: bool = False) -> str | None:
         return "文件是空的（0 字节）"
     try:
         problem = integrity_check(path, quick=not full)
-    except failures.StorageError as exc:
+    except (failures.StorageError, keys.NoKey) as exc:
         return str(exc)
     if problem is not None:
         return problem
@@ -127,7 +128,7 @@ def verify(path: Path, *, full: bool = False) -> str | None:
                 return "数据库中没有乡镇信息（尚未完成首次设置的空数据库）"
         finally:
             con.close()
-    except sqlite3.Error as exc:
+    except keys.ERRORS as exc:
         return f"读取文件时出错：{exc}"
     return None
 
@@ -144,7 +145,7 @@ def holds_data(db_path: Path) -> bool:
             return con.execute("SELECT count(*) FROM region WHERE level='township'").fetchone()[0] > 0
         finally:
             con.close()
-    except sqlite3.Error:
+    except keys.ERRORS:
         return False
 
 
@@ -182,6 +183,7 @@ def _written_checked(source: Path, target: Path, *, check_full: bool = False) ->
         problem = verify(tmp, full=check_full)
         if problem is not None:
             raise BackupError(f"复制出的文件检查未通过，已删除，没有算作备份：{problem}")
+        keys.private(tmp)
         os.replace(tmp, target)
         _fsync_dir(target.parent)
     except ServiceError:
@@ -212,6 +214,7 @@ def backup_sqlite(db_path: Path, reason: str, now: datetime | None = None) -> Pa
     target_dir = backup_dir_for(db_path)
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
+        keys.private(target_dir, folder=True)
     except OSError as exc:
         failure = failures.translate(exc, target_dir / "x")
         if failure is None:
@@ -310,7 +313,7 @@ def newest_audit_at(db_path: Path) -> datetime | None:
             row = con.execute("SELECT max(at) FROM audit_entry").fetchone()
         finally:
             con.close()
-    except sqlite3.Error:
+    except keys.ERRORS:
         return None
     if not row or not row[0]:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,11 +12,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import backup, failures
+from . import backup, failures, keys
+from .errors import ServiceError
 
 if TYPE_CHECKING:
     from .auth import CurrentUser
@@ -29,6 +31,10 @@ class Database:
     sessions: sessionmaker
     url: str
     identity: tuple[int, int] | None = field(default=None, repr=False)  # (device, inode) of the file opened
+    key: bytes | None = field(default=None, repr=False)  # the SQLCipher data key (None: PostgreSQL, or plain)
+    # the recovery key of a database created by this open: shown once (init, the first-run wizard), kept nowhere
+    recovery_key: str | None = field(default=None, repr=False)
+    vault: keys.Vault | None = field(default=None, repr=False)  # the key file, unlocked (encrypted SQLite only)
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -153,17 +159,71 @@ def migrate(db: Database) -> Path | None:
     return taken
 
 
-def init_db(url: str, *, run_migrations: bool = True) -> Database:
+class DatabaseLocked(ServiceError):
+    """An encrypted database asked to open without its key: log in first (services.opening)."""
+
+
+class NeedsConversion(ServiceError):
+    """A plain SQLite database from before encryption: an administrator's log-in converts it."""
+
+
+def init_db(url: str, *, key: bytes | None = None, plain: bool = False, run_migrations: bool = True) -> Database:
+    """The engine for a database URL. An SQLite file is opened by _init_sqlite (encrypted)."""
+    if url.startswith("sqlite"):
+        return _init_sqlite(url, key=key, plain=plain, run_migrations=run_migrations)
     engine = create_engine(url, future=True)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-        path = engine.url.database
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = Database(engine, sessionmaker(engine, expire_on_commit=False), url)
-    if db.sqlite_path is not None:
-        event.listen(engine, "commit", lambda _conn: db.check_file())  # before the commit reaches the file
     if run_migrations:
         migrate(db)
-    db.remember_file()
+    return db
+
+
+def _init_sqlite(url: str, *, key: bytes | None, plain: bool, run_migrations: bool) -> Database:
+    """An SQLite file, encrypted with SQLCipher under `key` (the data key, unwrapped at log-in).
+
+    Without a key: the key this process already unlocked for the file; a file that does not exist yet (or is
+    empty) becomes a new encrypted database with a new data key and key file (its recovery key in
+    Database.recovery_key, to be shown once); an encrypted file is DatabaseLocked, a plain one NeedsConversion.
+    `plain` opens a plain file as it is (only to convert it)."""
+    database = make_url(url).database
+    path = Path(database).resolve() if database and database != ":memory:" else None
+    recovery = None
+    if plain:
+        key = None
+    elif path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = key or keys.known(path)
+        if key is None:
+            if not path.exists() or path.stat().st_size == 0:
+                key, recovery = keys.create(path)
+            elif keys.is_plain(path):
+                raise NeedsConversion(f"数据库 {path} 尚未加密：请由管理员登录一次，程序会把它转换为加密的数据库")
+            else:
+                raise DatabaseLocked(f"数据库 {path} 已加密：请先用用户名和密码登录")
+    elif key is None:
+        key = secrets.token_bytes(32)  # an in-memory database: encrypted like any other, its key nowhere
+    engine = create_engine(url, module=keys.dbapi(), future=True)
+    if key is not None:
+        event.listen(engine, "connect", lambda con, _rec: keys.apply_key(con, key), insert=True)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    vault = keys.Vault(path, key) if key is not None and path is not None else None
+    db = Database(engine, sessionmaker(engine, expire_on_commit=False, info={"vault": vault} if vault else {}), url,
+                  key=key, recovery_key=recovery, vault=vault)
+    if path is not None:
+        if key is not None:
+            keys.remember(path, key)
+        event.listen(engine, "commit", lambda _conn: db.check_file())  # before the commit reaches the file
+    try:
+        if run_migrations:
+            migrate(db)
+        if path is not None:
+            with engine.connect():  # the file exists from here (a new one is created by the first connection)
+                pass
+            for own in (path, keys.key_path(path), keys.guard_path(path)):
+                if own.exists():
+                    keys.private(own)
+        db.remember_file()
+    except BaseException:
+        engine.dispose()
+        raise
     return db

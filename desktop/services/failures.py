@@ -20,6 +20,12 @@ from pathlib import Path
 
 from .errors import ServiceError
 
+try:  # SQLCipher's module raises its own classes, with SQLite's result codes
+    from sqlcipher3.dbapi2 import Error as _SqlcipherError
+    _SQLITE_ERRORS: tuple = (sqlite3.Error, _SqlcipherError)
+except ImportError:  # pragma: no cover - the program requires it; a bare check of files still works
+    _SQLITE_ERRORS = (sqlite3.Error,)
+
 log = logging.getLogger(__name__)
 
 # SQLite primary result codes (sqlite3.h); Python 3.11 exposes them as exc.sqlite_errorcode.
@@ -127,14 +133,14 @@ def _chain(exc: BaseException):
 
 
 def _kind(e: BaseException, path: Path | None) -> str | None:
-    if isinstance(e, sqlite3.Error):
+    if isinstance(e, _SQLITE_ERRORS):
         return _sqlite_kind(e, path)
     if isinstance(e, OSError):
         return _os_kind(e, path)
     return None
 
 
-def _sqlite_kind(e: sqlite3.Error, path: Path | None) -> str | None:
+def _sqlite_kind(e: Exception, path: Path | None) -> str | None:
     code = getattr(e, "sqlite_errorcode", None)
     text = str(e).lower()
     if code is None:  # raised without a code: go by SQLite's standard texts

@@ -287,14 +287,21 @@ def years(session: Session) -> list[int]:
     return list(session.scalars(select(YearSettings.year).order_by(YearSettings.year)))
 
 
+SECRET_SETTINGS = frozenset({"audit_chain_key"})  # read by services/audit.py only, never shown or changed
+
+
 def get_app(session: Session, key: str, default: str | None = None) -> str | None:
     access.logged_in(session)
+    if key in SECRET_SETTINGS:
+        raise access.AccessDenied("该设置不能读取")
     row = session.get(AppSetting, key)
     return row.value if row is not None and row.value is not None else default
 
 
 def set_app(session: Session, key: str, value: str | None) -> None:
     access.manager(session, "修改设置")
+    if key in SECRET_SETTINGS:
+        raise access.AccessDenied("该设置不能修改")
     row = session.get(AppSetting, key)
     if row is None:
         session.add(AppSetting(key=key, value=value))

@@ -11,6 +11,7 @@ from typing import Callable
 from PySide6.QtCore import QRegularExpression
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -29,7 +30,7 @@ from ..services.errors import ServiceError
 from .errors import error_label, report_fault, set_error
 from .widgets.password import password_edit
 
-PAGE_TOWNSHIP, PAGE_YEAR, PAGE_ADMIN = 0, 1, 2
+PAGE_TOWNSHIP, PAGE_YEAR, PAGE_ADMIN, PAGE_RECOVERY = 0, 1, 2, 3
 HINT_STYLE = "color: #555;"
 
 
@@ -168,14 +169,35 @@ class AdminPage(_CheckedPage):
             out.append((self.confirm, "两次输入的密码不一致"))
         return out
 
-    def validatePage(self) -> bool:  # noqa: N802 (Qt name): runs when 完成 is clicked
+    def validatePage(self) -> bool:  # noqa: N802 (Qt name): runs when 完成 (or 保存) is clicked
         return self.wizard().save()
 
 
-class FirstRunWizard(QWizard):
-    """Shown when the database has no township or no user. `admin_username` is set on success."""
+class RecoveryPage(QWizardPage):
+    """After saving: the new database's recovery key, shown once; 完成 only once it is noted."""
 
-    def __init__(self, ctx: AppContext, today: Callable[[], date] = date.today, parent: QWidget | None = None):
+    def __init__(self, recovery_key: str):
+        super().__init__()
+        from .login import recovery_panel
+        self.setTitle("恢复密钥")
+        self.setSubTitle("设置已保存。请记下恢复密钥。")
+        self.confirm = QCheckBox("我已抄写（或打印）恢复密钥，并会存放在安全的地方")
+        self.confirm.toggled.connect(lambda _on: self.completeChanged.emit())
+        layout = QVBoxLayout(self)
+        layout.addWidget(recovery_panel(recovery_key))
+        layout.addWidget(self.confirm)
+        layout.addStretch(1)
+
+    def isComplete(self) -> bool:  # noqa: N802 (Qt name)
+        return self.confirm.isChecked()
+
+
+class FirstRunWizard(QWizard):
+    """Shown when the database has no township or no user. `admin_username` is set on success. With a
+    `recovery_key` (a new encrypted database), the administrator page saves (保存) and a last page shows the key."""
+
+    def __init__(self, ctx: AppContext, today: Callable[[], date] = date.today, parent: QWidget | None = None,
+                 recovery_key: str | None = None):
         super().__init__(parent)
         self.ctx = ctx
         self.admin_username: str | None = None
@@ -183,7 +205,8 @@ class FirstRunWizard(QWizard):
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         for which, text in ((QWizard.WizardButton.BackButton, "< 上一步"),
                             (QWizard.WizardButton.NextButton, "下一步 >"),
-                            (QWizard.WizardButton.FinishButton, "完成"), (QWizard.WizardButton.CancelButton, "取消")):
+                            (QWizard.WizardButton.FinishButton, "完成"), (QWizard.WizardButton.CancelButton, "取消"),
+                            (QWizard.WizardButton.CommitButton, "保存 >")):
             self.setButtonText(which, text)
         self.setMinimumSize(620, 460)
 
@@ -201,6 +224,12 @@ class FirstRunWizard(QWizard):
             self.year_page.setSubTitle(f"乡镇（街道）“{self.existing.name}”已配置。" + self.year_page.subTitle())
         self.setPage(PAGE_YEAR, self.year_page)
         self.setPage(PAGE_ADMIN, self.admin_page)
+        self.recovery_page = None
+        if recovery_key:
+            self.admin_page.setCommitPage(True)  # saved on 保存; no way back to change what is saved
+            self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+            self.recovery_page = RecoveryPage(recovery_key)
+            self.setPage(PAGE_RECOVERY, self.recovery_page)
 
     def first_run(self) -> setup.FirstRun:
         t, y, a = self.township_page, self.year_page, self.admin_page

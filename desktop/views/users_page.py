@@ -81,7 +81,7 @@ class UsersModel(QAbstractTableModel):
             if col == self.COL_STATE:
                 if role == SORT_ROLE:
                     return (row.active, -row.locked_minutes)
-                state = "启用" if row.active else "停用"
+                state = ("启用，需重置密码后才能登录" if row.needs_password else "启用") if row.active else "停用"
                 return f"{state}，登录已锁定（还剩 {row.locked_minutes} 分钟）" if row.locked_minutes else state
         if role == Qt.ItemDataRole.ForegroundRole and not row.active:
             return Qt.GlobalColor.gray
@@ -332,7 +332,7 @@ class UsersPage(QWidget):
             set_error(self.error, "不能停用当前登录的用户")
             return
         if row.active and not confirm(self, f"停用后“{row.display_name}”将不能登录；已打开的窗口在下一次操作时"
-                                            "退出登录。确定停用吗？"):
+                                            "退出登录。以后重新启用时，需要为其重置密码。确定停用吗？"):
             return
         try:
             self.ctx.run(auth.set_user_active, row.id, not row.active)
