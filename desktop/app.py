@@ -161,6 +161,16 @@ def run_gui(db_path: Path | None = None) -> int:
             db.dispose()
         if username is None:
             return 0
+    else:
+        try:
+            try:
+                check_before_log_in(path)
+            except DatabaseDamaged as exc:
+                if not offer_backup(exc):
+                    return 1
+        except ServiceError as exc:  # read-only, locked, gone: the message says what to do
+            QMessageBox.critical(None, f"无法打开数据库 — {APP_NAME}", str(exc))
+            return 1
     seat = Seat(app, path=path)
     if not seat.sign_in(username):
         return 0
@@ -169,6 +179,20 @@ def run_gui(db_path: Path | None = None) -> int:
     finally:
         if seat.db is not None:
             seat.db.dispose()
+
+
+def check_before_log_in(path: Path) -> None:
+    """What can be known of an existing file before the log-in unlocks it: a read-only file or folder
+    (StorageError); a plain file from before encryption that fails the quick check, or a file that is neither plain
+    SQLite nor has its key file (DatabaseDamaged). An encrypted file is checked once the log-in has its key."""
+    failures.check_writable(path)
+    if keys.is_plain(path):
+        problem = integrity_check(path, quick=True)
+        if problem is not None:
+            raise DatabaseDamaged(path, problem)
+    elif not keys.exists(path):
+        raise DatabaseDamaged(path, f"文件不是可用的数据库，旁边也没有它的密钥文件（{keys.key_path(path).name}）："
+                                    "文件可能已损坏，或密钥文件被删除或没有一起复制过来")
 
 
 def first_run(db: Database) -> str | None:

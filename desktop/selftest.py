@@ -56,7 +56,7 @@ def check_database(tmp: Path) -> str:
     from .services.integrity import integrity_check
     source = Path(os.environ.get("FANPIN_SELFTEST_DB") or default_db_path())
     user, password = os.environ.get("FANPIN_USER", "").strip(), os.environ.get("FANPIN_PASSWORD")
-    if not source.exists() or not user or password is None:
+    if not source.exists() or (keys.is_encrypted(source) and (not user or password is None)):
         db = init_db(sqlite_url(tmp / "new.sqlite3"))
         rev = current_revision(db.engine)
         encrypted = keys.is_encrypted(tmp / "new.sqlite3")
@@ -81,8 +81,10 @@ def check_database(tmp: Path) -> str:
     db = init_db(sqlite_url(copy), key=key, plain=key is None)
     try:
         rev, head = current_revision(db.engine), head_revision(db.engine)
+        if key is None:  # a plain database from before encryption: converted at the next administrator's log-in
+            return f"用户数据库 {source} 的副本完整（尚未加密），迁移到版本 {rev}（最新 {head}）"
         with db.session() as s:
-            me = auth.authenticate(s, user, password, password_checked=key is not None)
+            me = auth.authenticate(s, user, password, password_checked=True)
             s.commit()
         with db.session(me) as s:
             report = audit.verify_chain(s)
@@ -90,7 +92,7 @@ def check_database(tmp: Path) -> str:
         db.dispose()
     if not report.ok:
         raise RuntimeError("操作日志的校验链断开：\n" + "\n".join(report.problems))
-    return (f"用户数据库 {source} 的副本完整（{'已加密' if key else '尚未加密'}），迁移到版本 {rev}（最新 {head}），"
+    return (f"用户数据库 {source} 的副本完整（已加密），迁移到版本 {rev}（最新 {head}），"
             f"操作日志 {report.entries} 条校验无误")
 
 

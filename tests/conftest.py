@@ -66,11 +66,18 @@ def _data_folder_of_the_run(tmp_path_factory):
 TEST_KEY = bytes.fromhex("5eed" * 16)
 
 
-def raw_connect(path, key: bytes | None = None):
+def raw_connect(path, key: bytes | None = None, users=()):
     """A DB-API connection to a test's encrypted database file (or any copy of it), as another program with the
-    key would have: for tests that look into the file or change it behind the program's back."""
+    key would have: for tests that look into the file or change it behind the program's back. The key: given, or
+    known to this process, or unwrapped by the first of `users` ((name, password): a database made by the command
+    line in another process), or the fixed test key."""
     from desktop.services import keys
-    return keys.connect(path, key or keys.key_for(path) or TEST_KEY, "rw")
+    key = key or keys.key_for(path)
+    for name, password in users if key is None else ():
+        key = keys.unlock(path, name, password)
+        if key is not None:
+            break
+    return keys.connect(path, key or TEST_KEY, "rwc")
 
 
 @pytest.fixture(scope="session")

@@ -385,7 +385,7 @@ def restore(db_path: Path, backup_path: Path, now: datetime | None = None) -> Pa
     transaction. All connections of the program should be closed (engine disposed) before calling this.
     Returns the copy taken of the state before restoring (None when the current file held nothing)."""
     backup_path = Path(backup_path)
-    problem = verify(backup_path, full=True)
+    problem = _not_encrypted_like(db_path, backup_path) or verify(backup_path, full=True)
     if problem is not None:
         raise RestoreError(f"备份文件 {backup_path.name} 检查未通过，不能用于恢复，当前数据未改变：{problem}")
     safety = backup_sqlite(db_path, "prerestore", now=now) if holds_data(db_path) else None
@@ -399,12 +399,20 @@ def restore(db_path: Path, backup_path: Path, now: datetime | None = None) -> Pa
     return safety
 
 
+def _not_encrypted_like(db_path: Path, backup_path: Path) -> str | None:
+    """A plain copy never goes into an encrypted database's place: it would put the register back in the clear
+    (every backup this program writes is encrypted; a plain one came from elsewhere)."""
+    if keys.is_plain(backup_path) and not keys.is_plain(db_path):
+        return "文件没有加密，不是本数据库的备份（本程序的备份都是加密的）"
+    return None
+
+
 def replace_damaged(db_path: Path, good: Path, now: datetime | None = None) -> Path:
     """Put a good backup in place of a damaged database. The damaged file (and its WAL) is kept beside it,
     renamed, for whoever investigates; nothing is deleted. Returns the kept file."""
     now = now or datetime.now()
     good = Path(good)
-    problem = verify(good, full=True)
+    problem = _not_encrypted_like(db_path, good) or verify(good, full=True)
     if problem is not None:
         raise RestoreError(f"备份文件 {good.name} 检查未通过，不能用于恢复：{problem}")
     kept = db_path.with_name(f"{db_path.stem}-damaged-{now:%Y%m%d-%H%M%S}{db_path.suffix}")

@@ -205,6 +205,16 @@ def _file_writable(path: Path) -> bool:
     return True
 
 
+def check_writable(path: Path) -> None:
+    """Before the log-in (an encrypted database cannot be opened without its key): a read-only database file or
+    folder is said at start, not at the first save."""
+    path = Path(path)
+    if path.exists() and not _file_writable(path):
+        raise StorageError(message(READONLY, path), READONLY, path)
+    if path.parent.is_dir() and not _folder_writable(path.parent):
+        raise StorageError(message(READONLY_FOLDER, path), READONLY_FOLDER, path)
+
+
 def _folder_writable(folder: Path) -> bool:
     probe = folder / f".write-probe-{os.getpid()}"
     try:

@@ -23,7 +23,9 @@ def integrity_check(path: Path, quick: bool = False) -> str | None:
         return f"文件不存在：{path}"
     key = keys.key_for(path)
     if key is None and keys.is_encrypted(path):
-        raise keys.NoKey(f"文件已加密，登录后才能检查：{path}")
+        if keys.exists(path):
+            raise keys.NoKey(f"文件已加密，登录后才能检查：{path}")
+        return f"文件不是有效的数据库（不是 SQLite 文件，旁边也没有它的密钥文件 {keys.key_path(path).name}）"
     try:
         con = keys.connect(path, key, "rw")  # never creates a file
         try:

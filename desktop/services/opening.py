@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..models.base import utcnow
-from . import audit, auth, convert, keys
+from . import audit, auth, convert, failures, keys
 from .auth import AuthError, CurrentUser, GuardState
 from .db import Database, init_db, sqlite_url
 from .errors import ServiceError
@@ -36,8 +36,20 @@ class Opened:
 def log_in(path: Path, username: str, password: str, *, db: Database | None = None,
            now: datetime | None = None) -> Opened:
     """Log `username` in to the database file at `path` and return it open. `db`: the database this program
-    already has open (注销/切换用户): the password is checked the same way, nothing is reopened."""
-    path = Path(path).resolve()
+    already has open (注销/切换用户): the password is checked the same way, nothing is reopened. A full disk, a
+    lock held by another program, a read-only file: a failures.StorageError saying what to do."""
+    try:
+        return _log_in(Path(path).resolve(), username, password, db, now)
+    except ServiceError:
+        raise
+    except Exception as exc:
+        failure = failures.translate(exc, Path(path))
+        if failure is None:
+            raise
+        raise failure from exc
+
+
+def _log_in(path: Path, username: str, password: str, db: Database | None, now: datetime | None) -> Opened:
     if db is None and not path.is_file():
         raise ServiceError(f"数据库不存在：{path}")
     if (db is None and keys.is_plain(path)) or (db is not None and db.key is None):

@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BOSS = ("--admin-user", "boss", "--admin-password", "Jia-zhen-2024")  # init's first administrator
 DEMO = ("admin", "admin123")  # what demo creates on a new database
+CLI_USERS = (("boss", "Jia-zhen-2024"), DEMO)
+
+
+def cli_db(db):
+    """The encrypted database a command made, opened as another program with a user's password would."""
+    from tests.conftest import raw_connect
+    return raw_connect(db, users=CLI_USERS)
 
 
 def run(*args, check_code=None, user=DEMO, env=None):
@@ -35,7 +41,7 @@ def test_init_then_config(tmp_path):
     p = run("config", "--db", db, "--year", "2024", "--rural-average", "15,000", "--county-income", "21000",
             "--user", "boss", env={"FANPIN_PASSWORD": "Jia-zhen-2024"}, check_code=0)
     assert "7,100.00" in p.stdout and "15,000.00" in p.stdout and "21,000.00" in p.stdout
-    with sqlite3.connect(db) as c:
+    with cli_db(db) as c:
         row = c.execute("SELECT monitoring_line, rural_average, county_income FROM year_settings WHERE year=2024")
         assert row.fetchone() == (710000, 1500000, 2100000)  # stored as exact fen
         assert c.execute("SELECT value FROM app_setting WHERE key='current_year'").fetchone() == ("2024",)
@@ -46,7 +52,7 @@ def test_init_twice_is_refused_and_nothing_changes(tmp_path):
     run("init", "--db", db, "--township", "甲镇", *BOSS, check_code=0)
     p = run("init", "--db", db, "--township", "乙镇", *BOSS, check_code=1)
     assert "已初始化" in p.stderr
-    with sqlite3.connect(db) as c:
+    with cli_db(db) as c:
         assert [r[0] for r in c.execute("SELECT name FROM region WHERE level='township'")] == ["甲镇"]
 
 
@@ -76,14 +82,15 @@ def test_init_requires_the_first_administrator_with_a_password_the_rule_allows(t
     p = run("init", "--db", db, "--township", "甲镇", "--admin-user", "boss", "--admin-password", "12345678",
             check_code=1)
     assert "全是数字" in p.stderr
-    run("init", "--db", db, "--township", "甲镇", *BOSS, check_code=0)
-    from desktop.services import auth
-    from desktop.services.db import init_db, sqlite_url
-    database = init_db(sqlite_url(db))
-    with database.session() as s:
-        assert auth.authenticate(s, "boss", "Jia-zhen-2024").is_admin
-    database.dispose()
-    with sqlite3.connect(db) as c:  # the audit names who set the database up
+    p = run("init", "--db", db, "--township", "甲镇", *BOSS, check_code=0)
+    assert "恢复密钥（只显示这一次）" in p.stdout  # printed once, to be kept in the office safe
+    from desktop.services import keys, opening
+    recovery = p.stdout.split("恢复密钥（只显示这一次）：")[1].split()[0]
+    assert keys.unlock_recovery(db, recovery) is not None
+    opened = opening.log_in(db, "boss", "Jia-zhen-2024")  # the password opens the encrypted database
+    assert opened.user.is_admin
+    opened.db.dispose()
+    with cli_db(db) as c:  # the audit names who set the database up
         assert {u for (u,) in c.execute("SELECT DISTINCT user FROM audit_entry")} <= {"boss"}
 
 
@@ -111,12 +118,9 @@ def _demo_with_clerk(tmp_path):
     p = run("demo", "--db", db, "--households", "30", "--seed", "2", "--year", "2024", "--as-of", "2024-11-20",
             check_code=0)
     assert "admin123" not in p.stdout
-    from desktop.services import auth, regions
-    from desktop.services.db import init_db, sqlite_url
-    database = init_db(sqlite_url(db))
-    with database.session() as s:
-        admin = auth.authenticate(s, *DEMO)
-        s.commit()
+    from desktop.services import auth, opening, regions
+    opened = opening.log_in(db, *DEMO)
+    database, admin = opened.db, opened.user
     with database.session(admin) as s:
         village = regions.tree(s)[0]
         auth.create_user(s, "li", "李录入", "clerk", "Xue-ji-2024", village_ids=[village.id])
@@ -144,7 +148,7 @@ def test_user_option_wins_over_the_environment(tmp_path):
     p = run("config", "--db", db, "--year", "2024", "--rural-average", "16000", "--user", "admin",
             env={"FANPIN_USER": "li"}, check_code=0)
     assert "16,000.00" in p.stdout
-    with sqlite3.connect(db) as c:
+    with cli_db(db) as c:
         rows = c.execute("SELECT user FROM audit_entry WHERE table_name='year_settings' AND field='rural_average'")
         assert [u for (u,) in rows] == ["admin"]
 
@@ -156,7 +160,7 @@ def test_a_clerk_on_the_command_line_sees_only_their_villages(tmp_path):
     everyone = json.loads(run("assess", "--db", db, "--year", "2024", "--as-of", "2024-11-20", check_code=0).stdout)
     theirs = json.loads(run("assess", "--db", db, "--year", "2024", "--as-of", "2024-11-20", user=clerk,
                             check_code=0).stdout)
-    with sqlite3.connect(db) as c:
+    with cli_db(db) as c:
         own = {no for (no,) in c.execute("SELECT household_no FROM household h JOIN region r ON r.id = h.village_id "
                                          "WHERE r.name = ?", (village,))}
     assert 0 < len(theirs) < len(everyone)

@@ -3,13 +3,11 @@ beside the input and Chinese reasons on stderr, 2 wrong usage — run as a user 
 
 from __future__ import annotations
 
-import sqlite3
-
 import openpyxl
 
 from tests.services.test_exchange_book import db_state, family_rows, hh, simple_book, table, write_book
 
-from .test_cli import BOSS
+from .test_cli import BOSS, CLI_USERS, cli_db
 from .test_cli import run as run_as
 
 
@@ -37,7 +35,7 @@ def test_import_then_export(tmp_path):
     p = run("import", "--db", db, book, check_code=0)
     assert "新增 2 户" in p.stdout and "新增成员 4 人" in p.stdout and "数据质量检查" in p.stdout
     assert list((tmp_path / "backups").glob("t-*-import.sqlite3"))
-    with sqlite3.connect(db) as c:
+    with cli_db(db) as c:
         assert c.execute("SELECT count(*) FROM household").fetchone() == (2,)
         assert c.execute("SELECT year FROM income_record").fetchall() == [(2024,), (2024,)]
     out = tmp_path / "导出.xlsx"
@@ -50,7 +48,7 @@ def test_import_then_export(tmp_path):
 def test_a_rejected_file_changes_nothing_and_its_errors_are_written_beside_it(tmp_path):
     db = _init(tmp_path)
     run("import", "--db", db, simple_book(tmp_path / "first.xlsx", households=1), check_code=0)
-    before = db_state(_Db(db))
+    before = db_state(_Db(db), CLI_USERS)
     members = family_rows("H002", 5)
     members[0]["证件号码"] = "37030519700305123"
     members[1]["与户主关系"] = "表哥"
@@ -59,7 +57,7 @@ def test_a_rejected_file_changes_nothing_and_its_errors_are_written_beside_it(tm
     p = run("import", "--db", db, bad, check_code=1)
     assert "导入被拒绝" in p.stderr and "2 处错误" in p.stderr and "数据库未作任何修改" in p.stderr
     assert "家庭成员 第 2 行【证件号码】" in p.stderr and "家庭成员 第 3 行【与户主关系】“表哥”" in p.stderr
-    assert db_state(_Db(db)) == before
+    assert db_state(_Db(db), CLI_USERS) == before
     errors = tmp_path / "坏文件.errors.xlsx"
     assert str(errors) in p.stderr
     rows = list(openpyxl.load_workbook(errors)["错误清单"].iter_rows(values_only=True))
@@ -93,7 +91,7 @@ def test_a_national_list_imports_says_what_it_left_out_and_exports_back(tmp_path
     assert "家庭年收入" in p.stderr and "--accept-unknown-columns" in p.stderr
     assert "不认识、未导入的列：家庭年收入" in p.stdout
     assert (tmp_path / "名单.errors.xlsx").exists()
-    with sqlite3.connect(db) as c:
+    with cli_db(db) as c:
         assert c.execute("SELECT count(*) FROM household").fetchone() == (0,)
     p = run("import", "--db", db, path, "--accept-unknown-columns", check_code=0)
     assert "识别为全国系统一人一行名单" in p.stdout and "3 户、6 人" in p.stdout

@@ -29,3 +29,19 @@ def test_self_test_fails_on_a_damaged_database_and_leaves_it_alone(tmp_path):
     assert p.returncode == 1
     assert "✗ 数据库" in p.stdout and "自检未通过：1 项失败" in p.stdout
     assert bad.read_bytes() == before
+
+
+def test_self_test_checks_the_encrypted_database_only_with_credentials(tmp_path):
+    db = tmp_path / "w.sqlite3"
+    subprocess.run([sys.executable, "-m", "desktop", "init", "--db", str(db), "--township", "甲镇", "--admin-user",
+                    "boss", "--admin-password", "Jia-zhen-2024"], cwd=ROOT, check=True, capture_output=True)
+    before = db.read_bytes()
+    p = selftest(tmp_path, FANPIN_SELFTEST_DB=str(db))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "需要用户名和密码" in p.stdout  # without them the user's database is not opened
+    p = selftest(tmp_path, FANPIN_SELFTEST_DB=str(db), FANPIN_USER="boss", FANPIN_PASSWORD="Jia-zhen-2024")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "副本完整（已加密）" in p.stdout and "校验无误" in p.stdout
+    assert db.read_bytes() == before  # checked on a copy: the database itself is not written
+    p = selftest(tmp_path, FANPIN_SELFTEST_DB=str(db), FANPIN_USER="boss", FANPIN_PASSWORD="wrong-password")
+    assert p.returncode == 1 and "✗ 数据库" in p.stdout and "用户名或密码不正确" in p.stdout

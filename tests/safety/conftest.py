@@ -11,7 +11,6 @@ root, which ignores file modes), a second connection holding the write lock.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from desktop.services import db as dbmod
-from tests.conftest import PRODUCTION_SYNCHRONOUS
+from tests.conftest import PRODUCTION_SYNCHRONOUS, raw_connect
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +86,8 @@ def short_lock_wait(monkeypatch):
 @contextmanager
 def write_lock(path: Path):
     """A second connection, as another window or program, holding the database's write lock."""
-    con = sqlite3.connect(str(path), isolation_level=None)
+    con = raw_connect(path)
+    con.isolation_level = None
     try:
         con.execute("BEGIN IMMEDIATE")
         con.execute("INSERT INTO app_setting (key, value) VALUES ('held-by-test', 'x')")

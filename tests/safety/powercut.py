@@ -4,7 +4,7 @@ from then on every call fails, and `survivors()` gives the files as a rebooted m
 contents, plus (if asked) any subset of the writes not yet synced, since a disk may have written some of them in
 any order.
 
-Written in ctypes against the libsqlite3 that Python's sqlite3 module is linked to, so the program's own code
+Written in ctypes against the SQLite that the program's sqlite3 module (sqlcipher3) carries, so the program's own code
 (SQLAlchemy, the services) runs unchanged on top of it while it is registered as the default VFS.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import random
-import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -73,10 +72,13 @@ Vfs._fields_ = [
 
 
 def _library() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("sqlite3")
-    if name is None:
+    """The SQLite the program runs on: SQLCipher's, linked into the sqlcipher3 extension module (loading it again
+    by its path gives the copy already in the process, so a VFS registered here is the one its connections use)."""
+    try:
+        import sqlcipher3._sqlite3 as engine
+    except ImportError:
         return None
-    lib = ctypes.CDLL(name)
+    lib = ctypes.CDLL(engine.__file__)
     lib.sqlite3_vfs_find.restype = VFS_P
     lib.sqlite3_vfs_find.argtypes = [c_char_p]
     lib.sqlite3_vfs_register.argtypes = [VFS_P, c_int]
@@ -270,9 +272,10 @@ def installed(layer: PowerCut):
 
 
 def python_uses_this_library() -> bool:
-    """Whether Python's sqlite3 module runs on the libsqlite3 this layer registers with (not a static copy)."""
+    """Whether the program's SQLite module (sqlcipher3) runs on the library this layer registers with."""
     lib = _library()
     if lib is None:
         return False
+    import sqlcipher3.dbapi2
     lib.sqlite3_libversion.restype = c_char_p
-    return lib.sqlite3_libversion().decode() == sqlite3.sqlite_version
+    return lib.sqlite3_libversion().decode() == sqlcipher3.dbapi2.sqlite_version

@@ -21,7 +21,7 @@ from desktop.services import backup, failures, register, settings
 from desktop.services.context import AppContext
 from desktop.services.db import init_db, sqlite_url
 from desktop.services.errors import ServiceError
-from tests.conftest import ADMIN_PASSWORD, TODAY, family, login
+from tests.conftest import ADMIN_PASSWORD, TEST_KEY, TODAY, family, login, raw_connect
 from tests.safety.conftest import fill, write_lock
 
 
@@ -34,13 +34,13 @@ def moved(ctx: AppContext, folder: Path) -> AppContext:
 
 
 def marker(path: Path) -> str | None:
-    with closing(sqlite3.connect(path)) as c, c:
+    with closing(raw_connect(path)) as c, c:
         row = c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone()
     return row[0] if row else None
 
 
 def sound(path: Path) -> bool:
-    with closing(sqlite3.connect(path)) as c, c:
+    with closing(raw_connect(path)) as c, c:
         return c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
@@ -104,7 +104,7 @@ def test_import_on_a_full_disk_stops_at_the_backup_in_chinese_and_imports_nothin
     assert code == 1
     assert "备份没有完成" in err and "磁盘空间已满" in err and "Traceback" not in err
     assert backup.list_backups(path) == [] and list(backup.backup_dir_for(path).iterdir()) == []
-    with closing(sqlite3.connect(path)) as c, c:
+    with closing(raw_connect(path)) as c, c:
         assert c.execute("SELECT count(*) FROM household").fetchone() == (0,)
     assert not Path(f"{path}-journal").exists()
 
@@ -126,8 +126,9 @@ def test_the_program_holding_the_lock_is_named(ctx, short_lock_wait):
     path = ctx.db.sqlite_path
     ctx.db.dispose()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3,sys;c=sqlite3.connect(sys.argv[1],isolation_level=None);"
-         "c.execute('BEGIN IMMEDIATE');print('ready',flush=True);sys.stdin.read()", str(path)],
+        [sys.executable, "-c", "import sys;import sqlcipher3.dbapi2 as d;c=d.connect(sys.argv[1],isolation_level=None);"
+         "c.execute(f\"PRAGMA key=\\\"x'{sys.argv[2]}'\\\"\");"
+         "c.execute('BEGIN IMMEDIATE');print('ready',flush=True);sys.stdin.read()", str(path), TEST_KEY.hex()],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "ready"
@@ -283,7 +284,7 @@ def test_start_of_day_on_a_full_disk_warns_and_the_day_goes_on(qtbot, ctx, small
     from PySide6.QtWidgets import QMessageBox
     warned = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warned.append((a[1], a[2])))
-    with closing(sqlite3.connect(ctx.db.sqlite_path)) as c, c:  # the last edits: yesterday, by the test's clock
+    with closing(raw_connect(ctx.db.sqlite_path)) as c, c:  # the last edits: yesterday, by the test's clock
         c.execute("UPDATE audit_entry SET at='2024-11-19 09:00:00'")
     ctx = moved(ctx, small_disk(1024))
     fill(ctx.db.sqlite_path.parent, leave=64 * 1024)
@@ -300,7 +301,7 @@ def test_start_of_day_with_the_clock_400_days_ahead_warns_and_deletes_nothing(qt
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warned.append((a[1], a[2])))
     path = ctx.db.sqlite_path
     taken = [backup.backup_sqlite(path, "daily", now=datetime(2024, 11, 10 + i, 8, 0)) for i in range(6)]
-    with closing(sqlite3.connect(path)) as c, c:
+    with closing(raw_connect(path)) as c, c:
         c.execute("UPDATE audit_entry SET at='2024-11-15 00:00:00'")
     daily = desktop_app.start_of_day(ctx, now=lambda: datetime(2025, 12, 20, 8, 0))
     assert all(p.exists() for p in taken) and daily.removed == []
@@ -313,7 +314,7 @@ def test_damaged_database_is_never_replaced_by_an_empty_backup(qtbot, ctx, monke
     from desktop.services import regions
     path = ctx.db.sqlite_path
     good = backup.backup_sqlite(path, "daily", now=datetime(2024, 11, 19, 8, 0))
-    sqlite3.connect(backup.backup_dir_for(path) / f"{path.stem}-20241120-080000-daily.sqlite3").close()
+    raw_connect(backup.backup_dir_for(path) / f"{path.stem}-20241120-080000-daily.sqlite3").close()
     ctx.db.dispose()
     path.write_bytes(b"SQLite format 3\x00" + b"\x01" * 5000)
     with pytest.raises(desktop_app.DatabaseDamaged) as caught:
@@ -358,7 +359,7 @@ def test_import_wizard_on_a_full_disk_says_so_and_imports_nothing(qtbot, ctx, sm
     assert "备份没有完成" in blocker.args[0] and "磁盘空间已满" in blocker.args[0]
     assert "Traceback" not in blocker.args[0] and "Error" not in blocker.args[0]
     assert backup.list_backups(ctx.db.sqlite_path) == []
-    with closing(sqlite3.connect(ctx.db.sqlite_path)) as c, c:
+    with closing(raw_connect(ctx.db.sqlite_path)) as c, c:
         assert c.execute("SELECT count(*) FROM household").fetchone() == (0,)
     ctx.db.dispose()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import time
 import traceback
 from contextlib import closing
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session
 from desktop.services import register
 from desktop.services.context import AppContext
 from desktop.services.db import init_db, sqlite_url
-from tests.conftest import TODAY, family
+from tests.conftest import TODAY, family, raw_connect
 from tests.safety import powercut
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="fork and SIGKILL are POSIX only")
@@ -93,7 +92,7 @@ def edits(path: Path, ctx: AppContext, hid: int, count: int, hooks=None, before_
 
 def state(path: Path, hid: int) -> int:
     """The edit the file holds, after checking it holds that edit whole (fields and audit entries agree)."""
-    with closing(sqlite3.connect(path)) as c, c:
+    with closing(raw_connect(path)) as c, c:
         assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         phone, note = c.execute("SELECT phone, note FROM household WHERE id=?", (hid,)).fetchone()
         member_note = c.execute("SELECT note FROM member WHERE household_id=? ORDER BY seq LIMIT 1",
@@ -220,7 +219,7 @@ def test_import_killed_at_a_point_is_all_or_nothing(tmp_path, county_book, point
         if point == "after_commit":
             pause()
     assert killed_at(work)
-    with closing(sqlite3.connect(target)) as c, c:
+    with closing(raw_connect(target)) as c, c:
         assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         got = (c.execute("SELECT count(*) FROM household").fetchone()[0],
                c.execute("SELECT count(*) FROM member").fetchone()[0])

@@ -12,7 +12,6 @@ program uses FULL, and it shows the layer can tell.
 from __future__ import annotations
 
 import random
-import sqlite3
 from contextlib import closing
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from desktop.services import db as dbmod
 from desktop.services import register
 from desktop.services.context import AppContext
 from desktop.services.db import init_db, sqlite_url
-from tests.conftest import TODAY, family
+from tests.conftest import TODAY, family, raw_connect
 from tests.safety import powercut
 
 pytestmark = pytest.mark.skipif(not powercut.python_uses_this_library(),
@@ -87,7 +86,7 @@ def reboot(layer: powercut.PowerCut, path: Path, into: Path, rng: random.Random 
 
 def state(path: Path, hid: int) -> int:
     """The edit number the file holds, after checking it holds exactly one whole transaction's state."""
-    with closing(sqlite3.connect(path)) as c, c:
+    with closing(raw_connect(path)) as c, c:
         assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         phone, note = c.execute("SELECT phone, note FROM household WHERE id=?", (hid,)).fetchone()
         member_note = c.execute("SELECT note FROM member WHERE household_id=? ORDER BY seq LIMIT 1",

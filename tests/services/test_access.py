@@ -52,7 +52,7 @@ RULES = {
     "auth.change_password": "any", "auth.list_users": "admin", "auth.set_user_active": "admin",
     "auth.reset_password": "admin", "auth.unlock_user": "admin", "auth.log_out": "any", "auth.lock_state": "admin",
     "auth.user_count": "open", "auth.set_user_villages": "admin", "auth.recover_admin": "internal",
-    "audit.chain_rows": "internal", "audit.append": "internal", "audit.verify_chain": "any",
+    "audit.chain_rows": "internal", "keys.stage": "internal", "audit.append": "internal", "audit.verify_chain": "any",
     "backups.list_backups": "admin", "backups.backup_folder": "admin", "backups.take_backup": "admin",
     "backups.restore_backup": "admin",
     "checks.run_checks": "village",

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from desktop.services import backup, settings
+from tests.conftest import raw_connect
 
 
 def put_backup(path: Path, when: datetime, reason: str = "daily") -> Path:
@@ -18,7 +19,7 @@ def put_backup(path: Path, when: datetime, reason: str = "daily") -> Path:
 
 
 def marker(path: Path) -> str | None:
-    with closing(sqlite3.connect(path)) as c, c:
+    with closing(raw_connect(path)) as c, c:
         row = c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone()
     return row[0] if row else None
 
@@ -26,7 +27,7 @@ def marker(path: Path) -> str | None:
 def set_audit_times(path: Path, when: datetime) -> None:
     """Every audit entry written at `when` (local time), as the clock said then."""
     utc = when.astimezone(timezone.utc).replace(tzinfo=None)
-    with closing(sqlite3.connect(path)) as c, c:
+    with closing(raw_connect(path)) as c, c:
         c.execute("UPDATE audit_entry SET at=?", (utc.isoformat(sep=" "),))
 
 
@@ -88,7 +89,7 @@ def test_stale_temporary_copies_are_cleared(ctx):
 # ------------------------------------------------------------------ restore only a checked backup
 
 @pytest.mark.parametrize("kind", ["zero bytes", "empty database", "another program", "no township", "damaged",
-                                  "newer version"])
+                                  "newer version", "plain copy"])
 def test_restore_refuses_anything_but_a_backup_of_this_program_holding_data(ctx, db, tmp_path, kind):
     path = ctx.db.sqlite_path
     ctx.run(settings.set_app, "marker", "current")
@@ -97,6 +98,15 @@ def test_restore_refuses_anything_but_a_backup_of_this_program_holding_data(ctx,
         bad.write_bytes(b"")
     elif kind == "empty database":
         sqlite3.connect(bad).execute("CREATE TABLE x (a)").connection.execute("DROP TABLE x")
+    elif kind == "plain copy":  # this program's database, complete, but not encrypted: never restored over it
+        good = put_backup(path, datetime(2024, 11, 20, 8, 0), "manual")
+        src, dst = raw_connect(good), sqlite3.connect(bad)
+        src.execute(f"ATTACH DATABASE '{bad}' AS plain KEY ''")
+        src.execute("SELECT sqlcipher_export('plain')")
+        src.close()
+        dst.close()
+        good.unlink()
+        assert bad.read_bytes().startswith(b"SQLite format 3")
     elif kind == "another program":
         with closing(sqlite3.connect(bad)) as c, c:
             c.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)")
@@ -104,7 +114,7 @@ def test_restore_refuses_anything_but_a_backup_of_this_program_holding_data(ctx,
     else:
         good = put_backup(path, datetime(2024, 11, 20, 8, 0), "manual")
         good.replace(bad)
-        with closing(sqlite3.connect(bad)) as c, c:
+        with closing(raw_connect(bad)) as c, c:
             if kind == "no township":
                 c.execute("PRAGMA foreign_keys=OFF")
                 c.execute("DELETE FROM region")
@@ -228,7 +238,7 @@ def test_change_history_is_in_the_order_the_edits_were_made_whatever_the_clock(c
     from tests.conftest import TODAY, family
     data, members = family(township["villages"]["东村"])
     hid = ctx.run(register.save_household, data, members, TODAY, ctx.user)
-    with closing(sqlite3.connect(ctx.db.sqlite_path)) as c, c:  # the first edit was saved while the clock was ahead
+    with closing(raw_connect(ctx.db.sqlite_path)) as c, c:  # the first edit was saved while the clock was ahead
         c.execute("UPDATE audit_entry SET at='2030-01-01 00:00:00' WHERE household_id=?", (hid,))
     data, members = ctx.read(register.get_household, hid)
     data.phone = "13911112222"

@@ -1,9 +1,10 @@
-import sqlite3
+
 from datetime import datetime
 
 from desktop.services import backup
 from desktop.services import db as dbmod
 from desktop.services.db import init_db, sqlite_url
+from tests.conftest import raw_connect
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(db):
@@ -27,7 +28,7 @@ def test_migration_of_a_database_with_data_takes_a_backup_first(db, admin, monke
     def fake_upgrade(cfg, target):
         # The copy must exist, holding the data, before the schema is touched.
         seen["backups"] = backup.list_backups(path)
-        with sqlite3.connect(seen["backups"][0].path) as c:
+        with raw_connect(seen["backups"][0].path) as c:
             seen["marker"] = c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone()
 
     monkeypatch.setattr(dbmod, "head_revision", lambda engine: "9999_newer")
@@ -53,7 +54,7 @@ def test_backup_copies_a_consistent_database(db, admin, tmp_path):
         s.commit()
     copy = backup.backup_sqlite(path, "manual", now=datetime(2024, 1, 2, 3, 4, 5))
     assert copy.name.endswith("20240102-030405-manual.sqlite3")
-    with sqlite3.connect(copy) as c:
+    with raw_connect(copy) as c:
         assert c.execute("SELECT value FROM app_setting WHERE key='township_name'").fetchone() == ("稷下街道",)
         assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     infos = backup.list_backups(path)
@@ -81,9 +82,9 @@ def test_restore_takes_a_safety_copy_and_brings_the_backup_back(db, admin):
         s.commit()
     db.dispose()
     safety = backup.restore(path, old, now=datetime(2024, 1, 2, 8, 0))
-    with sqlite3.connect(path) as c:
+    with raw_connect(path) as c:
         assert c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone() == ("before",)
-    with sqlite3.connect(safety) as c:
+    with raw_connect(safety) as c:
         assert c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone() == ("after",)
 
 
@@ -94,7 +95,7 @@ def test_a_damaged_backup_is_never_restored(db, township, tmp_path):
     import pytest
     with pytest.raises(backup.RestoreError, match="检查未通过"):
         backup.restore(path, bad)
-    with sqlite3.connect(path) as c:
+    with raw_connect(path) as c:
         assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
@@ -116,7 +117,7 @@ def test_damaged_database_is_replaced_by_the_latest_good_backup(db, admin, tmp_p
     kept = backup.replace_damaged(path, chosen.path, now=datetime(2024, 3, 3, 9, 0))
     assert kept.name.endswith("-damaged-20240303-090000.sqlite3") and kept.exists()
     assert integrity_check(path) is None
-    with sqlite3.connect(path) as c:
+    with raw_connect(path) as c:
         assert c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone() == ("good",)
 
 
@@ -124,7 +125,6 @@ def test_a_database_with_households_upgrades_from_every_earlier_revision(tmp_pat
     """A township upgrading the program keeps its register: each revision's database, holding households,
     members, a case and an income record, migrates to the head for real (no stand-in for the upgrade), with
     every reference intact and foreign keys back on afterwards."""
-    import sqlite3
 
     from alembic import command
     from alembic.script import ScriptDirectory
@@ -139,7 +139,7 @@ def test_a_database_with_households_upgrades_from_every_earlier_revision(tmp_pat
         database = init_db(sqlite_url(path), run_migrations=False)
         command.upgrade(_alembic_config(database.engine), old)
         database.dispose()
-        with sqlite3.connect(path) as c:
+        with raw_connect(path) as c:
             c.execute("PRAGMA foreign_keys=ON")
             now = "2024-01-01 00:00:00"
             c.execute("INSERT INTO region(id, level, name, active, sort_order, created_at, updated_at) "

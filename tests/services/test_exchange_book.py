@@ -4,7 +4,6 @@ of the writer underneath export: the fast row path and XlsxWriter's public calls
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ from python_calamine import CalamineWorkbook
 
 from desktop.services.exchange.xlsx import DATE, MONEY, TEXT, Book, Col
 from desktop.services.idnumber import make_id
+from tests.conftest import raw_connect
 
 AREA = "370305"
 TABLES = ("household", "member", "measure", "income_record", "income_line", "region", "member_event")
@@ -67,10 +67,10 @@ def simple_book(path: Path, households: int = 2, **extra_cells) -> Path:
     return write_book(path, {"户信息": table(hs), "家庭成员": table(ms)})
 
 
-def db_state(database) -> tuple[dict, str]:
+def db_state(database, users=()) -> tuple[dict, str]:
     """Row counts of the tables an import writes, and a checksum of household and member rows."""
     path = database.sqlite_path
-    with sqlite3.connect(path) as c:
+    with raw_connect(path, users=users) as c:
         counts = {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
         digest = hashlib.sha256()
         for t in ("household", "member", "income_line", "measure"):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-
+from desktop.services import keys
 from desktop.services.integrity import integrity_check
+from tests.conftest import TEST_KEY, raw_connect
 
 
 def test_sound_database_passes(db):
@@ -20,7 +20,8 @@ def test_file_that_is_not_a_database_is_reported(tmp_path):
 
 def test_damaged_pages_are_reported(tmp_path):
     path = tmp_path / "damaged.sqlite3"
-    con = sqlite3.connect(str(path))
+    keys.remember(path, TEST_KEY)  # as after a log-in: the check reads the file with its key
+    con = raw_connect(str(path))
     con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
     con.execute("CREATE INDEX ix_t_v ON t (v)")
     con.executemany("INSERT INTO t (v) VALUES (?)", [(f"value {i:06d}" * 5,) for i in range(3000)])

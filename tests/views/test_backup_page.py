@@ -1,10 +1,11 @@
-import sqlite3
+
 from datetime import datetime
 
 from PySide6.QtWidgets import QMessageBox
 
 from desktop.services import backup, settings
 from desktop.views.backup_page import BackupPage
+from tests.conftest import raw_connect
 
 
 def test_backup_now_lists_it_and_restore_brings_it_back(qtbot, ctx, monkeypatch):
@@ -20,7 +21,7 @@ def test_backup_now_lists_it_and_restore_brings_it_back(qtbot, ctx, monkeypatch)
     page.table.selectRow(0)
     with qtbot.waitSignal(page.restored):
         page.restore_selected()
-    with sqlite3.connect(ctx.db.sqlite_path) as c:
+    with raw_connect(ctx.db.sqlite_path) as c:
         assert c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone() == ("kept",)
     reasons = [b.reason for b in backup.list_backups(ctx.db.sqlite_path)]
     assert sorted(reasons) == ["manual", "prerestore"]
