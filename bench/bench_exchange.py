@@ -33,7 +33,7 @@ WORK = OUT / "exchange"
 AS_OF = date(2024, 10, 31)
 TARGETS = {"export": 60.0, "ratio": 3.0, "rss_mb": 1536}
 
-from bench.users import create_admin, login  # noqa: E402 - after the path is set
+from bench.users import copy_db, create_admin, login, open_db  # noqa: E402 - after the path is set
 
 
 def _rss_mb() -> float:
@@ -41,22 +41,14 @@ def _rss_mb() -> float:
 
 
 def _copy_db(src: Path, dst: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{dst}{suffix}").unlink(missing_ok=True)
-    a, b = sqlite3.connect(src), sqlite3.connect(dst)
-    try:
-        a.backup(b)
-    finally:
-        a.close()
-        b.close()
+    copy_db(src, dst)
 
 
 # ---------------------------------------------------------------- steps (each in a child process)
 
 def step_export(db_path: Path, xlsx: Path) -> dict:
     from desktop.services import exchange, settings
-    from desktop.services.db import init_db, sqlite_url
-    db = init_db(sqlite_url(db_path))
+    db = open_db(db_path)
     with db.session(login(db)) as s:
         year = settings.current_year(s)
         t = time.perf_counter()
@@ -69,16 +61,15 @@ def step_export(db_path: Path, xlsx: Path) -> dict:
 def _fresh(source: Path, target: Path) -> int:
     """A new database with the source's township and year settings. Returns the year."""
     from desktop.services import regions, settings
-    from desktop.services.db import init_db, sqlite_url
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
-    src = init_db(sqlite_url(source))
+    src = open_db(source)
     with src.session(login(src)) as s:
         tw = regions.township(s)
         year = settings.current_year(s)
         ys = settings.get_year(s, year)
     src.dispose()
-    db = init_db(sqlite_url(target))
+    db = open_db(target)
     with db.session(bootstrap="bench") as s:  # the first run of the new database
         regions.init_township(s, tw.name, tw.county, tw.city, tw.province)
         settings.set_year(s, year, monitoring_line=ys.monitoring_line)
@@ -91,9 +82,8 @@ def _fresh(source: Path, target: Path) -> int:
 
 def step_import(source: Path, target: Path, xlsx: Path, fresh: bool = True) -> dict:
     from desktop.services import exchange, settings
-    from desktop.services.db import init_db, sqlite_url
     year = _fresh(source, target) if fresh else None
-    db = init_db(sqlite_url(target))
+    db = open_db(target)
     with db.session(login(db)) as s:
         year = year or settings.current_year(s)
         t0 = time.perf_counter()

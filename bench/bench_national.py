@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.bench_exchange import AS_OF, REGISTER_DB, _copy_db, _fresh, _rss_mb, step_baseline  # noqa: E402
-from bench.users import login  # noqa: E402
+from bench.users import login, open_db  # noqa: E402
 
 WORK = ROOT / "bench" / "out" / "national"
 TARGETS = {"ratio": 2.0, "rss_mb": 1024}
@@ -33,8 +33,7 @@ TARGETS = {"ratio": 2.0, "rss_mb": 1024}
 
 def step_export(db_path: Path, xlsx: Path) -> dict:
     from desktop.services import exchange, settings
-    from desktop.services.db import init_db, sqlite_url
-    db = init_db(sqlite_url(db_path))
+    db = open_db(db_path)
     with db.session(login(db)) as s:
         year = settings.current_year(s)
         t = time.perf_counter()
@@ -46,9 +45,8 @@ def step_export(db_path: Path, xlsx: Path) -> dict:
 
 def step_import(source: Path, target: Path, xlsx: Path) -> dict:
     from desktop.services import exchange
-    from desktop.services.db import init_db, sqlite_url
     year = _fresh(source, target)
-    db = init_db(sqlite_url(target))
+    db = open_db(target)
     with db.session(login(db)) as s:
         t0 = time.perf_counter()
         pv = exchange.preview(s, xlsx, year)

@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
 
 OUT = ROOT / "bench" / "out"
 DEFAULT_DB = OUT / "bench_register.sqlite3"
-from bench.users import ADMIN, PASSWORD, login  # noqa: E402 - after the path is set
+from bench.users import ADMIN, PASSWORD, login, open_db  # noqa: E402 - after the path is set
 
 YEAR = 2024
 AS_OF = date(2024, 10, 31)
@@ -44,12 +44,11 @@ TARGETS = {"first_page": 1.0, "search": 0.100, "start": 3.0, "rss_mb": 500}
 def build(path: Path, households: int, seed: int) -> dict:
     """A fresh database: township, settings, an admin, then the demo. Returns timings."""
     from desktop.services import auth, demo, regions, settings
-    from desktop.services.db import init_db, sqlite_url
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     started = time.perf_counter()
-    db = init_db(sqlite_url(path))
+    db = open_db(path)
     with db.session(bootstrap="bench") as s:  # the first run: the township and the demo's administrator
         regions.init_township(s, "稷下街道", county="临淄区", city="淄博市", province="山东省", code="370305001000")
         settings.set_year(s, YEAR, monitoring_line="7100")
@@ -153,10 +152,9 @@ def run_query(session, q: Query) -> tuple[float, int]:
 def measure_services(path: Path, repeat: int = 3) -> dict:
     """First page (cold, then warm), the search set, and this process's peak RSS."""
     from desktop.services import register
-    from desktop.services.db import init_db, sqlite_url
 
     t = time.perf_counter()
-    db = init_db(sqlite_url(path))
+    db = open_db(path)
     open_s = time.perf_counter() - t
     with db.session(login(db)) as s:
         t = time.perf_counter()
@@ -196,15 +194,16 @@ sys.path.insert(0, {root!r})
 try:
     from PySide6.QtWidgets import QApplication, QTableView
     import desktop.app as app_module
-    from desktop.app import create_main_window, open_database
+    from desktop.app import create_main_window
     from desktop.services import auth, settings
+    from bench.users import open_db
     from desktop.services.context import AppContext
 except (ImportError, AttributeError) as exc:
     print("NOGUI " + repr(exc), flush=True)
     sys.exit(3)
 setup = getattr(app_module, "setup_application", None)
 app = setup([]) if setup else (QApplication.instance() or QApplication([]))
-db = open_database({path!r})
+db = open_db({path!r})  # the log-in unwraps the key, then the quick check (and any migration)
 with db.session() as s:
     user = auth.authenticate(s, {user!r}, {password!r})
     year = settings.current_year(s)

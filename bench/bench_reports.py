@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.users import login  # noqa: E402 - after the path is set
+from bench.users import login, open_db  # noqa: E402 - after the path is set
 
 OUT = ROOT / "bench" / "out"
 SOURCE = OUT / "bench_register.sqlite3"
@@ -86,11 +86,10 @@ def main() -> int:
     from sqlalchemy import func, select
 
     from desktop.models import Household, Member, Region
-    from desktop.services.db import init_db, sqlite_url
     from desktop.services.reports import REPORT_KINDS, base, render, summary_xlsx
     from desktop.services.reports.common import MONITORED
 
-    db = init_db(sqlite_url(path))
+    db = open_db(path)
     pdf_dir = OUT / "reports"
     pdf_dir.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_DB = ROOT / "bench" / "out" / "bench_register.sqlite3"
 
-from bench.users import login  # noqa: E402 - after the path is set
+from bench.users import login, open_db  # noqa: E402 - after the path is set
 
 TARGETS = {"assess": 10.0, "check": 20.0, "key_checks": 10.0}
 
@@ -42,9 +42,8 @@ def main() -> int:
                         "--year", str(a.year), "--as-of", a.as_of.isoformat()], cwd=ROOT, check=True)
 
     from desktop.services import assess, checks, screening
-    from desktop.services.db import init_db, sqlite_url
 
-    db = init_db(sqlite_url(a.db))
+    db = open_db(a.db)
     figures = {}
     with db.session(login(db)) as s:
         for name, fn in (("assess", lambda: assess.dumps([r.to_json() for r in assess.assess(s, a.year, a.as_of)])),

@@ -22,3 +22,47 @@ def login(db, username: str = ADMIN, password: str = PASSWORD):
         user = auth.authenticate(s, username, password)
         s.commit()
     return user
+
+
+def plain() -> bool:
+    """FANPIN_BENCH_PLAIN=1: the benchmark databases are plain SQLite (as before encryption), to measure what the
+    encryption costs on the same machine. Otherwise they are encrypted, as the program makes them."""
+    import os
+    return os.environ.get("FANPIN_BENCH_PLAIN") == "1"
+
+
+def open_db(path):
+    """A benchmark database, opened as the program opens it: a new file is created (encrypted unless plain());
+    an existing encrypted one through the log-in (the password unwraps its key, then the quick check and the
+    migrations run), an existing plain one as it is."""
+    from pathlib import Path
+
+    from desktop.services import keys, opening
+    from desktop.services.db import init_db, sqlite_url
+    path = Path(path)
+    exists = path.exists() and path.stat().st_size > 0
+    if plain() or (exists and keys.is_plain(path)):
+        return init_db(sqlite_url(path), plain=True)
+    if exists:
+        return opening.log_in(path, ADMIN, PASSWORD).db
+    return init_db(sqlite_url(path))
+
+
+def copy_db(source, target) -> None:
+    """A copy of a benchmark database (and of its key file), through SQLite's backup API."""
+    import shutil
+    from pathlib import Path
+
+    from desktop.services import keys
+    source, target = Path(source), Path(target)
+    for suffix in ("", "-wal", "-shm", keys.KEY_SUFFIX, keys.GUARD_SUFFIX):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    key = None if keys.is_plain(source) else keys.unlock(source, ADMIN, PASSWORD)
+    a, b = keys.connect(source, key), keys.connect(target, key, "rwc")
+    try:
+        a.backup(b)
+    finally:
+        a.close()
+        b.close()
+    if key is not None:
+        shutil.copyfile(keys.key_path(source), keys.key_path(target))
