@@ -365,6 +365,9 @@ class Vault:
     def set_extra(self, **values) -> None:
         self._change(lambda kf: kf.extra.update(values))
 
+    def set_township(self, name: str) -> None:
+        self.set_extra(township=name)
+
     def clear_guard(self, username: str) -> bool:
         """Lift the delay and lock-out kept before the database opens (管理员 解除锁定, a password reset)."""
         with self._lock:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import AppSetting, Region, User
-from . import access, auth, regions, settings
+from . import access, auth, keys, regions, settings
 
 
 @dataclass
@@ -47,3 +47,4 @@ def complete_first_run(session: Session, fr: FirstRun) -> None:
     if settings.current_year(session) is None:
         settings.set_current_year(session, fr.year)
     auth.create_user(session, fr.admin_username, fr.admin_name, "admin", fr.admin_password)
+    keys.stage(session, "set_township", regions.township(session).name)  # the log-in screen's title

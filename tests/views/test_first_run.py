@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QInputMethodEvent
-from PySide6.QtWidgets import QApplication, QWizard
+from PySide6.QtWidgets import QApplication, QLabel, QWizard
 
 from desktop.services import auth, regions, settings, setup
 from desktop.services.context import AppContext
@@ -171,3 +171,34 @@ def test_wizard_shows_a_refused_finish_inline_and_stays_open(qtbot, wizard, db, 
     assert wizard.isVisible()
     assert wizard.result() != QWizard.DialogCode.Accepted
     assert "已存在" in wizard.admin_page.error.text()
+
+
+def test_a_new_encrypted_database_shows_its_recovery_key_once_saved(qtbot, tmp_path):
+    """The last page: the recovery key of the new database, 完成 only once it is noted; the administrator's password
+    (saved by 保存) opens the database's key."""
+    from desktop.services import keys
+    from desktop.services.db import init_db, sqlite_url
+    new = init_db(sqlite_url(tmp_path / "new.sqlite3"))
+    w = FirstRunWizard(AppContext(new, bootstrap=True), today=lambda: date(2024, 11, 20),
+                       recovery_key=new.recovery_key)
+    qtbot.addWidget(w)
+    w.show()
+    type_text(qtbot, w.township_page.township, "稷下街道")
+    _next(w)
+    _fill_year(qtbot, w, "7100")
+    _next(w)
+    _fill_admin(qtbot, w)
+    commit = w.button(QWizard.WizardButton.CommitButton)
+    assert commit.isVisible() and commit.text() == "保存 >"
+    commit.click()
+    assert w.currentPage() is w.recovery_page and w.admin_username == "zhang"  # saved already
+    assert new.recovery_key in [label.text() for label in w.recovery_page.findChildren(QLabel)]
+    finish = w.button(QWizard.WizardButton.FinishButton)
+    assert not finish.isEnabled()
+    w.recovery_page.confirm.setChecked(True)
+    assert finish.isEnabled()
+    finish.click()
+    assert w.result() == QWizard.DialogCode.Accepted
+    assert keys.unlock(new.sqlite_path, "zhang", "Jixia-2024x") == new.key
+    assert keys.unlock_recovery(new.sqlite_path, new.recovery_key) == new.key
+    new.dispose()
