@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Household, Member, Rectification, Region
 from . import access, audit, checks
+from .access import AccessDenied
 from .codes import codes
 from .errors import ServiceError
 
@@ -63,6 +64,10 @@ class ReplyError(RectificationError):
         self.problems = problems
         shown = "\n".join(problems[:30]) + (f"\n……共 {len(problems)} 处" if len(problems) > 30 else "")
         super().__init__(f"整改台账回复有 {len(problems)} 处错误，未导入任何内容：\n{shown}")
+
+
+class ReplyRefused(ReplyError, AccessDenied):
+    """A reply with rows of households the user may not change (a 村级录入员's answers for another village)."""
 
 
 def state_name(state: str) -> str:

@@ -24,7 +24,7 @@ from . import access, regions
 from .exchange.exporter import _write_book
 from .exchange.reader import Book as ReadBook
 from .exchange.xlsx import TEXT, Book, Col
-from .rectification import OPEN, STATES, WAIVED, ReplyError, entries, state_name, state_of_name
+from .rectification import OPEN, STATES, WAIVED, ReplyError, ReplyRefused, entries, state_name, state_of_name
 from .rectification import _apply as apply_decision
 
 ID, VILLAGE, NO, HEAD, MEMBER, ID_NUMBER, RULE, TITLE, MESSAGE, FOUND, STATE, REASON = range(12)
@@ -166,6 +166,7 @@ def import_replies(session: Session, path: Path | str, year: int, as_of: date) -
         where = f"工作表“{sheet}”第 {number} 行" + (f"【{HEADERS[col]}】" if col is not None else "")
         problems.append(f"{where}{f'“{value}”' if value else ''}：{why}")
 
+    refused = False
     seen: dict[int, int] = {}
     for number, cells in rows:
         if number <= header_row or all(_cell_text(c) == "" for c in cells):
@@ -202,12 +203,14 @@ def import_replies(session: Session, path: Path | str, year: int, as_of: date) -
         e = listed.get(entry_id)
         if e is None:  # in the ledger but outside the villages the user may see
             village = _village_of(session, r.household_id, names)
+            refused = True
             bad(number, None, "", f"台账编号 {entry_id} 的户属于“{village}”，您没有该村的录入权限")
             continue
         if cells_no and cells_no != e.household_no:
             bad(number, NO, cells_no, f"与台账编号 {entry_id} 的户 {e.household_no} 不符（此行是否从别的台账复制？）")
             continue
         if allowed is not None and e.village_id not in allowed:
+            refused = True
             bad(number, None, "", f"户 {e.household_no} 属于“{e.village}”，您没有该村的录入权限")
             continue
         new_state = state or r.state
@@ -218,7 +221,7 @@ def import_replies(session: Session, path: Path | str, year: int, as_of: date) -
         if new_state != r.state or new_reason != r.reason:
             changes.append((r, new_state, new_reason))
     if problems:
-        raise ReplyError(problems)
+        raise (ReplyRefused if refused else ReplyError)(problems)
     access.households(session, {r.household_id for r, _s, _t in changes}, write=True)
     for r, new_state, new_reason in changes:
         apply_decision(r, new_state, new_reason, user.username, as_of)
