@@ -92,7 +92,8 @@ RULES = {
     "reports.income_sheet.add": "village", "reports.income_sheet.make": "village",
     "reports.notices.at_publicity": "village",
     "reports.notices.make": "village", "reports.policy_list.add": "village", "reports.policy_list.make": "village",
-    "reports.quality.make": "village", "reports.revisit.add": "village", "reports.revisit.make": "village",
+    "reports.quality.make": "village", "reports.rectification.make": "village", "reports.revisit.add": "village",
+    "reports.revisit.make": "village",
     "reports.screening.make": "village", "reports.summary.compute": "village", "reports.summary.make": "village",
     "reports.summary_xlsx.write": "village",
     "screening.key_checks": "any", "screening.mark_visited": "village-write",
@@ -256,6 +257,7 @@ def _household_calls():
         summary,
         summary_xlsx,
     )
+    from desktop.services.reports import rectification as rectification_report
     from desktop.services.reports import screening as screening_report
     from desktop.services.reports.base import Document
     doc = lambda: Document("测试", "稷下街道")  # noqa: E731
@@ -349,7 +351,8 @@ def _household_calls():
     }
     for name, module in (("card", card), ("collection_form", collection_form), ("income_sheet", income_sheet),
                          ("notices", notices), ("policy_list", policy_list), ("quality", quality),
-                         ("revisit", revisit), ("screening", screening_report), ("summary", summary)):
+                         ("rectification", rectification_report), ("revisit", revisit),
+                         ("screening", screening_report), ("summary", summary)):
         kind = {"notices": "notice-identify", "income_sheet": "income-sheet", "policy_list": "policy-list",
                 "collection_form": "collection-form"}.get(name, name)
         calls[f"reports.{name}.make"] = (lambda m, k: lambda s, h, w: m.make(s, _scope(s, h), k, YEAR, TODAY))(module,
