@@ -120,6 +120,11 @@ class Entry:
         return state_name(self.state)
 
     @property
+    def is_open(self) -> bool:
+        """待整改: the village still has to act on it."""
+        return self.state == OPEN
+
+    @property
     def changed(self) -> bool:
         """Waived on a message that the checks now word differently: worth a second look."""
         return self.state == WAIVED and self.decided_message is not None and self.decided_message != self.message

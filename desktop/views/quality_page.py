@@ -55,6 +55,7 @@ class QualityPage(QWidget):
         self.entries: list[Entry] = []
         self.editor = None
         self._rule: str | None = None
+        self._wanted: tuple | None = None  # (rule key, village id) to show once the ledger is loaded
 
         self.title = QLabel()
         self.check_button = QPushButton("检查")
@@ -90,7 +91,7 @@ class QualityPage(QWidget):
         self.rule_table.setModel(self.rules)
         rh = self.rule_table.horizontalHeader()
         rh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in enumerate((78, 170, 46, 46, 52)):
+        for col, width in enumerate((66, 160, 44, 44, 50)):
             self.rule_table.setColumnWidth(col, width)
         self.rule_table.setToolTip("按规则分组的问题条数；单击一行只看该规则的问题")
 
@@ -100,7 +101,7 @@ class QualityPage(QWidget):
         self.table.setSortingEnabled(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in enumerate((78, 150, 64, 140, 56, 90, 300, 90, 150, 120)):
+        for col, width in enumerate((74, 150, 64, 136, 56, 56, 84, 330, 160, 120)):
             self.table.setColumnWidth(col, width)
         self.table.doubleClicked.connect(self._double_clicked)
         self.list_actions = ListActions(self.table, lambda: "数据质量问题整改台账", self._household_of)
@@ -110,7 +111,7 @@ class QualityPage(QWidget):
         self.splitter.addWidget(self.table)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([330, 900])
+        self.splitter.setSizes([370, 900])
 
         self.detail = QLabel()
         self.detail.setWordWrap(True)
@@ -235,6 +236,7 @@ class QualityPage(QWidget):
         self._filter_changed()
         if year is None:
             self.summary.setText("尚未检查：点击“检查”开始")
+        self._apply_wanted()
 
     def _counts_text(self) -> str:
         n = {s: 0 for s in STATES}
@@ -260,6 +262,20 @@ class QualityPage(QWidget):
 
     def set_states(self, label: str) -> None:
         self.state_combo.setCurrentIndex(max(0, self.state_combo.findText(label)))
+
+    def show_open(self, rule_key: str | None, village_id: int | None) -> None:
+        """The 待整改 findings of one rule in one village (预警中心 opens the page so); applied once loaded."""
+        self._wanted = (rule_key, village_id)
+        self._apply_wanted()
+
+    def _apply_wanted(self) -> None:
+        if self._wanted is None or self.loaded_year is None:
+            return
+        rule_key, village_id = self._wanted
+        self._wanted = None
+        self.set_states("待整改")
+        self.set_village(village_id)
+        self.set_rule(rule_key)
 
     def set_rule(self, key: str | None) -> None:
         """Show the findings of one rule (national number, else our code; None: all)."""

@@ -178,3 +178,18 @@ def test_open_counts_by_rule_and_village(ctx, world):
                                    and e.village == "西村"], WAIVED, "已入户核实", TODAY)
     counts = ctx.read(rectification.open_counts, YEAR)
     assert {c.village for c in counts if c.rule_key == "GUARANTEE_MISSING"} == {"东村"}
+
+
+def test_the_dashboard_counts_open_findings_by_rule_and_village(ctx, world):
+    from desktop.services import warnings
+    assert ctx.read(warnings.dashboard, YEAR, TODAY).quality == []  # no check recorded yet
+    ctx.run(rectification.check, YEAR, TODAY)
+    d = ctx.read(warnings.dashboard, YEAR, TODAY)
+    assert d.quality == ctx.read(rectification.open_counts, YEAR)
+    assert d.quality_open == len([e for e in ledger(ctx) if e.is_open])
+    east = ctx.read(warnings.dashboard, YEAR, TODAY, village_ids=frozenset({world_village(ctx, EAST_NO)}))
+    assert {c.village for c in east.quality} == {"东村"}
+
+
+def world_village(ctx, no: str) -> int:
+    return next(e.village_id for e in ledger(ctx) if e.household_no == no)

@@ -99,7 +99,7 @@ def test_check_records_the_findings_in_the_ledger_national_number_and_title_firs
     assert row[COL_TITLE] == "未参加基本医疗保险"
     assert all("MEDICAL_INSURANCE" not in (cell or "") for cell in row)  # never an internal code
     assert (row[COL_VILLAGE], row[COL_NO], row[COL_STATE]) == ("东村", EAST_NO, "待整改")
-    assert row[COL_MEMBER].startswith("李四（")
+    assert row[COL_MEMBER] == "李四"
     assert "李四" in row[COL_MESSAGE] and "A17" in row[COL_MESSAGE]
     households = len({f.household_no for f in expected})
     assert page.summary.text().startswith(f"共 {len(expected)} 条问题，涉及 {households} 户（截至 2024-11-20）")
@@ -264,3 +264,11 @@ def test_models_pass_the_model_tester(qtmodeltester, ctx, households):
 
 def test_no_line_edit_is_left_without_a_purpose(page):
     assert page.findChildren(QLineEdit) == [page.reason_edit]
+
+
+def test_opened_from_the_warnings_shows_one_rule_of_one_village_still_open(page, households):
+    run(page)
+    page.show_open("GUARANTEE_MISSING", households["west"])
+    assert page.state_combo.currentText() == "待整改"
+    assert [(r[COL_VILLAGE], r[COL_NO]) for r in shown(page)] == [("西村", WEST_NO)]
+    assert codes_shown(page) == ["GUARANTEE_MISSING"]

@@ -11,9 +11,9 @@ from PySide6.QtGui import QColor
 from ...services.rectification import FIXED, OPEN, WAIVED, Entry
 from .base import ListTableModel
 
-(COL_RULE, COL_TITLE, COL_VILLAGE, COL_NO, COL_HEAD, COL_MEMBER, COL_MESSAGE, COL_STATE, COL_REASON,
+(COL_RULE, COL_TITLE, COL_VILLAGE, COL_NO, COL_HEAD, COL_MEMBER, COL_STATE, COL_MESSAGE, COL_REASON,
  COL_DECIDER) = range(10)
-HEADERS = ("规则编号", "问题", "行政村", "户编号", "户主", "成员", "说明", "整改状态", "整改说明或理由", "决定人")
+HEADERS = ("规则编号", "问题", "行政村", "户编号", "户主", "成员", "整改状态", "说明", "整改说明或理由", "决定人")
 
 ROW_ROLE = Qt.ItemDataRole.UserRole  # the Entry (or RuleCount)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # native value of the cell
@@ -23,8 +23,7 @@ _Index = QModelIndex | QPersistentModelIndex
 
 
 def _member(e: Entry) -> str:
-    if e.member_name and e.member_id_number:
-        return f"{e.member_name}（{e.member_id_number}）"
+    """The member's name (the ID number in the tooltip), or the ID number when no member of the household holds it."""
     return e.member_name or e.member_id_number or ""
 
 
@@ -53,6 +52,8 @@ class LedgerTableModel(ListTableModel):
                 return e.message
             if col == COL_RULE:
                 return "全国系统疑点规则编号" if e.rule else "本程序的检查（全国系统无对应编号）"
+            if col == COL_MEMBER and e.member_id_number:
+                return e.member_id_number
             if col == COL_STATE and e.changed:
                 return f"决定时的说明：{e.decided_message}"
             if col == COL_REASON and e.reason:
@@ -63,11 +64,11 @@ class LedgerTableModel(ListTableModel):
     def _text(e: Entry, col: int) -> str:
         if col == COL_STATE:
             extra = "（情况有变化）" if e.changed else f"（第 {e.reopened} 次重新出现）" if e.reopened and \
-                e.state == OPEN else ""
+                e.is_open else ""
             return e.state_name + extra
         if col == COL_DECIDER:
             return f"{e.decider} {e.decided_on}" if e.decided_on else ""
-        return (e.rule or "", e.title, e.village, e.household_no, e.head_name, _member(e), e.message, "",
+        return (e.rule or "", e.title, e.village, e.household_no, e.head_name, _member(e), "", e.message,
                 e.reason or "", "")[col]
 
     def replace(self, updated: list[Entry]) -> None:
@@ -126,10 +127,38 @@ def rule_counts(entries: list[Entry]) -> list[RuleCount]:
             c = n[e.rule_key] = [e.rule or "", e.title, 0, set(), 0]
         c[2] += 1
         c[3].add(e.household_id)
-        if e.state == OPEN:
+        if e.is_open:
             c[4] += 1
     rows = [RuleCount(k, rule, title, count, len(hh), open_) for k, (rule, title, count, hh, open_) in n.items()]
     rows.sort(key=lambda r: (-r.findings, r.key))
     total = RuleCount(None, "", "全部规则", len(entries), len({e.household_id for e in entries}),
-                      sum(1 for e in entries if e.state == OPEN))
+                      sum(1 for e in entries if e.is_open))
     return [total, *rows]
+
+
+Q_VILLAGE, Q_RULE, Q_TITLE, Q_OPEN, Q_HOUSEHOLDS = range(5)
+
+
+class OpenCountModel(ListTableModel):
+    """预警中心: 整改台账 entries still 待整改, one row per village and rule (services.rectification.Count)."""
+
+    HEADERS = ("行政村", "规则编号", "问题", "待整改", "户数")
+    SORT_ROLE = SORT_ROLE
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
+        c = self._row(index)
+        if c is None:
+            return None
+        col = index.column()
+        if role == ROW_ROLE:
+            return c
+        values = (c.village, c.rule or "", c.title, c.open, c.households)
+        if role == SORT_ROLE:
+            return values[col]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return str(values[col]) if col >= Q_OPEN else values[col]
+        if role == Qt.ItemDataRole.TextAlignmentRole and col >= Q_OPEN:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{c.village}：{c.title} 待整改 {c.open} 条（双击到“数据质量”查看）"
+        return None
