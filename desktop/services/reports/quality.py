@@ -80,7 +80,7 @@ def make(session, sc, kind: str, year: int, as_of: date):
     if not findings:
         lrows.append(["", "（未发现问题）"] + [""] * 6)
     s.append(d.p("三、问题清单", "h"))
-    s.append(d.table(lrows, [w * x for x in (0.05, 0.2, 0.07, 0.09, 0.08, 0.12, 0.3, 0.09)], header=1,
+    s.append(d.table(lrows, [w * x for x in (0.05, 0.2, 0.07, 0.09, 0.1, 0.11, 0.29, 0.09)], header=1,
                      extra=[("ALIGN", (1, 1), (-1, -1), "LEFT")]
                      + ([("SPAN", (1, 1), (-1, 1))] if not findings else [])))
     s.append(KeepTogether([d.gap(3), d.signatures([("检查人：", None), ("审核人：", None), ("日期：", cn_date(as_of))],
