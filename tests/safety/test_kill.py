@@ -224,3 +224,43 @@ def test_import_killed_at_a_point_is_all_or_nothing(tmp_path, county_book, point
         got = (c.execute("SELECT count(*) FROM household").fetchone()[0],
                c.execute("SELECT count(*) FROM member").fetchone()[0])
     assert got == ((households, members) if whole else (0, 0))
+
+
+# ------------------------------------------------------------------ converting a plain database to an encrypted one
+
+# Where the conversion's process is killed (SIGKILL: no cleanup runs) and whether the path then holds the old plain
+# file (True) or the new encrypted one (False).
+CONVERSION_POINTS = {
+    "_export": True,     # the encrypted copy being written beside the plain file
+    "_users": True,      # the copy written and checked, the key file not yet
+    "_rename": True,     # the key file written, the plain file linked under its second name
+    "shred": False,      # the encrypted file in place, the plain copy not yet removed
+}
+
+
+@pytest.mark.parametrize("point", list(CONVERSION_POINTS))
+def test_a_conversion_killed_leaves_the_old_or_the_new_database_usable(tmp_path, point, monkeypatch):
+    from desktop.services import convert, keys, opening
+    from tests.conftest import ADMIN_PASSWORD, CLERK_PASSWORD
+    from tests.services.test_conversion import T0, grep, households, plain_township
+    path = tmp_path / "workbench.sqlite3"
+    id_number = plain_township(path)
+
+    def work(pause):
+        real = getattr(convert, point)
+
+        def stop_here(*args, **kwargs):
+            pause()  # the first call: for shred, the one after the rename (no stale copy to remove before)
+            return real(*args, **kwargs)
+        monkeypatch.setattr(convert, point, stop_here)
+        opening.log_in(path, "admin", ADMIN_PASSWORD, now=T0)
+    assert killed_at(work)
+    keys._known.clear()
+    assert keys.is_plain(path) == CONVERSION_POINTS[point]
+    opened = opening.log_in(path, "admin", ADMIN_PASSWORD, now=T0)  # converts now, or opens the converted one
+    assert households(opened) == 1
+    opened.db.dispose()
+    assert grep(tmp_path, id_number.encode()) == []  # nothing plain is left behind, whichever it was
+    keys._known.clear()
+    opened = opening.log_in(path, "clerk", CLERK_PASSWORD, now=T0)
+    opened.db.dispose()
