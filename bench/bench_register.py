@@ -206,8 +206,9 @@ app = setup([]) if setup else (QApplication.instance() or QApplication([]))
 db = open_db({path!r})  # the log-in unwraps the key, then the quick check (and any migration)
 with db.session() as s:
     user = auth.authenticate(s, {user!r}, {password!r})
-    year = settings.current_year(s)
     s.commit()
+with db.session(user) as s:
+    year = settings.current_year(s)
 ctx = AppContext(db=db, user=user, year=year)
 window = create_main_window(ctx)
 window.resize(1280, 800)
