@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -200,8 +199,7 @@ def _init_sqlite(url: str, *, key: bytes | None, plain: bool, run_migrations: bo
                 raise NeedsConversion(f"数据库 {path} 尚未加密：请由管理员登录一次，程序会把它转换为加密的数据库")
             else:
                 raise DatabaseLocked(f"数据库 {path} 已加密：请先用用户名和密码登录")
-    elif key is None:
-        key = secrets.token_bytes(32)  # an in-memory database: encrypted like any other, its key nowhere
+    # an in-memory database (nothing on the disk to protect) is used as it is
     engine = create_engine(url, module=keys.dbapi(), future=True)
     if key is not None:
         event.listen(engine, "connect", lambda con, _rec: keys.apply_key(con, key), insert=True)
