@@ -21,7 +21,7 @@ from desktop.services import backup, failures, register, settings
 from desktop.services.context import AppContext
 from desktop.services.db import init_db, sqlite_url
 from desktop.services.errors import ServiceError
-from tests.conftest import ADMIN_PASSWORD, TEST_KEY, TODAY, family, login, raw_connect
+from tests.conftest import ADMIN_PASSWORD, TEST_KEY, TODAY, copy_template, family, login, raw_connect
 from tests.safety.conftest import fill, write_lock
 
 
@@ -29,8 +29,8 @@ def moved(ctx: AppContext, folder: Path) -> AppContext:
     """The same township, user and dates, on a database file in `folder`."""
     ctx.db.dispose()
     path = folder / "workbench.sqlite3"
-    shutil.copyfile(ctx.db.sqlite_path, path)
-    return AppContext(init_db(sqlite_url(path)), ctx.user, ctx.year, ctx.today)
+    copy_template(ctx.db.sqlite_path, path)  # with its key file
+    return AppContext(init_db(sqlite_url(path), key=ctx.db.key), ctx.user, ctx.year, ctx.today)
 
 
 def marker(path: Path) -> str | None:

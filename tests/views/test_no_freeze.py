@@ -13,7 +13,6 @@ and must stay under a second."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from datetime import date
 
@@ -25,6 +24,7 @@ from desktop.services import auth, demo, regions, settings
 from desktop.services.context import AppContext
 from desktop.services.db import init_db, sqlite_url
 from desktop.views.operations import Operation, operations
+from tests.conftest import TEST_KEY, copy_template
 
 pytestmark = pytest.mark.slow
 AS_OF = date(2024, 11, 20)
@@ -36,8 +36,8 @@ FREEZE_MS = 1000  # any wall-clock gap without the worker: a freeze like the 53 
 def big_database(tmp_path_factory, migrated_template):
     """20,000 generated households, made once per test session."""
     path = tmp_path_factory.mktemp("big") / "big.sqlite3"
-    shutil.copyfile(migrated_template, path)
-    db = init_db(sqlite_url(path))
+    copy_template(migrated_template, path)
+    db = init_db(sqlite_url(path), key=TEST_KEY)
     with db.session(bootstrap="test") as s:
         regions.init_township(s, "演示镇", county="演示县")
         auth.create_user(s, "admin", "管理员", "admin", "Jx-adm-2024")
@@ -55,8 +55,8 @@ def big_database(tmp_path_factory, migrated_template):
 @pytest.fixture
 def big_ctx(big_database, tmp_path):
     path = tmp_path / "big.sqlite3"
-    shutil.copyfile(big_database, path)
-    db = init_db(sqlite_url(path))
+    copy_template(big_database, path)
+    db = init_db(sqlite_url(path), key=TEST_KEY)
     with db.session() as s:
         user = auth.authenticate(s, "admin", "Jx-adm-2024")
         s.commit()
