@@ -41,6 +41,7 @@ def test_init_then_config(tmp_path):
         assert c.execute("SELECT value FROM app_setting WHERE key='current_year'").fetchone() == ("2024",)
 
 
+@pytest.mark.slow(seconds=4)  # three real processes
 def test_the_real_process_keeps_the_exit_codes(tmp_path):
     """`python -m desktop` in a real process: 0 done, 1 refused, 2 wrong usage, Chinese on its streams; and the
     in-process runner the other tests use says exactly what the process says."""

@@ -4,6 +4,8 @@ own, is tests/installer/test_streams.py::test_self_test_without_streams_passes_a
 
 import os
 
+import pytest
+
 from tests.cli.runner import cli
 
 
@@ -12,6 +14,7 @@ def selftest(tmp_path, **env):
                                    **env})
 
 
+@pytest.mark.slow(seconds=4)  # demo data, a PDF, a workbook and the main window
 def test_self_test_passes_and_says_what_it_checked(tmp_path, qapp):
     p = selftest(tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
@@ -21,6 +24,7 @@ def test_self_test_passes_and_says_what_it_checked(tmp_path, qapp):
     assert list(tmp_path.iterdir()) == []  # the user's data folder is left as it was
 
 
+@pytest.mark.slow(seconds=3)
 def test_self_test_fails_on_a_damaged_database_and_leaves_it_alone(tmp_path, qapp):
     bad = tmp_path / "bad.sqlite3"
     bad.write_bytes(b"SQLite format 3\x00" + b"\x00" * 4000)

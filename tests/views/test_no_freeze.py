@@ -13,11 +13,16 @@ and must stay under a second."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
+import tempfile
 import time
 from datetime import date
+from pathlib import Path
 
 import pytest
+import sqlalchemy
 from PySide6.QtCore import QTimer
 
 from desktop import app as desktop_app
@@ -26,17 +31,32 @@ from desktop.services.context import AppContext
 from desktop.services.db import init_db, sqlite_url
 from desktop.views.operations import Operation, operations
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=60)  # started first (tests/conftest.py)
 AS_OF = date(2024, 11, 20)
 LIMIT_MS = 200    # the GUI thread's own work per action or result shown (thread CPU time)
 FREEZE_MS = 1000  # any wall-clock gap without the worker: a freeze like the 53 s of 预警中心 before issue 19
 
 
-@pytest.fixture(scope="session")
-def big_database(tmp_path_factory, migrated_template):
-    """20,000 generated households, made once per test session."""
-    path = tmp_path_factory.mktemp("big") / "big.sqlite3"
-    shutil.copyfile(migrated_template, path)
+HOUSEHOLDS, SEED = 20000, 1
+CACHE = Path(tempfile.gettempdir()) / "fanpin-tests"
+KEEP_DAYS = 2  # cached databases of other sources (other branches, older commits) are removed after this
+
+
+def _source_key() -> str:
+    """What the generated database depends on: the migrations, the models, the services (demo and all it calls),
+    the code tables, SQLAlchemy, and this fixture's own parameters. Any change there builds it again."""
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256(f"{HOUSEHOLDS} {SEED} {AS_OF} {sqlalchemy.__version__} {auth.SCRYPT_N}".encode())
+    files = [*sorted((root / "desktop").glob("migrations/**/*.py")), *sorted((root / "desktop").glob("models/**/*.py")),
+             *sorted((root / "desktop").glob("services/**/*.py")), *sorted((root / "resources").glob("*.json")),
+             Path(__file__)]
+    for f in files:
+        digest.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _generate(path: Path, template: Path) -> None:
+    shutil.copyfile(template, path)
     db = init_db(sqlite_url(path))
     with db.session(bootstrap="test") as s:
         regions.init_township(s, "演示镇", county="演示县")
@@ -46,9 +66,25 @@ def big_database(tmp_path_factory, migrated_template):
         user = auth.authenticate(s, "admin", "Jx-adm-2024")
         s.commit()
     with db.session(user) as s:
-        demo.generate(s, 20000, seed=1, year=2024, as_of=AS_OF)
+        demo.generate(s, HOUSEHOLDS, seed=SEED, year=2024, as_of=AS_OF)
         s.commit()
-    db.dispose()
+    db.dispose()  # checkpoints the WAL: the main file is the whole database
+
+
+@pytest.fixture(scope="session")
+def big_database(migrated_template):
+    """20,000 generated households (10 s of demo.generate), kept between runs in the temporary folder under a key
+    of everything that makes them; each test works on its own copy (big_ctx)."""
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"big-{_source_key()}.sqlite3"
+    if not path.exists():
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
+        _generate(partial, migrated_template)
+        os.replace(partial, path)  # whole or not at all, also with two runs at once
+    for old in CACHE.glob("big-*"):
+        if old != path and time.time() - old.stat().st_mtime > KEEP_DAYS * 86400:
+            old.unlink(missing_ok=True)
+    os.utime(path)
     return path
 
 
