@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -25,15 +24,14 @@ from xml.etree import ElementTree
 from ...models import Household, IncomeLine, Measure, Member, Region
 from ..errors import ServiceError
 from .layout import Alias, Column, HeaderMatcher, Sheet, national, norm_header, norm_value
+from .measure import LIMITS, FileRefused, Limits, SheetScan, check_size, open_zip, scan_xlsx
 from .values import Bad, converter, show
 
 HEADER_SCAN = 30  # rows searched for the header
-SPARSE_CELLS = 1_000_000  # a sheet declaring more cells than this is checked for sparseness
 MAX_ERRORS = 50_000  # errors kept for the list; the count goes on
 PROGRESS_EVERY = 5000
 
 _MODELS = {"household": Household, "member": Member, "measure": Measure, "income_line": IncomeLine}
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 
 
 class WorkbookError(ServiceError):
@@ -91,19 +89,17 @@ class Issues:
 
 # ---------------------------------------------------------------- the workbook
 
-def _col_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
 @dataclass(frozen=True)
 class SheetInfo:
     """A sheet as the file lists it, before anything of it is read."""
 
     name: str
     visible: bool = True
+    state: str = "visible"  # visible, hidden (Format › Sheet › Unhide shows it) or veryHidden (only VBA does)
+
+    @property
+    def state_text(self) -> str:
+        return {"hidden": "隐藏", "veryHidden": "深度隐藏（Excel 中无法取消隐藏）"}.get(self.state, "")
 
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls (BIFF in a compound document)
@@ -124,42 +120,65 @@ def file_kind(path: Path) -> str:
 
 class Book:
     """A workbook open for reading: its sheets (Book.sheets, with visibility), and the rows of one
-    sheet at a time. .xlsx/.xls through python-calamine, .csv as one sheet named after the file."""
+    sheet at a time. .xlsx/.xls through python-calamine, .csv as one sheet named after the file.
 
-    def __init__(self, path: Path):
+    Nothing is loaded before it is measured (measure.py): the file's size first; for .xlsx the whole
+    package (part sizes as read, not as claimed; the shared strings) before calamine opens it, and each
+    sheet (its real extent, hidden rows, error cells) before calamine loads it; a sheet whose grid the
+    cells do not fill is read row by row instead. An .xls, whose records cannot be measured as cheaply,
+    is read in a child process with a memory limit (xls_child.py)."""
+
+    def __init__(self, path: Path, limits: Limits = LIMITS):
         self.path = Path(path)
+        self.limits = limits
         if not self.path.is_file():
             raise WorkbookError(f"文件不存在：{self.path}")
         self.kind = file_kind(self.path)
         self._wb = None
         self._csv: list[list[str]] | None = None
         self._zip_parts: dict[str, str] = {}
+        self._scans: dict[str, SheetScan] = {}
+        self._xls: dict[str, list[tuple[int, list]]] | None = None
+        if self.kind:
+            _refused(lambda: check_size(self.path, self.kind, limits))
         if self.kind == "csv":
             self.sheets = [SheetInfo(self.path.stem)]
-        elif self.kind in ("xlsx", "xls"):
+        elif self.kind == "xlsx":
+            self._zip_parts = self._sheet_parts()
+            _refused(lambda: scan_xlsx(self.path, {}, limits, skip=set(self._zip_parts.values())))  # not the sheets
             self._open_calamine()
+        elif self.kind == "xls":
+            self._open_xls()
         else:
             raise WorkbookError("不是有效的 Excel 工作簿（.xlsx/.xls）或 CSV 文件，或文件已损坏")
         self.sheet_names = [sh.name for sh in self.sheets]
 
     def _open_calamine(self) -> None:
         from python_calamine import CalamineWorkbook
-        what = "Excel 工作簿（.xlsx）" if self.kind == "xlsx" else "Excel 97-2003 工作簿（.xls）"
         try:
             self._wb = CalamineWorkbook.from_path(str(self.path))
-            self.sheets = [SheetInfo(m.name, "Visible" in str(m.visible)) for m in self._wb.sheets_metadata]
+            self.sheets = [SheetInfo(m.name, "Visible" in str(m.visible), _state(m.visible))
+                           for m in self._wb.sheets_metadata]
         except Exception as exc:  # noqa: BLE001 - calamine raises its own types for every kind of damage
             kind = type(exc).__name__
             if "Password" in kind:
                 raise WorkbookError("工作簿设有打开密码，请先在 Excel 中取消密码后再导入") from None
-            raise WorkbookError(f"不是有效的{what}，或文件已损坏") from None
-        if self.kind == "xlsx":
-            self._zip_parts = self._sheet_parts()
+            raise WorkbookError("不是有效的 Excel 工作簿（.xlsx），或文件已损坏") from None
+
+    def _open_xls(self) -> None:
+        from .xls import read_xls
+        sheets, rows = read_xls(self.path, self.limits)
+        self.sheets = [SheetInfo(name, state == "visible", state) for name, state in sheets]
+        self._xls = rows
 
     def visible(self, name: str) -> bool:
         return next((sh.visible for sh in self.sheets if sh.name == name), False)
 
+    def info(self, name: str) -> SheetInfo | None:
+        return next((sh for sh in self.sheets if sh.name == name), None)
+
     def close(self) -> None:
+        self._xls = None
         if self._wb is None:
             return
         try:
@@ -178,13 +197,23 @@ class Book:
                     continue
             else:
                 raise WorkbookError("读不出 CSV 文件的文字：应为 UTF-8（带或不带 BOM）或 GB18030/GBK 编码")
+            del data
             first = text.split("\n", 1)[0]
             delimiter = "\t" if first.count("\t") > first.count(",") else ","
-            self._csv = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+            old = csv.field_size_limit(self.limits.csv_field)
+            try:
+                self._csv = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+            except csv.Error as exc:
+                raise WorkbookError(f"CSV 文件无法读取：{str(exc)[:80]}（一个单元格最多 "
+                                    f"{self.limits.csv_field:,} 个字符）") from None
+            finally:
+                csv.field_size_limit(old)
         return self._csv
 
     def _sheet_parts(self) -> dict[str, str]:
-        """Sheet name → its XML part inside the .xlsx (empty for other formats)."""
+        """Sheet name → its XML part inside the .xlsx (empty for other formats). The package is checked
+        first (measure.open_zip): workbook.xml is read whole."""
+        _refused(lambda: open_zip(self.path, self.limits))
         try:
             with zipfile.ZipFile(self.path) as z:
                 names = set(z.namelist())
@@ -205,30 +234,44 @@ class Book:
         except (zipfile.BadZipFile, ElementTree.ParseError, KeyError, OSError):
             return {}
 
+    def scan(self, name: str) -> SheetScan | None:
+        """What the sheet's XML really holds (xlsx only), measured once; refused past a limit."""
+        if self.kind != "xlsx":
+            return None
+        got = self._scans.get(name)
+        if got is None:
+            part = self._zip_parts.get(name)
+            if part is None:
+                raise WorkbookError(f"工作表“{name[:40]}”在文件中找不到，文件已损坏")
+            got = _refused(lambda: scan_xlsx(self.path, {name: part}, self.limits, parts_done=True).sheets[name])
+            self._scans[name] = got
+        return got
+
     def is_sparse(self, name: str) -> bool:
-        """A declared extent far beyond what the sheet's XML could hold (a stray cell far below)."""
-        part = self._zip_parts.get(name)
-        if part is None:
-            return False
-        with zipfile.ZipFile(self.path) as z:
-            size = z.getinfo(part).file_size
-            with z.open(part) as f:
-                head = f.read(8192)
-        m = _DIMENSION.search(head)
-        if not m or not m.group(3):
-            return False
-        rows = int(m.group(4)) - int(m.group(2)) + 1
-        cols = _col_number(m.group(3).decode()) - _col_number(m.group(1).decode()) + 1
-        cells = rows * cols
-        return cells > SPARSE_CELLS and size < cells
+        """A grid far larger than the cells in it (a stray cell far below or right): read row by row."""
+        scan = self.scan(name)
+        return scan is not None and not scan.dense(self.limits)
+
+    def hidden_rows(self, name: str) -> set[int]:
+        scan = self.scan(name)
+        return set(scan.hidden_rows) if scan is not None else set()
+
+    def bad_cells(self, name: str) -> dict[int, list[tuple[int, str]]]:
+        """Row → [(column, what)]: error cells (#DIV/0! …) and formulas saved without a value, which
+        calamine reads as blank."""
+        scan = self.scan(name)
+        return scan.bad if scan is not None else {}
 
     def rows(self, name: str) -> Iterator[tuple[int, list]]:
         """(Excel row number, cell values) of every row of a sheet, blank cells as "" or None."""
         if self.kind == "csv":
             yield from enumerate(self._csv_rows(), start=1)
             return
+        if self.kind == "xls":
+            yield from (self._xls or {}).get(name, ())
+            return
         if self.is_sparse(name):
-            yield from self._rows_streamed(name)
+            yield from self._rows_sparse(name)
             return
         sheet = self._wb.get_sheet_by_name(name)
         try:
@@ -237,16 +280,42 @@ class Book:
         finally:
             del sheet
 
-    def _rows_streamed(self, name: str) -> Iterator[tuple[int, list]]:
+    def _rows_sparse(self, name: str) -> Iterator[tuple[int, list]]:
+        """Only the rows that exist, each as wide as its own last cell (openpyxl's sheet parser)."""
         import openpyxl
-        wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        try:
+            from openpyxl.worksheet._reader import WorkSheetParser
+        except ImportError:  # pragma: no cover - openpyxl moved its parser
+            scan = self.scan(name)
+            raise WorkbookError(f"工作表“{name[:40]}”在 {scan.far_cell()} 处有远离其他数据的单元格："
+                                "请删除该处内容后再导入") from None
+        wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True, keep_links=False)
         try:
             ws = wb[name]
-            start = ws.min_row or 1
-            for i, row in enumerate(ws.iter_rows(values_only=True), start=start):
-                yield i, row
+            with ws._get_source() as src:
+                parser = WorkSheetParser(src, ws._shared_strings, data_only=True, epoch=wb.epoch,
+                                         date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+                for idx, cells in parser.parse():
+                    if not cells:
+                        continue
+                    row = [None] * max(c["column"] for c in cells)
+                    for c in cells:
+                        row[c["column"] - 1] = c["value"]
+                    yield idx, row
         finally:
             wb.close()
+
+
+def _state(visible) -> str:
+    text = str(visible).lower()
+    return "veryHidden" if "very" in text else ("hidden" if "hidden" in text else "visible")
+
+
+def _refused(fn):
+    try:
+        return fn()
+    except FileRefused as exc:
+        raise WorkbookError(str(exc)) from None
 
 
 # ---------------------------------------------------------------- one sheet
