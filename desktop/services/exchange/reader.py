@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -25,10 +26,12 @@ from ...models import Household, IncomeLine, Measure, Member, Region
 from ..errors import ServiceError
 from .layout import Alias, Column, HeaderMatcher, Sheet, national, norm_header, norm_value
 from .measure import LIMITS, FileRefused, Limits, SheetScan, check_size, open_zip, scan_xlsx
-from .values import Bad, converter, show
+from .values import Bad, clip, converter, show
 
 HEADER_SCAN = 30  # rows searched for the header
 MAX_ERRORS = 50_000  # errors kept for the list; the count goes on
+HEADER_CHARS = 40  # a header is echoed up to here
+REASON_CHARS = 400  # a reason is cut here (converters already cut the values they quote)
 PROGRESS_EVERY = 5000
 
 _MODELS = {"household": Household, "member": Member, "measure": Measure, "income_line": IncomeLine}
@@ -77,11 +80,13 @@ class Issues:
         self.limit = limit
 
     def add(self, sheet: str, row: int | None, column: str, value: object, reason: str) -> None:
+        """One error; what is echoed (value, and a reason quoting a value) is cut to a readable length."""
         self.count += 1
         if len(self.items) < self.limit:
             sheet = getattr(row, "sheet", sheet)
             row = int(row) if row is not None else None
-            self.items.append(Issue(sheet, row, column, show(value) if not isinstance(value, str) else value, reason))
+            value = show(value) if not isinstance(value, str) else value
+            self.items.append(Issue(clip(sheet, 40), row, clip(column, 40), clip(value), clip(reason, REASON_CHARS)))
 
     def __bool__(self) -> bool:
         return self.count > 0
@@ -289,7 +294,9 @@ class Book:
             scan = self.scan(name)
             raise WorkbookError(f"工作表“{name[:40]}”在 {scan.far_cell()} 处有远离其他数据的单元格："
                                 "请删除该处内容后再导入") from None
-        wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True, keep_links=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "no default style" and the like: not the clerk's concern
+            wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True, keep_links=False)
         try:
             ws = wb[name]
             with ws._get_source() as src:
@@ -337,6 +344,8 @@ class ParsedSheet:
     left_out: list[tuple[str, str]] = field(default_factory=list)  # known headers not stored: (header, why)
     converted: list[str] = field(default_factory=list)  # headers whose values are converted (是否解决安全饮用水 …)
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (row, what): 合计 rows and footers
+    hidden_rows: list[int] = field(default_factory=list)  # rows read as data that are hidden in the file
+    stripped: dict[str, list] = field(default_factory=dict)  # header → [first row, cells, characters]: removed
 
     def has(self, key: str) -> bool:
         return key in self.present
@@ -462,6 +471,9 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
     layout: 风险消除时间 and 消除监测时间), instead of being an error."""
     out = ParsedSheet(sheet, name)
     matcher = HeaderMatcher(sheet)
+    bad_cells = book.bad_cells(name)
+    hidden = book.hidden_rows(name)
+    at_row = [0]  # the row being converted, for the notes of removed characters
     rows = book.rows(name)
     head: list[tuple[int, list]] = []
     for item in rows:
@@ -484,7 +496,7 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
     seen: dict[str, tuple[int, str]] = {}
     plan = []  # (file column, our index, converter, header text as the file writes it, mode)
     for j, (col, alias) in sorted(columns.items()):
-        text = show(header_cells[j]).strip() or (alias.name if alias else col.header)
+        text = clip(show(header_cells[j]).strip(), HEADER_CHARS) or (alias.name if alias else col.header)
         if col.skipped:
             why = "由程序计算，导入时不读" if col.computed else (_why(col) or "本程序不保存此项")
             out.left_out.append((text, why))
@@ -506,12 +518,13 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
         convert = alias.convert if alias is not None else None
         if convert in ("not", "household_type"):
             out.converted.append(text)
-        conv = converter(col, _max_length(sheet.key, col.key, col.kind), convert)
+        conv = converter(col, _max_length(sheet.key, col.key, col.kind), convert,
+                         stripped=_stripped_hook(out, text, at_row))
         if conv is not None:
             plan.append((j, col.index, conv, text, mode))
     for j, cell in enumerate(header_cells):
         if j not in columns and not _blank(cell):
-            out.ignored.append(show(cell).strip())
+            out.ignored.append(clip(show(cell).strip(), HEADER_CHARS))
     for col in sheet.columns:
         if col.required and col.key not in out.present:
             issues.add(name, out.header_row, col.header, "", f"缺少必填列“{col.header}”")
@@ -520,6 +533,7 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
         return out
 
     file_header = {idx: header for _j, idx, _conv, header, _m in plan}
+    plan_headers = {j: (idx, header) for j, idx, _conv, header, _m in plan}
     required = [(col.index, file_header.get(col.index, col.header)) for col in sheet.columns if col.required]
     width = len(sheet.columns)
     last = max(j for j, *_ in plan) if plan else 0
@@ -551,11 +565,16 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
                 if what is not None:
                     out.skipped.append((excel_row, what))
                     continue
+        file_row = excel_row
         if row_numbers is not None:
             excel_row = row_numbers(excel_row)
+        at_row[0] = excel_row
         vals = [None] * width
         filled = False
         errored = None
+        bad_here = None
+        if bad_cells and file_row in bad_cells:
+            row, bad_here, _f = _bad_cells(row, bad_cells[file_row], plan_headers, issues, name, excel_row)
         todo = plan
         if h_plan:
             raw = [row[j] for j in h_cols]
@@ -568,6 +587,9 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
             else:
                 prev_raw = raw
                 prev_vals = vals
+        if bad_here:
+            errored = (errored or set()) | bad_here
+            filled = True
         for j, idx, conv, header, mode in todo:
             v = row[j]
             if v is None or v == "":
@@ -597,6 +619,8 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
             prev_errored = {i for i in errored if i in h_set} if errored else None
         if not filled:
             continue
+        if hidden and file_row in hidden:
+            out.hidden_rows.append(excel_row)
         for idx, header in required:
             if vals[idx] is None and (errored is None or idx not in errored):
                 issues.add(name, excel_row, header, "", f"必填项“{header}”为空")
@@ -605,6 +629,41 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
         if progress is not None and count % PROGRESS_EVERY == 0:
             progress(count)
     return out
+
+
+def _bad_cells(row, bad: list[tuple[int, str]], plan_headers: dict, issues: Issues, name: str,
+               excel_row) -> tuple[list, set | None, bool]:
+    """Error cells and formulas saved without a value, in columns that are read: each an error (calamine
+    reads them as blank, which would silently drop the value), and blanked so that nothing else is said."""
+    row = list(row)
+    errored = None
+    for j, what in bad:
+        got = plan_headers.get(j)
+        if got is None:
+            continue
+        idx, header = got
+        if j < len(row):
+            row[j] = None
+        errored = errored or set()
+        errored.add(idx)
+        if what:
+            issues.add(name, excel_row, header, what,
+                       f"单元格是错误值 {clip(what, 20)}（公式出错）：请改正公式或直接填写数值")
+        else:
+            issues.add(name, excel_row, header, "（公式）", "公式没有保存计算结果（文件由不计算公式的程序生成）："
+                       "请用 Excel 或 WPS 打开、计算后保存，或直接填写数值")
+    return row, errored, errored is not None
+
+
+def _stripped_hook(out: ParsedSheet, header: str, at_row: list):
+    def stripped(found: list[str]) -> None:
+        seen = out.stripped.get(header)
+        if seen is None:
+            out.stripped[header] = [at_row[0], 1, set(found)]
+        else:
+            seen[1] += 1
+            seen[2].update(found)
+    return stripped
 
 
 def _why(col: Column) -> str | None:
