@@ -7,7 +7,7 @@ import sys
 
 
 def _state(visible) -> str:
-    text = str(visible).lower()
+    text = str(visible).rpartition(".")[2].lower()  # SheetVisibleEnum.Hidden: the member, not the enum name
     return "veryHidden" if "very" in text else ("hidden" if "hidden" in text else "visible")
 
 

@@ -46,8 +46,8 @@ def questions(data: Data, issues: Issues) -> None:
                        "确认无误可在导入窗口中确认，或在命令行加 --include-hidden")
         if ps.hidden_rows:
             shown = "、".join(str(int(r)) for r in ps.hidden_rows[:ROWS_SHOWN])
-            more = f" 等 {len(ps.hidden_rows):,} 行" if len(ps.hidden_rows) > ROWS_SHOWN else ""
-            issues.add(ps.name, ps.hidden_rows[0], "", "", f"第 {shown}{more}是隐藏行，打开文件时看不到，"
+            rows = f"第 {shown} 等 {len(ps.hidden_rows):,} 行" if len(ps.hidden_rows) > ROWS_SHOWN else f"第 {shown} 行"
+            issues.add(ps.name, ps.hidden_rows[0], "", "", f"{rows}是隐藏行，打开文件时看不到，"
                        "却会被导入：请先在 Excel 中取消隐藏、核对内容；确认无误可在导入窗口中确认，"
                        "或在命令行加 --include-hidden")
 

@@ -104,7 +104,7 @@ class SheetInfo:
 
     @property
     def state_text(self) -> str:
-        return {"hidden": "隐藏", "veryHidden": "深度隐藏（Excel 中无法取消隐藏）"}.get(self.state, "")
+        return {"hidden": "隐藏", "veryHidden": "深度隐藏，Excel 中无法取消隐藏"}.get(self.state, "")
 
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls (BIFF in a compound document)
@@ -162,7 +162,7 @@ class Book:
         from python_calamine import CalamineWorkbook
         try:
             self._wb = CalamineWorkbook.from_path(str(self.path))
-            self.sheets = [SheetInfo(m.name, "Visible" in str(m.visible), _state(m.visible))
+            self.sheets = [SheetInfo(m.name, _state(m.visible) == "visible", _state(m.visible))
                            for m in self._wb.sheets_metadata]
         except Exception as exc:  # noqa: BLE001 - calamine raises its own types for every kind of damage
             kind = type(exc).__name__
@@ -314,7 +314,9 @@ class Book:
 
 
 def _state(visible) -> str:
-    text = str(visible).lower()
+    """calamine's SheetVisibleEnum.Visible / .Hidden / .VeryHidden as visible, hidden, veryHidden (the name
+    of the enum itself contains "Visible": only the member after the dot counts)."""
+    text = str(visible).rpartition(".")[2].lower()
     return "veryHidden" if "very" in text else ("hidden" if "hidden" in text else "visible")
 
 
