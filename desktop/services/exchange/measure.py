@@ -146,8 +146,11 @@ _CELL_ANY = re.compile(rb"<(?:\w+:)?c[\s/>]")
 _CELL_NO_REF = re.compile(rb"""<(?:\w+:)?c(?:\s(?![^>]*\br\s*=)[^>]*)?/?>""")
 _REF = re.compile(rb"""\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["']""")
 _ERROR = re.compile(rb"""<(?:\w+:)?c\b([^>]*\bt\s*=\s*["']e["'][^>]*)(?:/>|>(.{0,300}?)</(?:\w+:)?c>)""", re.S)
+# a formula cell with no cached value: no <v>, or an empty one (openpyxl writes <v></v>); an empty value of a
+# text formula (t="str") is a formula whose result is "", and is not matched (see _bad)
 _NO_VALUE = re.compile(rb"""<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b(?:[^>]*/>|[^>]*>[^<]*</(?:\w+:)?f>)\s*"""
-                       rb"""</(?:\w+:)?c>""")
+                       rb"""(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>""")
+_TEXT_TYPE = re.compile(rb"""\bt\s*=\s*["'](?:str|inlineStr|s)["']""")
 _V = re.compile(rb"<(?:\w+:)?v>([^<]{0,60})")
 _DIMENSION = re.compile(rb"""<(?:\w+:)?dimension\s+ref\s*=\s*["']([A-Za-z]+\d+(?::[A-Za-z]+\d+)?)["']""")
 
@@ -348,7 +351,8 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
                     _bad(out, m.group(1), v.group(1).decode("utf-8", "replace").strip() if v else "#错误")
             if b"<f" in piece or not canonical:
                 for m in _NO_VALUE.finditer(piece):
-                    _bad(out, m.group(1), "")
+                    if _TEXT_TYPE.search(m.group(1)) is None:
+                        _bad(out, m.group(1), "")
         if b"hidden" in piece:
             for m in _HIDDEN_ROW.finditer(piece):
                 r = _ROW_R.match(m.group(0))
