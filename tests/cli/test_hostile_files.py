@@ -271,13 +271,12 @@ def _xls(path: Path, rows: list[list]) -> Path:
     return path
 
 
-def test_an_xls_naming_a_cell_beyond_its_format_is_read_in_a_child_that_fails_alone(db, tmp_path):
-    """BIFF records carry 16-bit row and column numbers: one NUMBER record patched to column 65,535 and row
-    65,535 would make calamine build a 4-billion-cell grid. The child that reads it fails; the command says so."""
+def far_xls(path: Path) -> Path:
+    """A national list as .xls whose one NUMBER record names cell (65535, 65535)."""
     rows = [["户编号", "姓名", "证件号码", "与户主关系", "村"],
             ["H010", "张三", person("H010", "张三", date(1970, 3, 5), "1", "户主", 30)["证件号码"], "户主", "东村"],
             [None, None, None, None, None, 7.123456789]]
-    f = _xls(tmp_path / "far.xls", rows)
+    f = _xls(path, rows)
     data = bytearray(f.read_bytes())
     marker = struct.pack("<d", 7.123456789)  # not an RK number: xlwt writes a NUMBER record
     at = data.find(marker)
@@ -285,7 +284,13 @@ def test_an_xls_naming_a_cell_beyond_its_format_is_read_in_a_child_that_fails_al
     record = at - 6  # NUMBER: row, column, xf (2 bytes each), then the double
     struct.pack_into("<HH", data, record, 0xFFFF, 0xFFFF)
     f.write_bytes(bytes(data))
-    refused(db, f, "Excel 97-2003")
+    return f
+
+
+def test_an_xls_naming_a_cell_beyond_its_format_is_read_in_a_child_that_fails_alone(db, tmp_path):
+    """BIFF records carry 16-bit row and column numbers: one NUMBER record patched to column 65,535 and row
+    65,535 would make calamine build a 4-billion-cell grid. The child that reads it fails; the command says so."""
+    refused(db, far_xls(tmp_path / "far.xls"), "Excel 97-2003")
 
 
 def test_a_csv_field_of_two_megabytes(db, tmp_path):
