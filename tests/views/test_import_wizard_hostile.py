@@ -9,15 +9,27 @@ import time
 import pytest
 from PySide6.QtWidgets import QWizard
 
+from desktop.views import import_wizard as wizard_module
+from desktop.views.import_wizard import ImportWizard
 from tests.cli.test_hostile_files import GB, _sheets, far_xls
 from tests.services.hostile_files import Err, XSheet, write_xlsx
 
-from .test_import_wizard import TIMEOUT, choose, households, messages, wizard  # noqa: F401 - fixtures
+from .test_import_wizard import TIMEOUT, choose, households
 
 WAIT = 60_000
 
 
-def _preview(qtbot, wizard, monkeypatch, path):  # noqa: F811 - the fixture of that name
+@pytest.fixture
+def wizard(qtbot, ctx, monkeypatch):
+    monkeypatch.setattr(wizard_module, "show_info", lambda *a: None)
+    monkeypatch.setattr(wizard_module, "show_error", lambda *a: None)
+    w = ImportWizard(ctx)
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def _preview(qtbot, wizard, monkeypatch, path):
     choose(wizard, monkeypatch, path)
     started = time.monotonic()
     with qtbot.waitSignal(wizard.previewReady, timeout=WAIT):
@@ -66,7 +78,7 @@ def _xls(tmp_path):
 @pytest.mark.parametrize("build,words", [
     (_pad, "文件被拒绝"), (_sst, "sharedStrings"), (_long, "32,767"), (_errors, "单元格是错误值 #DIV/0!"),
     (_xls, "Excel 97-2003")], ids=["padded", "shared-string", "long-cell", "error-cell", "xls-far-cell"])
-def test_a_refused_file_is_said_and_nothing_is_written(qtbot, wizard, ctx, tmp_path, monkeypatch,  # noqa: F811
+def test_a_refused_file_is_said_and_nothing_is_written(qtbot, wizard, ctx, tmp_path, monkeypatch,
                                                         build, words):
     page = _preview(qtbot, wizard, monkeypatch, build(tmp_path))
     assert "不能导入" in page.verdict.text()
@@ -78,13 +90,13 @@ def test_a_refused_file_is_said_and_nothing_is_written(qtbot, wizard, ctx, tmp_p
     assert households(ctx) == 0
 
 
-def test_a_dimension_that_lies_is_read_row_by_row(qtbot, wizard, ctx, tmp_path, monkeypatch):  # noqa: F811
+def test_a_dimension_that_lies_is_read_row_by_row(qtbot, wizard, ctx, tmp_path, monkeypatch):
     page = _preview(qtbot, wizard, monkeypatch, _dim(tmp_path))
     assert "检查通过" in page.verdict.text()
     assert "工作表“户信息”读作：户信息" in page.notes.text()
 
 
-def test_hidden_rows_are_shown_and_asked(qtbot, wizard, ctx, tmp_path, monkeypatch):  # noqa: F811
+def test_hidden_rows_are_shown_and_asked(qtbot, wizard, ctx, tmp_path, monkeypatch):
     hs, ms = _sheets(["H002", "H003"])
     path = write_xlsx(tmp_path / "rows.xlsx", [XSheet("户信息", hs, hidden_rows={3}),
                                                XSheet("家庭成员", ms, state="hidden")])
