@@ -339,13 +339,16 @@ def cmd_import(a) -> int:
 
 def _ignored_lines(pv) -> list[str]:
     """What the import does not store, always said (SPEC §11)."""
+    def some(names: list[str], shown: int = 40) -> str:  # a file can have 16,384 columns of anything
+        return "、".join(names[:shown]) + (f" 等 {len(names)} 列" if len(names) > shown else "")
+
     out = []
     if pv.ignored:
-        out.append(f"不认识、未导入的列：{'、'.join(pv.ignored)}")
+        out.append(f"不认识、未导入的列：{some(pv.ignored)}")
     if pv.left_out:
-        out.append(f"认识但本程序不保存的列：{'、'.join(pv.left_out)}")
+        out.append(f"认识但本程序不保存的列：{some(pv.left_out)}")
     if pv.converted:
-        out.append(f"换算后保存的列：{'、'.join(pv.converted)}")
+        out.append(f"换算后保存的列：{some(pv.converted)}")
     return out
 
 

@@ -101,3 +101,22 @@ def test_a_sparse_sheet_is_read_row_by_row(tmp_path):
     finally:
         book.close()
     assert [r for r, _ in rows] == [1, 2, 1048576] and len(rows[2][1]) == 200
+
+
+# ---------------------------------------------------------------- through the importer
+
+def test_a_hidden_national_sheet_is_a_question(ctx, tmp_path):
+    from desktop.services import exchange
+
+    from ..conftest import YEAR
+    from .national_files import grid, sample_rows
+    rows = sample_rows()
+    cells = grid(rows[:3])
+    hidden = grid(rows[3:])
+    path = write_xlsx(tmp_path / "n.xlsx", [XSheet("名单", cells), XSheet("另一批", hidden, state="veryHidden")])
+    pv = ctx.read(exchange.preview, path, YEAR)
+    assert pv.confirmable and list(pv.questions) == ["hidden"]
+    assert "深度隐藏" in pv.questions["hidden"][0].reason and pv.questions["hidden"][0].sheet == "另一批"
+    assert "工作表“另一批”（深度隐藏，Excel 中无法取消隐藏）读作：全国系统一人一行名单" in pv.sheet_notes
+    both = ctx.read(exchange.preview, path, YEAR, include_hidden=True)
+    assert both.ok and both.people == pv.people
