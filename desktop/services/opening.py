@@ -17,8 +17,9 @@ from pathlib import Path
 
 from ..models.base import utcnow
 from . import audit, auth, convert, failures, keys
+from . import db as _db
 from .auth import AuthError, CurrentUser, GuardState
-from .db import Database, init_db, sqlite_url
+from .db import Database, sqlite_url
 from .errors import ServiceError
 from .integrity import integrity_check
 
@@ -62,7 +63,7 @@ def _log_in(path: Path, username: str, password: str, db: Database | None, now: 
         problem = integrity_check(path, quick=True)  # before any migration or backup touches a damaged file
         if problem is not None:
             raise DatabaseDamaged(path, problem)
-        db = init_db(sqlite_url(path), key=data_key)  # migrations (after a backup) run now, as the user logs in
+        db = _db.init_db(sqlite_url(path), key=data_key)  # migrations (after a backup) run now, as the user logs in
     elif db.key != data_key:
         raise ServiceError("密钥与已打开的数据库不符")
     pending = guard.take_pending()
@@ -136,7 +137,7 @@ def _log_in_plain(path: Path, username: str, password: str, db: Database | None,
         problem = integrity_check(path, quick=True)
         if problem is not None:
             raise DatabaseDamaged(path, problem)
-        db = init_db(sqlite_url(path), plain=True)
+        db = _db.init_db(sqlite_url(path), plain=True)
     try:
         with db.session() as s:
             user = auth.authenticate(s, username, password, now=now)
@@ -148,7 +149,7 @@ def _log_in_plain(path: Path, username: str, password: str, db: Database | None,
                             "之后各用户照常登录")
         db.dispose()
         data_key, recovery = convert.convert(path, username.strip(), password)
-        db = init_db(sqlite_url(path), key=data_key)
+        db = _db.init_db(sqlite_url(path), key=data_key)
         with db.session() as s:
             s.info["user"] = user.username
             audit.record(s, "encrypt", "app_setting", new="数据库和备份已转换为加密文件（SQLCipher）")
@@ -173,7 +174,7 @@ def recover(path: Path, recovery_key: str, username: str, new_password: str,
     data_key = keys.unlock_recovery(path, recovery_key)
     if data_key is None:
         raise AuthError("恢复密钥不正确：请按打印的恢复密钥逐字输入（不区分大小写，可省略短横线）")
-    db = init_db(sqlite_url(path), key=data_key)
+    db = _db.init_db(sqlite_url(path), key=data_key)
     try:
         with db.session() as s:
             s.info["recovery_key_checked"] = True  # what a log-in is for recover_admin: the recovery key opened

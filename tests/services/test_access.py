@@ -62,6 +62,7 @@ RULES = {
     "exchange.exporter.export_workbook": "any", "exchange.national_export.export_national": "any",
     "exchange.exporter.write_template": "any",
     "exchange.importer.preview": "any", "exchange.importer.apply": "any", "exchange.importer.findings_for": "any",
+    "exchange.plan.living_elsewhere": "internal",
     "exchange.writer.bulk_insert": "any", "exchange.writer.page_cache": "any",
     "income.line_catalog": "any", "income.add_line": "manager", "income.size_at": "village",
     "income.sizes_at": "village", "income.save_record": "village-write", "income.records": "village",

@@ -24,9 +24,12 @@ from ...models import AuditEntry, Household, Member, Region
 from .. import access, audit, backup, regions
 from ..auth import CurrentUser
 from ..idnumber import parse_id
-from .layout import INCOME_ITEMS, match_sheet, norm_value, sheet, sheets
+from .hidden import choose_sheets
+from .hidden import notes as hidden_notes
+from .hidden import questions as hidden_questions
+from .layout import INCOME_ITEMS, norm_value, sheet, sheets
 from .national import close_village, matters, read_national
-from .plan import NATIONAL, PROGRAM, Data, Plan
+from .plan import NATIONAL, PROGRAM, Data, Plan, living_elsewhere
 from .reader import Book, Issue, Issues, ParsedSheet, WorkbookError, parse_sheet
 from .values import measure_items
 from .writer import ExchangeError, ImportCancelled, Progress, Writer, check_cancel, page_cache, report  # noqa: F401
@@ -68,6 +71,7 @@ class Preview:
     errors: list[Issue] = field(default_factory=list)
     error_count: int = 0
     notes: list[str] = field(default_factory=list)
+    sheet_notes: list[str] = field(default_factory=list)  # which sheet was read as what; removed characters
     elapsed: float = 0.0
     data: Data | None = field(default=None, repr=False, compare=False)
 
@@ -161,9 +165,10 @@ def _some(names: list[str], shown: int = 12) -> str:
 
 def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser | None = None,
             progress: Progress | None = None, accept_unknown_columns: bool = False,
-            create_villages: bool = False) -> Preview:
+            create_villages: bool = False, include_hidden: bool = False) -> Preview:
     """Read and check the whole file against the database; write nothing. Unknown columns that
-    matter and village names close to existing ones are errors (questions) unless accepted."""
+    matter, village names close to existing ones, and hidden sheets or rows that would be read as data
+    are errors (questions) unless accepted."""
     user = access.actor(session)  # the session's user decides, whatever a caller passes
     started = time.perf_counter()
     path = Path(path)
@@ -182,6 +187,7 @@ def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser 
         else:
             _check_file(data, issues, tw.name)
             plan = _resolve(session, data, issues, user)
+            living_elsewhere(session, data, issues)
             _count(result, data, plan)
             _describe(result, data)
             asked = Issues()
@@ -195,6 +201,11 @@ def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser 
                                       "或在命令行加 --accept-unknown-columns")
                 if asked.items:
                     questions["unknown_columns"] = list(asked.items)
+            if not include_hidden:
+                asked3 = Issues()
+                hidden_questions(data, asked3)
+                if asked3.items:
+                    questions["hidden"] = list(asked3.items)
             if plan is not None and plan.close_villages and not create_villages:
                 asked2 = Issues()
                 hh = data.sheets["household"]
@@ -203,7 +214,8 @@ def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser 
                                f"与已有的行政村“{existing}”只差一点，可能是同一个村：如确是新村，请在导入窗口中确认，"
                                f"或在命令行加 --create-villages；如是同一个村，请把文件中的村名改为“{existing}”")
                 questions["close_villages"] = list(asked2.items)
-        result.notes = _notes(data)
+        result.sheet_notes = hidden_notes(data) if data is not None else []
+        result.notes = result.sheet_notes + _notes(data)
     order = {sh.name: i for i, sh in enumerate(sheets().values())}
     if data is not None:
         order.update({ps.name: order.get(ps.sheet.name, 9) for ps in data.sheets.values()})
@@ -246,10 +258,11 @@ def read(path: Path, issues: Issues, progress: Progress | None = None) -> Data |
     errors of cells and missing sheets collected."""
     book = Book(path)
     try:
-        found = match_sheet(book.sheet_names)
+        found, passed_over = choose_sheets(book.sheets)
         if not ("household" in found and "member" in found):
             national = read_national(book, issues, progress)
             if national is not None:
+                national.book_sheets = list(book.sheets)
                 return national
         for key, sh in sheets().items():
             if sh.required and key not in found:
@@ -266,7 +279,8 @@ def read(path: Path, issues: Issues, progress: Progress | None = None) -> Data |
             parsed[key] = parse_sheet(book, name, sheets()[key], issues, tick)
     finally:
         book.close()
-    data = Data(parsed, read=list(parsed.values()))
+    data = Data(parsed, read=list(parsed.values()), book_sheets=list(book.sheets), passed_over=passed_over,
+                roles={name: sheets()[key].name for key, name in found.items()})
     hh = parsed["household"]
     if hh.header_row is not None and not hh.rows and not issues:
         issues.add(hh.name, None, "", "", "“户信息”表中没有数据行：没有可导入的户")
