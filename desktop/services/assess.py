@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Household, Measure, Member
-from . import access, income, rules, settings
+from . import access, dataversion, income, rules, settings
 from .codes import codes
 from .errors import ServiceError
 from .income import IncomeResult, Totals
@@ -212,6 +212,17 @@ def households_with_developmental(session: Session, as_of: date) -> set[int]:
 
 def assess(session: Session, year: int, as_of: date, household_nos: list[str] | None = None,
            household_ids: list[int] | None = None) -> list[Assessment]:
+    """Every household (or those named) for the year as of a date. The whole register's assessment is kept
+    per (year, as-of, the user's villages, data version): asked again before anything is written, by this
+    or any other window or process, it is not computed again (services.dataversion)."""
+    if household_nos is None and household_ids is None:
+        key = (year, as_of, access.scope(session))
+        return list(dataversion.cached(session, "assess", key, lambda: _assess(session, year, as_of, None, None)))
+    return _assess(session, year, as_of, household_nos, household_ids)
+
+
+def _assess(session: Session, year: int, as_of: date, household_nos: list[str] | None,
+            household_ids: list[int] | None) -> list[Assessment]:
     household_ids = access.within(session, household_ids)
     ys = year_settings(session, year)
     line, point = ys.monitoring_line, ys.status_time_point
