@@ -86,6 +86,22 @@ def install(engine: Engine) -> None:
     event.listen(engine.pool, "checkin", lambda _c, record: record.info.pop(_WROTE, None))
 
 
+def take_write_lock(session: Session) -> None:
+    """Make this session's transaction a writing one now (the data version's bump): on SQLite the write lock is
+    held from here to the commit, so ids read as max + 1 stay free until the rows that take them are in."""
+    access.logged_in(session)
+    conn = session.connection()
+    if conn.info.get(_WROTE):
+        return
+    if not conn.info.get(_PRESENT):
+        if not _table_present(conn.connection.dbapi_connection, conn.dialect.name):
+            conn.exec_driver_sql("DELETE FROM audit_entry WHERE 0")  # any write statement takes the lock
+            return
+        conn.info[_PRESENT] = True
+    conn.exec_driver_sql(_BUMP.format(stamp=secrets.randbits(62)))
+    conn.info[_WROTE] = True
+
+
 def current(session: Session) -> tuple[int, int] | None:
     """(version, stamp) as this session sees it; None when the database has no data version (not migrated)."""
     access.logged_in(session)
