@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from ...models import AuditEntry, Household, Member, Region
 from .. import access, audit, backup, regions
 from ..auth import CurrentUser
-from ..idnumber import parse_id
+from ..idnumber import normalize_id
 from .layout import INCOME_ITEMS, match_sheet, norm_value, sheet, sheets
 from .national import close_village, matters, read_national
 from .plan import NATIONAL, PROGRAM, Data, Plan
@@ -527,7 +527,7 @@ def _resolve(session: Session, data: Data, issues: Issues, user: CurrentUser | N
     mem = data.sheets["member"]
     i_id = mem.sheet.index("id_number")
     known = _existing_numbers(session, list(existing.values()))
-    for _no, rows in data.members.items():
+    for no, rows in data.members.items():
         hid = existing.get(no)
         numbers = known.get(hid, ()) if hid is not None else ()
         for _row, vals in rows:
@@ -547,11 +547,11 @@ def _existing_numbers(session: Session, household_ids: list[int]) -> dict[int, s
         wanted = set(household_ids)
         for hid, number in session.execute(q):
             if hid in wanted:
-                out[hid].add(parse_id(number).number)
+                out[hid].add(normalize_id(number))
     else:
         for start in range(0, len(household_ids), 900):
             for hid, number in session.execute(q.where(Member.household_id.in_(household_ids[start:start + 900]))):
-                out[hid].add(parse_id(number).number)
+                out[hid].add(normalize_id(number))
     return out
 
 

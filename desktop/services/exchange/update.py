@@ -19,7 +19,7 @@ from sqlalchemy import Boolean, bindparam, delete, select, update
 from ...models import AuditEntry, Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent
 from .. import access
 from ..audit import SKIP, _text
-from ..idnumber import parse_id
+from ..idnumber import normalize_id
 from .layout import INCOME_ITEMS
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ class BulkUpdate:
         if hi - lo < 4 * len(ids) + 100:
             q = select(*c).where(table.c[key].between(lo, hi)).order_by(*order)
             k = cols.index(key)
-            return [r for r in self.s.execute(q) if r[k] in wanted]
+            return [r for r in self.s.execute(q).all() if r[k] in wanted]
         out = []
         for start in range(0, len(ids), 900):
             out += self.s.execute(select(*c).where(table.c[key].in_(ids[start:start + 900])).order_by(*order)).all()
@@ -144,14 +144,16 @@ class BulkUpdate:
         self.new_lines: list[Rec] = []
         self.dropped_lines: list[int] = []
         touched: list[Rec] = []
+        differs = w.differs
         for no in nos:
             hid = existing[no]
             hh = households[hid]
             _row, v = w.data.households[no]
+            old, new = hh.old, hh.new
             for key, idx in self.h_keys:
                 value = v[idx]
-                if value is not None and w.differs(hh.get(key), value):
-                    hh.set(key, value)
+                if value is not None and old[key] != value and differs(old[key], value):
+                    new[key] = value
             vid, gid = w.place(v)
             if vid is not None and vid != hh.get("village_id"):
                 hh.set("village_id", vid)
@@ -170,7 +172,7 @@ class BulkUpdate:
         touched += list(records.values())
         self._write(touched)
 
-    def _income(self, ids: list[int]) -> tuple[dict[int, Rec], dict[int, list[Rec]]]:
+    def _income(self, ids: list[int]) -> tuple[dict[int, Rec], dict[int, list[tuple]]]:
         """The standing annual record of the year per household (income.latest_record_ids' rule: the latest
         collected, then the newest) and its lines in id order."""
         R, L = IncomeRecord.__table__, IncomeLine.__table__
@@ -181,12 +183,12 @@ class BulkUpdate:
         records: dict[int, Rec] = {}
         for r in rows:
             records[r[1]] = Rec("income_record", r[0], r[1], dict(zip(cols, r, strict=True)))
-        lines: dict[int, list[Rec]] = defaultdict(list)
+        lines: dict[int, list[tuple]] = defaultdict(list)  # record id → (id, record id, item, line, amount, note)
         rids = sorted(rec.id for rec in records.values())
         if rids:
             lcols = ["id", "record_id", "item", "line", "amount", "note"]
             for r in self._select(L, lcols, "record_id", rids, order=(L.c.id,)):
-                lines[r[1]].append(Rec("income_line", r[0], None, dict(zip(lcols, r, strict=True))))
+                lines[r[1]].append(r)
         return records, lines
 
     # ------------------------------------------------------------ comparing
@@ -195,10 +197,11 @@ class BulkUpdate:
         w = self.w
         by_number: dict[str, Rec] = {}
         for m in stored:
-            by_number.setdefault(parse_id(m.get("id_number")).number, m)
+            by_number.setdefault(normalize_id(m.old["id_number"]), m)
         seq = max((m.get("seq") for m in stored), default=0)
         self.added = []
         i_id, i_status, i_date = self.m_id, self.m_status, self.m_status_date
+        differs = w.differs
         for _row, mv in w.data.members[no]:
             number = mv[i_id]
             row = by_number.get(number)
@@ -215,12 +218,16 @@ class BulkUpdate:
                 w.members_new += 1
                 continue
             w.members_updated += 1
-            old_status = row.get("status")
+            new, old = row.new, row.old
+            old_status = new["status"] if "status" in new else old["status"]
             for key, idx in self.m_keys:
                 value = mv[idx]
-                if value is not None and w.differs(row.get(key), value):
-                    row.set(key, value)
-            status = row.get("status")
+                if value is None:
+                    continue
+                stored = new[key] if key in new else old[key]
+                if stored != value and differs(stored, value):
+                    new[key] = value
+            status = new["status"] if "status" in new else old["status"]
             if status != old_status:
                 if mv[i_date] is None:
                     row.set("status_date", w.as_of)
@@ -265,11 +272,13 @@ class BulkUpdate:
                     changed = True
             w.measures_updated += changed
 
-    def _income_of(self, hid: int, v: list, no: str, record: Rec | None, stored_lines: list[Rec]) -> None:
+    def _income_of(self, hid: int, v: list, no: str, record: Rec | None, stored_lines: list[tuple]) -> None:
         w = self.w
         base: dict[str, list] = defaultdict(list)
-        for ln in stored_lines:
-            base[ln.get("item")].append((ln.get("line"), ln.get("amount"), ln.get("note")))
+        by_item: dict[str, list[int]] = defaultdict(list)
+        for lid, _rid, item, line, amount, note in stored_lines:
+            base[item].append((line, amount, note))
+            by_item[item].append(lid)
         wanted = w.income_lines(no, v, base)
         if wanted is None:
             return
@@ -282,24 +291,20 @@ class BulkUpdate:
                 "collected_on": max(dated, w.as_of) if dated is not None else None, "signatures_collected": None,
                 "origin": "imported", "source_file": w.source_file, "recorded_by": w.user}, created=True, flushed=True)
             self.new_records.append(record)
-            stored_lines = []
-        by_item: dict[str, list[Rec]] = defaultdict(list)
-        for ln in stored_lines:
-            by_item[ln.get("item")].append(ln)
+            base, by_item = {}, {}
         changed = created
         signed = v[self.i_signed]
         if signed is not None and record.get("signatures_collected") != signed:
             record.set("signatures_collected", signed)
             changed = True
         for item in INCOME_ITEMS:
-            now = [(ln.get("line"), ln.get("amount"), ln.get("note")) for ln in by_item.get(item, ())]
-            if now == wanted.get(item, []):
+            if base.get(item, []) == wanted.get(item, []):
                 continue
             changed = True
             record.set("origin", "imported")
             record.set("source_file", w.source_file)
             record.set("recorded_by", w.user)
-            self.dropped_lines += [ln.id for ln in by_item.get(item, ())]
+            self.dropped_lines += by_item.get(item, ())
             for name, amount, note in wanted.get(item, ()):
                 self.new_lines.append(Rec("income_line", None, None, {}, {
                     "record_id": record, "item": item, "line": name, "amount": amount, "note": note}, created=True))

@@ -18,7 +18,7 @@ from ...models import Household, IncomeLine, IncomeRecord, Measure, Member, Memb
 from ...models.base import utcnow
 from .. import access, dataversion, regions, rules
 from ..errors import ServiceError
-from ..idnumber import parse_id
+from ..idnumber import normalize_id
 from .layout import INCOME_ITEMS, norm_value, setting, sheet
 from .plan import Data, Plan
 from .reader import ParsedSheet
@@ -394,7 +394,7 @@ class Writer:
         M = self.M
         by_number: dict[str, Member] = {}
         for m in stored:
-            by_number.setdefault(parse_id(m.id_number).number, m)
+            by_number.setdefault(normalize_id(m.id_number), m)
         seq = max((m.seq for m in stored), default=0)
         for _row, mv in self.data.members[no]:
             number = mv[M.index("id_number")]
