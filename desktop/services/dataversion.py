@@ -124,11 +124,15 @@ def uncommitted(session: Session) -> bool:
 
 # ---------------------------------------------------------------- a small cache of results
 
-CACHE_SIZE = 6  # results kept in this process (an assessment of 100,000 households is ~100 MB)
+CACHE_ROWS = 120_000  # rows of results kept in this process: one county's assessment (~300 MB at 100,000)
 
-_cache: OrderedDict[Hashable, object] = OrderedDict()
+_cache: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
 _lock = threading.Lock()
 stats = {"hits": 0, "misses": 0}
+
+
+def _weight(result: object) -> int:
+    return len(result) if isinstance(result, (list, tuple, dict)) else 1
 
 
 def cached(session: Session, name: str, key: Hashable, compute: Callable[[], T]) -> T:
@@ -151,13 +155,16 @@ def cached(session: Session, name: str, key: Hashable, compute: Callable[[], T])
         if full in _cache:
             _cache.move_to_end(full)
             stats["hits"] += 1
-            return _cache[full]  # type: ignore[return-value]
+            return _cache[full][0]  # type: ignore[return-value]
     stats["misses"] += 1
     result = compute()
+    weight = _weight(result)
     with _lock:
-        _cache[full] = result
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
+        _cache[full] = (result, weight)
+        total = sum(w for _r, w in _cache.values())
+        while total > CACHE_ROWS and len(_cache) > 1:  # the oldest go first; the newest is always kept
+            _key, (_r, w) = _cache.popitem(last=False)
+            total -= w
     return result
 
 

@@ -101,3 +101,20 @@ def test_uncommitted_writes_neither_read_nor_fill_the_cache(ctx, db, admin, town
     [outside] = ctx.read(assess.assess, 2024, TODAY)
     assert outside.income.A33 == D("15000.00")
 
+
+
+def test_the_cache_keeps_a_bounded_number_of_result_rows_newest_first(db, admin, township, monkeypatch):
+    monkeypatch.setattr(dataversion, "CACHE_ROWS", 5)
+    dataversion.clear()
+    calls = []
+
+    def compute(n):
+        calls.append(n)
+        return [n] * 2
+
+    with db.session(admin) as s:
+        for n in (1, 2, 3):  # 2 rows each: the third pushes the first out
+            dataversion.cached(s, "t", n, lambda n=n: compute(n))
+        for n in (3, 2, 1):
+            dataversion.cached(s, "t", n, lambda n=n: compute(n))
+    assert calls == [1, 2, 3, 1]
