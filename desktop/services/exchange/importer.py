@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...models import AuditEntry, Household, Member, Region
-from .. import access, audit, backup, regions
+from .. import access, audit, backup, dataversion, regions
 from ..auth import CurrentUser
 from ..idnumber import normalize_id
 from .layout import INCOME_ITEMS, match_sheet, norm_value, sheet, sheets
@@ -70,6 +70,10 @@ class Preview:
     notes: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     data: Data | None = field(default=None, repr=False, compare=False)
+    # How the file lands, as resolved against the data version seen by the preview (services.dataversion): apply
+    # reuses it while that version is still the database's and the same user applies.
+    plan: Plan | None = field(default=None, repr=False, compare=False)
+    resolved_at: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -182,6 +186,9 @@ def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser 
         else:
             _check_file(data, issues, tw.name)
             plan = _resolve(session, data, issues, user)
+            version = dataversion.current(session)
+            if plan is not None and version is not None and not dataversion.uncommitted(session):
+                result.plan, result.resolved_at = plan, (version, user.username, user.village_ids)
             _count(result, data, plan)
             _describe(result, data)
             asked = Issues()
@@ -599,7 +606,11 @@ def apply(session: Session, pv: Preview, *, user: CurrentUser | None = None, as_
             report(progress, 0, 0, "正在备份数据库")
             taken = backup.backup_sqlite(path, "import")
     issues = Issues()
-    plan = _resolve(session, data, issues, user)
+    plan = pv.plan
+    if plan is None or pv.resolved_at != (dataversion.current(session), user.username, user.village_ids) \
+            or dataversion.uncommitted(session):
+        plan = _resolve(session, data, issues, user)  # the database changed since the preview: resolve again
+    pv.plan = pv.resolved_at = None
     if issues or plan is None:
         raise ExchangeError("数据库在预览之后已有变化，请重新预览：" + "；".join(i.text() for i in issues.items[:5]))
     writer = Writer(session, data, plan, pv.year, as_of, progress, cancelled, source_file=pv.path.name)
