@@ -14,7 +14,8 @@ from collections import defaultdict
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, bindparam, delete, select, update
+from sqlalchemy import Boolean, bindparam, delete, select, type_coerce, update
+from sqlalchemy.types import NullType
 
 from ...models import AuditEntry, Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent
 from .. import access
@@ -32,18 +33,36 @@ HEAD = "01"
 class Rec:
     """A stored row (old: its values as loaded) with the changes the file makes (new), or a row to insert
     (created: old holds the values it is inserted with when the ORM would have inserted it at once and
-    changed it after — an income record — else old is empty and new holds them all)."""
+    changed it after — an income record — else old is empty and new holds them all).
 
-    __slots__ = ("table", "id", "hid", "old", "new", "created", "flushed")
+    Households and members are loaded as the database stores them (procs: the columns' result processors,
+    applied only when a value is asked for with stored() / get()), so an unchanged value is recognised by
+    comparing what is stored with the file's value as it would be stored, without building Python values."""
+
+    __slots__ = ("table", "id", "hid", "old", "new", "created", "flushed", "procs", "py")
 
     def __init__(self, table: str, id_: int | None, hid: int | None, old: dict, new: dict | None = None,
-                 created: bool = False, flushed: bool = False):
+                 created: bool = False, flushed: bool = False, procs: dict | None = None):
         self.table, self.id, self.hid, self.old, self.new = table, id_, hid, old, new if new is not None else {}
-        self.created, self.flushed = created, flushed
+        self.created, self.flushed, self.procs, self.py = created, flushed, procs, None
+
+    def stored(self, key):
+        """The stored value as Python (what the ORM would have loaded)."""
+        procs = self.procs
+        if procs is None or key not in procs:
+            return self.old.get(key)
+        py = self.py
+        if py is None:
+            py = self.py = {}
+        elif key in py:
+            return py[key]
+        raw = self.old.get(key)
+        value = py[key] = None if raw is None else procs[key](raw)
+        return value
 
     def get(self, key):
         new = self.new
-        return new[key] if key in new else self.old.get(key)
+        return new[key] if key in new else self.stored(key)
 
     def set(self, key, value) -> None:
         self.new[key] = value
@@ -59,8 +78,7 @@ def _plain(value):
 
 def _changes(rec: Rec) -> dict:
     """The fields whose final value differs from the stored one (as the ORM decides what an UPDATE sets)."""
-    old = rec.old
-    return {key: value for key, value in rec.new.items() if _plain(old.get(key)) != _plain(value)}
+    return {key: value for key, value in rec.new.items() if _plain(rec.stored(key)) != _plain(value)}
 
 
 class BulkUpdate:
@@ -85,16 +103,33 @@ class BulkUpdate:
         mk = [k for k, _i in self.m_keys]
         self.m_cols = list(dict.fromkeys(["id", "household_id", "seq", "id_number", "status", "status_date", "name",
                                           "relation", *mk]))
+        dialect = self.s.get_bind().dialect
+        self.procs = {"household": _procs(Household.__table__, self.h_cols, dialect),
+                      "member": _procs(Member.__table__, self.m_cols, dialect)}
+        self.h_raw = [(k, i, _bind(Household.__table__.c[k], dialect)) for k, i in self.h_keys]
+        self.m_raw = [(k, i, _bind(Member.__table__.c[k], dialect)) for k, i in self.m_keys]
+        self.bound_cache: dict[str, dict] = defaultdict(dict)
         self.ms_cols = list(dict.fromkeys(["id", "household_id", "member_id", "category", "item", "start_date",
                                            "developmental_override", "developmental_note",
                                            *(k for k, _i in self.ms_keys)]))
 
+    def _bound(self, key: str, bind, value):
+        """The file's value as the column stores it (remembered per distinct value)."""
+        cache = self.bound_cache[key]
+        try:
+            return cache[value]
+        except KeyError:
+            out = cache[value] = bind(value)
+            return out
+        except TypeError:  # a list (risk types): not hashable
+            return bind(value)
+
     # ------------------------------------------------------------ loading
 
-    def _select(self, table, cols: list[str], key: str, ids: list[int], order=()):
+    def _select(self, table, cols: list[str], key: str, ids: list[int], order=(), raw: bool = False):
         """Rows of `table` whose `key` column is one of `ids`: one range scan when the ids are close together
-        (a file re-imported in the order it was exported), else IN lists."""
-        c = [table.c[n] for n in cols]
+        (a file re-imported in the order it was exported), else IN lists. raw: values as stored."""
+        c = [type_coerce(table.c[n], NullType()).label(n) if raw else table.c[n] for n in cols]
         wanted = set(ids)
         lo, hi = min(ids), max(ids)
         if hi - lo < 4 * len(ids) + 100:
@@ -124,12 +159,13 @@ class BulkUpdate:
         ids = [existing[no] for no in nos]
         H, M, MS = Household.__table__, Member.__table__, Measure.__table__
         hcols = self.h_cols
-        households = {r[0]: Rec("household", r[0], r[0], dict(zip(hcols, r, strict=True)))
-                      for r in self._select(H, hcols, "id", ids)}
+        hp, mp = self.procs["household"], self.procs["member"]
+        households = {r[0]: Rec("household", r[0], r[0], dict(zip(hcols, r, strict=True)), procs=hp)
+                      for r in self._select(H, hcols, "id", ids, raw=True)}
         members: dict[int, list[Rec]] = defaultdict(list)
         mcols = self.m_cols
-        for r in self._select(M, mcols, "household_id", ids, order=(M.c.seq, M.c.id)):
-            members[r[1]].append(Rec("member", r[0], r[1], dict(zip(mcols, r, strict=True))))
+        for r in self._select(M, mcols, "household_id", ids, order=(M.c.seq, M.c.id), raw=True):
+            members[r[1]].append(Rec("member", r[0], r[1], dict(zip(mcols, r, strict=True)), procs=mp))
         measures: dict[int, list[Rec]] = defaultdict(list)
         if self.ms_sheet is not None:
             mscols = self.ms_cols
@@ -145,14 +181,21 @@ class BulkUpdate:
         self.dropped_lines: list[int] = []
         touched: list[Rec] = []
         differs = w.differs
+        bound = self._bound
         for no in nos:
             hid = existing[no]
             hh = households[hid]
             _row, v = w.data.households[no]
             old, new = hh.old, hh.new
-            for key, idx in self.h_keys:
+            for key, idx, bind in self.h_raw:
                 value = v[idx]
-                if value is not None and old[key] != value and differs(old[key], value):
+                if value is None:
+                    continue
+                raw = old[key]
+                if raw is not None and raw == (value if bind is None else bound(key, bind, value)):
+                    continue  # stored exactly as the file's value would be: unchanged
+                stored = hh.stored(key)
+                if stored != value and differs(stored, value):
                     new[key] = value
             vid, gid = w.place(v)
             if vid is not None and vid != hh.get("village_id"):
@@ -201,7 +244,7 @@ class BulkUpdate:
         seq = max((m.get("seq") for m in stored), default=0)
         self.added = []
         i_id, i_status, i_date = self.m_id, self.m_status, self.m_status_date
-        differs = w.differs
+        differs, bound, m_raw = w.differs, self._bound, self.m_raw
         for _row, mv in w.data.members[no]:
             number = mv[i_id]
             row = by_number.get(number)
@@ -220,11 +263,15 @@ class BulkUpdate:
             w.members_updated += 1
             new, old = row.new, row.old
             old_status = new["status"] if "status" in new else old["status"]
-            for key, idx in self.m_keys:
+            for key, idx, bind in m_raw:
                 value = mv[idx]
                 if value is None:
                     continue
-                stored = new[key] if key in new else old[key]
+                if key not in new:
+                    raw = old[key]
+                    if raw is not None and raw == (value if bind is None else bound(key, bind, value)):
+                        continue  # stored exactly as the file's value would be: unchanged
+                stored = row.get(key)
                 if stored != value and differs(stored, value):
                     new[key] = value
             status = new["status"] if "status" in new else old["status"]
@@ -366,7 +413,7 @@ class BulkUpdate:
             for key in keys:
                 if key in SKIP:
                     continue
-                old, new = _text(_plain(rec.old.get(key))), _text(_plain(changed[key]))
+                old, new = _text(_plain(rec.stored(key))), _text(_plain(changed[key]))
                 if old != new:
                     audit.append((now, user, "update", rec.table, rec.id, hid, key, old, new))
         tables = {"household": Household.__table__, "member": Member.__table__, "measure": Measure.__table__,
@@ -380,6 +427,23 @@ class BulkUpdate:
         if audit:
             bulk_insert(s, AuditEntry.__table__, ("at", "user", "action", "table_name", "record_id", "household_id",
                                                   "field", "old", "new"), audit)
+
+
+def _procs(table, cols: list[str], dialect) -> dict:
+    """column → its result processor (stored value → Python), for the columns that have one."""
+    out = {}
+    for name in cols:
+        proc = table.c[name].type.dialect_impl(dialect).result_processor(dialect, None)
+        if proc is not None:
+            out[name] = proc
+    return out
+
+
+def _bind(column, dialect):
+    """The column's bind processor (Python → stored value), None when the value is stored as it is."""
+    if isinstance(column.type, Boolean):
+        return None  # True / False are stored as 1 / 0, which they equal
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def _bulk_update(session, table, keys: tuple[str, ...], rows: list[tuple], now) -> None:
