@@ -2,7 +2,7 @@
 (services.dataversion) see changes made by any window or process (issue 20)
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 """
 import secrets
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
