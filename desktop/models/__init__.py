@@ -3,6 +3,7 @@
 from .audit import AuditEntry
 from .base import Base, Money
 from .case import Case, CaseStep, Clue
+from .correction import Correction
 from .household import Household, Member, MemberEvent
 from .income import IncomeLine, IncomeRecord
 from .measure import Measure
@@ -12,7 +13,7 @@ from .settings import AppSetting, YearSettings
 from .user import LoginGuard, User, UserVillage
 
 __all__ = [
-    "AppSetting", "AuditEntry", "Base", "Case", "CaseStep", "Clue", "Household", "IncomeLine",
+    "AppSetting", "AuditEntry", "Base", "Case", "CaseStep", "Clue", "Correction", "Household", "IncomeLine",
     "IncomeRecord", "LEVELS", "LoginGuard", "Measure", "Member", "MemberEvent", "Money", "Region", "ScreeningVisit",
     "User", "UserVillage", "YearSettings",
 ]

@@ -212,6 +212,9 @@ def households_with_developmental(session: Session, as_of: date) -> set[int]:
 
 def assess(session: Session, year: int, as_of: date, household_nos: list[str] | None = None,
            household_ids: list[int] | None = None) -> list[Assessment]:
+    """Households named (by number or id) are assessed whatever their state; the whole register (or a clerk's
+    villages) means the households not closed (户注销)."""
+    whole_register = household_nos is None and household_ids is None
     household_ids = access.within(session, household_ids)
     ys = year_settings(session, year)
     line, point = ys.monitoring_line, ys.status_time_point
@@ -224,6 +227,8 @@ def assess(session: Session, year: int, as_of: date, household_nos: list[str] | 
         q = q.where(Household.household_no.in_(household_nos))
     if household_ids is not None:
         q = q.where(Household.id.in_(household_ids))
+    if whole_register:
+        q = q.where(Household.closed_on.is_(None))
     rows = session.execute(q).all()
     if household_nos is not None:
         missing = sorted(set(household_nos) - {r.household_no for r in rows})

@@ -97,13 +97,16 @@ class HouseholdData:
     after_a34: Decimal | None = None
     after_a35: Decimal | None = None
     after_a36: Decimal | None = None
+    # 户注销 (services.corrections): read-only here.
+    closed_on: date | None = None
+    closed_reason: str | None = None
 
 
 AFTER_REMOVAL = ("after_dropout", "after_housing_damaged", "after_medical_missing", "after_water_damaged",
                  "after_a28", "after_a29", "after_a30", "after_a31", "after_a32", "after_a33", "after_a34",
                  "after_a35", "after_a36")
 READ_ONLY_HOUSEHOLD = {"id", "monitoring_status", "identified_on", "a53_removal_way", "a54_removed_on",
-                       "policy_excluded_on", *AFTER_REMOVAL}
+                       "policy_excluded_on", "closed_on", "closed_reason", *AFTER_REMOVAL}
 
 
 @dataclass
@@ -173,6 +176,11 @@ class HouseholdRow:
     category: str
     poverty_alleviated: bool
     identified_on: date | None
+    closed_on: date | None = None  # 户注销: shown as such, out of the working lists
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_on is not None
 
 
 @dataclass(frozen=True)
@@ -197,6 +205,7 @@ class HouseholdFilter:
     poverty_alleviated: bool | None = None
     village_ids: frozenset[int] | None = None  # a clerk's villages
     only_ids: frozenset[int] | None = None  # a list from elsewhere (e.g. the 建议纳入 households)
+    closed: bool | None = False  # 户注销: False the working register, True the closed ones only, None both
 
 
 # ---------------------------------------------------------------- search
@@ -211,6 +220,7 @@ SORT_COLUMNS = {
     "identified_on": _H.identified_on,
 }
 SORT_BY_REGION = {"village": _H.village_id, "group": _H.group_id}  # sorted by the region's name
+CLOSED_NAME = "已注销"  # 户注销 (services.corrections), shown in place of the monitoring status
 LONG_NUMBER = 14  # this many digits can only be an ID or household number (a prefix), never a phone
 ID_PREFIX = 10  # this many digits of an ID are its start; fewer may be its end (后 6 位)
 
@@ -260,6 +270,8 @@ def _conditions(flt: HouseholdFilter) -> list:
         cond.append(_H.a3_category == flt.category)
     if flt.poverty_alleviated is not None:
         cond.append(_H.a4_poverty_alleviated.is_(flt.poverty_alleviated))
+    if flt.closed is not None:
+        cond.append(_H.closed_on.is_not(None) if flt.closed else _H.closed_on.is_(None))
     text = normalize(flt.text).upper()
     if text:
         cond.append(_text_condition(text))
@@ -292,19 +304,21 @@ def household_rows(session: Session, ids: list[int]) -> list[HouseholdRow]:
     by_id = {}
     cols = (Household.id, Household.household_no, Household.village_id, Household.group_id, Household.head_name,
             Household.size, Household.phone, Household.monitoring_status, Household.a3_category,
-            Household.a4_poverty_alleviated, Household.identified_on)
+            Household.a4_poverty_alleviated, Household.identified_on, Household.closed_on)
     for chunk in range(0, len(ids), 900):
         for r in session.execute(select(*cols).where(Household.id.in_(ids[chunk:chunk + 900]))):
             by_id[r.id] = HouseholdRow(r.id, r.household_no, names.get(r.village_id, ""), names.get(r.group_id, ""),
-                                       r.head_name or "", r.size, r.phone or "", status.name(r.monitoring_status),
+                                       r.head_name or "", r.size, r.phone or "",
+                                       CLOSED_NAME if r.closed_on else status.name(r.monitoring_status),
                                        category.name(r.a3_category), bool(r.a4_poverty_alleviated),
-                                       r.identified_on)
+                                       r.identified_on, r.closed_on)
     return [by_id[i] for i in ids if i in by_id]
 
 
 def count_households(session: Session) -> int:
+    """Households of the working register (not closed) the user may see."""
     villages = access.scope(session)
-    q = select(func.count()).select_from(Household)
+    q = select(func.count()).select_from(Household).where(Household.closed_on.is_(None))
     return session.scalar(q if villages is None else q.where(Household.village_id.in_(villages))) or 0
 
 
@@ -531,6 +545,9 @@ def save_household(session: Session, data: HouseholdData, members: list[MemberDa
         if hh is None:
             raise RegisterError(f"户 #{data.id} 不存在")
         check_access(session, user, hh.village_id)
+        if hh.closed_on is not None:
+            raise RegisterError(f"户 {hh.household_no} 已于 {hh.closed_on} 注销，不能修改；"
+                                "确需修改请由管理员先恢复该户")
         _apply(hh, data, READ_ONLY_HOUSEHOLD)
         existing = {m.id: m for m in session.scalars(select(Member).where(Member.household_id == hh.id))}
         given = {m.id for m in members if m.id is not None}

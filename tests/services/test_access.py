@@ -22,6 +22,7 @@ from desktop.services import (
     audit,
     auth,
     checks,
+    corrections,
     income,
     measures,
     overview,
@@ -55,6 +56,13 @@ RULES = {
     "backups.list_backups": "admin", "backups.backup_folder": "admin", "backups.take_backup": "admin",
     "backups.restore_backup": "admin",
     "checks.run_checks": "village",
+    "corrections.validate_step_correction": "village-write", "corrections.correct_step": "village-write",
+    "corrections.validate_case_date": "village-write", "corrections.correct_case_date": "village-write",
+    "corrections.correct_clue_date": "village-write", "corrections.void_problem": "village",
+    "corrections.void_case": "manager", "corrections.close_problems": "village-write",
+    "corrections.close_household": "manager", "corrections.reopen_household": "admin",
+    "corrections.case_corrections": "village", "corrections.household_corrections": "village",
+    "corrections.corrected_steps": "village",
     "demo.generate": "manager",
     "exchange.exporter.export_workbook": "any", "exchange.national_export.export_national": "any",
     "exchange.exporter.write_template": "any",
@@ -253,6 +261,21 @@ def _household_calls():
         "assess.assess": lambda s, h, w: assess.assess(s, YEAR, TODAY, household_ids=[h.hid]),
         "audit.history": lambda s, h, w: audit.history(s, h.hid),
         "checks.run_checks": lambda s, h, w: checks.run_checks(s, YEAR, TODAY, [h.hid]),
+        "corrections.validate_step_correction": lambda s, h, w: corrections.validate_step_correction(
+            s, corrections.StepCorrection(h.case, 1, "笔误", done_on=date(2024, 6, 2)), TODAY),
+        "corrections.correct_step": lambda s, h, w: corrections.correct_step(
+            s, corrections.StepCorrection(h.case, 1, "笔误", done_on=date(2024, 6, 2)), as_of=TODAY),
+        "corrections.validate_case_date": lambda s, h, w: corrections.validate_case_date(
+            s, h.case, date(2024, 5, 30), "笔误", TODAY),
+        "corrections.correct_case_date": lambda s, h, w: corrections.correct_case_date(
+            s, h.case, date(2024, 5, 30), "笔误", as_of=TODAY),
+        "corrections.correct_clue_date": lambda s, h, w: corrections.correct_clue_date(
+            s, h.clue, date(2024, 6, 1), "笔误", as_of=TODAY),
+        "corrections.void_problem": lambda s, h, w: corrections.void_problem(s, h.case),
+        "corrections.close_problems": lambda s, h, w: corrections.close_problems(s, h.hid, TODAY, "迁出", TODAY),
+        "corrections.case_corrections": lambda s, h, w: corrections.case_corrections(s, h.case),
+        "corrections.household_corrections": lambda s, h, w: corrections.household_corrections(s, h.hid),
+        "corrections.corrected_steps": lambda s, h, w: corrections.corrected_steps(s, h.case),
         "income.size_at": lambda s, h, w: income.size_at(s, h.hid, TODAY),
         "income.sizes_at": lambda s, h, w: income.sizes_at(s, TODAY, [h.hid]),
         "income.save_record": lambda s, h, w: income.save_record(
