@@ -42,7 +42,8 @@ def hid(ctx, township):
     data.a27_risk_types = ["01"]
     h = ctx.run(register.save_household, data, members, TODAY)
     ctx.run(income.save_record, RecordData(h, 2024, collected_on=date(2024, 3, 1),
-                                           lines=[LineData("A28", "务工收入", D("12000"))], collected_by="采集员"), TODAY)
+                                           lines=[LineData("A28", "务工收入", D("12000"))],
+                                           collected_by="采集员"), TODAY)
     return h
 
 
@@ -75,8 +76,8 @@ class TestStepCorrection:
         cid = open_identify(ctx, hid)
         step(ctx, cid, "verify", date(2024, 6, 5), data={"authorized": True})
         seq = seq_of(ctx, cid, "verify")
-        ctx.run(corrections.correct_step, StepCorrection(cid, seq, "录入时把 4 日写成了 5 日", done_on=date(2024, 6, 4)),
-                as_of=TODAY)
+        ctx.run(corrections.correct_step,
+                StepCorrection(cid, seq, "录入时把 4 日写成了 5 日", done_on=date(2024, 6, 4)), as_of=TODAY)
         v = ctx.read(workflow.view, cid, LATE)
         assert next(s for s in v.steps if s.seq == seq).done_on == date(2024, 6, 4)
         [row] = ctx.read(corrections.case_corrections, cid)
@@ -189,7 +190,8 @@ class TestRejectedPublicity:
         step(ctx, cid, "village_review", date(2024, 6, 7), data={"meeting_form": "村民代表会议"})
         step(ctx, cid, "township_review", date(2024, 6, 8))
         ctx.run(workflow.start_publicity, cid, date(2024, 6, 9))
-        step(ctx, cid, "publicity", date(2024, 6, 12), passed=False, notes="有异议", data={"publicity_start": "2024-06-20"})
+        step(ctx, cid, "publicity", date(2024, 6, 12), passed=False, notes="有异议",
+             data={"publicity_start": "2024-06-20"})
         failed = next(s for s in ctx.read(workflow.view, cid, LATE).steps if s.key == "publicity")
         assert failed.data["publicity_start"] == "2024-06-09"
 

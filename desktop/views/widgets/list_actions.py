@@ -48,8 +48,11 @@ class ListActions(QObject):
     household_action = Signal(str, int)  # action key, household id
 
     def __init__(self, table: QTableView, title: Callable[[], str], household_of: Callable[[QModelIndex], int | None]
-                 | None = None, township: Callable[[], str] | None = None, subtitle: Callable[[], str] | None = None):
+                 | None = None, township: Callable[[], str] | None = None, subtitle: Callable[[], str] | None = None,
+                 more_actions: Callable[[int], list[tuple[str, str]]] | None = None):
+        """more_actions: a list's own household actions for a row (key, text), emitted like the common ones."""
         super().__init__(table)
+        self.more_actions = more_actions
         self.table = table
         self.title = title
         self.subtitle = subtitle or (lambda: "")
@@ -63,6 +66,13 @@ class ListActions(QObject):
         hid = self.household_of(index) if (self.household_of is not None and index.isValid()) else None
         if hid is not None:
             for key, text in HOUSEHOLD_ACTIONS:
+                action = QAction(text, menu)
+                action.triggered.connect(lambda _checked=False, k=key, h=hid: self.household_action.emit(k, h))
+                menu.addAction(action)
+            more = self.more_actions(hid) if self.more_actions is not None else []
+            if more:
+                menu.addSeparator()
+            for key, text in more:
                 action = QAction(text, menu)
                 action.triggered.connect(lambda _checked=False, k=key, h=hid: self.household_action.emit(k, h))
                 menu.addAction(action)
