@@ -676,3 +676,64 @@ def derived_a26(members: list[MemberData]) -> bool:
     """A26 of the members being edited: the rule in services.rules, over the members of status 正常."""
     return rules.derived_a26([rules.MemberFacts(m.labor, m.a17_medical, m.a20_dibao, m.a21_tekun)
                               for m in members if m.status == "normal"])
+
+
+# ---------------------------------------------------------------- the household picker's search
+
+PICK_LIMIT = 20  # matches offered as one types
+
+
+@dataclass(frozen=True)
+class HouseholdMatch:
+    id: int
+    household_no: str
+    head_name: str
+    village_id: int
+    village: str
+    group: str
+    status: str
+    matched: str  # what matched besides the number and the head: "成员 李四", "电话 138…"; "" otherwise
+
+    @property
+    def text(self) -> str:
+        """One line of the picker's list."""
+        place = f"{self.village} {self.group}".strip()
+        extra = f" · {self.matched}" if self.matched else ""
+        return f"{self.household_no}  {self.head_name or '（未登记户主）'}（{place}）· {self.status}{extra}"
+
+
+def search_households(session: Session, text: str, limit: int = PICK_LIMIT) -> list[HouseholdMatch]:
+    """The one search behind every household picker (登记线索, 迁往他户, new cases, 收入测算…): 户编号, 户主 or any
+    member's name or ID number, a phone number, as typed; the user's villages only; the working register only
+    (a closed household, 户注销, takes no new work). An exact household number comes first."""
+    villages = access.scope(session)
+    typed = normalize(text or "").strip().upper()
+    if not typed:
+        return []
+    cond = [_text_condition(typed), _H.closed_on.is_(None)]
+    if villages is not None:
+        cond.append(_H.village_id.in_(villages))
+    exact = list(session.scalars(select(_H.id).where(_H.household_no == typed, *cond)))
+    ids = exact + [i for i in session.scalars(select(_H.id).where(*cond).order_by(_H.household_no).limit(limit))
+                   if i not in exact]
+    ids = ids[:limit]
+    if not ids:
+        return []
+    rows = household_rows(session, ids)
+    village_of = dict(session.execute(select(_H.id, _H.village_id).where(_H.id.in_(ids))).all())
+    matched: dict[int, str] = {}
+    pattern = _like(typed)
+    q = select(_M.household_id, _M.name, _M.id_number, _M.phone, _M.relation).where(
+        _M.household_id.in_(ids), or_(_M.name.like(pattern, escape="\\"), _M.id_number.like(pattern, escape="\\"),
+                                      _M.phone.like(pattern, escape="\\")))
+    for hid, name, number, phone, relation in session.execute(q):
+        if hid in matched:
+            continue
+        if typed in (number or "") and relation != "01":
+            matched[hid] = f"成员 {name}（证件号 …{number[-6:]}）"
+        elif typed in (phone or ""):
+            matched[hid] = f"{name} 电话 {phone}"
+        elif relation != "01" and typed in (name or ""):
+            matched[hid] = f"成员 {name}"
+    return [HouseholdMatch(r.id, r.household_no, r.head_name, village_of[r.id], r.village, r.group, r.status,
+                           matched.get(r.id, "")) for r in rows]

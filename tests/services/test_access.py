@@ -85,7 +85,7 @@ RULES = {
     "regions.add_group": "manager", "regions.update_region": "manager", "regions.tree": "any",
     "regions.village_by_name": "any", "regions.group_by_name": "any", "regions.names": "any",
     "register.household_ids": "any", "register.household_no": "village", "register.household_rows": "village",
-    "register.count_households": "any",
+    "register.count_households": "any", "register.search_households": "any",
     "register.get_household": "village", "register.household_id_by_no": "village", "register.events": "village",
     "register.refresh_household": "village-write", "register.check_access": "village-write",
     "register.save_household": "village-write", "register.record_event": "village-write",
