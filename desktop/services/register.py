@@ -155,8 +155,14 @@ class MemberData:
         """A member of the household now: status 正常 (not dead, moved, married out)."""
         return self.status == "normal"
 
+    @property
+    def birth_date(self) -> date | None:
+        """出生日期, as the ID number says it (derived, never stored: None while the number is not a valid ID)."""
+        info = parse_id(self.id_number)
+        return info.birth_date if info.error is None else None
 
-READ_ONLY_MEMBER = {"id", "status", "status_date"}
+
+READ_ONLY_MEMBER = {"id", "status", "status_date", "birth_date"}  # birth_date: derived from the ID number
 MEMBER_CODE_FIELDS = {"sex": "sex", "relation": "relation", "ethnicity": "ethnicity", "political": "political",
                       "education": "education", "school": "school", "health": "health",
                       "disability_grade": "disability_grade", "labor": "labor", "work_region": "work_region",
@@ -360,8 +366,10 @@ def events(session: Session, household_id: int) -> list[EventRow]:
          .where(MemberEvent.household_id == household_id)
          .order_by(MemberEvent.event_date.desc(), MemberEvent.id.desc()))
     kinds = codes("member_event")
-    return [EventRow(e.id, e.event_date, kinds.name(e.kind), name, idn, ohn or "", e.note or "", e.recorded_by or "")
-            for e, name, idn, ohn in session.execute(q)]
+    rows = session.execute(q).all()
+    who = audit.user_names(session, {e.recorded_by for e, *_ in rows})  # the user's name, not the log-in name
+    return [EventRow(e.id, e.event_date, kinds.name(e.kind), name, idn, ohn or "", e.note or "",
+                     who.get(e.recorded_by, "") if e.recorded_by else "") for e, name, idn, ohn in rows]
 
 
 # ---------------------------------------------------------------- validation

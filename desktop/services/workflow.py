@@ -145,11 +145,15 @@ def view(session: Session, case_id: int, as_of: date) -> CaseView:
     hh = session.get(Household, case.household_id)
     village = session.get(Region, hh.village_id)
     steps = []
-    for s in _steps(session, case.id):
+    rows = _steps(session, case.id)
+    from .audit import user_names  # the user's name, not the log-in name, in the timeline
+    who = user_names(session, {s.actor for s in rows})
+    for s in rows:
         late = s.due_on is not None and ((s.done_on is None and as_of > s.due_on)
                                          or (s.done_on is not None and s.done_on > s.due_on))
         name = step_name(case.kind, s.step)
-        steps.append(StepView(s.seq, s.step, name, s.due_on, s.done_on, s.actor, s.result, s.notes, dict(s.data or {}),
+        steps.append(StepView(s.seq, s.step, name, s.due_on, s.done_on, who.get(s.actor, s.actor), s.result, s.notes,
+                              dict(s.data or {}),
                               s.snapshot, late))
     return CaseView(case.id, case.kind, procedure(case.kind).name, case.state, STATES[case.state], hh.id,
                     hh.household_no, hh.head_name or "", village.name if village else "", case.opened_on,

@@ -72,11 +72,15 @@ class MemberForm(QWidget):
                 continue
             self.widgets[fld] = self._widget(fld, kind)
         self.widgets["id_number"].textEdited.connect(self._id_edited)
+        self.birth = QLabel("—")  # 出生日期: what the ID number says (not a field of its own)
+        self.birth.setToolTip("由身份证号得出")
 
         required = QGroupBox("必填")
         form = QFormLayout(required)
         for fld in REQUIRED:
             form.addRow(field_label("member", fld) + "：", self.widgets[fld])
+            if fld == "id_number":
+                form.addRow(field_label("member", "birth_date") + "：", self.birth)
         optional = QGroupBox("其他信息（可稍后在成员表中填写）")
         grid = QGridLayout(optional)
         others = [f for f in self.widgets if f not in REQUIRED]
@@ -122,11 +126,17 @@ class MemberForm(QWidget):
             edit.setCursorPosition(pos)
         sex: ValueCombo = self.widgets["sex"]
         info = parse_id(text)
+        self._show_birth(text)
         if info.sex and (sex.value() is None or sex.property("auto")):
             sex.set_value(info.sex)
             sex.setProperty("auto", True)
 
+    def _show_birth(self, text: str) -> None:
+        born = MemberData(id_number=normalize_id(text)).birth_date
+        self.birth.setText(born.isoformat() if born else "—（身份证号填写完整后显示）")
+
     def set_member(self, m: MemberData) -> None:
+        self._show_birth(m.id_number)
         for fld, w in self.widgets.items():
             value = getattr(m, fld)
             if isinstance(w, ValueCombo):
