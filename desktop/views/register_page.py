@@ -91,7 +91,7 @@ class RegisterPage(QWidget):
         self.table = self._make_table()
         self.list_actions = ListActions(self.table, lambda: "农户名单",
                                         lambda index: self.model.household_id(index.row()),
-                                        more_actions=self._closing_actions)
+                                        more_actions=self._closing_actions, villages=self._listed_villages)
         self.list_actions.household_action.connect(self._closing_action)
         self.dialog = None  # the open 户注销 / 恢复 dialog
         # After the view's own handlers (connected in setModel), so the view's reset does not undo ours.
@@ -319,6 +319,17 @@ class RegisterPage(QWidget):
         self.editor = editor
         editor.open()
         return editor
+
+    def _listed_villages(self) -> list[str]:
+        """The villages of the shown list, from the tree (reading 20,000 lazy rows for it would freeze the menu):
+        none when one village or group is chosen, the list being that village's already."""
+        village_id, _group = self._region()
+        top = self.tree.topLevelItem(0)
+        if village_id is not None or top is None:
+            return []
+        names = [top.child(i).text(0).rsplit("（", 1)[0] for i in range(top.childCount())
+                 if not top.child(i).text(0).endswith("（0）")]
+        return sorted(names)
 
     # ------------------------------------------------------------ 户注销 and its reopening
 

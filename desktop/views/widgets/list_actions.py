@@ -44,10 +44,13 @@ def village_column(table: QTableView) -> int | None:
     return None
 
 
+SCAN_LIMIT = 5000  # rows read for their villages when the menu opens; a longer list names its villages itself
+
+
 def villages_of(table: QTableView) -> list[str]:
     """The villages the list's rows belong to, in name order (none without a 行政村 column)."""
     col = village_column(table)
-    if col is None:
+    if col is None or table.model().rowCount() > SCAN_LIMIT:
         return []
     model = table.model()
     names = {str(model.index(r, col).data(Qt.ItemDataRole.DisplayRole) or "") for r in range(model.rowCount())}
@@ -78,10 +81,14 @@ class ListActions(QObject):
 
     def __init__(self, table: QTableView, title: Callable[[], str], household_of: Callable[[QModelIndex], int | None]
                  | None = None, township: Callable[[], str] | None = None, subtitle: Callable[[], str] | None = None,
-                 more_actions: Callable[[int], list[tuple[str, str]]] | None = None):
-        """more_actions: a list's own household actions for a row (key, text), emitted like the common ones."""
+                 more_actions: Callable[[int], list[tuple[str, str]]] | None = None,
+                 villages: Callable[[], list[str]] | None = None):
+        """more_actions: a list's own household actions for a row (key, text), emitted like the common ones;
+        villages: the villages of the list's rows, for a list that can say so without reading every row (the
+        lazily loaded register); otherwise they are read from the 行政村 column."""
         super().__init__(table)
         self.more_actions = more_actions
+        self.villages = villages or (lambda: villages_of(table))
         self.table = table
         self.title = title
         self.subtitle = subtitle or (lambda: "")
@@ -115,7 +122,7 @@ class ListActions(QObject):
         printing.setEnabled(not empty)
         menu.addAction(export)
         menu.addAction(printing)
-        villages = villages_of(self.table)
+        villages = self.villages()
         if len(villages) > 1:
             by_xlsx = menu.addMenu("按村导出到 Excel")
             by_pdf = menu.addMenu("按村打印（PDF）")
