@@ -4,15 +4,17 @@ A watchdog timer ticks every 10 ms on the GUI thread; a gap between two ticks is
 or react. Everything slow must run on the operations worker (views/operations.py); what the GUI thread does itself
 (the switch, the action, showing the worker's result) must stay under 200 ms.
 
-Known limit, measured and printed but not asserted: while the worker computes, the GUI thread must win the GIL
-back, and SQLAlchemy's compiled row processing holds it for long stretches; on a loaded machine gaps of
-200–400 ms occur then (see the report of issue 19). Gaps during which the worker ran are listed as
-`while_worker_ran`. The GUI thread's own work (each action, each result shown) is timed directly as thread CPU
-time and must stay under 200 ms; wall-clock gaps without the worker, which a busy machine inflates, are printed
-and must stay under a second."""
+The GUI thread's own work (each action, each result shown) is timed directly as thread CPU time and must stay under
+200 ms. Wall-clock gaps are asserted too: under 200 ms whenever the machine is not oversubscribed (its load average
+at most its number of CPUs: then a gap is the program's doing), and under a second on a machine so busy that the
+window would wait for the CPU whatever the program did (the parallel test workers and other processes; the
+gaps are printed). The long gaps while the worker computed were Python's full garbage collections on the worker
+(measured with gc.callbacks: 0.3–1.3 s each, holding the GIL); views/operations.py now leaves the full collection
+for an idle moment."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from datetime import date
@@ -24,7 +26,7 @@ from desktop import app as desktop_app
 from desktop.services import auth, demo, regions, settings
 from desktop.services.context import AppContext
 from desktop.services.db import init_db, sqlite_url
-from desktop.views.operations import Operation, operations
+from desktop.views.operations import Operation, install_gc_policy, operations
 
 pytestmark = pytest.mark.slow
 AS_OF = date(2024, 11, 20)
@@ -123,6 +125,7 @@ def settle(qtbot) -> None:
 
 
 def test_no_stall_over_200_ms_in_page_switches_and_actions_on_20000_households(qtbot, big_ctx, monkeypatch):
+    undo_gc_policy = install_gc_policy()  # as app.setup_application does for the program
     dog = Watchdog()
     succeeded = Operation._succeeded
 
@@ -154,8 +157,12 @@ def test_no_stall_over_200_ms_in_page_switches_and_actions_on_20000_households(q
     for spec in window.specs:  # again, with everything loaded once
         dog.run(qtbot, f"再次切换到{spec.title}", lambda k=spec.key: window.show_page(k))
     dog.timer.stop()
-    print("gaps while the worker computed (GIL contention, not asserted):", dog.while_worker_ran)
+    undo_gc_policy()
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    print(f"load per CPU {load:.1f}; gaps while the worker computed: {dog.while_worker_ran}; "
+          f"without the worker: {dog.stalls}")
     assert warnings.dashboard is not None and quality.model.rowCount() > 0  # the work was really done
-    print("wall-clock gaps without the worker (a busy machine inflates these):", dog.stalls)
     assert not dog.gui_stalls, f"GUI-thread work over {LIMIT_MS} ms (ms, during): {dog.gui_stalls}"
-    assert all(gap < FREEZE_MS for gap, _what in dog.stalls), f"the window froze (ms, during): {dog.stalls}"
+    gaps = dog.stalls + dog.while_worker_ran
+    limit = LIMIT_MS if load <= 1.0 else FREEZE_MS  # an oversubscribed machine starves any window of the CPU
+    assert all(gap < limit for gap, _what in gaps), f"the window stalled over {limit} ms (ms, during): {gaps}"
