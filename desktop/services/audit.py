@@ -210,6 +210,13 @@ def _step_and_clue_names(session: Session, entries: list[AuditEntry]) -> dict[tu
         for rid, year, quarter, on in session.execute(q.where(IncomeRecord.id.in_(wanted))):
             period = f"第 {quarter} 季度" if quarter else "全年"
             out[("income_record", rid)] = f"{year} 年{period}" + (f"（{on} 采集）" if on else "")
+    if wanted := ids("correction"):
+        from ..models import Correction
+        from .corrections import FIELD_NAMES, KIND_NAMES
+        for cid, kind, fld in session.execute(select(Correction.id, Correction.kind, Correction.field)
+                                              .where(Correction.id.in_(wanted))):
+            what = FIELD_NAMES.get(fld or "", "") if kind in ("step", "opened", "clue") else ""
+            out[("correction", cid)] = f"{KIND_NAMES.get(kind, kind)} {what}".strip()
     if wanted := ids("measure"):
         for mid, item, start in session.execute(select(Measure.id, Measure.item, Measure.start_date)
                                                 .where(Measure.id.in_(wanted))):

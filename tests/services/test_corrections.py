@@ -291,6 +291,10 @@ class TestCloseHousehold:
             ctx.run(register.save_household, *loaded, TODAY)
         [c] = ctx.read(corrections.household_corrections, hid)
         assert c.kind_name == "户注销" and c.reason == "全户迁出本乡镇" and c.new == "2024-10-01"
+        # the household's history names it, with who did it
+        history = ctx.read(audit.history, hid)
+        assert any(h.what == "更正记录 户注销" and h.user == "管理员" for h in history)
+        assert any(h.field == "注销日期" and h.new == "2024-10-01" for h in history)
 
     def test_an_id_shared_with_a_closed_duplicate_household_is_no_longer_a_finding(self, db, ctx, hid, township):
         data, members = family(township["villages"]["西村"], no="DUP", serial=30)
