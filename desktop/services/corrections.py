@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Clue, Correction, Household, User
 from . import access, procedures, rules, workflow
+from .auth import CurrentUser
 from .codes import codes
 from .errors import ServiceError
 
@@ -439,6 +440,23 @@ def reopen_household(session: Session, household_id: int, reason: str, *, as_of:
     hh.closed_on, hh.closed_reason = None, None
     _record(session, household_id=hh.id, kind="reopen", reason=reason, as_of=as_of,
             changes=[("closed_on", old, None)])
+
+
+# ---------------------------------------------------------------- who may (for a window that only hides)
+
+def may_void(user: CurrentUser | None) -> bool:
+    """作废 is for 管理员 and 乡镇审核员 (void_case decides; a window hides the button from others)."""
+    return user is not None and user.role in access.MANAGERS
+
+
+def may_close(user: CurrentUser | None) -> bool:
+    """户注销 is for 管理员 and 乡镇审核员 (close_household decides)."""
+    return user is not None and user.role in access.MANAGERS
+
+
+def may_reopen(user: CurrentUser | None) -> bool:
+    """Reopening a closed household is for 管理员 (reopen_household decides)."""
+    return user is not None and user.role == access.ADMIN
 
 
 # ---------------------------------------------------------------- what people read

@@ -43,7 +43,6 @@ from .step_form import StepForm
 SNAPSHOT_TITLE = "决定时的测算（冻结）"
 STATE_COLOURS = {workflow.OPEN: "#1565c0", workflow.DONE: "#2e7d32", workflow.FAILED: "#6b7280",
                  workflow.VOID: "#9ca3af"}
-MANAGERS = ("admin", "auditor")  # who may void a case (services.corrections.void_case decides)
 REASON_LABELS = {"green": "纳入原因："}  # what the opening reason is called, by procedure (else 申请理由)
 HINT = "<span style='color:#777'>{}</span>"
 
@@ -289,8 +288,7 @@ class CasePanel(QWidget):
             self.corrections.setText("<b>更正和作废记录</b>（原值保留）：<br>"
                                      + "<br>".join(escape(r.text) for r in rows))
         self.corrections.setVisible(bool(rows))
-        manager = self.ctx.user is not None and self.ctx.user.role in MANAGERS
-        self.void_button.setVisible(manager and case.is_open)
+        self.void_button.setVisible(corrections.may_void(self.ctx.user) and case.is_open)
         self.date_button.setEnabled(not case.voided)
         self._enable_correction()
 

@@ -152,7 +152,7 @@ class CaseDateDialog(ReasonDialog):
     """更正 the opening date of a case (for an identification: the clue date, D of its deadlines)."""
 
     def __init__(self, ctx: AppContext, case: CaseView, parent: QWidget | None = None):
-        what = "线索日期（认定期限的起算日 D）" if case.kind == "identify" else "发起日期"
+        what = "线索日期（认定期限的起算日 D）" if case.data.get("clue_id") else "发起日期"
         super().__init__(ctx, f"更正{what}", f"流程 #{case.id} {case.kind_name}，户 {case.household_no}，原{what} "
                          f"{case.opened_on}。各步骤的期限随之重新计算；原日期和原因记入更正记录。", parent)
         self.case = case

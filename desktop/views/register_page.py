@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services import overview, regions, register
+from ..services import corrections, overview, regions, register
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.register import HouseholdFilter
@@ -341,8 +341,8 @@ class RegisterPage(QWidget):
         if user is None or row is None:
             return []
         if row.closed:
-            return [("reopen", "恢复已注销的户…")] if user.role == "admin" else []
-        return [("close", "户注销…")] if user.role in ("admin", "auditor") else []
+            return [("reopen", "恢复已注销的户…")] if corrections.may_reopen(user) else []
+        return [("close", "户注销…")] if corrections.may_close(user) else []
 
     def _closing_action(self, action: str, household_id: int) -> None:
         from .correction_dialogs import CloseHouseholdDialog, ReopenHouseholdDialog
