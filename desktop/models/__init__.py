@@ -7,6 +7,7 @@ from .correction import Correction
 from .household import Household, Member, MemberEvent
 from .income import IncomeLine, IncomeRecord
 from .measure import Measure
+from .rectification import Rectification
 from .region import LEVELS, Region
 from .screening import ScreeningVisit
 from .settings import AppSetting, YearSettings
@@ -14,6 +15,6 @@ from .user import LoginGuard, User, UserVillage
 
 __all__ = [
     "AppSetting", "AuditEntry", "Base", "Case", "CaseStep", "Clue", "Correction", "Household", "IncomeLine",
-    "IncomeRecord", "LEVELS", "LoginGuard", "Measure", "Member", "MemberEvent", "Money", "Region", "ScreeningVisit",
-    "User", "UserVillage", "YearSettings",
+    "IncomeRecord", "LEVELS", "LoginGuard", "Measure", "Member", "MemberEvent", "Money", "Rectification", "Region",
+    "ScreeningVisit", "User", "UserVillage", "YearSettings",
 ]
