@@ -12,9 +12,11 @@ from .region import LEVELS, Region
 from .screening import ScreeningVisit
 from .settings import AppSetting, YearSettings
 from .user import LoginGuard, User, UserVillage
+from .version import DataVersion
 
 __all__ = [
-    "AppSetting", "AuditEntry", "Base", "Case", "CaseStep", "Clue", "Correction", "Household", "IncomeLine",
+    "AppSetting", "AuditEntry", "Base", "Case", "CaseStep", "Clue", "Correction", "DataVersion", "Household",
+    "IncomeLine",
     "IncomeRecord", "LEVELS", "LoginGuard", "Measure", "Member", "MemberEvent", "Money", "Rectification", "Region",
     "ScreeningVisit", "User", "UserVillage", "YearSettings",
 ]

@@ -2,13 +2,13 @@
 or reopened — each kept with who, when, why and the value it replaced (issue 19, problem 9)
 
 Revision ID: 0021
-Revises: 0017
+Revises: 0018
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
