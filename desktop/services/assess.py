@@ -226,7 +226,10 @@ def _assess(session: Session, year: int, as_of: date, household_nos: list[str] |
             household_ids: list[int] | None) -> list[Assessment]:
     """The fast path: the same answers as _assess_plain (tests/services/test_assess_fast.py), from a few set-based
     queries read as plain columns, with what many households share (their members' facts, the guarantees, the
-    colour of a date) worked out once per distinct value instead of once per household."""
+    colour of a date) worked out once per distinct value instead of once per household. Households named (by
+    number or id) are assessed whatever their state; the whole register (or a clerk's villages) means the
+    households not closed (户注销)."""
+    whole_register = household_nos is None and household_ids is None
     household_ids = access.within(session, household_ids)
     ys = year_settings(session, year)
     line, point, rural_average = ys.monitoring_line, ys.status_time_point, ys.rural_average
@@ -239,6 +242,8 @@ def _assess(session: Session, year: int, as_of: date, household_nos: list[str] |
         q = q.where(Household.household_no.in_(household_nos))
     if household_ids is not None:
         q = q.where(Household.id.in_(household_ids))
+    if whole_register:
+        q = q.where(Household.closed_on.is_(None))
     rows = session.execute(q).all()
     if household_nos is not None:
         missing = sorted(set(household_nos) - {r.household_no for r in rows})
@@ -380,6 +385,7 @@ class _Shared:
 def _assess_plain(session: Session, year: int, as_of: date, household_nos: list[str] | None,
                   household_ids: list[int] | None) -> list[Assessment]:
     """The reference the fast path (_assess) is tested against: household by household through _one."""
+    whole_register = household_nos is None and household_ids is None
     household_ids = access.within(session, household_ids)
     ys = year_settings(session, year)
     line, point = ys.monitoring_line, ys.status_time_point
@@ -392,6 +398,8 @@ def _assess_plain(session: Session, year: int, as_of: date, household_nos: list[
         q = q.where(Household.household_no.in_(household_nos))
     if household_ids is not None:
         q = q.where(Household.id.in_(household_ids))
+    if whole_register:
+        q = q.where(Household.closed_on.is_(None))
     rows = session.execute(q).all()
     if household_nos is not None:
         missing = sorted(set(household_nos) - {r.household_no for r in rows})
