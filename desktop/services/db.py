@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import backup, failures, keys
+from . import backup, dataversion, failures, keys
 from .errors import ServiceError
 
 if TYPE_CHECKING:
@@ -171,6 +171,7 @@ def init_db(url: str, *, key: bytes | None = None, plain: bool = False, run_migr
     if url.startswith("sqlite"):
         return _init_sqlite(url, key=key, plain=plain, run_migrations=run_migrations)
     engine = create_engine(url, future=True)
+    dataversion.install(engine)  # every writing transaction bumps the data version (caches key on it)
     db = Database(engine, sessionmaker(engine, expire_on_commit=False), url)
     if run_migrations:
         migrate(db)
@@ -204,6 +205,7 @@ def _init_sqlite(url: str, *, key: bytes | None, plain: bool, run_migrations: bo
     if key is not None:
         event.listen(engine, "connect", lambda con, _rec: keys.apply_key(con, key), insert=True)
     event.listen(engine, "connect", _sqlite_pragmas)
+    dataversion.install(engine)  # every writing transaction bumps the data version (caches key on it)
     vault = keys.Vault(path, key) if key is not None and path is not None else None
     db = Database(engine, sessionmaker(engine, expire_on_commit=False, info={"vault": vault} if vault else {}), url,
                   key=key, recovery_key=recovery, vault=vault)

@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...models import AuditEntry, Household, Member, Region
-from .. import access, audit, backup, regions
+from .. import access, audit, backup, dataversion, regions
 from ..auth import CurrentUser
-from ..idnumber import parse_id
+from ..idnumber import normalize_id
 from .hidden import choose_sheets
 from .hidden import notes as hidden_notes
 from .hidden import questions as hidden_questions
@@ -74,6 +74,10 @@ class Preview:
     sheet_notes: list[str] = field(default_factory=list)  # which sheet was read as what; removed characters
     elapsed: float = 0.0
     data: Data | None = field(default=None, repr=False, compare=False)
+    # How the file lands, as resolved against the data version seen by the preview (services.dataversion): apply
+    # reuses it while that version is still the database's and the same user applies.
+    plan: Plan | None = field(default=None, repr=False, compare=False)
+    resolved_at: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -188,6 +192,9 @@ def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser 
             _check_file(data, issues, tw.name)
             plan = _resolve(session, data, issues, user)
             living_elsewhere(session, data, issues)
+            version = dataversion.current(session)
+            if plan is not None and version is not None and not dataversion.uncommitted(session):
+                result.plan, result.resolved_at = plan, (version, user.username, user.village_ids)
             _count(result, data, plan)
             _describe(result, data)
             asked = Issues()
@@ -541,7 +548,7 @@ def _resolve(session: Session, data: Data, issues: Issues, user: CurrentUser | N
     mem = data.sheets["member"]
     i_id = mem.sheet.index("id_number")
     known = _existing_numbers(session, list(existing.values()))
-    for _no, rows in data.members.items():
+    for no, rows in data.members.items():
         hid = existing.get(no)
         numbers = known.get(hid, ()) if hid is not None else ()
         for _row, vals in rows:
@@ -561,11 +568,11 @@ def _existing_numbers(session: Session, household_ids: list[int]) -> dict[int, s
         wanted = set(household_ids)
         for hid, number in session.execute(q):
             if hid in wanted:
-                out[hid].add(parse_id(number).number)
+                out[hid].add(normalize_id(number))
     else:
         for start in range(0, len(household_ids), 900):
             for hid, number in session.execute(q.where(Member.household_id.in_(household_ids[start:start + 900]))):
-                out[hid].add(parse_id(number).number)
+                out[hid].add(normalize_id(number))
     return out
 
 
@@ -613,7 +620,11 @@ def apply(session: Session, pv: Preview, *, user: CurrentUser | None = None, as_
             report(progress, 0, 0, "正在备份数据库")
             taken = backup.backup_sqlite(path, "import")
     issues = Issues()
-    plan = _resolve(session, data, issues, user)
+    plan = pv.plan
+    if plan is None or pv.resolved_at != (dataversion.current(session), user.username, user.village_ids) \
+            or dataversion.uncommitted(session):
+        plan = _resolve(session, data, issues, user)  # the database changed since the preview: resolve again
+    pv.plan = pv.resolved_at = None
     if issues or plan is None:
         raise ExchangeError("数据库在预览之后已有变化，请重新预览：" + "；".join(i.text() for i in issues.items[:5]))
     writer = Writer(session, data, plan, pv.year, as_of, progress, cancelled, source_file=pv.path.name)
