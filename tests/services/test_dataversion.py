@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, text
 from desktop.models import AuditEntry, Household
 from desktop.services import assess, dataversion, income, register
 from desktop.services.income import LineData, RecordData
-from tests.conftest import TODAY, family
+from tests.conftest import TEST_KEY, TODAY, family
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,7 +79,7 @@ def test_assess_is_cached_until_a_write_and_sees_writes_of_another_process(ctx, 
         "import sys; sys.path.insert(0, '.');"
         "from desktop.services.db import init_db, sqlite_url;"
         "from sqlalchemy import text;"
-        f"db = init_db(sqlite_url({str(path)!r}));"
+        f"db = init_db(sqlite_url({str(path)!r}), key=bytes.fromhex({TEST_KEY.hex()!r}));"
         "s = db.session('other');"
         "s.execute(text(\"UPDATE income_line SET amount = 3000000 WHERE item = 'A28'\"));"  # 30,000.00 yuan
         "s.commit()"
