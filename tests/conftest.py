@@ -7,7 +7,6 @@ settings: the program itself always migrates and always uses auth.SCRYPT_N's pro
 from __future__ import annotations
 
 import os
-import shutil
 from datetime import date
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -17,9 +16,9 @@ import pytest
 from desktop.services import auth, regions, settings
 from desktop.services import db as dbmod
 from desktop.services.context import AppContext
-from desktop.services.db import init_db, sqlite_url
 from desktop.services.idnumber import make_id
 from desktop.services.register import HouseholdData, MemberData
+from tests import dbserver
 
 TODAY = date(2024, 11, 20)
 YEAR = 2024
@@ -60,22 +59,35 @@ def _data_folder_of_the_run(tmp_path_factory):
         os.environ["FANPIN_DATA_DIR"] = before
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only(reason): about the SQLite file itself; skipped on PostgreSQL")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not dbserver.ON_POSTGRES:
+        return
+    for item in items:
+        mark = item.get_closest_marker("sqlite_only")
+        if mark is not None:
+            reason = mark.args[0] if mark.args else "SQLite 文件本身的测试"
+            item.add_marker(pytest.mark.skip(reason=f"仅 SQLite：{reason}"))
+
+
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory):
-    """One database migrated to the newest schema, copied by every test that wants a fresh one."""
-    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-    init_db(sqlite_url(path)).dispose()  # dispose checkpoints the WAL: the main file is the whole database
-    return path
+    """One database migrated to the newest schema, copied by every test that wants a fresh one (a file on SQLite,
+    a template database on the PostgreSQL server of FANPIN_TEST_DB_URL: tests/dbserver.py)."""
+    template = dbserver.Template(tmp_path_factory.mktemp("template"))
+    yield template
+    template.close()
 
 
 @pytest.fixture
 def db(tmp_path, monkeypatch, migrated_template):
     monkeypatch.setenv("FANPIN_DATA_DIR", str(tmp_path / "data"))
-    path = tmp_path / "test.sqlite3"
-    shutil.copyfile(migrated_template, path)
-    database = init_db(sqlite_url(path))  # finds the schema at head: no migration runs
+    database = migrated_template.fresh(tmp_path)  # finds the schema at head: no migration runs
     yield database
-    database.dispose()
+    dbserver.release(database)
 
 
 @pytest.fixture

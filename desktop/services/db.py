@@ -1,25 +1,32 @@
-"""The one place that builds the engine: init_db(url) for SQLite files, tests and PostgreSQL."""
+"""The one place that builds the engine: init_db(url) for SQLite files, tests and PostgreSQL.
+
+Where the database is: `--db`, the settings and the first-run choice all pass through database_url(): anything with
+"://" is an SQLAlchemy URL (the county edition: postgresql+psycopg://user@host/db), anything else an SQLite file.
+The PostgreSQL side (its password, the engine) lives in _open_server(), apart from the SQLite file's own opening."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import backup, failures
+from .errors import ServiceError
 
 if TYPE_CHECKING:
     from .auth import CurrentUser
 
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -108,6 +115,64 @@ def sqlite_url(path: Path | str) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
+def is_url(target: Path | str | None) -> bool:
+    """A database given as an SQLAlchemy URL rather than a file path (the county edition's server)."""
+    return target is not None and "://" in str(target)
+
+
+def database_url(target: Path | str) -> str:
+    """The SQLAlchemy URL of `--db` or a setting: a URL as given, a path as its SQLite file."""
+    return str(target) if is_url(target) else sqlite_url(target)
+
+
+def shown_url(url: str) -> str:
+    """The URL as shown to a person or written to a log: never its password."""
+    if not is_url(url):
+        return url
+    return make_url(url).render_as_string(hide_password=True)
+
+
+KEYRING_SERVICE = "fanpin-workbench"
+
+
+def server_password(url: URL) -> str | None:
+    """The database's own password from the OS keyring (service "fanpin-workbench", user "user@host:port/db"),
+    when the keyring package is installed. PGPASSWORD and the pgpass file are read by libpq itself; the program's
+    user password (FANPIN_PASSWORD) is never used for the database, nor is any password kept in a settings file."""
+    try:
+        import keyring  # optional: not a dependency
+    except ImportError:
+        return None
+    try:
+        return keyring.get_password(KEYRING_SERVICE, keyring_user(url))
+    except Exception:  # noqa: BLE001 - no usable keyring backend: libpq's own sources still apply
+        return None
+
+
+def keyring_user(url: URL) -> str:
+    return f"{url.username or ''}@{url.host or ''}:{url.port or 5432}/{url.database or ''}"
+
+
+POSTGRES_DRIVER = "postgresql+psycopg"
+
+
+def _open_server(url: str) -> Engine:
+    """An engine on a database server (PostgreSQL): the password from the keyring if the URL and libpq's own
+    sources (PGPASSWORD, pgpass) give none; connections checked before use, so a seat survives a server restart."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":  # the bare scheme means psycopg2 to SQLAlchemy: the program ships psycopg 3
+        parsed = parsed.set(drivername=POSTGRES_DRIVER)
+    if parsed.password is None and not os.environ.get("PGPASSWORD"):
+        password = server_password(parsed)
+        if password:
+            parsed = parsed.set(password=password)
+    try:
+        return create_engine(parsed, future=True, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        raise ServiceError("连接县级数据库需要 PostgreSQL 驱动 psycopg：请安装 pip install \".[postgres]\"，"
+                           "或使用包含它的安装包") from exc
+
+
 # FULL: each commit syncs the WAL, so a transaction reported as saved survives a power cut; NORMAL loses the
 # last commits (tests/safety/test_power_loss.py shows both).
 SYNCHRONOUS = "FULL"
@@ -154,6 +219,9 @@ def migrate(db: Database) -> Path | None:
 
 
 def init_db(url: str, *, run_migrations: bool = True) -> Database:
+    if not url.startswith("sqlite"):
+        return _finish(Database(engine := _open_server(url), sessionmaker(engine, expire_on_commit=False), url),
+                       run_migrations)
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -163,7 +231,112 @@ def init_db(url: str, *, run_migrations: bool = True) -> Database:
     db = Database(engine, sessionmaker(engine, expire_on_commit=False), url)
     if db.sqlite_path is not None:
         event.listen(engine, "commit", lambda _conn: db.check_file())  # before the commit reaches the file
+    return _finish(db, run_migrations)
+
+
+def _finish(db: Database, run_migrations: bool) -> Database:
     if run_migrations:
         migrate(db)
     db.remember_file()
     return db
+
+
+# ------------------------------------------------------------------ what works the same on both databases
+
+# Bound parameters in one statement: psycopg allows 65,535, SQLite 32,766. A long id list is sent in batches of
+# this many (assess, checks and reports may name every household of a county: 100,000 ids).
+IN_BATCH = 10_000
+
+
+def chunks(values: Iterable[T], size: int = IN_BATCH) -> Iterator[list[T]]:
+    """`values` in lists of at most `size`: one `IN (…)` per list stays below every driver's parameter limit."""
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def rows_in(session: Session, query: Callable[[list], object], values: Iterable, *, scalars: bool = False) -> list:
+    """Run `query(batch)` (a select with `column.in_(batch)`) for each batch of `values` and return all rows (or
+    scalars) together. Order across batches follows the batches; sort afterwards when order matters."""
+    out: list = []
+    for batch in chunks(values):
+        result = session.scalars(query(batch)) if scalars else session.execute(query(batch))
+        out.extend(result)
+    return out
+
+
+def take_write_lock(session: Session) -> None:
+    """SQLite: take the database's write lock now (waiting up to BUSY_TIMEOUT_MS), so that what this transaction
+    reads next cannot be changed by another process before it writes. PostgreSQL needs no such step."""
+    if session.get_bind().dialect.name == "sqlite":
+        # A write that changes nothing still makes the transaction a writer (SQLite's RESERVED lock).
+        session.execute(text("UPDATE alembic_version SET version_num = version_num WHERE 1 = 0"))
+
+
+def reserve_ids(session: Session, model, count: int) -> Sequence[int]:
+    """`count` primary keys for rows of `model` that this transaction will insert itself (bulk inserts that give
+    ids: the importer, the demo). Never max+1 read without a lock: PostgreSQL hands them out from the table's own
+    sequence (other seats' inserts get others); SQLite under its write lock, held to the commit, after the largest
+    id stored."""
+    if count <= 0:
+        return range(0)
+    bind = session.get_bind()
+    table = model.__table__.name
+    if bind.dialect.name == "postgresql":
+        return list(session.scalars(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
+                                         "FROM generate_series(1, :n)"), {"t": table, "n": count}))
+    take_write_lock(session)
+    first = (session.scalar(select(func.max(model.__table__.c.id))) or 0) + 1
+    return range(first, first + count)
+
+
+class IdSource:
+    """Ids one at a time for a bulk insert of `model`, reserved through reserve_ids in growing blocks."""
+
+    def __init__(self, session: Session, model, block: int = 1000):
+        self.session, self.model, self.block = session, model, block
+        self._ids: Iterator[int] = iter(())
+        self._high = 0  # SQLite: ids handed out but perhaps not inserted yet must not be handed out again
+
+    def __call__(self) -> int:
+        for value in self._ids:
+            self._high = max(self._high, value)
+            return value
+        ids = reserve_ids(self.session, self.model, self.block)
+        if isinstance(ids, range) and ids.start <= self._high:
+            ids = range(self._high + 1, self._high + 1 + len(ids))
+        self._ids = iter(ids)
+        self.block = min(self.block * 2, 50_000)
+        return self()
+
+
+# ------------------------------------------------------------------ locks between seats
+
+IMPORT_LOCK = 0x66616E71  # PostgreSQL advisory lock key of imports ("fanq"); migrations use 0x66616E70 (env.py)
+LOCK_WAIT_SECONDS = 10
+
+
+class Busy(ServiceError):
+    """Another seat holds the lock this work needs; nothing was changed."""
+
+
+def exclusive(session: Session, key: int, what: str, wait_seconds: float = LOCK_WAIT_SECONDS) -> None:
+    """Only one seat at a time does `what` (an import): held until this transaction ends. A second one waits up
+    to `wait_seconds`, then is refused in Chinese. PostgreSQL: a transaction-scoped advisory lock. SQLite: the
+    database's write lock (taken now rather than at the first insert)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = '{int(wait_seconds * 1000)}ms'"))
+        try:
+            with session.begin_nested():
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        except OperationalError as exc:
+            raise Busy(f"另一位用户正在{what}，{wait_seconds:g} 秒内没有完成；数据没有改变，请稍后再{what}") from exc
+        session.execute(text("SET LOCAL lock_timeout = 0"))
+    elif bind.dialect.name == "sqlite":
+        take_write_lock(session)
