@@ -13,7 +13,7 @@ from sqlalchemy import and_, asc, desc, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import Household, Member, MemberEvent, Region
-from . import access, audit, regions, rules
+from . import access, audit, concurrency, regions, rules
 from .auth import CurrentUser
 from .codes import codes, normalize
 from .errors import ServiceError
@@ -97,12 +97,13 @@ class HouseholdData:
     after_a34: Decimal | None = None
     after_a35: Decimal | None = None
     after_a36: Decimal | None = None
+    version: int | None = None  # as read (get_household): a save over a newer change is refused (concurrency)
 
 
 AFTER_REMOVAL = ("after_dropout", "after_housing_damaged", "after_medical_missing", "after_water_damaged",
                  "after_a28", "after_a29", "after_a30", "after_a31", "after_a32", "after_a33", "after_a34",
                  "after_a35", "after_a36")
-READ_ONLY_HOUSEHOLD = {"id", "monitoring_status", "identified_on", "a53_removal_way", "a54_removed_on",
+READ_ONLY_HOUSEHOLD = {"id", "version", "monitoring_status", "identified_on", "a53_removal_way", "a54_removed_on",
                        "policy_excluded_on", *AFTER_REMOVAL}
 
 
@@ -146,6 +147,7 @@ class MemberData:
     # Read-only here: changed by events.
     status: str = "normal"
     status_date: date | None = None
+    version: int | None = None  # as read: see HouseholdData.version
 
     @property
     def current(self) -> bool:
@@ -153,7 +155,7 @@ class MemberData:
         return self.status == "normal"
 
 
-READ_ONLY_MEMBER = {"id", "status", "status_date"}
+READ_ONLY_MEMBER = {"id", "version", "status", "status_date"}
 MEMBER_CODE_FIELDS = {"sex": "sex", "relation": "relation", "ethnicity": "ethnicity", "political": "political",
                       "education": "education", "school": "school", "health": "health",
                       "disability_grade": "disability_grade", "labor": "labor", "work_region": "work_region",
@@ -527,15 +529,21 @@ def save_household(session: Session, data: HouseholdData, members: list[MemberDa
             row.seq = seq
             session.add(row)
     else:
-        hh = session.get(Household, data.id)
+        hh = concurrency.lock_household(session, data.id)
         if hh is None:
             raise RegisterError(f"户 #{data.id} 不存在")
         check_access(session, user, hh.village_id)
-        _apply(hh, data, READ_ONLY_HOUSEHOLD)
+        concurrency.expect_version(session, hh, data.version)
         existing = {m.id: m for m in session.scalars(select(Member).where(Member.household_id == hh.id))}
         given = {m.id for m in members if m.id is not None}
         if any(m.id is None for m in members) or given != set(existing):
+            if any(m.version is not None for m in members) and (set(existing) - given):
+                who = concurrency.describe_change(session, "member", None, household_id=hh.id) or "已被其他用户变更"
+                raise concurrency.Conflict(f"户 {hh.household_no} 的家庭成员{who}。{concurrency.RELOAD}")
             raise RegisterError("已登记户的成员增减须通过“成员变更”登记（新生儿、嫁入、迁入、死亡、嫁出、迁出）")
+        for m in members:
+            concurrency.expect_version(session, existing[m.id], m.version)
+        _apply(hh, data, READ_ONLY_HOUSEHOLD)
         for seq, m in enumerate(members, 1):
             row = existing[m.id]
             _apply(row, m, READ_ONLY_MEMBER | {"seq"})
@@ -555,7 +563,7 @@ def record_event(session: Session, household_id: int, kind: str, event_date: dat
     spec = codes("member_event").get(kind)
     if spec is None:
         raise RegisterError(f"未知的变更类型：{kind}")
-    hh = session.get(Household, household_id)
+    hh = concurrency.lock_household(session, household_id)  # two seats registering the same birth: one wins
     if hh is None:
         raise RegisterError(f"户 #{household_id} 不存在")
     check_access(session, user, hh.village_id)
@@ -586,7 +594,7 @@ def record_event(session: Session, household_id: int, kind: str, event_date: dat
         session.flush()
         member_id = row.id
     else:
-        row = session.get(Member, member_id) if member_id is not None else None
+        row = session.get(Member, member_id, populate_existing=True) if member_id is not None else None
         if row is None or row.household_id != household_id:
             raise RegisterError("请选择本户的一名成员")
         target = spec.extra["status_after"]
