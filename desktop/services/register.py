@@ -533,13 +533,10 @@ def save_household(session: Session, data: HouseholdData, members: list[MemberDa
         if hh is None:
             raise RegisterError(f"户 #{data.id} 不存在")
         check_access(session, user, hh.village_id)
-        concurrency.expect_version(session, hh, data.version)
+        concurrency.expect_version(session, hh, data.version)  # a member added or gone changed its size: newer
         existing = {m.id: m for m in session.scalars(select(Member).where(Member.household_id == hh.id))}
         given = {m.id for m in members if m.id is not None}
         if any(m.id is None for m in members) or given != set(existing):
-            if any(m.version is not None for m in members) and (set(existing) - given):
-                who = concurrency.describe_change(session, "member", None, household_id=hh.id) or "已被其他用户变更"
-                raise concurrency.Conflict(f"户 {hh.household_no} 的家庭成员{who}。{concurrency.RELOAD}")
             raise RegisterError("已登记户的成员增减须通过“成员变更”登记（新生儿、嫁入、迁入、死亡、嫁出、迁出）")
         for m in members:
             concurrency.expect_version(session, existing[m.id], m.version)

@@ -55,6 +55,11 @@ RULES = {
     "backups.list_backups": "admin", "backups.backup_folder": "admin", "backups.take_backup": "admin",
     "backups.restore_backup": "admin",
     "checks.run_checks": "village",
+    # several seats on one database: called by the services above after their own check
+    "concurrency.describe_change": "internal", "concurrency.expect_version": "internal",
+    "concurrency.from_stale": "internal", "concurrency.lock_household": "internal",
+    "db.exclusive": "internal", "db.reserve_ids": "internal", "db.rows_in": "internal",
+    "db.take_write_lock": "internal",
     "demo.generate": "manager",
     "exchange.exporter.export_workbook": "any", "exchange.national_export.export_national": "any",
     "exchange.exporter.write_template": "any",
