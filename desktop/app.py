@@ -13,10 +13,10 @@ from PySide6.QtGui import QFont, QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from . import APP_NAME, __version__
-from .paths import default_db_path, resource_path
+from .paths import default_db_path, resource_path, saved_database
 from .services import auth, backup, failures, settings, setup
 from .services.context import AppContext
-from .services.db import Database, init_db, sqlite_url
+from .services.db import Database, init_db, is_url, shown_url, sqlite_url
 from .services.errors import ServiceError
 from .services.integrity import integrity_check
 
@@ -40,13 +40,15 @@ class DatabaseDamaged(Exception):
         super().__init__(f"数据库文件检查未通过：{path}\n{problem}")
 
 
-def open_database(path: Path | None = None) -> Database:
+def open_database(path: Path | str | None = None) -> Database:
     """Open (and migrate) the database file, default in the user's data folder.
 
     An existing file is checked with PRAGMA quick_check first; a damaged file raises DatabaseDamaged before any
     migration or backup touches it. A file the program cannot use as it is — a read-only file or folder, a
     lock held by another program, a full disk — raises a failures.StorageError that says what to do; the write
     lock is tried once at start so that this is known before log-in, not at the first save."""
+    if is_url(path):
+        return init_db(str(path))  # the county's server: its own checks and backups (README “县级数据库”)
     path = Path(path) if path is not None else default_db_path()
     if path.exists():
         problem = integrity_check(path, quick=True)
@@ -147,11 +149,31 @@ def setup_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run_gui(db_path: Path | None = None) -> int:
+def choose_database(db_path: Path | str | None) -> Path | str | None:
+    """Which database this run opens: --db, else the one chosen on this computer before, else — on the very first
+    start, with no database file yet — the person's choice 单机 / 县级数据库 (None: they closed the dialog)."""
+    if db_path is not None:
+        return db_path
+    saved = saved_database()
+    if saved is not None:
+        return saved
+    if default_db_path().exists():
+        return default_db_path()
+    from .views.database_choice import DatabaseChoiceDialog
+    dialog = DatabaseChoiceDialog(default_db_path())
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.target
+
+
+def run_gui(db_path: Path | str | None = None) -> int:
     """The whole program with a window: first run, log-in, main window. Returns the exit code."""
     app = setup_application()
     from .views.crash_dialog import install_crash_reporter
     install_crash_reporter(app)  # the log file, and a dialog for any fault from here on
+    db_path = choose_database(db_path)
+    if db_path is None:
+        return 0
     try:
         try:
             db = open_database(db_path)
@@ -165,7 +187,7 @@ def run_gui(db_path: Path | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - e.g. a file from a newer version: a fault, logged in full
         log.exception("could not open the database %s", db_path or default_db_path())
         QMessageBox.critical(None, f"无法打开数据库 — {APP_NAME}",
-                             f"无法打开数据库文件：\n{db_path or default_db_path()}\n\n"
+                             f"无法打开数据库：\n{shown_url(str(db_path or default_db_path()))}\n\n"
                              f"程序内部错误（{type(exc).__name__}），"
                              "详细信息已写入日志文件。请联系技术支持。")
         return 1

@@ -59,6 +59,20 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+DB_HELP = ("数据库：SQLite 文件路径，或县级数据库的地址 postgresql+psycopg://用户@主机:端口/库名"
+           "（其密码取自 PGPASSWORD、pgpass 文件或系统钥匙串，不写在命令行或配置文件中）")
+
+
+def _db_target(text: str) -> Path | str:
+    """--db: anything with "://" is a database URL (the county edition), anything else an SQLite file."""
+    return text if "://" in text else Path(text)
+
+
+def _shown(target: Path | str) -> str:
+    from .services.db import shown_url
+    return shown_url(str(target))
+
+
 def _user_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--user", help="用户名（优先于环境变量 FANPIN_USER）；密码取自环境变量 FANPIN_PASSWORD，"
                                    "或在终端上提示输入")
@@ -69,7 +83,7 @@ def build_parser() -> Parser:
     sub = p.add_subparsers(dest="command", parser_class=Parser)
 
     s = sub.add_parser("init", help="创建空数据库并配置乡镇")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     s.add_argument("--township", required=True)
     s.add_argument("--county")
     s.add_argument("--city")
@@ -81,7 +95,7 @@ def build_parser() -> Parser:
     s.add_argument("--admin-password", required=True, help="第一个管理员的密码")
 
     s = sub.add_parser("config", help="年度设置：监测线、当地农村人均纯收入、县农村居民人均可支配收入")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     _user_option(s)
     s.add_argument("--year", required=True, type=_year)
     s.add_argument("--monitoring-line")
@@ -93,7 +107,7 @@ def build_parser() -> Parser:
     s.add_argument("--current", action="store_true", help="设为当前工作年度")
 
     s = sub.add_parser("import", help="导入交换工作簿或全国系统一人一行的名单（.xlsx/.xls/.csv，全部检查无误才写入）")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     _user_option(s)
     s.add_argument("file", type=Path, metavar="FILE.xlsx|.xls|.csv")
     s.add_argument("--year", type=_year, help="收入各列所属年度（默认当前工作年度）")
@@ -103,7 +117,7 @@ def build_parser() -> Parser:
                    help="村名与已有的行政村相近（如 杨平村 / 杨坪村）时仍按新村建立")
 
     s = sub.add_parser("export", help="导出 Excel 工作簿：本程序的交换格式，或全国系统的监测对象信息格式")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     _user_option(s)
     s.add_argument("file", type=Path, metavar="FILE.xlsx")
     s.add_argument("--year", type=_year, help="收入各列所属年度（默认当前工作年度）")
@@ -111,14 +125,14 @@ def build_parser() -> Parser:
                    help="program：交换工作簿（户信息、家庭成员…，默认）；national：全国系统一人一行的监测对象信息")
 
     s = sub.add_parser("assess", help="按年度测算收入并给出建议类别及理由（JSON）")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     _user_option(s)
     s.add_argument("--year", required=True, type=_year)
     s.add_argument("--as-of", type=_date, help="按此日期判断（默认今天）")
     s.add_argument("--household", action="append", help="户编号（可重复）")
 
     s = sub.add_parser("check", help="数据质量检查（JSON）")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     _user_option(s)
     s.add_argument("--year", required=True, type=_year)
     s.add_argument("--as-of", type=_date, help="按此日期判断（默认今天）")
@@ -127,7 +141,7 @@ def build_parser() -> Parser:
     s = sub.add_parser("report", help="生成打印用的 PDF 文书：" + "、".join(k.title for k in REPORT_KINDS.values()))
     s.add_argument("kind", choices=list(REPORT_KINDS), metavar="KIND",
                    help="、".join(f"{k.key}（{k.title}）" for k in REPORT_KINDS.values()))
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     _user_option(s)
     s.add_argument("--out", required=True, type=Path)
     s.add_argument("--year", type=_year, help="年度（默认当前工作年度）")
@@ -136,7 +150,7 @@ def build_parser() -> Parser:
     s.add_argument("--household", action="append", help="户编号（可重复）；公示可重印已完成公示的户")
 
     s = sub.add_parser("demo", help="生成演示用的乡镇数据（试用与性能测试）")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     _user_option(s)
     s.add_argument("--households", required=True, type=_positive_int)
     s.add_argument("--seed", type=int, default=1)
@@ -145,11 +159,11 @@ def build_parser() -> Parser:
     return p
 
 
-def _open(path: Path, must_exist: bool = True):
-    from .services.db import init_db, sqlite_url
-    if must_exist and not path.exists():
-        raise UsageError(f"数据库不存在：{path}（请先运行 init）")
-    return init_db(sqlite_url(path))
+def _open(target: Path | str, must_exist: bool = True):
+    from .services.db import database_url, init_db, is_url
+    if must_exist and not is_url(target) and not Path(target).exists():
+        raise UsageError(f"数据库不存在：{target}（请先运行 init）")
+    return init_db(database_url(target))
 
 
 def credentials(a) -> tuple[str, str]:
@@ -190,7 +204,7 @@ def cmd_init(a) -> int:
     db = _open(a.db, must_exist=False)
     with db.session() as s:
         if auth.user_count(s) or setup.township_name(s) is not None:
-            raise UsageError(f"数据库已初始化：{a.db}")
+            raise UsageError(f"数据库已初始化：{_shown(a.db)}")
     with db.session(bootstrap=a.admin_user) as s:
         regions.init_township(s, a.township, a.county, a.city, a.province, a.code)
         if a.year:
@@ -198,7 +212,7 @@ def cmd_init(a) -> int:
             settings.set_current_year(s, a.year)
         auth.create_user(s, a.admin_user, a.admin_user, "admin", a.admin_password)
         s.commit()
-    print(f"已创建数据库 {a.db}，乡镇：{a.township}")
+    print(f"已创建数据库 {_shown(a.db)}，乡镇：{a.township}")
     return 0
 
 
@@ -417,7 +431,8 @@ def main(argv: list[str]) -> int:
         raise  # output piped into `head`, or Ctrl+C: not faults (__main__ handles the pipe)
     except Exception as e:
         from .services import failures
-        failure = failures.translate(e, getattr(args, "db", None))  # disk full, locked, read-only, gone
+        path = getattr(args, "db", None)
+        failure = failures.translate(e, path if isinstance(path, Path) else None)  # disk full, locked, read-only, gone
         if failure is not None:  # the computer's state, not a fault: what to do, the traceback to the log
             sys.stderr.write(f"错误：{failure}\n")
             return 1
@@ -435,7 +450,7 @@ def gui(argv: list[str]) -> int:
     """No sub-command: open the window (optionally on --db PATH)."""
     p = Parser(prog="python -m desktop", description=f"{APP_NAME}：不带子命令时打开程序窗口。"
                f"子命令：{'、'.join(COMMANDS)}")
-    p.add_argument("--db", type=Path, help="数据库文件（默认在用户数据目录）")
+    p.add_argument("--db", type=_db_target, help="数据库文件（默认在用户数据目录）或县级数据库地址（postgresql+psycopg://…）")
     p.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}", help="显示版本号并退出")
     args = p.parse_args(argv)
     logs.setup_logging()

@@ -156,6 +156,20 @@ def keyring_user(url: URL) -> str:
 POSTGRES_DRIVER = "postgresql+psycopg"
 
 
+class ServerUnreachable(ServiceError):
+    """The database server cannot be reached or refuses the connection (address, password, network)."""
+
+    def __init__(self, url: str, exc: BaseException):
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if "password" in reason or "authentication" in reason:
+            hint = "数据库的用户名或密码不对：密码请放在环境变量 PGPASSWORD、pgpass 文件或系统钥匙串中"
+        elif "does not exist" in reason:
+            hint = "服务器上没有这个数据库：请县里的数据库管理员先建好（见 README“县级数据库”）"
+        else:
+            hint = "请检查地址和端口、网络，以及数据库服务器是否已启动"
+        super().__init__(f"无法连接数据库 {shown_url(url)}：{hint}。（{reason}）")
+
+
 def _open_server(url: str) -> Engine:
     """An engine on a database server (PostgreSQL): the password from the keyring if the URL and libpq's own
     sources (PGPASSWORD, pgpass) give none; connections checked before use, so a seat survives a server restart."""
@@ -220,8 +234,12 @@ def migrate(db: Database) -> Path | None:
 
 def init_db(url: str, *, run_migrations: bool = True) -> Database:
     if not url.startswith("sqlite"):
-        return _finish(Database(engine := _open_server(url), sessionmaker(engine, expire_on_commit=False), url),
-                       run_migrations)
+        engine = _open_server(url)
+        try:
+            return _finish(Database(engine, sessionmaker(engine, expire_on_commit=False), url), run_migrations)
+        except OperationalError as exc:
+            engine.dispose()
+            raise ServerUnreachable(url, exc) from exc
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
