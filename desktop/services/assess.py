@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ..models import Household, Measure, Member
 from . import access, income, rules, settings
 from .codes import codes
+from .db import among
 from .errors import ServiceError
 from .income import IncomeResult, Totals
 from .rules import MemberFacts, Suggestion
@@ -189,7 +190,7 @@ def member_facts(session: Session, point: date, household_ids: list[int] | None 
     q = (select(Member.household_id, Member.labor, Member.a17_medical, Member.a20_dibao, Member.a21_tekun)
          .where(income.alive_at(point)))
     if household_ids is not None and len(household_ids) < 5000:
-        q = q.where(Member.household_id.in_(household_ids))
+        q = q.where(among(Member.household_id, household_ids))
     out: dict[int, list[MemberFacts]] = defaultdict(list)
     for hid, labor, a17, a20, a21 in session.execute(q):
         out[hid].append(MemberFacts(labor, a17, a20, a21))
@@ -221,9 +222,9 @@ def assess(session: Session, year: int, as_of: date, household_nos: list[str] | 
             Household.a27_risk_types, Household.dibao_tier)
     q = select(*cols).order_by(Household.household_no)
     if household_nos is not None:
-        q = q.where(Household.household_no.in_(household_nos))
+        q = q.where(among(Household.household_no, household_nos))
     if household_ids is not None:
-        q = q.where(Household.id.in_(household_ids))
+        q = q.where(among(Household.id, household_ids))
     rows = session.execute(q).all()
     if household_nos is not None:
         missing = sorted(set(household_nos) - {r.household_no for r in rows})

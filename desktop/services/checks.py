@@ -20,6 +20,7 @@ from . import access, rules
 from . import assess as assess_mod
 from .codes import codes
 from .dates import add_months
+from .db import among
 from .idnumber import age_on, birth_date_error, parse_id
 
 CODES = ("ID_CHECKSUM", "ID_DUPLICATE", "ID_BIRTHDATE", "SEX_MISMATCH", "HEAD_MISSING", "HEAD_MULTIPLE",
@@ -80,7 +81,7 @@ def run_checks(session: Session, year: int, as_of: date, household_ids: list[int
                Household.a25_water_unsafe, Household.identified_on, Household.a53_removal_way,
                Household.a54_removed_on, Household.whole_no_labor_guarantee)
     if household_ids is not None:
-        q = q.where(Household.id.in_(household_ids))
+        q = q.where(among(Household.id, household_ids))
     hh = {r.id: r for r in session.execute(q)}
     out: list[Finding] = []
     out += _member_findings(session, hh, point, as_of, household_ids is not None)
@@ -98,7 +99,7 @@ def _member_findings(session: Session, hh: dict, point: date, as_of: date, subse
     q = select(Member.household_id, Member.name, Member.sex, Member.id_number, Member.relation, Member.school,
                Member.health, Member.work_months, Member.a17_medical, Member.status)
     if subset:
-        q = q.where(Member.household_id.in_(list(hh)))
+        q = q.where(among(Member.household_id, list(hh)))
     members = session.execute(q).all()
     by_id_number = defaultdict(list)
     by_household = defaultdict(list)

@@ -6,8 +6,10 @@ The PostgreSQL side (its password, the engine) lives in _open_server(), apart fr
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVar
 
@@ -15,10 +17,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import Boolean, any_, bindparam, create_engine, event, func, literal_column, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.expression import ClauseElement, ColumnElement
 
 from . import backup, failures
 from .errors import ServiceError
@@ -264,6 +269,39 @@ def _finish(db: Database, run_migrations: bool) -> Database:
 # Bound parameters in one statement: psycopg allows 65,535, SQLite 32,766. A long id list is sent in batches of
 # this many (assess, checks and reports may name every household of a county: 100,000 ids).
 IN_BATCH = 10_000
+
+
+def among(column, values: Iterable):
+    """`column IN values` for a list of any length, as ONE bound parameter when it is long: PostgreSQL
+    `column = ANY(:array)`, SQLite `column IN (SELECT value FROM json_each(:json))`; both use the column's index.
+    A short list stays a plain IN. (One `IN (…)` with a parameter per value fails on PostgreSQL beyond 65,535.)"""
+    if isinstance(values, ClauseElement):  # a subquery
+        return column.in_(values)
+    values = list(values)
+    if len(values) <= IN_BATCH:
+        return column.in_(values)
+    return _Among(column, values)
+
+
+class _Among(ColumnElement):
+    inherit_cache = False  # the values are the statement: nothing to cache
+    type = Boolean()
+
+    def __init__(self, column, values: list):
+        self.column, self.values = column, values
+
+
+@compiles(_Among, "postgresql")
+def _among_postgresql(element, compiler, **kw):
+    array = bindparam(None, element.values, type_=postgresql.ARRAY(element.column.type))
+    return compiler.process(element.column == any_(array), **kw)
+
+
+@compiles(_Among)
+def _among_json(element, compiler, **kw):
+    values = [v.isoformat() if isinstance(v, date) else v for v in element.values]
+    listed = select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(values))))
+    return compiler.process(element.column.in_(listed.scalar_subquery()), **kw)
 
 
 def chunks(values: Iterable[T], size: int = IN_BATCH) -> Iterator[list[T]]:

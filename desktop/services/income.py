@@ -30,6 +30,7 @@ from ..models import Household, IncomeLine, IncomeRecord, Member
 from ..models.base import utcnow
 from . import access, concurrency, settings
 from .codes import income_items
+from .db import among
 from .errors import ServiceError
 
 CENT = Decimal("0.01")
@@ -199,7 +200,7 @@ def sizes_at(session: Session, point: date, household_ids: list[int] | None = No
     household_ids = access.within(session, household_ids)
     q = select(Member.household_id, func.count()).where(alive_at(point)).group_by(Member.household_id)
     if household_ids is not None:
-        q = q.where(Member.household_id.in_(household_ids))
+        q = q.where(among(Member.household_id, household_ids))
     return dict(session.execute(q).all())
 
 
@@ -355,7 +356,7 @@ def records(session: Session, household_id: int, year: int | None = None) -> lis
                                       IncomeRecord.id.desc())).all()
     lines = defaultdict(list)
     if recs:
-        for ln in session.scalars(select(IncomeLine).where(IncomeLine.record_id.in_([r.id for r in recs]))
+        for ln in session.scalars(select(IncomeLine).where(among(IncomeLine.record_id, [r.id for r in recs]))
                                   .order_by(IncomeLine.id)):
             lines[ln.record_id].append(LineData(ln.item, ln.line, ln.amount, ln.note))
     return [RecordData(r.household_id, r.year, r.id, r.quarter, r.collected_on, r.collected_by,
@@ -375,7 +376,7 @@ def latest_record_ids(session: Session, year: int, household_ids: list[int] | No
     q = (select(IncomeRecord.household_id, IncomeRecord.id).where(IncomeRecord.year == year, ANNUAL)
          .order_by(*order))
     if household_ids is not None:
-        q = q.where(IncomeRecord.household_id.in_(household_ids))
+        q = q.where(among(IncomeRecord.household_id, household_ids))
     out: dict[int, int] = {}
     for hid, rid in session.execute(q):
         out[hid] = rid  # ascending order: the last one seen wins
@@ -393,7 +394,7 @@ def totals_for_year(session: Session, year: int, household_ids: list[int] | None
     q = (select(IncomeLine.record_id, IncomeLine.item, func.sum(IncomeLine.amount))
          .group_by(IncomeLine.record_id, IncomeLine.item))
     if len(by_record) < 5000:
-        q = q.where(IncomeLine.record_id.in_(list(by_record)))
+        q = q.where(among(IncomeLine.record_id, list(by_record)))
     for rid, item, total in session.execute(q):  # Money's result processor turns the fen sum into yuan
         if rid in by_record and item in ITEMS:
             sums[by_record[rid]][item] = total
@@ -432,7 +433,7 @@ def clear_falls(session: Session, ratio: Decimal, since: date, until: date,
                 IncomeRecord.collected_on <= until)
          .order_by(IncomeRecord.household_id, IncomeRecord.collected_on, IncomeRecord.id))
     if household_ids is not None:
-        q = q.where(IncomeRecord.household_id.in_(household_ids))
+        q = q.where(among(IncomeRecord.household_id, household_ids))
     by_household: dict[int, list] = defaultdict(list)
     for row in session.execute(q):
         by_household[row.household_id].append(row)

@@ -221,16 +221,35 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _next_prefix(text: str) -> str | None:
+    """The smallest string after every string that starts with `text` (digits and X): "3703" → "3704",
+    "3709" → "371", "37X" → "37Y"; None for "999…". Only the characters 0–9 and X–Y are compared with it, which
+    every collation orders the same way, so `>= text AND < next` is the prefix under any collation (a
+    zh-Hans ICU database sorts "~" before the digits: `< text || '~'` found nothing there) and still uses the
+    index."""
+    while text:
+        last = text[-1]
+        if last == "9":
+            text = text[:-1]
+            continue
+        return text[:-1] + ("Y" if last in "Xx" else chr(ord(last) + 1))
+    return None
+
+
+def _prefix(column, text: str):
+    upper = _next_prefix(text)
+    return and_(column >= text, column < upper) if upper is not None else column >= text
+
+
 def _text_condition(text: str):
     """Search by what was typed: digits are an ID, household number or phone; Chinese is a name."""
     if re.fullmatch(r"\d+X?", text):
         if len(text) >= LONG_NUMBER:  # an index range instead of a scan
-            upper = text + "~"
-            members = select(_M.household_id).where(_M.id_number >= text, _M.id_number < upper)
-            return or_(and_(_H.household_no >= text, _H.household_no < upper), _H.id.in_(members))
+            members = select(_M.household_id).where(_prefix(_M.id_number, text))
+            return or_(_prefix(_H.household_no, text), _H.id.in_(members))
         pattern = _like(text)
         if len(text) >= ID_PREFIX:  # an ID is typed from its start (area code, birth date): a range
-            ids = select(_M.household_id).where(_M.id_number >= text, _M.id_number < text + "~")
+            ids = select(_M.household_id).where(_prefix(_M.id_number, text))
         else:  # short digits may be the end of an ID: a scan of the covering index
             ids = select(_M.household_id).where(_M.id_number.like(pattern, escape="\\"))
         # UNION ALL lets each branch use its own covering index; OR would scan the member table.

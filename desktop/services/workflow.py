@@ -25,7 +25,7 @@ from . import assess as assess_mod
 from .auth import CurrentUser
 from .codes import codes
 from .dates import add_months
-from .db import take_write_lock
+from .db import among, take_write_lock
 from .errors import ServiceError
 from .procedures import Procedure, StepDef
 
@@ -778,7 +778,7 @@ def cases(session: Session, as_of: date, *, kind: str | None = None, state: str 
         q = q.where(Case.household_id == household_id)
     rows = session.execute(q.order_by(Case.opened_on.desc(), Case.id.desc())).all()
     pending = {s.case_id: s for s in session.scalars(select(CaseStep).where(
-        CaseStep.done_on.is_(None), CaseStep.case_id.in_([r[0].id for r in rows])))} if rows else {}
+        CaseStep.done_on.is_(None), among(CaseStep.case_id, [r[0].id for r in rows])))} if rows else {}
     names = kind_names()
     out = []
     for case, no, head, vid, vname in rows:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ...models import AuditEntry, Household, Member, Region
 from .. import access, audit, backup, regions
 from ..auth import CurrentUser
+from ..db import IMPORT_LOCK, exclusive
 from ..idnumber import parse_id
 from .layout import INCOME_ITEMS, match_sheet, norm_value, sheet, sheets
 from .national import close_village, matters, read_national
@@ -598,6 +599,7 @@ def apply(session: Session, pv: Preview, *, user: CurrentUser | None = None, as_
         if path is not None and path.exists():
             report(progress, 0, 0, "正在备份数据库")
             taken = backup.backup_sqlite(path, "import")
+    exclusive(session, IMPORT_LOCK, "导入")  # one import at a time, also from other seats: the plan below stays true
     issues = Issues()
     plan = _resolve(session, data, issues, user)
     if issues or plan is None:
@@ -613,7 +615,6 @@ def apply(session: Session, pv: Preview, *, user: CurrentUser | None = None, as_
     audit.record(session, "import", "household",
                  new=(f"Excel 导入“{pv.path.name}”（{pv.year} 年收入）：新增 {writer.households_new} 户 "
                       f"{writer.members_new} 人，更新 {len(plan.existing)} 户"))
-    writer.sync_sequences()
     session.flush()
     result = ImportResult(
         path=pv.path, year=pv.year, households_new=writer.households_new, households_updated=len(plan.existing),

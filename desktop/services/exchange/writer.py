@@ -11,12 +11,13 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Callable
 
-from sqlalchemy import Boolean, func, insert, select, text
+from sqlalchemy import Boolean, insert, select
 from sqlalchemy.orm import Session
 
 from ...models import Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent
 from ...models.base import utcnow
 from .. import access, regions, rules
+from ..db import IdSource
 from ..errors import ServiceError
 from ..idnumber import parse_id
 from .layout import INCOME_ITEMS, norm_value, setting, sheet
@@ -160,15 +161,6 @@ class Writer:
         gid = self.group_ids.get((vid, norm_value(gname))) if (vid is not None and gname is not None) else None
         return vid, gid
 
-    def sync_sequences(self) -> None:
-        """Keys were chosen here: on PostgreSQL move the id sequences past them (SQLite needs nothing)."""
-        if self.s.get_bind().dialect.name != "postgresql":
-            return
-        for model in (Household, Member, Measure, IncomeRecord, IncomeLine):
-            t = model.__tablename__
-            self.s.execute(text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), "
-                                f"(SELECT COALESCE(MAX(id), 1) FROM {t}))"))
-
     # ------------------------------------------------------------ income of the year
 
     def income_lines(self, no: str, hvals: list, base: dict[str, list[tuple[str, Decimal, str | None]]] | None
@@ -221,7 +213,7 @@ class Writer:
         if not nos:
             return
         s = self.s
-        nxt = {m: (s.scalar(select(func.max(m.id))) or 0) + 1
+        nxt = {m: IdSource(s, m, block=min(len(nos), 1000) or 1)  # ids from reserve_ids: never max+1
                for m in (Household, Member, Measure, IncomeRecord, IncomeLine)}
         H, M, MS = self.H, self.M, self.MS
         now = self.now
@@ -245,24 +237,21 @@ class Writer:
             hh_rows, m_rows, ms_rows, ir_rows, il_rows = [], [], [], [], []
             for no in nos[start:start + CHUNK]:
                 _row, v = self.data.households[no]
-                hid = nxt[Household]
-                nxt[Household] += 1
+                hid = nxt[Household]()
                 vid, gid = self.place(v)
                 size, head = 0, None
-                mid = nxt[Member]
                 ids: dict[str, int] = {}
                 for seq, (_r, mv) in enumerate(self.data.members[no], 1):
                     fields = list(m_get(mv))
                     if fields[i_status] is None:
                         fields[i_status] = "normal"
+                    mid = nxt[Member]()
                     m_rows.append((mid, hid, seq, *fields, now, now))
                     ids[fields[i_id]] = mid
-                    mid += 1
                     if fields[i_status] == "normal":
                         size += 1
                         if head is None and fields[i_relation] == "01":
                             head = fields[0]
-                nxt[Member] = mid
                 h = list(hh_get(v))  # 是否脱贫户 and 整户兜底 stay None where the file does not say
                 h[hx["a27_risk_types"]] = h[hx["a27_risk_types"]] or []
                 h[hx["a27a_disaster_types"]] = h[hx["a27a_disaster_types"]] or []
@@ -272,18 +261,15 @@ class Writer:
                     holder = ids.get(mv[i_holder]) if mv[i_holder] is not None else None
                     values = list(ms_get(mv))
                     values[-1], note = self.override(values[0], values[1], values[-1])
-                    ms_rows.append((nxt[Measure], hid, holder, False, *values, note, now, now))
-                    nxt[Measure] += 1
+                    ms_rows.append((nxt[Measure](), hid, holder, False, *values, note, now, now))
                 lines = self.income_lines(no, v, None)
                 if lines is not None:
-                    rid = nxt[IncomeRecord]
-                    nxt[IncomeRecord] += 1
+                    rid = nxt[IncomeRecord]()
                     ir_rows.append((rid, hid, self.year, v[i_signed], "imported", self.source_file, self.user,
                                     now, now))
                     for item in INCOME_ITEMS:
                         for name, amount, note in lines.get(item, ()):
-                            il_rows.append((nxt[IncomeLine], rid, item, name, amount, note))
-                            nxt[IncomeLine] += 1
+                            il_rows.append((nxt[IncomeLine](), rid, item, name, amount, note))
             for model, names, batch in ((Household, hh_names, hh_rows), (Member, m_names, m_rows),
                                         (Measure, ms_names, ms_rows), (IncomeRecord, ir_names, ir_rows),
                                         (IncomeLine, il_names, il_rows)):
