@@ -14,13 +14,14 @@ BOSS = ("--admin-user", "boss", "--admin-password", "Jia-zhen-2024")  # init's f
 DEMO = ("admin", "admin123")  # what demo creates on a new database
 
 
-def run(*args, check_code=None, user=DEMO, env=None):
+def run(*args, check_code=None, user=DEMO, env=None, cwd=ROOT):
     """The command as a user runs it; `user` (name, password) goes in FANPIN_USER / FANPIN_PASSWORD."""
     environ = {k: v for k, v in os.environ.items() if k not in ("FANPIN_USER", "FANPIN_PASSWORD")}
     if user is not None:
         environ.update(FANPIN_USER=user[0], FANPIN_PASSWORD=user[1])
     environ.update(env or {})
-    p = subprocess.run([sys.executable, "-m", "desktop", *map(str, args)], cwd=ROOT, capture_output=True,
+    environ["PYTHONPATH"] = str(ROOT)  # run from another folder (cwd) too
+    p = subprocess.run([sys.executable, "-m", "desktop", *map(str, args)], cwd=cwd, capture_output=True,
                        text=True, encoding="utf-8", timeout=120, env=environ, stdin=subprocess.DEVNULL)
     if check_code is not None:
         assert p.returncode == check_code, (p.returncode, p.stdout, p.stderr)
