@@ -200,7 +200,7 @@ def run_gui(db_path: Path | str | None = None) -> int:
 def start_of_day(ctx: AppContext, now=None, parent=None) -> backup.DailyBackup | None:
     """The day's backup and pruning, taken after the log-in (the keep-days setting is read as the logged-in
     user); a failed backup or a clock that cannot be trusted is said, and the day's work goes on."""
-    if ctx.db.sqlite_path is None:
+    if ctx.db.sqlite_path is None:  # PostgreSQL: backed up by the county's administrator (pg_dump), not here
         return None
     keep = int(ctx.read(settings.get_app, "backup_keep_days", "30"))
     daily = backup.daily_backup(ctx.db.sqlite_path, keep_days=keep, now=now() if now else None)

@@ -70,7 +70,7 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
-    def remember_file(self) -> None:
+    def remember_file(self) -> None:  # SQLite only: a server's database cannot vanish behind the program's back
         """Note which file is open, so that a file deleted, moved or replaced behind the program's back is
         noticed before the next write (on Linux the old file would otherwise take the edits and vanish)."""
         path = self.sqlite_path
@@ -94,7 +94,8 @@ class Database:
     def check_writable(self) -> None:
         """Take the write lock and write one page for a moment, then roll back: a read-only file or folder, or a
         lock held by another program, is reported now (as a StorageError) rather than when the first edit is
-        saved."""
+        saved. PostgreSQL: nothing to try here — a server refusing writes (permissions, read-only standby) says so
+        at the first save, in the server's words."""
         if self.sqlite_path is None:
             return
         try:
