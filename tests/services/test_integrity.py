@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from desktop.services.integrity import integrity_check
+
+pytestmark = pytest.mark.sqlite_only("PRAGMA integrity_check 检查的是 SQLite 文件；服务器可用 pg_amcheck")
 
 
 def test_sound_database_passes(db):
