@@ -144,6 +144,7 @@ def _member_findings(session: Session, hh: dict, point: date, as_of: date, subse
     mine = {h.household_no for h in hh.values()}
     for number, holders in by_id_number.items():
         if len(holders) > 1:
+            holders = sorted(holders, key=lambda h: h[0])  # by 户编号: the same text whatever order rows came in
             where = "、".join(f"户 {no}“{m.name}”" for no, m in holders)
             for no in dict.fromkeys(no for no, _ in holders):  # one finding per household holding it
                 if no in mine:

@@ -4,7 +4,6 @@ of the writer underneath export: the fast row path and XlsxWriter's public calls
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -69,13 +68,12 @@ def simple_book(path: Path, households: int = 2, **extra_cells) -> Path:
 
 def db_state(database) -> tuple[dict, str]:
     """Row counts of the tables an import writes, and a checksum of household and member rows."""
-    path = database.sqlite_path
-    with sqlite3.connect(path) as c:
-        counts = {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    with database.engine.connect() as c:  # on either database: its own connection, outside any session
+        counts = {t: c.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() for t in TABLES}
         digest = hashlib.sha256()
         for t in ("household", "member", "income_line", "measure"):
-            for row in c.execute(f"SELECT * FROM {t} ORDER BY id"):
-                digest.update(repr(row).encode())
+            for row in c.exec_driver_sql(f"SELECT * FROM {t} ORDER BY id"):
+                digest.update(repr(tuple(row)).encode())
     return counts, digest.hexdigest()
 
 
