@@ -145,8 +145,9 @@ def test_no_stall_over_200_ms_in_page_switches_and_actions_on_20000_households(q
     quality = window.pages["quality"]
     window.show_page("quality")
     dog.run(qtbot, "数据质量 检查", quality.run_checks)
-    dog.run(qtbot, "数据质量 按问题筛选", lambda: quality.set_code("MEDICAL_INSURANCE_MISSING"))
-    dog.run(qtbot, "数据质量 全部", lambda: quality.set_code(None))
+    dog.run(qtbot, "数据质量 按规则筛选", lambda: quality.set_rule("MEDICAL_INSURANCE_MISSING"))
+    dog.run(qtbot, "数据质量 全部状态", lambda: quality.set_states("全部"))
+    dog.run(qtbot, "数据质量 全部", lambda: quality.set_rule(None))
     window.show_page("cases")
     cases = window.pages["cases"]
     dog.run(qtbot, "认定流程 全部状态", lambda: cases.state_combo.set_value(None))
