@@ -1,18 +1,18 @@
 """the county edition: a version on every record people edit, one open case per household, one pending step (issue 21)
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0017
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0015"
+down_revision = "0017"  # main's head when merged (the brief gave 0015)
 branch_labels = None
 depends_on = None
 
 VERSIONED = ("household", "member", "measure", "income_record", "case_", "case_step", "clue", "screening_visit",
-             "year_settings", "region")
+             "year_settings", "region", "rectification")
 OPEN_CASE = "state = 'open' AND kind <> 'revisit'"
 
 
