@@ -27,8 +27,12 @@ def _init(tmp_path):
 
 
 class _Db:
+    """The file the command line wrote, as db_state reads a database: through an engine of its own."""
+
     def __init__(self, path):
-        self.sqlite_path = path
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+        self.engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
 
 
 def test_import_then_export(tmp_path):
