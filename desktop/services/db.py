@@ -25,7 +25,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.expression import ClauseElement, ColumnElement
 
-from . import backup, failures
+from . import backup, dataversion, failures
 from .errors import ServiceError
 
 if TYPE_CHECKING:
@@ -252,6 +252,7 @@ def init_db(url: str, *, run_migrations: bool = True) -> Database:
         path = engine.url.database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+    dataversion.install(engine)  # every writing transaction bumps the data version (caches key on it)
     db = Database(engine, sessionmaker(engine, expire_on_commit=False), url)
     if db.sqlite_path is not None:
         event.listen(engine, "commit", lambda _conn: db.check_file())  # before the commit reaches the file
