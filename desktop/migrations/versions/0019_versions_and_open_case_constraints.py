@@ -1,13 +1,13 @@
 """the county edition: a version on every record people edit, one open case per household, one pending step (issue 21)
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0021
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0017"  # main's head when merged (the brief gave 0015)
+down_revision = "0021"  # main's head when merged (the brief gave 0015)
 branch_labels = None
 depends_on = None
 
