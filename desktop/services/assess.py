@@ -240,9 +240,9 @@ def _assess(session: Session, year: int, as_of: date, household_nos: list[str] |
             type_coerce(Household.a27_risk_types, String).label("a27_risk_types"), Household.dibao_tier)
     q = select(*cols).order_by(Household.household_no)
     if household_nos is not None:
-        q = q.where(Household.household_no.in_(household_nos))
+        q = q.where(among(Household.household_no, household_nos))
     if household_ids is not None:
-        q = q.where(Household.id.in_(household_ids))
+        q = q.where(among(Household.id, household_ids))
     if whole_register:
         q = q.where(Household.closed_on.is_(None))
     rows = session.execute(q).all()
@@ -259,7 +259,9 @@ def _assess(session: Session, year: int, as_of: date, household_nos: list[str] |
     no_members: tuple = ((), ())
     for r in rows:
         risks = r.a27_risk_types
-        risks = [] if risks is None or risks == "[]" else json.loads(risks)
+        if isinstance(risks, str):  # SQLite hands the JSON text over; psycopg has already decoded PostgreSQL's json
+            risks = [] if risks == "[]" else json.loads(risks)
+        risks = risks or []
         out.append(one(r, risks, facts.get(r.id, no_members), totals.get(r.id), r.id in developmental))
     return out
 
@@ -271,7 +273,7 @@ def _member_facts_shared(session: Session, point: date, household_ids: list[int]
     q = (select(Member.household_id, Member.labor, Member.a17_medical, Member.a20_dibao, Member.a21_tekun)
          .where(income.alive_at(point)))
     if household_ids is not None and len(household_ids) < 5000:
-        q = q.where(Member.household_id.in_(household_ids))
+        q = q.where(among(Member.household_id, household_ids))
     shared: dict[tuple, MemberFacts] = {}
     keys: dict[int, list] = defaultdict(list)
     for hid, *f in session.execute(q).all():
@@ -298,7 +300,7 @@ def _totals_pivot(session: Session, year: int, household_ids: list[int] | None) 
          .join(IncomeRecord, IncomeRecord.id == IncomeLine.record_id)
          .where(IncomeRecord.year == year, income.ANNUAL).group_by(IncomeLine.record_id))
     if len(standing) < 5000:
-        q = q.where(IncomeLine.record_id.in_(list(standing)))
+        q = q.where(among(IncomeLine.record_id, list(standing)))
     to_yuan = Money().process_result_value
     out = {hid: Totals() for hid in rec}
     for rid, *values in session.execute(q).all():
