@@ -223,21 +223,16 @@ def assess(session: Session, year: int, as_of: date, household_nos: list[str] | 
     return _assess(session, year, as_of, household_nos, household_ids)
 
 
-def _assess(session: Session, year: int, as_of: date, household_nos: list[str] | None,
-            household_ids: list[int] | None) -> list[Assessment]:
-    """The fast path: the same answers as _assess_plain (tests/services/test_assess_fast.py), from a few set-based
-    queries read as plain columns, with what many households share (their members' facts, the guarantees, the
-    colour of a date) worked out once per distinct value instead of once per household. Households named (by
-    number or id) are assessed whatever their state; the whole register (or a clerk's villages) means the
-    households not closed (户注销)."""
-    whole_register = household_nos is None and household_ids is None
-    household_ids = access.within(session, household_ids)
-    ys = year_settings(session, year)
-    line, point, rural_average = ys.monitoring_line, ys.status_time_point, ys.rural_average
+def _household_rows(session: Session, household_nos: list[str] | None, household_ids: list[int] | None,
+                    whole_register: bool, risk_types_raw: bool) -> tuple[list, list[int] | None]:
+    """The households both paths assess, in 户编号 order, and their ids when named (None for the whole register).
+    The fast path reads the risk types as stored text (decoded once per distinct value); the plain one as a list."""
+    risks = (type_coerce(Household.a27_risk_types, String).label("a27_risk_types") if risk_types_raw
+             else Household.a27_risk_types)
     cols = (Household.id, Household.household_no, Household.village_id, Household.monitoring_status,
             Household.a3_category, Household.a4_poverty_alleviated, Household.identified_on,
             Household.a23_housing_unsafe, Household.a24_school_dropout, Household.a25_water_unsafe,
-            type_coerce(Household.a27_risk_types, String).label("a27_risk_types"), Household.dibao_tier)
+            risks, Household.dibao_tier)
     q = select(*cols).order_by(Household.household_no)
     if household_nos is not None:
         q = q.where(among(Household.household_no, household_nos))
@@ -251,6 +246,21 @@ def _assess(session: Session, year: int, as_of: date, household_nos: list[str] |
         if missing:
             raise AssessError(f"户编号不存在：{'、'.join(missing)}")
     ids = [r.id for r in rows] if (household_nos is not None or household_ids is not None) else None
+    return rows, ids
+
+
+def _assess(session: Session, year: int, as_of: date, household_nos: list[str] | None,
+            household_ids: list[int] | None) -> list[Assessment]:
+    """The fast path: the same answers as _assess_plain (tests/services/test_assess_fast.py), from a few set-based
+    queries read as plain columns, with what many households share (their members' facts, the guarantees, the
+    colour of a date) worked out once per distinct value instead of once per household. Households named (by
+    number or id) are assessed whatever their state; the whole register (or a clerk's villages) means the
+    households not closed (户注销)."""
+    whole_register = household_nos is None and household_ids is None
+    household_ids = access.within(session, household_ids)
+    ys = year_settings(session, year)
+    line, point, rural_average = ys.monitoring_line, ys.status_time_point, ys.rural_average
+    rows, ids = _household_rows(session, household_nos, household_ids, whole_register, risk_types_raw=True)
     facts = _member_facts_shared(session, point, ids)
     totals = _totals_pivot(session, year, ids)
     developmental = _developmental_ids(session, as_of)
@@ -392,23 +402,7 @@ def _assess_plain(session: Session, year: int, as_of: date, household_nos: list[
     household_ids = access.within(session, household_ids)
     ys = year_settings(session, year)
     line, point = ys.monitoring_line, ys.status_time_point
-    cols = (Household.id, Household.household_no, Household.village_id, Household.monitoring_status,
-            Household.a3_category, Household.a4_poverty_alleviated, Household.identified_on,
-            Household.a23_housing_unsafe, Household.a24_school_dropout, Household.a25_water_unsafe,
-            Household.a27_risk_types, Household.dibao_tier)
-    q = select(*cols).order_by(Household.household_no)
-    if household_nos is not None:
-        q = q.where(among(Household.household_no, household_nos))
-    if household_ids is not None:
-        q = q.where(among(Household.id, household_ids))
-    if whole_register:
-        q = q.where(Household.closed_on.is_(None))
-    rows = session.execute(q).all()
-    if household_nos is not None:
-        missing = sorted(set(household_nos) - {r.household_no for r in rows})
-        if missing:
-            raise AssessError(f"户编号不存在：{'、'.join(missing)}")
-    ids = [r.id for r in rows] if (household_nos is not None or household_ids is not None) else None
+    rows, ids = _household_rows(session, household_nos, household_ids, whole_register, risk_types_raw=False)
     facts = member_facts(session, point, ids)
     totals = income.totals_for_year(session, year, ids)
     developmental = households_with_developmental(session, as_of)
