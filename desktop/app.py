@@ -13,10 +13,10 @@ from PySide6.QtGui import QFont, QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from . import APP_NAME, __version__
-from .paths import default_db_path, resource_path
-from .services import audit, auth, backup, failures, keys, settings
+from .paths import default_db_path, resource_path, saved_database
+from .services import audit, auth, backup, failures, keys, settings, setup
 from .services.context import AppContext
-from .services.db import Database, init_db, sqlite_url
+from .services.db import Database, database_target, init_db, is_url, shown_url, sqlite_url
 from .services.errors import ServiceError
 from .services.integrity import integrity_check
 from .services.opening import DatabaseDamaged, Gate
@@ -32,15 +32,18 @@ FONT_HINT = ("未找到中文字体，界面上的汉字可能显示为方框。
              "    sudo apt-get install fonts-noto-cjk")
 
 
-def open_database(path: Path | None = None) -> Database:
+def open_database(path: Path | str | None = None) -> Database:
     """Open (and migrate) a database file whose key this process holds (after a log-in), or create a new one;
     default in the user's data folder. An encrypted file nobody has logged in to is refused (DatabaseLocked):
-    the window opens those through the log-in (opening.Gate).
+    the window opens those through the log-in (opening.Gate). A database URL (the county's PostgreSQL server)
+    opens without a key: its encryption at rest is the server's.
 
     An existing file is checked with PRAGMA quick_check first; a damaged file raises DatabaseDamaged before any
     migration or backup touches it. A file the program cannot use as it is — a read-only file or folder, a
     lock held by another program, a full disk — raises a failures.StorageError that says what to do; the write
     lock is tried once at start so that this is known before log-in, not at the first save."""
+    if is_url(path):
+        return init_db(str(path))  # the county's server: its own checks and backups (README “县级数据库”)
     path = Path(path) if path is not None else default_db_path()
     if path.exists():
         problem = integrity_check(path, quick=True)
@@ -143,13 +146,36 @@ def setup_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run_gui(db_path: Path | None = None) -> int:
-    """The whole program with a window: first run (a new database), log-in — which opens the database — and the
-    main window. Returns the exit code."""
+def choose_database(db_path: Path | str | None) -> Path | str | None:
+    """Which database this run opens: --db, else the one chosen on this computer before, else — on the very first
+    start, with no database file yet — the person's choice 单机 / 县级数据库 (None: they closed the dialog)."""
+    if db_path is not None:
+        return db_path
+    saved = saved_database()
+    if saved is not None:
+        return saved
+    if default_db_path().exists():
+        return default_db_path()
+    from .views.database_choice import DatabaseChoiceDialog
+    dialog = DatabaseChoiceDialog(default_db_path())
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.target
+
+
+def run_gui(db_path: Path | str | None = None) -> int:
+    """The whole program with a window: first run (a new database), log-in — which opens an SQLite file, since its
+    password unwraps the file's key — and the main window. Returns the exit code."""
     app = setup_application()
     from .views.crash_dialog import install_crash_reporter
     install_crash_reporter(app)  # the log file, and a dialog for any fault from here on
-    path = Path(db_path) if db_path is not None else default_db_path()
+    db_path = choose_database(db_path)
+    if db_path is None:
+        return 0
+    db_path = database_target(db_path)
+    if is_url(db_path):
+        return _run_server(app, str(db_path))
+    path = Path(db_path)
     username = ""
     if not path.exists() or path.stat().st_size == 0:
         try:
@@ -181,6 +207,34 @@ def run_gui(db_path: Path | None = None) -> int:
     finally:
         if seat.db is not None:
             seat.db.dispose()
+
+
+def _run_server(app: QApplication, url: str) -> int:
+    """The county edition: the server's database opens first (no key: the server guards it), then the first-run
+    wizard if it has no user yet, then the log-in against its users table."""
+    try:
+        db = open_database(url)
+    except ServiceError as exc:  # unreachable, refused: said without the password
+        QMessageBox.critical(None, f"无法打开数据库 — {APP_NAME}", str(exc))
+        return 1
+    except Exception as exc:  # noqa: BLE001 - e.g. a database from a newer version: a fault, logged in full
+        log.exception("could not open the database %s", shown_url(url))
+        QMessageBox.critical(None, f"无法打开数据库 — {APP_NAME}",
+                             f"无法打开数据库：\n{shown_url(url)}\n\n程序内部错误（{type(exc).__name__}），"
+                             "详细信息已写入日志文件。请联系技术支持。")
+        return 1
+    try:
+        username = ""
+        if AppContext(db).read(setup.needs_first_run):
+            username = first_run(db)
+            if username is None:
+                return 0
+        seat = Seat(app, db)
+        if not seat.sign_in(username):
+            return 0
+        return app.exec()
+    finally:
+        db.dispose()
 
 
 def check_before_log_in(path: Path) -> None:
@@ -215,7 +269,7 @@ def first_run(db: Database) -> str | None:
 def start_of_day(ctx: AppContext, now=None, parent=None) -> backup.DailyBackup | None:
     """The day's backup and pruning, taken after the log-in (the keep-days setting is read as the logged-in
     user); a failed backup or a clock that cannot be trusted is said, and the day's work goes on."""
-    if ctx.db.sqlite_path is None:
+    if ctx.db.sqlite_path is None:  # PostgreSQL: backed up by the county's administrator (pg_dump), not here
         return None
     keep = int(ctx.read(settings.get_app, "backup_keep_days", "30"))
     daily = backup.daily_backup(ctx.db.sqlite_path, keep_days=keep, now=now() if now else None)

@@ -59,6 +59,21 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+DB_HELP = ("数据库：SQLite 文件路径，或县级数据库的地址 postgresql+psycopg://用户@主机:端口/库名"
+           "（其密码取自 PGPASSWORD、pgpass 文件或系统钥匙串，不写在命令行或配置文件中）")
+
+
+def _db_target(text: str) -> Path | str:
+    """--db: a server's database URL (the county edition), or an SQLite file (a path or an sqlite:/// URL)."""
+    from .services.db import database_target
+    return database_target(text)
+
+
+def _shown(target: Path | str) -> str:
+    from .services.db import shown_url
+    return shown_url(str(target))
+
+
 def _user_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--user", help="用户名（优先于环境变量 FANPIN_USER）；密码取自环境变量 FANPIN_PASSWORD，"
                                    "或在终端上提示输入")
@@ -69,7 +84,7 @@ def build_parser() -> Parser:
     sub = p.add_subparsers(dest="command", parser_class=Parser)
 
     s = sub.add_parser("init", help="创建空数据库并配置乡镇")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     s.add_argument("--township", required=True)
     s.add_argument("--county")
     s.add_argument("--city")
@@ -81,7 +96,7 @@ def build_parser() -> Parser:
     s.add_argument("--admin-password", required=True, help="第一个管理员的密码")
 
     s = sub.add_parser("config", help="年度设置：监测线、当地农村人均纯收入、县农村居民人均可支配收入")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     _user_option(s)
     s.add_argument("--year", required=True, type=_year)
     s.add_argument("--monitoring-line")
@@ -93,7 +108,7 @@ def build_parser() -> Parser:
     s.add_argument("--current", action="store_true", help="设为当前工作年度")
 
     s = sub.add_parser("import", help="导入交换工作簿或全国系统一人一行的名单（.xlsx/.xls/.csv，全部检查无误才写入）")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     _user_option(s)
     s.add_argument("file", type=Path, metavar="FILE.xlsx|.xls|.csv")
     s.add_argument("--year", type=_year, help="收入各列所属年度（默认当前工作年度）")
@@ -105,7 +120,7 @@ def build_parser() -> Parser:
                    help="文件中隐藏的工作表或隐藏行会被当作数据读取时仍然导入（不加此项则拒绝并列出它们）")
 
     s = sub.add_parser("export", help="导出 Excel 工作簿：本程序的交换格式，或全国系统的监测对象信息格式")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     _user_option(s)
     s.add_argument("file", type=Path, metavar="FILE.xlsx")
     s.add_argument("--year", type=_year, help="收入各列所属年度（默认当前工作年度）")
@@ -113,14 +128,14 @@ def build_parser() -> Parser:
                    help="program：交换工作簿（户信息、家庭成员…，默认）；national：全国系统一人一行的监测对象信息")
 
     s = sub.add_parser("assess", help="按年度测算收入并给出建议类别及理由（JSON）")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     _user_option(s)
     s.add_argument("--year", required=True, type=_year)
     s.add_argument("--as-of", type=_date, help="按此日期判断（默认今天）")
     s.add_argument("--household", action="append", help="户编号（可重复）")
 
     s = sub.add_parser("check", help="数据质量检查（JSON）")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     _user_option(s)
     s.add_argument("--year", required=True, type=_year)
     s.add_argument("--as-of", type=_date, help="按此日期判断（默认今天）")
@@ -129,7 +144,7 @@ def build_parser() -> Parser:
     s = sub.add_parser("report", help="生成打印用的 PDF 文书：" + "、".join(k.title for k in REPORT_KINDS.values()))
     s.add_argument("kind", choices=list(REPORT_KINDS), metavar="KIND",
                    help="、".join(f"{k.key}（{k.title}）" for k in REPORT_KINDS.values()))
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     _user_option(s)
     s.add_argument("--out", required=True, type=Path)
     s.add_argument("--year", type=_year, help="年度（默认当前工作年度）")
@@ -138,7 +153,7 @@ def build_parser() -> Parser:
     s.add_argument("--household", action="append", help="户编号（可重复）；公示可重印已完成公示的户")
 
     s = sub.add_parser("demo", help="生成演示用的乡镇数据（试用与性能测试）")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)
     _user_option(s)
     s.add_argument("--households", required=True, type=_positive_int)
     s.add_argument("--seed", type=int, default=1)
@@ -153,10 +168,17 @@ def build_parser() -> Parser:
     return p
 
 
-def _open_new(path: Path):
-    """A new encrypted database (init, demo): its recovery key is printed once."""
-    from .services.db import init_db, sqlite_url
-    return init_db(sqlite_url(path))
+def _open_new(target: Path | str):
+    """The database of init and a new demo: a new SQLite file is created encrypted (its recovery key is printed
+    once); a server's database (PostgreSQL) opens without a key, its encryption at rest being the server's."""
+    from .services.db import database_url, init_db
+    return init_db(database_url(target))
+
+
+def _is_new(target: Path | str) -> bool:
+    """No database there yet: a missing or empty SQLite file (a server's database is new when it has no user)."""
+    from .services.db import is_url
+    return not is_url(target) and (not Path(target).exists() or Path(target).stat().st_size == 0)
 
 
 RECOVERY_NOTE = ("恢复密钥（只显示这一次）：{key}\n"
@@ -184,12 +206,21 @@ def credentials(a) -> tuple[str, str]:
 
 
 def _login(a):
-    """Log in as the command line's user, then open the database (the password unwraps its key); their role and
-    villages then apply as in the window. Returns the open database and the user."""
+    """Log in as the command line's user, then open the database (the password unwraps an SQLite file's key; a
+    server's database opens first and checks the password in its users table); their role and villages then
+    apply as in the window. Returns the open database and the user."""
     from .services import opening
-    if not a.db.exists():
+    from .services.db import init_db, is_url
+    if not is_url(a.db) and not a.db.exists():
         raise UsageError(f"数据库不存在：{a.db}（请先运行 init）")
     name, password = credentials(a)
+    if is_url(a.db):
+        db = init_db(str(a.db))
+        try:
+            return db, opening.Gate(db=db).log_in(name, password).user
+        except BaseException:
+            db.dispose()
+            raise
     opened = opening.log_in(a.db, name, password)
     if opened.recovery_key:  # a database from before encryption, converted by this log-in
         print(f"数据库 {a.db} 及其备份已转换为加密文件。")
@@ -204,14 +235,19 @@ def _session(a):
 
 
 def cmd_init(a) -> int:
-    from .services import auth, regions, settings
+    from .services import auth, regions, settings, setup
+    from .services.db import is_url
     if a.monitoring_line and not a.year:
         raise UsageError("给出 --monitoring-line 时须同时给出 --year", code=2)
     if (problem := auth.check_new_password(a.admin_password, a.admin_user)):
         raise UsageError(f"管理员密码不可用：{problem}")
-    if a.db.exists() and a.db.stat().st_size > 0:
+    if not _is_new(a.db) and not is_url(a.db):
         raise UsageError(f"数据库已初始化：{a.db}")
     db = _open_new(a.db)
+    with db.session() as s:
+        if auth.user_count(s) or setup.township_name(s) is not None:
+            db.dispose()
+            raise UsageError(f"数据库已初始化：{_shown(a.db)}")
     with db.session(bootstrap=a.admin_user) as s:
         regions.init_township(s, a.township, a.county, a.city, a.province, a.code)
         if a.year:
@@ -219,13 +255,17 @@ def cmd_init(a) -> int:
             settings.set_current_year(s, a.year)
         auth.create_user(s, a.admin_user, a.admin_user, "admin", a.admin_password)
         s.commit()
-    print(f"已创建数据库 {a.db}（加密），乡镇：{a.township}")
+    print(f"已创建数据库 {_shown(a.db)}{'（加密）' if db.key else ''}，乡镇：{a.township}")
     _print_recovery(db.recovery_key)
+    db.dispose()
     return 0
 
 
 def cmd_recover(a) -> int:
     from .services import opening
+    from .services.db import is_url
+    if is_url(a.db):
+        raise UsageError("县级数据库（PostgreSQL）没有恢复密钥：管理员的密码由数据库管理员在服务器上处理")
     if not a.db.exists():
         raise UsageError(f"数据库不存在：{a.db}")
     key = a.recovery_key
@@ -265,8 +305,14 @@ DEMO_ADMIN, DEMO_PASSWORD = "admin", "admin123"
 
 def cmd_demo(a) -> int:
     from .services import auth, demo, opening, regions, settings, setup
-    if not a.db.exists() or a.db.stat().st_size == 0:  # a new database: the demo township, admin / admin123
-        db = _open_new(a.db)
+    from .services.db import is_url
+    db = _open_new(a.db) if _is_new(a.db) or is_url(a.db) else None
+    if db is not None and is_url(a.db):
+        with db.session() as s:
+            if auth.user_count(s):  # a server's database already set up: log in like any other command
+                db.dispose()
+                db = None
+    if db is not None:  # a new database: the demo township, admin / admin123
         with db.session(bootstrap=DEMO_ADMIN) as s:
             if setup.township_name(s) is None:
                 regions.init_township(s, "演示镇", "演示县", "演示市", "演示省")
@@ -275,7 +321,7 @@ def cmd_demo(a) -> int:
         print(f"已创建演示管理员账号 {DEMO_ADMIN}，密码 {DEMO_PASSWORD}（仅供试用：此密码不符合密码规则，"
               "是唯一的例外；正式使用请用 init 建库并设置安全的密码）")
         _print_recovery(db.recovery_key)
-        user = opening.log_in(a.db, DEMO_ADMIN, DEMO_PASSWORD, db=db).user
+        user = opening.Gate(db=db).log_in(DEMO_ADMIN, DEMO_PASSWORD).user
     else:
         db, user = _login(a)
     with db.session(user) as s:
@@ -450,7 +496,8 @@ def main(argv: list[str]) -> int:
         raise  # output piped into `head`, or Ctrl+C: not faults (__main__ handles the pipe)
     except Exception as e:
         from .services import failures
-        failure = failures.translate(e, getattr(args, "db", None))  # disk full, locked, read-only, gone
+        path = getattr(args, "db", None)
+        failure = failures.translate(e, path if isinstance(path, Path) else None)  # disk full, locked, read-only, gone
         if failure is not None:  # the computer's state, not a fault: what to do, the traceback to the log
             sys.stderr.write(f"错误：{failure}\n")
             return 1
@@ -468,7 +515,7 @@ def gui(argv: list[str]) -> int:
     """No sub-command: open the window (optionally on --db PATH)."""
     p = Parser(prog="python -m desktop", description=f"{APP_NAME}：不带子命令时打开程序窗口。"
                f"子命令：{'、'.join(COMMANDS)}")
-    p.add_argument("--db", type=Path, help="数据库文件（默认在用户数据目录）")
+    p.add_argument("--db", type=_db_target, help="数据库文件（默认在用户数据目录）或县级数据库地址（postgresql+psycopg://…）")
     p.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}", help="显示版本号并退出")
     args = p.parse_args(argv)
     logs.setup_logging()

@@ -232,9 +232,29 @@ def check_window(tmp: Path) -> str:
     return f"主窗口 {pages} 个页面加载正常（{app.platformName()}）"
 
 
+def check_server_driver(_tmp: Path) -> str:
+    """The county edition's PostgreSQL driver (psycopg 3 with its libpq) loads, and a statement compiles for it. The
+    bundle must carry it; a source install without `.[postgres]` only says it is not there."""
+    try:
+        import psycopg
+    except ImportError:
+        if getattr(sys, "frozen", False):
+            raise RuntimeError("安装包中缺少 PostgreSQL 驱动 psycopg") from None
+        return "未安装 psycopg（只能使用单机数据库；县级数据库需 pip install \".[postgres]\"）"
+    from sqlalchemy import select
+    from sqlalchemy.dialects import postgresql
+
+    from .models import Household
+    from .services.db import among
+    sql = str(select(Household.id).where(among(Household.id, range(20_000))).compile(dialect=postgresql.dialect()))
+    if "ANY" not in sql:
+        raise RuntimeError("长的编号列表没有写成一个数组参数")
+    return f"psycopg {psycopg.__version__}，libpq {psycopg.pq.version()}（{psycopg.pq.__impl__}）"
+
+
 CHECKS: list[tuple[str, Callable[[Path], str]]] = [
-    ("数据库", check_database), ("规则", check_rules), ("PDF", check_pdf), ("Excel", check_workbook),
-    ("操作日志", check_audit_chain), ("界面", check_window)]
+    ("数据库", check_database), ("县级数据库驱动", check_server_driver), ("规则", check_rules), ("PDF", check_pdf),
+    ("Excel", check_workbook), ("操作日志", check_audit_chain), ("界面", check_window)]
 
 
 def main(out=None) -> int:

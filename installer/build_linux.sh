@@ -5,7 +5,7 @@
 # exactly as on Windows; the versions installed are the pinned ones in installer/constraints.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/bootstrap.sh
+source scripts/bootstrap.sh postgres
 .venv/bin/python -m pip install -q --disable-pip-version-check -c installer/constraints.txt pyinstaller \
   2> >(grep -v '^WARNING: Location' >&2)
 .venv/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller installer/fanpin.spec

@@ -33,7 +33,8 @@ from bundle_filter import EXCLUDES, keep  # noqa: E402
 
 # Packages whose Windows wheels carry DLLs or extension modules the bundle ships (the others are pure Python).
 BINARY_PACKAGES = ("PySide6-Essentials", "shiboken6", "SQLAlchemy", "MarkupSafe", "python-calamine", "pillow",
-                   "charset-normalizer", "pypdfium2", "sqlcipher3", "cryptography", "cffi")
+                   "charset-normalizer", "pypdfium2", "sqlcipher3", "cryptography", "cffi",
+                   "psycopg-binary")  # psycopg-binary: the county edition
 
 # DLLs Windows 10 1809 (10.0.17763, the installer's MinVersion) has in System32. icuuc.dll/icu.dll (Qt6Core's
 # ICU) arrived with Windows 10 1703 and 1903; the rest are decades old. Anything not here and not in the bundle

@@ -43,7 +43,7 @@ missing=()
 if command -v fc-list >/dev/null 2>&1; then
   [ -n "$(fc-list :lang=zh family 2>/dev/null | head -n 1)" ] || missing+=(fonts-noto-cjk)
 fi
-if [ "$EXTRAS" = test ] && ! command -v pdftotext >/dev/null 2>&1; then
+if [[ ",$EXTRAS," == *,test,* ]] && ! command -v pdftotext >/dev/null 2>&1; then
   missing+=(poppler-utils)  # the PDF tests read the documents back with pdftotext; without it they are skipped
 fi
 if [ "${NEED_DISPLAY_LIBS:-0}" = 1 ] && command -v ldconfig >/dev/null 2>&1; then

@@ -7,7 +7,6 @@ settings: the program itself always migrates and always uses auth.SCRYPT_N's pro
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import threading
 from datetime import date
@@ -19,9 +18,9 @@ import pytest
 from desktop.services import auth, regions, settings
 from desktop.services import db as dbmod
 from desktop.services.context import AppContext
-from desktop.services.db import init_db, sqlite_url
 from desktop.services.idnumber import make_id
 from desktop.services.register import HouseholdData, MemberData
+from tests import dbserver
 
 TODAY = date(2024, 11, 20)
 YEAR = 2024
@@ -51,6 +50,7 @@ def pytest_collection_modifyitems(config, items):
         by_file.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
     weight = {f: sum(expected_seconds(i) for i in its) for f, its in by_file.items()}
     items[:] = [i for f in sorted(by_file, key=lambda f: -weight[f]) for i in by_file[f]]
+    _skip_sqlite_only_on_postgres(items)
 
 
 # ---------------------------------------------------------------------------- cheap settings of the tests
@@ -90,10 +90,12 @@ def _data_folder_of_the_run(tmp_path_factory):
         os.environ["FANPIN_DATA_DIR"] = before
 
 
-# The data key of the template and of every test database copied from it: fixed and given raw, so that a test
-# opens its encrypted database without unwrapping anything (the key file beside it is real: its slots are made by
-# create_user at the cheap scrypt cost above, and log-ins and the command line unwrap them as in production).
-TEST_KEY = bytes.fromhex("5eed" * 16)
+# The data key of the template and of every test database copied from it (tests/dbserver.py): fixed and given raw,
+# so that a test opens its encrypted database without unwrapping anything (the key file beside it is real: its
+# slots are made by create_user at the cheap scrypt cost above, and log-ins and the command line unwrap them as in
+# production). PostgreSQL databases have no key: the server's encryption at rest is not the program's.
+TEST_KEY = dbserver.TEST_KEY
+copy_template = dbserver.copy_template
 
 
 def raw_connect(path, key: bytes | None = None, users=()):
@@ -110,6 +112,20 @@ def raw_connect(path, key: bytes | None = None, users=()):
     return keys.connect(path, key or TEST_KEY, "rwc")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only(reason): about the SQLite file itself; skipped on PostgreSQL")
+
+
+def _skip_sqlite_only_on_postgres(items):
+    if not dbserver.ON_POSTGRES:
+        return
+    for item in items:
+        mark = item.get_closest_marker("sqlite_only")
+        if mark is not None:
+            reason = mark.args[0] if mark.args else "SQLite 文件本身的测试"
+            item.add_marker(pytest.mark.skip(reason=f"仅 SQLite：{reason}"))
+
+
 @pytest.fixture(autouse=True)
 def _exception_hooks_of_the_test():
     """A test that starts the window (app.run_gui installs the crash reporter) or a command leaves the process's
@@ -121,28 +137,20 @@ def _exception_hooks_of_the_test():
 
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory, _cheap_password_hashes):
-    """One database migrated to the newest schema, copied (with its key file) by every test that wants one."""
-    from desktop.services import keys
-    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-    keys.create(path, TEST_KEY)
-    init_db(sqlite_url(path), key=TEST_KEY).dispose()  # dispose checkpoints the WAL: the file is the database
-    return path
-
-
-def copy_template(template, path) -> None:
-    from desktop.services import keys
-    shutil.copyfile(template, path)
-    shutil.copyfile(keys.key_path(template), keys.key_path(path))
+    """One database migrated to the newest schema, copied (with its key file) by every test that wants a fresh one
+    (an encrypted file on SQLite, a template database on the PostgreSQL server of FANPIN_TEST_DB_URL:
+    tests/dbserver.py)."""
+    template = dbserver.Template(tmp_path_factory.mktemp("template"))
+    yield template
+    template.close()
 
 
 @pytest.fixture
 def db(tmp_path, monkeypatch, migrated_template):
     monkeypatch.setenv("FANPIN_DATA_DIR", str(tmp_path / "data"))
-    path = tmp_path / "test.sqlite3"
-    copy_template(migrated_template, path)
-    database = init_db(sqlite_url(path), key=TEST_KEY)  # finds the schema at head: no migration runs
+    database = migrated_template.fresh(tmp_path)  # finds the schema at head: no migration runs
     yield database
-    database.dispose()
+    dbserver.release(database)
 
 
 @pytest.fixture

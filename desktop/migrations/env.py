@@ -8,6 +8,18 @@ config = context.config
 target_metadata = Base.metadata
 
 
+MIGRATION_LOCK = 0x66616E70  # the advisory lock key of migrations on PostgreSQL ("fanp")
+
+
+def _lock_migrations(conn) -> None:
+    """Two seats starting on one database at once: the second waits here until the first has migrated (then finds
+    nothing to do). PostgreSQL: a transaction-scoped advisory lock. SQLite: the write lock, taken now."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def run() -> None:
     engine = config.attributes.get("engine")
     if engine is None:  # plain `alembic` command line: sqlalchemy.url from the ini
@@ -23,7 +35,8 @@ def run() -> None:
         try:
             context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=sqlite)
             with context.begin_transaction():
-                context.run_migrations()
+                _lock_migrations(conn)
+                context.run_migrations()  # reads the version now, after the lock: a second seat finds the head
                 if sqlite:
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if broken:

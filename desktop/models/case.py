@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Optional
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Timestamps
+from .base import Base, Timestamps, Versioned
 
 
-class Clue(Timestamps, Base):
+class Clue(Versioned, Timestamps, Base):
     __tablename__ = "clue"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -24,8 +24,17 @@ class Clue(Timestamps, Base):
     case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("case_.id"))
 
 
-class Case(Timestamps, Base):
+class Case(Versioned, Timestamps, Base):
     __tablename__ = "case_"  # "case" is an SQL keyword
+    # One open case per household (the revisit after removal apart), and one open revisit: the database refuses a
+    # second even when two seats open one at the same moment (services/workflow.py says so in Chinese first).
+    __table_args__ = (
+        Index("uq_case_open_household", "household_id", unique=True,
+              sqlite_where=text("state = 'open' AND kind <> 'revisit'"),
+              postgresql_where=text("state = 'open' AND kind <> 'revisit'")),
+        Index("uq_case_open_household_kind", "household_id", "kind", unique=True,
+              sqlite_where=text("state = 'open'"), postgresql_where=text("state = 'open'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
@@ -39,8 +48,11 @@ class Case(Timestamps, Base):
     opened_by: Mapped[Optional[str]] = mapped_column(String(64))
 
 
-class CaseStep(Timestamps, Base):
+class CaseStep(Versioned, Timestamps, Base):
     __tablename__ = "case_step"
+    # One pending step per case: of two seats completing the same step at once, only one adds the next.
+    __table_args__ = (Index("uq_case_step_pending", "case_id", unique=True, sqlite_where=text("done_on IS NULL"),
+                            postgresql_where=text("done_on IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_.id"), index=True)

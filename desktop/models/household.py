@@ -9,10 +9,10 @@ from typing import Optional
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Money, Timestamps
+from .base import Base, Money, Timestamps, Versioned
 
 
-class Household(Timestamps, Base):
+class Household(Versioned, Timestamps, Base):
     __tablename__ = "household"
     # Covering index: as-you-type search on numbers reads the index, not the table.
     __table_args__ = (Index("ix_household_no_phone", "household_no", "phone"),)
@@ -85,7 +85,7 @@ class Household(Timestamps, Base):
     closed_reason: Mapped[Optional[str]] = mapped_column(String(200))
 
 
-class Member(Timestamps, Base):
+class Member(Versioned, Timestamps, Base):
     __tablename__ = "member"
     # Covering indexes for the register search (name or ID → household) at county scale.
     __table_args__ = (Index("ix_member_name_household", "name", "household_id"),

@@ -9,10 +9,10 @@ from typing import Optional
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Money, Timestamps
+from .base import Base, Money, Timestamps, Versioned
 
 
-class IncomeRecord(Timestamps, Base):
+class IncomeRecord(Versioned, Timestamps, Base):
     __tablename__ = "income_record"
     __table_args__ = (UniqueConstraint("household_id", "year", "quarter", "collected_on",
                                        name="uq_income_record_household_period"),)

@@ -9,10 +9,10 @@ from typing import Optional
 from sqlalchemy import Boolean, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Money, Timestamps
+from .base import Base, Money, Timestamps, Versioned
 
 
-class Measure(Timestamps, Base):
+class Measure(Versioned, Timestamps, Base):
     __tablename__ = "measure"
 
     id: Mapped[int] = mapped_column(primary_key=True)

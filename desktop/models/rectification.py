@@ -9,10 +9,10 @@ from typing import Optional
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Timestamps
+from .base import Base, Timestamps, Versioned
 
 
-class Rectification(Timestamps, Base):
+class Rectification(Versioned, Timestamps, Base):
     __tablename__ = "rectification"
     __table_args__ = (Index("ix_rectification_year_household", "year", "household_id"),)
 

@@ -7,12 +7,12 @@ from typing import Optional
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Timestamps
+from .base import Base, Timestamps, Versioned
 
 LEVELS = ("province", "city", "county", "township", "village", "group")
 
 
-class Region(Timestamps, Base):
+class Region(Versioned, Timestamps, Base):
     __tablename__ = "region"
 
     id: Mapped[int] = mapped_column(primary_key=True)

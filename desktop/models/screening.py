@@ -8,10 +8,10 @@ from typing import Optional
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Timestamps
+from .base import Base, Timestamps, Versioned
 
 
-class ScreeningVisit(Timestamps, Base):
+class ScreeningVisit(Versioned, Timestamps, Base):
     __tablename__ = "screening_visit"
     __table_args__ = (UniqueConstraint("household_id", "year", name="uq_screening_visit_household_year"),)
 

@@ -9,10 +9,10 @@ from typing import Optional
 from sqlalchemy import JSON, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Money, Timestamps
+from .base import Base, Money, Timestamps, Versioned
 
 
-class YearSettings(Timestamps, Base):
+class YearSettings(Versioned, Timestamps, Base):
     __tablename__ = "year_settings"
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True)

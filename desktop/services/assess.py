@@ -20,6 +20,7 @@ from ..models import Household, IncomeLine, IncomeRecord, Measure, Member
 from ..models.base import Money
 from . import access, dataversion, income, rules, settings
 from .codes import codes
+from .db import among
 from .errors import ServiceError
 from .income import IncomeResult, Totals
 from .rules import MemberFacts, Suggestion
@@ -190,7 +191,7 @@ def member_facts(session: Session, point: date, household_ids: list[int] | None 
     q = (select(Member.household_id, Member.labor, Member.a17_medical, Member.a20_dibao, Member.a21_tekun)
          .where(income.alive_at(point)))
     if household_ids is not None and len(household_ids) < 5000:
-        q = q.where(Member.household_id.in_(household_ids))
+        q = q.where(among(Member.household_id, household_ids))
     out: dict[int, list[MemberFacts]] = defaultdict(list)
     for hid, labor, a17, a20, a21 in session.execute(q):
         out[hid].append(MemberFacts(labor, a17, a20, a21))
@@ -234,9 +235,9 @@ def _household_rows(session: Session, household_nos: list[str] | None, household
             risks, Household.dibao_tier)
     q = select(*cols).order_by(Household.household_no)
     if household_nos is not None:
-        q = q.where(Household.household_no.in_(household_nos))
+        q = q.where(among(Household.household_no, household_nos))
     if household_ids is not None:
-        q = q.where(Household.id.in_(household_ids))
+        q = q.where(among(Household.id, household_ids))
     if whole_register:
         q = q.where(Household.closed_on.is_(None))
     rows = session.execute(q).all()
@@ -268,7 +269,9 @@ def _assess(session: Session, year: int, as_of: date, household_nos: list[str] |
     no_members: tuple = ((), ())
     for r in rows:
         risks = r.a27_risk_types
-        risks = [] if risks is None or risks == "[]" else json.loads(risks)
+        if isinstance(risks, str):  # SQLite hands the JSON text over; psycopg has already decoded PostgreSQL's json
+            risks = [] if risks == "[]" else json.loads(risks)
+        risks = risks or []
         out.append(one(r, risks, facts.get(r.id, no_members), totals.get(r.id), r.id in developmental))
     return out
 
@@ -280,7 +283,7 @@ def _member_facts_shared(session: Session, point: date, household_ids: list[int]
     q = (select(Member.household_id, Member.labor, Member.a17_medical, Member.a20_dibao, Member.a21_tekun)
          .where(income.alive_at(point)))
     if household_ids is not None and len(household_ids) < 5000:
-        q = q.where(Member.household_id.in_(household_ids))
+        q = q.where(among(Member.household_id, household_ids))
     shared: dict[tuple, MemberFacts] = {}
     keys: dict[int, list] = defaultdict(list)
     for hid, *f in session.execute(q).all():
@@ -307,7 +310,7 @@ def _totals_pivot(session: Session, year: int, household_ids: list[int] | None) 
          .join(IncomeRecord, IncomeRecord.id == IncomeLine.record_id)
          .where(IncomeRecord.year == year, income.ANNUAL).group_by(IncomeLine.record_id))
     if len(standing) < 5000:
-        q = q.where(IncomeLine.record_id.in_(list(standing)))
+        q = q.where(among(IncomeLine.record_id, list(standing)))
     to_yuan = Money().process_result_value
     out = {hid: Totals() for hid in rec}
     for rid, *values in session.execute(q).all():

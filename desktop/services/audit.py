@@ -25,7 +25,7 @@ from . import access
 from .errors import ServiceError
 from .labels import field_label, format_value, table_label
 
-SKIP = {"created_at", "updated_at", "head_name", "size", "last_login"}
+SKIP = {"created_at", "updated_at", "head_name", "size", "last_login", "version"}
 PROTECTED = (Household, Member, MemberEvent)
 
 

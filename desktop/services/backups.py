@@ -16,7 +16,9 @@ from .errors import ServiceError
 def _path(session: Session) -> Path:
     url = session.get_bind().url
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        raise ServiceError("当前数据库不是本机文件（例如 PostgreSQL），请由数据库管理员备份")
+        raise ServiceError("当前使用的是县级数据库（PostgreSQL），不是本机文件：本页的备份与恢复只管单机数据库。"
+                           "县级数据库由县里的数据库管理员用 pg_dump 每天备份、用 pg_restore 恢复"
+                           "（见 README“县级数据库”）")
     return Path(url.database)
 
 

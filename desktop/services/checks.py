@@ -20,6 +20,7 @@ from . import access, rules
 from . import assess as assess_mod
 from .codes import codes
 from .dates import add_months
+from .db import among
 from .idnumber import age_on, birth_date_error, parse_id
 
 CODES = ("ID_CHECKSUM", "ID_DUPLICATE", "ID_BIRTHDATE", "SEX_MISMATCH", "HEAD_MISSING", "HEAD_MULTIPLE",
@@ -82,7 +83,7 @@ def run_checks(session: Session, year: int, as_of: date, household_ids: list[int
                Household.a25_water_unsafe, Household.identified_on, Household.a53_removal_way,
                Household.a54_removed_on, Household.whole_no_labor_guarantee)
     if household_ids is not None:
-        q = q.where(Household.id.in_(household_ids))
+        q = q.where(among(Household.id, household_ids))
     if whole_register:
         q = q.where(Household.closed_on.is_(None))
     hh = {r.id: r for r in session.execute(q)}
@@ -102,7 +103,7 @@ def _member_findings(session: Session, hh: dict, point: date, as_of: date, subse
     q = select(Member.household_id, Member.name, Member.sex, Member.id_number, Member.relation, Member.school,
                Member.health, Member.work_months, Member.a17_medical, Member.status)
     if subset:
-        q = q.where(Member.household_id.in_(list(hh)))
+        q = q.where(among(Member.household_id, list(hh)))
     else:
         q = q.where(Member.household_id.in_(select(Household.id).where(Household.closed_on.is_(None))))
     members = session.execute(q).all()
@@ -149,6 +150,7 @@ def _member_findings(session: Session, hh: dict, point: date, as_of: date, subse
     mine = {h.household_no for h in hh.values()}
     for number, holders in by_id_number.items():
         if len(holders) > 1:
+            holders = sorted(holders, key=lambda h: h[0])  # by 户编号: the same text whatever order rows came in
             where = "、".join(f"户 {no}“{m.name}”" for no, m in holders)
             for no in dict.fromkeys(no for no, _ in holders):  # one finding per household holding it
                 if no in mine:

@@ -1,19 +1,29 @@
-"""The one place that builds the engine: init_db(url) for SQLite files, tests and PostgreSQL."""
+"""The one place that builds the engine: init_db(url) for SQLite files, tests and PostgreSQL.
+
+Where the database is: `--db`, the settings and the first-run choice all pass through database_url(): anything with
+"://" is an SQLAlchemy URL (the county edition: postgresql+psycopg://user@host/db), anything else an SQLite file.
+The PostgreSQL side (its password, the engine) lives in _open_server(), apart from the SQLite file's own opening."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, make_url
-from sqlalchemy.engine import Engine
+from sqlalchemy import Boolean, any_, bindparam, create_engine, event, func, literal_column, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.expression import ClauseElement, ColumnElement
 
 from . import backup, dataversion, failures, keys
 from .errors import ServiceError
@@ -21,6 +31,7 @@ from .errors import ServiceError
 if TYPE_CHECKING:
     from .auth import CurrentUser
 
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -63,7 +74,7 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
-    def remember_file(self) -> None:
+    def remember_file(self) -> None:  # SQLite only: a server's database cannot vanish behind the program's back
         """Note which file is open, so that a file deleted, moved or replaced behind the program's back is
         noticed before the next write (on Linux the old file would otherwise take the edits and vanish)."""
         path = self.sqlite_path
@@ -87,7 +98,8 @@ class Database:
     def check_writable(self) -> None:
         """Take the write lock and write one page for a moment, then roll back: a read-only file or folder, or a
         lock held by another program, is reported now (as a StorageError) rather than when the first edit is
-        saved."""
+        saved. PostgreSQL: nothing to try here — a server refusing writes (permissions, read-only standby) says so
+        at the first save, in the server's words."""
         if self.sqlite_path is None:
             return
         try:
@@ -111,6 +123,89 @@ class Database:
 
 def sqlite_url(path: Path | str) -> str:
     return f"sqlite:///{Path(path).resolve()}"
+
+
+def is_url(target: Path | str | None) -> bool:
+    """A database given as an SQLAlchemy URL rather than a file path (the county edition's server)."""
+    return target is not None and "://" in str(target)
+
+
+def database_target(target: Path | str) -> Path | str:
+    """Where `--db`, a setting or the first-run choice points: an sqlite:/// URL is its file (opened, encrypted,
+    like any path); another URL is a server's database (PostgreSQL), kept as the URL."""
+    if not is_url(target):
+        return Path(target)
+    url = make_url(str(target))
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database)
+    return str(target)
+
+
+def database_url(target: Path | str) -> str:
+    """The SQLAlchemy URL of `--db` or a setting: a URL as given, a path as its SQLite file."""
+    return str(target) if is_url(target) else sqlite_url(target)
+
+
+def shown_url(url: str) -> str:
+    """The URL as shown to a person or written to a log: never its password."""
+    if not is_url(url):
+        return url
+    return make_url(url).render_as_string(hide_password=True)
+
+
+KEYRING_SERVICE = "fanpin-workbench"
+
+
+def server_password(url: URL) -> str | None:
+    """The database's own password from the OS keyring (service "fanpin-workbench", user "user@host:port/db"),
+    when the keyring package is installed. PGPASSWORD and the pgpass file are read by libpq itself; the program's
+    user password (FANPIN_PASSWORD) is never used for the database, nor is any password kept in a settings file."""
+    try:
+        import keyring  # optional: not a dependency
+    except ImportError:
+        return None
+    try:
+        return keyring.get_password(KEYRING_SERVICE, keyring_user(url))
+    except Exception:  # noqa: BLE001 - no usable keyring backend: libpq's own sources still apply
+        return None
+
+
+def keyring_user(url: URL) -> str:
+    return f"{url.username or ''}@{url.host or ''}:{url.port or 5432}/{url.database or ''}"
+
+
+POSTGRES_DRIVER = "postgresql+psycopg"
+
+
+class ServerUnreachable(ServiceError):
+    """The database server cannot be reached or refuses the connection (address, password, network)."""
+
+    def __init__(self, url: str, exc: BaseException):
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if "password" in reason or "authentication" in reason:
+            hint = "数据库的用户名或密码不对：密码请放在环境变量 PGPASSWORD、pgpass 文件或系统钥匙串中"
+        elif "does not exist" in reason:
+            hint = "服务器上没有这个数据库：请县里的数据库管理员先建好（见 README“县级数据库”）"
+        else:
+            hint = "请检查地址和端口、网络，以及数据库服务器是否已启动"
+        super().__init__(f"无法连接数据库 {shown_url(url)}：{hint}。（{reason}）")
+
+
+def _open_server(url: str) -> Engine:
+    """An engine on a database server (PostgreSQL): the password from the keyring if the URL and libpq's own
+    sources (PGPASSWORD, pgpass) give none; connections checked before use, so a seat survives a server restart."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":  # the bare scheme means psycopg2 to SQLAlchemy: the program ships psycopg 3
+        parsed = parsed.set(drivername=POSTGRES_DRIVER)
+    if parsed.password is None and not os.environ.get("PGPASSWORD"):
+        password = server_password(parsed)
+        if password:
+            parsed = parsed.set(password=password)
+    try:
+        return create_engine(parsed, future=True, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        raise ServiceError("连接县级数据库需要 PostgreSQL 驱动 psycopg：请安装 pip install \".[postgres]\"，"
+                           "或使用包含它的安装包") from exc
 
 
 # FULL: each commit syncs the WAL, so a transaction reported as saved survives a power cut; NORMAL loses the
@@ -167,14 +262,22 @@ class NeedsConversion(ServiceError):
 
 
 def init_db(url: str, *, key: bytes | None = None, plain: bool = False, run_migrations: bool = True) -> Database:
-    """The engine for a database URL. An SQLite file is opened by _init_sqlite (encrypted)."""
+    """The engine for a database URL. An SQLite file is opened by _init_sqlite (encrypted); a server's database
+    (PostgreSQL) opens without a key: its encryption at rest is the server's (its disk, its roles)."""
     if url.startswith("sqlite"):
         return _init_sqlite(url, key=key, plain=plain, run_migrations=run_migrations)
-    engine = create_engine(url, future=True)
-    dataversion.install(engine)  # every writing transaction bumps the data version (caches key on it)
-    db = Database(engine, sessionmaker(engine, expire_on_commit=False), url)
+    engine = _open_server(url)
+    try:
+        return _finish(Database(engine, sessionmaker(engine, expire_on_commit=False), url), run_migrations)
+    except OperationalError as exc:
+        engine.dispose()
+        raise ServerUnreachable(url, exc) from exc
+
+
+def _finish(db: Database, run_migrations: bool) -> Database:
     if run_migrations:
         migrate(db)
+    db.remember_file()
     return db
 
 
@@ -227,3 +330,137 @@ def _init_sqlite(url: str, *, key: bytes | None, plain: bool, run_migrations: bo
         engine.dispose()
         raise
     return db
+
+
+# ------------------------------------------------------------------ what works the same on both databases
+
+# Bound parameters in one statement: psycopg allows 65,535, SQLite 32,766. A long id list is sent in batches of
+# this many (assess, checks and reports may name every household of a county: 100,000 ids).
+IN_BATCH = 10_000
+
+
+def among(column, values: Iterable):
+    """`column IN values` for a list of any length, as ONE bound parameter when it is long: PostgreSQL
+    `column = ANY(:array)`, SQLite `column IN (SELECT value FROM json_each(:json))`; both use the column's index.
+    A short list stays a plain IN. (One `IN (…)` with a parameter per value fails on PostgreSQL beyond 65,535.)"""
+    if isinstance(values, ClauseElement):  # a subquery
+        return column.in_(values)
+    values = list(values)
+    if len(values) <= IN_BATCH:
+        return column.in_(values)
+    return _Among(column, values)
+
+
+class _Among(ColumnElement):
+    inherit_cache = False  # the values are the statement: nothing to cache
+    type = Boolean()
+
+    def __init__(self, column, values: list):
+        self.column, self.values = column, values
+
+
+@compiles(_Among, "postgresql")
+def _among_postgresql(element, compiler, **kw):
+    array = bindparam(None, element.values, type_=postgresql.ARRAY(element.column.type))
+    return compiler.process(element.column == any_(array), **kw)
+
+
+@compiles(_Among)
+def _among_json(element, compiler, **kw):
+    values = [v.isoformat() if isinstance(v, date) else v for v in element.values]
+    listed = select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(values))))
+    return compiler.process(element.column.in_(listed.scalar_subquery()), **kw)
+
+
+def chunks(values: Iterable[T], size: int = IN_BATCH) -> Iterator[list[T]]:
+    """`values` in lists of at most `size`: one `IN (…)` per list stays below every driver's parameter limit."""
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def rows_in(session: Session, query: Callable[[list], object], values: Iterable, *, scalars: bool = False) -> list:
+    """Run `query(batch)` (a select with `column.in_(batch)`) for each batch of `values` and return all rows (or
+    scalars) together. Order across batches follows the batches; sort afterwards when order matters."""
+    out: list = []
+    for batch in chunks(values):
+        result = session.scalars(query(batch)) if scalars else session.execute(query(batch))
+        out.extend(result)
+    return out
+
+
+def take_write_lock(session: Session) -> None:
+    """SQLite: take the database's write lock now (waiting up to BUSY_TIMEOUT_MS), so that what this transaction
+    reads next cannot be changed by another process before it writes. PostgreSQL needs no such step."""
+    if session.get_bind().dialect.name == "sqlite":
+        # A write that changes nothing still makes the transaction a writer (SQLite's RESERVED lock).
+        session.execute(text("UPDATE alembic_version SET version_num = version_num WHERE 1 = 0"))
+
+
+def reserve_ids(session: Session, model, count: int) -> Sequence[int]:
+    """`count` primary keys for rows of `model` that this transaction will insert itself (bulk inserts that give
+    ids: the importer, the demo). Never max+1 read without a lock: PostgreSQL hands them out from the table's own
+    sequence (other seats' inserts get others); SQLite under its write lock, held to the commit, after the largest
+    id stored."""
+    if count <= 0:
+        return range(0)
+    bind = session.get_bind()
+    table = model.__table__.name
+    if bind.dialect.name == "postgresql":
+        return list(session.scalars(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
+                                         "FROM generate_series(1, :n)"), {"t": table, "n": count}))
+    take_write_lock(session)
+    first = (session.scalar(select(func.max(model.__table__.c.id))) or 0) + 1
+    return range(first, first + count)
+
+
+class IdSource:
+    """Ids one at a time for a bulk insert of `model`, reserved through reserve_ids in growing blocks."""
+
+    def __init__(self, session: Session, model, block: int = 1000):
+        self.session, self.model, self.block = session, model, block
+        self._ids: Iterator[int] = iter(())
+        self._high = 0  # SQLite: ids handed out but perhaps not inserted yet must not be handed out again
+
+    def __call__(self) -> int:
+        for value in self._ids:
+            self._high = max(self._high, value)
+            return value
+        ids = reserve_ids(self.session, self.model, self.block)
+        if isinstance(ids, range) and ids.start <= self._high:
+            ids = range(self._high + 1, self._high + 1 + len(ids))
+        self._ids = iter(ids)
+        self.block = min(self.block * 2, 50_000)
+        return self()
+
+
+# ------------------------------------------------------------------ locks between seats
+
+IMPORT_LOCK = 0x66616E71  # PostgreSQL advisory lock key of imports ("fanq"); migrations use 0x66616E70 (env.py)
+LOCK_WAIT_SECONDS = 10
+
+
+class Busy(ServiceError):
+    """Another seat holds the lock this work needs; nothing was changed."""
+
+
+def exclusive(session: Session, key: int, what: str, wait_seconds: float = LOCK_WAIT_SECONDS) -> None:
+    """Only one seat at a time does `what` (an import): held until this transaction ends. A second one waits up
+    to `wait_seconds`, then is refused in Chinese. PostgreSQL: a transaction-scoped advisory lock. SQLite: the
+    database's write lock (taken now rather than at the first insert)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = '{int(wait_seconds * 1000)}ms'"))
+        try:
+            with session.begin_nested():
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        except OperationalError as exc:
+            raise Busy(f"另一位用户正在{what}，{wait_seconds:g} 秒内没有完成；数据没有改变，请稍后再{what}") from exc
+        session.execute(text("SET LOCAL lock_timeout = 0"))
+    elif bind.dialect.name == "sqlite":
+        take_write_lock(session)

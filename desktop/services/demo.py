@@ -19,13 +19,14 @@ from datetime import date, timedelta
 from operator import mul
 from typing import Callable
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Clue, Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent, Region
 from ..models.base import utcnow
 from . import access, audit, procedures, regions, rules, settings
 from .codes import codes, measure_catalog
+from .db import IdSource
 from .errors import ServiceError
 from .idnumber import _CHECK, _WEIGHTS
 
@@ -286,7 +287,6 @@ def generate(session: Session, households: int, seed: int = 1, year: int = 2024,
         as_of = min(date(year, 10, 31), date.today())
     gen = _Generator(session, households, seed, year, as_of, ys, tw)
     counts = gen.run(progress)
-    gen.sync_sequences()
     audit.record(session, "demo", "household",
                  new=(f"演示数据：{counts['households']} 户 {counts['members']} 人，{counts['villages']} 个行政村，"
                       f"种子 {seed}，{year} 年度"))
@@ -305,11 +305,9 @@ class _Generator:
         self.tw = tw
         self.now = utcnow()
 
-        def next_id(model) -> int:
-            return (session.scalar(select(func.max(model.id))) or 0) + 1
-
-        self.next = {m: next_id(m) for m in (Region, Household, Member, MemberEvent, Measure, IncomeRecord,
-                                              IncomeLine, Case, CaseStep, Clue)}
+        # ids from the database (db.reserve_ids), never max+1: another seat may be adding households meanwhile
+        self.next = {m: IdSource(session, m) for m in (Region, Household, Member, MemberEvent, Measure,
+                                                        IncomeRecord, IncomeLine, Case, CaseStep, Clue)}
         self.open_cases: list[tuple[str, int, date]] = []  # (kind, household id, opened on) of this chunk
         existing = session.scalar(select(func.count()).select_from(Household)) or 0
         # The count of households already there varies the stream, so a second run is new people.
@@ -349,15 +347,6 @@ class _Generator:
         self.counts = dict(cases=0, villages=0, groups=0, households=0, members=0, monitored=0, removed=0, measures=0,
                            income_records=0, income_lines=0, events=0)
 
-    def sync_sequences(self) -> None:
-        """Keys were chosen here: on PostgreSQL move the id sequences past them (SQLite needs nothing)."""
-        if self.s.get_bind().dialect.name != "postgresql":
-            return
-        for model in self.next:
-            t = model.__tablename__
-            self.s.execute(text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), "
-                                f"(SELECT COALESCE(MAX(id), 1) FROM {t}))"))
-
     # ------------------------------------------------------------ regions
 
     def _village_name(self) -> str:
@@ -391,8 +380,7 @@ class _Generator:
         rows, villages = [], []
         for n in self._plan_villages():
             self.village_seq += 1
-            vid = self.next[Region]
-            self.next[Region] += 1
+            vid = self.next[Region]()
             code = None
             if self.township_code and self.village_seq < 1000:
                 code = f"{self.township_code[:9]}{self.village_seq:03d}"
@@ -403,8 +391,7 @@ class _Generator:
                              created_at=self.now, updated_at=self.now))
             groups = []
             for g in range(self.rng.randint(3, 8)):
-                gid = self.next[Region]
-                self.next[Region] += 1
+                gid = self.next[Region]()
                 gname = _NUMERALS[g] + "组"
                 rows.append(dict(id=gid, parent_id=vid, level="group", name=gname, code=None, rural_population=None,
                                  sort_order=g + 1, active=True, created_at=self.now, updated_at=self.now))
@@ -502,9 +489,7 @@ class _Generator:
         self.open_cases = []
 
     def _next(self, model) -> int:
-        value = self.next[model]
-        self.next[model] = value + 1
-        return value
+        return self.next[model]()
 
     # ------------------------------------------------------------ one household
 
@@ -517,8 +502,7 @@ class _Generator:
         rng = self.rng
         r = rng.random
         now = self.now
-        hid = self.next[Household]
-        self.next[Household] += 1
+        hid = self.next[Household]()
         gid, gname = v["groups"][int(r() * len(v["groups"]))]
         as_of, ref = self.as_of, self.ref
 
@@ -720,16 +704,14 @@ class _Generator:
         self._income(hid, status, size, stats, poverty, dibao, tekun, has_public_post, family, ir_rows, il_rows)
 
     def _event(self, hid: int, mid: int, kind: str, when: date, note: str | None) -> dict:
-        eid = self.next[MemberEvent]
-        self.next[MemberEvent] += 1
+        eid = self.next[MemberEvent]()
         return dict(id=eid, household_id=hid, member_id=mid, kind=kind, event_date=when, other_household_id=None,
                     note=note, recorded_by="demo", created_at=self.now, updated_at=self.now)
 
     def _member(self, hid, seq, name, sex, rel, age, born, eth, relocated, at_risk, dibao, tekun, stats) -> dict:
         rng = self.rng
         r = rng.random
-        mid = self.next[Member]
-        self.next[Member] += 1
+        mid = self.next[Member]()
         number = self.ids.make(self.ids.area() if rel not in ("03", "04", "07", "08") else self.ids.main, born, sex)
 
         # health: chronic illness and disability grow with age; a little more among households at risk
@@ -854,8 +836,7 @@ class _Generator:
 
     def _measure(self, hid: int, code: str, item: str | None, start: date, removed_on: date | None) -> dict:
         rng = self.rng
-        mid = self.next[Measure]
-        self.next[Measure] += 1
+        mid = self.next[Measure]()
         begin = self._date_between(start, min(start + timedelta(days=45), self.as_of))
         term = _TERM_ITEMS.get((code, item)) or _TERM_ITEMS.get((code, None))
         end = None
@@ -951,8 +932,7 @@ class _Generator:
         if stats["students"] and r() < 0.5:
             a36.append(("教育", ri(1000, 6000)))
 
-        rid = self.next[IncomeRecord]
-        self.next[IncomeRecord] += 1
+        rid = self.next[IncomeRecord]()
         lo = max(self.ref - timedelta(days=20), date(self.year, 1, 1))
         collected = self._date_between(min(lo, self.as_of), self.as_of)
         now = self.now
@@ -965,6 +945,5 @@ class _Generator:
             for name, amount in entries:
                 if amount <= 0:
                     continue
-                lid = self.next[IncomeLine]
-                self.next[IncomeLine] += 1
+                lid = self.next[IncomeLine]()
                 il_rows.append(dict(id=lid, record_id=rid, item=item, line=name, amount=amount, note=None))

@@ -27,8 +27,10 @@ from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Household, IncomeLine, IncomeRecord, Member
-from . import access, settings
+from ..models.base import utcnow
+from . import access, concurrency, settings
 from .codes import income_items
+from .db import among
 from .errors import ServiceError
 
 CENT = Decimal("0.01")
@@ -198,7 +200,7 @@ def sizes_at(session: Session, point: date, household_ids: list[int] | None = No
     household_ids = access.within(session, household_ids)
     q = select(Member.household_id, func.count()).where(alive_at(point)).group_by(Member.household_id)
     if household_ids is not None:
-        q = q.where(Member.household_id.in_(household_ids))
+        q = q.where(among(Member.household_id, household_ids))
     return dict(session.execute(q).all())
 
 
@@ -234,6 +236,7 @@ class RecordData:
     origin: str = "entered"
     source_file: str | None = None
     recorded_by: str | None = None  # the user who entered or imported it (set when saved)
+    version: int | None = None  # as read (records()): a save over a newer change is refused (concurrency)
 
     @property
     def totals(self) -> Totals:
@@ -290,21 +293,24 @@ def save_record(session: Session, data: RecordData, as_of: date | None = None, u
     access.household(session, data.household_id, write=True)
     from .register import check_access
     problems = validate_record(data, as_of)
-    hh = session.get(Household, data.household_id)
+    hh = concurrency.lock_household(session, data.household_id)  # one seat at a time saves this household's lines
     if hh is None:
         problems.append("户不存在")
     if problems:
         raise IncomeError("；".join(problems))
     check_access(session, user, hh.village_id)
     if data.id is None:
+        _refuse_second_copy(session, hh, data)
         rec = IncomeRecord(household_id=data.household_id, year=data.year)
         session.add(rec)
     else:
         rec = session.get(IncomeRecord, data.id)
         if rec is None or rec.household_id != data.household_id:
             raise IncomeError("收入记录不存在")
+        concurrency.expect_version(session, rec, data.version)
         for old in session.scalars(select(IncomeLine).where(IncomeLine.record_id == rec.id)):
             session.delete(old)
+        rec.updated_at = utcnow()  # the record's UPDATE (and version) even when only its lines changed
     rec.year, rec.quarter, rec.collected_on = data.year, data.quarter, data.collected_on
     rec.collected_by = (data.collected_by or "").strip() or None
     rec.signatures_collected = None if data.signatures_collected is None else bool(data.signatures_collected)
@@ -323,6 +329,24 @@ def save_record(session: Session, data: RecordData, as_of: date | None = None, u
     return rec.id
 
 
+def _refuse_second_copy(session: Session, hh: Household, data: RecordData) -> None:
+    """A new record of a day that already has one for the same year and period is another seat's save of the same
+    collection: refused (its lines would otherwise stand beside the first one's and count twice)."""
+    if data.collected_on is None:
+        return
+    same = select(IncomeRecord).where(IncomeRecord.household_id == hh.id, IncomeRecord.year == data.year,
+                                      IncomeRecord.collected_on == data.collected_on,
+                                      IncomeRecord.quarter.is_(None) if data.quarter is None
+                                      else IncomeRecord.quarter == data.quarter)
+    other = session.scalars(same.order_by(IncomeRecord.id.desc())).first()
+    if other is None:
+        return
+    period = "年度" if data.quarter is None else f"第 {data.quarter} 季度"
+    who = concurrency.describe_change(session, "income_record", other.id) or "已由其他用户保存"
+    raise concurrency.Conflict(f"户 {hh.household_no} {data.collected_on} 的{data.year} 年{period}收入记录{who}"
+                               f"（采集人 {other.collected_by or '未填'}）。{concurrency.RELOAD}")
+
+
 def records(session: Session, household_id: int, year: int | None = None) -> list[RecordData]:
     access.household(session, household_id)
     q = select(IncomeRecord).where(IncomeRecord.household_id == household_id)
@@ -332,14 +356,15 @@ def records(session: Session, household_id: int, year: int | None = None) -> lis
                                       IncomeRecord.id.desc())).all()
     lines = defaultdict(list)
     if recs:
-        for ln in session.scalars(select(IncomeLine).where(IncomeLine.record_id.in_([r.id for r in recs]))
+        for ln in session.scalars(select(IncomeLine).where(among(IncomeLine.record_id, [r.id for r in recs]))
                                   .order_by(IncomeLine.id)):
             lines[ln.record_id].append(LineData(ln.item, ln.line, ln.amount, ln.note))
     from .audit import user_names  # late: audit reads the models of every service
     who = user_names(session, {r.recorded_by for r in recs})  # shown as the user's name, not the log-in name
     return [RecordData(r.household_id, r.year, r.id, r.quarter, r.collected_on, r.collected_by,
                        r.signatures_collected, r.note, r.size, lines[r.id], r.origin or "", r.source_file,
-                       who.get(r.recorded_by, r.recorded_by) if r.recorded_by else None) for r in recs]
+                       who.get(r.recorded_by, r.recorded_by) if r.recorded_by else None, r.version)
+            for r in recs]
 
 
 ANNUAL = IncomeRecord.quarter.is_(None)
@@ -354,7 +379,7 @@ def latest_record_ids(session: Session, year: int, household_ids: list[int] | No
     q = (select(IncomeRecord.household_id, IncomeRecord.id).where(IncomeRecord.year == year, ANNUAL)
          .order_by(*order))
     if household_ids is not None:
-        q = q.where(IncomeRecord.household_id.in_(household_ids))
+        q = q.where(among(IncomeRecord.household_id, household_ids))
     out: dict[int, int] = {}
     for hid, rid in session.execute(q):
         out[hid] = rid  # ascending order: the last one seen wins
@@ -372,7 +397,7 @@ def totals_for_year(session: Session, year: int, household_ids: list[int] | None
     q = (select(IncomeLine.record_id, IncomeLine.item, func.sum(IncomeLine.amount))
          .group_by(IncomeLine.record_id, IncomeLine.item))
     if len(by_record) < 5000:
-        q = q.where(IncomeLine.record_id.in_(list(by_record)))
+        q = q.where(among(IncomeLine.record_id, list(by_record)))
     for rid, item, total in session.execute(q):  # Money's result processor turns the fen sum into yuan
         if rid in by_record and item in ITEMS:
             sums[by_record[rid]][item] = total
@@ -411,7 +436,7 @@ def clear_falls(session: Session, ratio: Decimal, since: date, until: date,
                 IncomeRecord.collected_on <= until)
          .order_by(IncomeRecord.household_id, IncomeRecord.collected_on, IncomeRecord.id))
     if household_ids is not None:
-        q = q.where(IncomeRecord.household_id.in_(household_ids))
+        q = q.where(among(IncomeRecord.household_id, household_ids))
     by_household: dict[int, list] = defaultdict(list)
     for row in session.execute(q):
         by_household[row.household_id].append(row)

@@ -1,4 +1,8 @@
-"""Integrity check of the SQLite database file at start (SPEC §12), before any migration."""
+"""Integrity check of the SQLite database file at start (SPEC §12), before any migration.
+
+On PostgreSQL (the county edition) there is no file to check: the server keeps its own data sound (WAL, checksums
+if the cluster has them); its administrator can run `pg_amcheck` on a schedule (README “县级数据库”). The program
+checks nothing there at start."""
 
 from __future__ import annotations
 

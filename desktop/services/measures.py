@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Household, Measure, Member
-from . import access, rules
+from . import access, concurrency, rules
 from .codes import measure_catalog
 from .errors import ServiceError
 from .income import IncomeError, parse_money
@@ -42,6 +42,7 @@ class MeasureData:
     developmental_note: str | None = None
     raises_working_ability: bool = False
     case_id: int | None = None
+    version: int | None = None  # as read (get_measure): a save over a newer change is refused (concurrency)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def save_measure(session: Session, data: MeasureData, user=None) -> int:
     access.household(session, data.household_id, write=True)
     from .register import check_access
     problems = validate(data)
-    hh = session.get(Household, data.household_id)
+    hh = concurrency.lock_household(session, data.household_id)  # one seat at a time changes its measures
     if hh is None:
         problems.append("户不存在")
     else:
@@ -106,7 +107,10 @@ def save_measure(session: Session, data: MeasureData, user=None) -> int:
     row = session.get(Measure, data.id) if data.id is not None else None
     if data.id is not None and (row is None or row.household_id != data.household_id):
         raise MeasureError("帮扶措施不存在")
-    if row is None:
+    if row is not None:
+        concurrency.expect_version(session, row, data.version)
+    else:
+        _refuse_twin(session, hh, data)
         row = Measure(household_id=data.household_id, category=data.category)
         session.add(row)
     row.category, row.item, row.member_id = data.category, data.item or None, data.member_id
@@ -120,12 +124,29 @@ def save_measure(session: Session, data: MeasureData, user=None) -> int:
     return row.id
 
 
+def _refuse_twin(session: Session, hh: Household, data: MeasureData) -> None:
+    """A new measure the same as one the household already has running (same category, item, member and start):
+    another seat saved it first; a second copy would count twice."""
+    twin = session.scalars(select(Measure).where(
+        Measure.household_id == hh.id, Measure.category == data.category,
+        Measure.item.is_(None) if not data.item else Measure.item == data.item,
+        Measure.member_id.is_(None) if data.member_id is None else Measure.member_id == data.member_id,
+        Measure.start_date.is_(None) if data.start_date is None else Measure.start_date == data.start_date,
+        Measure.ended_on.is_(None))).first()
+    if twin is not None:
+        who = concurrency.describe_change(session, "measure", twin.id) or "已登记"
+        raise concurrency.Conflict(f"户 {hh.household_no} 的帮扶措施“{data.item or data.category}”"
+                                   f"（开始日期 {data.start_date or '未填'}）{who}，不再重复登记。{concurrency.RELOAD}")
+
+
 def end_measure(session: Session, measure_id: int, on: date, reason: str, user=None) -> None:
     access.owned(session, Measure, measure_id, write=True)
     from .register import check_access
-    row = session.get(Measure, measure_id)
-    if row is None:
+    hid = session.scalar(select(Measure.household_id).where(Measure.id == measure_id))
+    if hid is None:
         raise MeasureError("帮扶措施不存在")
+    concurrency.lock_household(session, hid)  # then read as stored now: another seat may have ended it
+    row = session.get(Measure, measure_id, populate_existing=True)
     check_access(session, user, session.get(Household, row.household_id).village_id)
     if row.ended_on is not None:
         raise MeasureError(f"该措施已于 {row.ended_on} 中止")
@@ -194,4 +215,4 @@ def get_measure(session: Session, measure_id: int) -> MeasureData:
         raise MeasureError("帮扶措施不存在")
     return MeasureData(m.household_id, m.category, m.item, m.id, m.member_id, m.start_date, m.end_date, m.amount,
                        m.responsible_unit, m.developmental_override, m.developmental_note,
-                       bool(m.raises_working_ability), m.case_id)
+                       bool(m.raises_working_ability), m.case_id, m.version)

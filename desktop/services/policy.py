@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ..models import Household, IncomeLine, Member
 from . import access, income, rules
 from . import assess as assess_mod
+from .db import among
 from .errors import ServiceError
 
 CRITERIA = {
@@ -149,7 +150,7 @@ def proposals(session: Session, year: int, as_of: date, household_ids: list[int]
     if whole_register:
         q = q.where(Household.closed_on.is_(None))
     if household_ids is not None:
-        q = q.where(Household.id.in_(household_ids))
+        q = q.where(among(Household.id, household_ids))
     households = {h.id: h for h in session.scalars(q)}
     ids = list(households)
     if not ids:
@@ -157,7 +158,7 @@ def proposals(session: Session, year: int, as_of: date, household_ids: list[int]
     assessed = {a.household_id: a for a in assess_mod.assess(session, year, as_of, household_ids=ids)}
     members: dict[int, list] = {}
     for m in session.execute(select(Member.household_id, Member.name, Member.a20_dibao, Member.health,
-                                    Member.disability_grade).where(Member.household_id.in_(ids),
+                                    Member.disability_grade).where(among(Member.household_id, ids),
                                                                    Member.status == "normal")):
         members.setdefault(m.household_id, []).append(m)
     self_pay = medical_self_pay(session, income.latest_record_ids(session, year, ids))

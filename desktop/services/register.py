@@ -13,7 +13,7 @@ from sqlalchemy import and_, asc, desc, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import Household, Member, MemberEvent, Region
-from . import access, audit, regions, rules
+from . import access, audit, concurrency, regions, rules
 from .auth import CurrentUser
 from .codes import codes, normalize
 from .errors import ServiceError
@@ -100,12 +100,13 @@ class HouseholdData:
     # 户注销 (services.corrections): read-only here.
     closed_on: date | None = None
     closed_reason: str | None = None
+    version: int | None = None  # as read (get_household): a save over a newer change is refused (concurrency)
 
 
 AFTER_REMOVAL = ("after_dropout", "after_housing_damaged", "after_medical_missing", "after_water_damaged",
                  "after_a28", "after_a29", "after_a30", "after_a31", "after_a32", "after_a33", "after_a34",
                  "after_a35", "after_a36")
-READ_ONLY_HOUSEHOLD = {"id", "monitoring_status", "identified_on", "a53_removal_way", "a54_removed_on",
+READ_ONLY_HOUSEHOLD = {"id", "version", "monitoring_status", "identified_on", "a53_removal_way", "a54_removed_on",
                        "policy_excluded_on", "closed_on", "closed_reason", *AFTER_REMOVAL}
 
 
@@ -149,6 +150,7 @@ class MemberData:
     # Read-only here: changed by events.
     status: str = "normal"
     status_date: date | None = None
+    version: int | None = None  # as read: see HouseholdData.version
 
     @property
     def current(self) -> bool:
@@ -162,7 +164,7 @@ class MemberData:
         return info.birth_date if info.error is None else None
 
 
-READ_ONLY_MEMBER = {"id", "status", "status_date", "birth_date"}  # birth_date: derived from the ID number
+READ_ONLY_MEMBER = {"id", "version", "status", "status_date", "birth_date"}  # birth_date: derived from the ID number
 MEMBER_CODE_FIELDS = {"sex": "sex", "relation": "relation", "ethnicity": "ethnicity", "political": "political",
                       "education": "education", "school": "school", "health": "health",
                       "disability_grade": "disability_grade", "labor": "labor", "work_region": "work_region",
@@ -235,16 +237,35 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _next_prefix(text: str) -> str | None:
+    """The smallest string after every string that starts with `text` (digits and X): "3703" → "3704",
+    "3709" → "371", "37X" → "37Y"; None for "999…". Only the characters 0–9 and X–Y are compared with it, which
+    every collation orders the same way, so `>= text AND < next` is the prefix under any collation (a
+    zh-Hans ICU database sorts "~" before the digits: `< text || '~'` found nothing there) and still uses the
+    index."""
+    while text:
+        last = text[-1]
+        if last == "9":
+            text = text[:-1]
+            continue
+        return text[:-1] + ("Y" if last in "Xx" else chr(ord(last) + 1))
+    return None
+
+
+def _prefix(column, text: str):
+    upper = _next_prefix(text)
+    return and_(column >= text, column < upper) if upper is not None else column >= text
+
+
 def _text_condition(text: str):
     """Search by what was typed: digits are an ID, household number or phone; Chinese is a name."""
     if re.fullmatch(r"\d+X?", text):
         if len(text) >= LONG_NUMBER:  # an index range instead of a scan
-            upper = text + "~"
-            members = select(_M.household_id).where(_M.id_number >= text, _M.id_number < upper)
-            return or_(and_(_H.household_no >= text, _H.household_no < upper), _H.id.in_(members))
+            members = select(_M.household_id).where(_prefix(_M.id_number, text))
+            return or_(_prefix(_H.household_no, text), _H.id.in_(members))
         pattern = _like(text)
         if len(text) >= ID_PREFIX:  # an ID is typed from its start (area code, birth date): a range
-            ids = select(_M.household_id).where(_M.id_number >= text, _M.id_number < text + "~")
+            ids = select(_M.household_id).where(_prefix(_M.id_number, text))
         else:  # short digits may be the end of an ID: a scan of the covering index
             ids = select(_M.household_id).where(_M.id_number.like(pattern, escape="\\"))
         # UNION ALL lets each branch use its own covering index; OR would scan the member table.
@@ -549,18 +570,21 @@ def save_household(session: Session, data: HouseholdData, members: list[MemberDa
             row.seq = seq
             session.add(row)
     else:
-        hh = session.get(Household, data.id)
+        hh = concurrency.lock_household(session, data.id)
         if hh is None:
             raise RegisterError(f"户 #{data.id} 不存在")
         check_access(session, user, hh.village_id)
         if hh.closed_on is not None:
             raise RegisterError(f"户 {hh.household_no} 已于 {hh.closed_on} 注销，不能修改；"
                                 "确需修改请由管理员先恢复该户")
-        _apply(hh, data, READ_ONLY_HOUSEHOLD)
+        concurrency.expect_version(session, hh, data.version)  # a member added or gone changed its size: newer
         existing = {m.id: m for m in session.scalars(select(Member).where(Member.household_id == hh.id))}
         given = {m.id for m in members if m.id is not None}
         if any(m.id is None for m in members) or given != set(existing):
             raise RegisterError("已登记户的成员增减须通过“成员变更”登记（新生儿、嫁入、迁入、死亡、嫁出、迁出）")
+        for m in members:
+            concurrency.expect_version(session, existing[m.id], m.version)
+        _apply(hh, data, READ_ONLY_HOUSEHOLD)
         for seq, m in enumerate(members, 1):
             row = existing[m.id]
             _apply(row, m, READ_ONLY_MEMBER | {"seq"})
@@ -580,7 +604,7 @@ def record_event(session: Session, household_id: int, kind: str, event_date: dat
     spec = codes("member_event").get(kind)
     if spec is None:
         raise RegisterError(f"未知的变更类型：{kind}")
-    hh = session.get(Household, household_id)
+    hh = concurrency.lock_household(session, household_id)  # two seats registering the same birth: one wins
     if hh is None:
         raise RegisterError(f"户 #{household_id} 不存在")
     check_access(session, user, hh.village_id)
@@ -611,7 +635,7 @@ def record_event(session: Session, household_id: int, kind: str, event_date: dat
         session.flush()
         member_id = row.id
     else:
-        row = session.get(Member, member_id) if member_id is not None else None
+        row = session.get(Member, member_id, populate_existing=True) if member_id is not None else None
         if row is None or row.household_id != household_id:
             raise RegisterError("请选择本户的一名成员")
         target = spec.extra["status_after"]

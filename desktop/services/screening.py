@@ -19,6 +19,7 @@ from ..models import Clue, Household, Measure, Member, ScreeningVisit
 from . import access, income, rules, settings
 from . import assess as assess_mod
 from .codes import codes
+from .db import among
 from .errors import ServiceError
 from .idnumber import age_on, parse_id
 
@@ -261,7 +262,7 @@ def key_checks(session: Session, year: int, as_of: date) -> list[KeyCheck]:
             add(hid, "relief_channel", f"{on} {src.name(source)}")
 
     for v in session.scalars(select(ScreeningVisit).where(ScreeningVisit.year == year,
-                                                         ScreeningVisit.household_id.in_(list(out)))):
+                                                         among(ScreeningVisit.household_id, list(out)))):
         kc = out[v.household_id]
         kc.visited_on, kc.outcome, kc.note = v.visited_on, v.outcome, v.note
     return sorted((k for k in out.values() if villages is None or k.village_id in villages),

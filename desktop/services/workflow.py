@@ -20,11 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Clue, Household, Measure, Member, Region
-from . import access, income, procedures, rules
+from . import access, concurrency, income, procedures, rules
 from . import assess as assess_mod
 from .auth import CurrentUser
 from .codes import codes
 from .dates import add_months
+from .db import among, take_write_lock
 from .errors import ServiceError
 from .procedures import Procedure, StepDef
 
@@ -174,7 +175,7 @@ def _check_role(session: Session, user: CurrentUser | None, roles, hh: Household
 def _open_case(session: Session, household_id: int, kind: str, opened_on: date, data: dict,
                user: CurrentUser | None, as_of: date | None) -> Case:
     proc = procedure(kind)
-    hh = session.get(Household, household_id)
+    hh = concurrency.lock_household(session, household_id)  # two seats opening a case at once: one at a time
     if hh is None:
         raise WorkflowError(f"户 #{household_id} 不存在")
     if opened_on is None:
@@ -413,14 +414,39 @@ def _last_done_on(session: Session, case: Case) -> date:
     return max(dates, default=case.opened_on)
 
 
+def _lock_case(session: Session, case_id: int) -> Case | None:
+    """The case as stored now, locked until the commit (PostgreSQL: its row; SQLite: the write lock), so that a
+    step is completed, sent back or published by one seat at a time."""
+    q = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update()
+    else:
+        take_write_lock(session)
+    return session.scalar(q)
+
+
+def _already_done(session: Session, case: Case, step_key: str) -> None:
+    """The step was completed by someone else since this seat read the case: say who and when."""
+    pending = session.scalar(select(CaseStep.step).where(CaseStep.case_id == case.id, CaseStep.done_on.is_(None)))
+    if pending == step_key:
+        return
+    done = session.scalars(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.step == step_key,
+                                                  CaseStep.done_on.is_not(None)).order_by(CaseStep.seq.desc())).first()
+    if done is not None:
+        who = done.actor or "其他用户"
+        raise concurrency.Conflict(f"流程 #{case.id} 的“{step_name(case.kind, step_key)}”已由“{who}”办理"
+                                   f"（办理日期 {done.done_on}），本次没有重复办理；请重新载入流程查看")
+
+
 def complete_step(session: Session, case_id: int, step_key: str, done_on: date, *, passed: bool = True,
                   notes: str | None = None, data: dict | None = None, year: int | None = None,
                   user: CurrentUser | None = None, as_of: date | None = None) -> None:
     """Record the pending step. A failed step ends the case with the notes as its reason."""
     access.owned(session, Case, case_id, write=True)
-    case = session.get(Case, case_id)
+    case = _lock_case(session, case_id)  # one guarded transition: of two seats completing a step, one wins
     if case is None:
         raise WorkflowError(f"流程 #{case_id} 不存在")
+    _already_done(session, case, step_key)
     row = _pending(session, case)
     sdef = step_def(case.kind, row.step)
     if step_key != row.step:
@@ -781,7 +807,7 @@ def cases(session: Session, as_of: date, *, kind: str | None = None, state: str 
         q = q.where(Case.household_id == household_id)
     rows = session.execute(q.order_by(Case.opened_on.desc(), Case.id.desc())).all()
     pending = {s.case_id: s for s in session.scalars(select(CaseStep).where(
-        CaseStep.done_on.is_(None), CaseStep.case_id.in_([r[0].id for r in rows])))} if rows else {}
+        CaseStep.done_on.is_(None), among(CaseStep.case_id, [r[0].id for r in rows])))} if rows else {}
     names = kind_names()
     out = []
     for case, no, head, vid, vname in rows:

@@ -118,7 +118,8 @@ class BackupPage(QWidget):
 
     def refresh(self) -> None:
         if self.path is None:
-            self.info.setText("当前数据库不是本机文件（例如 PostgreSQL），请由数据库管理员备份。")
+            self.info.setText("当前使用的是县级数据库（PostgreSQL）：由县里的数据库管理员用 pg_dump 备份、"
+                              "pg_restore 恢复（见 README“县级数据库”）。本页只管单机数据库文件。")
             for w in (self.backup_button, self.restore_button, self.folder_button):
                 w.setEnabled(False)
             return

@@ -75,6 +75,19 @@ def show_error(parent: QWidget | None, exc: BaseException | str, title: str = "�
     QMessageBox.warning(parent, title, error_text(exc))
 
 
+def offer_reload(parent: QWidget | None, exc: BaseException) -> bool:
+    """Another seat saved this record first (services.concurrency.Conflict): say who changed what and when, and
+    offer to reload it. True when the person chose to reload (their own edits are then dropped)."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "其他用户已修改", error_text(exc), QMessageBox.StandardButton.NoButton,
+                      parent)
+    reload = box.addButton("重新载入", QMessageBox.ButtonRole.AcceptRole)
+    keep = box.addButton("保留我的修改", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(reload)
+    box.setEscapeButton(keep)
+    box.exec()
+    return box.clickedButton() is reload
+
+
 def show_info(parent: QWidget | None, text: str, title: str = TITLE) -> None:
     QMessageBox.information(parent, title, text)
 

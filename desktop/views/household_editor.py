@@ -21,10 +21,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..services import audit, regions, register
+from ..services.concurrency import Conflict
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.register import HEAD, HouseholdData, MemberData, Problem, ValidationError
-from .errors import report_fault, show_error, show_info
+from .errors import offer_reload, report_fault, show_error, show_info
 from .member_dialogs import MemberEventDialog, MoveMemberDialog
 from .models.member_table import COL, FIELDS, KINDS, MemberTableModel
 from .widgets.code_delegate import delegate_for
@@ -301,6 +302,10 @@ class HouseholdEditor(QDialog):
         except ValidationError as e:
             self._service_problems = list(e.problems)
             self.revalidate()
+            return False
+        except Conflict as e:  # another seat saved this household first: reload on request
+            if offer_reload(self, e):
+                self.load()
             return False
         except ServiceError as e:  # refused by the register, or the database is locked, read-only, full or gone
             show_error(self, e, "不能保存")

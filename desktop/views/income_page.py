@@ -36,11 +36,12 @@ from PySide6.QtWidgets import (
 
 from ..services import assess, income, register
 from ..services.assess import CalculatorFacts
+from ..services.concurrency import Conflict
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.income import IncomeError, RecordData
 from ..services.rules import line_text, yuan
-from .errors import confirm, error_label, error_text, set_error
+from .errors import confirm, error_label, error_text, offer_reload, set_error
 from .income_lines import LinesPanel
 
 _ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
@@ -134,6 +135,7 @@ class IncomePage(QWidget):
         self.ctx = ctx
         self.facts: CalculatorFacts | None = None
         self.record_id: int | None = None
+        self.record_version: int | None = None
         self._loaded: tuple | None = None
 
         self.search = QLineEdit()
@@ -386,6 +388,7 @@ class IncomePage(QWidget):
 
     def new_record(self) -> None:
         self.record_id = None
+        self.record_version = None
         self.lines.set_lines(self.ctx.read(lambda s: income.editable_lines(income.line_catalog(s))))
         self.collected_on.setDate(to_qdate(self.ctx.today()))
         self.collected_by.setText(self.ctx.user.display_name if self.ctx.user else "")
@@ -405,6 +408,7 @@ class IncomePage(QWidget):
 
     def load_record(self, rec: RecordData) -> None:
         self.record_id = rec.id
+        self.record_version = rec.version  # a save names it: another seat's newer save is not overwritten
         self.lines.set_lines(self.ctx.read(lambda s: income.editable_lines(income.line_catalog(s), rec.lines)))
         self.collected_on.setDate(to_qdate(rec.collected_on or self.ctx.today()))
         self.collected_by.setText(rec.collected_by or "")
@@ -497,7 +501,7 @@ class IncomePage(QWidget):
                           quarter=self.quarter.currentData(), collected_on=from_qdate(self.collected_on.date()),
                           collected_by=self.collected_by.text().strip(),
                           signatures_collected=self.signatures.isChecked(), note=self.note.text().strip() or None,
-                          size=f.size, lines=self.lines.lines() or [], origin="entered")
+                          size=f.size, lines=self.lines.lines() or [], origin="entered", version=self.record_version)
 
     def validate(self) -> list[str]:
         """The lines' own typing problems, then what services.income.validate_record says of the record."""
@@ -516,6 +520,15 @@ class IncomePage(QWidget):
         self.save_button.setEnabled(False)
         try:
             record_id = self.ctx.run(income.save_record, data, self.ctx.today(), self.ctx.user)
+        except Conflict as exc:  # another seat saved first: show theirs on request, keep these lines otherwise
+            set_error(self.error, exc)
+            if offer_reload(self, exc):
+                records = self._reload_records()
+                latest = next((r for r in records if r.id == data.id), None) or next(
+                    (r for r in records if r.year == data.year and r.quarter == data.quarter), None)
+                if latest is not None:
+                    self.load_record(latest)
+            return False
         except ServiceError as exc:
             set_error(self.error, exc)
             return False

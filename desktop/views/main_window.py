@@ -93,6 +93,8 @@ class ShortcutFirst(QObject):
 class MainWindow(QMainWindow):
     # 注销/切换用户, or the account was disabled: the log-in dialog comes back with this message ("" for 注销).
     logged_out = Signal(str)
+    # Another seat made another year current (several seats on one database): from the thread that noticed it.
+    year_changed_elsewhere = Signal(int)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
@@ -148,6 +150,8 @@ class MainWindow(QMainWindow):
         if ops.notify_changed not in ctx.listeners:
             ctx.listeners.append(ops.notify_changed)  # every commit → one data_changed on the GUI thread
         ops.data_changed.connect(self.data_changed)
+        self.year_changed_elsewhere.connect(self._year_changed_elsewhere)
+        ctx.year_listeners.append(self.year_changed_elsewhere.emit)
         self.nav.setCurrentRow(0)
 
     def _remember_layouts(self) -> None:
@@ -325,6 +329,12 @@ class MainWindow(QMainWindow):
     def _year_changed(self, year: int) -> None:
         self.ctx.year = year
         self.update_status()
+
+    def _year_changed_elsewhere(self, year: int) -> None:
+        """Another seat made `year` current: this window follows, and every page reads again for that year."""
+        self._year_changed(year)
+        self.statusBar().showMessage(f"当前工作年度已由其他用户改为 {year} 年", 15000)
+        self.data_changed()
 
     def update_status(self) -> None:
         user = self.ctx.user

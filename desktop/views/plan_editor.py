@@ -150,7 +150,8 @@ class MeasureDialog(QDialog):
             end_date=from_qdate(self.end.date()) if self.has_end.isChecked() else None,
             amount=amount or None, responsible_unit=self.unit.text().strip() or None,
             developmental_override=self.override.value(), developmental_note=self.note.text().strip() or None,
-            raises_working_ability=training and self.raises.isChecked(), case_id=self.original.case_id)
+            raises_working_ability=training and self.raises.isChecked(), case_id=self.original.case_id,
+            version=self.original.version)
 
     def save(self) -> int | None:
         if self.category.value() is None:

@@ -22,7 +22,7 @@ if not exist .venv\Scripts\python.exe (
 .venv\Scripts\python -c "import struct, sys; sys.exit(0 if struct.calcsize('P') == 8 else 1)" || goto :nopython
 
 rem --- 2. The pinned versions CI tested (installer\constraints.txt), and PyInstaller -------------------------
-.venv\Scripts\python -m pip install -q --disable-pip-version-check -c installer\constraints.txt -e . pyinstaller || goto :error
+.venv\Scripts\python -m pip install -q --disable-pip-version-check -c installer\constraints.txt -e .[postgres] pyinstaller || goto :error
 
 rem --- 3. The one-folder bundle: fanpin-workbench.exe (window) and fanpin-cli.exe (console) -------------------
 .venv\Scripts\pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build\pyinstaller installer\fanpin.spec || goto :error

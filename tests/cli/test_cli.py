@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.cli.runner import cli
+from tests.cli.runner import ROOT, cli
 
 BOSS = ("--admin-user", "boss", "--admin-password", "Jia-zhen-2024")  # init's first administrator
 DEMO = ("admin", "admin123")  # what demo creates on a new database
@@ -21,14 +21,15 @@ def cli_db(db):
     return raw_connect(db, users=CLI_USERS)
 
 
-def run(*args, check_code=None, user=DEMO, env=None, process=False):
+def run(*args, check_code=None, user=DEMO, env=None, process=False, cwd=ROOT):
     """The command as a user runs it; `user` (name, password) goes in FANPIN_USER / FANPIN_PASSWORD.
-    In this process unless `process` (see tests/cli/runner.py)."""
+    In this process unless `process` (see tests/cli/runner.py); from the folder `cwd`."""
     environ = {k: v for k, v in os.environ.items() if k not in ("FANPIN_USER", "FANPIN_PASSWORD")}
     if user is not None:
         environ.update(FANPIN_USER=user[0], FANPIN_PASSWORD=user[1])
     environ.update(env or {})
-    p = cli(*args, env=environ, process=process)
+    environ["PYTHONPATH"] = str(ROOT)  # a process run from another folder (cwd) too
+    p = cli(*args, env=environ, process=process, cwd=cwd)
     if check_code is not None:
         assert p.returncode == check_code, (p.returncode, p.stdout, p.stderr)
     return p

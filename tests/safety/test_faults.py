@@ -24,6 +24,8 @@ from desktop.services.errors import ServiceError
 from tests.conftest import ADMIN_PASSWORD, TEST_KEY, TODAY, copy_template, family, login, raw_connect
 from tests.safety.conftest import fill, write_lock
 
+pytestmark = pytest.mark.sqlite_only("磁盘已满、只读、被占用、被删除的都是 SQLite 数据库文件；服务器上的由服务器处理")
+
 
 def moved(ctx: AppContext, folder: Path) -> AppContext:
     """The same township, user and dates, on a database file in `folder`."""

@@ -27,7 +27,8 @@ from desktop.services.db import init_db, sqlite_url
 from tests.conftest import TODAY, family, raw_connect
 from tests.safety import powercut
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="fork and SIGKILL are POSIX only")
+pytestmark = [pytest.mark.sqlite_only("在 SQLite 提交内部强行结束进程；PostgreSQL 的持久性由服务器的 WAL 保证"),
+              pytest.mark.skipif(not hasattr(os, "fork"), reason="fork and SIGKILL are POSIX only")]
 
 
 def killed_at(work) -> bool:

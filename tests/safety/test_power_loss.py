@@ -24,8 +24,9 @@ from desktop.services.db import init_db, sqlite_url
 from tests.conftest import TODAY, family, raw_connect
 from tests.safety import powercut
 
-pytestmark = pytest.mark.skipif(not powercut.python_uses_this_library(),
-                                reason="Python's sqlite3 is not linked to the system libsqlite3")
+pytestmark = [pytest.mark.sqlite_only("模拟断电的是 SQLite 的 VFS 层；PostgreSQL 的持久性由服务器的 WAL 保证"),
+              pytest.mark.skipif(not powercut.python_uses_this_library(),
+                                reason="Python's sqlite3 is not linked to the system libsqlite3")]
 
 PER_ROUND, ROUNDS = 3, 2  # edits, then the engine is closed (a checkpoint folds the WAL in), twice
 

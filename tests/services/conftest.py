@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests import dbserver
 from tests.conftest import TODAY, YEAR
 from tests.services.builders import Builder
 
@@ -19,8 +20,7 @@ def town(tmp_path_factory):
     """One configured township for the tests that only preview, or import and roll back."""
     from desktop.services import regions, settings
     from desktop.services.context import AppContext
-    from desktop.services.db import init_db, sqlite_url
-    db = init_db(sqlite_url(tmp_path_factory.mktemp("exchange") / "town.sqlite3"))
+    db = dbserver.new_database(tmp_path_factory.mktemp("exchange"), "town")
     with db.session(bootstrap="tester") as s:  # no user in this township: the first-run rights hold
         regions.init_township(s, "稷下街道", county="临淄区", city="淄博市", province="山东省")
         east = regions.add_village(s, "东村")
@@ -30,4 +30,4 @@ def town(tmp_path_factory):
         settings.set_current_year(s, YEAR)
         s.commit()
     yield AppContext(db=db, year=YEAR, today=lambda: TODAY, bootstrap=True)
-    db.dispose()
+    dbserver.release(db)

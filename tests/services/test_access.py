@@ -59,6 +59,11 @@ RULES = {
     "backups.list_backups": "admin", "backups.backup_folder": "admin", "backups.take_backup": "admin",
     "backups.restore_backup": "admin",
     "checks.run_checks": "village",
+    # several seats on one database: called by the services above after their own check
+    "concurrency.describe_change": "internal", "concurrency.expect_version": "internal",
+    "concurrency.from_stale": "internal", "concurrency.lock_household": "internal",
+    "db.exclusive": "internal", "db.reserve_ids": "internal", "db.rows_in": "internal",
+    "db.take_write_lock": "internal",
     "corrections.validate_step_correction": "village-write", "corrections.correct_step": "village-write",
     "corrections.validate_case_date": "village-write", "corrections.correct_case_date": "village-write",
     "corrections.correct_clue_date": "village-write", "corrections.void_problem": "village",

@@ -100,7 +100,7 @@ def test_unknown_household_number_is_named(ctx, township):
 def test_cli_assess_prints_money_with_two_decimals(ctx, township):
     household(ctx, township, "H1", 1, "15000.5", a27_risk_types=["01"])
     household(ctx, township, "H2", 10, "90000")
-    p = cli("assess", "--db", ctx.db.sqlite_path, "--year", "2024", "--as-of", "2024-11-20", "--household", "H1",
+    p = cli("assess", "--db", ctx.db.url, "--year", "2024", "--as-of", "2024-11-20", "--household", "H1",
             env={**os.environ, "FANPIN_USER": "admin", "FANPIN_PASSWORD": ADMIN_PASSWORD})
     assert p.returncode == 0, p.stderr
     assert '"A33": 15000.50' in p.stdout and '"A34": 5000.17' in p.stdout

@@ -13,6 +13,8 @@ import pytest
 from desktop.services import backup, settings
 from tests.conftest import raw_connect
 
+pytestmark = pytest.mark.sqlite_only("备份与恢复的是 SQLite 文件；县级数据库由管理员用 pg_dump 备份")
+
 
 def put_backup(path: Path, when: datetime, reason: str = "daily") -> Path:
     return backup.backup_sqlite(path, reason, now=when)

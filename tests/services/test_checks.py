@@ -480,7 +480,9 @@ class TestProcedures:
 
     def test_STEP_OVERDUE_not_on_the_due_day_done_undated_or_closed(self, b):
         hid = b.household(monitoring_status="identifying")
-        b.case(hid, [("入户核实", date(2024, 11, 20), None), ("县级信息比对", None, None)])
+        b.case(hid, [("入户核实", date(2024, 11, 20), None)])
+        undated = b.household(monitoring_status="identifying")  # one pending step per case (uq_case_step_pending)
+        b.case(undated, [("入户核实", date(2024, 11, 1), date(2024, 11, 2)), ("县级信息比对", None, None)])
         other = b.household()
         b.case(other, [("入户核实", date(2024, 11, 1), date(2024, 11, 5))])
         closed = b.household()
@@ -533,7 +535,7 @@ class TestProcedures:
 # ---------------------------------------------------------------------------- command line
 
 def cli_check(db, *args):
-    return cli("check", "--db", db.sqlite_path, "--user", "admin", *args,
+    return cli("check", "--db", db.url, "--user", "admin", *args,
                env={**os.environ, "FANPIN_PASSWORD": ADMIN_PASSWORD})
 
 

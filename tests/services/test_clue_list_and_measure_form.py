@@ -52,7 +52,8 @@ def test_get_measure_returns_what_was_saved(ctx, township):
     mid = ctx.run(measures.save_measure, data)
     got = ctx.read(measures.get_measure, mid)
     assert got == measures.MeasureData(h, "A40", "技能培训", mid, members[0].id, date(2024, 5, 1),
-                                       date(2024, 6, 1), D("300.00"), "区人社局", False, "仅发放资料", True, None)
+                                       date(2024, 6, 1), D("300.00"), "区人社局", False, "仅发放资料", True, None,
+                                       version=1)  # as saved once: the version a later save names
 
 
 def test_get_measure_of_a_missing_id_is_refused(ctx, township):

@@ -1,12 +1,15 @@
 
 from datetime import datetime
 
+import pytest
+
 from desktop.services import backup
 from desktop.services import db as dbmod
 from desktop.services.db import init_db, sqlite_url
 from tests.conftest import raw_connect
 
 
+@pytest.mark.sqlite_only("PRAGMA journal_mode / foreign_keys 是 SQLite 的设置")
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(db):
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -17,6 +20,7 @@ def test_fresh_database_is_at_head(db):
     assert dbmod.current_revision(db.engine) == dbmod.head_revision(db.engine)
 
 
+@pytest.mark.sqlite_only("升级前备份的是 SQLite 文件；县级数据库升级前由管理员 pg_dump")
 def test_migration_of_a_database_with_data_takes_a_backup_first(db, admin, monkeypatch):
     path = db.sqlite_path
     with db.session(admin) as s:
@@ -46,6 +50,7 @@ def test_new_database_is_not_backed_up(tmp_path):
     database.dispose()
 
 
+@pytest.mark.sqlite_only("备份的是 SQLite 文件")
 def test_backup_copies_a_consistent_database(db, admin, tmp_path):
     path = db.sqlite_path
     with db.session(admin) as s:
@@ -70,6 +75,7 @@ def test_migrations_build_exactly_the_models(db):
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
 
+@pytest.mark.sqlite_only("恢复的是 SQLite 文件")
 def test_restore_takes_a_safety_copy_and_brings_the_backup_back(db, admin):
     from desktop.services import settings
     path = db.sqlite_path
@@ -88,6 +94,7 @@ def test_restore_takes_a_safety_copy_and_brings_the_backup_back(db, admin):
         assert c.execute("SELECT value FROM app_setting WHERE key='marker'").fetchone() == ("after",)
 
 
+@pytest.mark.sqlite_only("恢复的是 SQLite 文件")
 def test_a_damaged_backup_is_never_restored(db, township, tmp_path):
     path = db.sqlite_path
     bad = tmp_path / "bad.sqlite3"
@@ -99,6 +106,7 @@ def test_a_damaged_backup_is_never_restored(db, township, tmp_path):
         assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
+@pytest.mark.sqlite_only("损坏检查与恢复针对 SQLite 文件")
 def test_damaged_database_is_replaced_by_the_latest_good_backup(db, admin, tmp_path):
     from desktop.services import settings
     from desktop.services.integrity import integrity_check

@@ -501,6 +501,7 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(ctx, tmp_
     assert digest == before[1] and counts == before[0]
 
 
+@pytest.mark.sqlite_only("导入前备份的是 SQLite 文件；县级数据库由管理员 pg_dump")
 def test_a_backup_is_taken_before_the_import(ctx, tmp_path):
     _pv, result = run_import(ctx, simple_book(tmp_path / "a.xlsx"), take_backup=True)
     assert result.backup is not None and result.backup.exists() and "import" in result.backup.name

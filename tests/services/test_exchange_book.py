@@ -13,7 +13,6 @@ from python_calamine import CalamineWorkbook
 
 from desktop.services.exchange.xlsx import DATE, MONEY, TEXT, Book, Col
 from desktop.services.idnumber import make_id
-from tests.conftest import raw_connect
 
 AREA = "370305"
 TABLES = ("household", "member", "measure", "income_record", "income_line", "region", "member_event")
@@ -67,15 +66,14 @@ def simple_book(path: Path, households: int = 2, **extra_cells) -> Path:
     return write_book(path, {"户信息": table(hs), "家庭成员": table(ms)})
 
 
-def db_state(database, users=()) -> tuple[dict, str]:
+def db_state(database) -> tuple[dict, str]:
     """Row counts of the tables an import writes, and a checksum of household and member rows."""
-    path = database.sqlite_path
-    with raw_connect(path, users=users) as c:
-        counts = {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    with database.engine.connect() as c:  # on either database: its own connection, outside any session
+        counts = {t: c.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() for t in TABLES}
         digest = hashlib.sha256()
         for t in ("household", "member", "income_line", "measure"):
-            for row in c.execute(f"SELECT * FROM {t} ORDER BY id"):
-                digest.update(repr(row).encode())
+            for row in c.exec_driver_sql(f"SELECT * FROM {t} ORDER BY id"):
+                digest.update(repr(tuple(row)).encode())
     return counts, digest.hexdigest()
 
 

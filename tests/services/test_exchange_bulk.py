@@ -24,7 +24,9 @@ from desktop.services.idnumber import make_id
 from ..conftest import ADMIN_PASSWORD, TEST_KEY, TODAY, YEAR, family, login, raw_connect
 
 TABLES = ("household", "member", "member_event", "measure", "income_record", "income_line", "region")
-STAMPS = {"created_at", "updated_at"}
+# Not compared: the times, and the version (the bulk path bumps every row it writes, the ORM only rows whose values
+# changed: both refuse a seat's later save of what it read before the import).
+STAMPS = {"created_at", "updated_at", "version"}
 
 
 @pytest.fixture

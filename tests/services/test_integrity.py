@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from desktop.services import keys
 from desktop.services.integrity import integrity_check
 from tests.conftest import TEST_KEY, raw_connect
+
+pytestmark = pytest.mark.sqlite_only("PRAGMA integrity_check 检查的是 SQLite 文件；服务器可用 pg_amcheck")
 
 
 def test_sound_database_passes(db):

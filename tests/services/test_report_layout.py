@@ -141,6 +141,9 @@ def test_notice_policy_for_extreme_households(extreme, admin, tmp_path):
     with extreme.session(admin) as s:
         b = Builder(s, {"villages": {"东村": None}})
         hid = s.scalar(select(Household.id).where(Household.household_no == "X001"))
+        for open_case in s.scalars(select(Case).where(Case.household_id == hid, Case.state == "open")):
+            open_case.state, open_case.closed_on = "done", date(2024, 11, 17)  # one open case per household
+        s.flush()
         _publicity(b, hid, "policy_exclusion", date(2024, 11, 18), ("village_review", "township_review"))
         s.commit()
         r = render(s, "notice-policy", tmp_path / "p.pdf", year=YEAR, as_of=TODAY, village=LONG_VILLAGE)
@@ -305,7 +308,7 @@ def test_cli_report_exits_1_naming_households_not_there(db, cases, tmp_path):
     from tests.cli.test_cli import run
     from tests.conftest import ADMIN_PASSWORD
     run = partial(run, user=("admin", ADMIN_PASSWORD))
-    path = db.engine.url.database
+    path = db.url  # the file, or the PostgreSQL database, the suite runs on
     p = run("report", "notice-identify", "--db", path, "--out", tmp_path / "n.pdf", "--year", "2024",
             "--as-of", "2024-11-20", "--household", "N00D", "--household", "GONE", check_code=1)
     assert "GONE" in p.stderr and not (tmp_path / "n.pdf").exists()

@@ -68,6 +68,7 @@ def main(workdir: Path) -> int:
         VoidCaseDialog,
     )
     from desktop.views.crash_dialog import CrashDialog
+    from desktop.views.database_choice import DatabaseChoiceDialog
     from desktop.views.export_dialog import ExportDialog
     from desktop.views.first_run import FirstRunWizard
     from desktop.views.household_editor import HouseholdEditor
@@ -102,6 +103,7 @@ def main(workdir: Path) -> int:
         "新增行政村": lambda: RegionDialog("新增行政村", window, village=True),
         "登录": lambda: LoginDialog(ctx),
         "修改密码": lambda: ChangePasswordDialog(ctx, window),
+        "选择数据库（单机 / 县级）": lambda: DatabaseChoiceDialog(workdir / "workbench.sqlite3"),
         "首次启动向导": lambda: FirstRunWizard(AppContext(empty, bootstrap=True), today=lambda: today),
         "导入 Excel": lambda: ImportWizard(ctx, window),
         "导出 Excel": lambda: ExportDialog(ctx, window),

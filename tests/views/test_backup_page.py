@@ -1,11 +1,14 @@
 
 from datetime import datetime
 
+import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from desktop.services import backup, settings
 from desktop.views.backup_page import BackupPage
 from tests.conftest import raw_connect
+
+pytestmark = pytest.mark.sqlite_only("“数据备份”页只管 SQLite 文件；县级数据库由管理员 pg_dump")
 
 
 def test_backup_now_lists_it_and_restore_brings_it_back(qtbot, ctx, monkeypatch):

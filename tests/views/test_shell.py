@@ -252,6 +252,7 @@ def test_open_database_uses_the_data_folder_by_default(tmp_path, monkeypatch):
         db.dispose()
 
 
+@pytest.mark.sqlite_only("损坏检查与备份针对 SQLite 文件")
 def test_damaged_database_is_refused_before_migration_and_names_the_backups(tmp_path, db, township):
     path = db.sqlite_path
     backup.backup_sqlite(path, "daily")
@@ -280,6 +281,7 @@ def test_run_gui_exits_non_zero_on_a_damaged_database_when_not_restored(qtbot, t
     assert damaged.read_bytes() == b"not a database" * 100
 
 
+@pytest.mark.sqlite_only("损坏检查与备份针对 SQLite 文件")
 def test_latest_good_backup_is_offered_and_restored(qtbot, tmp_path, db, township, monkeypatch):
     path = db.sqlite_path
     backup.backup_sqlite(path, "daily")

@@ -4,7 +4,7 @@ The secret that keys it is created here, inside the (encrypted) database, and ev
 the order it was written, so that the whole log is covered from this version on.
 
 Revision ID: 0020
-Revises: 0021
+Revises: 0019
 """
 import secrets
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0021"
+down_revision = "0019"  # after the county edition's 0019 (which follows main's head 0021)
 branch_labels = None
 depends_on = None
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ...models import AuditEntry, Household, Member, Region
 from .. import access, audit, backup, dataversion, regions
 from ..auth import CurrentUser
+from ..db import IMPORT_LOCK, exclusive
 from ..idnumber import normalize_id
 from .hidden import choose_sheets
 from .hidden import notes as hidden_notes
@@ -619,6 +620,7 @@ def apply(session: Session, pv: Preview, *, user: CurrentUser | None = None, as_
         if path is not None and path.exists():
             report(progress, 0, 0, "正在备份数据库")
             taken = backup.backup_sqlite(path, "import")
+    exclusive(session, IMPORT_LOCK, "导入")  # one import at a time, also from other seats: the plan below stays true
     issues = Issues()
     plan = pv.plan
     if plan is None or pv.resolved_at != (dataversion.current(session), user.username, user.village_ids) \
@@ -638,7 +640,6 @@ def apply(session: Session, pv: Preview, *, user: CurrentUser | None = None, as_
     audit.record(session, "import", "household",
                  new=(f"Excel 导入“{pv.path.name}”（{pv.year} 年收入）：新增 {writer.households_new} 户 "
                       f"{writer.members_new} 人，更新 {len(plan.existing)} 户"))
-    writer.sync_sequences()
     session.flush()
     result = ImportResult(
         path=pv.path, year=pv.year, households_new=writer.households_new, households_updated=len(plan.existing),

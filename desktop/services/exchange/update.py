@@ -375,9 +375,9 @@ class BulkUpdate:
         for model, rows in ((Member, self.new_members), (MemberEvent, self.events), (Measure, self.new_measures),
                             (IncomeRecord, self.new_records), (IncomeLine, self.new_lines)):
             if rows:
-                first = reserve_ids(s, model, len(rows))
+                ids = reserve_ids(s, model, len(rows))
                 for k, rec in enumerate(rows):
-                    rec.id = first + k
+                    rec.id = ids[k]
         # Inserts, parents first: members, then what points at them.
         for model, rows, stamped in ((Member, self.new_members, True), (MemberEvent, self.events, True),
                                      (Measure, self.new_measures, True), (IncomeRecord, self.new_records, True),
@@ -457,10 +457,16 @@ def _bulk_update(session, table, keys: tuple[str, ...], rows: list[tuple], now) 
     conn = session.connection()
     dialect = conn.dialect
     stamped = "updated_at" in table.c and "updated_at" not in keys
+    # As the ORM's UPDATE does, so that a seat's save of what it read before the import is refused. (An income
+    # record whose source fields are set to what they were is bumped here where the ORM writes nothing: one more
+    # refusal at worst, never a lost update.)
+    versioned = "version" in table.c
     if dialect.name != "sqlite":
         values = {k: bindparam(f"v_{k}") for k in keys}
         if stamped:
             values["updated_at"] = bindparam("v_updated_at")
+        if versioned:
+            values["version"] = table.c.version + 1
         stmt = update(table).where(table.c.id == bindparam("_id")).values(values)
         conn.execute(stmt, [{**{f"v_{k}": v for k, v in zip(keys, r[:-1], strict=True)},
                              **({"v_updated_at": now} if stamped else {}), "_id": r[-1]} for r in rows])
@@ -477,4 +483,6 @@ def _bulk_update(session, table, keys: tuple[str, ...], rows: list[tuple], now) 
            + stamp + (r[-1],) for r in rows]
     quote = dialect.identifier_preparer.quote
     sets = [f"{quote(k)} = ?" for k in keys] + ([f"{quote('updated_at')} = ?"] if stamped else [])
+    if versioned:
+        sets.append(f"{quote('version')} = {quote('version')} + 1")
     conn.exec_driver_sql(f"UPDATE {quote(table.name)} SET {', '.join(sets)} WHERE id = ?", out)

@@ -9,14 +9,15 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from operator import itemgetter
-from typing import Callable
+from typing import Callable, Sequence
 
-from sqlalchemy import Boolean, func, insert, select, text
+from sqlalchemy import Boolean, insert, select
 from sqlalchemy.orm import Session
 
 from ...models import Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent
 from ...models.base import utcnow
 from .. import access, dataversion, regions, rules
+from .. import db as dbmod
 from ..errors import ServiceError
 from ..idnumber import normalize_id
 from .layout import INCOME_ITEMS, norm_value, setting, sheet
@@ -52,14 +53,15 @@ def check_cancel(cancelled: Callable[[], bool] | None) -> None:
         raise ImportCancelled("已取消导入，数据库未作任何修改")
 
 
-def reserve_ids(session: Session, model, count: int) -> int:
-    """The first of `count` consecutive new ids of `model`'s table for rows this transaction is about to insert
-    (the one place where a bulk write chooses keys). SQLite: max(id) + 1, read under the write lock, which the
-    transaction takes here if it does not hold it yet and keeps until it ends — call it again only after the
-    rows of the previous reservation are inserted."""
+def reserve_ids(session: Session, model, count: int) -> Sequence[int]:
+    """`count` new ids of `model`'s table for rows this transaction is about to insert (the one place where a bulk
+    write chooses keys), from services.db.reserve_ids: on PostgreSQL from the table's own sequence (another seat's
+    inserts meanwhile get others; not necessarily consecutive); on SQLite max(id) + 1 onwards, read under the write
+    lock, which the transaction takes here if it does not hold it yet and keeps until it ends — call it again only
+    after the rows of the previous reservation are inserted."""
     access.logged_in(session)
     dataversion.take_write_lock(session)
-    return (session.scalar(select(func.max(model.id))) or 0) + 1
+    return dbmod.reserve_ids(session, model, count)
 
 
 def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tuple]) -> None:
@@ -170,15 +172,6 @@ class Writer:
         gid = self.group_ids.get((vid, norm_value(gname))) if (vid is not None and gname is not None) else None
         return vid, gid
 
-    def sync_sequences(self) -> None:
-        """Keys were chosen here: on PostgreSQL move the id sequences past them (SQLite needs nothing)."""
-        if self.s.get_bind().dialect.name != "postgresql":
-            return
-        for model in (Household, Member, Measure, IncomeRecord, IncomeLine):
-            t = model.__tablename__
-            self.s.execute(text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), "
-                                f"(SELECT COALESCE(MAX(id), 1) FROM {t}))"))
-
     # ------------------------------------------------------------ income of the year
 
     def income_lines(self, no: str, hvals: list, base: dict[str, list[tuple[str, Decimal, str | None]]] | None
@@ -257,27 +250,24 @@ class Writer:
                       Measure: sum(len(self.data.measures.get(no, ())) for no in chunk),
                       IncomeRecord: sum(1 for x in incomes if x is not None),
                       IncomeLine: sum(len(x.get(item, ())) for x in incomes if x is not None for item in INCOME_ITEMS)}
-            nxt = {m: reserve_ids(s, m, n) for m, n in counts.items()}
+            nxt = {m: iter(reserve_ids(s, m, n)).__next__ for m, n in counts.items()}
             for no, lines in zip(chunk, incomes, strict=True):
                 _row, v = self.data.households[no]
-                hid = nxt[Household]
-                nxt[Household] += 1
+                hid = nxt[Household]()
                 vid, gid = self.place(v)
                 size, head = 0, None
-                mid = nxt[Member]
                 ids: dict[str, int] = {}
                 for seq, (_r, mv) in enumerate(self.data.members[no], 1):
                     fields = list(m_get(mv))
                     if fields[i_status] is None:
                         fields[i_status] = "normal"
+                    mid = nxt[Member]()
                     m_rows.append((mid, hid, seq, *fields, now, now))
                     ids[fields[i_id]] = mid
-                    mid += 1
                     if fields[i_status] == "normal":
                         size += 1
                         if head is None and fields[i_relation] == "01":
                             head = fields[0]
-                nxt[Member] = mid
                 h = list(hh_get(v))  # 是否脱贫户 and 整户兜底 stay None where the file does not say
                 h[hx["a27_risk_types"]] = h[hx["a27_risk_types"]] or []
                 h[hx["a27a_disaster_types"]] = h[hx["a27a_disaster_types"]] or []
@@ -287,17 +277,14 @@ class Writer:
                     holder = ids.get(mv[i_holder]) if mv[i_holder] is not None else None
                     values = list(ms_get(mv))
                     values[-1], note = self.override(values[0], values[1], values[-1])
-                    ms_rows.append((nxt[Measure], hid, holder, False, *values, note, now, now))
-                    nxt[Measure] += 1
+                    ms_rows.append((nxt[Measure](), hid, holder, False, *values, note, now, now))
                 if lines is not None:
-                    rid = nxt[IncomeRecord]
-                    nxt[IncomeRecord] += 1
+                    rid = nxt[IncomeRecord]()
                     ir_rows.append((rid, hid, self.year, v[i_signed], "imported", self.source_file, self.user,
                                     now, now))
                     for item in INCOME_ITEMS:
                         for name, amount, note in lines.get(item, ()):
-                            il_rows.append((nxt[IncomeLine], rid, item, name, amount, note))
-                            nxt[IncomeLine] += 1
+                            il_rows.append((nxt[IncomeLine](), rid, item, name, amount, note))
             for model, names, batch in ((Household, hh_names, hh_rows), (Member, m_names, m_rows),
                                         (Measure, ms_names, ms_rows), (IncomeRecord, ir_names, ir_rows),
                                         (IncomeLine, il_names, il_rows)):

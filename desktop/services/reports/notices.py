@@ -24,6 +24,7 @@ from sqlalchemy import select
 from ...models import Case, CaseStep, Household
 from .. import access, assess, policy, workflow
 from ..codes import codes
+from ..db import among
 from .base import HOTLINE, Document, ReportError, cn_date
 from .common import in_scope, natural_key, region_names, village_list
 
@@ -114,11 +115,11 @@ def at_publicity(session, procedure: str, *, allowed: set[int] | None = None,
         return []
     case_ids = [case.id for (case, _), _ in chosen.values()]
     steps_of = defaultdict(list)
-    for s in session.scalars(select(CaseStep).where(CaseStep.case_id.in_(case_ids)).order_by(CaseStep.seq)):
+    for s in session.scalars(select(CaseStep).where(among(CaseStep.case_id, case_ids)).order_by(CaseStep.seq)):
         steps_of[s.case_id].append(s)
     hh = {r.id: r for r in session.execute(
         select(Household.id, Household.household_no, Household.head_name, Household.village_id, Household.group_id,
-               Household.size).where(Household.id.in_(list(chosen))))}
+               Household.size).where(among(Household.id, list(chosen))))}
     names = region_names(session)
     out = []
     for hid, ((case, pub), reprint) in chosen.items():
@@ -146,7 +147,7 @@ def at_publicity(session, procedure: str, *, allowed: set[int] | None = None,
 
 
 def _refuse(session, procedure: str, missing: list[int]) -> None:
-    nos = dict(session.execute(select(Household.id, Household.household_no).where(Household.id.in_(missing))).all())
+    nos = dict(session.execute(select(Household.id, Household.household_no).where(among(Household.id, missing))).all())
     raise ReportError(f"户 {'、'.join(nos[h] for h in missing)} 没有处于（或已完成）村级公示的"
                       f"“{procedure_name(procedure)}”流程，不能列入公示")
 

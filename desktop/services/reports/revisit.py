@@ -16,6 +16,7 @@ from .. import access, rules
 from .. import measures as measures_mod
 from ..codes import codes
 from ..dates import add_months
+from ..db import among
 from .base import SHADE, Document, iso
 from .common import household_ids
 from .households import load
@@ -126,7 +127,7 @@ def make(session, sc, kind: str, year: int, as_of):
     revisits = _revisits(session, ids)
     if sc.household_ids is None:  # the batch: households whose revisit is due and not yet recorded
         removed = dict(session.execute(select(Household.id, Household.a54_removed_on)
-                                       .where(Household.id.in_(ids))).all()) if ids else {}
+                                       .where(among(Household.id, ids))).all()) if ids else {}
         ids = [hid for hid in ids if _due(removed.get(hid), revisits.get(hid), as_of)]
     d = Document(TITLE, sc.township_name)
     n = 0

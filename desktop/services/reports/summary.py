@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select
 from ...models import Household, Measure, Member
 from .. import access, income, rules, warnings
 from ..codes import codes, measure_catalog
+from ..db import among
 from .base import FLAG, GRID, TOTAL, Document, Page, cn_date
 from .common import Scope, measure_window, village_list, year_settings, year_window
 from .households import assistance_from_members
@@ -85,7 +86,7 @@ def compute(session, sc: Scope, year: int, as_of: date) -> Summary:
 
     def narrow(q):
         if sc.household_ids is not None:
-            return q.where(Household.id.in_(sc.household_ids))
+            return q.where(among(Household.id, sc.household_ids))
         if sc.village_id is not None:
             return q.where(Household.village_id == sc.village_id)
         return q
@@ -142,7 +143,7 @@ def compute(session, sc: Scope, year: int, as_of: date) -> Summary:
     else:  # listed households: the ratio of what is listed, by the same rule
         excluded = defaultdict(int)
         q = (select(Household.village_id, func.coalesce(func.sum(Household.size), 0))
-             .where(Household.id.in_(sc.household_ids), Household.monitoring_status.in_(rules.UNREMOVED),
+             .where(among(Household.id, sc.household_ids), Household.monitoring_status.in_(rules.UNREMOVED),
                     Household.whole_no_labor_guarantee.is_(False)).group_by(Household.village_id))
         for vid, persons in session.execute(q):
             excluded[vid] = int(persons)
