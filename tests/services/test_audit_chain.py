@@ -1,7 +1,8 @@
 """The audit log is a chain (issue 15, SPEC §12): each entry holds HMAC-SHA256(key, previous chain value ‖ its own
 content); an entry edited, deleted, forged or written without the program is reported in Chinese with its number
-and time. Someone with the key's database access edits the file directly here (raw_connect), as another program
-would."""
+and time. Someone with write access to the table edits it directly here, with plain SQL outside the program's
+services, as another program would: on SQLite with the file's key (SQLCipher), on PostgreSQL as the database
+user. Both databases run these tests (FANPIN_TEST_DB_URL)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ import time
 from datetime import datetime, timezone
 
 from alembic import command
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from desktop.models import AuditEntry
 from desktop.services import audit, regions
 from desktop.services.db import _alembic_config, init_db, sqlite_url
-from tests.conftest import login, raw_connect
+from tests.conftest import login
 
 
 def some_history(db, admin, n: int = 6, tag: str = "新") -> None:
@@ -35,14 +36,12 @@ def entry_count(db) -> int:
         return s.scalar(select(func.count()).select_from(AuditEntry))
 
 
-def edit(db, sql: str, *params) -> None:
+def edit(db, sql: str, **params) -> None:
+    """Plain SQL on the database, outside the services (no audit, no chain): another program with the access."""
     db.dispose()
-    con = raw_connect(db.sqlite_path)
-    try:
-        con.execute(sql, params)
-        con.commit()
-    finally:
-        con.close()
+    with db.engine.begin() as c:
+        c.execute(text(sql), params)
+    db.dispose()
 
 
 def test_an_untouched_log_verifies(db, township, admin):
@@ -56,7 +55,7 @@ def test_an_edited_entry_is_reported_with_its_number_and_time(db, township, admi
     with db.session() as s:
         target = s.scalars(select(AuditEntry).where(AuditEntry.table_name == "region")
                            .order_by(AuditEntry.id.desc())).first()
-    edit(db, "UPDATE audit_entry SET user = 'clerk' WHERE id = ?", target.id)
+    edit(db, "UPDATE audit_entry SET \"user\" = 'clerk' WHERE id = :id", id=target.id)
     report = verify(db, admin)
     assert not report.ok
     local = target.at.replace(tzinfo=timezone.utc).astimezone()
@@ -76,10 +75,9 @@ def test_deleted_and_renumbered_entries_are_reported(db, township, admin):
     """Covering a deletion by renumbering the later entries does not help: their hashes include the number."""
     some_history(db, admin)
     edit(db, "DELETE FROM audit_entry WHERE id = 5")
-    con = raw_connect(db.sqlite_path)
-    con.execute("UPDATE audit_entry SET id = id - 1 WHERE id > 5")
-    con.commit()
-    con.close()
+    last = entry_count(db) + 1
+    for i in range(6, last + 1):  # one by one: each new number is free when it is taken
+        edit(db, "UPDATE audit_entry SET id = :new WHERE id = :old", new=i - 1, old=i)
     problems = verify(db, admin).problems
     assert problems and "第 5 条" in problems[0] and "与校验值不符" in problems[0]
 
@@ -88,13 +86,10 @@ def test_a_forged_entry_is_reported(db, township, admin):
     """An entry added outside the program: with a made-up chain value, or with none."""
     some_history(db, admin)
     last = entry_count(db)
-    edit(db, "INSERT INTO audit_entry (id, at, user, action, table_name, chain) VALUES (?, ?, 'admin', 'update', "
-             "'household', ?)", last + 1, "2024-11-20 08:00:00.000000", bytes(32))
-    con = raw_connect(db.sqlite_path)
-    con.execute("INSERT INTO audit_entry (id, at, user, action, table_name) VALUES (?, ?, 'admin', 'update', "
-                "'member')", (last + 2, "2024-11-20 08:00:01.000000"))
-    con.commit()
-    con.close()
+    edit(db, "INSERT INTO audit_entry (id, at, \"user\", action, table_name, chain) VALUES (:id, :at, 'admin', "
+             "'update', 'household', :chain)", id=last + 1, at=datetime(2024, 11, 20, 8, 0, 0), chain=bytes(32))
+    edit(db, "INSERT INTO audit_entry (id, at, \"user\", action, table_name) VALUES (:id, :at, 'admin', 'update', "
+             "'member')", id=last + 2, at=datetime(2024, 11, 20, 8, 0, 1))
     problems = verify(db, admin).problems
     assert [p.split("（")[0] for p in problems] == [f"操作日志第 {last + 1} 条", f"操作日志第 {last + 2} 条"]
     assert "与校验值不符" in problems[0] and "没有校验值" in problems[1]

@@ -21,6 +21,9 @@ from tests.conftest import ADMIN_PASSWORD, CLERK_PASSWORD, TEST_KEY, TODAY, fami
 
 T0 = datetime(2024, 11, 20, 8, 0, 0)
 
+pytestmark = pytest.mark.sqlite_only("SQLCipher 加密的是 SQLite 文件；县级数据库的静态加密由服务器负责"
+                                     "（README“县级数据库”）")
+
 
 def household_with_ids(db, admin, township) -> tuple[str, str]:
     """A household of three: returns one member's ID number and name, as the register holds them."""
