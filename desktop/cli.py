@@ -161,7 +161,7 @@ def build_parser() -> Parser:
     s.add_argument("--as-of", type=_date)
 
     s = sub.add_parser("recover", help="所有管理员密码都遗失时：用首次设置时打印的恢复密钥为管理员设置新密码")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=_db_target, help="加密的数据库文件（县级数据库没有恢复密钥）")
     s.add_argument("--recovery-key", help="恢复密钥（不给出时在终端上提示输入）")
     s.add_argument("--admin-user", required=True, help="管理员的用户名（不存在时新建一个管理员）")
     s.add_argument("--admin-password", required=True, help="新密码")

@@ -75,8 +75,10 @@ class LoginDialog(QDialog):
         self.forgot.setToolTip("所有管理员的密码都遗失时，用首次设置时打印的恢复密钥设置新密码")
         self.forgot.setAutoDefault(False)
         self.forgot.clicked.connect(self.recover)
-        self.forgot.setVisible(self.gate.path is not None)
-        self.buttons.addButton(self.forgot, QDialogButtonBox.ButtonRole.HelpRole)
+        if self.gate.path is not None:  # an encrypted file has a recovery key; a county server's database has none
+            self.buttons.addButton(self.forgot, QDialogButtonBox.ButtonRole.HelpRole)
+        else:
+            self.forgot.hide()
 
         layout = QVBoxLayout(self)
         layout.addWidget(title)

@@ -48,3 +48,10 @@ def test_an_unreachable_server_is_said_in_chinese(tmp_path):
     p = run("assess", "--db", "postgresql+psycopg://nobody:secret@127.0.0.1:1/none", "--year", "2024",
             check_code=1, cwd=tmp_path)
     assert "无法连接数据库" in p.stderr and "secret" not in p.stderr
+
+
+def test_recover_is_refused_on_a_server_database(tmp_path):
+    """A county database (PostgreSQL) has no key and no recovery key: `recover` says so, without connecting."""
+    p = run("recover", "--db", "postgresql+psycopg://nobody:secret@127.0.0.1:1/none", "--recovery-key", "X",
+            "--admin-user", "boss", "--admin-password", "Jia-zhen-2025", check_code=1, cwd=tmp_path)
+    assert "没有恢复密钥" in p.stderr and "secret" not in p.stderr

@@ -127,3 +127,18 @@ def test_user_management_shows_a_lockout_and_lifts_it(qtbot, db, township, admin
     assert infos and "已解除" in infos[0]
     assert page.selected().locked_minutes == 0 and not page.unlock_button.isEnabled()
     assert isinstance(AppContext(db).run(auth.authenticate, "clerk", CLERK_PASSWORD), auth.CurrentUser)
+
+
+def test_forgot_password_is_offered_only_where_a_recovery_key_exists(qtbot, db, township):
+    """An encrypted file has a recovery key (忘记密码…); a county server's database has none, so no such button."""
+    from desktop.services.opening import Gate
+    dialog = LoginDialog(Gate(db=db))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.forgot.isVisible() == (db.sqlite_path is not None)
+    server = Gate(db=db)
+    server.path = None  # as Gate makes it for a PostgreSQL database (no file)
+    dialog = LoginDialog(server)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert not dialog.forgot.isVisible()
