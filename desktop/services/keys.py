@@ -105,6 +105,12 @@ def _quiet() -> None:
 
 _quiet()
 
+# A None parameter: sqlcipher3's module (a fork of pysqlite3) finds no adapter for it in its table and then goes the
+# long way through the adaptation protocol on every one it binds — about 4× what Python's own sqlite3 spends — so
+# that an import, whose rows are full of empty cells, spent a third more CPU than before encryption, cipher or no
+# cipher (bench/bench_crypt.py). Found in the table, None comes back as itself and is bound as NULL at once.
+_sqlcipher.register_adapter(type(None), lambda value: value)
+
 # What an SQLite connection raises: SQLCipher's module has its own classes, with the same result codes.
 ERRORS = (sqlite3.Error, _sqlcipher.Error)
 
