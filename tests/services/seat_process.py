@@ -21,13 +21,15 @@ from desktop.services.concurrency import Conflict
 from desktop.services.context import AppContext
 from desktop.services.db import init_db
 from desktop.services.errors import ServiceError
+from tests.dbserver import TEST_KEY
 
 TODAY = date(2024, 11, 20)
 
 
 def main(argv: list[str]) -> int:
     url, user, password, go, what, *rest = argv
-    db = init_db(url)
+    # a test's SQLite file is a copy of the encrypted template: this seat has its key, as after a log-in
+    db = init_db(url, key=TEST_KEY) if url.startswith("sqlite") else init_db(url)
     with db.session() as s:
         me = auth.authenticate(s, user, password)
         s.commit()
