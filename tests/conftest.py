@@ -79,6 +79,28 @@ def _commits_without_fsync():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _one_sqlite_dialect_for_the_run():
+    """Every SQLite engine of the run shares the first one's dialect and compiled-statement cache. The program
+    opens one engine a process and compiles each statement once; the tests open one a test, and each new dialect
+    compiled every statement again (a quarter of a simple test's time). Compiled SQL depends only on the
+    statement and the dialect, never on the file."""
+    create_engine = dbmod.create_engine
+    shared = {}
+
+    def sharing(url, **kw):
+        engine = create_engine(url, **kw)
+        if engine.dialect.name == "sqlite" and not kw.keys() - {"future"}:
+            engine.dialect, engine._compiled_cache = shared.setdefault("sqlite", (engine.dialect,
+                                                                                  engine._compiled_cache))
+            engine.pool._dialect = engine.dialect
+        return engine
+
+    dbmod.create_engine = sharing
+    yield
+    dbmod.create_engine = create_engine
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _data_folder_of_the_run(tmp_path_factory):
     """Nothing a test runs (the log file, a default database, a CLI in a process) writes the user's data folder."""
     before = os.environ.get("FANPIN_DATA_DIR")
