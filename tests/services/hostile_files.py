@@ -133,6 +133,7 @@ def write_xlsx(path: Path, sheets: list[XSheet], *, huge_string: int = 0, shared
                    '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
                    '</styleSheet>')
         for i, (sh, dim, rows_xml) in enumerate(bodies, 1):
+            z.compresslevel = _level(sh.pad)
             with z.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as f:
                 f.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {NS} {NS_R}>'
                         f'<dimension ref="{dim}"/><sheetData>'.encode())
@@ -142,6 +143,7 @@ def write_xlsx(path: Path, sheets: list[XSheet], *, huge_string: int = 0, shared
                 for row in sh.extra:
                     f.write(row.encode())
                 f.write(b"</sheetData></worksheet>")
+        z.compresslevel = _level(huge_string + shared_pad)
         with z.open("xl/sharedStrings.xml", "w", force_zip64=True) as f:
             count = len(strings.items) + (1 if huge_string else 0)
             f.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -160,6 +162,12 @@ def write_xlsx(path: Path, sheets: list[XSheet], *, huge_string: int = 0, shared
                 f.write(b"</t></si>")
             f.write(b"</sst>")
     return path
+
+
+def _level(padding: int) -> int:
+    """Deflate level of a part: a gigabyte of one repeated byte takes 5 s of CPU at level 9 and 1.5 s at level 1,
+    and packs into 4.5 MB instead of 1 MB: still a small file that unpacks to a gigabyte."""
+    return 1 if padding >= 1 << 20 else 9
 
 
 def _pad(f, n: int) -> None:
