@@ -101,7 +101,7 @@ def test_hidden_rows_are_shown_and_asked(qtbot, wizard, ctx, tmp_path, monkeypat
     path = write_xlsx(tmp_path / "rows.xlsx", [XSheet("户信息", hs, hidden_rows={3}),
                                                XSheet("家庭成员", ms, state="hidden")])
     page = _preview(qtbot, wizard, monkeypatch, path)
-    assert page.confirm_box.isVisible() and "隐藏的工作表和隐藏行一并导入" in page.confirm_box.text()
+    assert page.confirm_box.isVisible() and "隐藏的工作表、隐藏行和隐藏列一并导入" in page.confirm_box.text()
     texts = [page.model.index(r, 4).data() for r in range(page.model.rowCount())]
     assert any("第 3 行是隐藏行" in t for t in texts) and any("隐藏的" in t for t in texts)
     assert "工作表“家庭成员”（隐藏）读作：家庭成员" in page.notes.text()
