@@ -297,12 +297,16 @@ def test_an_xls_naming_a_cell_beyond_its_format_is_read_in_a_child_that_fails_al
     refused(db, far_xls(tmp_path / "far.xls"), "Excel 97-2003")
 
 
-def test_a_csv_field_of_two_megabytes(db, tmp_path):
-    f = tmp_path / "big.csv"
+def big_csv(f: Path) -> Path:
+    """A national list as CSV with one field of two million characters (past the 1,048,576 a field may hold)."""
     idn = person("H011", "张三", date(1970, 3, 5), "1", "户主", 40)["证件号码"]
     f.write_text("户编号,姓名,证件号码,与户主关系,村,备注\n"
                  f"H011,张三,{idn},户主,东村,\"{'长' * (2 << 20)}\"\n", encoding="utf-8")
-    refused(db, f, "CSV")
+    return f
+
+
+def test_a_csv_field_of_two_megabytes(db, tmp_path):
+    refused(db, big_csv(tmp_path / "big.csv"), "CSV")
 
 
 # ---------------------------------------------------------------- .xls: what calamine does not say
@@ -387,3 +391,20 @@ def test_a_hidden_column_that_is_empty_or_not_read_imports(db, tmp_path, write):
               [XSheet("户信息", hs, hidden_cols={wage, wage + 1}), XSheet("家庭成员", ms)])
     r = imported(db, f)
     assert "新增 1 户" in r.stdout
+
+
+# ---------------------------------------------------------------- what an imported file makes the program write
+
+def test_a_village_named_like_a_formula_is_written_back_as_text(db, tmp_path):
+    """The village workbook that made the 汇总表 write a live HYPERLINK(…): imported on the command line, the village
+    keeps its name as typed, and both exports write it as text (the 汇总表 itself: tests/services/test_xlsx_text.py
+    and the wizard's test)."""
+    from tests.services.test_xlsx_text import TYPED, no_formulas_and_quoted
+    name = TYPED[0]
+    hs, ms = table([hh("H020", village=name)]), table(family_rows("H020", 200))
+    r = imported(db, write_xlsx(tmp_path / "村.xlsx", [XSheet("户信息", hs), XSheet("家庭成员", ms)]))
+    assert "新增 1 户" in r.stdout
+    for layout in ("program", "national"):
+        out = tmp_path / f"{layout}.xlsx"
+        run("export", "--db", db, out, "--year", "2024", "--layout", layout, check_code=0)
+        no_formulas_and_quoted(out, [name])
