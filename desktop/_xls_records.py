@@ -30,6 +30,7 @@ MARKS_KEPT = 100_000  # hidden rows and error cells kept a sheet (as the .xlsx s
 
 BOF, EOF, BOUNDSHEET, CODEPAGE, FILEPASS = 0x0809, 0x000A, 0x0085, 0x0042, 0x002F
 ROW, COLINFO, BOOLERR, FORMULA = 0x0208, 0x007D, 0x0205, 0x0006
+WANTED = frozenset((BOF, EOF, BOUNDSHEET, CODEPAGE, FILEPASS, ROW, COLINFO, BOOLERR, FORMULA))
 
 
 class Damaged(Exception):
@@ -157,9 +158,13 @@ def read_marks(data: bytes) -> dict[str, Marks]:
     out: dict[str, Marks] = {}
     current: Marks | None = None
     depth = 0
+    wanted = WANTED
     while pos + 4 <= n:
         rtype, length = unpack("<HH", stream, pos)
         body_at = pos + 4
+        if rtype not in wanted:  # the cells' own records, millions of them: only stepped over
+            pos = body_at + length
+            continue
         if body_at + length > n:
             break  # a truncated last record: what came before stands
         if rtype == BOF:
