@@ -12,6 +12,17 @@ def _state(visible) -> str:
     return "veryHidden" if "very" in text else ("hidden" if "hidden" in text else "visible")
 
 
+def _pair_by_order(marks: dict, names: list[str]) -> None:
+    """A sheet name decoded otherwise than calamine decodes it (an Excel 95 file's code page) must not lose the
+    sheet its hidden rows: names calamine lists that the records do not are paired with the records' unmatched
+    names in the workbook's order, when as many are left on both sides."""
+    lost = [n for n in names if n not in marks]
+    spare = [n for n in marks if n not in names]
+    if lost and len(lost) == len(spare):
+        for name, other in zip(lost, spare, strict=True):
+            marks[name] = marks.pop(other)
+
+
 def read_in_child(path: str, memory: int, conn) -> None:
     """Send back ("ok", [(sheet, state)], {sheet: [(row number, cells)]}, {sheet: (hidden rows, hidden columns,
     error cells)}) with the non-blank rows and what the BIFF records say calamine does not (_xls_records), or
@@ -31,6 +42,7 @@ def read_in_child(path: str, memory: int, conn) -> None:
         try:
             with open(path, "rb") as f:
                 marks = {name: m.as_tuple() for name, m in read_marks(f.read()).items()}
+            _pair_by_order(marks, [name for name, _state in sheets])
         except Encrypted:
             conn.send(("password", None, None, None))
             return

@@ -127,3 +127,13 @@ def test_a_workbook_stream_under_4096_bytes_is_read_from_the_mini_stream(tmp_pat
     wb = CalamineWorkbook.from_path(str(path))
     assert wb.sheet_names == ["户信息"]
     assert list(wb.get_sheet_by_name("户信息").iter_rows())[1] == ["H001"]
+
+
+def test_a_sheet_name_decoded_otherwise_keeps_its_marks_by_order():
+    from desktop._xls_child import _pair_by_order
+    marks = {"户信息": ([3], [], {}), "¼ÒÍ¥³ÉÔ±": ([5], [1], {})}  # GBK bytes of 家庭成员 read as Latin-1
+    _pair_by_order(marks, ["户信息", "家庭成员"])
+    assert marks == {"户信息": ([3], [], {}), "家庭成员": ([5], [1], {})}
+    left = {"户信息": ([3], [], {}), "甲": ([], [], {}), "乙": ([], [], {})}
+    _pair_by_order(left, ["户信息", "丙"])  # not as many on both sides: nothing guessed
+    assert set(left) == {"户信息", "甲", "乙"}
