@@ -6,7 +6,7 @@ under 60 s, stderr of a readable size, and a rejected file leaves the database a
 every table, but for the login record every command writes).
 
 One child process takes the commands of the whole module in turn (ImportProcess): starting Python and
-importing the program for each of 19 files cost 2 s of CPU apiece, the most expensive part of the suite.
+importing the program for each file cost 2 s of CPU apiece, the most expensive part of the suite.
 The child runs each command through the program's entry point as tests/cli/runner.py does (its own
 arguments, environment, streams, logging and hooks, put back afterwards); what the process and the
 readers it starts write to the file descriptors 1 and 2 is added to the command's stdout and stderr.
