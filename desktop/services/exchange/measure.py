@@ -106,14 +106,14 @@ def _greater_digits(n: int) -> tuple[bytes, int]:
         if b < 9:
             alts.append(rb"%d[%d-9]\d{%d}" % (a, b + 1, k - 2))
         bound = (a * 10 + b + 1) * 10 ** (k - 2) - 1
-    return rb"0*(?:" + b"|".join(alts) + rb")", bound
+    return rb"0*+(?:" + b"|".join(alts) + rb")", bound
 
 
 def _greater_letters(n: int) -> bytes:
     """A regular expression for column letters (either case) greater than column n."""
     s = col_letters(n) if n > 0 else ""
     k = len(s)
-    alts = [rb"[A-Za-z]{%d,}" % (k + 1)]
+    alts = [rb"[A-Za-z]{%d,}+" % (k + 1)]  # possessive: a cell is tried once, never backtracked into
     for i, ch in enumerate(s):
         if ch < "Z":
             rest = k - i - 1
@@ -132,7 +132,7 @@ class _Beyond:
     def __init__(self, max_row: int, max_col: int):
         self.max_row, self.max_col = max_row, max_col
         rows, self.row_bound = _greater_digits(max_row)
-        body = rb"(?:" + _greater_letters(max_col) + rb"\d|[A-Za-z]{1,3}" + rows + rb"[\"'])"
+        body = rb"(?:" + _greater_letters(max_col) + rb"\d|[A-Za-z]{1,3}+" + rows + rb"[\"'])"
         self.canonical = re.compile(rb'<c r="' + body)
         self.general = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br\s*=\s*[\"']" + body)
 
@@ -311,7 +311,7 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
         canonical = _PREFIXED.search(piece) is None
         if canonical:
             cells = piece.count(b'<c r="')
-            if piece.count(b"<c") != cells and _NOT_CANON.search(piece):
+            if piece.count(b"<c") != cells + piece.count(b"<col") and _NOT_CANON.search(piece):
                 canonical = False
         if not canonical:
             cells = len(_CELL_ANY.findall(piece))
