@@ -112,7 +112,7 @@ def _snapshot(data, issues: Issues) -> dict:
     if data is None:
         return out
     out["sheets"] = [(ps.name, ps.header_row, sorted(ps.present), ps.headers, rows(ps.rows), ps.ignored, ps.left_out,
-                      ps.converted, ps.skipped, ps.hidden_rows,
+                      ps.converted, ps.skipped, ps.hidden_rows, ps.hidden_columns,
                       {k: [v[0], v[1], sorted(v[2])] for k, v in ps.stripped.items()}) for ps in data.read]
     out["households"] = {no: (int(r), list(v)) for no, (r, v) in data.households.items()}
     for key in ("members", "measures", "lines"):
@@ -186,3 +186,28 @@ def test_a_value_met_past_the_cache_is_still_converted_and_its_errors_told(expor
     monkeypatch.setattr(reader, "CACHE_VALUES", 3)
     monkeypatch.setattr(reader, "CHUNK_ROWS", 4)
     assert _read(national, True, monkeypatch) == plain
+
+
+@pytest.mark.parametrize("ref", ["AAAA1", "B2000000"])
+def test_a_cell_past_excels_grid_in_the_first_row_is_refused(tmp_path, ref):
+    """The sheet scan takes the rest of a row at once when a cell lies beyond the extent seen so far: a cell past
+    column XFD (four letters) or row 1,048,576 among them is still refused before anything is read."""
+    import zipfile
+
+    from desktop.services.exchange.reader import Book, WorkbookError
+
+    plain = tmp_path / "plain.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["户编号", "姓名", "x"])
+    wb.save(plain)
+    spoiled = tmp_path / "spoiled.xlsx"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(spoiled, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                assert b'r="C1"' in data
+                data = data.replace(b'r="C1"', f'r="{ref}"'.encode())
+            dst.writestr(info, data)
+    book = Book(spoiled)
+    with pytest.raises(WorkbookError, match="超出 Excel 的范围"):
+        book.scan(book.sheet_names[0])

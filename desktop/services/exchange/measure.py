@@ -147,11 +147,14 @@ class _Beyond:
 _ROW_R = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\br\s*=\s*["'](\d+)["']""")
 _ROW_CANON = re.compile(rb'<row r="(\d+)"')
 _HIDDEN_ROW = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\bhidden\s*=\s*["'](?:1|true)["'][^>]*>""")
+_HIDDEN_COL = re.compile(rb"""<(?:\w+:)?col\s[^>]*?\bhidden\s*=\s*["'](?:1|true)["'][^>]*>""")
+_COL_SPAN = re.compile(rb"""\b(min|max)\s*=\s*["'](\d{1,9})["']""")
 _PREFIXED = re.compile(rb":(?:c|row)[\s/>]")  # a cell or row element with a namespace prefix
 _NOT_CANON = re.compile(rb'<c(?![A-Za-z]| r=")')
 _CELL_ANY = re.compile(rb"<(?:\w+:)?c[\s/>]")
 _CELL_NO_REF = re.compile(rb"""<(?:\w+:)?c(?:\s(?![^>]*\br\s*=)[^>]*)?/?>""")
 _REF = re.compile(rb"""\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["']""")
+_REF_ANY = re.compile(rb"""\br\s*=\s*["']([A-Za-z]+)(\d+)["']""")  # any number of letters: past XFD is refused
 _ERROR = re.compile(rb"""<(?:\w+:)?c\b([^>]*\bt\s*=\s*["']e["'][^>]*)(?:/>|>(.{0,300}?)</(?:\w+:)?c>)""", re.S)
 # a formula cell with no cached value: no <v>, or an empty one (openpyxl writes <v></v>); an empty value of a
 # text formula (t="str") is a formula whose result is "", and is not matched (see _bad)
@@ -175,6 +178,7 @@ class SheetScan:
     cells: int = 0
     hidden_rows: list[int] = field(default_factory=list)
     hidden_count: int = 0
+    hidden_cols: set[int] = field(default_factory=set)  # 0-based, from <cols><col min max hidden="1"> (before the rows)
     bad: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # row → [(column 0-based, what)]
     bad_count: int = 0
     claimed: str = ""  # the <dimension> the sheet claims
@@ -315,6 +319,7 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
             m = _DIMENSION.search(piece, 0, 4096)
             out.claimed = m.group(1).decode() if m else ""
             first = False
+            _hidden_cols(out, piece)
         canonical = _PREFIXED.search(piece) is None
         if canonical:
             cells = piece.count(b'<c r="')
@@ -347,10 +352,10 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
                 # new expression a row, not one a cell
                 end = piece.find(b"</row>", m.start())
                 end = len(piece) if end < 0 else end
-                for letters, digits in _REF.findall(piece, m.start(), end) or [_REF.search(piece, m.start()).groups()]:
+                for letters, digits in _REF_ANY.findall(piece, m.start(), end):
                     col, row = col_number(letters.decode()), int(digits)
                     if col > 16384 or row > 1_048_576:
-                        raise _refuse(f"{what}的单元格位置 {letters.decode()[:3]}{row} 超出 Excel 的范围，"
+                        raise _refuse(f"{what}的单元格位置 {letters.decode()[:5]}{str(row)[:8]} 超出 Excel 的范围，"
                                       "文件已损坏或被改动过")
                     max_col, max_row = max(max_col, col), max(max_row, row)
                 beyond = _Beyond(max_row, max_col)
@@ -379,6 +384,17 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
         raise _refuse(f"{what}压缩后只有 {mb(info.compress_size)}，却有 {out.cells:,} 个单元格："
                       "内容是大量重复的空单元格，不像正常的表格")
     return out
+
+
+def _hidden_cols(out: SheetScan, piece: bytes) -> None:
+    """<cols> comes before <sheetData>, so within the first piece (which ends at the first </row>)."""
+    end = piece.find(b"sheetData")
+    for m in _HIDDEN_COL.finditer(piece, 0, end if end >= 0 else len(piece)):
+        span = dict(_COL_SPAN.findall(m.group(0)))
+        lo = int(span.get(b"min", 0))
+        hi = min(int(span.get(b"max", lo)), 16_384)
+        if 1 <= lo <= hi:
+            out.hidden_cols.update(range(lo - 1, hi))
 
 
 def _bad(out: SheetScan, attrs: bytes, what: str) -> None:
