@@ -18,7 +18,6 @@ import io
 import warnings
 import zipfile
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 from xml.etree import ElementTree
@@ -490,7 +489,7 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
     matcher = HeaderMatcher(sheet)
     bad_cells = book.bad_cells(name)
     hidden = book.hidden_rows(name)
-    at_row = [0, None]  # the row being converted, for the notes of removed characters (see _stripped_hook)
+    at_row = [0]  # the row being converted, for the notes of removed characters (see _stripped_hook)
     rows = book.rows(name)
     head: list[tuple[int, list]] = []
     for item in rows:
@@ -554,14 +553,14 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
         yield from rows
 
     ctx = _Ctx(out, name, sheet, plan, issues, bad_cells, hidden, at_row, progress, row_numbers, repeated)
-    (_convert_columns if FAST else _convert_plain)(ctx, body())
+    _convert(ctx, body())
     _hidden_columns(book, out, plan)
     return out
 
 
 @dataclass
 class _Ctx:
-    """What converting the rows of one sheet needs (the plain path and the column path alike)."""
+    """What converting the rows of one sheet needs."""
 
     out: ParsedSheet
     name: str
@@ -576,9 +575,10 @@ class _Ctx:
     repeated: Callable[[Column], bool] | None
 
 
-def _convert_plain(ctx: _Ctx, body) -> None:
-    """The reference path: every cell of every row through its converter, one row at a time. The column
-    path (_convert_columns) must give exactly its answers (tests/services/test_exchange_reader_fast.py)."""
+def _convert(ctx: _Ctx, body) -> None:
+    """Every cell of every row through its column's converter, one row at a time. (Converting a column at a time,
+    each distinct value once, was tried and measured: no faster at 20,000 households, since the cost is converting
+    the distinct values — ID numbers, names, amounts — not the loop.)"""
     out, name, sheet, plan, issues = ctx.out, ctx.name, ctx.sheet, ctx.plan, ctx.issues
     bad_cells, hidden, at_row, progress = ctx.bad_cells, ctx.hidden, ctx.at_row, ctx.progress
     row_numbers, repeated = ctx.row_numbers, ctx.repeated
@@ -676,276 +676,6 @@ def _convert_plain(ctx: _Ctx, body) -> None:
             progress(count)
 
 
-# Convert a column at a time (_convert_columns) instead of a row at a time (_convert_plain). Both give the same
-# answers (tests/services/test_exchange_reader_fast.py). Off: measured on 20,000 households (in one process,
-# alternating, the collector paused), the column path took the same CPU as the plain one on the national layout and
-# about 7% more on ours — the cost is in converting the distinct values (ID numbers, names, amounts), which both
-# paths do once, not in the per-cell loop. Kept, tested, for files whose columns repeat few values.
-FAST = False
-CHUNK_ROWS = 10_000  # rows converted together: the raw rows of one chunk are all that is held of them at once
-CACHE_VALUES = 50_000  # distinct values of one column remembered with their outcome
-
-_NUMBERS = frozenset((bool, int, float))
-_TAGGED = object()  # (_TAGGED, value): a bool or int kept apart from the float it equals (1 == 1.0 == True)
-
-
-class _Column:
-    """One column of the plan with what its distinct raw values convert to, kept across chunks: a value met
-    again costs a dictionary look-up, not a converter call."""
-
-    __slots__ = ("j", "idx", "conv", "header", "mode", "pos", "values", "bad", "found", "ok_none", "blank_words",
-                 "capture")
-
-    def __init__(self, pos: int, j: int, idx: int, conv, header: str, mode: int, blank_words, capture: list):
-        self.pos, self.j, self.idx, self.conv, self.header, self.mode = pos, j, idx, conv, header, mode
-        self.values: dict = {}  # raw value → stored value (None when blank or bad)
-        self.bad: dict = {}  # raw value → (value as echoed, reason)
-        self.found: dict = {}  # raw value → [[characters removed], …]: the stripped hook, replayed per cell
-        self.ok_none: set = set()  # raw values, not blank, that convert to None without an error
-        self.blank_words = blank_words
-        self.capture = capture  # at_row: [row, list the stripped hook appends to instead of noting]
-
-    def learn(self, key):
-        """The outcome of one raw value, as the plain path computes it for a cell."""
-        v = key[1] if key.__class__ is tuple and key[0] is _TAGGED else key
-        got = None
-        if not _filled(self.blank_words, v):
-            pass
-        else:
-            s = v.strip() if v.__class__ is str else v
-            self.capture[1] = []
-            try:
-                got = self.conv(s)
-            except Bad as exc:
-                self.bad[key] = (s, str(exc))
-            finally:
-                found, self.capture[1] = self.capture[1], None
-            if found:
-                self.found[key] = found
-            if got is None and key not in self.bad:
-                self.ok_none.add(key)
-        if len(self.values) < CACHE_VALUES:
-            self.values[key] = got
-        return got
-
-    def map(self, cells: list) -> list:
-        distinct = set(cells)
-        if not _NUMBERS.isdisjoint(map(type, distinct)) and len(_NUMBERS.intersection(map(type, cells))) > 1:
-            cells = [(_TAGGED, x) if x.__class__ in (bool, int) else x for x in cells]
-            distinct = set(cells)
-        values = self.values
-        for v in distinct:
-            if v not in values:
-                self.learn(v)
-        if len(values) >= CACHE_VALUES and not values.keys() >= distinct:
-            return cells, [values[v] if v in values else self.learn(v) for v in cells]
-        return cells, list(map(values.__getitem__, cells))
-
-
-def _raw(key):
-    return key[1] if key.__class__ is tuple and key[0] is _TAGGED else key
-
-
-def _filled(blank_words, v) -> bool:
-    """Whether a raw cell counts as filled (not blank, not a blank word), as the plain path decides."""
-    if v is None or v == "":
-        return False
-    if v.__class__ is str:
-        s = v.strip()
-        return bool(s) and s not in blank_words
-    return True
-
-
-class _Collect:
-    """Issues held back, to be added in the plain path's order."""
-
-    def __init__(self):
-        self.items: list[tuple] = []
-
-    def add(self, *args) -> None:
-        self.items.append(args)
-
-
-def _convert_columns(ctx: _Ctx, body) -> None:
-    """The column path: rows taken a chunk at a time; in each chunk every column is read out of the rows
-    once and its distinct values converted once (the outcome of each is remembered across chunks), then
-    the rows are put back together. Values, errors (in the same order), notes and skipped rows are exactly
-    those of _convert_plain."""
-    out, name, sheet, plan, issues = ctx.out, ctx.name, ctx.sheet, ctx.plan, ctx.issues
-    bad_cells, hidden, at_row, progress = ctx.bad_cells, ctx.hidden, ctx.at_row, ctx.progress
-    row_numbers, repeated = ctx.row_numbers, ctx.repeated
-    file_header = {idx: header for _j, idx, _conv, header, _m in plan}
-    plan_headers = {j: (idx, header) for j, idx, _conv, header, _m in plan}
-    required = [(col.index, file_header.get(col.index, col.header)) for col in sheet.columns if col.required]
-    width = len(sheet.columns)
-    last = max(j for j, *_ in plan) if plan else 0
-    key_col = next((j for j, idx, *_ in plan if sheet.columns[idx].kind == "key"), None)
-    words = _skip_words().blank
-    columns = [_Column(pos, j, idx, conv, header, mode, words, at_row)
-               for pos, (j, idx, conv, header, mode) in enumerate(plan)]
-    h_set = {c.idx for c in columns if repeated is not None and repeated(sheet.columns[c.idx])}
-    h_idx = sorted(h_set)
-    h_cols = [c.j for c in columns if c.idx in h_set]
-    h_get = itemgetter(*h_cols) if h_cols else None
-    m_columns = [c for c in columns if c.idx not in h_set]
-    # household values a repeating row takes from its head row: those only its head's APPEND / MERGE set (the
-    # others are the same raw cells, so the same values)
-    h_more = sorted({c.idx for c in columns if c.mode != SET and c.idx in h_set})
-    # the household row a next chunk's first rows may repeat: raw cells, values, filled, errors
-    state: dict = {"raw": None, "vals": [None] * width, "filled": False, "errored": None}
-    parsed = out.rows
-    count = 0
-
-    def chunk(items: list) -> None:
-        nonlocal count
-        n = len(items)
-        raws = [it[2] for it in items]
-        deferred = []  # (row in chunk, phase, column position, sequence, issue arguments)
-        errored: list = [None] * n
-        for k, it in enumerate(items):
-            if it[3] is not None:
-                errored[k] = set(it[3][0])
-                for seq, args in enumerate(it[3][1]):
-                    deferred.append((k, 0, 0, seq, args))
-        repeat = [False] * n
-        head = [-1] * n  # the row whose household values a repeating row shares (-1: the previous chunk's)
-        if h_get is not None:
-            prev, at = state["raw"], -1
-            for k, row in enumerate(raws):
-                raw = h_get(row)
-                if raw == prev:
-                    repeat[k], head[k] = True, at
-                else:
-                    prev, at = raw, k
-            state["raw"] = prev
-        shared_rows = any(repeat)
-        by_idx: list = [None] * width
-        cells_of: list = [None] * len(columns)
-        got_of: list = [None] * len(columns)
-        by_col = list(zip(*raws, strict=False))  # rows differ in width; each reaches the last column read
-        del raws
-        for c in columns:
-            cells, got = c.map(by_col[c.j])
-            cells_of[c.pos], got_of[c.pos] = cells, got
-            if c.mode == SET:
-                by_idx[c.idx] = got
-            skip = shared_rows and c.idx in h_set
-            if c.bad and not c.bad.keys().isdisjoint(cells):
-                for k, v in enumerate(cells):
-                    if v in c.bad and not (skip and repeat[k]):
-                        s, reason = c.bad[v]
-                        errored[k] = (errored[k] or set()) | {c.idx}
-                        deferred.append((k, 1, c.pos, 0, (name, items[k][1], c.header, s, reason)))
-            if c.found and not c.found.keys().isdisjoint(cells):
-                for k, v in enumerate(cells):
-                    found = c.found.get(v)
-                    if found is not None and not (skip and repeat[k]):
-                        for f in found:
-                            _note_stripped(out, c.header, items[k][1], f)
-        rows_vals = list(map(list, zip(*[col if col is not None else [None] * n for col in by_idx], strict=True)))
-        for c in columns:
-            if c.mode == SET:
-                continue
-            skip = shared_rows and c.idx in h_set
-            cells, got = cells_of[c.pos], got_of[c.pos]
-            if c.ok_none and not c.ok_none.isdisjoint(cells):
-                todo = range(n)
-            else:  # only cells with a value can set, add to or disagree with the column before
-                todo = [k for k, g in enumerate(got) if g is not None]
-            for k in todo:
-                vals = rows_vals[k]
-                v = cells[k]
-                if (skip and repeat[k]) or not _filled(words, _raw(v)) or v in c.bad:
-                    continue
-                g = got[k]
-                if vals[c.idx] is None:
-                    vals[c.idx] = g
-                elif c.mode == APPEND:
-                    vals[c.idx] = vals[c.idx] + [x for x in g if x not in vals[c.idx]]
-                elif g != vals[c.idx]:
-                    raw = _raw(v)
-                    deferred.append((k, 1, c.pos, 0, (name, items[k][1], c.header,
-                                                      raw.strip() if raw.__class__ is str else raw,
-                                                      f"与同一行“{out.headers.get(sheet.columns[c.idx].key, '')}”"
-                                                      "列的值不一致")))
-        keep = [True] * n
-        last_head = -1
-        head_filled: dict[int, bool] = {}
-        for k in range(n):
-            vals = rows_vals[k]
-            bad_here = items[k][3] is not None
-            if repeat[k]:
-                hk = head[k]
-                if hk >= 0:
-                    hv = rows_vals[hk]
-                    hf = head_filled.get(hk)
-                    if hf is None:
-                        hf = head_filled[hk] = any(hv[i] is not None for i in h_idx)
-                    he = errored[hk] & h_set if errored[hk] else None
-                else:
-                    hv, hf, he = state["vals"], state["filled"], state["errored"]
-                for i in h_more:
-                    vals[i] = hv[i]
-                if he:
-                    errored[k] = (errored[k] or set()) | he
-                filled = hf or bad_here or any(_filled(words, _raw(cells_of[c.pos][k])) for c in m_columns)
-            else:
-                last_head = k
-                filled = bad_here or vals.count(None) < width or any(
-                    _filled(words, _raw(cells_of[c.pos][k])) for c in columns)
-            if not filled:
-                keep[k] = False
-                continue
-            err = errored[k]
-            for pos, (idx, header) in enumerate(required):
-                if vals[idx] is None and (err is None or idx not in err):
-                    deferred.append((k, 2, pos, 0, (name, items[k][1], header, "", f"必填项“{header}”为空")))
-        if h_get is not None and last_head >= 0:
-            hv = rows_vals[last_head]
-            state["vals"], state["filled"] = hv, any(hv[i] is not None for i in h_idx)
-            state["errored"] = errored[last_head] & h_set if errored[last_head] else None
-        deferred.sort(key=lambda d: d[:4])
-        for d in deferred:
-            issues.add(*d[4])
-        for k in range(n):
-            if not keep[k]:
-                continue
-            file_row, excel_row = items[k][0], items[k][1]
-            if hidden and file_row in hidden:
-                out.hidden_rows.append(excel_row)
-            parsed.append((excel_row, rows_vals[k]))
-            count += 1
-            if progress is not None and count % PROGRESS_EVERY == 0:
-                progress(count)
-
-    items: list = []
-    for excel_row, row in body:
-        if len(row) <= last:
-            row = list(row) + [None] * (last + 1 - len(row))
-        if key_col is not None:
-            key = row[key_col]
-            if key is None or key == "" or (key.__class__ is str and not key.isascii()):
-                what = _not_data(row)
-                if what is not None:
-                    out.skipped.append((excel_row, what))
-                    continue
-        file_row = excel_row
-        if row_numbers is not None:
-            excel_row = row_numbers(excel_row)
-        bad = None
-        if bad_cells and file_row in bad_cells:
-            held = _Collect()
-            row, bad_here, _f = _bad_cells(row, bad_cells[file_row], plan_headers, held, name, excel_row)
-            if bad_here:
-                bad = (bad_here, held.items)
-        items.append((file_row, excel_row, row, bad))
-        if len(items) >= CHUNK_ROWS:
-            chunk(items)
-            items = []
-    if items:
-        chunk(items)
-
-
 def _hidden_columns(book: Book, out: ParsedSheet, plan: list) -> None:
     """Columns read as data that the file hides, and that hold a value in some row read: named, as hidden rows are
     (hidden.questions asks about them). Looked at once after the rows, so the row loop pays nothing."""
@@ -982,13 +712,9 @@ def _bad_cells(row, bad: list[tuple[int, str]], plan_headers: dict, issues: Issu
 
 
 def _stripped_hook(out: ParsedSheet, header: str, at_row: list):
-    """The converter's report of removed characters: noted against the row being converted, or, while the
-    column path learns a value (at_row[1] a list), kept to be noted for every cell of that value."""
+    """The converter's report of removed characters, noted against the row being converted."""
     def stripped(found: list[str]) -> None:
-        if at_row[1] is not None:
-            at_row[1].append(found)
-        else:
-            _note_stripped(out, header, at_row[0], found)
+        _note_stripped(out, header, at_row[0], found)
     return stripped
 
 
