@@ -2,13 +2,16 @@
 here first so the township finds the problems before the county does.
 
 Each finding has a stable code, the household, the member where there is one, and a Chinese
-message that says what and where.
+message that says what and where. Our own 24 codes run here; the national numbered rules run in
+services.national_rules, and the two are merged: one finding per (rule, household or member), with our
+code where one of ours finds the same thing (its `rule` then says which national rule fits), else N_ and
+the national number.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -16,11 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Household, Measure, Member
-from . import access, rules
+from . import access, national_rules, rules
 from . import assess as assess_mod
 from .codes import codes
 from .dates import add_months
-from .idnumber import age_on, birth_date_error, parse_id
+from .idnumber import age_on, birth_date_error, normalize_id, parse_id
 
 CODES = ("ID_CHECKSUM", "ID_DUPLICATE", "ID_BIRTHDATE", "SEX_MISMATCH", "HEAD_MISSING", "HEAD_MULTIPLE",
          "SCHOOL_AGE_OUT", "MEDICAL_INSURANCE_MISSING", "INCOME_MISSING", "INCOME_NEGATIVE", "WORK_MONTHS_INVALID",
@@ -58,7 +61,14 @@ class Finding:
 
     @property
     def title(self) -> str:
+        """The national rule's official wording when the finding has a rule, else our code's title."""
+        if self.rule is not None:
+            return national_rules.by_number()[self.rule].title
         return TITLES[self.code]
+
+    @property
+    def severity(self) -> str:
+        return national_rules.by_number()[self.rule].severity if self.rule is not None else "疑点"
 
     def to_json(self) -> dict:
         return {"code": self.code, "rule": self.rule, "household_no": self.household_no,
@@ -88,8 +98,41 @@ def run_checks(session: Session, year: int, as_of: date, household_ids: list[int
     out += _measure_findings(session, hh, as_of)
     out += _case_findings(session, hh, as_of)
     out += _signature_findings(session, hh, year)
+    facts = national_rules.load_facts(session, year, as_of, assessments, household_ids, point, ys.monitoring_line,
+                                      thresholds)
+    hits = national_rules.evaluate(session, facts, national_rules.enabled_rules(session))
+    out = _merge(out, hits, {hid: h.household_no for hid, h in hh.items()})
     order = {c: i for i, c in enumerate(CODES)}
-    out.sort(key=lambda f: (f.household_no, order[f.code], f.member_id_number or ""))
+    out.sort(key=lambda f: (f.household_no, order.get(f.code, len(CODES)), f.rule or "", f.member_id_number or ""))
+    return out
+
+
+def _merge(ours: list[Finding], hits: list, numbers: dict[int, str]) -> list[Finding]:
+    """Our findings with the national hits: a hit that one of our codes covering its rule also found (same household,
+    same member) gives that finding its rule number (a second rule on the same finding: a copy with the rule's own
+    message); any other hit is a finding of its own, N_ and the number. One finding per (rule, household or member)."""
+    reg = national_rules.by_number()
+    index: dict[tuple, list[int]] = defaultdict(list)
+    for i, f in enumerate(ours):
+        index[(f.household_no, normalize_id(f.member_id_number) if f.member_id_number else None, f.code)].append(i)
+    out = list(ours)
+    for hit in hits:
+        no = numbers.get(hit.household_id)
+        if no is None:
+            continue
+        rule = reg[hit.rule]
+        member = normalize_id(hit.member_id_number) if hit.member_id_number else None
+        found = None
+        for code in rule.codes:
+            found = next(iter(index.get((no, member, code), ())), None)
+            if found is not None:
+                break
+        if found is None:
+            out.append(Finding(rule.code, no, hit.member_id_number, hit.message, hit.rule))
+        elif out[found].rule is None:
+            out[found] = replace(out[found], rule=hit.rule)
+        else:
+            out.append(replace(out[found], message=hit.message, rule=hit.rule))
     return out
 
 
