@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy import and_, select
+from sqlalchemy import String, and_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..models import Household, Measure, Member
@@ -49,6 +49,7 @@ AFTER_FIELDS = (("after_dropout", "风险消除后是否义务教育阶段适龄
                 ("after_a29", "风险消除后生产经营性收入"), ("after_a32", "风险消除后生产经营性支出"),
                 ("after_a33", "风险消除后家庭纯收入"), ("after_a34", "风险消除后家庭人均纯收入"),
                 ("after_a35", "风险消除后理赔收入"), ("after_a36", "风险消除后合规自付支出"))
+AFTER_KEYS = tuple(f for f, _ in AFTER_FIELDS)
 
 
 class RulesError(ServiceError):
@@ -167,18 +168,104 @@ def enabled_rules(session: Session) -> list[NationalRule]:
 
 # ---------------------------------------------------------------- facts
 
-class Mem:
-    """One member as the rules see it: the register's fields plus what is derived once (age at the time point …)."""
+class _Run:
+    """What the derived facts of a member need: the time point, and per run indexes."""
 
-    __slots__ = ("id", "household_id", "name", "id_number", "norm", "sex", "relation", "ethnicity", "education",
-                 "school", "health", "disability_grade", "labor", "work_region", "work_place", "a17", "res", "emp",
-                 "a18", "a19",
-                 "a19e", "a20", "a21", "phone", "post_months", "absence", "alive", "age", "in_school", "card",
-                 "limb_severe", "id_fault", "id_placeholder", "works", "mobile", "place_county", "medical",
-                 "resident_no", "relation_sex", "spouse_same_sex", "post", "post_kinds", "items")
+    __slots__ = ("point", "in_school", "head_sex")
+
+    def __init__(self, point: date):
+        self.point = point
+        self.in_school = codes("school").codes_with("in_school")
+        self.head_sex: dict[int, list] = defaultdict(list)
+
+
+class Mem:
+    """One member as the rules see it: the register's fields as read, and the derived facts (age at the time point,
+    ID faults, …) worked out on first use only — most members never meet a rule that needs them."""
+
+    # No __slots__: the measure facts below are class defaults, set on the few members who hold a measure.
+    post = False  # an active 公益性岗位 (A42) is held
+    post_kinds = 0  # distinct A42 posts held
+    items = frozenset()  # active measures for the member: "A45:医疗救助", "A45:*" …
+
+    def __getattr__(self, name):  # a derived fact not worked out yet: once, on first use
+        derive = _DERIVED.get(name)
+        if derive is None:
+            raise AttributeError(name)
+        value = derive(self)
+        setattr(self, name, value)
+        return value
 
     def who(self) -> str:
         return f"成员“{self.name}”（{self.id_number}）"
+
+
+def _norm(number: str) -> str:
+    return number.replace(" ", "").upper() if number.isascii() else normalize_id(number)
+
+
+def _age(m: Mem):
+    core = m.norm[:18]
+    if len(core) < 14 or not core[:14].isdigit():
+        return None
+    try:
+        born = date(int(core[6:10]), int(core[10:12]), int(core[12:14]))
+    except ValueError:
+        return None
+    return age_on(born, m.run.point) if born <= m.run.point else None
+
+
+def _id_fault(m: Mem):
+    number = m.norm
+    n = len(number)
+    if n not in (18, 20, 22):
+        return "length"
+    core = number[:18]
+    if not core[:17].isdigit() or check_digit(core[:17]) != core[17]:
+        return "checksum_card" if n != 18 else "checksum18"
+    return None
+
+
+def _medical(m: Mem) -> str:
+    res, emp, a17 = m.res, m.emp, m.a17
+    if res is True and emp is True:
+        return "both_yes"
+    if res is True or emp is True:
+        return "ok"
+    if (res is False and emp is False) or a17 is False:
+        return "both_no"
+    if res is None and emp is None and a17 is None:
+        return "both_empty"
+    return "ok"
+
+
+def _spouse_same_sex(m: Mem) -> bool:
+    heads = m.run.head_sex.get(m.household_id, ())
+    return bool(m.relation == "02" and len(heads) == 1 and heads[0] and m.sex == heads[0])
+
+
+_DERIVED = {
+    "norm": lambda m: _norm(m.id_number),
+    "phone": lambda m: _text(m.phone_raw),
+    "work_place": lambda m: _text(m.work_place_raw),
+    "absence": lambda m: _text(m.absence_raw),
+    "age": _age,
+    "in_school": lambda m: m.school in m.run.in_school,
+    "card": lambda m: len(m.norm) in (20, 22),
+    "limb_severe": lambda m: len(m.norm) in (20, 22) and m.norm[18] == "4" and m.norm[19] in "12",
+    "id_fault": _id_fault,
+    "id_placeholder": lambda m: not m.norm or m.norm.startswith("999999"),
+    "mobile": lambda m: m.phone is not None and bool(MOBILE.match(m.phone)),
+    "place_county": lambda m: m.work_place is not None and any(w in m.work_place for w in COUNTY_LEVEL),
+    "medical": _medical,
+    "resident_no": lambda m: m.res is False or (m.res is None and m.emp is None and m.a17 is False),
+    "spouse_same_sex": _spouse_same_sex,
+    "relation_sex": lambda m: m.spouse_same_sex or bool(m.sex and ((m.relation in MALE_RELATIONS and m.sex == "2") or (
+        m.relation in FEMALE_RELATIONS and m.sex == "1"))),
+}
+RAW_FIELDS = frozenset({"id", "household_id", "name", "id_number", "sex", "relation", "ethnicity", "education",
+                        "school", "health", "disability_grade", "labor", "work_region", "a17", "res", "emp", "a18",
+                        "a19", "a19e", "a20", "a21", "post_months", "alive", "works", "post", "post_kinds", "items"})
 
 
 class HH:
@@ -211,8 +298,9 @@ class Facts:
     line: Decimal
     thresholds: dict
     households: dict[int, HH]
-    by_number: dict  # ID number → [(household id, name)] of living members (for 1_01_001 / 1_12_001)
+    by_number: dict  # ID number → [(household id, household number, name)] of living members (1_01_001, 1_12_001)
     by_phone: dict  # member phone → {household id}
+    shared_phone: set  # households with a member phone that another household's member also has (5_15_022)
     lines: dict  # year → monitoring line (4_11_010)
     id_year_totals: dict  # (year, household id) → Totals (5_15_020)
 
@@ -224,41 +312,63 @@ def _text(v):
     return v or None
 
 
+def _json_list(text) -> tuple:
+    return tuple(json.loads(text)) if text and text != "[]" else ()
+
+
 def load_facts(session: Session, year: int, as_of: date, assessments: dict, household_ids: list[int] | None,
                point: date, line: Decimal, thresholds: dict) -> Facts:
-    """Households, members and measures in three queries; the derived facts once per row."""
+    """Households, members and measures in three queries (JSON cells read as text, parsed only when not empty)."""
     H = Household
     q = select(H.id, H.household_no, H.monitoring_status, H.a4_poverty_alleviated, H.a23_housing_unsafe,
-               H.a24_school_dropout, H.a25_water_unsafe, H.a27_risk_types, H.a27_other_note, H.a27a_disaster_types,
-               H.identified_on, H.a53_removal_way, H.a54_removed_on, H.whole_no_labor_guarantee, H.phone,
-               H.a55_contact_person, H.contact_phone, *[getattr(H, f) for f, _ in AFTER_FIELDS])
+               H.a24_school_dropout, H.a25_water_unsafe, type_coerce(H.a27_risk_types, String),
+               H.a27_other_note, type_coerce(H.a27a_disaster_types, String), H.identified_on, H.a53_removal_way,
+               H.a54_removed_on, H.whole_no_labor_guarantee, H.phone, H.a55_contact_person, H.contact_phone,
+               *[getattr(H, f) for f, _ in AFTER_FIELDS])
     if household_ids is not None:
         q = q.where(H.id.in_(household_ids))
     households: dict[int, HH] = {}
+    unremoved = rules.UNREMOVED
+    pop_sets: dict[tuple, frozenset] = {}
     for r in session.execute(q):
         h = HH()
         (h.id, h.no, h.status, h.poverty, h.a23, h.a24, h.a25, risks, note, disasters, h.identified_on, h.way,
          h.removed_on, h.whole_guarantee, phone, person, cphone) = r[:17]
-        h.after = {f: v for (f, _), v in zip(AFTER_FIELDS, r[17:], strict=True)}
-        h.risks = frozenset(risks or ())
-        h.other_note, h.disasters = _text(note), tuple(disasters or ()) or None
+        h.after = dict(zip(AFTER_KEYS, r[17:], strict=True))
+        h.risks = frozenset(_json_list(risks))
+        h.other_note, h.disasters = _text(note), _json_list(disasters) or None
         h.phone, h.contact_person, h.contact_phone = _text(phone), _text(person), _text(cphone)
         h.phone_11 = h.phone is not None and len(h.phone) == 11 and h.phone.isdigit()
         h.phone_mobile = h.phone is not None and bool(MOBILE.match(h.phone))
-        pops = {"A"}
-        if h.poverty is True:
-            pops.add("P")
-        if h.status in MONITORED:
-            pops.add("M")
-            pops.add("U" if h.status in rules.UNREMOVED else "R")
-        else:
-            pops.add("N")
-        h.pops = frozenset(pops)
+        key = (h.poverty is True, h.status in MONITORED, h.status in unremoved)
+        pops = pop_sets.get(key)
+        if pops is None:
+            pops = {"A"}
+            if key[0]:
+                pops.add("P")
+            if key[1]:
+                pops |= {"M", "U" if key[2] else "R"}
+            else:
+                pops.add("N")
+            pops = pop_sets[key] = frozenset(pops)
+        h.pops = pops
         h.members, h.everyone, h.measures = [], [], []
         h.assessment = assessments.get(h.id)
         households[h.id] = h
 
-    in_school = codes("school").codes_with("in_school")
+    mq = select(Measure.household_id, Measure.member_id, Measure.category, Measure.item, Measure.start_date,
+                Measure.developmental_override, Measure.raises_working_ability,
+                and_(*_active(as_of)).label("active"))
+    per_member: dict[int, list] = {}
+    for hid, mid, cat, item, start, override, raises, active in session.execute(mq):
+        h = households.get(hid)
+        if h is None:
+            continue
+        meas = Meas(cat, item, mid, start, bool(active), rules.is_developmental(cat, item, override, bool(raises)))
+        h.measures.append(meas)
+        if mid is not None and active:
+            per_member.setdefault(mid, []).append(meas)
+    run = _Run(point)
     subset = household_ids is not None
     M = Member
     mq = select(M.id, M.household_id, M.name, M.id_number, M.sex, M.relation, M.ethnicity, M.education, M.school,
@@ -268,62 +378,50 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
                 M.school_absence_reason, income.alive_at(point).label("alive"))
     if subset and len(households) < 5000:
         mq = mq.where(M.household_id.in_(list(households)))
-    members: dict[int, Mem] = {}
     by_number: dict[str, list] = defaultdict(list)
     by_phone: dict[str, set] = defaultdict(set)
+    head_sex = run.head_sex
     for r in session.execute(mq):
         h = households.get(r[1])
-        if h is None and not subset:
+        if h is None:  # a member of a household not checked (a subset run): only for the duplicate index
+            if r[25] and r[3]:
+                by_number[_norm(r[3])].append((r[1], None, r[2]))
             continue
         m = Mem()
-        (m.id, m.household_id, m.name, number, m.sex, m.relation, m.ethnicity, m.education, m.school, m.health,
-         m.disability_grade, m.labor, m.work_region, m.work_place, m.a17, m.res, m.emp, m.a18, m.a19, m.a19e, m.a20,
-         m.a21, phone, m.post_months, absence, alive) = r
-        m.alive = bool(alive)
-        m.id_number = number or ""
-        number = m.norm = normalize_id(number)
-        if m.alive and number:
-            by_number[number].append((m.household_id, h.no if h is not None else None, m.name))
-        if h is None:  # a member of another household (a subset run): only for the duplicate indexes
-            continue
-        _derive(m, number, phone, absence, point, in_school)
-        if m.phone and m.alive:
-            by_phone[m.phone].add(m.household_id)
-        members[m.id] = m
-        h.everyone.append(m)
-        if m.alive:
-            h.members.append(m)
-
-    if subset and len(households) < 5000:
-        _outside_holders(session, households, by_number)
-    mq = select(Measure.household_id, Measure.member_id, Measure.category, Measure.item, Measure.start_date,
-                Measure.developmental_override, Measure.raises_working_ability,
-                and_(*_active(as_of)).label("active"))
-    per_member: dict[int, list[Meas]] = defaultdict(list)
-    for hid, mid, cat, item, start, override, raises, active in session.execute(mq):
-        h = households.get(hid)
-        if h is None:
-            continue
-        meas = Meas(cat, item, mid, start, bool(active), rules.is_developmental(cat, item, override, bool(raises)))
-        h.measures.append(meas)
-        if mid is not None and active:
-            per_member[mid].append(meas)
-    for h in households.values():
-        h.measure_cats = frozenset(x.category for x in h.measures)
-        a = h.assessment
-        h.a26 = ("基本医疗保险" in a.guarantee_problems) if a is not None else any(m.a17 is False for m in h.members)
-        heads = [m for m in h.members if m.relation == "01"]
-        head_sex = heads[0].sex if len(heads) == 1 else None
-        for m in h.everyone:
-            mine = per_member.get(m.id, ())
+        (m.id, m.household_id, m.name, m.id_number, m.sex, m.relation, m.ethnicity, m.education, m.school, m.health,
+         m.disability_grade, m.labor, m.work_region, m.work_place_raw, m.a17, m.res, m.emp, m.a18, m.a19, m.a19e,
+         m.a20, m.a21, m.phone_raw, m.post_months, m.absence_raw, alive) = r
+        m.id_number = m.id_number or ""
+        if not m.relation:  # a required column: an old import may have left it blank
+            m.relation = None
+        m.run = run
+        m.works = m.work_region is not None or m.work_place_raw is not None
+        mine = per_member.get(m.id)
+        if mine:
             posts = {x.item or "其他" for x in mine if x.category == "A42"}
             m.post, m.post_kinds = bool(posts), len(posts)
             m.items = frozenset([f"{x.category}:{x.item}" for x in mine] + [f"{x.category}:*" for x in mine])
-            m.spouse_same_sex = bool(m.relation == "02" and head_sex and m.sex == head_sex)
-            m.relation_sex = m.spouse_same_sex or bool(
-                m.sex and ((m.relation in MALE_RELATIONS and m.sex == "2")
-                           or (m.relation in FEMALE_RELATIONS and m.sex == "1")))
-    return Facts(year, point, as_of, line, thresholds, households, by_number, by_phone, {}, {})
+        h.everyone.append(m)
+        if alive:
+            m.alive = True
+            h.members.append(m)
+            if m.id_number:
+                by_number[m.norm].append((h.id, h.no, m.name))
+            if m.phone_raw and m.phone:
+                by_phone[m.phone].add(h.id)
+            if m.relation == "01":
+                head_sex[h.id].append(m.sex)
+        else:
+            m.alive = False
+    if subset and len(households) < 5000:
+        _outside_holders(session, households, by_number)
+
+    for h in households.values():
+        h.measure_cats = frozenset(x.category for x in h.measures) if h.measures else frozenset()
+        a = h.assessment
+        h.a26 = ("基本医疗保险" in a.guarantee_problems) if a is not None else any(m.a17 is False for m in h.members)
+    shared = {hid for ids in by_phone.values() if len(ids) > 1 for hid in ids}
+    return Facts(year, point, as_of, line, thresholds, households, by_number, by_phone, shared, {}, {})
 
 
 def _outside_holders(session: Session, households: dict, by_number: dict) -> None:
@@ -335,55 +433,12 @@ def _outside_holders(session: Session, households: dict, by_number: dict) -> Non
              .where(Member.id_number.in_(numbers[start:start + 900]), Member.status == "normal"))
         for hid, no, name, number in session.execute(q):
             if hid not in households:
-                by_number[normalize_id(number)].append((hid, no, name))
+                by_number[_norm(number)].append((hid, no, name))
 
 
 def _active(as_of: date):
     from .assess import active_measure_filter
     return active_measure_filter(as_of)
-
-
-def _derive(m: Mem, number: str, phone, absence, point: date, in_school: frozenset) -> None:
-    for f in ("sex", "relation", "ethnicity", "education", "school", "health", "labor", "work_region", "a20", "a21"):
-        if getattr(m, f) == "":
-            setattr(m, f, None)
-    m.work_place = _text(m.work_place)
-    m.phone = _text(phone)
-    m.absence = _text(absence)
-    n = len(number)
-    m.card = n in (20, 22)
-    core = number[:18]
-    m.id_placeholder = not number or number.startswith("999999")
-    m.age = None
-    m.id_fault = None
-    if n not in (18, 20, 22):
-        m.id_fault = "length"
-    elif not core[:17].isdigit() or check_digit(core[:17]) != core[17]:
-        m.id_fault = "checksum_card" if m.card else "checksum18"
-    if core[:14].isdigit() and n >= 18:
-        try:
-            born = date(int(core[6:10]), int(core[10:12]), int(core[12:14]))
-        except ValueError:
-            born = None
-        if born is not None and born <= point:
-            m.age = age_on(born, point)
-    m.limb_severe = m.card and number[18] == "4" and number[19] in "12"
-    m.in_school = m.school in in_school
-    m.works = m.work_region is not None or m.work_place is not None
-    m.mobile = m.phone is not None and bool(MOBILE.match(m.phone))
-    m.place_county = m.work_place is not None and any(w in m.work_place for w in COUNTY_LEVEL)
-    res, emp, a17 = m.res, m.emp, m.a17
-    if res is True and emp is True:
-        m.medical = "both_yes"
-    elif res is True or emp is True:
-        m.medical = "ok"
-    elif (res is False and emp is False) or a17 is False:
-        m.medical = "both_no"
-    elif res is None and emp is None and a17 is None:
-        m.medical = "both_empty"
-    else:
-        m.medical = "ok"
-    m.resident_no = res is False or (res is None and emp is None and a17 is False)
 
 
 # ---------------------------------------------------------------- simple rules: conditions as data
@@ -412,7 +467,6 @@ FIELD_LABELS = {
     "phone_mobile": ("户联系电话", "phone"),
     **{f: (label, "bool") for f, label in AFTER_FIELDS[:4]},
 }
-MEMBER_FIELDS = frozenset(Mem.__slots__)
 
 
 def _compile(rule: NationalRule):
@@ -454,9 +508,13 @@ def _compile(rule: NationalRule):
             return f"not ({target}.measure_cats & {const(frozenset(v))})"
         raise RulesError(f"规则 {rule.number}：不认识的条件 {spec!r}")
 
+    def cost(item) -> int:  # register fields first, derived facts (age, ID faults …) only when those hold
+        field = item[0]
+        return 2 if field == "any_of" else 0 if field.startswith("h.") or field in RAW_FIELDS else 1
+
     def conj(cond: dict, default: str) -> str:
         parts = []
-        for field, spec in cond.items():
+        for field, spec in sorted(cond.items(), key=cost):
             if field == "any_of":
                 parts.append("(" + " or ".join(conj(c, default) for c in spec) + ")")
                 continue
@@ -646,7 +704,8 @@ def _r_1_02_007(f, h):
         problems.append("住房不安全（A23）")
     if h.a25:
         problems.append("未解决安全饮用水（A25）")
-    kids = [m for m in h.members if m.age is not None and 6 <= m.age <= 16 and m.school is None and m.absence is None]
+    kids = [m for m in h.members
+            if m.school is None and m.absence_raw is None and m.age is not None and 6 <= m.age <= 16]
     if kids:
         problems.append(f"义务教育适龄儿童在校生状况和未上学原因均为空：{_names(kids)}")
     return "；".join(problems) or None
@@ -889,6 +948,8 @@ def _r_5_15_021(f, h):
 
 def _r_5_15_022(f, h):
     out = []
+    if h.id not in f.shared_phone:
+        return out
     for m in h.members:
         others = f.by_phone.get(m.phone, ()) if m.phone else ()
         if len(others) > 1:
@@ -994,16 +1055,34 @@ CODE_RULES = {
 }
 
 
+# the population each function rule looks at (its first test), so a household meets only the rules of its own
+CODE_WHO = {
+    **dict.fromkeys(("1_01_001", "3_02_011", "3_02_012", "5_15_021", "5_19_003"), "P"),
+    **dict.fromkeys(("1_12_001", "1_11_010", "2_11_001", "3_11_001", "3_11_002", "4_11_008", "4_11_015", "4_11_016",
+                     "5_12_011", "5_19_007"), "M"),
+    **dict.fromkeys(("1_02_001", "1_02_002", "1_02_006"), "N"),
+    **dict.fromkeys(("1_11_004", "2_11_002", "4_11_010", "4_11_011", "4_11_012", "4_11_013", "5_11_013", "5_18_009"),
+                    "R"),
+    **dict.fromkeys(("4_11_009", "5_11_029", "5_11_030", "5_11_032", "5_11_033", "5_12_007_200", "5_15_015",
+                     "5_15_020", "5_15_023", "5_16_003", "5_16_004", "5_16_005", "5_16_006", "5_16_008", "5_17_011",
+                     "5_17_012", "5_18_008"), "U"),
+    **dict.fromkeys(("1_02_007", "3_11_010", "5_15_013", "5_15_022"), "A"),
+}
+assert set(CODE_WHO) == set(CODE_RULES)
+
+
 # ---------------------------------------------------------------- the run
 
 def evaluate(session: Session, facts: Facts, enabled: list[NationalRule]) -> list[Hit]:
     """Every enabled rule over the facts: one hit per (rule, household or member)."""
     by_pop_member: dict[str, list] = defaultdict(list)
     by_pop_household: dict[str, list] = defaultdict(list)
+    by_pop_code: dict[str, list] = defaultdict(list)
     code_rules = []
     for r in enabled:
         if r.when is None:
             code_rules.append(r)
+            by_pop_code[CODE_WHO[r.number]].append((r, CODE_RULES[r.number]))
             continue
         fn = _compile(r)
         (by_pop_member if "member" in r.when else by_pop_household)[r.when["who"]].append((r, fn))
@@ -1013,9 +1092,11 @@ def evaluate(session: Session, facts: Facts, enabled: list[NationalRule]) -> lis
     for h in facts.households.values():
         pick = combos.get(h.pops)
         if pick is None:
-            pick = combos[h.pops] = ([x for p in sorted(h.pops) for x in by_pop_household.get(p, ())],
-                                     [x for p in sorted(h.pops) for x in by_pop_member.get(p, ())])
-        hrules, mrules = pick
+            pops = sorted(h.pops)
+            pick = combos[h.pops] = ([x for p in pops for x in by_pop_household.get(p, ())],
+                                     [x for p in pops for x in by_pop_member.get(p, ())],
+                                     [x for p in pops for x in by_pop_code.get(p, ())])
+        hrules, mrules, crules = pick
         for r, fn in hrules:
             if fn(None, h):
                 hits.append(Hit(r.number, h.id, None, _message(r, None, h)))
@@ -1024,8 +1105,8 @@ def evaluate(session: Session, facts: Facts, enabled: list[NationalRule]) -> lis
                 for r, fn in mrules:
                     if fn(m, h):
                         hits.append(Hit(r.number, h.id, m.id_number, _message(r, m, h)))
-        for r in code_rules:
-            got = CODE_RULES[r.number](facts, h)
+        for r, fn in crules:
+            got = fn(facts, h)
             if not got:
                 continue
             if isinstance(got, str):
