@@ -31,7 +31,18 @@ CODES = ("ID_CHECKSUM", "ID_DUPLICATE", "ID_BIRTHDATE", "SEX_MISMATCH", "HEAD_MI
          "STEP_OVERDUE", "WHOLE_NO_LABOR_REMOVED", "REMOVED_TOO_SOON", "NO_MEASURE_AFTER_MONTH",
          "HEAD_SPOUSE_SAME_SEX", "PUBLIC_POST_AGE", "INCOME_IMPLAUSIBLE", "SIGNATURES_MISSING")
 
-TITLES = {
+class _Titles(dict):
+    """Our codes' titles; an N_ code (a national rule none of ours covers) answers with the rule's wording."""
+
+    def __missing__(self, code: str) -> str:
+        if code.startswith("N_"):
+            rule = national_rules.by_number().get(code[2:])
+            if rule is not None:
+                return rule.title
+        raise KeyError(code)
+
+
+TITLES = _Titles({
     "ID_CHECKSUM": "身份证号校验错误", "ID_DUPLICATE": "身份证号重复", "ID_BIRTHDATE": "出生日期不可能",
     "SEX_MISMATCH": "性别与身份证号不符", "HEAD_MISSING": "无户主", "HEAD_MULTIPLE": "多个户主",
     "SCHOOL_AGE_OUT": "适龄儿童少年失学辍学", "MEDICAL_INSURANCE_MISSING": "未参加基本医疗保险",
@@ -43,7 +54,7 @@ TITLES = {
     "NO_MEASURE_AFTER_MONTH": "识别满一个月无帮扶措施", "HEAD_SPOUSE_SAME_SEX": "户主与配偶性别相同",
     "PUBLIC_POST_AGE": "公益岗位人员年龄不符", "INCOME_IMPLAUSIBLE": "收入疑点",
     "SIGNATURES_MISSING": "收入核算未双签字",
-}
+})
 
 HEAD, SPOUSE = "01", "02"
 PLAN_DAYS = 10

@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy import String, and_, select, type_coerce
+from sqlalchemy import String, and_, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..models import Household, Measure, Member
@@ -381,10 +381,13 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
     by_number: dict[str, list] = defaultdict(list)
     by_phone: dict[str, set] = defaultdict(set)
     head_sex = run.head_sex
+    # ID numbers held by more than one living member (1_01_001 / 1_12_001): one grouped query on the index
+    shared = set(session.scalars(select(M.id_number).where(income.alive_at(point))
+                                 .group_by(M.id_number).having(func.count() > 1)))
     for r in session.execute(mq):
         h = households.get(r[1])
         if h is None:  # a member of a household not checked (a subset run): only for the duplicate index
-            if r[25] and r[3]:
+            if r[25] and r[3] in shared:
                 by_number[_norm(r[3])].append((r[1], None, r[2]))
             continue
         m = Mem()
@@ -405,7 +408,7 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
         if alive:
             m.alive = True
             h.members.append(m)
-            if m.id_number:
+            if m.id_number in shared:
                 by_number[m.norm].append((h.id, h.no, m.name))
             if m.phone_raw and m.phone:
                 by_phone[m.phone].add(h.id)
@@ -469,6 +472,10 @@ FIELD_LABELS = {
 }
 
 
+# a cheap test on the register's fields that must hold for a derived fact to be true (skips deriving it)
+GUARDS = {"limb_severe": "len(m.id_number) >= 20", "card": "len(m.id_number) >= 20"}
+
+
 def _compile(rule: NationalRule):
     """The condition of a simple rule as one Python function (m, h) → bool, built once per run."""
     consts: dict = {}
@@ -485,7 +492,8 @@ def _compile(rule: NationalRule):
         if spec == "filled":
             return f"({x} is not None)"
         if spec is True or spec is False:
-            return f"({x} is {spec})"
+            guard = GUARDS.get(field) if spec is True and target == "m" else None
+            return f"({guard} and {x} is True)" if guard else f"({x} is {spec})"
         if isinstance(spec, list) and (field in ("age", "post_kinds")):
             lo, hi = spec
             return f"({x} is not None and {lo} <= {x}" + (f" < {hi})" if hi is not None else ")")
@@ -531,7 +539,8 @@ def _compile(rule: NationalRule):
         src = conj(when["member"], "m")
     else:
         src = conj(when["household"], "h")
-    return eval(f"lambda m, h: {src}", {"__builtins__": {"any": any}, **consts})  # noqa: S307 - our own data
+    env = {"__builtins__": {"any": any, "len": len}, **consts}
+    return eval(f"lambda m, h: {src}", env)  # noqa: S307 - our own data
 
 
 def _fields(cond: dict) -> list[tuple[str, object, bool]]:
