@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+import threading
 from datetime import date
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -24,6 +26,34 @@ from desktop.services.register import HouseholdData, MemberData
 TODAY = date(2024, 11, 20)
 YEAR = 2024
 
+
+# ---------------------------------------------------------------------------- order of the run
+
+TYPICAL_SECONDS = 0.3  # most tests: a template copy and a few service calls
+SLOW_SECONDS = 10      # a test marked slow without its own estimate
+
+
+def expected_seconds(item) -> float:
+    """A test's rough duration on the 2-core machine: `@pytest.mark.slow(seconds=60)`, 10 s for a plain slow mark."""
+    marker = item.get_closest_marker("slow")
+    if marker is None:
+        return TYPICAL_SECONDS
+    return float(marker.kwargs.get("seconds", SLOW_SECONDS))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest files first. test.sh hands whole files to the workers (pytest-xdist --dist loadfile, so a module's
+    fixtures are built once) in this order (--no-loadscope-reorder): the 60 s window test starts at once on one
+    worker while the other takes the next files, instead of starting last and leaving one worker alone at the end.
+    Within a file the written order is kept."""
+    by_file: dict[str, list] = {}
+    for item in items:
+        by_file.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    weight = {f: sum(expected_seconds(i) for i in its) for f, its in by_file.items()}
+    items[:] = [i for f in sorted(by_file, key=lambda f: -weight[f]) for i in by_file[f]]
+
+
+# ---------------------------------------------------------------------------- cheap settings of the tests
 
 TEST_SCRYPT_N = 2**4  # hashes stay real scrypt hashes, verified as in production, just cheap to make
 
@@ -58,6 +88,15 @@ def _data_folder_of_the_run(tmp_path_factory):
         os.environ.pop("FANPIN_DATA_DIR", None)
     else:
         os.environ["FANPIN_DATA_DIR"] = before
+
+
+@pytest.fixture(autouse=True)
+def _exception_hooks_of_the_test():
+    """A test that starts the window (app.run_gui installs the crash reporter) or a command leaves the process's
+    exception hooks as it found them."""
+    saved = sys.excepthook, threading.excepthook, sys.unraisablehook
+    yield
+    sys.excepthook, threading.excepthook, sys.unraisablehook = saved
 
 
 @pytest.fixture(scope="session")

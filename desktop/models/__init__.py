@@ -6,6 +6,7 @@ from .case import Case, CaseStep, Clue
 from .household import Household, Member, MemberEvent
 from .income import IncomeLine, IncomeRecord
 from .measure import Measure
+from .rectification import Rectification
 from .region import LEVELS, Region
 from .screening import ScreeningVisit
 from .settings import AppSetting, YearSettings
@@ -13,6 +14,6 @@ from .user import LoginGuard, User, UserVillage
 
 __all__ = [
     "AppSetting", "AuditEntry", "Base", "Case", "CaseStep", "Clue", "Household", "IncomeLine",
-    "IncomeRecord", "LEVELS", "LoginGuard", "Measure", "Member", "MemberEvent", "Money", "Region", "ScreeningVisit",
-    "User", "UserVillage", "YearSettings",
+    "IncomeRecord", "LEVELS", "LoginGuard", "Measure", "Member", "MemberEvent", "Money", "Rectification", "Region",
+    "ScreeningVisit", "User", "UserVillage", "YearSettings",
 ]

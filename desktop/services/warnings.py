@@ -2,7 +2,8 @@
 
 Overdue and due-soon steps, assistance plans past their 10 days, three-colour counts and
 lists, villages over 2 %, households that look eligible for risk removal, revisits due, and
-green channels near their month. Each row names the case or household it opens.
+green channels near their month. Each row names the case or household it opens. Beside them, the
+data-quality findings still 待整改 in the 整改台账, by rule and village.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Household, Measure, Region
-from . import access, procedures, rules, settings, workflow
+from . import access, procedures, rectification, rules, settings, workflow
 from . import assess as assess_mod
 
 
@@ -38,6 +39,12 @@ class Dashboard:
     rows: list[WarningRow] = field(default_factory=list)
     colours: dict[str, int] = field(default_factory=dict)
     villages: list[rules.VillageRatio] = field(default_factory=list)
+    # 整改台账 entries still 待整改, by rule and village (as the latest recorded check left them)
+    quality: list[rectification.Count] = field(default_factory=list)
+
+    @property
+    def quality_open(self) -> int:
+        return sum(c.open for c in self.quality)
 
     def of(self, kind: str) -> list[WarningRow]:
         return [r for r in self.rows if r.kind == kind]
@@ -138,5 +145,6 @@ def dashboard(session: Session, year: int, as_of: date, *, village_ids: frozense
 
     for r in suggested_not_monitored(session, year, as_of, village_ids=village_ids, assessed=assessed):
         row("suggested", r.household_id, None, f"建议纳入{r.category_name}：" + "；".join(r.reasons), None)
+    d.quality = rectification.open_counts(session, year, village_ids=village_ids)
     d.rows.sort(key=lambda r: (list(TITLES).index(r.kind), -(r.days or 0), r.household_no))
     return d

@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         if (warnings_page := self.page(WarningsPage)) is not None:
             warnings_page.open_household.connect(self.open_household)
             warnings_page.open_case.connect(self.open_case)
+            warnings_page.open_quality.connect(self.open_quality)
         if (backup_page := self.page(BackupPage)) is not None:
             backup_page.restored.connect(self._database_replaced)
         for page in self.pages.values():  # every list's right-click menu reaches everything about a household
@@ -227,6 +228,11 @@ class MainWindow(QMainWindow):
                 page.set_kind(key)
         elif key == "quality":
             self._show(QualityPage)
+
+    def open_quality(self, rule_key: str | None, village_id: int | None) -> None:
+        """数据质量 with the findings still 待整改 of one rule in one village (from 预警中心)."""
+        if (page := self._show(QualityPage)) is not None:
+            page.show_open(rule_key, village_id)
 
     def show_page(self, key: str) -> QWidget:
         """Show a page by its key in pages.PAGES."""

@@ -26,6 +26,7 @@ from ..services.errors import ServiceError
 from ..services.warnings import TITLES, Dashboard
 from .errors import error_label, set_error, show_error
 from .models.base import ListProxy
+from .models.ledger_table import Q_OPEN, Q_TITLE, OpenCountModel
 from .models.warning_table import (
     COL_KIND,
     COL_WHAT,
@@ -96,6 +97,7 @@ def _table(model, proxy: QSortFilterProxyModel) -> QTableView:
 class WarningsPage(QWidget):
     open_case = Signal(int)  # case id: MainWindow shows it in 认定流程
     open_household = Signal(int)  # household id: MainWindow shows it in the register editor
+    open_quality = Signal(object, object)  # rule key, village id: MainWindow shows them in 数据质量
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
@@ -176,12 +178,26 @@ class WarningsPage(QWidget):
         vl.addWidget(self.flagged)
         vl.addWidget(self.village_table, 1)
 
+        self.quality = OpenCountModel(self)
+        self.quality_proxy = ListProxy(self)
+        self.quality_table = _table(self.quality, self.quality_proxy)
+        self.quality_table.sortByColumn(Q_OPEN, Qt.SortOrder.DescendingOrder)
+        self.quality_table.horizontalHeader().setSectionResizeMode(Q_TITLE, QHeaderView.ResizeMode.Stretch)
+        self.quality_table.doubleClicked.connect(self._quality_clicked)
+        self.quality_label = QLabel()
+        quality_box = QGroupBox("数据质量待整改（按村、规则）")
+        quality_box.setToolTip("整改台账中待整改的问题（按最近一次检查）；双击到“数据质量”查看")
+        ql = QVBoxLayout(quality_box)
+        ql.addWidget(self.quality_label)
+        ql.addWidget(self.quality_table, 1)
+
         self.error = error_label(self)
         han = village_box.fontMetrics().horizontalAdvance("汉")
         colour_box.setFixedWidth(han * 20)
         middle = QHBoxLayout()
         middle.addWidget(colour_box)
         middle.addWidget(village_box, 1)
+        middle.addWidget(quality_box, 1)
         upper = QWidget()
         upper.setLayout(middle)
         middle.setContentsMargins(0, 0, 0, 0)
@@ -261,6 +277,13 @@ class WarningsPage(QWidget):
         if missing:
             text += f"；<span style='color:#777'>{missing} 个村未填农村户籍人口，无法计算比例</span>"
         self.flagged.setText(text)
+        self.quality.set_rows(d.quality)
+        for col, width in ((0, 64), (1, 70), (3, 52), (4, 44)):
+            self.quality_table.setColumnWidth(col, width)
+        n = d.quality_open
+        self.quality_label.setText(f"<span style='color:#c62828'><b>待整改 {n} 条</b></span>"
+                                   f"，{len({c.village for c in d.quality})} 个村" if n else
+                                   "<span style='color:#2e7d32'>整改台账中没有待整改的问题</span>")
         self.summary.setText(f"共 {len(d.rows)} 条预警" if d.rows else "没有预警事项")
         self._fill_kinds()
         self._filter_changed()
@@ -298,6 +321,11 @@ class WarningsPage(QWidget):
 
     def open_current(self) -> None:
         self.open_row(self.current_row())
+
+    def _quality_clicked(self, index: QModelIndex) -> None:
+        c = index.data(ROW_ROLE)
+        if c is not None:
+            self.open_quality.emit(c.rule_key, c.village_id)
 
     def open_row(self, row) -> None:
         if row is None:

@@ -1,27 +1,27 @@
-"""The headless command line is a contract (SPEC §11): run it as a user would, in a process."""
+"""The headless command line is a contract (SPEC §11): run it as a user would, through the program's entry point
+with its own arguments, environment and streams (tests/cli/runner.py), and once in a real process."""
 
 import os
 import shutil
 import sqlite3
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli.runner import cli
+
 BOSS = ("--admin-user", "boss", "--admin-password", "Jia-zhen-2024")  # init's first administrator
 DEMO = ("admin", "admin123")  # what demo creates on a new database
 
 
-def run(*args, check_code=None, user=DEMO, env=None):
-    """The command as a user runs it; `user` (name, password) goes in FANPIN_USER / FANPIN_PASSWORD."""
+def run(*args, check_code=None, user=DEMO, env=None, process=False):
+    """The command as a user runs it; `user` (name, password) goes in FANPIN_USER / FANPIN_PASSWORD.
+    In this process unless `process` (see tests/cli/runner.py)."""
     environ = {k: v for k, v in os.environ.items() if k not in ("FANPIN_USER", "FANPIN_PASSWORD")}
     if user is not None:
         environ.update(FANPIN_USER=user[0], FANPIN_PASSWORD=user[1])
     environ.update(env or {})
-    p = subprocess.run([sys.executable, "-m", "desktop", *map(str, args)], cwd=ROOT, capture_output=True,
-                       text=True, encoding="utf-8", timeout=120, env=environ, stdin=subprocess.DEVNULL)
+    p = cli(*args, env=environ, process=process)
     if check_code is not None:
         assert p.returncode == check_code, (p.returncode, p.stdout, p.stderr)
     return p
@@ -39,6 +39,21 @@ def test_init_then_config(tmp_path):
         row = c.execute("SELECT monitoring_line, rural_average, county_income FROM year_settings WHERE year=2024")
         assert row.fetchone() == (710000, 1500000, 2100000)  # stored as exact fen
         assert c.execute("SELECT value FROM app_setting WHERE key='current_year'").fetchone() == ("2024",)
+
+
+@pytest.mark.slow(seconds=4)  # three real processes
+def test_the_real_process_keeps_the_exit_codes(tmp_path):
+    """`python -m desktop` in a real process: 0 done, 1 refused, 2 wrong usage, Chinese on its streams; and the
+    in-process runner the other tests use says exactly what the process says."""
+    steps = [("init", "--db", tmp_path / "t.sqlite3", "--township", "甲镇", *BOSS),
+             ("init", "--db", tmp_path / "t.sqlite3", "--township", "乙镇", *BOSS),
+             ("config", "--db", tmp_path / "t.sqlite3")]
+    real = [run(*step, process=True) for step in steps]
+    assert [p.returncode for p in real] == [0, 1, 2], [(p.returncode, p.stderr) for p in real]
+    assert "甲镇" in real[0].stdout and "已初始化" in real[1].stderr and "缺少必需参数" in real[2].stderr
+    (tmp_path / "t.sqlite3").unlink()
+    here = [run(*step) for step in steps]
+    assert [(p.returncode, p.stdout, p.stderr) for p in here] == [(p.returncode, p.stdout, p.stderr) for p in real]
 
 
 def test_init_twice_is_refused_and_nothing_changes(tmp_path):

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # A sub-command whose handler has a bug, run through the real entry point (python -m desktop's main).
@@ -27,6 +29,7 @@ def run(code: str, *args, data: Path):
                           encoding="utf-8", timeout=120, env=env)
 
 
+@pytest.mark.slow(seconds=2)  # a real process
 def test_a_fault_prints_one_chinese_line_and_exits_3_with_the_traceback_in_the_log(tmp_path):
     data = tmp_path / "data"
     p = run(BROKEN, "check", "--db", tmp_path / "t.sqlite3", "--year", "2024", data=data)
@@ -39,6 +42,7 @@ def test_a_fault_prints_one_chinese_line_and_exits_3_with_the_traceback_in_the_l
     assert "Traceback" in text and "KeyError: 'A34'" in text and "cmd_check" in text
 
 
+@pytest.mark.slow(seconds=2)  # a real process
 def test_a_refusal_is_not_a_fault(tmp_path):
     data = tmp_path / "data"
     p = run("import sys; from desktop import __main__; sys.exit(__main__.main(sys.argv[1:]))",

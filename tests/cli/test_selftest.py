@@ -1,18 +1,21 @@
-import os
-import subprocess
-import sys
-from pathlib import Path
+"""`python -m desktop --self-test`, run through the entry point in this process (tests/cli/runner.py), on the
+QApplication of the test run. The self-test in a real process, where it must also load a Qt platform plugin of its
+own, is tests/installer/test_streams.py::test_self_test_without_streams_passes_and_logs_what_it_checked."""
 
-ROOT = Path(__file__).resolve().parents[2]
+import os
+
+import pytest
+
+from tests.cli.runner import cli
 
 
 def selftest(tmp_path, **env):
-    return subprocess.run([sys.executable, "-m", "desktop", "--self-test"], cwd=ROOT, capture_output=True, text=True,
-                          encoding="utf-8", timeout=300,
-                          env={**os.environ, "FANPIN_DATA_DIR": str(tmp_path), "QT_QPA_PLATFORM": "offscreen", **env})
+    return cli("--self-test", env={**os.environ, "FANPIN_DATA_DIR": str(tmp_path), "QT_QPA_PLATFORM": "offscreen",
+                                   **env})
 
 
-def test_self_test_passes_and_says_what_it_checked(tmp_path):
+@pytest.mark.slow(seconds=4)  # demo data, a PDF, a workbook and the main window
+def test_self_test_passes_and_says_what_it_checked(tmp_path, qapp):
     p = selftest(tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
     for name in ("数据库", "规则", "PDF", "Excel", "界面"):
@@ -21,7 +24,8 @@ def test_self_test_passes_and_says_what_it_checked(tmp_path):
     assert list(tmp_path.iterdir()) == []  # the user's data folder is left as it was
 
 
-def test_self_test_fails_on_a_damaged_database_and_leaves_it_alone(tmp_path):
+@pytest.mark.slow(seconds=3)
+def test_self_test_fails_on_a_damaged_database_and_leaves_it_alone(tmp_path, qapp):
     bad = tmp_path / "bad.sqlite3"
     bad.write_bytes(b"SQLite format 3\x00" + b"\x00" * 4000)
     before = bad.read_bytes()

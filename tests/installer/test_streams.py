@@ -13,6 +13,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = textwrap.dedent("""
@@ -34,18 +36,21 @@ def run_windowed(tmp_path: Path, *args: str) -> tuple[int, str]:
     return p.returncode, log.read_text(encoding="utf-8") if log.exists() else ""
 
 
+@pytest.mark.slow(seconds=2)  # a real process
 def test_version_without_streams(tmp_path):
     code, log = run_windowed(tmp_path, "--version")
     assert code == 0
     assert "INFO [MainThread] desktop.stdout: 防止返贫监测帮扶工作台 " in log
 
 
+@pytest.mark.slow(seconds=2)  # a real process
 def test_usage_error_without_streams_exits_2_and_logs_the_chinese_reason(tmp_path):
     code, log = run_windowed(tmp_path, "import")
     assert code == 2
     assert "WARNING [MainThread] desktop.stderr: 用法错误：" in log
 
 
+@pytest.mark.slow(seconds=2)  # a real process
 def test_refused_request_without_streams_exits_1(tmp_path):
     code, log = run_windowed(tmp_path, "check", "--db", str(tmp_path / "missing.sqlite3"), "--year", "2024")
     assert code == 1
@@ -53,6 +58,7 @@ def test_refused_request_without_streams_exits_1(tmp_path):
     assert "Traceback" not in log
 
 
+@pytest.mark.slow(seconds=2)  # a real process
 def test_a_real_command_without_streams_does_its_work(tmp_path):
     db = tmp_path / "demo.sqlite3"
     code, log = run_windowed(tmp_path, "demo", "--db", str(db), "--households", "3", "--seed", "1",
@@ -62,6 +68,7 @@ def test_a_real_command_without_streams_does_its_work(tmp_path):
     assert "Traceback" not in log
 
 
+@pytest.mark.slow(seconds=8)  # a real process building the main window
 def test_self_test_without_streams_passes_and_logs_what_it_checked(tmp_path):
     code, log = run_windowed(tmp_path, "--self-test")
     assert code == 0, log

@@ -26,6 +26,8 @@ from desktop.services import (
     measures,
     overview,
     policy,
+    rectification,
+    rectification_book,
     regions,
     register,
     screening,
@@ -93,7 +95,8 @@ RULES = {
     "reports.income_sheet.add": "village", "reports.income_sheet.make": "village",
     "reports.notices.at_publicity": "village",
     "reports.notices.make": "village", "reports.policy_list.add": "village", "reports.policy_list.make": "village",
-    "reports.quality.make": "village", "reports.revisit.add": "village", "reports.revisit.make": "village",
+    "reports.quality.make": "village", "reports.rectification.make": "village", "reports.revisit.add": "village",
+    "reports.revisit.make": "village",
     "reports.screening.make": "village", "reports.summary.compute": "village", "reports.summary.make": "village",
     "reports.summary_xlsx.write": "village",
     "screening.key_checks": "any", "screening.mark_visited": "village-write",
@@ -101,6 +104,10 @@ RULES = {
     "settings.set_app": "manager", "settings.current_year": "any", "settings.set_current_year": "manager",
     "setup.needs_first_run": "open", "setup.township_name": "open", "setup.complete_first_run": "admin",
     "warnings.village_ratios": "any", "warnings.dashboard": "any",
+    "rectification.check": "village", "rectification.sync": "village-write", "rectification.entries": "any",
+    "rectification.decide": "village-write", "rectification.open_counts": "any", "rectification.states_of": "any",
+    "rectification_book.export_village": "village", "rectification_book.export_villages": "any",
+    "rectification_book.import_replies": "village-write",
     "workflow.view": "village", "workflow.record_clue": "village-write", "workflow.close_clue": "village-write",
     "workflow.open_identification": "village-write", "workflow.open_green_channel": "village-write",
     "workflow.open_removal": "village-write", "workflow.apply_for": "village-write",
@@ -222,6 +229,11 @@ def world(db, township, users, tmp_path):
         member = ctx.read(register.get_household, hid)[1][2].id
         out[key] = SimpleNamespace(hid=hid, no=no, measure=mid, case=cid, clue=clue2, member=member,
                                    village=township["villages"][village], name=village)
+    ctx.run(rectification.check, YEAR, TODAY)  # A23–A25 left blank: each household has a ledger entry
+    for h in (out["east"], out["west"]):
+        h.entry = next(e.id for e in ctx.read(rectification.entries, YEAR) if e.household_id == h.hid)
+        h.ledger = ctx.read(rectification_book.export_village, tmp_path / f"ledger_{h.no}.xlsx", YEAR, h.village,
+                            TODAY).path
     from desktop.services.reports import households
     with db.session(users["admin"]) as s:  # what a document's builder hands to its per-household part
         for h in (out["east"], out["west"]):
@@ -248,6 +260,7 @@ def _household_calls():
         summary,
         summary_xlsx,
     )
+    from desktop.services.reports import rectification as rectification_report
     from desktop.services.reports import screening as screening_report
     from desktop.services.reports.base import Document
     doc = lambda: Document("测试", "稷下街道")  # noqa: E731
@@ -256,6 +269,13 @@ def _household_calls():
         "assess.assess": lambda s, h, w: assess.assess(s, YEAR, TODAY, household_ids=[h.hid]),
         "audit.history": lambda s, h, w: audit.history(s, h.hid),
         "checks.run_checks": lambda s, h, w: checks.run_checks(s, YEAR, TODAY, [h.hid]),
+        "rectification.check": lambda s, h, w: rectification.check(s, YEAR, TODAY, [h.hid]),
+        "rectification.sync": lambda s, h, w: rectification.sync(s, YEAR, TODAY, [], [h.hid]),
+        "rectification.decide": lambda s, h, w: rectification.decide(s, [h.entry], "fixed", None, TODAY),
+        "rectification_book.export_village": lambda s, h, w: rectification_book.export_village(
+            s, w["tmp"] / f"out_{h.no}.xlsx", YEAR, h.village, TODAY),
+        "rectification_book.import_replies": lambda s, h, w: rectification_book.import_replies(
+            s, h.ledger, YEAR, TODAY),
         "income.size_at": lambda s, h, w: income.size_at(s, h.hid, TODAY),
         "income.sizes_at": lambda s, h, w: income.sizes_at(s, TODAY, [h.hid]),
         "income.save_record": lambda s, h, w: income.save_record(
@@ -334,7 +354,8 @@ def _household_calls():
     }
     for name, module in (("card", card), ("collection_form", collection_form), ("income_sheet", income_sheet),
                          ("notices", notices), ("policy_list", policy_list), ("quality", quality),
-                         ("revisit", revisit), ("screening", screening_report), ("summary", summary)):
+                         ("rectification", rectification_report), ("revisit", revisit),
+                         ("screening", screening_report), ("summary", summary)):
         kind = {"notices": "notice-identify", "income_sheet": "income-sheet", "policy_list": "policy-list",
                 "collection_form": "collection-form"}.get(name, name)
         calls[f"reports.{name}.make"] = (lambda m, k: lambda s, h, w: m.make(s, _scope(s, h), k, YEAR, TODAY))(module,

@@ -2,11 +2,8 @@
 
 import json
 import os
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
 
@@ -14,9 +11,9 @@ from desktop.models import Household, Measure
 from desktop.services import assess, income, register
 from desktop.services.assess import AssessError
 from desktop.services.income import LineData, RecordData
+from tests.cli.runner import cli
 from tests.conftest import ADMIN_PASSWORD, TODAY, family
 
-ROOT = Path(__file__).resolve().parents[2]
 KEYS = ["household_no", "year", "size", "A33", "A34", "A37", "A38", "suggested_category", "needs_review", "reasons",
         "guarantee_problems", "whole_household_no_labor", "developmental_measure_required",
         "developmental_measure_missing", "warning_color"]
@@ -103,10 +100,8 @@ def test_unknown_household_number_is_named(ctx, township):
 def test_cli_assess_prints_money_with_two_decimals(ctx, township):
     household(ctx, township, "H1", 1, "15000.5", a27_risk_types=["01"])
     household(ctx, township, "H2", 10, "90000")
-    p = subprocess.run([sys.executable, "-m", "desktop", "assess", "--db", str(ctx.db.sqlite_path), "--year", "2024",
-                        "--as-of", "2024-11-20", "--household", "H1"], cwd=ROOT, capture_output=True, text=True,
-                       encoding="utf-8", timeout=120,
-                       env={**os.environ, "FANPIN_USER": "admin", "FANPIN_PASSWORD": ADMIN_PASSWORD})
+    p = cli("assess", "--db", ctx.db.sqlite_path, "--year", "2024", "--as-of", "2024-11-20", "--household", "H1",
+            env={**os.environ, "FANPIN_USER": "admin", "FANPIN_PASSWORD": ADMIN_PASSWORD})
     assert p.returncode == 0, p.stderr
     assert '"A33": 15000.50' in p.stdout and '"A34": 5000.17' in p.stdout
     data = json.loads(p.stdout)

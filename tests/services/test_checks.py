@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 from desktop.services import checks, settings
+from tests.cli.runner import cli
 from tests.conftest import ADMIN_PASSWORD, TODAY, YEAR
 from tests.services.builders import bad_checksum, id_with
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(b, as_of: date = TODAY, year: int = YEAR):
@@ -543,10 +539,8 @@ class TestProcedures:
 # ---------------------------------------------------------------------------- command line
 
 def cli_check(db, *args):
-    p = subprocess.run([sys.executable, "-m", "desktop", "check", "--db", str(db.sqlite_path), "--user", "admin",
-                        *args], cwd=ROOT, capture_output=True, text=True, encoding="utf-8", timeout=120,
-                       env={**os.environ, "FANPIN_PASSWORD": ADMIN_PASSWORD})
-    return p
+    return cli("check", "--db", db.sqlite_path, "--user", "admin", *args,
+               env={**os.environ, "FANPIN_PASSWORD": ADMIN_PASSWORD})
 
 
 def test_cli_check_prints_the_findings_as_a_json_array(db, b):

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from desktop.models import Household
-from desktop.services import auth, demo, income, policy, regions, screening, settings, workflow
+from desktop.services import auth, demo, income, policy, rectification, regions, screening, settings, workflow
 from desktop.services.db import init_db, sqlite_url
 from desktop.services.income import LineData, RecordData
 from desktop.services.reports import REPORT_KINDS, ReportError, render, summary, summary_xlsx
@@ -149,6 +149,8 @@ def rendered(world, tmp_path_factory):
     out = tmp_path_factory.mktemp("pdf")
     results = {}
     with world.db.session(world.admin) as s:
+        rectification.check(s, YEAR, TODAY)  # the check recorded in the 整改台账, as the township does before printing
+        s.commit()
         for kind in REPORT_KINDS:
             results[kind] = render(s, kind, out / f"{kind}.pdf", year=YEAR, as_of=TODAY)
     return results
@@ -162,7 +164,8 @@ def text_of(rendered, kind: str) -> str:
 
 def test_kinds_are_those_of_spec_in_order():
     assert list(REPORT_KINDS) == ["collection-form", "income-sheet", "policy-list", "notice-identify", "notice-remove",
-                           "notice-policy", "summary", "card", "revisit", "screening", "quality"]
+                           "notice-policy", "summary", "card", "revisit", "screening", "quality",
+                           "rectification"]
     assert all(re.search(r"[\u4e00-\u9fff]", k.title) for k in REPORT_KINDS.values())
 
 
@@ -173,7 +176,8 @@ def test_every_page_numbered_with_township_and_title_and_fonts_embedded(rendered
     assert r.pages == pages and pages >= 1
     # notice-remove: H3's publicity is over (a reprint needs --household); notice-policy: no case
     assert r.warnings == (["没有需要公示的户"] if kind in ("notice-remove", "notice-policy") else [])
-    per = REPORT_KINDS[kind].per_household or REPORT_KINDS[kind].notice
+    # the notices and the 整改清单 are one part a village, pages numbered within each
+    per = REPORT_KINDS[kind].per_household or REPORT_KINDS[kind].notice or kind == "rectification"
     for n in (1, pages):
         page = pdftext(r.path, first=n, last=n)
         assert re.search(r"第\s*\d+\s*页\s*共\s*\d+\s*页", page) if per else has(page, page_label(n, pages))
@@ -379,10 +383,30 @@ def test_screening_summary(rendered):
     assert has(text, "东村 5 1 20.0%")  # 5 households, 1 screened
 
 
-def test_quality_report_groups_by_code(rendered, world):
+def test_quality_report_groups_by_rule_with_the_ledger_state_never_an_internal_code(rendered, world):
     text = flat(text_of(rendered, "quality"))
-    assert has(text, "MEDICAL_INSURANCE_MISSING", "未参加基本医疗保险", "1 1")
-    assert "冯国栋" in text and "A006" in text
+    assert "MEDICAL_INSURANCE_MISSING" not in text and "GUARANTEE_MISSING" not in text
+    assert has(text, "未参加基本医疗保险", "1 1 1 0")  # 1 finding, 1 household, 1 待整改, 0 无需整改
+    assert "待整改问题按村统计" in text and has(text, "东村", "未参加基本医疗保险", "1 1")
+    assert "冯国栋" in text and "A006" in text and "待整改" in text
+
+
+def test_rectification_list_prints_the_open_findings_village_by_village(rendered, world, tmp_path):
+    text = flat(text_of(rendered, "rectification"))
+    assert "东村数据质量问题整改清单" in text and "西村数据质量问题整改清单" in text  # a part a village
+    assert "整改情况" in text and "村负责人" in text
+    assert has(text, "A006", "冯国栋", "冯国栋", "未参加基本医疗保险")  # household, head, member, what
+    with world.db.session(world.admin) as s:
+        entries = rectification.entries(s, YEAR)
+        medical = [e.id for e in entries if e.code == "MEDICAL_INSURANCE_MISSING"]
+        assert len(medical) == 1
+        rectification.decide(s, medical, rectification.WAIVED, "在外地参加职工医保", TODAY)
+        r = render(s, "rectification", tmp_path / "r.pdf", year=YEAR, as_of=TODAY, village="东村")
+        s.rollback()
+    after = flat(pdftext(r.path))
+    assert "未参加基本医疗保险" not in after and "A006" not in after  # 无需整改 is not sent down to be corrected
+    assert "西村" not in after and "A001" in after
+    assert r.households == len({e.household_id for e in entries if e.village == "东村"}) - 1
 
 
 # ---------------------------------------------------------------- errors, rare and missing characters, scale
@@ -446,7 +470,7 @@ def test_a_batch_of_households_paginates(tmp_path):
     assert q.pages >= 2
     for n in range(2, q.pages + 1):
         page = pdftext(q.path, first=n, last=n)
-        assert has(page, "序号", "户编号", "户主", "行政村", "问题类型", "问题说明") or "检查人" in page
+        assert has(page, "序号", "户编号", "户主", "行政村", "规则编号", "问题类型", "问题说明") or "检查人" in page
 
 
 @pytest.mark.parametrize("kind", ["card", "revisit", "collection-form"])

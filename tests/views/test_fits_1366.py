@@ -16,8 +16,9 @@ import pytest
 PROBE = Path(__file__).with_name("geometry_probe.py")
 WIDTH, HEIGHT, TASKBAR = 1366, 768, 40
 
-pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xprop")),
-                                reason="needs Xvfb and xprop (apt-get install xvfb x11-utils)")
+pytestmark = [pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xprop")),
+                                 reason="needs Xvfb and xprop (apt-get install xvfb x11-utils)"),
+              pytest.mark.slow(seconds=5)]  # an X server and a process opening every dialog
 
 
 @pytest.fixture

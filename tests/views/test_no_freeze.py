@@ -8,16 +8,27 @@ Known limit, measured and printed but not asserted: while the worker computes, t
 back, and SQLAlchemy's compiled row processing holds it for long stretches; on a loaded machine gaps of
 200–400 ms occur then (see the report of issue 19). Gaps during which the worker ran are listed as
 `while_worker_ran`. The GUI thread's own work (each action, each result shown) is timed directly as thread CPU
-time and must stay under 200 ms; wall-clock gaps without the worker, which a busy machine inflates, are printed
-and must stay under a second."""
+time and must stay under 200 ms.
+
+A gap without the worker is also measured as the GUI thread's own time: the wall-clock gap less the time the
+thread was ready to run but waited for a core (Linux's /proc/thread-self/schedstat), which is what a busy machine
+adds. What is left is time the thread computed, slept or waited for something itself (a sleep, a lock, a file):
+it must stay under 400 ms. Where the kernel does not say (not Linux), the wall-clock gap must stay under a
+second."""
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import os
 import shutil
+import tempfile
 import time
 from datetime import date
+from pathlib import Path
 
 import pytest
+import sqlalchemy
 from PySide6.QtCore import QTimer
 
 from desktop import app as desktop_app
@@ -26,17 +37,42 @@ from desktop.services.context import AppContext
 from desktop.services.db import init_db, sqlite_url
 from desktop.views.operations import Operation, operations
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=60)  # started first (tests/conftest.py)
 AS_OF = date(2024, 11, 20)
 LIMIT_MS = 200    # the GUI thread's own work per action or result shown (thread CPU time)
 FREEZE_MS = 1000  # any wall-clock gap without the worker: a freeze like the 53 s of 预警中心 before issue 19
+OWN_FREEZE_MS = 400  # a gap without the worker less the waits for a core: the window's own freeze
 
 
-@pytest.fixture(scope="session")
-def big_database(tmp_path_factory, migrated_template):
-    """20,000 generated households, made once per test session."""
-    path = tmp_path_factory.mktemp("big") / "big.sqlite3"
-    shutil.copyfile(migrated_template, path)
+def runqueue_wait_ms() -> float | None:
+    """How long the calling thread has waited, ready to run, for a core (ms since it started); None off Linux."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e6
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+HOUSEHOLDS, SEED = 20000, 1
+CACHE = Path(tempfile.gettempdir()) / "fanpin-tests"
+KEEP_DAYS = 2  # cached databases of other sources (other branches, older commits) are removed after this
+
+
+def _source_key() -> str:
+    """What the generated database depends on: the migrations, the models, the services (demo and all it calls),
+    the code tables, SQLAlchemy, and this fixture's own steps and parameters. Any change there builds it again."""
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256(f"{HOUSEHOLDS} {SEED} {AS_OF} {sqlalchemy.__version__} {auth.SCRYPT_N}".encode())
+    files = [*sorted((root / "desktop").glob("migrations/**/*.py")), *sorted((root / "desktop").glob("models/**/*.py")),
+             *sorted((root / "desktop").glob("services/**/*.py")), *sorted((root / "resources").glob("*.json"))]
+    for f in files:
+        digest.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    digest.update(inspect.getsource(_generate).encode())
+    return digest.hexdigest()[:16]
+
+
+def _generate(path: Path, template: Path) -> None:
+    shutil.copyfile(template, path)
     db = init_db(sqlite_url(path))
     with db.session(bootstrap="test") as s:
         regions.init_township(s, "演示镇", county="演示县")
@@ -46,9 +82,25 @@ def big_database(tmp_path_factory, migrated_template):
         user = auth.authenticate(s, "admin", "Jx-adm-2024")
         s.commit()
     with db.session(user) as s:
-        demo.generate(s, 20000, seed=1, year=2024, as_of=AS_OF)
+        demo.generate(s, HOUSEHOLDS, seed=SEED, year=2024, as_of=AS_OF)
         s.commit()
-    db.dispose()
+    db.dispose()  # checkpoints the WAL: the main file is the whole database
+
+
+@pytest.fixture(scope="session")
+def big_database(migrated_template):
+    """20,000 generated households (10 s of demo.generate), kept between runs in the temporary folder under a key
+    of everything that makes them; each test works on its own copy (big_ctx)."""
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"big-{_source_key()}.sqlite3"
+    if not path.exists():
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
+        _generate(partial, migrated_template)
+        os.replace(partial, path)  # whole or not at all, also with two runs at once
+    for old in CACHE.glob("big-*"):
+        if old != path and time.time() - old.stat().st_mtime > KEEP_DAYS * 86400:
+            old.unlink(missing_ok=True)
+    os.utime(path)
     return path
 
 
@@ -75,8 +127,10 @@ class Watchdog:
         self.timer.setInterval(10)
         self.timer.timeout.connect(self._tick)
         self.last = time.perf_counter()
+        self.last_waited = runqueue_wait_ms()
         self.doing = ""
         self.stalls: list[tuple[float, str]] = []  # wall-clock gaps without the worker
+        self.freezes: list[tuple[float, float, str]] = []  # (own ms, wall ms, during): gaps the window made itself
         self.gui_stalls: list[tuple[float, str]] = []  # the GUI thread's own work over the limit
         self.while_worker_ran: list[tuple[float, str]] = []
         self._worker_seen = 0
@@ -86,17 +140,23 @@ class Watchdog:
         return ops.finished_count + (1 if ops.pool.activeThreadCount() else 0)
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, waited = time.perf_counter(), runqueue_wait_ms()
         gap = (now - self.last) * 1000
         activity = self._worker_activity()
         if gap > LIMIT_MS:
             worker = activity != self._worker_seen or operations().pool.activeThreadCount() > 0
             (self.while_worker_ran if worker else self.stalls).append((round(gap), self.doing))
-        self.last = now
+            if waited is None or self.last_waited is None:
+                own, limit = gap, FREEZE_MS
+            else:
+                own, limit = gap - (waited - self.last_waited), OWN_FREEZE_MS
+            if not worker and own >= limit:
+                self.freezes.append((round(own), round(gap), self.doing))
+        self.last, self.last_waited = now, waited
         self._worker_seen = self._worker_activity()
 
     def start(self) -> None:
-        self.last = time.perf_counter()
+        self.last, self.last_waited = time.perf_counter(), runqueue_wait_ms()
         self.timer.start()
 
     def gui_work(self, what: str, fn):
@@ -145,8 +205,9 @@ def test_no_stall_over_200_ms_in_page_switches_and_actions_on_20000_households(q
     quality = window.pages["quality"]
     window.show_page("quality")
     dog.run(qtbot, "数据质量 检查", quality.run_checks)
-    dog.run(qtbot, "数据质量 按问题筛选", lambda: quality.set_code("MEDICAL_INSURANCE_MISSING"))
-    dog.run(qtbot, "数据质量 全部", lambda: quality.set_code(None))
+    dog.run(qtbot, "数据质量 按规则筛选", lambda: quality.set_rule("MEDICAL_INSURANCE_MISSING"))
+    dog.run(qtbot, "数据质量 全部状态", lambda: quality.set_states("全部"))
+    dog.run(qtbot, "数据质量 全部", lambda: quality.set_rule(None))
     window.show_page("cases")
     cases = window.pages["cases"]
     dog.run(qtbot, "认定流程 全部状态", lambda: cases.state_combo.set_value(None))
@@ -158,4 +219,4 @@ def test_no_stall_over_200_ms_in_page_switches_and_actions_on_20000_households(q
     assert warnings.dashboard is not None and quality.model.rowCount() > 0  # the work was really done
     print("wall-clock gaps without the worker (a busy machine inflates these):", dog.stalls)
     assert not dog.gui_stalls, f"GUI-thread work over {LIMIT_MS} ms (ms, during): {dog.gui_stalls}"
-    assert all(gap < FREEZE_MS for gap, _what in dog.stalls), f"the window froze (ms, during): {dog.stalls}"
+    assert not dog.freezes, f"the window froze (own ms, wall ms, during): {dog.freezes}"

@@ -62,7 +62,8 @@ def pdf_pages(path: Path) -> int:
 def test_kinds_are_listed_in_spec_order_with_titles_and_descriptions(page):
     kinds = [page.kind_list.item(i).data(rp.KIND_ROLE) for i in range(page.kind_list.count())]
     assert kinds == ["collection-form", "income-sheet", "policy-list", "notice-identify", "notice-remove",
-                     "notice-policy", "summary", "card", "revisit", "screening", "quality"]
+                     "notice-policy", "summary", "card", "revisit", "screening", "quality",
+                     "rectification"]
     assert page.kind_list.item(0).text() == "防止返贫监测对象信息采集表"
     assert all(page.kind_list.item(i).data(rp.DESCRIPTION_ROLE) for i in range(page.kind_list.count()))
     assert page.year_combo.currentData() == YEAR

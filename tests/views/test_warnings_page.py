@@ -148,3 +148,29 @@ def test_warning_models_pass_the_model_tester(qtmodeltester, ctx, setup):
     qtmodeltester.check(villages)
     colour = next(r for r in range(model.rowCount()) if model.index(r, COL_KIND).data() == "三色预警")
     assert model.index(colour, COL_DUE).data() == "" and model.index(colour, COL_DAYS).data() == ""
+
+
+def test_open_findings_of_the_ledger_by_village_and_rule(qtbot, page, ctx, setup):
+    """预警中心 shows the 整改台账's findings still 待整改 by village and rule; a double-click asks for them in
+    数据质量 (rule key, village id)."""
+    from desktop.services import rectification
+    from desktop.views.models.ledger_table import Q_OPEN, Q_TITLE, Q_VILLAGE
+    assert page.quality.rowCount() == 0 and "没有待整改" in page.quality_label.text()  # nothing recorded yet
+    ctx.run(rectification.check, YEAR, TODAY)
+    page.refresh()
+    assert operations().wait()
+    entries = [e for e in ctx.read(rectification.entries, YEAR) if e.is_open]
+    rows = {(page.quality.index(r, Q_VILLAGE).data(), page.quality.index(r, Q_TITLE).data()):
+            int(page.quality.index(r, Q_OPEN).data()) for r in range(page.quality.rowCount())}
+    expected = {}
+    for e in entries:
+        expected[(e.village, e.title)] = expected.get((e.village, e.title), 0) + 1
+    assert rows == expected and ("东村", "三保障和饮水安全未填") in rows
+    assert f"待整改 {len(entries)} 条" in page.quality_label.text()
+    asked = []
+    page.open_quality.connect(lambda rule, village: asked.append((rule, village)))
+    row = next(r for r in range(page.quality_proxy.rowCount())
+               if page.quality_proxy.index(r, Q_VILLAGE).data() == "西村")
+    page.quality_table.doubleClicked.emit(page.quality_proxy.index(row, Q_TITLE))
+    count = page.quality_proxy.index(row, Q_TITLE).data(Qt.ItemDataRole.UserRole)
+    assert asked == [(count.rule_key, count.village_id)] and count.village == "西村"

@@ -18,7 +18,18 @@ from typing import Callable
 from sqlalchemy.orm import Session
 
 from ...paths import resource_path
-from . import card, collection_form, income_sheet, notices, policy_list, quality, revisit, screening, summary
+from . import (
+    card,
+    collection_form,
+    income_sheet,
+    notices,
+    policy_list,
+    quality,
+    rectification,
+    revisit,
+    screening,
+    summary,
+)
 from .base import Document
 from .common import Scope
 
@@ -77,6 +88,7 @@ def _registry() -> dict[str, ReportKind]:
         kind("revisit", landscape=False, builder=revisit.make, **per),
         kind("screening", per_household=False, landscape=True, builder=screening.make),
         kind("quality", per_household=False, landscape=False, builder=quality.make),
+        kind("rectification", per_household=False, landscape=True, builder=rectification.make),
     ]
     missing = set(words) - {k.key for k in kinds}
     if missing:

@@ -1,0 +1,195 @@
+"""整改台账 (issue 17): each finding's state kept across check runs — a new finding opens, one no longer found
+after the data is corrected becomes 已整改 by itself, one found again is reopened, 无需整改 needs a reason and
+holds while the finding is still found; a 村级录入员 sees and answers only their villages."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from desktop.services import checks, rectification, register
+from desktop.services.access import AccessDenied
+from desktop.services.rectification import FIXED, OPEN, WAIVED, RectificationError
+
+from ..conftest import TODAY, YEAR, family
+
+LATER = date(2024, 11, 27)
+EAST_NO, WEST_NO = "3703050010010001", "3703050020010001"
+MEDICAL = "MEDICAL_INSURANCE_MISSING"
+
+
+@pytest.fixture
+def world(ctx, township):
+    """东村: 李四 without basic medical insurance (A17 否); 西村: everyone insured. A23–A25 are left blank in both
+    (GUARANTEE_MISSING on each household)."""
+    data, members = family(township["villages"]["东村"], no=EAST_NO)
+    members[1].a17_medical = False
+    east = ctx.run(register.save_household, data, members, TODAY)
+    data, members = family(township["villages"]["西村"], no=WEST_NO, serial=11)
+    west = ctx.run(register.save_household, data, members, TODAY)
+    return {"east": east, "west": west}
+
+
+def set_medical(ctx, household_id: int, insured: bool) -> str:
+    data, members = ctx.read(register.get_household, household_id)
+    members[1].a17_medical = insured
+    ctx.run(register.save_household, data, members, TODAY)
+    return members[1].id_number
+
+
+def ledger(ctx, **kw) -> list[rectification.Entry]:
+    return ctx.read(rectification.entries, YEAR, **kw)
+
+
+def medical(ctx) -> rectification.Entry:
+    (entry,) = [e for e in ledger(ctx) if e.code == MEDICAL]
+    return entry
+
+
+def test_a_run_opens_one_entry_per_finding_keyed_by_rule_household_and_member(ctx, world):
+    checked = ctx.run(rectification.check, YEAR, TODAY)
+    findings = ctx.read(checks.run_checks, YEAR, TODAY)
+    assert len(checked.findings) == len(findings) > 0
+    entries = ledger(ctx)
+    assert sorted((e.rule_key, e.household_no, e.member_id_number or "") for e in entries) == sorted(
+        (f.rule or f.code, f.household_no, f.member_id_number or "") for f in findings)
+    assert {e.state for e in entries} == {OPEN}
+    assert checked.sync.new == len(findings) and checked.sync.open == len(findings)
+    e = medical(ctx)
+    assert (e.household_no, e.village, e.member_name, e.title) == (EAST_NO, "东村", "李四", "未参加基本医疗保险")
+    assert e.first_found_on == e.last_found_on == TODAY and e.decided_by is None
+    assert "A17" in e.message and e.field == "a17_medical"
+    # the same run again changes nothing but the date last found
+    again = ctx.run(rectification.check, YEAR, LATER)
+    assert (again.sync.new, again.sync.fixed, again.sync.reopened) == (0, 0, 0)
+    assert [x.id for x in ledger(ctx)] == [x.id for x in entries]
+    assert medical(ctx).last_found_on == LATER and medical(ctx).first_found_on == TODAY
+
+
+def test_open_then_fixed_by_itself_then_reopened(ctx, world):
+    ctx.run(rectification.check, YEAR, TODAY)
+    entry_id = medical(ctx).id
+    set_medical(ctx, world["east"], True)  # 李四 joins the basic medical insurance
+    result = ctx.run(rectification.check, YEAR, LATER)
+    assert result.sync.fixed == 1 and result.sync.new == 0
+    e = medical(ctx)
+    assert (e.id, e.state, e.state_name, e.fixed_on, e.decided_by) == (entry_id, FIXED, "已整改", LATER, None)
+    assert e.decider == "系统（复查）"
+    assert MEDICAL not in {x.code for x in ledger(ctx, states=[OPEN])}
+    set_medical(ctx, world["east"], False)  # the next collection records him uninsured again
+    result = ctx.run(rectification.check, YEAR, date(2024, 12, 2))
+    assert result.sync.reopened == 1
+    e = medical(ctx)
+    assert (e.id, e.state, e.reopened, e.fixed_on) == (entry_id, OPEN, 1, None)
+
+
+def test_waived_needs_a_reason_and_holds_while_the_finding_is_still_found(ctx, world):
+    ctx.run(rectification.check, YEAR, TODAY)
+    entry_id = medical(ctx).id
+    with pytest.raises(RectificationError, match="无需整改.*理由"):
+        ctx.run(rectification.decide, [entry_id], WAIVED, "  ", TODAY)
+    assert medical(ctx).state == OPEN
+    ctx.run(rectification.decide, [entry_id], WAIVED, "在外地参加职工医保，已核实", TODAY)
+    e = medical(ctx)
+    assert (e.state, e.reason, e.decided_by, e.decided_on) == (WAIVED, "在外地参加职工医保，已核实", "admin", TODAY)
+    assert not e.changed
+    result = ctx.run(rectification.check, YEAR, LATER)
+    e = medical(ctx)
+    assert (e.state, e.reason) == (WAIVED, "在外地参加职工医保，已核实") and result.sync.reopened == 0
+    assert result.sync.waived == 1
+    # once no longer found, a waived finding is 已整改 like any other
+    set_medical(ctx, world["east"], True)
+    ctx.run(rectification.check, YEAR, date(2024, 12, 2))
+    assert medical(ctx).state == FIXED
+
+
+def test_a_waived_finding_whose_facts_are_reworded_is_marked_changed_not_reopened(ctx, world):
+    ctx.run(rectification.check, YEAR, TODAY)
+    entry_id = medical(ctx).id
+    ctx.run(rectification.decide, [entry_id], WAIVED, "已核实", TODAY)
+    set_medical(ctx, world["east"], None)  # 否 → 未填: the message says something else now
+    ctx.run(rectification.check, YEAR, LATER)
+    e = medical(ctx)
+    assert e.state == WAIVED and e.changed and "未填" in e.message and "否" in e.decided_message
+
+
+def test_a_person_may_report_fixed_and_the_next_run_reopens_what_is_still_wrong(ctx, world):
+    ctx.run(rectification.check, YEAR, TODAY)
+    entry_id = medical(ctx).id
+    assert ctx.run(rectification.decide, [entry_id], FIXED, "已补录", TODAY) == 1
+    assert (medical(ctx).state, medical(ctx).decided_by) == (FIXED, "admin")
+    result = ctx.run(rectification.check, YEAR, LATER)
+    assert result.sync.reopened == 1 and medical(ctx).state == OPEN and medical(ctx).reason is None
+
+
+def test_a_run_over_one_village_leaves_the_other_villages_entries_alone(ctx, world, township):
+    ctx.run(rectification.check, YEAR, TODAY)
+    west_before = [(e.id, e.state) for e in ledger(ctx) if e.household_no == WEST_NO]
+    assert west_before
+    # only 东村 is checked, with nothing found there (the finding list is empty): 西村's entries stay open
+    ctx.run(rectification.sync, YEAR, LATER, [], [world["east"]])
+    assert [(e.id, e.state) for e in ledger(ctx) if e.household_no == WEST_NO] == west_before
+    assert {e.state for e in ledger(ctx) if e.household_no == EAST_NO} == {FIXED}
+
+
+def test_unknown_state_and_unknown_entry_are_refused_in_chinese(ctx, world):
+    ctx.run(rectification.check, YEAR, TODAY)
+    with pytest.raises(RectificationError, match="未知的整改状态"):
+        ctx.run(rectification.decide, [medical(ctx).id], "done", None, TODAY)
+    with pytest.raises(RectificationError, match="没有编号为 99999"):
+        ctx.run(rectification.decide, [99999], FIXED, None, TODAY)
+
+
+def test_a_clerk_sees_and_answers_only_their_villages(db, ctx, world, clerk):
+    from desktop.services.context import AppContext
+    ctx.run(rectification.check, YEAR, TODAY)
+    clerk_ctx = AppContext(db, clerk, year=YEAR, today=lambda: TODAY)
+    mine = clerk_ctx.read(rectification.entries, YEAR)
+    assert mine and {e.household_no for e in mine} == {WEST_NO}
+    east = [e.id for e in ledger(ctx) if e.household_no == EAST_NO]
+    with pytest.raises(AccessDenied, match="东村"):
+        clerk_ctx.run(rectification.decide, east, WAIVED, "不是我村的", TODAY)
+    assert {e.state for e in ledger(ctx) if e.household_no == EAST_NO} == {OPEN}
+    west = [e.id for e in mine]
+    assert clerk_ctx.run(rectification.decide, west, FIXED, "已补填三保障", TODAY) == len(west)
+    # the clerk's own run checks only 西村: 东村's entries are not closed by it
+    clerk_ctx.run(rectification.check, YEAR, LATER)
+    assert {e.state for e in ledger(ctx) if e.household_no == EAST_NO} == {OPEN}
+    counts = clerk_ctx.read(rectification.open_counts, YEAR)
+    assert {c.village for c in counts} == {"西村"}
+
+
+def test_decisions_are_audited_with_who_and_the_state_in_chinese(ctx, world):
+    from desktop.services import audit
+    ctx.run(rectification.check, YEAR, TODAY)
+    ctx.run(rectification.decide, [medical(ctx).id], WAIVED, "已核实", TODAY)
+    rows = ctx.read(audit.history, world["east"])
+    states = [r for r in rows if r.what.startswith("整改台账") and r.field == "整改状态"]
+    assert states and states[0].old == "待整改" and states[0].new == "无需整改" and states[0].user == "admin"
+
+
+def test_open_counts_by_rule_and_village(ctx, world):
+    ctx.run(rectification.check, YEAR, TODAY)
+    counts = ctx.read(rectification.open_counts, YEAR)
+    guarantee = {c.village: c for c in counts if c.rule_key == "GUARANTEE_MISSING"}
+    assert set(guarantee) == {"东村", "西村"} and all(c.open == 1 and c.households == 1 for c in guarantee.values())
+    ctx.run(rectification.decide, [e.id for e in ledger(ctx) if e.rule_key == "GUARANTEE_MISSING"
+                                   and e.village == "西村"], WAIVED, "已入户核实", TODAY)
+    counts = ctx.read(rectification.open_counts, YEAR)
+    assert {c.village for c in counts if c.rule_key == "GUARANTEE_MISSING"} == {"东村"}
+
+
+def test_the_dashboard_counts_open_findings_by_rule_and_village(ctx, world):
+    from desktop.services import warnings
+    assert ctx.read(warnings.dashboard, YEAR, TODAY).quality == []  # no check recorded yet
+    ctx.run(rectification.check, YEAR, TODAY)
+    d = ctx.read(warnings.dashboard, YEAR, TODAY)
+    assert d.quality == ctx.read(rectification.open_counts, YEAR)
+    assert d.quality_open == len([e for e in ledger(ctx) if e.is_open])
+    east = ctx.read(warnings.dashboard, YEAR, TODAY, village_ids=frozenset({world_village(ctx, EAST_NO)}))
+    assert {c.village for c in east.quality} == {"东村"}
+
+
+def world_village(ctx, no: str) -> int:
+    return next(e.village_id for e in ledger(ctx) if e.household_no == no)
