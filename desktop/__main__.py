@@ -86,6 +86,8 @@ def hold_console() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+    multiprocessing.freeze_support()  # a bundled executable started as the .xls reader's child runs that, not this
     if ensure_streams():  # no console: what would have been printed goes to the program's log file
         from . import logs
         logs.setup_logging()

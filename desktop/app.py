@@ -135,6 +135,8 @@ def setup_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setWindowIcon(QIcon(str(resource_path("icons", "app.png"))))
     install_translations(app)
+    from .views.operations import install_gc_policy
+    install_gc_policy()  # no full garbage collection in the middle of a big read: it froze the window (issue 19)
     from .views.window_state import install_screen_fit
     install_screen_fit(app)  # every dialog inside the screen, at its remembered size
     from .views.file_dialogs import install_file_dialogs

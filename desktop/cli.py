@@ -101,6 +101,8 @@ def build_parser() -> Parser:
                    help="文件中有不认识的要紧列（状态、户类型、类别、收入、风险等）时仍然导入（这些列不保存）")
     s.add_argument("--create-villages", action="store_true",
                    help="村名与已有的行政村相近（如 杨平村 / 杨坪村）时仍按新村建立")
+    s.add_argument("--include-hidden", action="store_true",
+                   help="文件中隐藏的工作表或隐藏行会被当作数据读取时仍然导入（不加此项则拒绝并列出它们）")
 
     s = sub.add_parser("export", help="导出 Excel 工作簿：本程序的交换格式，或全国系统的监测对象信息格式")
     s.add_argument("--db", required=True, type=Path)
@@ -298,9 +300,11 @@ def cmd_import(a) -> int:
     with _session(a, db) as s:
         year = _year_of(a, s)
         pv = exchange.preview(s, a.file, year, accept_unknown_columns=a.accept_unknown_columns,
-                              create_villages=a.create_villages)
+                              create_villages=a.create_villages, include_hidden=a.include_hidden)
         if pv.people:
             print(f"识别为{pv.layout_text()}")
+        for line in pv.sheet_notes:
+            print(line)
         for line in _ignored_lines(pv):
             print(line)
         if not pv.ok:
@@ -335,13 +339,16 @@ def cmd_import(a) -> int:
 
 def _ignored_lines(pv) -> list[str]:
     """What the import does not store, always said (SPEC §11)."""
+    def some(names: list[str], shown: int = 40) -> str:  # a file can have 16,384 columns of anything
+        return "、".join(names[:shown]) + (f" 等 {len(names)} 列" if len(names) > shown else "")
+
     out = []
     if pv.ignored:
-        out.append(f"不认识、未导入的列：{'、'.join(pv.ignored)}")
+        out.append(f"不认识、未导入的列：{some(pv.ignored)}")
     if pv.left_out:
-        out.append(f"认识但本程序不保存的列：{'、'.join(pv.left_out)}")
+        out.append(f"认识但本程序不保存的列：{some(pv.left_out)}")
     if pv.converted:
-        out.append(f"换算后保存的列：{'、'.join(pv.converted)}")
+        out.append(f"换算后保存的列：{some(pv.converted)}")
     return out
 
 

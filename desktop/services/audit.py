@@ -149,22 +149,87 @@ _NAMED = {
 }
 
 
+SYSTEM_NAMES = {"system": "系统", "first-run": "首次运行向导", "test": "系统"}
+
+
+def user_names(session: Session, usernames) -> dict[str, str]:
+    """Who acted, as people read it: a user's name (用户管理's 姓名) for each user name stored with a record
+    (audit entries, steps, events, corrections); names of no user (the first-run wizard, the system) in Chinese."""
+    access.logged_in(session)
+    wanted = {u for u in usernames if u}
+    found = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(wanted))).all()) \
+        if wanted else {}
+    return {u: found.get(u) or SYSTEM_NAMES.get(u, u) for u in wanted}
+
+
 def _rows_named(session: Session, entries: list[AuditEntry]) -> list[HistoryRow]:
+    who = user_names(session, {e.user for e in entries})
     names: dict[tuple[str, int], str] = {}
     for table, (model, column) in _NAMED.items():
         ids = {e.record_id for e in entries if e.table_name == table and e.record_id is not None}
         if ids:
             for rid, name in session.execute(select(model.id, column).where(model.id.in_(ids))):
                 names[(table, rid)] = name
-    return [to_row(e, names.get((e.table_name, e.record_id))) for e in entries]
+    names.update(_step_and_clue_names(session, entries))
+    return [to_row(e, names.get((e.table_name, e.record_id)), who.get(e.user)) for e in entries]
 
 
-def to_row(e: AuditEntry, name: str | None = None) -> HistoryRow:
+def _step_and_clue_names(session: Session, entries: list[AuditEntry]) -> dict[tuple[str, int], str]:
+    """A step by its case and name ("#12 入户核实和农户授权承诺"), a clue by its date and source, a case by its
+    number and kind, a member change by the member and the change: what the window shows, never a row number."""
+    from ..models import Case, CaseStep, Clue, IncomeRecord, Measure
+    from . import workflow  # late: workflow reads this module's names too
+    from .codes import codes
+
+    def ids(table):
+        return {e.record_id for e in entries if e.table_name == table and e.record_id is not None}
+
+    out: dict[tuple[str, int], str] = {}
+    if wanted := ids("case_step"):
+        q = select(CaseStep.id, CaseStep.case_id, CaseStep.step, Case.kind).join(Case, Case.id == CaseStep.case_id)
+        for sid, cid, key, kind in session.execute(q.where(CaseStep.id.in_(wanted))):
+            out[("case_step", sid)] = f"#{cid} {workflow.step_name(kind, key)}"
+    if wanted := ids("case_"):
+        names = workflow.kind_names()
+        for cid, kind in session.execute(select(Case.id, Case.kind).where(Case.id.in_(wanted))):
+            out[("case_", cid)] = f"#{cid} {names.get(kind, kind)}"
+    if wanted := ids("clue"):
+        sources = codes("clue_source")
+        for cid, on, source in session.execute(select(Clue.id, Clue.reported_on, Clue.source)
+                                               .where(Clue.id.in_(wanted))):
+            out[("clue", cid)] = f"{on}（{sources.name(source, source)}）"
+    if wanted := ids("member_event"):
+        kinds = codes("member_event")
+        q = select(MemberEvent.id, MemberEvent.kind, Member.name).join(Member, Member.id == MemberEvent.member_id)
+        for eid, kind, name in session.execute(q.where(MemberEvent.id.in_(wanted))):
+            out[("member_event", eid)] = f"{name} {kinds.name(kind, kind)}"
+    for year in ids("year_settings"):
+        out[("year_settings", year)] = f"{year} 年"
+    if wanted := ids("income_record"):
+        q = select(IncomeRecord.id, IncomeRecord.year, IncomeRecord.quarter, IncomeRecord.collected_on)
+        for rid, year, quarter, on in session.execute(q.where(IncomeRecord.id.in_(wanted))):
+            period = f"第 {quarter} 季度" if quarter else "全年"
+            out[("income_record", rid)] = f"{year} 年{period}" + (f"（{on} 采集）" if on else "")
+    if wanted := ids("correction"):
+        from ..models import Correction
+        from .corrections import FIELD_NAMES, KIND_NAMES
+        for cid, kind, fld in session.execute(select(Correction.id, Correction.kind, Correction.field)
+                                              .where(Correction.id.in_(wanted))):
+            what = FIELD_NAMES.get(fld or "", "") if kind in ("step", "opened", "clue") else ""
+            out[("correction", cid)] = f"{KIND_NAMES.get(kind, kind)} {what}".strip()
+    if wanted := ids("measure"):
+        for mid, item, start in session.execute(select(Measure.id, Measure.item, Measure.start_date)
+                                                .where(Measure.id.in_(wanted))):
+            out[("measure", mid)] = f"{item or ''}" + (f"（{start} 起）" if start else "")
+    return out
+
+
+def to_row(e: AuditEntry, name: str | None = None, user: str | None = None) -> HistoryRow:
     what = table_label(e.table_name)
     if name:
         what = f"{what} {name}"
     elif e.record_id is not None:
         what = f"{what} #{e.record_id}"
-    return HistoryRow(e.at, e.user, ACTIONS.get(e.action, e.action), what,
+    return HistoryRow(e.at, user or e.user, ACTIONS.get(e.action, e.action), what,
                       field_label(e.table_name, e.field) if e.field else "",
                       format_value(e.table_name, e.field, e.old), format_value(e.table_name, e.field, e.new))

@@ -90,7 +90,9 @@ def run_checks(session: Session, year: int, as_of: date, household_ids: list[int
     """All findings for the year as of a date, ordered by household number then code order.
 
     household_ids limits the findings to those households (after an import, for one village's
-    report); an ID they share with a household outside them is still found."""
+    report); an ID they share with a household outside them is still found. Closed households (户注销) are not
+    checked unless named, nor counted as holding an ID."""
+    whole_register = household_ids is None
     household_ids = access.within(session, household_ids)
     ys = assess_mod.year_settings(session, year)
     point = ys.status_time_point
@@ -102,6 +104,8 @@ def run_checks(session: Session, year: int, as_of: date, household_ids: list[int
                Household.a54_removed_on, Household.whole_no_labor_guarantee)
     if household_ids is not None:
         q = q.where(Household.id.in_(household_ids))
+    if whole_register:
+        q = q.where(Household.closed_on.is_(None))
     hh = {r.id: r for r in session.execute(q)}
     out: list[Finding] = []
     out += _member_findings(session, hh, point, as_of, household_ids is not None)
@@ -153,6 +157,8 @@ def _member_findings(session: Session, hh: dict, point: date, as_of: date, subse
                Member.health, Member.work_months, Member.a17_medical, Member.status)
     if subset:
         q = q.where(Member.household_id.in_(list(hh)))
+    else:
+        q = q.where(Member.household_id.in_(select(Household.id).where(Household.closed_on.is_(None))))
     members = session.execute(q).all()
     by_id_number = defaultdict(list)
     by_household = defaultdict(list)
@@ -224,7 +230,8 @@ def _add_outside_holders(session: Session, hh: dict, by_id_number: dict) -> None
     for start in range(0, len(numbers), 900):
         q = (select(Household.household_no, Member.household_id, Member.name, Member.id_number)
              .join(Household, Household.id == Member.household_id)
-             .where(Member.id_number.in_(numbers[start:start + 900]), Member.status == "normal"))
+             .where(Member.id_number.in_(numbers[start:start + 900]), Member.status == "normal",
+                    Household.closed_on.is_(None)))
         for no, hid, name, number in session.execute(q):
             if hid not in hh:
                 by_id_number[number].append((no, _Holder(name)))

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import backup, failures
+from . import backup, dataversion, failures
 
 if TYPE_CHECKING:
     from .auth import CurrentUser
@@ -160,6 +160,7 @@ def init_db(url: str, *, run_migrations: bool = True) -> Database:
         path = engine.url.database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+    dataversion.install(engine)  # every writing transaction bumps the data version (caches key on it)
     db = Database(engine, sessionmaker(engine, expire_on_commit=False), url)
     if db.sqlite_path is not None:
         event.listen(engine, "commit", lambda _conn: db.check_file())  # before the commit reaches the file

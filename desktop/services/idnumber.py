@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -27,14 +28,17 @@ class IdInfo:
 
 def normalize_id(raw: object) -> str:
     """Trim, fold full-width characters, upper-case x. Keeps it text."""
+    if raw.__class__ is str and raw.isascii():  # NFKC leaves ASCII as it is: the common case, without the call
+        return raw.strip().replace(" ", "").upper()
     import unicodedata
     text = unicodedata.normalize("NFKC", str(raw or "")).strip().replace(" ", "")
     return text.upper()
 
 
 def check_digit(first17: str) -> str:
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK[total % 11]
+    if len(first17) != 17:
+        raise ValueError("check_digit needs the first 17 digits")
+    return _CHECK[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
 
 
 def parse_id(raw: object) -> IdInfo:

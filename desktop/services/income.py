@@ -335,9 +335,11 @@ def records(session: Session, household_id: int, year: int | None = None) -> lis
         for ln in session.scalars(select(IncomeLine).where(IncomeLine.record_id.in_([r.id for r in recs]))
                                   .order_by(IncomeLine.id)):
             lines[ln.record_id].append(LineData(ln.item, ln.line, ln.amount, ln.note))
+    from .audit import user_names  # late: audit reads the models of every service
+    who = user_names(session, {r.recorded_by for r in recs})  # shown as the user's name, not the log-in name
     return [RecordData(r.household_id, r.year, r.id, r.quarter, r.collected_on, r.collected_by,
                        r.signatures_collected, r.note, r.size, lines[r.id], r.origin or "", r.source_file,
-                       r.recorded_by) for r in recs]
+                       who.get(r.recorded_by, r.recorded_by) if r.recorded_by else None) for r in recs]
 
 
 ANNUAL = IncomeRecord.quarter.is_(None)

@@ -13,14 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Sequence
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from .errors import ServiceError
 from .files import written_whole
-
-XLSX_CELL_LIMIT = 32767  # Excel's own limit for one cell's text
 
 
 class ListingError(ServiceError):
@@ -43,50 +37,46 @@ class Listing:
                 raise ListingError(f"第 {i} 行有 {len(row)} 个值，表头有 {len(self.headers)} 列")
 
 
-def _cell_value(v: object) -> object:
-    if v is None:
-        return None
-    if isinstance(v, bool):
-        return "是" if v else "否"
-    if isinstance(v, (int, float, Decimal, date, datetime)):
-        return v
-    text = str(v)
-    return text[:XLSX_CELL_LIMIT]
-
-
 def write_xlsx(listing: Listing, path: Path) -> Path:
-    """The list as one sheet: title row, header row (bold, frozen), then the rows; replaced only when whole."""
+    """The list as one sheet: title row, header row (bold, frozen), then the rows; replaced only when whole.
+    Written by the program's one xlsx writer (exchange/xlsx.py): text is text, never a formula."""
+    from .exchange.xlsx import Book
+
     listing.check()
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "名单"
-    ws.cell(row=1, column=1, value=listing.title).font = Font(bold=True, size=13)
-    if listing.subtitle:
-        ws.cell(row=2, column=1, value=listing.subtitle)
-    head = 3
-    for j, h in enumerate(listing.headers, 1):
-        c = ws.cell(row=head, column=j, value=h)
-        c.font = Font(bold=True)
-        c.fill = PatternFill("solid", fgColor="D9D9D9")
-        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    widths = [len(h) * 2 + 2 for h in listing.headers]
-    for i, row in enumerate(listing.rows, head + 1):
-        for j, v in enumerate(row, 1):
-            value = _cell_value(v)
-            c = ws.cell(row=i, column=j, value=value)
-            if isinstance(value, str):
-                c.data_type = "s"  # text stays text: "=1+1" or "+86…" is never a formula
-                widths[j - 1] = min(60, max(widths[j - 1], len(value) * 2 + 2))
-            elif isinstance(value, Decimal):
-                c.number_format = "#,##0.00"
-            elif isinstance(value, date):
-                c.number_format = "yyyy-mm-dd"
-                widths[j - 1] = max(widths[j - 1], 12)
-    for j, w in enumerate(widths, 1):
-        ws.column_dimensions[get_column_letter(j)].width = w
-    ws.freeze_panes = ws.cell(row=head + 1, column=1)
-    with written_whole(Path(path)) as tmp:
-        wb.save(tmp)
+    with written_whole(Path(path), ".tmp.xlsx") as tmp:
+        book = Book(tmp, constant_memory=False)
+        ws = book.wb.add_worksheet("名单")
+        title = book.style(font_name="等线", bold=True, font_size=13)
+        plain = book.style(font_name="等线", font_size=11)
+        head_style = book.style(font_name="等线", font_size=11, bold=True, bg_color="#D9D9D9", align="center",
+                                valign="vcenter", text_wrap=True)
+        money = book.style(font_name="等线", font_size=11, num_format="#,##0.00")
+        day = book.style(font_name="等线", font_size=11, num_format="yyyy-mm-dd")
+        book.write(ws, 0, 0, listing.title, title)
+        if listing.subtitle:
+            book.write(ws, 1, 0, listing.subtitle, plain)
+        head = 2
+        for j, h in enumerate(listing.headers):
+            book.write(ws, head, j, h, head_style)
+        widths = [len(h) * 2 + 2 for h in listing.headers]
+        for i, row in enumerate(listing.rows, head + 1):
+            for j, v in enumerate(row):
+                if isinstance(v, str):
+                    book.write(ws, i, j, v, plain)
+                    widths[j] = min(60, max(widths[j], len(v) * 2 + 2))
+                elif isinstance(v, Decimal):
+                    book.write(ws, i, j, v, money)
+                elif isinstance(v, (date, datetime)) and not isinstance(v, bool):
+                    book.write(ws, i, j, v if not isinstance(v, datetime) else v.date(), day)
+                    widths[j] = max(widths[j], 12)
+                elif v is None or isinstance(v, (bool, int, float)):
+                    book.write(ws, i, j, v, plain)
+                else:
+                    book.write(ws, i, j, str(v), plain)
+        for j, w in enumerate(widths):
+            ws.set_column(j, j, w)
+        ws.freeze_panes(head + 1, 0)
+        book.close()
     return Path(path)
 
 

@@ -14,8 +14,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Clue, Household, Region
-from . import access, national_rules, rules
+from ..models import Case, Clue, Household, Region
+from . import access, national_rules, rules, workflow
 from . import assess as assess_mod
 from .codes import codes
 from .errors import ServiceError
@@ -156,10 +156,12 @@ def overview(session: Session, year: int, as_of: date, *, village_ids: frozenset
     o.by_category = dict(category_counts)
 
     year_start, month_start = date(year, 1, 1), as_of.replace(day=1)
-    hh_village = dict(session.execute(select(Household.id, Household.village_id)).all())
+    # Closed households (户注销) and voided cases (作废) are out of every count.
+    hh_village = dict(session.execute(select(Household.id, Household.village_id)
+                                      .where(Household.closed_on.is_(None))).all())
     for hid, identified_on, removed_on in session.execute(
             select(Household.id, Household.identified_on, Household.a54_removed_on)):
-        if not visible(hh_village.get(hid)):
+        if hid not in hh_village or not visible(hh_village.get(hid)):
             continue
         for when, by_month, kind in ((identified_on, o.identified_by_month, "identified"),
                                      (removed_on, o.removed_by_month, "removed")):
@@ -169,9 +171,11 @@ def overview(session: Session, year: int, as_of: date, *, village_ids: frozenset
             setattr(o, f"{kind}_year", getattr(o, f"{kind}_year") + 1)
             if when >= month_start:
                 setattr(o, f"{kind}_month", getattr(o, f"{kind}_month") + 1)
+    voided = select(Case.id).where(Case.state == workflow.VOID)
     for hid, reported_on, case_id, outcome in session.execute(
-            select(Clue.household_id, Clue.reported_on, Clue.case_id, Clue.outcome)):
-        if hid is not None and not visible(hh_village.get(hid)):
+            select(Clue.household_id, Clue.reported_on, Clue.case_id, Clue.outcome)
+            .where(Clue.case_id.is_(None) | Clue.case_id.not_in(voided))):
+        if hid is not None and (hid not in hh_village or not visible(hh_village.get(hid))):
             continue
         if hid is None and village_ids is not None:
             continue  # a clue not yet tied to a household belongs to the township's staff

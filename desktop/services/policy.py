@@ -141,10 +141,13 @@ def medical_self_pay(session: Session, record_ids: dict[int, int]) -> dict[int, 
 
 def proposals(session: Session, year: int, as_of: date, household_ids: list[int] | None = None
               ) -> list[PolicyProposal]:
-    """Every 脱贫户 (or those given) with the criteria it meets and the exceptions that hold."""
+    """Every 脱贫户 not closed (户注销), or those given, with the criteria it meets and the exceptions that hold."""
+    whole_register = household_ids is None
     household_ids = access.within(session, household_ids)
     ys = assess_mod.year_settings(session, year)
     q = select(Household).where(Household.a4_poverty_alleviated.is_(True))
+    if whole_register:
+        q = q.where(Household.closed_on.is_(None))
     if household_ids is not None:
         q = q.where(Household.id.in_(household_ids))
     households = {h.id: h for h in session.scalars(q)}

@@ -157,8 +157,11 @@ def tree(session: Session, village_ids: frozenset[int] | None = None) -> list[Vi
     tid = settings.get_app(session, "township_id")
     if not tid:
         return []
-    counts_v = dict(session.execute(select(Household.village_id, func.count()).group_by(Household.village_id)).all())
-    counts_g = dict(session.execute(select(Household.group_id, func.count()).group_by(Household.group_id)).all())
+    working = Household.closed_on.is_(None)  # closed households (户注销) are out of the counts
+    counts_v = dict(session.execute(select(Household.village_id, func.count()).where(working)
+                                    .group_by(Household.village_id)).all())
+    counts_g = dict(session.execute(select(Household.group_id, func.count()).where(working)
+                                    .group_by(Household.group_id)).all())
     villages = session.scalars(select(Region).where(Region.parent_id == int(tid), Region.level == "village",
                                                     Region.active.is_(True))
                                .order_by(Region.sort_order, Region.name)).all()

@@ -97,13 +97,16 @@ class HouseholdData:
     after_a34: Decimal | None = None
     after_a35: Decimal | None = None
     after_a36: Decimal | None = None
+    # 户注销 (services.corrections): read-only here.
+    closed_on: date | None = None
+    closed_reason: str | None = None
 
 
 AFTER_REMOVAL = ("after_dropout", "after_housing_damaged", "after_medical_missing", "after_water_damaged",
                  "after_a28", "after_a29", "after_a30", "after_a31", "after_a32", "after_a33", "after_a34",
                  "after_a35", "after_a36")
 READ_ONLY_HOUSEHOLD = {"id", "monitoring_status", "identified_on", "a53_removal_way", "a54_removed_on",
-                       "policy_excluded_on", *AFTER_REMOVAL}
+                       "policy_excluded_on", "closed_on", "closed_reason", *AFTER_REMOVAL}
 
 
 @dataclass
@@ -152,8 +155,14 @@ class MemberData:
         """A member of the household now: status 正常 (not dead, moved, married out)."""
         return self.status == "normal"
 
+    @property
+    def birth_date(self) -> date | None:
+        """出生日期, as the ID number says it (derived, never stored: None while the number is not a valid ID)."""
+        info = parse_id(self.id_number)
+        return info.birth_date if info.error is None else None
 
-READ_ONLY_MEMBER = {"id", "status", "status_date"}
+
+READ_ONLY_MEMBER = {"id", "status", "status_date", "birth_date"}  # birth_date: derived from the ID number
 MEMBER_CODE_FIELDS = {"sex": "sex", "relation": "relation", "ethnicity": "ethnicity", "political": "political",
                       "education": "education", "school": "school", "health": "health",
                       "disability_grade": "disability_grade", "labor": "labor", "work_region": "work_region",
@@ -173,6 +182,11 @@ class HouseholdRow:
     category: str
     poverty_alleviated: bool
     identified_on: date | None
+    closed_on: date | None = None  # 户注销: shown as such, out of the working lists
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_on is not None
 
 
 @dataclass(frozen=True)
@@ -197,6 +211,7 @@ class HouseholdFilter:
     poverty_alleviated: bool | None = None
     village_ids: frozenset[int] | None = None  # a clerk's villages
     only_ids: frozenset[int] | None = None  # a list from elsewhere (e.g. the 建议纳入 households)
+    closed: bool | None = False  # 户注销: False the working register, True the closed ones only, None both
 
 
 # ---------------------------------------------------------------- search
@@ -211,6 +226,7 @@ SORT_COLUMNS = {
     "identified_on": _H.identified_on,
 }
 SORT_BY_REGION = {"village": _H.village_id, "group": _H.group_id}  # sorted by the region's name
+CLOSED_NAME = "已注销"  # 户注销 (services.corrections), shown in place of the monitoring status
 LONG_NUMBER = 14  # this many digits can only be an ID or household number (a prefix), never a phone
 ID_PREFIX = 10  # this many digits of an ID are its start; fewer may be its end (后 6 位)
 
@@ -260,6 +276,8 @@ def _conditions(flt: HouseholdFilter) -> list:
         cond.append(_H.a3_category == flt.category)
     if flt.poverty_alleviated is not None:
         cond.append(_H.a4_poverty_alleviated.is_(flt.poverty_alleviated))
+    if flt.closed is not None:
+        cond.append(_H.closed_on.is_not(None) if flt.closed else _H.closed_on.is_(None))
     text = normalize(flt.text).upper()
     if text:
         cond.append(_text_condition(text))
@@ -292,19 +310,21 @@ def household_rows(session: Session, ids: list[int]) -> list[HouseholdRow]:
     by_id = {}
     cols = (Household.id, Household.household_no, Household.village_id, Household.group_id, Household.head_name,
             Household.size, Household.phone, Household.monitoring_status, Household.a3_category,
-            Household.a4_poverty_alleviated, Household.identified_on)
+            Household.a4_poverty_alleviated, Household.identified_on, Household.closed_on)
     for chunk in range(0, len(ids), 900):
         for r in session.execute(select(*cols).where(Household.id.in_(ids[chunk:chunk + 900]))):
             by_id[r.id] = HouseholdRow(r.id, r.household_no, names.get(r.village_id, ""), names.get(r.group_id, ""),
-                                       r.head_name or "", r.size, r.phone or "", status.name(r.monitoring_status),
+                                       r.head_name or "", r.size, r.phone or "",
+                                       CLOSED_NAME if r.closed_on else status.name(r.monitoring_status),
                                        category.name(r.a3_category), bool(r.a4_poverty_alleviated),
-                                       r.identified_on)
+                                       r.identified_on, r.closed_on)
     return [by_id[i] for i in ids if i in by_id]
 
 
 def count_households(session: Session) -> int:
+    """Households of the working register (not closed) the user may see."""
     villages = access.scope(session)
-    q = select(func.count()).select_from(Household)
+    q = select(func.count()).select_from(Household).where(Household.closed_on.is_(None))
     return session.scalar(q if villages is None else q.where(Household.village_id.in_(villages))) or 0
 
 
@@ -346,8 +366,10 @@ def events(session: Session, household_id: int) -> list[EventRow]:
          .where(MemberEvent.household_id == household_id)
          .order_by(MemberEvent.event_date.desc(), MemberEvent.id.desc()))
     kinds = codes("member_event")
-    return [EventRow(e.id, e.event_date, kinds.name(e.kind), name, idn, ohn or "", e.note or "", e.recorded_by or "")
-            for e, name, idn, ohn in session.execute(q)]
+    rows = session.execute(q).all()
+    who = audit.user_names(session, {e.recorded_by for e, *_ in rows})  # the user's name, not the log-in name
+    return [EventRow(e.id, e.event_date, kinds.name(e.kind), name, idn, ohn or "", e.note or "",
+                     who.get(e.recorded_by, "") if e.recorded_by else "") for e, name, idn, ohn in rows]
 
 
 # ---------------------------------------------------------------- validation
@@ -531,6 +553,9 @@ def save_household(session: Session, data: HouseholdData, members: list[MemberDa
         if hh is None:
             raise RegisterError(f"户 #{data.id} 不存在")
         check_access(session, user, hh.village_id)
+        if hh.closed_on is not None:
+            raise RegisterError(f"户 {hh.household_no} 已于 {hh.closed_on} 注销，不能修改；"
+                                "确需修改请由管理员先恢复该户")
         _apply(hh, data, READ_ONLY_HOUSEHOLD)
         existing = {m.id: m for m in session.scalars(select(Member).where(Member.household_id == hh.id))}
         given = {m.id for m in members if m.id is not None}
@@ -659,3 +684,64 @@ def derived_a26(members: list[MemberData]) -> bool:
     """A26 of the members being edited: the rule in services.rules, over the members of status 正常."""
     return rules.derived_a26([rules.MemberFacts(m.labor, m.a17_medical, m.a20_dibao, m.a21_tekun)
                               for m in members if m.status == "normal"])
+
+
+# ---------------------------------------------------------------- the household picker's search
+
+PICK_LIMIT = 20  # matches offered as one types
+
+
+@dataclass(frozen=True)
+class HouseholdMatch:
+    id: int
+    household_no: str
+    head_name: str
+    village_id: int
+    village: str
+    group: str
+    status: str
+    matched: str  # what matched besides the number and the head: "成员 李四", "电话 138…"; "" otherwise
+
+    @property
+    def text(self) -> str:
+        """One line of the picker's list."""
+        place = f"{self.village} {self.group}".strip()
+        extra = f" · {self.matched}" if self.matched else ""
+        return f"{self.household_no}  {self.head_name or '（未登记户主）'}（{place}）· {self.status}{extra}"
+
+
+def search_households(session: Session, text: str, limit: int = PICK_LIMIT) -> list[HouseholdMatch]:
+    """The one search behind every household picker (登记线索, 迁往他户, new cases, 收入测算…): 户编号, 户主 or any
+    member's name or ID number, a phone number, as typed; the user's villages only; the working register only
+    (a closed household, 户注销, takes no new work). An exact household number comes first."""
+    villages = access.scope(session)
+    typed = normalize(text or "").strip().upper()
+    if not typed:
+        return []
+    cond = [_text_condition(typed), _H.closed_on.is_(None)]
+    if villages is not None:
+        cond.append(_H.village_id.in_(villages))
+    exact = list(session.scalars(select(_H.id).where(_H.household_no == typed, *cond)))
+    ids = exact + [i for i in session.scalars(select(_H.id).where(*cond).order_by(_H.household_no).limit(limit))
+                   if i not in exact]
+    ids = ids[:limit]
+    if not ids:
+        return []
+    rows = household_rows(session, ids)
+    village_of = dict(session.execute(select(_H.id, _H.village_id).where(_H.id.in_(ids))).all())
+    matched: dict[int, str] = {}
+    pattern = _like(typed)
+    q = select(_M.household_id, _M.name, _M.id_number, _M.phone, _M.relation).where(
+        _M.household_id.in_(ids), or_(_M.name.like(pattern, escape="\\"), _M.id_number.like(pattern, escape="\\"),
+                                      _M.phone.like(pattern, escape="\\")))
+    for hid, name, number, phone, relation in session.execute(q):
+        if hid in matched:
+            continue
+        if typed in (number or "") and relation != "01":
+            matched[hid] = f"成员 {name}（证件号 …{number[-6:]}）"
+        elif typed in (phone or ""):
+            matched[hid] = f"{name} 电话 {phone}"
+        elif relation != "01" and typed in (name or ""):
+            matched[hid] = f"成员 {name}"
+    return [HouseholdMatch(r.id, r.household_no, r.head_name, village_of[r.id], r.village, r.group, r.status,
+                           matched.get(r.id, "")) for r in rows]

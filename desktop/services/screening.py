@@ -98,7 +98,7 @@ def key_checks(session: Session, year: int, as_of: date) -> list[KeyCheck]:
         Household.id, Household.household_no, Household.village_id, Household.head_name,
         Household.a4_poverty_alleviated, Household.a27_risk_types, Household.a23_housing_unsafe,
         Household.a24_school_dropout, Household.a25_water_unsafe, Household.petition,
-        Household.policy_excluded_on))}
+        Household.policy_excluded_on).where(Household.closed_on.is_(None)))}  # closed (户注销): not visited
     out: dict[int, KeyCheck] = {}
 
     def add(hid: int, key: str, detail: str = "") -> None:

@@ -82,7 +82,7 @@ def dashboard(session: Session, year: int, as_of: date, *, village_ids: frozense
     green_warn = timedelta(days=proc.green_warn_days)
     hh = {r.id: r for r in session.execute(select(Household.id, Household.household_no, Household.head_name,
                                                   Household.village_id, Household.monitoring_status,
-                                                  Household.identified_on))}
+                                                  Household.identified_on).where(Household.closed_on.is_(None)))}
     vnames = dict(session.execute(select(Region.id, Region.name).where(Region.level == "village")).all())
     visible = (lambda hid: True) if village_ids is None else (lambda hid: hh[hid].village_id in village_ids)
     d = Dashboard(as_of)
@@ -96,7 +96,7 @@ def dashboard(session: Session, year: int, as_of: date, *, village_ids: frozense
     pending = session.execute(select(CaseStep, Case.kind, Case.household_id).join(Case, Case.id == CaseStep.case_id)
                               .where(Case.state == workflow.OPEN, CaseStep.done_on.is_(None))).all()
     for step, kind, hid in pending:
-        if not visible(hid) or step.due_on is None:
+        if hid not in hh or not visible(hid) or step.due_on is None:
             continue
         label = f"{workflow.kind_names().get(kind, kind)}：{workflow.step_name(kind, step.step)}"
         if kind == "revisit":

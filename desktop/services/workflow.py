@@ -28,9 +28,9 @@ from .dates import add_months
 from .errors import ServiceError
 from .procedures import Procedure, StepDef
 
-OPEN, DONE, FAILED = "open", "done", "failed"
+OPEN, DONE, FAILED, VOID = "open", "done", "failed", "void"
 PLAN_KINDS = frozenset({"identify", "green"})  # procedures whose household gets an assistance plan
-STATES = {OPEN: "进行中", DONE: "已完成", FAILED: "已终止"}
+STATES = {OPEN: "进行中", DONE: "已完成", FAILED: "已终止", VOID: "已作废"}  # 作废: services.corrections
 RESULTS = {"passed": "通过", "failed": "未通过", "sent_back": "退回修改"}
 
 
@@ -119,6 +119,11 @@ class CaseView:
         return self.state == FAILED
 
     @property
+    def voided(self) -> bool:
+        """Opened by mistake and voided (作废): kept, out of every list, count and deadline."""
+        return self.state == VOID
+
+    @property
     def plans_assistance(self) -> bool:
         """认定 and 绿色通道 make a household monitored: its assistance plan is linked to the case."""
         return self.kind in PLAN_KINDS
@@ -140,11 +145,15 @@ def view(session: Session, case_id: int, as_of: date) -> CaseView:
     hh = session.get(Household, case.household_id)
     village = session.get(Region, hh.village_id)
     steps = []
-    for s in _steps(session, case.id):
+    rows = _steps(session, case.id)
+    from .audit import user_names  # the user's name, not the log-in name, in the timeline
+    who = user_names(session, {s.actor for s in rows})
+    for s in rows:
         late = s.due_on is not None and ((s.done_on is None and as_of > s.due_on)
                                          or (s.done_on is not None and s.done_on > s.due_on))
         name = step_name(case.kind, s.step)
-        steps.append(StepView(s.seq, s.step, name, s.due_on, s.done_on, s.actor, s.result, s.notes, dict(s.data or {}),
+        steps.append(StepView(s.seq, s.step, name, s.due_on, s.done_on, who.get(s.actor, s.actor), s.result, s.notes,
+                              dict(s.data or {}),
                               s.snapshot, late))
     return CaseView(case.id, case.kind, procedure(case.kind).name, case.state, STATES[case.state], hh.id,
                     hh.household_no, hh.head_name or "", village.name if village else "", case.opened_on,
@@ -172,6 +181,7 @@ def _open_case(session: Session, household_id: int, kind: str, opened_on: date, 
         raise WorkflowError("请填写日期")
     if as_of is not None and opened_on > as_of:
         raise WorkflowError(f"日期 {opened_on} 晚于今天 {as_of}")
+    _refuse_closed(hh)
     status_name = codes("monitoring_status").name(hh.monitoring_status)
     if hh.monitoring_status not in proc.allowed_from:
         raise WorkflowError(f"户 {hh.household_no} 当前为“{status_name}”，不能发起{proc.name}")
@@ -193,6 +203,13 @@ def _open_case(session: Session, household_id: int, kind: str, opened_on: date, 
     return case
 
 
+def _refuse_closed(hh: Household | None) -> None:
+    """A household closed (户注销, services.corrections) takes no new clue or case until it is reopened."""
+    if hh is not None and hh.closed_on is not None:
+        raise WorkflowError(f"户 {hh.household_no} 已于 {hh.closed_on} 注销（{hh.closed_reason or ''}），"
+                            "不能再登记线索或发起流程")
+
+
 def _add_pending(session: Session, case: Case, index: int, approved_on: date | None) -> None:
     step = procedure(case.kind).steps[index]
     seq = (max((s.seq for s in _steps(session, case.id)), default=0)) + 1
@@ -207,6 +224,7 @@ def record_clue(session: Session, source: str, reported_on: date, *, household_i
         raise WorkflowError(f"未知的线索来源：{source}")
     if reported_on is None or (as_of is not None and reported_on > as_of):
         raise WorkflowError("线索日期无效或晚于今天")
+    _refuse_closed(session.get(Household, household_id) if household_id is not None else None)
     clue = Clue(source=source, reported_on=reported_on, household_id=household_id,
                 description=(description or "").strip() or None, reporter=(reporter or "").strip() or None)
     session.add(clue)
@@ -425,7 +443,7 @@ def complete_step(session: Session, case_id: int, step_key: str, done_on: date, 
             raise WorkflowError("；".join(problems))
     row.done_on, row.actor, row.result, row.notes = done_on, session.info.get("user"), \
         ("passed" if passed else "failed"), notes
-    row.data = {**(row.data or {}), **data}
+    row.data = {**(row.data or {}), **(data if passed else _kept_when_failed(data))}
     if sdef.snapshot or sdef.decision:
         row.snapshot = _snapshot(session, case, year or done_on.year, done_on)
     if not passed:
@@ -440,6 +458,13 @@ def complete_step(session: Session, case_id: int, step_key: str, done_on: date, 
         _add_pending(session, case, index + 1, approved)
     else:
         _finish(session, case, hh, done_on, year)
+
+
+def _kept_when_failed(data: dict) -> dict:
+    """A failed step keeps what the form held except a publicity period that was never accepted: the period is
+    recorded by start_publicity or validated on passing, so a date in the form is not written into the record
+    (nor into the termination shown) of a step that did not pass."""
+    return {k: v for k, v in data.items() if k not in ("publicity_start", "publicity_end")}
 
 
 def start_publicity(session: Session, case_id: int, start: date, *, user: CurrentUser | None = None) -> date:
@@ -736,7 +761,9 @@ class CaseRow:
 
 def cases(session: Session, as_of: date, *, kind: str | None = None, state: str | None = None,
           village_id: int | None = None, overdue_only: bool = False, household_id: int | None = None,
-          village_ids: frozenset[int] | None = None) -> list[CaseRow]:
+          village_ids: frozenset[int] | None = None, include_void: bool = False) -> list[CaseRow]:
+    """Cases, newest first. Voided cases (作废) are out of the lists unless asked for by state or for one
+    household's history (include_void)."""
     village_ids = access.narrow(session, village_ids)
     q = (select(Case, Household.household_no, Household.head_name, Household.village_id, Region.name)
          .join(Household, Household.id == Case.household_id).join(Region, Region.id == Household.village_id))
@@ -744,6 +771,8 @@ def cases(session: Session, as_of: date, *, kind: str | None = None, state: str 
         q = q.where(Case.kind == kind)
     if state:
         q = q.where(Case.state == state)
+    elif not include_void:
+        q = q.where(Case.state != VOID)
     if village_id is not None:
         q = q.where(Household.village_id == village_id)
     if village_ids is not None:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services import workflow
+from ..services import corrections, workflow
 from ..services.assess import read_snapshot
 from ..services.codes import codes, income_items
 from ..services.context import AppContext
@@ -41,7 +41,8 @@ from .models.case_table import (
 from .step_form import StepForm
 
 SNAPSHOT_TITLE = "决定时的测算（冻结）"
-STATE_COLOURS = {workflow.OPEN: "#1565c0", workflow.DONE: "#2e7d32", workflow.FAILED: "#6b7280"}
+STATE_COLOURS = {workflow.OPEN: "#1565c0", workflow.DONE: "#2e7d32", workflow.FAILED: "#6b7280",
+                 workflow.VOID: "#9ca3af"}
 REASON_LABELS = {"green": "纳入原因："}  # what the opening reason is called, by procedure (else 申请理由)
 HINT = "<span style='color:#777'>{}</span>"
 
@@ -145,12 +146,29 @@ class CasePanel(QWidget):
         self.plan_button = QPushButton("帮扶计划")
         self.plan_button.setToolTip("查看和制定本户的帮扶措施")
         self.plan_button.clicked.connect(self.open_plan)
+        self.correct_button = QPushButton("更正步骤…")
+        self.correct_button.setToolTip("更正所选已办理步骤的日期、说明或内容（须填写原因，原值保留在更正记录中）")
+        self.correct_button.clicked.connect(self.correct_step)
+        self.date_button = QPushButton("更正发起日期…")
+        self.date_button.setToolTip("更正流程的发起日期（认定流程为线索日期），期限随之重新计算")
+        self.date_button.clicked.connect(self.correct_date)
+        self.void_button = QPushButton("作废…")
+        self.void_button.setToolTip("作废误建或重复的流程（须填写原因；流程保留并显示为已作废）")
+        self.void_button.clicked.connect(self.void_case)
+        self.corrections = QLabel()
+        self.corrections.setWordWrap(True)
+        self.corrections.setTextFormat(Qt.TextFormat.RichText)
+        self.corrections.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error = error_label(self)
+        self.dialog = None  # the open correction dialog (tests reach it here)
 
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         top.addWidget(self.household_button)
         top.addWidget(self.plan_button)
+        top.addWidget(self.correct_button)
+        top.addWidget(self.date_button)
+        top.addWidget(self.void_button)
 
         self.steps = StepTableModel(self)
         self.timeline = QTableView()
@@ -170,6 +188,7 @@ class CasePanel(QWidget):
             header.resizeSection(col, fm.horizontalAdvance(sample) + 24)
         header.setSectionResizeMode(STEP_NOTES, QHeaderView.ResizeMode.Stretch)
         self.timeline.selectionModel().currentRowChanged.connect(lambda *_: self._show_snapshot())
+        self.timeline.selectionModel().currentRowChanged.connect(lambda *_: self._enable_correction())
 
         self.snapshot_box = QGroupBox(SNAPSHOT_TITLE)
         self.snapshot = QTextBrowser()
@@ -206,6 +225,7 @@ class CasePanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.header)
         layout.addWidget(self.others)
+        layout.addWidget(self.corrections)
         layout.addWidget(self.error)
         layout.addWidget(self.body, 1)
         self.load(None)
@@ -221,8 +241,10 @@ class CasePanel(QWidget):
             set_error(self.error, exc)
         case = self.case
         has = case is not None
-        for w in (self.title, self.header, self.others, self.household_button, self.plan_button, self.body):
+        for w in (self.title, self.header, self.others, self.household_button, self.plan_button, self.body,
+                  self.correct_button, self.date_button, self.void_button):
             w.setVisible(has)
+        self.corrections.setVisible(False)
         self.empty.setVisible(not has and not self.error.isVisible())
         if not has:
             self.steps.set_steps([], self.ctx.today())
@@ -234,17 +256,19 @@ class CasePanel(QWidget):
         parts = [f"户编号 <b>{escape(case.household_no)}</b>", f"户主 <b>{escape(case.head_name or '—')}</b>",
                  f"行政村 {escape(case.village)}", f"发起日期 {case.opened_on}"]
         if case.closed_on:
-            parts.append(f"{'终止' if case.failed else '办结'}日期 {case.closed_on}")
+            ended = "作废" if case.voided else "终止" if case.failed else "办结"
+            parts.append(f"{ended}日期 {case.closed_on}")
         lines = ["　".join(parts)]
         if _opening(case):
             lines.append(_opening(case))
-        if case.end_reason:
+        if case.end_reason and not case.voided:
             lines.append(f"<span style='color:#c62828'>终止原因：{escape(case.end_reason)}</span>")
         self.header.setText("<br>".join(lines))
         self._show_others(case)
         values = {("category", c.code): c.name for c in codes("category")}
         upcoming = self.ctx.read(workflow.upcoming, case.id)
         self.steps.set_steps(case.steps, self.ctx.today(), _field_names(case.kind), values, upcoming)
+        self._show_corrections(case)
         self.timeline.resizeColumnToContents(STEP_NAME)  # a few rows: cheap, and long step names fit
         self.form.set_case(case)
         self.right.setVisible(case.is_open)
@@ -256,11 +280,57 @@ class CasePanel(QWidget):
             self.timeline.scrollTo(self.steps.index(pending, 0))
         return case
 
+    def _show_corrections(self, case: CaseView) -> None:
+        rows = self.ctx.read(corrections.case_corrections, case.id)
+        by_step = self.ctx.read(corrections.corrected_steps, case.id)
+        self.steps.set_corrections({seq: [r.text for r in rs] for seq, rs in by_step.items()})
+        if rows:
+            self.corrections.setText("<b>更正和作废记录</b>（原值保留）：<br>"
+                                     + "<br>".join(escape(r.text) for r in rows))
+        self.corrections.setVisible(bool(rows))
+        self.void_button.setVisible(corrections.may_void(self.ctx.user) and case.is_open)
+        self.date_button.setEnabled(not case.voided)
+        self._enable_correction()
+
+    def _enable_correction(self) -> None:
+        step = self.current_step()
+        ok = (self.case is not None and not self.case.voided and step is not None and step.done_on is not None
+              and not self.steps.is_upcoming(step))
+        self.correct_button.setEnabled(ok)
+
+    def correct_step(self):
+        """更正 the selected recorded step (a dialog with a required reason)."""
+        step = self.current_step()
+        if self.case is None or step is None or step.done_on is None:
+            return None
+        from .correction_dialogs import StepCorrectionDialog
+        return self._open_dialog(StepCorrectionDialog(self.ctx, self.case, step, self))
+
+    def correct_date(self):
+        if self.case is None:
+            return None
+        from .correction_dialogs import CaseDateDialog
+        return self._open_dialog(CaseDateDialog(self.ctx, self.case, self))
+
+    def void_case(self):
+        if self.case is None:
+            return None
+        from .correction_dialogs import VoidCaseDialog
+        return self._open_dialog(VoidCaseDialog(self.ctx, self.case, self))
+
+    def _open_dialog(self, dialog):
+        self.dialog = dialog
+        case_id = self.case.id
+        dialog.accepted.connect(lambda: self._step_done(case_id))
+        dialog.open()
+        return dialog
+
     def reload(self) -> None:
         self.load(self.case.id if self.case else None)
 
     def _show_others(self, case: CaseView) -> None:
-        rows = [r for r in self.ctx.read(workflow.cases, self.ctx.today(), household_id=case.household_id)
+        rows = [r for r in self.ctx.read(workflow.cases, self.ctx.today(), household_id=case.household_id,
+                                           include_void=True)
                 if r.id != case.id]
         links = [f"<a href='case:{r.id}'>#{r.id} {escape(r.kind_name)}（{escape(r.state_name)}）</a>" for r in rows]
         self.others.setText("本户其他流程：" + "　".join(links) if links else "")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
 )
 
 from ..services import workflow
-from ..services.access import AccessDenied
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from .errors import chinese_buttons, error_label, error_text, set_error
 from .member_dialogs import date_edit, from_qdate
 from .widgets.code_combo import code_combo
+from .widgets.household_picker import HouseholdPicker
 
 HINT_STYLE = "color: #555;"
 OK_STYLE = "color: #2e7d32;"
@@ -43,56 +43,6 @@ def _notes_edit(placeholder: str, lines: int = 3) -> QPlainTextEdit:
     edit.setTabChangesFocus(True)
     edit.setFixedHeight(edit.fontMetrics().lineSpacing() * lines + 14)
     return edit
-
-
-class HouseholdPicker(QWidget):
-    """户编号 with the head's name, village and status shown as soon as the number is found."""
-
-    changed = Signal(object)  # household id or None
-
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.found: workflow.FoundHousehold | None = None
-        self.number = QLineEdit()
-        self.number.setPlaceholderText("输入户编号")
-        self.number.setMaxLength(32)
-        self.info = QLabel("—")
-        self.info.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.number)
-        layout.addWidget(self.info)
-        self.number.textChanged.connect(self._lookup)
-
-    def set_number(self, household_no: str) -> None:
-        self.number.setText(household_no)
-
-    def household_id(self) -> int | None:
-        return self.found.id if self.found else None
-
-    def _lookup(self, text: str) -> None:
-        text = text.strip()
-        try:
-            found = self.ctx.read(workflow.find_household, text, self.ctx.user) if text else None
-        except AccessDenied:  # another village's household: the service does not show it to this user
-            self.info.setText("<span style='color:#c62828'>该户不在您负责的村，不能办理</span>")
-            if self.found is not None:
-                self.found = None
-                self.changed.emit(None)
-            return
-        if found is None:
-            self.info.setText("<span style='color:#c62828'>未找到该户编号</span>" if text else "—")
-        elif found.problem:
-            self.info.setText(f"<span style='color:#c62828'>{escape(found.problem)}</span>")
-            found = None
-        else:
-            self.info.setText(f"户主 <b>{escape(found.head_name or '（未登记户主）')}</b> · {escape(found.village)}"
-                              f" · 当前状态：{escape(found.status)}")
-        if found != self.found:
-            self.found = found
-            self.changed.emit(self.household_id())
 
 
 class _StartDialog(QDialog):
@@ -165,7 +115,7 @@ class ClueDialog(_StartDialog):
         self.open_case.setChecked(True)
         self.form.addRow("线索来源：", self.source)
         self.form.addRow("线索日期：", self.date)
-        self.form.addRow("户编号：", self.household)
+        self.form.addRow("户：", self.household)
         self.form.addRow("反映人：", self.reporter)
         self.form.addRow("线索内容：", self.description)
         self.form.addRow("", self.open_case)
@@ -173,7 +123,7 @@ class ClueDialog(_StartDialog):
                            "尚未登记的户可先不填户编号，登记户籍后再发起认定。")
 
     def request(self) -> workflow.ClueRequest:
-        return workflow.ClueRequest(self.source.value(), from_qdate(self.date.date()), _text(self.household.number),
+        return workflow.ClueRequest(self.source.value(), from_qdate(self.date.date()), self.household.household_no(),
                                     _text(self.description), _text(self.reporter), self.open_case.isChecked())
 
     def submit(self) -> None:
@@ -194,7 +144,7 @@ class GreenChannelDialog(_StartDialog):
         super().__init__(ctx, "纳入绿色通道", parent, household_no)
         self.reason = _notes_edit("突发、明显、紧急的情况，如：房屋火灾，家庭财产损失严重")
         self.confirmed = QCheckBox("镇村两级已确认")
-        self.form.addRow("户编号：", self.household)
+        self.form.addRow("户：", self.household)
         self.form.addRow("纳入日期：", self.date)
         self.form.addRow("纳入原因：", self.reason)
         self.form.addRow("", self.confirmed)
@@ -225,7 +175,7 @@ class RemovalDialog(_StartDialog):
         self.check.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.recheck_button = QPushButton("重新判断")
         self.recheck_button.clicked.connect(self.recheck)
-        self.form.addRow("户编号：", self.household)
+        self.form.addRow("户：", self.household)
         self.form.addRow("发起日期：", self.date)
         self.form.addRow("消除方式：", self.way)
         row = QHBoxLayout()
@@ -282,7 +232,7 @@ class ApplicationDialog(_StartDialog):
         super().__init__(ctx, self.TITLES[kind], parent, household_no)
         self.kind = kind
         self.reason = _notes_edit("申请理由")
-        self.form.addRow("户编号：", self.household)
+        self.form.addRow("户：", self.household)
         self.form.addRow("申请日期：", self.date)
         self.form.addRow("申请理由：", self.reason)
         self.finish_layout(self.HINTS[kind])
@@ -302,7 +252,7 @@ class PolicyExclusionDialog(_StartDialog):
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None, household_no: str = ""):
         super().__init__(ctx, "发起脱贫不享受政策认定", parent, household_no)
-        self.form.addRow("户编号：", self.household)
+        self.form.addRow("户：", self.household)
         self.form.addRow("发起日期：", self.date)
         self.finish_layout("适用于符合《脱贫不享受政策人口认定标准》8 条之一、且不属 4 种例外的脱贫户；"
                            "按“民主评议—乡镇审核—村级公示（5 天）”的程序认定后，由乡镇（街道）汇总审定。")

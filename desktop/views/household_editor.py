@@ -76,6 +76,7 @@ class HouseholdEditor(QDialog):
         self.history_table = RecordTable(HISTORY_COLUMNS, "尚无变更历史")
         self.access_hint = QLabel()
         self.access_hint.setStyleSheet("color: #b26a00;")
+        self.access_hint.setWordWrap(True)
         self.access_hint.setVisible(False)
 
         self.tabs = QTabWidget()
@@ -209,8 +210,12 @@ class HouseholdEditor(QDialog):
         self._service_problems = []
         self._snapshot = self.collect()
         allowed = user is None or data.village_id is None or user.may_edit_village(data.village_id)
-        self.access_hint.setText("" if allowed else "您没有本户所在行政村的录入权限：可以查看，保存修改将被拒绝。")
-        self.access_hint.setVisible(not allowed)
+        hint = "" if allowed else "您没有本户所在行政村的录入权限：可以查看，保存修改将被拒绝。"
+        if data.closed_on is not None:
+            hint = (f"本户已于 {data.closed_on} 注销（{data.closed_reason or ''}）：可以查看和打印，"
+                    "不在工作列表和统计中；修改须由管理员先恢复该户（户籍登记中右键“恢复已注销的户”）。")
+        self.access_hint.setText(hint)
+        self.access_hint.setVisible(bool(hint))
         self._update_title()
         self._edited()
 
@@ -243,7 +248,7 @@ class HouseholdEditor(QDialog):
         for section in (self.basic, self.guarantee, self.risk, self.policy):
             section.mark(household)
         self.guarantee.set_members(members)
-        self.save_button.setEnabled(not problems)
+        self.save_button.setEnabled(not problems and self._data.closed_on is None)
         dirty = self.is_dirty()
         self.status.setText("有未保存的修改" if dirty else ("" if self.household_id is None else "已保存"))
         self.tabs.setTabText(TAB_MEMBERS, f"家庭成员（{sum(m.current for m in members)} 人）")

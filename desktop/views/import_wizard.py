@@ -221,6 +221,8 @@ class PreviewPage(QWizardPage):
                 asks.append("不认识的列不保存")
             if "close_villages" in pv.questions:
                 asks.append("相近的村名按新村建立")
+            if "hidden" in pv.questions:
+                asks.append("隐藏的工作表和隐藏行一并导入")
             self.confirm_box.setText(f"我已核对下表，仍按文件导入（{'；'.join(asks)}）")
         self.model.set_issues(pv.errors)
         self.table.setVisible(bool(pv.errors))
@@ -230,7 +232,8 @@ class PreviewPage(QWizardPage):
             self.verdict.setStyleSheet(OK_STYLE)
             self.summary.setText("将要：" + pv.summary() + "。")
         elif pv.confirmable:
-            self.verdict.setText(f"有 {pv.error_count} 处需要您确认：不认识的要紧列，或与已有的村名相近的新村名。"
+            self.verdict.setText(f"有 {pv.error_count} 处需要您确认：不认识的要紧列、与已有的村名相近的新村名，"
+                                 "或打开文件时看不到的隐藏工作表、隐藏行。"
                                  "请核对下表；改正原文件后点“上一步”重新选择，或勾选下面的确认后导入。")
             self.verdict.setStyleSheet(ERROR_STYLE)
         else:
@@ -241,7 +244,10 @@ class PreviewPage(QWizardPage):
             self.summary.setText("")
         self.summary.setVisible(pv.ok)
         # columns kept, converted and left out are listed above: the notes add rows skipped and how updates go
-        self.notes.setText("\n".join(n for n in pv.notes if "中以下列" not in n and "计算列不导入" not in n))
+        notes = [n for n in pv.notes if "中以下列" not in n and "计算列不导入" not in n]
+        if len(notes) > NOTES_SHOWN:
+            notes = notes[:NOTES_SHOWN] + [f"……另有 {len(notes) - NOTES_SHOWN:,} 条说明"]
+        self.notes.setText("\n".join(notes))
 
     def _answered(self, yes: bool) -> None:
         pv = self.w.preview
@@ -267,6 +273,13 @@ class PreviewPage(QWizardPage):
         show_info(self, f"错误清单已保存：{target}")
 
 
+NOTES_SHOWN = 30  # lines of notes on the page (which sheet was read as what comes first)
+
+
+def _some(names: list[str], shown: int = 40) -> str:
+    return "、".join(names[:shown]) + (f" 等 {len(names)} 列" if len(names) > shown else "")
+
+
 def _columns_text(pv) -> str:
     """What will be kept, converted, or left out: a clerk sees it before anything is written."""
     parts = []
@@ -274,9 +287,9 @@ def _columns_text(pv) -> str:
         parts.append(f"换算后保存：{'、'.join(pv.converted)}（按全国系统的含义换算，如“是否解决安全饮用水”为“否”"
                      f"即“饮水出现安全问题”）")
     if pv.left_out:
-        parts.append(f"认识但不保存：{'、'.join(pv.left_out)}")
+        parts.append(f"认识但不保存：{_some(pv.left_out)}")
     if pv.ignored:
-        parts.append(f"不认识、不导入：{'、'.join(pv.ignored)}")
+        parts.append(f"不认识、不导入：{_some(pv.ignored)}")
     if pv.kept:
         shown = "、".join(pv.kept[:40]) + (f" 等 {len(pv.kept)} 列" if len(pv.kept) > 40 else "")
         parts.insert(0, f"按原样保存：{shown}")

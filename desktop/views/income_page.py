@@ -39,7 +39,6 @@ from ..services.assess import CalculatorFacts
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.income import IncomeError, RecordData
-from ..services.register import HouseholdFilter
 from ..services.rules import line_text, yuan
 from .errors import confirm, error_label, error_text, set_error
 from .income_lines import LinesPanel
@@ -138,7 +137,7 @@ class IncomePage(QWidget):
         self._loaded: tuple | None = None
 
         self.search = QLineEdit()
-        self.search.setPlaceholderText("输入户编号、户主姓名或身份证号查找")
+        self.search.setPlaceholderText("输入户编号、户主或成员姓名、身份证号、电话查找")
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(320)
         self.matches = QStandardItemModel(self)
@@ -307,18 +306,13 @@ class IncomePage(QWidget):
 
     # ------------------------------------------------------------------ choosing a household
 
-    def find(self, text: str, popup: bool = False) -> list[register.HouseholdRow]:
-        """Households matching the text (number, name, ID number, phone), at most SEARCH_LIMIT."""
-        text = text.strip()
-        rows = []
-        if text:
-            user = self.ctx.user
-            flt = HouseholdFilter(text=text, village_ids=user.village_ids if user else None)
-            ids = self.ctx.read(register.household_ids, flt)[:SEARCH_LIMIT]
-            rows = self.ctx.read(register.household_rows, ids)
+    def find(self, text: str, popup: bool = False) -> list[register.HouseholdMatch]:
+        """Households matching the text (number, head or member name, ID number, phone): the household pickers'
+        one search, register.search_households (the user's villages, the working register)."""
+        rows = self.ctx.read(register.search_households, text) if text.strip() else []
         self.matches.clear()
         for r in rows:
-            item = QStandardItem(f"{r.household_no}  {r.head_name}（{r.village}）")
+            item = QStandardItem(r.text)
             item.setData(r.id, ID_ROLE)
             self.matches.appendRow(item)
         if popup and rows:

@@ -31,6 +31,7 @@ from ..services.register import MemberData, Problem, RegisterError, ValidationEr
 from .errors import chinese_buttons, error_label, error_text, set_error
 from .models.member_table import FIELDS, KINDS, date_from_text
 from .widgets.code_combo import ValueCombo, bool_combo, code_combo
+from .widgets.household_picker import HouseholdPicker
 from .widgets.household_sections import INVALID_STYLE
 
 REQUIRED = ("name", "id_number", "sex", "relation")
@@ -71,11 +72,15 @@ class MemberForm(QWidget):
                 continue
             self.widgets[fld] = self._widget(fld, kind)
         self.widgets["id_number"].textEdited.connect(self._id_edited)
+        self.birth = QLabel("—")  # 出生日期: what the ID number says (not a field of its own)
+        self.birth.setToolTip("由身份证号得出")
 
         required = QGroupBox("必填")
         form = QFormLayout(required)
         for fld in REQUIRED:
             form.addRow(field_label("member", fld) + "：", self.widgets[fld])
+            if fld == "id_number":
+                form.addRow(field_label("member", "birth_date") + "：", self.birth)
         optional = QGroupBox("其他信息（可稍后在成员表中填写）")
         grid = QGridLayout(optional)
         others = [f for f in self.widgets if f not in REQUIRED]
@@ -121,11 +126,17 @@ class MemberForm(QWidget):
             edit.setCursorPosition(pos)
         sex: ValueCombo = self.widgets["sex"]
         info = parse_id(text)
+        self._show_birth(text)
         if info.sex and (sex.value() is None or sex.property("auto")):
             sex.set_value(info.sex)
             sex.setProperty("auto", True)
 
+    def _show_birth(self, text: str) -> None:
+        born = MemberData(id_number=normalize_id(text)).birth_date
+        self.birth.setText(born.isoformat() if born else "—（身份证号填写完整后显示）")
+
     def set_member(self, m: MemberData) -> None:
+        self._show_birth(m.id_number)
         for fld, w in self.widgets.items():
             value = getattr(m, fld)
             if isinstance(w, ValueCombo):
@@ -266,10 +277,9 @@ class MoveMemberDialog(QDialog):
         self.target_id: int | None = None
         self.new_member_id: int | None = None
         self.setWindowTitle(f"迁往他户 — {member.name}")
-        self.target_no = QLineEdit()
-        self.target_no.setPlaceholderText("输入目标户的户编号")
-        self.target_info = QLabel("—")
-        self.target_info.setWordWrap(True)
+        self.target = HouseholdPicker(ctx, exclude=household_id)
+        self.target_no = self.target.number  # the typed text (a household number once chosen)
+        self.target_info = self.target.info
         self.relation = code_combo("relation", "（请选择）")
         self.date = date_edit(ctx.today(), ctx.today())
         self.note = QLineEdit()
@@ -277,8 +287,7 @@ class MoveMemberDialog(QDialog):
         self.error = error_label(self)
         form = QFormLayout()
         form.addRow("成员：", QLabel(f"{member.name}（{member.id_number}）"))
-        form.addRow("目标户编号：", self.target_no)
-        form.addRow("目标户：", self.target_info)
+        form.addRow("目标户：", self.target)
         form.addRow("在新户中与户主关系：", self.relation)
         form.addRow("迁移日期：", self.date)
         form.addRow("说明：", self.note)
@@ -290,31 +299,16 @@ class MoveMemberDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
-        self.target_no.textChanged.connect(self._look_up)
+        self.target.changed.connect(self._target_changed)
         self.setMinimumWidth(460)
 
-    def _look_up(self, text: str) -> None:
+    def _target_changed(self, household_id: int | None) -> None:
         set_error(self.error, None)
-        self.target_id = None
-        text = text.strip()
-        if not text:
-            self.target_info.setText("—")
-            return
-        hid = self.ctx.read(register.household_id_by_no, text)
-        if hid is None:
-            self.target_info.setText("未找到该户编号")
-        elif hid == self.household_id:
-            self.target_info.setText("这是本户，请输入另一户的户编号")
-        else:
-            self.target_id = hid
-            rows = self.ctx.read(register.household_rows, [hid])
-            r = rows[0] if rows else None
-            self.target_info.setText(f"户主：{r.head_name or '（无）'}，{r.village} {r.group}，{r.size} 人"
-                                     if r else "")
+        self.target_id = household_id
 
     def accept(self) -> None:
         if self.target_id is None:
-            set_error(self.error, "请输入一个已登记的其他户的户编号")
+            set_error(self.error, "请选择一个已登记的其他户（输入户编号、户主或成员姓名、身份证号查找）")
             return
         if self.relation.value() is None:
             set_error(self.error, "请选择在新户中与户主的关系")

@@ -15,10 +15,17 @@ the caller handles it with on_error.
 Data changed: AppContext.run calls its listeners after every commit, on whatever thread; the window connects them
 to `operations().notify_changed`, which emits `data_changed` once on the GUI thread for a burst of writes. Pages
 listen to it (through MainWindow) instead of waiting for F5.
+
+Python's garbage collector: a full collection (the oldest generation) walks every object of the process while
+holding the GIL. Triggered automatically on the worker in the middle of a big read (20,000 households), it took
+0.3–1.3 s and the window could not repaint meanwhile: measured with gc.callbacks, the long pauses of issue 19 were
+exactly these. So the young generations are still collected as usual (a few ms each), but the full collection
+waits for a quiet moment: when no operation has run for IDLE_COLLECT_MS (install_gc_policy).
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 from typing import Callable, Generic, TypeVar
 
@@ -30,6 +37,32 @@ from .errors import show_error
 
 T = TypeVar("T")
 SHOW_AFTER_MS = 500
+IDLE_COLLECT_MS = 30_000  # a full collection runs once the worker has been idle this long …
+PENDING_FOR_IDLE_COLLECT = 20  # … and this many young collections moved objects to the oldest generation
+NO_AUTOMATIC_FULL_COLLECTION = 1_000_000  # gc threshold2: young collections before an automatic full one
+
+
+def install_gc_policy() -> Callable[[], None]:
+    """Young generations collected automatically, the full collection only when idle (see the module's notes);
+    what start-up built (modules, code lists) is frozen: never walked again. The program installs it at start
+    (app.setup_application); returns what undoes it (a test process, which has no idle moments, needs that)."""
+    before = gc.get_threshold()
+    gc.set_threshold(before[0], before[1], NO_AUTOMATIC_FULL_COLLECTION)
+    gc.freeze()
+
+    def undo() -> None:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+    return undo
+
+
+def collect_when_idle() -> bool:
+    """The postponed full collection, if enough has moved to the oldest generation since the last one."""
+    if gc.get_count()[2] < PENDING_FOR_IDLE_COLLECT:
+        return False
+    gc.collect()
+    return True
 
 
 class Cancelled(Exception):
@@ -200,6 +233,10 @@ class Operations(QObject):
         self._coalesce.setInterval(0)
         self._coalesce.timeout.connect(self.data_changed)
         self._poked.connect(self._coalesce.start, Qt.ConnectionType.QueuedConnection)
+        self._idle = QTimer(self)  # the postponed full collection (install_gc_policy)
+        self._idle.setSingleShot(True)
+        self._idle.setInterval(IDLE_COLLECT_MS)
+        self._idle.timeout.connect(collect_when_idle)
 
     def submit(self, parent: QWidget | None, fn: Callable[[Task], T], on_done: Callable[[T], object] | None = None,
                *, on_error: Callable[[BaseException], object] | None = None, title: str | None = None,
@@ -211,6 +248,7 @@ class Operations(QObject):
                 older.task.cancel()
             self._latest[key] = op
         self._running.append(op)
+        self._idle.stop()
         if len(self._running) == 1:
             self.busy_changed.emit(True)
         self.pool.start(op._runnable)
@@ -223,6 +261,7 @@ class Operations(QObject):
         if op.key is not None and self._latest.get(op.key) is op:
             del self._latest[op.key]
         if not self._running:
+            self._idle.start()
             self.busy_changed.emit(False)
 
     def busy(self, key: object | None = None) -> bool:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services import overview, regions
+from ..services import corrections, overview, regions, register
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.register import HouseholdFilter
@@ -33,6 +33,7 @@ from .widgets.list_actions import ListActions
 from .widgets.tables import setup_list_table
 
 SEARCH_DELAY_MS = 200
+CLOSED = "closed"  # the status filter's 已注销 (户注销): not a monitoring status
 NODE_ROLE = Qt.ItemDataRole.UserRole  # (NODE_ALL | NODE_VILLAGE | NODE_GROUP, id)
 NODE_ALL, NODE_VILLAGE, NODE_GROUP = "all", "village", "group"  # what a tree node stands for
 
@@ -73,7 +74,8 @@ class RegisterPage(QWidget):
         self.search.textChanged.connect(lambda _t: self.search_timer.start())
         self.search.returnPressed.connect(self._search_now)
 
-        self.status_combo = ValueCombo(code_items("monitoring_status"), "全部")
+        self.status_combo = ValueCombo([*code_items("monitoring_status"), (register.CLOSED_NAME, CLOSED)], "全部")
+        self.status_combo.setToolTip("“全部”为在册的户；已注销的户选“已注销”，或输入姓名、户编号等搜索")
         self.category_combo = code_combo("category", "全部")
         self.alleviated_combo = ValueCombo((("是", True), ("否", False)), "全部")
         self.suggested_combo = ValueCombo((("建议纳入（未纳入监测）", "suggested"),), "全部")
@@ -88,7 +90,10 @@ class RegisterPage(QWidget):
         self.model.countChanged.connect(self._show_count)
         self.table = self._make_table()
         self.list_actions = ListActions(self.table, lambda: "农户名单",
-                                        lambda index: self.model.household_id(index.row()))
+                                        lambda index: self.model.household_id(index.row()),
+                                        more_actions=self._closing_actions, villages=self._listed_villages)
+        self.list_actions.household_action.connect(self._closing_action)
+        self.dialog = None  # the open 户注销 / 恢复 dialog
         # After the view's own handlers (connected in setModel), so the view's reset does not undo ours.
         self.model.modelAboutToBeReset.connect(self._remember_selection)
         self.model.modelReset.connect(self._restore_selection)
@@ -213,10 +218,14 @@ class RegisterPage(QWidget):
     def current_filter(self) -> HouseholdFilter:
         village_id, group_id = self._region()
         user = self.ctx.user
-        return HouseholdFilter(text=self.search.text().strip(), village_id=village_id, group_id=group_id,
-                               status=self.status_combo.value(), category=self.category_combo.value(),
+        text, status = self.search.text().strip(), self.status_combo.value()
+        # The working register hides closed households (户注销); a search still finds them, shown as 已注销.
+        closed = True if status == CLOSED else None if text else False
+        return HouseholdFilter(text=text, village_id=village_id, group_id=group_id,
+                               status=None if status == CLOSED else status, category=self.category_combo.value(),
                                poverty_alleviated=self.alleviated_combo.value(),
-                               village_ids=user.village_ids if user else None, only_ids=self._suggested_ids)
+                               village_ids=user.village_ids if user else None, only_ids=self._suggested_ids,
+                               closed=closed)
 
     def _suggested_changed(self, value) -> None:
         """The 建议纳入 filter: the households of services.overview's list, computed when chosen."""
@@ -310,6 +319,40 @@ class RegisterPage(QWidget):
         self.editor = editor
         editor.open()
         return editor
+
+    def _listed_villages(self) -> list[str]:
+        """The villages of the shown list, from the tree (reading 20,000 lazy rows for it would freeze the menu):
+        none when one village or group is chosen, the list being that village's already."""
+        village_id, _group = self._region()
+        top = self.tree.topLevelItem(0)
+        if village_id is not None or top is None:
+            return []
+        names = [top.child(i).text(0).rsplit("（", 1)[0] for i in range(top.childCount())
+                 if not top.child(i).text(0).endswith("（0）")]
+        return sorted(names)
+
+    # ------------------------------------------------------------ 户注销 and its reopening
+
+    def _closing_actions(self, household_id: int) -> list[tuple[str, str]]:
+        """户注销 for 管理员 and 乡镇审核员, 恢复 for 管理员 (services.corrections decides; the menu only hides)."""
+        user = self.ctx.user
+        index = self.model.row_of(household_id)
+        row = self.model.row(index) if index is not None else None
+        if user is None or row is None:
+            return []
+        if row.closed:
+            return [("reopen", "恢复已注销的户…")] if corrections.may_reopen(user) else []
+        return [("close", "户注销…")] if corrections.may_close(user) else []
+
+    def _closing_action(self, action: str, household_id: int) -> None:
+        from .correction_dialogs import CloseHouseholdDialog, ReopenHouseholdDialog
+        if action not in ("close", "reopen"):
+            return
+        no = self.ctx.read(register.household_no, household_id) or ""
+        cls = CloseHouseholdDialog if action == "close" else ReopenHouseholdDialog
+        self.dialog = cls(self.ctx, household_id, no, self)
+        self.dialog.accepted.connect(lambda: self._household_saved(household_id))
+        self.dialog.open()
 
     def _household_saved(self, household_id: int) -> None:
         self._keep_ids = [household_id]

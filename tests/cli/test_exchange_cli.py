@@ -4,9 +4,11 @@ beside the input and Chinese reasons on stderr, 2 wrong usage — run as a user 
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 
 import openpyxl
 
+from desktop.services.idnumber import make_id
 from tests.services.test_exchange_book import db_state, family_rows, hh, simple_book, table, write_book
 
 from .test_cli import BOSS
@@ -114,6 +116,10 @@ def test_a_village_close_to_an_existing_one_needs_create_villages(tmp_path):
     for r in rows:
         r["村"] = "东村村委会"
         r["户编号"] = "9" + r["户编号"][1:]
+        # other people: the same person in a new household would be an error of its own (one person, one household)
+        number = r["证件号码"]
+        r["证件号码"] = make_id(number[:6], date(int(number[6:10]), int(number[10:12]), int(number[12:14])),
+                            int(number[14:16]) + 50, "1" if int(number[16]) % 2 else "2")
     path = write_xlsx(tmp_path / "b.xlsx", grid(rows))
     p = run("import", "--db", db, path, check_code=1)
     assert "东村村委会" in p.stderr and "“东村”" in p.stderr and "--create-villages" in p.stderr

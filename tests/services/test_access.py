@@ -22,6 +22,7 @@ from desktop.services import (
     audit,
     auth,
     checks,
+    corrections,
     income,
     measures,
     overview,
@@ -49,7 +50,7 @@ from tests.conftest import TODAY, YEAR, family, login
 RULES = {
     "assess.year_settings": "any", "assess.member_facts": "village", "assess.households_with_developmental": "any",
     "assess.assess": "village",
-    "audit.record": "internal", "audit.history": "village", "audit.recent": "any",
+    "audit.record": "internal", "audit.history": "village", "audit.recent": "any", "audit.user_names": "any",
     "auth.create_user": "admin", "auth.load_user": "internal", "auth.authenticate": "open",
     "auth.change_password": "any", "auth.list_users": "admin", "auth.set_user_active": "admin",
     "auth.reset_password": "admin", "auth.unlock_user": "admin", "auth.log_out": "any", "auth.lock_state": "admin",
@@ -60,11 +61,21 @@ RULES = {
     "national_rules.list_rules": "any", "national_rules.set_rule_enabled": "manager",
     "national_rules.enabled_rules": "any", "national_rules.evaluate": "internal",
     "national_rules.load_facts": "internal",
+    "corrections.validate_step_correction": "village-write", "corrections.correct_step": "village-write",
+    "corrections.validate_case_date": "village-write", "corrections.correct_case_date": "village-write",
+    "corrections.correct_clue_date": "village-write", "corrections.void_problem": "village",
+    "corrections.void_case": "manager", "corrections.close_problems": "village-write",
+    "corrections.close_household": "manager", "corrections.reopen_household": "admin",
+    "corrections.case_corrections": "village", "corrections.household_corrections": "village",
+    "corrections.corrected_steps": "village",
     "demo.generate": "manager",
     "exchange.exporter.export_workbook": "any", "exchange.national_export.export_national": "any",
     "exchange.exporter.write_template": "any",
     "exchange.importer.preview": "any", "exchange.importer.apply": "any", "exchange.importer.findings_for": "any",
-    "exchange.writer.bulk_insert": "any", "exchange.writer.page_cache": "any",
+    "exchange.plan.living_elsewhere": "internal",
+    "exchange.writer.bulk_insert": "any", "exchange.writer.page_cache": "any", "exchange.writer.reserve_ids": "any",
+    "dataversion.cached": "any", "dataversion.current": "any", "dataversion.uncommitted": "any",
+    "dataversion.take_write_lock": "any",
     "income.line_catalog": "any", "income.add_line": "manager", "income.size_at": "village",
     "income.sizes_at": "village", "income.save_record": "village-write", "income.records": "village",
     "income.latest_record_ids": "village", "income.totals_for_year": "village", "assess.calculator_facts": "village",
@@ -82,7 +93,7 @@ RULES = {
     "regions.add_group": "manager", "regions.update_region": "manager", "regions.tree": "any",
     "regions.village_by_name": "any", "regions.group_by_name": "any", "regions.names": "any",
     "register.household_ids": "any", "register.household_no": "village", "register.household_rows": "village",
-    "register.count_households": "any",
+    "register.count_households": "any", "register.search_households": "any",
     "register.get_household": "village", "register.household_id_by_no": "village", "register.events": "village",
     "register.refresh_household": "village-write", "register.check_access": "village-write",
     "register.save_household": "village-write", "register.record_event": "village-write",
@@ -269,6 +280,21 @@ def _household_calls():
         "assess.assess": lambda s, h, w: assess.assess(s, YEAR, TODAY, household_ids=[h.hid]),
         "audit.history": lambda s, h, w: audit.history(s, h.hid),
         "checks.run_checks": lambda s, h, w: checks.run_checks(s, YEAR, TODAY, [h.hid]),
+        "corrections.validate_step_correction": lambda s, h, w: corrections.validate_step_correction(
+            s, corrections.StepCorrection(h.case, 1, "笔误", done_on=date(2024, 6, 2)), TODAY),
+        "corrections.correct_step": lambda s, h, w: corrections.correct_step(
+            s, corrections.StepCorrection(h.case, 1, "笔误", done_on=date(2024, 6, 2)), as_of=TODAY),
+        "corrections.validate_case_date": lambda s, h, w: corrections.validate_case_date(
+            s, h.case, date(2024, 5, 30), "笔误", TODAY),
+        "corrections.correct_case_date": lambda s, h, w: corrections.correct_case_date(
+            s, h.case, date(2024, 5, 30), "笔误", as_of=TODAY),
+        "corrections.correct_clue_date": lambda s, h, w: corrections.correct_clue_date(
+            s, h.clue, date(2024, 6, 1), "笔误", as_of=TODAY),
+        "corrections.void_problem": lambda s, h, w: corrections.void_problem(s, h.case),
+        "corrections.close_problems": lambda s, h, w: corrections.close_problems(s, h.hid, TODAY, "迁出", TODAY),
+        "corrections.case_corrections": lambda s, h, w: corrections.case_corrections(s, h.case),
+        "corrections.household_corrections": lambda s, h, w: corrections.household_corrections(s, h.hid),
+        "corrections.corrected_steps": lambda s, h, w: corrections.corrected_steps(s, h.case),
         "rectification.check": lambda s, h, w: rectification.check(s, YEAR, TODAY, [h.hid]),
         "rectification.sync": lambda s, h, w: rectification.sync(s, YEAR, TODAY, [], [h.hid]),
         "rectification.decide": lambda s, h, w: rectification.decide(s, [h.entry], "fixed", None, TODAY),
@@ -452,8 +478,8 @@ def test_the_clerks_audit_log_shows_their_villages_and_their_own_actions(db, use
     assert rows and len(rows) < len(everything)
     assert not any(r.what.startswith("户 #") and f"#{world['east'].hid}" in r.what for r in rows)
     assert east_ids  # 东村's changes exist, and the clerk sees none of them:
-    assert all(r.user in ("clerk", "admin") for r in rows)
-    assert any(r.user == "clerk" for r in rows)
+    assert all(r.user in ("村录入员", "管理员") for r in rows)  # who: the user's name
+    assert any(r.user == "村录入员" for r in rows)
     assert {r.what for r in rows}.isdisjoint({r.what for r in everything if "user_" in r.what})
 
 

@@ -30,7 +30,7 @@ def test_set_user_villages_replaces_the_list_and_is_audited(db, township, admin)
         user = auth.authenticate(s, "clerk", "Xc-cun-2024")
         assert user.village_ids == frozenset({east})
         entry = next(e for e in audit.recent(s) if e.what.startswith("用户村"))
-        assert (entry.user, entry.old, entry.new) == ("admin", "西村", "东村")
+        assert (entry.user, entry.old, entry.new) == ("管理员", "西村", "东村")
 
 
 def test_set_user_villages_refuses_empty_list_and_non_clerks(db, township, admin):

@@ -488,7 +488,7 @@ def test_imported_income_is_the_annual_record_and_a_quarterly_one_stays_beside_i
     assert sorted(((r.quarter or 0), r.origin, r.signatures_collected) for r in records) == [
         (0, "imported", None), (3, "entered", False)]
     imported = next(r for r in records if r.quarter is None)
-    assert imported.source_file == "u.xlsx" and imported.recorded_by == "admin"
+    assert imported.source_file == "u.xlsx" and imported.recorded_by == "管理员"
 
 
 def test_importing_the_same_file_twice_changes_nothing_the_second_time(ctx, tmp_path):

@@ -136,8 +136,9 @@ def test_every_log_in_is_audited_with_who_and_why(db, township, admin):
     with db.session(admin) as s:
         rows = [(r.user, r.action, r.new) for r in reversed(audit.recent(s)) if r.action in ("登录", "登录失败")]
         stored = " ".join(e.new or "" for e in s.scalars(select(AuditEntry)))
-    assert rows[-4:] == [("clerk", "登录失败", "密码不正确"), ("nobody", "登录失败", "用户不存在"),
-                         ("clerk", "登录失败", "未到重试时间"), ("clerk", "登录", "")]
+    # who: the user's name (issue 19); a typed name of no user stays as typed
+    assert rows[-4:] == [("村录入员", "登录失败", "密码不正确"), ("nobody", "登录失败", "用户不存在"),
+                         ("村录入员", "登录失败", "未到重试时间"), ("村录入员", "登录", "")]
     assert "Wrong" not in stored  # never a typed password
 
 

@@ -166,7 +166,7 @@ def test_decisions_are_audited_with_who_and_the_state_in_chinese(ctx, world):
     ctx.run(rectification.decide, [medical(ctx).id], WAIVED, "已核实", TODAY)
     rows = ctx.read(audit.history, world["east"])
     states = [r for r in rows if r.what.startswith("整改台账") and r.field == "整改状态"]
-    assert states and states[0].old == "待整改" and states[0].new == "无需整改" and states[0].user == "admin"
+    assert states and states[0].old == "待整改" and states[0].new == "无需整改" and states[0].user == "管理员"
 
 
 def test_open_counts_by_rule_and_village(ctx, world):

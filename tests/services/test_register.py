@@ -88,7 +88,7 @@ def test_update_is_audited_with_old_and_new(ctx, township):
     hist = ctx.read(audit.history, hid)
     phone = [h for h in hist if h.field == "联系电话" and h.what.startswith("户信息")]
     assert phone and phone[0].old == "13800000000" and phone[0].new == "13900000000"
-    assert phone[0].user == "admin"
+    assert phone[0].user == "管理员"
     school = [h for h in hist if h.field == "A12 在校生状况"]
     assert school and school[0].old == "八年级" and school[0].new == "九年级"
 

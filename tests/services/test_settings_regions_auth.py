@@ -22,7 +22,7 @@ def test_year_settings_only_change_what_is_given_and_are_audited(ctx):
     ys = ctx.read(settings.get_year, 2024)
     assert ys.monitoring_line == Decimal("7100.00") and ys.rural_average == Decimal("15000.00")
     rows = ctx.read(audit.recent)
-    assert any(r.field.startswith("当地农村人均纯收入") and r.new == "15000.00" and r.user == "admin" for r in rows)
+    assert any(r.field.startswith("当地农村人均纯收入") and r.new == "15000.00" and r.user == "管理员" for r in rows)
 
 
 @pytest.mark.parametrize("value,fragment", [("-1", "必须大于 0"), ("abc", "不是有效的金额"), ("0", "必须大于 0"),

@@ -49,12 +49,24 @@ def main(workdir: Path) -> int:
     hid = ctx.run(register.save_household, HouseholdData(household_no="3703050010010001", village_id=v1,
                                                           group_id=g1, phone="13800000000"), members, today, user)
     _data, saved_members = ctx.read(register.get_household, hid)
+    from desktop.services import workflow
+    clue = ctx.run(workflow.record_clue, "01", date(2024, 11, 4), household_id=hid, as_of=today)
+    case_id = ctx.run(workflow.open_identification, clue, as_of=today)
+    ctx.run(workflow.complete_step, case_id, "verify", date(2024, 11, 5), data={"authorized": True}, as_of=today)
+    case = ctx.read(workflow.view, case_id, today)
 
     window = create_main_window(ctx)
     window.show()
     app.processEvents()
 
     from desktop.views.clue_dialog import ApplicationDialog, ClueDialog, GreenChannelDialog, RemovalDialog
+    from desktop.views.correction_dialogs import (
+        CaseDateDialog,
+        CloseHouseholdDialog,
+        ReopenHouseholdDialog,
+        StepCorrectionDialog,
+        VoidCaseDialog,
+    )
     from desktop.views.crash_dialog import CrashDialog
     from desktop.views.export_dialog import ExportDialog
     from desktop.views.first_run import FirstRunWizard
@@ -94,6 +106,11 @@ def main(workdir: Path) -> int:
         "导入 Excel": lambda: ImportWizard(ctx, window),
         "导出 Excel": lambda: ExportDialog(ctx, window),
         "程序内部错误": lambda: CrashDialog("Traceback…\n" * 80, workdir / "log.txt", window),
+        "更正步骤": lambda: StepCorrectionDialog(ctx, case, case.steps[0], window),
+        "更正发起日期": lambda: CaseDateDialog(ctx, case, window),
+        "作废流程": lambda: VoidCaseDialog(ctx, case, window),
+        "户注销": lambda: CloseHouseholdDialog(ctx, hid, "3703050010010001", window),
+        "恢复已注销的户": lambda: ReopenHouseholdDialog(ctx, hid, "3703050010010001", window),
     }
     del measures  # (imported for the plan dialogs' services)
     out = []

@@ -72,7 +72,7 @@ def test_settings_page_saves_a_new_monitoring_line_and_it_is_audited(qtbot, ctx)
     assert page.error.isHidden()
     assert ctx.read(settings.get_year, YEAR).monitoring_line == Decimal("7300.00")
     entry = next(e for e in ctx.read(audit.recent) if e.field.startswith("监测线"))
-    assert (entry.user, entry.action, entry.old, entry.new) == ("admin", "修改", "7100.00", "7300.00")
+    assert (entry.user, entry.action, entry.old, entry.new) == ("管理员", "修改", "7100.00", "7300.00")
     assert entry.what.startswith("年度设置")
     assert "已保存" in page.notice.text()
 
@@ -354,7 +354,7 @@ def test_audit_page_shows_entries_newest_first_in_beijing_time_and_pages(qtbot, 
     assert model.headerData(0, Qt.Orientation.Horizontal) == "时间（北京时间）"
     assert model.rowCount() == 3
     first = [model.data(model.index(0, c)) for c in range(model.columnCount())]
-    assert first[1:] == ["admin", "修改", f"年度设置 #{YEAR}", "监测线（元/人·年）", "7100.00", "7200.00"]
+    assert first[1:] == ["管理员", "修改", f"年度设置 {YEAR} 年", "监测线（元/人·年）", "7100.00", "7200.00"]
     assert len(first[0]) == 19 and first[0][4] == "-"  # yyyy-MM-dd HH:mm:ss
     assert page.more_button.isEnabled()
     qtbot.mouseClick(page.more_button, Qt.MouseButton.LeftButton)

@@ -185,7 +185,7 @@ def test_changes_are_audited_and_shown_in_history(qtbot, ctx, saved):
     assert entries and entries[0].old == "13800000000" and entries[0].new == "13700000001"
     ed.tabs.setCurrentIndex(TAB_HISTORY)
     rows = ed.history_table.records.rows()
-    assert any(r.field == "联系电话" and r.new == "13700000001" and r.user == "admin" for r in rows)
+    assert any(r.field == "联系电话" and r.new == "13700000001" and r.user == "管理员" for r in rows)
     model = ed.history_table.records
     shown = [[model.index(r, c).data() for c in range(model.columnCount())] for r in range(model.rowCount())]
     assert any(row[3].startswith("户信息") and row[4] == "联系电话" and row[6] == "13700000001" for row in shown)

@@ -139,7 +139,8 @@ def test_member_model_passes_qt_model_tester(qtmodeltester):
 def test_member_model_has_every_field_with_chinese_headers():
     model = MemberTableModel(members_with_a_dead_one())
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
-    assert headers[:4] == ["A5 姓名", "A6 性别", "A7 证件号码", "A8 与户主关系"]
+    # 出生日期 beside the ID number, as the national list has it: derived from the ID, read-only (issue 19)
+    assert headers[:5] == ["A5 姓名", "A6 性别", "A7 证件号码", "出生日期", "A8 与户主关系"]
     for label in ("A9 民族", "A12 在校生状况", "残疾等级", "A16 务工时间（月）", "A17 参加基本医疗保险",
                   "A22 易地扶贫搬迁", "联系电话", "成员状态", "状态变化日期"):
         assert label in headers
@@ -148,7 +149,11 @@ def test_member_model_has_every_field_with_chinese_headers():
         assert label in headers
     for label in ("享受低保起始时间", "享受特困供养起始时间", "大病或残疾发生日期", "失业", "失能", "在外就读"):
         assert label in headers  # the key-group facts of §6.3
-    assert len(FIELDS) == 34  # A5–A22, the national facts (§9.1) and the key-group facts (§6.3)
+    assert len(FIELDS) == 35  # A5–A22, 出生日期, the national facts (§9.1) and the key-group facts (§6.3)
+    born = model.index(0, COL["birth_date"])
+    assert born.data() == model.member(0).id_number[6:10] + "-" + model.member(0).id_number[10:12] + "-" \
+        + model.member(0).id_number[12:14]
+    assert not model.flags(born) & Qt.ItemFlag.ItemIsEditable
     assert model.index(0, COL["relation"]).data() == "户主"
     assert model.index(0, COL["relation"]).data(Qt.ItemDataRole.EditRole) == "01"
     assert model.index(0, COL["a17_medical"]).data() == "是"

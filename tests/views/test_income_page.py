@@ -262,7 +262,7 @@ def test_choosing_a_match_of_the_completer_opens_that_household(qtbot, page, ctx
     other = add_household(ctx, township["villages"]["西村"], no="3703050020010001", serial=11)
     page.find("3703050020010001")
     index = page.completer.completionModel().index(0, 0)
-    assert index.data() == "3703050020010001  张三（西村）"
+    assert index.data() == "3703050020010001  张三（西村）· 未纳入"  # the pickers' one line, with the status
     page.completer.activated[QModelIndex].emit(index)
     qtbot.waitUntil(lambda: page.facts is not None and page.facts.household_id == other)
 

@@ -56,7 +56,7 @@ def test_log_out_brings_the_log_in_back_and_another_user_takes_the_seat(qtbot, d
     assert shown == [("", ""), ("", "")] and quits == []
     admin = AppContext(db).run(auth.authenticate, "admin", ADMIN_PASSWORD)
     rows = [(r.user, r.action) for r in AppContext(db, admin).read(audit.recent)]
-    assert rows[:4] == [("admin", "登录"), ("clerk", "登录"), ("admin", "注销"), ("admin", "登录")]
+    assert rows[:4] == [("管理员", "登录"), ("村录入员", "登录"), ("管理员", "注销"), ("管理员", "登录")]  # names
 
 
 def test_closing_the_log_in_after_log_out_ends_the_program(qtbot, db, township, logins):

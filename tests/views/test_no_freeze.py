@@ -14,7 +14,13 @@ A gap without the worker is also measured as the GUI thread's own time: the wall
 thread was ready to run but waited for a core (Linux's /proc/thread-self/schedstat), which is what a busy machine
 adds. What is left is time the thread computed, slept or waited for something itself (a sleep, a lock, a file):
 it must stay under 400 ms. Where the kernel does not say (not Linux), the wall-clock gap must stay under a
-second."""
+second.
+
+Gaps while the worker computed are measured the same way and must stay under a second of the GUI thread's own
+time: the long ones (0.3–1.3 s) were Python's full garbage collections on the worker, holding the GIL (measured
+with gc.callbacks); views/operations.py now leaves the full collection for an idle moment (install_gc_policy, as
+the program does at start). On a machine that is not oversubscribed (load average at most one per CPU) every
+wall-clock gap, with or without the worker, must stay under 200 ms."""
 
 from __future__ import annotations
 
@@ -35,7 +41,7 @@ from desktop import app as desktop_app
 from desktop.services import auth, demo, regions, settings
 from desktop.services.context import AppContext
 from desktop.services.db import init_db, sqlite_url
-from desktop.views.operations import Operation, operations
+from desktop.views.operations import Operation, install_gc_policy, operations
 
 pytestmark = pytest.mark.slow(seconds=60)  # started first (tests/conftest.py)
 AS_OF = date(2024, 11, 20)
@@ -131,6 +137,7 @@ class Watchdog:
         self.doing = ""
         self.stalls: list[tuple[float, str]] = []  # wall-clock gaps without the worker
         self.freezes: list[tuple[float, float, str]] = []  # (own ms, wall ms, during): gaps the window made itself
+        self.worker_freezes: list[tuple[float, float, str]] = []  # the same while the worker ran (GIL, GC)
         self.gui_stalls: list[tuple[float, str]] = []  # the GUI thread's own work over the limit
         self.while_worker_ran: list[tuple[float, str]] = []
         self._worker_seen = 0
@@ -152,6 +159,8 @@ class Watchdog:
                 own, limit = gap - (waited - self.last_waited), OWN_FREEZE_MS
             if not worker and own >= limit:
                 self.freezes.append((round(own), round(gap), self.doing))
+            elif worker and own >= FREEZE_MS:
+                self.worker_freezes.append((round(own), round(gap), self.doing))
         self.last, self.last_waited = now, waited
         self._worker_seen = self._worker_activity()
 
@@ -183,6 +192,7 @@ def settle(qtbot) -> None:
 
 
 def test_no_stall_over_200_ms_in_page_switches_and_actions_on_20000_households(qtbot, big_ctx, monkeypatch):
+    undo_gc_policy = install_gc_policy()  # as app.setup_application does for the program
     dog = Watchdog()
     succeeded = Operation._succeeded
 
@@ -215,8 +225,14 @@ def test_no_stall_over_200_ms_in_page_switches_and_actions_on_20000_households(q
     for spec in window.specs:  # again, with everything loaded once
         dog.run(qtbot, f"再次切换到{spec.title}", lambda k=spec.key: window.show_page(k))
     dog.timer.stop()
-    print("gaps while the worker computed (GIL contention, not asserted):", dog.while_worker_ran)
+    undo_gc_policy()
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    print(f"load per CPU {load:.1f}; wall-clock gaps while the worker computed: {dog.while_worker_ran}; "
+          f"without the worker (a busy machine inflates these): {dog.stalls}")
     assert warnings.dashboard is not None and quality.model.rowCount() > 0  # the work was really done
-    print("wall-clock gaps without the worker (a busy machine inflates these):", dog.stalls)
     assert not dog.gui_stalls, f"GUI-thread work over {LIMIT_MS} ms (ms, during): {dog.gui_stalls}"
     assert not dog.freezes, f"the window froze (own ms, wall ms, during): {dog.freezes}"
+    assert not dog.worker_freezes, f"the window froze while the worker ran (own ms, wall ms): {dog.worker_freezes}"
+    if load <= 1.0:  # the machine is not oversubscribed: any gap is the program's doing
+        gaps = dog.stalls + dog.while_worker_ran
+        assert not gaps, f"wall-clock gaps over {LIMIT_MS} ms on an idle machine (ms, during): {gaps}"

@@ -60,7 +60,7 @@ def test_login_with_enter_returns_the_current_user(qtbot, login, db):
     assert isinstance(login.user, auth.CurrentUser)
     assert (login.user.username, login.user.role) == ("admin", "admin")
     logins = [e for e in AppContext(db, login.user).read(audit.recent) if e.action == "登录"]
-    assert len(logins) == 1 and logins[0].user == "admin"  # one Enter, one log-in
+    assert len(logins) == 1 and logins[0].user == "管理员"  # one Enter, one log-in
 
 
 def test_login_failure_shows_chinese_message_inline_and_stays_open(qtbot, login):

@@ -387,14 +387,15 @@ def write_error_workbook(errors: list[Issue], path: Path | str, *, source: Path 
             info = book.wb.add_worksheet("说明")
             info.set_column(0, 0, 16, book.bold)
             info.set_column(1, 1, 90, book.wrap)
+            wrap = book.style(font_name="等线", font_size=11, text_wrap=True, valign="top")
             total = len(errors) if total is None else total
             lines = [("导入文件", str(source) if source is not None else ""),
                      ("检查时间", datetime.now().strftime("%Y-%m-%d %H:%M")),
                      ("错误数", f"{total} 处" + (f"（列出前 {len(errors)} 处）" if total > len(errors) else "")),
                      ("结果", "文件未导入，数据库没有任何修改。请按“错误清单”逐条改正原文件后重新导入。")]
             for i, (k, v) in enumerate(lines):
-                info.write_string(i, 0, k)
-                info.write_string(i, 1, v)
+                book.write(info, i, 0, k)
+                book.write(info, i, 1, v, wrap)
             book.close()
     except OSError as exc:
         raise ExchangeError(f"无法写入错误清单“{path}”：{exc.strerror or exc}") from None

@@ -21,12 +21,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...models import AuditEntry, Household, Member, Region
-from .. import access, audit, backup, regions
+from .. import access, audit, backup, dataversion, regions
 from ..auth import CurrentUser
-from ..idnumber import parse_id
-from .layout import INCOME_ITEMS, match_sheet, norm_value, sheet, sheets
+from ..idnumber import normalize_id
+from .hidden import choose_sheets
+from .hidden import notes as hidden_notes
+from .hidden import questions as hidden_questions
+from .layout import INCOME_ITEMS, norm_value, sheet, sheets
 from .national import close_village, matters, read_national
-from .plan import NATIONAL, PROGRAM, Data, Plan
+from .plan import NATIONAL, PROGRAM, Data, Plan, living_elsewhere
 from .reader import Book, Issue, Issues, ParsedSheet, WorkbookError, parse_sheet
 from .values import measure_items
 from .writer import ExchangeError, ImportCancelled, Progress, Writer, check_cancel, page_cache, report  # noqa: F401
@@ -68,8 +71,13 @@ class Preview:
     errors: list[Issue] = field(default_factory=list)
     error_count: int = 0
     notes: list[str] = field(default_factory=list)
+    sheet_notes: list[str] = field(default_factory=list)  # which sheet was read as what; removed characters
     elapsed: float = 0.0
     data: Data | None = field(default=None, repr=False, compare=False)
+    # How the file lands, as resolved against the data version seen by the preview (services.dataversion): apply
+    # reuses it while that version is still the database's and the same user applies.
+    plan: Plan | None = field(default=None, repr=False, compare=False)
+    resolved_at: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -161,9 +169,10 @@ def _some(names: list[str], shown: int = 12) -> str:
 
 def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser | None = None,
             progress: Progress | None = None, accept_unknown_columns: bool = False,
-            create_villages: bool = False) -> Preview:
+            create_villages: bool = False, include_hidden: bool = False) -> Preview:
     """Read and check the whole file against the database; write nothing. Unknown columns that
-    matter and village names close to existing ones are errors (questions) unless accepted."""
+    matter, village names close to existing ones, and hidden sheets or rows that would be read as data
+    are errors (questions) unless accepted."""
     user = access.actor(session)  # the session's user decides, whatever a caller passes
     started = time.perf_counter()
     path = Path(path)
@@ -182,6 +191,10 @@ def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser 
         else:
             _check_file(data, issues, tw.name)
             plan = _resolve(session, data, issues, user)
+            living_elsewhere(session, data, issues)
+            version = dataversion.current(session)
+            if plan is not None and version is not None and not dataversion.uncommitted(session):
+                result.plan, result.resolved_at = plan, (version, user.username, user.village_ids)
             _count(result, data, plan)
             _describe(result, data)
             asked = Issues()
@@ -195,6 +208,11 @@ def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser 
                                       "或在命令行加 --accept-unknown-columns")
                 if asked.items:
                     questions["unknown_columns"] = list(asked.items)
+            if not include_hidden:
+                asked3 = Issues()
+                hidden_questions(data, asked3)
+                if asked3.items:
+                    questions["hidden"] = list(asked3.items)
             if plan is not None and plan.close_villages and not create_villages:
                 asked2 = Issues()
                 hh = data.sheets["household"]
@@ -203,7 +221,8 @@ def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser 
                                f"与已有的行政村“{existing}”只差一点，可能是同一个村：如确是新村，请在导入窗口中确认，"
                                f"或在命令行加 --create-villages；如是同一个村，请把文件中的村名改为“{existing}”")
                 questions["close_villages"] = list(asked2.items)
-        result.notes = _notes(data)
+        result.sheet_notes = hidden_notes(data) if data is not None else []
+        result.notes = result.sheet_notes + _notes(data)
     order = {sh.name: i for i, sh in enumerate(sheets().values())}
     if data is not None:
         order.update({ps.name: order.get(ps.sheet.name, 9) for ps in data.sheets.values()})
@@ -246,10 +265,11 @@ def read(path: Path, issues: Issues, progress: Progress | None = None) -> Data |
     errors of cells and missing sheets collected."""
     book = Book(path)
     try:
-        found = match_sheet(book.sheet_names)
+        found, passed_over = choose_sheets(book.sheets)
         if not ("household" in found and "member" in found):
             national = read_national(book, issues, progress)
             if national is not None:
+                national.book_sheets = list(book.sheets)
                 return national
         for key, sh in sheets().items():
             if sh.required and key not in found:
@@ -266,7 +286,8 @@ def read(path: Path, issues: Issues, progress: Progress | None = None) -> Data |
             parsed[key] = parse_sheet(book, name, sheets()[key], issues, tick)
     finally:
         book.close()
-    data = Data(parsed, read=list(parsed.values()))
+    data = Data(parsed, read=list(parsed.values()), book_sheets=list(book.sheets), passed_over=passed_over,
+                roles={name: sheets()[key].name for key, name in found.items()})
     hh = parsed["household"]
     if hh.header_row is not None and not hh.rows and not issues:
         issues.add(hh.name, None, "", "", "“户信息”表中没有数据行：没有可导入的户")
@@ -527,7 +548,7 @@ def _resolve(session: Session, data: Data, issues: Issues, user: CurrentUser | N
     mem = data.sheets["member"]
     i_id = mem.sheet.index("id_number")
     known = _existing_numbers(session, list(existing.values()))
-    for _no, rows in data.members.items():
+    for no, rows in data.members.items():
         hid = existing.get(no)
         numbers = known.get(hid, ()) if hid is not None else ()
         for _row, vals in rows:
@@ -547,11 +568,11 @@ def _existing_numbers(session: Session, household_ids: list[int]) -> dict[int, s
         wanted = set(household_ids)
         for hid, number in session.execute(q):
             if hid in wanted:
-                out[hid].add(parse_id(number).number)
+                out[hid].add(normalize_id(number))
     else:
         for start in range(0, len(household_ids), 900):
             for hid, number in session.execute(q.where(Member.household_id.in_(household_ids[start:start + 900]))):
-                out[hid].add(parse_id(number).number)
+                out[hid].add(normalize_id(number))
     return out
 
 
@@ -599,7 +620,11 @@ def apply(session: Session, pv: Preview, *, user: CurrentUser | None = None, as_
             report(progress, 0, 0, "正在备份数据库")
             taken = backup.backup_sqlite(path, "import")
     issues = Issues()
-    plan = _resolve(session, data, issues, user)
+    plan = pv.plan
+    if plan is None or pv.resolved_at != (dataversion.current(session), user.username, user.village_ids) \
+            or dataversion.uncommitted(session):
+        plan = _resolve(session, data, issues, user)  # the database changed since the preview: resolve again
+    pv.plan = pv.resolved_at = None
     if issues or plan is None:
         raise ExchangeError("数据库在预览之后已有变化，请重新预览：" + "；".join(i.text() for i in issues.items[:5]))
     writer = Writer(session, data, plan, pv.year, as_of, progress, cancelled, source_file=pv.path.name)

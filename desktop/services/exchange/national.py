@@ -65,13 +65,12 @@ class _Split:
 
 
 def read_national(book: Book, issues: Issues, progress: Progress | None = None) -> Data | None:
-    """Every visible sheet that holds a one-row-a-person list, as Data; None when no sheet does
-    (the caller then reports what our own layout misses)."""
+    """Every sheet that holds a one-row-a-person list, as Data; None when no sheet does (the caller then
+    reports what our own layout misses). Hidden sheets are read too: the importer asks about them
+    (hidden.py) rather than dropping or taking them silently."""
     P = person_sheet()
     parsed: list[tuple[ParsedSheet, Issues]] = []
     for info in book.sheets:
-        if not info.visible:
-            continue
         own = Issues()
         name = info.name
 
@@ -91,7 +90,9 @@ def read_national(book: Book, issues: Issues, progress: Progress | None = None) 
         issues.count += own.count - len(own.items)
         for i in own.items:
             issues.add(i.sheet, i.row, i.column, i.value, i.reason)
-    return _group([ps for ps, _own in parsed], issues)
+    data = _group([ps for ps, _own in parsed], issues)
+    data.roles = {ps.name: "全国系统一人一行名单" for ps, _own in parsed}
+    return data
 
 
 def _group(read: list[ParsedSheet], issues: Issues) -> Data:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .reader import ParsedSheet
+from .reader import ParsedSheet, SheetInfo
 
 PROGRAM, NATIONAL = "program", "national"
 
@@ -22,6 +22,9 @@ class Data:
     lines: dict[str, list[tuple[int, list]]] = field(default_factory=lambda: defaultdict(list))
     layout: str = PROGRAM  # program (SPEC §9) or national (SPEC §9.1)
     read: list[ParsedSheet] = field(default_factory=list)  # the file's sheets as read (national: each person sheet)
+    book_sheets: list[SheetInfo] = field(default_factory=list)  # every sheet of the file, hidden ones too
+    roles: dict[str, str] = field(default_factory=dict)  # sheet name → what it was read as (户信息, 一人一行名单 …)
+    passed_over: list[str] = field(default_factory=list)  # hidden sheets not read: a visible one has their role
 
 
 @dataclass
@@ -38,3 +41,46 @@ class Plan:
     members_new: int = 0
     members_updated: int = 0
     close_villages: list[tuple[str, str]] = field(default_factory=list)  # (name in the file, existing name)
+
+
+def living_elsewhere(session, data: Data, issues) -> None:
+    """A person the file lists as a living member of one household who is a living member of another
+    household in the database: an error naming both (a move between households is an event with a date,
+    recorded in the register — never a side effect of an import)."""
+    from sqlalchemy import select
+
+    from ...models import Household, Member
+    from ..idnumber import parse_id
+
+    mem = data.sheets["member"]
+    M = mem.sheet
+    i_id, i_status = M.index("id_number"), M.index("status")
+    wanted: dict[str, tuple[str, int]] = {}  # ID → (household in the file, row)
+    for no, rows in data.members.items():
+        for row_no, vals in rows:
+            number = vals[i_id]
+            if number is not None and vals[i_status] in (None, "normal"):
+                wanted.setdefault(number, (no, row_no))
+    if not wanted:
+        return
+    q = (select(Member.id_number, Member.name, Household.household_no)
+         .join(Household, Household.id == Member.household_id).where(Member.status == "normal"))
+    found: list[tuple[str, str, str]] = []
+    if len(wanted) > 5000:
+        for number, name, no in session.execute(q):
+            if number in wanted or parse_id(number).number in wanted:
+                found.append((parse_id(number).number, name, no))
+    else:
+        numbers = list(wanted)
+        numbers += [n.lower() for n in numbers if n.endswith("X")]
+        for start in range(0, len(numbers), 900):
+            for number, name, no in session.execute(q.where(Member.id_number.in_(numbers[start:start + 900]))):
+                found.append((parse_id(number).number, name, no))
+    for number, name, no in found:
+        in_file = wanted.get(number)
+        if in_file is None or in_file[0] == no:
+            continue
+        issues.add(mem.name, in_file[1], mem.header("id_number"), number,
+                   f"此人（数据库中为“{name}”）是户编号 {no} 的在册成员，文件却把他列在户编号 {in_file[0]} 中："
+                   "一人不能在两户；如确已迁到该户，请先在“户籍登记”中为原户登记迁出、为该户登记迁入，"
+                   "或在文件中删去此人")

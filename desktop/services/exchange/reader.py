@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -25,15 +25,16 @@ from xml.etree import ElementTree
 from ...models import Household, IncomeLine, Measure, Member, Region
 from ..errors import ServiceError
 from .layout import Alias, Column, HeaderMatcher, Sheet, national, norm_header, norm_value
-from .values import Bad, converter, show
+from .measure import LIMITS, FileRefused, Limits, SheetScan, check_size, open_zip, scan_xlsx
+from .values import Bad, clip, converter, show
 
 HEADER_SCAN = 30  # rows searched for the header
-SPARSE_CELLS = 1_000_000  # a sheet declaring more cells than this is checked for sparseness
 MAX_ERRORS = 50_000  # errors kept for the list; the count goes on
+HEADER_CHARS = 40  # a header is echoed up to here
+REASON_CHARS = 400  # a reason is cut here (converters already cut the values they quote)
 PROGRESS_EVERY = 5000
 
 _MODELS = {"household": Household, "member": Member, "measure": Measure, "income_line": IncomeLine}
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 
 
 class WorkbookError(ServiceError):
@@ -79,11 +80,13 @@ class Issues:
         self.limit = limit
 
     def add(self, sheet: str, row: int | None, column: str, value: object, reason: str) -> None:
+        """One error; what is echoed (value, and a reason quoting a value) is cut to a readable length."""
         self.count += 1
         if len(self.items) < self.limit:
             sheet = getattr(row, "sheet", sheet)
             row = int(row) if row is not None else None
-            self.items.append(Issue(sheet, row, column, show(value) if not isinstance(value, str) else value, reason))
+            value = show(value) if not isinstance(value, str) else value
+            self.items.append(Issue(clip(sheet, 40), row, clip(column, 40), clip(value), clip(reason, REASON_CHARS)))
 
     def __bool__(self) -> bool:
         return self.count > 0
@@ -91,19 +94,17 @@ class Issues:
 
 # ---------------------------------------------------------------- the workbook
 
-def _col_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
 @dataclass(frozen=True)
 class SheetInfo:
     """A sheet as the file lists it, before anything of it is read."""
 
     name: str
     visible: bool = True
+    state: str = "visible"  # visible, hidden (Format › Sheet › Unhide shows it) or veryHidden (only VBA does)
+
+    @property
+    def state_text(self) -> str:
+        return {"hidden": "隐藏", "veryHidden": "深度隐藏，Excel 中无法取消隐藏"}.get(self.state, "")
 
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls (BIFF in a compound document)
@@ -124,42 +125,65 @@ def file_kind(path: Path) -> str:
 
 class Book:
     """A workbook open for reading: its sheets (Book.sheets, with visibility), and the rows of one
-    sheet at a time. .xlsx/.xls through python-calamine, .csv as one sheet named after the file."""
+    sheet at a time. .xlsx/.xls through python-calamine, .csv as one sheet named after the file.
 
-    def __init__(self, path: Path):
+    Nothing is loaded before it is measured (measure.py): the file's size first; for .xlsx the whole
+    package (part sizes as read, not as claimed; the shared strings) before calamine opens it, and each
+    sheet (its real extent, hidden rows, error cells) before calamine loads it; a sheet whose grid the
+    cells do not fill is read row by row instead. An .xls, whose records cannot be measured as cheaply,
+    is read in a child process with a memory limit (xls_child.py)."""
+
+    def __init__(self, path: Path, limits: Limits = LIMITS):
         self.path = Path(path)
+        self.limits = limits
         if not self.path.is_file():
             raise WorkbookError(f"文件不存在：{self.path}")
         self.kind = file_kind(self.path)
         self._wb = None
         self._csv: list[list[str]] | None = None
         self._zip_parts: dict[str, str] = {}
+        self._scans: dict[str, SheetScan] = {}
+        self._xls: dict[str, list[tuple[int, list]]] | None = None
+        if self.kind:
+            _refused(lambda: check_size(self.path, self.kind, limits))
         if self.kind == "csv":
             self.sheets = [SheetInfo(self.path.stem)]
-        elif self.kind in ("xlsx", "xls"):
+        elif self.kind == "xlsx":
+            self._zip_parts = self._sheet_parts()
+            _refused(lambda: scan_xlsx(self.path, {}, limits, skip=set(self._zip_parts.values())))  # not the sheets
             self._open_calamine()
+        elif self.kind == "xls":
+            self._open_xls()
         else:
             raise WorkbookError("不是有效的 Excel 工作簿（.xlsx/.xls）或 CSV 文件，或文件已损坏")
         self.sheet_names = [sh.name for sh in self.sheets]
 
     def _open_calamine(self) -> None:
         from python_calamine import CalamineWorkbook
-        what = "Excel 工作簿（.xlsx）" if self.kind == "xlsx" else "Excel 97-2003 工作簿（.xls）"
         try:
             self._wb = CalamineWorkbook.from_path(str(self.path))
-            self.sheets = [SheetInfo(m.name, "Visible" in str(m.visible)) for m in self._wb.sheets_metadata]
+            self.sheets = [SheetInfo(m.name, _state(m.visible) == "visible", _state(m.visible))
+                           for m in self._wb.sheets_metadata]
         except Exception as exc:  # noqa: BLE001 - calamine raises its own types for every kind of damage
             kind = type(exc).__name__
             if "Password" in kind:
                 raise WorkbookError("工作簿设有打开密码，请先在 Excel 中取消密码后再导入") from None
-            raise WorkbookError(f"不是有效的{what}，或文件已损坏") from None
-        if self.kind == "xlsx":
-            self._zip_parts = self._sheet_parts()
+            raise WorkbookError("不是有效的 Excel 工作簿（.xlsx），或文件已损坏") from None
+
+    def _open_xls(self) -> None:
+        from .xls import read_xls
+        sheets, rows = read_xls(self.path, self.limits)
+        self.sheets = [SheetInfo(name, state == "visible", state) for name, state in sheets]
+        self._xls = rows
 
     def visible(self, name: str) -> bool:
         return next((sh.visible for sh in self.sheets if sh.name == name), False)
 
+    def info(self, name: str) -> SheetInfo | None:
+        return next((sh for sh in self.sheets if sh.name == name), None)
+
     def close(self) -> None:
+        self._xls = None
         if self._wb is None:
             return
         try:
@@ -178,13 +202,23 @@ class Book:
                     continue
             else:
                 raise WorkbookError("读不出 CSV 文件的文字：应为 UTF-8（带或不带 BOM）或 GB18030/GBK 编码")
+            del data
             first = text.split("\n", 1)[0]
             delimiter = "\t" if first.count("\t") > first.count(",") else ","
-            self._csv = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+            old = csv.field_size_limit(self.limits.csv_field)
+            try:
+                self._csv = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+            except csv.Error as exc:
+                raise WorkbookError(f"CSV 文件无法读取：{str(exc)[:80]}（一个单元格最多 "
+                                    f"{self.limits.csv_field:,} 个字符）") from None
+            finally:
+                csv.field_size_limit(old)
         return self._csv
 
     def _sheet_parts(self) -> dict[str, str]:
-        """Sheet name → its XML part inside the .xlsx (empty for other formats)."""
+        """Sheet name → its XML part inside the .xlsx (empty for other formats). The package is checked
+        first (measure.open_zip): workbook.xml is read whole."""
+        _refused(lambda: open_zip(self.path, self.limits))
         try:
             with zipfile.ZipFile(self.path) as z:
                 names = set(z.namelist())
@@ -205,30 +239,44 @@ class Book:
         except (zipfile.BadZipFile, ElementTree.ParseError, KeyError, OSError):
             return {}
 
+    def scan(self, name: str) -> SheetScan | None:
+        """What the sheet's XML really holds (xlsx only), measured once; refused past a limit."""
+        if self.kind != "xlsx":
+            return None
+        got = self._scans.get(name)
+        if got is None:
+            part = self._zip_parts.get(name)
+            if part is None:
+                raise WorkbookError(f"工作表“{name[:40]}”在文件中找不到，文件已损坏")
+            got = _refused(lambda: scan_xlsx(self.path, {name: part}, self.limits, parts_done=True).sheets[name])
+            self._scans[name] = got
+        return got
+
     def is_sparse(self, name: str) -> bool:
-        """A declared extent far beyond what the sheet's XML could hold (a stray cell far below)."""
-        part = self._zip_parts.get(name)
-        if part is None:
-            return False
-        with zipfile.ZipFile(self.path) as z:
-            size = z.getinfo(part).file_size
-            with z.open(part) as f:
-                head = f.read(8192)
-        m = _DIMENSION.search(head)
-        if not m or not m.group(3):
-            return False
-        rows = int(m.group(4)) - int(m.group(2)) + 1
-        cols = _col_number(m.group(3).decode()) - _col_number(m.group(1).decode()) + 1
-        cells = rows * cols
-        return cells > SPARSE_CELLS and size < cells
+        """A grid far larger than the cells in it (a stray cell far below or right): read row by row."""
+        scan = self.scan(name)
+        return scan is not None and not scan.dense(self.limits)
+
+    def hidden_rows(self, name: str) -> set[int]:
+        scan = self.scan(name)
+        return set(scan.hidden_rows) if scan is not None else set()
+
+    def bad_cells(self, name: str) -> dict[int, list[tuple[int, str]]]:
+        """Row → [(column, what)]: error cells (#DIV/0! …) and formulas saved without a value, which
+        calamine reads as blank."""
+        scan = self.scan(name)
+        return scan.bad if scan is not None else {}
 
     def rows(self, name: str) -> Iterator[tuple[int, list]]:
         """(Excel row number, cell values) of every row of a sheet, blank cells as "" or None."""
         if self.kind == "csv":
             yield from enumerate(self._csv_rows(), start=1)
             return
+        if self.kind == "xls":
+            yield from (self._xls or {}).get(name, ())
+            return
         if self.is_sparse(name):
-            yield from self._rows_streamed(name)
+            yield from self._rows_sparse(name)
             return
         sheet = self._wb.get_sheet_by_name(name)
         try:
@@ -237,16 +285,46 @@ class Book:
         finally:
             del sheet
 
-    def _rows_streamed(self, name: str) -> Iterator[tuple[int, list]]:
+    def _rows_sparse(self, name: str) -> Iterator[tuple[int, list]]:
+        """Only the rows that exist, each as wide as its own last cell (openpyxl's sheet parser)."""
         import openpyxl
-        wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        try:
+            from openpyxl.worksheet._reader import WorkSheetParser
+        except ImportError:  # pragma: no cover - openpyxl moved its parser
+            scan = self.scan(name)
+            raise WorkbookError(f"工作表“{name[:40]}”在 {scan.far_cell()} 处有远离其他数据的单元格："
+                                "请删除该处内容后再导入") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "no default style" and the like: not the clerk's concern
+            wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True, keep_links=False)
         try:
             ws = wb[name]
-            start = ws.min_row or 1
-            for i, row in enumerate(ws.iter_rows(values_only=True), start=start):
-                yield i, row
+            with ws._get_source() as src:
+                parser = WorkSheetParser(src, ws._shared_strings, data_only=True, epoch=wb.epoch,
+                                         date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+                for idx, cells in parser.parse():
+                    if not cells:
+                        continue
+                    row = [None] * max(c["column"] for c in cells)
+                    for c in cells:
+                        row[c["column"] - 1] = c["value"]
+                    yield idx, row
         finally:
             wb.close()
+
+
+def _state(visible) -> str:
+    """calamine's SheetVisibleEnum.Visible / .Hidden / .VeryHidden as visible, hidden, veryHidden (the name
+    of the enum itself contains "Visible": only the member after the dot counts)."""
+    text = str(visible).rpartition(".")[2].lower()
+    return "veryHidden" if "very" in text else ("hidden" if "hidden" in text else "visible")
+
+
+def _refused(fn):
+    try:
+        return fn()
+    except FileRefused as exc:
+        raise WorkbookError(str(exc)) from None
 
 
 # ---------------------------------------------------------------- one sheet
@@ -268,6 +346,8 @@ class ParsedSheet:
     left_out: list[tuple[str, str]] = field(default_factory=list)  # known headers not stored: (header, why)
     converted: list[str] = field(default_factory=list)  # headers whose values are converted (是否解决安全饮用水 …)
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (row, what): 合计 rows and footers
+    hidden_rows: list[int] = field(default_factory=list)  # rows read as data that are hidden in the file
+    stripped: dict[str, list] = field(default_factory=dict)  # header → [first row, cells, characters]: removed
 
     def has(self, key: str) -> bool:
         return key in self.present
@@ -393,6 +473,9 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
     layout: 风险消除时间 and 消除监测时间), instead of being an error."""
     out = ParsedSheet(sheet, name)
     matcher = HeaderMatcher(sheet)
+    bad_cells = book.bad_cells(name)
+    hidden = book.hidden_rows(name)
+    at_row = [0]  # the row being converted, for the notes of removed characters
     rows = book.rows(name)
     head: list[tuple[int, list]] = []
     for item in rows:
@@ -415,7 +498,7 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
     seen: dict[str, tuple[int, str]] = {}
     plan = []  # (file column, our index, converter, header text as the file writes it, mode)
     for j, (col, alias) in sorted(columns.items()):
-        text = show(header_cells[j]).strip() or (alias.name if alias else col.header)
+        text = clip(show(header_cells[j]).strip(), HEADER_CHARS) or (alias.name if alias else col.header)
         if col.skipped:
             why = "由程序计算，导入时不读" if col.computed else (_why(col) or "本程序不保存此项")
             out.left_out.append((text, why))
@@ -437,12 +520,13 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
         convert = alias.convert if alias is not None else None
         if convert in ("not", "household_type"):
             out.converted.append(text)
-        conv = converter(col, _max_length(sheet.key, col.key, col.kind), convert)
+        conv = converter(col, _max_length(sheet.key, col.key, col.kind), convert,
+                         stripped=_stripped_hook(out, text, at_row))
         if conv is not None:
             plan.append((j, col.index, conv, text, mode))
     for j, cell in enumerate(header_cells):
         if j not in columns and not _blank(cell):
-            out.ignored.append(show(cell).strip())
+            out.ignored.append(clip(show(cell).strip(), HEADER_CHARS))
     for col in sheet.columns:
         if col.required and col.key not in out.present:
             issues.add(name, out.header_row, col.header, "", f"缺少必填列“{col.header}”")
@@ -451,6 +535,7 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
         return out
 
     file_header = {idx: header for _j, idx, _conv, header, _m in plan}
+    plan_headers = {j: (idx, header) for j, idx, _conv, header, _m in plan}
     required = [(col.index, file_header.get(col.index, col.header)) for col in sheet.columns if col.required]
     width = len(sheet.columns)
     last = max(j for j, *_ in plan) if plan else 0
@@ -482,11 +567,16 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
                 if what is not None:
                     out.skipped.append((excel_row, what))
                     continue
+        file_row = excel_row
         if row_numbers is not None:
             excel_row = row_numbers(excel_row)
+        at_row[0] = excel_row
         vals = [None] * width
         filled = False
         errored = None
+        bad_here = None
+        if bad_cells and file_row in bad_cells:
+            row, bad_here, _f = _bad_cells(row, bad_cells[file_row], plan_headers, issues, name, excel_row)
         todo = plan
         if h_plan:
             raw = [row[j] for j in h_cols]
@@ -499,6 +589,9 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
             else:
                 prev_raw = raw
                 prev_vals = vals
+        if bad_here:
+            errored = (errored or set()) | bad_here
+            filled = True
         for j, idx, conv, header, mode in todo:
             v = row[j]
             if v is None or v == "":
@@ -528,6 +621,8 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
             prev_errored = {i for i in errored if i in h_set} if errored else None
         if not filled:
             continue
+        if hidden and file_row in hidden:
+            out.hidden_rows.append(excel_row)
         for idx, header in required:
             if vals[idx] is None and (errored is None or idx not in errored):
                 issues.add(name, excel_row, header, "", f"必填项“{header}”为空")
@@ -536,6 +631,41 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
         if progress is not None and count % PROGRESS_EVERY == 0:
             progress(count)
     return out
+
+
+def _bad_cells(row, bad: list[tuple[int, str]], plan_headers: dict, issues: Issues, name: str,
+               excel_row) -> tuple[list, set | None, bool]:
+    """Error cells and formulas saved without a value, in columns that are read: each an error (calamine
+    reads them as blank, which would silently drop the value), and blanked so that nothing else is said."""
+    row = list(row)
+    errored = None
+    for j, what in bad:
+        got = plan_headers.get(j)
+        if got is None:
+            continue
+        idx, header = got
+        if j < len(row):
+            row[j] = None
+        errored = errored or set()
+        errored.add(idx)
+        if what:
+            issues.add(name, excel_row, header, what,
+                       f"单元格是错误值 {clip(what, 20)}（公式出错）：请改正公式或直接填写数值")
+        else:
+            issues.add(name, excel_row, header, "（公式）", "公式没有保存计算结果（文件由不计算公式的程序生成）："
+                       "请用 Excel 或 WPS 打开、计算后保存，或直接填写数值")
+    return row, errored, errored is not None
+
+
+def _stripped_hook(out: ParsedSheet, header: str, at_row: list):
+    def stripped(found: list[str]) -> None:
+        seen = out.stripped.get(header)
+        if seen is None:
+            out.stripped[header] = [at_row[0], 1, set(found)]
+        else:
+            seen[1] += 1
+            seen[2].update(found)
+    return stripped
 
 
 def _why(col: Column) -> str | None:

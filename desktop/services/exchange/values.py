@@ -30,6 +30,39 @@ class Bad(ValueError):
     """A cell that cannot be read; the message is the reason shown to the user."""
 
 
+ECHO_CHARS = 60  # characters of a value shown back in a message, the error list or the wizard
+CELL_CHARS = 32_767  # Excel's own limit for the text of one cell
+
+
+def clip(text: str, limit: int = ECHO_CHARS) -> str:
+    """A value as it is echoed back: cut to a readable length, saying how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…（共 {len(text):,} 个字符）"
+
+
+# Characters that are never part of what a person typed: C0/C1 controls (tab, line feed and carriage return
+# are kept in free text), bidirectional overrides and isolates (U+202E turns “张三” into what it is not on
+# screen), zero-width and other invisible format characters, and non-characters.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u115f\u1160\u180e"
+                        "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
+                        "\ufff0-\ufffb\ufffe\uffff]")
+_INVISIBLE_STRICT = re.compile(_INVISIBLE.pattern[:-1] + "\t\n\r]")
+
+
+def invisible(text: str, strict: bool = False) -> list[str]:
+    """The control, bidirectional and invisible characters in text, as U+XXXX (none when text is printable
+    Chinese, Latin and punctuation: str.isprintable() is the quick answer)."""
+    if text.isprintable():
+        return []
+    found = (_INVISIBLE_STRICT if strict else _INVISIBLE).findall(text)
+    return sorted({f"U+{ord(c):04X}" for c in found})
+
+
+def strip_invisible(text: str) -> str:
+    return _INVISIBLE.sub("", text)
+
+
 def _number_text(value: float | int) -> str | None:
     """A whole number as its digits ("4.0" → "4"), None when it has a fraction."""
     if isinstance(value, bool):
@@ -61,9 +94,12 @@ def show(value: object) -> str:
 
 # ---------------------------------------------------------------- text and keys
 
-def text_converter(max_length: int | None, what: str, shared: bool = False):
+def text_converter(max_length: int | None, what: str, shared: bool = False, strict: bool = False,
+                   stripped=None):
     """Text as written; `shared` for columns whose few distinct values repeat on many rows (village,
-    detail line names): one string object per value instead of one per row."""
+    detail line names): one string object per value instead of one per row. Control, bidirectional and
+    invisible characters are refused when `strict` (names, phone numbers), else removed and
+    `stripped(found)` is told."""
     cache: dict[str, str] = {}
 
     def convert_shared(value):
@@ -92,8 +128,19 @@ def text_converter(max_length: int | None, what: str, shared: bool = False):
             s = value.isoformat()
         else:
             s = str(value).strip()
+        if len(s) > CELL_CHARS:
+            raise Bad(f"超过 Excel 单元格的上限 {CELL_CHARS:,} 个字符（现为 {len(s):,} 个），不是正常的{what}")
+        if not s.isprintable():
+            found = invisible(s, strict)
+            if found:
+                if strict:
+                    raise Bad(f"{what}中有控制字符或不可见字符（{'、'.join(found[:5])}），"
+                              "可能从别处复制时带入，也可能是有意伪装：请重新输入")
+                s = strip_invisible(s).strip()
+                if stripped is not None:
+                    stripped(found)
         if max_length is not None and len(s) > max_length:
-            raise Bad(f"{what}过长：最多 {max_length} 个字符，现为 {len(s)} 个")
+            raise Bad(f"{what}过长：最多 {max_length} 个字符，现为 {len(s):,} 个")
         return s
     return convert_shared if shared else convert
 
@@ -106,8 +153,11 @@ def key_converter(max_length: int, what: str):
             return value  # the common case, as written by our export
         if isinstance(value, str):
             s = "".join(unicodedata.normalize("NFKC", value).split()).lstrip("'")
+            found = invisible(s, strict=True)
+            if found:
+                raise Bad(f"{what}中有控制字符或不可见字符（{'、'.join(found[:5])}）：请重新输入")
             if _SCIENTIFIC.match(s):
-                raise Bad(f"{what}已被 Excel 改成科学计数法（{s}），末几位已丢失："
+                raise Bad(f"{what}已被 Excel 改成科学计数法（{clip(s)}），末几位已丢失："
                           "请从原始数据重新复制，并把该列设为“文本”格式")
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             s = _number_text(value)
@@ -121,7 +171,7 @@ def key_converter(max_length: int, what: str):
         if not s:
             raise Bad(f"{what}为空")
         if len(s) > max_length:
-            raise Bad(f"{what}过长：最多 {max_length} 个字符，现为 {len(s)} 个")
+            raise Bad(f"{what}过长：最多 {max_length} 个字符，现为 {len(s):,} 个")
         return s
     return convert
 
@@ -150,6 +200,11 @@ def id_converter(value):
     elif not isinstance(value, str):
         raise Bad("证件号码应为文本")
     text = "".join(unicodedata.normalize("NFKC", value).split()).lstrip("'")
+    found = invisible(text, strict=True)
+    if found:
+        raise Bad(f"证件号码中有控制字符或不可见字符（{'、'.join(found[:5])}）：请重新输入证件号码")
+    if len(text) > 40:
+        raise Bad(f"证件号码过长（{len(text):,} 个字符）：应为 18 位身份证号或 20、22 位残疾人证号")
     if _SCIENTIFIC.match(text):
         raise Bad(f"证件号码已被 Excel 改成科学计数法（“{text}”），后几位已丢失："
                   "请从原始数据重新复制，并把该列设为“文本”格式")
@@ -219,7 +274,7 @@ def household_type_converter(value):
     found = _household_types().get(norm_value(text))
     if found is None:
         words = raw()["national"]["household_type"]
-        raise Bad(f"“{text.strip()}”不是户类型，应为：{'、'.join(words['true'][:1] + words['false'][:1])}等")
+        raise Bad(f"“{clip(text.strip())}”不是户类型，应为：{'、'.join(words['true'][:1] + words['false'][:1])}等")
     return found
 
 
@@ -419,7 +474,7 @@ def code_converter(key: str, what: str):
         text = show(value) if not isinstance(value, str) else value
         code = table.get(norm_value(text))
         if code is None:
-            raise Bad(f"“{text.strip()}”不在{what}的代码表中{_allowed(names)}")
+            raise Bad(f"“{clip(text.strip())}”不在{what}的代码表中{_allowed(names)}")
         cache[value] = code
         return code
     return convert
@@ -469,7 +524,7 @@ def measure_category_converter(value):
     code = measure_categories().get(norm_value(text))
     if code is None:
         names = [c["name"] for c in measure_catalog()]
-        raise Bad(f"“{text.strip()}”不是帮扶措施类别{_allowed(names)}")
+        raise Bad(f"“{clip(text.strip())}”不是帮扶措施类别{_allowed(names)}")
     return code
 
 
@@ -487,15 +542,19 @@ def income_item_converter(value):
     code = _income_items().get(norm_value(text))
     if code is None:
         names = [it["name"] for it in income_items()]
-        raise Bad(f"“{text.strip()}”不是收入项{_allowed(names)}")
+        raise Bad(f"“{clip(text.strip())}”不是收入项{_allowed(names)}")
     return code
 
 
 # ---------------------------------------------------------------- per column
 
-def converter(col: Column, max_length: int | None, convert: str | None = None):
+STRICT_TEXT = frozenset({"name", "phone", "contact_phone", "a55_contact_person"})  # names and phone numbers
+
+
+def converter(col: Column, max_length: int | None, convert: str | None = None, stripped=None):
     """The converter of one column (read by a header whose values need `convert`), or None for
-    columns that are not read (computed, 省/市/县, known national columns without a place)."""
+    columns that are not read (computed, 省/市/县, known national columns without a place).
+    `stripped(found)`: told when invisible characters were removed from a free-text cell."""
     kind = col.kind
     if kind in ("computed", "region", "skip"):
         return None
@@ -510,9 +569,11 @@ def converter(col: Column, max_length: int | None, convert: str | None = None):
     if kind == "key":
         return key_converter(max_length or 32, col.header)
     if kind in ("township", "village", "group"):
-        return text_converter(max_length, col.header, shared=True)
+        return text_converter(max_length, col.header, shared=True, strict=True)
     if kind == "text":
-        return text_converter(max_length, col.header, shared=col.key in SHARED_TEXT)
+        key = col.key.rpartition(".")[2]
+        return text_converter(max_length, col.header, shared=col.key in SHARED_TEXT, strict=key in STRICT_TEXT,
+                              stripped=stripped)
     if kind == "bool":
         return bool_converter
     if kind == "code":

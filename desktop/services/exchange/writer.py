@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from ...models import Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent
 from ...models.base import utcnow
-from .. import access, regions, rules
+from .. import access, dataversion, regions, rules
 from ..errors import ServiceError
-from ..idnumber import parse_id
+from ..idnumber import normalize_id
 from .layout import INCOME_ITEMS, norm_value, setting, sheet
 from .plan import Data, Plan
 from .reader import ParsedSheet
@@ -50,6 +50,16 @@ def report(progress: Progress | None, done: int, total: int, stage: str) -> None
 def check_cancel(cancelled: Callable[[], bool] | None) -> None:
     if cancelled is not None and cancelled():
         raise ImportCancelled("已取消导入，数据库未作任何修改")
+
+
+def reserve_ids(session: Session, model, count: int) -> int:
+    """The first of `count` consecutive new ids of `model`'s table for rows this transaction is about to insert
+    (the one place where a bulk write chooses keys). SQLite: max(id) + 1, read under the write lock, which the
+    transaction takes here if it does not hold it yet and keeps until it ends — call it again only after the
+    rows of the previous reservation are inserted."""
+    access.logged_in(session)
+    dataversion.take_write_lock(session)
+    return (session.scalar(select(func.max(model.id))) or 0) + 1
 
 
 def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tuple]) -> None:
@@ -221,8 +231,6 @@ class Writer:
         if not nos:
             return
         s = self.s
-        nxt = {m: (s.scalar(select(func.max(m.id))) or 0) + 1
-               for m in (Household, Member, Measure, IncomeRecord, IncomeLine)}
         H, M, MS = self.H, self.M, self.MS
         now = self.now
         hh_get = itemgetter(*(H.index(k) for k in self.HOUSEHOLD_COLUMNS))
@@ -243,7 +251,14 @@ class Writer:
         hx = {k: i for i, k in enumerate(self.HOUSEHOLD_COLUMNS)}
         for start in range(0, len(nos), CHUNK):
             hh_rows, m_rows, ms_rows, ir_rows, il_rows = [], [], [], [], []
-            for no in nos[start:start + CHUNK]:
+            chunk = nos[start:start + CHUNK]
+            incomes = [self.income_lines(no, self.data.households[no][1], None) for no in chunk]
+            counts = {Household: len(chunk), Member: sum(len(self.data.members[no]) for no in chunk),
+                      Measure: sum(len(self.data.measures.get(no, ())) for no in chunk),
+                      IncomeRecord: sum(1 for x in incomes if x is not None),
+                      IncomeLine: sum(len(x.get(item, ())) for x in incomes if x is not None for item in INCOME_ITEMS)}
+            nxt = {m: reserve_ids(s, m, n) for m, n in counts.items()}
+            for no, lines in zip(chunk, incomes, strict=True):
                 _row, v = self.data.households[no]
                 hid = nxt[Household]
                 nxt[Household] += 1
@@ -274,7 +289,6 @@ class Writer:
                     values[-1], note = self.override(values[0], values[1], values[-1])
                     ms_rows.append((nxt[Measure], hid, holder, False, *values, note, now, now))
                     nxt[Measure] += 1
-                lines = self.income_lines(no, v, None)
                 if lines is not None:
                     rid = nxt[IncomeRecord]
                     nxt[IncomeRecord] += 1
@@ -296,14 +310,10 @@ class Writer:
 
     # ------------------------------------------------------------ existing households (ORM, audited)
 
-    def update_existing(self) -> None:
-        from ..income import latest_record_ids
-        from ..register import refresh_household
-        existing = self.plan.existing
-        if not existing:
-            return
-        s = self.s
-        nos = list(existing)
+    bulk = True  # existing households compared and written in bulk (update.py); False: the ORM reference path
+
+    def update_fields(self) -> tuple[list, list, ParsedSheet | None]:
+        """The household and member columns the file can change, and its measure sheet (if any)."""
         hh_sheet = self.data.sheets["household"]
         h_fields = [c for c in self.H.columns
                     if hh_sheet.has(c.key) and c.key not in ("household_no", "province", "city", "county", "township",
@@ -317,7 +327,33 @@ class Writer:
         if (mem_sheet.has("a17_resident_medical") or mem_sheet.has("a17_employee_medical")) \
                 and not mem_sheet.has("a17_medical"):
             m_fields.append(self.M.column("a17_medical"))  # derived from the two national flags
-        ms_sheet = self.data.sheets.get("measure")
+        return h_fields, m_fields, self.data.sheets.get("measure")
+
+    @staticmethod
+    def differs(stored, value) -> bool:
+        return _differs(stored, value)
+
+    def update_existing(self) -> None:
+        """Existing households (same 户编号): only what the file changes is written, every changed field audited."""
+        if not self.plan.existing:
+            return
+        if self.bulk:
+            from .update import BulkUpdate
+            BulkUpdate(self).run()
+        else:
+            self.update_existing_orm()
+
+    def update_existing_orm(self) -> None:
+        """The reference: household by household through the ORM, audited by the session hook of services.audit.
+        The bulk path must give exactly its result (tests/services/test_exchange_bulk.py)."""
+        from ..income import latest_record_ids
+        from ..register import refresh_household
+        existing = self.plan.existing
+        if not existing:
+            return
+        s = self.s
+        nos = list(existing)
+        h_fields, m_fields, ms_sheet = self.update_fields()
         for start in range(0, len(nos), UPDATE_CHUNK):
             chunk = nos[start:start + UPDATE_CHUNK]
             ids = [existing[no] for no in chunk]
@@ -358,7 +394,7 @@ class Writer:
         M = self.M
         by_number: dict[str, Member] = {}
         for m in stored:
-            by_number.setdefault(parse_id(m.id_number).number, m)
+            by_number.setdefault(normalize_id(m.id_number), m)
         seq = max((m.seq for m in stored), default=0)
         for _row, mv in self.data.members[no]:
             number = mv[M.index("id_number")]

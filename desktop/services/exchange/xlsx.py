@@ -1,6 +1,12 @@
 """Writing workbooks people read: XlsxWriter in constant-memory mode, a bold frozen header, column
 widths, number formats, dropdown lists from a hidden sheet — and text that can never become a formula.
 
+This is the one writer of every .xlsx the program makes (exchange export, national export, template,
+error workbook, 汇总表, on-screen lists): data rows through SheetWriter.row, any other cell through
+Book.write / Book.merge with a Style. Text is always a text cell; text that starts like a formula
+(= + - @, their full-width and Unicode-minus forms, tab, carriage return) also gets Excel's quote prefix,
+so that editing the cell later cannot turn it into one; text longer than Excel's 32,767 characters is cut.
+
 XlsxWriter's per-cell call costs about 5 µs (type dispatch, escaping, a namedtuple per cell); a
 county export has some ten million cells. Rows of data therefore go through `SheetWriter.row`,
 which writes the row's XML straight into XlsxWriter's row file the way its own constant-memory
@@ -31,6 +37,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _ESCAPE_OF_ESCAPE = re.compile(r"(_x[0-9A-Fa-f]{4}_)")
 
 SHARED_CACHE = 20_000  # distinct values remembered per shared column
+CELL_CHARS = 32_767  # Excel's limit for the text of one cell
 HEADER_BLUE = "#DDEBF7"
 HEADER_REQUIRED = "#FCE4D6"
 HEADER_COMPUTED = "#EDEDED"
@@ -80,6 +87,47 @@ class Book:
         self._lists: dict[str, str] = {}
         self._list_sheet = ""
         self._pending: dict | None = None
+        self._styles: dict[tuple, Style] = {}
+        self._text = self.style(font_name="等线", font_size=11)
+
+    def style(self, **props) -> "Style":
+        """A cell format (XlsxWriter's properties) with its quote-prefixed twin, made once per set of
+        properties."""
+        key = tuple(sorted(props.items()))
+        got = self._styles.get(key)
+        if got is None:
+            got = self._styles[key] = Style(self.wb, props)
+        return got
+
+    def write(self, ws, row: int, col: int, value, style: "Style | None" = None) -> None:
+        """One cell of any kind, text as text: None and "" are left blank, bool as 是/否, str → text
+        (quote-prefixed when it starts like a formula, cut at 32,767 characters), Decimal/int/float →
+        number, date → date serial in the style's number format."""
+        if value is None or value == "":
+            if style is not None:
+                ws.write_blank(row, col, None, style.plain)
+            return
+        if isinstance(value, bool):
+            value = "是" if value else "否"
+        if isinstance(value, str):
+            text = value[:CELL_CHARS]
+            fmt = (style or self._text).quoted if text[0] in DANGEROUS else (style.plain if style else None)
+            ws.write_string(row, col, text, fmt)
+        elif isinstance(value, (Decimal, int, float)):
+            ws.write_number(row, col, float(value), style.plain if style else None)
+        elif isinstance(value, date):
+            ws.write_number(row, col, excel_serial(value), style.plain if style else self.formats[DATE])
+        else:
+            raise TypeError(f"cannot write {type(value).__name__} to a cell")
+
+    def merge(self, ws, first_row: int, first_col: int, last_row: int, last_col: int, value,
+              style: "Style | None" = None) -> None:
+        """A merged range holding one value, written as Book.write writes it."""
+        fmt = (style or self._text).plain
+        if isinstance(value, str) and value and value[0] in DANGEROUS:
+            fmt = (style or self._text).quoted
+        ws.merge_range(first_row, first_col, last_row, last_col, "", fmt)
+        self.write(ws, first_row, first_col, value, style or self._text)
 
     def sheet(self, name: str, columns: list["Col"], freeze_cols: int = 1,
               above: list[list[tuple[int, int, str]]] | None = None) -> "SheetWriter":
@@ -100,14 +148,14 @@ class Book:
     def _write_lists(self) -> None:
         ws = self.wb.add_worksheet(self._list_sheet)
         lists = list(self._pending.values())
-        text = self.formats[TEXT]
+        text = self.style(font_name="等线", font_size=11, num_format="@")
         for c, (title, _values) in enumerate(lists):
             ws.write_string(0, c, title, self.bold)
             ws.set_column(c, c, 18)
         for r in range(max((len(v) for _t, v in lists), default=0)):
             for c, (_title, values) in enumerate(lists):
                 if r < len(values):
-                    ws.write_string(r + 1, c, values[r], text)
+                    self.write(ws, r + 1, c, values[r], text)  # a village named "=…" is a list value too
         ws.hide()
 
     def list_source(self, key: str) -> str | None:
@@ -118,6 +166,21 @@ class Book:
             self._write_lists()
             self._pending = None
         self.wb.close()
+
+
+class Style:
+    """A format and its quote-prefixed twin (made when first needed)."""
+
+    def __init__(self, wb, props: dict):
+        self.wb, self.props = wb, props
+        self.plain = wb.add_format(props)
+        self._quoted = None
+
+    @property
+    def quoted(self):
+        if self._quoted is None:
+            self._quoted = self.wb.add_format({**self.props, "quote_prefix": True})
+        return self._quoted
 
 
 class Col:
@@ -151,9 +214,9 @@ class SheetWriter:
             style = book.title if r == 0 else book.header
             for first, last, text in cells:
                 if last > first:
-                    ws.merge_range(r, first, r, last, text, style)
+                    ws.merge_range(r, first, r, last, text[:CELL_CHARS], style)
                 else:
-                    ws.write_string(r, first, text, style)
+                    ws.write_string(r, first, text[:CELL_CHARS], style)
         ws.set_row(top, 36)
         for c, col in enumerate(columns):
             ws.write_string(top, c, col.header, styles[col.style])
@@ -217,6 +280,8 @@ class SheetWriter:
             last = c
             cls = v.__class__
             if cls is str:
+                if len(v) > CELL_CHARS:
+                    v = v[:CELL_CHARS]
                 tails = self.tails[c]
                 if tails is not None:
                     tail = tails.get(v)
@@ -258,6 +323,7 @@ class SheetWriter:
             if v is None or v == "":
                 continue
             if isinstance(v, str):
+                v = v[:CELL_CHARS]
                 ws.write_string(r, c, v, self.book.quoted if v[0] in DANGEROUS else self.formats[c])
             elif isinstance(v, (Decimal, int, float)) and not isinstance(v, bool):
                 ws.write_number(r, c, float(v), self.formats[c])

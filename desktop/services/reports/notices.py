@@ -84,7 +84,8 @@ def at_publicity(session, procedure: str, *, allowed: set[int] | None = None,
     step = publicity_step(procedure)
     order = [s.key for s in workflow.procedure(procedure).steps]
     rows = session.execute(select(Case, CaseStep).join(CaseStep, CaseStep.case_id == Case.id)
-                           .where(Case.kind == procedure, CaseStep.step == step.key)
+                           .where(Case.kind == procedure, CaseStep.step == step.key,
+                                  Case.state != workflow.VOID)
                            .order_by(CaseStep.seq)).all()
     current: dict[int, tuple[Case, CaseStep]] = {}
     completed: dict[int, tuple[Case, CaseStep]] = {}

@@ -42,7 +42,7 @@ def _revisits(session, ids: list[int]) -> dict[int, tuple]:
         q = (select(Case.household_id, Case.opened_on, CaseStep.due_on, CaseStep.done_on, CaseStep.notes,
                     CaseStep.data)
              .join(CaseStep, CaseStep.case_id == Case.id)
-             .where(Case.kind == "revisit", Case.household_id.in_(ids[i:i + 900]))
+             .where(Case.kind == "revisit", Case.state != "void", Case.household_id.in_(ids[i:i + 900]))
              .order_by(Case.opened_on, CaseStep.seq))
         for hid, _opened, due, done, notes, data in session.execute(q):
             finding = (data or {}).get("finding") or notes

@@ -124,6 +124,13 @@ class StepTableModel(ListTableModel):
         self._as_of: date | None = None
         self._field_names: dict[str, str] = {}
         self._value_names: dict[tuple[str, str], str] = {}
+        self._corrected: dict[int, list[str]] = {}  # step seq → the texts of its corrections
+
+    def set_corrections(self, corrected: dict[int, list[str]]) -> None:
+        """Mark corrected steps (更正): "〔已更正〕" after the details, the old values in the tooltip."""
+        self._corrected = dict(corrected)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(self.HEADERS) - 1))
 
     def set_steps(self, steps: list[StepView], as_of: date, field_names: dict[str, str] | None = None,
                   value_names: dict[tuple[str, str], str] | None = None,
@@ -135,6 +142,7 @@ class StepTableModel(ListTableModel):
         self._as_of = as_of
         self._field_names = dict(field_names or {})
         self._value_names = dict(value_names or {})
+        self._corrected = {}
         self.endResetModel()
 
     def step(self, row: int) -> StepView | None:
@@ -163,8 +171,9 @@ class StepTableModel(ListTableModel):
             return s
         if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
             result = "未开始" if upcoming else s.result_name
+            details = self.details(s) + ("〔已更正〕" if s.seq in self._corrected and not upcoming else "")
             values = ("" if upcoming else s.seq, s.name, iso(s.due_on), iso(s.done_on), s.actor or "", result,
-                      self.details(s))
+                      details)
             v = values[col]
             return v if role == SORT_ROLE else str(v)
         # An upcoming step whose deadline has passed will be late: red as well.
@@ -189,6 +198,8 @@ class StepTableModel(ListTableModel):
                 end = s.done_on or self._as_of
                 if end is not None:
                     return f"逾期 {(end - s.due_on).days} 天" + ("办理" if s.done_on else "，尚未办理")
+            if s.seq in self._corrected and not upcoming:
+                return "\n".join(["更正记录："] + self._corrected[s.seq])
             if col == STEP_NOTES:
                 return self.details(s) or None
             if s.snapshot and not pending:

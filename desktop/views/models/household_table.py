@@ -7,6 +7,7 @@ from collections import OrderedDict
 from datetime import date
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 
 from ...services import register
 from ...services.context import AppContext
@@ -31,6 +32,7 @@ _ATTRS = ("household_no", "village", "group", "head_name", "size", "phone", "sta
 ROW_ROLE = Qt.ItemDataRole.UserRole  # the household id
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # native value of the cell
 PAGE_SIZE = 200
+CLOSED_GREY = QColor("#9ca3af")
 MAX_PAGES = 100  # pages kept in memory (20,000 rows); older ones are read again when needed
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -132,6 +134,9 @@ class HouseholdTableModel(ListTableModel):
             if col in (COL_SIZE, COL_ALLEVIATED):
                 return int(Qt.AlignmentFlag.AlignCenter)
             return None
+        if role == Qt.ItemDataRole.ForegroundRole:  # a closed household (户注销) is greyed
+            r = self.row(index.row())
+            return QBrush(CLOSED_GREY) if r is not None and r.closed else None
         if role not in (Qt.ItemDataRole.DisplayRole, SORT_ROLE, Qt.ItemDataRole.ToolTipRole):
             return None
         r = self.row(index.row())

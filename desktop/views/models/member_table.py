@@ -19,7 +19,7 @@ from .base import ListTableModel
 
 _ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
 
-FIELDS = ("name", "sex", "id_number", "relation", "ethnicity", "political", "education", "school",
+FIELDS = ("name", "sex", "id_number", "birth_date", "relation", "ethnicity", "political", "education", "school",
           "school_absence_reason", "health", "disability_grade", "health_since", "labor", "work_region", "work_place",
           "work_months", "a17_medical", "a17_resident_medical", "a17_employee_medical", "a18_serious_illness",
           "a19_pension", "a19_employee_pension", "a20_dibao", "a20_dibao_since", "a21_tekun", "a21_tekun_since",
@@ -185,6 +185,8 @@ class MemberTableModel(ListTableModel):
             if not m.current:
                 when = f"（{m.status_date.isoformat()}）" if m.status_date else ""
                 return f"该成员状态为“{codes('member_status').name(m.status, m.status)}”{when}，不计入家庭人口"
+            if fld == "birth_date":
+                return "由身份证号得出"
             if fld in READ_ONLY_MEMBER:
                 return "成员状态通过“成员变更”登记"
             return None
@@ -203,6 +205,9 @@ class MemberTableModel(ListTableModel):
             return True
         setattr(m, fld, value)
         self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole])
+        if fld == "id_number":  # the birth date the ID says
+            born = self.index(index.row(), COL["birth_date"])
+            self.dataChanged.emit(born, born, [Qt.ItemDataRole.DisplayRole])
         if fld == "id_number" and not m.sex:  # the sex the ID says (digit 17), when none was chosen yet
             info = parse_id(value)
             if info.error is None and info.sex:

@@ -1,0 +1,174 @@
+"""The data version (issue 20): a one-row counter in the database that every transaction which writes
+bumps, in that same transaction, so a result computed from the data can be kept and reused until the
+data change — whichever window, process or seat changed them.
+
+How the bump happens: engine events (installed by services.db.init_db) watch every statement sent to the
+database. The first INSERT, UPDATE or DELETE of a transaction — ORM flush, Core insert, executemany or
+raw driver SQL through SQLAlchemy alike — is followed at once by
+    UPDATE data_version SET version = version + 1, stamp = <random> WHERE id = 1
+on the same connection. A rollback takes the bump back with the writes; a commit publishes both.
+
+What it means for a cache (`cached`): a result is stored under (database, version, stamp, key) only
+when the session's own transaction has written nothing that is not committed, and the version is read
+before computing, so a result is never filed under a version newer than the data it saw.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from typing import Callable, Hashable, TypeVar
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from . import access
+
+T = TypeVar("T")
+
+_WROTE = "dataversion.wrote"  # connection info: this transaction has bumped the version
+_PRESENT = "dataversion.present"  # connection info: the table exists (known once seen)
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+_BUMP = "UPDATE data_version SET version = version + 1, stamp = {stamp} WHERE id = 1"
+
+
+def _is_write(statement: str) -> bool:
+    head = statement.lstrip()[:7].upper()
+    return head.startswith(_WRITES)
+
+
+def _table_present(dbapi_conn, dialect_name: str) -> bool:
+    cur = dbapi_conn.cursor()
+    try:
+        if dialect_name == "sqlite":
+            cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'data_version'")
+        else:
+            cur.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'data_version'")
+        return cur.fetchone() is not None
+    finally:
+        cur.close()
+
+
+def _after_execute(conn, cursor, statement, _parameters, _context, _executemany) -> None:
+    info = conn.info
+    if info.get(_WROTE) or not _is_write(statement) or "data_version" in statement:
+        return
+    dbapi = cursor.connection
+    if not info.get(_PRESENT):
+        if not _table_present(dbapi, conn.dialect.name):  # a database not yet migrated to 0018
+            return
+        info[_PRESENT] = True
+    cur = dbapi.cursor()
+    try:
+        cur.execute(_BUMP.format(stamp=secrets.randbits(62)))
+    finally:
+        cur.close()
+    info[_WROTE] = True
+
+
+def _forget(conn, *_args) -> None:
+    conn.info.pop(_WROTE, None)
+
+
+def _forget_pooled(_dbapi_conn, record, _reset_state) -> None:
+    record.info.pop(_WROTE, None)
+
+
+def install(engine: Engine) -> None:
+    """Bump the data version in every transaction that writes through this engine."""
+    event.listen(engine, "after_cursor_execute", _after_execute)
+    for name in ("commit", "rollback", "rollback_savepoint"):
+        # A savepoint rolled back may have taken the bump with it: the next write bumps again (twice is harmless).
+        event.listen(engine, name, _forget)
+    event.listen(engine.pool, "reset", _forget_pooled)
+    event.listen(engine.pool, "checkin", lambda _c, record: record.info.pop(_WROTE, None))
+
+
+def take_write_lock(session: Session) -> None:
+    """Make this session's transaction a writing one now (the data version's bump): on SQLite the write lock is
+    held from here to the commit, so ids read as max + 1 stay free until the rows that take them are in."""
+    access.logged_in(session)
+    conn = session.connection()
+    if conn.info.get(_WROTE):
+        return
+    if not conn.info.get(_PRESENT):
+        if not _table_present(conn.connection.dbapi_connection, conn.dialect.name):
+            conn.exec_driver_sql("DELETE FROM audit_entry WHERE 0")  # any write statement takes the lock
+            return
+        conn.info[_PRESENT] = True
+    conn.exec_driver_sql(_BUMP.format(stamp=secrets.randbits(62)))
+    conn.info[_WROTE] = True
+
+
+def current(session: Session) -> tuple[int, int] | None:
+    """(version, stamp) as this session sees it; None when the database has no data version (not migrated)."""
+    access.logged_in(session)
+    conn = session.connection()
+    if not conn.info.get(_PRESENT):
+        if not _table_present(conn.connection.dbapi_connection, conn.dialect.name):
+            return None
+        conn.info[_PRESENT] = True
+    row = conn.execute(text("SELECT version, stamp FROM data_version WHERE id = 1")).first()
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
+def uncommitted(session: Session) -> bool:
+    """Has this session's transaction written anything not yet committed (pending objects included)?"""
+    access.logged_in(session)
+    if session.new or session.dirty or session.deleted:
+        return True
+    return bool(session.connection().info.get(_WROTE))
+
+
+# ---------------------------------------------------------------- a small cache of results
+
+CACHE_ROWS = 120_000  # rows of results kept in this process: one county's assessment (~300 MB at 100,000)
+
+_cache: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
+_lock = threading.Lock()
+stats = {"hits": 0, "misses": 0}
+
+
+def _weight(result: object) -> int:
+    return len(result) if isinstance(result, (list, tuple, dict)) else 1
+
+
+def cached(session: Session, name: str, key: Hashable, compute: Callable[[], T]) -> T:
+    """compute(), or the result it gave before for the same database, data version, `name` and `key`.
+
+    The key must hold everything the result depends on other than the data: year, as-of date, filters, and
+    the acting user's scope (access.scope) when the result is cut to it. A session with uncommitted writes
+    neither reads nor fills the cache. The same object is returned to every caller: treat it as read-only.
+
+    For the checks service: `cached(session, "checks", (year, as_of, access.scope(session)), lambda: ...)`."""
+    access.logged_in(session)
+    if session.autoflush:
+        session.flush()
+    version = current(session)
+    if version is None or uncommitted(session):
+        return compute()
+    bind = session.get_bind()
+    full = (str(bind.url), version, name, key)
+    with _lock:
+        if full in _cache:
+            _cache.move_to_end(full)
+            stats["hits"] += 1
+            return _cache[full][0]  # type: ignore[return-value]
+    stats["misses"] += 1
+    result = compute()
+    weight = _weight(result)
+    with _lock:
+        _cache[full] = (result, weight)
+        total = sum(w for _r, w in _cache.values())
+        while total > CACHE_ROWS and len(_cache) > 1:  # the oldest go first; the newest is always kept
+            _key, (_r, w) = _cache.popitem(last=False)
+            total -= w
+    return result
+
+
+def clear() -> None:
+    """Forget every cached result (tests; a restore that replaces the file)."""
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,380 @@
+"""Measuring a workbook before it is read: what reading it would cost, and what it hides.
+
+A village's workbook is input from outside. python-calamine, which reads .xlsx fast, holds a sheet as a
+dense grid over the cells' real extent (about 32 bytes a cell, whatever `<dimension>` claims) and loads
+the shared strings and every XML text run whole; a Rust allocation that fails aborts the process, the
+window with it. So before a sheet is loaded the package itself is measured here, streaming, with
+limits (Limits, one place) that an honest file — a county's 100,000 households, about 400,000 person
+rows in the national layout — never reaches:
+
+- the zip: no duplicate part names, each part's uncompressed size read (not believed) and held to a
+  ratio to its compressed size, CRCs checked;
+- each sheet: the real extent of its cells (the largest row and column any cell names, not the
+  `<dimension>`), the number of cells, the longest run of text between two tags (padding), hidden
+  rows, error cells (#DIV/0!, #N/A …) and formulas saved without a value — calamine reads both of
+  those as blank;
+- the shared strings: size and longest run as above.
+
+The sheet scan is a byte scan, not an XML parse: a regular expression that only matches a cell whose
+reference lies beyond the extent seen so far, so an honest sheet costs about one pass of C over its
+XML. A dense grid that the cells do not fill (a stray cell far below or right) is read row by row
+instead (reader.Book), never as a grid; a file past a limit is refused with a Chinese reason.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ServiceError
+
+CHUNK = 8 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an input file may cost. Each figure is an order of magnitude above an honest county file;
+    they scale with what the file really holds (cells per compressed byte, text runs), not with what
+    it claims."""
+
+    file_bytes: int = 1 << 30  # on disk, any kind (a county's national list is about 100 MB)
+    part_bytes: int = 4 << 30  # one uncompressed part of an .xlsx
+    part_ratio: int = 100  # uncompressed : compressed, for parts over ratio_floor (honest XML: 5–30)
+    ratio_floor: int = 16 << 20
+    cells: int = 100_000_000  # cells of one sheet (a county's national list: about 400,000 × 80)
+    cells_per_byte: float = 2.0  # cells per compressed byte of the sheet (honest: 0.05–0.3)
+    dense_slack: int = 4  # the grid may be this many times the cells it holds …
+    dense_floor: int = 4_000_000  # … or this many cells, before it is read row by row instead
+    run_bytes: int = 32 << 20  # XML read before a row ends (sheets) or a tag closes (other parts)
+    cell_chars: int = 32_767  # Excel's own limit for one cell
+    echo_chars: int = 60  # characters of a value shown back (error list, stderr, wizard)
+    xls_bytes: int = 256 << 20  # .xls holds at most 65,536 rows a sheet
+    child_memory: int = 3 << 30  # address space of the process that reads an .xls (Linux)
+    csv_bytes: int = 1 << 30
+    csv_field: int = 1 << 20  # characters of one CSV field
+
+
+LIMITS = Limits()
+
+
+class FileRefused(ServiceError):
+    """The file is refused before reading: too large for what it holds, or damaged."""
+
+
+def mb(n: int) -> str:
+    return f"{n / 2**20:,.0f} MB" if n >= 2**20 else f"{n / 1024:,.0f} KB"
+
+
+def col_number(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def col_letters(n: int) -> str:
+    s = ""
+    while n > 0:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+# ---------------------------------------------------------------- numbers beyond a threshold
+
+def _greater_digits(n: int) -> tuple[bytes, int]:
+    """A regular expression for a row number (leading zeros allowed) that may exceed n, and the bound
+    below which it does not look: numbers with more digits, or as many digits and a larger first one or
+    two (308,101 → beyond 309,999). Two digits keep the check cheap (few alternatives, most fail at the
+    first character) and the bound within 10% of n."""
+    s = str(max(n, 0))
+    k = len(s)
+    alts = [rb"[1-9]\d{%d,}" % k]
+    if k <= 2:
+        for i, ch in enumerate(s):
+            d = int(ch)
+            if d < 9:
+                rest = k - i - 1
+                alts.append(s[:i].encode() + (b"[%d-9]" % (d + 1)) + (rb"\d{%d}" % rest if rest else b""))
+        bound = n
+    else:
+        a, b = int(s[0]), int(s[1])
+        if a < 9:
+            alts.append(rb"[%d-9]\d{%d}" % (a + 1, k - 1))
+        if b < 9:
+            alts.append(rb"%d[%d-9]\d{%d}" % (a, b + 1, k - 2))
+        bound = (a * 10 + b + 1) * 10 ** (k - 2) - 1
+    return rb"0*(?:" + b"|".join(alts) + rb")", bound
+
+
+def _greater_letters(n: int) -> bytes:
+    """A regular expression for column letters (either case) greater than column n."""
+    s = col_letters(n) if n > 0 else ""
+    k = len(s)
+    alts = [rb"[A-Za-z]{%d,}" % (k + 1)]
+    for i, ch in enumerate(s):
+        if ch < "Z":
+            rest = k - i - 1
+            nxt = chr(ord(ch) + 1)
+            prefix = b"".join(b"[%s%s]" % (c.encode(), c.lower().encode()) for c in s[:i])
+            alts.append(prefix + b"[%s-Z%s-z]" % (nxt.encode(), nxt.lower().encode())
+                        + (rb"[A-Za-z]{%d}" % rest if rest else b""))
+    return b"(?:" + b"|".join(alts) + b")"
+
+
+class _Beyond:
+    """Finds a cell whose reference lies beyond the extent seen so far. `canonical`: cells written
+    `<c r="A1"` as Excel, WPS and every library write them (a literal prefix: fast); otherwise any
+    quoting, spacing and attribute order."""
+
+    def __init__(self, max_row: int, max_col: int):
+        self.max_row, self.max_col = max_row, max_col
+        rows, self.row_bound = _greater_digits(max_row)
+        body = rb"(?:" + _greater_letters(max_col) + rb"\d|[A-Za-z]{1,3}" + rows + rb"[\"'])"
+        self.canonical = re.compile(rb'<c r="' + body)
+        self.general = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br\s*=\s*[\"']" + body)
+
+
+_ROW_R = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\br\s*=\s*["'](\d+)["']""")
+_ROW_CANON = re.compile(rb'<row r="(\d+)"')
+_HIDDEN_ROW = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\bhidden\s*=\s*["'](?:1|true)["'][^>]*>""")
+_PREFIXED = re.compile(rb":(?:c|row)[\s/>]")  # a cell or row element with a namespace prefix
+_NOT_CANON = re.compile(rb'<c(?![A-Za-z]| r=")')
+_CELL_ANY = re.compile(rb"<(?:\w+:)?c[\s/>]")
+_CELL_NO_REF = re.compile(rb"""<(?:\w+:)?c(?:\s(?![^>]*\br\s*=)[^>]*)?/?>""")
+_REF = re.compile(rb"""\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["']""")
+_ERROR = re.compile(rb"""<(?:\w+:)?c\b([^>]*\bt\s*=\s*["']e["'][^>]*)(?:/>|>(.{0,300}?)</(?:\w+:)?c>)""", re.S)
+# a formula cell with no cached value: no <v>, or an empty one (openpyxl writes <v></v>); an empty value of a
+# text formula (t="str") is a formula whose result is "", and is not matched (see _bad)
+_NO_VALUE = re.compile(rb"""<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b(?:[^>]*/>|[^>]*>[^<]*</(?:\w+:)?f>)\s*"""
+                       rb"""(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>""")
+_TEXT_TYPE = re.compile(rb"""\bt\s*=\s*["'](?:str|inlineStr|s)["']""")
+_V = re.compile(rb"<(?:\w+:)?v>([^<]{0,60})")
+_DIMENSION = re.compile(rb"""<(?:\w+:)?dimension\s+ref\s*=\s*["']([A-Za-z]+\d+(?::[A-Za-z]+\d+)?)["']""")
+
+
+@dataclass
+class SheetScan:
+    """What one sheet's XML really holds."""
+
+    name: str
+    part: str
+    xml_bytes: int = 0
+    compressed: int = 0
+    max_row: int = 0  # 1-based, 0 for an empty sheet
+    max_col: int = 0
+    cells: int = 0
+    hidden_rows: list[int] = field(default_factory=list)
+    hidden_count: int = 0
+    bad: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # row → [(column 0-based, what)]
+    bad_count: int = 0
+    claimed: str = ""  # the <dimension> the sheet claims
+    rows_seen: int = 0  # the largest row number met (max_row is the bound the grid is reckoned to)
+
+    @property
+    def grid(self) -> int:
+        return self.max_row * self.max_col
+
+    def dense(self, limits: Limits = LIMITS) -> bool:
+        """Whether calamine's grid is in proportion to the cells (else the sheet is read row by row)."""
+        return self.grid <= max(limits.dense_floor, limits.dense_slack * self.cells)
+
+    def far_cell(self) -> str:
+        return f"{col_letters(self.max_col)}{self.rows_seen}"
+
+
+@dataclass
+class BookScan:
+    sheets: dict[str, SheetScan] = field(default_factory=dict)  # by sheet name
+    parts: dict[str, zipfile.ZipInfo] = field(default_factory=dict)
+
+
+def _refuse(reason: str) -> FileRefused:
+    return FileRefused(f"文件被拒绝（未读取任何数据）：{reason}")
+
+
+def check_size(path: Path, kind: str, limits: Limits = LIMITS) -> None:
+    size = path.stat().st_size
+    cap = {"xls": limits.xls_bytes, "csv": limits.csv_bytes}.get(kind, limits.file_bytes)
+    if size > cap:
+        raise _refuse(f"文件有 {mb(size)}，超过本程序读取的上限 {mb(cap)}：一个县的全部农户也远小于此，"
+                      "请检查是否选错了文件，或分村导出后分别导入")
+
+
+def open_zip(path: Path, limits: Limits = LIMITS) -> BookScan:
+    """The package's parts, checked: no duplicates, no part beyond the size limits by its own claim."""
+    try:
+        z = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise _refuse("不是有效的 Excel 工作簿（.xlsx），或文件已损坏") from None
+    with z:
+        infos = z.infolist()
+        seen: set[str] = set()
+        out = BookScan()
+        for info in infos:
+            key = info.filename.lower()
+            if key in seen:
+                raise _refuse(f"工作簿中有两个同名的部件“{info.filename[:80]}”，文件已损坏或被改动过")
+            seen.add(key)
+            _check_part(info, info.file_size, limits)
+            out.parts[info.filename] = info
+    return out
+
+
+def _check_part(info: zipfile.ZipInfo, size: int, limits: Limits) -> None:
+    name = info.filename[:80]
+    if size > limits.part_bytes:
+        raise _refuse(f"工作簿的部件“{name}”解压后超过 {mb(limits.part_bytes)}")
+    if size > limits.ratio_floor and size > limits.part_ratio * max(info.compress_size, 1):
+        raise _refuse(f"工作簿的部件“{name}”压缩后只有 {mb(info.compress_size)}，解压后却有 {mb(size)}"
+                      f"（超过 {limits.part_ratio} 倍）：内容是大量填充的空白或重复，不像正常的表格")
+
+
+class _Stream:
+    """A part read in pieces that end at a boundary (the last `</row>`, or `>`): the regular
+    expressions never see half an element. Its real size is counted, not believed."""
+
+    def __init__(self, z: zipfile.ZipFile, info: zipfile.ZipInfo, what: str, limits: Limits, boundary: bytes):
+        self.z, self.info, self.what, self.limits, self.boundary = z, info, what, limits, boundary
+        self.size = 0
+
+    def __iter__(self):
+        carry = b""
+        limits = self.limits
+        try:
+            with self.z.open(self.info) as f:
+                while True:
+                    data = f.read(CHUNK)
+                    if not data:
+                        break
+                    self.size += len(data)
+                    _check_part(self.info, self.size, limits)
+                    buf = carry + data if carry else data
+                    cut = buf.rfind(self.boundary)
+                    if cut < 0:
+                        if len(buf) > limits.run_bytes:
+                            raise _refuse(f"{self.what}中有一段超过 {mb(limits.run_bytes)} 的内容没有分行，"
+                                          "不像正常的表格")
+                        carry = buf
+                        continue
+                    cut += len(self.boundary)
+                    carry = buf[cut:]
+                    yield buf[:cut]
+        except (zipfile.BadZipFile, zlib_error(), EOFError, OSError) as exc:
+            raise _refuse(f"{self.what}已损坏，读不出来（{type(exc).__name__}）") from None
+        if carry:
+            yield carry
+
+
+def zlib_error():
+    import zlib
+    return zlib.error
+
+
+def scan_xlsx(path: Path, sheet_parts: dict[str, str], limits: Limits = LIMITS, *,
+              skip: set[str] | frozenset[str] = frozenset(), parts_done: bool = False) -> BookScan:
+    """Measure the package and every sheet in `sheet_parts` (sheet name → part); refuse past a limit.
+    Unless `parts_done`, every other XML part (but those in `skip`, the sheets measured when they are
+    read) is read through once as well: its real size, and no run longer than limits.run_bytes without
+    a tag (a reader that buffers a text run whole would pay for it)."""
+    if not parts_done:
+        check_size(path, "xlsx", limits)
+    book = open_zip(path, limits)
+    with zipfile.ZipFile(path) as z:
+        if not parts_done:
+            for name, info in book.parts.items():
+                if name in skip or name in sheet_parts.values() or not name.lower().endswith((".xml", ".rels")):
+                    continue
+                for _piece in _Stream(z, info, f"工作簿的部件“{name[:80]}”", limits, b">"):
+                    pass
+        for sheet, part in sheet_parts.items():
+            info = book.parts.get(part)
+            if info is not None:
+                book.sheets[sheet] = _scan_sheet(z, info, sheet, limits)
+    return book
+
+
+def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: Limits) -> SheetScan:
+    out = SheetScan(sheet, info.filename, compressed=info.compress_size)
+    what = f"工作表“{sheet[:40]}”"
+    max_row = max_col = 0
+    beyond = _Beyond(0, 0)
+    first = True
+    stream = _Stream(z, info, what, limits, b"</row>")
+    for piece in stream:
+        if first:
+            m = _DIMENSION.search(piece, 0, 4096)
+            out.claimed = m.group(1).decode() if m else ""
+            first = False
+        canonical = _PREFIXED.search(piece) is None
+        if canonical:
+            cells = piece.count(b'<c r="')
+            if piece.count(b"<c") != cells and _NOT_CANON.search(piece):
+                canonical = False
+        if not canonical:
+            cells = len(_CELL_ANY.findall(piece))
+            if _CELL_NO_REF.search(piece):
+                raise _refuse(f"{what}的单元格没有写明位置（不是 Excel 或 WPS 保存的文件）："
+                              "请用 Excel 或 WPS 打开后另存为 .xlsx 再导入")
+        out.cells += cells
+        if out.cells > limits.cells:
+            raise _refuse(f"{what}有超过 {limits.cells:,} 个单元格，超过本程序读取的上限")
+        if cells:
+            rows = _ROW_CANON.findall(piece)
+            if len(rows) != piece.count(b"<row"):
+                rows = _ROW_R.findall(piece)
+            if rows:
+                top = max(map(int, rows))
+                if top > max_row:
+                    max_row = top
+                    beyond = _Beyond(max_row, max_col)
+            find = beyond.canonical if canonical else beyond.general
+            pos = 0
+            while True:
+                m = find.search(piece, pos)
+                if m is None:
+                    break
+                ref = _REF.search(piece, m.start())
+                letters, digits = ref.group(1).decode(), int(ref.group(2))
+                if col_number(letters) > 16384 or digits > 1_048_576:
+                    raise _refuse(f"{what}的单元格位置 {letters[:3]}{digits} 超出 Excel 的范围，文件已损坏或被改动过")
+                max_col = max(max_col, col_number(letters))
+                max_row = max(max_row, digits)
+                beyond = _Beyond(max_row, max_col)
+                find = beyond.canonical if canonical else beyond.general
+                pos = m.start() + 1
+            if b't="e"' in piece or not canonical:
+                for m in _ERROR.finditer(piece):
+                    v = _V.search(m.group(2) or b"")
+                    _bad(out, m.group(1), v.group(1).decode("utf-8", "replace").strip() if v else "#错误")
+            if b"<f" in piece or not canonical:
+                for m in _NO_VALUE.finditer(piece):
+                    if _TEXT_TYPE.search(m.group(1)) is None:
+                        _bad(out, m.group(1), "")
+        if b"hidden" in piece:
+            for m in _HIDDEN_ROW.finditer(piece):
+                r = _ROW_R.match(m.group(0))
+                if r is not None:
+                    out.hidden_count += 1
+                    if len(out.hidden_rows) < 100_000:
+                        out.hidden_rows.append(int(r.group(1)))
+    out.xml_bytes = stream.size
+    # rows below beyond.row_bound were not looked at one by one: the grid is reckoned to that bound
+    out.max_row, out.max_col = max(max_row, min(beyond.row_bound, 1_048_576)), max_col
+    out.rows_seen = max_row
+    if out.cells > max(100_000, limits.cells_per_byte * info.compress_size):
+        raise _refuse(f"{what}压缩后只有 {mb(info.compress_size)}，却有 {out.cells:,} 个单元格："
+                      "内容是大量重复的空单元格，不像正常的表格")
+    return out
+
+
+def _bad(out: SheetScan, attrs: bytes, what: str) -> None:
+    ref = _REF.search(attrs)
+    if ref is None:
+        return
+    row, col = int(ref.group(2)), col_number(ref.group(1).decode()) - 1
+    out.bad_count += 1
+    if out.bad_count <= 100_000:
+        out.bad.setdefault(row, []).append((col, what))

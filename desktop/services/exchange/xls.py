@@ -1,0 +1,54 @@
+"""Reading an old .xls in a child process that cannot take the program down.
+
+An .xls is a compound document of BIFF records; calamine builds each sheet as a dense grid over the
+cells its records name, and a record can name any cell. Measuring that ahead would mean parsing the
+records twice, so the file is read in a separate process (multiprocessing, spawn) that reports back the
+sheets and their rows, or a Chinese reason. On Linux the child's address space is limited
+(Limits.child_memory, RLIMIT_AS): a hostile file makes the child fail, never the window. On Windows
+there is no such limit without a Job object; what protects the program there is that the child is a
+separate process (an abort ends only the child), the .xls size limit (Limits.xls_bytes; the format
+holds at most 65,536 rows × 256 columns a sheet) and the time limit below.
+
+The cost is small: an .xls holds at most 65,536 rows a sheet, and only non-blank rows come back.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+from ..._xls_child import read_in_child
+from .measure import LIMITS, Limits, mb
+
+TIMEOUT = 300  # seconds for the child to read the file
+
+
+def read_xls(path: Path, limits: Limits = LIMITS):
+    """([(sheet name, visible/hidden/veryHidden)], {sheet name: [(row number, cells)]}) of an .xls,
+    read in a child process; WorkbookError with a Chinese reason when it cannot be read."""
+    from .reader import WorkbookError
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=read_in_child, args=(str(path), limits.child_memory, child), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if not parent.poll(TIMEOUT):
+            raise WorkbookError(f"读取 .xls 文件超过 {TIMEOUT} 秒仍未完成，已停止：文件可能已损坏")
+        try:
+            status, sheets, rows = parent.recv()
+        except (EOFError, OSError):
+            status, sheets, rows = "died", None, None
+    finally:
+        parent.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+    if status == "ok":
+        return sheets, rows
+    if status == "password":
+        raise WorkbookError("工作簿设有打开密码，请先在 Excel 中取消密码后再导入")
+    if status in ("memory", "died"):
+        raise WorkbookError(f"不是有效的 Excel 97-2003 工作簿（.xls），或读取它需要超过 {mb(limits.child_memory)} "
+                            "的内存（文件中的单元格位置远超正常表格）：文件已损坏或被改动过，未读取任何数据")
+    raise WorkbookError("不是有效的 Excel 97-2003 工作簿（.xls），或文件已损坏")

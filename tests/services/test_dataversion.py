@@ -1,0 +1,120 @@
+"""The data version (issue 20): every transaction that writes bumps it, in the same transaction; results of
+assess are kept per (year, as-of, scope, data version) and computed again once anything is written, by this
+process or another."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal as D
+from pathlib import Path
+
+from sqlalchemy import insert, select, text
+
+from desktop.models import AuditEntry, Household
+from desktop.services import assess, dataversion, income, register
+from desktop.services.income import LineData, RecordData
+from tests.conftest import TODAY, family
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _version(db):
+    with db.session("reader") as s:
+        return s.execute(text("SELECT version, stamp FROM data_version")).one()
+
+
+def _household(ctx, township, no="H1", serial=1, a28="15000"):
+    data, members = family(township["villages"]["东村"], no=no, serial=serial)
+    hid = ctx.run(register.save_household, data, members, TODAY, ctx.user)
+    ctx.run(income.save_record, RecordData(hid, 2024, collected_on=date(2024, 10, 10),
+                                           lines=[LineData("A28", "务工收入", D(a28))],
+                                           collected_by="采集员"), TODAY)
+    return hid
+
+
+def test_each_writing_transaction_bumps_once_and_reading_does_not(db, admin, township):
+    v0, s0 = _version(db)
+    with db.session(admin) as s:
+        s.scalars(select(Household)).all()
+        s.commit()
+    assert _version(db) == (v0, s0)  # a read is no write
+    with db.session(admin) as s:
+        s.execute(insert(AuditEntry), [dict(user="u", action="x", table_name="t")] * 3)  # Core executemany
+        s.connection().exec_driver_sql("UPDATE audit_entry SET old = 'a' WHERE action = 'x'")  # driver SQL
+        s.commit()
+    v1, s1 = _version(db)
+    assert v1 == v0 + 1 and s1 != s0  # one transaction, one bump, a new stamp
+
+
+def test_a_rolled_back_write_leaves_the_version_and_a_savepoint_rollback_is_still_counted(db, admin, township):
+    v0 = _version(db)
+    with db.session(admin) as s:
+        s.execute(insert(AuditEntry), [dict(user="u", action="x", table_name="t")])
+        s.rollback()
+    assert _version(db) == v0
+    with db.session(admin) as s:
+        nested = s.begin_nested()
+        s.execute(insert(AuditEntry), [dict(user="u", action="x", table_name="t")])
+        nested.rollback()
+        s.execute(insert(AuditEntry), [dict(user="u", action="y", table_name="t")])
+        s.commit()
+    assert _version(db)[0] > v0[0]
+
+
+def test_assess_is_cached_until_a_write_and_sees_writes_of_another_process(ctx, db, township):
+    _household(ctx, township)
+    dataversion.clear()
+    first = ctx.read(assess.assess, 2024, TODAY)
+    hits = dataversion.stats["hits"]
+    again = ctx.read(assess.assess, 2024, TODAY)
+    assert dataversion.stats["hits"] == hits + 1 and [a.to_json() for a in again] == [a.to_json() for a in first]
+    other_day = ctx.read(assess.assess, 2024, date(2024, 11, 21))  # another as-of date: its own entry
+    assert dataversion.stats["hits"] == hits + 1 and len(other_day) == 1
+
+    # Another process changes the income with plain sqlite3 through the program's own engine: a new version.
+    path = db.sqlite_path
+    code = (
+        "import sys; sys.path.insert(0, '.');"
+        "from desktop.services.db import init_db, sqlite_url;"
+        "from sqlalchemy import text;"
+        f"db = init_db(sqlite_url({str(path)!r}));"
+        "s = db.session('other');"
+        "s.execute(text(\"UPDATE income_line SET amount = 3000000 WHERE item = 'A28'\"));"  # 30,000.00 yuan
+        "s.commit()"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    [after] = ctx.read(assess.assess, 2024, TODAY)
+    assert after.income.A33 == D("30000.00") and first[0].income.A33 == D("15000.00")
+
+
+def test_uncommitted_writes_neither_read_nor_fill_the_cache(ctx, db, admin, township):
+    _household(ctx, township)
+    dataversion.clear()
+    ctx.read(assess.assess, 2024, TODAY)
+    with db.session(admin) as s:
+        s.execute(text("UPDATE income_line SET amount = 100000 WHERE item = 'A28'"))  # 1,000.00, not committed
+        [inside] = assess.assess(s, 2024, TODAY)
+        assert inside.income.A33 == D("1000.00")
+        s.rollback()
+    [outside] = ctx.read(assess.assess, 2024, TODAY)
+    assert outside.income.A33 == D("15000.00")
+
+
+
+def test_the_cache_keeps_a_bounded_number_of_result_rows_newest_first(db, admin, township, monkeypatch):
+    monkeypatch.setattr(dataversion, "CACHE_ROWS", 5)
+    dataversion.clear()
+    calls = []
+
+    def compute(n):
+        calls.append(n)
+        return [n] * 2
+
+    with db.session(admin) as s:
+        for n in (1, 2, 3):  # 2 rows each: the third pushes the first out
+            dataversion.cached(s, "t", n, lambda n=n: compute(n))
+        for n in (3, 2, 1):
+            dataversion.cached(s, "t", n, lambda n=n: compute(n))
+    assert calls == [1, 2, 3, 1]

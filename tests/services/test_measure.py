@@ -1,0 +1,122 @@
+"""Measuring a workbook before reading it (measure.py): the extent found is the real one whatever the file
+claims, the limits refuse in Chinese, and an honest file passes untouched."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from desktop.services.exchange import measure
+from desktop.services.exchange.measure import Limits, col_letters
+from desktop.services.exchange.reader import Book, WorkbookError
+
+from .hostile_files import Err, Formula, Raw, XSheet, write_xlsx
+
+
+def _scan(path, name="S", limits=measure.LIMITS):
+    book = Book(path, limits)
+    try:
+        return book.scan(name)
+    finally:
+        book.close()
+
+
+def test_the_threshold_expressions_match_exactly_what_lies_beyond():
+    rng = random.Random(14)
+    for _ in range(300):
+        n = rng.randint(0, 1_100_000)
+        pattern, bound = measure._greater_digits(n)
+        rx = re.compile(b"^" + pattern + b"$")
+        assert n <= bound <= max(n, (n // 10 ** max(len(str(n)) - 2, 0) + 1) * 10 ** max(len(str(n)) - 2, 0))
+        for m in (rng.randint(0, 2_000_000) for _ in range(30)):
+            assert bool(rx.match(str(m).encode())) == (m > bound), (n, m, bound)
+        c = rng.randint(0, 16384)
+        rc = re.compile(b"^" + measure._greater_letters(c) + b"$")
+        for k in (rng.randint(1, 16384) for _ in range(30)):
+            assert bool(rc.match(col_letters(k).encode())) == (k > c), (c, k)
+
+
+def test_the_real_extent_not_the_claimed_one(tmp_path):
+    rows = [["户编号", "姓名"], ["H1", "张三"]]
+    cases = {'<row r="3"><c r="B900000"><v>1</v></c></row>': (900000, 2),  # a cell beyond its own row
+             '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>': (1048576, 16384),
+             "<row r='7'><c s='0'  r='AA7' t='n'><v>1</v></c></row>": (7, 27)}  # other quoting and attribute order
+    for i, (extra, (rows_seen, cols)) in enumerate(cases.items()):
+        path = write_xlsx(tmp_path / f"{i}.xlsx", [XSheet("S", rows, dimension="A1:B2", extra=[extra])])
+        scan = _scan(path)
+        assert (scan.rows_seen, scan.max_col) == (rows_seen, cols) and scan.claimed == "A1:B2"
+        assert scan.max_row >= rows_seen
+
+
+def test_hidden_rows_error_cells_and_formulas_without_a_value(tmp_path):
+    rows = [["a", Err("#REF!"), Formula("1+1"), Formula("1+1", 2), Raw('<c r="E1" t="str"><f>""</f><v></v></c>')],
+            ["b"], ["c"]]
+    scan = _scan(write_xlsx(tmp_path / "e.xlsx", [XSheet("S", rows, hidden_rows={2})]))
+    assert scan.hidden_rows == [2]
+    assert scan.bad == {1: [(1, "#REF!"), (2, "")]}  # a text formula whose result is "" is not an error
+
+
+def test_cells_without_a_position_are_refused(tmp_path):
+    path = write_xlsx(tmp_path / "n.xlsx", [XSheet("S", [["a"]], extra=['<row r="2"><c><v>1</v></c></row>'])])
+    with pytest.raises(WorkbookError, match="没有写明位置"):
+        _scan(path)
+
+
+def test_a_long_run_without_a_tag_is_refused(tmp_path):
+    limits = Limits(run_bytes=1 << 20)
+    path = write_xlsx(tmp_path / "r.xlsx", [XSheet("S", [["a"]], pad=12 << 20)])  # more than one read of 8 MB
+    with pytest.raises(WorkbookError, match="没有分行"):
+        _scan(path, limits=limits)
+
+
+def test_too_many_cells_for_the_bytes_they_take(tmp_path):
+    cells = "".join(f'<row r="{r}">' + "".join(f'<c r="{col_letters(c)}{r}"/>' for c in range(1, 60)) + "</row>"
+                    for r in range(1, 3000))
+    path = write_xlsx(tmp_path / "c.xlsx", [XSheet("S", [], extra=[cells])])
+    with pytest.raises(WorkbookError, match="大量重复的空单元格"):
+        _scan(path, limits=Limits(cells_per_byte=0.1))
+
+
+def test_duplicate_parts_are_refused(tmp_path):
+    import zipfile
+    path = write_xlsx(tmp_path / "d.xlsx", [XSheet("S", [["a"]])])
+    with zipfile.ZipFile(path, "a") as z:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            z.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    with pytest.raises(WorkbookError, match="同名的部件"):
+        Book(path)
+
+
+def test_a_sparse_sheet_is_read_row_by_row(tmp_path):
+    path = write_xlsx(tmp_path / "s.xlsx", [XSheet("S", [["户编号"], ["H1"]],
+                                                   extra=['<row r="1048576"><c r="GR1048576"><v>1</v></c></row>'])])
+    book = Book(path)
+    try:
+        assert book.is_sparse("S")
+        rows = list(book.rows("S"))
+    finally:
+        book.close()
+    assert [r for r, _ in rows] == [1, 2, 1048576] and len(rows[2][1]) == 200
+
+
+# ---------------------------------------------------------------- through the importer
+
+def test_a_hidden_national_sheet_is_a_question(ctx, tmp_path):
+    from desktop.services import exchange
+
+    from ..conftest import YEAR
+    from .national_files import grid, sample_rows
+    rows = sample_rows()
+    cells = grid(rows[:3])
+    hidden = grid(rows[3:])
+    path = write_xlsx(tmp_path / "n.xlsx", [XSheet("名单", cells), XSheet("另一批", hidden, state="veryHidden")])
+    pv = ctx.read(exchange.preview, path, YEAR)
+    assert pv.confirmable and list(pv.questions) == ["hidden"]
+    assert "深度隐藏" in pv.questions["hidden"][0].reason and pv.questions["hidden"][0].sheet == "另一批"
+    assert "工作表“另一批”（深度隐藏，Excel 中无法取消隐藏）读作：全国系统一人一行名单" in pv.sheet_notes
+    both = ctx.read(exchange.preview, path, YEAR, include_hidden=True)
+    assert both.ok and both.people == pv.people
