@@ -116,6 +116,7 @@ RULES = {
     "setup.needs_first_run": "open", "setup.township_name": "open", "setup.complete_first_run": "admin",
     "warnings.village_ratios": "any", "warnings.dashboard": "any",
     "rectification.check": "village", "rectification.sync": "village-write", "rectification.entries": "any",
+    "rectification.active_rules": "any",
     "rectification.decide": "village-write", "rectification.open_counts": "any", "rectification.states_of": "any",
     "rectification_book.export_village": "village", "rectification_book.export_villages": "any",
     "rectification_book.import_replies": "village-write",
@@ -296,7 +297,7 @@ def _household_calls():
         "corrections.household_corrections": lambda s, h, w: corrections.household_corrections(s, h.hid),
         "corrections.corrected_steps": lambda s, h, w: corrections.corrected_steps(s, h.case),
         "rectification.check": lambda s, h, w: rectification.check(s, YEAR, TODAY, [h.hid]),
-        "rectification.sync": lambda s, h, w: rectification.sync(s, YEAR, TODAY, [], [h.hid]),
+        "rectification.sync": lambda s, h, w: rectification.sync(s, YEAR, TODAY, [], [h.hid], active_rules=()),
         "rectification.decide": lambda s, h, w: rectification.decide(s, [h.entry], "fixed", None, TODAY),
         "rectification_book.export_village": lambda s, h, w: rectification_book.export_village(
             s, w["tmp"] / f"out_{h.no}.xlsx", YEAR, h.village, TODAY),
