@@ -107,14 +107,15 @@ def run_checks(session: Session, year: int, as_of: date, household_ids: list[int
     if whole_register:
         q = q.where(Household.closed_on.is_(None))
     hh = {r.id: r for r in session.execute(q)}
+    # one pass over the members for our codes and the national rules: load_facts reads them, both run over them
+    facts = national_rules.load_facts(session, year, as_of, assessments, household_ids, point, ys.monitoring_line,
+                                      thresholds, open_only=whole_register)
     out: list[Finding] = []
-    out += _member_findings(session, hh, point, as_of, household_ids is not None)
+    out += _member_findings(session, hh, facts, as_of, household_ids is not None)
     out += _household_findings(hh, assessments, year, thresholds)
     out += _measure_findings(session, hh, as_of)
     out += _case_findings(session, hh, as_of)
     out += _signature_findings(session, hh, year)
-    facts = national_rules.load_facts(session, year, as_of, assessments, household_ids, point, ys.monitoring_line,
-                                      thresholds)
     hits = national_rules.evaluate(session, facts, national_rules.enabled_rules(session))
     out = _merge(out, hits, {hid: h.household_no for hid, h in hh.items()})
     order = {c: i for i, c in enumerate(CODES)}
@@ -151,53 +152,54 @@ def _merge(ours: list[Finding], hits: list, numbers: dict[int, str]) -> list[Fin
     return out
 
 
-def _member_findings(session: Session, hh: dict, point: date, as_of: date, subset: bool) -> list[Finding]:
+def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: bool) -> list[Finding]:
+    """Our member codes over the members national_rules.load_facts read (status 正常 ones). An ID number that is
+    well formed (18 digits or a 残疾人证 on one, right check digit, a real date) is judged from its parts; only the
+    others go through parse_id for the wording of the fault."""
     out = []
-    q = select(Member.household_id, Member.name, Member.sex, Member.id_number, Member.relation, Member.school,
-               Member.health, Member.work_months, Member.a17_medical, Member.status)
-    if subset:
-        q = q.where(Member.household_id.in_(list(hh)))
-    else:
-        q = q.where(Member.household_id.in_(select(Household.id).where(Household.closed_on.is_(None))))
-    members = session.execute(q).all()
     by_id_number = defaultdict(list)
     by_household = defaultdict(list)
     disabled = codes("health").code_of("残疾")
     in_school = codes("school").codes_with("in_school")
     sex = codes("sex")
-    for m in members:
-        no = hh[m.household_id].household_no
-        if m.status != "normal":
+    point = facts.point
+    for hid, fh in facts.households.items():
+        h = hh.get(hid)
+        if h is None:
             continue
-        by_household[m.household_id].append(m)
-        info = parse_id(m.id_number)
-        who = f"成员“{m.name}”（{m.id_number}）"
-        if info.error_kind == "date":
-            out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{who}：{info.error}"))
-        elif not info.valid:
-            out.append(Finding("ID_CHECKSUM", no, m.id_number, f"{who}：{info.error}"))
-        else:
-            by_id_number[info.number].append((no, m))
-            # Impossible means in the future as of the check date (a baby born after the time point is real).
-            if (err := birth_date_error(info, as_of)):
-                out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{who}：{err}"))
-            elif m.sex and m.sex != info.sex:
-                out.append(Finding("SEX_MISMATCH", no, m.id_number,
-                                   f"{who}：登记性别“{sex.name(m.sex)}”，身份证号第 17 位为{sex.name(info.sex)}"))
-            if info.birth_date and info.birth_date <= point:
-                age = age_on(info.birth_date, point)
-                if 6 <= age <= 15 and m.school not in in_school and m.health != disabled:
-                    state = codes("school").name(m.school) or "未填"
-                    out.append(Finding("SCHOOL_AGE_OUT", no, m.id_number,
-                                       f"{who}：状态时点 {age} 周岁，在校生状况为“{state}”，"
-                                       f"存在义务教育失学辍学风险（A24）"))
-        if m.a17_medical is not True:
-            state = "未填" if m.a17_medical is None else "否"
-            out.append(Finding("MEDICAL_INSURANCE_MISSING", no, m.id_number,
-                               f"{who}：是否参加基本医疗保险为“{state}”（A17）"))
-        if m.work_months is not None and not 0 <= m.work_months <= 12:
-            out.append(Finding("WORK_MONTHS_INVALID", no, m.id_number,
-                               f"{who}：务工时间 {m.work_months} 个月，应在 0–12 之间"))
+        no = h.household_no
+        mine = by_household[hid]
+        for m in fh.everyone:
+            if m.status != "normal":
+                continue
+            mine.append(m)
+            number = m.norm
+            born = m.born
+            if m.id_fault is None and born is not None and (len(number) == 18 or number[18:].isdigit()):
+                who_sex = "1" if int(number[16]) % 2 else "2"
+                by_id_number[number].append((no, m))
+                if born > as_of or born < EARLIEST_BIRTH:
+                    err = birth_date_error(parse_id(m.id_number), as_of)
+                    out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{m.who()}：{err}"))
+                elif m.sex and m.sex != who_sex:
+                    out.append(Finding("SEX_MISMATCH", no, m.id_number, f"{m.who()}：登记性别“{sex.name(m.sex)}”，"
+                                                                        f"身份证号第 17 位为{sex.name(who_sex)}"))
+                if born <= point:
+                    age = m.age
+                    if 6 <= age <= 15 and m.school not in in_school and m.health != disabled:
+                        state = codes("school").name(m.school) or "未填"
+                        out.append(Finding("SCHOOL_AGE_OUT", no, m.id_number,
+                                           f"{m.who()}：状态时点 {age} 周岁，在校生状况为“{state}”，"
+                                           f"存在义务教育失学辍学风险（A24）"))
+            else:
+                out += _id_number_findings(no, m, as_of, point, by_id_number, in_school, disabled, sex)
+            if m.a17 is not True:
+                state = "未填" if m.a17 is None else "否"
+                out.append(Finding("MEDICAL_INSURANCE_MISSING", no, m.id_number,
+                                   f"{m.who()}：是否参加基本医疗保险为“{state}”（A17）"))
+            if m.work_months is not None and not 0 <= m.work_months <= 12:
+                out.append(Finding("WORK_MONTHS_INVALID", no, m.id_number,
+                                   f"{m.who()}：务工时间 {m.work_months} 个月，应在 0–12 之间"))
     if subset:
         _add_outside_holders(session, hh, by_id_number)
     mine = {h.household_no for h in hh.values()}
@@ -208,6 +210,8 @@ def _member_findings(session: Session, hh: dict, point: date, as_of: date, subse
                 if no in mine:
                     out.append(Finding("ID_DUPLICATE", no, number, f"身份证号 {number} 同时登记在 {where}"))
     for hid, ms in by_household.items():
+        if not ms:
+            continue
         no = hh[hid].household_no
         heads = [m for m in ms if m.relation == HEAD]
         if not heads:
@@ -221,6 +225,36 @@ def _member_findings(session: Session, hh: dict, point: date, as_of: date, subse
                 if s.sex == heads[0].sex:
                     out.append(Finding("HEAD_SPOUSE_SAME_SEX", no, s.id_number,
                                        f"户主“{heads[0].name}”与配偶“{s.name}”性别相同（{sex.name(s.sex)}）"))
+    return out
+
+
+EARLIEST_BIRTH = date(1890, 1, 1)  # idnumber.birth_date_error's default
+
+
+def _id_number_findings(no: str, m, as_of: date, point: date, by_id_number: dict, in_school, disabled,
+                        sex) -> list[Finding]:
+    """Our ID codes for a number that is not plainly well formed, as parse_id words them (the few)."""
+    out = []
+    info = parse_id(m.id_number)
+    who = m.who()
+    if info.error_kind == "date":
+        out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{who}：{info.error}"))
+    elif not info.valid:
+        out.append(Finding("ID_CHECKSUM", no, m.id_number, f"{who}：{info.error}"))
+    else:
+        by_id_number[info.number].append((no, m))
+        if (err := birth_date_error(info, as_of)):
+            out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{who}：{err}"))
+        elif m.sex and m.sex != info.sex:
+            out.append(Finding("SEX_MISMATCH", no, m.id_number,
+                               f"{who}：登记性别“{sex.name(m.sex)}”，身份证号第 17 位为{sex.name(info.sex)}"))
+        if info.birth_date and info.birth_date <= point:
+            age = age_on(info.birth_date, point)
+            if 6 <= age <= 15 and m.school not in in_school and m.health != disabled:
+                state = codes("school").name(m.school) or "未填"
+                out.append(Finding("SCHOOL_AGE_OUT", no, m.id_number,
+                                   f"{who}：状态时点 {age} 周岁，在校生状况为“{state}”，"
+                                   f"存在义务教育失学辍学风险（A24）"))
     return out
 
 

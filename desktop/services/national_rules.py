@@ -181,12 +181,16 @@ class _Run:
 
 class Mem:
     """One member as the rules see it: the register's fields as read, and the derived facts (age at the time point,
-    ID faults, …) worked out on first use only — most members never meet a rule that needs them."""
+    ID faults, …) worked out on first use only — most members never meet a rule that needs them. Slots only (a
+    county has 300,000 members): an unset derived slot falls through to __getattr__, which fills it."""
 
-    # No __slots__: the measure facts below are class defaults, set on the few members who hold a measure.
-    post = False  # an active 公益性岗位 (A42) is held
-    post_kinds = 0  # distinct A42 posts held
-    items = frozenset()  # active measures for the member: "A45:医疗救助", "A45:*" …
+    __slots__ = ("id", "household_id", "name", "id_number", "sex", "relation", "ethnicity", "education", "school",
+                 "health", "disability_grade", "labor", "work_region", "work_place_raw", "a17", "res", "emp", "a18",
+                 "a19", "a19e", "a20", "a21", "phone_raw", "post_months", "absence_raw", "status", "work_months",
+                 "alive", "run", "works", "post", "post_kinds", "items",
+                 "norm", "phone", "work_place", "absence", "age", "born", "in_school", "card", "limb_severe",
+                 "id_fault", "id_placeholder", "mobile", "place_county", "medical", "resident_no", "spouse_same_sex",
+                 "relation_sex")
 
     def __getattr__(self, name):  # a derived fact not worked out yet: once, on first use
         derive = _DERIVED.get(name)
@@ -204,15 +208,19 @@ def _norm(number: str) -> str:
     return number.replace(" ", "").upper() if number.isascii() else normalize_id(number)
 
 
-def _age(m: Mem):
+def _born(m: Mem):
     core = m.norm[:18]
     if len(core) < 14 or not core[:14].isdigit():
         return None
     try:
-        born = date(int(core[6:10]), int(core[10:12]), int(core[12:14]))
+        return date(int(core[6:10]), int(core[10:12]), int(core[12:14]))
     except ValueError:
         return None
-    return age_on(born, m.run.point) if born <= m.run.point else None
+
+
+def _age(m: Mem):
+    born = m.born
+    return age_on(born, m.run.point) if born is not None and born <= m.run.point else None
 
 
 def _id_fault(m: Mem):
@@ -250,6 +258,7 @@ _DERIVED = {
     "work_place": lambda m: _text(m.work_place_raw),
     "absence": lambda m: _text(m.absence_raw),
     "age": _age,
+    "born": _born,
     "in_school": lambda m: m.school in m.run.in_school,
     "card": lambda m: len(m.norm) in (20, 22),
     "limb_severe": lambda m: len(m.norm) in (20, 22) and m.norm[18] == "4" and m.norm[19] in "12",
@@ -263,6 +272,7 @@ _DERIVED = {
     "relation_sex": lambda m: m.spouse_same_sex or bool(m.sex and ((m.relation in MALE_RELATIONS and m.sex == "2") or (
         m.relation in FEMALE_RELATIONS and m.sex == "1"))),
 }
+_NO_ITEMS: frozenset = frozenset()
 RAW_FIELDS = frozenset({"id", "household_id", "name", "id_number", "sex", "relation", "ethnicity", "education",
                         "school", "health", "disability_grade", "labor", "work_region", "a17", "res", "emp", "a18",
                         "a19", "a19e", "a20", "a21", "post_months", "alive", "works", "post", "post_kinds", "items"})
@@ -317,8 +327,10 @@ def _json_list(text) -> tuple:
 
 
 def load_facts(session: Session, year: int, as_of: date, assessments: dict, household_ids: list[int] | None,
-               point: date, line: Decimal, thresholds: dict) -> Facts:
-    """Households, members and measures in three queries (JSON cells read as text, parsed only when not empty)."""
+               point: date, line: Decimal, thresholds: dict, *, open_only: bool = False) -> Facts:
+    """Households, members and measures in three queries (JSON cells read as text, parsed only when not empty).
+    open_only: a whole-register run leaves closed households (户注销) out, their members too (as holders of an ID).
+    The members read here are the only member pass of a check: services.checks runs its own member codes over them."""
     H = Household
     q = select(H.id, H.household_no, H.monitoring_status, H.a4_poverty_alleviated, H.a23_housing_unsafe,
                H.a24_school_dropout, H.a25_water_unsafe, type_coerce(H.a27_risk_types, String),
@@ -327,6 +339,8 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
                *[getattr(H, f) for f, _ in AFTER_FIELDS])
     if household_ids is not None:
         q = q.where(H.id.in_(household_ids))
+    elif open_only:
+        q = q.where(H.closed_on.is_(None))
     households: dict[int, HH] = {}
     unremoved = rules.UNREMOVED
     pop_sets: dict[tuple, frozenset] = {}
@@ -375,7 +389,7 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
                 M.health, M.disability_grade, M.labor, M.work_region, M.work_place, M.a17_medical,
                 M.a17_resident_medical, M.a17_employee_medical, M.a18_serious_illness, M.a19_pension,
                 M.a19_employee_pension, M.a20_dibao, M.a21_tekun, M.phone, M.public_post_months,
-                M.school_absence_reason, income.alive_at(point).label("alive"))
+                M.school_absence_reason, income.alive_at(point).label("alive"), M.status, M.work_months)
     if subset and len(households) < 5000:
         mq = mq.where(M.household_id.in_(list(households)))
     by_number: dict[str, list] = defaultdict(list)
@@ -387,13 +401,14 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
     for r in session.execute(mq):
         h = households.get(r[1])
         if h is None:  # a member of a household not checked (a subset run): only for the duplicate index
-            if r[25] and r[3] in shared:
+            if r[25] and r[3] in shared and (subset or not open_only):
                 by_number[_norm(r[3])].append((r[1], None, r[2]))
             continue
         m = Mem()
         (m.id, m.household_id, m.name, m.id_number, m.sex, m.relation, m.ethnicity, m.education, m.school, m.health,
          m.disability_grade, m.labor, m.work_region, m.work_place_raw, m.a17, m.res, m.emp, m.a18, m.a19, m.a19e,
-         m.a20, m.a21, m.phone_raw, m.post_months, m.absence_raw, alive) = r
+         m.a20, m.a21, m.phone_raw, m.post_months, m.absence_raw, alive, m.status, m.work_months) = r
+        m.post, m.post_kinds, m.items = False, 0, _NO_ITEMS
         m.id_number = m.id_number or ""
         if not m.relation:  # a required column: an old import may have left it blank
             m.relation = None
