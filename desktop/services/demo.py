@@ -131,6 +131,7 @@ class _Names:
             total += w
             self.cum.append(total)
         rare_total = 0
+        self.unseen = list(RARE_CHARS[2::-1])  # 堃, 䶮, 𠮷 first
         self.rare_cum = []
         for w in _RARE_WEIGHTS:
             rare_total += w
@@ -146,6 +147,8 @@ class _Names:
         name = first if r() < 0.25 else first + pool[int(r() * len(pool))]
         if r() < RARE_SHARE:
             rare = self.rng.choices(RARE_CHARS, cum_weights=self.rare_cum)[0]
+            if self.unseen:  # the first rare names show one of each plane (BMP, Ext. A, Ext. B) at any size
+                rare = self.unseen.pop()
             name = name[:-1] + rare if len(name) == 2 and r() < 0.6 else (name[:1] + rare)
         return name
 
