@@ -42,9 +42,7 @@ class LedgerTableModel(ListTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(e, col)
         if role == SORT_ROLE:
-            if col == COL_RULE:
-                return e.rule_key if e.rule else f"~{e.rule_key}"  # national numbers first, ours after
-            return self._text(e, col)
+            return self.sort_value(e, col)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_STATE:
             return STATE_COLOURS.get(e.state)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -59,6 +57,11 @@ class LedgerTableModel(ListTableModel):
             if col == COL_REASON and e.reason:
                 return e.reason
         return None
+
+    def sort_value(self, e: Entry, col: int):
+        if col == COL_RULE:
+            return e.rule_key if e.rule else f"~{e.rule_key}"  # national numbers first, ours after
+        return self._text(e, col)
 
     @staticmethod
     def _text(e: Entry, col: int) -> str:
