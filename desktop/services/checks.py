@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -86,18 +87,29 @@ class Finding:
                 "member_id_number": self.member_id_number, "message": self.message}
 
 
-def run_checks(session: Session, year: int, as_of: date, household_ids: list[int] | None = None) -> list[Finding]:
+STAGES = ("测算收入", "读取户、成员和帮扶措施", "本程序的检查", "全国疑点规则")
+
+
+def run_checks(session: Session, year: int, as_of: date, household_ids: list[int] | None = None,
+               progress: Callable[[int, int, str], object] | None = None) -> list[Finding]:
     """All findings for the year as of a date, ordered by household number then code order.
 
     household_ids limits the findings to those households (after an import, for one village's
     report); an ID they share with a household outside them is still found. Closed households (户注销) are not
-    checked unless named, nor counted as holding an ID."""
+    checked unless named, nor counted as holding an ID. progress(done, total, stage) is told each stage (STAGES)
+    as it starts, for a window to show."""
+    def stage(i: int) -> None:
+        if progress is not None:
+            progress(i, len(STAGES), STAGES[i])
+
     whole_register = household_ids is None
     household_ids = access.within(session, household_ids)
     ys = assess_mod.year_settings(session, year)
     point = ys.status_time_point
     thresholds = ys.thresholds
+    stage(0)
     assessments = {a.household_id: a for a in assess_mod.assess(session, year, as_of, household_ids=household_ids)}
+    stage(1)
     q = select(Household.id, Household.household_no, Household.monitoring_status, Household.a3_category,
                Household.a4_poverty_alleviated, Household.a23_housing_unsafe, Household.a24_school_dropout,
                Household.a25_water_unsafe, Household.identified_on, Household.a53_removal_way,
@@ -110,12 +122,14 @@ def run_checks(session: Session, year: int, as_of: date, household_ids: list[int
     # one pass over the members for our codes and the national rules: load_facts reads them, both run over them
     facts = national_rules.load_facts(session, year, as_of, assessments, household_ids, point, ys.monitoring_line,
                                       thresholds, open_only=whole_register)
+    stage(2)
     out: list[Finding] = []
     out += _member_findings(session, hh, facts, as_of, household_ids is not None)
     out += _household_findings(hh, assessments, year, thresholds)
     out += _measure_findings(session, hh, as_of)
     out += _case_findings(session, hh, as_of)
     out += _signature_findings(session, hh, year)
+    stage(3)
     hits = national_rules.evaluate(session, facts, national_rules.enabled_rules(session))
     out = _merge(out, hits, {hid: h.household_no for hid, h in hh.items()})
     order = {c: i for i, c in enumerate(CODES)}

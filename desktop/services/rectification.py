@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -162,12 +162,20 @@ class Checked:
     entries: list[Entry]
 
 
-def check(session: Session, year: int, as_of: date, household_ids: list[int] | None = None) -> Checked:
+def check(session: Session, year: int, as_of: date, household_ids: list[int] | None = None,
+          progress: Callable[[int, int, str], object] | None = None) -> Checked:
     """Run the checks (services.checks.run_checks) over the households the user may see (or those given) and
-    record the result in the ledger: one user action."""
+    record the result in the ledger: one user action. progress(done, total, stage) hears each stage."""
     household_ids = access.within(session, household_ids)
     active = active_rules(session)
-    findings = checks.run_checks(session, year, as_of, household_ids)
+    total = len(checks.STAGES) + 1
+
+    def told(done: int, _total: int, stage: str) -> None:
+        if progress is not None:
+            progress(done, total, stage)
+
+    findings = checks.run_checks(session, year, as_of, household_ids, progress=told)
+    told(total - 1, total, "记入整改台账")
     result = sync(session, year, as_of, findings, household_ids, active_rules=active)
     return Checked(findings, result, entries(session, year, household_ids=household_ids))
 

@@ -206,9 +206,14 @@ class QualityPage(QWidget):
             return
         ctx, as_of = self.ctx, self.ctx.today()
         self.check_button.setEnabled(False)
-        self.summary.setText("正在检查……")
-        write(self, lambda _task: ctx.run(rectification.check, year, as_of),
-              lambda checked: self.checked(year, checked), on_error=self._failed, key=(id(self), "checks"))
+        self.summary.setText("正在检查……（下表仍是上次记录的整改台账，检查完成后更新）")
+        op = write(self, lambda task: ctx.run(rectification.check, year, as_of, progress=task.report),
+                   lambda checked: self.checked(year, checked), on_error=self._failed, key=(id(self), "checks"))
+        op.signals.progressed.connect(self._progressed)
+
+    def _progressed(self, done: int, total: int, stage: str) -> None:
+        if not self.check_button.isEnabled():  # still checking
+            self.summary.setText(f"正在检查（{done + 1}/{total}：{stage}）……下表仍是上次记录的整改台账，检查完成后更新")
 
     def _failed(self, exc: BaseException) -> None:
         self.check_button.setEnabled(True)
