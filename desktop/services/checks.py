@@ -118,7 +118,7 @@ def run_checks(session: Session, year: int, as_of: date, household_ids: list[int
         q = q.where(Household.id.in_(household_ids))
     if whole_register:
         q = q.where(Household.closed_on.is_(None))
-    hh = {r.id: r for r in session.execute(q)}
+    hh = {r.id: r for r in session.connection().execute(q)}
     # one pass over the members for our codes and the national rules: load_facts reads them, both run over them
     facts = national_rules.load_facts(session, year, as_of, assessments, household_ids, point, ys.monitoring_line,
                                       thresholds, open_only=whole_register)

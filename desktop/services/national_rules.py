@@ -204,6 +204,11 @@ class Mem:
         return f"成员“{self.name}”（{self.id_number}）"
 
 
+def _rows(session: Session, q):
+    """A plain select of columns through Core (no ORM row processing): tuples, each column's type applied."""
+    return session.connection().execute(q)
+
+
 def _norm(number: str) -> str:
     return number.replace(" ", "").upper() if number.isascii() else normalize_id(number)
 
@@ -344,7 +349,7 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
     households: dict[int, HH] = {}
     unremoved = rules.UNREMOVED
     pop_sets: dict[tuple, frozenset] = {}
-    for r in session.execute(q):
+    for r in _rows(session, q):
         h = HH()
         (h.id, h.no, h.status, h.poverty, h.a23, h.a24, h.a25, risks, note, disasters, h.identified_on, h.way,
          h.removed_on, h.whole_guarantee, phone, person, cphone) = r[:17]
@@ -374,7 +379,7 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
                 Measure.developmental_override, Measure.raises_working_ability,
                 and_(*_active(as_of)).label("active"))
     per_member: dict[int, list] = {}
-    for hid, mid, cat, item, start, override, raises, active in session.execute(mq):
+    for hid, mid, cat, item, start, override, raises, active in _rows(session, mq):
         h = households.get(hid)
         if h is None:
             continue
@@ -398,7 +403,8 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
     # ID numbers held by more than one living member (1_01_001 / 1_12_001): one grouped query on the index
     shared = set(session.scalars(select(M.id_number).where(income.alive_at(point))
                                  .group_by(M.id_number).having(func.count() > 1)))
-    for r in session.execute(mq):
+    point_ = point
+    for r in _rows(session, mq):
         h = households.get(r[1])
         if h is None:  # a member of a household not checked (a subset run): only for the duplicate index
             if r[25] and r[3] in shared and (subset or not open_only):
@@ -409,7 +415,12 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
          m.disability_grade, m.labor, m.work_region, m.work_place_raw, m.a17, m.res, m.emp, m.a18, m.a19, m.a19e,
          m.a20, m.a21, m.phone_raw, m.post_months, m.absence_raw, alive, m.status, m.work_months) = r
         m.post, m.post_kinds, m.items = False, 0, _NO_ITEMS
-        m.id_number = m.id_number or ""
+        m.id_number = number = m.id_number or ""
+        # what every member's checks read (our ID codes, ages): worked out here rather than on first use
+        m.norm = number.replace(" ", "").upper() if number.isascii() else normalize_id(number)
+        m.born = born = _born(m)
+        m.age = age_on(born, point_) if born is not None and born <= point_ else None
+        m.id_fault = _id_fault(m)
         if not m.relation:  # a required column: an old import may have left it blank
             m.relation = None
         m.run = run
@@ -491,9 +502,23 @@ FIELD_LABELS = {
 GUARDS = {"limb_severe": "len(m.id_number) >= 20", "card": "len(m.id_number) >= 20"}
 
 
-def _compile(rule: NationalRule):
-    """The condition of a simple rule as one Python function (m, h) → bool, built once per run."""
+def _compile_many(rules_: list[NationalRule]):
+    """The conditions of several simple rules as one function (m, h) → the positions of those that hold (an empty
+    tuple mostly): one call per member or household instead of one per rule."""
     consts: dict = {}
+    lines = ["def f(m, h):", "    out = ()"]
+    for i, rule in enumerate(rules_):
+        lines.append(f"    if {_condition(rule, consts)}:")
+        lines.append(f"        out += ({i},)")
+    lines.append("    return out")
+    env = {"__builtins__": {"any": any, "len": len}, **consts}
+    exec("\n".join(lines), env)  # noqa: S102 - our own data
+    return env["f"]
+
+
+def _condition(rule: NationalRule, consts: dict) -> str:
+    """The condition of a simple rule as a Python expression over m (member) and h (household); constants go into
+    consts under names unique across the rules compiled together."""
 
     def const(v):
         name = f"c{len(consts)}"
@@ -551,11 +576,8 @@ def _compile(rule: NationalRule):
 
     when = rule.when
     if "member" in when:
-        src = conj(when["member"], "m")
-    else:
-        src = conj(when["household"], "h")
-    env = {"__builtins__": {"any": any, "len": len}, **consts}
-    return eval(f"lambda m, h: {src}", env)  # noqa: S307 - our own data
+        return conj(when["member"], "m")
+    return conj(when["household"], "h")
 
 
 def _fields(cond: dict) -> list[tuple[str, object, bool]]:
@@ -1108,8 +1130,7 @@ def evaluate(session: Session, facts: Facts, enabled: list[NationalRule]) -> lis
             code_rules.append(r)
             by_pop_code[CODE_WHO[r.number]].append((r, CODE_RULES[r.number]))
             continue
-        fn = _compile(r)
-        (by_pop_member if "member" in r.when else by_pop_household)[r.when["who"]].append((r, fn))
+        (by_pop_member if "member" in r.when else by_pop_household)[r.when["who"]].append(r)
     _prepare(session, facts, {r.number for r in code_rules})
     combos: dict[frozenset, tuple] = {}
     hits: list[Hit] = []
@@ -1117,18 +1138,20 @@ def evaluate(session: Session, facts: Facts, enabled: list[NationalRule]) -> lis
         pick = combos.get(h.pops)
         if pick is None:
             pops = sorted(h.pops)
-            pick = combos[h.pops] = ([x for p in pops for x in by_pop_household.get(p, ())],
-                                     [x for p in pops for x in by_pop_member.get(p, ())],
+            hr = [x for p in pops for x in by_pop_household.get(p, ())]
+            mr = [x for p in pops for x in by_pop_member.get(p, ())]
+            pick = combos[h.pops] = (hr, _compile_many(hr) if hr else None, mr, _compile_many(mr) if mr else None,
                                      [x for p in pops for x in by_pop_code.get(p, ())])
-        hrules, mrules, crules = pick
-        for r, fn in hrules:
-            if fn(None, h):
+        hrules, hfn, mrules, mfn, crules = pick
+        if hfn is not None:
+            for i in hfn(None, h):
+                r = hrules[i]
                 hits.append(Hit(r.number, h.id, None, _message(r, None, h)))
-        if mrules:
+        if mfn is not None:
             for m in h.members:
-                for r, fn in mrules:
-                    if fn(m, h):
-                        hits.append(Hit(r.number, h.id, m.id_number, _message(r, m, h)))
+                for i in mfn(m, h):
+                    r = mrules[i]
+                    hits.append(Hit(r.number, h.id, m.id_number, _message(r, m, h)))
         for r, fn in crules:
             got = fn(facts, h)
             if not got:
