@@ -63,7 +63,7 @@ PUBLIC_POST_AGES = (16, 70)
 MONITORED = rules.UNREMOVED | {"identifying"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     code: str
     household_no: str

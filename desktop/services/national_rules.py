@@ -278,6 +278,7 @@ _DERIVED = {
         m.relation in FEMALE_RELATIONS and m.sex == "1"))),
 }
 _NO_ITEMS: frozenset = frozenset()
+_NO_AFTER: dict = {}  # shared by every household without a 风险消除后 block (read only)
 RAW_FIELDS = frozenset({"id", "household_id", "name", "id_number", "sex", "relation", "ethnicity", "education",
                         "school", "health", "disability_grade", "labor", "work_region", "a17", "res", "emp", "a18",
                         "a19", "a19e", "a20", "a21", "post_months", "alive", "works", "post", "post_kinds", "items"})
@@ -295,7 +296,7 @@ class HH:
         raise AttributeError(name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Meas:
     category: str
     item: str | None
@@ -314,7 +315,7 @@ class Facts:
     thresholds: dict
     households: dict[int, HH]
     by_number: dict  # ID number → [(household id, household number, name)] of living members (1_01_001, 1_12_001)
-    by_phone: dict  # member phone → {household id}
+    by_phone: dict  # member phone → {household id} for the phones of more than one household
     shared_phone: set  # households with a member phone that another household's member also has (5_15_022)
     lines: dict  # year → monitoring line (4_11_010)
     id_year_totals: dict  # (year, household id) → Totals (5_15_020)
@@ -353,8 +354,9 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
         h = HH()
         (h.id, h.no, h.status, h.poverty, h.a23, h.a24, h.a25, risks, note, disasters, h.identified_on, h.way,
          h.removed_on, h.whole_guarantee, phone, person, cphone) = r[:17]
-        h.after = dict(zip(AFTER_KEYS, r[17:], strict=True))
-        h.risks = frozenset(_json_list(risks))
+        after = r[17:]
+        h.after = dict(zip(AFTER_KEYS, after, strict=True)) if any(v is not None for v in after) else _NO_AFTER
+        h.risks = frozenset(_json_list(risks)) if risks and risks != "[]" else _NO_ITEMS
         h.other_note, h.disasters = _text(note), _json_list(disasters) or None
         h.phone, h.contact_person, h.contact_phone = _text(phone), _text(person), _text(cphone)
         h.phone_11 = h.phone is not None and len(h.phone) == 11 and h.phone.isdigit()
@@ -398,12 +400,13 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
     if subset and len(households) < 5000:
         mq = mq.where(M.household_id.in_(list(households)))
     by_number: dict[str, list] = defaultdict(list)
-    by_phone: dict[str, set] = defaultdict(set)
+    by_phone: dict[str, object] = {}  # phone → the household id, or the set of them once a second one has it
     head_sex = run.head_sex
     # ID numbers held by more than one living member (1_01_001 / 1_12_001): one grouped query on the index
     shared = set(session.scalars(select(M.id_number).where(income.alive_at(point))
                                  .group_by(M.id_number).having(func.count() > 1)))
     point_ = point
+    p = {}.setdefault
     for r in _rows(session, mq):
         h = households.get(r[1])
         if h is None:  # a member of a household not checked (a subset run): only for the duplicate index
@@ -415,9 +418,19 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
          m.disability_grade, m.labor, m.work_region, m.work_place_raw, m.a17, m.res, m.emp, m.a18, m.a19, m.a19e,
          m.a20, m.a21, m.phone_raw, m.post_months, m.absence_raw, alive, m.status, m.work_months) = r
         m.post, m.post_kinds, m.items = False, 0, _NO_ITEMS
+        # code cells: one string object per distinct value instead of one per cell (300,000 members)
+        m.sex, m.relation, m.ethnicity, m.education = p(m.sex, m.sex), p(m.relation, m.relation), p(
+            m.ethnicity, m.ethnicity), p(m.education, m.education)
+        m.school, m.health, m.labor, m.work_region = p(m.school, m.school), p(m.health, m.health), p(
+            m.labor, m.labor), p(m.work_region, m.work_region)
+        m.a20, m.a21, m.status, m.disability_grade = p(m.a20, m.a20), p(m.a21, m.a21), p(m.status, m.status), p(
+            m.disability_grade, m.disability_grade)
         m.id_number = number = m.id_number or ""
         # what every member's checks read (our ID codes, ages): worked out here rather than on first use
-        m.norm = number.replace(" ", "").upper() if number.isascii() else normalize_id(number)
+        if number.isascii():
+            m.norm = number if number.isdigit() else number.replace(" ", "").upper()
+        else:
+            m.norm = normalize_id(number)
         m.born = born = _born(m)
         m.age = age_on(born, point_) if born is not None and born <= point_ else None
         m.id_fault = _id_fault(m)
@@ -437,7 +450,14 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
             if m.id_number in shared:
                 by_number[m.norm].append((h.id, h.no, m.name))
             if m.phone_raw and m.phone:
-                by_phone[m.phone].add(h.id)
+                held = by_phone.get(m.phone)
+                if held is None:
+                    by_phone[m.phone] = h.id
+                elif held.__class__ is int:
+                    if held != h.id:
+                        by_phone[m.phone] = {held, h.id}
+                else:
+                    held.add(h.id)
             if m.relation == "01":
                 head_sex[h.id].append(m.sex)
         else:
@@ -446,10 +466,11 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
         _outside_holders(session, households, by_number)
 
     for h in households.values():
-        h.measure_cats = frozenset(x.category for x in h.measures) if h.measures else frozenset()
+        h.measure_cats = frozenset(x.category for x in h.measures) if h.measures else _NO_ITEMS
         a = h.assessment
         h.a26 = ("基本医疗保险" in a.guarantee_problems) if a is not None else any(m.a17 is False for m in h.members)
-    shared = {hid for ids in by_phone.values() if len(ids) > 1 for hid in ids}
+    by_phone = {phone: ids for phone, ids in by_phone.items() if ids.__class__ is set}  # only shared ones matter
+    shared = {hid for ids in by_phone.values() for hid in ids}
     return Facts(year, point, as_of, line, thresholds, households, by_number, by_phone, shared, {}, {})
 
 
@@ -678,7 +699,7 @@ def _message(rule: NationalRule, m: Mem | None, h: HH) -> str:
 
 # ---------------------------------------------------------------- rules as code
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hit:
     rule: str
     household_id: int
