@@ -38,6 +38,7 @@ def main() -> int:
     p.add_argument("--year", type=int, default=2024)
     p.add_argument("--as-of", type=date.fromisoformat, default=date(2024, 10, 31))
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--only", action="append", help="run only these operations (check, assess, …; repeatable)")
     a = p.parse_args()
     if not a.db.exists():
         a.db.parent.mkdir(parents=True, exist_ok=True)
@@ -76,6 +77,8 @@ def main() -> int:
                       ("national rules", national),
                       ("key_checks", lambda: screening.key_checks(s, a.year, a.as_of)))
         for name, fn in operations:
+            if a.only and fn is not None and name not in a.only:
+                continue
             if fn is None:
                 figures[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 continue
