@@ -134,7 +134,7 @@ def rule_counts(entries: list[Entry]) -> list[RuleCount]:
         c[2] += 1
         c[3].add(e.household_id)
         households.add(e.household_id)
-        if e.state == OPEN:
+        if e.is_open:
             c[4] += 1
             total_open += 1
     rows = [RuleCount(k, rule, title, count, len(hh), open_) for k, (rule, title, count, hh, open_) in n.items()]
