@@ -140,6 +140,8 @@ class _Beyond:
 _ROW_R = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\br\s*=\s*["'](\d+)["']""")
 _ROW_CANON = re.compile(rb'<row r="(\d+)"')
 _HIDDEN_ROW = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\bhidden\s*=\s*["'](?:1|true)["'][^>]*>""")
+_HIDDEN_COL = re.compile(rb"""<(?:\w+:)?col\s[^>]*?\bhidden\s*=\s*["'](?:1|true)["'][^>]*>""")
+_COL_SPAN = re.compile(rb"""\b(min|max)\s*=\s*["'](\d{1,9})["']""")
 _PREFIXED = re.compile(rb":(?:c|row)[\s/>]")  # a cell or row element with a namespace prefix
 _NOT_CANON = re.compile(rb'<c(?![A-Za-z]| r=")')
 _CELL_ANY = re.compile(rb"<(?:\w+:)?c[\s/>]")
@@ -168,6 +170,7 @@ class SheetScan:
     cells: int = 0
     hidden_rows: list[int] = field(default_factory=list)
     hidden_count: int = 0
+    hidden_cols: set[int] = field(default_factory=set)  # 0-based, from <cols><col min max hidden="1"> (before the rows)
     bad: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # row → [(column 0-based, what)]
     bad_count: int = 0
     claimed: str = ""  # the <dimension> the sheet claims
@@ -308,6 +311,7 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
             m = _DIMENSION.search(piece, 0, 4096)
             out.claimed = m.group(1).decode() if m else ""
             first = False
+            _hidden_cols(out, piece)
         canonical = _PREFIXED.search(piece) is None
         if canonical:
             cells = piece.count(b'<c r="')
@@ -368,6 +372,17 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
         raise _refuse(f"{what}压缩后只有 {mb(info.compress_size)}，却有 {out.cells:,} 个单元格："
                       "内容是大量重复的空单元格，不像正常的表格")
     return out
+
+
+def _hidden_cols(out: SheetScan, piece: bytes) -> None:
+    """<cols> comes before <sheetData>, so within the first piece (which ends at the first </row>)."""
+    end = piece.find(b"sheetData")
+    for m in _HIDDEN_COL.finditer(piece, 0, end if end >= 0 else len(piece)):
+        span = dict(_COL_SPAN.findall(m.group(0)))
+        lo = int(span.get(b"min", 0))
+        hi = min(int(span.get(b"max", lo)), 16_384)
+        if 1 <= lo <= hi:
+            out.hidden_cols.update(range(lo - 1, hi))
 
 
 def _bad(out: SheetScan, attrs: bytes, what: str) -> None:

@@ -144,6 +144,7 @@ class Book:
         self._zip_parts: dict[str, str] = {}
         self._scans: dict[str, SheetScan] = {}
         self._xls: dict[str, list[tuple[int, list]]] | None = None
+        self._xls_marks: dict[str, tuple[list[int], list[int], dict]] = {}  # hidden rows, columns, error cells
         if self.kind:
             _refused(lambda: check_size(self.path, self.kind, limits))
         if self.kind == "csv":
@@ -172,9 +173,10 @@ class Book:
 
     def _open_xls(self) -> None:
         from .xls import read_xls
-        sheets, rows = read_xls(self.path, self.limits)
+        sheets, rows, marks = read_xls(self.path, self.limits)
         self.sheets = [SheetInfo(name, state == "visible", state) for name, state in sheets]
         self._xls = rows
+        self._xls_marks = marks
 
     def visible(self, name: str) -> bool:
         return next((sh.visible for sh in self.sheets if sh.name == name), False)
@@ -258,12 +260,23 @@ class Book:
         return scan is not None and not scan.dense(self.limits)
 
     def hidden_rows(self, name: str) -> set[int]:
+        if self.kind == "xls":
+            return set(self._xls_marks.get(name, ((), (), {}))[0])
         scan = self.scan(name)
         return set(scan.hidden_rows) if scan is not None else set()
 
+    def hidden_cols(self, name: str) -> set[int]:
+        """Hidden columns (0-based) of a sheet: .xlsx <col hidden="1">, .xls COLINFO."""
+        if self.kind == "xls":
+            return set(self._xls_marks.get(name, ((), (), {}))[1])
+        scan = self.scan(name)
+        return set(scan.hidden_cols) if scan is not None else set()
+
     def bad_cells(self, name: str) -> dict[int, list[tuple[int, str]]]:
         """Row → [(column, what)]: error cells (#DIV/0! …) and formulas saved without a value, which
-        calamine reads as blank."""
+        calamine reads as blank (.xls: error cells, from the BIFF records)."""
+        if self.kind == "xls":
+            return self._xls_marks.get(name, ((), (), {}))[2]
         scan = self.scan(name)
         return scan.bad if scan is not None else {}
 
@@ -347,6 +360,7 @@ class ParsedSheet:
     converted: list[str] = field(default_factory=list)  # headers whose values are converted (是否解决安全饮用水 …)
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (row, what): 合计 rows and footers
     hidden_rows: list[int] = field(default_factory=list)  # rows read as data that are hidden in the file
+    hidden_columns: list[str] = field(default_factory=list)  # headers of columns read as data, hidden in the file
     stripped: dict[str, list] = field(default_factory=dict)  # header → [first row, cells, characters]: removed
 
     def has(self, key: str) -> bool:
@@ -630,7 +644,19 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
         count += 1
         if progress is not None and count % PROGRESS_EVERY == 0:
             progress(count)
+    _hidden_columns(book, out, plan)
     return out
+
+
+def _hidden_columns(book: Book, out: ParsedSheet, plan: list) -> None:
+    """Columns read as data that the file hides, and that hold a value in some row read: named, as hidden rows are
+    (hidden.questions asks about them). Looked at once after the rows, so the row loop pays nothing."""
+    hidden = book.hidden_cols(out.name) if book.kind != "csv" else set()
+    if not hidden:
+        return
+    for j, idx, _conv, header, _mode in plan:
+        if j in hidden and header not in out.hidden_columns and any(vals[idx] is not None for _r, vals in out.rows):
+            out.hidden_columns.append(header)
 
 
 def _bad_cells(row, bad: list[tuple[int, str]], plan_headers: dict, issues: Issues, name: str,
