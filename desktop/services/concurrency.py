@@ -77,7 +77,8 @@ def expect_version(session: Session, obj, read_version: int | None) -> None:
     read it in this same transaction, nothing to compare)."""
     if read_version is None or obj.version == read_version:
         return
-    who = describe_change(session, obj.__tablename__, obj.id, not_by=None)
+    with session.no_autoflush:  # what this refused save has pending is not the change it is told about
+        who = describe_change(session, obj.__tablename__, obj.id, not_by=None)
     raise Conflict(f"{_name(session, obj)}{who or '已被其他用户修改'}。{RELOAD}")
 
 

@@ -241,6 +241,7 @@ def migrate(db: Database) -> Path | None:
 def init_db(url: str, *, run_migrations: bool = True) -> Database:
     if not url.startswith("sqlite"):
         engine = _open_server(url)
+        dataversion.install(engine)  # as on SQLite: every writing transaction bumps the data version
         try:
             return _finish(Database(engine, sessionmaker(engine, expire_on_commit=False), url), run_migrations)
         except OperationalError as exc:

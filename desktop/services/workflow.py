@@ -428,7 +428,7 @@ def _lock_case(session: Session, case_id: int) -> Case | None:
         take_write_lock(session)
     case = session.scalar(q)
     if case is not None:
-        flag_modified(case, "state")  # an UPDATE … SET version = version + 1 at the flush (the audit logs nothing)
+        flag_modified(case, "updated_at")  # an UPDATE … SET version = version + 1 at the flush (not audited)
     return case
 
 
