@@ -27,7 +27,6 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 from desktop.services.db import Database, init_db, sqlite_url
 
@@ -56,6 +55,9 @@ class Server:
     def create(self, name: str, template: str | None = None) -> str:
         with self.admin.connect() as c:
             c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            if template:  # a template must have no connections (a test's own database copied: its keeper's)
+                c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :t"),
+                          {"t": template})
             c.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         return self.url_of(name)
 
@@ -88,6 +90,7 @@ class Template:
     def __init__(self, folder: Path):
         self.folder = folder
         self.copies: dict[str, str] = {}  # PostgreSQL: name → URL of this worker's database of that name
+        self.keepers: dict[str, object] = {}  # PostgreSQL: name → the engine that puts that database back
         if ON_POSTGRES:
             self.name = server().new_name("template")
             db = init_db(server().create(self.name))
@@ -108,8 +111,9 @@ class Template:
         if ON_POSTGRES:
             if name not in self.copies:
                 self.copies[name] = server().create(server().new_name(name), template=self.name)
+                self.keepers[name] = create_engine(self.copies[name], pool_size=1, pool_pre_ping=True)  # kept
             else:
-                _put_back(self.copies[name], self.seeded)
+                _put_back(self.keepers[name], self.seeded)
             return init_db(self.copies[name])
         path = folder / f"{name}.sqlite3"
         shutil.copyfile(self.path, path)
@@ -125,6 +129,8 @@ class Template:
 
     def close(self) -> None:
         if ON_POSTGRES:
+            for engine in self.keepers.values():
+                engine.dispose()
             server().sweep()
 
 
@@ -150,29 +156,26 @@ def _seed_of(engine) -> _Seed:
     return _Seed(tables, rows, sequences)
 
 
-def _put_back(url: str, seed: _Seed) -> None:
+def _put_back(engine, seed: _Seed) -> None:
     """The database as the template is: every table emptied (but alembic_version), the migrations' rows written
-    again, every sequence where the template's stands; the data version with a stamp of its own."""
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.begin() as c:
-            # One round trip for what has no parameters (each costs milliseconds on a busy machine).
-            c.exec_driver_sql(";\n".join([
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()",
-                "SET LOCAL session_replication_role = replica",  # no foreign-key order needed
-                *(f'DELETE FROM "{t}"' for t in seed.tables),
-                "SELECT " + ", ".join(f"setval('\"{seq}\"', {last}, {'true' if called else 'false'})"
-                                      for seq, (last, called) in seed.sequences.items()),
-            ]))
-            for t, rows in seed.rows.items():
-                names = ", ".join(f'"{k}"' for k in rows[0])
-                values = ", ".join(f":{k}" for k in rows[0])
-                c.execute(text(f'INSERT INTO "{t}" ({names}) VALUES ({values})'), rows)
-            if "data_version" in seed.rows:
-                c.execute(text("UPDATE data_version SET stamp = :s"), {"s": secrets.randbits(62)})
-    finally:
-        engine.dispose()
+    again, every sequence where the template's stands; the data version with a stamp of its own. `engine` keeps
+    its one connection from test to test (connecting costs as much as the rest)."""
+    with engine.begin() as c:
+        # One round trip for what has no parameters (each costs milliseconds on a busy machine).
+        c.exec_driver_sql(";\n".join([
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            "SET LOCAL session_replication_role = replica",  # no foreign-key order needed
+            *(f'DELETE FROM "{t}"' for t in seed.tables),
+            "SELECT " + ", ".join(f"setval('\"{seq}\"', {last}, {'true' if called else 'false'})"
+                                  for seq, (last, called) in seed.sequences.items()),
+        ]))
+        for t, rows in seed.rows.items():
+            names = ", ".join(f'"{k}"' for k in rows[0])
+            values = ", ".join(f":{k}" for k in rows[0])
+            c.execute(text(f'INSERT INTO "{t}" ({names}) VALUES ({values})'), rows)
+        if "data_version" in seed.rows:
+            c.execute(text("UPDATE data_version SET stamp = :s"), {"s": secrets.randbits(62)})
 
 
 def release(db: Database) -> None:

@@ -6,6 +6,7 @@ The PostgreSQL side (its password, the engine) lives in _open_server(), apart fr
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -221,7 +222,16 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def head_revision(engine: Engine) -> str | None:
-    return ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+    return _head_of_the_scripts()
+
+
+@functools.cache
+def _head_of_the_scripts() -> str | None:
+    """The newest migration this program ships (read once: reading the scripts takes 50-100 ms, and every opening of
+    a database asks — each test's, each seat's reconnection)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head()
 
 
 def migrate(db: Database) -> Path | None:
