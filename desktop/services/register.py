@@ -182,7 +182,7 @@ class HouseholdRow:
     phone: str
     status: str
     category: str
-    poverty_alleviated: bool
+    poverty_alleviated: bool | None  # None: not known (a file that did not say), shown as such, never as 否
     identified_on: date | None
     closed_on: date | None = None  # 户注销: shown as such, out of the working lists
 
@@ -337,7 +337,7 @@ def household_rows(session: Session, ids: list[int]) -> list[HouseholdRow]:
             by_id[r.id] = HouseholdRow(r.id, r.household_no, names.get(r.village_id, ""), names.get(r.group_id, ""),
                                        r.head_name or "", r.size, r.phone or "",
                                        CLOSED_NAME if r.closed_on else status.name(r.monitoring_status),
-                                       category.name(r.a3_category), bool(r.a4_poverty_alleviated),
+                                       category.name(r.a3_category), r.a4_poverty_alleviated,
                                        r.identified_on, r.closed_on)
     return [by_id[i] for i in ids if i in by_id]
 

@@ -217,6 +217,14 @@ def test_filters_by_status_category_and_poverty(ctx, township):
     assert ctx.read(register.household_ids, HouseholdFilter(), "household_no", True) == [b, a]
 
 
+def test_an_unknown_poverty_alleviated_stays_unknown_in_the_list(ctx, township):
+    data, members = family(township["villages"]["东村"])
+    unknown = save(ctx, replace(data, a4_poverty_alleviated=None), members)
+    [row] = ctx.read(register.household_rows, [unknown])
+    assert row.poverty_alleviated is None  # not 否: nobody said the household was not a 脱贫户
+    assert ctx.read(register.household_ids, HouseholdFilter(poverty_alleviated=False)) == []
+
+
 def test_creation_is_in_the_household_history(ctx, township):
     hid = save(ctx, *family(township["villages"]["东村"]))
     hist = ctx.read(audit.history, hid)

@@ -28,13 +28,13 @@ HEADS = ["张三", "王五", "赵六", "钱七", "孙八"]
 
 @pytest.fixture
 def households(ctx, township):
-    """Five households: 东村 has the first three, 西村 the others; the second is a 脱贫户."""
+    """Five households: 东村 has the first three, 西村 the others; the second is a 脱贫户, of the third nobody said."""
     ids = []
     for i, head in enumerate(HEADS):
         village = "东村" if i < 3 else "西村"
         data, members = family(township["villages"][village], no=f"37030500100100{i + 1:02d}", serial=10 + 3 * i)
         members[0] = replace(members[0], name=head)
-        data = replace(data, a4_poverty_alleviated=(i == 1), phone=f"1380000000{i}")
+        data = replace(data, a4_poverty_alleviated={1: True, 2: None}.get(i, False), phone=f"1380000000{i}")
         if i == 4:
             members = members[:2]
         ids.append(ctx.run(register.save_household, data, members, TODAY, ctx.user))
@@ -68,7 +68,7 @@ def test_household_model_shows_rows_in_chinese(ctx, households):
     assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())] == list(HEADERS)
     assert column(model, COL_HEAD) == HEADS
     assert column(model, COL_VILLAGE) == ["东村"] * 3 + ["西村"] * 2
-    assert column(model, COL_ALLEVIATED) == ["否", "是", "否", "否", "否"]
+    assert column(model, COL_ALLEVIATED) == ["否", "是", "不详", "否", "否"]
     assert column(model, COL_SIZE) == ["3", "3", "3", "3", "2"]
     assert column(model, COL_NO, household_table.ROW_ROLE) == households
     assert column(model, COL_SIZE, household_table.SORT_ROLE) == [3, 3, 3, 3, 2]  # native values

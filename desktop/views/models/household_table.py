@@ -36,6 +36,7 @@ CLOSED_GREY = QColor("#9ca3af")
 MAX_PAGES = 100  # pages kept in memory (20,000 rows); older ones are read again when needed
 
 _Index = QModelIndex | QPersistentModelIndex
+_YES_NO = {True: "是", False: "否", None: "不详"}  # None: the register does not know (an import that did not say)
 
 
 class HouseholdTableModel(ListTableModel):
@@ -146,7 +147,7 @@ class HouseholdTableModel(ListTableModel):
         if role == SORT_ROLE:
             return value
         if col == COL_ALLEVIATED:
-            return "是" if value else "否"
+            return _YES_NO[value]
         if col == COL_SIZE:
             return str(value)
         if isinstance(value, date):
