@@ -413,8 +413,9 @@ def test_a_case_voided_from_a_stale_view_is_not_voided(seats, hid):
     cid = _open(a, hid)
     seen_b = _case_view(b, cid)
     a.run(workflow.complete_step, cid, "verify", date(2024, 6, 5), data={"authorized": True}, as_of=LATE)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as refused:
         b.run(corrections.void_case, cid, "与流程 #1 重复", as_of=TODAY, version=seen_b.version)
+    assert "“admin”" in str(refused.value) and "办理日期" in str(refused.value) and "重新载入" in str(refused.value)
     now = _case_view(a, cid)
     assert now.state == "open" and now.pending.key == "county_compare"
     from desktop.models import AuditEntry  # the step raised the case's version, and the history says nothing of it
