@@ -51,6 +51,14 @@ def _copy_db(src: Path, dst: Path) -> None:
         b.close()
 
 
+def build_source(path: Path, households: int) -> None:
+    """A demo database of `households` households, built as bench_register.py builds its own: the township,
+    the year's settings and the demo administrator first (a new database has no user, and every service asks
+    who acts), then the demo. Runs in a child process."""
+    subprocess.run([sys.executable, str(ROOT / "bench" / "bench_register.py"), "--build-only", "--db", str(path),
+                    "--households", str(households)], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+
+
 # ---------------------------------------------------------------- steps (each in a child process)
 
 def step_export(db_path: Path, xlsx: Path) -> dict:
@@ -220,14 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         src_info = f"copy of {a.source.relative_to(ROOT) if a.source.is_relative_to(ROOT) else a.source}"
     else:
         print(f"building a demo of {a.households:,} households …", file=sys.stderr, flush=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{source}{suffix}").unlink(missing_ok=True)
-        subprocess.run([sys.executable, "-m", "desktop", "init", "--db", str(source), "--township", "稷下街道",
-                        "--county", "临淄区", "--city", "淄博市", "--province", "山东省", "--year", "2024",
-                        "--monitoring-line", "7100"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-        subprocess.run([sys.executable, "-m", "desktop", "demo", "--db", str(source), "--households",
-                        str(a.households), "--year", "2024", "--as-of", AS_OF.isoformat()], check=True, cwd=ROOT,
-                       stdout=subprocess.DEVNULL)
+        build_source(source, a.households)
         src_info = f"demo of {a.households:,} households built with `python -m desktop demo`"
     xlsx = WORK / "export.xlsx"
     print("export …", file=sys.stderr, flush=True)

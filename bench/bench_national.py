@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.bench_exchange import AS_OF, REGISTER_DB, _copy_db, _fresh, _rss_mb, step_baseline  # noqa: E402
+from bench.bench_exchange import AS_OF, REGISTER_DB, _copy_db, _fresh, _rss_mb, build_source, step_baseline  # noqa: E402
 from bench.users import login  # noqa: E402
 
 WORK = ROOT / "bench" / "out" / "national"
@@ -114,14 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         src = f"copy of {a.source.name}"
     else:
         print(f"building a demo of {a.households:,} households …", file=sys.stderr, flush=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{source}{suffix}").unlink(missing_ok=True)
-        subprocess.run([sys.executable, "-m", "desktop", "init", "--db", str(source), "--township", "稷下街道",
-                        "--county", "临淄区", "--city", "淄博市", "--province", "山东省", "--year", "2024",
-                        "--monitoring-line", "7100"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-        subprocess.run([sys.executable, "-m", "desktop", "demo", "--db", str(source), "--households",
-                        str(a.households), "--year", "2024", "--as-of", AS_OF.isoformat()], check=True, cwd=ROOT,
-                       stdout=subprocess.DEVNULL)
+        build_source(source, a.households)
         src = f"demo of {a.households:,} households (`python -m desktop demo`)"
     xlsx = WORK / "national.xlsx"
     print("export in the national layout …", file=sys.stderr, flush=True)

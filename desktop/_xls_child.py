@@ -1,8 +1,9 @@
 """The child process that reads an .xls (services/exchange/xls.py): kept outside the services package so
-that starting it imports python-calamine and nothing else of the program."""
+that starting it imports python-calamine and nothing else of the program (_xls_records is standard library only)."""
 
 from __future__ import annotations
 
+import struct
 import sys
 
 
@@ -11,9 +12,21 @@ def _state(visible) -> str:
     return "veryHidden" if "very" in text else ("hidden" if "hidden" in text else "visible")
 
 
+def _pair_by_order(marks: dict, names: list[str]) -> None:
+    """A sheet name decoded otherwise than calamine decodes it (an Excel 95 file's code page) must not lose the
+    sheet its hidden rows: names calamine lists that the records do not are paired with the records' unmatched
+    names in the workbook's order, when as many are left on both sides."""
+    lost = [n for n in names if n not in marks]
+    spare = [n for n in marks if n not in names]
+    if lost and len(lost) == len(spare):
+        for name, other in zip(lost, spare, strict=True):
+            marks[name] = marks.pop(other)
+
+
 def read_in_child(path: str, memory: int, conn) -> None:
-    """Send back ("ok", [(sheet, state)], {sheet: [(row number, cells)]}) with the non-blank rows, or
-    (reason, None, None): password, damaged, memory."""
+    """Send back ("ok", [(sheet, state)], {sheet: [(row number, cells)]}, {sheet: (hidden rows, hidden columns,
+    error cells)}) with the non-blank rows and what the BIFF records say calamine does not (_xls_records), or
+    (reason, None, None, None): password, damaged, memory."""
     try:
         if memory and sys.platform.startswith("linux"):
             import resource
@@ -22,19 +35,30 @@ def read_in_child(path: str, memory: int, conn) -> None:
         try:
             wb = CalamineWorkbook.from_path(path)
         except Exception as exc:  # noqa: BLE001 - calamine raises its own types for every kind of damage
-            conn.send(("password" if "Password" in type(exc).__name__ else "damaged", None, None))
+            conn.send(("password" if "Password" in type(exc).__name__ else "damaged", None, None, None))
             return
         sheets = [(m.name, _state(m.visible)) for m in wb.sheets_metadata]
+        from ._xls_records import Damaged, Encrypted, read_marks
+        try:
+            with open(path, "rb") as f:
+                marks = {name: m.as_tuple() for name, m in read_marks(f.read()).items()}
+            _pair_by_order(marks, [name for name, _state in sheets])
+        except Encrypted:
+            conn.send(("password", None, None, None))
+            return
+        except (Damaged, struct.error, IndexError):
+            conn.send(("damaged", None, None, None))
+            return
         rows: dict[str, list] = {}
         for name, _shown in sheets:
             sheet = wb.get_sheet_by_name(name)
             rows[name] = [(i, row) for i, row in enumerate(sheet.iter_rows(), start=1)
                           if any(c != "" and c is not None for c in row)]
             del sheet
-        conn.send(("ok", sheets, rows))
+        conn.send(("ok", sheets, rows, marks))
     except MemoryError:
-        conn.send(("memory", None, None))
+        conn.send(("memory", None, None, None))
     except Exception:  # noqa: BLE001 - reported to the parent as a damaged file
-        conn.send(("damaged", None, None))
+        conn.send(("damaged", None, None, None))
     finally:
         conn.close()

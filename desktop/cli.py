@@ -116,7 +116,7 @@ def build_parser() -> Parser:
     s.add_argument("--create-villages", action="store_true",
                    help="村名与已有的行政村相近（如 杨平村 / 杨坪村）时仍按新村建立")
     s.add_argument("--include-hidden", action="store_true",
-                   help="文件中隐藏的工作表或隐藏行会被当作数据读取时仍然导入（不加此项则拒绝并列出它们）")
+                   help="文件中隐藏的工作表、隐藏行或隐藏列会被当作数据读取时仍然导入（不加此项则拒绝并列出它们）")
 
     s = sub.add_parser("export", help="导出 Excel 工作簿：本程序的交换格式，或全国系统的监测对象信息格式")
     s.add_argument("--db", required=True, type=_db_target, help=DB_HELP)

@@ -11,6 +11,7 @@ these three are what change.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sqlite3
@@ -148,11 +149,13 @@ def holds_data(db_path: Path) -> bool:
         return False
 
 
-def known_revisions() -> set[str]:
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    """Every revision of the migrations this program ships (read once a process: Alembic compiles each file)."""
     from alembic.script import ScriptDirectory
 
     from .db import MIGRATIONS
-    return {s.revision for s in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
+    return frozenset(s.revision for s in ScriptDirectory(str(MIGRATIONS)).walk_revisions())
 
 
 def _fsync(path: Path) -> None:

@@ -2,26 +2,30 @@
 here first so the township finds the problems before the county does.
 
 Each finding has a stable code, the household, the member where there is one, and a Chinese
-message that says what and where.
+message that says what and where. Our own 24 codes run here; the national numbered rules run in
+services.national_rules, and the two are merged: one finding per (rule, household or member), with our
+code where one of ours finds the same thing (its `rule` then says which national rule fits), else N_ and
+the national number.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Household, Measure, Member
-from . import access, rules
+from . import access, national_rules, rules
 from . import assess as assess_mod
 from .codes import codes
 from .dates import add_months
 from .db import among
-from .idnumber import age_on, birth_date_error, parse_id
+from .idnumber import age_on, birth_date_error, normalize_id, parse_id
 
 CODES = ("ID_CHECKSUM", "ID_DUPLICATE", "ID_BIRTHDATE", "SEX_MISMATCH", "HEAD_MISSING", "HEAD_MULTIPLE",
          "SCHOOL_AGE_OUT", "MEDICAL_INSURANCE_MISSING", "INCOME_MISSING", "INCOME_NEGATIVE", "WORK_MONTHS_INVALID",
@@ -29,7 +33,18 @@ CODES = ("ID_CHECKSUM", "ID_DUPLICATE", "ID_BIRTHDATE", "SEX_MISMATCH", "HEAD_MI
          "STEP_OVERDUE", "WHOLE_NO_LABOR_REMOVED", "REMOVED_TOO_SOON", "NO_MEASURE_AFTER_MONTH",
          "HEAD_SPOUSE_SAME_SEX", "PUBLIC_POST_AGE", "INCOME_IMPLAUSIBLE", "SIGNATURES_MISSING")
 
-TITLES = {
+class _Titles(dict):
+    """Our codes' titles; an N_ code (a national rule none of ours covers) answers with the rule's wording."""
+
+    def __missing__(self, code: str) -> str:
+        if code.startswith("N_"):
+            rule = national_rules.by_number().get(code[2:])
+            if rule is not None:
+                return rule.title
+        raise KeyError(code)
+
+
+TITLES = _Titles({
     "ID_CHECKSUM": "身份证号校验错误", "ID_DUPLICATE": "身份证号重复", "ID_BIRTHDATE": "出生日期不可能",
     "SEX_MISMATCH": "性别与身份证号不符", "HEAD_MISSING": "无户主", "HEAD_MULTIPLE": "多个户主",
     "SCHOOL_AGE_OUT": "适龄儿童少年失学辍学", "MEDICAL_INSURANCE_MISSING": "未参加基本医疗保险",
@@ -41,7 +56,7 @@ TITLES = {
     "NO_MEASURE_AFTER_MONTH": "识别满一个月无帮扶措施", "HEAD_SPOUSE_SAME_SEX": "户主与配偶性别相同",
     "PUBLIC_POST_AGE": "公益岗位人员年龄不符", "INCOME_IMPLAUSIBLE": "收入疑点",
     "SIGNATURES_MISSING": "收入核算未双签字",
-}
+})
 
 HEAD, SPOUSE = "01", "02"
 PLAN_DAYS = 10
@@ -49,7 +64,7 @@ PUBLIC_POST_AGES = (16, 70)
 MONITORED = rules.UNREMOVED | {"identifying"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     code: str
     household_no: str
@@ -59,25 +74,43 @@ class Finding:
 
     @property
     def title(self) -> str:
+        """The national rule's official wording when the finding has a rule, else our code's title."""
+        if self.rule is not None:
+            return national_rules.by_number()[self.rule].title
         return TITLES[self.code]
+
+    @property
+    def severity(self) -> str:
+        return national_rules.by_number()[self.rule].severity if self.rule is not None else "疑点"
 
     def to_json(self) -> dict:
         return {"code": self.code, "rule": self.rule, "household_no": self.household_no,
                 "member_id_number": self.member_id_number, "message": self.message}
 
 
-def run_checks(session: Session, year: int, as_of: date, household_ids: list[int] | None = None) -> list[Finding]:
+STAGES = ("测算收入", "读取户、成员和帮扶措施", "本程序的检查", "全国疑点规则")
+
+
+def run_checks(session: Session, year: int, as_of: date, household_ids: list[int] | None = None,
+               progress: Callable[[int, int, str], object] | None = None) -> list[Finding]:
     """All findings for the year as of a date, ordered by household number then code order.
 
     household_ids limits the findings to those households (after an import, for one village's
     report); an ID they share with a household outside them is still found. Closed households (户注销) are not
-    checked unless named, nor counted as holding an ID."""
+    checked unless named, nor counted as holding an ID. progress(done, total, stage) is told each stage (STAGES)
+    as it starts, for a window to show."""
+    def stage(i: int) -> None:
+        if progress is not None:
+            progress(i, len(STAGES), STAGES[i])
+
     whole_register = household_ids is None
     household_ids = access.within(session, household_ids)
     ys = assess_mod.year_settings(session, year)
     point = ys.status_time_point
     thresholds = ys.thresholds
+    stage(0)
     assessments = {a.household_id: a for a in assess_mod.assess(session, year, as_of, household_ids=household_ids)}
+    stage(1)
     q = select(Household.id, Household.household_no, Household.monitoring_status, Household.a3_category,
                Household.a4_poverty_alleviated, Household.a23_housing_unsafe, Household.a24_school_dropout,
                Household.a25_water_unsafe, Household.identified_on, Household.a53_removal_way,
@@ -86,65 +119,102 @@ def run_checks(session: Session, year: int, as_of: date, household_ids: list[int
         q = q.where(among(Household.id, household_ids))
     if whole_register:
         q = q.where(Household.closed_on.is_(None))
-    hh = {r.id: r for r in session.execute(q)}
+    hh = {r.id: r for r in session.connection().execute(q)}
+    # one pass over the members for our codes and the national rules: load_facts reads them, both run over them
+    facts = national_rules.load_facts(session, year, as_of, assessments, household_ids, point, ys.monitoring_line,
+                                      thresholds, open_only=whole_register)
+    stage(2)
     out: list[Finding] = []
-    out += _member_findings(session, hh, point, as_of, household_ids is not None)
+    out += _member_findings(session, hh, facts, as_of, household_ids is not None)
     out += _household_findings(hh, assessments, year, thresholds)
     out += _measure_findings(session, hh, as_of)
     out += _case_findings(session, hh, as_of)
     out += _signature_findings(session, hh, year)
+    stage(3)
+    hits = national_rules.evaluate(session, facts, national_rules.enabled_rules(session))
+    out = _merge(out, hits, {hid: h.household_no for hid, h in hh.items()})
     order = {c: i for i, c in enumerate(CODES)}
-    out.sort(key=lambda f: (f.household_no, order[f.code], f.member_id_number or ""))
+    out.sort(key=lambda f: (f.household_no, order.get(f.code, len(CODES)), f.rule or "", f.member_id_number or ""))
     return out
 
 
-def _member_findings(session: Session, hh: dict, point: date, as_of: date, subset: bool) -> list[Finding]:
+def _merge(ours: list[Finding], hits: list, numbers: dict[int, str]) -> list[Finding]:
+    """Our findings with the national hits: a hit that one of our codes covering its rule also found (same household,
+    same member) gives that finding its rule number (a second rule on the same finding: a copy with the rule's own
+    message); any other hit is a finding of its own, N_ and the number. One finding per (rule, household or member)."""
+    reg = national_rules.by_number()
+    index: dict[tuple, list[int]] = defaultdict(list)
+    for i, f in enumerate(ours):
+        index[(f.household_no, normalize_id(f.member_id_number) if f.member_id_number else None, f.code)].append(i)
+    out = list(ours)
+    for hit in hits:
+        no = numbers.get(hit.household_id)
+        if no is None:
+            continue
+        rule = reg[hit.rule]
+        member = normalize_id(hit.member_id_number) if hit.member_id_number else None
+        found = None
+        for code in rule.codes:
+            found = next(iter(index.get((no, member, code), ())), None)
+            if found is not None:
+                break
+        if found is None:
+            out.append(Finding(rule.code, no, hit.member_id_number, hit.message, hit.rule))
+        elif out[found].rule is None:
+            out[found] = replace(out[found], rule=hit.rule)
+        else:
+            out.append(replace(out[found], message=hit.message, rule=hit.rule))
+    return out
+
+
+def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: bool) -> list[Finding]:
+    """Our member codes over the members national_rules.load_facts read (status 正常 ones). An ID number that is
+    well formed (18 digits or a 残疾人证 on one, right check digit, a real date) is judged from its parts; only the
+    others go through parse_id for the wording of the fault."""
     out = []
-    q = select(Member.household_id, Member.name, Member.sex, Member.id_number, Member.relation, Member.school,
-               Member.health, Member.work_months, Member.a17_medical, Member.status)
-    if subset:
-        q = q.where(among(Member.household_id, list(hh)))
-    else:
-        q = q.where(Member.household_id.in_(select(Household.id).where(Household.closed_on.is_(None))))
-    members = session.execute(q).all()
     by_id_number = defaultdict(list)
     by_household = defaultdict(list)
     disabled = codes("health").code_of("残疾")
     in_school = codes("school").codes_with("in_school")
     sex = codes("sex")
-    for m in members:
-        no = hh[m.household_id].household_no
-        if m.status != "normal":
+    point = facts.point
+    for hid, fh in facts.households.items():
+        h = hh.get(hid)
+        if h is None:
             continue
-        by_household[m.household_id].append(m)
-        info = parse_id(m.id_number)
-        who = f"成员“{m.name}”（{m.id_number}）"
-        if info.error_kind == "date":
-            out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{who}：{info.error}"))
-        elif not info.valid:
-            out.append(Finding("ID_CHECKSUM", no, m.id_number, f"{who}：{info.error}"))
-        else:
-            by_id_number[info.number].append((no, m))
-            # Impossible means in the future as of the check date (a baby born after the time point is real).
-            if (err := birth_date_error(info, as_of)):
-                out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{who}：{err}"))
-            elif m.sex and m.sex != info.sex:
-                out.append(Finding("SEX_MISMATCH", no, m.id_number,
-                                   f"{who}：登记性别“{sex.name(m.sex)}”，身份证号第 17 位为{sex.name(info.sex)}"))
-            if info.birth_date and info.birth_date <= point:
-                age = age_on(info.birth_date, point)
-                if 6 <= age <= 15 and m.school not in in_school and m.health != disabled:
-                    state = codes("school").name(m.school) or "未填"
-                    out.append(Finding("SCHOOL_AGE_OUT", no, m.id_number,
-                                       f"{who}：状态时点 {age} 周岁，在校生状况为“{state}”，"
-                                       f"存在义务教育失学辍学风险（A24）"))
-        if m.a17_medical is not True:
-            state = "未填" if m.a17_medical is None else "否"
-            out.append(Finding("MEDICAL_INSURANCE_MISSING", no, m.id_number,
-                               f"{who}：是否参加基本医疗保险为“{state}”（A17）"))
-        if m.work_months is not None and not 0 <= m.work_months <= 12:
-            out.append(Finding("WORK_MONTHS_INVALID", no, m.id_number,
-                               f"{who}：务工时间 {m.work_months} 个月，应在 0–12 之间"))
+        no = h.household_no
+        mine = by_household[hid]
+        for m in fh.everyone:
+            if m.status != "normal":
+                continue
+            mine.append(m)
+            number = m.norm
+            born = m.born
+            if m.id_fault is None and born is not None and (len(number) == 18 or number[18:].isdigit()):
+                who_sex = "1" if int(number[16]) % 2 else "2"
+                by_id_number[number].append((no, m))
+                if born > as_of or born < EARLIEST_BIRTH:
+                    err = birth_date_error(parse_id(m.id_number), as_of)
+                    out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{m.who()}：{err}"))
+                elif m.sex and m.sex != who_sex:
+                    out.append(Finding("SEX_MISMATCH", no, m.id_number, f"{m.who()}：登记性别“{sex.name(m.sex)}”，"
+                                                                        f"身份证号第 17 位为{sex.name(who_sex)}"))
+                if born <= point:
+                    age = m.age
+                    if 6 <= age <= 15 and m.school not in in_school and m.health != disabled:
+                        state = codes("school").name(m.school) or "未填"
+                        out.append(Finding("SCHOOL_AGE_OUT", no, m.id_number,
+                                           f"{m.who()}：状态时点 {age} 周岁，在校生状况为“{state}”，"
+                                           f"存在义务教育失学辍学风险（A24）"))
+            else:
+                out += _id_number_findings(no, m, as_of, point, by_id_number, in_school, disabled, sex)
+            if m.a17 is not True:
+                state = "未填" if m.a17 is None else "否"
+                out.append(Finding("MEDICAL_INSURANCE_MISSING", no, m.id_number,
+                                   f"{m.who()}：是否参加基本医疗保险为“{state}”（A17）"))
+            if m.work_months is not None and not 0 <= m.work_months <= 12:
+                out.append(Finding("WORK_MONTHS_INVALID", no, m.id_number,
+                                   f"{m.who()}：务工时间 {m.work_months} 个月，应在 0–12 之间"))
     if subset:
         _add_outside_holders(session, hh, by_id_number)
     mine = {h.household_no for h in hh.values()}
@@ -156,6 +226,8 @@ def _member_findings(session: Session, hh: dict, point: date, as_of: date, subse
                 if no in mine:
                     out.append(Finding("ID_DUPLICATE", no, number, f"身份证号 {number} 同时登记在 {where}"))
     for hid, ms in by_household.items():
+        if not ms:
+            continue
         no = hh[hid].household_no
         heads = [m for m in ms if m.relation == HEAD]
         if not heads:
@@ -169,6 +241,36 @@ def _member_findings(session: Session, hh: dict, point: date, as_of: date, subse
                 if s.sex == heads[0].sex:
                     out.append(Finding("HEAD_SPOUSE_SAME_SEX", no, s.id_number,
                                        f"户主“{heads[0].name}”与配偶“{s.name}”性别相同（{sex.name(s.sex)}）"))
+    return out
+
+
+EARLIEST_BIRTH = date(1890, 1, 1)  # idnumber.birth_date_error's default
+
+
+def _id_number_findings(no: str, m, as_of: date, point: date, by_id_number: dict, in_school, disabled,
+                        sex) -> list[Finding]:
+    """Our ID codes for a number that is not plainly well formed, as parse_id words them (the few)."""
+    out = []
+    info = parse_id(m.id_number)
+    who = m.who()
+    if info.error_kind == "date":
+        out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{who}：{info.error}"))
+    elif not info.valid:
+        out.append(Finding("ID_CHECKSUM", no, m.id_number, f"{who}：{info.error}"))
+    else:
+        by_id_number[info.number].append((no, m))
+        if (err := birth_date_error(info, as_of)):
+            out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{who}：{err}"))
+        elif m.sex and m.sex != info.sex:
+            out.append(Finding("SEX_MISMATCH", no, m.id_number,
+                               f"{who}：登记性别“{sex.name(m.sex)}”，身份证号第 17 位为{sex.name(info.sex)}"))
+        if info.birth_date and info.birth_date <= point:
+            age = age_on(info.birth_date, point)
+            if 6 <= age <= 15 and m.school not in in_school and m.health != disabled:
+                state = codes("school").name(m.school) or "未填"
+                out.append(Finding("SCHOOL_AGE_OUT", no, m.id_number,
+                                   f"{who}：状态时点 {age} 周岁，在校生状况为“{state}”，"
+                                   f"存在义务教育失学辍学风险（A24）"))
     return out
 
 

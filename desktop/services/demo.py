@@ -16,6 +16,7 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from operator import mul
 from typing import Callable
 
@@ -108,6 +109,14 @@ def _shift_year(d: date, years: int) -> date:
         return d.replace(year=d.year + years, day=28)
 
 
+_AFTER_COLUMNS = ("after_dropout", "after_housing_damaged", "after_medical_missing", "after_water_damaged",
+                  *(f"after_a{n}" for n in range(28, 37)))
+_WORK_PLACES_PROVINCE = ("济南市历下区", "青岛市黄岛区", "烟台市芝罘区", "潍坊市奎文区", "临沂市兰山区", "淄博市张店区")
+_WORK_PLACES_AWAY = ("广东省深圳市宝安区", "广东省东莞市", "浙江省宁波市鄞州区", "江苏省苏州市昆山市", "上海市浦东新区",
+                     "北京市大兴区", "天津市滨海新区", "福建省厦门市集美区")
+_WORK_ABROAD = ("新加坡", "日本", "阿联酋迪拜")
+
+
 def _phone(rng: random.Random) -> str:
     return f"1{rng.choice('3355789')}{rng.randrange(10**9):09d}"
 
@@ -123,6 +132,7 @@ class _Names:
             total += w
             self.cum.append(total)
         rare_total = 0
+        self.unseen = list(RARE_CHARS[2::-1])  # 堃, 䶮, 𠮷 first
         self.rare_cum = []
         for w in _RARE_WEIGHTS:
             rare_total += w
@@ -138,6 +148,8 @@ class _Names:
         name = first if r() < 0.25 else first + pool[int(r() * len(pool))]
         if r() < RARE_SHARE:
             rare = self.rng.choices(RARE_CHARS, cum_weights=self.rare_cum)[0]
+            if self.unseen:  # the first rare names show one of each plane (BMP, Ext. A, Ext. B) at any size
+                rare = self.unseen.pop()
             name = name[:-1] + rare if len(name) == 2 and r() < 0.6 else (name[:1] + rare)
         return name
 
@@ -320,6 +332,8 @@ class _Generator:
             main = _COUNTY_CODES.get(tw.county or "") or _FAR_CODES[rng.randrange(len(_FAR_CODES))]
         self.area = main
         self.township_code = township_code
+        county = (tw.county or "").strip()
+        self.home_county = county if county.endswith(("县", "区", "市", "旗")) else "本县"  # 务工所在地 at home
         used = {n[:18] for n in session.scalars(select(Member.id_number))}
         self.ids = _Ids(rng, main, used)
         self.used_no = set(session.scalars(select(Household.household_no)))
@@ -599,6 +613,12 @@ class _Generator:
         # ---- flags, risk, dates
         no_labor = stats["can_work"] == 0 and all(m["labor"] in ("04", "05") for m in members
                                                    if m["status"] == "normal")
+        if no_labor and not dibao and not tekun and r() < 0.9:  # nobody can work: nearly always on 低保
+            dibao = True
+            for m in members:
+                if m["status"] == "normal":
+                    m["a20_dibao"] = "01"
+                    stats["dibao"] += 1
         whole_guarantee = no_labor and (stats["tekun"] > 0 or (dibao and r() < 0.6))
         dibao_tier = None
         if dibao:
@@ -675,7 +695,7 @@ class _Generator:
             monitoring_status=status, whole_no_labor_guarantee=whole_guarantee, dibao_tier=dibao_tier,
             identified_on=identified, a53_removal_way=removal_way, a54_removed_on=removed_on,
             a55_contact_person=contact, contact_phone=contact_phone, note=None, closed_on=None, closed_reason=None,
-            created_at=now, updated_at=now))
+            created_at=now, updated_at=now, **dict.fromkeys(_AFTER_COLUMNS)))
 
         # ---- measures
         has_public_post = False
@@ -701,7 +721,14 @@ class _Generator:
                 ms_rows.append(self._measure(hid, code, item, start, removed_on))
 
         # ---- income of the year
-        self._income(hid, status, size, stats, poverty, dibao, tekun, has_public_post, family, ir_rows, il_rows)
+        sums = self._income(hid, status, size, stats, poverty, dibao, tekun, has_public_post, family, ir_rows, il_rows)
+        if status == "removed" and r() < 0.97:  # the 风险消除后 block recorded at removal (1_11_004 when missing)
+            row = hh_rows[-1]
+            a33 = sums["A28"] + sums["A29"] + sums["A30"] + sums["A31"] - sums["A32"]
+            row.update(after_dropout=False, after_housing_damaged=False, after_medical_missing=False,
+                       after_water_damaged=False, after_a33=Decimal(a33),
+                       after_a34=(Decimal(a33) / max(size, 1)).quantize(Decimal("0.01")),
+                       **{f"after_{k.lower()}": Decimal(v) for k, v in sums.items()})
 
     def _event(self, hid: int, mid: int, kind: str, when: date, note: str | None) -> dict:
         eid = self.next[MemberEvent]()
@@ -730,7 +757,7 @@ class _Generator:
             health = "02"
         else:
             health = "01"
-        if grade is not None and r() < 0.35:
+        if grade is not None and r() < 0.9:
             number = f"{number}{rng.randint(1, 7)}{int(grade)}"  # 残疾人证号: ID + category + grade
 
         # school at the status time point; compulsory education 6–15 nearly always in school
@@ -758,8 +785,8 @@ class _Generator:
         in_school = school not in ("01", "26")
 
         # education (highest level reached or being attended)
-        if age < 6:
-            education = None
+        if age < 6 or (in_school and r() >= 0.01):
+            education = None  # in school: the national system wants 在校生状况 only (3_01_003); a few slips
         elif in_school:
             education = ("02" if school == "03" else "03" if school in ("04", "05", "06") else
                          "04" if school in ("07", "08", "09", "10", "11", "12") else
@@ -788,18 +815,24 @@ class _Generator:
                 labor = "01" if lr < 0.16 else "02" if lr < 0.96 else "03"
         elif age < 70:
             lr = r()
-            labor = "02" if lr < 0.40 else "03" if lr < 0.85 else "04"
+            labor = "02" if lr < 0.01 else "03" if lr < 0.85 else "05"
         else:
             lr = r()
-            labor = "03" if lr < 0.30 else "04" if lr < 0.50 else "05"
+            labor = "03" if lr < 0.30 else "05"
         can_work = labor in ("01", "02")
 
-        work_region = work_months = None
+        work_region = work_months = work_place = None
         if can_work and 16 <= age <= 64 and r() < 0.75:
             wr = r()
             work_region = ("01" if wr < 0.15 else "02" if wr < 0.35 else "03" if wr < 0.65 else
                            "04" if wr < 0.985 else "05")
             work_months = rng.randint(2, 5) if r() < 0.08 else rng.randint(6, 12)
+            # 务工所在地 to the county as the collection asks; a few written to the province only
+            work_place = (self.home_county if work_region in ("01", "02") else
+                          rng.choice(_WORK_PLACES_PROVINCE) if work_region == "03" else
+                          rng.choice(_WORK_PLACES_AWAY) if work_region == "04" else rng.choice(_WORK_ABROAD))
+            if r() < 0.02:
+                work_place = work_place[:3] if work_region in ("03", "04") else None
 
         political = "04"
         if age >= 18:
@@ -808,7 +841,7 @@ class _Generator:
         elif age >= 14 and r() < 0.3:
             political = "03"
 
-        a17 = r() >= 0.012
+        a17 = r() >= 0.003
         a19 = age >= 16 and not in_school and r() < 0.88
         dibao_code = "01" if dibao and r() < 0.9 else "00"
         tekun_code = "01" if tekun else "00"
@@ -829,9 +862,11 @@ class _Generator:
         return dict(id=mid, household_id=hid, seq=seq, name=name, sex=sex, id_number=number, relation=rel,
                     ethnicity=eth if rel not in ("02", "05") or r() < 0.9 else "01", political=political,
                     education=education, school=school, health=health, disability_grade=grade, labor=labor,
-                    work_region=work_region, work_months=work_months, a17_medical=a17, a18_serious_illness=a17,
+                    work_region=work_region, work_place=work_place, work_months=work_months, a17_medical=a17,
+                    a17_resident_medical=a17, a17_employee_medical=False if a17 else None, a18_serious_illness=a17,
                     a19_pension=a19, a20_dibao=dibao_code, a21_tekun=tekun_code, a22_relocated=relocated,
-                    phone=_phone(rng) if work_months is not None and r() < 0.3 else None,
+                    # most adults have a mobile of their own (every worker: the national 2_12_007 asks for one)
+                    phone=(_phone(rng) if work_months is not None or (age >= 18 and r() < 0.8) else None),
                     status="normal", status_date=None, note=None, created_at=now, updated_at=now)
 
     def _measure(self, hid: int, code: str, item: str | None, start: date, removed_on: date | None) -> dict:
@@ -872,7 +907,7 @@ class _Generator:
         elif status in ("removed", "removing"):
             pc = line * rng.uniform(1.05, 2.4)
         else:
-            pc = line * rng.lognormvariate(0.8, 0.5)
+            pc = line * rng.lognormvariate(0.9, 0.4)  # about 1 in 80 below the line: the 疑似应纳未纳 to look at
         target = int(pc * size)
 
         a31 = []
@@ -937,7 +972,7 @@ class _Generator:
         collected = self._date_between(min(lo, self.as_of), self.as_of)
         now = self.now
         ir_rows.append(dict(id=rid, household_id=hid, year=self.year, quarter=None, collected_on=collected,
-                            collected_by=self.cadres[int(r() * len(self.cadres))], signatures_collected=r() < 0.9,
+                            collected_by=self.cadres[int(r() * len(self.cadres))], signatures_collected=r() < 0.98,
                             size=size, note=None, origin="entered", recorded_by="demo", created_at=now,
                             updated_at=now))
         for item, entries in (("A28", a28), ("A29", a29), ("A30", a30), ("A31", a31), ("A32", a32), ("A35", a35),
@@ -947,3 +982,5 @@ class _Generator:
                     continue
                 lid = self.next[IncomeLine]()
                 il_rows.append(dict(id=lid, record_id=rid, item=item, line=name, amount=amount, note=None))
+        return {item: sum(a for _, a in entries if a > 0) for item, entries in (
+            ("A28", a28), ("A29", a29), ("A30", a30), ("A31", a31), ("A32", a32), ("A35", a35), ("A36", a36))}

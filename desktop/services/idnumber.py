@@ -8,6 +8,7 @@ from operator import mul
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
+_ZERO_SUM = 48 * sum(_WEIGHTS)  # the code point of "0" times every weight: digits' bytes less this are their values
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,9 @@ def normalize_id(raw: object) -> str:
 def check_digit(first17: str) -> str:
     if len(first17) != 17:
         raise ValueError("check_digit needs the first 17 digits")
-    return _CHECK[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
+    if not first17.isascii():  # digits of other scripts: int() reads them, their code points would not do
+        return _CHECK[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
+    return _CHECK[(sum(map(mul, first17.encode(), _WEIGHTS)) - _ZERO_SUM) % 11]
 
 
 def parse_id(raw: object) -> IdInfo:

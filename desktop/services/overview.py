@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Case, Clue, Household, Region
-from . import access, rules, workflow
+from . import access, national_rules, rules, workflow
 from . import assess as assess_mod
 from .codes import codes
 from .errors import ServiceError
@@ -40,6 +40,9 @@ class SuggestedRow:
     category: str  # the suggested category's code
     reasons: tuple[str, ...]
     open_clue: bool  # a clue is registered and not yet closed or turned into a case
+    # The national should-be-monitored rules (1_02_001 危房, 1_02_002 饮水, 1_02_006 收入) the same assessment breaks
+    # (services.national_rules.should_be_monitored): the checks read them from the same result.
+    rules: tuple[str, ...] = ()
 
     @property
     def category_name(self) -> str:
@@ -70,7 +73,8 @@ def suggested_not_monitored(session: Session, year: int, as_of: date, *,
                                                                 Clue.household_id.is_not(None))))
     rows = [SuggestedRow(a.household_id, a.household_no, heads.get(a.household_id) or "", a.village_id,
                          vnames.get(a.village_id, ""), a.status, a.size, a.income.A34, a.income.A38,
-                         a.suggestion.category, tuple(a.suggestion.reasons), a.household_id in clued)
+                         a.suggestion.category, tuple(a.suggestion.reasons), a.household_id in clued,
+                         tuple(n for n, _ in national_rules.should_be_monitored(a)))
             for a in hits]
     rows.sort(key=lambda r: (r.village, r.household_no))
     return rows

@@ -26,13 +26,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..models import Household, Member, Rectification, Region
-from . import access, audit, checks
+from . import access, audit, checks, national_rules
 from .access import AccessDenied
 from .codes import codes
 from .errors import ServiceError
@@ -162,39 +162,87 @@ class Checked:
     entries: list[Entry]
 
 
-def check(session: Session, year: int, as_of: date, household_ids: list[int] | None = None) -> Checked:
+def check(session: Session, year: int, as_of: date, household_ids: list[int] | None = None,
+          progress: Callable[[int, int, str], object] | None = None) -> Checked:
     """Run the checks (services.checks.run_checks) over the households the user may see (or those given) and
-    record the result in the ledger: one user action."""
+    record the result in the ledger: one user action. progress(done, total, stage) hears each stage."""
     household_ids = access.within(session, household_ids)
-    findings = checks.run_checks(session, year, as_of, household_ids)
-    result = sync(session, year, as_of, findings, household_ids)
+    active = active_rules(session)
+    total = len(checks.STAGES) + 1
+
+    def told(done: int, _total: int, stage: str) -> None:
+        if progress is not None:
+            progress(done, total, stage)
+
+    findings = checks.run_checks(session, year, as_of, household_ids, progress=told)
+    told(total - 1, total, "记入整改台账")
+    result = sync(session, year, as_of, findings, household_ids, active_rules=active)
     return Checked(findings, result, entries(session, year, household_ids=household_ids))
 
 
-def sync(session: Session, year: int, as_of: date, findings: Iterable, household_ids: list[int] | None = None
-         ) -> SyncResult:
+def active_rules(session: Session) -> frozenset[str]:
+    """The national rule numbers the township checks (the ones it has not switched off): what `sync` needs."""
+    return frozenset(r.number for r in national_rules.enabled_rules(session))
+
+
+def sync(session: Session, year: int, as_of: date, findings: Iterable, household_ids: list[int] | None = None, *,
+         active_rules: Iterable[str]) -> SyncResult:
     """Bring the ledger of `year` in step with the findings of a run over `household_ids` (None: every household
     the user may see). New findings open; open and waived ones found again keep their state (the message is
-    updated); fixed ones found again reopen; entries of the checked households not found become 已整改."""
+    updated); fixed ones found again reopen; entries of the checked households not found become 已整改.
+
+    `active_rules` are the national rule numbers the run checked (those the township has not switched off). An
+    entry of a national rule not among them is left as it stands: a rule switched off checks nothing, so its
+    absence from the findings says nothing about the data (switched on again, the next run moves it as usual).
+    Closed households (户注销) are skipped: their entries are neither opened, moved nor marked 已整改.
+
+    An entry keeps following its finding when the key of the finding changes: a finding of one of our codes that
+    now carries a national number (entries recorded before the national rules, keyed by the code), or that has
+    lost it because its rule was switched off, takes over the entry of the same household, member and code under
+    the old key (once: the entry is re-keyed), so nothing is duplicated or lost."""
     household_ids = access.within(session, household_ids)
+    active = frozenset(active_rules)
+    national = national_rules.by_number()
     checked = None if household_ids is None else set(household_ids)
-    by_no = dict(session.execute(select(Household.household_no, Household.id)).all())
+    by_no, closed = {}, set()
+    for no, hid, closed_on in session.execute(select(Household.household_no, Household.id, Household.closed_on)):
+        by_no[no] = hid
+        if closed_on is not None:
+            closed.add(hid)
     found: dict[tuple, object] = {}
     for f in findings:
         hid = by_no.get(f.household_no)
-        if hid is None or (checked is not None and hid not in checked):
+        if hid is None or hid in closed or (checked is not None and hid not in checked):
             continue
         found.setdefault(_key(hid, rule_key(f), f.member_id_number), f)
     existing = {}
     q = select(Rectification.id, Rectification.household_id, Rectification.rule_key, Rectification.member_id_number,
-               Rectification.state, Rectification.message).where(Rectification.year == year)
+               Rectification.state, Rectification.message, Rectification.code).where(Rectification.year == year)
     for ids in _chunks(household_ids):
         rows = session.execute(q if ids is None else q.where(Rectification.household_id.in_(ids)))
         for r in rows:
-            existing[_key(r.household_id, r.rule_key, r.member_id_number)] = r
-    new_rows, seen, reopen, fix, reworded = [], [], [], [], []
+            if r.household_id not in closed:
+                existing[_key(r.household_id, r.rule_key, r.member_id_number)] = r
+
+    def movable(key: tuple, r) -> bool:  # an entry under a key no finding of this run can carry any more
+        rk = key[1]
+        return key not in found and (rk == r.code or (rk in national and rk not in active))
+
+    spare: dict[tuple, list] = {}  # (household, member, code) → entries under such a key
+    for key, r in existing.items():
+        if movable(key, r):
+            spare.setdefault((key[0], key[2], r.code), []).append(key)
+    new_rows, seen, reopen, reworded, rekeyed = [], [], [], [], []
     for key, f in found.items():
-        r = existing.get(key)
+        r, moved = existing.get(key), False
+        if r is None:
+            old = spare.get((key[0], key[2], f.code))
+            if old:
+                old.sort(key=lambda k: existing[k].id)
+                r = existing.pop(old.pop(0))
+                existing[key] = r
+                rekeyed.append({"rid": r.id, "rule_key": key[1], "rule": getattr(f, "rule", None)})
+                moved = True
         if r is None:
             new_rows.append(dict(year=year, household_id=key[0], rule_key=key[1], rule=getattr(f, "rule", None),
                                  code=f.code, title=f.title, member_id_number=f.member_id_number,
@@ -204,13 +252,17 @@ def sync(session: Session, year: int, as_of: date, findings: Iterable, household
         seen.append(r.id)
         if r.state == FIXED:
             reopen.append(r.id)
-        if r.message != f.message:
+        if moved or r.message != f.message:
             reworded.append({"rid": r.id, "message": f.message, "title": f.title})
-    fix = [r.id for key, r in existing.items() if key not in found and r.state != FIXED]
+    fix = [r.id for key, r in existing.items()
+           if key not in found and r.state != FIXED and not (key[1] in national and key[1] not in active)]
     if new_rows:
         for start in range(0, len(new_rows), 5000):
             session.execute(insert(Rectification), new_rows[start:start + 5000])
     t = Rectification.__table__
+    if rekeyed:
+        session.execute(update(t).where(t.c.id == bindparam("rid")).values(rule_key=bindparam("rule_key"),
+                                                                             rule=bindparam("rule")), rekeyed)
     for start in range(0, len(seen), CHUNK):
         session.execute(update(t).where(t.c.id.in_(seen[start:start + CHUNK])).values(last_found_on=as_of))
     for start in range(0, len(reopen), CHUNK):
@@ -224,11 +276,13 @@ def sync(session: Session, year: int, as_of: date, findings: Iterable, household
         session.execute(update(t).where(t.c.id == bindparam("rid")).values(message=bindparam("message"),
                                                                              title=bindparam("title")), reworded)
     states = Counter()
-    q = select(Rectification.state).where(Rectification.year == year)
+    q = select(Rectification.state, Rectification.household_id).where(Rectification.year == year)
     for ids in _chunks(household_ids):
-        states.update(session.scalars(q if ids is None else q.where(Rectification.household_id.in_(ids))))
+        for state, hid in session.execute(q if ids is None else q.where(Rectification.household_id.in_(ids))):
+            if hid not in closed:
+                states[state] += 1
     result = SyncResult(len(new_rows), len(reopen), len(fix), states[OPEN], states[WAIVED])
-    if new_rows or reopen or fix:
+    if new_rows or reopen or fix or rekeyed:
         audit.record(session, "update", "rectification", field="state", new=f"{year} 年度检查（截至 {as_of}）："
                      f"{result.summary()}")
     return result

@@ -21,6 +21,8 @@ DEFAULT_THRESHOLDS = {
     "wage_share": "0.70",              # wage income above this share of income
     "rigid_expense_ratio": "0.50",     # A36 above this share of A33
     "new_identified_income_bound": "30000",  # INCOME_IMPLAUSIBLE: per-capita above this when newly identified
+    # 疑点规则 3_11_010 "人均纯收入低于4000元": the national checker's figure as the default; a township may change it.
+    "national_low_income": "4000",
     # 脱贫不享受政策 exception 2 "个人自付费用支出较大" (004 annex 2): yuan of a year's medical self-pay at or
     # above which it is 较大. The seed names no figure, so none is built in: unset, the exception is undecided.
     "policy_large_self_pay": None,
@@ -50,6 +52,7 @@ THRESHOLDS = {t.key: t for t in (
     Threshold("wage_share", "工资性收入占各项收入的比例高于", "percent", "%", "集中排查：工资性收入占比高"),
     Threshold("rigid_expense_ratio", "合规自付支出超过家庭纯收入的", "percent", "%", "集中排查：刚性支出较大"),
     Threshold("new_identified_income_bound", "新识别监测对象人均纯收入高于", "money", UNIT, "数据质量：收入疑点"),
+    Threshold("national_low_income", "家庭人均纯收入低于", "money", UNIT, "数据质量：疑点规则 3_11_010"),
     Threshold("policy_large_self_pay", "大病个人自付费用“较大”：不低于", "money", "元/户·年",
               "脱贫不享受政策例外第 2 条；未填时该例外无法判断", optional=True),
 )}

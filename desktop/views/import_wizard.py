@@ -222,7 +222,7 @@ class PreviewPage(QWizardPage):
             if "close_villages" in pv.questions:
                 asks.append("相近的村名按新村建立")
             if "hidden" in pv.questions:
-                asks.append("隐藏的工作表和隐藏行一并导入")
+                asks.append("隐藏的工作表、隐藏行和隐藏列一并导入")
             self.confirm_box.setText(f"我已核对下表，仍按文件导入（{'；'.join(asks)}）")
         self.model.set_issues(pv.errors)
         self.table.setVisible(bool(pv.errors))
@@ -233,7 +233,7 @@ class PreviewPage(QWizardPage):
             self.summary.setText("将要：" + pv.summary() + "。")
         elif pv.confirmable:
             self.verdict.setText(f"有 {pv.error_count} 处需要您确认：不认识的要紧列、与已有的村名相近的新村名，"
-                                 "或打开文件时看不到的隐藏工作表、隐藏行。"
+                                 "或打开文件时看不到的隐藏工作表、隐藏行、隐藏列。"
                                  "请核对下表；改正原文件后点“上一步”重新选择，或勾选下面的确认后导入。")
             self.verdict.setStyleSheet(ERROR_STYLE)
         else:

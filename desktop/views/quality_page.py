@@ -56,6 +56,8 @@ class QualityPage(QWidget):
         self.editor = None
         self._rule: str | None = None
         self._wanted: tuple | None = None  # (rule key, village id) to show once the ledger is loaded
+        self._base: tuple | None = None  # (filter key, entries of the village and states, their rule counts)
+        self._generation = 0  # bumped whenever self.entries changes
 
         self.title = QLabel()
         self.check_button = QPushButton("检查")
@@ -206,9 +208,14 @@ class QualityPage(QWidget):
             return
         ctx, as_of = self.ctx, self.ctx.today()
         self.check_button.setEnabled(False)
-        self.summary.setText("正在检查……")
-        write(self, lambda _task: ctx.run(rectification.check, year, as_of),
-              lambda checked: self.checked(year, checked), on_error=self._failed, key=(id(self), "checks"))
+        self.summary.setText("正在检查……（下表仍是上次记录的整改台账，检查完成后更新）")
+        op = write(self, lambda task: ctx.run(rectification.check, year, as_of, progress=task.report),
+                   lambda checked: self.checked(year, checked), on_error=self._failed, key=(id(self), "checks"))
+        op.signals.progressed.connect(self._progressed)
+
+    def _progressed(self, done: int, total: int, stage: str) -> None:
+        if not self.check_button.isEnabled():  # still checking
+            self.summary.setText(f"正在检查（{done + 1}/{total}：{stage}）……下表仍是上次记录的整改台账，检查完成后更新")
 
     def _failed(self, exc: BaseException) -> None:
         self.check_button.setEnabled(True)
@@ -231,6 +238,7 @@ class QualityPage(QWidget):
 
     def show_entries(self, entries: list[Entry], year: int | None) -> None:
         self.entries = entries
+        self._generation += 1
         self.loaded_year = year
         self._fill_villages()
         self._filter_changed()
@@ -292,10 +300,19 @@ class QualityPage(QWidget):
 
     def _filter_changed(self, *_args, keep_rules: bool = False) -> None:
         vid = self.village_combo.currentData()
-        states = set(self.state_combo.currentData() or STATES)
-        base = [e for e in self.entries if e.state in states and (vid is None or e.village_id == vid)]
-        if not keep_rules:
+        states = frozenset(self.state_combo.currentData() or STATES)
+        key = (self._generation, vid, states)
+        if self._base is not None and self._base[0] == key:
+            base, counts = self._base[1], self._base[2]  # only the rule changed: same entries, same counts
+        else:
+            if vid is None:
+                base = [e for e in self.entries if e.state in states]
+            else:
+                base = [e for e in self.entries if e.state in states and e.village_id == vid]
             counts = rule_counts(base)
+            self._base = (key, base, counts)
+            keep_rules = False
+        if not keep_rules:
             self.rules.set_rows(counts)
             if self._rule is not None and all(c.key != self._rule for c in counts):
                 self._rule = None
@@ -355,6 +372,7 @@ class QualityPage(QWidget):
         set_error(self.error, None)
         by_id = {e.id: e for e in updated}
         self.entries = [by_id.get(e.id, e) for e in self.entries]
+        self._generation += 1
         self.model.replace(updated)
         self._filter_changed()
 

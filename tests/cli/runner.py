@@ -18,6 +18,8 @@ what is tested:
 - tests/installer/test_streams.py: the windowed executable starts with no standard streams at all (with the
   self-test, which there also builds its own QApplication on the platform plugin it finds);
 - tests/cli/test_cli_faults.py: a fault's exit code 3 and log file as a real process leaves them;
+- tests/cli/test_hostile_files.py: peak memory of the importing process under an address-space cap (one child
+  for the module, which runs each command through this module's cli());
 - tests/cli/test_cli.py::test_the_real_process_keeps_the_exit_codes: exit codes 0, 1 and 2 of `python -m desktop`;
 - tests/safety/: kill and power-cut tests end a real process mid-write.
 """

@@ -54,7 +54,15 @@ class Builder:
         return self._serial
 
     def person(self, name: str, born: date, sex: str, relation: str, **kw) -> MemberData:
-        """A member with a valid ID number of its own (unique within the test)."""
+        """A member with a valid ID number of its own (unique within the test), the form's fields filled as a
+        careful collector fills them (民族, 健康, 大病保险, 养老保险, and 文化程度 unless a school is given), so
+        that only what a test changes is a finding of the national rules."""
+        kw.setdefault("ethnicity", "01")
+        kw.setdefault("health", "01")
+        kw.setdefault("a18_serious_illness", True)
+        kw.setdefault("a19_pension", True)
+        if kw.get("school") is None:
+            kw.setdefault("education", "03")
         return MemberData(name=name, sex=sex, id_number=make_id(AREA, born, self.serial(), sex), relation=relation,
                           labor=kw.pop("labor", "02"), a17_medical=kw.pop("a17_medical", True), **kw)
 
@@ -68,7 +76,7 @@ class Builder:
         self._no += 1
         no = no or f"H{self._no:03d}"
         data = HouseholdData(household_no=no, village_id=self.village, a23_housing_unsafe=False,
-                             a24_school_dropout=False, a25_water_unsafe=False)
+                             a24_school_dropout=False, a25_water_unsafe=False, phone="13800000000")
         row_fields = {k: fields.pop(k) for k in list(fields) if k in ROW_FIELDS}
         for k, v in fields.items():
             if not hasattr(data, k):

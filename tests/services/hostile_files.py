@@ -40,6 +40,7 @@ class XSheet:
     state: str = "visible"  # visible, hidden or veryHidden
     dimension: str | None = None  # None: the true extent; a string: what <dimension ref=…> claims
     hidden_rows: set[int] = field(default_factory=set)  # 1-based row numbers
+    hidden_cols: set[int] = field(default_factory=set)  # 1-based column numbers (<cols><col … hidden="1"/>)
     extra: list[str] = field(default_factory=list)  # raw <row> elements written after the rows
     pad: int = 0  # bytes of white space written inside <sheetData> (compresses to almost nothing)
 
@@ -133,15 +134,17 @@ def write_xlsx(path: Path, sheets: list[XSheet], *, huge_string: int = 0, shared
                    '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
                    '</styleSheet>')
         for i, (sh, dim, rows_xml) in enumerate(bodies, 1):
+            z.compresslevel = _level(sh.pad)
             with z.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as f:
                 f.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {NS} {NS_R}>'
-                        f'<dimension ref="{dim}"/><sheetData>'.encode())
+                        f'<dimension ref="{dim}"/>{_cols(sh.hidden_cols)}<sheetData>'.encode())
                 _pad(f, sh.pad)
                 for row in rows_xml:
                     f.write(row.encode())
                 for row in sh.extra:
                     f.write(row.encode())
                 f.write(b"</sheetData></worksheet>")
+        z.compresslevel = _level(huge_string + shared_pad)
         with z.open("xl/sharedStrings.xml", "w", force_zip64=True) as f:
             count = len(strings.items) + (1 if huge_string else 0)
             f.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -160,6 +163,26 @@ def write_xlsx(path: Path, sheets: list[XSheet], *, huge_string: int = 0, shared
                 f.write(b"</t></si>")
             f.write(b"</sst>")
     return path
+
+
+def _level(padding: int) -> int:
+    """Deflate level of a part: a gigabyte of one repeated byte takes 5 s of CPU at level 9 and 1.5 s at level 1,
+    and packs into 4.5 MB instead of 1 MB: still a small file that unpacks to a gigabyte."""
+    return 1 if padding >= 1 << 20 else 9
+
+
+def _cols(hidden: set[int]) -> str:
+    """<cols>, as Excel writes it when a column is hidden: one <col> a run of adjacent columns."""
+    if not hidden:
+        return ""
+    runs: list[list[int]] = []
+    for c in sorted(hidden):
+        if runs and runs[-1][1] == c - 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    return "<cols>" + "".join(f'<col min="{a}" max="{b}" width="9" hidden="1" customWidth="1"/>'
+                              for a, b in runs) + "</cols>"
 
 
 def _pad(f, n: int) -> None:
@@ -183,3 +206,67 @@ def _content_types(n: int, shared: bool) -> str:
             '<Override PartName="/xl/styles.xml" ContentType="application/'
             'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
             f'{sheets}{sst}</Types>')
+
+
+# ---------------------------------------------------------------- old .xls (BIFF8)
+
+@dataclass(frozen=True)
+class FormulaErr:
+    """A formula whose saved result is an error (as Excel saves =B2/0: a FORMULA record, result #DIV/0!)."""
+
+    text: str
+    error: str
+
+
+BIFF_ERRORS = {"#NULL!": 0x00, "#DIV/0!": 0x07, "#VALUE!": 0x0F, "#REF!": 0x17, "#NAME?": 0x1D,  # [MS-XLS] 2.5.10
+               "#NUM!": 0x24, "#N/A": 0x2A}
+
+
+def write_xls(path: Path, sheets: list[XSheet]) -> Path:
+    """An .xls written by xlwt (an independent BIFF8 writer): hidden and veryHidden sheets, hidden rows (the ROW
+    record's fDyZero bit), hidden columns (COLINFO's fHidden bit), error cells
+    (Err: a BOOLERR record with fError) and formulas whose saved result is an error (FormulaErr). xlwt saves
+    every formula with an empty-text result; a FormulaErr's record is patched afterwards to the error result
+    Excel saves (type 2 and the error code in the result's first bytes, 0xFFFF in its last two: [MS-XLS]
+    2.5.133 FormulaValue)."""
+    import xlwt
+    path = Path(path)
+    wb = xlwt.Workbook(encoding="utf-8")
+    patch: list[tuple[int, int, int]] = []  # (row, column, error code) of FormulaErr cells, 0-based
+    for sh in sheets:
+        ws = wb.add_sheet(sh.name)
+        ws.visibility = {"visible": 0, "hidden": 1, "veryHidden": 2}[sh.state]
+        for r, row in enumerate(sh.rows):
+            for c, v in enumerate(row):
+                if v is None:
+                    continue
+                if isinstance(v, Err):
+                    ws.row(r).set_cell_error(c, BIFF_ERRORS[v.text])  # the code: xlwt's own text map is wrong for some
+                elif isinstance(v, FormulaErr):
+                    ws.write(r, c, xlwt.Formula(v.text))
+                    patch.append((r, c, BIFF_ERRORS[v.error]))
+                else:
+                    ws.write(r, c, v)
+            if r + 1 in sh.hidden_rows:
+                ws.row(r).hidden = True
+        for c in sh.hidden_cols:
+            ws.col(c - 1).hidden = True
+    wb.save(str(path))
+    if patch:
+        data = bytearray(path.read_bytes())
+        for r, c, code in patch:
+            # FORMULA record: type 0x0006, then row, column, xf, and the 8-byte result xlwt writes as empty text
+            head = bytes([0x06, 0x00]) + b"??" + r.to_bytes(2, "little") + c.to_bytes(2, "little")
+            at = _find_record(data, head)
+            result = at + 4 + 6
+            assert data[result:result + 8] == bytes([3, 0, 0, 0, 0, 0, 0xFF, 0xFF]), data[result:result + 8]
+            data[result:result + 8] = bytes([2, 0, code, 0, 0, 0, 0xFF, 0xFF])
+        path.write_bytes(bytes(data))
+    return path
+
+
+def _find_record(data: bytearray, head: bytes) -> int:
+    """The offset of the one record whose type and first four body bytes are `head` ("??": its length)."""
+    found = [i for i in range(len(data) - 8) if data[i:i + 2] == head[:2] and data[i + 4:i + 8] == head[4:]]
+    assert len(found) == 1, found
+    return found[0]

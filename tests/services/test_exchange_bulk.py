@@ -142,8 +142,13 @@ def _changed_book(src: Path, dst: Path) -> dict:
     # 3. a member's months of work; a death without a date; a newborn
     m0 = ms.find(户编号=nos[0])[0]
     ms.set(m0, "务工时间（月）", 7)
-    several = next(n for n in nos[2:] if len(ms.find(户编号=n)) >= 2)
-    dead = next(r for r in ms.find(户编号=several) if ms.get(r, "与户主关系") != "户主")
+
+    def living_non_heads(n):  # a death is a change only for someone alive in the file
+        return [r for r in ms.find(户编号=n)
+                if ms.get(r, "与户主关系") != "户主" and ms.get(r, "成员状态") in (None, "正常")]
+
+    several = next(n for n in nos[2:] if living_non_heads(n))
+    dead = living_non_heads(several)[0]
     ms.set(dead, "成员状态", "死亡")
     ms.set(dead, "状态变化日期", None)
     baby = make_id("370305", date(2024, 3, 3), 88, "2")

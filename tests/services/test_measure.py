@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import random
 import re
+import zipfile
 
+import openpyxl
 import pytest
 
 from desktop.services.exchange import measure
@@ -120,3 +122,35 @@ def test_a_hidden_national_sheet_is_a_question(ctx, tmp_path):
     assert "工作表“另一批”（深度隐藏，Excel 中无法取消隐藏）读作：全国系统一人一行名单" in pv.sheet_notes
     both = ctx.read(exchange.preview, path, YEAR, include_hidden=True)
     assert both.ok and both.people == pv.people
+
+
+def test_hidden_columns_are_read_from_cols_before_the_rows(tmp_path):
+    """Excel writes one <col min max hidden="1"> a run of hidden columns; a run to the last column (XFD, as Excel
+    writes "hide everything right of the data") is held to the sheet's 16,384 columns."""
+    rows = [["a", "b", "c", "d", "e"], [1, 2, 3, 4, 5]]
+    path = write_xlsx(tmp_path / "c.xlsx", [XSheet("S", rows, hidden_cols={2, 3, 5})])
+    assert _scan(path).hidden_cols == {1, 2, 4}
+    wide = write_xlsx(tmp_path / "w.xlsx", [XSheet("S", rows, hidden_cols=set(range(6, 16_385)))])
+    assert _scan(wide).hidden_cols == set(range(5, 16_384))
+    assert _scan(write_xlsx(tmp_path / "n.xlsx", [XSheet("S", rows)])).hidden_cols == set()
+
+
+@pytest.mark.parametrize("ref", ["AAAA1", "B2000000"])
+def test_a_cell_past_excels_grid_in_the_first_row_is_refused(tmp_path, ref):
+    """The sheet scan takes the rest of a row at once when a cell lies beyond the extent seen so far: a cell past
+    column XFD (four letters) or row 1,048,576 among them is still refused before anything is read."""
+    plain = tmp_path / "plain.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["户编号", "姓名", "x"])
+    wb.save(plain)
+    spoiled = tmp_path / "spoiled.xlsx"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(spoiled, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                assert b'r="C1"' in data
+                data = data.replace(b'r="C1"', f'r="{ref}"'.encode())
+            dst.writestr(info, data)
+    book = Book(spoiled)
+    with pytest.raises(WorkbookError, match="超出 Excel 的范围"):
+        book.scan(book.sheet_names[0])

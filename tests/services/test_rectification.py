@@ -4,11 +4,12 @@ holds while the finding is still found; a 村级录入员 sees and answers only 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
-from desktop.services import checks, rectification, register
+from desktop.services import checks, corrections, national_rules, rectification, register
 from desktop.services.access import AccessDenied
 from desktop.services.rectification import FIXED, OPEN, WAIVED, RectificationError
 
@@ -128,7 +129,7 @@ def test_a_run_over_one_village_leaves_the_other_villages_entries_alone(ctx, wor
     west_before = [(e.id, e.state) for e in ledger(ctx) if e.household_no == WEST_NO]
     assert west_before
     # only 东村 is checked, with nothing found there (the finding list is empty): 西村's entries stay open
-    ctx.run(rectification.sync, YEAR, LATER, [], [world["east"]])
+    ctx.run(rectification.sync, YEAR, LATER, [], [world["east"]], active_rules=ctx.read(rectification.active_rules))
     assert [(e.id, e.state) for e in ledger(ctx) if e.household_no == WEST_NO] == west_before
     assert {e.state for e in ledger(ctx) if e.household_no == EAST_NO} == {FIXED}
 
@@ -193,3 +194,99 @@ def test_the_dashboard_counts_open_findings_by_rule_and_village(ctx, world):
 
 def world_village(ctx, no: str) -> int:
     return next(e.village_id for e in ledger(ctx) if e.household_no == no)
+
+
+
+@pytest.fixture
+def poor(ctx, township):
+    """A 脱贫户 in 东村 whose 李四 has no basic medical insurance (A17 否): our MEDICAL_INSURANCE_MISSING, and the
+    national 2_01_008 (城乡居民/职工医保同时为空或否) and 2_01_016 (医疗未保障) for 脱贫人口 on the same member."""
+    data, members = family(township["villages"]["东村"], no=EAST_NO)
+    data.a4_poverty_alleviated = True
+    members[1].a17_medical = False
+    return ctx.run(register.save_household, data, members, TODAY)
+
+
+def medical_entries(ctx) -> dict[str, rectification.Entry]:
+    return {e.rule_key: e for e in ledger(ctx) if e.code == MEDICAL}
+
+
+def test_entries_recorded_under_our_code_follow_their_finding_to_its_national_number_once(ctx, poor):
+    """A ledger written before the national rules keyed 李四's finding by our code. The first run that finds it with a
+    national number moves that entry (its state, reason and history) to the number: not a second entry, and the old
+    one is not marked 已整改."""
+    old = [replace(f, rule=None) for f in ctx.read(checks.run_checks, YEAR, TODAY)]  # as main recorded them
+    first = ctx.run(rectification.sync, YEAR, TODAY, old, active_rules=ctx.read(rectification.active_rules))
+    assert set(medical_entries(ctx)) == {MEDICAL} and first.new == len({(f.code, f.member_id_number) for f in old})
+    before = medical_entries(ctx)[MEDICAL]
+    ctx.run(rectification.decide, [before.id], WAIVED, "已在外地参保，村里核实", TODAY)
+    again = ctx.run(rectification.check, YEAR, LATER)
+    now = medical_entries(ctx)
+    assert set(now) == {"2_01_008", "2_01_016"}  # both national rules fit 李四; one of them took the old entry
+    moved = next(e for e in now.values() if e.id == before.id)
+    assert (moved.state, moved.reason, moved.first_found_on, moved.rule) == (WAIVED, "已在外地参保，村里核实", TODAY,
+                                                                              moved.rule_key)
+    assert moved.title == national_rules.by_number()[moved.rule].title
+    other = next(e for e in now.values() if e.id != before.id)
+    assert other.state == OPEN and other.first_found_on == LATER
+    assert again.sync.fixed == 0 and again.sync.new == len(ledger(ctx)) - first.new
+    # later runs find it under the number: nothing moves any more
+    ids = sorted(e.id for e in ledger(ctx))
+    third = ctx.run(rectification.check, YEAR, LATER)
+    assert (third.sync.new, third.sync.fixed, third.sync.reopened) == (0, 0, 0)
+    assert sorted(e.id for e in ledger(ctx)) == ids and third.sync.waived == 1
+
+
+def test_a_rule_switched_off_leaves_its_open_findings_as_they_were(ctx, poor):
+    ctx.run(rectification.check, YEAR, TODAY)
+    guarantee = {e.rule_key: e for e in ledger(ctx) if e.code == "GUARANTEE_MISSING"}
+    assert {"3_02_002", "3_02_009"} <= set(guarantee)
+    ctx.run(national_rules.set_rule_enabled, "3_02_009", False)
+    result = ctx.run(rectification.check, YEAR, LATER)
+    assert result.sync.fixed == 0 and result.sync.new == 0
+    still = next(e for e in ledger(ctx) if e.rule_key == "3_02_009")
+    assert (still.id, still.state, still.fixed_on, still.last_found_on) == (guarantee["3_02_009"].id, OPEN, None,
+                                                                            TODAY)
+    # switched on again and the data corrected meanwhile: the next run closes it as usual
+    ctx.run(national_rules.set_rule_enabled, "3_02_009", True)
+    data, members = ctx.read(register.get_household, poor)
+    data.a23_housing_unsafe, data.a24_school_dropout, data.a25_water_unsafe = False, False, False
+    ctx.run(register.save_household, data, members, TODAY)
+    ctx.run(rectification.check, YEAR, LATER)
+    closed = {e.rule_key: e for e in ledger(ctx) if e.code == "GUARANTEE_MISSING"}
+    assert closed["3_02_009"].state == FIXED and closed["3_02_002"].state == FIXED
+
+
+def test_a_code_whose_rules_are_all_switched_off_keeps_its_entry(ctx, poor):
+    """With both national rules on 李四 off, our own code still finds him (no number now): the entry of the first rule
+    follows the finding instead of a new entry opening beside it; the other rule's entry stays as it was."""
+    ctx.run(rectification.check, YEAR, TODAY)
+    before = medical_entries(ctx)
+    for number in ("2_01_008", "2_01_016"):
+        ctx.run(national_rules.set_rule_enabled, number, False)
+    result = ctx.run(rectification.check, YEAR, LATER)
+    now = medical_entries(ctx)
+    assert result.sync.new == 0 and result.sync.fixed == 0
+    assert now[MEDICAL].id == before["2_01_008"].id and now[MEDICAL].rule is None and now[MEDICAL].state == OPEN
+    assert now["2_01_016"].id == before["2_01_016"].id and now["2_01_016"].state == OPEN
+
+
+def test_a_closed_household_is_skipped_by_the_ledger_not_marked_fixed(ctx, world):
+    ctx.run(rectification.check, YEAR, TODAY)
+    east = {e.id: e.state for e in ledger(ctx) if e.household_no == EAST_NO}
+    assert east and set(east.values()) == {OPEN}
+    ctx.run(corrections.close_household, world["east"], TODAY, "整户迁出", as_of=TODAY)
+    result = ctx.run(rectification.check, YEAR, LATER)
+    assert result.sync.fixed == 0
+    assert {e.id: e.state for e in ledger(ctx) if e.household_no == EAST_NO} == east
+    # even a finding handed to sync for it (a named run) does not move its entries
+    later = ctx.run(rectification.sync, YEAR, LATER, [], [world["east"]], active_rules=())
+    assert (later.new, later.fixed, later.open) == (0, 0, 0)
+    assert {e.id: e.state for e in ledger(ctx) if e.household_no == EAST_NO} == east
+
+
+def test_a_check_tells_its_stages_as_they_start(ctx, world):
+    heard = []
+    ctx.run(rectification.check, YEAR, TODAY, progress=lambda done, total, stage: heard.append((done, total, stage)))
+    assert heard == [(0, 5, "测算收入"), (1, 5, "读取户、成员和帮扶措施"), (2, 5, "本程序的检查"),
+                     (3, 5, "全国疑点规则"), (4, 5, "记入整改台账")]

@@ -27,10 +27,11 @@ def test_defaults_as_typed_are_valid_and_read_back_as_stored():
     typed = form().thresholds
     assert typed == {"income_drop_ratio": "0", "quarter_drop_ratio": "20", "unstable_work_months": "6",
                      "wage_share": "70", "rigid_expense_ratio": "50", "new_identified_income_bound": "30000",
-                     "policy_large_self_pay": ""}
+                     "national_low_income": "4000", "policy_large_self_pay": ""}
     assert {k: settings.parse_threshold(k, v) for k, v in typed.items()} == {
         "income_drop_ratio": "0", "quarter_drop_ratio": "0.2", "unstable_work_months": 6, "wage_share": "0.7",
-        "rigid_expense_ratio": "0.5", "new_identified_income_bound": "30000.00", "policy_large_self_pay": None}
+        "rigid_expense_ratio": "0.5", "new_identified_income_bound": "30000.00", "national_low_income": "4000.00",
+        "policy_large_self_pay": None}
 
 
 @pytest.mark.parametrize("key, typed, problem", [

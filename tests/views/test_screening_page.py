@@ -194,7 +194,8 @@ def test_thresholds_are_edited_in_the_settings_page_and_the_list_follows(qtbot, 
     assert set(edits) == set(settings.DEFAULT_THRESHOLDS)
     assert {k: e.text() for k, e in edits.items()} == {
         "income_drop_ratio": "0", "quarter_drop_ratio": "20", "unstable_work_months": "6", "wage_share": "70",
-        "rigid_expense_ratio": "50", "new_identified_income_bound": "30000", "policy_large_self_pay": ""}
+        "rigid_expense_ratio": "50", "new_identified_income_bound": "30000", "national_low_income": "4000",
+        "policy_large_self_pay": ""}
     assert not settings_page.save_button.isEnabled()
     edits["unstable_work_months"].setText("13")
     edits["wage_share"].setText("0")

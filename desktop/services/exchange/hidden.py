@@ -3,7 +3,8 @@
 A village's workbook can carry sheets the clerk never sees — hidden, or "very hidden", which Excel's own
 menus cannot show — and hidden rows. Whatever is read as data from them is never imported silently: each
 such sheet and each sheet with hidden data rows is a question (Preview.questions["hidden"]) that the
-command line answers with --include-hidden and the wizard asks. Hidden sheets that are not read as data
+command line answers with --include-hidden and the wizard asks; so is each column read as data that the file
+hides (.xlsx <col hidden="1">, .xls COLINFO), named by its header. Hidden sheets that are not read as data
 (our own 代码表 of dropdown lists, any sheet no layout matches) are only named in the notes, so that our own
 export and template import as they are. Visible sheets always win: a hidden sheet whose name matches a sheet
 that is also visible is not read at all, and said so.
@@ -50,6 +51,9 @@ def questions(data: Data, issues: Issues) -> None:
             issues.add(ps.name, ps.hidden_rows[0], "", "", f"{rows}是隐藏行，打开文件时看不到，"
                        "却会被导入：请先在 Excel 中取消隐藏、核对内容；确认无误可在导入窗口中确认，"
                        "或在命令行加 --include-hidden")
+        for header in ps.hidden_columns:
+            issues.add(ps.name, None, header, "", f"“{clip(header, 40)}”列是隐藏列，打开文件时看不到，却会被导入："
+                       "请先在 Excel 中取消隐藏、核对内容；确认无误可在导入窗口中确认，或在命令行加 --include-hidden")
 
 
 def notes(data: Data) -> list[str]:

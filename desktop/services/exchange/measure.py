@@ -106,14 +106,14 @@ def _greater_digits(n: int) -> tuple[bytes, int]:
         if b < 9:
             alts.append(rb"%d[%d-9]\d{%d}" % (a, b + 1, k - 2))
         bound = (a * 10 + b + 1) * 10 ** (k - 2) - 1
-    return rb"0*(?:" + b"|".join(alts) + rb")", bound
+    return rb"0*+(?:" + b"|".join(alts) + rb")", bound
 
 
 def _greater_letters(n: int) -> bytes:
     """A regular expression for column letters (either case) greater than column n."""
     s = col_letters(n) if n > 0 else ""
     k = len(s)
-    alts = [rb"[A-Za-z]{%d,}" % (k + 1)]
+    alts = [rb"[A-Za-z]{%d,}+" % (k + 1)]  # possessive: a cell is tried once, never backtracked into
     for i, ch in enumerate(s):
         if ch < "Z":
             rest = k - i - 1
@@ -132,19 +132,29 @@ class _Beyond:
     def __init__(self, max_row: int, max_col: int):
         self.max_row, self.max_col = max_row, max_col
         rows, self.row_bound = _greater_digits(max_row)
-        body = rb"(?:" + _greater_letters(max_col) + rb"\d|[A-Za-z]{1,3}" + rows + rb"[\"'])"
-        self.canonical = re.compile(rb'<c r="' + body)
-        self.general = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br\s*=\s*[\"']" + body)
+        self.body = rb"(?:" + _greater_letters(max_col) + rb"\d|[A-Za-z]{1,3}+" + rows + rb"[\"'])"
+        self.canonical = re.compile(rb'<c r="' + self.body)
+        self._general = None
+
+    @property
+    def general(self):
+        """Compiled when first needed: files that are not written as Excel writes them are rare."""
+        if self._general is None:
+            self._general = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br\s*=\s*[\"']" + self.body)
+        return self._general
 
 
 _ROW_R = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\br\s*=\s*["'](\d+)["']""")
 _ROW_CANON = re.compile(rb'<row r="(\d+)"')
 _HIDDEN_ROW = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\bhidden\s*=\s*["'](?:1|true)["'][^>]*>""")
+_HIDDEN_COL = re.compile(rb"""<(?:\w+:)?col\s[^>]*?\bhidden\s*=\s*["'](?:1|true)["'][^>]*>""")
+_COL_SPAN = re.compile(rb"""\b(min|max)\s*=\s*["'](\d{1,9})["']""")
 _PREFIXED = re.compile(rb":(?:c|row)[\s/>]")  # a cell or row element with a namespace prefix
 _NOT_CANON = re.compile(rb'<c(?![A-Za-z]| r=")')
 _CELL_ANY = re.compile(rb"<(?:\w+:)?c[\s/>]")
 _CELL_NO_REF = re.compile(rb"""<(?:\w+:)?c(?:\s(?![^>]*\br\s*=)[^>]*)?/?>""")
 _REF = re.compile(rb"""\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["']""")
+_REF_ANY = re.compile(rb"""\br\s*=\s*["']([A-Za-z]+)(\d+)["']""")  # any number of letters: past XFD is refused
 _ERROR = re.compile(rb"""<(?:\w+:)?c\b([^>]*\bt\s*=\s*["']e["'][^>]*)(?:/>|>(.{0,300}?)</(?:\w+:)?c>)""", re.S)
 # a formula cell with no cached value: no <v>, or an empty one (openpyxl writes <v></v>); an empty value of a
 # text formula (t="str") is a formula whose result is "", and is not matched (see _bad)
@@ -168,6 +178,7 @@ class SheetScan:
     cells: int = 0
     hidden_rows: list[int] = field(default_factory=list)
     hidden_count: int = 0
+    hidden_cols: set[int] = field(default_factory=set)  # 0-based, from <cols><col min max hidden="1"> (before the rows)
     bad: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # row → [(column 0-based, what)]
     bad_count: int = 0
     claimed: str = ""  # the <dimension> the sheet claims
@@ -308,10 +319,11 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
             m = _DIMENSION.search(piece, 0, 4096)
             out.claimed = m.group(1).decode() if m else ""
             first = False
+            _hidden_cols(out, piece)
         canonical = _PREFIXED.search(piece) is None
         if canonical:
             cells = piece.count(b'<c r="')
-            if piece.count(b"<c") != cells and _NOT_CANON.search(piece):
+            if piece.count(b"<c") != cells + piece.count(b"<col") and _NOT_CANON.search(piece):
                 canonical = False
         if not canonical:
             cells = len(_CELL_ANY.findall(piece))
@@ -336,15 +348,19 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
                 m = find.search(piece, pos)
                 if m is None:
                     break
-                ref = _REF.search(piece, m.start())
-                letters, digits = ref.group(1).decode(), int(ref.group(2))
-                if col_number(letters) > 16384 or digits > 1_048_576:
-                    raise _refuse(f"{what}的单元格位置 {letters[:3]}{digits} 超出 Excel 的范围，文件已损坏或被改动过")
-                max_col = max(max_col, col_number(letters))
-                max_row = max(max_row, digits)
+                # every cell of the rest of this row at once (the first row of a sheet is all beyond): one
+                # new expression a row, not one a cell
+                end = piece.find(b"</row>", m.start())
+                end = len(piece) if end < 0 else end
+                for letters, digits in _REF_ANY.findall(piece, m.start(), end):
+                    col, row = col_number(letters.decode()), int(digits)
+                    if col > 16384 or row > 1_048_576:
+                        raise _refuse(f"{what}的单元格位置 {letters.decode()[:5]}{str(row)[:8]} 超出 Excel 的范围，"
+                                      "文件已损坏或被改动过")
+                    max_col, max_row = max(max_col, col), max(max_row, row)
                 beyond = _Beyond(max_row, max_col)
                 find = beyond.canonical if canonical else beyond.general
-                pos = m.start() + 1
+                pos = max(end, m.start() + 1)
             if b't="e"' in piece or not canonical:
                 for m in _ERROR.finditer(piece):
                     v = _V.search(m.group(2) or b"")
@@ -368,6 +384,17 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
         raise _refuse(f"{what}压缩后只有 {mb(info.compress_size)}，却有 {out.cells:,} 个单元格："
                       "内容是大量重复的空单元格，不像正常的表格")
     return out
+
+
+def _hidden_cols(out: SheetScan, piece: bytes) -> None:
+    """<cols> comes before <sheetData>, so within the first piece (which ends at the first </row>)."""
+    end = piece.find(b"sheetData")
+    for m in _HIDDEN_COL.finditer(piece, 0, end if end >= 0 else len(piece)):
+        span = dict(_COL_SPAN.findall(m.group(0)))
+        lo = int(span.get(b"min", 0))
+        hi = min(int(span.get(b"max", lo)), 16_384)
+        if 1 <= lo <= hi:
+            out.hidden_cols.update(range(lo - 1, hi))
 
 
 def _bad(out: SheetScan, attrs: bytes, what: str) -> None:

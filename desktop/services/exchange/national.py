@@ -8,6 +8,7 @@ existing ones.
 from __future__ import annotations
 
 from functools import lru_cache
+from operator import itemgetter
 
 from ..codes import codes
 from .layout import national, norm_value, person_sheet, sheet
@@ -54,14 +55,19 @@ class _Split:
             elif target == "measure":
                 self.x.append((key, c.index))
         self.width_h = len(H.columns)
+        # one C call a row: a person row gets one more cell, None, which the places the person sheet lacks read
+        blank = len(P.columns)
+        self._h = itemgetter(*[blank if i is None else i for i in self.h], *[i for _cat, i in self.x])
+        self._m = itemgetter(*[blank if i is None else i for i in self.m])
 
     def household(self, vals: list) -> list:
-        out = [vals[i] if i is not None else None for i in self.h]
-        out.extend(vals[i] for _cat, i in self.x)
-        return out
+        return list(self._h(vals + _NONE))
 
     def member(self, vals: list) -> list:
-        return [vals[i] if i is not None else None for i in self.m]
+        return list(self._m(vals + _NONE))
+
+
+_NONE = [None]
 
 
 def read_national(book: Book, issues: Issues, progress: Progress | None = None) -> Data | None:

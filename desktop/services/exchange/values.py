@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 from ..codes import codes, income_items, measure_catalog
-from ..idnumber import parse_id
+from ..idnumber import check_digit, parse_id
 from .layout import Column, norm_value, raw
 
 CENT = Decimal("0.01")
@@ -101,11 +101,14 @@ def text_converter(max_length: int | None, what: str, shared: bool = False, stri
     invisible characters are refused when `strict` (names, phone numbers), else removed and
     `stripped(found)` is told."""
     cache: dict[str, str] = {}
+    removed: dict[str, list[str]] = {}  # value → characters removed from it: told again on every cell
 
     def convert_shared(value):
         if value.__class__ is str:
             got = cache.get(value)
             if got is not None:
+                if removed and value in removed:
+                    stripped(removed[value])
                 return got
             got = convert(value)
             if len(cache) < 100_000:
@@ -139,6 +142,8 @@ def text_converter(max_length: int | None, what: str, shared: bool = False, stri
                 s = strip_invisible(s).strip()
                 if stripped is not None:
                     stripped(found)
+                    if shared and len(removed) < 1000:
+                        removed[value] = found
         if max_length is not None and len(s) > max_length:
             raise Bad(f"{what}过长：最多 {max_length} 个字符，现为 {len(s):,} 个")
         return s
@@ -191,6 +196,10 @@ def id_converter(value):
 
     Excel's damage is named as such (SPEC §9.1): a number cell (only 15 digits kept), text in
     scientific notation, an ID whose last digits became 000; a leading apostrophe is dropped."""
+    if value.__class__ is str and len(value) == 18 and value.isascii() and value[:17].isdigit():
+        number = value.upper()  # the common case, an ID as it should be: the checks below, without the detours
+        if number[17] == check_digit(number[:17]) and _real_day(number):
+            return number
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         digits = _number_text(value) or show(value)
         if len(digits) > EXACT_DIGITS or "E" in digits.upper():
@@ -214,6 +223,14 @@ def id_converter(value):
             raise Bad(f"{info.error}；末三位为 000，可能被 Excel 截断，请核对原始证件号")
         raise Bad(info.error)
     return info.number
+
+
+def _real_day(number: str) -> bool:
+    try:
+        date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- yes / no

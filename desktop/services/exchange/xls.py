@@ -9,7 +9,9 @@ there is no such limit without a Job object; what protects the program there is 
 separate process (an abort ends only the child), the .xls size limit (Limits.xls_bytes; the format
 holds at most 65,536 rows × 256 columns a sheet) and the time limit below.
 
-The cost is small: an .xls holds at most 65,536 rows a sheet, and only non-blank rows come back.
+The cost is small: an .xls holds at most 65,536 rows a sheet, and only non-blank rows come back. What
+calamine does not say — hidden rows and columns, error cells — the child reads from the BIFF records
+themselves (desktop/_xls_records.py) and sends back with the rows.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ TIMEOUT = 300  # seconds for the child to read the file
 
 
 def read_xls(path: Path, limits: Limits = LIMITS):
-    """([(sheet name, visible/hidden/veryHidden)], {sheet name: [(row number, cells)]}) of an .xls,
-    read in a child process; WorkbookError with a Chinese reason when it cannot be read."""
+    """([(sheet name, visible/hidden/veryHidden)], {sheet name: [(row number, cells)]}, {sheet name: (hidden
+    rows, hidden columns, {row: [(column, error)]})}) of an .xls, read in a child process; WorkbookError with
+    a Chinese reason when it cannot be read."""
     from .reader import WorkbookError
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
@@ -36,16 +39,16 @@ def read_xls(path: Path, limits: Limits = LIMITS):
         if not parent.poll(TIMEOUT):
             raise WorkbookError(f"读取 .xls 文件超过 {TIMEOUT} 秒仍未完成，已停止：文件可能已损坏")
         try:
-            status, sheets, rows = parent.recv()
+            status, sheets, rows, marks = parent.recv()
         except (EOFError, OSError):
-            status, sheets, rows = "died", None, None
+            status, sheets, rows, marks = "died", None, None, None
     finally:
         parent.close()
         if proc.is_alive():
             proc.kill()
         proc.join(5)
     if status == "ok":
-        return sheets, rows
+        return sheets, rows, marks
     if status == "password":
         raise WorkbookError("工作簿设有打开密码，请先在 Excel 中取消密码后再导入")
     if status in ("memory", "died"):

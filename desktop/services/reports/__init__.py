@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from .. import access
 from ..files import written_whole
-from .base import ReportError
 from .common import scope as make_scope
 from .common import year_settings
+from .errors import ReportError
 from .kinds import REPORT_KINDS, ReportKind, report_kind
 
 __all__ = ["REPORT_KINDS", "ReportError", "ReportKind", "ReportResult", "render", "report_kind"]

@@ -42,7 +42,7 @@ from reportlab.platypus import (
 )
 
 from ...paths import resource_path
-from ..errors import ServiceError
+from .errors import ReportError as ReportError  # its home is errors.py; the builders import it from here
 
 FONT = "NotoSansSC"
 FONT_FILE = ("fonts", "NotoSansCJKsc-Regular.ttf")
@@ -60,10 +60,6 @@ OPENING = set("（(【「『《〈“‘")  # never the last character of a line
 WORD = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.-/:,%")  # kept on one line
 MIN_BODY = 9.0  # no text of a document's body below this size (scanned at 150 dpi in black and white)
 RUNNING = 8.5   # the running header and footer (outside the body) may be smaller
-
-
-class ReportError(ServiceError):
-    """A document that cannot be made as asked (unknown village or household, no year settings)."""
 
 
 # ---------------------------------------------------------------- the font

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ...models import Household, Region
 from .. import access, regions, settings
 from .. import assess as assess_mod
-from .base import ReportError
+from .errors import ReportError
 
 # Monitoring statuses of a 监测对象 (identified or in a procedure), 已消除风险 included: they stay
 # in the register and their information is collected every year [001 §39].

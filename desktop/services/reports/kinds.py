@@ -10,30 +10,21 @@ wording to resources/reports.json; the check at import time refuses a kind witho
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy.orm import Session
 
 from ...paths import resource_path
-from . import (
-    card,
-    collection_form,
-    income_sheet,
-    notices,
-    policy_list,
-    quality,
-    rectification,
-    revisit,
-    screening,
-    summary,
-)
-from .base import Document
-from .common import Scope
 
-Builder = Callable[[Session, Scope, str, int, date], tuple[Document, int]]
+if TYPE_CHECKING:
+    from .base import Document
+    from .common import Scope
+
+Builder = Callable[[Session, "Scope", str, int, date], tuple["Document", int]]
 
 
 @dataclass(frozen=True)
@@ -44,7 +35,8 @@ class ReportKind:
     covers: str  # who is covered when no household is listed
     per_household: bool  # one document per household, pages numbered within each household
     landscape: bool
-    builder: Builder
+    module: str  # the module beside this one whose make() builds it, imported when first printed (reportlab is slow
+    # to load, and the command line names every kind in its help)
     takes_village: bool = True
     takes_households: bool = True
     procedure: str | None = None  # the recorded procedure a 公示 announces (procedures.json key)
@@ -53,6 +45,10 @@ class ReportKind:
     # listed households for per-household documents and for reprinting a notice.
     township_in_window: bool = True
     excel: bool = False  # also exported as a workbook (the 汇总表)
+
+    @property
+    def builder(self) -> Builder:
+        return importlib.import_module(f".{self.module}", __package__).make
 
     @property
     def notice(self) -> bool:
@@ -76,19 +72,19 @@ def _registry() -> dict[str, ReportKind]:
         return ReportKind(key, w["title"], w["description"], w["covers"], **kw)
     per = dict(per_household=True, township_in_window=False)
     kinds = [
-        kind("collection-form", landscape=True, builder=collection_form.make, **per),
-        kind("income-sheet", landscape=False, builder=income_sheet.make, **per),
-        kind("policy-list", landscape=True, builder=policy_list.make, **per),
-        kind("notice-identify", per_household=False, landscape=False, builder=notices.make, procedure="identify"),
-        kind("notice-remove", per_household=False, landscape=False, builder=notices.make, procedure="removal"),
-        kind("notice-policy", per_household=False, landscape=False, builder=notices.make,
+        kind("collection-form", landscape=True, module="collection_form", **per),
+        kind("income-sheet", landscape=False, module="income_sheet", **per),
+        kind("policy-list", landscape=True, module="policy_list", **per),
+        kind("notice-identify", per_household=False, landscape=False, module="notices", procedure="identify"),
+        kind("notice-remove", per_household=False, landscape=False, module="notices", procedure="removal"),
+        kind("notice-policy", per_household=False, landscape=False, module="notices",
              procedure="policy_exclusion"),
-        kind("summary", per_household=False, landscape=True, builder=summary.make, excel=True),
-        kind("card", landscape=False, builder=card.make, **per),
-        kind("revisit", landscape=False, builder=revisit.make, **per),
-        kind("screening", per_household=False, landscape=True, builder=screening.make),
-        kind("quality", per_household=False, landscape=False, builder=quality.make),
-        kind("rectification", per_household=False, landscape=True, builder=rectification.make),
+        kind("summary", per_household=False, landscape=True, module="summary", excel=True),
+        kind("card", landscape=False, module="card", **per),
+        kind("revisit", landscape=False, module="revisit", **per),
+        kind("screening", per_household=False, landscape=True, module="screening"),
+        kind("quality", per_household=False, landscape=False, module="quality"),
+        kind("rectification", per_household=False, landscape=True, module="rectification"),
     ]
     missing = set(words) - {k.key for k in kinds}
     if missing:

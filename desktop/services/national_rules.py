@@ -1,0 +1,1202 @@
+"""The national system's numbered 疑点 rules (SPEC §10) as checks.
+
+One place lists every rule: resources/national_rules.json holds a row for each rule of shared/NATIONAL_CHECKS.md
+(number, official wording, severity, whether it is checked here and, if not, why). Simple rules are data there (a
+population and field conditions, `when`); the others are the functions of CODE_RULES below. Each township may turn a
+rule off (list_rules / set_rule_enabled).
+
+Facts come in a few set-based queries (households, members with the status at the time point, measures) plus the
+year's assessment (services.assess), then every rule runs over plain Python objects in one pass. Ages are taken at
+the year's status time point; lines and amounts from the year's settings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+
+from sqlalchemy import String, and_, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from ..models import Household, Measure, Member
+from ..paths import resource_path
+from . import access, income, rules, settings
+from .codes import codes
+from .dates import add_months, months_between
+from .errors import ServiceError
+from .idnumber import age_on, check_digit, normalize_id
+
+MONITORED = rules.UNREMOVED | {"removed"}  # 监测对象类别 non-empty in the national system
+OFF_KEY = "national_rules_off"  # AppSetting: JSON list of the rule numbers a township turned off
+STATUSES = {"checked": "已检查", "same_as": "同另一条规则", "local": "地方规则（不检查）",
+            "not_held": "需要登记册以外的数据（不检查）", "impossible": "条件不可能成立（不检查）"}
+WHO = {"A": "全部", "P": "脱贫户", "M": "监测对象", "U": "未消除风险的监测对象", "R": "已消除风险的监测对象",
+       "N": "未纳入监测的户"}
+MALE_RELATIONS = frozenset({"03", "06", "07", "09", "11", "13", "15", "17", "19", "22", "24", "27"})
+FEMALE_RELATIONS = frozenset({"04", "05", "08", "10", "12", "14", "16", "18", "20", "23", "25", "26"})
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+COUNTY_LEVEL = ("县", "区", "市", "旗")
+AFTER_FIELDS = (("after_dropout", "风险消除后是否义务教育阶段适龄儿童少年失学辍学"),
+                ("after_housing_damaged", "风险消除后是否住房损毁"),
+                ("after_medical_missing", "风险消除后是否有家庭成员未参加基本医疗保险"),
+                ("after_water_damaged", "风险消除后是否饮水设施损毁"), ("after_a28", "风险消除后工资性收入"),
+                ("after_a30", "风险消除后财产性收入"), ("after_a31", "风险消除后转移性收入"),
+                ("after_a29", "风险消除后生产经营性收入"), ("after_a32", "风险消除后生产经营性支出"),
+                ("after_a33", "风险消除后家庭纯收入"), ("after_a34", "风险消除后家庭人均纯收入"),
+                ("after_a35", "风险消除后理赔收入"), ("after_a36", "风险消除后合规自付支出"))
+AFTER_KEYS = tuple(f for f, _ in AFTER_FIELDS)
+
+
+class RulesError(ServiceError):
+    pass
+
+
+# ---------------------------------------------------------------- the registry
+
+@dataclass(frozen=True)
+class NationalRule:
+    number: str
+    family: str
+    title: str  # the official wording
+    applies: str  # the catalogue's verdict: yes / partly / no
+    status: str  # checked / same_as / local / not_held / impossible
+    severity: str  # 错误 / 疑点
+    reason: str | None = None  # why it is not checked (or which rule checks it)
+    same_as: str | None = None
+    data: str | None = None  # not_held: the collection the facts belong to
+    codes: tuple[str, ...] = ()  # our own codes (SPEC §10) that cover it
+    subject: str | None = None  # household / member
+    when: dict | None = None  # the condition of a simple rule
+
+    @property
+    def checked(self) -> bool:
+        return self.status == "checked"
+
+    @property
+    def code(self) -> str:
+        """The finding code when none of ours finds it: N_ and the number (SPEC §11)."""
+        return f"N_{self.number}"
+
+
+@lru_cache(maxsize=1)
+def registry() -> tuple[NationalRule, ...]:
+    """Every rule of the catalogue, checked or not, validated: each checked rule has exactly one evaluator."""
+    with open(resource_path("national_rules.json"), encoding="utf-8") as f:
+        raw = json.load(f)["rules"]
+    out = tuple(NationalRule(number=r["number"], family=r["family"], title=r["title"], applies=r["applies"],
+                             status=r["status"], severity=r["severity"], reason=r.get("reason"),
+                             same_as=r.get("same_as"), data=r.get("data"), codes=tuple(r.get("codes", ())),
+                             subject=r.get("subject"), when=r.get("when")) for r in raw)
+    numbers = [r.number for r in out]
+    if len(set(numbers)) != len(numbers):
+        raise RulesError("resources/national_rules.json：规则编号重复")
+    for r in out:
+        if r.status not in STATUSES:
+            raise RulesError(f"规则 {r.number}：未知状态 {r.status}")
+        if r.checked and (r.when is None) == (r.number not in CODE_RULES):
+            raise RulesError(f"规则 {r.number}：应当恰有一种检查方式（数据条件或函数）")
+        if not r.checked and (r.when is not None or r.number in CODE_RULES):
+            raise RulesError(f"规则 {r.number}：不检查的规则不应有检查条件")
+        if r.status == "same_as" and r.same_as not in numbers:
+            raise RulesError(f"规则 {r.number}：同规则 {r.same_as} 不存在")
+    if set(CODE_RULES) - set(numbers):
+        raise RulesError(f"函数规则不在目录中：{sorted(set(CODE_RULES) - set(numbers))}")
+    return out
+
+
+@lru_cache(maxsize=1)
+def by_number() -> dict[str, NationalRule]:
+    return {r.number: r for r in registry()}
+
+
+# ---------------------------------------------------------------- on/off per township
+
+@dataclass(frozen=True)
+class RuleSetting:
+    number: str
+    title: str
+    severity: str
+    status: str
+    status_name: str
+    enabled: bool
+    code: str | None  # the code its findings carry (ours or N_…), None when not checked
+    reason: str | None
+
+
+def _off(session: Session) -> frozenset[str]:
+    text = settings.get_app(session, OFF_KEY)
+    return frozenset(json.loads(text)) if text else frozenset()
+
+
+def list_rules(session: Session) -> list[RuleSetting]:
+    """Every rule of the catalogue with its state in this township."""
+    access.logged_in(session)
+    off = _off(session)
+    out = []
+    for r in registry():
+        code = None
+        if r.checked:
+            code = "/".join(r.codes) if r.codes else r.code
+        out.append(RuleSetting(r.number, r.title, r.severity, r.status, STATUSES[r.status],
+                               r.checked and r.number not in off, code, r.reason))
+    return out
+
+
+def set_rule_enabled(session: Session, number: str, enabled: bool) -> None:
+    """Turn a checked rule on or off for the township (管理员, 乡镇审核员; audited as a setting)."""
+    access.manager(session, "设置疑点规则")
+    rule = by_number().get(number)
+    if rule is None:
+        raise RulesError(f"没有编号为 {number} 的疑点规则")
+    if not rule.checked:
+        raise RulesError(f"规则 {number} 本程序不检查（{rule.reason}），不能开启")
+    off = set(_off(session))
+    (off.discard if enabled else off.add)(number)
+    settings.set_app(session, OFF_KEY, json.dumps(sorted(off)) if off else None)
+
+
+def enabled_rules(session: Session) -> list[NationalRule]:
+    access.logged_in(session)
+    off = _off(session)
+    return [r for r in registry() if r.checked and r.number not in off]
+
+
+# ---------------------------------------------------------------- facts
+
+class _Run:
+    """What the derived facts of a member need: the time point, and per run indexes."""
+
+    __slots__ = ("point", "in_school", "head_sex")
+
+    def __init__(self, point: date):
+        self.point = point
+        self.in_school = codes("school").codes_with("in_school")
+        self.head_sex: dict[int, list] = defaultdict(list)
+
+
+class Mem:
+    """One member as the rules see it: the register's fields as read, and the derived facts (age at the time point,
+    ID faults, …) worked out on first use only — most members never meet a rule that needs them. Slots only (a
+    county has 300,000 members): an unset derived slot falls through to __getattr__, which fills it."""
+
+    __slots__ = ("id", "household_id", "name", "id_number", "sex", "relation", "ethnicity", "education", "school",
+                 "health", "disability_grade", "labor", "work_region", "work_place_raw", "a17", "res", "emp", "a18",
+                 "a19", "a19e", "a20", "a21", "phone_raw", "post_months", "absence_raw", "status", "work_months",
+                 "alive", "run", "works", "post", "post_kinds", "items",
+                 "norm", "phone", "work_place", "absence", "age", "born", "in_school", "card", "limb_severe",
+                 "id_fault", "id_placeholder", "mobile", "place_county", "medical", "resident_no", "spouse_same_sex",
+                 "relation_sex")
+
+    def __getattr__(self, name):  # a derived fact not worked out yet: once, on first use
+        derive = _DERIVED.get(name)
+        if derive is None:
+            raise AttributeError(name)
+        value = derive(self)
+        setattr(self, name, value)
+        return value
+
+    def who(self) -> str:
+        return f"成员“{self.name}”（{self.id_number}）"
+
+
+def _rows(session: Session, q):
+    """A plain select of columns through Core (no ORM row processing): tuples, each column's type applied."""
+    return session.connection().execute(q)
+
+
+def _norm(number: str) -> str:
+    return number.replace(" ", "").upper() if number.isascii() else normalize_id(number)
+
+
+def _born(m: Mem):
+    core = m.norm[:18]
+    if len(core) < 14 or not core[:14].isdigit():
+        return None
+    try:
+        return date(int(core[6:10]), int(core[10:12]), int(core[12:14]))
+    except ValueError:
+        return None
+
+
+def _age(m: Mem):
+    born = m.born
+    return age_on(born, m.run.point) if born is not None and born <= m.run.point else None
+
+
+def _id_fault(m: Mem):
+    number = m.norm
+    n = len(number)
+    if n not in (18, 20, 22):
+        return "length"
+    core = number[:18]
+    if not core[:17].isdigit() or check_digit(core[:17]) != core[17]:
+        return "checksum_card" if n != 18 else "checksum18"
+    return None
+
+
+def _medical(m: Mem) -> str:
+    res, emp, a17 = m.res, m.emp, m.a17
+    if res is True and emp is True:
+        return "both_yes"
+    if res is True or emp is True:
+        return "ok"
+    if (res is False and emp is False) or a17 is False:
+        return "both_no"
+    if res is None and emp is None and a17 is None:
+        return "both_empty"
+    return "ok"
+
+
+def _spouse_same_sex(m: Mem) -> bool:
+    heads = m.run.head_sex.get(m.household_id, ())
+    return bool(m.relation == "02" and len(heads) == 1 and heads[0] and m.sex == heads[0])
+
+
+_DERIVED = {
+    "norm": lambda m: _norm(m.id_number),
+    "phone": lambda m: _text(m.phone_raw),
+    "work_place": lambda m: _text(m.work_place_raw),
+    "absence": lambda m: _text(m.absence_raw),
+    "age": _age,
+    "born": _born,
+    "in_school": lambda m: m.school in m.run.in_school,
+    "card": lambda m: len(m.norm) in (20, 22),
+    "limb_severe": lambda m: len(m.norm) in (20, 22) and m.norm[18] == "4" and m.norm[19] in "12",
+    "id_fault": _id_fault,
+    "id_placeholder": lambda m: not m.norm or m.norm.startswith("999999"),
+    "mobile": lambda m: m.phone is not None and bool(MOBILE.match(m.phone)),
+    "place_county": lambda m: m.work_place is not None and any(w in m.work_place for w in COUNTY_LEVEL),
+    "medical": _medical,
+    "resident_no": lambda m: m.res is False or (m.res is None and m.emp is None and m.a17 is False),
+    "spouse_same_sex": _spouse_same_sex,
+    "relation_sex": lambda m: m.spouse_same_sex or bool(m.sex and ((m.relation in MALE_RELATIONS and m.sex == "2") or (
+        m.relation in FEMALE_RELATIONS and m.sex == "1"))),
+}
+_NO_ITEMS: frozenset = frozenset()
+_NO_AFTER: dict = {}  # shared by every household without a 风险消除后 block (read only)
+RAW_FIELDS = frozenset({"id", "household_id", "name", "id_number", "sex", "relation", "ethnicity", "education",
+                        "school", "health", "disability_grade", "labor", "work_region", "a17", "res", "emp", "a18",
+                        "a19", "a19e", "a20", "a21", "post_months", "alive", "works", "post", "post_kinds", "items"})
+
+
+class HH:
+    __slots__ = ("id", "no", "status", "poverty", "a23", "a24", "a25", "a26", "risks", "other_note", "disasters",
+                 "identified_on", "way", "removed_on", "whole_guarantee", "phone", "contact_person", "contact_phone",
+                 "after", "pops", "members", "everyone", "measures", "measure_cats", "assessment", "phone_11",
+                 "phone_mobile")
+
+    def __getattr__(self, name):  # the 风险消除后 facts by their field names (after_a28 …)
+        if name.startswith("after_"):
+            return self.after.get(name)
+        raise AttributeError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class Meas:
+    category: str
+    item: str | None
+    member_id: int | None
+    start_date: date | None
+    active: bool
+    developmental: bool
+
+
+@dataclass
+class Facts:
+    year: int
+    point: date
+    as_of: date
+    line: Decimal
+    thresholds: dict
+    households: dict[int, HH]
+    by_number: dict  # ID number → [(household id, household number, name)] of living members (1_01_001, 1_12_001)
+    by_phone: dict  # member phone → {household id} for the phones of more than one household
+    shared_phone: set  # households with a member phone that another household's member also has (5_15_022)
+    lines: dict  # year → monitoring line (4_11_010)
+    id_year_totals: dict  # (year, household id) → Totals (5_15_020)
+
+
+def _text(v):
+    if v is None:
+        return None
+    v = str(v).strip()
+    return v or None
+
+
+def _json_list(text) -> tuple:
+    return tuple(json.loads(text)) if text and text != "[]" else ()
+
+
+def load_facts(session: Session, year: int, as_of: date, assessments: dict, household_ids: list[int] | None,
+               point: date, line: Decimal, thresholds: dict, *, open_only: bool = False) -> Facts:
+    """Households, members and measures in three queries (JSON cells read as text, parsed only when not empty).
+    open_only: a whole-register run leaves closed households (户注销) out, their members too (as holders of an ID).
+    The members read here are the only member pass of a check: services.checks runs its own member codes over them."""
+    H = Household
+    q = select(H.id, H.household_no, H.monitoring_status, H.a4_poverty_alleviated, H.a23_housing_unsafe,
+               H.a24_school_dropout, H.a25_water_unsafe, type_coerce(H.a27_risk_types, String),
+               H.a27_other_note, type_coerce(H.a27a_disaster_types, String), H.identified_on, H.a53_removal_way,
+               H.a54_removed_on, H.whole_no_labor_guarantee, H.phone, H.a55_contact_person, H.contact_phone,
+               *[getattr(H, f) for f, _ in AFTER_FIELDS])
+    if household_ids is not None:
+        q = q.where(H.id.in_(household_ids))
+    elif open_only:
+        q = q.where(H.closed_on.is_(None))
+    households: dict[int, HH] = {}
+    unremoved = rules.UNREMOVED
+    pop_sets: dict[tuple, frozenset] = {}
+    for r in _rows(session, q):
+        h = HH()
+        (h.id, h.no, h.status, h.poverty, h.a23, h.a24, h.a25, risks, note, disasters, h.identified_on, h.way,
+         h.removed_on, h.whole_guarantee, phone, person, cphone) = r[:17]
+        after = r[17:]
+        h.after = dict(zip(AFTER_KEYS, after, strict=True)) if any(v is not None for v in after) else _NO_AFTER
+        h.risks = frozenset(_json_list(risks)) if risks and risks != "[]" else _NO_ITEMS
+        h.other_note, h.disasters = _text(note), _json_list(disasters) or None
+        h.phone, h.contact_person, h.contact_phone = _text(phone), _text(person), _text(cphone)
+        h.phone_11 = h.phone is not None and len(h.phone) == 11 and h.phone.isdigit()
+        h.phone_mobile = h.phone is not None and bool(MOBILE.match(h.phone))
+        key = (h.poverty is True, h.status in MONITORED, h.status in unremoved)
+        pops = pop_sets.get(key)
+        if pops is None:
+            pops = {"A"}
+            if key[0]:
+                pops.add("P")
+            if key[1]:
+                pops |= {"M", "U" if key[2] else "R"}
+            else:
+                pops.add("N")
+            pops = pop_sets[key] = frozenset(pops)
+        h.pops = pops
+        h.members, h.everyone, h.measures = [], [], []
+        h.assessment = assessments.get(h.id)
+        households[h.id] = h
+
+    mq = select(Measure.household_id, Measure.member_id, Measure.category, Measure.item, Measure.start_date,
+                Measure.developmental_override, Measure.raises_working_ability,
+                and_(*_active(as_of)).label("active"))
+    per_member: dict[int, list] = {}
+    for hid, mid, cat, item, start, override, raises, active in _rows(session, mq):
+        h = households.get(hid)
+        if h is None:
+            continue
+        meas = Meas(cat, item, mid, start, bool(active), rules.is_developmental(cat, item, override, bool(raises)))
+        h.measures.append(meas)
+        if mid is not None and active:
+            per_member.setdefault(mid, []).append(meas)
+    run = _Run(point)
+    subset = household_ids is not None
+    M = Member
+    mq = select(M.id, M.household_id, M.name, M.id_number, M.sex, M.relation, M.ethnicity, M.education, M.school,
+                M.health, M.disability_grade, M.labor, M.work_region, M.work_place, M.a17_medical,
+                M.a17_resident_medical, M.a17_employee_medical, M.a18_serious_illness, M.a19_pension,
+                M.a19_employee_pension, M.a20_dibao, M.a21_tekun, M.phone, M.public_post_months,
+                M.school_absence_reason, income.alive_at(point).label("alive"), M.status, M.work_months)
+    if subset and len(households) < 5000:
+        mq = mq.where(M.household_id.in_(list(households)))
+    by_number: dict[str, list] = defaultdict(list)
+    by_phone: dict[str, object] = {}  # phone → the household id, or the set of them once a second one has it
+    head_sex = run.head_sex
+    # ID numbers held by more than one living member (1_01_001 / 1_12_001): one grouped query on the index
+    shared = set(session.scalars(select(M.id_number).where(income.alive_at(point))
+                                 .group_by(M.id_number).having(func.count() > 1)))
+    point_ = point
+    p = {}.setdefault
+    for r in _rows(session, mq):
+        h = households.get(r[1])
+        if h is None:  # a member of a household not checked (a subset run): only for the duplicate index
+            if r[25] and r[3] in shared and (subset or not open_only):
+                by_number[_norm(r[3])].append((r[1], None, r[2]))
+            continue
+        m = Mem()
+        (m.id, m.household_id, m.name, m.id_number, m.sex, m.relation, m.ethnicity, m.education, m.school, m.health,
+         m.disability_grade, m.labor, m.work_region, m.work_place_raw, m.a17, m.res, m.emp, m.a18, m.a19, m.a19e,
+         m.a20, m.a21, m.phone_raw, m.post_months, m.absence_raw, alive, m.status, m.work_months) = r
+        m.post, m.post_kinds, m.items = False, 0, _NO_ITEMS
+        # code cells: one string object per distinct value instead of one per cell (300,000 members)
+        m.sex, m.relation, m.ethnicity, m.education = p(m.sex, m.sex), p(m.relation, m.relation), p(
+            m.ethnicity, m.ethnicity), p(m.education, m.education)
+        m.school, m.health, m.labor, m.work_region = p(m.school, m.school), p(m.health, m.health), p(
+            m.labor, m.labor), p(m.work_region, m.work_region)
+        m.a20, m.a21, m.status, m.disability_grade = p(m.a20, m.a20), p(m.a21, m.a21), p(m.status, m.status), p(
+            m.disability_grade, m.disability_grade)
+        m.id_number = number = m.id_number or ""
+        # what every member's checks read (our ID codes, ages): worked out here rather than on first use
+        if number.isascii():
+            m.norm = number if number.isdigit() else number.replace(" ", "").upper()
+        else:
+            m.norm = normalize_id(number)
+        m.born = born = _born(m)
+        m.age = age_on(born, point_) if born is not None and born <= point_ else None
+        m.id_fault = _id_fault(m)
+        if not m.relation:  # a required column: an old import may have left it blank
+            m.relation = None
+        m.run = run
+        m.works = m.work_region is not None or m.work_place_raw is not None
+        mine = per_member.get(m.id)
+        if mine:
+            posts = {x.item or "其他" for x in mine if x.category == "A42"}
+            m.post, m.post_kinds = bool(posts), len(posts)
+            m.items = frozenset([f"{x.category}:{x.item}" for x in mine] + [f"{x.category}:*" for x in mine])
+        h.everyone.append(m)
+        if alive:
+            m.alive = True
+            h.members.append(m)
+            if m.id_number in shared:
+                by_number[m.norm].append((h.id, h.no, m.name))
+            if m.phone_raw and m.phone:
+                held = by_phone.get(m.phone)
+                if held is None:
+                    by_phone[m.phone] = h.id
+                elif held.__class__ is int:
+                    if held != h.id:
+                        by_phone[m.phone] = {held, h.id}
+                else:
+                    held.add(h.id)
+            if m.relation == "01":
+                head_sex[h.id].append(m.sex)
+        else:
+            m.alive = False
+    if subset and len(households) < 5000:
+        _outside_holders(session, households, by_number)
+
+    for h in households.values():
+        h.measure_cats = frozenset(x.category for x in h.measures) if h.measures else _NO_ITEMS
+        a = h.assessment
+        h.a26 = ("基本医疗保险" in a.guarantee_problems) if a is not None else any(m.a17 is False for m in h.members)
+    by_phone = {phone: ids for phone, ids in by_phone.items() if ids.__class__ is set}  # only shared ones matter
+    shared = {hid for ids in by_phone.values() for hid in ids}
+    return Facts(year, point, as_of, line, thresholds, households, by_number, by_phone, shared, {}, {})
+
+
+def _outside_holders(session: Session, households: dict, by_number: dict) -> None:
+    """Living members elsewhere in the register who hold an ID number of the checked households."""
+    numbers = list(by_number)
+    for start in range(0, len(numbers), 900):
+        q = (select(Member.household_id, Household.household_no, Member.name, Member.id_number)
+             .join(Household, Household.id == Member.household_id)
+             .where(Member.id_number.in_(numbers[start:start + 900]), Member.status == "normal"))
+        for hid, no, name, number in session.execute(q):
+            if hid not in households:
+                by_number[_norm(number)].append((hid, no, name))
+
+
+def _active(as_of: date):
+    from .assess import active_measure_filter
+    return active_measure_filter(as_of)
+
+
+# ---------------------------------------------------------------- simple rules: conditions as data
+
+# field → (label, code list or kind) for the message that names the triggering facts
+FIELD_LABELS = {
+    "ethnicity": ("民族", "ethnicity"), "health": ("健康状况", "health"), "labor": ("劳动技能", "labor"),
+    "school": ("在校生状况", "school"), "education": ("文化程度", "education"), "relation": ("与户主关系", "relation"),
+    "a20": ("享受低保政策情况", "dibao"), "a21": ("享受特困供养政策情况", "tekun"),
+    "a18": ("是否参加大病保险", "bool"), "a19": ("是否参加城乡居民基本养老保险", "bool"),
+    "a19e": ("是否参加城镇职工基本养老保险", "bool"), "age": ("状态时点年龄", "age"),
+    "absence": ("义务教育阶段未上学原因", "text"), "post_months": ("公益性岗位（月数）", "text"),
+    "id_fault": ("证件号码", "id_fault"), "id_placeholder": ("证件号码", "placeholder"),
+    "medical": ("是否参加城乡居民/城镇职工基本医疗保险", "medical"),
+    "resident_no": ("是否参加城乡居民基本医疗保险", "resident"),
+    "in_school": ("在校生状况", "in_school"), "card": ("证件类型", "card"), "limb_severe": ("残疾人证", "limb"),
+    "post": ("公益性岗位", "post"), "post_kinds": ("公益性岗位", "post_kinds"), "items": ("帮扶措施", "items"),
+    "works": ("务工", "works"), "mobile": ("联系电话", "mobile"), "place_county": ("务工所在地", "place"),
+    "relation_sex": ("与户主关系和性别", "relation_sex"), "spouse_same_sex": ("户主与配偶", "spouse"),
+    "a23": ("住房出现安全问题（A23）", "bool"), "a24": ("义务教育阶段适龄儿童少年失学辍学（A24）", "bool"),
+    "a25": ("饮水安全问题（A25）", "bool"), "a26": ("有家庭成员未参加基本医疗保险（A26）", "bool"),
+    "risks": ("致贫/返贫风险", "risks"), "other_note": ("风险类型“其他”的备注", "text"),
+    "disasters": ("自然灾害子项", "text"), "way": ("风险消除方式", "removal_way"),
+    "measures": ("帮扶措施", "measures"), "contact_person": ("监测联系人", "text"),
+    "contact_phone": ("监测联系人电话", "text"), "phone_11": ("户联系电话", "phone"),
+    "phone_mobile": ("户联系电话", "phone"),
+    **{f: (label, "bool") for f, label in AFTER_FIELDS[:4]},
+}
+
+
+# a cheap test on the register's fields that must hold for a derived fact to be true (skips deriving it)
+GUARDS = {"limb_severe": "len(m.id_number) >= 20", "card": "len(m.id_number) >= 20"}
+
+
+def _compile_many(rules_: list[NationalRule]):
+    """The conditions of several simple rules as one function (m, h) → the positions of those that hold (an empty
+    tuple mostly): one call per member or household instead of one per rule."""
+    consts: dict = {}
+    lines = ["def f(m, h):", "    out = ()"]
+    for i, rule in enumerate(rules_):
+        lines.append(f"    if {_condition(rule, consts)}:")
+        lines.append(f"        out += ({i},)")
+    lines.append("    return out")
+    env = {"__builtins__": {"any": any, "len": len}, **consts}
+    exec("\n".join(lines), env)  # noqa: S102 - our own data
+    return env["f"]
+
+
+def _condition(rule: NationalRule, consts: dict) -> str:
+    """The condition of a simple rule as a Python expression over m (member) and h (household); constants go into
+    consts under names unique across the rules compiled together."""
+
+    def const(v):
+        name = f"c{len(consts)}"
+        consts[name] = v
+        return name
+
+    def term(target: str, field: str, spec) -> str:
+        x = f"{target}.{field}"
+        if spec is None:
+            return f"(not {x})" if field in ("risks", "measure_cats", "disasters") else f"({x} is None)"
+        if spec == "filled":
+            return f"({x} is not None)"
+        if spec is True or spec is False:
+            guard = GUARDS.get(field) if spec is True and target == "m" else None
+            return f"({guard} and {x} is True)" if guard else f"({x} is {spec})"
+        if isinstance(spec, list) and (field in ("age", "post_kinds")):
+            lo, hi = spec
+            return f"({x} is not None and {lo} <= {x}" + (f" < {hi})" if hi is not None else ")")
+        if isinstance(spec, list):
+            return f"({x} in {const(frozenset(spec))})"
+        (op, v), = spec.items()
+        if op == "not":
+            return f"({x} is not None and {x} not in {const(frozenset(v))})"
+        if op == "except":
+            return f"({x} not in {const(frozenset(v))})"
+        if op == "outside":
+            return f"({x} is not None and ({x} < {v[0]} or {x} > {v[1]}))"
+        if op == "has":
+            return f"({const(v)} in {x})"
+        if op == "lacks":
+            return f"({const(v)} not in {x})"
+        if op == "contains":
+            return f"({x} is not None and any(s in {x} for s in {const(tuple(v))}))"
+        if op == "none":
+            return f"not ({target}.measure_cats & {const(frozenset(v))})"
+        raise RulesError(f"规则 {rule.number}：不认识的条件 {spec!r}")
+
+    def cost(item) -> int:  # register fields first, derived facts (age, ID faults …) only when those hold
+        field = item[0]
+        return 2 if field == "any_of" else 0 if field.startswith("h.") or field in RAW_FIELDS else 1
+
+    def conj(cond: dict, default: str) -> str:
+        parts = []
+        for field, spec in sorted(cond.items(), key=cost):
+            if field == "any_of":
+                parts.append("(" + " or ".join(conj(c, default) for c in spec) + ")")
+                continue
+            target = default
+            if field.startswith("h."):
+                target, field = "h", field[2:]
+            if field == "measures":
+                field = "measure_cats"
+            parts.append(term(target, field, spec))
+        return " and ".join(parts) or "True"
+
+    when = rule.when
+    if "member" in when:
+        return conj(when["member"], "m")
+    return conj(when["household"], "h")
+
+
+def _fields(cond: dict) -> list[tuple[str, object, bool]]:
+    out = []
+    for field, spec in cond.items():
+        if field == "any_of":
+            for c in spec:
+                out += _fields(c)
+        elif field.startswith("h."):
+            out.append((field[2:], spec, True))
+        else:
+            out.append((field, spec, False))
+    return out
+
+
+def _value_text(field: str, spec, v, subject) -> str:
+    label, kind = FIELD_LABELS.get(field, (field, "text"))
+    if kind == "age":
+        return f"状态时点 {v} 周岁" if v is not None else "年龄不详"
+    if kind == "bool":
+        return f"{label}“{'未填' if v is None else '是' if v else '否'}”"
+    if kind == "in_school":
+        return f"{label}“{codes('school').name(subject.school) or '未填'}”（{'在校' if v else '不在校'}）"
+    if kind == "card":
+        return f"证件号码 {len(subject.id_number)} 位（{'残疾人证' if v else '不是残疾人证'}）"
+    if kind == "limb":
+        return "残疾人证为一、二级肢体残疾" if v else "不是一、二级肢体残疾"
+    if kind == "id_fault":
+        return {"length": f"证件号码 {len(subject.id_number)} 位，不是 18/20/22 位",
+                "checksum18": "18 位身份证号校验位错误", "checksum_card": "残疾人证号前 18 位校验位错误"}.get(v, "")
+    if kind == "placeholder":
+        return "证件号码为空" if not subject.id_number else f"证件号码以 999999 开头（{subject.id_number[:6]}…）"
+    if kind == "medical":
+        return {"both_empty": f"{label}均未填", "both_no": f"{label}均为否", "both_yes": f"{label}均为是"}.get(v, "")
+    if kind == "resident":
+        return f"{label}“否”" if v else ""
+    if kind == "post":
+        return "登记了公益性岗位" if v else "未登记公益性岗位（A42）"
+    if kind == "post_kinds":
+        return f"登记了 {v} 种公益性岗位"
+    if kind == "items":
+        names = sorted({i for i in v if not i.endswith(":*")})
+        return "帮扶措施：" + "、".join(_item_name(i) for i in names) if names else "无帮扶措施"
+    if kind == "works":
+        where = "、".join(x for x in (codes("work_region").name(subject.work_region), subject.work_place) if x)
+        return f"务工（{where}）" if v else "未务工"
+    if kind == "mobile":
+        return f"联系电话“{subject.phone or '未填'}”不是有效手机号码"
+    if kind == "place":
+        return f"务工所在地“{subject.work_place or '未填'}”未写到县（区、市、旗）"
+    if kind == "relation_sex":
+        return (f"与户主关系“{codes('relation').name(subject.relation)}”，性别“{codes('sex').name(subject.sex)}”"
+                if v else "")
+    if kind == "spouse":
+        return f"配偶与户主同为{codes('sex').name(subject.sex)}性"
+    if kind == "risks":
+        names = "、".join(codes("risk_type").name(c, c) for c in sorted(v)) or "未填"
+        if isinstance(spec, dict) and "lacks" in spec:
+            return f"{label}为“{names}”，没有“{codes('risk_type').name(spec['lacks'])}”"
+        return f"{label}“{names}”"
+    if kind == "measures":
+        cats = spec.get("none") if isinstance(spec, dict) else None
+        if cats:
+            return "未登记" + "、".join(_category_name(c) for c in cats) + "措施"
+        return "未登记任何帮扶措施"
+    if kind == "phone":
+        return f"{label}“{subject.phone or '未填'}”"
+    if kind == "text":
+        return f"{label}“{v if v is not None else '未填'}”"
+    name = codes(kind).name(v) if v is not None else ""
+    return f"{label}“{name or v or '未填'}”"
+
+
+def _item_name(i: str) -> str:
+    cat, item = i.split(":", 1)
+    return f"{_category_name(cat)}（{item}）" if item not in ("None", "*") else _category_name(cat)
+
+
+@lru_cache(maxsize=None)
+def _category_name(cat: str) -> str:
+    from .codes import measure_catalog
+    return next((c["name"] for c in measure_catalog() if c["code"] == cat), cat)
+
+
+def _message(rule: NationalRule, m: Mem | None, h: HH) -> str:
+    cond = rule.when["member"] if m is not None else rule.when["household"]
+    parts = []
+    for field, spec, on_household in _fields(cond):
+        subject = h if (m is None or on_household) else m
+        attr = "measure_cats" if field == "measures" else field
+        value = getattr(subject, attr)
+        text = _value_text(field, spec, value, subject)
+        if text and text not in parts:
+            parts.append(text)
+    who = f"{m.who()}：" if m is not None else ""
+    return who + "，".join(parts)
+
+
+# ---------------------------------------------------------------- rules as code
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    rule: str
+    household_id: int
+    member_id_number: str | None
+    message: str
+
+
+def _yuan(v) -> str:
+    return rules.yuan(v)
+
+
+def _risk(h: HH, code: str) -> bool:
+    return code in h.risks
+
+
+def _names(ms) -> str:
+    return "、".join(f"“{m.name}”" for m in ms)
+
+
+def _dup(f: Facts, h: HH, pop: str):
+    out = []
+    for m in h.members:
+        holders = f.by_number.get(m.norm, ())
+        if len(holders) > 1:
+            where = "、".join(f"户 {no or f'#{hid}'}“{name}”" for hid, no, name in holders)
+            out.append((m.norm, f"证件号码 {m.norm} 同时登记在 {where}"))
+    return out if pop in h.pops else []
+
+
+def _r_1_01_001(f, h):
+    return _dup(f, h, "P")
+
+
+def _r_1_12_001(f, h):
+    return _dup(f, h, "M")
+
+
+def _should_be_monitored_rule(number: str):
+    def rule(f, h):
+        if h.assessment is None:
+            return None
+        fact = dict(should_be_monitored(h.assessment)).get(number)
+        return f"{fact}，未纳入监测" if fact else None
+    return rule
+
+
+def should_be_monitored(a) -> list[tuple[str, str]]:
+    """The should-be-monitored rules (1_02_001 危房, 1_02_002 饮水, 1_02_006 收入) of one assessment (assess.Assessment)
+    whose household is not monitored: [(rule number, fact)]. The same Assessment gives the 疑似应纳未纳 list
+    (overview.suggested_not_monitored), so both read one result."""
+    if a.status in MONITORED:
+        return []
+    out = []
+    if "住房安全" in a.guarantee_problems:
+        out.append(("1_02_001", "住房不安全（危房户）"))
+    if "饮水安全" in a.guarantee_problems:
+        out.append(("1_02_002", "未解决安全饮用水"))
+    if a.income is not None and a.income.below(a.line, "A34"):
+        shown = a.income.shown("A34", a.line)
+        out.append(("1_02_006", f"家庭人均纯收入 {shown}低于 {a.year} 年监测线 {rules.line_text(a.line)} 元"))
+    return out
+
+
+def _r_1_02_007(f, h):
+    problems = []
+    if any(m.a18 is not True for m in h.members):
+        problems.append(f"未参加大病保险：{_names(m for m in h.members if m.a18 is not True)}")
+    if h.a23:
+        problems.append("住房不安全（A23）")
+    if h.a25:
+        problems.append("未解决安全饮用水（A25）")
+    kids = [m for m in h.members
+            if m.school is None and m.absence_raw is None and m.age is not None and 6 <= m.age <= 16]
+    if kids:
+        problems.append(f"义务教育适龄儿童在校生状况和未上学原因均为空：{_names(kids)}")
+    return "；".join(problems) or None
+
+
+def _r_1_11_004(f, h):
+    if "R" not in h.pops:
+        return None
+    missing = [label.removeprefix("风险消除后") for field, label in AFTER_FIELDS if h.after.get(field) is None]
+    return f"风险消除后情况未填写：{'、'.join(missing)}" if missing else None
+
+
+def _r_1_11_010(f, h):
+    if "M" not in h.pops or h.identified_on is None or h.measures:
+        return None
+    limit = add_months(h.identified_on.replace(day=1), 2)  # a month (YYYYMM) is more than 1 month old from then on
+    if f.as_of >= limit:
+        return f"{h.identified_on:%Y年%m月}识别，截至 {f.as_of} 超过 1 个月未登记任何帮扶措施"
+    return None
+
+
+def _r_2_11_001(f, h):
+    if "M" in h.pops and _risk(h, "03") and not any(m.health == "04" or m.card for m in h.everyone):
+        return "风险类型为“因残”，家庭成员中没有健康状况为残疾或持残疾人证的人"
+    return None
+
+
+REMOVAL_CUTOFF = date(2022, 4, 1)  # the rule's own wording: 2022年4月份以后消除风险
+
+
+def _r_2_11_002(f, h):
+    if "R" not in h.pops or h.identified_on is None or h.removed_on is None or h.removed_on < REMOVAL_CUTOFF:
+        return None
+    months = months_between(h.identified_on, h.removed_on)
+    if months < rules.REMOVAL_STABLE_MONTHS:
+        way = codes("removal_way").name(h.way) or "方式未填"
+        return f"{h.identified_on} 识别，{h.removed_on} 消除风险（{way}），相隔不足 6 个月"
+    return None
+
+
+def _heads(h: HH):
+    return [m for m in h.members if m.relation == "01"]
+
+
+def _r_3_02_011(f, h):
+    heads = _heads(h)
+    return f"户内有 {len(heads)} 名户主：{_names(heads)}" if "P" in h.pops and len(heads) > 1 else None
+
+
+def _r_3_02_012(f, h):
+    return "正常成员中没有户主" if "P" in h.pops and h.members and not _heads(h) else None
+
+
+def _r_3_11_001(f, h):
+    return "正常成员中没有户主" if "M" in h.pops and h.members and not _heads(h) else None
+
+
+def _r_3_11_002(f, h):
+    heads = _heads(h)
+    return f"户内有 {len(heads)} 名户主：{_names(heads)}" if "M" in h.pops and len(heads) > 1 else None
+
+
+def _r_3_11_010(f, h):
+    bound = f.thresholds.get("national_low_income")
+    a = h.assessment
+    if bound is None or a is None or a.income is None:
+        return None
+    bound = Decimal(str(bound))
+    if a.income.exact("A34") < bound:
+        return f"家庭人均纯收入 {a.income.shown('A34')}低于 {rules.line_text(bound)} 元"
+    return None
+
+
+def _r_4_11_008(f, h):
+    if "M" not in h.pops or not h.a24 or h.identified_on is None or h.identified_on.year != f.year:
+        return None
+    compulsory = codes("school").codes_with("compulsory")
+    out_of_school = [m for m in h.everyone if m.age is not None and 6 <= m.age <= 15 and m.school not in compulsory]
+    if not out_of_school:
+        return (f"{h.identified_on.year} 年识别，登记有义务教育阶段适龄儿童少年失学辍学（A24 是），但家中（含自然减少）"
+                f"没有 6–15 周岁不在义务教育阶段就读的儿童")
+    return None
+
+
+def _r_4_11_009(f, h):
+    if "U" not in h.pops or not _risk(h, "08") or not h.members:
+        return None
+    if all(m.labor is not None and not rules.cannot_work(m.labor) for m in h.members):
+        return "风险类型为“缺劳动力”，但家庭成员均有劳动能力（无人为无劳动力或丧失劳动力）"
+    return None
+
+
+def _r_4_11_010(f, h):
+    if "R" not in h.pops or h.way != rules.ASSISTED or h.removed_on is None:
+        return None
+    a34 = h.after.get("after_a34")
+    line = f.lines.get(h.removed_on.year)
+    if a34 is None or line is None or a34 >= line:
+        return None
+    return (f"{h.removed_on} 帮扶消除风险，风险消除后家庭人均纯收入 {_yuan(a34)} 元低于 {h.removed_on.year} 年监测线 "
+            f"{rules.line_text(line)} 元")
+
+
+def _r_4_11_011(f, h):
+    if "R" in h.pops and h.members and all(rules.cannot_work(m.labor) for m in h.members):
+        return "整户无劳动能力（家庭成员均为无劳动力或丧失劳动力），已标注风险消除"
+    return None
+
+
+def _has_item(h: HH, cat: str, items: tuple[str, ...] | None = None) -> bool:
+    return any(x.category == cat and (items is None or x.item in items) for x in h.measures)
+
+
+def _r_4_11_012(f, h):
+    if "R" in h.pops and (_has_item(h, "A40") or _has_item(h, "A42")) and h.after.get("after_a28") == 0:
+        return "享受就业帮扶或公益性岗位，风险消除后工资性收入为 0"
+    return None
+
+
+def _r_4_11_013(f, h):
+    if "R" in h.pops and _has_item(h, "A48", ("低保", "特困供养", "残疾人补贴")) and h.after.get("after_a31") == 0:
+        return "享受低保、特困供养或残疾人补贴，风险消除后转移性收入为 0"
+    return None
+
+
+def _enjoys(m: Mem, which: str) -> bool:
+    return rules.enjoys_dibao(m.a20) if which == "dibao" else rules.enjoys_tekun(m.a21)
+
+
+def _r_4_11_015(f, h):
+    if "M" in h.pops and _has_item(h, "A48", ("低保", "特困供养")) and not any(
+            _enjoys(m, "dibao") or _enjoys(m, "tekun") for m in h.everyone):
+        return "帮扶措施登记了低保或特困供养，家中（含自然减少）无享受低保或特困供养的人"
+    return None
+
+
+def _r_4_11_016(f, h):
+    if "M" in h.pops and _has_item(h, "A48", ("残疾人补贴",)) and not any(
+            m.card or m.health == "04" for m in h.everyone):
+        return "帮扶措施登记了残疾人补贴，家中（含自然减少）无残疾人"
+    return None
+
+
+def _r_5_11_013(f, h):
+    if "R" in h.pops and _has_item(h, "A39") and h.after.get("after_a29") == 0:
+        return "享受产业帮扶，风险消除后生产经营性收入为 0"
+    return None
+
+
+def _r_5_11_029(f, h):
+    if "U" not in h.pops or not _risk(h, "08") or len(h.members) < 4:
+        return None
+    able = [m for m in h.members if rules.can_work(m.labor)]
+    if 2 * len(able) >= len(h.members):
+        return f"{len(h.members)} 人户中 {len(able)} 人有劳动能力（普通或技能劳动力），风险类型为“缺劳动力”"
+    return None
+
+
+def _r_5_11_030(f, h):
+    if "U" not in h.pops or not any(m.labor is not None and m.labor != "05" for m in h.members):
+        return None
+    dev = [x for x in h.measures if x.category in ("A39", "A40", "A41", "A42") and x.developmental]
+    if dev and not any(x.start_date is not None and x.start_date <= f.as_of for x in dev):
+        return "登记了开发式帮扶措施，但没有一项已开始实施（开始日期未填或在检查日之后）"
+    return None
+
+
+def _r_5_11_032(f, h):
+    if "U" not in h.pops or not any(rules.can_work(m.labor) for m in h.members):
+        return None
+    active = {x.category for x in h.measures if x.active}
+    if active == {"A48"}:
+        return "有劳动能力，正在实施的帮扶措施只有综合保障一项"
+    return None
+
+
+def _r_5_11_033(f, h):
+    a = h.assessment
+    if "U" in h.pops and a is not None and a.whole_no_labor_candidate and h.whole_guarantee is not True:
+        return "整户无劳动能力且享受特困供养或全额（最高档）低保，未标记为整户无劳动能力兜底保障户"
+    return None
+
+
+def _r_5_12_007_200(f, h):
+    if "U" not in h.pops or not any(m.labor in ("01", "02", "03") for m in h.members):
+        return None
+    if not any(x.active and x.category in ("A39", "A40", "A41", "A42") for x in h.measures):
+        return "家中有劳动力（含弱劳动力或半劳动力），没有正在实施的产业、就业、金融帮扶或公益性岗位"
+    return None
+
+
+WEAK_ITEMS = {"A39": ("其他",), "A40": ("技能培训", "其他"), "A41": ("其他",)}
+
+
+def _r_5_12_011(f, h):
+    if "M" not in h.pops:
+        return None
+    dev = [x for x in h.measures if x.active and x.developmental]
+    if not dev or not all(x.category in WEAK_ITEMS and (x.item or "其他") in WEAK_ITEMS[x.category] for x in dev):
+        return None
+    return "开发式帮扶措施只有产业帮扶“其他”、就业帮扶“技能培训/其他”、金融帮扶“其他”：" + "、".join(
+        sorted({_item_name(f"{x.category}:{x.item or '其他'}") for x in dev}))
+
+
+def _r_5_15_013(f, h):
+    if _risk(h, "07") and h.everyone and all(rules.cannot_work(m.labor) for m in h.everyone):
+        return "风险类型为“因务工就业不稳”，家庭成员（含自然减少）均无劳动力或丧失劳动力"
+    return None
+
+
+def _r_5_15_015(f, h):
+    if "U" in h.pops and _risk(h, "01") and not any(m.health in ("02", "03") for m in h.everyone):
+        return "风险类型为“因病”，家中（含自然减少）无患有大病或长期慢性病的人"
+    return None
+
+
+def _r_5_15_020(f, h):
+    if "U" not in h.pops or not _risk(h, "01") or h.identified_on is None:
+        return None
+    totals = f.id_year_totals.get((h.identified_on.year, h.id))
+    if totals is None or totals.A36 == 0:
+        shown = "无收入记录" if totals is None else "合规自付支出为 0"
+        return f"风险类型为“因病”，识别年度（{h.identified_on.year} 年）{shown}"
+    return None
+
+
+def _r_5_15_021(f, h):
+    if "P" not in h.pops:
+        return []
+    out, seen = [], defaultdict(list)
+    for m in h.members:
+        if m.phone and m.work_place:
+            seen[m.phone].append(m)
+    for phone, ms in seen.items():
+        if len({m.work_place for m in ms}) > 1:
+            out.append((ms[0].id_number, f"{_names(ms)}务工所在地不同（{'、'.join(m.work_place for m in ms)}），"
+                                         f"登记的联系电话同为 {phone}"))
+    return out
+
+
+def _r_5_15_022(f, h):
+    out = []
+    if h.id not in f.shared_phone:
+        return out
+    for m in h.members:
+        others = f.by_phone.get(m.phone, ()) if m.phone else ()
+        if len(others) > 1:
+            nos = "、".join(sorted(f.households[x].no for x in others if x in f.households and x != h.id))
+            out.append((m.id_number, f"{m.who()}：联系电话 {m.phone} 也登记在户 {nos or '（其他户）'}"))
+    return out
+
+
+def _r_5_15_023(f, h):
+    a = h.assessment
+    if "U" in h.pops and a is not None and a.income is not None and 0 < a.income.totals.A28 < 100:
+        return f"工资性收入 {_yuan(a.income.totals.A28)} 元（大于 0 且不足 100 元）"
+    return None
+
+
+def _member_measure_rule(which: str, item: str):
+    def rule(f, h):
+        if "U" not in h.pops:
+            return None
+        who = [m for m in h.members if _enjoys(m, which)]
+        if who and not _has_item(h, "A48", (item,)):
+            return f"{_names(who)}享受{'低保' if which == 'dibao' else '特困供养'}，综合保障措施未登记“{item}”"
+        return None
+    return rule
+
+
+def _nobody_rule(which: str, item: str):
+    def rule(f, h):
+        if "U" in h.pops and _has_item(h, "A48", (item,)) and not any(_enjoys(m, which) for m in h.everyone):
+            return f"综合保障措施登记了“{item}”，家中（含自然减少）无人享受{'低保' if which == 'dibao' else '特困供养'}"
+        return None
+    return rule
+
+
+def _r_5_16_008(f, h):
+    if "U" not in h.pops:
+        return None
+    severe = [m for m in h.everyone if (m.card and m.norm[19:20] in ("1", "2"))
+              or (m.health == "04" and m.disability_grade in ("01", "02"))]
+    if severe and not _has_item(h, "A48", ("残疾人补贴",)):
+        return f"{_names(severe)}为一、二级残疾，综合保障措施未登记“残疾人补贴”"
+    return None
+
+
+AWAY = frozenset({"03", "04", "05"})  # 县外省内, 省外, 境外
+
+
+def _away_rule(items: tuple[str, ...]):
+    def rule(f, h):
+        if "U" not in h.pops or not _has_item(h, "A40", items):
+            return None
+        if not any(m.work_region in AWAY for m in h.everyone):
+            got = "、".join(sorted({x.item for x in h.measures if x.category == "A40" and x.item in items}))
+            return f"就业帮扶登记了“{got}”，家中无县外务工人员（务工所在地类别 A15）"
+        return None
+    return rule
+
+
+def _r_5_18_008(f, h):
+    if "U" not in h.pops or not _risk(h, "08") or not h.members:
+        return None
+    able = [m for m in h.members if rules.can_work(m.labor)]
+    if 4 * len(able) > len(h.members):
+        return f"风险类型为“缺劳动力”，{len(h.members)} 人中 {len(able)} 人为普通或技能劳动力，超过四分之一"
+    return None
+
+
+def _r_5_18_009(f, h):
+    if "R" not in h.pops or h.way != rules.ASSISTED or h.identified_on is None or h.removed_on is None:
+        return None
+    months = (h.removed_on.year - h.identified_on.year) * 12 + h.removed_on.month - h.identified_on.month
+    if months <= 1:
+        return f"{h.identified_on} 识别，{h.removed_on} 帮扶消除风险：识别当月或次月即消除"
+    return None
+
+
+def _no_labor_rule(pop: str):
+    def rule(f, h):
+        if pop in h.pops and h.members and all(rules.cannot_work(m.labor) for m in h.members) and not any(
+                _enjoys(m, "dibao") for m in h.members):
+            return "整户无劳动力（均为无劳动力或丧失劳动力），家中无人享受最低生活保障"
+        return None
+    return rule
+
+
+CODE_RULES = {
+    "1_01_001": _r_1_01_001, "1_12_001": _r_1_12_001, "1_02_001": _should_be_monitored_rule("1_02_001"),
+    "1_02_002": _should_be_monitored_rule("1_02_002"), "1_02_006": _should_be_monitored_rule("1_02_006"),
+    "1_02_007": _r_1_02_007,
+    "1_11_004": _r_1_11_004, "1_11_010": _r_1_11_010, "2_11_001": _r_2_11_001, "2_11_002": _r_2_11_002,
+    "3_02_011": _r_3_02_011, "3_02_012": _r_3_02_012, "3_11_001": _r_3_11_001, "3_11_002": _r_3_11_002,
+    "3_11_010": _r_3_11_010, "4_11_008": _r_4_11_008, "4_11_009": _r_4_11_009, "4_11_010": _r_4_11_010,
+    "4_11_011": _r_4_11_011, "4_11_012": _r_4_11_012, "4_11_013": _r_4_11_013, "4_11_015": _r_4_11_015,
+    "4_11_016": _r_4_11_016, "5_11_013": _r_5_11_013, "5_11_029": _r_5_11_029, "5_11_030": _r_5_11_030,
+    "5_11_032": _r_5_11_032, "5_11_033": _r_5_11_033, "5_12_007_200": _r_5_12_007_200, "5_12_011": _r_5_12_011,
+    "5_15_013": _r_5_15_013, "5_15_015": _r_5_15_015, "5_15_020": _r_5_15_020, "5_15_021": _r_5_15_021,
+    "5_15_022": _r_5_15_022, "5_15_023": _r_5_15_023,
+    "5_16_003": _member_measure_rule("dibao", "低保"), "5_16_004": _member_measure_rule("tekun", "特困供养"),
+    "5_16_005": _nobody_rule("dibao", "低保"), "5_16_006": _nobody_rule("tekun", "特困供养"),
+    "5_16_008": _r_5_16_008, "5_17_011": _away_rule(("劳务输出", "外出务工补贴")),
+    "5_17_012": _away_rule(("外出务工补贴",)), "5_18_008": _r_5_18_008, "5_18_009": _r_5_18_009,
+    "5_19_003": _no_labor_rule("P"), "5_19_007": _no_labor_rule("M"),
+}
+
+
+# the population each function rule looks at (its first test), so a household meets only the rules of its own
+CODE_WHO = {
+    **dict.fromkeys(("1_01_001", "3_02_011", "3_02_012", "5_15_021", "5_19_003"), "P"),
+    **dict.fromkeys(("1_12_001", "1_11_010", "2_11_001", "3_11_001", "3_11_002", "4_11_008", "4_11_015", "4_11_016",
+                     "5_12_011", "5_19_007"), "M"),
+    **dict.fromkeys(("1_02_001", "1_02_002", "1_02_006"), "N"),
+    **dict.fromkeys(("1_11_004", "2_11_002", "4_11_010", "4_11_011", "4_11_012", "4_11_013", "5_11_013", "5_18_009"),
+                    "R"),
+    **dict.fromkeys(("4_11_009", "5_11_029", "5_11_030", "5_11_032", "5_11_033", "5_12_007_200", "5_15_015",
+                     "5_15_020", "5_15_023", "5_16_003", "5_16_004", "5_16_005", "5_16_006", "5_16_008", "5_17_011",
+                     "5_17_012", "5_18_008"), "U"),
+    **dict.fromkeys(("1_02_007", "3_11_010", "5_15_013", "5_15_022"), "A"),
+}
+assert set(CODE_WHO) == set(CODE_RULES)
+
+
+# ---------------------------------------------------------------- the run
+
+def evaluate(session: Session, facts: Facts, enabled: list[NationalRule]) -> list[Hit]:
+    """Every enabled rule over the facts: one hit per (rule, household or member)."""
+    by_pop_member: dict[str, list] = defaultdict(list)
+    by_pop_household: dict[str, list] = defaultdict(list)
+    by_pop_code: dict[str, list] = defaultdict(list)
+    code_rules = []
+    for r in enabled:
+        if r.when is None:
+            code_rules.append(r)
+            by_pop_code[CODE_WHO[r.number]].append((r, CODE_RULES[r.number]))
+            continue
+        (by_pop_member if "member" in r.when else by_pop_household)[r.when["who"]].append(r)
+    _prepare(session, facts, {r.number for r in code_rules})
+    combos: dict[frozenset, tuple] = {}
+    hits: list[Hit] = []
+    for h in facts.households.values():
+        pick = combos.get(h.pops)
+        if pick is None:
+            pops = sorted(h.pops)
+            hr = [x for p in pops for x in by_pop_household.get(p, ())]
+            mr = [x for p in pops for x in by_pop_member.get(p, ())]
+            pick = combos[h.pops] = (hr, _compile_many(hr) if hr else None, mr, _compile_many(mr) if mr else None,
+                                     [x for p in pops for x in by_pop_code.get(p, ())])
+        hrules, hfn, mrules, mfn, crules = pick
+        if hfn is not None:
+            for i in hfn(None, h):
+                r = hrules[i]
+                hits.append(Hit(r.number, h.id, None, _message(r, None, h)))
+        if mfn is not None:
+            for m in h.members:
+                for i in mfn(m, h):
+                    r = mrules[i]
+                    hits.append(Hit(r.number, h.id, m.id_number, _message(r, m, h)))
+        for r, fn in crules:
+            got = fn(facts, h)
+            if not got:
+                continue
+            if isinstance(got, str):
+                hits.append(Hit(r.number, h.id, None, got))
+            else:
+                for number, message in got:
+                    hits.append(Hit(r.number, h.id, number, message))
+    return hits
+
+
+def _prepare(session: Session, facts: Facts, numbers: set[str]) -> None:
+    """Facts only some code rules need: lines of removal years, income of identification years."""
+    if "4_11_010" in numbers:
+        for y in {h.removed_on.year for h in facts.households.values() if h.removed_on is not None}:
+            ys = settings.get_year(session, y)
+            if ys is not None and ys.monitoring_line is not None:
+                facts.lines[y] = ys.monitoring_line
+    if "5_15_020" in numbers:
+        wanted = defaultdict(list)
+        for h in facts.households.values():
+            if "U" in h.pops and "01" in h.risks and h.identified_on is not None:
+                wanted[h.identified_on.year].append(h.id)
+        for y, ids in wanted.items():
+            for hid, t in income.totals_for_year(session, y, ids).items():
+                facts.id_year_totals[(y, hid)] = t
