@@ -18,7 +18,7 @@ from .services import audit, auth, backup, failures, keys, settings, setup
 from .services.context import AppContext
 from .services.db import Database, database_target, init_db, is_url, shown_url, sqlite_url
 from .services.errors import ServiceError
-from .services.integrity import integrity_check
+from .services.integrity import integrity_check, server_check
 from .services.opening import DatabaseDamaged, Gate
 
 log = logging.getLogger(__name__)
@@ -282,14 +282,18 @@ def start_of_day(ctx: AppContext, now=None, parent=None) -> backup.DailyBackup |
 
 
 class IntegrityWatch(QObject):
-    """The full PRAGMA integrity_check, once a day, off the GUI thread (2-3 s on a county file; the
-    start only runs quick_check). A problem is shown as soon as it is known."""
+    """The daily check, off the GUI thread; a problem is shown as soon as it is known. On an SQLite file (a path):
+    the full PRAGMA integrity_check (2-3 s on a county file; the start only runs quick_check). On PostgreSQL (a
+    Database without a file): the server's count of damaged pages in the database (integrity.server_check)."""
 
     finished = Signal(object)  # the problem text, or None
 
-    def __init__(self, path: Path, parent: QObject | None = None):
+    def __init__(self, target: Path | Database, parent: QObject | None = None):
         super().__init__(parent)
-        self.path = path
+        if isinstance(target, Database) and target.sqlite_path is not None:
+            target = target.sqlite_path
+        self.target = target
+        self.path = target if not isinstance(target, Database) else None
         self.problem: str | None = None
         self._thread = threading.Thread(target=self._run, name="integrity-check", daemon=True)
 
@@ -298,17 +302,23 @@ class IntegrityWatch(QObject):
 
     def _run(self) -> None:
         try:
-            self.problem = integrity_check(self.path)
-        except ServiceError as exc:  # could not read the file (locked, gone): say that, not "damaged"
+            if isinstance(self.target, Database):
+                self.problem = server_check(self.target.engine)
+            else:
+                self.problem = integrity_check(self.target)
+        except ServiceError as exc:  # could not read the file or ask the server: say that, not "damaged"
             self.problem = str(exc)
         self.finished.emit(self.problem)  # queued to the GUI thread by Qt
 
 
-def warn_if_damaged(parent, path: Path, problem: str | None) -> None:
+def warn_if_damaged(parent, where: Path | str, problem: str | None) -> None:
     if problem:
+        what = "数据库文件" if isinstance(where, Path) else "数据库"
         QMessageBox.warning(parent, f"数据库检查 — {APP_NAME}",
-                            f"每日完整检查发现数据库文件有问题：\n{path}\n\n{problem}\n\n"
-                            "请尽快到“数据备份”页备份当前数据，并联系技术支持；如需要，可从完好的备份恢复。")
+                            f"每日完整检查发现{what}有问题：\n{where}\n\n{problem}\n\n"
+                            "请尽快到“数据备份”页备份当前数据，并联系技术支持；如需要，可从完好的备份恢复。"
+                            if isinstance(where, Path) else
+                            f"每日检查发现{what}有问题：\n{where}\n\n{problem}")
 
 
 class ChainWatch(QObject):
@@ -379,14 +389,16 @@ class Seat(QObject):
         if first:
             self.started = True
             daily = start_of_day(ctx)
-            full_check = daily is not None and daily.taken is not None
+            # SQLite: after the day's first backup; PostgreSQL (no backup here): at every start, it costs nothing
+            full_check = (daily is not None and daily.taken is not None) or self.db.sqlite_path is None
         window = create_main_window(ctx)  # placed by views.window_state: its remembered geometry, or fitted
         window.logged_out.connect(self.switch)
         window.show()
         self.window = window
-        if full_check and self.db.sqlite_path is not None:
-            watch = IntegrityWatch(self.db.sqlite_path, window)
-            watch.finished.connect(lambda problem: warn_if_damaged(window, self.db.sqlite_path, problem))
+        if full_check:
+            watch = IntegrityWatch(self.db, window)
+            where = self.db.sqlite_path or shown_url(self.db.url)
+            watch.finished.connect(lambda problem: warn_if_damaged(window, where, problem))
             watch.start()
         if first:  # the audit chain at the start (in the background: a few seconds on a county file)
             chain = ChainWatch(AppContext(self.db, login.user), window)

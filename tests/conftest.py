@@ -174,7 +174,18 @@ def db(tmp_path, monkeypatch, migrated_template):
     monkeypatch.setenv("FANPIN_DATA_DIR", str(tmp_path / "data"))
     database = migrated_template.fresh(tmp_path)  # finds the schema at head: no migration runs
     yield database
+    _window_work_done()
     dbserver.release(database)
+
+
+def _window_work_done() -> None:
+    """A window test's page may still have work on the worker thread (a load its last action started): it finishes
+    before the database goes (on PostgreSQL the next test gets the same database put back, under the same URL)."""
+    operations = sys.modules.get("desktop.views.operations")
+    if operations is not None and operations._operations is not None:
+        import shiboken6
+        if shiboken6.isValid(operations._operations):
+            assert operations._operations.wait(), "work on the window's worker did not finish in 60 s"
 
 
 def _configure_township(db):

@@ -4,9 +4,11 @@
 
 With the variable set, every test's database is a PostgreSQL database on that server that starts exactly as a
 migrated, empty one: each worker migrates a template once, copies it (CREATE DATABASE … TEMPLATE) once per name,
-and before each test empties the copy's tables and restarts its sequences (10 ms, where CREATE DATABASE takes about
-a second). Should a migration ever put rows into a new database, the tables cannot simply be emptied: then every
-test gets its own CREATE DATABASE … TEMPLATE copy instead. The URL names
+and before each test puts the copy back as the template is (10–20 ms, where CREATE DATABASE takes a second or more
+on a busy machine): its tables emptied, the rows the migrations wrote (the data version's one row) written again,
+its sequences set where the template's are. A copy put back is a different database as far as caches go: its
+data version gets a stamp of its own (services.dataversion keys results by URL, version and stamp, and the next
+test reuses the URL). The URL names
 the server's maintenance database; the user must be allowed to create databases. scripts/pg_throwaway.sh starts a
 throw-away server and prints such a URL (.ci/run does that).
 
@@ -19,12 +21,12 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import secrets
 import shutil
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 from desktop.services import keys
 from desktop.services.db import Database, init_db, sqlite_url
@@ -64,6 +66,9 @@ class Server:
     def create(self, name: str, template: str | None = None) -> str:
         with self.admin.connect() as c:
             c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            if template:  # a template must have no connections (a test's own database copied: its keeper's)
+                c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :t"),
+                          {"t": template})
             c.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         return self.url_of(name)
 
@@ -96,12 +101,11 @@ class Template:
     def __init__(self, folder: Path):
         self.folder = folder
         self.copies: dict[str, str] = {}  # PostgreSQL: name → URL of this worker's database of that name
+        self.keepers: dict[str, object] = {}  # PostgreSQL: name → the engine that puts that database back
         if ON_POSTGRES:
             self.name = server().new_name("template")
             db = init_db(server().create(self.name))
-            with db.engine.connect() as c:
-                self.seeded = any(c.execute(text(f'SELECT 1 FROM "{t}" LIMIT 1')).first()
-                                  for t in inspect(c).get_table_names() if t != "alembic_version")
+            self.seeded = _seed_of(db.engine)
             db.dispose()
             self.path = None
         else:
@@ -117,15 +121,11 @@ class Template:
     def fresh(self, folder: Path, name: str = "test") -> Database:
         """A new database at the newest schema (no migration runs)."""
         if ON_POSTGRES:
-            if self.seeded:  # rows from the migrations: a real copy each time
-                dbname = server().new_name(name)
-                db = init_db(server().create(dbname, template=self.name))
-                db.test_dbname = dbname
-                return db
             if name not in self.copies:
                 self.copies[name] = server().create(server().new_name(name), template=self.name)
+                self.keepers[name] = create_engine(self.copies[name], pool_size=1, pool_pre_ping=True)  # kept
             else:
-                _empty(self.copies[name])
+                _put_back(self.keepers[name], self.seeded)
             return init_db(self.copies[name])
         path = folder / f"{name}.sqlite3"
         copy_template(self.path, path)
@@ -141,24 +141,53 @@ class Template:
 
     def close(self) -> None:
         if ON_POSTGRES:
+            for engine in self.keepers.values():
+                engine.dispose()
             server().sweep()
 
 
-def _empty(url: str) -> None:
-    """Every table of the database emptied (but alembic_version) and every sequence restarted at 1: as migrated."""
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.begin() as c:
-            c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
-            c.exec_driver_sql("SET LOCAL session_replication_role = replica")  # no foreign-key order needed
-            for t in inspect(c).get_table_names():
-                if t != "alembic_version":
-                    c.exec_driver_sql(f'DELETE FROM "{t}"')
-            for seq in c.execute(text("SELECT sequence_name FROM information_schema.sequences")).scalars():
-                c.execute(text("SELECT setval(:s, 1, false)"), {"s": seq})
-    finally:
-        engine.dispose()
+class _Seed:
+    """What the migrations left in the template: the rows of its tables and where its sequences stand."""
+
+    def __init__(self, tables: list[str], rows: dict[str, list[dict]], sequences: dict[str, tuple[int, bool]]):
+        self.tables, self.rows, self.sequences = tables, rows, sequences
+
+
+def _seed_of(engine) -> _Seed:
+    with engine.connect() as c:
+        tables = [t for t in inspect(c).get_table_names() if t != "alembic_version"]
+        rows = {}
+        for t in tables:
+            got = [dict(r._mapping) for r in c.execute(text(f'SELECT * FROM "{t}"'))]
+            if got:
+                rows[t] = got
+        sequences = {}
+        for seq in c.execute(text("SELECT sequence_name FROM information_schema.sequences")).scalars():
+            last, called = c.execute(text(f'SELECT last_value, is_called FROM "{seq}"')).one()
+            sequences[seq] = (int(last), bool(called))
+    return _Seed(tables, rows, sequences)
+
+
+def _put_back(engine, seed: _Seed) -> None:
+    """The database as the template is: every table emptied (but alembic_version), the migrations' rows written
+    again, every sequence where the template's stands; the data version with a stamp of its own. `engine` keeps
+    its one connection from test to test (connecting costs as much as the rest)."""
+    with engine.begin() as c:
+        # One round trip for what has no parameters (each costs milliseconds on a busy machine).
+        c.exec_driver_sql(";\n".join([
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            "SET LOCAL session_replication_role = replica",  # no foreign-key order needed
+            *(f'DELETE FROM "{t}"' for t in seed.tables),
+            "SELECT " + ", ".join(f"setval('\"{seq}\"', {last}, {'true' if called else 'false'})"
+                                  for seq, (last, called) in seed.sequences.items()),
+        ]))
+        for t, rows in seed.rows.items():
+            names = ", ".join(f'"{k}"' for k in rows[0])
+            values = ", ".join(f":{k}" for k in rows[0])
+            c.execute(text(f'INSERT INTO "{t}" ({names}) VALUES ({values})'), rows)
+        if "data_version" in seed.rows:
+            c.execute(text("UPDATE data_version SET stamp = :s"), {"s": secrets.randbits(62)})
 
 
 def release(db: Database) -> None:

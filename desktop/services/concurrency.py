@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEntry, Household
+from ..models import AuditEntry, Case, CaseStep, Household
 from .dates import beijing_text
 from .db import take_write_lock
 from .errors import ServiceError
@@ -35,12 +35,20 @@ class Conflict(ServiceError):
 def describe_change(session: Session, table: str, record_id: int | None, *, household_id: int | None = None,
                     not_by: str | None = None) -> str:
     """“户信息 3703… 已由 王会计 于 2024-11-20 10:31:05（北京时间）修改：联系电话、住址”, from the newest audit
-    entries of the record (or of the table's records in the household); "" when the log says nothing."""
-    q = select(AuditEntry).where(AuditEntry.table_name == table).order_by(AuditEntry.id.desc()).limit(50)
-    if record_id is not None:
-        q = q.where(AuditEntry.record_id == record_id)
-    elif household_id is not None:
-        q = q.where(AuditEntry.household_id == household_id)
+    entries of the record (or of the table's records in the household); "" when the log says nothing. A case
+    changes with its steps (a step done raises the case's version): its entries are the case's and its steps'."""
+    if table == Case.__tablename__ and record_id is not None:
+        steps = select(CaseStep.id).where(CaseStep.case_id == record_id).scalar_subquery()
+        q = select(AuditEntry).where(or_(
+            and_(AuditEntry.table_name == table, AuditEntry.record_id == record_id),
+            and_(AuditEntry.table_name == CaseStep.__tablename__, AuditEntry.record_id.in_(steps))))
+    else:
+        q = select(AuditEntry).where(AuditEntry.table_name == table)
+        if record_id is not None:
+            q = q.where(AuditEntry.record_id == record_id)
+        elif household_id is not None:
+            q = q.where(AuditEntry.household_id == household_id)
+    q = q.order_by(AuditEntry.id.desc()).limit(50)
     if not_by is not None:
         q = q.where(AuditEntry.user != not_by)
     entries = list(session.scalars(q))
@@ -53,7 +61,8 @@ def describe_change(session: Session, table: str, record_id: int | None, *, hous
         name = field_label(e.table_name, e.field) if e.field else None
         if name and name not in fields:
             fields.append(name)
-    what = "修改" if last.action == "update" else {"insert": "新增", "event": "变更登记"}.get(last.action, "修改")
+    what = "修改" if any(e.action == "update" for e in same) else \
+        {"insert": "新增", "event": "变更登记"}.get(last.action, "修改")
     detail = f"：{'、'.join(fields)}" if fields else ""
     return f"已由“{last.user}”于 {beijing_text(last.at)}（北京时间）{what}{detail}"
 
@@ -77,7 +86,8 @@ def expect_version(session: Session, obj, read_version: int | None) -> None:
     read it in this same transaction, nothing to compare)."""
     if read_version is None or obj.version == read_version:
         return
-    who = describe_change(session, obj.__tablename__, obj.id, not_by=None)
+    with session.no_autoflush:  # what this refused save has pending is not the change it is told about
+        who = describe_change(session, obj.__tablename__, obj.id, not_by=None)
     raise Conflict(f"{_name(session, obj)}{who or '已被其他用户修改'}。{RELOAD}")
 
 

@@ -10,6 +10,11 @@
   voided: 清退 and 风险消除回退 are the procedures for that.
 - 户注销: a household leaves the register with a date and a reason (never deleted): out of the working lists,
   counts and checks, still found by a search and printable; an administrator can reopen it.
+
+Several seats (issue 21): each correction names the version of the record it was made on, as the seat read it
+(StepView.version, CaseView.version, HouseholdData.version); a correction saved over someone else's newer change
+is refused like any stale save (services.concurrency), and the case or household is locked while it is written,
+so of two corrections made at once one is refused.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Clue, Correction, Household, User
-from . import access, procedures, rules, workflow
+from . import access, concurrency, procedures, rules, workflow
 from .auth import CurrentUser
 from .codes import codes
 from .errors import ServiceError
@@ -66,6 +71,24 @@ def _case(session: Session, case_id: int) -> Case:
     return case
 
 
+def _locked_case(session: Session, case_id: int, read_version: int | None = None) -> Case:
+    """The case as stored now, locked until the commit (one correction or step at a time); refused when it changed
+    after the seat read it at `read_version`."""
+    case = workflow._lock_case(session, case_id)
+    if case is None:
+        raise CorrectionError(f"流程 #{case_id} 不存在")
+    concurrency.expect_version(session, case, read_version)
+    return case
+
+
+def _locked_household(session: Session, household_id: int, read_version: int | None) -> Household:
+    hh = concurrency.lock_household(session, household_id)
+    if hh is None:
+        raise CorrectionError(f"户 #{household_id} 不存在")
+    concurrency.expect_version(session, hh, read_version)
+    return hh
+
+
 def _done_dates(session: Session, case: Case) -> list[tuple[int, date]]:
     return [(s.seq, s.done_on) for s in workflow._steps(session, case.id) if s.done_on is not None]
 
@@ -100,6 +123,7 @@ class StepCorrection:
     done_on: date | None = None  # None: unchanged
     notes: str | None = None  # None: unchanged ("" clears)
     data: dict = field(default_factory=dict)  # only the keys given change (publicity_start among them)
+    version: int | None = None  # the step's version as read (StepView.version); None: read in this transaction
 
 
 def _step_row(session: Session, case: Case, seq: int) -> CaseStep:
@@ -185,11 +209,12 @@ def validate_step_correction(session: Session, req: StepCorrection, as_of: date)
 def correct_step(session: Session, req: StepCorrection, *, as_of: date) -> None:
     """Correct a recorded step with a reason; the replaced values stay visible in the case's history."""
     access.owned(session, Case, req.case_id, write=True)
+    case = _locked_case(session, req.case_id)
+    row = _step_row(session, case, req.seq)
+    concurrency.expect_version(session, row, req.version)
     problems = validate_step_correction(session, req, as_of)
     if problems:
         raise CorrectionError("；".join(problems))
-    case = _case(session, req.case_id)
-    row = _step_row(session, case, req.seq)
     hh = session.get(Household, case.household_id)
     changes = _changes(row, req)
     old_done = row.done_on
@@ -287,10 +312,12 @@ def validate_case_date(session: Session, case_id: int, opened_on: date | None, r
     return problems
 
 
-def correct_case_date(session: Session, case_id: int, opened_on: date, reason: str, *, as_of: date) -> None:
+def correct_case_date(session: Session, case_id: int, opened_on: date, reason: str, *, as_of: date,
+                      version: int | None = None) -> None:
     """The opening date of a case (an identification's clue date, D of its deadlines), corrected with a reason;
-    the clue it came from follows, and so do the deadlines."""
+    the clue it came from follows, and so do the deadlines. `version`: the case's as read (CaseView.version)."""
     access.owned(session, Case, case_id, write=True)
+    _locked_case(session, case_id, version)
     problems = validate_case_date(session, case_id, opened_on, reason, as_of)
     if problems:
         raise CorrectionError("；".join(problems))
@@ -317,12 +344,15 @@ def correct_case_date(session: Session, case_id: int, opened_on: date, reason: s
     _recompute_dues(session, case)
 
 
-def correct_clue_date(session: Session, clue_id: int, reported_on: date | None, reason: str, *, as_of: date) -> None:
-    """A clue's date, corrected with a reason; a clue that opened an identification moves that case's date (D)."""
+def correct_clue_date(session: Session, clue_id: int, reported_on: date | None, reason: str, *, as_of: date,
+                      version: int | None = None) -> None:
+    """A clue's date, corrected with a reason; a clue that opened an identification moves that case's date (D).
+    `version`: the clue's as read."""
     access.owned(session, Clue, clue_id, write=True)
     clue = session.get(Clue, clue_id)
     if clue is None:
         raise CorrectionError("线索不存在")
+    concurrency.expect_version(session, clue, version)
     case = session.get(Case, clue.case_id) if clue.case_id else None
     if case is not None and case.opened_on == clue.reported_on and (case.data or {}).get("clue_id") == clue.id:
         correct_case_date(session, case.id, reported_on, reason, as_of=as_of)
@@ -363,11 +393,13 @@ def void_problem(session: Session, case_id: int) -> str | None:
     return None
 
 
-def void_case(session: Session, case_id: int, reason: str, *, as_of: date) -> None:
+def void_case(session: Session, case_id: int, reason: str, *, as_of: date, version: int | None = None) -> None:
     """Void a case opened by mistake (重复、选错户): kept with its reason, shown as 已作废, and out of every list,
-    count and deadline. The household returns to the status it had before the case (as when a step fails)."""
+    count and deadline. The household returns to the status it had before the case (as when a step fails).
+    `version`: the case's as read (CaseView.version; a step done since makes it newer)."""
     access.manager(session, "作废流程")
     access.owned(session, Case, case_id, write=True)
+    _locked_case(session, case_id, version)
     problem = void_problem(session, case_id)
     if problem:
         raise CorrectionError(problem)
@@ -412,10 +444,13 @@ def close_problems(session: Session, household_id: int, closed_on: date | None, 
     return problems
 
 
-def close_household(session: Session, household_id: int, closed_on: date, reason: str, *, as_of: date) -> None:
-    """户注销: the household leaves the working register on a date, for a reason; nothing is deleted."""
+def close_household(session: Session, household_id: int, closed_on: date, reason: str, *, as_of: date,
+                    version: int | None = None) -> None:
+    """户注销: the household leaves the working register on a date, for a reason; nothing is deleted.
+    `version`: the household's as read (HouseholdData.version)."""
     access.manager(session, "注销户")
     access.household(session, household_id, write=True)
+    _locked_household(session, household_id, version)
     problems = close_problems(session, household_id, closed_on, reason, as_of)
     if problems:
         raise CorrectionError("；".join(problems))
@@ -425,13 +460,13 @@ def close_household(session: Session, household_id: int, closed_on: date, reason
             changes=[("closed_on", None, closed_on)])
 
 
-def reopen_household(session: Session, household_id: int, reason: str, *, as_of: date) -> None:
-    """An administrator takes a closed household back into the register (a closing made by mistake)."""
+def reopen_household(session: Session, household_id: int, reason: str, *, as_of: date,
+                     version: int | None = None) -> None:
+    """An administrator takes a closed household back into the register (a closing made by mistake).
+    `version`: the household's as read."""
     access.admin(session, "恢复已注销的户")
     access.household(session, household_id, write=True)
-    hh = session.get(Household, household_id)
-    if hh is None:
-        raise CorrectionError(f"户 #{household_id} 不存在")
+    hh = _locked_household(session, household_id, version)
     if hh.closed_on is None:
         raise CorrectionError(f"户 {hh.household_no} 没有注销")
     if not (reason or "").strip():

@@ -8,6 +8,12 @@ raw driver SQL through SQLAlchemy alike — is followed at once by
     UPDATE data_version SET version = version + 1, stamp = <random> WHERE id = 1
 on the same connection. A rollback takes the bump back with the writes; a commit publishes both.
 
+On PostgreSQL (several seats writing at once) the bump waits for the commit: the first write only marks the
+transaction, and the UPDATE runs just before COMMIT (the engine's commit event). The counter's row is then locked
+for the moment of the commit, not for the whole transaction, so one seat's long import does not hold every other
+seat's save, and two transactions open in one thread cannot wait on each other. On SQLite, where there is one
+writer anyway, the bump at the first write is what takes the write lock early (take_write_lock).
+
 What it means for a cache (`cached`): a result is stored under (database, version, stamp, key) only
 when the session's own transaction has written nothing that is not committed, and the version is read
 before computing, so a result is never filed under a version newer than the data it saw.
@@ -51,6 +57,14 @@ def _table_present(dbapi_conn, dialect_name: str) -> bool:
         cur.close()
 
 
+def _bump(dbapi) -> None:
+    cur = dbapi.cursor()
+    try:
+        cur.execute(_BUMP.format(stamp=secrets.randbits(62)))
+    finally:
+        cur.close()
+
+
 def _after_execute(conn, cursor, statement, _parameters, _context, _executemany) -> None:
     info = conn.info
     if info.get(_WROTE) or not _is_write(statement) or "data_version" in statement:
@@ -60,16 +74,26 @@ def _after_execute(conn, cursor, statement, _parameters, _context, _executemany)
         if not _table_present(dbapi, conn.dialect.name):  # a database not yet migrated to 0018
             return
         info[_PRESENT] = True
-    cur = dbapi.cursor()
-    try:
-        cur.execute(_BUMP.format(stamp=secrets.randbits(62)))
-    finally:
-        cur.close()
-    info[_WROTE] = True
+    if conn.dialect.name == "sqlite":
+        _bump(dbapi)
+    info[_WROTE] = True  # PostgreSQL: bumped at the commit (_commit)
+
+
+def _commit(conn) -> None:
+    """Just before COMMIT: PostgreSQL's deferred bump of a transaction that wrote."""
+    if conn.info.pop(_WROTE, None) and conn.dialect.name != "sqlite":
+        _bump(conn.connection.dbapi_connection)
 
 
 def _forget(conn, *_args) -> None:
     conn.info.pop(_WROTE, None)
+
+
+def _forget_savepoint(conn, *_args) -> None:
+    """SQLite: the bump may have gone with the savepoint, the next write bumps again. PostgreSQL: the writes before
+    the savepoint still stand, so the bump at the commit stays due (at worst one bump too many: harmless)."""
+    if conn.dialect.name == "sqlite":
+        conn.info.pop(_WROTE, None)
 
 
 def _forget_pooled(_dbapi_conn, record, _reset_state) -> None:
@@ -79,9 +103,9 @@ def _forget_pooled(_dbapi_conn, record, _reset_state) -> None:
 def install(engine: Engine) -> None:
     """Bump the data version in every transaction that writes through this engine."""
     event.listen(engine, "after_cursor_execute", _after_execute)
-    for name in ("commit", "rollback", "rollback_savepoint"):
-        # A savepoint rolled back may have taken the bump with it: the next write bumps again (twice is harmless).
-        event.listen(engine, name, _forget)
+    event.listen(engine, "commit", _commit)
+    event.listen(engine, "rollback", _forget)
+    event.listen(engine, "rollback_savepoint", _forget_savepoint)
     event.listen(engine.pool, "reset", _forget_pooled)
     event.listen(engine.pool, "checkin", lambda _c, record: record.info.pop(_WROTE, None))
 
@@ -98,8 +122,9 @@ def take_write_lock(session: Session) -> None:
             conn.exec_driver_sql("DELETE FROM audit_entry WHERE 0")  # any write statement takes the lock
             return
         conn.info[_PRESENT] = True
-    conn.exec_driver_sql(_BUMP.format(stamp=secrets.randbits(62)))
-    conn.info[_WROTE] = True
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(_BUMP.format(stamp=secrets.randbits(62)))
+    conn.info[_WROTE] = True  # PostgreSQL: row locks are taken where needed; the bump waits for the commit
 
 
 def current(session: Session) -> tuple[int, int] | None:

@@ -277,6 +277,7 @@ def init_db(url: str, *, key: bytes | None = None, plain: bool = False, run_migr
     if url.startswith("sqlite"):
         return _init_sqlite(url, key=key, plain=plain, run_migrations=run_migrations)
     engine = _open_server(url)
+    dataversion.install(engine)  # as on SQLite: every writing transaction bumps the data version
     try:
         return _finish(Database(engine, sessionmaker(engine, expire_on_commit=False), url), run_migrations)
     except OperationalError as exc:

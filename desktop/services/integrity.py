@@ -1,14 +1,20 @@
 """Integrity check of the SQLite database file at start (SPEC §12), before any migration.
 
-On PostgreSQL (the county edition) there is no file to check: the server keeps its own data sound (WAL, checksums
-if the cluster has them); its administrator can run `pg_amcheck` on a schedule (README “县级数据库”). The program
-checks nothing there at start."""
+On PostgreSQL (the county edition) there is no file to check: the server keeps its own data sound (WAL, data page
+checksums when the cluster was made with them); its administrator can run `pg_amcheck` on a schedule (README
+“县级数据库”). The program checks nothing there at start; the daily check asks the server instead whether it has met
+damaged pages in this database (`server_check`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
 from . import failures, keys
+from .errors import ServiceError
 
 MAX_LINES = 20
 
@@ -57,3 +63,29 @@ def _describe(exc: Exception) -> str:
     if "malformed" in msg:
         return f"数据库文件已损坏（{msg}）"
     return msg
+
+
+def server_check(engine: Engine) -> str | None:
+    """The daily check on PostgreSQL: None unless the server has counted data page checksum failures in this
+    database (pg_stat_database.checksum_failures, PostgreSQL 12+; readable by any user, no extension needed). A
+    cluster made without data checksums counts nothing: then there is nothing the program can check, and it says
+    nothing (the README asks the county to make the cluster with --data-checksums and to run pg_amcheck)."""
+    try:
+        with engine.connect() as c:
+            row = c.execute(text("SELECT checksum_failures, checksum_last_failure FROM pg_stat_database "
+                                 "WHERE datname = current_database()")).first()
+            name = c.execute(text("SELECT current_database()")).scalar()
+    except SQLAlchemyError as exc:  # the server did not answer: not "damaged"
+        raise ServiceError(f"无法向数据库服务器查询检查结果（{exc.__class__.__name__}）：请检查网络，"
+                           "或联系县级数据库管理员") from exc
+    failures_seen, last = (row if row is not None else (None, None))
+    return checksum_problem(name, failures_seen, last)
+
+
+def checksum_problem(database: str, failures_seen: int | None, last) -> str | None:
+    """What the server's count of checksum failures means to the person at the seat (None: nothing found)."""
+    if not failures_seen:
+        return None
+    when = f"（最近一次：{last:%Y-%m-%d %H:%M}）" if last is not None else ""
+    return (f"PostgreSQL 服务器在数据库“{database}”中发现 {failures_seen} 处数据页校验失败{when}："
+            "磁盘上的数据可能已损坏。请县级数据库管理员用 pg_amcheck 检查，必要时从 pg_dump 备份恢复。")

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from ..models import Case, CaseStep, Clue, Household, Measure, Member, Region
 from . import access, concurrency, income, procedures, rules
@@ -83,6 +84,7 @@ class StepView:
     data: dict
     snapshot: dict | None
     overdue: bool  # pending past its due date, or done after it
+    version: int | None = None  # the step's version as read: a correction names it (services.concurrency)
 
     @property
     def result_name(self) -> str:
@@ -105,6 +107,7 @@ class CaseView:
     end_reason: str | None
     data: dict
     steps: list[StepView] = field(default_factory=list)
+    version: int | None = None  # the case's as read (a step done, a date corrected make it newer)
 
     @property
     def pending(self) -> StepView | None:
@@ -154,11 +157,10 @@ def view(session: Session, case_id: int, as_of: date) -> CaseView:
                                          or (s.done_on is not None and s.done_on > s.due_on))
         name = step_name(case.kind, s.step)
         steps.append(StepView(s.seq, s.step, name, s.due_on, s.done_on, who.get(s.actor, s.actor), s.result, s.notes,
-                              dict(s.data or {}),
-                              s.snapshot, late))
+                              dict(s.data or {}), s.snapshot, late, s.version))
     return CaseView(case.id, case.kind, procedure(case.kind).name, case.state, STATES[case.state], hh.id,
                     hh.household_no, hh.head_name or "", village.name if village else "", case.opened_on,
-                    case.closed_on, case.end_reason, dict(case.data or {}), steps)
+                    case.closed_on, case.end_reason, dict(case.data or {}), steps, case.version)
 
 
 # ---------------------------------------------------------------- opening
@@ -416,13 +418,18 @@ def _last_done_on(session: Session, case: Case) -> date:
 
 def _lock_case(session: Session, case_id: int) -> Case | None:
     """The case as stored now, locked until the commit (PostgreSQL: its row; SQLite: the write lock), so that a
-    step is completed, sent back or published by one seat at a time."""
+    step is completed or a correction made by one seat at a time. What the caller then writes changes the case as
+    a whole: its version goes up with the commit (even when only its steps change), so a seat that read the case
+    before (a 作废 or a correction dialog open) is refused instead of acting on what it no longer shows."""
     q = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update()
     else:
         take_write_lock(session)
-    return session.scalar(q)
+    case = session.scalar(q)
+    if case is not None:
+        flag_modified(case, "updated_at")  # an UPDATE … SET version = version + 1 at the flush (not audited)
+    return case
 
 
 def _already_done(session: Session, case: Case, step_key: str) -> None:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services import corrections, workflow
+from ..services import corrections, register, workflow
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.procedures import FieldDef
@@ -37,6 +37,11 @@ def _reason_edit(placeholder: str) -> QPlainTextEdit:
     edit.setPlaceholderText(placeholder)
     edit.setFixedHeight(edit.fontMetrics().lineSpacing() * 3 + 14)
     return edit
+
+
+def _household_version(ctx: AppContext, household_id: int) -> int | None:
+    """The household as the dialog shows it: a change another seat saves meanwhile makes the dialog's save refused."""
+    return ctx.read(register.get_household, household_id)[0].version
 
 
 class ReasonDialog(QDialog):
@@ -139,7 +144,7 @@ class StepCorrectionDialog(ReasonDialog):
             data["publicity_start"] = from_qdate(self.publicity.date()).isoformat()
         return corrections.StepCorrection(self.case.id, self.step.seq, self.reason_text(),
                                           done_on=from_qdate(self.date.date()),
-                                          notes=self.notes.toPlainText().strip(), data=data)
+                                          notes=self.notes.toPlainText().strip(), data=data, version=self.step.version)
 
     def validate(self) -> list[str]:
         return self.ctx.read(corrections.validate_step_correction, self.request(), self.ctx.today())
@@ -167,7 +172,7 @@ class CaseDateDialog(ReasonDialog):
         return self.ctx.read(corrections.validate_case_date, *self._args(), self.ctx.today())
 
     def write(self) -> None:
-        self.ctx.run(corrections.correct_case_date, *self._args(), as_of=self.ctx.today())
+        self.ctx.run(corrections.correct_case_date, *self._args(), as_of=self.ctx.today(), version=self.case.version)
 
 
 class VoidCaseDialog(ReasonDialog):
@@ -187,7 +192,8 @@ class VoidCaseDialog(ReasonDialog):
             self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(False)
 
     def write(self) -> None:
-        self.ctx.run(corrections.void_case, self.case.id, self.reason_text(), as_of=self.ctx.today())
+        self.ctx.run(corrections.void_case, self.case.id, self.reason_text(), as_of=self.ctx.today(),
+                     version=self.case.version)
 
 
 class CloseHouseholdDialog(ReasonDialog):
@@ -199,6 +205,7 @@ class CloseHouseholdDialog(ReasonDialog):
                          "搜索仍能找到，仍可查看和打印；管理员可以恢复。", parent,
                          reason_hint="注销原因（必填），例如：全户死亡、整户迁出本乡镇、重复登记")
         self.household_id = household_id
+        self.version = _household_version(ctx, household_id)
         self.date = date_edit(ctx.today(), ctx.today())
         self.form.addRow("注销日期：", self.date)
         self.add_reason_row("注销原因：")
@@ -209,7 +216,7 @@ class CloseHouseholdDialog(ReasonDialog):
 
     def write(self) -> None:
         self.ctx.run(corrections.close_household, self.household_id, from_qdate(self.date.date()), self.reason_text(),
-                     as_of=self.ctx.today())
+                     as_of=self.ctx.today(), version=self.version)
 
 
 class ReopenHouseholdDialog(ReasonDialog):
@@ -219,7 +226,9 @@ class ReopenHouseholdDialog(ReasonDialog):
         super().__init__(ctx, f"恢复已注销的户：{household_no}", "恢复后该户回到户籍登记的工作列表中。", parent,
                          reason_hint="恢复原因（必填），例如：经核实并未迁出")
         self.household_id = household_id
+        self.version = _household_version(ctx, household_id)
         self.add_reason_row("恢复原因：")
 
     def write(self) -> None:
-        self.ctx.run(corrections.reopen_household, self.household_id, self.reason_text(), as_of=self.ctx.today())
+        self.ctx.run(corrections.reopen_household, self.household_id, self.reason_text(), as_of=self.ctx.today(),
+                     version=self.version)

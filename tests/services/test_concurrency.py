@@ -14,11 +14,12 @@ import pytest
 from sqlalchemy import func, select
 
 from desktop.models import Case, CaseStep, Household, Measure, Member
-from desktop.services import auth, income, measures, register, settings, workflow
+from desktop.services import auth, corrections, income, measures, register, settings, workflow
 from desktop.services import db as dbmod
 from desktop.services.access import AccountDisabled
 from desktop.services.concurrency import Conflict
 from desktop.services.context import AppContext
+from desktop.services.corrections import StepCorrection
 from desktop.services.income import LineData, RecordData
 from desktop.services.measures import MeasureData
 from desktop.services.workflow import WorkflowError
@@ -359,3 +360,109 @@ def test_assess_of_more_households_than_the_parameter_limit(seats, hid):
     a, _b = seats
     rows = a.read(lambda s: assess.assess(s, YEAR, TODAY, household_ids=list(range(1, 70_001)) + [hid]))
     assert [r.household_no for r in rows] == ["3703050010010001"]
+
+
+# ---------------------------------------------------------------- corrections (更正, 作废, 户注销) are saves too
+
+
+def _case_view(ctx, cid):
+    return ctx.read(workflow.view, cid, LATE)
+
+
+def _done(view, key):
+    return next(s for s in view.steps if s.key == key and s.done_on is not None)
+
+
+def test_a_step_corrected_on_both_seats_b_is_refused_and_a_s_correction_stands(seats, hid):
+    a, b = seats
+    cid = _open(a, hid)
+    a.run(workflow.complete_step, cid, "verify", date(2024, 6, 6), data={"authorized": True}, as_of=LATE)
+    seen_a, seen_b = _done(_case_view(a, cid), "verify"), _done(_case_view(b, cid), "verify")
+    a.run(corrections.correct_step, StepCorrection(cid, seen_a.seq, "入户记录上为 6 月 5 日", done_on=date(2024, 6, 5),
+                                                   version=seen_a.version), as_of=TODAY)
+    with pytest.raises(Conflict) as refused:
+        b.run(corrections.correct_step, StepCorrection(cid, seen_b.seq, "补充说明", notes="户主本人签字",
+                                                       version=seen_b.version), as_of=TODAY)
+    assert "admin" in str(refused.value) and "重新载入" in str(refused.value)
+    now = _done(_case_view(a, cid), "verify")
+    assert (now.done_on, now.notes) == (date(2024, 6, 5), None)
+    assert [r.reason for r in a.read(corrections.case_corrections, cid)] == ["入户记录上为 6 月 5 日"]
+    # B reloads: its correction goes through on A's
+    seen_b = _done(_case_view(b, cid), "verify")
+    b.run(corrections.correct_step, StepCorrection(cid, seen_b.seq, "补充说明", notes="户主本人签字",
+                                                   version=seen_b.version), as_of=TODAY)
+    now = _done(_case_view(a, cid), "verify")
+    assert (now.done_on, now.notes) == (date(2024, 6, 5), "户主本人签字")
+
+
+def test_a_case_date_corrected_after_another_seat_did_a_step_is_refused(seats, hid):
+    a, b = seats
+    cid = _open(a, hid)
+    seen_b = _case_view(b, cid)
+    a.run(workflow.complete_step, cid, "verify", date(2024, 6, 5), data={"authorized": True}, as_of=LATE)
+    with pytest.raises(Conflict, match="重新载入"):
+        b.run(corrections.correct_case_date, cid, date(2024, 6, 1), "线索登记簿上为 6 月 1 日", as_of=TODAY,
+              version=seen_b.version)
+    assert _case_view(a, cid).opened_on == date(2024, 6, 3)
+    assert a.read(corrections.case_corrections, cid) == []
+
+
+def test_a_case_voided_from_a_stale_view_is_not_voided(seats, hid):
+    """B's 作废 dialog shows the case as it was; A has done a step since: B is refused and the case stays open."""
+    a, b = seats
+    cid = _open(a, hid)
+    seen_b = _case_view(b, cid)
+    a.run(workflow.complete_step, cid, "verify", date(2024, 6, 5), data={"authorized": True}, as_of=LATE)
+    with pytest.raises(Conflict) as refused:
+        b.run(corrections.void_case, cid, "与流程 #1 重复", as_of=TODAY, version=seen_b.version)
+    assert "“admin”" in str(refused.value) and "办理日期" in str(refused.value) and "重新载入" in str(refused.value)
+    now = _case_view(a, cid)
+    assert now.state == "open" and now.pending.key == "county_compare"
+    from desktop.models import AuditEntry  # the step raised the case's version, and the history says nothing of it
+    assert a.read(lambda s: list(s.scalars(select(AuditEntry.field).where(AuditEntry.table_name == "case_",
+                                                                          AuditEntry.action == "update")))) == []
+    # read again, B may void it (nothing decided yet)
+    b.run(corrections.void_case, cid, "与纸质台账重复", as_of=TODAY, version=_case_view(b, cid).version)
+    assert _case_view(a, cid).voided
+
+
+def test_two_corrections_of_one_case_date_at_once_only_one_is_kept(seats, hid):
+    a, b = seats
+    cid = _open(a, hid)
+    seen_a, seen_b = _case_view(a, cid), _case_view(b, cid)
+    a.run(corrections.correct_case_date, cid, date(2024, 6, 1), "登记簿为 6 月 1 日", as_of=TODAY,
+          version=seen_a.version)
+    with pytest.raises(Conflict, match="admin"):
+        b.run(corrections.correct_case_date, cid, date(2024, 6, 2), "登记簿为 6 月 2 日", as_of=TODAY,
+              version=seen_b.version)
+    assert _case_view(a, cid).opened_on == date(2024, 6, 1)
+    assert len(a.read(corrections.case_corrections, cid)) == 2  # the case date and its clue's, both A's
+    assert {r.made_by for r in a.read(corrections.case_corrections, cid)} == {"管理员"}
+
+
+def test_a_household_closed_over_a_newer_change_is_refused(seats, hid):
+    a, b = seats
+    seen_b = stored(b, hid)[0]
+    data_a, members_a = stored(a, hid)
+    data_a.phone = "13911112222"  # A learns the family has a new phone: they have not moved away
+    a.run(register.save_household, data_a, members_a, TODAY)
+    with pytest.raises(Conflict, match="电话"):
+        b.run(corrections.close_household, hid, date(2024, 11, 1), "整户迁出本乡镇", as_of=TODAY,
+              version=seen_b.version)
+    assert stored(a, hid)[0].closed_on is None
+    assert a.read(corrections.household_corrections, hid) == []
+
+
+def test_the_same_household_closed_on_both_seats_is_closed_once(seats, hid):
+    a, b = seats
+    seen_a, seen_b = stored(a, hid)[0], stored(b, hid)[0]
+    a.run(corrections.close_household, hid, date(2024, 11, 1), "整户迁出本乡镇", as_of=TODAY, version=seen_a.version)
+    with pytest.raises(Conflict, match="admin"):
+        b.run(corrections.close_household, hid, date(2024, 11, 2), "全户死亡", as_of=TODAY, version=seen_b.version)
+    assert stored(a, hid)[0].closed_on == date(2024, 11, 1)
+    assert [r.reason for r in a.read(corrections.household_corrections, hid)] == ["整户迁出本乡镇"]
+    # and the administrator's reopening from a view read before the closing is refused the same way
+    with pytest.raises(Conflict):
+        a.run(corrections.reopen_household, hid, "经核实并未迁出", as_of=TODAY, version=seen_a.version)
+    a.run(corrections.reopen_household, hid, "经核实并未迁出", as_of=TODAY, version=stored(a, hid)[0].version)
+    assert stored(b, hid)[0].closed_on is None

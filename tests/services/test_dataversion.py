@@ -73,13 +73,14 @@ def test_assess_is_cached_until_a_write_and_sees_writes_of_another_process(ctx, 
     other_day = ctx.read(assess.assess, 2024, date(2024, 11, 21))  # another as-of date: its own entry
     assert dataversion.stats["hits"] == hits + 1 and len(other_day) == 1
 
-    # Another process changes the income with plain sqlite3 through the program's own engine: a new version.
-    path = db.sqlite_path
+    # Another process (another seat) changes the income with plain SQL through the program's own engine: a new
+    # version, on the SQLite file (encrypted: the other seat has the key) as on the PostgreSQL database.
+    key = TEST_KEY if db.sqlite_path is not None else None
     code = (
         "import sys; sys.path.insert(0, '.');"
-        "from desktop.services.db import init_db, sqlite_url;"
+        "from desktop.services.db import init_db;"
         "from sqlalchemy import text;"
-        f"db = init_db(sqlite_url({str(path)!r}), key=bytes.fromhex({TEST_KEY.hex()!r}));"
+        f"db = init_db({db.url!r}, key={key!r});"
         "s = db.session('other');"
         "s.execute(text(\"UPDATE income_line SET amount = 3000000 WHERE item = 'A28'\"));"  # 30,000.00 yuan
         "s.commit()"

@@ -15,12 +15,16 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
+from desktop.models import Base
 from desktop.services import audit, demo, exchange, keys, register
 from desktop.services.db import init_db, sqlite_url
 from desktop.services.exchange import writer
 from desktop.services.idnumber import make_id
 
+from .. import dbserver
 from ..conftest import ADMIN_PASSWORD, TEST_KEY, TODAY, YEAR, family, login, raw_connect
 
 TABLES = ("household", "member", "member_event", "measure", "income_record", "income_line", "region")
@@ -37,35 +41,49 @@ def register_db(ctx, township):
     return ctx
 
 
-def _copy(db, path: Path):
-    src = raw_connect(db.sqlite_path)
-    dst = raw_connect(path, TEST_KEY)
+def _copy(db, folder: Path, name: str) -> str:
+    """A copy of the test's database, by its URL: a file, or on PostgreSQL a database made from it on the server."""
+    if db.sqlite_path is not None:
+        path = folder / f"{name}.sqlite3"
+        src = raw_connect(db.sqlite_path)
+        dst = raw_connect(path, TEST_KEY)
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+        shutil.copyfile(keys.key_path(db.sqlite_path), keys.key_path(path))  # its users' slots: they log in
+        return sqlite_url(path)
+    db.dispose()  # CREATE DATABASE … TEMPLATE copies a database nobody is connected to
+    return dbserver.server().create(dbserver.server().new_name(name), template=make_url(db.url).database)
+
+
+def _open(url: str):
+    """The program's engine on a copy: an SQLite copy is encrypted with the test key."""
+    return init_db(url, key=TEST_KEY if url.startswith("sqlite") else None, run_migrations=False)
+
+
+def _contents(url: str) -> tuple[dict, list]:
+    opened = _open(url)
+    engine = opened.engine
     try:
-        src.backup(dst)
+        with engine.connect() as con:
+            tables = {}
+            for t in TABLES:
+                table = Base.metadata.tables[t]
+                cols = [c for c in table.columns if c.name not in STAMPS]
+                tables[t] = [tuple(r) for r in con.execute(select(*cols).order_by(table.c.id))]
+            a = Base.metadata.tables["audit_entry"].c
+            entries = sorted((tuple(r) for r in con.execute(select(a.user, a.action, a.table_name, a.record_id,
+                                                                 a.household_id, a.field, a.old, a.new))), key=repr)
+        return tables, entries
     finally:
-        src.close()
-        dst.close()
-    shutil.copyfile(keys.key_path(db.sqlite_path), keys.key_path(path))
-    return path
+        opened.dispose()
 
 
-def _contents(path: Path) -> tuple[dict, list]:
-    con = raw_connect(path, TEST_KEY)
-    try:
-        tables = {}
-        for t in TABLES:
-            cols = [r[1] for r in con.execute(f"PRAGMA table_info({t})") if r[1] not in STAMPS]
-            tables[t] = con.execute(f"SELECT {', '.join(cols)} FROM {t} ORDER BY id").fetchall()
-        audit = sorted(con.execute("SELECT user, action, table_name, record_id, household_id, field, old, new "
-                                   "FROM audit_entry").fetchall(), key=repr)
-        return tables, audit
-    finally:
-        con.close()
-
-
-def _import(path: Path, book: Path, bulk: bool, monkeypatch) -> exchange.ImportResult:
+def _import(url: str, book: Path, bulk: bool, monkeypatch) -> exchange.ImportResult:
     monkeypatch.setattr(writer.Writer, "bulk", bulk)
-    db = init_db(sqlite_url(path), key=TEST_KEY)
+    db = _open(url)
     try:
         admin = login(db, "admin", ADMIN_PASSWORD)
         with db.session(admin) as s:
@@ -81,7 +99,7 @@ def _import(path: Path, book: Path, bulk: bool, monkeypatch) -> exchange.ImportR
 
 
 def _both(ctx, tmp_path, book: Path, monkeypatch):
-    a, b = _copy(ctx.db, tmp_path / "orm.sqlite3"), _copy(ctx.db, tmp_path / "bulk.sqlite3")
+    a, b = _copy(ctx.db, tmp_path, "orm"), _copy(ctx.db, tmp_path, "bulk")
     ra = _import(a, book, False, monkeypatch)
     rb = _import(b, book, True, monkeypatch)
     return (ra, _contents(a)), (rb, _contents(b))

@@ -126,6 +126,30 @@ def test_a_duplicate_case_is_voided_shown_as_voided_and_leaves_the_list(qtbot, p
     assert ctx.read(register.get_household, hid)[0].monitoring_status == "none"
 
 
+def test_a_void_dialog_left_open_while_another_seat_did_a_step_is_refused_inline(qtbot, page, ctx, db, hid):
+    """Issue 21: the dialog saves what it showed; another seat's step since then makes the case newer."""
+    from desktop.services import auth
+    from desktop.services.context import AppContext
+    from tests.conftest import login
+    cid = open_case(ctx, hid, date(2024, 11, 4))
+    page.open_case(cid)
+    view = page.case_view
+    click(qtbot, view.void_button)
+    dialog = view.dialog
+    assert isinstance(dialog, VoidCaseDialog)
+    with db.session(ctx.user) as s:
+        auth.create_user(s, "wang", "王审核", "auditor", "Shen-he-2024x")
+        s.commit()
+    other = AppContext(db, login(db, "wang", "Shen-he-2024x"), year=YEAR, today=lambda: TODAY)
+    other.run(workflow.complete_step, cid, "verify", date(2024, 11, 6), data={"authorized": True}, as_of=TODAY)
+    dialog.reason.setPlainText("与纸质台账重复登记")
+    save(qtbot, dialog)
+    assert dialog.result() != dialog.DialogCode.Accepted
+    assert "王审核" in dialog.error.text() or "wang" in dialog.error.text()
+    assert "重新载入" in dialog.error.text()
+    assert ctx.read(workflow.view, cid, TODAY).state == "open"
+
+
 def test_a_village_clerk_is_not_offered_voiding(qtbot, db, township):
     from desktop.services.context import AppContext
     from tests.conftest import ADMIN_PASSWORD, CLERK_PASSWORD, login

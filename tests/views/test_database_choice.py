@@ -42,3 +42,15 @@ def test_a_url_with_a_password_is_never_remembered(tmp_path, monkeypatch):
     paths.save_database("postgresql+psycopg://u@host/db")
     assert paths.saved_database() == "postgresql+psycopg://u@host/db"
     assert "secret" not in paths.connection_file().read_text(encoding="utf-8")
+
+
+def test_the_backup_page_says_who_backs_up_the_database_of_the_run(qtbot, ctx):
+    """On a file: the file and its backups; on the county database: pg_dump by its administrator, nothing to press."""
+    from desktop.views.backup_page import BackupPage
+    page = BackupPage(ctx)
+    qtbot.addWidget(page)
+    if ctx.db.sqlite_path is None:
+        assert "pg_dump" in page.info.text() and "县级数据库" in page.info.text()
+        assert not any(b.isEnabled() for b in (page.backup_button, page.restore_button, page.folder_button))
+    else:
+        assert str(ctx.db.sqlite_path) in page.info.text() and page.backup_button.isEnabled()

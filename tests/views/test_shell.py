@@ -314,9 +314,11 @@ def test_cjk_font_is_preferred_and_missing_font_is_detected():
 
 
 def test_daily_full_integrity_check_runs_off_the_gui_thread_and_warns(qtbot, tmp_path, db, monkeypatch):
+    """The database of the run (a file, or on PostgreSQL the server's count of damaged pages) is sound; a damaged
+    SQLite file is warned about."""
     warned = []
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warned.append(text))
-    sound = desktop_app.IntegrityWatch(db.sqlite_path)
+    sound = desktop_app.IntegrityWatch(db)
     with qtbot.waitSignal(sound.finished, timeout=10000) as blocker:
         sound.start()
     assert blocker.args == [None]
@@ -328,3 +330,25 @@ def test_daily_full_integrity_check_runs_off_the_gui_thread_and_warns(qtbot, tmp
         watch.start()
     qtbot.waitUntil(lambda: bool(warned))
     assert "每日完整检查发现数据库文件有问题" in warned[0]
+
+
+def test_on_postgresql_the_daily_check_asks_the_server_and_says_what_it_found(qtbot, monkeypatch):
+    """No file on PostgreSQL: the check reads the server's count of data page checksum failures of the database
+    (pg_stat_database); a count above zero is said in Chinese with what to do, a server that does not answer is
+    not called damaged."""
+    from sqlalchemy import create_engine
+
+    from desktop.services import integrity
+    from desktop.services.errors import ServiceError
+
+    said = integrity.checksum_problem("fanpin_county", 3, None)
+    assert "3 处数据页校验失败" in said and "pg_amcheck" in said and "pg_dump" in said
+    assert integrity.checksum_problem("fanpin_county", 0, None) is None
+    assert integrity.checksum_problem("fanpin_county", None, None) is None  # a cluster without checksums
+    nobody = create_engine("postgresql+psycopg://fanpin@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
+    with pytest.raises(ServiceError, match="无法向数据库服务器查询"):
+        integrity.server_check(nobody)
+    warned = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warned.append(text))
+    desktop_app.warn_if_damaged(None, "postgresql+psycopg://fanpin@county-db/fanpin", said)
+    assert "每日检查发现数据库有问题" in warned[0] and "county-db" in warned[0]
