@@ -84,12 +84,10 @@ def _own_process_state(env: dict[str, str], cwd: Path):
             root.removeHandler(logs._handler)
             logs._handler.close()
         logs._handler = saved_log_handler
-        for handler in list(root.handlers):
-            if handler not in saved_handlers:
-                root.removeHandler(handler)
+        for handler in list(root.handlers):  # the handlers as they were, in their order: the saved log handler
+            root.removeHandler(handler)     # was taken out from among pytest's, not from the end
         for handler in saved_handlers:
-            if handler not in root.handlers:
-                root.addHandler(handler)
+            root.addHandler(handler)
         root.setLevel(saved_level)
         sys.excepthook, threading.excepthook, sys.unraisablehook = saved_hooks
         sys.stdin, sys.stdout, sys.stderr = saved_streams
