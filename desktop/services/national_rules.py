@@ -329,6 +329,8 @@ def _text(v):
 
 
 def _json_list(text) -> tuple:
+    if isinstance(text, list):  # PostgreSQL: psycopg has already decoded the json column
+        return tuple(text)
     return tuple(json.loads(text)) if text and text != "[]" else ()
 
 
