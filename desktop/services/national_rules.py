@@ -329,12 +329,10 @@ def _text(v):
     return v or None
 
 
-def _json_list(value) -> tuple:
-    """A JSON list column read without SQLAlchemy's decoding: SQLite gives its text, PostgreSQL's driver (psycopg
-    decodes json itself) the list."""
-    if not value or value == "[]":
-        return ()
-    return tuple(json.loads(value) if isinstance(value, str) else value)
+def _json_list(text) -> tuple:
+    if isinstance(text, list):  # PostgreSQL: psycopg has already decoded the json column
+        return tuple(text)
+    return tuple(json.loads(text)) if text and text != "[]" else ()
 
 
 def load_facts(session: Session, year: int, as_of: date, assessments: dict, household_ids: list[int] | None,
