@@ -82,9 +82,7 @@ def _own_process_state(env: dict[str, str], cwd: Path):
         for handler in list(root.handlers):
             if handler not in saved_handlers:
                 root.removeHandler(handler)
-        for handler in saved_handlers:
-            if handler not in root.handlers:
-                root.addHandler(handler)
+        root.handlers[:] = saved_handlers  # in their order: the log file's handler was taken out from among them
         root.setLevel(saved_level)
         sys.excepthook, threading.excepthook, sys.unraisablehook = saved_hooks
         sys.stdin, sys.stdout, sys.stderr = saved_streams
