@@ -32,13 +32,15 @@ def plain() -> bool:
 
 
 def open_db(path):
-    """A benchmark database, opened as the program opens it: a new file is created (encrypted unless plain());
-    an existing encrypted one through the log-in (the password unwraps its key, then the quick check and the
-    migrations run), an existing plain one as it is."""
+    """A benchmark database, opened as the program opens it: a PostgreSQL URL as it is; a new file is created
+    (encrypted unless plain()); an existing encrypted one through the log-in (the password unwraps its key, then
+    the quick check and the migrations run), an existing plain one as it is."""
     from pathlib import Path
 
     from desktop.services import keys, opening
-    from desktop.services.db import init_db, sqlite_url
+    from desktop.services.db import database_url, init_db, is_url, sqlite_url
+    if is_url(str(path)) and not str(path).startswith("sqlite"):
+        return init_db(database_url(str(path)))  # the county edition: the server keeps the data
     path = Path(path)
     exists = path.exists() and path.stat().st_size > 0
     if plain() or (exists and keys.is_plain(path)):
