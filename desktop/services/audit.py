@@ -16,12 +16,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Callable, Iterable
 
-from sqlalchemy import bindparam, event, insert, inspect, select, text, update
+from sqlalchemy import bindparam, event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from ..models import AppSetting, AuditEntry, Household, Member, MemberEvent, Region, User
 from ..models.base import utcnow
-from . import access
+from . import access, dataversion
 from .errors import ServiceError
 from .labels import field_label, format_value, table_label
 
@@ -116,15 +116,23 @@ def record(session: Session, action: str, table: str, *, record_id: int | None =
 #
 # Entry n holds chain_n = HMAC-SHA256(K, chain_{n-1} ‖ content_n), content_n being its number, time, user, action,
 # table, record, household, field, old and new value (each length-prefixed); chain_0 is 32 zero bytes. K is a
-# random secret in app_setting (created by migration 0020), inside the encrypted database. Appends are
-# serialised: the writer first takes the database's write lock (SQLite: a write in the same transaction; PostgreSQL:
-# a transaction-level advisory lock), then reads the newest entry and numbers its rows after it, so two seats or a
-# bulk import can never fork the chain.
+# random secret in app_setting (created by migration 0020), inside the encrypted database.
+#
+# Appends are serialised so two seats or a bulk import can never fork the chain:
+# - SQLite (one writer anyway): the writer takes the database's write lock (a write in the same transaction), reads
+#   the newest entry and numbers its rows after it, at once.
+# - PostgreSQL (several seats): the rows wait in the connection until its COMMIT. Just before it (the engine's
+#   commit event, after the last flush) the writer takes a transaction-level advisory lock, reads the newest entry,
+#   numbers and chains its rows and inserts them. The lock is held for the moment of the commit, not for the whole
+#   transaction: one seat's long import does not hold the others' saves, and two transactions open in one thread
+#   cannot wait on each other. A rollback (or a rolled-back savepoint) drops its waiting rows with its writes.
 
 CHAIN_SETTING = "audit_chain_key"
 CHAIN_COLUMNS = ("id", "at", "user", "action", "table_name", "record_id", "household_id", "field", "old", "new")
 _ZERO = bytes(32)
-_ADVISORY_LOCK = 0x66616E70  # "fanp": one lock for the audit chain on PostgreSQL
+_ADVISORY_LOCK = 0x66616E72  # "fanr": the audit chain on PostgreSQL (migrations hold "fanp", imports "fanq")
+_PENDING = "audit.pending"  # connection info: PostgreSQL's rows waiting for the commit
+_MARKS = "audit.marks"  # connection info: savepoint name -> how many rows were waiting when it began
 _keys: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> (inner, outer) HMAC states
 _keys_lock = threading.Lock()
 
@@ -164,12 +172,11 @@ def _link(states: tuple, prev: bytes, content: bytes) -> bytes:
     return outer.digest()
 
 
-def _chain_states(connection) -> tuple:
-    engine = connection.engine
+def _states(engine, read_key: Callable[[], str | None]) -> tuple:
     with _keys_lock:
         states = _keys.get(engine)
     if states is None:
-        value = connection.execute(select(AppSetting.value).where(AppSetting.key == CHAIN_SETTING)).scalar()
+        value = read_key()
         if not value:
             raise ServiceError("操作日志的校验密钥缺失：数据库可能被改动过，请联系技术支持")
         states = _hmac_states(bytes.fromhex(value))
@@ -178,25 +185,14 @@ def _chain_states(connection) -> tuple:
     return states
 
 
-def _take_write_lock(connection) -> None:
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
-    else:  # a write in this transaction: SQLite's write lock is held from here to the commit
-        connection.execute(update(AppSetting).where(AppSetting.key == CHAIN_SETTING)
-                           .values(value=AppSetting.value))
+def _chain_states(connection) -> tuple:
+    return _states(connection.engine, lambda: connection.execute(
+        select(AppSetting.value).where(AppSetting.key == CHAIN_SETTING)).scalar())
 
 
-def chain_rows(session: Session, rows: list[dict]) -> list[dict]:
-    """THE one place the chain is computed: for a batch of new audit rows (dicts with the columns of
-    AuditEntry; `at` may be left out) in the order given, set `id`, `at` and `chain`, continuing from the newest
-    entry, under the write lock. The caller inserts them in the same transaction (or calls append)."""
-    if not rows:
-        return rows
-    connection = session.connection()
-    _take_write_lock(connection)
-    states = _chain_states(connection)
-    last = connection.execute(select(AuditEntry.id, AuditEntry.chain).order_by(AuditEntry.id.desc()).limit(1)).first()
-    next_id, prev = (last[0] + 1, last[1] or _ZERO) if last else (1, _ZERO)
+def _number(states: tuple, last: tuple | None, rows: list[dict]) -> list[dict]:
+    """Number and chain `rows` after the newest entry `last` (its id and chain, or None for an empty log)."""
+    next_id, prev = (last[0] + 1, bytes(last[1] or _ZERO)) if last else (1, _ZERO)
     now = utcnow()
     inner, outer = states
     for row in rows:
@@ -215,10 +211,92 @@ def chain_rows(session: Session, rows: list[dict]) -> list[dict]:
     return rows
 
 
-def append(session: Session, rows: list[dict]) -> None:
-    """Write a batch of audit rows, chained (see chain_rows)."""
-    if rows:
-        session.connection().execute(insert(AuditEntry), chain_rows(session, rows))
+def chain_rows(session: Session, rows: list[dict]) -> list[dict]:
+    """SQLite: for a batch of new audit rows (dicts with the columns of AuditEntry; `at` may be left out) in the
+    order given, set `id`, `at` and `chain`, continuing from the newest entry, under the database's write lock.
+    The caller inserts them in the same transaction. (PostgreSQL numbers at the commit: see append.)"""
+    if not rows:
+        return rows
+    connection = session.connection()
+    connection.execute(update(AppSetting).where(AppSetting.key == CHAIN_SETTING).values(value=AppSetting.value))
+    states = _chain_states(connection)
+    last = connection.execute(select(AuditEntry.id, AuditEntry.chain).order_by(AuditEntry.id.desc()).limit(1)).first()
+    return _number(states, last, rows)
+
+
+def append(session: Session, rows: list[dict], write: Callable[[list[dict]], None] | None = None) -> None:
+    """Write a batch of audit rows, chained: on SQLite now (by `write(rows)` once numbered, if given: the bulk
+    import's own fast insert), on PostgreSQL just before this transaction's COMMIT (see above)."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.info.setdefault(_PENDING, []).extend(rows)
+        dataversion.written_at_commit(connection)
+        return
+    chain_rows(session, rows)
+    if write is not None:
+        write(rows)
+    else:
+        connection.execute(insert(AuditEntry), rows)
+
+
+_INSERT_COLUMNS = (*CHAIN_COLUMNS, "chain")
+
+
+def _write_pending(conn) -> None:
+    """PostgreSQL, just before COMMIT: the waiting rows numbered after the newest entry, under the chain's lock,
+    and inserted (on the driver's connection: the SQLAlchemy connection is in the middle of committing)."""
+    conn.info.pop(_MARKS, None)
+    rows = conn.info.pop(_PENDING, None)
+    if not rows:
+        return
+    dbapi = conn.connection.dbapi_connection
+    cur = dbapi.cursor()
+    try:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK,))
+
+        def read_key():
+            cur.execute("SELECT value FROM app_setting WHERE key = %s", (CHAIN_SETTING,))
+            found = cur.fetchone()
+            return found[0] if found else None
+        states = _states(conn.engine, read_key)
+        cur.execute("SELECT id, chain FROM audit_entry ORDER BY id DESC LIMIT 1")
+        _number(states, cur.fetchone(), rows)
+        columns = ", ".join(f'"{c}"' for c in _INSERT_COLUMNS)
+        with cur.copy(f"COPY audit_entry ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(row[c] for c in _INSERT_COLUMNS))
+    finally:
+        cur.close()
+
+
+def _forget(conn, *_args) -> None:
+    conn.info.pop(_PENDING, None)
+    conn.info.pop(_MARKS, None)
+
+
+def _savepoint(conn, name) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.info.setdefault(_MARKS, {})[name] = len(conn.info.get(_PENDING, ()))
+
+
+def _rollback_savepoint(conn, name, _context) -> None:
+    mark = conn.info.get(_MARKS, {}).pop(name, None)
+    if mark is not None and conn.info.get(_PENDING):
+        del conn.info[_PENDING][mark:]
+
+
+def install(engine) -> None:
+    """PostgreSQL: write each transaction's audit rows, chained, at its commit (SQLite writes them at once)."""
+    if engine.dialect.name != "postgresql":
+        return
+    event.listen(engine, "commit", _write_pending)
+    event.listen(engine, "rollback", _forget)
+    event.listen(engine, "savepoint", _savepoint)
+    event.listen(engine, "rollback_savepoint", _rollback_savepoint)
+    event.listen(engine.pool, "reset", lambda _c, record, _s: record.info.pop(_PENDING, None))
+    event.listen(engine.pool, "checkin", lambda _c, record: record.info.pop(_PENDING, None))
 
 
 def chain_existing(connection, key: bytes) -> int:

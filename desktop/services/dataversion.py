@@ -127,6 +127,16 @@ def take_write_lock(session: Session) -> None:
     conn.info[_WROTE] = True  # PostgreSQL: row locks are taken where needed; the bump waits for the commit
 
 
+def written_at_commit(conn) -> None:
+    """PostgreSQL: this transaction writes rows at its commit that no statement has written yet (the audit
+    chain's): bump the version then too. (SQLite sees those rows' INSERT like any other.)"""
+    if not conn.info.get(_PRESENT):
+        if not _table_present(conn.connection.dbapi_connection, conn.dialect.name):
+            return
+        conn.info[_PRESENT] = True
+    conn.info[_WROTE] = True
+
+
 def current(session: Session) -> tuple[int, int] | None:
     """(version, stamp) as this session sees it; None when the database has no data version (not migrated)."""
     access.logged_in(session)

@@ -26,7 +26,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.expression import ClauseElement, ColumnElement
 
-from . import backup, dataversion, failures, keys
+from . import audit, backup, dataversion, failures, keys
 from .errors import ServiceError
 
 if TYPE_CHECKING:
@@ -278,6 +278,7 @@ def init_db(url: str, *, key: bytes | None = None, plain: bool = False, run_migr
         return _init_sqlite(url, key=key, plain=plain, run_migrations=run_migrations)
     engine = _open_server(url)
     dataversion.install(engine)  # as on SQLite: every writing transaction bumps the data version
+    audit.install(engine)  # after it: each commit locks the data version, then the audit chain (one order, no cycle)
     try:
         return _finish(Database(engine, sessionmaker(engine, expire_on_commit=False), url), run_migrations)
     except OperationalError as exc:

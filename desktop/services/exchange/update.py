@@ -19,7 +19,8 @@ from sqlalchemy.types import NullType
 
 from ...models import AuditEntry, Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent
 from .. import access
-from ..audit import SKIP, _text, chain_rows
+from .. import audit as audit_log
+from ..audit import SKIP, _text
 from ..idnumber import normalize_id
 from .layout import INCOME_ITEMS
 
@@ -424,10 +425,11 @@ class BulkUpdate:
             conn = s.connection()
             L = IncomeLine.__table__
             conn.execute(delete(L).where(L.c.id == bindparam("_id")), [{"_id": i} for i in self.dropped_lines])
-        if audit:  # chained (services/audit.chain_rows: numbered after the newest entry, under the write lock)
-            rows = chain_rows(s, [dict(zip(AUDIT_COLUMNS, entry, strict=True)) for entry in audit])
-            bulk_insert(s, AuditEntry.__table__, ("id", *AUDIT_COLUMNS, "chain"),
-                        [(r["id"], *(r[c] for c in AUDIT_COLUMNS), r["chain"]) for r in rows])
+        if audit:  # chained by services/audit (numbered after the newest entry), written by bulk_insert on SQLite
+            audit_log.append(s, [dict(zip(AUDIT_COLUMNS, entry, strict=True)) for entry in audit],
+                             write=lambda rows: bulk_insert(s, AuditEntry.__table__, ("id", *AUDIT_COLUMNS, "chain"),
+                                                            [(r["id"], *(r[c] for c in AUDIT_COLUMNS), r["chain"])
+                                                             for r in rows]))
 
 
 AUDIT_COLUMNS = ("at", "user", "action", "table_name", "record_id", "household_id", "field", "old", "new")
