@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Case, CaseStep, Household, Measure, Member
-from . import access, national_rules, rules
+from . import access, gcpause, national_rules, rules
 from . import assess as assess_mod
 from .codes import codes
 from .dates import add_months
@@ -99,6 +99,12 @@ def run_checks(session: Session, year: int, as_of: date, household_ids: list[int
     report); an ID they share with a household outside them is still found. Closed households (户注销) are not
     checked unless named, nor counted as holding an ID. progress(done, total, stage) is told each stage (STAGES)
     as it starts, for a window to show."""
+    with gcpause.paused():
+        return _run_checks(session, year, as_of, household_ids, progress)
+
+
+def _run_checks(session: Session, year: int, as_of: date, household_ids: list[int] | None,
+                progress: Callable[[int, int, str], object] | None) -> list[Finding]:
     def stage(i: int) -> None:
         if progress is not None:
             progress(i, len(STAGES), STAGES[i])
