@@ -117,18 +117,10 @@ def _run_checks(session: Session, year: int, as_of: date, household_ids: list[in
     stage(0)
     assessments = {a.household_id: a for a in assess_mod.assess(session, year, as_of, household_ids=household_ids)}
     stage(1)
-    q = select(Household.id, Household.household_no, Household.monitoring_status, Household.a3_category,
-               Household.a4_poverty_alleviated, Household.a23_housing_unsafe, Household.a24_school_dropout,
-               Household.a25_water_unsafe, Household.identified_on, Household.a53_removal_way,
-               Household.a54_removed_on, Household.whole_no_labor_guarantee)
-    if household_ids is not None:
-        q = q.where(among(Household.id, household_ids))
-    if whole_register:
-        q = q.where(Household.closed_on.is_(None))
-    hh = {r.id: r for r in session.connection().execute(q)}
-    # one pass over the members for our codes and the national rules: load_facts reads them, both run over them
+    # one pass over the households and members for our codes and the national rules: load_facts reads them
     facts = national_rules.load_facts(session, year, as_of, assessments, household_ids, point, ys.monitoring_line,
                                       thresholds, open_only=whole_register)
+    hh = {hid: h for hid, h in facts.households.items() if not (whole_register and h.closed)}
     stage(2)
     out: list[Finding] = []
     out += _member_findings(session, hh, facts, as_of, household_ids is not None)
@@ -138,7 +130,7 @@ def _run_checks(session: Session, year: int, as_of: date, household_ids: list[in
     out += _signature_findings(session, hh, year)
     stage(3)
     hits = national_rules.evaluate(session, facts, national_rules.enabled_rules(session))
-    out = _merge(out, hits, {hid: h.household_no for hid, h in hh.items()})
+    out = _merge(out, hits, {hid: h.no for hid, h in hh.items()})
     order = {c: i for i, c in enumerate(CODES)}
     out.sort(key=lambda f: (f.household_no, order.get(f.code, len(CODES)), f.rule or "", f.member_id_number or ""))
     return out
@@ -188,7 +180,7 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
         h = hh.get(hid)
         if h is None:
             continue
-        no = h.household_no
+        no = h.no
         mine = by_household[hid]
         for m in fh.everyone:
             if m.status != "normal":
@@ -223,7 +215,7 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
                                    f"{m.who()}：务工时间 {m.work_months} 个月，应在 0–12 之间"))
     if subset:
         _add_outside_holders(session, hh, by_id_number)
-    mine = {h.household_no for h in hh.values()}
+    mine = {h.no for h in hh.values()}
     for number, holders in by_id_number.items():
         if len(holders) > 1:
             holders = sorted(holders, key=lambda h: h[0])  # by 户编号: the same text whatever order rows came in
@@ -234,7 +226,7 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
     for hid, ms in by_household.items():
         if not ms:
             continue
-        no = hh[hid].household_no
+        no = hh[hid].no
         heads = [m for m in ms if m.relation == HEAD]
         if not heads:
             out.append(Finding("HEAD_MISSING", no, None, f"户 {no} 的正常成员中没有户主"))
@@ -302,15 +294,15 @@ def _household_findings(hh: dict, assessments: dict, year: int, thresholds: dict
     out = []
     bound = Decimal(str(thresholds.get("new_identified_income_bound", "30000")))
     for hid, h in hh.items():
-        no, a = h.household_no, assessments.get(hid)
-        blank = [name for name, v in (("A23 住房", h.a23_housing_unsafe), ("A24 义务教育", h.a24_school_dropout),
-                                      ("A25 饮水", h.a25_water_unsafe)) if v is None]
+        no, a = h.no, assessments.get(hid)
+        blank = [name for name, v in (("A23 住房", h.a23), ("A24 义务教育", h.a24),
+                                      ("A25 饮水", h.a25)) if v is None]
         if blank:
             out.append(Finding("GUARANTEE_MISSING", no, None, f"三保障和饮水安全未填写：{'、'.join(blank)}"))
-        monitored = h.monitoring_status in MONITORED
+        monitored = h.status in MONITORED
         r = a.income if a else None
         # Households whose risk is removed stay 监测帮扶对象 and are collected yearly [004 一(一), 001 §39].
-        collected = monitored or h.monitoring_status == "removed"
+        collected = monitored or h.status == "removed"
         if collected and a is not None and r is None and a.size > 0:
             out.append(Finding("INCOME_MISSING", no, None, f"监测对象没有 {year} 年收入信息"))
         if r is not None and r.A33 < 0:
@@ -325,19 +317,19 @@ def _household_findings(hh: dict, assessments: dict, year: int, thresholds: dict
             out.append(Finding("INCOME_IMPLAUSIBLE", no, None,
                                f"{year} 年新识别监测对象家庭人均纯收入 {rules.yuan(r.A34)} 元，"
                                f"高于 {rules.line_text(bound)} 元，请核实"))
-        if monitored and h.a3_category and a is not None:
-            problem = rules.category_problem(h.a3_category, bool(h.a4_poverty_alleviated), r, a.line)
+        if monitored and h.category and a is not None:
+            problem = rules.category_problem(h.category, bool(h.poverty), r, a.line)
             if problem:
                 out.append(Finding("CATEGORY_INCONSISTENT", no, None, problem))
-        if a is not None and a.developmental_measure_missing and h.monitoring_status in rules.UNREMOVED:
+        if a is not None and a.developmental_measure_missing and h.status in rules.UNREMOVED:
             out.append(Finding("DEVELOPMENTAL_MISSING", no, None,
                                "有劳动能力的监测对象至少要落实一项产业就业等开发式帮扶措施，目前没有有效的开发式措施"))
-        whole = h.whole_no_labor_guarantee or (a is not None and a.whole_no_labor_candidate)
-        if h.monitoring_status == "removed" and whole:
+        whole = h.whole_guarantee or (a is not None and a.whole_no_labor_candidate)
+        if h.status == "removed" and whole:
             out.append(Finding("WHOLE_NO_LABOR_REMOVED", no, None,
                                "整户无劳动能力兜底保障户暂不消除风险，但已标注风险消除"))
-        too_soon = (rules.removal_too_soon(h.a53_removal_way, h.identified_on, h.a54_removed_on)
-                    if h.monitoring_status == "removed" and h.a54_removed_on else None)
+        too_soon = (rules.removal_too_soon(h.way, h.identified_on, h.removed_on)
+                    if h.status == "removed" and h.removed_on else None)
         if too_soon:
             out.append(Finding("REMOVED_TOO_SOON", no, None, too_soon))
     return out
@@ -348,9 +340,9 @@ def _measure_findings(session: Session, hh: dict, as_of: date) -> list[Finding]:
     any_measure = set(session.scalars(select(Measure.household_id).distinct()))
     active = set(session.scalars(select(Measure.household_id).where(*assess_mod.active_measure_filter(as_of))))
     for hid, h in hh.items():
-        if h.monitoring_status not in rules.UNREMOVED:
+        if h.status not in rules.UNREMOVED:
             continue
-        no = h.household_no
+        no = h.no
         if hid not in any_measure and h.identified_on is not None:
             if as_of >= add_months(h.identified_on, 1):
                 out.append(Finding("NO_MEASURE_AFTER_MONTH", no, None,
@@ -373,7 +365,7 @@ def _measure_findings(session: Session, hh: dict, as_of: date) -> list[Finding]:
         if age < low or age > high:
             if hid not in hh:
                 continue
-            out.append(Finding("PUBLIC_POST_AGE", hh[hid].household_no, number,
+            out.append(Finding("PUBLIC_POST_AGE", hh[hid].no, number,
                                f"公益岗位（{item or '其他'}）人员“{name}”{age} 周岁，不在 {low}–{high} 周岁之间"))
     return out
 
@@ -391,7 +383,7 @@ def _case_findings(session: Session, hh: dict, as_of: date) -> list[Finding]:
         if hid not in hh:
             continue
         name = f"{workflow.kind_names().get(kind, kind)}：{workflow.step_name(kind, step)}"
-        out.append(Finding("STEP_OVERDUE", hh[hid].household_no, None,
+        out.append(Finding("STEP_OVERDUE", hh[hid].no, None,
                            f"流程步骤“{name}”应于 {due} 前完成，已逾期 {(as_of - due).days} 天"))
     return out
 
@@ -402,14 +394,18 @@ def _signature_findings(session: Session, hh: dict, year: int) -> list[Finding]:
     not say) is not a finding."""
     from ..models import IncomeRecord
     from .income import latest_record_ids
-    standing = latest_record_ids(session, year, list(hh) if len(hh) < 5000 else None)
-    ids = [rid for hid, rid in standing.items() if hid in hh]
+    subset = list(hh) if len(hh) < 5000 else None
+    standing = latest_record_ids(session, year, subset)
+    # the year's records marked unsigned (few), kept where they are the household's standing record
+    q = select(IncomeRecord.household_id, IncomeRecord.id, IncomeRecord.collected_on).where(
+        IncomeRecord.year == year, IncomeRecord.signatures_collected.is_(False)).order_by(IncomeRecord.household_id)
+    if subset is not None:
+        q = q.where(among(IncomeRecord.household_id, subset))
     out = []
-    for start in range(0, len(ids), 900):
-        q = select(IncomeRecord.household_id, IncomeRecord.collected_on).where(
-            IncomeRecord.id.in_(ids[start:start + 900]), IncomeRecord.signatures_collected.is_(False))
-        for hid, collected_on in session.execute(q):
-            when = f"{collected_on} 采集的" if collected_on else ""
-            out.append(Finding("SIGNATURES_MISSING", hh[hid].household_no, None,
-                               f"{year} 年{when}收入记录登记为采集人、被采集人未双签字：收入核算明细表须双方签字确认"))
+    for hid, rid, collected_on in session.connection().execute(q):
+        if hid not in hh or standing.get(hid) != rid:
+            continue
+        when = f"{collected_on} 采集的" if collected_on else ""
+        out.append(Finding("SIGNATURES_MISSING", hh[hid].no, None,
+                           f"{year} 年{when}收入记录登记为采集人、被采集人未双签字：收入核算明细表须双方签字确认"))
     return out

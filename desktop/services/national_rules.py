@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy import String, and_, func, select, type_coerce
+from sqlalchemy import String, and_, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..models import Household, Measure, Member
@@ -342,7 +342,7 @@ class HH:
     __slots__ = ("id", "no", "status", "poverty", "a23", "a24", "a25", "a26", "risks", "other_note", "disasters",
                  "identified_on", "way", "removed_on", "whole_guarantee", "phone", "contact_person", "contact_phone",
                  "after", "pops", "members", "everyone", "measures", "measure_cats", "assessment", "phone_11",
-                 "phone_mobile", "watch")
+                 "phone_mobile", "watch", "category", "closed")
 
     def __getattr__(self, name):  # the 风险消除后 facts by their field names (after_a28 …)
         if name.startswith("after_"):
@@ -402,20 +402,22 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
                H.a24_school_dropout, H.a25_water_unsafe, type_coerce(H.a27_risk_types, String),
                H.a27_other_note, type_coerce(H.a27a_disaster_types, String), H.identified_on, H.a53_removal_way,
                H.a54_removed_on, H.whole_no_labor_guarantee, H.phone, H.a55_contact_person, H.contact_phone,
-               *[getattr(H, f) for f, _ in AFTER_FIELDS])
+               or_(*[getattr(H, f).is_not(None) for f in AFTER_KEYS]), H.a3_category, H.closed_on.is_not(None))
     if household_ids is not None:
         q = q.where(among(H.id, household_ids))
     elif open_only:
         q = q.where(H.closed_on.is_(None))
     households: dict[int, HH] = {}
+    with_after: list[HH] = []  # households with a 风险消除后 block (the removed ones), read in a second query
     unremoved = rules.UNREMOVED
     pop_sets: dict[tuple, frozenset] = {}
     for r in _rows(session, q):
         h = HH()
         (h.id, h.no, h.status, h.poverty, h.a23, h.a24, h.a25, risks, note, disasters, h.identified_on, h.way,
-         h.removed_on, h.whole_guarantee, phone, person, cphone) = r[:17]
-        after = r[17:]
-        h.after = dict(zip(AFTER_KEYS, after, strict=True)) if any(v is not None for v in after) else _NO_AFTER
+         h.removed_on, h.whole_guarantee, phone, person, cphone, has_after, h.category, h.closed) = r
+        h.after = _NO_AFTER
+        if has_after:
+            with_after.append(h)
         h.risks = frozenset(_json_list(risks)) if risks and risks != "[]" else _NO_ITEMS
         h.other_note, h.disasters = _text(note), _json_list(disasters) or None
         h.phone, h.contact_person, h.contact_phone = _text(phone), _text(person), _text(cphone)
@@ -437,6 +439,11 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
         h.assessment = assessments.get(h.id)
         households[h.id] = h
 
+    aq = select(H.id, *[getattr(H, f) for f in AFTER_KEYS])
+    for start in range(0, len(with_after), 5000):
+        part = {h.id: h for h in with_after[start:start + 5000]}
+        for r in _rows(session, aq.where(among(H.id, list(part)))):
+            part[r[0]].after = dict(zip(AFTER_KEYS, r[1:], strict=True))
     mq = select(Measure.household_id, Measure.member_id, Measure.category, Measure.item, Measure.start_date,
                 Measure.developmental_override, Measure.raises_working_ability,
                 and_(*_active(as_of)).label("active"))
