@@ -158,8 +158,12 @@ def set_rule_enabled(session: Session, number: str, enabled: bool) -> None:
     if not rule.checked:
         raise RulesError(f"规则 {number} 本程序不检查（{rule.reason}），不能开启")
     off = set(_off(session))
+    was_on = number not in off
     (off.discard if enabled else off.add)(number)
     settings.set_app(session, OFF_KEY, json.dumps(sorted(off)) if off else None)
+    if was_on != enabled:  # its open ledger entries are 已停用 while it is off (services.rectification)
+        from . import rectification  # late: rectification reads the checks, which read this module
+        rectification.rule_switched(session, number, enabled)
 
 
 def enabled_rules(session: Session) -> list[NationalRule]:

@@ -16,6 +16,10 @@ the same thing found again by a later run is the same ledger entry. States:
 A finding that comes back after 已整改 is reopened (待整改) and counted (`reopened`). Only households the run
 checked are moved: a run over one village never closes another village's entries.
 
+- 已停用 (disabled): a 待整改 entry of a national rule the township switched off (national_rules.set_rule_enabled,
+  and any run while the rule is off). Nothing checks it any more, so it is not work for the village: not counted
+  as 待整改, not sent down, not printed. Switched on again, it is 待整改 until the next run confirms or fixes it.
+
 Who: everyone sees the entries of the villages they may see (a 村级录入员 their own); deciding an entry is a write
 to its household. The automatic moves of a run are written in bulk with one audit entry summing them up; a
 person's decision is an ordinary audited change of the entry.
@@ -37,8 +41,9 @@ from .access import AccessDenied
 from .codes import codes
 from .errors import ServiceError
 
-OPEN, FIXED, WAIVED = "open", "fixed", "waived"
-STATES = (OPEN, FIXED, WAIVED)
+OPEN, FIXED, WAIVED, DISABLED = "open", "fixed", "waived", "disabled"
+STATES = (OPEN, FIXED, WAIVED)  # what a person (or a village's reply) may set
+SHOWN_STATES = (*STATES, DISABLED)  # what an entry may be: 已停用 is set by switching its rule off
 CHUNK = 900
 SYSTEM = "系统（复查）"  # shown as the decider of the moves the checks make
 
@@ -146,10 +151,12 @@ class SyncResult:
     fixed: int
     open: int  # entries 待整改 after the run (in the households checked)
     waived: int
+    disabled: int = 0  # entries 已停用 after the run (their rule switched off)
 
     def summary(self) -> str:
+        off = f"，规则已停用 {self.disabled} 条" if self.disabled else ""
         return (f"整改台账：新增 {self.new} 条，重新出现 {self.reopened} 条，自动确认已整改 {self.fixed} 条；"
-                f"现待整改 {self.open} 条，无需整改 {self.waived} 条")
+                f"现待整改 {self.open} 条，无需整改 {self.waived} 条{off}")
 
 
 @dataclass(frozen=True)
@@ -192,8 +199,9 @@ def sync(session: Session, year: int, as_of: date, findings: Iterable, household
     updated); fixed ones found again reopen; entries of the checked households not found become 已整改.
 
     `active_rules` are the national rule numbers the run checked (those the township has not switched off). An
-    entry of a national rule not among them is left as it stands: a rule switched off checks nothing, so its
-    absence from the findings says nothing about the data (switched on again, the next run moves it as usual).
+    entry of a national rule not among them is not fixed: a rule switched off checks nothing, so its absence from
+    the findings says nothing about the data. A 待整改 one becomes 已停用 (shown so, not counted as open); the
+    others keep their state (switched on again, the next run moves them as usual; 已停用 found again is 待整改).
     Closed households (户注销) are skipped: their entries are neither opened, moved nor marked 已整改.
 
     An entry keeps following its finding when the key of the finding changes: a finding of one of our codes that
@@ -232,7 +240,7 @@ def sync(session: Session, year: int, as_of: date, findings: Iterable, household
     for key, r in existing.items():
         if movable(key, r):
             spare.setdefault((key[0], key[2], r.code), []).append(key)
-    new_rows, seen, reopen, reworded, rekeyed = [], [], [], [], []
+    new_rows, seen, reopen, reworded, rekeyed, revive = [], [], [], [], [], []
     for key, f in found.items():
         r, moved = existing.get(key), False
         if r is None:
@@ -252,8 +260,12 @@ def sync(session: Session, year: int, as_of: date, findings: Iterable, household
         seen.append(r.id)
         if r.state == FIXED:
             reopen.append(r.id)
+        elif r.state == DISABLED:  # its rule (or our code taking it over) checks again and finds it
+            revive.append(r.id)
         if moved or r.message != f.message:
             reworded.append({"rid": r.id, "message": f.message, "title": f.title})
+    off = [r.id for key, r in existing.items()
+           if key not in found and r.state == OPEN and key[1] in national and key[1] not in active]
     fix = [r.id for key, r in existing.items()
            if key not in found and r.state != FIXED and not (key[1] in national and key[1] not in active)]
     if new_rows:
@@ -269,6 +281,9 @@ def sync(session: Session, year: int, as_of: date, findings: Iterable, household
         session.execute(update(t).where(t.c.id.in_(reopen[start:start + CHUNK])).values(
             state=OPEN, reopened=t.c.reopened + 1, fixed_on=None, reason=None, decided_by=None, decided_on=as_of,
             decided_message=None))
+    for ids_, state in ((off, DISABLED), (revive, OPEN)):
+        for start in range(0, len(ids_), CHUNK):
+            session.execute(update(t).where(t.c.id.in_(ids_[start:start + CHUNK])).values(state=state))
     for start in range(0, len(fix), CHUNK):
         session.execute(update(t).where(t.c.id.in_(fix[start:start + CHUNK])).values(
             state=FIXED, fixed_on=as_of, decided_by=None, decided_on=as_of))
@@ -281,11 +296,27 @@ def sync(session: Session, year: int, as_of: date, findings: Iterable, household
         for state, hid in session.execute(q if ids is None else q.where(Rectification.household_id.in_(ids))):
             if hid not in closed:
                 states[state] += 1
-    result = SyncResult(len(new_rows), len(reopen), len(fix), states[OPEN], states[WAIVED])
-    if new_rows or reopen or fix or rekeyed:
+    result = SyncResult(len(new_rows), len(reopen), len(fix), states[OPEN], states[WAIVED], states[DISABLED])
+    if new_rows or reopen or fix or rekeyed or off or revive:
         audit.record(session, "update", "rectification", field="state", new=f"{year} 年度检查（截至 {as_of}）："
                      f"{result.summary()}")
     return result
+
+
+def rule_switched(session: Session, number: str, enabled: bool) -> int:
+    """A national rule switched off (on): its 待整改 entries of every year become 已停用 (its 已停用 ones 待整改
+    again, until the next run confirms or fixes them). Called by national_rules.set_rule_enabled, which checks
+    who may; returns how many entries moved (audited as one summary)."""
+    access.manager(session, "设置疑点规则")
+    before, after = (DISABLED, OPEN) if enabled else (OPEN, DISABLED)
+    t = Rectification.__table__
+    moved = session.execute(update(t).where(t.c.rule_key == number, t.c.state == before)
+                            .values(state=after)).rowcount or 0
+    if moved:
+        audit.record(session, "update", "rectification", field="state",
+                     new=f"疑点规则 {number} {'重新开启' if enabled else '已关闭'}：{moved} 条问题"
+                         f"由{state_name(before)}改为{state_name(after)}")
+    return moved
 
 
 def _chunks(ids: list[int] | None):

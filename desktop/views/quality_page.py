@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from ..services import rectification, rectification_book, register
 from ..services.context import AppContext
 from ..services.errors import ServiceError
-from ..services.rectification import FIXED, OPEN, STATES, WAIVED, Entry
+from ..services.rectification import DISABLED, FIXED, OPEN, SHOWN_STATES, STATES, WAIVED, Entry
 from ..services.register import Problem
 from .errors import error_label, set_error, show_error, show_info
 from .file_dialogs import documents_dir
@@ -44,7 +44,7 @@ from .widgets.tables import setup_list_table
 HINT_STYLE = "color: #555;"
 # the state box: what each choice shows
 STATE_FILTERS = (("当前问题（待整改、无需整改）", (OPEN, WAIVED)), ("待整改", (OPEN,)), ("无需整改", (WAIVED,)),
-                 ("已整改", (FIXED,)), ("全部", STATES))
+                 ("已整改", (FIXED,)), ("已停用（规则已关闭）", (DISABLED,)), ("全部", SHOWN_STATES))
 
 
 class QualityPage(QWidget):
@@ -247,10 +247,10 @@ class QualityPage(QWidget):
         self._apply_wanted()
 
     def _counts_text(self) -> str:
-        n = {s: 0 for s in STATES}
+        n = {s: 0 for s in SHOWN_STATES}
         for e in self.entries:
             n[e.state] += 1
-        return "，".join(f"{rectification.state_name(s)} {n[s]} 条" for s in STATES)
+        return "，".join(f"{rectification.state_name(s)} {n[s]} 条" for s in SHOWN_STATES if s != DISABLED or n[s])
 
     # ------------------------------------------------------------------ filters
 
@@ -300,7 +300,7 @@ class QualityPage(QWidget):
 
     def _filter_changed(self, *_args, keep_rules: bool = False) -> None:
         vid = self.village_combo.currentData()
-        states = frozenset(self.state_combo.currentData() or STATES)
+        states = frozenset(self.state_combo.currentData() or SHOWN_STATES)
         key = (self._generation, vid, states)
         if self._base is not None and self._base[0] == key:
             base, counts = self._base[1], self._base[2]  # only the rule changed: same entries, same counts

@@ -122,7 +122,7 @@ RULES = {
     "setup.needs_first_run": "open", "setup.township_name": "open", "setup.complete_first_run": "admin",
     "warnings.village_ratios": "any", "warnings.dashboard": "any",
     "rectification.check": "village", "rectification.sync": "village-write", "rectification.entries": "any",
-    "rectification.active_rules": "any",
+    "rectification.active_rules": "any", "rectification.rule_switched": "manager",
     "rectification.decide": "village-write", "rectification.open_counts": "any", "rectification.states_of": "any",
     "rectification_book.export_village": "village", "rectification_book.export_villages": "any",
     "rectification_book.import_replies": "village-write",

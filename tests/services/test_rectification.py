@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
-from desktop.services import checks, corrections, national_rules, rectification, register
+from desktop.services import checks, corrections, national_rules, rectification, register, settings
 from desktop.services.access import AccessDenied
-from desktop.services.rectification import FIXED, OPEN, WAIVED, RectificationError
+from desktop.services.rectification import DISABLED, FIXED, OPEN, WAIVED, RectificationError
 
 from ..conftest import TODAY, YEAR, family
 
@@ -237,24 +237,51 @@ def test_entries_recorded_under_our_code_follow_their_finding_to_its_national_nu
     assert sorted(e.id for e in ledger(ctx)) == ids and third.sync.waived == 1
 
 
-def test_a_rule_switched_off_leaves_its_open_findings_as_they_were(ctx, poor):
+def test_a_rule_switched_off_shows_its_open_findings_as_disabled_not_open(ctx, poor):
+    """Switching 3_02_009 off makes its 待整改 entry 已停用 at once: not counted as open (预警中心, reports), not
+    sent down; a run while it is off neither fixes nor reopens it. Switched on, it is 待整改 until a run moves it."""
     ctx.run(rectification.check, YEAR, TODAY)
     guarantee = {e.rule_key: e for e in ledger(ctx) if e.code == "GUARANTEE_MISSING"}
-    assert {"3_02_002", "3_02_009"} <= set(guarantee)
+    assert {"3_02_002", "3_02_009"} <= set(guarantee) and guarantee["3_02_009"].state == OPEN
     ctx.run(national_rules.set_rule_enabled, "3_02_009", False)
+    off = next(e for e in ledger(ctx) if e.rule_key == "3_02_009")
+    assert (off.state, off.state_name, off.is_open) == (DISABLED, "已停用", False)
+    assert "3_02_009" not in {c.rule_key for c in ctx.read(rectification.open_counts, YEAR)}
+    assert "3_02_002" in {c.rule_key for c in ctx.read(rectification.open_counts, YEAR)}
     result = ctx.run(rectification.check, YEAR, LATER)
-    assert result.sync.fixed == 0 and result.sync.new == 0
+    assert result.sync.fixed == 0 and result.sync.new == 0 and result.sync.disabled == 1
+    assert "已停用 1 条" in result.sync.summary()
     still = next(e for e in ledger(ctx) if e.rule_key == "3_02_009")
-    assert (still.id, still.state, still.fixed_on, still.last_found_on) == (guarantee["3_02_009"].id, OPEN, None,
+    assert (still.id, still.state, still.fixed_on, still.last_found_on) == (guarantee["3_02_009"].id, DISABLED, None,
                                                                             TODAY)
-    # switched on again and the data corrected meanwhile: the next run closes it as usual
+    # switched on again: 待整改 at once; the data corrected meanwhile, the next run closes it as usual
     ctx.run(national_rules.set_rule_enabled, "3_02_009", True)
+    assert next(e for e in ledger(ctx) if e.rule_key == "3_02_009").state == OPEN
     data, members = ctx.read(register.get_household, poor)
     data.a23_housing_unsafe, data.a24_school_dropout, data.a25_water_unsafe = False, False, False
     ctx.run(register.save_household, data, members, TODAY)
     ctx.run(rectification.check, YEAR, LATER)
     closed = {e.rule_key: e for e in ledger(ctx) if e.code == "GUARANTEE_MISSING"}
     assert closed["3_02_009"].state == FIXED and closed["3_02_002"].state == FIXED
+
+
+def test_a_run_while_a_rule_is_off_disables_entries_left_open_and_a_run_after_reopens_them(ctx, poor):
+    """A ledger whose rule was turned off without the switch moving it (a database from before 已停用): the next run
+    shows its 待整改 entry as 已停用; once the rule is on again and still finds it, the entry is 待整改 (not counted
+    as reopened)."""
+    ctx.run(rectification.check, YEAR, TODAY)
+    with ctx.db.session(ctx.user) as s:
+        settings.set_app(s, national_rules.OFF_KEY, '["3_02_009"]')
+        s.commit()
+    assert next(e for e in ledger(ctx) if e.rule_key == "3_02_009").state == OPEN
+    ctx.run(rectification.check, YEAR, LATER)
+    assert next(e for e in ledger(ctx) if e.rule_key == "3_02_009").state == DISABLED
+    with ctx.db.session(ctx.user) as s:
+        settings.set_app(s, national_rules.OFF_KEY, None)
+        s.commit()
+    again = ctx.run(rectification.check, YEAR, LATER)
+    assert next(e for e in ledger(ctx) if e.rule_key == "3_02_009").state == OPEN
+    assert (again.sync.reopened, again.sync.disabled) == (0, 0)
 
 
 def test_a_code_whose_rules_are_all_switched_off_keeps_its_entry(ctx, poor):
@@ -268,7 +295,7 @@ def test_a_code_whose_rules_are_all_switched_off_keeps_its_entry(ctx, poor):
     now = medical_entries(ctx)
     assert result.sync.new == 0 and result.sync.fixed == 0
     assert now[MEDICAL].id == before["2_01_008"].id and now[MEDICAL].rule is None and now[MEDICAL].state == OPEN
-    assert now["2_01_016"].id == before["2_01_016"].id and now["2_01_016"].state == OPEN
+    assert now["2_01_016"].id == before["2_01_016"].id and now["2_01_016"].state == DISABLED
 
 
 def test_a_closed_household_is_skipped_by_the_ledger_not_marked_fixed(ctx, world):
