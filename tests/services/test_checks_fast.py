@@ -1,0 +1,113 @@
+"""The fast reading of a check (national_rules.load_facts, issue 20) against a plain reading of the same rows.
+
+load_facts reads a member's code and yes/no cells as one packed text split once per distinct combination, works
+out birth date, age and ID faults from cached parts of the number, counts the ID numbers held twice while it reads
+and fetches the 风险消除后 block in a second query. Here every one of those is compared, member by member, with the
+ORM's own objects, the SQL condition income.alive_at and the plain per-member functions (_born, _id_fault, which
+use services.idnumber.check_digit) — on rows as messy as old imports leave them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from desktop.models import Household, Member
+from desktop.services import assess, income, national_rules
+from desktop.services.idnumber import age_on, make_id
+
+from ..conftest import TODAY, YEAR
+from .builders import AREA, bad_checksum, id_with
+
+FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+CODES = {"sex": "sex", "relation": "relation", "ethnicity": "ethnicity", "education": "education",
+         "school": "school", "health": "health", "disability_grade": "disability_grade", "labor": "labor",
+         "work_region": "work_region", "a20_dibao": "a20", "a21_tekun": "a21", "status": "status",
+         "a17_medical": "a17", "a17_resident_medical": "res", "a17_employee_medical": "emp",
+         "a18_serious_illness": "a18", "a19_pension": "a19", "a19_employee_pension": "a19e",
+         "work_months": "work_months", "public_post_months": "post_months", "name": "name"}
+
+
+def messy_register(b) -> dict[str, int]:
+    shared = make_id(AREA, date(1980, 1, 2), 901, "1")
+    first = b.household(no="F001")
+    b.raw_member(first, "校验错", bad_checksum(make_id(AREA, date(1990, 5, 6), 902, "1")), "03", "1")
+    b.raw_member(first, "残疾证", make_id(AREA, date(1975, 2, 3), 903, "2") + "41", "04", "2", health="04",
+                 disability_grade="01")
+    b.raw_member(first, "全角", make_id(AREA, date(2012, 7, 8), 904, "1").translate(FULL_WIDTH), "03", "1",
+                 school="03")
+    b.raw_member(first, "二月三十", id_with("19990230", 905), "03", "1")
+    b.raw_member(first, "未出生", id_with("20300101", 906), "03", "1")
+    b.raw_member(first, "太短", "37030519", "", None, a17_medical=None, labor=None)
+    b.raw_member(first, "空格小写", (make_id(AREA, date(1966, 1, 1), 907, "2")[:10] + " "
+                                   + make_id(AREA, date(1966, 1, 1), 907, "2")[10:]).lower(), "05", "2",
+                 a17_medical=False, a17_resident_medical=False, a17_employee_medical=None, a18_serious_illness=None,
+                 a19_pension=False, a19_employee_pension=True, a20_dibao="1", a21_tekun="0", work_months=13,
+                 public_post_months=6, school_absence_reason="  ", work_place=" 外省某县 ", phone=" 13912345678 ")
+    b.raw_member(first, "同号甲", shared, "03", "1")
+    b.raw_member(first, "去世", make_id(AREA, date(1940, 1, 1), 908, "1"), "06", "1", status="dead",
+                 status_date=date(2024, 3, 1))
+    second = b.household(no="F002", monitoring_status="removed", identified_on=date(2023, 1, 5),
+                         a53_removal_way="2", a54_removed_on=date(2024, 2, 1), after_dropout=False,
+                         after_a28=Decimal("1234.50"), after_a34=Decimal("0"))
+    b.raw_member(second, "同号乙", shared, "03", "1")
+    closed = b.household(no="F003", closed_on=date(2024, 1, 1))
+    b.raw_member(closed, "注销户同号", shared, "03", "1")
+    return {"first": first, "second": second, "closed": closed}
+
+
+def test_member_facts_equal_a_plain_reading(b):
+    ids = messy_register(b)
+    s = b.s
+    ys = assess.year_settings(s, YEAR)
+    point = ys.status_time_point
+    facts = national_rules.load_facts(s, YEAR, TODAY, {}, None, point, ys.monitoring_line, ys.thresholds,
+                                      open_only=True)
+    assert ids["closed"] not in facts.households and {ids["first"], ids["second"]} <= set(facts.households)
+    alive = set(s.scalars(select(Member.id).where(income.alive_at(point))))
+    rows = s.scalars(select(Member).order_by(Member.id)).all()
+    seen = 0
+    for row in rows:
+        if row.household_id not in facts.households:
+            continue
+        h = facts.households[row.household_id]
+        m = next(x for x in h.everyone if x.id == row.id)
+        seen += 1
+        for column, attr in CODES.items():
+            want = getattr(row, column)
+            if column == "relation" and not want:
+                want = None  # a blank relation reads as none
+            assert getattr(m, attr) == want and type(getattr(m, attr)) is type(want), (row.name, column)
+        assert m.alive is (row.id in alive), row.name
+        assert (m in h.members) is (row.id in alive)
+        plain = national_rules.Mem()
+        plain.id_number, plain.norm, plain.run = row.id_number, national_rules._norm(row.id_number), m.run
+        born = national_rules._born(plain)
+        assert (m.norm, m.born, m.id_fault) == (plain.norm, born, national_rules._id_fault(plain)), row.name
+        assert m.age == (age_on(born, point) if born is not None and born <= point else None), row.name
+        assert (m.phone, m.work_place, m.absence) == tuple(
+            (v.strip() or None) if v is not None else None for v in (row.phone, row.work_place,
+                                                                      row.school_absence_reason))
+    assert seen == sum(len(h.everyone) for h in facts.households.values()) > 10
+    faults = Counter(m.id_fault for h in facts.households.values() for m in h.everyone)
+    assert faults["checksum18"] >= 1 and faults["length"] >= 1 and faults[None] >= 5  # the messy rows are there
+
+    # ID numbers held by more than one living member (anywhere), listed for the open households' holders
+    count = Counter(r.id_number for r in rows if r.id in alive)
+    want = defaultdict(list)
+    nos = dict(s.execute(select(Household.id, Household.household_no)).all())
+    for r in rows:
+        if r.id in alive and count[r.id_number] > 1 and r.household_id in facts.households:
+            want[national_rules._norm(r.id_number)].append((r.household_id, nos[r.household_id], r.name))
+    assert dict(facts.by_number) == dict(want) and len(want) == 1
+    assert [x[2] for x in next(iter(want.values()))] == ["同号甲", "同号乙"]
+
+    # the 风险消除后 block: read where a household has one, none elsewhere
+    removed = s.get(Household, ids["second"])
+    assert facts.households[ids["second"]].after == {f: getattr(removed, f) for f in national_rules.AFTER_KEYS}
+    assert facts.households[ids["second"]].after["after_a28"] == Decimal("1234.50")
+    assert facts.households[ids["first"]].after == {}
+    assert facts.households[ids["first"]].category == s.get(Household, ids["first"]).a3_category
