@@ -165,12 +165,43 @@ def _merge(ours: list[Finding], hits: list, numbers: dict[int, str]) -> list[Fin
     return out
 
 
+class _Holders:
+    """ID number → its holders [(household number, member)], in the order first seen; a list only for the numbers held
+    more than once (a county has 300,000 numbers and a handful of duplicates)."""
+
+    __slots__ = ("first", "multi")
+
+    def __init__(self):
+        self.first: dict[str, tuple] = {}
+        self.multi: dict[str, list] = {}
+
+    def add(self, number: str, holder: tuple) -> None:
+        first = self.first.get(number)
+        if first is None:
+            self.first[number] = holder
+        elif (xs := self.multi.get(number)) is None:
+            self.multi[number] = [first, holder]
+        else:
+            xs.append(holder)
+
+    def __iter__(self):
+        return iter(self.first)
+
+    def held_more_than_once(self):
+        multi = self.multi
+        if multi:
+            for number in self.first:
+                if number in multi:
+                    yield number, multi[number]
+
+
 def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: bool) -> list[Finding]:
     """Our member codes over the members national_rules.load_facts read (status 正常 ones). An ID number that is
     well formed (18 digits or a 残疾人证 on one, right check digit, a real date) is judged from its parts; only the
     others go through parse_id for the wording of the fault."""
     out = []
-    by_id_number = defaultdict(list)
+    by_id_number = _Holders()
+    hold = by_id_number.add
     by_household = defaultdict(list)
     disabled = codes("health").code_of("残疾")
     in_school = codes("school").codes_with("in_school")
@@ -190,7 +221,7 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
             born = m.born
             if m.id_fault is None and born is not None and (len(number) == 18 or number[18:].isdigit()):
                 who_sex = "1" if int(number[16]) % 2 else "2"
-                by_id_number[number].append((no, m))
+                hold(number, (no, m))
                 if born > as_of or born < EARLIEST_BIRTH:
                     err = birth_date_error(parse_id(m.id_number), as_of)
                     out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{m.who()}：{err}"))
@@ -216,13 +247,12 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
     if subset:
         _add_outside_holders(session, hh, by_id_number)
     mine = {h.no for h in hh.values()}
-    for number, holders in by_id_number.items():
-        if len(holders) > 1:
-            holders = sorted(holders, key=lambda h: h[0])  # by 户编号: the same text whatever order rows came in
-            where = "、".join(f"户 {no}“{m.name}”" for no, m in holders)
-            for no in dict.fromkeys(no for no, _ in holders):  # one finding per household holding it
-                if no in mine:
-                    out.append(Finding("ID_DUPLICATE", no, number, f"身份证号 {number} 同时登记在 {where}"))
+    for number, holders in by_id_number.held_more_than_once():
+        holders = sorted(holders, key=lambda h: h[0])  # by 户编号: the same text whatever order rows came in
+        where = "、".join(f"户 {no}“{m.name}”" for no, m in holders)
+        for no in dict.fromkeys(no for no, _ in holders):  # one finding per household holding it
+            if no in mine:
+                out.append(Finding("ID_DUPLICATE", no, number, f"身份证号 {number} 同时登记在 {where}"))
     for hid, ms in by_household.items():
         if not ms:
             continue
@@ -245,7 +275,7 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
 EARLIEST_BIRTH = date(1890, 1, 1)  # idnumber.birth_date_error's default
 
 
-def _id_number_findings(no: str, m, as_of: date, point: date, by_id_number: dict, in_school, disabled,
+def _id_number_findings(no: str, m, as_of: date, point: date, by_id_number: _Holders, in_school, disabled,
                         sex) -> list[Finding]:
     """Our ID codes for a number that is not plainly well formed, as parse_id words them (the few)."""
     out = []
@@ -256,7 +286,7 @@ def _id_number_findings(no: str, m, as_of: date, point: date, by_id_number: dict
     elif not info.valid:
         out.append(Finding("ID_CHECKSUM", no, m.id_number, f"{who}：{info.error}"))
     else:
-        by_id_number[info.number].append((no, m))
+        by_id_number.add(info.number, (no, m))
         if (err := birth_date_error(info, as_of)):
             out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{who}：{err}"))
         elif m.sex and m.sex != info.sex:
@@ -272,7 +302,7 @@ def _id_number_findings(no: str, m, as_of: date, point: date, by_id_number: dict
     return out
 
 
-def _add_outside_holders(session: Session, hh: dict, by_id_number: dict) -> None:
+def _add_outside_holders(session: Session, hh: dict, by_id_number: _Holders) -> None:
     """Living members elsewhere in the register who hold an ID of the checked households."""
     numbers = list(by_id_number)
     for start in range(0, len(numbers), 900):
@@ -282,7 +312,7 @@ def _add_outside_holders(session: Session, hh: dict, by_id_number: dict) -> None
                     Household.closed_on.is_(None)))
         for no, hid, name, number in session.execute(q):
             if hid not in hh:
-                by_id_number[number].append((no, _Holder(name)))
+                by_id_number.add(number, (no, _Holder(name)))
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Household, Measure, Member
 from ..paths import resource_path
-from . import access, income, rules, settings
+from . import access, gcpause, income, rules, settings
 from .codes import codes
 from .dates import add_months, months_between
 from .db import among
@@ -400,7 +400,14 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
                point: date, line: Decimal, thresholds: dict, *, open_only: bool = False) -> Facts:
     """Households, members and measures in three queries (JSON cells read as text, parsed only when not empty).
     open_only: a whole-register run leaves closed households (户注销) out, their members too (as holders of an ID).
-    The members read here are the only member pass of a check: services.checks runs its own member codes over them."""
+    The members read here are the only member pass of a check: services.checks runs its own member codes over them.
+    The cyclic collector is paused meanwhile (services.gcpause: none of these objects is in a cycle)."""
+    with gcpause.paused():
+        return _load_facts(session, year, as_of, assessments, household_ids, point, line, thresholds, open_only)
+
+
+def _load_facts(session: Session, year: int, as_of: date, assessments: dict, household_ids: list[int] | None,
+                point: date, line: Decimal, thresholds: dict, open_only: bool) -> Facts:
     H = Household
     q = select(H.id, H.household_no, H.monitoring_status, H.a4_poverty_alleviated, H.a23_housing_unsafe,
                H.a24_school_dropout, H.a25_water_unsafe, type_coerce(H.a27_risk_types, String),
@@ -497,6 +504,10 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
         (m.sex, m.relation, m.ethnicity, m.education, m.school, m.health, m.disability_grade, m.labor, m.work_region,
          m.a20, m.a21, m.status, m.a17, m.res, m.emp, m.a18, m.a19, m.a19e, alive) = unpack[packed]
         m.post, m.post_kinds, m.items = False, 0, _NO_ITEMS
+        # the text cells as the rules read them (_text): stripped, blank as none
+        m.phone = (m.phone_raw.strip() or None) if m.phone_raw else None
+        m.work_place = (m.work_place_raw.strip() or None) if m.work_place_raw else None
+        m.absence = (m.absence_raw.strip() or None) if m.absence_raw else None
         m.id_number = number = m.id_number or ""
         # what every member's checks read (our ID codes, ages): worked out here rather than on first use
         if number.isascii():
@@ -515,8 +526,14 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
         if alive:
             m.alive = True
             h.members.append(m)
-            if whole:
-                _hold(holders, multi, m.id_number, (seq, m.norm, (h.id, h.no, m.name)))
+            if whole:  # _hold, written out: once per member
+                first = holders.get(number)
+                if first is None:
+                    holders[number] = (seq, m.norm, (h.id, h.no, m.name))
+                elif (xs := multi.get(number)) is None:
+                    multi[number] = [first, (seq, m.norm, (h.id, h.no, m.name))]
+                else:
+                    xs.append((seq, m.norm, (h.id, h.no, m.name)))
             elif m.id_number in shared:
                 by_number[m.norm].append((h.id, h.no, m.name))
             if m.phone_raw and m.phone:
@@ -1272,6 +1289,11 @@ assert set(CODE_WHO) == set(CODE_RULES)
 
 def evaluate(session: Session, facts: Facts, enabled: list[NationalRule]) -> list[Hit]:
     """Every enabled rule over the facts: one hit per (rule, household or member)."""
+    with gcpause.paused():
+        return _evaluate(session, facts, enabled)
+
+
+def _evaluate(session: Session, facts: Facts, enabled: list[NationalRule]) -> list[Hit]:
     by_pop_member: dict[str, list] = defaultdict(list)
     by_pop_household: dict[str, list] = defaultdict(list)
     by_pop_code: dict[str, list] = defaultdict(list)
