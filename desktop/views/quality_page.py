@@ -250,7 +250,7 @@ class QualityPage(QWidget):
         n = {s: 0 for s in SHOWN_STATES}
         for e in self.entries:
             n[e.state] += 1
-        return "，".join(f"{rectification.state_name(s)} {n[s]} 条" for s in SHOWN_STATES if s != DISABLED or n[s])
+        return "，".join(f"{rectification.state_name(s)} {n[s]} 条" for s in SHOWN_STATES)
 
     # ------------------------------------------------------------------ filters
 
