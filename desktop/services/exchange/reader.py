@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -29,6 +30,12 @@ from .measure import LIMITS, FileRefused, Limits, SheetScan, check_size, open_zi
 from .values import Bad, clip, converter, show
 
 HEADER_SCAN = 30  # rows searched for the header
+CHUNKED_ABOVE = 128 << 20  # a sheet whose XML is larger is read a block of rows at a time (Book._chunks)
+CHUNK_XML = 64 << 20  # bytes of a sheet's XML read by calamine at once in such a sheet
+_SHEET_DATA = re.compile(rb"<sheetData\b[^>]*>")
+_DIMENSION_TAG = re.compile(rb"<dimension\b[^>]*/>")
+_EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>')
 MAX_ERRORS = 50_000  # errors kept for the list; the count goes on
 HEADER_CHARS = 40  # a header is echoed up to here
 REASON_CHARS = 400  # a reason is cut here (converters already cut the values they quote)
@@ -291,12 +298,76 @@ class Book:
         if self.is_sparse(name):
             yield from self._rows_sparse(name)
             return
-        sheet = self._wb.get_sheet_by_name(name)
-        try:
-            for i, row in enumerate(sheet.iter_rows()):
-                yield i + 1, row
-        finally:
-            del sheet
+        scan = self.scan(name)
+        if scan is not None and scan.xml_bytes > CHUNKED_ABOVE:
+            chunks = self._chunks(name)
+            if chunks is not None:
+                yield from chunks
+                return
+        yield from _calamine_rows(self._wb.get_sheet_by_name(name))
+
+    def _chunks(self, name: str) -> Iterator[tuple[int, list]] | None:
+        """A large sheet read by calamine a block of rows at a time (issue 20: calamine holds a whole sheet as a
+        grid, a county's one-row-a-person list would take well over 1 GB): each block of about CHUNK_XML bytes of
+        the sheet's rows is put in a workbook of its own — the file's other parts as they are (shared strings,
+        styles), the sheet's XML cut to those rows — and read by the same calamine as any sheet. Cells keep their
+        positions (r="…"), so rows come out numbered and placed as from the whole sheet. None when the sheet's XML
+        is not laid out as expected (then it is read whole)."""
+        part = self._zip_parts[name]
+        with zipfile.ZipFile(self.path) as z:
+            with z.open(part) as f:
+                first = f.read(1 << 20)
+            m = _SHEET_DATA.search(first)
+            if m is None or b"</row>" not in first:
+                return None
+        return self._chunk_rows(name, part, m.end())
+
+    def _chunk_rows(self, name: str, part: str, data_at: int) -> Iterator[tuple[int, list]]:
+        from python_calamine import CalamineWorkbook
+        sheets = set(self._zip_parts.values())
+        with zipfile.ZipFile(self.path) as z:
+            # what calamine reads besides the sheet: the package's XML parts (sizes measured before), other sheets
+            # left empty
+            others = [(info, z.read(info) if info.filename not in sheets else _EMPTY_SHEET)
+                      for info in z.infolist()
+                      if info.filename != part and info.filename.lower().endswith((".xml", ".rels"))]
+            with z.open(part) as f:
+                head = f.read(data_at)
+                head = _DIMENSION_TAG.sub(b"", head)  # the whole sheet's extent: not this block's
+                carry = b""
+                done = 0  # rows yielded so far (calamine numbers from the sheet's first row)
+                while True:
+                    data = f.read(CHUNK_XML)
+                    buf = carry + data if carry else data
+                    cut = buf.rfind(b"</row>") + len(b"</row>") if data else len(buf)
+                    if cut < len(b"</row>"):
+                        cut = len(buf)
+                    block, carry = buf[:cut], buf[cut:]
+                    if not data:
+                        end = block.find(b"</sheetData>")
+                        block = block[:end] if end >= 0 else block
+                    if block.strip():
+                        buf = None
+                        book = io.BytesIO()
+                        with zipfile.ZipFile(book, "w", zipfile.ZIP_STORED) as out:
+                            for info, content in others:
+                                out.writestr(info.filename, content)
+                            out.writestr(part, b"".join((head, block, b"</sheetData></worksheet>")))
+                        del block
+                        book.seek(0)
+                        wb = CalamineWorkbook.from_filelike(book)
+                        try:
+                            sheet = wb.get_sheet_by_name(name)
+                            book = None
+                            for n, row in _calamine_rows(sheet, skip=done):
+                                done = n
+                                yield n, row
+                            del sheet
+                        finally:
+                            wb.close()
+                    if not data:
+                        break
+
 
     def _rows_sparse(self, name: str) -> Iterator[tuple[int, list]]:
         """Only the rows that exist, each as wide as its own last cell (openpyxl's sheet parser)."""
@@ -324,6 +395,25 @@ class Book:
                     yield idx, row
         finally:
             wb.close()
+
+
+def _calamine_rows(sheet, skip: int = 0) -> Iterator[tuple[int, list]]:
+    """(Excel row number, cells) from row `skip` + 1 on. calamine's rows begin at row 1 but at the first column
+    that holds a cell: they are padded to begin at column A, as every column number (hidden columns, error cells)
+    counts from there."""
+    try:
+        start = sheet.start
+        pad = [""] * start[1] if start and start[1] else None
+        rows = sheet.iter_rows()
+        for _ in range(skip):
+            if next(rows, None) is None:
+                return
+        n = skip
+        for row in rows:
+            n += 1
+            yield n, (pad + row if pad else row)
+    finally:
+        del sheet
 
 
 def _state(visible) -> str:

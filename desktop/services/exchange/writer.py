@@ -79,8 +79,13 @@ def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tupl
         conn.execute(insert(table), [dict(zip(names, r, strict=True)) for r in rows])
         return
     out = []
+    kept = []
     for name, values in zip(names, zip(*rows, strict=True), strict=True):
-        col_type = table.c[name].type
+        column = table.c[name]
+        if values[0] is None and column.server_default is None and values.count(None) == len(values):
+            continue  # NULL in every row: left out, NULL all the same (binding a None costs sqlcipher a call)
+        kept.append(name)
+        col_type = column.type
         proc = None if isinstance(col_type, Boolean) else col_type.dialect_impl(dialect).bind_processor(dialect)
         if proc is None:
             out.append(values)
@@ -91,8 +96,8 @@ def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tupl
         else:
             out.append([None if v is None else proc(v) for v in values])
     quote = dialect.identifier_preparer.quote
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-           f"VALUES ({', '.join('?' * len(names))})")
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in kept)}) "
+           f"VALUES ({', '.join('?' * len(kept))})")
     conn.exec_driver_sql(sql, list(zip(*out, strict=True)))
 
 
@@ -159,11 +164,12 @@ class Writer:
     # ------------------------------------------------------------ regions
 
     def regions(self) -> None:
-        for name in self.plan.villages_to_create:
-            self.village_ids[norm_value(name)] = regions.add_village(self.s, name)
-        for vname, gname in self.plan.groups_to_create:
-            vid = self.village_ids[norm_value(vname)]
-            self.group_ids[(vid, norm_value(gname))] = regions.add_group(self.s, vid, gname)
+        names = self.plan.villages_to_create
+        for name, vid in zip(names, regions.add_villages(self.s, names), strict=True):
+            self.village_ids[norm_value(name)] = vid
+        groups = [(self.village_ids[norm_value(vname)], gname) for vname, gname in self.plan.groups_to_create]
+        for (vid, gname), gid in zip(groups, regions.add_groups(self.s, groups), strict=True):
+            self.group_ids[(vid, norm_value(gname))] = gid
 
     def place(self, vals: list) -> tuple[int | None, int | None]:
         H = self.H
