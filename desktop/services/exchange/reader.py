@@ -339,8 +339,13 @@ class Book:
                 while True:
                     data = f.read(CHUNK_XML)
                     buf = carry + data if carry else data
-                    cut = buf.rfind(b"</row>") + len(b"</row>") if data else len(buf)
-                    if cut < len(b"</row>"):
+                    if data:
+                        cut = buf.rfind(b"</row>")
+                        if cut < 0:  # no row ends in it yet (the scan refused runs past limits.run_bytes)
+                            carry = buf
+                            continue
+                        cut += len(b"</row>")
+                    else:
                         cut = len(buf)
                     block, carry = buf[:cut], buf[cut:]
                     if not data:
