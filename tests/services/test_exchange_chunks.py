@@ -4,18 +4,22 @@ the same preview — households, people, values, errors with their rows and colu
 few rows each, so that every boundary case (a household's rows split across blocks, title and group rows in the
 first block, a total row and a footer in the last) is met. And a sheet whose first column is empty still names
 the right columns for hidden columns and error cells (calamine's rows begin at the first column that holds a
-cell; they are padded back to column A)."""
+cell; they are padded back to column A). And a first import into an empty register, which builds the secondary
+indexes after its rows are in, leaves every index as it was, also when it is cancelled."""
 
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
+from sqlalchemy import text
 
 from desktop.services import exchange
-from desktop.services.exchange import reader
+from desktop.services.exchange import reader, writer
 
-from ..conftest import YEAR
+from ..conftest import TODAY, YEAR
 from .national_files import COLUMNS, TITLE, grid, sample_rows, write_xlsx
 
 
@@ -101,3 +105,54 @@ def test_a_sheet_whose_first_column_is_empty_names_the_right_columns(ctx, tmp_pa
     assert any("第 5 行【工资性收入】" in e and "#DIV/0!" in e for e in errors), errors
     hidden = dict(seen[5] or []).get("hidden", [])
     assert any("民族" in h for h in hidden), hidden
+
+
+# ---------------------------------------------------------------- indexes built after a first import
+
+def _indexes(ctx) -> list[tuple]:
+    return ctx.read(lambda s: s.execute(text("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' "
+                                             "ORDER BY name")).all())
+
+
+def test_a_first_import_builds_the_indexes_afterwards_and_keeps_them_all(ctx, db, tmp_path, monkeypatch):
+    if db.sqlite_path is None:
+        pytest.skip("SQLite's indexes (PostgreSQL keeps its own)")
+    monkeypatch.setattr(writer, "DEFER_FROM", 1)  # the sample's three households count as a county's file
+    before = _indexes(ctx)
+    dropped = []
+    real = writer._indexes_after
+
+    @contextmanager
+    def watched(session, households):
+        with real(session, households):
+            dropped.append({n for n, *_ in session.execute(text("SELECT name FROM sqlite_master "
+                                                                 "WHERE type = 'index'")).all()})
+            yield
+
+    monkeypatch.setattr(writer, "_indexes_after", watched)
+    path = _national(tmp_path)
+
+    def cancelled_import(s):
+        pv = exchange.preview(s, path, YEAR)
+        exchange.apply(s, pv, as_of=TODAY, take_backup=False, check=False, cancelled=lambda: True)
+
+    with pytest.raises(exchange.ImportCancelled):
+        ctx.run(cancelled_import)
+    assert _indexes(ctx) == before  # rolled back with the rows
+    assert ctx.read(lambda s: s.scalar(text("SELECT count(*) FROM household"))) == 0
+
+    def work(s):
+        pv = exchange.preview(s, path, YEAR)
+        return exchange.apply(s, pv, as_of=TODAY, take_backup=False, check=False)
+
+    assert ctx.run(work).households_new == 3
+    assert "ix_member_id_number_household" not in dropped[-1]  # the rows went in without it
+    assert _indexes(ctx) == before
+    again = ctx.run(work)  # the register now holds exactly what the file says: nothing to change
+    assert again.households_new == 0 and again.changed_fields == 0
+
+    def kept(s):  # with households stored, a large import keeps every index as it goes
+        with real(s, 100_000):
+            return {n for n, in s.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).all()}
+
+    assert {n for n, *_ in before} <= ctx.read(kept)

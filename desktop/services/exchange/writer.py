@@ -118,6 +118,32 @@ def page_cache(session: Session, kib: int = IMPORT_CACHE_KIB):
         conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
 
 
+DEFERRED_TABLES = ("household", "member", "measure", "income_record", "income_line")
+DEFER_FROM = 5000  # new households from which a first import into an empty register builds the indexes afterwards
+
+
+@contextmanager
+def _indexes_after(session: Session, households: int):
+    """A first import into an empty register (SQLite): the secondary indexes of the tables written are dropped
+    and built again, from their own CREATE INDEX text, once the rows are in — building an index from sorted keys
+    costs less than keeping it in order row by row (member has six). Inside the import's transaction: a rollback
+    puts them back as they were. Otherwise (rows already there, a small file, PostgreSQL) nothing changes."""
+    conn = session.connection()
+    if households < DEFER_FROM or conn.dialect.name != "sqlite" \
+            or conn.exec_driver_sql("SELECT 1 FROM household LIMIT 1").first() is not None:
+        yield
+        return
+    marks = ", ".join("?" * len(DEFERRED_TABLES))
+    indexes = conn.exec_driver_sql(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                                   f"AND tbl_name IN ({marks}) ORDER BY name", DEFERRED_TABLES).all()
+    quote = conn.dialect.identifier_preparer.quote
+    for name, _sql in indexes:
+        conn.exec_driver_sql(f"DROP INDEX {quote(name)}")
+    yield
+    for _name, sql in indexes:
+        conn.exec_driver_sql(sql)
+
+
 def _differs(stored, value) -> bool:
     """A value from the file changes what is stored; a month (YYYYMM) does not move a stored day of
     the same month."""
@@ -226,9 +252,13 @@ class Writer:
                        "developmental_override")
 
     def insert_new(self) -> None:
-        nos = self.plan.new
-        if not nos:
+        if not self.plan.new:
             return
+        with _indexes_after(self.s, len(self.plan.new)):
+            self._insert_new()
+
+    def _insert_new(self) -> None:
+        nos = self.plan.new
         s = self.s
         H, M, MS = self.H, self.M, self.MS
         now = self.now
