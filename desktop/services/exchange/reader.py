@@ -576,7 +576,8 @@ def _not_data(row: list) -> str | None:
 def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
                 progress: Callable[[int], None] | None = None, *, merge_duplicates: bool = False,
                 row_numbers: Callable[[int], int] | None = None,
-                repeated: Callable[[Column], bool] | None = None) -> ParsedSheet:
+                repeated: Callable[[Column], bool] | None = None,
+                sink: Callable[[ParsedSheet], Callable[[int, list], None] | None] | None = None) -> ParsedSheet:
     """Find the header (below any title rows and merged group rows), then convert every cell of every
     non-blank row below it. `merge_duplicates`: two columns meaning one fact must agree (the national
     layout: 风险消除时间 and 消除监测时间), instead of being an error."""
@@ -647,9 +648,12 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
         yield from head[at + 1:]
         yield from rows
 
-    ctx = _Ctx(out, name, sheet, plan, issues, bad_cells, hidden, at_row, progress, row_numbers, repeated)
+    ctx = _Ctx(out, name, sheet, plan, issues, bad_cells, hidden, at_row, progress, row_numbers, repeated,
+               sink(out) if sink is not None else None, _hidden_columns(book, name, plan))
     _convert(ctx, body())
-    _hidden_columns(book, out, plan)
+    if len(out.hidden_columns) > 1:
+        order = {header: k for k, (_j, _idx, _conv, header, _mode) in reversed(list(enumerate(plan)))}
+        out.hidden_columns.sort(key=order.__getitem__)  # in the order of the columns, as the file has them
     return out
 
 
@@ -668,6 +672,8 @@ class _Ctx:
     progress: Callable[[int], None] | None
     row_numbers: Callable[[int], int] | None
     repeated: Callable[[Column], bool] | None
+    sink: Callable[[int, list], None] | None  # takes each row instead of out.rows (the national grouping)
+    watch: dict[int, tuple[int, str]]  # columns the file hides: file column → (index, header), until a row has a value
 
 
 def _convert(ctx: _Ctx, body) -> None:
@@ -677,6 +683,7 @@ def _convert(ctx: _Ctx, body) -> None:
     out, name, sheet, plan, issues = ctx.out, ctx.name, ctx.sheet, ctx.plan, ctx.issues
     bad_cells, hidden, at_row, progress = ctx.bad_cells, ctx.hidden, ctx.at_row, ctx.progress
     row_numbers, repeated = ctx.row_numbers, ctx.repeated
+    watch = dict(ctx.watch)
     file_header = {idx: header for _j, idx, _conv, header, _m in plan}
     plan_headers = {j: (idx, header) for j, idx, _conv, header, _m in plan}
     required = [(col.index, file_header.get(col.index, col.header)) for col in sheet.columns if col.required]
@@ -684,7 +691,7 @@ def _convert(ctx: _Ctx, body) -> None:
     last = max(j for j, *_ in plan) if plan else 0
     key_col = next((j for j, idx, *_ in plan if sheet.columns[idx].kind == "key"), None)
     blank_words = _skip_words().blank
-    parsed = out.rows
+    keep = ctx.sink or out.rows.append
     count = 0
     # Columns whose cells repeat on every member row of a household (national layout): converted once per
     # household, the next rows share the values when their raw cells are the same.
@@ -765,21 +772,25 @@ def _convert(ctx: _Ctx, body) -> None:
         for idx, header in required:
             if vals[idx] is None and (errored is None or idx not in errored):
                 issues.add(name, excel_row, header, "", f"必填项“{header}”为空")
-        parsed.append((excel_row, vals))
+        if watch:
+            for j in [j for j, (i, _h) in watch.items() if vals[i] is not None]:
+                header = watch.pop(j)[1]
+                if header not in out.hidden_columns:
+                    out.hidden_columns.append(header)
+        if ctx.sink is None:
+            keep((excel_row, vals))
+        else:
+            keep(excel_row, vals)
         count += 1
         if progress is not None and count % PROGRESS_EVERY == 0:
             progress(count)
 
 
-def _hidden_columns(book: Book, out: ParsedSheet, plan: list) -> None:
-    """Columns read as data that the file hides, and that hold a value in some row read: named, as hidden rows are
-    (hidden.questions asks about them). Looked at once after the rows, so the row loop pays nothing."""
-    hidden = book.hidden_cols(out.name) if book.kind != "csv" else set()
-    if not hidden:
-        return
-    for j, idx, _conv, header, _mode in plan:
-        if j in hidden and header not in out.hidden_columns and any(vals[idx] is not None for _r, vals in out.rows):
-            out.hidden_columns.append(header)
+def _hidden_columns(book: Book, name: str, plan: list) -> dict[int, tuple[int, str]]:
+    """Columns read as data that the file hides: file column → (index, header). Those that hold a value in some row
+    read are named, as hidden rows are (hidden.questions asks about them)."""
+    hidden = book.hidden_cols(name) if book.kind != "csv" else set()
+    return {j: (idx, header) for j, idx, _conv, header, _mode in plan if j in hidden}
 
 
 def _bad_cells(row, bad: list[tuple[int, str]], plan_headers: dict, issues: Issues, name: str,
