@@ -141,6 +141,41 @@ def compute(totals: Totals, size: int) -> IncomeResult:
     return IncomeResult(size, totals, a33, money(a34), a37, money(a38), a34, a38)
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
+def yuan_of_fen(fen: int) -> Decimal:
+    """Whole fen as the Decimal yuan amount the Money column reads back (2 decimal places)."""
+    return Decimal(fen).scaleb(-2)
+
+
+def compute_fen(fen: tuple, size: int) -> IncomeResult:
+    """compute() for item totals in whole fen, as stored (A28, A29, A30, A31, A32, A35, A36, each an int ≥ 0):
+    the same IncomeResult, field for field (tests/services/test_income.py compares them), built without the
+    Decimal sums and the frozen dataclasses' __init__ — assess computes one for every household of a county."""
+    if size is None or size <= 0:
+        raise IncomeError("家庭人口数为 0（状态时点无正常成员），无法计算人均收入")
+    a28, a29, a30, a31, a32, a35, a36 = fen
+    if a28 < 0 or a29 < 0 or a30 < 0 or a31 < 0 or a32 < 0 or a35 < 0 or a36 < 0:
+        return compute(_totals_fen(fen), size)  # says which item is negative
+    totals = _totals_fen(fen)
+    a33f = a28 + a29 + a30 + a31 - a32
+    a33 = Decimal(a33f).scaleb(-2)
+    a37 = Decimal(a33f + a35 - a36).scaleb(-2)
+    a34, a38 = a33 / size, a37 / size
+    r = _new(IncomeResult)
+    _set(r, "__dict__", {"size": size, "totals": totals, "A33": a33, "A34": money(a34), "A37": a37,
+                         "A38": money(a38), "A34_exact": a34, "A38_exact": a38})
+    return r
+
+
+def _totals_fen(fen: tuple) -> Totals:
+    t = _new(Totals)
+    _set(t, "__dict__", {k: ZERO if v == 0 else Decimal(v).scaleb(-2) for k, v in zip(ITEMS, fen, strict=True)})
+    return t
+
+
 # ---------------------------------------------------------------- detail lines as data
 
 def item_names() -> dict[str, str]:
