@@ -75,7 +75,7 @@ def main() -> int:
 
         operations = (("check", cold(check_json)), ("peak RSS after check", None),
                       ("check, assess cached", check_json),
-                      ("assess", cold(lambda: assess.dumps([r.to_json() for r in assess.assess(s, a.year, a.as_of)]))),
+                      ("assess", cold(lambda: assess.dumps_assessments(assess.assess(s, a.year, a.as_of)))),
                       ("national rules", national),
                       ("key_checks", lambda: screening.key_checks(s, a.year, a.as_of)))
         for name, fn in operations:

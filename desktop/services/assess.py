@@ -70,6 +70,26 @@ class Assessment:
             "warning_color": self.warning_color,
         }
 
+    def json_text(self) -> str:
+        """dumps([self.to_json()]) without the dict and the encoder's passes: the same text, byte for byte
+        (tests/services/test_assess_fast.py compares them for every household), written by one f-string —
+        `assess` prints one for each household of a county."""
+        r, s = self.income, self.suggestion
+        name = s.category_name
+        colour = self.warning_color
+        if r is None:
+            money = '"A33": null, "A34": null, "A37": null, "A38": null'
+        else:
+            money = f'"A33": {r.A33:.2f}, "A34": {r.A34:.2f}, "A37": {r.A37:.2f}, "A38": {r.A38:.2f}'
+        return (f'{{"household_no": {_text(self.household_no)}, "year": {self.year!r}, "size": {self.size!r}, '
+                f'{money}, "suggested_category": {"null" if name is None else _text(name)}, '
+                f'"needs_review": {_TF[s.needs_review]}, "reasons": [{", ".join(map(_text, s.reasons))}], '
+                f'"guarantee_problems": [{", ".join(map(_text, self.guarantee_problems))}], '
+                f'"whole_household_no_labor": {_TF[self.whole_household_no_labor]}, '
+                f'"developmental_measure_required": {_TF[self.developmental_measure_required]}, '
+                f'"developmental_measure_missing": {_TF[self.developmental_measure_missing]}, '
+                f'"warning_color": {"null" if colour is None else _text(colour)}}}')
+
     def snapshot(self) -> dict:
         """A frozen copy of the facts a decision is based on: JSON-safe, money as text, categories,
         guarantees and colours as codes, with SNAPSHOT_VERSION (read back with read_snapshot)."""
@@ -91,6 +111,17 @@ class Assessment:
             data["A34_exact"], data["A38_exact"] = str(r.exact("A34")), str(r.exact("A38"))
             data["totals"] = {k: f"{getattr(r.totals, k):.2f}" for k in income.ITEMS}
         return data
+
+
+_text = json.encoder.encode_basestring  # a JSON string as JSONEncoder(ensure_ascii=False) writes it
+_TF = {True: "true", False: "false"}
+
+
+def dumps_assessments(results: list[Assessment]) -> str:
+    """dumps([a.to_json() for a in results]), the output of `assess`, from json_text."""
+    if not results:
+        return "[]"
+    return "[\n" + ",\n".join([a.json_text() for a in results]) + "\n]"
 
 
 SNAPSHOT_VERSION = 2  # 1 (before 2026-11): no "version"; category, guarantees and colour as Chinese names
@@ -163,7 +194,41 @@ def _policy_lines(data: dict | None) -> tuple:
 
 def dumps(objs: list) -> str:
     """A JSON array, one object a line, with Decimal money written as numbers with exactly 2
-    decimals (5200.00, not 5200.0). Each object goes through the C encoder (no indent)."""
+    decimals (5200.00, not 5200.0). Each object goes through the C encoder (no indent), made once.
+
+    Money goes through the encoder as a string between two lone surrogates, which no text read from a
+    database, a file or the keyboard holds; the quotes and surrogates around it are then taken away in two
+    passes of str.replace. If the text should hold them anyway (counted: more than the amounts written), the
+    slower, pattern-matching way below is taken instead."""
+    written = 0
+
+    def default(o):
+        nonlocal written
+        if isinstance(o, Decimal):
+            written += 1
+            return f"\ud800{o:.2f}\udbff"
+        if isinstance(o, date):
+            return o.isoformat()
+        raise TypeError(type(o).__name__)
+    encode = _encoder(default)
+    body = ",\n".join(encode(o) for o in objs)
+    text = f"[\n{body}\n]" if objs else "[]"
+    if text.count('"\ud800') == written and text.count('\udbff"') == written:
+        return text.replace('"\ud800', "").replace('\udbff"', "")
+    return _dumps_matched(objs)
+
+
+def _encoder(default):
+    """One object to JSON text as JSONEncoder(ensure_ascii=False, default=default).encode does, with the C
+    encoder built once instead of once per object."""
+    from json import encoder
+    if encoder.c_make_encoder is None:
+        return json.JSONEncoder(ensure_ascii=False, default=default, check_circular=False).encode
+    make = encoder.c_make_encoder(None, default, encoder.encode_basestring, None, ": ", ", ", False, False, True)
+    return lambda o: "".join(make(o, 0))
+
+
+def _dumps_matched(objs: list) -> str:
     def default(o):
         if isinstance(o, Decimal):
             return f"\x00D{o:.2f}"

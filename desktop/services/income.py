@@ -94,6 +94,9 @@ class Totals:
         return cls(**{k: money(v) for k, v in sums.items() if k in ITEMS})
 
 
+_EXACT = {"A34": "A34_exact", "A38": "A38_exact"}
+
+
 @dataclass(frozen=True)
 class IncomeResult:
     """The form's four results, rounded to the fen for display, and the exact per-capita quotients
@@ -110,7 +113,7 @@ class IncomeResult:
     A38_exact: Decimal | None = None
 
     def exact(self, code: str) -> Decimal:
-        value = getattr(self, f"{code}_exact")
+        value = getattr(self, _EXACT.get(code) or f"{code}_exact")
         return getattr(self, code) if value is None else value
 
     def below(self, line: Decimal, code: str = "A38") -> bool:
@@ -143,11 +146,12 @@ def compute(totals: Totals, size: int) -> IncomeResult:
 
 _new = object.__new__
 _set = object.__setattr__
+_fen = CENT.__mul__  # whole fen → yuan with exactly 2 places (1000.00, not 1E+3): the Money column's reading
 
 
 def yuan_of_fen(fen: int) -> Decimal:
     """Whole fen as the Decimal yuan amount the Money column reads back (2 decimal places)."""
-    return Decimal(fen).scaleb(-2)
+    return _fen(fen)
 
 
 def compute_fen(fen: tuple, size: int) -> IncomeResult:
@@ -159,21 +163,22 @@ def compute_fen(fen: tuple, size: int) -> IncomeResult:
     a28, a29, a30, a31, a32, a35, a36 = fen
     if a28 < 0 or a29 < 0 or a30 < 0 or a31 < 0 or a32 < 0 or a35 < 0 or a36 < 0:
         return compute(_totals_fen(fen), size)  # says which item is negative
-    totals = _totals_fen(fen)
+    totals = _new(Totals)
+    _set(totals, "__dict__", {
+        "A28": _fen(a28) if a28 else ZERO, "A29": _fen(a29) if a29 else ZERO, "A30": _fen(a30) if a30 else ZERO,
+        "A31": _fen(a31) if a31 else ZERO, "A32": _fen(a32) if a32 else ZERO, "A35": _fen(a35) if a35 else ZERO,
+        "A36": _fen(a36) if a36 else ZERO})
     a33f = a28 + a29 + a30 + a31 - a32
-    a33 = Decimal(a33f).scaleb(-2)
-    a37 = Decimal(a33f + a35 - a36).scaleb(-2)
+    a33, a37 = _fen(a33f), _fen(a33f + a35 - a36)
     a34, a38 = a33 / size, a37 / size
     r = _new(IncomeResult)
-    _set(r, "__dict__", {"size": size, "totals": totals, "A33": a33, "A34": money(a34), "A37": a37,
-                         "A38": money(a38), "A34_exact": a34, "A38_exact": a38})
+    _set(r, "__dict__", {"size": size, "totals": totals, "A33": a33, "A34": a34.quantize(CENT, ROUND_HALF_UP),
+                         "A37": a37, "A38": a38.quantize(CENT, ROUND_HALF_UP), "A34_exact": a34, "A38_exact": a38})
     return r
 
 
 def _totals_fen(fen: tuple) -> Totals:
-    t = _new(Totals)
-    _set(t, "__dict__", {k: ZERO if v == 0 else Decimal(v).scaleb(-2) for k, v in zip(ITEMS, fen, strict=True)})
-    return t
+    return Totals(**{k: _fen(v) for k, v in zip(ITEMS, fen, strict=True)})
 
 
 # ---------------------------------------------------------------- detail lines as data

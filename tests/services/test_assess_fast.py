@@ -19,6 +19,9 @@ def _same(s, as_of, nos=None, ids=None):
     for a, b in zip(fast, plain, strict=True):
         assert a == b, a.household_no
         assert a.to_json() == b.to_json() and a.snapshot() == b.snapshot()
+        assert repr(a.income) == repr(b.income)  # the same Decimals, down to their exponents
+    # what `assess` prints (one f-string per household) is what the JSON encoder makes of to_json()
+    assert assess.dumps_assessments(fast) == assess.dumps([b.to_json() for b in plain])
     return fast
 
 
