@@ -80,7 +80,7 @@ class Assessment:
         if r is None:
             money = '"A33": null, "A34": null, "A37": null, "A38": null'
         else:
-            money = f'"A33": {r.A33:.2f}, "A34": {r.A34:.2f}, "A37": {r.A37:.2f}, "A38": {r.A38:.2f}'
+            money = f'"A33": {_two(r.A33)}, "A34": {_two(r.A34)}, "A37": {_two(r.A37)}, "A38": {_two(r.A38)}'
         return (f'{{"household_no": {_text(self.household_no)}, "year": {self.year!r}, "size": {self.size!r}, '
                 f'{money}, "suggested_category": {"null" if name is None else _text(name)}, '
                 f'"needs_review": {_TF[s.needs_review]}, "reasons": [{", ".join(map(_text, s.reasons))}], '
@@ -115,6 +115,12 @@ class Assessment:
 
 _text = json.encoder.encode_basestring  # a JSON string as JSONEncoder(ensure_ascii=False) writes it
 _TF = {True: "true", False: "false"}
+
+
+def _two(amount: Decimal) -> str:
+    """f"{amount:.2f}", four times faster for amounts that already have exactly 2 places (every computed one)."""
+    text = str(amount)
+    return text if text[-3:-2] == "." and "E" not in text else f"{amount:.2f}"
 
 
 def dumps_assessments(results: list[Assessment]) -> str:
@@ -498,8 +504,11 @@ def _build(rows: list, situations: dict, totals: dict, developmental: set, year:
         colour = colours.get(ckey, 0)
         if colour == 0:
             colour = colours[ckey] = rules.warning_color(status, identified_on, as_of)
+        candidate = sit.candidates.get(tier)
+        if candidate is None:
+            candidate = sit.candidate(tier)
         append(Assessment(hid, no, village, year, status, a3, alleviated, identified_on, sit.size, result, suggestion,
-                          g, sit.cannot_work, sit.candidate(tier), required, required and hid not in developmental,
+                          g, sit.cannot_work, candidate, required, required and hid not in developmental,
                           colour, line, risks, list(sit.members)))
     return out
 
