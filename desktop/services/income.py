@@ -97,6 +97,20 @@ class Totals:
 _EXACT = {"A34": "A34_exact", "A38": "A38_exact"}
 
 
+def grouped(amount: Decimal) -> str:
+    """f"{amount:,.2f}" (12,345.60), twice as fast for an amount that already has exactly 2 places (every computed
+    one): assess writes one for every household of a county."""
+    text = str(amount)
+    if text[-3:-2] != "." or "E" in text:
+        return f"{amount:,.2f}"
+    head = text[:-3]
+    if len(head) < 4 or (len(head) == 4 and head[0] == "-"):
+        return text
+    if head[0] == "-":
+        return f"-{int(head[1:]):,}{text[-3:]}"
+    return f"{int(head):,}{text[-3:]}"
+
+
 @dataclass(frozen=True)
 class IncomeResult:
     """The form's four results, rounded to the fen for display, and the exact per-capita quotients
@@ -125,7 +139,7 @@ class IncomeResult:
         beside it when rounding to the fen would put it on the other side of the line:
         "7,100.00 元（精确值 7,099.9966 元）"."""
         rounded, exact = getattr(self, code), self.exact(code)
-        text = f"{rounded:,.2f} 元"
+        text = f"{grouped(rounded)} 元"
         if line is not None and (rounded < line) != (exact < line):
             text += f"（精确值 {exact.quantize(Decimal('0.0001'), rounding=ROUND_DOWN):,} 元）"
         return text
