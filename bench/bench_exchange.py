@@ -5,6 +5,11 @@ same file with python-calamine plus inserting its rows with plain sqlite3 execut
     .venv/bin/python bench/bench_exchange.py                  # uses bench/out/bench_register.sqlite3 (copied)
     .venv/bin/python bench/bench_exchange.py --households 20000 --source /tmp/s.sqlite3
     .venv/bin/python bench/bench_exchange.py --json bench/out/exchange.json --update
+    .venv/bin/python bench/bench_exchange.py --update --pg postgresql+psycopg://…   # the county edition too
+
+With --pg, the same file is also imported into that PostgreSQL database (emptied first: every table of its
+public schema is dropped), imported again (updates), and exported back from it: the county edition's figures
+beside SQLite's, with their ratios.
 
 The source database is never modified: it is copied first (or built with `python -m desktop demo`
 when it is not there). Each step runs in its own process, so each peak-RSS figure is that step's.
@@ -54,23 +59,45 @@ def build_source(path: Path, households: int) -> None:
 
 # ---------------------------------------------------------------- steps (each in a child process)
 
-def step_export(db_path: Path, xlsx: Path) -> dict:
+def step_export(db_path, xlsx: Path) -> dict:
     from desktop.services import exchange, settings
     db = open_db(db_path)
     with db.session(login(db)) as s:
         year = settings.current_year(s)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         r = exchange.export_workbook(s, xlsx, year)
-        elapsed = time.perf_counter() - t
-    return dict(seconds=elapsed, size_mb=r.size / 2**20, households=r.households, members=r.members,
+        elapsed, cpu = time.perf_counter() - t, time.process_time() - c
+    return dict(seconds=elapsed, cpu=cpu, size_mb=r.size / 2**20, households=r.households, members=r.members,
                 measures=r.measures, income_lines=r.income_lines, year=year, rss_mb=_rss_mb())
 
 
-def _fresh(source: Path, target: Path) -> int:
+def _is_server(location) -> bool:
+    return isinstance(location, str) and location.startswith("postgresql")
+
+
+def _location(arg: str):
+    """A step's argument: a PostgreSQL URL as it is (a Path would fold its '//'), anything else a path."""
+    return arg if _is_server(arg) else Path(arg)
+
+
+def _empty_server(url: str) -> None:
+    """The county database emptied for a fresh import: its public schema dropped and made again."""
+    from sqlalchemy import create_engine, text
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def _fresh(source: Path, target) -> int:
     """A new database with the source's township and year settings. Returns the year."""
     from desktop.services import regions, settings
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    if _is_server(target):
+        _empty_server(target)
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
     src = open_db(source)
     with src.session(login(src)) as s:
         tw = regions.township(s)
@@ -88,13 +115,13 @@ def _fresh(source: Path, target: Path) -> int:
     return year
 
 
-def step_import(source: Path, target: Path, xlsx: Path, fresh: bool = True) -> dict:
+def step_import(source: Path, target, xlsx: Path, fresh: bool = True) -> dict:
     from desktop.services import exchange, settings
     year = _fresh(source, target) if fresh else None
     db = open_db(target)
     with db.session(login(db)) as s:
         year = year or settings.current_year(s)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         pv = exchange.preview(s, xlsx, year)
         t1 = time.perf_counter()
         if not pv.ok:
@@ -105,7 +132,8 @@ def step_import(source: Path, target: Path, xlsx: Path, fresh: bool = True) -> d
         t3 = time.perf_counter()
         findings, note = exchange.findings_for(s, year, AS_OF, result.household_numbers)
         t4 = time.perf_counter()
-    return dict(seconds=t3 - t0, preview=t1 - t0, apply=t2 - t1, commit=t3 - t2, checks=t4 - t3,
+    return dict(seconds=t3 - t0, cpu=time.process_time() - c0, preview=t1 - t0, apply=t2 - t1, commit=t3 - t2,
+                checks=t4 - t3,
                 findings=len(findings), households_new=result.households_new,
                 households_updated=result.households_updated, members=result.members_new + result.members_updated,
                 changed_fields=result.changed_fields, rss_mb=_rss_mb())
@@ -192,18 +220,38 @@ def report(src_info: str, e: dict, i: dict, b: dict, u: dict | None) -> str:
     return "\n".join(lines)
 
 
+def report_server(e: dict, i: dict, u: dict | None, pg: dict) -> str:
+    """PostgreSQL beside SQLite: wall time, CPU time of the program's process (the server's own work is not in
+    it), peak RSS, and the ratio of wall times."""
+    rows = [("import into an empty database", i, pg["import_"]), ("export", e, pg["export"])]
+    if u is not None:
+        rows.insert(1, ("re-import of the same file", u, pg["update"]))
+    lines = ["", "| operation | SQLite wall / CPU | PostgreSQL wall / CPU | PostgreSQL ÷ SQLite (wall) | "
+             "peak RSS SQLite / PostgreSQL |", "| --- | --- | --- | --- | --- |"]
+    for label, lite, server in rows:
+        lines.append(f"| {label} | {lite['seconds']:.1f} s / {lite.get('cpu', 0):.1f} s | "
+                     f"{server['seconds']:.1f} s / {server.get('cpu', 0):.1f} s | "
+                     f"{server['seconds'] / lite['seconds']:.2f} × | "
+                     f"{lite['rss_mb']:.0f} / {server['rss_mb']:.0f} MB |")
+    if "findings" in pg["import_"]:
+        lines.append(f"\nFindings after the import: SQLite {i['findings']:,}, "
+                     f"PostgreSQL {pg['import_']['findings']:,}.")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Excel exchange benchmark (SPEC §9, §13)")
     p.add_argument("--source", type=Path, default=REGISTER_DB, help="demo database to export (copied, never changed)")
     p.add_argument("--households", type=int, default=100_000, help="households to build when --source is missing")
     p.add_argument("--update", action="store_true", help="also time a re-import of the same file (all updates)")
     p.add_argument("--json", type=Path, help="also write the figures to this file")
+    p.add_argument("--pg", help="also import, re-import and export on this PostgreSQL database (it is emptied)")
     p.add_argument("--step", help=argparse.SUPPRESS)
     p.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.step:
         fn = STEPS[a.step]
-        args = [Path(x) for x in a.args]
+        args = [_location(x) for x in a.args]
         if a.step == "import" and len(args) == 4:
             print(json.dumps(fn(*args[:3], fresh=False)))
         else:
@@ -231,9 +279,21 @@ def main(argv: list[str] | None = None) -> int:
     if a.update:
         print("re-import (updates) …", file=sys.stderr, flush=True)
         u = child("import", source, WORK / "imported.sqlite3", xlsx, "update")
+    pg = None
+    if a.pg:
+        print("PostgreSQL: import into an emptied database …", file=sys.stderr, flush=True)
+        pi = child("import", source, a.pg, xlsx)
+        print("PostgreSQL: re-import (updates) …", file=sys.stderr, flush=True)
+        pu = child("import", source, a.pg, xlsx, "update")
+        print("PostgreSQL: export …", file=sys.stderr, flush=True)
+        pe = child("export", a.pg, WORK / "export-pg.xlsx")
+        pg = dict(import_=pi, update=pu, export=pe)
     print(report(src_info, e, i, b, u))
+    if pg is not None:
+        print(report_server(e, i, u, pg))
     if a.json:
-        a.json.write_text(json.dumps(dict(export=e, import_=i, baseline=b, update=u), indent=2), encoding="utf-8")
+        a.json.write_text(json.dumps(dict(export=e, import_=i, baseline=b, update=u, postgresql=pg), indent=2),
+                          encoding="utf-8")
     return 0
 
 

@@ -4,6 +4,7 @@
     .venv/bin/python bench/bench_reports.py               # copies bench/out/bench_register.sqlite3 if present
     .venv/bin/python bench/bench_reports.py --db PATH     # any database made by `python -m desktop demo`
     .venv/bin/python bench/bench_reports.py --village     # also every kind for one village
+    .venv/bin/python bench/bench_reports.py --db postgresql+psycopg://…   # a county database (read only)
 
 The register benchmark's database is copied (never written to): bench/out/bench_reports.sqlite3.
 Without it, one is built with `python -m desktop demo`. Each figure is the wall time of
@@ -37,8 +38,11 @@ DEFAULT_DB = OUT / "bench_reports.sqlite3"
 TARGETS = {"summary": 3.0, "summary_xlsx": 3.0, "collection_form_1000": 30.0}
 
 
-def prepare(a) -> Path:
+def prepare(a):
+    if a.db is not None and a.db.startswith("postgresql"):
+        return a.db  # the county edition: read where it is
     if a.db is not None:
+        a.db = Path(a.db)
         if not a.db.exists():
             sys.exit(f"数据库不存在：{a.db}")
         return a.db
@@ -71,7 +75,8 @@ def timed(fn, repeat: int):
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--db", type=Path, help="a demo database to read (default: a copy of the register benchmark's)")
+    p.add_argument("--db", help="a demo database file or PostgreSQL URL to read (default: a copy of the register "
+                               "benchmark's)")
     p.add_argument("--fresh", action="store_true", help="build a new demo database instead of copying")
     p.add_argument("--households", type=int, default=100_000)
     p.add_argument("--year", type=int, default=2024)

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Callable, Iterable
 
-from sqlalchemy import bindparam, event, insert, inspect, select, update
+from sqlalchemy import bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from ..models import AppSetting, AuditEntry, Household, Member, MemberEvent, Region, User
@@ -239,6 +239,22 @@ def append(session: Session, rows: list[dict], write: Callable[[list[dict]], Non
         write(rows)
     else:
         connection.execute(insert(AuditEntry), rows)
+
+
+class Count:
+    """How many audit rows of one action this transaction adds from here on, whether they are stored already
+    (SQLite) or wait for the commit (PostgreSQL): `Count(session, "update")` before the work, `.since()` after."""
+
+    def __init__(self, session: Session, action: str):
+        self.session, self.action = session, action
+        self.last = session.scalar(select(func.max(AuditEntry.id))) or 0
+        self.waiting = len(session.connection().info.get(_PENDING, ()))
+
+    def since(self) -> int:
+        stored = self.session.scalar(select(func.count()).select_from(AuditEntry)
+                                     .where(AuditEntry.id > self.last, AuditEntry.action == self.action)) or 0
+        waiting = self.session.connection().info.get(_PENDING, [])[self.waiting:]
+        return stored + sum(1 for row in waiting if row.get("action") == self.action)
 
 
 _INSERT_COLUMNS = (*CHAIN_COLUMNS, "chain")

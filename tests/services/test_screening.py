@@ -79,6 +79,7 @@ class TestNewGuarantee:
         import date". A 低保 typed in this year (audited today) with no start date is not "new"."""
         hid = b.household()
         b.update_member(hid, "李四", a20_dibao="01")
+        b.s.commit()  # the audit entry is in the log once committed (PostgreSQL chains it at the commit)
         entry = b.s.scalars(select(AuditEntry).where(AuditEntry.household_id == hid,
                                                      AuditEntry.field == "a20_dibao")).one()
         entry.at = datetime(2024, 5, 1, 9)

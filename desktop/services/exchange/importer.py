@@ -20,10 +20,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from ...models import AuditEntry, Household, Member, Region
+from ...models import Household, Member, Region
 from .. import access, audit, backup, dataversion, regions
 from ..auth import CurrentUser
 from ..db import IMPORT_LOCK, exclusive
@@ -670,13 +670,12 @@ def _apply(session: Session, pv: Preview, as_of: date | None, progress: Progress
     if issues or plan is None:
         raise ExchangeError("数据库在预览之后已有变化，请重新预览：" + "；".join(i.text() for i in issues.items[:5]))
     writer = Writer(session, data, plan, pv.year, as_of, progress, cancelled, source_file=pv.path.name)
-    first_audit = session.scalar(select(func.max(AuditEntry.id))) or 0
+    changes = audit.Count(session, "update")
     with page_cache(session):
         writer.regions()
         writer.insert_new()
         writer.update_existing()
-    changed = session.scalar(select(func.count()).select_from(AuditEntry)
-                             .where(AuditEntry.id > first_audit, AuditEntry.action == "update")) or 0
+    changed = changes.since()
     audit.record(session, "import", "household",
                  new=(f"Excel 导入“{pv.path.name}”（{pv.year} 年收入）：新增 {writer.households_new} 户 "
                       f"{writer.members_new} 人，更新 {len(plan.existing)} 户"))
