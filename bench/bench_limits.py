@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.bench_exchange import AS_OF, REGISTER_DB, _copy_db, _fresh, _rss_mb, step_baseline  # noqa: E402
-from bench.users import login  # noqa: E402
+from bench.users import ADMIN, PASSWORD, login, open_db  # noqa: E402
 
 WORK = ROOT / "bench" / "out" / "limits"
 LIMITS = {"ratio": 2.0, "reimport": 20.0, "reimport10": 30.0, "assess": 3.0, "rss_mb": 1024}
@@ -47,8 +46,7 @@ LIMITS = {"ratio": 2.0, "reimport": 20.0, "reimport10": 30.0, "assess": 3.0, "rs
 
 def step_export(source: Path, xlsx: Path, layout: str) -> dict:
     from desktop.services import exchange
-    from desktop.services.db import init_db, sqlite_url
-    db = init_db(sqlite_url(source))
+    db = open_db(source)
     with db.session(login(db)) as s:
         t = time.perf_counter()
         fn = exchange.export_national if layout == "national" else exchange.export_workbook
@@ -59,10 +57,9 @@ def step_export(source: Path, xlsx: Path, layout: str) -> dict:
 
 def step_import(source: Path, target: Path, xlsx: Path, fresh: str) -> dict:
     from desktop.services import exchange
-    from desktop.services.db import init_db, sqlite_url
     if fresh == "fresh":
         _fresh(source, target)
-    db = init_db(sqlite_url(target))
+    db = open_db(target)
     with db.session(login(db)) as s:
         c0 = time.process_time()
         t0 = time.perf_counter()
@@ -82,8 +79,7 @@ def step_import(source: Path, target: Path, xlsx: Path, fresh: str) -> dict:
 
 def step_assess(db_path: Path) -> dict:
     from desktop.services import assess, dataversion
-    from desktop.services.db import init_db, sqlite_url
-    db = init_db(sqlite_url(db_path))
+    db = open_db(db_path)
     with db.session(login(db)) as s:
         c = time.process_time()
         t = time.perf_counter()
@@ -115,9 +111,16 @@ def child(step: str, *args) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _connect(path: Path):
+    """A DB-API connection to a benchmark database, encrypted (keyed through the demo log-in) or plain."""
+    from desktop.services import keys
+    key = None if keys.is_plain(path) else keys.unlock(path, ADMIN, PASSWORD)
+    return keys.connect(path, key)
+
+
 def change_tenth(path: Path) -> None:
     """10% of the households changed behind the file's back: phone, every member's name, every income line."""
-    con = sqlite3.connect(path)
+    con = _connect(path)
     try:
         con.execute("UPDATE household SET phone = '10000000000' WHERE id % 10 = 0")
         con.execute("UPDATE member SET name = name || '改' WHERE household_id % 10 = 0")
@@ -220,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                if a.only in (None, layout)]
     print("assess …", file=sys.stderr, flush=True)
     assessed = [child("assess", results[0]["target"]) for _ in range(a.repeat)]
-    con = sqlite3.connect(source)
+    con = _connect(source)
     households = con.execute("SELECT count(*) FROM household").fetchone()[0]
     con.close()
     print(table(results, assessed, households))

@@ -344,7 +344,7 @@ def cmd_assess(a) -> int:
     from .services import assess
     with _session(a) as s:
         results = assess.assess(s, a.year, a.as_of or date.today(), household_nos=a.household)
-    print(assess.dumps([r.to_json() for r in results]))
+    print(assess.dumps_assessments(results))
     return 0
 
 

@@ -86,15 +86,18 @@ def _one_sqlite_dialect_for_the_run():
     """Every SQLite engine of the run shares the first one's dialect and compiled-statement cache. The program
     opens one engine a process and compiles each statement once; the tests open one a test, and each new dialect
     compiled every statement again (a quarter of a simple test's time). Compiled SQL depends only on the
-    statement and the dialect, never on the file."""
+    statement and the dialect, never on the file. The DB-API module (SQLCipher's, since encryption) is part of the
+    dialect: engines of one module share. A key is set by each engine's own connect event, not by the dialect.
+    tests/test_suite_speed.py checks that two test databases do share (a new create_engine argument once stopped
+    it silently, and every test compiled every statement again: a third of the run)."""
     create_engine = dbmod.create_engine
     shared = {}
 
     def sharing(url, **kw):
         engine = create_engine(url, **kw)
-        if engine.dialect.name == "sqlite" and not kw.keys() - {"future"}:
-            engine.dialect, engine._compiled_cache = shared.setdefault("sqlite", (engine.dialect,
-                                                                                  engine._compiled_cache))
+        if engine.dialect.name == "sqlite" and not kw.keys() - {"future", "module"}:
+            engine.dialect, engine._compiled_cache = shared.setdefault(
+                ("sqlite", kw.get("module")), (engine.dialect, engine._compiled_cache))
             engine.pool._dialect = engine.dialect
         return engine
 

@@ -6,6 +6,7 @@ One pass of a few set-based queries, so the whole county is assessed in seconds.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections import defaultdict
@@ -13,11 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, String, case, func, or_, select, type_coerce
+from sqlalchemy import BigInteger, Text, aggregate_order_by, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..models import Household, IncomeLine, IncomeRecord, Measure, Member
-from ..models.base import Money
 from . import access, dataversion, income, rules, settings
 from .codes import codes
 from .db import among
@@ -70,6 +70,26 @@ class Assessment:
             "warning_color": self.warning_color,
         }
 
+    def json_text(self) -> str:
+        """dumps([self.to_json()]) without the dict and the encoder's passes: the same text, byte for byte
+        (tests/services/test_assess_fast.py compares them for every household), written by one f-string —
+        `assess` prints one for each household of a county."""
+        r, s = self.income, self.suggestion
+        name = s.category_name
+        colour = self.warning_color
+        if r is None:
+            money = '"A33": null, "A34": null, "A37": null, "A38": null'
+        else:
+            money = f'"A33": {_two(r.A33)}, "A34": {_two(r.A34)}, "A37": {_two(r.A37)}, "A38": {_two(r.A38)}'
+        return (f'{{"household_no": {_text(self.household_no)}, "year": {self.year!r}, "size": {self.size!r}, '
+                f'{money}, "suggested_category": {"null" if name is None else _text(name)}, '
+                f'"needs_review": {_TF[s.needs_review]}, "reasons": [{", ".join(map(_text, s.reasons))}], '
+                f'"guarantee_problems": [{", ".join(map(_text, self.guarantee_problems))}], '
+                f'"whole_household_no_labor": {_TF[self.whole_household_no_labor]}, '
+                f'"developmental_measure_required": {_TF[self.developmental_measure_required]}, '
+                f'"developmental_measure_missing": {_TF[self.developmental_measure_missing]}, '
+                f'"warning_color": {"null" if colour is None else _text(colour)}}}')
+
     def snapshot(self) -> dict:
         """A frozen copy of the facts a decision is based on: JSON-safe, money as text, categories,
         guarantees and colours as codes, with SNAPSHOT_VERSION (read back with read_snapshot)."""
@@ -91,6 +111,23 @@ class Assessment:
             data["A34_exact"], data["A38_exact"] = str(r.exact("A34")), str(r.exact("A38"))
             data["totals"] = {k: f"{getattr(r.totals, k):.2f}" for k in income.ITEMS}
         return data
+
+
+_text = json.encoder.encode_basestring  # a JSON string as JSONEncoder(ensure_ascii=False) writes it
+_TF = {True: "true", False: "false"}
+
+
+def _two(amount: Decimal) -> str:
+    """f"{amount:.2f}", four times faster for amounts that already have exactly 2 places (every computed one)."""
+    text = str(amount)
+    return text if text[-3:-2] == "." and "E" not in text else f"{amount:.2f}"
+
+
+def dumps_assessments(results: list[Assessment]) -> str:
+    """dumps([a.to_json() for a in results]), the output of `assess`, from json_text."""
+    if not results:
+        return "[]"
+    return "[\n" + ",\n".join([a.json_text() for a in results]) + "\n]"
 
 
 SNAPSHOT_VERSION = 2  # 1 (before 2026-11): no "version"; category, guarantees and colour as Chinese names
@@ -163,7 +200,41 @@ def _policy_lines(data: dict | None) -> tuple:
 
 def dumps(objs: list) -> str:
     """A JSON array, one object a line, with Decimal money written as numbers with exactly 2
-    decimals (5200.00, not 5200.0). Each object goes through the C encoder (no indent)."""
+    decimals (5200.00, not 5200.0). Each object goes through the C encoder (no indent), made once.
+
+    Money goes through the encoder as a string between two lone surrogates, which no text read from a
+    database, a file or the keyboard holds; the quotes and surrogates around it are then taken away in two
+    passes of str.replace. If the text should hold them anyway (counted: more than the amounts written), the
+    slower, pattern-matching way below is taken instead."""
+    written = 0
+
+    def default(o):
+        nonlocal written
+        if isinstance(o, Decimal):
+            written += 1
+            return f"\ud800{o:.2f}\udbff"
+        if isinstance(o, date):
+            return o.isoformat()
+        raise TypeError(type(o).__name__)
+    encode = _encoder(default)
+    body = ",\n".join(encode(o) for o in objs)
+    text = f"[\n{body}\n]" if objs else "[]"
+    if text.count('"\ud800') == written and text.count('\udbff"') == written:
+        return text.replace('"\ud800', "").replace('\udbff"', "")
+    return _dumps_matched(objs)
+
+
+def _encoder(default):
+    """One object to JSON text as JSONEncoder(ensure_ascii=False, default=default).encode does, with the C
+    encoder built once instead of once per object."""
+    from json import encoder
+    if encoder.c_make_encoder is None:
+        return json.JSONEncoder(ensure_ascii=False, default=default, check_circular=False).encode
+    make = encoder.c_make_encoder(None, default, encoder.encode_basestring, None, ": ", ", ", False, False, True)
+    return lambda o: "".join(make(o, 0))
+
+
+def _dumps_matched(objs: list) -> str:
     def default(o):
         if isinstance(o, Decimal):
             return f"\x00D{o:.2f}"
@@ -186,10 +257,10 @@ def year_settings(session: Session, year: int) -> settings.YearSettingsData:
 
 def member_facts(session: Session, point: date, household_ids: list[int] | None = None
                  ) -> dict[int, list[MemberFacts]]:
-    """Members of status 正常 at the time point, per household."""
+    """Members of status 正常 at the time point, per household, in member order."""
     household_ids = access.within(session, household_ids)
     q = (select(Member.household_id, Member.labor, Member.a17_medical, Member.a20_dibao, Member.a21_tekun)
-         .where(income.alive_at(point)))
+         .where(income.alive_at(point)).order_by(Member.id))
     if household_ids is not None and len(household_ids) < 5000:
         q = q.where(among(Member.household_id, household_ids))
     out: dict[int, list[MemberFacts]] = defaultdict(list)
@@ -224,15 +295,13 @@ def assess(session: Session, year: int, as_of: date, household_nos: list[str] | 
 
 
 def _household_rows(session: Session, household_nos: list[str] | None, household_ids: list[int] | None,
-                    whole_register: bool, risk_types_raw: bool) -> tuple[list, list[int] | None]:
-    """The households both paths assess, in 户编号 order, and their ids when named (None for the whole register).
-    The fast path reads the risk types as stored text (decoded once per distinct value); the plain one as a list."""
-    risks = (type_coerce(Household.a27_risk_types, String).label("a27_risk_types") if risk_types_raw
-             else Household.a27_risk_types)
+                    whole_register: bool) -> tuple[list, list[int] | None]:
+    """The households the plain path assesses, in 户编号 order, and their ids when named (None for the whole
+    register)."""
     cols = (Household.id, Household.household_no, Household.village_id, Household.monitoring_status,
             Household.a3_category, Household.a4_poverty_alleviated, Household.identified_on,
             Household.a23_housing_unsafe, Household.a24_school_dropout, Household.a25_water_unsafe,
-            risks, Household.dibao_tier)
+            Household.a27_risk_types, Household.dibao_tier)
     q = select(*cols).order_by(Household.household_no)
     if household_nos is not None:
         q = q.where(among(Household.household_no, household_nos))
@@ -251,73 +320,121 @@ def _household_rows(session: Session, household_nos: list[str] | None, household
 
 def _assess(session: Session, year: int, as_of: date, household_nos: list[str] | None,
             household_ids: list[int] | None) -> list[Assessment]:
-    """The fast path: the same answers as _assess_plain (tests/services/test_assess_fast.py), from a few set-based
-    queries read as plain columns, with what many households share (their members' facts, the guarantees, the
-    colour of a date) worked out once per distinct value instead of once per household. Households named (by
-    number or id) are assessed whatever their state; the whole register (or a clerk's villages) means the
-    households not closed (户注销)."""
+    """The fast path: the same answers as _assess_plain (tests/services/test_assess_fast.py), household for household.
+
+    Three set-based queries read as the driver's plain tuples (no ORM rows, no per-value type conversion): the
+    households; each household's members of status 正常 as one JSON text (json_group_array / json_agg, in member
+    order), so one row per household and the text itself is the key of what depends only on the members; and the
+    standing annual record's item sums in whole fen (one grouped query, records in the order that makes the last
+    one of a household the one that stands). What many households share — their members' facts, the guarantees,
+    the colour of a date, a date's text, a risk list's text — is worked out once per distinct value; the money
+    once per household in integers (income.compute_fen). Households named (by number or id) are assessed whatever
+    their state; the whole register (or a clerk's villages) means the households not closed (户注销)."""
     whole_register = household_nos is None and household_ids is None
     household_ids = access.within(session, household_ids)
     ys = year_settings(session, year)
-    line, point, rural_average = ys.monitoring_line, ys.status_time_point, ys.rural_average
-    rows, ids = _household_rows(session, household_nos, household_ids, whole_register, risk_types_raw=True)
-    facts = _member_facts_shared(session, point, ids)
-    totals = _totals_pivot(session, year, ids)
-    developmental = _developmental_ids(session, as_of)
-    one = _Shared(year, line, rural_average, as_of)
-    out = []
-    no_members: tuple = ((), ())
-    for r in rows:
-        risks = r.a27_risk_types
-        if isinstance(risks, str):  # SQLite hands the JSON text over; psycopg has already decoded PostgreSQL's json
-            risks = [] if risks == "[]" else json.loads(risks)
-        risks = risks or []
-        out.append(one(r, risks, facts.get(r.id, no_members), totals.get(r.id), r.id in developmental))
-    return out
+    collecting = gc.isenabled()
+    gc.disable()  # hundreds of thousands of new objects, none in a cycle: the collector would only walk them
+    try:
+        rows, ids = _household_tuples(session, household_nos, household_ids, whole_register)
+        situations = _member_situations(session, ys.status_time_point, ids)
+        totals = _standing_fen(session, year, ids)
+        developmental = _developmental_ids(session, as_of)
+        return _build(rows, situations, totals, developmental, year, ys.monitoring_line, ys.rural_average, as_of)
+    finally:
+        if collecting:
+            gc.enable()
 
 
-def _member_facts_shared(session: Session, point: date, household_ids: list[int] | None
-                         ) -> dict[int, tuple[tuple, tuple]]:
-    """member_facts per household as (the facts as plain tuples — a key for what depends only on them —, the same
-    as shared MemberFacts), members in the same order."""
-    q = (select(Member.household_id, Member.labor, Member.a17_medical, Member.a20_dibao, Member.a21_tekun)
-         .where(income.alive_at(point)))
-    if household_ids is not None and len(household_ids) < 5000:
+def _tuples(session: Session, stmt) -> list[tuple]:
+    """The rows of a Core statement as the driver hands them over: no Row objects, no result processing (Money
+    stays whole fen, SQLite's dates and JSON stay text, its booleans 0/1; psycopg gives date, bool and list)."""
+    result = session.connection().execute(stmt)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+def _household_tuples(session: Session, household_nos: list[str] | None, household_ids: list[int] | None,
+                      whole_register: bool) -> tuple[list, list[int] | None]:
+    """_household_rows as plain tuples: (id, 户编号, village, status, A3, A4, identified_on, A23, A24, A25,
+    A27 risk types, dibao tier)."""
+    q = (select(Household.id, Household.household_no, Household.village_id, Household.monitoring_status,
+                Household.a3_category, Household.a4_poverty_alleviated, Household.identified_on,
+                Household.a23_housing_unsafe, Household.a24_school_dropout, Household.a25_water_unsafe,
+                Household.a27_risk_types, Household.dibao_tier)
+         .order_by(Household.household_no))
+    if household_nos is not None:
+        q = q.where(among(Household.household_no, household_nos))
+    if household_ids is not None:
+        q = q.where(among(Household.id, household_ids))
+    if whole_register:
+        q = q.where(Household.closed_on.is_(None))
+    rows = _tuples(session, q)
+    if household_nos is not None:
+        missing = sorted(set(household_nos) - {r[1] for r in rows})
+        if missing:
+            raise AssessError(f"户编号不存在：{'、'.join(missing)}")
+    ids = [r[0] for r in rows] if (household_nos is not None or household_ids is not None) else None
+    return rows, ids
+
+
+class _Situation:
+    """What depends only on a household's members of status 正常 (the same for every household with the same)."""
+
+    __slots__ = ("members", "size", "a26", "cannot_work", "work_needed", "candidates")
+
+    def __init__(self, members: tuple):
+        self.members, self.size = members, len(members)
+        self.a26 = rules.derived_a26(members)
+        self.cannot_work = rules.whole_household_cannot_work(members)
+        self.work_needed = rules.developmental_required(True, members)
+        self.candidates: dict = {}  # dibao tier → whole_no_labor_candidate
+
+    def candidate(self, tier):
+        c = self.candidates.get(tier)
+        if c is None:
+            c = self.candidates[tier] = rules.whole_no_labor_candidate(list(self.members), tier)
+        return c
+
+
+_NOBODY = _Situation(())
+
+
+def _member_situations(session: Session, point: date, household_ids: list[int] | None) -> dict[int, _Situation]:
+    """member_facts per household, one row per household: the members (in member order) as a JSON array of
+    [labor, A17, A20, A21], decoded once per distinct text."""
+    facts = (Member.labor, Member.a17_medical, Member.a20_dibao, Member.a21_tekun)
+    if session.get_bind().dialect.name == "postgresql":
+        agg = cast(aggregate_order_by(func.json_agg(func.json_build_array(*facts)), Member.id), Text)
+    else:
+        agg = aggregate_order_by(func.json_group_array(func.json_array(*facts)), Member.id)
+    q = select(Member.household_id, agg).where(income.alive_at(point)).group_by(Member.household_id)
+    if household_ids is not None:
         q = q.where(among(Member.household_id, household_ids))
-    shared: dict[tuple, MemberFacts] = {}
-    keys: dict[int, list] = defaultdict(list)
-    for hid, *f in session.execute(q).all():
-        keys[hid].append(tuple(f))
+    shared: dict[str, _Situation] = {}
     out = {}
-    for hid, raw in keys.items():
-        key = tuple(raw)
-        ms = shared.get(key)
-        if ms is None:
-            ms = shared[key] = tuple(MemberFacts(*f) for f in raw)
-        out[hid] = (key, ms)
+    for hid, text in _tuples(session, q):
+        s = shared.get(text)
+        if s is None:
+            s = shared[text] = _Situation(tuple(MemberFacts(labor, None if a17 is None else bool(a17), a20, a21)
+                                                for labor, a17, a20, a21 in json.loads(text)))
+        out[hid] = s
     return out
 
 
-def _totals_pivot(session: Session, year: int, household_ids: list[int] | None) -> dict[int, Totals]:
-    """income.totals_for_year in one grouped query: one row per standing record with its item sums."""
-    rec = income.latest_record_ids(session, year, household_ids)
-    if not rec:
-        return {}
-    standing = {rid: hid for hid, rid in rec.items()}
-    items = income.ITEMS
-    sums = [func.sum(case((IncomeLine.item == item, IncomeLine.amount), else_=None)) for item in items]
-    q = (select(IncomeLine.record_id, *(type_coerce(x, BigInteger) for x in sums))
-         .join(IncomeRecord, IncomeRecord.id == IncomeLine.record_id)
-         .where(IncomeRecord.year == year, income.ANNUAL).group_by(IncomeLine.record_id))
-    if len(standing) < 5000:
-        q = q.where(among(IncomeLine.record_id, list(standing)))
-    to_yuan = Money().process_result_value
-    out = {hid: Totals() for hid in rec}
-    for rid, *values in session.execute(q).all():
-        hid = standing.get(rid)
-        if hid is not None:
-            out[hid] = Totals(**{k: to_yuan(v, None) for k, v in zip(items, values, strict=True) if v is not None})
-    return out
+def _standing_fen(session: Session, year: int, household_ids: list[int] | None) -> dict[int, tuple]:
+    """income.totals_for_year in one grouped query, in whole fen: household id → (A28, A29, A30, A31, A32, A35,
+    A36) of its standing annual record (income.latest_record_ids: the records come in its order, the last wins)."""
+    sums = [func.coalesce(func.sum(IncomeLine.amount).filter(IncomeLine.item == item), 0) for item in income.ITEMS]
+    q = (select(IncomeRecord.household_id, *(type_coerce(x, BigInteger) for x in sums))
+         .select_from(IncomeRecord).outerjoin(IncomeLine, IncomeLine.record_id == IncomeRecord.id)
+         .where(IncomeRecord.year == year, income.ANNUAL).group_by(IncomeRecord.id)
+         .order_by(IncomeRecord.collected_on.is_not(None), IncomeRecord.collected_on, IncomeRecord.id))
+    if household_ids is not None:
+        q = q.where(among(IncomeRecord.household_id, household_ids))
+    return {r[0]: r[1:] for r in _tuples(session, q)}
 
 
 def _developmental_ids(session: Session, as_of: date) -> set[int]:
@@ -336,63 +453,64 @@ def _developmental_ids(session: Session, as_of: date) -> set[int]:
     return out
 
 
-class _Shared:
-    """_one with what households share decided once: facts of a set of members, the guarantees, the colour."""
-
-    def __init__(self, year: int, line: Decimal, rural_average: Decimal | None, as_of: date):
-        self.year, self.line, self.rural_average, self.as_of = year, line, rural_average, as_of
-        self.by_members: dict[tuple, tuple] = {}
-        self.guarantees: dict[tuple, list[str]] = {}
-        self.colours: dict[tuple, str | None] = {}
-        self.candidates: dict[tuple, bool] = {}
-
-    def __call__(self, r, risks: list, facts: tuple[tuple, tuple], totals: Totals | None,
-                 has_developmental: bool) -> Assessment:
-        year, line = self.year, self.line
-        key, members = facts
-        m = self.by_members.get(key)
-        if m is None:
-            m = self.by_members[key] = (rules.derived_a26(members), rules.whole_household_cannot_work(members),
-                                        rules.developmental_required(True, members))
-        a26, cannot_work, work_needed = m
-        gkey = (r.a23_housing_unsafe, r.a24_school_dropout, r.a25_water_unsafe, a26)
-        g = self.guarantees.get(gkey)
-        if g is None:
-            g = self.guarantees[gkey] = rules.guarantee_problems(*gkey)
-        g = list(g)
-        size = len(members)
-        result = None
-        if totals is None:
-            suggestion = Suggestion(None, True, [f"没有 {year} 年收入记录，无法判断"])
-        elif size == 0:
-            suggestion = Suggestion(None, True, [f"{year} 年状态时点无正常状态的家庭成员，无法计算人均收入"])
+def _build(rows: list, situations: dict, totals: dict, developmental: set, year: int, line: Decimal,
+           rural_average: Decimal | None, as_of: date) -> list[Assessment]:
+    """_one for every household, with what households share looked up instead of worked out again."""
+    guarantees: dict[tuple, list[str]] = {}
+    colours: dict[tuple, str | None] = {}
+    days: dict = {}
+    risk_lists: dict[str, list] = {}
+    no_record = f"没有 {year} 年收入记录，无法判断"
+    nobody = f"{year} 年状态时点无正常状态的家庭成员，无法计算人均收入"
+    unremoved = rules.UNREMOVED
+    suggest, compute, guarantee_problems = rules.suggest_category, income.compute_fen, rules.guarantee_problems
+    out = []
+    append = out.append
+    for hid, no, village, status, a3, a4, day, a23, a24, a25, risks, tier in rows:
+        sit = situations.get(hid, _NOBODY)
+        if isinstance(risks, str):  # SQLite hands the JSON text over; psycopg has already decoded PostgreSQL's json
+            shared = risk_lists.get(risks)
+            if shared is None:
+                shared = risk_lists[risks] = json.loads(risks) or []
+            risks = list(shared)
         else:
-            result = income.compute(totals, size)
-            suggestion = rules.suggest_category(year=year, result=result, line=line, rural_average=self.rural_average,
-                                                poverty_alleviated=bool(r.a4_poverty_alleviated), guarantees=g,
-                                                risk_types=risks)
-        if r.a4_poverty_alleviated is None:
+            risks = list(risks or [])
+        gkey = (a23, a24, a25, sit.a26)
+        g = guarantees.get(gkey)
+        if g is None:
+            g = guarantees[gkey] = guarantee_problems(*gkey)
+        g = list(g)
+        alleviated = bool(a4)
+        fen = totals.get(hid)
+        result = None
+        if fen is None:
+            suggestion = Suggestion(None, True, [no_record])
+        elif not sit.size:
+            suggestion = Suggestion(None, True, [nobody])
+        else:
+            result = compute(fen, sit.size)
+            suggestion = suggest(year=year, result=result, line=line, rural_average=rural_average,
+                                 poverty_alleviated=alleviated, guarantees=g, risk_types=risks)
+        if a4 is None:
             unsure = suggestion.category in ("01", "02")
             why = "是否脱贫户未知（未登记）：" + ("无法判断是脱贫不稳定户还是边缘易致贫户，" if unsure else "")
             suggestion = Suggestion(None if unsure else suggestion.category, True,
                                     [*suggestion.reasons, why + "请核实后在户信息中填写"])
-        monitored = r.monitoring_status in rules.UNREMOVED or suggestion.category is not None
-        required = monitored and work_needed
-        ckey = (key, r.dibao_tier)
-        candidate = self.candidates.get(ckey)
-        if candidate is None:
-            candidate = self.candidates[ckey] = rules.whole_no_labor_candidate(list(members), r.dibao_tier)
-        wkey = (r.monitoring_status, r.identified_on)
-        colour = self.colours.get(wkey, 0)
+        required = sit.work_needed and (status in unremoved or suggestion.category is not None)
+        identified_on = days.get(day)
+        if identified_on is None and day is not None:  # SQLite's text, read once per distinct date
+            identified_on = days[day] = date.fromisoformat(day) if isinstance(day, str) else day
+        ckey = (status, identified_on)
+        colour = colours.get(ckey, 0)
         if colour == 0:
-            colour = self.colours[wkey] = rules.warning_color(r.monitoring_status, r.identified_on, self.as_of)
-        return Assessment(
-            household_id=r.id, household_no=r.household_no, village_id=r.village_id, year=year,
-            status=r.monitoring_status, category=r.a3_category, poverty_alleviated=bool(r.a4_poverty_alleviated),
-            identified_on=r.identified_on, size=size, income=result, suggestion=suggestion, guarantee_problems=g,
-            whole_household_no_labor=cannot_work, whole_no_labor_candidate=candidate,
-            developmental_measure_required=required, developmental_measure_missing=required and not has_developmental,
-            warning_color=colour, line=line, risk_types=risks, members=list(members))
+            colour = colours[ckey] = rules.warning_color(status, identified_on, as_of)
+        candidate = sit.candidates.get(tier)
+        if candidate is None:
+            candidate = sit.candidate(tier)
+        append(Assessment(hid, no, village, year, status, a3, alleviated, identified_on, sit.size, result, suggestion,
+                          g, sit.cannot_work, candidate, required, required and hid not in developmental,
+                          colour, line, risks, list(sit.members)))
+    return out
 
 
 def _assess_plain(session: Session, year: int, as_of: date, household_nos: list[str] | None,
@@ -402,7 +520,7 @@ def _assess_plain(session: Session, year: int, as_of: date, household_nos: list[
     household_ids = access.within(session, household_ids)
     ys = year_settings(session, year)
     line, point = ys.monitoring_line, ys.status_time_point
-    rows, ids = _household_rows(session, household_nos, household_ids, whole_register, risk_types_raw=False)
+    rows, ids = _household_rows(session, household_nos, household_ids, whole_register)
     facts = member_facts(session, point, ids)
     totals = income.totals_for_year(session, year, ids)
     developmental = households_with_developmental(session, as_of)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from .codes import codes, measure_catalog
 from .dates import add_months, months_between
@@ -25,6 +26,7 @@ def yuan(amount: Decimal | None) -> str:
     return "—" if amount is None else f"{amount:,.2f}"
 
 
+@lru_cache(maxsize=64)  # the same few lines and averages, written once per household
 def line_text(amount: Decimal) -> str:
     """A monitoring line or average reads as 7,100 when whole, else with 2 decimals."""
     return f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
@@ -66,9 +68,9 @@ def suggest_category(*, year: int, result: IncomeResult, line: Decimal, rural_av
                      poverty_alleviated: bool, guarantees: list[str], risk_types: list[str]) -> Suggestion:
     """§6.1. A suggestion only: people decide through the procedure. "Below" is strictly less, on the
     exact per-capita values. A38 decides whether to monitor, A34 which category (seed 004 note 2)."""
-    risk_names = "、".join(codes("risk_type").name(c, c) for c in risk_types)
     g_text = f"“三保障”和饮水安全存在问题：{'、'.join(guarantees)}" if guarantees else ""
-    k_text = f"存在返贫致贫风险：{risk_names}" if risk_types else ""
+    k_text = (f"存在返贫致贫风险：{'、'.join(codes('risk_type').name(c, c) for c in risk_types)}" if risk_types
+              else "")
     below = result.below(line, "A38")
     a38_vs = (f"人均收入参考值 {result.shown('A38', line)}{'低于' if below else '不低于'} {year} 年监测线 "
               f"{line_text(line)} 元")

@@ -4,6 +4,7 @@ The pages and what the window does with them are declared in pages.py."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
 from typing import TypeVar, cast
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -70,6 +71,37 @@ def _failed_page(title: str, exc: Exception, parent: QWidget) -> QLabel:
     return label
 
 
+class Pages(Mapping[str, QWidget]):
+    """The window's pages by key, in navigation order. A page is built the first time it is asked for — shown, or
+    reached from another page — not when the window opens: building all fourteen took most of the window's start.
+    `key in pages` and iterating the keys build nothing; `pages[key]`, values() and items() build what they return."""
+
+    def __init__(self, window: "MainWindow"):
+        self._window = window
+        self._built: dict[str, QWidget] = {}
+
+    def __getitem__(self, key: str) -> QWidget:
+        if key not in self._built:
+            spec = next((s for s in self._window.specs if s.key == key), None)
+            if spec is None:
+                raise KeyError(key)
+            self._built[key] = self._window._build(spec)
+        return self._built[key]
+
+    def __contains__(self, key: object) -> bool:
+        return any(spec.key == key for spec in self._window.specs)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([spec.key for spec in self._window.specs])
+
+    def __len__(self) -> int:
+        return len(self._window.specs)
+
+    def built(self, key: str) -> QWidget | None:
+        """The page of this key if it was built already (None: never shown, nothing to reload)."""
+        return self._built.get(key)
+
+
 class ShortcutFirst(QObject):
     """A text field claims some keys for itself before any shortcut sees them (Ctrl+E moves to the end of the line
     in a QLineEdit on Linux). For the window's own keys the window's action wins, wherever the focus is."""
@@ -114,13 +146,10 @@ class MainWindow(QMainWindow):
         self.nav.setStyleSheet("QListWidget#navigation { font-size: 11pt; outline: 0; }"
                                "QListWidget#navigation::item { padding: 8px 12px; }")
         self.stack = QStackedWidget()
-        self.pages: dict[str, QWidget] = {}
         self.specs = pages_for(ctx.user.role)
         self._keys = [spec.key for spec in self.specs]
+        self.pages = Pages(self)  # each page built when first shown (_build)
         for spec in self.specs:
-            page = build_page(spec, ctx, self.stack)
-            self.pages[spec.key] = page
-            self.stack.addWidget(page)
             item = QListWidgetItem(spec.title)
             item.setData(Qt.ItemDataRole.UserRole, spec.key)
             item.setToolTip(f"{spec.title}（{spec.shortcut}）" if spec.shortcut else spec.title)
@@ -134,7 +163,6 @@ class MainWindow(QMainWindow):
         splitter.setChildrenCollapsible(False)
         self.setCentralWidget(splitter)
         remember_splitter(splitter, "main")
-        self._remember_layouts()
 
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status)
@@ -145,7 +173,6 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_keys()
         self.nav.currentRowChanged.connect(self._row_changed)
-        self._connect_pages()
         ops = operations()
         if ops.notify_changed not in ctx.listeners:
             ctx.listeners.append(ops.notify_changed)  # every commit → one data_changed on the GUI thread
@@ -154,13 +181,23 @@ class MainWindow(QMainWindow):
         ctx.year_listeners.append(self.year_changed_elsewhere.emit)
         self.nav.setCurrentRow(0)
 
-    def _remember_layouts(self) -> None:
-        """Splitter positions and column widths of every page, as the user left them (window_state)."""
-        for key, page in self.pages.items():
-            for i, splitter in enumerate(page.findChildren(QSplitter)):
-                remember_splitter(splitter, f"{key}/{i}")
-            for i, table in enumerate(page.findChildren(QTableView)):
-                remember_header(table.horizontalHeader(), f"{key}/{i}")
+    def _build(self, spec: PageSpec) -> QWidget:
+        """A page the first time it is needed (Pages): built, placed in the stack, its splitters and columns as the
+        user left them, its signals connected. The page loads what it shows itself."""
+        page = build_page(spec, self.ctx, self.stack)
+        self.stack.addWidget(page)
+        self._remember_layout(spec.key, page)
+        self._connect_page(page)
+        self._shortcuts = None  # the window's keys are collected again, with any the page brought
+        return page
+
+    @staticmethod
+    def _remember_layout(key: str, page: QWidget) -> None:
+        """Splitter positions and column widths of a page, as the user left them (window_state)."""
+        for i, splitter in enumerate(page.findChildren(QSplitter)):
+            remember_splitter(splitter, f"{key}/{i}")
+        for i, table in enumerate(page.findChildren(QTableView)):
+            remember_header(table.horizontalHeader(), f"{key}/{i}")
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -173,31 +210,33 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ pages
 
     def page(self, cls: type[P]) -> P | None:
-        """The page of this class, when this user has it and it was built."""
-        return next((p for p in self.pages.values() if isinstance(p, cls)), None)
+        """The page of this class when this user has it (built now if it was not yet), else None."""
+        spec = next((s for s in self.specs if s.page_class is cls), None)
+        page = self.pages[spec.key] if spec is not None else None
+        return page if isinstance(page, cls) else None
 
-    def _connect_pages(self) -> None:
-        """What one page asks of another, connected by class (a page this user lacks is simply not there)."""
-        if (settings_page := self.page(SettingsPage)) is not None:
-            settings_page.current_year_changed.connect(self._year_changed)
-        if (screening_page := self.page(ScreeningPage)) is not None:
-            screening_page.open_household.connect(self.open_income)
-        if (cases_page := self.page(CasesPage)) is not None:
-            cases_page.open_household.connect(self.open_household)
-        if (warnings_page := self.page(WarningsPage)) is not None:
-            warnings_page.open_household.connect(self.open_household)
-            warnings_page.open_case.connect(self.open_case)
-            warnings_page.open_quality.connect(self.open_quality)
-        if (backup_page := self.page(BackupPage)) is not None:
-            backup_page.restored.connect(self._database_replaced)
-        for page in self.pages.values():  # every list's right-click menu reaches everything about a household
-            for actions in page.findChildren(ListActions):
-                actions.household_action.connect(self.household_action)
-        if (home := self.page(HomePage)) is not None:
-            home.go.connect(self.open_from_home)
-        if (suggested := self.page(SuggestedPage)) is not None:
-            suggested.open_household.connect(self.open_household)
-            suggested.open_income.connect(self.open_income)
+    def _connect_page(self, page: QWidget) -> None:
+        """What one page asks of another, connected by class when the page is built (the other page is built when
+        it is first asked for; a page this user lacks is simply not there)."""
+        if isinstance(page, SettingsPage):
+            page.current_year_changed.connect(self._year_changed)
+        elif isinstance(page, ScreeningPage):
+            page.open_household.connect(self.open_income)
+        elif isinstance(page, CasesPage):
+            page.open_household.connect(self.open_household)
+        elif isinstance(page, WarningsPage):
+            page.open_household.connect(self.open_household)
+            page.open_case.connect(self.open_case)
+            page.open_quality.connect(self.open_quality)
+        elif isinstance(page, BackupPage):
+            page.restored.connect(self._database_replaced)
+        elif isinstance(page, HomePage):
+            page.go.connect(self.open_from_home)
+        elif isinstance(page, SuggestedPage):
+            page.open_household.connect(self.open_household)
+            page.open_income.connect(self.open_income)
+        for actions in page.findChildren(ListActions):  # every list's right-click menu reaches a household's all
+            actions.household_action.connect(self.household_action)
 
     def household_action(self, action: str, household_id: int) -> None:
         """One place per household: what a list row's menu asks for (widgets.list_actions.HOUSEHOLD_ACTIONS)."""
@@ -246,10 +285,11 @@ class MainWindow(QMainWindow):
         return self.pages[key]
 
     def _show(self, cls: type[P]) -> P | None:
-        page = self.page(cls)
-        if page is not None:
-            self.nav.setCurrentRow(list(self.pages.values()).index(page))  # pages are in navigation order
-        return page
+        spec = next((s for s in self.specs if s.page_class is cls), None)
+        if spec is None:
+            return None
+        page = self.show_page(spec.key)
+        return page if isinstance(page, cls) else None
 
     def open_income(self, household_id: int) -> None:
         """Show a household in the income calculator (集中排查 double-click, other pages)."""
@@ -287,7 +327,8 @@ class MainWindow(QMainWindow):
         return save_template(self.ctx, self)
 
     def _data_changed(self) -> None:
-        """After an import the pages that list households or villages are reloaded."""
+        """After an import the pages that list households or villages are reloaded (those not built yet load
+        when first shown)."""
         for spec in self.specs:
             if spec.refresh_after_import:
                 self._refresh(spec)
@@ -297,7 +338,7 @@ class MainWindow(QMainWindow):
         now, the others when they are next shown. Nothing shows what was true before the last save."""
         current = self.current_key()
         for spec in self.specs:
-            if not spec.follows_changes:
+            if not spec.follows_changes or self.pages.built(spec.key) is None:  # not built: loads when first shown
                 continue
             if spec.key == current and self.isVisible():
                 self._refresh(spec)
@@ -305,7 +346,7 @@ class MainWindow(QMainWindow):
                 self._stale.add(spec.key)
 
     def _refresh(self, spec: PageSpec) -> None:
-        page = self.pages[spec.key]
+        page = self.pages.built(spec.key)
         if isinstance(page, spec.page_class):  # not the message of a page that failed to build
             cast(Refreshable, page).refresh()
 
@@ -316,8 +357,11 @@ class MainWindow(QMainWindow):
         if row < 0:
             return
         spec = self.specs[row]
+        new = self.pages.built(spec.key) is None  # built now: it has just loaded what it shows
         self.stack.setCurrentWidget(self.pages[spec.key])
-        if spec.refresh_when_shown or spec.key in self._stale:  # pages that show others' changes
+        if new:
+            self._stale.discard(spec.key)
+        elif spec.refresh_when_shown or spec.key in self._stale:  # pages that show others' changes
             self._stale.discard(spec.key)
             self._refresh(spec)
 

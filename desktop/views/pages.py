@@ -1,7 +1,7 @@
 """The main window's pages, registered explicitly: one PageSpec per page, in navigation order.
 
 A new page: write its class (a QWidget built as `PageClass(ctx, parent)`), add one PageSpec here, and, if the
-window must react to it (a signal to another page), connect it in MainWindow._connect_pages by its class. What
+window must react to it (a signal to another page), connect it in MainWindow._connect_page by its class. What
 the window does with a page is declared here, not discovered with hasattr: `refresh_when_shown` and
 `refresh_after_import` pages have a `refresh()` method (the Refreshable protocol; tests/views/test_shell.py
 checks every registered page against what it declares)."""

@@ -16,11 +16,12 @@ def b(db, township, admin):
 
 
 @pytest.fixture(scope="module")
-def town(tmp_path_factory):
-    """One configured township for the tests that only preview, or import and roll back."""
+def town(tmp_path_factory, migrated_template):
+    """One configured township for the tests that only preview, or import and roll back: a copy of the migrated
+    template (no migration runs)."""
     from desktop.services import regions, settings
     from desktop.services.context import AppContext
-    db = dbserver.new_database(tmp_path_factory.mktemp("exchange"), "town")
+    db = migrated_template.fresh(tmp_path_factory.mktemp("exchange"), "town")
     with db.session(bootstrap="tester") as s:  # no user in this township: the first-run rights hold
         regions.init_township(s, "稷下街道", county="临淄区", city="淄博市", province="山东省")
         east = regions.add_village(s, "东村")

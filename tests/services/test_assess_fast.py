@@ -19,6 +19,9 @@ def _same(s, as_of, nos=None, ids=None):
     for a, b in zip(fast, plain, strict=True):
         assert a == b, a.household_no
         assert a.to_json() == b.to_json() and a.snapshot() == b.snapshot()
+        assert repr(a.income) == repr(b.income)  # the same Decimals, down to their exponents
+    # what `assess` prints (one f-string per household) is what the JSON encoder makes of to_json()
+    assert assess.dumps_assessments(fast) == assess.dumps([b.to_json() for b in plain])
     return fast
 
 
@@ -43,3 +46,11 @@ def test_the_cached_whole_register_is_the_fast_answer(b):
     b.s.commit()
     got = assess.assess(b.s, YEAR, TODAY)
     assert got == assess._assess_plain(b.s, YEAR, TODAY, None, None)
+
+
+def test_money_is_written_as_the_json_encoder_writes_it():
+    from decimal import Decimal
+    for text in ("0", "0.00", "-0.00", "5200", "5200.0", "5200.00", "-12.5", "0.005", "1E+3", "123456789012.34",
+                 "7099.99666666666666666666667", "-0.01", "1.5E-7"):
+        amount = Decimal(text)
+        assert assess._two(amount) == f"{amount:.2f}", text

@@ -164,3 +164,18 @@ def test_a_dated_record_stands_for_the_year_over_an_undated_one(ctx, township):
     ctx.run(income.save_record, RecordData(hid, 2024, lines=[LineData("A28", "务工收入", D("999"))], origin="imported",
                                            source_file="村里报表.xlsx", signatures_collected=None), TODAY)
     assert ctx.read(income.latest_record_ids, 2024) == {hid: dated}
+
+
+def test_grouped_money_reads_as_the_format_spec_writes_it():
+    import random
+    from decimal import Decimal
+
+    from desktop.services.income import grouped
+    texts = ["0", "0.00", "-0.00", "-0.05", "5.5", "999.99", "-999.99", "1000.00", "-1000.00", "1234567.89",
+             "-1234567.89", "100000", "1E+3", "0.005", "7099.99666666666666666666667", "12345678901.23"]
+    rng = random.Random(20)
+    texts += [f"{rng.choice(['', '-'])}{rng.randint(0, 10 ** rng.randint(1, 12))}.{rng.randint(0, 99):02d}"
+              for _ in range(2000)]
+    for text in texts:
+        amount = Decimal(text)
+        assert grouped(amount) == f"{amount:,.2f}", text

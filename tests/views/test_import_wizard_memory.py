@@ -1,7 +1,8 @@
 """The import wizard's preview held to the issue's bar on the hostile files, as the command line is
-(tests/cli/test_hostile_files.py): the window, alone in a process (tests/views/preview_child.py), chooses the file
-and previews it; peak resident memory of that process and everything it started (the .xls reader's child: wait4)
-stays under 1 GB, the preview under 60 s, and the page says why the file cannot be imported (or that it can)."""
+(tests/cli/test_hostile_files.py): the window, in a process of its own (tests/views/preview_child.py, one for the
+module), chooses the file and previews it; peak resident memory of that process and everything it started (the
+.xls reader's child) stays under 1 GB, the preview under 60 s, and the page says why the file cannot be imported
+(or that it can)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import os
 import resource
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -32,23 +32,50 @@ def cli_db(tmp_path):
     return path
 
 
-def previewed(db, file) -> tuple[dict, int, float]:
-    """(what the preview page shows, peak bytes, seconds) of the wizard previewing `file` in its own process,
-    whose address space is capped at 4 GB so that a failed protection fails this test, not the machine."""
-    def cap():
-        resource.setrlimit(resource.RLIMIT_AS, (4 * GB, 4 * GB))
+class PreviewProcess:
+    """The module's one preview process (tests/views/preview_child.py), its address space capped at 4 GB so that a
+    failed protection fails this test, not the machine; it previews the files it is sent one after the other."""
 
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    out = file.with_suffix(".preview.json")
-    started = time.monotonic()
-    with open(out, "wb") as fo:
-        p = subprocess.Popen([sys.executable, "-m", "tests.views.preview_child", str(db), str(file), BOSS[1], BOSS[3]],
-                             cwd=ROOT, stdout=fo, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env,
-                             preexec_fn=cap)
-        _pid, status, usage = os.wait4(p.pid, 0)
-    seconds = time.monotonic() - started
-    assert os.waitstatus_to_exitcode(status) == 0, out.read_text(encoding="utf-8")[-2000:]
-    return json.loads(out.read_text(encoding="utf-8")), usage.ru_maxrss * 1024, seconds
+    def __init__(self):
+        def cap():
+            resource.setrlimit(resource.RLIMIT_AS, (4 * GB, 4 * GB))
+
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+        self.p = subprocess.Popen([sys.executable, "-m", "tests.views.preview_child"], cwd=ROOT, env=env,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True, encoding="utf-8", preexec_fn=cap)
+
+    def preview(self, db, file) -> dict:
+        ask = {"db": str(db), "file": str(file), "user": BOSS[1], "password": BOSS[3]}
+        self.p.stdin.write(json.dumps(ask, ensure_ascii=False) + "\n")
+        self.p.stdin.flush()
+        answer = self.p.stdout.readline()
+        assert answer, f"the preview process ended (exit code {self.p.wait()})"
+        return json.loads(answer)
+
+    def close(self) -> None:
+        self.p.stdin.close()
+        self.p.wait(timeout=60)
+
+
+_children: list[PreviewProcess] = []  # the module's one preview process, started by the first preview
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_preview_process_for_the_module():
+    yield
+    while _children:
+        _children.pop().close()
+
+
+def previewed(db, file) -> tuple[dict, int, float]:
+    """(what the preview page shows, peak bytes, seconds) of the wizard previewing `file` in the module's preview
+    process. The peak is the highest the process (and the .xls reader it starts) has reached so far: at least
+    this preview's own."""
+    if not _children or _children[0].p.poll() is not None:
+        _children[:] = [PreviewProcess()]
+    shown = _children[0].preview(db, file)
+    return shown, shown.pop("peak"), shown.pop("seconds")
 
 
 def _stray(tmp_path):

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLabel, QMessageBox, QWidget
 
 from desktop import app as desktop_app
-from desktop.services import audit, auth, backup
+from desktop.services import audit, auth, backup, register, workflow
 from desktop.services.context import AppContext
 from desktop.views import main_window as mw
 from desktop.views.audit_page import AuditPage
 from desktop.views.login import ChangePasswordDialog, LoginDialog
 from desktop.views.main_window import MainWindow
+from desktop.views.operations import operations
 from desktop.views.pages import PAGES, PageSpec, pages_for
 from desktop.views.register_page import RegisterPage
+from desktop.views.screening_page import ScreeningPage
 from desktop.views.settings_page import SettingsPage
+from desktop.views.widgets.list_actions import ListActions
 
-from ..conftest import TODAY, YEAR
+from ..conftest import TODAY, YEAR, family
 
 
 @pytest.fixture
@@ -191,11 +196,58 @@ def test_showing_a_page_that_shows_others_changes_reloads_it(qtbot, ctx, monkeyp
     reloaded = []
     for cls in (AuditPage, RegisterPage):
         monkeypatch.setattr(cls, "refresh", lambda self, *_a, **_k: reloaded.append(type(self).__name__))
-    window.show_page("audit")
+    window.show_page("audit")  # built now: it loads itself once, the window does not load it a second time
+    assert reloaded == ["AuditPage"]
     window.show_page("register")  # loads itself: not reloaded by the window
     assert reloaded == ["AuditPage"]
+    window.show_page("audit")  # shown again: others may have written since
+    assert reloaded == ["AuditPage", "AuditPage"]
     window._data_changed()  # after an import
-    assert reloaded == ["AuditPage", "RegisterPage"]
+    assert reloaded == ["AuditPage", "AuditPage", "RegisterPage"]
+
+
+def test_pages_are_built_when_first_shown_by_mouse_keys_or_another_page(qtbot, ctx, township, monkeypatch):
+    """The window opens with 首页 only; every other page is built the first time it is reached — the navigation
+    list by keyboard, a page shortcut, another page's request — and then works as if built at the start: its
+    signals reach the window, and it shows what was written before it existed."""
+    built = []
+    build = mw.build_page
+    monkeypatch.setattr(mw, "build_page", lambda spec, *a: built.append(spec.key) or build(spec, *a))
+    data, members = family(township["villages"]["东村"])
+    hid = ctx.run(register.save_household, data, members, TODAY, ctx.user)
+    window = _window(qtbot, ctx)
+    assert built == ["home"]
+    assert "warnings" in window.pages and "nothing" not in window.pages and len(window.pages) == 14
+    assert list(window.pages) == [s.key for s in PAGES] and built == ["home"]  # asking builds nothing
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    window.nav.setFocus()
+    qtbot.waitUntil(window.nav.hasFocus)
+    qtbot.keyClick(window.nav, Qt.Key.Key_Down)  # the navigation by keyboard
+    assert window.current_key() == "register" and built == ["home", "register"]
+    register_page = window.pages["register"]
+    assert isinstance(register_page, RegisterPage) and window.stack.currentWidget() is register_page
+    shortcuts = {a.shortcut().toString(): a for a in window.actions()}
+    clue = ctx.run(workflow.record_clue, "01", date(2024, 11, 18), household_id=hid, as_of=TODAY)
+    ctx.run(workflow.open_identification, clue, user=ctx.user, as_of=TODAY)  # written before 认定流程 exists
+    assert operations().wait()
+    shortcuts["Ctrl+3"].trigger()
+    assert window.current_key() == "cases" and built == ["home", "register", "cases"]
+    assert operations().wait()
+    assert window.pages["cases"].model.rowCount() == 1
+    qtbot.keyClick(window.nav, Qt.Key.Key_Home)
+    qtbot.keyClick(window.nav, Qt.Key.Key_Down)
+    assert window.stack.currentWidget() is register_page and built.count("register") == 1  # built once
+    window.pages["warnings"].open_household.emit(hid)  # a page built by being asked for: its signals connected
+    assert window.current_key() == "register" and built[-1] == "warnings"
+    qtbot.waitUntil(lambda: register_page.editor is not None and register_page.editor.isVisible())
+    register_page.editor.reject()
+    screening = window.page(ScreeningPage)
+    [actions] = screening.findChildren(ListActions)
+    actions.household_action.emit("income", hid)  # its list's right-click menu reaches the window
+    assert window.current_key() == "income"
+    assert built == ["home", "register", "cases", "warnings", "screening", "income"]
 
 
 def test_a_page_that_fails_to_build_is_reported_and_shown_as_a_message(qtbot, ctx, monkeypatch):

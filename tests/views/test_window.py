@@ -146,7 +146,7 @@ def test_window_size_splitters_and_columns_are_remembered_in_the_data_folder(qtb
         m.setattr(window_state.QApplication, "mouseButtons", staticmethod(lambda: Qt.MouseButton.LeftButton))
         header.resizeSection(COL_NO, 251)
     first.close()
-    qtbot.wait(400)  # column widths are saved a moment after the last change
+    qtbot.waitUntil(lambda: window_state.settings().contains("columns/register/0"))  # a moment after the change
 
     ini = tmp_path / "data" / "window.ini"
     assert ini.is_file()  # under the data folder of the test, never the user's own settings

@@ -73,8 +73,10 @@ _NONE = [None]
 def read_national(book: Book, issues: Issues, progress: Progress | None = None) -> Data | None:
     """Every sheet that holds a one-row-a-person list, as Data; None when no sheet does (the caller then
     reports what our own layout misses). Hidden sheets are read too: the importer asks about them
-    (hidden.py) rather than dropping or taking them silently."""
+    (hidden.py) rather than dropping or taking them silently. A person sheet's rows go into households and
+    members as they are converted (issue 20: a county's 300,000 person rows are never held at once)."""
     P = person_sheet()
+    group = _Group()
     parsed: list[tuple[ParsedSheet, Issues]] = []
     for info in book.sheets:
         own = Issues()
@@ -86,29 +88,53 @@ def read_national(book: Book, issues: Issues, progress: Progress | None = None) 
         report(progress, 0, 0, f"正在读取“{name}”")
         ps = parse_sheet(book, name, P, own, tick, merge_duplicates=True,
                          row_numbers=lambda n, _name=name: Row(n, _name),
-                         repeated=lambda c: not c.key.startswith("member."))
-        if ps.header_row is None or not {"household.household_no", "member.id_number"} <= ps.present:
+                         repeated=lambda c: not c.key.startswith("member."), sink=group.sheet)
+        if not _person_list(ps):
             continue  # not a person list (a notes sheet, a summary): left alone
         parsed.append((ps, own))
     if not parsed:
         return None
-    for _ps, own in parsed:
+    for own in [own for _ps, own in parsed] + [group.issues]:
         issues.count += own.count - len(own.items)
         for i in own.items:
             issues.add(i.sheet, i.row, i.column, i.value, i.reason)
-    data = _group([ps for ps, _own in parsed], issues)
+    data = group.finish(issues)
     data.roles = {ps.name: "全国系统一人一行名单" for ps, _own in parsed}
     return data
 
 
-def _group(read: list[ParsedSheet], issues: Issues) -> Data:
-    split = _Split()
-    H, M, MS = split.H, split.M, sheet("measure")
-    first = read[0]
-    hh = ParsedSheet(H, first.name, first.header_row)
-    mem = ParsedSheet(M, first.name, first.header_row)
-    has_measures = False
-    for ps in read:
+def _person_list(ps: ParsedSheet) -> bool:
+    return ps.header_row is not None and {"household.household_no", "member.id_number"} <= ps.present
+
+
+class _Group:
+    """Person rows into households and members, a row at a time, sheet after sheet: the household's fields repeated
+    on its member rows must agree, a person on two sheets must agree with himself and belong to one household.
+    Errors go to its own list, added after the sheets' own (as when the rows were grouped after reading)."""
+
+    def __init__(self):
+        self.split = split = _Split()
+        self.H, self.M, self.MS = split.H, split.M, sheet("measure")
+        self.issues = Issues()
+        self.read: list[ParsedSheet] = []
+        self.data: Data | None = None
+        self.has_measures = False
+        self.households: dict[str, tuple[int, list]] = {}
+        self.persons: dict[str, tuple[str, int, list]] = {}  # ID → (household, row, member values)
+        self.i_no = split.P.index("household.household_no")
+        self.i_id, self.i_rel, self.i_hno = (self.M.index(k) for k in ("id_number", "relation", "household_no"))
+
+    def sheet(self, ps: ParsedSheet):
+        """The row taker of a sheet whose header is read (None when it is no person list)."""
+        if not _person_list(ps):
+            return None
+        H, M = self.H, self.M
+        if self.data is None:
+            self.hh, self.mem = ParsedSheet(H, ps.name, ps.header_row), ParsedSheet(M, ps.name, ps.header_row)
+            self.data = Data({"household": self.hh, "member": self.mem}, layout=NATIONAL)
+            self.first = ps
+        hh, mem = self.hh, self.mem
+        self.read.append(ps)
         for key in ps.present:
             target, _dot, col = key.partition(".")
             header = ps.headers.get(key, "")
@@ -119,73 +145,76 @@ def _group(read: list[ParsedSheet], issues: Issues) -> Data:
                 mem.present.add(col)
                 mem.headers.setdefault(col, header)
             elif target == "measure":
-                has_measures = True
-    mem.present.add("household_no")
-    mem.headers["household_no"] = hh.headers.get("household_no", "户编号")
-    data = Data({"household": hh, "member": mem}, layout=NATIONAL, read=list(read))
-    i_no = split.P.index("household.household_no")
-    i_id, i_rel = M.index("id_number"), M.index("relation")
-    width = split.width_h
-    headers_h = [(hh.headers.get(c.key, c.header), c) for c in H.columns] + \
-                [(first.headers.get(f"measure.{cat}", cat), None) for cat, _i in split.x]
-    households: dict[str, tuple[int, list]] = {}
-    persons: dict[str, tuple[str, int, list]] = {}  # ID → (household, row, member values)
-    for ps in read:
-        for row, vals in ps.rows:
-            no = vals[i_no]
-            if no is None:
-                continue
-            hv = split.household(vals)
-            ref = households.get(no)
-            if ref is None:
-                households[no] = (row, hv)
-            elif ref[1] != hv:
-                _agree(no, ref, row, hv, headers_h, ps.name, issues)
-            mv = split.member(vals)
-            number = mv[i_id]
-            if number is not None:
-                seen = persons.get(number)
-                if seen is not None and getattr(seen[1], "sheet", None) != getattr(row, "sheet", None):
-                    if seen[0] != no:
-                        issues.add(ps.name, row, mem.header("id_number"), number,
-                                   f"同一人在{_where(seen[1], ps.name)}属于户编号 {seen[0]}，这里属于 {no}："
-                                   "一人不能在两户")
-                    elif seen[2] != mv:
-                        diff = [M.columns[k] for k in range(len(mv)) if mv[k] is not None and seen[2][k] is not None
-                                and mv[k] != seen[2][k]]
-                        if diff:
-                            c = diff[0]
-                            issues.add(ps.name, row, mem.header(c.key), _shown(mv[c.index], c),
-                                       f"同一人在{_where(seen[1], ps.name)}为“{_shown(seen[2][c.index], c)}”，"
-                                       "两处不一致")
-                        for k in range(len(mv)):
-                            if seen[2][k] is None:
-                                seen[2][k] = mv[k]
-                    continue  # the same person on another sheet: one member
-                persons.setdefault(number, (no, row, mv))
-            mv[M.index("household_no")] = None
-            data.members[no].append((row, mv))
-        ps.rows = []  # split into households and members: the person rows are not needed any more
-    i_cat, i_item = MS.index("category"), MS.index("item")
-    for no, (row, hv) in households.items():
-        data.households[no] = (row, hv[:width])
-        for k, (cat, _i) in enumerate(split.x):
-            for item in hv[width + k] or ():
-                vals = [None] * len(MS.columns)
-                vals[i_cat], vals[i_item] = cat, item
-                data.measures[no].append((row, vals))
-        rows = data.members.get(no, ())
-        if rows and not any(mv[i_rel] == "01" for _r, mv in rows):
-            issues.add(hh.name, row, hh.header("household_no"), no,
-                       "该户的成员中没有户主（与户主关系为“户主”）：每户须有户主一人")
-    if has_measures:
-        ms = ParsedSheet(MS, first.name, first.header_row)
-        ms.present |= {"household_no", "category", "item"}
-        ms.headers.update({"household_no": hh.header("household_no"), "category": "帮扶措施", "item": "帮扶措施"})
-        data.sheets["measure"] = ms
-    from .importer import derive
-    derive(data, issues)
-    return data
+                self.has_measures = True
+        mem.present.add("household_no")
+        mem.headers["household_no"] = hh.headers.get("household_no", "户编号")
+        self.headers_h = [(hh.headers.get(c.key, c.header), c) for c in H.columns] + \
+                         [(self.first.headers.get(f"measure.{cat}", cat), None) for cat, _i in self.split.x]
+        name = ps.name
+        return lambda row, vals: self.row(name, row, vals)
+
+    def row(self, here: str, row: int, vals: list) -> None:
+        no = vals[self.i_no]
+        if no is None:
+            return
+        split, M, issues, mem = self.split, self.M, self.issues, self.mem
+        hv = split.household(vals)
+        ref = self.households.get(no)
+        if ref is None:
+            self.households[no] = (row, hv)
+        elif ref[1] != hv:
+            _agree(no, ref, row, hv, self.headers_h, here, issues)
+        mv = split.member(vals)
+        number = mv[self.i_id]
+        if number is not None:
+            seen = self.persons.get(number)
+            if seen is not None and getattr(seen[1], "sheet", None) != getattr(row, "sheet", None):
+                if seen[0] != no:
+                    issues.add(here, row, mem.header("id_number"), number,
+                               f"同一人在{_where(seen[1], here)}属于户编号 {seen[0]}，这里属于 {no}："
+                               "一人不能在两户")
+                elif seen[2] != mv:
+                    diff = [M.columns[k] for k in range(len(mv)) if mv[k] is not None and seen[2][k] is not None
+                            and mv[k] != seen[2][k]]
+                    if diff:
+                        c = diff[0]
+                        issues.add(here, row, mem.header(c.key), _shown(mv[c.index], c),
+                                   f"同一人在{_where(seen[1], here)}为“{_shown(seen[2][c.index], c)}”，"
+                                   "两处不一致")
+                    for k in range(len(mv)):
+                        if seen[2][k] is None:
+                            seen[2][k] = mv[k]
+                return  # the same person on another sheet: one member
+            self.persons.setdefault(number, (no, row, mv))
+        mv[self.i_hno] = None
+        self.data.members[no].append((row, mv))
+
+    def finish(self, issues: Issues) -> Data:
+        data, hh, MS = self.data, self.hh, self.MS
+        data.read = list(self.read)
+        width = self.split.width_h
+        i_cat, i_item = MS.index("category"), MS.index("item")
+        i_rel = self.i_rel
+        for no, (row, hv) in self.households.items():
+            data.households[no] = (row, hv[:width])
+            for k, (cat, _i) in enumerate(self.split.x):
+                for item in hv[width + k] or ():
+                    vals = [None] * len(MS.columns)
+                    vals[i_cat], vals[i_item] = cat, item
+                    data.measures[no].append((row, vals))
+            rows = data.members.get(no, ())
+            if rows and not any(mv[i_rel] == "01" for _r, mv in rows):
+                issues.add(hh.name, row, hh.header("household_no"), no,
+                           "该户的成员中没有户主（与户主关系为“户主”）：每户须有户主一人")
+        self.households = self.persons = {}
+        if self.has_measures:
+            ms = ParsedSheet(MS, self.first.name, self.first.header_row)
+            ms.present |= {"household_no", "category", "item"}
+            ms.headers.update({"household_no": hh.header("household_no"), "category": "帮扶措施", "item": "帮扶措施"})
+            data.sheets["measure"] = ms
+        from .importer import derive
+        derive(data, issues)
+        return data
 
 
 def _agree(no: str, ref: tuple[int, list], row: int, hv: list, headers: list[tuple], here: str,

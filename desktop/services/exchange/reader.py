@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -29,6 +30,12 @@ from .measure import LIMITS, FileRefused, Limits, SheetScan, check_size, open_zi
 from .values import Bad, clip, converter, show
 
 HEADER_SCAN = 30  # rows searched for the header
+CHUNKED_ABOVE = 128 << 20  # a sheet whose XML is larger is read a block of rows at a time (Book._chunks)
+CHUNK_XML = 64 << 20  # bytes of a sheet's XML read by calamine at once in such a sheet
+_SHEET_DATA = re.compile(rb"<sheetData\b[^>]*>")
+_DIMENSION_TAG = re.compile(rb"<dimension\b[^>]*/>")
+_EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>')
 MAX_ERRORS = 50_000  # errors kept for the list; the count goes on
 HEADER_CHARS = 40  # a header is echoed up to here
 REASON_CHARS = 400  # a reason is cut here (converters already cut the values they quote)
@@ -291,12 +298,81 @@ class Book:
         if self.is_sparse(name):
             yield from self._rows_sparse(name)
             return
-        sheet = self._wb.get_sheet_by_name(name)
-        try:
-            for i, row in enumerate(sheet.iter_rows()):
-                yield i + 1, row
-        finally:
-            del sheet
+        scan = self.scan(name)
+        if scan is not None and scan.xml_bytes > CHUNKED_ABOVE:
+            chunks = self._chunks(name)
+            if chunks is not None:
+                yield from chunks
+                return
+        yield from _calamine_rows(self._wb.get_sheet_by_name(name))
+
+    def _chunks(self, name: str) -> Iterator[tuple[int, list]] | None:
+        """A large sheet read by calamine a block of rows at a time (issue 20: calamine holds a whole sheet as a
+        grid, a county's one-row-a-person list would take well over 1 GB): each block of about CHUNK_XML bytes of
+        the sheet's rows is put in a workbook of its own — the file's other parts as they are (shared strings,
+        styles), the sheet's XML cut to those rows — and read by the same calamine as any sheet. Cells keep their
+        positions (r="…"), so rows come out numbered and placed as from the whole sheet. None when the sheet's XML
+        is not laid out as expected (then it is read whole)."""
+        part = self._zip_parts[name]
+        with zipfile.ZipFile(self.path) as z:
+            with z.open(part) as f:
+                first = f.read(1 << 20)
+            m = _SHEET_DATA.search(first)
+            if m is None or b"</row>" not in first:
+                return None
+        return self._chunk_rows(name, part, m.end())
+
+    def _chunk_rows(self, name: str, part: str, data_at: int) -> Iterator[tuple[int, list]]:
+        from python_calamine import CalamineWorkbook
+        sheets = set(self._zip_parts.values())
+        with zipfile.ZipFile(self.path) as z:
+            # what calamine reads besides the sheet: the package's XML parts (sizes measured before), other sheets
+            # left empty
+            others = [(info, z.read(info) if info.filename not in sheets else _EMPTY_SHEET)
+                      for info in z.infolist()
+                      if info.filename != part and info.filename.lower().endswith((".xml", ".rels"))]
+            with z.open(part) as f:
+                head = f.read(data_at)
+                head = _DIMENSION_TAG.sub(b"", head)  # the whole sheet's extent: not this block's
+                carry = b""
+                done = 0  # rows yielded so far (calamine numbers from the sheet's first row)
+                while True:
+                    data = f.read(CHUNK_XML)
+                    buf = carry + data if carry else data
+                    if data:
+                        cut = buf.rfind(b"</row>")
+                        if cut < 0:  # no row ends in it yet (the scan refused runs past limits.run_bytes)
+                            carry = buf
+                            continue
+                        cut += len(b"</row>")
+                    else:
+                        cut = len(buf)
+                    block, carry = buf[:cut], buf[cut:]
+                    if not data:
+                        end = block.find(b"</sheetData>")
+                        block = block[:end] if end >= 0 else block
+                    if block.strip():
+                        buf = None
+                        book = io.BytesIO()
+                        with zipfile.ZipFile(book, "w", zipfile.ZIP_STORED) as out:
+                            for info, content in others:
+                                out.writestr(info.filename, content)
+                            out.writestr(part, b"".join((head, block, b"</sheetData></worksheet>")))
+                        del block
+                        book.seek(0)
+                        wb = CalamineWorkbook.from_filelike(book)
+                        try:
+                            sheet = wb.get_sheet_by_name(name)
+                            book = None
+                            for n, row in _calamine_rows(sheet, skip=done):
+                                done = n
+                                yield n, row
+                            del sheet
+                        finally:
+                            wb.close()
+                    if not data:
+                        break
+
 
     def _rows_sparse(self, name: str) -> Iterator[tuple[int, list]]:
         """Only the rows that exist, each as wide as its own last cell (openpyxl's sheet parser)."""
@@ -324,6 +400,25 @@ class Book:
                     yield idx, row
         finally:
             wb.close()
+
+
+def _calamine_rows(sheet, skip: int = 0) -> Iterator[tuple[int, list]]:
+    """(Excel row number, cells) from row `skip` + 1 on. calamine's rows begin at row 1 but at the first column
+    that holds a cell: they are padded to begin at column A, as every column number (hidden columns, error cells)
+    counts from there."""
+    try:
+        start = sheet.start
+        pad = [""] * start[1] if start and start[1] else None
+        rows = sheet.iter_rows()
+        for _ in range(skip):
+            if next(rows, None) is None:
+                return
+        n = skip
+        for row in rows:
+            n += 1
+            yield n, (pad + row if pad else row)
+    finally:
+        del sheet
 
 
 def _state(visible) -> str:
@@ -481,7 +576,8 @@ def _not_data(row: list) -> str | None:
 def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
                 progress: Callable[[int], None] | None = None, *, merge_duplicates: bool = False,
                 row_numbers: Callable[[int], int] | None = None,
-                repeated: Callable[[Column], bool] | None = None) -> ParsedSheet:
+                repeated: Callable[[Column], bool] | None = None,
+                sink: Callable[[ParsedSheet], Callable[[int, list], None] | None] | None = None) -> ParsedSheet:
     """Find the header (below any title rows and merged group rows), then convert every cell of every
     non-blank row below it. `merge_duplicates`: two columns meaning one fact must agree (the national
     layout: 风险消除时间 and 消除监测时间), instead of being an error."""
@@ -552,9 +648,12 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
         yield from head[at + 1:]
         yield from rows
 
-    ctx = _Ctx(out, name, sheet, plan, issues, bad_cells, hidden, at_row, progress, row_numbers, repeated)
+    ctx = _Ctx(out, name, sheet, plan, issues, bad_cells, hidden, at_row, progress, row_numbers, repeated,
+               sink(out) if sink is not None else None, _hidden_columns(book, name, plan))
     _convert(ctx, body())
-    _hidden_columns(book, out, plan)
+    if len(out.hidden_columns) > 1:
+        order = {header: k for k, (_j, _idx, _conv, header, _mode) in reversed(list(enumerate(plan)))}
+        out.hidden_columns.sort(key=order.__getitem__)  # in the order of the columns, as the file has them
     return out
 
 
@@ -573,6 +672,8 @@ class _Ctx:
     progress: Callable[[int], None] | None
     row_numbers: Callable[[int], int] | None
     repeated: Callable[[Column], bool] | None
+    sink: Callable[[int, list], None] | None  # takes each row instead of out.rows (the national grouping)
+    watch: dict[int, tuple[int, str]]  # columns the file hides: file column → (index, header), until a row has a value
 
 
 def _convert(ctx: _Ctx, body) -> None:
@@ -582,6 +683,7 @@ def _convert(ctx: _Ctx, body) -> None:
     out, name, sheet, plan, issues = ctx.out, ctx.name, ctx.sheet, ctx.plan, ctx.issues
     bad_cells, hidden, at_row, progress = ctx.bad_cells, ctx.hidden, ctx.at_row, ctx.progress
     row_numbers, repeated = ctx.row_numbers, ctx.repeated
+    watch = dict(ctx.watch)
     file_header = {idx: header for _j, idx, _conv, header, _m in plan}
     plan_headers = {j: (idx, header) for j, idx, _conv, header, _m in plan}
     required = [(col.index, file_header.get(col.index, col.header)) for col in sheet.columns if col.required]
@@ -589,7 +691,7 @@ def _convert(ctx: _Ctx, body) -> None:
     last = max(j for j, *_ in plan) if plan else 0
     key_col = next((j for j, idx, *_ in plan if sheet.columns[idx].kind == "key"), None)
     blank_words = _skip_words().blank
-    parsed = out.rows
+    keep = ctx.sink or out.rows.append
     count = 0
     # Columns whose cells repeat on every member row of a household (national layout): converted once per
     # household, the next rows share the values when their raw cells are the same.
@@ -670,21 +772,25 @@ def _convert(ctx: _Ctx, body) -> None:
         for idx, header in required:
             if vals[idx] is None and (errored is None or idx not in errored):
                 issues.add(name, excel_row, header, "", f"必填项“{header}”为空")
-        parsed.append((excel_row, vals))
+        if watch:
+            for j in [j for j, (i, _h) in watch.items() if vals[i] is not None]:
+                header = watch.pop(j)[1]
+                if header not in out.hidden_columns:
+                    out.hidden_columns.append(header)
+        if ctx.sink is None:
+            keep((excel_row, vals))
+        else:
+            keep(excel_row, vals)
         count += 1
         if progress is not None and count % PROGRESS_EVERY == 0:
             progress(count)
 
 
-def _hidden_columns(book: Book, out: ParsedSheet, plan: list) -> None:
-    """Columns read as data that the file hides, and that hold a value in some row read: named, as hidden rows are
-    (hidden.questions asks about them). Looked at once after the rows, so the row loop pays nothing."""
-    hidden = book.hidden_cols(out.name) if book.kind != "csv" else set()
-    if not hidden:
-        return
-    for j, idx, _conv, header, _mode in plan:
-        if j in hidden and header not in out.hidden_columns and any(vals[idx] is not None for _r, vals in out.rows):
-            out.hidden_columns.append(header)
+def _hidden_columns(book: Book, name: str, plan: list) -> dict[int, tuple[int, str]]:
+    """Columns read as data that the file hides: file column → (index, header). Those that hold a value in some row
+    read are named, as hidden rows are (hidden.questions asks about them)."""
+    hidden = book.hidden_cols(name) if book.kind != "csv" else set()
+    return {j: (idx, header) for j, idx, _conv, header, _mode in plan if j in hidden}
 
 
 def _bad_cells(row, bad: list[tuple[int, str]], plan_headers: dict, issues: Issues, name: str,

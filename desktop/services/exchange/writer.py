@@ -79,8 +79,13 @@ def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tupl
         conn.execute(insert(table), [dict(zip(names, r, strict=True)) for r in rows])
         return
     out = []
+    kept = []
     for name, values in zip(names, zip(*rows, strict=True), strict=True):
-        col_type = table.c[name].type
+        column = table.c[name]
+        if values[0] is None and column.server_default is None and values.count(None) == len(values):
+            continue  # NULL in every row: left out, NULL all the same (binding a None costs sqlcipher a call)
+        kept.append(name)
+        col_type = column.type
         proc = None if isinstance(col_type, Boolean) else col_type.dialect_impl(dialect).bind_processor(dialect)
         if proc is None:
             out.append(values)
@@ -91,8 +96,8 @@ def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tupl
         else:
             out.append([None if v is None else proc(v) for v in values])
     quote = dialect.identifier_preparer.quote
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-           f"VALUES ({', '.join('?' * len(names))})")
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in kept)}) "
+           f"VALUES ({', '.join('?' * len(kept))})")
     conn.exec_driver_sql(sql, list(zip(*out, strict=True)))
 
 
@@ -111,6 +116,32 @@ def page_cache(session: Session, kib: int = IMPORT_CACHE_KIB):
         yield
     finally:
         conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+
+
+DEFERRED_TABLES = ("household", "member", "measure", "income_record", "income_line")
+DEFER_FROM = 5000  # new households from which a first import into an empty register builds the indexes afterwards
+
+
+@contextmanager
+def _indexes_after(session: Session, households: int):
+    """A first import into an empty register (SQLite): the secondary indexes of the tables written are dropped
+    and built again, from their own CREATE INDEX text, once the rows are in — building an index from sorted keys
+    costs less than keeping it in order row by row (member has six). Inside the import's transaction: a rollback
+    puts them back as they were. Otherwise (rows already there, a small file, PostgreSQL) nothing changes."""
+    conn = session.connection()
+    if households < DEFER_FROM or conn.dialect.name != "sqlite" \
+            or conn.exec_driver_sql("SELECT 1 FROM household LIMIT 1").first() is not None:
+        yield
+        return
+    marks = ", ".join("?" * len(DEFERRED_TABLES))
+    indexes = conn.exec_driver_sql(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                                   f"AND tbl_name IN ({marks}) ORDER BY name", DEFERRED_TABLES).all()
+    quote = conn.dialect.identifier_preparer.quote
+    for name, _sql in indexes:
+        conn.exec_driver_sql(f"DROP INDEX {quote(name)}")
+    yield
+    for _name, sql in indexes:
+        conn.exec_driver_sql(sql)
 
 
 def _differs(stored, value) -> bool:
@@ -159,11 +190,12 @@ class Writer:
     # ------------------------------------------------------------ regions
 
     def regions(self) -> None:
-        for name in self.plan.villages_to_create:
-            self.village_ids[norm_value(name)] = regions.add_village(self.s, name)
-        for vname, gname in self.plan.groups_to_create:
-            vid = self.village_ids[norm_value(vname)]
-            self.group_ids[(vid, norm_value(gname))] = regions.add_group(self.s, vid, gname)
+        names = self.plan.villages_to_create
+        for name, vid in zip(names, regions.add_villages(self.s, names), strict=True):
+            self.village_ids[norm_value(name)] = vid
+        groups = [(self.village_ids[norm_value(vname)], gname) for vname, gname in self.plan.groups_to_create]
+        for (vid, gname), gid in zip(groups, regions.add_groups(self.s, groups), strict=True):
+            self.group_ids[(vid, norm_value(gname))] = gid
 
     def place(self, vals: list) -> tuple[int | None, int | None]:
         H = self.H
@@ -220,9 +252,13 @@ class Writer:
                        "developmental_override")
 
     def insert_new(self) -> None:
-        nos = self.plan.new
-        if not nos:
+        if not self.plan.new:
             return
+        with _indexes_after(self.s, len(self.plan.new)):
+            self._insert_new()
+
+    def _insert_new(self) -> None:
+        nos = self.plan.new
         s = self.s
         H, M, MS = self.H, self.M, self.MS
         now = self.now

@@ -1,0 +1,158 @@
+"""A large sheet is read by calamine a block of rows at a time (reader.Book._chunks: a county's one-row-a-person
+list would otherwise be one grid of well over 1 GB). The blocks must give exactly what the whole sheet gives:
+the same preview — households, people, values, errors with their rows and columns, notes — here with blocks of a
+few rows each, so that every boundary case (a household's rows split across blocks, title and group rows in the
+first block, a total row and a footer in the last) is met. And a sheet whose first column is empty still names
+the right columns for hidden columns and error cells (calamine's rows begin at the first column that holds a
+cell; they are padded back to column A). And a first import into an empty register, which builds the secondary
+indexes after its rows are in, leaves every index as it was, also when it is cancelled."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import openpyxl
+import pytest
+from openpyxl.utils import get_column_letter
+from sqlalchemy import text
+
+from desktop.services import exchange
+from desktop.services.exchange import reader, writer
+
+from ..conftest import TODAY, YEAR
+from .national_files import COLUMNS, TITLE, grid, sample_rows, write_xlsx
+
+
+def _seen(pv) -> tuple:
+    data = pv.data
+    return (pv.ok, pv.households, pv.people, [e.text() for e in pv.errors], pv.notes,
+            {k: v for k, v in pv.questions.items()} and sorted((k, [i.text() for i in v])
+                                                                for k, v in pv.questions.items()),
+            None if data is None else (dict(data.households), {k: list(v) for k, v in data.members.items()},
+                                       {k: list(v) for k, v in data.measures.items()}))
+
+
+def _preview(ctx, path, monkeypatch, block: int | None) -> tuple[tuple, int]:
+    """The preview of `path`, the sheet read whole (block None) or in blocks of `block` bytes of XML."""
+    blocks = []
+    real = reader.Book._chunk_rows
+
+    def counted(self, name, part, at):
+        for n, row in real(self, name, part, at):
+            blocks.append(n)
+            yield n, row
+
+    with monkeypatch.context() as m:
+        if block is not None:
+            m.setattr(reader, "CHUNKED_ABOVE", 0)
+            m.setattr(reader, "CHUNK_XML", block)
+            m.setattr(reader.Book, "_chunk_rows", counted)
+        pv = ctx.read(exchange.preview, path, YEAR)
+    return _seen(pv), len(blocks)
+
+
+def _national(tmp_path, rows=None, extra=()):
+    cells = grid(rows or sample_rows())
+    total = [None] * len(COLUMNS)
+    total[0] = "合计"
+    footer = ["填表人：张三"] + [None] * (len(COLUMNS) - 1)
+    return write_xlsx(tmp_path / "名单.xlsx", cells + list(extra) + [total, footer])
+
+
+@pytest.mark.parametrize("block", [600, 2500, 1 << 20])
+def test_a_sheet_read_in_blocks_gives_what_the_whole_sheet_gives(ctx, tmp_path, monkeypatch, block):
+    path = _national(tmp_path)
+    whole, _ = _preview(ctx, path, monkeypatch, None)
+    chunked, rows = _preview(ctx, path, monkeypatch, block)
+    assert whole[0] and whole[1] == 3  # the file is good: three households
+    assert rows > 0  # the blocks were read
+    assert chunked == whole
+
+
+def test_errors_in_a_sheet_read_in_blocks_name_the_same_rows_and_columns(ctx, tmp_path, monkeypatch):
+    rows = sample_rows()
+    rows[1]["是否危房户"] = "是"  # disagrees with the household's first row
+    rows[4]["识别监测时间"] = "2023-05-01"  # not YYYYMM
+    path = _national(tmp_path, rows)
+    whole, _ = _preview(ctx, path, monkeypatch, None)
+    chunked, _ = _preview(ctx, path, monkeypatch, 700)
+    assert not whole[0] and len(whole[3]) >= 2
+    assert chunked == whole
+
+
+def _shifted(path, cells, error_at: tuple[int, str], hidden: str):
+    """The sheet one column to the right (column A empty), an error value in one cell, one column hidden."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = TITLE
+    for i, row in enumerate(cells, 1):
+        for j, v in enumerate(row, 2):
+            if v is not None:
+                ws.cell(row=i, column=j, value=v)
+    header = cells[2]
+    row, column = error_at
+    ws.cell(row=row, column=header.index(column) + 2).value = "#DIV/0!"
+    ws.column_dimensions[get_column_letter(header.index(hidden) + 2)].hidden = True
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("block", [None, 900])
+def test_a_sheet_whose_first_column_is_empty_names_the_right_columns(ctx, tmp_path, monkeypatch, block):
+    path = _shifted(tmp_path / "名单.xlsx", grid(sample_rows()), (5, "工资性收入"), "民族")
+    seen, _ = _preview(ctx, path, monkeypatch, block)
+    errors = seen[3]
+    assert any("第 5 行【工资性收入】" in e and "#DIV/0!" in e for e in errors), errors
+    hidden = dict(seen[5] or []).get("hidden", [])
+    assert any("民族" in h for h in hidden), hidden
+
+
+# ---------------------------------------------------------------- indexes built after a first import
+
+def _indexes(ctx) -> list[tuple]:
+    return ctx.read(lambda s: s.execute(text("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' "
+                                             "ORDER BY name")).all())
+
+
+def test_a_first_import_builds_the_indexes_afterwards_and_keeps_them_all(ctx, db, tmp_path, monkeypatch):
+    if db.sqlite_path is None:
+        pytest.skip("SQLite's indexes (PostgreSQL keeps its own)")
+    monkeypatch.setattr(writer, "DEFER_FROM", 1)  # the sample's three households count as a county's file
+    before = _indexes(ctx)
+    dropped = []
+    real = writer._indexes_after
+
+    @contextmanager
+    def watched(session, households):
+        with real(session, households):
+            dropped.append({n for n, *_ in session.execute(text("SELECT name FROM sqlite_master "
+                                                                 "WHERE type = 'index'")).all()})
+            yield
+
+    monkeypatch.setattr(writer, "_indexes_after", watched)
+    path = _national(tmp_path)
+
+    def cancelled_import(s):
+        pv = exchange.preview(s, path, YEAR)
+        exchange.apply(s, pv, as_of=TODAY, take_backup=False, check=False, cancelled=lambda: True)
+
+    with pytest.raises(exchange.ImportCancelled):
+        ctx.run(cancelled_import)
+    assert _indexes(ctx) == before  # rolled back with the rows
+    assert ctx.read(lambda s: s.scalar(text("SELECT count(*) FROM household"))) == 0
+
+    def work(s):
+        pv = exchange.preview(s, path, YEAR)
+        return exchange.apply(s, pv, as_of=TODAY, take_backup=False, check=False)
+
+    assert ctx.run(work).households_new == 3
+    assert "ix_member_id_number_household" not in dropped[-1]  # the rows went in without it
+    assert _indexes(ctx) == before
+    again = ctx.run(work)  # the register now holds exactly what the file says: nothing to change
+    assert again.households_new == 0 and again.changed_fields == 0
+
+    def kept(s):  # with households stored, a large import keeps every index as it goes
+        with real(s, 100_000):
+            return {n for n, in s.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).all()}
+
+    assert {n for n, *_ in before} <= ctx.read(kept)
