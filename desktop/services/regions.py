@@ -184,10 +184,12 @@ def tree(session: Session, village_ids: frozenset[int] | None = None) -> list[Vi
     if not tid:
         return []
     working = Household.closed_on.is_(None)  # closed households (户注销) are out of the counts
-    counts_v = dict(session.execute(select(Household.village_id, func.count()).where(working)
-                                    .group_by(Household.village_id)).all())
-    counts_g = dict(session.execute(select(Household.group_id, func.count()).where(working)
-                                    .group_by(Household.group_id)).all())
+    counts_v: dict[int, int] = {}
+    counts_g: dict[int, int] = {}
+    for village, group, n in session.execute(select(Household.village_id, Household.group_id, func.count())
+                                             .where(working).group_by(Household.village_id, Household.group_id)):
+        counts_v[village] = counts_v.get(village, 0) + n  # one pass over the households, not one per level
+        counts_g[group] = counts_g.get(group, 0) + n
     villages = session.scalars(select(Region).where(Region.parent_id == int(tid), Region.level == "village",
                                                     Region.active.is_(True))
                                .order_by(Region.sort_order, Region.name)).all()

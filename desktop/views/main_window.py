@@ -148,7 +148,7 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.specs = pages_for(ctx.user.role)
         self._keys = [spec.key for spec in self.specs]
-        self.pages = Pages(self)  # each page built when first shown (_build)
+        self.pages = Pages(self)  # each page built once, when first asked for (_build): all at the end of __init__
         for spec in self.specs:
             item = QListWidgetItem(spec.title)
             item.setData(Qt.ItemDataRole.UserRole, spec.key)
@@ -180,6 +180,8 @@ class MainWindow(QMainWindow):
         self.year_changed_elsewhere.connect(self._year_changed_elsewhere)
         ctx.year_listeners.append(self.year_changed_elsewhere.emit)
         self.nav.setCurrentRow(0)
+        for key in self._keys:  # every page now: a page built on its first switch stalled the switch 200–300 ms
+            self.pages[key]     # on 20,000 households (tests/views/test_no_freeze.py); start-up pays it once
 
     def _build(self, spec: PageSpec) -> QWidget:
         """A page the first time it is needed (Pages): built, placed in the stack, its splitters and columns as the
