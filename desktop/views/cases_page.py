@@ -204,7 +204,7 @@ class CasesPage(QWidget):
         return self.ctx.user.village_ids if self.ctx.user else None
 
     def load_villages(self) -> None:
-        villages = self.ctx.read(regions.tree, self._village_ids())
+        villages = self.ctx.read(regions.tree, self._village_ids(), counts=False)
         self.village_combo.blockSignals(True)
         self.village_combo.set_items([(v.name, v.id) for v in villages], "全部")
         self.village_combo.blockSignals(False)

@@ -183,7 +183,7 @@ class HouseholdEditor(QDialog):
     def load(self) -> None:
         """Read the household (or start a new one) and show it; forgets unsaved edits."""
         user = self.ctx.user
-        villages = self.ctx.read(regions.tree)
+        villages = self.ctx.read(regions.tree, counts=False)
         if self.household_id is None:
             village_id, group_id = self._defaults
             if village_id is None and user is not None and user.village_ids and len(user.village_ids) == 1:

@@ -201,7 +201,7 @@ class SuggestedPage(QWidget):
         self.village.blockSignals(True)
         self.village.clear()
         self.village.addItem("全部", None)
-        for v in self.ctx.read(regions.tree, self.ctx.user.village_ids if self.ctx.user else None):
+        for v in self.ctx.read(regions.tree, self.ctx.user.village_ids if self.ctx.user else None, counts=False):
             self.village.addItem(v.name, v.name)
         i = self.village.findData(current)
         self.village.setCurrentIndex(max(i, 0))

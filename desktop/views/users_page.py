@@ -280,7 +280,7 @@ class UsersPage(QWidget):
     def refresh(self, select: int | None = None) -> None:
         current = self.selected()
         select = select if select is not None else (current.id if current else None)
-        self.village_names = {v.id: v.name for v in self.ctx.read(regions.tree)}
+        self.village_names = {v.id: v.name for v in self.ctx.read(regions.tree, counts=False)}
         self.model.set_rows(self.ctx.read(auth.list_users), self.village_names)
         for i, row in enumerate(self.model.rows):
             if row.id == select:

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from desktop.services import audit, auth, regions, settings, setup
+from desktop.services import audit, auth, regions, register, settings, setup
 from desktop.services.auth import AuthError
 from desktop.services.regions import RegionError
 from desktop.services.settings import SettingsError
@@ -54,6 +54,22 @@ def test_village_tree_with_groups_and_clerk_restriction(db, township, admin):
         assert tree[0].rural_population == 1200
         only = regions.tree(s, frozenset({township["villages"]["西村"]}))
         assert [v.name for v in only] == ["西村"]
+
+
+def test_village_tree_counts_working_households_per_village_and_group_or_leaves_them_uncounted(ctx, township):
+    from tests.conftest import TODAY, family
+    east = township["villages"]["东村"]
+    one, two = (g.id for g in ctx.read(regions.tree)[0].groups)
+    for serial, no, group in ((1, "H1", one), (4, "H2", two), (7, "H3", two)):
+        data, members = family(east, group, no=no, serial=serial)
+        ctx.run(register.save_household, data, members, TODAY, ctx.user)
+    tree = ctx.read(regions.tree)
+    assert [(v.name, v.households) for v in tree] == [("东村", 3), ("西村", 0)]
+    assert [(g.name, g.households) for g in tree[0].groups] == [("一组", 1), ("二组", 2)]
+    names_only = ctx.read(regions.tree, counts=False)
+    assert [v.name for v in names_only] == ["东村", "西村"]
+    assert {v.households for v in names_only} == {None}  # not counted: unknown, never a made-up 0
+    assert {g.households for v in names_only for g in v.groups} == {None}
 
 
 @pytest.mark.parametrize("call,fragment", [

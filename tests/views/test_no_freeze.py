@@ -259,6 +259,9 @@ def test_no_stall_over_200_ms_in_page_switches_and_actions_on_20000_households(q
     assert not dog.gui_stalls, f"GUI-thread work over {LIMIT_MS} ms (ms, during): {dog.gui_stalls}"
     assert not dog.freezes, f"the window froze (own ms, wall ms, during): {dog.freezes}"
     assert not dog.worker_freezes, f"the window froze while the worker ran (own ms, wall ms): {dog.worker_freezes}"
-    if load <= 1.0:  # the machine is not oversubscribed: any gap is the program's doing
+    # Other test processes of a parallel run share the cores even when the 1-minute load average, which lags
+    # behind them, does not show it yet (this test runs first): then only the checks above hold.
+    shared = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1
+    if load <= 1.0 and not shared:  # the machine is not oversubscribed: any gap is the program's doing
         gaps = dog.stalls + dog.while_worker_ran
         assert not gaps, f"wall-clock gaps over {LIMIT_MS} ms on an idle machine (ms, during): {gaps}"
