@@ -294,28 +294,38 @@ def assess(session: Session, year: int, as_of: date, household_nos: list[str] | 
     return _assess(session, year, as_of, household_nos, household_ids)
 
 
-def _household_rows(session: Session, household_nos: list[str] | None, household_ids: list[int] | None,
-                    whole_register: bool) -> tuple[list, list[int] | None]:
-    """The households the plain path assesses, in 户编号 order, and their ids when named (None for the whole
-    register)."""
-    cols = (Household.id, Household.household_no, Household.village_id, Household.monitoring_status,
-            Household.a3_category, Household.a4_poverty_alleviated, Household.identified_on,
-            Household.a23_housing_unsafe, Household.a24_school_dropout, Household.a25_water_unsafe,
-            Household.a27_risk_types, Household.dibao_tier)
-    q = select(*cols).order_by(Household.household_no)
+def _household_query(household_nos: list[str] | None, household_ids: list[int] | None, whole_register: bool):
+    """The households both paths assess, in 户编号 order: (id, 户编号, village, status, A3, A4, identified_on, A23,
+    A24, A25, A27 risk types, dibao tier)."""
+    q = (select(Household.id, Household.household_no, Household.village_id, Household.monitoring_status,
+                Household.a3_category, Household.a4_poverty_alleviated, Household.identified_on,
+                Household.a23_housing_unsafe, Household.a24_school_dropout, Household.a25_water_unsafe,
+                Household.a27_risk_types, Household.dibao_tier)
+         .order_by(Household.household_no))
     if household_nos is not None:
         q = q.where(among(Household.household_no, household_nos))
     if household_ids is not None:
         q = q.where(among(Household.id, household_ids))
     if whole_register:
         q = q.where(Household.closed_on.is_(None))
-    rows = session.execute(q).all()
+    return q
+
+
+def _named(rows: list, household_nos: list[str] | None, household_ids: list[int] | None) -> list[int] | None:
+    """The ids of the households found when some were named (None for the whole register); a 户编号 named but not
+    found is refused."""
     if household_nos is not None:
-        missing = sorted(set(household_nos) - {r.household_no for r in rows})
+        missing = sorted(set(household_nos) - {r[1] for r in rows})
         if missing:
             raise AssessError(f"户编号不存在：{'、'.join(missing)}")
-    ids = [r.id for r in rows] if (household_nos is not None or household_ids is not None) else None
-    return rows, ids
+    return [r[0] for r in rows] if (household_nos is not None or household_ids is not None) else None
+
+
+def _household_rows(session: Session, household_nos: list[str] | None, household_ids: list[int] | None,
+                    whole_register: bool) -> tuple[list, list[int] | None]:
+    """The households the plain path assesses (ORM rows, see _household_query) and their ids when named."""
+    rows = session.execute(_household_query(household_nos, household_ids, whole_register)).all()
+    return rows, _named(rows, household_nos, household_ids)
 
 
 def _assess(session: Session, year: int, as_of: date, household_nos: list[str] | None,
@@ -358,26 +368,9 @@ def _tuples(session: Session, stmt) -> list[tuple]:
 
 def _household_tuples(session: Session, household_nos: list[str] | None, household_ids: list[int] | None,
                       whole_register: bool) -> tuple[list, list[int] | None]:
-    """_household_rows as plain tuples: (id, 户编号, village, status, A3, A4, identified_on, A23, A24, A25,
-    A27 risk types, dibao tier)."""
-    q = (select(Household.id, Household.household_no, Household.village_id, Household.monitoring_status,
-                Household.a3_category, Household.a4_poverty_alleviated, Household.identified_on,
-                Household.a23_housing_unsafe, Household.a24_school_dropout, Household.a25_water_unsafe,
-                Household.a27_risk_types, Household.dibao_tier)
-         .order_by(Household.household_no))
-    if household_nos is not None:
-        q = q.where(among(Household.household_no, household_nos))
-    if household_ids is not None:
-        q = q.where(among(Household.id, household_ids))
-    if whole_register:
-        q = q.where(Household.closed_on.is_(None))
-    rows = _tuples(session, q)
-    if household_nos is not None:
-        missing = sorted(set(household_nos) - {r[1] for r in rows})
-        if missing:
-            raise AssessError(f"户编号不存在：{'、'.join(missing)}")
-    ids = [r[0] for r in rows] if (household_nos is not None or household_ids is not None) else None
-    return rows, ids
+    """_household_rows as the driver's plain tuples."""
+    rows = _tuples(session, _household_query(household_nos, household_ids, whole_register))
+    return rows, _named(rows, household_nos, household_ids)
 
 
 class _Situation:

@@ -27,6 +27,7 @@ import shutil
 from pathlib import Path
 
 from . import backup, keys
+from .backup import _fsync, _fsync_dir  # the one way this program makes a file and a rename durable
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -197,21 +198,3 @@ def _encrypt_backups(path: Path, data_key: bytes) -> None:
                 keys.private(info.path)
             except ServiceError as exc:  # one unreadable old backup does not stop the rest
                 log.warning("could not encrypt the backup %s: %s", info.path, exc)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
