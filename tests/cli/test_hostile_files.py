@@ -5,7 +5,7 @@ file is merely odd but honest), no traceback, peak memory of the process and its
 under 60 s, stderr of a readable size, and a rejected file leaves the database as it was (a dump of
 every table, but for the login record every command writes).
 
-One child process takes the commands of the whole module in turn (ImportProcess): starting Python and
+One child process takes the commands of the whole module in turn (tests/capped_child.py): starting Python and
 importing the program for each file cost 2 s of CPU apiece, the most expensive part of the suite.
 The child runs each command through the program's entry point as tests/cli/runner.py does (its own
 arguments, environment, streams, logging and hooks, put back afterwards); what the process and the
@@ -15,11 +15,8 @@ less than the command's own: each command's peak is at most that, so the 1 GB ba
 
 from __future__ import annotations
 
-import json
 import os
-import resource
 import struct
-import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -27,6 +24,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests.capped_child import CappedChild
 from tests.services.hostile_files import Err, Formula, FormulaErr, XSheet, write_xls, write_xlsx
 from tests.services.test_exchange_book import family_rows, hh, person, table
 
@@ -80,31 +78,7 @@ for line in requests:
 """
 
 
-class ImportProcess:
-    """One child Python, its address space capped at 4 GB (so that a failure of the protections fails the
-    test instead of the machine), that runs the commands it is sent one after the other."""
-
-    def __init__(self):
-        def cap():
-            resource.setrlimit(resource.RLIMIT_AS, (4 * GB, 4 * GB))
-
-        self.p = subprocess.Popen([sys.executable, "-c", CHILD], cwd=ROOT, stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, encoding="utf-8",
-                                  preexec_fn=cap)
-
-    def run(self, argv: list[str], env: dict[str, str]) -> dict:
-        self.p.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": str(ROOT)}) + "\n")
-        self.p.stdin.flush()
-        answer = self.p.stdout.readline()
-        assert answer, f"the import process ended (exit code {self.p.wait()})"
-        return json.loads(answer)
-
-    def close(self) -> None:
-        self.p.stdin.close()
-        self.p.wait(timeout=60)
-
-
-_children: list[ImportProcess] = []  # the module's one child, started by the first command
+_children: list[CappedChild] = []  # the module's one child (CHILD, 4 GB address space), started by the first command
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -118,10 +92,10 @@ def measured(db: Path, file: Path, *extra: str) -> Ran:
     """`import` as the command line runs it, in the module's child process: exit code, output, peak resident
     memory of the process and everything it started, and time."""
     if not _children or _children[0].p.poll() is not None:
-        _children[:] = [ImportProcess()]
+        _children[:] = [CappedChild([sys.executable, "-c", CHILD])]
     env = {k: v for k, v in os.environ.items() if k not in ("FANPIN_USER", "FANPIN_PASSWORD")}
     env.update(FANPIN_USER=BOSS[1], FANPIN_PASSWORD=BOSS[3])
-    r = _children[0].run(["import", "--db", str(db), str(file), *extra], env)
+    r = _children[0].ask({"argv": ["import", "--db", str(db), str(file), *extra], "env": env, "cwd": str(ROOT)})
     return Ran(r["code"], r["stdout"], r["stderr"], r["peak"], r["seconds"])
 
 

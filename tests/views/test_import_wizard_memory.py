@@ -6,17 +6,14 @@ module), chooses the file and previews it; peak resident memory of that process 
 
 from __future__ import annotations
 
-import json
 import os
-import resource
-import subprocess
 import sys
 
 import pytest
 
-from tests.cli.runner import ROOT
+from tests.capped_child import CappedChild
 from tests.cli.test_cli import BOSS
-from tests.cli.test_hostile_files import GB, PEAK, _sheets, run
+from tests.cli.test_hostile_files import PEAK, _sheets, run
 from tests.services.hostile_files import XSheet, write_xlsx
 
 from .test_import_wizard_hostile import _dim, _errors, _long, _pad, _sst, _xls
@@ -32,33 +29,7 @@ def cli_db(tmp_path):
     return path
 
 
-class PreviewProcess:
-    """The module's one preview process (tests/views/preview_child.py), its address space capped at 4 GB so that a
-    failed protection fails this test, not the machine; it previews the files it is sent one after the other."""
-
-    def __init__(self):
-        def cap():
-            resource.setrlimit(resource.RLIMIT_AS, (4 * GB, 4 * GB))
-
-        env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-        self.p = subprocess.Popen([sys.executable, "-m", "tests.views.preview_child"], cwd=ROOT, env=env,
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                  text=True, encoding="utf-8", preexec_fn=cap)
-
-    def preview(self, db, file) -> dict:
-        ask = {"db": str(db), "file": str(file), "user": BOSS[1], "password": BOSS[3]}
-        self.p.stdin.write(json.dumps(ask, ensure_ascii=False) + "\n")
-        self.p.stdin.flush()
-        answer = self.p.stdout.readline()
-        assert answer, f"the preview process ended (exit code {self.p.wait()})"
-        return json.loads(answer)
-
-    def close(self) -> None:
-        self.p.stdin.close()
-        self.p.wait(timeout=60)
-
-
-_children: list[PreviewProcess] = []  # the module's one preview process, started by the first preview
+_children: list[CappedChild] = []  # the module's one preview process (preview_child.py), started by the first preview
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -73,8 +44,9 @@ def previewed(db, file) -> tuple[dict, int, float]:
     process. The peak is the highest the process (and the .xls reader it starts) has reached so far: at least
     this preview's own."""
     if not _children or _children[0].p.poll() is not None:
-        _children[:] = [PreviewProcess()]
-    shown = _children[0].preview(db, file)
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+        _children[:] = [CappedChild([sys.executable, "-m", "tests.views.preview_child"], env)]
+    shown = _children[0].ask({"db": str(db), "file": str(file), "user": BOSS[1], "password": BOSS[3]})
     return shown, shown.pop("peak"), shown.pop("seconds")
 
 
