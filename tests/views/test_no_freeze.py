@@ -129,9 +129,8 @@ def big_database(migrated_template):
 
 @pytest.fixture
 def big_ctx(big_database, tmp_path, monkeypatch):
-    # The program's own engine, with its own dialect and statement cache: not the one the suite's other SQLite
-    # databases share (tests/conftest.py). Shared, the window's thread and the worker's gave the GIL up less often
-    # (gaps of 200–270 ms during 数据质量 on an idle machine, none without the sharing).
+    # The program's own engine, with its own dialect and statement cache, as the program runs: not the one the
+    # suite's other SQLite databases share (tests/conftest.py), whose cache other tests have filled.
     monkeypatch.setattr(dbmod, "create_engine", sqlalchemy.create_engine)
     if dbserver.ON_POSTGRES:
         copy = dbserver.server().new_name("bigcopy")
