@@ -501,6 +501,34 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(ctx, tmp_
     assert digest == before[1] and counts == before[0]
 
 
+def test_the_previews_plan_is_used_unless_the_database_changed_after_the_preview(ctx, township, tmp_path,
+                                                                                 monkeypatch):
+    """Apply lands the file as the preview resolved it (the lock it takes is its own write, not a change); when
+    another seat committed meanwhile, it resolves the file again against what is there now."""
+    from desktop.services.exchange import importer
+    resolved = []
+    real = importer._resolve
+    monkeypatch.setattr(importer, "_resolve", lambda *a: resolved.append(1) or real(*a))
+    path = simple_book(tmp_path / "a.xlsx", households=2)
+    pv = preview(ctx, path)
+    assert (pv.households_new, pv.households_updated, len(resolved)) == (2, 0, 1)
+    result = ctx.run(exchange.apply, pv, as_of=TODAY, take_backup=False, check=False)
+    assert (result.households_new, result.households_updated, len(resolved)) == (2, 0, 1)  # the preview's plan
+
+    path = simple_book(tmp_path / "b.xlsx", households=4)
+    pv = preview(ctx, path)
+    assert (pv.households_new, pv.households_updated, len(resolved)) == (2, 2, 2)
+    data, members = family(township["villages"]["东村"], no="H003")
+    ctx.run(register.save_household, data, members, TODAY)  # another seat, after the preview
+    result = ctx.run(exchange.apply, pv, as_of=TODAY, take_backup=False, check=False)
+    assert (result.households_new, result.households_updated, len(resolved)) == (1, 3, 3)  # resolved again
+    assert len(households_of_db(ctx)) == 4
+
+
+def households_of_db(ctx) -> dict[str, Household]:
+    return ctx.read(households_of)
+
+
 @pytest.mark.sqlite_only("导入前备份的是 SQLite 文件；县级数据库由管理员 pg_dump")
 def test_a_backup_is_taken_before_the_import(ctx, tmp_path):
     _pv, result = run_import(ctx, simple_book(tmp_path / "a.xlsx"), take_backup=True)

@@ -87,7 +87,7 @@ def read_national(book: Book, issues: Issues, progress: Progress | None = None) 
 
         report(progress, 0, 0, f"正在读取“{name}”")
         ps = parse_sheet(book, name, P, own, tick, merge_duplicates=True,
-                         row_numbers=lambda n, _name=name: Row(n, _name),
+                         row_numbers=Row.of(name),
                          repeated=lambda c: not c.key.startswith("member."), sink=group.sheet)
         if not _person_list(ps):
             continue  # not a person list (a notes sheet, a summary): left alone
@@ -196,12 +196,13 @@ class _Group:
         i_cat, i_item = MS.index("category"), MS.index("item")
         i_rel = self.i_rel
         for no, (row, hv) in self.households.items():
-            data.households[no] = (row, hv[:width])
+            data.households[no] = (row, hv)
             for k, (cat, _i) in enumerate(self.split.x):
                 for item in hv[width + k] or ():
                     vals = [None] * len(MS.columns)
                     vals[i_cat], vals[i_item] = cat, item
                     data.measures[no].append((row, vals))
+            del hv[width:]  # the measure items, read above: cut in place, not copied (100,000 lists at county scale)
             rows = data.members.get(no, ())
             if rows and not any(mv[i_rel] == "01" for _r, mv in rows):
                 issues.add(hh.name, row, hh.header("household_no"), no,
