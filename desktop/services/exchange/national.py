@@ -76,7 +76,7 @@ def read_national(book: Book, issues: Issues, progress: Progress | None = None) 
     (hidden.py) rather than dropping or taking them silently. A person sheet's rows go into households and
     members as they are converted (issue 20: a county's 300,000 person rows are never held at once)."""
     P = person_sheet()
-    group = _Group()
+    group = _Group(several=len(book.sheets) > 1)
     parsed: list[tuple[ParsedSheet, Issues]] = []
     for info in book.sheets:
         own = Issues()
@@ -112,7 +112,8 @@ class _Group:
     on its member rows must agree, a person on two sheets must agree with himself and belong to one household.
     Errors go to its own list, added after the sheets' own (as when the rows were grouped after reading)."""
 
-    def __init__(self):
+    def __init__(self, several: bool = True):
+        self.several = several  # the file has more than one sheet: a person may be on two
         self.split = split = _Split()
         self.H, self.M, self.MS = split.H, split.M, sheet("measure")
         self.issues = Issues()
@@ -185,7 +186,8 @@ class _Group:
                         if seen[2][k] is None:
                             seen[2][k] = mv[k]
                 return  # the same person on another sheet: one member
-            self.persons.setdefault(number, (no, row, mv))
+            if self.several:  # (one sheet: the same number twice is _check_file's error, not a second sheet)
+                self.persons.setdefault(number, (no, row, mv))
         mv[self.i_hno] = None
         self.data.members[no].append((row, mv))
 
