@@ -252,7 +252,7 @@ def _write_data(session: Session, book: Book, year: int, tw, village_ids, progre
         row.update(household_no=r.household_no, province=tw.province, city=tw.city, county=tw.county,
                    township=tw.name, village=names.get(r.village_id), group=names.get(r.group_id),
                    a3_category=category(r.a3_category), monitoring_status=status(r.monitoring_status),
-                   dibao_tier=tier(r.dibao_tier), a26=_yes(rules.derived_a26(members)),
+                   dibao_tier=tier(r.dibao_tier), a26=_yes(rules.a26_stated(members)),
                    a27_risk_types=sep.join(risk(c) or c for c in r.a27_risk_types) if r.a27_risk_types else None,
                    a27a_disaster_types=(sep.join(disaster(c) or c for c in r.a27a_disaster_types)
                                         if r.a27a_disaster_types else None),
