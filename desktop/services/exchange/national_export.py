@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ...models import Household, Measure, Member
 from .. import access, assess, income, regions, rules, settings
 from ..idnumber import parse_id
-from .exporter import ExportCancelled, ExportResult, _names, _write_book, _yes
+from .exporter import ExportCancelled, ExportResult, _exported, _names, _write_book, _yes
 from .layout import national, national_columns
 from .xlsx import MONEY, TEXT, Book, Col
 
@@ -39,7 +39,7 @@ def export_national(session: Session, path: Path | str, year: int, *, village_id
                               lambda book, tw: _write(session, book, year, tw, village_ids, progress, cancelled),
                               progress)
     return ExportResult(path, year, counts["household"], counts["member"], counts["measure"], 0,
-                        path.stat().st_size, time.perf_counter() - started, layout="national")
+                        path.stat().st_size, time.perf_counter() - started, layout="national", closed=counts["closed"])
 
 
 def _layout() -> tuple[list[Col], list[list[tuple[int, int, str]]]]:
@@ -62,10 +62,10 @@ def _layout() -> tuple[list[Col], list[list[tuple[int, int, str]]]]:
 
 def _write(session: Session, book: Book, year: int, tw, village_ids, progress, cancelled) -> dict:
     H, M, S = Household.__table__.c, Member.__table__.c, Measure.__table__.c
-    where = [H.village_id.in_(village_ids)] if village_ids is not None else []
+    where, closed = _exported(session, village_ids)
     n_m = session.scalar(select(func.count()).select_from(Member).join(Household, Household.id == Member.household_id)
                          .where(Member.status == "normal", *where)) or 0
-    counts = {"household": 0, "member": 0, "measure": 0, "done": 0, "total": n_m}
+    counts = {"household": 0, "member": 0, "measure": 0, "done": 0, "total": n_m, "closed": closed}
     if progress is not None:
         progress(0, n_m, "正在计算收入")
     ys = settings.get_year(session, year)
