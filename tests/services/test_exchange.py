@@ -525,6 +525,28 @@ def test_the_previews_plan_is_used_unless_the_database_changed_after_the_preview
     assert len(households_of_db(ctx)) == 4
 
 
+@pytest.mark.parametrize("scan_all", [False, True], ids=["looked up by number", "every living member read"])
+def test_a_living_member_of_another_household_is_refused_on_both_lookups(ctx, township, tmp_path, monkeypatch,
+                                                                        scan_all):
+    """SPEC §9 (一人一户): the person a file puts in H005 is a living member of H001 in the database — named,
+    whichever way the database is searched (a county file reads every living member at once); the members the
+    file keeps in their own household are no error."""
+    from desktop.services.exchange import plan
+    monkeypatch.setattr(plan, "SCAN_ALL_FROM", 0 if scan_all else 10**9)
+    data, members = family(township["villages"]["东村"], no="H001")
+    ctx.run(register.save_household, data, members, TODAY)
+    same = [{"户编号": "H001", "姓名": m.name, "证件号码": m.id_number, "与户主关系": "户主" if i == 0 else "配偶"}
+            for i, m in enumerate(members[:2])]
+    moved = {"户编号": "H005", "姓名": members[1].name, "证件号码": members[1].id_number.lower(),
+             "与户主关系": "户主"}
+    path = write_book(tmp_path / "m.xlsx", {"户信息": table([hh("H001"), hh("H005")]),
+                                            "家庭成员": table(same[:1] + [moved])})
+    texts = [e.text() for e in preview(ctx, path).errors]
+    assert len(texts) == 1 and "户编号 H001 的在册成员" in texts[0] and "户编号 H005" in texts[0], texts
+    ok = write_book(tmp_path / "ok.xlsx", {"户信息": table([hh("H001")]), "家庭成员": table(same)})
+    assert preview(ctx, ok).errors == []
+
+
 def households_of_db(ctx) -> dict[str, Household]:
     return ctx.read(households_of)
 
