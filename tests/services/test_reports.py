@@ -459,7 +459,7 @@ def test_character_missing_from_the_font_is_a_warning_not_a_blank(b, tmp_path):
 def test_a_batch_of_households_paginates(tmp_path):
     """Pagination of a batch: page labels run through, each form starts with its household. (Speed at county
     scale is bench/'s business.) 60 households, as 200 were before: both fit one load chunk
-    (households.LOAD_CHUNK, 400); 200 only made the test three times longer."""
+    (households.LOAD_CHUNK, 400); 200 took more than twice as long."""
     HOUSEHOLDS = 60
     database = init_db(sqlite_url(tmp_path / "k.sqlite3"))
     try:
