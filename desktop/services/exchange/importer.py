@@ -9,11 +9,8 @@ stored: only what the file says changes.
 
 from __future__ import annotations
 
-import gc
-import threading
 import time
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -24,7 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ...models import Household, Member, Region
-from .. import access, audit, backup, dataversion, regions
+from .. import access, audit, backup, dataversion, gcpause, regions
 from ..auth import CurrentUser
 from ..db import IMPORT_LOCK, exclusive
 from ..idnumber import normalize_id
@@ -42,31 +39,6 @@ ZERO = Decimal("0.00")
 
 
 _Data, _Plan = Data, Plan  # the names this module used before plan.py
-
-_GC_LOCK = threading.Lock()
-_GC_PAUSED = [0]
-
-
-@contextmanager
-def _gc_paused():
-    """Python's cyclic garbage collector off while a file is read and written: the rows are hundreds of
-    thousands of lists and tuples, none of them in a cycle, and each full collection walks all of them
-    again (a third of the preview's time at 20,000 households). Reference counting still frees everything;
-    the collector is back (and runs once) when the last import that paused it is done."""
-    with _GC_LOCK:
-        _GC_PAUSED[0] += 1
-        if _GC_PAUSED[0] == 1:
-            was = gc.isenabled()
-            gc.disable()
-            _GC_PAUSED.append(was)
-    try:
-        yield
-    finally:
-        with _GC_LOCK:
-            _GC_PAUSED[0] -= 1
-            if _GC_PAUSED[0] == 0 and _GC_PAUSED.pop():
-                gc.enable()
-
 
 @dataclass
 class Preview:
@@ -201,7 +173,7 @@ def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser 
     """Read and check the whole file against the database; write nothing. Unknown columns that
     matter, village names close to existing ones, and hidden sheets or rows that would be read as data
     are errors (questions) unless accepted."""
-    with _gc_paused():
+    with gcpause.paused():  # rows by the hundred thousand, none in a cycle (services.gcpause)
         return _preview(session, path, year, progress, accept_unknown_columns, create_villages, include_hidden)
 
 
@@ -640,7 +612,7 @@ def apply(session: Session, pv: Preview, *, user: CurrentUser | None = None, as_
     """Write a previewed file in the session's transaction (the caller commits, or rolls back on
     an exception — ImportCancelled included). A backup of the database file is taken first."""
     access.actor(session)
-    with _gc_paused():
+    with gcpause.paused():  # rows by the hundred thousand, none in a cycle (services.gcpause)
         return _apply(session, pv, as_of, progress, cancelled, check, take_backup)
 
 
