@@ -425,15 +425,19 @@ def _signature_findings(session: Session, hh: dict, year: int) -> list[Finding]:
     from ..models import IncomeRecord
     from .income import latest_record_ids
     subset = list(hh) if len(hh) < 5000 else None
-    standing = latest_record_ids(session, year, subset)
-    # the year's records marked unsigned (few), kept where they are the household's standing record
+    # the year's records marked unsigned (few), kept where they are the household's standing record: the standing
+    # records are looked up for those households only (all 100,000 of a county cost half a second)
     q = select(IncomeRecord.household_id, IncomeRecord.id, IncomeRecord.collected_on).where(
         IncomeRecord.year == year, IncomeRecord.signatures_collected.is_(False)).order_by(IncomeRecord.household_id)
     if subset is not None:
         q = q.where(among(IncomeRecord.household_id, subset))
+    unsigned = [r for r in session.connection().execute(q) if r[0] in hh]
+    if not unsigned:
+        return []
+    standing = latest_record_ids(session, year, sorted({r[0] for r in unsigned}))
     out = []
-    for hid, rid, collected_on in session.connection().execute(q):
-        if hid not in hh or standing.get(hid) != rid:
+    for hid, rid, collected_on in unsigned:
+        if standing.get(hid) != rid:
             continue
         when = f"{collected_on} 采集的" if collected_on else ""
         out.append(Finding("SIGNATURES_MISSING", hh[hid].no, None,
