@@ -167,19 +167,35 @@ def _merge(ours: list[Finding], hits: list, numbers: dict[int, str]) -> list[Fin
 
 class _Holders:
     """ID number → its holders [(household number, member)], in the order first seen; a list only for the numbers held
-    more than once (a county has 300,000 numbers and a handful of duplicates)."""
+    more than once (a county has 300,000 numbers and a handful of duplicates). The first holder is kept as the member
+    itself (add_member, no tuple per member); its household number is looked up when a second holder appears."""
 
-    __slots__ = ("first", "multi")
+    __slots__ = ("first", "multi", "numbers")
 
-    def __init__(self):
-        self.first: dict[str, tuple] = {}
+    def __init__(self, numbers: dict):
+        self.first: dict[str, object] = {}  # number → a member (add_member) or a (household number, holder) tuple
         self.multi: dict[str, list] = {}
+        self.numbers = numbers  # household id → household number, for a first holder kept as a member
 
     def add(self, number: str, holder: tuple) -> None:
         first = self.first.get(number)
         if first is None:
             self.first[number] = holder
-        elif (xs := self.multi.get(number)) is None:
+        else:
+            self._more(number, first, holder)
+
+    def add_member(self, number: str, m) -> None:
+        first = self.first.get(number)
+        if first is None:
+            self.first[number] = m
+        else:
+            self._more(number, first, (self.numbers[m.household_id], m))
+
+    def _more(self, number: str, first, holder: tuple) -> None:
+        xs = self.multi.get(number)
+        if xs is None:
+            if first.__class__ is not tuple:
+                first = (self.numbers[first.household_id], first)
             self.multi[number] = [first, holder]
         else:
             xs.append(holder)
@@ -200,8 +216,8 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
     well formed (18 digits or a 残疾人证 on one, right check digit, a real date) is judged from its parts; only the
     others go through parse_id for the wording of the fault."""
     out = []
-    by_id_number = _Holders()
-    hold = by_id_number.add
+    by_id_number = _Holders({hid: h.no for hid, h in hh.items()})
+    hold = by_id_number.add_member
     by_household = defaultdict(list)
     disabled = codes("health").code_of("残疾")
     in_school = codes("school").codes_with("in_school")
@@ -221,7 +237,7 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
             born = m.born
             if m.id_fault is None and born is not None and (len(number) == 18 or number[18:].isdigit()):
                 who_sex = "1" if int(number[16]) % 2 else "2"
-                hold(number, (no, m))
+                hold(number, m)
                 if born > as_of or born < EARLIEST_BIRTH:
                     err = birth_date_error(parse_id(m.id_number), as_of)
                     out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{m.who()}：{err}"))

@@ -269,25 +269,16 @@ class _IdParts:
 
     def __init__(self, point: date):
         self.point = point
-        self.areas: dict[str, int] = {}
-        self.dates: dict[str, tuple] = {}  # YYYYMMDD → (born, age, share of the weighted sum)
-        self.serials: dict[str, int] = {}
+        self.areas: dict[str, int] = _Shares(0)
+        self.dates: dict[str, tuple] = _Dates(self)  # YYYYMMDD → (born, age, share of the weighted sum)
+        self.serials: dict[str, int] = _Shares(14)
 
     def parts(self, m: Mem) -> tuple:
         number = m.norm
         n = len(number)
         if (n == 18 or n == 20 or n == 22) and number.isascii() and number[:17].isdigit():
-            key = number[6:14]
-            got = self.dates.get(key)
-            if got is None:
-                got = self.dates[key] = self._date(key)
-            area = self.areas.get(number[:6])
-            if area is None:
-                area = self.areas[number[:6]] = _share(number[:6], 0)
-            serial = self.serials.get(number[14:17])
-            if serial is None:
-                serial = self.serials[number[14:17]] = _share(number[14:17], 14)
-            if _CHECK[(area + got[2] + serial) % 11] == number[17]:
+            got = self.dates[number[6:14]]  # each a dict that works out a part it has not seen (__missing__)
+            if _CHECK[(self.areas[number[:6]] + got[2] + self.serials[number[14:17]]) % 11] == number[17]:
                 fault = None
             else:
                 fault = "checksum_card" if n != 18 else "checksum18"
@@ -302,6 +293,30 @@ class _IdParts:
             born = None
         age = age_on(born, self.point) if born is not None and born <= self.point else None
         return born, age, _share(key, 6)
+
+
+class _Shares(dict):
+    """Digits at a place of the number → their share of the weighted sum, worked out on first sight."""
+
+    def __init__(self, start: int):
+        super().__init__()
+        self.start = start
+
+    def __missing__(self, digits: str) -> int:
+        out = self[digits] = _share(digits, self.start)
+        return out
+
+
+class _Dates(dict):
+    """YYYYMMDD → (born, age at the time point, share of the weighted sum), worked out on first sight."""
+
+    def __init__(self, ids: _IdParts):
+        super().__init__()
+        self.ids = ids
+
+    def __missing__(self, key: str) -> tuple:
+        out = self[key] = self.ids._date(key)
+        return out
 
 
 def _share(digits: str, start: int) -> int:
