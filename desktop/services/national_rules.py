@@ -218,7 +218,10 @@ def _rows(session: Session, q):
 def _raw_rows(session: Session, q, chunk: int = 20_000):
     """The rows of a Core statement as the driver hands them over (no Row objects, no result processing: only for
     columns whose driver value is already the value, text and integers), a chunk at a time so that a county's
-    300,000 rows are never all held at once."""
+    300,000 rows are never all held at once. On PostgreSQL through a server-side cursor: a plain one would have
+    libpq hold the whole result (some 140 MB of member rows) before the first row is read."""
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.execution_options(stream_results=True, max_row_buffer=chunk)
     result = session.connection().execute(q)
     cursor = result.cursor
     try:
@@ -507,20 +510,27 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
         own = select(M.id_number).where(M.household_id.in_(list(households)))
         shared = set(session.scalars(select(M.id_number).where(income.alive_at(point), M.id_number.in_(own))
                                      .group_by(M.id_number).having(func.count() > 1)))
-    holders: dict[str, tuple] = {}  # whole: ID number → (row, norm, entry) of its first living holder
-    multi: dict[str, list] = {}  # whole: ID number → those of every living holder, once a second one is seen
+    # whole: ID number → the place in `seen` of its first living holder; `multi`: ID number → the places of every
+    # living holder once a second one is seen. `seen` lists the living holders in the order the rows came (a member
+    # itself, or (number, entry) for one of a household not checked): an int and a list slot per member, where a
+    # (row, norm, (household id, number, name)) entry cost some 160 bytes (50 MB at county scale)
+    holders: dict[str, int] = {}
+    multi: dict[str, list] = {}
+    seen: list = []
     outside = subset or not open_only
     ids = _IdParts(point)
     unpack = _Packed(dialect == "sqlite", run.in_school)
-    for seq, r in enumerate(_raw_rows(session, mq)):
+    for r in _raw_rows(session, mq):
         h = households.get(r[1])
         if h is None:  # a member of a household not checked (a subset run): only for the duplicate index
             if whole and unpack[r[9]][18]:
-                _hold(holders, multi, r[3], (seq, None, (r[1], None, r[2]) if outside else None))
+                _hold(holders, multi, r[3], len(seen))
+                seen.append((r[3], (r[1], None, r[2]) if outside else None))
             continue
         m = Mem()
-        (m.id, m.household_id, m.name, m.id_number, m.work_place_raw, m.phone_raw, m.post_months, m.absence_raw,
+        (m.id, _, m.name, m.id_number, m.work_place_raw, m.phone_raw, m.post_months, m.absence_raw,
          m.work_months, packed) = r
+        m.household_id = h.id  # the household's own int object, not one more per member
         (m.sex, m.relation, m.ethnicity, m.education, m.school, m.health, m.disability_grade, m.labor, m.work_region,
          m.a20, m.a21, m.status, m.a17, m.res, m.emp, m.a18, m.a19, m.a19e, alive, m.in_school, m.medical,
          m.resident_no) = unpack[packed]
@@ -550,11 +560,12 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
             if whole:  # _hold, written out: once per member
                 first = holders.get(number)
                 if first is None:
-                    holders[number] = (seq, m.norm, (h.id, h.no, m.name))
+                    holders[number] = len(seen)
                 elif (xs := multi.get(number)) is None:
-                    multi[number] = [first, (seq, m.norm, (h.id, h.no, m.name))]
+                    multi[number] = [first, len(seen)]
                 else:
-                    xs.append((seq, m.norm, (h.id, h.no, m.name)))
+                    xs.append(len(seen))
+                seen.append(m)
             elif m.id_number in shared:
                 by_number[m.norm].append((h.id, h.no, m.name))
             if m.phone_raw and m.phone:
@@ -570,14 +581,16 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
                 head_sex[h.id].append(m.sex)
         else:
             m.alive = False
-    if whole:  # in the order the rows came, as the index was filled before
-        rows = sorted((seq, norm if norm is not None else _norm(number), entry)
-                      for number, xs in multi.items() for seq, norm, entry in xs)
-        for _seq, norm, entry in rows:
-            if entry is not None:
-                by_number[norm].append(entry)
+    if whole:  # in the order the rows came
+        for i in sorted(i for xs in multi.values() for i in xs):
+            x = seen[i]
+            if x.__class__ is Mem:
+                by_number[x.norm].append((x.household_id, households[x.household_id].no, x.name))
+            elif x[1] is not None:
+                by_number[_norm(x[0])].append(x[1])
     else:
         _outside_holders(session, households, by_number)
+    del seen, holders, multi
 
     for h in households.values():
         h.measure_cats = frozenset(x.category for x in h.measures) if h.measures else _NO_ITEMS
@@ -670,7 +683,7 @@ class _Packed(dict):
         return out
 
 
-def _hold(holders: dict, multi: dict, number: str, x: tuple) -> None:
+def _hold(holders: dict, multi: dict, number: str, x) -> None:
     """One living holder of an ID number: the first is kept aside, from the second on the number's holders are
     listed in `multi` (so only numbers held more than once cost a list)."""
     first = holders.get(number)
