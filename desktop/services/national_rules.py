@@ -405,6 +405,9 @@ class Facts:
     id_year_totals: dict  # (year, household id) → Totals (5_15_020)
 
 
+_BOOL = {None: None, 0: False, 1: True}  # a yes/no cell as the driver gives it (True and False are 1 and 0 here)
+
+
 def _text(v):
     if v is None:
         return None
@@ -444,10 +447,18 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
     with_after: list[HH] = []  # households with a 风险消除后 block (the removed ones), read in a second query
     unremoved = rules.UNREMOVED
     pop_sets: dict[tuple, frozenset] = {}
-    for r in _rows(session, q):
+    for r in _raw_rows(session, q):  # the driver's values: SQLite's yes/no cells 0/1 and dates text (_bool, _day)
         h = HH()
-        (h.id, h.no, h.status, h.poverty, h.a23, h.a24, h.a25, risks, note, disasters, h.identified_on, h.way,
-         h.removed_on, h.whole_guarantee, phone, person, cphone, has_after, h.category, h.closed) = r
+        (h.id, h.no, h.status, poverty, a23, a24, a25, risks, note, disasters, identified_on, h.way,
+         removed_on, whole, phone, person, cphone, has_after, h.category, closed) = r
+        h.poverty = _BOOL[poverty] if poverty in _BOOL else bool(poverty)
+        h.a23 = _BOOL[a23] if a23 in _BOOL else bool(a23)
+        h.a24 = _BOOL[a24] if a24 in _BOOL else bool(a24)
+        h.a25 = _BOOL[a25] if a25 in _BOOL else bool(a25)
+        h.whole_guarantee = _BOOL[whole] if whole in _BOOL else bool(whole)
+        h.closed = bool(closed)
+        h.identified_on = date.fromisoformat(identified_on) if identified_on.__class__ is str else identified_on
+        h.removed_on = date.fromisoformat(removed_on) if removed_on.__class__ is str else removed_on
         h.after = _NO_AFTER
         if has_after:
             with_after.append(h)
