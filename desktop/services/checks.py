@@ -217,7 +217,7 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
     others go through parse_id for the wording of the fault."""
     out = []
     by_id_number = _Holders({hid: h.no for hid, h in hh.items()})
-    hold = by_id_number.add_member
+    firsts, more = by_id_number.first, by_id_number.add_member  # add_member written out below: once per member
     by_household = defaultdict(list)
     disabled = codes("health").code_of("残疾")
     in_school = codes("school").codes_with("in_school")
@@ -236,8 +236,11 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
             number = m.norm
             born = m.born
             if m.id_fault is None and born is not None and (len(number) == 18 or number[18:].isdigit()):
-                who_sex = "1" if int(number[16]) % 2 else "2"
-                hold(number, m)
+                who_sex = "1" if number[16] in "13579" else "2"
+                if number in firsts:
+                    more(number, m)
+                else:
+                    firsts[number] = m
                 if born > as_of or born < EARLIEST_BIRTH:
                     err = birth_date_error(parse_id(m.id_number), as_of)
                     out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{m.who()}：{err}"))

@@ -995,14 +995,18 @@ def should_be_monitored(a) -> list[tuple[str, str]]:
 
 def _r_1_02_007(f, h):
     problems = []
-    if any(m.a18 is not True for m in h.members):
-        problems.append(f"未参加大病保险：{_names(m for m in h.members if m.a18 is not True)}")
+    uninsured = kids = None  # lists only when someone is (every household meets this rule)
+    for m in h.members:
+        if m.a18 is not True:
+            uninsured = [m] if uninsured is None else uninsured + [m]
+        if m.school is None and m.absence_raw is None and m.age is not None and 6 <= m.age <= 16:
+            kids = [m] if kids is None else kids + [m]
+    if uninsured:
+        problems.append(f"未参加大病保险：{_names(uninsured)}")
     if h.a23:
         problems.append("住房不安全（A23）")
     if h.a25:
         problems.append("未解决安全饮用水（A25）")
-    kids = [m for m in h.members
-            if m.school is None and m.absence_raw is None and m.age is not None and 6 <= m.age <= 16]
     if kids:
         problems.append(f"义务教育适龄儿童在校生状况和未上学原因均为空：{_names(kids)}")
     return "；".join(problems) or None
