@@ -218,10 +218,18 @@ def _rows(session: Session, q):
 def _raw_rows(session: Session, q, chunk: int = 20_000):
     """The rows of a Core statement as the driver hands them over (no Row objects, no result processing: only for
     columns whose driver value is already the value, text and integers), a chunk at a time so that a county's
-    300,000 rows are never all held at once. On PostgreSQL through a server-side cursor: a plain one would have
-    libpq hold the whole result (some 140 MB of member rows) before the first row is read."""
+    300,000 rows are never all held at once. On PostgreSQL through a server-side cursor, a chunk of Rows at a time
+    (a plain cursor would have libpq hold the whole result, some 140 MB of member rows, before the first row is
+    read; and SQLAlchemy reads a streamed cursor's first row itself, so its driver cursor is not read directly).
+    psycopg's values are already the values."""
     if session.get_bind().dialect.name == "postgresql":
-        q = q.execution_options(stream_results=True, max_row_buffer=chunk)
+        result = session.connection().execute(q.execution_options(stream_results=True, max_row_buffer=chunk))
+        try:
+            for rows in result.partitions(chunk):
+                yield from rows
+        finally:
+            result.close()
+        return
     result = session.connection().execute(q)
     cursor = result.cursor
     try:
