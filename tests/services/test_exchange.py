@@ -501,6 +501,56 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(ctx, tmp_
     assert digest == before[1] and counts == before[0]
 
 
+def test_the_previews_plan_is_used_unless_the_database_changed_after_the_preview(ctx, township, tmp_path,
+                                                                                 monkeypatch):
+    """Apply lands the file as the preview resolved it (the lock it takes is its own write, not a change); when
+    another seat committed meanwhile, it resolves the file again against what is there now."""
+    from desktop.services.exchange import importer
+    resolved = []
+    real = importer._resolve
+    monkeypatch.setattr(importer, "_resolve", lambda *a: resolved.append(1) or real(*a))
+    path = simple_book(tmp_path / "a.xlsx", households=2)
+    pv = preview(ctx, path)
+    assert (pv.households_new, pv.households_updated, len(resolved)) == (2, 0, 1)
+    result = ctx.run(exchange.apply, pv, as_of=TODAY, take_backup=False, check=False)
+    assert (result.households_new, result.households_updated, len(resolved)) == (2, 0, 1)  # the preview's plan
+
+    path = simple_book(tmp_path / "b.xlsx", households=4)
+    pv = preview(ctx, path)
+    assert (pv.households_new, pv.households_updated, len(resolved)) == (2, 2, 2)
+    data, members = family(township["villages"]["东村"], no="H003")
+    ctx.run(register.save_household, data, members, TODAY)  # another seat, after the preview
+    result = ctx.run(exchange.apply, pv, as_of=TODAY, take_backup=False, check=False)
+    assert (result.households_new, result.households_updated, len(resolved)) == (1, 3, 3)  # resolved again
+    assert len(households_of_db(ctx)) == 4
+
+
+@pytest.mark.parametrize("scan_all", [False, True], ids=["looked up by number", "every living member read"])
+def test_a_living_member_of_another_household_is_refused_on_both_lookups(ctx, township, tmp_path, monkeypatch,
+                                                                        scan_all):
+    """SPEC §9 (一人一户): the person a file puts in H005 is a living member of H001 in the database — named,
+    whichever way the database is searched (a county file reads every living member at once); the members the
+    file keeps in their own household are no error."""
+    from desktop.services.exchange import plan
+    monkeypatch.setattr(plan, "SCAN_ALL_FROM", 0 if scan_all else 10**9)
+    data, members = family(township["villages"]["东村"], no="H001")
+    ctx.run(register.save_household, data, members, TODAY)
+    same = [{"户编号": "H001", "姓名": m.name, "证件号码": m.id_number, "与户主关系": "户主" if i == 0 else "配偶"}
+            for i, m in enumerate(members[:2])]
+    moved = {"户编号": "H005", "姓名": members[1].name, "证件号码": members[1].id_number.lower(),
+             "与户主关系": "户主"}
+    path = write_book(tmp_path / "m.xlsx", {"户信息": table([hh("H001"), hh("H005")]),
+                                            "家庭成员": table(same[:1] + [moved])})
+    texts = [e.text() for e in preview(ctx, path).errors]
+    assert len(texts) == 1 and "户编号 H001 的在册成员" in texts[0] and "户编号 H005" in texts[0], texts
+    ok = write_book(tmp_path / "ok.xlsx", {"户信息": table([hh("H001")]), "家庭成员": table(same)})
+    assert preview(ctx, ok).errors == []
+
+
+def households_of_db(ctx) -> dict[str, Household]:
+    return ctx.read(households_of)
+
+
 @pytest.mark.sqlite_only("导入前备份的是 SQLite 文件；县级数据库由管理员 pg_dump")
 def test_a_backup_is_taken_before_the_import(ctx, tmp_path):
     _pv, result = run_import(ctx, simple_book(tmp_path / "a.xlsx"), take_backup=True)

@@ -660,11 +660,14 @@ def _apply(session: Session, pv: Preview, as_of: date | None, progress: Progress
         if path is not None and path.exists():
             report(progress, 0, 0, "正在备份数据库")
             taken = backup.backup_sqlite(path, "import")
+    # The data version before the lock: taking it is this transaction's own first write on SQLite, which bumps the
+    # version once (services.dataversion) — that bump alone does not make the preview's plan stale.
+    before = None if dataversion.uncommitted(session) else dataversion.current(session)
     exclusive(session, IMPORT_LOCK, "导入")  # one import at a time, also from other seats: the plan below stays true
     issues = Issues()
     plan = pv.plan
-    if plan is None or pv.resolved_at != (dataversion.current(session), user.username, user.village_ids) \
-            or dataversion.uncommitted(session):
+    if plan is None or before is None or pv.resolved_at != (before, user.username, user.village_ids) \
+            or not _own_bump_only(before, dataversion.current(session)):
         plan = _resolve(session, data, issues, user)  # the database changed since the preview: resolve again
     pv.plan = pv.resolved_at = None
     if issues or plan is None:
@@ -698,6 +701,13 @@ def _apply(session: Session, pv: Preview, as_of: date | None, progress: Progress
     report(progress, total, total, "正在保存")
     result.elapsed = time.perf_counter() - started
     return result
+
+
+def _own_bump_only(before: tuple[int, int], now: tuple[int, int] | None) -> bool:
+    """Nothing was committed by anyone else between reading `before` and holding the import lock: the version is
+    unchanged (PostgreSQL bumps it at the commit) or one higher (SQLite: the lock is this transaction's own write,
+    and every writing transaction adds exactly one)."""
+    return now is not None and (now == before or now[0] == before[0] + 1)
 
 
 def _refresh_statistics(session: Session, households_new: int) -> None:

@@ -76,7 +76,7 @@ def read_national(book: Book, issues: Issues, progress: Progress | None = None) 
     (hidden.py) rather than dropping or taking them silently. A person sheet's rows go into households and
     members as they are converted (issue 20: a county's 300,000 person rows are never held at once)."""
     P = person_sheet()
-    group = _Group()
+    group = _Group(several=len(book.sheets) > 1)
     parsed: list[tuple[ParsedSheet, Issues]] = []
     for info in book.sheets:
         own = Issues()
@@ -87,7 +87,7 @@ def read_national(book: Book, issues: Issues, progress: Progress | None = None) 
 
         report(progress, 0, 0, f"正在读取“{name}”")
         ps = parse_sheet(book, name, P, own, tick, merge_duplicates=True,
-                         row_numbers=lambda n, _name=name: Row(n, _name),
+                         row_numbers=Row.of(name),
                          repeated=lambda c: not c.key.startswith("member."), sink=group.sheet)
         if not _person_list(ps):
             continue  # not a person list (a notes sheet, a summary): left alone
@@ -112,7 +112,8 @@ class _Group:
     on its member rows must agree, a person on two sheets must agree with himself and belong to one household.
     Errors go to its own list, added after the sheets' own (as when the rows were grouped after reading)."""
 
-    def __init__(self):
+    def __init__(self, several: bool = True):
+        self.several = several  # the file has more than one sheet: a person may be on two
         self.split = split = _Split()
         self.H, self.M, self.MS = split.H, split.M, sheet("measure")
         self.issues = Issues()
@@ -185,7 +186,8 @@ class _Group:
                         if seen[2][k] is None:
                             seen[2][k] = mv[k]
                 return  # the same person on another sheet: one member
-            self.persons.setdefault(number, (no, row, mv))
+            if self.several:  # (one sheet: the same number twice is _check_file's error, not a second sheet)
+                self.persons.setdefault(number, (no, row, mv))
         mv[self.i_hno] = None
         self.data.members[no].append((row, mv))
 
@@ -196,12 +198,13 @@ class _Group:
         i_cat, i_item = MS.index("category"), MS.index("item")
         i_rel = self.i_rel
         for no, (row, hv) in self.households.items():
-            data.households[no] = (row, hv[:width])
+            data.households[no] = (row, hv)
             for k, (cat, _i) in enumerate(self.split.x):
                 for item in hv[width + k] or ():
                     vals = [None] * len(MS.columns)
                     vals[i_cat], vals[i_item] = cat, item
                     data.measures[no].append((row, vals))
+            del hv[width:]  # the measure items, read above: cut in place, not copied (100,000 lists at county scale)
             rows = data.members.get(no, ())
             if rows and not any(mv[i_rel] == "01" for _r, mv in rows):
                 issues.add(hh.name, row, hh.header("household_no"), no,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from .reader import ParsedSheet, SheetInfo
 
 PROGRAM, NATIONAL = "program", "national"
+SCAN_ALL_FROM = 5000  # people in a file from which every living member is read, rather than looked up by number
 
 
 @dataclass
@@ -50,7 +51,7 @@ def living_elsewhere(session, data: Data, issues) -> None:
     from sqlalchemy import select
 
     from ...models import Household, Member
-    from ..idnumber import parse_id
+    from ..idnumber import normalize_id
 
     mem = data.sheets["member"]
     M = mem.sheet
@@ -65,21 +66,24 @@ def living_elsewhere(session, data: Data, issues) -> None:
         return
     q = (select(Member.id_number, Member.name, Household.household_no)
          .join(Household, Household.id == Member.household_id).where(Member.status == "normal"))
-    found: list[tuple[str, str, str]] = []
-    if len(wanted) > 5000:
-        for number, name, no in session.execute(q):
-            if number in wanted or parse_id(number).number in wanted:
-                found.append((parse_id(number).number, name, no))
+    found: list[tuple[str, str, str]] = []  # (number, name, household) of the living members the file also has
+
+    def take(rows) -> None:
+        for number, name, no in rows:
+            n = number if number in wanted else normalize_id(number)  # (as stored it is mostly already canonical)
+            in_file = wanted.get(n)
+            if in_file is not None and in_file[0] != no:  # in the same household: the file updates him
+                found.append((n, name, no))
+
+    if len(wanted) > SCAN_ALL_FROM:
+        take(session.execute(q))
     else:
         numbers = list(wanted)
         numbers += [n.lower() for n in numbers if n.endswith("X")]
         for start in range(0, len(numbers), 900):
-            for number, name, no in session.execute(q.where(Member.id_number.in_(numbers[start:start + 900]))):
-                found.append((parse_id(number).number, name, no))
+            take(session.execute(q.where(Member.id_number.in_(numbers[start:start + 900]))))
     for number, name, no in found:
-        in_file = wanted.get(number)
-        if in_file is None or in_file[0] == no:
-            continue
+        in_file = wanted[number]
         issues.add(mem.name, in_file[1], mem.header("id_number"), number,
                    f"此人（数据库中为“{name}”）是户编号 {no} 的在册成员，文件却把他列在户编号 {in_file[0]} 中："
                    "一人不能在两户；如确已迁到该户，请先在“户籍登记”中为原户登记迁出、为该户登记迁入，"

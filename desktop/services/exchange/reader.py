@@ -19,6 +19,8 @@ import re
 import warnings
 import zipfile
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 from xml.etree import ElementTree
@@ -27,7 +29,7 @@ from ...models import Household, IncomeLine, Measure, Member, Region
 from ..errors import ServiceError
 from .layout import Alias, Column, HeaderMatcher, Sheet, national, norm_header, norm_value
 from .measure import LIMITS, FileRefused, Limits, SheetScan, check_size, open_zip, scan_xlsx
-from .values import Bad, clip, converter, show
+from .values import Bad, Month, clip, converter, show
 
 HEADER_SCAN = 30  # rows searched for the header
 CHUNKED_ABOVE = 128 << 20  # a sheet whose XML is larger is read a block of rows at a time (Book._chunks)
@@ -70,14 +72,33 @@ class Issue:
 
 class Row(int):
     """An Excel row number that knows its sheet: the rows of one household may come from several
-    sheets of a national file, and every message names the right one."""
+    sheets of a national file, and every message names the right one. The sheet is an attribute of a
+    subclass made once per sheet (Row.of), not of each number: a county's 300,000 person rows are kept
+    as plain ints (28 bytes), not ints with a dict of their own (about 140)."""
 
-    sheet: str
+    __slots__ = ()
+    sheet: str = ""
 
     def __new__(cls, number: int, sheet: str):
-        row = super().__new__(cls, number)
-        row.sheet = sheet
-        return row
+        return Row.of(sheet)(number)
+
+    @staticmethod
+    def of(sheet: str) -> type:
+        """The row-number type of one sheet: call it with a number."""
+        kind = _ROW_KINDS.get(sheet)
+        if kind is None:
+            if len(_ROW_KINDS) > 1000:
+                _ROW_KINDS.clear()
+            kind = _ROW_KINDS[sheet] = type("Row", (Row,), {"__slots__": (), "sheet": sheet,
+                                                            "__new__": _row_new, "__module__": __name__})
+        return kind
+
+
+def _row_new(cls, number: int):
+    return int.__new__(cls, number)
+
+
+_ROW_KINDS: dict[str, type] = {}
 
 
 class Issues:
@@ -327,10 +348,14 @@ class Book:
         sheets = set(self._zip_parts.values())
         with zipfile.ZipFile(self.path) as z:
             # what calamine reads besides the sheet: the package's XML parts (sizes measured before), other sheets
-            # left empty
-            others = [(info, z.read(info) if info.filename not in sheets else _EMPTY_SHEET)
-                      for info in z.infolist()
-                      if info.filename != part and info.filename.lower().endswith((".xml", ".rels"))]
+            # left empty — zipped once, compressed (the shared strings are 32 MB of text at county scale; calamine
+            # keeps its own copy of each block's workbook while it loads it)
+            base = io.BytesIO()
+            with zipfile.ZipFile(base, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+                for info in z.infolist():
+                    if info.filename != part and info.filename.lower().endswith((".xml", ".rels")):
+                        out.writestr(info.filename, z.read(info) if info.filename not in sheets else _EMPTY_SHEET)
+            base = base.getvalue()
             with z.open(part) as f:
                 head = f.read(data_at)
                 head = _DIMENSION_TAG.sub(b"", head)  # the whole sheet's extent: not this block's
@@ -338,39 +363,41 @@ class Book:
                 done = 0  # rows yielded so far (calamine numbers from the sheet's first row)
                 while True:
                     data = f.read(CHUNK_XML)
+                    more = bool(data)
                     buf = carry + data if carry else data
-                    if data:
+                    del data
+                    if more:
                         cut = buf.rfind(b"</row>")
                         if cut < 0:  # no row ends in it yet (the scan refused runs past limits.run_bytes)
                             carry = buf
                             continue
                         cut += len(b"</row>")
+                        carry = buf[cut:]
                     else:
-                        cut = len(buf)
-                    block, carry = buf[:cut], buf[cut:]
-                    if not data:
-                        end = block.find(b"</sheetData>")
-                        block = block[:end] if end >= 0 else block
-                    if block.strip():
+                        end = buf.find(b"</sheetData>")
+                        cut = end if end >= 0 else len(buf)
+                    if buf.find(b"<row", 0, cut) >= 0:
+                        book = io.BytesIO(base)
+                        with zipfile.ZipFile(book, "a", zipfile.ZIP_STORED) as out, out.open(part, "w") as w:
+                            w.write(head)
+                            with memoryview(buf) as view:
+                                w.write(view[:cut])
+                            w.write(b"</sheetData></worksheet>")
                         buf = None
-                        book = io.BytesIO()
-                        with zipfile.ZipFile(book, "w", zipfile.ZIP_STORED) as out:
-                            for info, content in others:
-                                out.writestr(info.filename, content)
-                            out.writestr(part, b"".join((head, block, b"</sheetData></worksheet>")))
-                        del block
                         book.seek(0)
-                        wb = CalamineWorkbook.from_filelike(book)
+                        wb = CalamineWorkbook.from_filelike(book)  # (calamine keeps its own copy of the bytes)
+                        book = None
                         try:
                             sheet = wb.get_sheet_by_name(name)
-                            book = None
-                            for n, row in _calamine_rows(sheet, skip=done):
-                                done = n
-                                yield n, row
-                            del sheet
                         finally:
-                            wb.close()
-                    if not data:
+                            wb.close()  # its copy of the block and the parsed shared strings: not needed for the rows
+                        del wb
+                        for n, row in _calamine_rows(sheet, skip=done):
+                            done = n
+                            yield n, row
+                        del sheet
+                    buf = None
+                    if not more:
                         break
 
 
@@ -438,6 +465,10 @@ def _refused(fn):
 # ---------------------------------------------------------------- one sheet
 
 SET, APPEND, MERGE = 0, 1, 2  # how a column fills its value: alone, adding to a list, or agreeing with another
+_MISS, _BLANK = object(), object()
+MEMO_VALUES = 2000  # distinct cells a column remembers before it stops (see _convert)
+_IMMUTABLE = frozenset({str, int, float, bool, Decimal, date, datetime, Month})
+_RAW = frozenset({str, int, float, date, datetime})  # cells as the readers give them (bool: equal to 1 and 0)
 
 
 @dataclass
@@ -702,6 +733,11 @@ def _convert(ctx: _Ctx, body) -> None:
     prev_raw: list | None = None
     prev_vals: list = []
     prev_filled, prev_errored = False, None
+    # Each column remembers what its few distinct cells convert to (codes, 是/否, villages, dates): a repeated cell
+    # costs one lookup instead of strip, blank words and its converter. Only values that cannot change under a
+    # later reader (immutable) and printable text (a cell whose invisible characters are removed is told each
+    # time); a column with many distinct values (names, ID numbers) stops remembering.
+    memo: dict[int, dict | None] = {j: {} if mode != APPEND else None for j, _i, _c, _h, mode in plan}
 
     for excel_row, row in body:
         if len(row) <= last:
@@ -742,9 +778,25 @@ def _convert(ctx: _Ctx, body) -> None:
             v = row[j]
             if v is None or v == "":
                 continue
+            seen = memo[j] if v.__class__ is not bool else None  # (True would find 1.0)
+            if seen is not None:
+                got = seen.get(v, _MISS)
+                if got is not _MISS:
+                    if got is _BLANK:
+                        continue
+                    filled = True
+                    if mode == SET or vals[idx] is None:
+                        vals[idx] = got
+                    elif got != vals[idx]:  # MERGE (APPEND columns are never remembered)
+                        issues.add(name, excel_row, header, v,
+                                   f"与同一行“{out.headers.get(sheet.columns[idx].key, '')}”列的值不一致")
+                    continue
+            raw = v
             if v.__class__ is str:
                 v = v.strip()
                 if not v or v in blank_words:
+                    if seen is not None:
+                        seen[raw] = _BLANK
                     continue
             filled = True
             try:
@@ -755,6 +807,12 @@ def _convert(ctx: _Ctx, body) -> None:
                 errored.add(idx)
                 issues.add(name, excel_row, header, v, str(exc))
                 continue
+            if seen is not None and got.__class__ in _IMMUTABLE and raw.__class__ in _RAW \
+                    and (raw.__class__ is not str or raw.isprintable()):
+                if len(seen) < MEMO_VALUES:
+                    seen[raw] = got
+                else:
+                    memo[j] = None  # many distinct values: converting each is as cheap as remembering
             if mode == SET or vals[idx] is None:
                 vals[idx] = got
             elif mode == APPEND:

@@ -355,6 +355,23 @@ def money_converter(value) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def _shared_money():
+    """money_converter with one Decimal per distinct amount of the column (a county's file repeats its amounts:
+    100,000 households hold about half as many distinct ones), for the time the column is read."""
+    cache: dict = {}
+
+    def convert(value) -> Decimal:
+        if value.__class__ is float or value.__class__ is str:  # (a bool would equal 1.0 as a key)
+            got = cache.get(value)
+            if got is None:
+                got = money_converter(value)  # Bad is raised, never kept
+                if len(cache) < 200_000:
+                    cache[value] = got
+            return got
+        return money_converter(value)
+    return convert
+
+
 def months_converter(value) -> int:
     if isinstance(value, str):
         value = unicodedata.normalize("NFKC", value).strip()
@@ -600,7 +617,7 @@ def converter(col: Column, max_length: int | None, convert: str | None = None, s
     if kind == "date":
         return date_converter
     if kind == "money":
-        return money_converter
+        return _shared_money()
     if kind == "int":
         return months_converter
     if kind == "id":
