@@ -167,19 +167,35 @@ def _merge(ours: list[Finding], hits: list, numbers: dict[int, str]) -> list[Fin
 
 class _Holders:
     """ID number → its holders [(household number, member)], in the order first seen; a list only for the numbers held
-    more than once (a county has 300,000 numbers and a handful of duplicates)."""
+    more than once (a county has 300,000 numbers and a handful of duplicates). The first holder is kept as the member
+    itself (add_member, no tuple per member); its household number is looked up when a second holder appears."""
 
-    __slots__ = ("first", "multi")
+    __slots__ = ("first", "multi", "numbers")
 
-    def __init__(self):
-        self.first: dict[str, tuple] = {}
+    def __init__(self, numbers: dict):
+        self.first: dict[str, object] = {}  # number → a member (add_member) or a (household number, holder) tuple
         self.multi: dict[str, list] = {}
+        self.numbers = numbers  # household id → household number, for a first holder kept as a member
 
     def add(self, number: str, holder: tuple) -> None:
         first = self.first.get(number)
         if first is None:
             self.first[number] = holder
-        elif (xs := self.multi.get(number)) is None:
+        else:
+            self._more(number, first, holder)
+
+    def add_member(self, number: str, m) -> None:
+        first = self.first.get(number)
+        if first is None:
+            self.first[number] = m
+        else:
+            self._more(number, first, (self.numbers[m.household_id], m))
+
+    def _more(self, number: str, first, holder: tuple) -> None:
+        xs = self.multi.get(number)
+        if xs is None:
+            if first.__class__ is not tuple:
+                first = (self.numbers[first.household_id], first)
             self.multi[number] = [first, holder]
         else:
             xs.append(holder)
@@ -200,8 +216,8 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
     well formed (18 digits or a 残疾人证 on one, right check digit, a real date) is judged from its parts; only the
     others go through parse_id for the wording of the fault."""
     out = []
-    by_id_number = _Holders()
-    hold = by_id_number.add
+    by_id_number = _Holders({hid: h.no for hid, h in hh.items()})
+    firsts, more = by_id_number.first, by_id_number.add_member  # add_member written out below: once per member
     by_household = defaultdict(list)
     disabled = codes("health").code_of("残疾")
     in_school = codes("school").codes_with("in_school")
@@ -220,8 +236,11 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
             number = m.norm
             born = m.born
             if m.id_fault is None and born is not None and (len(number) == 18 or number[18:].isdigit()):
-                who_sex = "1" if int(number[16]) % 2 else "2"
-                hold(number, (no, m))
+                who_sex = "1" if number[16] in "13579" else "2"
+                if number in firsts:
+                    more(number, m)
+                else:
+                    firsts[number] = m
                 if born > as_of or born < EARLIEST_BIRTH:
                     err = birth_date_error(parse_id(m.id_number), as_of)
                     out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{m.who()}：{err}"))
@@ -425,15 +444,19 @@ def _signature_findings(session: Session, hh: dict, year: int) -> list[Finding]:
     from ..models import IncomeRecord
     from .income import latest_record_ids
     subset = list(hh) if len(hh) < 5000 else None
-    standing = latest_record_ids(session, year, subset)
-    # the year's records marked unsigned (few), kept where they are the household's standing record
+    # the year's records marked unsigned (few), kept where they are the household's standing record: the standing
+    # records are looked up for those households only (all 100,000 of a county cost half a second)
     q = select(IncomeRecord.household_id, IncomeRecord.id, IncomeRecord.collected_on).where(
         IncomeRecord.year == year, IncomeRecord.signatures_collected.is_(False)).order_by(IncomeRecord.household_id)
     if subset is not None:
         q = q.where(among(IncomeRecord.household_id, subset))
+    unsigned = [r for r in session.connection().execute(q) if r[0] in hh]
+    if not unsigned:
+        return []
+    standing = latest_record_ids(session, year, sorted({r[0] for r in unsigned}))
     out = []
-    for hid, rid, collected_on in session.connection().execute(q):
-        if hid not in hh or standing.get(hid) != rid:
+    for hid, rid, collected_on in unsigned:
+        if standing.get(hid) != rid:
             continue
         when = f"{collected_on} 采集的" if collected_on else ""
         out.append(Finding("SIGNATURES_MISSING", hh[hid].no, None,
