@@ -73,22 +73,35 @@ class Assessment:
     def json_text(self) -> str:
         """dumps([self.to_json()]) without the dict and the encoder's passes: the same text, byte for byte
         (tests/services/test_assess_fast.py compares them for every household), written by one f-string —
-        `assess` prints one for each household of a county."""
+        `assess` prints one for each household of a county. What many households share (the category with
+        needs_review; the guarantees, flags and colour) is written once per distinct value (_JSON_HEADS,
+        _JSON_TAILS)."""
         r, s = self.income, self.suggestion
-        name = s.category_name
-        colour = self.warning_color
         if r is None:
             money = '"A33": null, "A34": null, "A37": null, "A38": null'
+        elif "_fen" in r.__dict__:  # income.compute_fen's amounts have exactly 2 places: str() is f"{:.2f}"
+            money = f'"A33": {str(r.A33)}, "A34": {str(r.A34)}, "A37": {str(r.A37)}, "A38": {str(r.A38)}'
         else:
             money = f'"A33": {_two(r.A33)}, "A34": {_two(r.A34)}, "A37": {_two(r.A37)}, "A38": {_two(r.A38)}'
-        return (f'{{"household_no": {_text(self.household_no)}, "year": {self.year!r}, "size": {self.size!r}, '
-                f'{money}, "suggested_category": {"null" if name is None else _text(name)}, '
-                f'"needs_review": {_TF[s.needs_review]}, "reasons": [{", ".join(map(_text, s.reasons))}], '
+        head_key = (s.category, s.needs_review)
+        head = _JSON_HEADS.get(head_key)
+        if head is None:
+            name = s.category_name
+            head = _JSON_HEADS[head_key] = (f'"suggested_category": {"null" if name is None else _text(name)}, '
+                                            f'"needs_review": {_TF[s.needs_review]}')
+        tail_key = (self.whole_household_no_labor, self.developmental_measure_required,
+                    self.developmental_measure_missing, self.warning_color, *self.guarantee_problems)
+        tail = _JSON_TAILS.get(tail_key)
+        if tail is None:
+            colour = self.warning_color
+            tail = _JSON_TAILS[tail_key] = (
                 f'"guarantee_problems": [{", ".join(map(_text, self.guarantee_problems))}], '
                 f'"whole_household_no_labor": {_TF[self.whole_household_no_labor]}, '
                 f'"developmental_measure_required": {_TF[self.developmental_measure_required]}, '
                 f'"developmental_measure_missing": {_TF[self.developmental_measure_missing]}, '
                 f'"warning_color": {"null" if colour is None else _text(colour)}}}')
+        return (f'{{"household_no": {_text(self.household_no)}, "year": {self.year!r}, "size": {self.size!r}, '
+                f'{money}, {head}, "reasons": [{", ".join(map(_text, s.reasons))}], {tail}')
 
     def snapshot(self) -> dict:
         """A frozen copy of the facts a decision is based on: JSON-safe, money as text, categories,
@@ -115,6 +128,8 @@ class Assessment:
 
 _text = json.encoder.encode_basestring  # a JSON string as JSONEncoder(ensure_ascii=False) writes it
 _TF = {True: "true", False: "false"}
+_JSON_HEADS: dict[tuple, str] = {}  # json_text's shared pieces, a few dozen distinct ones in a county (at most
+_JSON_TAILS: dict[tuple, str] = {}  # 10 categories × needs_review; 16 guarantee sets × 8 flags × 4 colours)
 
 
 def _two(amount: Decimal) -> str:
