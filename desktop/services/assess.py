@@ -30,8 +30,11 @@ class AssessError(ServiceError):
     pass
 
 
-@dataclass
+@dataclass(slots=True)
 class Assessment:
+    """One household's assessment. The lists a household shares with others (guarantee problems, risk types, its
+    members' facts) are tuples, shared between the households that have the same: treat them as read-only."""
+
     household_id: int
     household_no: str
     village_id: int
@@ -43,15 +46,15 @@ class Assessment:
     size: int
     income: IncomeResult | None
     suggestion: Suggestion
-    guarantee_problems: list[str]
+    guarantee_problems: tuple[str, ...]
     whole_household_no_labor: bool
     whole_no_labor_candidate: bool
     developmental_measure_required: bool
     developmental_measure_missing: bool
     warning_color: str | None
     line: Decimal
-    risk_types: list[str] = field(default_factory=list)
-    members: list[MemberFacts] = field(default_factory=list, repr=False)
+    risk_types: tuple[str, ...] = ()
+    members: tuple[MemberFacts, ...] = field(default=(), repr=False)
 
     def to_json(self) -> dict:
         """The object of `assess` (SPEC §11); money stays Decimal for dumps() to print with 2 decimals."""
@@ -467,7 +470,7 @@ def _build(rows: list, situations: dict, totals: dict, developmental: set, year:
     guarantees: dict[tuple, list[str]] = {}
     colours: dict[tuple, str | None] = {}
     days: dict = {}
-    risk_lists: dict[str, list] = {}
+    risk_lists: dict = {}
     no_record = f"没有 {year} 年收入记录，无法判断"
     nobody = f"{year} 年状态时点无正常状态的家庭成员，无法计算人均收入"
     unremoved = rules.UNREMOVED
@@ -476,18 +479,17 @@ def _build(rows: list, situations: dict, totals: dict, developmental: set, year:
     append = out.append
     for hid, no, village, status, a3, a4, day, a23, a24, a25, risks, tier in rows:
         sit = situations.get(hid, _NOBODY)
-        if isinstance(risks, str):  # SQLite hands the JSON text over; psycopg has already decoded PostgreSQL's json
-            shared = risk_lists.get(risks)
-            if shared is None:
-                shared = risk_lists[risks] = json.loads(risks) or []
-            risks = list(shared)
+        shared = risk_lists.get(risks) if isinstance(risks, str) else None
+        if shared is not None:
+            risks = shared
+        elif isinstance(risks, str):  # SQLite hands the JSON text over; psycopg has already decoded PostgreSQL's json
+            risks = risk_lists[risks] = tuple(json.loads(risks) or ())
         else:
-            risks = list(risks or [])
+            risks = tuple(risks or ())
         gkey = (a23, a24, a25, sit.a26)
         g = guarantees.get(gkey)
         if g is None:
-            g = guarantees[gkey] = guarantee_problems(*gkey)
-        g = list(g)
+            g = guarantees[gkey] = tuple(guarantee_problems(*gkey))
         alleviated = bool(a4)
         fen = totals.get(hid)
         result = None
@@ -517,7 +519,7 @@ def _build(rows: list, situations: dict, totals: dict, developmental: set, year:
             candidate = sit.candidate(tier)
         append(Assessment(hid, no, village, year, status, a3, alleviated, identified_on, sit.size, result, suggestion,
                           g, sit.cannot_work, candidate, required, required and hid not in developmental,
-                          colour, line, risks, list(sit.members)))
+                          colour, line, risks, sit.members))
     return out
 
 
@@ -539,9 +541,9 @@ def _assess_plain(session: Session, year: int, as_of: date, household_nos: list[
 def _one(r, year: int, line: Decimal, rural_average: Decimal | None, as_of: date, members: list[MemberFacts],
          totals: Totals | None, has_developmental: bool) -> Assessment:
     size = len(members)
-    g = rules.guarantee_problems(r.a23_housing_unsafe, r.a24_school_dropout, r.a25_water_unsafe,
-                                 rules.derived_a26(members))
-    risks = list(r.a27_risk_types or [])
+    g = tuple(rules.guarantee_problems(r.a23_housing_unsafe, r.a24_school_dropout, r.a25_water_unsafe,
+                                       rules.derived_a26(members)))
+    risks = tuple(r.a27_risk_types or ())
     result = None
     if totals is None:
         suggestion = Suggestion(None, True, [f"没有 {year} 年收入记录，无法判断"])
@@ -568,7 +570,7 @@ def _one(r, year: int, line: Decimal, rural_average: Decimal | None, as_of: date
         developmental_measure_required=required,
         developmental_measure_missing=required and not has_developmental,
         warning_color=rules.warning_color(r.monitoring_status, r.identified_on, as_of),
-        line=line, risk_types=risks, members=members)
+        line=line, risk_types=risks, members=tuple(members))
 
 
 # ---------------------------------------------------------------- what the calculator window needs
