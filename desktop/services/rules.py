@@ -145,6 +145,30 @@ def derived_a26(members: list[MemberFacts]) -> bool:
     return any(m.a17_medical is False for m in members)
 
 
+def a26_stated(members: list[MemberFacts]) -> bool | None:
+    """A26 as a file or form states it: 是 when a member of status 正常 lacks basic medical insurance (A17 否);
+    否 only when every such member's A17 is 是; unknown (blank) when none lacks it but some member's A17 is not
+    known, or there is no member. `derived_a26` (two-valued, for the rules) reads the unknown ones as insured."""
+    if any(m.a17_medical is False for m in members):
+        return True
+    if not members or any(m.a17_medical is None for m in members):
+        return None
+    return False
+
+
+def medical_flags(a17: bool | None, resident: bool | None, employee: bool | None) -> tuple[bool | None, bool | None]:
+    """The two national 医保 flags (城乡居民, 城镇职工) with what A17 implies filled in where a flag is unknown:
+    A17 否 means in neither; A17 是 with one flag 否 means in the other. Nothing else is guessed."""
+    if a17 is False:
+        return (False if resident is None else resident), (False if employee is None else employee)
+    if a17 is True:
+        if resident is False and employee is None:
+            return resident, True
+        if employee is False and resident is None:
+            return True, employee
+    return resident, employee
+
+
 def whole_household_cannot_work(members: list[MemberFacts]) -> bool:
     """Every member of status 正常 cannot work (丧失劳动力 or 无劳动力)."""
     return bool(members) and all(cannot_work(m.labor) for m in members)

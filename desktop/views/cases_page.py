@@ -4,7 +4,7 @@ New procedures start from the buttons above the list (SPEC §7)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -186,6 +186,7 @@ class CasesPage(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
 
+        self._lists_read_this_turn = False
         self.load_villages()
         self.load_cases()
         self.load_clues()
@@ -195,8 +196,21 @@ class CasesPage(QWidget):
         case on the right is kept as it is, with whatever is being typed into its form."""
         super().showEvent(event)
         if not event.spontaneous():
-            self.load_cases()
-            self.load_clues()
+            self._load_lists()
+
+    def _load_lists(self) -> None:
+        """Read both lists, once per turn of the event loop: switching to this page shows it (showEvent) and,
+        when data changed while it was hidden, refreshes it in the same turn — one read, not two (at county
+        scale a second read of each list kept the worker and the GUI thread busy for a visible moment)."""
+        if self._lists_read_this_turn:
+            return
+        self._lists_read_this_turn = True
+        QTimer.singleShot(0, self._end_of_turn)
+        self.load_cases()
+        self.load_clues()
+
+    def _end_of_turn(self) -> None:
+        self._lists_read_this_turn = False
 
     # ------------------------------------------------------------------ loading
 
@@ -255,8 +269,7 @@ class CasesPage(QWidget):
     def refresh(self) -> None:
         """Read the lists and the shown case again (F5, or when the page is shown)."""
         self.load_villages()
-        self.load_cases()
-        self.load_clues()
+        self._load_lists()
         self.case_view.reload()
 
     def _after_action(self) -> None:

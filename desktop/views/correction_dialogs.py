@@ -23,7 +23,7 @@ from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.procedures import FieldDef
 from ..services.workflow import CaseView, StepView
-from .errors import chinese_buttons, error_label, set_error
+from .errors import error_label, ok_cancel, set_error
 from .member_dialogs import date_edit, from_qdate
 from .widgets.code_combo import ValueCombo, code_combo
 
@@ -57,10 +57,7 @@ class ReasonDialog(QDialog):
         self.form = QFormLayout()
         self.reason = _reason_edit(reason_hint)
         self.error = error_label(self)
-        self.buttons = chinese_buttons(QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                                        | QDialogButtonBox.StandardButton.Cancel))
-        self.buttons.accepted.connect(self.save)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel(self, self.save, save=True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
         layout.addLayout(self.form)

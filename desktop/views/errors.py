@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLabel, QMessageBox, QWidget
 
 from ..services import failures
 from ..services.errors import ServiceError
@@ -104,6 +105,18 @@ _BUTTON_TEXT = {
     QDialogButtonBox.StandardButton.Save: "保存",
     QDialogButtonBox.StandardButton.Close: "关闭",
 }
+
+
+def ok_cancel(dialog: QDialog, on_ok: Callable[[], object], ok_text: str | None = None,
+              save: bool = False) -> QDialogButtonBox:
+    """确定 (or 保存) and 取消 under a dialog's form: the first runs `on_ok`, 取消 closes the dialog."""
+    which = QDialogButtonBox.StandardButton.Save if save else QDialogButtonBox.StandardButton.Ok
+    box = chinese_buttons(QDialogButtonBox(which | QDialogButtonBox.StandardButton.Cancel))
+    if ok_text:
+        box.button(which).setText(ok_text)
+    box.accepted.connect(on_ok)
+    box.rejected.connect(dialog.reject)
+    return box
 
 
 def chinese_buttons(box: QDialogButtonBox) -> QDialogButtonBox:

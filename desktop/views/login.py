@@ -22,7 +22,7 @@ from ..services.auth import CurrentUser
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.opening import DatabaseDamaged, Gate, Opened
-from .errors import chinese_buttons, error_label, set_error
+from .errors import chinese_buttons, error_label, ok_cancel, set_error
 from .widgets.password import password_edit
 
 
@@ -148,11 +148,7 @@ class RecoverDialog(QDialog):
         form.addRow("管理员用户名：", self.username)
         form.addRow("新密码：", self.new)
         form.addRow("确认新密码：", self.confirm)
-        buttons = chinese_buttons(QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                                   | QDialogButtonBox.StandardButton.Cancel))
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("设置并登录")
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, self.save, "设置并登录")
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(form)
@@ -238,10 +234,7 @@ class ChangePasswordDialog(QDialog):
         form.addRow("原密码：", self.old)
         form.addRow("新密码：", self.new)
         form.addRow("确认新密码：", self.confirm)
-        buttons = chinese_buttons(QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                                   | QDialogButtonBox.StandardButton.Cancel))
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, self.save)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)

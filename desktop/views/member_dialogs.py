@@ -10,7 +10,6 @@ from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
     QDateEdit,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -28,7 +27,7 @@ from ..services.context import AppContext
 from ..services.idnumber import normalize_id, parse_id
 from ..services.labels import field_label
 from ..services.register import MemberData, Problem, RegisterError, ValidationError
-from .errors import chinese_buttons, error_label, error_text, set_error
+from .errors import error_label, error_text, ok_cancel, set_error
 from .models.member_table import FIELDS, KINDS, date_from_text
 from .widgets.code_combo import ValueCombo, bool_combo, code_combo
 from .widgets.household_picker import HouseholdPicker
@@ -198,10 +197,7 @@ class MemberEventDialog(QDialog):
         top.addRow(field_label("member_event", "event_date") + "：", self.date)
         top.addRow(field_label("member_event", "note") + "：", self.note)
 
-        self.buttons = chinese_buttons(QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                                        | QDialogButtonBox.StandardButton.Cancel))
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel(self, self.accept)
         # the member form scrolls (it has every A5–A22 field), so 确定/取消 stay on a 1366×768 screen
         self.form_area = QScrollArea()
         self.form_area.setWidgetResizable(True)
@@ -291,10 +287,7 @@ class MoveMemberDialog(QDialog):
         form.addRow("在新户中与户主关系：", self.relation)
         form.addRow("迁移日期：", self.date)
         form.addRow("说明：", self.note)
-        self.buttons = chinese_buttons(QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                                        | QDialogButtonBox.StandardButton.Cancel))
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel(self, self.accept)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)

@@ -33,6 +33,7 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QElapsedTimer, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QProgressDialog, QPushButton, QWidget
 
+from ..services import gcpause
 from .errors import show_error
 
 T = TypeVar("T")
@@ -40,6 +41,7 @@ SHOW_AFTER_MS = 500
 IDLE_COLLECT_MS = 30_000  # a full collection runs once the worker has been idle this long …
 PENDING_FOR_IDLE_COLLECT = 20  # … and this many young collections moved objects to the oldest generation
 NO_AUTOMATIC_FULL_COLLECTION = 1_000_000  # gc threshold2: young collections before an automatic full one
+_FROZEN = {"after_idle": 0}  # gc.get_freeze_count() after start-up's freeze or the last idle collection
 
 
 def install_gc_policy() -> Callable[[], None]:
@@ -49,6 +51,7 @@ def install_gc_policy() -> Callable[[], None]:
     before = gc.get_threshold()
     gc.set_threshold(before[0], before[1], NO_AUTOMATIC_FULL_COLLECTION)
     gc.freeze()
+    _FROZEN["after_idle"] = gc.get_freeze_count()
 
     def undo() -> None:
         gc.set_threshold(*before)
@@ -58,10 +61,12 @@ def install_gc_policy() -> Callable[[], None]:
 
 
 def collect_when_idle() -> bool:
-    """The postponed full collection, if enough has moved to the oldest generation since the last one."""
-    if gc.get_count()[2] < PENDING_FOR_IDLE_COLLECT:
+    """The postponed full collection, if enough has moved to the oldest generation since the last one, or a big
+    computation froze what it left (services.gcpause); it walks the frozen objects too, so cycles among them go."""
+    if gc.get_count()[2] < PENDING_FOR_IDLE_COLLECT and gc.get_freeze_count() <= _FROZEN["after_idle"]:
         return False
-    gc.collect()
+    gcpause.collect_everything()
+    _FROZEN["after_idle"] = gc.get_freeze_count()
     return True
 
 

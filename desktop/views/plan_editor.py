@@ -26,7 +26,7 @@ from ..services import measures, register, rules
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.measures import MeasureData
-from .errors import chinese_buttons, error_label, error_text, set_error
+from .errors import chinese_buttons, error_label, error_text, ok_cancel, set_error
 from .member_dialogs import date_edit, from_qdate
 from .models.measure_table import COL_UNIT, HEADERS, MeasureTableModel
 from .widgets.code_combo import ValueCombo
@@ -184,11 +184,7 @@ class EndMeasureDialog(QDialog):
         form.addRow("措施：", QLabel(f"{row.category_name} {row.item}".strip()))
         form.addRow("中止日期：", self.date)
         form.addRow("中止原因：", self.reason)
-        buttons = chinese_buttons(QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                                   | QDialogButtonBox.StandardButton.Cancel))
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("中止")
-        buttons.accepted.connect(self.end)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, self.end, "中止")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)

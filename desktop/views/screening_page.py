@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -29,7 +28,7 @@ from ..services import screening
 from ..services.context import AppContext
 from ..services.errors import ServiceError
 from ..services.screening import OUTCOMES, REASONS, KeyCheck
-from .errors import chinese_buttons, error_label, set_error, show_error
+from .errors import error_label, ok_cancel, set_error, show_error
 from .models.keycheck_table import COL_NO, COL_REASONS, ROW_ROLE, KeyCheckFilter, KeyCheckTableModel
 from .operations import query
 from .widgets.list_actions import ListActions
@@ -58,10 +57,7 @@ class VisitDialog(QDialog):
         form.addRow("走访日期：", self.visited_on)
         form.addRow("排查结果：", self.outcome)
         form.addRow("说明：", self.note)
-        buttons = chinese_buttons(QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                                   | QDialogButtonBox.StandardButton.Cancel))
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, self.accept)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"将选中的 {count} 户标记为已走访："))
         layout.addLayout(form)

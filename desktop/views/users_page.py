@@ -7,7 +7,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -25,7 +24,7 @@ from ..services import auth, regions
 from ..services.codes import codes
 from ..services.context import AppContext
 from ..services.errors import ServiceError
-from .errors import chinese_buttons, confirm, error_label, set_error, show_info
+from .errors import confirm, error_label, ok_cancel, set_error, show_info
 from .widgets.password import password_edit
 
 _ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
@@ -131,10 +130,7 @@ class AddUserDialog(QDialog):
         form.addRow(self.villages_label, self.villages)
         form.addRow("初始密码 *：", self.password)
         form.addRow("确认密码 *：", self.confirm)
-        buttons = chinese_buttons(QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                                   | QDialogButtonBox.StandardButton.Cancel))
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, self.save)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         note = QLabel("管理员、乡镇审核员可处理全部行政村；村级录入员只能录入所选的行政村。")
@@ -180,10 +176,7 @@ class PasswordDialog(QDialog):
         form = QFormLayout()
         form.addRow("新密码：", self.password)
         form.addRow("确认新密码：", self.confirm)
-        buttons = chinese_buttons(QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                                   | QDialogButtonBox.StandardButton.Cancel))
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, self.save)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)
@@ -211,10 +204,7 @@ class VillagesDialog(QDialog):
         self.setWindowTitle(f"负责行政村 — {user.display_name}（{user.username}）")
         self.villages = _village_list(villages, user.village_ids)
         self.error = error_label(self)
-        buttons = chinese_buttons(QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                                   | QDialogButtonBox.StandardButton.Cancel))
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, self.save)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("勾选该村级录入员可以录入的行政村："))
         layout.addWidget(self.villages)

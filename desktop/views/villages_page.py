@@ -8,7 +8,6 @@ from PySide6.QtCore import QRegularExpression, Qt
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 from ..services import regions
 from ..services.context import AppContext
 from ..services.errors import ServiceError
-from .errors import chinese_buttons, error_label, set_error
+from .errors import error_label, ok_cancel, set_error
 
 COL_NAME, COL_CODE, COL_POPULATION, COL_HOUSEHOLDS = range(4)
 HEADERS = ("名称", "区划代码", "农村户籍人口", "户数")
@@ -65,10 +64,7 @@ class RegionDialog(QDialog):
         form.addRow("区划代码：", self.code)
         if village:
             form.addRow("农村户籍人口：", self.population)
-        self.buttons = chinese_buttons(QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                                        | QDialogButtonBox.StandardButton.Cancel))
-        self.buttons.accepted.connect(self._accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel(self, self._accept)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)

@@ -13,6 +13,7 @@ from desktop.services import (
     audit,
     checks,
     corrections,
+    exchange,
     income,
     overview,
     register,
@@ -295,6 +296,22 @@ class TestCloseHousehold:
         history = ctx.read(audit.history, hid)
         assert any(h.what == "更正记录 户注销" and h.user == "管理员" for h in history)
         assert any(h.field == "注销日期" and h.new == "2024-10-01" for h in history)
+
+    def test_a_closed_household_is_not_exported_in_either_layout_and_the_summary_says_so(self, ctx, hid, township,
+                                                                                          tmp_path):
+        from python_calamine import CalamineWorkbook
+        data, members = family(township["villages"]["东村"], no="H2", serial=10)
+        ctx.run(register.save_household, data, members, TODAY)
+        ctx.run(corrections.close_household, hid, date(2024, 10, 1), "全户迁出本乡镇", as_of=TODAY)
+        ours = ctx.read(exchange.export_workbook, tmp_path / "ours.xlsx", YEAR)
+        national = ctx.read(exchange.export_national, tmp_path / "national.xlsx", YEAR)
+        for result in (ours, national):
+            assert result.households == 1 and result.closed == 1
+            assert "已注销的 1 户不导出" in result.summary()
+            cells = [c for sheet in CalamineWorkbook.from_path(str(result.path)).sheet_names
+                     for row in CalamineWorkbook.from_path(str(result.path)).get_sheet_by_name(sheet).to_python()
+                     for c in row]
+            assert "H2" in cells and "H1" not in cells
 
     def test_an_id_shared_with_a_closed_duplicate_household_is_no_longer_a_finding(self, db, ctx, hid, township):
         data, members = family(township["villages"]["西村"], no="DUP", serial=30)

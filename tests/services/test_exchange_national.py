@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from desktop.models import Household, IncomeLine, IncomeRecord, Measure, Member, Region
 from desktop.services import assess, exchange, register
+from desktop.services.exchange import layout
 
 from ..conftest import TODAY, YEAR, family
 from .national_files import COLUMNS, GROUPS, ID, TITLE, grid, sample_rows, write_book, write_csv, write_xls, write_xlsx
@@ -359,3 +360,53 @@ def test_the_program_export_round_trips_the_new_fields(ctx, tmp_path):
     out = ctx.read(exchange.export_workbook, tmp_path / "e.xlsx", YEAR)
     pv, result = run_import(ctx, out.path)
     assert pv.ok and result.changed_fields == 0 and state(ctx) == before
+
+
+A26 = "是否有家庭成员未参加城乡居民（职工）基本医疗保险"
+RESIDENT, EMPLOYEE = "是否参加城乡居民基本医疗保险", "是否参加城镇职工基本医疗保险"
+
+
+def _people(path) -> dict[str, dict]:
+    cells = _cells(path)
+    return {row[cells[2].index("证件号码")]: dict(zip(cells[2], row, strict=True)) for row in cells[3:]}
+
+
+def test_an_unknown_medical_insurance_is_exported_blank_and_a17_no_round_trips(ctx, tmp_path):
+    """城乡居民=否 with 职工 blank says nothing about A17: it stays unknown, and the household's A26 is written
+    blank (never 否, the made-up answer). A17 否 typed in the register (both flags unknown) is written as 否/否 —
+    what A17 否 means — with A26 是, and reads back as A17 否."""
+    rows = sample_rows()
+    rows[0][EMPLOYEE] = ""
+    rows[0][RESIDENT] = "否"
+    imported(ctx, write_xlsx(tmp_path / "a.xlsx", grid(rows)))
+    assert member(ctx, ID["wang"]).a17_medical is None
+    people = _people(ctx.read(exchange.export_national, tmp_path / "first.xlsx", YEAR).path)
+    wang = people[ID["wang"]]
+    assert (wang[RESIDENT], wang[EMPLOYEE], wang[A26]) == ("否", "", "")
+    ours = ctx.read(exchange.export_workbook, tmp_path / "ours.xlsx", YEAR).path
+    sheet = layout.sheet("household")
+    households = CalamineWorkbook.from_path(str(ours)).get_sheet_by_name(sheet.name).to_python()
+    header = next(r for r in households if "户编号" in r)
+    row = next(r for r in households if "370305001001000001" in r)
+    assert row[header.index(sheet.column("a26").header)] == ""
+
+    def typed_no(s):
+        m = s.scalars(select(Member).where(Member.id_number == ID["wang"])).one()
+        m.a17_medical, m.a17_resident_medical, m.a17_employee_medical = False, None, None
+        s.commit()
+    ctx.run(typed_no)
+    second = ctx.read(exchange.export_national, tmp_path / "second.xlsx", YEAR).path
+    wang = _people(second)[ID["wang"]]
+    assert (wang[RESIDENT], wang[EMPLOYEE], wang[A26]) == ("否", "否", "是")
+
+    def wipe(s):
+        from sqlalchemy import delete
+
+        from desktop.models import AuditEntry, MemberEvent
+        for model in (IncomeLine, IncomeRecord, Measure, MemberEvent, Member, Household, AuditEntry):
+            s.execute(delete(model))
+        s.commit()
+    ctx.run(wipe)
+    imported(ctx, second)
+    assert member(ctx, ID["wang"]).a17_medical is False
+    assert _cells(ctx.read(exchange.export_national, tmp_path / "third.xlsx", YEAR).path) == _cells(second)

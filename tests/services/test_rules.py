@@ -85,6 +85,22 @@ class TestFlags:
         assert not rules.derived_a26([m(), m(a17=None)])
         assert rules.guarantee_problems(None, True, False, True) == ["义务教育", "基本医疗保险"]
 
+    def test_a26_stated_is_blank_when_an_a17_is_unknown_and_nobody_lacks_insurance(self):
+        assert rules.a26_stated([m(), m(a17=False)]) is True
+        assert rules.a26_stated([m(a17=None), m(a17=False)]) is True
+        assert rules.a26_stated([m(), m(a17=None)]) is None
+        assert rules.a26_stated([]) is None
+        assert rules.a26_stated([m(), m()]) is False
+
+    def test_medical_flags_fill_in_only_what_a17_implies(self):
+        assert rules.medical_flags(False, None, None) == (False, False)
+        assert rules.medical_flags(False, False, None) == (False, False)
+        assert rules.medical_flags(True, False, None) == (False, True)
+        assert rules.medical_flags(True, None, False) == (True, False)
+        assert rules.medical_flags(True, None, None) == (None, None)  # in one of them, not known which
+        assert rules.medical_flags(None, False, None) == (False, None)
+        assert rules.medical_flags(True, True, None) == (True, None)
+
     def test_whole_household_cannot_work(self):
         assert rules.whole_household_cannot_work([m("04"), m("05")])
         assert not rules.whole_household_cannot_work([m("04"), m("03")])  # 弱劳动力 is not "cannot work"

@@ -443,3 +443,31 @@ def test_case_models_pass_the_model_tester(qtmodeltester, ctx, hid):
     clues = ClueTableModel()
     clues.set_rows(ctx.read(workflow.clues))
     qtmodeltester.check(clues)
+
+
+def test_shown_and_refreshed_in_one_turn_reads_each_list_once(qtbot, ctx, hid, monkeypatch):
+    """Switching to the page shows it and, when data changed while it was hidden, refreshes it in the same turn
+    of the event loop: each list is read once, not twice. A refresh in a later turn (F5) reads again."""
+    p = CasesPage(ctx)
+    qtbot.addWidget(p)
+    assert operations().wait()
+    reads = {"cases": 0, "clues": 0}
+    real_cases, real_clues = workflow.cases, workflow.clues
+
+    def cases(*a, **kw):
+        reads["cases"] += 1
+        return real_cases(*a, **kw)
+
+    def clues(*a, **kw):
+        reads["clues"] += 1
+        return real_clues(*a, **kw)
+    monkeypatch.setattr(workflow, "cases", cases)
+    monkeypatch.setattr(workflow, "clues", clues)
+    p.show()  # what the window's page switch does: show, then refresh the page it had marked stale
+    p.refresh()
+    assert operations().wait()
+    assert reads == {"cases": 1, "clues": 1}
+    qtbot.wait(1)  # the next turn
+    p.refresh()
+    assert operations().wait()
+    assert reads == {"cases": 2, "clues": 2}

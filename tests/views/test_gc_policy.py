@@ -65,3 +65,21 @@ def test_the_idle_collection_frees_cycles_that_outlived_the_young_generations(qt
     assert sum(isinstance(o, Cycle) for o in gc.get_objects()) == 1000
     assert ops_module.collect_when_idle()
     assert sum(isinstance(o, Cycle) for o in gc.get_objects()) == 0
+
+
+def test_the_idle_collection_also_frees_cycles_a_big_paused_computation_froze(qtbot):
+    import weakref
+
+    from desktop.services import gcpause
+    operations()
+    gc.collect()
+    assert not ops_module.collect_when_idle()  # nothing pending
+    with gcpause.paused():  # as check and assess do on the worker
+        kept = [[i] for i in range(gcpause.FREEZE_AFTER + 10_000)]
+        cycles = [Cycle() for _ in range(100)]
+    last = weakref.ref(cycles[-1])
+    del cycles, kept
+    gc.collect()
+    assert last() is not None  # frozen: not walked by the young (or any ordinary) collection
+    assert ops_module.collect_when_idle()
+    assert last() is None

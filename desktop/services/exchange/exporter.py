@@ -50,13 +50,24 @@ class ExportResult:
     size: int
     elapsed: float
     layout: str = "program"
+    closed: int = 0  # households closed (户注销) in the exported villages, left out
 
     def summary(self) -> str:
+        left_out = f"；已注销的 {self.closed:,} 户不导出" if self.closed else ""
         if self.layout == "national":
             return (f"已按全国系统格式导出 {self.households:,} 户、{self.members:,} 人（在册成员一人一行），"
-                    f"{self.year} 年收入")
+                    f"{self.year} 年收入{left_out}")
         return (f"已导出 {self.households:,} 户、{self.members:,} 人、帮扶措施 {self.measures:,} 条、"
-                f"{self.year} 年收入明细 {self.income_lines:,} 条")
+                f"{self.year} 年收入明细 {self.income_lines:,} 条{left_out}")
+
+
+def _exported(session: Session, village_ids: frozenset[int] | None) -> tuple[list, int]:
+    """Which households an export writes: those of the asked villages that are not closed (户注销: the household
+    is gone from the register's work, so it is not handed on either); and how many closed ones are left out."""
+    h = Household.__table__.c
+    where = [h.village_id.in_(village_ids)] if village_ids is not None else []
+    closed = session.scalar(select(func.count()).select_from(Household).where(*where, h.closed_on.is_not(None))) or 0
+    return [*where, h.closed_on.is_(None)], closed
 
 
 # ---------------------------------------------------------------- columns as written
@@ -144,7 +155,7 @@ def export_workbook(session: Session, path: Path | str, year: int, *, village_id
                               lambda book, tw: _write_data(session, book, year, tw, village_ids, progress, cancelled),
                               progress)
     return ExportResult(path, year, counts["household"], counts["member"], counts["measure"], counts["income_line"],
-                        path.stat().st_size, time.perf_counter() - started)
+                        path.stat().st_size, time.perf_counter() - started, closed=counts["closed"])
 
 
 def _write_book(session: Session, path: Path | str, make_book: Callable[[Path], Book],
@@ -194,14 +205,14 @@ def _names(key: str):
 
 def _write_data(session: Session, book: Book, year: int, tw, village_ids, progress, cancelled) -> dict:
     H, M, MS, L = (sheets()[k] for k in ("household", "member", "measure", "income_line"))
-    where = [Household.village_id.in_(village_ids)] if village_ids is not None else []
+    where, closed = _exported(session, village_ids)
     n_hh = session.scalar(select(func.count()).select_from(Household).where(*where)) or 0
     n_m = session.scalar(select(func.count()).select_from(Member).join(Household, Household.id == Member.household_id)
                          .where(*where)) or 0
     n_ms = session.scalar(select(func.count()).select_from(Measure)
                           .join(Household, Household.id == Measure.household_id).where(*where)) or 0
     standing = income.latest_record_ids(session, year)
-    counts = {"household": 0, "member": 0, "measure": 0, "income_line": 0, "done": 0}
+    counts = {"household": 0, "member": 0, "measure": 0, "income_line": 0, "done": 0, "closed": closed}
     counts["total"] = n_hh + n_m + n_ms + len(standing) * 5
     state = {"next": EVERY}
 
@@ -252,7 +263,7 @@ def _write_data(session: Session, book: Book, year: int, tw, village_ids, progre
         row.update(household_no=r.household_no, province=tw.province, city=tw.city, county=tw.county,
                    township=tw.name, village=names.get(r.village_id), group=names.get(r.group_id),
                    a3_category=category(r.a3_category), monitoring_status=status(r.monitoring_status),
-                   dibao_tier=tier(r.dibao_tier), a26=_yes(rules.derived_a26(members)),
+                   dibao_tier=tier(r.dibao_tier), a26=_yes(rules.a26_stated(members)),
                    a27_risk_types=sep.join(risk(c) or c for c in r.a27_risk_types) if r.a27_risk_types else None,
                    a27a_disaster_types=(sep.join(disaster(c) or c for c in r.a27a_disaster_types)
                                         if r.a27a_disaster_types else None),

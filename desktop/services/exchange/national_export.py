@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ...models import Household, Measure, Member
 from .. import access, assess, income, regions, rules, settings
 from ..idnumber import parse_id
-from .exporter import ExportCancelled, ExportResult, _names, _write_book, _yes
+from .exporter import ExportCancelled, ExportResult, _exported, _names, _write_book, _yes
 from .layout import national, national_columns
 from .xlsx import MONEY, TEXT, Book, Col
 
@@ -39,7 +39,7 @@ def export_national(session: Session, path: Path | str, year: int, *, village_id
                               lambda book, tw: _write(session, book, year, tw, village_ids, progress, cancelled),
                               progress)
     return ExportResult(path, year, counts["household"], counts["member"], counts["measure"], 0,
-                        path.stat().st_size, time.perf_counter() - started, layout="national")
+                        path.stat().st_size, time.perf_counter() - started, layout="national", closed=counts["closed"])
 
 
 def _layout() -> tuple[list[Col], list[list[tuple[int, int, str]]]]:
@@ -62,10 +62,10 @@ def _layout() -> tuple[list[Col], list[list[tuple[int, int, str]]]]:
 
 def _write(session: Session, book: Book, year: int, tw, village_ids, progress, cancelled) -> dict:
     H, M, S = Household.__table__.c, Member.__table__.c, Measure.__table__.c
-    where = [H.village_id.in_(village_ids)] if village_ids is not None else []
+    where, closed = _exported(session, village_ids)
     n_m = session.scalar(select(func.count()).select_from(Member).join(Household, Household.id == Member.household_id)
                          .where(Member.status == "normal", *where)) or 0
-    counts = {"household": 0, "member": 0, "measure": 0, "done": 0, "total": n_m}
+    counts = {"household": 0, "member": 0, "measure": 0, "done": 0, "total": n_m, "closed": closed}
     if progress is not None:
         progress(0, n_m, "正在计算收入")
     ys = settings.get_year(session, year)
@@ -104,8 +104,8 @@ def _write(session: Session, book: Book, year: int, tw, village_ids, progress, c
     households = {r.id: r for r in session.execute(hq)}
     mq = (select(M.household_id, M.id, M.name, M.sex, M.id_number, M.relation, M.ethnicity, M.political, M.education,
                  M.school, M.school_absence_reason, M.health, M.labor, M.work_place, M.work_months,
-                 M.public_post_months, M.a20_dibao, M.a21_tekun, M.a17_resident_medical, M.a17_employee_medical,
-                 M.a18_serious_illness, M.a19_pension, M.a19_employee_pension, M.phone)
+                 M.public_post_months, M.a20_dibao, M.a21_tekun, M.a17_medical, M.a17_resident_medical,
+                 M.a17_employee_medical, M.a18_serious_illness, M.a19_pension, M.a19_employee_pension, M.phone)
           .join(Household.__table__, H.id == M.household_id)
           .where(M.status == "normal", *where).order_by(H.household_no, M.seq, M.id))
     seq = 0
@@ -117,6 +117,7 @@ def _write(session: Session, book: Book, year: int, tw, village_ids, progress, c
             counts["household"] += 1
         seq += 1
         info = parse_id(m.id_number)
+        resident, employee = rules.medical_flags(m.a17_medical, m.a17_resident_medical, m.a17_employee_medical)
         person = {
             "序号": str(seq), "姓名": m.name, "性别": n["sex"](m.sex), "证件号码": m.id_number,
             "证件类型": "残疾人证" if info.disability_card else "居民身份证",
@@ -130,8 +131,7 @@ def _write(session: Session, book: Book, year: int, tw, village_ids, progress, c
             "公益性岗位": sep.join(held.get(m.id, ())) or None,
             "公益性岗位(月数)": str(m.public_post_months) if m.public_post_months is not None else None,
             "享受低保政策情况": n["dibao"](m.a20_dibao), "享受特困供养政策情况": n["tekun"](m.a21_tekun),
-            "是否参加城乡居民基本医疗保险": _yes(m.a17_resident_medical),
-            "是否参加城镇职工基本医疗保险": _yes(m.a17_employee_medical),
+            "是否参加城乡居民基本医疗保险": _yes(resident), "是否参加城镇职工基本医疗保险": _yes(employee),
             "是否参加大病保险": _yes(m.a18_serious_illness), "是否参加城乡居民基本养老保险": _yes(m.a19_pension),
             "是否参加城镇职工基本养老保险": _yes(m.a19_employee_pension), "人联系电话": m.phone,
         }
@@ -166,7 +166,7 @@ def _household(r, tw, names, n, facts, totals, by_household, sep) -> dict:
         "是否危房户": _yes(r.a23_housing_unsafe),
         "是否解决安全饮用水": None if r.a25_water_unsafe is None else _yes(not r.a25_water_unsafe),
         "是否义务教育阶段适龄儿童少年失学辍学": _yes(r.a24_school_dropout),
-        "是否有家庭成员未参加城乡居民（职工）基本医疗保险": _yes(rules.derived_a26(members)),
+        "是否有家庭成员未参加城乡居民（职工）基本医疗保险": _yes(rules.a26_stated(members)),
         "人均纯收入（元）": result.A34 if result else None,
         "其他备注": r.a27_other_note, "识别监测时间": _month(r.identified_on), "消除监测时间": _month(r.a54_removed_on),
         "风险是否已消除": removed, "风险消除方式": n["removal_way"](r.a53_removal_way),

@@ -121,14 +121,14 @@ def add(d: Document, h: HouseholdInfo, year: int) -> None:
                       extra=[("SPAN", (1, 1), (-1, 1))] if not h.members else [])
     s.append(KeepTogether([d.gap(1.5), section(d, "二、家庭成员信息"), members]))
 
-    # 三、三保障和饮水安全状况 (A26 derived from A17 by services.rules, via the assessment)
-    a26 = "基本医疗保险" in (a.guarantee_problems if a else [])
+    # 三、三保障和饮水安全状况 (A26 derived from A17 by services.rules; blank when an A17 is unknown)
+    a26 = rules.a26_stated(h.members)
     half = [w * 0.33, w * 0.17, w * 0.33, w * 0.17]
     guarantee = [["A23 是否住房出现安全问题", yn(d, hh.a23_housing_unsafe),
                   "A24 是否义务教育阶段适龄儿童少年失学辍学", yn(d, hh.a24_school_dropout)],
                  ["A25 是否饮水出现安全问题", yn(d, hh.a25_water_unsafe),
                   "A26 是否有家庭成员未参加城乡居民（职工）基本医疗保险（A17 指标生成）",
-                  yn(d, a26 if h.members else None)]]
+                  yn(d, a26)]]
     s.append(KeepTogether([d.gap(1.5), section(d, "三、三保障和饮水安全状况"),
                            d.table(guarantee, half, header=0, size=9, extra=[("ALIGN", (0, 0), (-1, -1), "LEFT")])]))
 
