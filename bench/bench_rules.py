@@ -13,8 +13,8 @@ check that the national 疑点 rules add (facts loaded and every rule run over t
 
 After the assess runs, one more run (not in the median) is taken apart into its phases, in CPU seconds, as
 services.assess._assess does them: forgetting the previous result, the four queries, the per-household build, a
-full pass of the cycle collector over what was built (the collector is paused while building and walks the new
-objects at least once afterwards), and the JSON output. The database is encrypted (SQLCipher) as the program
+the collector coming back (services.gcpause: what the pause leaves alive is frozen, not walked), and the JSON
+output. The database is encrypted (SQLCipher) as the program
 makes it unless FANPIN_BENCH_PLAIN=1.
 """
 
@@ -124,7 +124,7 @@ def assess_phases(s, year: int, as_of: date) -> dict[str, float]:
     """One assess of the whole register as services.assess._assess runs it, then its JSON, timed phase by phase."""
     import gc
 
-    from desktop.services import access, assess, dataversion
+    from desktop.services import access, assess, dataversion, gcpause
     out: dict[str, float] = {}
     c = time.process_time()
 
@@ -137,8 +137,7 @@ def assess_phases(s, year: int, as_of: date) -> dict[str, float]:
     gc.collect()
     lap("forget the last result")
     ys = assess.year_settings(s, year)
-    gc.disable()
-    try:
+    with gcpause.paused():
         rows, ids = assess._household_tuples(s, None, access.within(s, None), True)
         lap("households")
         situations = assess._member_situations(s, ys.status_time_point, ids)
@@ -151,10 +150,7 @@ def assess_phases(s, year: int, as_of: date) -> dict[str, float]:
                                ys.rural_average, as_of)
         del rows, situations, totals
         lap("per-household build")
-    finally:
-        gc.enable()
-    gc.collect()
-    lap("collector's pass")
+    lap("collector back (gcpause freezes the result)")
     text = assess.dumps_assessments(result)
     lap("JSON output")
     del text, result

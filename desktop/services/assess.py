@@ -6,7 +6,6 @@ One pass of a few set-based queries, so the whole county is assessed in seconds.
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 from collections import defaultdict
@@ -18,7 +17,7 @@ from sqlalchemy import BigInteger, Text, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..models import Household, IncomeLine, IncomeRecord, Measure, Member
-from . import access, dataversion, income, rules, settings
+from . import access, dataversion, gcpause, income, rules, settings
 from .codes import codes
 from .db import among
 from .errors import ServiceError
@@ -366,17 +365,12 @@ def _assess(session: Session, year: int, as_of: date, household_nos: list[str] |
     whole_register = household_nos is None and household_ids is None
     household_ids = access.within(session, household_ids)
     ys = year_settings(session, year)
-    collecting = gc.isenabled()
-    gc.disable()  # hundreds of thousands of new objects, none in a cycle: the collector would only walk them
-    try:
+    with gcpause.paused():  # hundreds of thousands of new objects, none in a cycle: the collector would only walk them
         rows, ids = _household_tuples(session, household_nos, household_ids, whole_register)
         situations = _member_situations(session, ys.status_time_point, ids)
         totals = _standing_fen(session, year, ids)
         developmental = _developmental_ids(session, as_of)
         return _build(rows, situations, totals, developmental, year, ys.monitoring_line, ys.rural_average, as_of)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _tuples(session: Session, stmt) -> list[tuple]:
