@@ -472,7 +472,9 @@ def _standing_fen(session: Session, year: int, household_ids: list[int] | None) 
     no order; those with more (dated and undated collections) are read again in income.latest_record_ids' order,
     the last one standing — sorting every record instead cost about a third of the query."""
     sums = [func.coalesce(func.sum(IncomeLine.amount).filter(IncomeLine.item == item), 0) for item in income.ITEMS]
-    q = (select(IncomeRecord.household_id, *(type_coerce(x, BigInteger) for x in sums))
+    # PostgreSQL's sum of a bigint is numeric (psycopg: Decimal): cast back, so both hand over int fen
+    whole = cast if session.get_bind().dialect.name == "postgresql" else type_coerce
+    q = (select(IncomeRecord.household_id, *(whole(x, BigInteger) for x in sums))
          .select_from(IncomeRecord).outerjoin(IncomeLine, IncomeLine.record_id == IncomeRecord.id)
          .where(IncomeRecord.year == year, income.ANNUAL).group_by(IncomeRecord.id))
     if household_ids is not None:
