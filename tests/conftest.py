@@ -230,18 +230,29 @@ def township(db, township_template, migrated_template):
     it is replaced by a copy of the township template and its key file, built once by the same steps: a copy
     costs a millisecond, the steps 45 ms. A database that is not such a file (written to already, still open
     elsewhere, or on PostgreSQL) is configured step by step."""
-    here = db.sqlite_path
-    if township_template is None or here is None:
+    if township_template is None or db.sqlite_path is None:
         return _configure_township(db)
     path, ids = township_template
-    db.dispose()  # the last connection closes: SQLite folds the WAL into the file and removes it
-    closed = not any(Path(f"{here}{side}").exists() for side in ("-wal", "-shm"))
-    untouched = closed and filecmp.cmp(here, migrated_template, shallow=False) and filecmp.cmp(
-        keys.key_path(here), keys.key_path(migrated_template.path), shallow=False)
-    if untouched:
-        copy_template(path, here)  # into the same files (inodes): the database's identity check still holds
+    if replace_if_untouched(db, migrated_template.path, path):
         return copy.deepcopy(ids)
     return _configure_township(db)
+
+
+def replace_if_untouched(db, was: Path, becomes: Path) -> bool:
+    """The test database's file (with its key file) replaced by a copy of `becomes` when it is still exactly the
+    file `was` (checked byte for byte, nothing written, no connection open): a fixture's steps done once for the
+    run or module instead of in each test. False (nothing replaced) otherwise, or on PostgreSQL: then the fixture
+    takes its steps itself."""
+    here = db.sqlite_path
+    if here is None:
+        return False
+    db.dispose()  # the last connection closes: SQLite folds the WAL into the file and removes it
+    closed = not any(Path(f"{here}{side}").exists() for side in ("-wal", "-shm"))
+    untouched = closed and filecmp.cmp(here, was, shallow=False) and filecmp.cmp(
+        keys.key_path(here), keys.key_path(was), shallow=False)
+    if untouched:
+        copy_template(becomes, here)  # into the same files (inodes): the database's identity check still holds
+    return untouched
 
 
 ADMIN_PASSWORD = "Jx-adm-2024"

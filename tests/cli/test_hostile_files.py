@@ -25,6 +25,7 @@ import openpyxl
 import pytest
 
 from tests.capped_child import CappedChild
+from tests.dbserver import copy_template
 from tests.services.hostile_files import Err, Formula, FormulaErr, XSheet, write_xls, write_xlsx
 from tests.services.test_exchange_book import family_rows, hh, person, table
 
@@ -114,12 +115,22 @@ def dump(db: Path) -> list[str]:
         return [line for line in lines if kept(line)]
 
 
-@pytest.fixture
-def db(tmp_path):
-    path = tmp_path / "t.sqlite3"
+@pytest.fixture(scope="module")
+def _first_import(tmp_path_factory):
+    """The township every test starts from, made once for the module by the command line (init, then H001
+    imported); each test gets its own copy of the file and its key file (tests/dbserver.py)."""
+    folder = tmp_path_factory.mktemp("hostile")
+    path = folder / "t.sqlite3"
     run("init", "--db", path, "--township", "稷下街道", "--county", "临淄区", "--year", "2024",
         "--monitoring-line", "7100", *BOSS, check_code=0)
-    run("import", "--db", path, _book(tmp_path / "first.xlsx", ["H001"]), check_code=0)
+    run("import", "--db", path, _book(folder / "first.xlsx", ["H001"]), check_code=0)
+    return path
+
+
+@pytest.fixture
+def db(tmp_path, _first_import):
+    path = tmp_path / "t.sqlite3"
+    copy_template(_first_import, path)
     return path
 
 

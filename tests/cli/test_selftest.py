@@ -14,6 +14,16 @@ def selftest(tmp_path, **env):
                                    **env})
 
 
+@pytest.fixture
+def database_check_only(monkeypatch):
+    """The self-test with its one check of the user's database (check_database): the tests of that check need
+    not build the scratch township, PDF, workbook and window again each time (the whole self-test runs in
+    test_self_test_passes_and_says_what_it_checked here and in a real process in tests/installer/)."""
+    from desktop import selftest as module
+    monkeypatch.setattr(module, "CHECKS", [(name, check) for name, check in module.CHECKS if name == "数据库"])
+    assert [name for name, _ in module.CHECKS] == ["数据库"]
+
+
 @pytest.mark.slow(seconds=4)  # demo data, a PDF, a workbook and the main window
 def test_self_test_passes_and_says_what_it_checked(tmp_path, qapp):
     p = selftest(tmp_path)
@@ -24,8 +34,7 @@ def test_self_test_passes_and_says_what_it_checked(tmp_path, qapp):
     assert list(tmp_path.iterdir()) == []  # the user's data folder is left as it was
 
 
-@pytest.mark.slow(seconds=3)
-def test_self_test_fails_on_a_damaged_database_and_leaves_it_alone(tmp_path, qapp):
+def test_self_test_fails_on_a_damaged_database_and_leaves_it_alone(tmp_path, database_check_only):
     bad = tmp_path / "bad.sqlite3"
     bad.write_bytes(b"SQLite format 3\x00" + b"\x00" * 4000)
     before = bad.read_bytes()
@@ -35,8 +44,7 @@ def test_self_test_fails_on_a_damaged_database_and_leaves_it_alone(tmp_path, qap
     assert bad.read_bytes() == before
 
 
-@pytest.mark.slow(seconds=12)  # three self-tests
-def test_self_test_checks_the_encrypted_database_only_with_credentials(tmp_path, qapp):
+def test_self_test_checks_the_encrypted_database_only_with_credentials(tmp_path, database_check_only):
     db = tmp_path / "w.sqlite3"
     assert cli("init", "--db", db, "--township", "甲镇", "--admin-user", "boss", "--admin-password",
                "Jia-zhen-2024").returncode == 0

@@ -21,10 +21,11 @@ from sqlalchemy import select
 
 from desktop.models import Case, CaseStep, Household
 from desktop.services import income, regions, workflow
+from desktop.services.db import init_db, sqlite_url
 from desktop.services.income import LineData, RecordData
 from desktop.services.reports import REPORT_KINDS, ReportError, income_sheet, render
 from desktop.services.reports.common import natural_key
-from tests.conftest import TODAY, YEAR
+from tests.conftest import ADMIN_PASSWORD, TEST_KEY, TODAY, YEAR, copy_template, login, replace_if_untouched
 from tests.services.builders import Builder
 from tests.services.pdfcheck import has, pdfpages, pdftext, problems
 
@@ -95,9 +96,8 @@ def _publicity(b: Builder, hid: int, kind: str, start: date, recorded: tuple[str
     return c
 
 
-@pytest.fixture
-def extreme(db, township, admin, tmp_path):
-    with db.session(admin) as s:
+def _build_extreme(db, township) -> None:
+    with db.session(login(db, "admin", ADMIN_PASSWORD)) as s:
         village = regions.add_village(s, LONG_VILLAGE, rural_population=900)
         groups = {}
         for name in ("三组", "一组", GROUP13, "二组", "十组"):
@@ -113,6 +113,30 @@ def extreme(db, township, admin, tmp_path):
         _publicity(b, hid, "removal", date(2024, 11, 16), ("verify", "village_review", "township_review"),
                    data={"way": "01"})
         s.commit()
+
+
+@pytest.fixture(scope="module")
+def _extreme_file(township_template, tmp_path_factory):
+    """The extreme households built once for the module on a copy of the township template (a second of work
+    that most tests here only read); None on PostgreSQL, where each test builds them."""
+    if township_template is None:
+        return None
+    path = tmp_path_factory.mktemp("extreme") / "extreme.sqlite3"
+    copy_template(township_template[0], path)
+    database = init_db(sqlite_url(path), key=TEST_KEY)
+    try:
+        _build_extreme(database, township_template[1])
+    finally:
+        database.dispose()  # checkpoints the WAL: the main file is the whole database
+    return path
+
+
+@pytest.fixture
+def extreme(db, township, township_template, _extreme_file):
+    """The township with the extreme households: the test's own copy of the module's file (the test database is
+    still the township's copy here), or built step by step."""
+    if _extreme_file is None or not replace_if_untouched(db, township_template[0], _extreme_file):
+        _build_extreme(db, township)
     return db
 
 

@@ -9,4 +9,6 @@ def password_edit(placeholder: str = "") -> QLineEdit:
     edit = QLineEdit()
     edit.setEchoMode(QLineEdit.EchoMode.Password)
     edit.setPlaceholderText(placeholder)
+    if placeholder:  # the whole hint readable, not cut off in a narrow dialog
+        edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(placeholder) + 24)
     return edit
