@@ -87,13 +87,17 @@ class Household(Versioned, Timestamps, Base):
 
 class Member(Versioned, Timestamps, Base):
     __tablename__ = "member"
-    # Covering indexes for the register search (name or ID → household) at county scale.
+    # Covering indexes for the register search (name or ID → household) at county scale, and for assess (a
+    # household's members with the facts it reads of them: status at the time point, birth date, labor, A17,
+    # A20, A21; also every lookup of a household's members).
     __table_args__ = (Index("ix_member_name_household", "name", "household_id"),
                       Index("ix_member_id_number_household", "id_number", "household_id"),
-                      Index("ix_member_phone_household", "phone", "household_id"))
+                      Index("ix_member_phone_household", "phone", "household_id"),
+                      Index("ix_member_household_facts", "household_id", "status", "status_date", "id_number",
+                            "labor", "a17_medical", "a20_dibao", "a21_tekun"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))  # indexed by ix_member_household_facts
     seq: Mapped[int] = mapped_column(Integer, default=0)
     name: Mapped[str] = mapped_column(String(64))  # A5
     sex: Mapped[Optional[str]] = mapped_column(String(2))  # A6

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, Money, Timestamps, Versioned
@@ -34,9 +34,11 @@ class IncomeRecord(Versioned, Timestamps, Base):
 
 class IncomeLine(Base):
     __tablename__ = "income_line"
+    # by record, carrying what assess sums (a record's lines are also looked up through it)
+    __table_args__ = (Index("ix_income_line_record_item_amount", "record_id", "item", "amount"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    record_id: Mapped[int] = mapped_column(ForeignKey("income_record.id"), index=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("income_record.id"))
     item: Mapped[str] = mapped_column(String(4))  # A28 … A36
     line: Mapped[str] = mapped_column(String(64))  # e.g. 务工收入
     amount: Mapped[Decimal] = mapped_column(Money)

@@ -6,7 +6,6 @@ One pass of a few set-based queries, so the whole county is assessed in seconds.
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 from collections import defaultdict
@@ -14,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Text, aggregate_order_by, cast, func, or_, select, type_coerce
+from sqlalchemy import BigInteger, Text, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..models import Household, IncomeLine, IncomeRecord, Measure, Member
-from . import access, dataversion, income, rules, settings
+from . import access, dataversion, gcpause, income, rules, settings
 from .codes import codes
 from .db import among
 from .errors import ServiceError
@@ -30,8 +29,11 @@ class AssessError(ServiceError):
     pass
 
 
-@dataclass
+@dataclass(slots=True)
 class Assessment:
+    """One household's assessment. The lists a household shares with others (guarantee problems, risk types, its
+    members' facts) are tuples, shared between the households that have the same: treat them as read-only."""
+
     household_id: int
     household_no: str
     village_id: int
@@ -43,15 +45,15 @@ class Assessment:
     size: int
     income: IncomeResult | None
     suggestion: Suggestion
-    guarantee_problems: list[str]
+    guarantee_problems: tuple[str, ...]
     whole_household_no_labor: bool
     whole_no_labor_candidate: bool
     developmental_measure_required: bool
     developmental_measure_missing: bool
     warning_color: str | None
     line: Decimal
-    risk_types: list[str] = field(default_factory=list)
-    members: list[MemberFacts] = field(default_factory=list, repr=False)
+    risk_types: tuple[str, ...] = ()
+    members: tuple[MemberFacts, ...] = field(default=(), repr=False)
 
     def to_json(self) -> dict:
         """The object of `assess` (SPEC §11); money stays Decimal for dumps() to print with 2 decimals."""
@@ -73,22 +75,35 @@ class Assessment:
     def json_text(self) -> str:
         """dumps([self.to_json()]) without the dict and the encoder's passes: the same text, byte for byte
         (tests/services/test_assess_fast.py compares them for every household), written by one f-string —
-        `assess` prints one for each household of a county."""
+        `assess` prints one for each household of a county. What many households share (the category with
+        needs_review; the guarantees, flags and colour) is written once per distinct value (_JSON_HEADS,
+        _JSON_TAILS)."""
         r, s = self.income, self.suggestion
-        name = s.category_name
-        colour = self.warning_color
         if r is None:
             money = '"A33": null, "A34": null, "A37": null, "A38": null'
+        elif "_fen" in r.__dict__:  # income.compute_fen's amounts have exactly 2 places: str() is f"{:.2f}"
+            money = f'"A33": {str(r.A33)}, "A34": {str(r.A34)}, "A37": {str(r.A37)}, "A38": {str(r.A38)}'
         else:
             money = f'"A33": {_two(r.A33)}, "A34": {_two(r.A34)}, "A37": {_two(r.A37)}, "A38": {_two(r.A38)}'
-        return (f'{{"household_no": {_text(self.household_no)}, "year": {self.year!r}, "size": {self.size!r}, '
-                f'{money}, "suggested_category": {"null" if name is None else _text(name)}, '
-                f'"needs_review": {_TF[s.needs_review]}, "reasons": [{", ".join(map(_text, s.reasons))}], '
+        head_key = (s.category, s.needs_review)
+        head = _JSON_HEADS.get(head_key)
+        if head is None:
+            name = s.category_name
+            head = _JSON_HEADS[head_key] = (f'"suggested_category": {"null" if name is None else _text(name)}, '
+                                            f'"needs_review": {_TF[s.needs_review]}')
+        tail_key = (self.whole_household_no_labor, self.developmental_measure_required,
+                    self.developmental_measure_missing, self.warning_color, *self.guarantee_problems)
+        tail = _JSON_TAILS.get(tail_key)
+        if tail is None:
+            colour = self.warning_color
+            tail = _JSON_TAILS[tail_key] = (
                 f'"guarantee_problems": [{", ".join(map(_text, self.guarantee_problems))}], '
                 f'"whole_household_no_labor": {_TF[self.whole_household_no_labor]}, '
                 f'"developmental_measure_required": {_TF[self.developmental_measure_required]}, '
                 f'"developmental_measure_missing": {_TF[self.developmental_measure_missing]}, '
                 f'"warning_color": {"null" if colour is None else _text(colour)}}}')
+        return (f'{{"household_no": {_text(self.household_no)}, "year": {self.year!r}, "size": {self.size!r}, '
+                f'{money}, {head}, "reasons": [{", ".join(map(_text, s.reasons))}], {tail}')
 
     def snapshot(self) -> dict:
         """A frozen copy of the facts a decision is based on: JSON-safe, money as text, categories,
@@ -115,6 +130,8 @@ class Assessment:
 
 _text = json.encoder.encode_basestring  # a JSON string as JSONEncoder(ensure_ascii=False) writes it
 _TF = {True: "true", False: "false"}
+_JSON_HEADS: dict[tuple, str] = {}  # json_text's shared pieces, a few dozen distinct ones in a county (at most
+_JSON_TAILS: dict[tuple, str] = {}  # 10 categories × needs_review; 16 guarantee sets × 8 flags × 4 colours)
 
 
 def _two(amount: Decimal) -> str:
@@ -294,14 +311,19 @@ def assess(session: Session, year: int, as_of: date, household_nos: list[str] | 
     return _assess(session, year, as_of, household_nos, household_ids)
 
 
-def _household_query(household_nos: list[str] | None, household_ids: list[int] | None, whole_register: bool):
+# what a household's assessment reads of it besides its id, number and village; many households share the same
+_PROFILE = (Household.monitoring_status, Household.a3_category, Household.a4_poverty_alleviated,
+            Household.identified_on, Household.a23_housing_unsafe, Household.a24_school_dropout,
+            Household.a25_water_unsafe, Household.a27_risk_types, Household.dibao_tier)
+
+
+def _household_query(household_nos: list[str] | None, household_ids: list[int] | None, whole_register: bool,
+                     profile=None):
     """The households both paths assess, in 户编号 order: (id, 户编号, village, status, A3, A4, identified_on, A23,
-    A24, A25, A27 risk types, dibao tier)."""
-    q = (select(Household.id, Household.household_no, Household.village_id, Household.monitoring_status,
-                Household.a3_category, Household.a4_poverty_alleviated, Household.identified_on,
-                Household.a23_housing_unsafe, Household.a24_school_dropout, Household.a25_water_unsafe,
-                Household.a27_risk_types, Household.dibao_tier)
-         .order_by(Household.household_no))
+    A24, A25, A27 risk types, dibao tier), or (id, 户编号, village, profile) with the columns of _PROFILE as one
+    expression."""
+    columns = _PROFILE if profile is None else (profile,)
+    q = select(Household.id, Household.household_no, Household.village_id, *columns).order_by(Household.household_no)
     if household_nos is not None:
         q = q.where(among(Household.household_no, household_nos))
     if household_ids is not None:
@@ -343,17 +365,12 @@ def _assess(session: Session, year: int, as_of: date, household_nos: list[str] |
     whole_register = household_nos is None and household_ids is None
     household_ids = access.within(session, household_ids)
     ys = year_settings(session, year)
-    collecting = gc.isenabled()
-    gc.disable()  # hundreds of thousands of new objects, none in a cycle: the collector would only walk them
-    try:
+    with gcpause.paused():  # hundreds of thousands of new objects, none in a cycle: the collector would only walk them
         rows, ids = _household_tuples(session, household_nos, household_ids, whole_register)
         situations = _member_situations(session, ys.status_time_point, ids)
         totals = _standing_fen(session, year, ids)
         developmental = _developmental_ids(session, as_of)
         return _build(rows, situations, totals, developmental, year, ys.monitoring_line, ys.rural_average, as_of)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _tuples(session: Session, stmt) -> list[tuple]:
@@ -368,9 +385,40 @@ def _tuples(session: Session, stmt) -> list[tuple]:
 
 def _household_tuples(session: Session, household_nos: list[str] | None, household_ids: list[int] | None,
                       whole_register: bool) -> tuple[list, list[int] | None]:
-    """_household_rows as the driver's plain tuples."""
-    rows = _tuples(session, _household_query(household_nos, household_ids, whole_register))
+    """_household_rows as the driver's plain tuples (id, 户编号, village, profile): the columns of _PROFILE as one
+    JSON text, which many households share (decoded once per distinct text by _Profiles)."""
+    if session.get_bind().dialect.name == "postgresql":
+        profile = cast(func.json_build_array(*_PROFILE), Text)
+    else:
+        profile = func.json_array(*_PROFILE)
+    rows = _tuples(session, _household_query(household_nos, household_ids, whole_register, profile))
     return rows, _named(rows, household_nos, household_ids)
+
+
+class _Profiles(dict):
+    """A _PROFILE JSON text → (status, A3, A4, 脱贫户 as bool, identified_on, A23, A24, A25, risk types, dibao
+    tier, warning colour), decoded and coloured once per distinct text. SQLite writes its booleans 0/1 and its
+    dates and the A27 JSON as text; PostgreSQL true/false, ISO dates and A27 as an array."""
+
+    def __init__(self, as_of: date):
+        super().__init__()
+        self.as_of = as_of
+
+    def __missing__(self, text: str) -> tuple:
+        status, a3, a4, day, a23, a24, a25, risks, tier = json.loads(text)
+        identified_on = date.fromisoformat(day) if day else None
+        if isinstance(risks, str):
+            risks = json.loads(risks)
+        colour = rules.warning_color(status, identified_on, self.as_of)
+        profile = self[text] = (status, a3, a4, bool(a4), identified_on, a23, a24, a25, tuple(risks or ()), tier,
+                                colour)
+        return profile
+
+
+def _in_order(members) -> tuple:
+    """A household's member facts in one order whatever order they were read in (the facts name no one, and no rule
+    of §6.2 depends on their order): Assessment.members, and the key of the members' situation."""
+    return tuple(sorted(members, key=repr))
 
 
 class _Situation:
@@ -396,13 +444,14 @@ _NOBODY = _Situation(())
 
 
 def _member_situations(session: Session, point: date, household_ids: list[int] | None) -> dict[int, _Situation]:
-    """member_facts per household, one row per household: the members (in member order) as a JSON array of
-    [labor, A17, A20, A21], decoded once per distinct text."""
+    """member_facts per household, one row per household: the members as a JSON array of [labor, A17, A20, A21],
+    decoded once per distinct text (in whatever order the database aggregates them: _in_order sorts them; asking
+    for member order cost SQLite a sort of every member)."""
     facts = (Member.labor, Member.a17_medical, Member.a20_dibao, Member.a21_tekun)
     if session.get_bind().dialect.name == "postgresql":
-        agg = cast(aggregate_order_by(func.json_agg(func.json_build_array(*facts)), Member.id), Text)
+        agg = cast(func.json_agg(func.json_build_array(*facts)), Text)
     else:
-        agg = aggregate_order_by(func.json_group_array(func.json_array(*facts)), Member.id)
+        agg = func.json_group_array(func.json_array(*facts))
     q = select(Member.household_id, agg).where(income.alive_at(point)).group_by(Member.household_id)
     if household_ids is not None:
         q = q.where(among(Member.household_id, household_ids))
@@ -411,23 +460,35 @@ def _member_situations(session: Session, point: date, household_ids: list[int] |
     for hid, text in _tuples(session, q):
         s = shared.get(text)
         if s is None:
-            s = shared[text] = _Situation(tuple(MemberFacts(labor, None if a17 is None else bool(a17), a20, a21)
-                                                for labor, a17, a20, a21 in json.loads(text)))
+            s = shared[text] = _Situation(_in_order(MemberFacts(labor, None if a17 is None else bool(a17), a20, a21)
+                                                    for labor, a17, a20, a21 in json.loads(text)))
         out[hid] = s
     return out
 
 
 def _standing_fen(session: Session, year: int, household_ids: list[int] | None) -> dict[int, tuple]:
     """income.totals_for_year in one grouped query, in whole fen: household id → (A28, A29, A30, A31, A32, A35,
-    A36) of its standing annual record (income.latest_record_ids: the records come in its order, the last wins)."""
+    A36) of its standing annual record. A household with one annual record for the year (nearly every one) needs
+    no order; those with more (dated and undated collections) are read again in income.latest_record_ids' order,
+    the last one standing — sorting every record instead cost about a third of the query."""
     sums = [func.coalesce(func.sum(IncomeLine.amount).filter(IncomeLine.item == item), 0) for item in income.ITEMS]
-    q = (select(IncomeRecord.household_id, *(type_coerce(x, BigInteger) for x in sums))
+    # PostgreSQL's sum of a bigint is numeric (psycopg: Decimal): cast back, so both hand over int fen
+    whole = cast if session.get_bind().dialect.name == "postgresql" else type_coerce
+    q = (select(IncomeRecord.household_id, *(whole(x, BigInteger) for x in sums))
          .select_from(IncomeRecord).outerjoin(IncomeLine, IncomeLine.record_id == IncomeRecord.id)
-         .where(IncomeRecord.year == year, income.ANNUAL).group_by(IncomeRecord.id)
-         .order_by(IncomeRecord.collected_on.is_not(None), IncomeRecord.collected_on, IncomeRecord.id))
+         .where(IncomeRecord.year == year, income.ANNUAL).group_by(IncomeRecord.id))
     if household_ids is not None:
         q = q.where(among(IncomeRecord.household_id, household_ids))
-    return {r[0]: r[1:] for r in _tuples(session, q)}
+    rows = _tuples(session, q)
+    out = {r[0]: r[1:] for r in rows}
+    if len(out) < len(rows):
+        seen, several = set(), set()
+        for r in rows:
+            (several if r[0] in seen else seen).add(r[0])
+        ordered = (q.where(among(IncomeRecord.household_id, sorted(several)))
+                   .order_by(IncomeRecord.collected_on.is_not(None), IncomeRecord.collected_on, IncomeRecord.id))
+        out.update((r[0], r[1:]) for r in _tuples(session, ordered))
+    return out
 
 
 def _developmental_ids(session: Session, as_of: date) -> set[int]:
@@ -449,31 +510,21 @@ def _developmental_ids(session: Session, as_of: date) -> set[int]:
 def _build(rows: list, situations: dict, totals: dict, developmental: set, year: int, line: Decimal,
            rural_average: Decimal | None, as_of: date) -> list[Assessment]:
     """_one for every household, with what households share looked up instead of worked out again."""
-    guarantees: dict[tuple, list[str]] = {}
-    colours: dict[tuple, str | None] = {}
-    days: dict = {}
-    risk_lists: dict[str, list] = {}
+    guarantees: dict[tuple, tuple] = {}
+    profiles = _Profiles(as_of)
     no_record = f"没有 {year} 年收入记录，无法判断"
     nobody = f"{year} 年状态时点无正常状态的家庭成员，无法计算人均收入"
     unremoved = rules.UNREMOVED
     suggest, compute, guarantee_problems = rules.suggest_category, income.compute_fen, rules.guarantee_problems
     out = []
     append = out.append
-    for hid, no, village, status, a3, a4, day, a23, a24, a25, risks, tier in rows:
+    for hid, no, village, profile in rows:
+        status, a3, a4, alleviated, identified_on, a23, a24, a25, risks, tier, colour = profiles[profile]
         sit = situations.get(hid, _NOBODY)
-        if isinstance(risks, str):  # SQLite hands the JSON text over; psycopg has already decoded PostgreSQL's json
-            shared = risk_lists.get(risks)
-            if shared is None:
-                shared = risk_lists[risks] = json.loads(risks) or []
-            risks = list(shared)
-        else:
-            risks = list(risks or [])
         gkey = (a23, a24, a25, sit.a26)
         g = guarantees.get(gkey)
         if g is None:
-            g = guarantees[gkey] = guarantee_problems(*gkey)
-        g = list(g)
-        alleviated = bool(a4)
+            g = guarantees[gkey] = tuple(guarantee_problems(*gkey))
         fen = totals.get(hid)
         result = None
         if fen is None:
@@ -490,19 +541,12 @@ def _build(rows: list, situations: dict, totals: dict, developmental: set, year:
             suggestion = Suggestion(None if unsure else suggestion.category, True,
                                     [*suggestion.reasons, why + "请核实后在户信息中填写"])
         required = sit.work_needed and (status in unremoved or suggestion.category is not None)
-        identified_on = days.get(day)
-        if identified_on is None and day is not None:  # SQLite's text, read once per distinct date
-            identified_on = days[day] = date.fromisoformat(day) if isinstance(day, str) else day
-        ckey = (status, identified_on)
-        colour = colours.get(ckey, 0)
-        if colour == 0:
-            colour = colours[ckey] = rules.warning_color(status, identified_on, as_of)
         candidate = sit.candidates.get(tier)
         if candidate is None:
             candidate = sit.candidate(tier)
         append(Assessment(hid, no, village, year, status, a3, alleviated, identified_on, sit.size, result, suggestion,
                           g, sit.cannot_work, candidate, required, required and hid not in developmental,
-                          colour, line, risks, list(sit.members)))
+                          colour, line, risks, sit.members))
     return out
 
 
@@ -524,9 +568,9 @@ def _assess_plain(session: Session, year: int, as_of: date, household_nos: list[
 def _one(r, year: int, line: Decimal, rural_average: Decimal | None, as_of: date, members: list[MemberFacts],
          totals: Totals | None, has_developmental: bool) -> Assessment:
     size = len(members)
-    g = rules.guarantee_problems(r.a23_housing_unsafe, r.a24_school_dropout, r.a25_water_unsafe,
-                                 rules.derived_a26(members))
-    risks = list(r.a27_risk_types or [])
+    g = tuple(rules.guarantee_problems(r.a23_housing_unsafe, r.a24_school_dropout, r.a25_water_unsafe,
+                                       rules.derived_a26(members)))
+    risks = tuple(r.a27_risk_types or ())
     result = None
     if totals is None:
         suggestion = Suggestion(None, True, [f"没有 {year} 年收入记录，无法判断"])
@@ -553,7 +597,7 @@ def _one(r, year: int, line: Decimal, rural_average: Decimal | None, as_of: date
         developmental_measure_required=required,
         developmental_measure_missing=required and not has_developmental,
         warning_color=rules.warning_color(r.monitoring_status, r.identified_on, as_of),
-        line=line, risk_types=risks, members=members)
+        line=line, risk_types=risks, members=_in_order(members))
 
 
 # ---------------------------------------------------------------- what the calculator window needs

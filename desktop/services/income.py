@@ -18,6 +18,7 @@ and the removal warning (`clear_falls`), and never stand for the year.
 from __future__ import annotations
 
 import json
+import struct
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -98,17 +99,20 @@ _EXACT = {"A34": "A34_exact", "A38": "A38_exact"}
 
 
 def grouped(amount: Decimal) -> str:
-    """f"{amount:,.2f}" (12,345.60), twice as fast for an amount that already has exactly 2 places (every computed
-    one): assess writes one for every household of a county."""
+    """f"{amount:,.2f}" (12,345.60), several times faster for an amount that already has exactly 2 places (every
+    computed one): assess writes one for every household of a county."""
     text = str(amount)
     if text[-3:-2] != "." or "E" in text:
         return f"{amount:,.2f}"
-    head = text[:-3]
-    if len(head) < 4 or (len(head) == 4 and head[0] == "-"):
+    n = len(text)
+    digits = n - 3 if text[0] != "-" else n - 4  # before the point
+    if digits <= 3:
         return text
-    if head[0] == "-":
-        return f"-{int(head[1:]):,}{text[-3:]}"
-    return f"{int(head):,}{text[-3:]}"
+    if digits <= 6:  # one comma: the common per-capita amount
+        return f"{text[:-6]},{text[-6:]}"
+    if text[0] == "-":
+        return f"-{int(text[1:-3]):,}{text[-3:]}"
+    return f"{int(text[:-3]):,}{text[-3:]}"
 
 
 @dataclass(frozen=True)
@@ -127,22 +131,37 @@ class IncomeResult:
     A38_exact: Decimal | None = None
 
     def exact(self, code: str) -> Decimal:
-        value = getattr(self, _EXACT.get(code) or f"{code}_exact")
-        return getattr(self, code) if value is None else value
+        value = self.__dict__[_EXACT[code]]
+        return self.__dict__[code] if value is None else value
 
     def below(self, line: Decimal, code: str = "A38") -> bool:
         """Strictly below the line (SPEC §6.1), on the exact per-capita value."""
-        return self.exact(code) < line
+        d = self.__dict__
+        value = d[_EXACT[code]]
+        return (d[code] if value is None else value) < line
 
     def shown(self, code: str, line: Decimal | None = None) -> str:
         """The per-capita figure in yuan as the forms print it (2 decimals), with the exact quotient
         beside it when rounding to the fen would put it on the other side of the line:
         "7,100.00 元（精确值 7,099.9966 元）"."""
-        rounded, exact = getattr(self, code), self.exact(code)
+        d = self.__dict__
+        rounded, exact = d[code], d[_EXACT[code]]
+        if exact is None:
+            exact = rounded
         text = f"{grouped(rounded)} 元"
         if line is not None and (rounded < line) != (exact < line):
             text += f"（精确值 {exact.quantize(Decimal('0.0001'), rounding=ROUND_DOWN):,} 元）"
         return text
+
+    def __getattr__(self, name: str):
+        """The item totals of a result made by compute_fen, turned into Decimal the first time they are asked for
+        (only the checks and a snapshot look at them; assess makes one result for every household of a county)."""
+        if name == "totals":
+            fen = self.__dict__.get("_fen")
+            if fen is not None:
+                totals = self.__dict__["totals"] = _totals_fen(_FEN.unpack(fen))
+                return totals
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 def compute(totals: Totals, size: int) -> IncomeResult:
@@ -161,6 +180,9 @@ def compute(totals: Totals, size: int) -> IncomeResult:
 _new = object.__new__
 _set = object.__setattr__
 _fen = CENT.__mul__  # whole fen → yuan with exactly 2 places (1000.00, not 1E+3): the Money column's reading
+# compute_fen keeps the item sums packed in bytes: a result's __dict__ then holds no container, so the cycle
+# collector leaves it alone (a tuple would make it and the dict two more objects to walk per household)
+_FEN = struct.Struct("7q")
 
 
 def yuan_of_fen(fen: int) -> Decimal:
@@ -170,29 +192,28 @@ def yuan_of_fen(fen: int) -> Decimal:
 
 def compute_fen(fen: tuple, size: int) -> IncomeResult:
     """compute() for item totals in whole fen, as stored (A28, A29, A30, A31, A32, A35, A36, each an int ≥ 0):
-    the same IncomeResult, field for field (tests/services/test_income.py compares them), built without the
-    Decimal sums and the frozen dataclasses' __init__ — assess computes one for every household of a county."""
+    an IncomeResult equal to compute()'s, field for field (tests/services/test_income.py compares them), built
+    without the Decimal sums and the frozen dataclasses' __init__; its totals become Decimal only when asked for
+    (IncomeResult.__getattr__) — assess computes one for every household of a county."""
     if size is None or size <= 0:
         raise IncomeError("家庭人口数为 0（状态时点无正常成员），无法计算人均收入")
     a28, a29, a30, a31, a32, a35, a36 = fen
     if a28 < 0 or a29 < 0 or a30 < 0 or a31 < 0 or a32 < 0 or a35 < 0 or a36 < 0:
         return compute(_totals_fen(fen), size)  # says which item is negative
-    totals = _new(Totals)
-    _set(totals, "__dict__", {
-        "A28": _fen(a28) if a28 else ZERO, "A29": _fen(a29) if a29 else ZERO, "A30": _fen(a30) if a30 else ZERO,
-        "A31": _fen(a31) if a31 else ZERO, "A32": _fen(a32) if a32 else ZERO, "A35": _fen(a35) if a35 else ZERO,
-        "A36": _fen(a36) if a36 else ZERO})
     a33f = a28 + a29 + a30 + a31 - a32
     a33, a37 = _fen(a33f), _fen(a33f + a35 - a36)
     a34, a38 = a33 / size, a37 / size
     r = _new(IncomeResult)
-    _set(r, "__dict__", {"size": size, "totals": totals, "A33": a33, "A34": a34.quantize(CENT, ROUND_HALF_UP),
+    _set(r, "__dict__", {"size": size, "_fen": _FEN.pack(*fen), "A33": a33, "A34": a34.quantize(CENT, ROUND_HALF_UP),
                          "A37": a37, "A38": a38.quantize(CENT, ROUND_HALF_UP), "A34_exact": a34, "A38_exact": a38})
     return r
 
 
 def _totals_fen(fen: tuple) -> Totals:
-    return Totals(**{k: _fen(v) for k, v in zip(ITEMS, fen, strict=True)})
+    """Totals of item sums in whole fen, each as the Money column reads it back (ZERO for none)."""
+    totals = _new(Totals)
+    _set(totals, "__dict__", {k: _fen(v) if v else ZERO for k, v in zip(ITEMS, fen, strict=True)})
+    return totals
 
 
 # ---------------------------------------------------------------- detail lines as data

@@ -46,7 +46,7 @@ def test_rigid_expenses_make_a_household_above_the_line_tufa(ctx, township):
     [a] = ctx.read(assess.assess, 2024, TODAY)
     assert a.income.A34 == D("8000.00") and a.income.A38 == D("6000.00")
     assert a.suggestion.category_name == "突发严重困难户"
-    assert a.guarantee_problems == ["住房安全"]
+    assert a.guarantee_problems == ("住房安全",)
 
 
 def test_no_income_record_means_review_not_zero(ctx, township):

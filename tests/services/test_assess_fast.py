@@ -6,6 +6,7 @@ households.py) and a demo register, at several as-of dates and for lists of hous
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from desktop.services import assess, demo
 from tests.conftest import TODAY, YEAR
@@ -54,3 +55,42 @@ def test_money_is_written_as_the_json_encoder_writes_it():
                  "7099.99666666666666666666667", "-0.01", "1.5E-7"):
         amount = Decimal(text)
         assert assess._two(amount) == f"{amount:.2f}", text
+
+
+def _undated(b, hid, a28):
+    """An annual record without a collection date (as imported from a sheet that has none)."""
+    from desktop.models import IncomeLine, IncomeRecord
+    rec = IncomeRecord(household_id=hid, year=YEAR, quarter=None, collected_on=None)
+    b.s.add(rec)
+    b.s.flush()
+    b.s.add(IncomeLine(record_id=rec.id, item="A28", line="务工收入", amount=Decimal(a28)))
+    b.s.flush()
+
+
+def test_the_standing_record_among_several_annual_ones(b):
+    """income.latest_record_ids decides which annual record stands (dated beats undated, the later date, then the
+    newer record); the fast path reads them unordered and asks again, in that order, for the households that have
+    more than one — with a household that has one beside them."""
+    dated_and_not, two_undated, one = b.household(), b.household(), b.household()
+    _undated(b, dated_and_not, "90000")
+    b.income(dated_and_not, collected_on=date(2024, 9, 1), A28="30000")
+    b.income(dated_and_not, collected_on=date(2024, 3, 1), A28="20000")
+    _undated(b, dated_and_not, "80000")
+    _undated(b, two_undated, "40000")
+    _undated(b, two_undated, "50000")
+    b.income(one, A28="60000")
+    for ids in (None, [dated_and_not, two_undated, one]):
+        got = {a.household_id: a.income.totals.A28 for a in _same(b.s, TODAY, ids=ids)}
+        assert got == {dated_and_not: Decimal("30000.00"), two_undated: Decimal("50000.00"), one: Decimal("60000.00")}
+
+
+def test_money_that_is_not_in_whole_fen_is_still_written_with_two_decimals():
+    """json_text writes compute_fen's amounts with str() (they have exactly 2 places); any other result through
+    the format spec, as dumps() does."""
+    from desktop.services.income import IncomeResult, Totals
+    from desktop.services.rules import Suggestion
+    r = IncomeResult(1, Totals(), Decimal("5200"), Decimal("1E+3"), Decimal("0.005"), Decimal("-12.5"))
+    a = assess.Assessment(1, "H1", 1, YEAR, "none", None, True, None, 1, r, Suggestion(None, False, ["x"]), (),
+                          False, False, False, False, None, Decimal("7100"))
+    assert assess.dumps_assessments([a]) == assess.dumps([a.to_json()])
+    assert '"A33": 5200.00, "A34": 1000.00, "A37": 0.00, "A38": -12.50' in a.json_text()

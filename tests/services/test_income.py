@@ -179,3 +179,28 @@ def test_grouped_money_reads_as_the_format_spec_writes_it():
     for text in texts:
         amount = Decimal(text)
         assert grouped(amount) == f"{amount:,.2f}", text
+
+
+@given(fen=st.tuples(*[st.integers(min_value=0, max_value=10 ** 11)] * 7), size=st.integers(min_value=1, max_value=15))
+def test_compute_in_fen_is_compute(fen, size):
+    """assess computes from item sums in whole fen (compute_fen); the result is compute()'s, field for field and
+    down to the Decimals' exponents — the totals too, made from the fen only when they are first asked for."""
+    exact = income.compute(Totals(*(income.yuan_of_fen(f) for f in fen)), size)
+    fast = income.compute_fen(fen, size)
+    assert "totals" not in vars(fast)  # not made yet
+    assert repr(fast) == repr(exact) and fast == exact  # repr and == read the totals
+    assert vars(fast)["totals"] == exact.totals
+    for code in ("A34", "A38"):
+        assert fast.exact(code) == exact.exact(code)
+        for line in (D("7100"), D("7100.01"), exact.A34, exact.A38, exact.exact(code)):
+            assert fast.below(line, code) == exact.below(line, code)
+            assert fast.shown(code, line) == exact.shown(code, line)
+
+
+def test_compute_in_fen_refuses_what_compute_refuses():
+    with pytest.raises(income.IncomeError, match="A32"):
+        income.compute_fen((100, 0, 0, 0, -1, 0, 0), 2)
+    with pytest.raises(income.IncomeError, match="家庭人口数为 0"):
+        income.compute_fen((100, 0, 0, 0, 0, 0, 0), 0)
+    with pytest.raises(AttributeError):
+        income.compute_fen((100, 0, 0, 0, 0, 0, 0), 1).A35_exact  # noqa: B018 - only totals are made on demand
