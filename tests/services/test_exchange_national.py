@@ -410,3 +410,43 @@ def test_an_unknown_medical_insurance_is_exported_blank_and_a17_no_round_trips(c
     imported(ctx, second)
     assert member(ctx, ID["wang"]).a17_medical is False
     assert _cells(ctx.read(exchange.export_national, tmp_path / "third.xlsx", YEAR).path) == _cells(second)
+
+
+def test_the_household_a26_column_settles_what_the_two_flags_leave_open(ctx, tmp_path):
+    """城乡居民 否 with 职工 blank says nothing by itself; the national list's household column says whether
+    anybody lacks basic medical insurance: 否 → the unknown members are insured; 是 with one unknown member →
+    that member is not insured (assess then sees the 基本医疗保险 problem); 是 with two unknown → a note."""
+    rows = sample_rows()
+    for r in rows:
+        r.setdefault(A26, "否")
+    wang_rows = [r for r in rows if r["户编号"] == "370305001001000001"]
+    zhao_rows = [r for r in rows if r["户编号"] == "370305001002000002"]
+    for r in wang_rows:
+        r[A26] = "是"
+    wang_rows[0][RESIDENT], wang_rows[0][EMPLOYEE] = "否", ""
+    for r in zhao_rows:
+        r[RESIDENT], r[EMPLOYEE] = "否", ""
+    zhao_rows[0][A26] = zhao_rows[1][A26] = "否"
+    sun_rows = [r for r in rows if r["户编号"] == "370305001001000003"]
+    assert len(wang_rows) >= 2 and len(zhao_rows) == 2 and sun_rows
+    pv = imported(ctx, write_xlsx(tmp_path / "a.xlsx", grid(rows)))
+    assert member(ctx, ID["wang"]).a17_medical is False  # the one the household column points at
+    assert all(m.a17_medical is True for m in (member(ctx, ID["zhao"]), member(ctx, ID["zhao_wife"])))
+    results = {a.household_no: a for a in ctx.read(lambda s: assess.assess(s, YEAR, TODAY))}
+    assert "基本医疗保险" in results["370305001001000001"].guarantee_problems
+    assert "基本医疗保险" not in results["370305001002000002"].guarantee_problems
+    assert not any("户 370305001001000001" in n for n in pv.notes)
+    people = _people(ctx.read(exchange.export_national, tmp_path / "back.xlsx", YEAR).path)
+    assert people[ID["wang"]][A26] == "是" and people[ID["zhao"]][A26] == "否"
+
+
+def test_a_household_a26_that_names_nobody_is_a_note_and_stays_unknown(ctx, tmp_path):
+    rows = sample_rows()
+    wang_rows = [r for r in rows if r["户编号"] == "370305001001000001"]
+    for r in wang_rows:
+        r[A26] = "是"
+        r[RESIDENT], r[EMPLOYEE] = "否", ""
+    pv = imported(ctx, write_xlsx(tmp_path / "a.xlsx", grid(rows)))
+    assert all(member(ctx, r["证件号码"]).a17_medical is None for r in wang_rows)
+    [note] = [n for n in pv.notes if "户 370305001001000001" in n]
+    assert f"{len(wang_rows)} 人的两项医保标志都不足以判断是谁" in note

@@ -345,7 +345,38 @@ def derive(data: Data, issues: Issues) -> None:
             elif either is not None and v[i17] != either:
                 issues.add(mem.name, row, mem.header("a17_medical"), "是" if v[i17] else "否",
                            "与城乡居民 / 城镇职工基本医疗保险两列不一致")
+    if data.sheets["household"].has("a26_stated"):
+        _a17_from_a26(data)
     _posts_to_measures(data)
+
+
+def _a17_from_a26(data: Data) -> None:
+    """The national list's household column 是否有家庭成员未参加城乡居民（职工）基本医疗保险 settles what the two
+    医保 flags leave open (城乡居民 否 with 职工 blank is common): 否 → every member whose A17 is unknown is insured;
+    是 with no member known to lack insurance and exactly one unknown → that one lacks it. Anything else is
+    left unknown, and a note names the household."""
+    H, M = sheet("household"), sheet("member")
+    i_a26, i17, i_status = H.index("a26_stated"), M.index("a17_medical"), M.index("status")
+    for no, (_row, hv) in data.households.items():
+        stated = hv[i_a26]
+        if stated is None:
+            continue
+        living = [v for _r, v in data.members.get(no, ()) if v[i_status] in (None, "normal")]
+        unknown = [v for v in living if v[i17] is None]
+        lacking = any(v[i17] is False for v in living)
+        if stated is False and not lacking:
+            for v in unknown:
+                v[i17] = True
+        elif stated is True and not lacking and len(unknown) == 1:
+            unknown[0][i17] = False
+        elif stated is True and not lacking:
+            data.derived.append(f"户 {no}：名单写明有家庭成员未参加基本医疗保险，但"
+                                + (f"{len(unknown)} 人的两项医保标志都不足以判断是谁，他们的 A17 记为未知"
+                                   if unknown else "每位成员都参加了医保")
+                                + "，请在家庭成员中核实")
+        elif stated is False and lacking:
+            data.derived.append(f"户 {no}：名单写明没有家庭成员未参加基本医疗保险，但有成员两项医保都为“否”，"
+                                "以成员为准，请核实")
 
 
 def _posts_to_measures(data: Data) -> None:
@@ -400,6 +431,7 @@ def _notes(data: Data | None) -> list[str]:
                        "（如“是否解决安全饮用水”为“否”即“饮水出现安全问题”为“是”）")
         for row, what in ps.skipped:
             out.append(f"“{ps.name}”第 {row} 行是{what}，已跳过")
+    out.extend(data.derived)
     if data.households:
         out.append("已有的户按户编号更新：单元格留空的项目保留数据库中的原值；成员按证件号码匹配，"
                    "文件中没有的成员保持不变")

@@ -26,6 +26,7 @@ class Data:
     book_sheets: list[SheetInfo] = field(default_factory=list)  # every sheet of the file, hidden ones too
     roles: dict[str, str] = field(default_factory=dict)  # sheet name → what it was read as (户信息, 一人一行名单 …)
     passed_over: list[str] = field(default_factory=list)  # hidden sheets not read: a visible one has their role
+    derived: list[str] = field(default_factory=list)  # notes on facts worked out from other columns (A17 from A26)
 
 
 @dataclass

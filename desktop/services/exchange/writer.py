@@ -347,9 +347,9 @@ class Writer:
         mem_sheet = self.data.sheets["member"]
         m_fields = [c for c in self.M.columns if mem_sheet.has(c.key) and c.key not in ("household_no", "id_number")
                     and not c.virtual]
-        if (mem_sheet.has("a17_resident_medical") or mem_sheet.has("a17_employee_medical")) \
-                and not mem_sheet.has("a17_medical"):
-            m_fields.append(self.M.column("a17_medical"))  # derived from the two national flags
+        if (mem_sheet.has("a17_resident_medical") or mem_sheet.has("a17_employee_medical")
+                or hh_sheet.has("a26_stated")) and not mem_sheet.has("a17_medical"):
+            m_fields.append(self.M.column("a17_medical"))  # derived from the two national flags and A26
         return h_fields, m_fields, self.data.sheets.get("measure")
 
     @staticmethod
