@@ -449,4 +449,4 @@ def test_a_household_a26_that_names_nobody_is_a_note_and_stays_unknown(ctx, tmp_
     pv = imported(ctx, write_xlsx(tmp_path / "a.xlsx", grid(rows)))
     assert all(member(ctx, r["证件号码"]).a17_medical is None for r in wang_rows)
     [note] = [n for n in pv.notes if "户 370305001001000001" in n]
-    assert f"{len(wang_rows)} 人的两项医保标志都不足以判断是谁" in note
+    assert f"但有 {len(wang_rows)} 人的两项医保标志不足以判断是谁" in note

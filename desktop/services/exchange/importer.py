@@ -371,7 +371,7 @@ def _a17_from_a26(data: Data) -> None:
             unknown[0][i17] = False
         elif stated is True and not lacking:
             data.derived.append(f"户 {no}：名单写明有家庭成员未参加基本医疗保险，但"
-                                + (f"{len(unknown)} 人的两项医保标志都不足以判断是谁，他们的 A17 记为未知"
+                                + (f"有 {len(unknown)} 人的两项医保标志不足以判断是谁，他们的 A17 记为未知"
                                    if unknown else "每位成员都参加了医保")
                                 + "，请在家庭成员中核实")
         elif stated is False and lacking:
