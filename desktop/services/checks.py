@@ -358,9 +358,9 @@ def _household_findings(hh: dict, assessments: dict, year: int, thresholds: dict
             out.append(Finding("INCOME_NEGATIVE", no, None,
                                f"家庭纯收入为负数：{rules.yuan(r.A33)} 元（生产经营性支出 {rules.yuan(r.totals.A32)} 元"
                                f"大于各项收入之和），请核实"))
-        if r is not None and Decimal(0) < r.totals.A28 < Decimal(100):
+        if r is not None and (wage := rules.small_wage(r)) is not None:
             out.append(Finding("INCOME_IMPLAUSIBLE", no, None,
-                               f"工资性收入 {rules.yuan(r.totals.A28)} 元（大于 0 且不足 100 元），请核实"))
+                               f"工资性收入 {rules.yuan(wage)} 元（大于 0 且不足 100 元），请核实"))
         newly = h.identified_on is not None and h.identified_on.year == year and monitored
         if r is not None and newly and r.exact("A34") > bound:
             out.append(Finding("INCOME_IMPLAUSIBLE", no, None,

@@ -153,6 +153,16 @@ class IncomeResult:
             text += f"（精确值 {exact.quantize(Decimal('0.0001'), rounding=ROUND_DOWN):,} 元）"
         return text
 
+    def item(self, code: str) -> Decimal:
+        """One item total (A28 …), without turning the others into Decimal when the result came from compute_fen
+        (a check that reads one item of every household of a county would otherwise build all seven for each)."""
+        d = self.__dict__
+        fen = d.get("_fen")
+        if fen is not None and "totals" not in d:
+            value = _FEN.unpack(fen)[ITEMS.index(code)]
+            return _fen(value) if value else ZERO
+        return getattr(self.totals, code)
+
     def __getattr__(self, name: str):
         """The item totals of a result made by compute_fen, turned into Decimal the first time they are asked for
         (only the checks and a snapshot look at them; assess makes one result for every household of a county)."""

@@ -1274,8 +1274,8 @@ def _r_5_15_022(f, h):
 
 def _r_5_15_023(f, h):
     a = h.assessment
-    if "U" in h.pops and a is not None and a.income is not None and 0 < a.income.totals.A28 < 100:
-        return f"工资性收入 {_yuan(a.income.totals.A28)} 元（大于 0 且不足 100 元）"
+    if "U" in h.pops and a is not None and a.income is not None and (wage := rules.small_wage(a.income)) is not None:
+        return f"工资性收入 {_yuan(wage)} 元（大于 0 且不足 100 元）"
     return None
 
 

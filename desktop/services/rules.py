@@ -169,6 +169,13 @@ def medical_flags(a17: bool | None, resident: bool | None, employee: bool | None
     return resident, employee
 
 
+def small_wage(result: IncomeResult) -> Decimal | None:
+    """A wage income (A28) above 0 and below 100 yuan, a figure to verify (our INCOME_IMPLAUSIBLE and the
+    national 5_15_023): the amount, else None."""
+    a28 = result.item("A28")
+    return a28 if 0 < a28 < 100 else None
+
+
 def whole_household_cannot_work(members: list[MemberFacts]) -> bool:
     """Every member of status 正常 cannot work (丧失劳动力 or 无劳动力)."""
     return bool(members) and all(cannot_work(m.labor) for m in members)

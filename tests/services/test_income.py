@@ -204,3 +204,12 @@ def test_compute_in_fen_refuses_what_compute_refuses():
         income.compute_fen((100, 0, 0, 0, 0, 0, 0), 0)
     with pytest.raises(AttributeError):
         income.compute_fen((100, 0, 0, 0, 0, 0, 0), 1).A35_exact  # noqa: B018 - only totals are made on demand
+
+
+@given(st.tuples(*[st.integers(min_value=0, max_value=10**9)] * 7), st.integers(min_value=1, max_value=12))
+def test_one_item_of_a_packed_result_is_the_same_as_its_totals(fen, size):
+    packed = income.compute_fen(fen, size)
+    items = {code: packed.item(code) for code in income.ITEMS}
+    totals = income.compute_fen(fen, size).totals
+    for code, value in items.items():
+        assert value == getattr(totals, code) and str(value) == str(getattr(totals, code))

@@ -170,3 +170,12 @@ def test_audit_times_read_in_beijing_time_whatever_the_machine_zone(monkeypatch)
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+@pytest.mark.parametrize(("fen", "expected"), [(0, None), (1, D("0.01")), (9999, D("99.99")), (10000, None)])
+def test_small_wage_is_above_0_and_below_100_yuan_on_either_kind_of_result(fen, expected):
+    from desktop.services import income
+    packed = income.compute_fen((fen, 500000, 0, 0, 0, 0, 0), 2)
+    plain = income.compute(Totals(A28=D(fen) / 100, A29=D(5000)), 2)
+    assert rules.small_wage(packed) == expected and rules.small_wage(plain) == expected
+    assert "totals" not in packed.__dict__  # the other six items were not turned into Decimal for it
