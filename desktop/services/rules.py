@@ -141,8 +141,9 @@ def cannot_work(labor: str | None) -> bool:
 
 
 def derived_a26(members: list[MemberFacts]) -> bool:
-    """A26: yes when any member of status 正常 lacks basic medical insurance (A17 否)."""
-    return any(m.a17_medical is False for m in members)
+    """A26 for the rules: yes when any member of status 正常 lacks basic medical insurance (A17 否); a member whose
+    A17 is unknown counts as insured (a26_stated keeps that unknown for what is written out)."""
+    return a26_stated(members) is True
 
 
 def a26_stated(members: list[MemberFacts]) -> bool | None:
