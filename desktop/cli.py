@@ -423,6 +423,8 @@ def _ignored_lines(pv) -> list[str]:
         out.append(f"认识但本程序不保存的列：{some(pv.left_out)}")
     if pv.converted:
         out.append(f"换算后保存的列：{some(pv.converted)}")
+    if pv.data is not None:
+        out += pv.data.derived  # facts the file leaves unknown (A17 that its A26 column does not settle)
     return out
 
 

@@ -132,3 +132,16 @@ def test_a_village_close_to_an_existing_one_needs_create_villages(tmp_path):
     assert "东村村委会" in p.stderr and "“东村”" in p.stderr and "--create-villages" in p.stderr
     p = run("import", "--db", db, path, "--create-villages", check_code=0)
     assert "新建行政村 1 个：东村村委会" in p.stdout
+
+
+def test_the_command_line_says_which_households_a26_leaves_unsettled(tmp_path):
+    from tests.services.national_files import grid, sample_rows, write_xlsx
+
+    db = _init(tmp_path)
+    rows = sample_rows()
+    for r in rows:
+        if r["户编号"] == "370305001001000001":
+            r["是否有家庭成员未参加城乡居民（职工）基本医疗保险"] = "是"
+            r["是否参加城乡居民基本医疗保险"], r["是否参加城镇职工基本医疗保险"] = "否", ""
+    p = run("import", "--db", db, write_xlsx(tmp_path / "名单.xlsx", grid(rows)), check_code=0)
+    assert "1 户名单写明有家庭成员未参加基本医疗保险" in p.stdout and "户 370305001001000001（" in p.stdout

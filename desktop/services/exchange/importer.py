@@ -354,9 +354,10 @@ def _a17_from_a26(data: Data) -> None:
     """The national list's household column 是否有家庭成员未参加城乡居民（职工）基本医疗保险 settles what the two
     医保 flags leave open (城乡居民 否 with 职工 blank is common): 否 → every member whose A17 is unknown is insured;
     是 with no member known to lack insurance and exactly one unknown → that one lacks it. Anything else is
-    left unknown, and a note names the household."""
+    left unknown, and a note names the households (the first few of them: a county file may have many)."""
     H, M = sheet("household"), sheet("member")
     i_a26, i17, i_status = H.index("a26_stated"), M.index("a17_medical"), M.index("status")
+    unsettled, contradicted = [], []
     for no, (_row, hv) in data.households.items():
         stated = hv[i_a26]
         if stated is None:
@@ -370,13 +371,19 @@ def _a17_from_a26(data: Data) -> None:
         elif stated is True and not lacking and len(unknown) == 1:
             unknown[0][i17] = False
         elif stated is True and not lacking:
-            data.derived.append(f"户 {no}：名单写明有家庭成员未参加基本医疗保险，但"
-                                + (f"有 {len(unknown)} 人的两项医保标志不足以判断是谁，他们的 A17 记为未知"
-                                   if unknown else "每位成员都参加了医保")
-                                + "，请在家庭成员中核实")
+            unsettled.append(f"户 {no}" + (f"（{len(unknown)} 人未知）" if unknown else "（成员都已参加）"))
         elif stated is False and lacking:
-            data.derived.append(f"户 {no}：名单写明没有家庭成员未参加基本医疗保险，但有成员两项医保都为“否”，"
-                                "以成员为准，请核实")
+            contradicted.append(f"户 {no}")
+    if unsettled:
+        data.derived.append(f"{len(unsettled)} 户名单写明有家庭成员未参加基本医疗保险，但从成员的两项医保标志判断不出"
+                            f"是谁，这些成员的 A17 记为未知，请在家庭成员中核实：{_some(unsettled)}")
+    if contradicted:
+        data.derived.append(f"{len(contradicted)} 户名单写明没有家庭成员未参加基本医疗保险，但有成员两项医保都为“否”，"
+                            f"以成员为准，请核实：{_some(contradicted)}")
+
+
+def _some(names: list[str], shown: int = 10) -> str:
+    return "、".join(names[:shown]) + (f" 等 {len(names)} 户" if len(names) > shown else "")
 
 
 def _posts_to_measures(data: Data) -> None:
