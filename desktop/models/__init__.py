@@ -4,6 +4,7 @@ from .audit import AuditEntry
 from .base import Base, Money
 from .case import Case, CaseStep, Clue
 from .correction import Correction
+from .fingerprint import ImportFingerprint
 from .household import Household, Member, MemberEvent
 from .income import IncomeLine, IncomeRecord
 from .measure import Measure
@@ -16,7 +17,7 @@ from .version import DataVersion
 
 __all__ = [
     "AppSetting", "AuditEntry", "Base", "Case", "CaseStep", "Clue", "Correction", "DataVersion", "Household",
-    "IncomeLine",
+    "ImportFingerprint", "IncomeLine",
     "IncomeRecord", "LEVELS", "LoginGuard", "Measure", "Member", "MemberEvent", "Money", "Rectification", "Region",
     "ScreeningVisit", "User", "UserVillage", "YearSettings",
 ]

@@ -241,6 +241,21 @@ def append(session: Session, rows: list[dict], write: Callable[[list[dict]], Non
         connection.execute(insert(AuditEntry), rows)
 
 
+def position(session: Session) -> tuple[int, int]:
+    """(the newest stored entry, this transaction's entries waiting for the commit): where the entries added from
+    here on begin (added_since)."""
+    return (session.scalar(select(func.max(AuditEntry.id))) or 0,
+            len(session.connection().info.get(_PENDING, ())))
+
+
+def added_since(session: Session, last: int, waiting: int) -> int:
+    """How many entries this transaction added since position() gave (last, waiting). (On SQLite the transaction
+    holds the write lock, so every entry after `last` is its own; on PostgreSQL they wait for the commit, where they
+    are numbered together.)"""
+    stored = session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.id > last)) or 0
+    return stored + len(session.connection().info.get(_PENDING, ())) - waiting
+
+
 class Count:
     """How many audit rows of one action this transaction adds from here on, whether they are stored already
     (SQLite) or wait for the commit (PostgreSQL): `Count(session, "update")` before the work, `.since()` after."""

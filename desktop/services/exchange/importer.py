@@ -25,6 +25,7 @@ from .. import access, audit, backup, dataversion, gcpause, regions
 from ..auth import CurrentUser
 from ..db import IMPORT_LOCK, exclusive
 from ..idnumber import normalize_id
+from . import fingerprint
 from .hidden import choose_sheets
 from .hidden import notes as hidden_notes
 from .hidden import questions as hidden_questions
@@ -78,6 +79,9 @@ class Preview:
     # reuses it while that version is still the database's and the same user applies.
     plan: Plan | None = field(default=None, repr=False, compare=False)
     resolved_at: tuple | None = field(default=None, repr=False, compare=False)
+    # the households left out as unchanged (fingerprint.py) cannot be left out after all: read the whole file
+    shortcut_failed: bool = field(default=False, repr=False, compare=False)
+    scan: object = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -174,21 +178,36 @@ def preview(session: Session, path: Path | str, year: int, *, user: CurrentUser 
     matter, village names close to existing ones, and hidden sheets or rows that would be read as data
     are errors (questions) unless accepted."""
     with gcpause.paused():  # rows by the hundred thousand, none in a cycle (services.gcpause)
-        return _preview(session, path, year, progress, accept_unknown_columns, create_villages, include_hidden)
+        started = time.perf_counter()
+        user = access.actor(session)
+        prior = fingerprint.load(session, year, user)
+        result = _preview(session, path, year, progress, accept_unknown_columns, create_villages, include_hidden,
+                          prior)
+        if result.shortcut_failed:  # the shortened read could answer differently: the whole file, as always
+            result = _preview(session, path, year, progress, accept_unknown_columns, create_villages,
+                              include_hidden, None, result.scan)
+        result.elapsed = time.perf_counter() - started
+        return result
 
 
 def _preview(session: Session, path: Path | str, year: int, progress: Progress | None, accept_unknown_columns: bool,
-             create_villages: bool, include_hidden: bool) -> Preview:
+             create_villages: bool, include_hidden: bool, prior: fingerprint.Prior | None = None,
+             scanned: fingerprint.Scan | None = None) -> Preview:
     user = access.actor(session)  # the session's user decides, whatever a caller passes
     started = time.perf_counter()
     path = Path(path)
     issues = Issues()
     result = Preview(path, year)
     try:
-        data = read(path, issues, progress)
+        data = read(path, issues, progress, year=year, prior=prior, scanned=scanned)
     except WorkbookError as exc:
         issues.add("", None, "", path.name, str(exc))
         data = None
+    if data is not None and data.unchanged:
+        result.scan = data.scan
+        if not _shortcut_holds(data, issues):
+            result.shortcut_failed = True
+            return result
     questions: dict[str, list[Issue]] = {}
     if data is not None:
         tw = regions.township(session)
@@ -198,6 +217,9 @@ def _preview(session: Session, path: Path | str, year: int, progress: Progress |
             _check_file(data, issues, tw.name)
             plan = _resolve(session, data, issues, user)
             living_elsewhere(session, data, issues)
+            if data.unchanged and issues:  # whatever it is, the whole file says it as the plain path does
+                result.shortcut_failed = True
+                return result
             version = dataversion.current(session)
             if plan is not None and version is not None and not dataversion.uncommitted(session):
                 result.plan, result.resolved_at = plan, (version, user.username, user.village_ids)
@@ -246,7 +268,7 @@ def _describe(result: Preview, data: Data) -> None:
     """Which layout, how many people, what is kept, converted and left out (the wizard shows it)."""
     result.layout = data.layout
     result.sheets_read = [ps.name for ps in data.read]
-    result.people = sum(len(v) for v in data.members.values())
+    result.people = sum(len(v) for v in data.members.values()) + sum(st.members for st in data.unchanged.values())
     kept, converted, left, ignored = [], [], [], []
     for ps in data.read:
         conv = set(ps.converted)
@@ -266,16 +288,22 @@ def _describe(result: Preview, data: Data) -> None:
     result.kept, result.converted, result.left_out, result.ignored = kept, converted, left, ignored
 
 
-def read(path: Path, issues: Issues, progress: Progress | None = None) -> Data | None:
+def read(path: Path, issues: Issues, progress: Progress | None = None, *, year: int | None = None,
+         prior: fingerprint.Prior | None = None, scanned: fingerprint.Scan | None = None) -> Data | None:
     """Every sheet of the file in our layout (SPEC §9) or the national one (SPEC §9.1), converted;
-    errors of cells and missing sheets collected."""
+    errors of cells and missing sheets collected. With `year`, the rows are fingerprinted too (fingerprint.py);
+    with `prior` (what the last import stored), the households unchanged since are left out (Data.unchanged)."""
     book = Book(path)
+    cut = None
     try:
         found, passed_over = choose_sheets(book.sheets)
+        if prior is not None and year is not None:
+            cut = _shortcut(book, prior, year)
         if not ("household" in found and "member" in found):
             national = read_national(book, issues, progress)
             if national is not None:
                 national.book_sheets = list(book.sheets)
+                _fingerprints(book, national, year, cut, scanned)
                 return national
         for key, sh in sheets().items():
             if sh.required and key not in found:
@@ -292,10 +320,12 @@ def read(path: Path, issues: Issues, progress: Progress | None = None) -> Data |
             parsed[key] = parse_sheet(book, name, sheets()[key], issues, tick)
     finally:
         book.close()
+        if getattr(book, "subset", None) is not None:
+            book.subset.close()
     data = Data(parsed, read=list(parsed.values()), book_sheets=list(book.sheets), passed_over=passed_over,
                 roles={name: sheets()[key].name for key, name in found.items()})
     hh = parsed["household"]
-    if hh.header_row is not None and not hh.rows and not issues:
+    if hh.header_row is not None and not hh.rows and not issues and not (cut and cut.skipped):
         issues.add(hh.name, None, "", "", "“户信息”表中没有数据行：没有可导入的户")
     no_index = hh.sheet.index("household_no")
     seen_rows: dict[str, int] = {}
@@ -323,7 +353,71 @@ def read(path: Path, issues: Issues, progress: Progress | None = None) -> Data |
             vals[idx] = None  # grouped under the household's own key: one string per household, not per row
             target[no].append((row_no, vals))
     derive(data, issues)
+    _fingerprints(book, data, year, cut, scanned)
     return data
+
+
+def _shortcut(book: Book, prior: fingerprint.Prior, year: int) -> fingerprint.Shortcut | None:
+    """The file's rows fingerprinted as the last import's were; the unchanged households' rows left out of what the
+    sheets give (Book.subset). None when nothing can be left out."""
+    run = prior.run
+    sheets = {name: (int(v[0]), str(v[1])) for name, v in (run.get("sheets") or {}).items()}
+    if not sheets or any(name not in book.sheet_names for name in sheets):
+        return None
+    sc = fingerprint.scan(book, sheets, year, run.get("first_on"))
+    if sc is None:
+        return None
+    skip = fingerprint.skippable(prior, sc)
+    if not skip:
+        return fingerprint.Shortcut(sc, {}, [])
+    book.subset = fingerprint.reduced(book, sc, set(skip))
+    return fingerprint.Shortcut(sc, {st.household_no: st for st in skip.values()}, [])
+
+
+def _fingerprints(book: Book, data: Data, year: int | None, cut: fingerprint.Shortcut | None,
+                  scanned: fingerprint.Scan | None) -> None:
+    """Data.scan (and, when households were left out, Data.unchanged and Data.order)."""
+    if year is None:
+        return
+    sheets = fingerprint.key_sheets(data)
+    first_on = data.sheets["household"].name if data.layout == PROGRAM else None
+    if cut is not None and cut.scan.sheets == sheets and cut.scan.first_on == first_on:
+        data.scan = cut.scan
+    elif scanned is not None and scanned.sheets == sheets and scanned.first_on == first_on:
+        data.scan = scanned
+    else:
+        data.scan = fingerprint.scan(book, sheets, year, first_on)
+    if cut is None or not cut.skipped:
+        return
+    data.unchanged = cut.skipped
+    keys = {st.rawkey: no for no, st in cut.skipped.items()}
+    sc = cut.scan
+    for no, rows in fingerprint.rows_of(data).items():
+        for sheet_name, row in rows:
+            key = sc.rows.get(sheet_name, {}).get(row)
+            if key is not None:
+                keys.setdefault(key, no)
+    data.order = fingerprint.order(sc, keys)
+
+
+def _shortcut_holds(data: Data, issues: Issues) -> bool:
+    """The households read without the skipped ones answer as the whole file would: nothing is wrong, the headers
+    are where the last import found them, and no household number or ID number of the file is also a skipped
+    household's (the checks between households would need those rows)."""
+    if issues or data.scan is None or fingerprint.key_sheets(data) != data.scan.sheets:
+        return False
+    skipped = data.unchanged
+    if any(no in skipped for no in data.households):
+        return False
+    if set(data.order or ()) != set(data.households) | set(skipped):
+        return False
+    numbers = set()
+    for st in skipped.values():
+        for number in (st.ids or "").split(","):
+            if number:
+                numbers.add(number.rstrip("*"))
+    i_id = sheet("member").index("id_number")
+    return not any(vals[i_id] in numbers for rows in data.members.values() for _r, vals in rows)
 
 
 def derive(data: Data, issues: Issues) -> None:
@@ -372,8 +466,10 @@ def _a17_from_a26(data: Data) -> None:
             unknown[0][i17] = False
         elif stated is True and not lacking:
             unsettled.append(f"户 {no}" + (f"（{len(unknown)} 人未知）" if unknown else "（成员都已参加）"))
+            data.noted.add(no)
         elif stated is False and lacking:
             contradicted.append(f"户 {no}")
+            data.noted.add(no)
     if unsettled:
         data.derived.append(f"{len(unsettled)} 户名单写明有家庭成员未参加基本医疗保险，但从成员的两项医保标志判断不出"
                             f"是谁，这些成员的 A17 记为未知，请在家庭成员中核实：{_some(unsettled)}")
@@ -439,7 +535,7 @@ def _notes(data: Data | None) -> list[str]:
         for row, what in ps.skipped:
             out.append(f"“{ps.name}”第 {row} 行是{what}，已跳过")
     out.extend(data.derived)
-    if data.households:
+    if data.households or data.unchanged:
         out.append("已有的户按户编号更新：单元格留空的项目保留数据库中的原值；成员按证件号码匹配，"
                    "文件中没有的成员保持不变")
     return out
@@ -590,6 +686,9 @@ def _resolve(session: Session, data: Data, issues: Issues, user: CurrentUser | N
         near = close_village(vname, names)
         if near is not None:
             plan.close_villages.append((vname, near))
+    if data.unchanged:  # skipped as unchanged since the last import (fingerprint.py): updated, nothing to do
+        plan.unchanged = {no: st.household_id for no, st in data.unchanged.items()}
+        plan.members_updated += sum(st.members for st in data.unchanged.values())
     mem = data.sheets["member"]
     i_id = mem.sheet.index("id_number")
     known = _existing_numbers(session, list(existing.values()))
@@ -625,12 +724,13 @@ def _count(result: Preview, data: Data, plan: Plan | None) -> None:
     if plan is None:
         return
     result.households_new = len(plan.new)
-    result.households_updated = len(plan.existing)
+    result.households_updated = len(plan.existing) + len(plan.unchanged)
     result.members_new = plan.members_new
     result.members_updated = plan.members_updated
-    result.measures = sum(len(v) for v in data.measures.values())
-    result.income_households = sum(1 for no in data.households if _has_income(data, no))
-    result.income_lines = sum(len(v) for v in data.lines.values())
+    same = data.unchanged.values()
+    result.measures = sum(len(v) for v in data.measures.values()) + sum(st.measures for st in same)
+    result.income_households = sum(1 for no in data.households if _has_income(data, no)) + sum(st.income for st in same)
+    result.income_lines = sum(len(v) for v in data.lines.values()) + sum(st.lines for st in same)
     result.villages_to_create = list(plan.villages_to_create)
     result.groups_to_create = [f"{v} {g}" for v, g in plan.groups_to_create]
 
@@ -679,29 +779,36 @@ def _apply(session: Session, pv: Preview, as_of: date | None, progress: Progress
     plan = pv.plan
     if plan is None or before is None or pv.resolved_at != (before, user.username, user.village_ids) \
             or not _own_bump_only(before, dataversion.current(session)):
+        if data.unchanged and not _still_unchanged(session, data, pv.year, user):
+            raise ExchangeError("数据库在预览之后已有变化，请重新预览")
         plan = _resolve(session, data, issues, user)  # the database changed since the preview: resolve again
     pv.plan = pv.resolved_at = None
     if issues or plan is None:
         raise ExchangeError("数据库在预览之后已有变化，请重新预览：" + "；".join(i.text() for i in issues.items[:5]))
     writer = Writer(session, data, plan, pv.year, as_of, progress, cancelled, source_file=pv.path.name)
+    audit_from, waiting = audit.position(session)
     changes = audit.Count(session, "update")
     with page_cache(session):
         writer.regions()
         writer.insert_new()
         writer.update_existing()
     changed = changes.since()
-    audit.record(session, "import", "household",
-                 new=(f"Excel 导入“{pv.path.name}”（{pv.year} 年收入）：新增 {writer.households_new} 户 "
-                      f"{writer.members_new} 人，更新 {len(plan.existing)} 户"))
+    updated = len(plan.existing) + len(plan.unchanged)
+    writer.members_updated += sum(st.members for st in data.unchanged.values())
+    summary = (f"Excel 导入“{pv.path.name}”（{pv.year} 年收入）：新增 {writer.households_new} 户 "
+               f"{writer.members_new} 人，更新 {updated} 户")
+    audit.record(session, "import", "household", new=summary)
     session.flush()
+    ours = audit.added_since(session, audit_from, waiting)
+    fingerprint.store(session, data, data.scan, data.unchanged, pv.year, audit_from, ours, summary)
     _refresh_statistics(session, writer.households_new)
     result = ImportResult(
-        path=pv.path, year=pv.year, households_new=writer.households_new, households_updated=len(plan.existing),
+        path=pv.path, year=pv.year, households_new=writer.households_new, households_updated=updated,
         members_new=writer.members_new, members_updated=writer.members_updated,
         measures_new=writer.measures_new, measures_updated=writer.measures_updated,
         income_records=writer.income_records, villages_created=plan.villages_to_create,
         groups_created=[f"{v} {g}" for v, g in plan.groups_to_create], changed_fields=changed, backup=taken,
-        household_numbers=list(data.households))
+        household_numbers=list(data.order) if data.order is not None else list(data.households))
     total = writer.total
     pv.data = writer = data = None  # a preview is applied once; its rows are not needed for the checks
     if check:
@@ -712,6 +819,15 @@ def _apply(session: Session, pv: Preview, as_of: date | None, progress: Progress
     report(progress, total, total, "正在保存")
     result.elapsed = time.perf_counter() - started
     return result
+
+
+def _still_unchanged(session: Session, data: Data, year: int, user: CurrentUser) -> bool:
+    """The households the preview left out as unchanged are still so (nothing wrote to them since)."""
+    prior = fingerprint.load(session, year, user)
+    if prior is None:
+        return False
+    return all(prior.ids.get(no) == st.household_id and st.household_id not in prior.touched
+               for no, st in data.unchanged.items())
 
 
 def _own_bump_only(before: tuple[int, int], now: tuple[int, int] | None) -> bool:

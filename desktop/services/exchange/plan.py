@@ -27,6 +27,12 @@ class Data:
     roles: dict[str, str] = field(default_factory=dict)  # sheet name → what it was read as (户信息, 一人一行名单 …)
     passed_over: list[str] = field(default_factory=list)  # hidden sheets not read: a visible one has their role
     derived: list[str] = field(default_factory=list)  # notes on facts worked out from other columns (A17 from A26)
+    noted: set[str] = field(default_factory=set)  # households a note names (derived): never skipped next time
+    # A re-import that left out the households unchanged since the last one (fingerprint.py): their stored state by
+    # number, every number of the file in its order, and the file's fingerprints (to store after the import)
+    unchanged: dict = field(default_factory=dict)
+    order: list[str] | None = None
+    scan: object = None
 
 
 @dataclass
@@ -43,6 +49,7 @@ class Plan:
     members_new: int = 0
     members_updated: int = 0
     close_villages: list[tuple[str, str]] = field(default_factory=list)  # (name in the file, existing name)
+    unchanged: dict[str, int] = field(default_factory=dict)  # households of the file skipped (fingerprint.py): id
 
 
 def living_elsewhere(session, data: Data, issues) -> None:

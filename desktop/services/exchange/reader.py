@@ -319,6 +319,10 @@ class Book:
         if self.is_sparse(name):
             yield from self._rows_sparse(name)
             return
+        subset = getattr(self, "subset", None)
+        if subset is not None and name in subset.maps:  # the rows of households changed since the last import
+            yield from subset.rows(name)  # (fingerprint.py; the whole sheet was guarded by scan() above)
+            return
         scan = self.scan(name)
         if scan is not None and scan.xml_bytes > CHUNKED_ABOVE:
             chunks = self._chunks(name)
@@ -488,6 +492,7 @@ class ParsedSheet:
     hidden_rows: list[int] = field(default_factory=list)  # rows read as data that are hidden in the file
     hidden_columns: list[str] = field(default_factory=list)  # headers of columns read as data, hidden in the file
     stripped: dict[str, list] = field(default_factory=dict)  # header → [first row, cells, characters]: removed
+    key_column: int | None = None  # the file column of 户编号
 
     def has(self, key: str) -> bool:
         return key in self.present
@@ -658,6 +663,8 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
             seen[col.key] = (j, text)
         out.present.add(col.key)
         out.headers.setdefault(col.key, text)
+        if col.key in ("household_no", "household.household_no") and out.key_column is None:
+            out.key_column = j  # (fingerprint.py groups the sheet's rows by it)
         convert = alias.convert if alias is not None else None
         if convert in ("not", "household_type"):
             out.converted.append(text)

@@ -1,0 +1,443 @@
+"""Re-importing a county file without reading again what has not changed since the last import (issue 20).
+
+A county re-imports its whole file every month; most households are as they were. Reading and converting every
+cell costs more than the target for the whole re-import, so the rows of an unchanged household are recognised in
+the worksheet's XML itself, before anything is converted:
+
+- Each sheet that holds households (the national one-row-a-person sheets; ours: 户信息, 家庭成员, 帮扶措施, 收入明细)
+  is streamed (measure._Stream: the same limits as the guards) and cut into rows. A row's bytes are made
+  independent of its place — the row number in `<row r=…>` and in each cell reference are removed, the column
+  letters kept — and the rows are grouped by the 户编号 cell as the XML holds it (a shared-string index, a number or
+  an inline string). A household's fingerprint covers all its rows on every sheet, in order.
+- Rows refer to the shared strings and styles by index, so they are comparable only while those parts (and the
+  workbook part: sheet names, visibility, 1904 dates) are byte for byte the same: the file digest. Otherwise
+  nothing is skipped (the whole file is read as before) and the new file's fingerprints are stored.
+- The last import stores, per household, the fingerprint, the 户编号 cell, the counts the preview and summary show,
+  its members' ID numbers, and whether the import said anything about it (noted); and where its own audit
+  entries lie.
+
+A household is skipped at a re-import — its rows are not converted, compared or written — only when its
+fingerprint and 户编号 cell are those stored, the file digest, year and header rows are those of the last import,
+the last import noted nothing about it, it is still the same household in the database, and the audit log holds
+no entry since that import that names it or that names none on a register table. Every byte of the file still
+goes through the guards (measure.py) first. Anything the shortened read could answer differently from the whole
+one — any error, a household number or ID number shared with a skipped household, a header in another place — and
+the file is read whole instead (importer._preview). Writes that bypass the program (no audit entry) are not seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ...models import AppSetting, AuditEntry, Household, ImportFingerprint
+from .. import access
+from .measure import LIMITS, _Stream, col_letters
+
+RUN_KEY = "import_fingerprint_run"
+REGISTER_TABLES = frozenset({"household", "member", "member_event", "measure", "income_record", "income_line",
+                             "region"})
+FILE_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/sharedStrings.xml", "xl/styles.xml")
+_NUM = re.compile(rb'( r="[A-Z]{0,3})\d+"')
+_ROWNO = re.compile(rb'<row r="(\d+)"')
+_SHEET_DATA = re.compile(rb"<sheetData\b[^>]*>")
+_DIMENSION_TAG = re.compile(rb"<dimension\b[^>]*/>")
+_CELL_LETTERS = re.compile(rb'( r="[A-Z]{1,3})"')
+_EMPTY_ROW = re.compile(rb"<row\b[^>]*/>")
+
+
+class _NotPlain(Exception):
+    """The sheet's XML is not written as Excel, WPS and every library write it: no shortcut."""
+
+
+@dataclass
+class Scan:
+    """The rows of a file's household sheets, grouped by their 户编号 cell and fingerprinted."""
+
+    file_digest: bytes
+    sheets: dict[str, tuple[int, str]]  # sheet → (header row, letters of the 户编号 column)
+    groups: dict[bytes, object] = field(default_factory=dict)  # 户编号 cell → blake2b of its rows
+    sizes: dict[bytes, int] = field(default_factory=dict)  # 户编号 cell → its rows
+    rows: dict[str, dict[int, bytes]] = field(default_factory=dict)  # sheet → row → 户编号 cell
+    first_on: str | None = None  # the sheet whose order is the households' order (户信息; national: all)
+
+    def digest(self, key: bytes) -> bytes:
+        return self.groups[key].digest()
+
+
+@dataclass
+class Prior:
+    """What the last import stored, as it bears on this one."""
+
+    run: dict
+    states: dict[bytes, ImportFingerprint]  # by 户编号 cell
+    touched: set[int] | None  # households written since the last import (None: anything may have been)
+    ids: dict[str, int]  # household number → id, as the database holds them now
+
+
+@dataclass
+class Shortcut:
+    """A file read with its unchanged households left out."""
+
+    scan: Scan
+    skipped: dict[str, ImportFingerprint]  # household number → its stored state
+    order: list[str]  # every household number of the file, in the file's order
+
+
+# ---------------------------------------------------------------- the file
+
+def _file_digest(z: zipfile.ZipFile, parts: dict[str, str], sheets: dict[str, tuple[int, str]], year: int) -> bytes:
+    h = hashlib.blake2b(digest_size=32)
+    h.update(json.dumps([year, sorted(sheets.items()), sorted(parts.items())], ensure_ascii=False).encode())
+    names = set(z.namelist())
+    for name in FILE_PARTS:
+        h.update(b"\0part " + name.encode())
+        if name in names:
+            with z.open(name) as f:
+                while True:
+                    piece = f.read(8 << 20)
+                    if not piece:
+                        break
+                    h.update(piece)
+    return h.digest()
+
+
+def scan(book, sheets: dict[str, tuple[int, str]], year: int, first_on: str | None) -> Scan | None:
+    """Cut and fingerprint the rows of `sheets` (sheet → header row, 户编号 column letters). None when the file is not
+    an .xlsx written as Excel writes it, or a sheet is read row by row (sparse): then nothing is skipped."""
+    if book.kind != "xlsx" or not sheets:
+        return None
+    parts = {name: book._zip_parts.get(name) for name in sheets}
+    if any(p is None for p in parts.values()) or any(book.is_sparse(name) for name in sheets):
+        return None  # (is_sparse: the guards' scan of every sheet, before any of its bytes is read here)
+    with zipfile.ZipFile(book.path) as z:
+        out = Scan(_file_digest(z, parts, sheets, year), dict(sheets), first_on=first_on)
+        try:
+            for name in [sh.name for sh in book.sheets if sh.name in sheets]:
+                _scan_sheet(z, book, name, parts[name], sheets[name][1], out)
+        except _NotPlain:
+            return None
+    return out
+
+
+def _pieces(z, book, name: str, part: str):
+    info = z.getinfo(part)
+    return _Stream(z, info, f"工作表“{name[:40]}”", getattr(book, "limits", LIMITS), b"</row>")
+
+
+def _rows_of(piece: bytes):
+    """(original row, canonical row bytes) of each row of a piece ending at </row>."""
+    if b"<c" in piece and piece.count(b"<c") != piece.count(b'<c r="') + piece.count(b"<col"):
+        raise _NotPlain
+    if b"<row/" in piece or b":row" in piece or b":c " in piece:
+        raise _NotPlain
+    if b"/>" in piece and _EMPTY_ROW.search(piece):
+        piece = _EMPTY_ROW.sub(b"", piece)  # rows without cells hold nothing
+    canon, n = _NUM.subn(rb'\1"', piece)
+    rows = piece.count(b"<row")
+    if rows != piece.count(b'<row r="') or n != rows + piece.count(b'<c r="'):
+        raise _NotPlain  # a reference not where a cell or row names itself (text in a cell, another spelling)
+    originals = _ROWNO.findall(piece)
+    parts = canon.split(b"</row>")
+    if len(originals) != len(parts) - 1:
+        raise _NotPlain
+    for number, part in zip(originals, parts, strict=False):
+        at = part.find(b"<row")
+        yield int(number), part[at:]
+
+
+def _key(row: bytes, tag: bytes) -> bytes | None:
+    k = row.find(tag)
+    if k < 0:
+        return None
+    gt = row.find(b">", k)
+    if gt < 0 or row[gt - 1] == 0x2F:  # <c r="B" s="1"/>: no value
+        return None
+    end = row.find(b"</c>", gt)
+    if end < 0:
+        raise _NotPlain
+    return row[k + len(tag):end]
+
+
+def _scan_sheet(z, book, name: str, part: str, letters: str, out: Scan) -> None:
+    tag = b'<c r="' + letters.encode() + b'"'
+    groups, sizes = out.groups, out.sizes
+    rows = out.rows.setdefault(name, {})
+    mark = b"\0sheet " + name.encode() + b"\0"
+    seen: dict[bytes, bytes] = {}
+    for piece in _pieces(z, book, name, part):
+        for number, row in _rows_of(piece):
+            key = _key(row, tag)
+            if key is None:
+                continue
+            key = seen.setdefault(key, key)  # one bytes object a household
+            h = groups.get(key)
+            if h is None:
+                h = groups[key] = hashlib.blake2b(digest_size=16)
+                sizes[key] = 0
+            h.update(mark)
+            h.update(row)
+            sizes[key] += 1
+            rows[number] = key
+
+
+def reduced(book, shortcut_scan: Scan, skip: set[bytes]) -> _Subset:
+    """The file with the rows of the skipped households taken out of their sheets, the rows kept numbered 1, 2 … (so
+    that calamine's grid stays as small as the rows) and their own numbers remembered."""
+    buf = io.BytesIO()
+    maps: dict[str, list[int]] = {}
+    sheet_parts = {book._zip_parts[name]: name for name in shortcut_scan.sheets}
+    with zipfile.ZipFile(book.path) as z, zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
+        for info in z.infolist():
+            name = sheet_parts.get(info.filename)
+            if name is None:
+                if info.filename.lower().endswith((".xml", ".rels")):
+                    out.writestr(info.filename, z.read(info))
+                continue
+            letters = shortcut_scan.sheets[name][1]
+            tag = b'<c r="' + letters.encode() + b'"'
+            numbers: list[int] = []
+            body: list[bytes] = []
+            head = None
+            for piece in _pieces(z, book, name, info.filename):
+                if head is None:
+                    m = _SHEET_DATA.search(piece)
+                    if m is None:
+                        raise _NotPlain
+                    head = _DIMENSION_TAG.sub(b"", piece[:m.end()])
+                for number, row in _rows_of(piece):
+                    key = _key(row, tag)
+                    if key is not None and key in skip:
+                        continue
+                    numbers.append(number)
+                    n = str(len(numbers)).encode()
+                    row = row.replace(b'<row r=""', b'<row r="' + n + b'"', 1)
+                    body.append(_CELL_LETTERS.sub(rb'\g<1>' + n + b'"', row) + b"</row>")
+            if head is None:
+                out.writestr(info.filename, z.read(info))
+                continue
+            maps[name] = numbers
+            out.writestr(info.filename, head + b"".join(body) + b"</sheetData></worksheet>")
+    return _Subset(buf.getvalue(), maps)
+
+
+class _Subset:
+    """The rows of the shortened sheets, read by calamine, numbered as in the file."""
+
+    def __init__(self, data: bytes, maps: dict[str, list[int]]):
+        self.data, self.maps, self._wb = data, maps, None
+
+    def rows(self, name: str):
+        from python_calamine import CalamineWorkbook
+
+        from .reader import _calamine_rows
+        if self._wb is None:
+            self._wb = CalamineWorkbook.from_filelike(io.BytesIO(self.data))
+        numbers = self.maps[name]
+        for n, row in _calamine_rows(self._wb.get_sheet_by_name(name)):
+            if n <= len(numbers):
+                yield numbers[n - 1], row
+
+    def close(self) -> None:
+        if self._wb is not None:
+            try:
+                self._wb.close()
+            except Exception:  # noqa: BLE001 - closing twice is harmless
+                pass
+            self._wb = None
+        self.data = b""
+
+
+# ---------------------------------------------------------------- the last import
+
+def load(session: Session, year: int, user) -> Prior | None:
+    """What the last import stored, if a re-import of `year` by this user may skip anything at all."""
+    access.logged_in(session)
+    if user is None or user.village_ids is not None:
+        return None  # a village clerk's import checks each household's village: read whole
+    raw = session.scalar(select(AppSetting.value).where(AppSetting.key == RUN_KEY))
+    if not raw:
+        return None
+    try:
+        run = json.loads(raw)
+    except ValueError:
+        return None
+    if run.get("year") != year:
+        return None
+    touched = _touched(session, run)
+    if touched is None:
+        return None
+    states = {st.rawkey: st for st in session.scalars(select(ImportFingerprint))}
+    ids = dict(session.execute(select(Household.household_no, Household.id)).all())
+    return Prior(run, states, touched, ids)
+
+
+def _touched(session: Session, run: dict) -> set[int] | None:
+    """Households written since the last import, from the audit log (its own entries aside); None when an entry on a
+    register table names no household (a bulk write, a village renamed) or the last import's entries are not found."""
+    start, count, text = run.get("audit_from"), run.get("audit_count"), run.get("summary")
+    if start is None or not count:
+        return None
+    own = session.scalar(select(func.min(AuditEntry.id)).where(AuditEntry.id > start, AuditEntry.action == "import",
+                                                                AuditEntry.new == text))
+    if own is None:
+        return None
+    first = own - count + 1
+    out: set[int] = set()
+    for eid, table, hid in session.execute(select(AuditEntry.id, AuditEntry.table_name, AuditEntry.household_id)
+                                           .where(AuditEntry.id > start)):
+        if first <= eid <= own or table not in REGISTER_TABLES:
+            continue
+        if hid is None:
+            return None
+        out.add(hid)
+    return out
+
+
+def skippable(prior: Prior, sc: Scan) -> dict[bytes, ImportFingerprint]:
+    """The file's households that need not be read: 户编号 cell → stored state."""
+    run = prior.run
+    if run.get("digest") != sc.file_digest.hex():
+        return {}
+    out = {}
+    for key, h in sc.groups.items():
+        st = prior.states.get(key)
+        if st is None or st.noted or st.household_id in prior.touched or prior.ids.get(st.household_no) \
+                != st.household_id or st.digest != h.digest():
+            continue
+        out[key] = st
+    return out
+
+
+def order(sc: Scan, keys_to_no: dict[bytes, str]) -> list[str]:
+    """Household numbers in the order of their first row (on 户信息 for ours, on any sheet for the national)."""
+    out: dict[str, None] = {}
+    sheets = [sc.first_on] if sc.first_on else list(sc.rows)
+    for name in sheets:
+        for _n, key in sorted(sc.rows.get(name, {}).items()):
+            no = keys_to_no.get(key)
+            if no is not None:
+                out.setdefault(no)
+    return list(out)
+
+
+# ---------------------------------------------------------------- after an import
+
+def rows_of(data) -> dict[str, list[tuple[str, int]]]:
+    """Household number → its (sheet, row) of every sheet read, as the file numbers them."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    names = {key: ps.name for key, ps in data.sheets.items()}
+    for no, (row, _v) in data.households.items():
+        out.setdefault(no, []).append((getattr(row, "sheet", None) or names["household"], int(row)))
+    for key, target in (("member", data.members), ("measure", data.measures), ("income_line", data.lines)):
+        for no, rows in target.items():
+            lst = out.setdefault(no, [])
+            for row, _v in rows:
+                lst.append((getattr(row, "sheet", None) or names.get(key, ""), int(row)))
+    return out
+
+
+def states(data, sc: Scan, household_ids: dict[str, int]) -> tuple[dict[str, ImportFingerprint], bool]:
+    """What to store for each household of `data` (those read); and whether the file as a whole said something that
+    may come from any row (hidden rows or columns, removed characters): then every household is noted."""
+    from .layout import sheet
+    everything = any(ps.hidden_rows or ps.hidden_columns or ps.stripped for ps in data.read)
+    M, MS = sheet("member"), sheet("measure")
+    i_id, i_status = M.index("id_number"), M.index("status")
+    i_cat, i_item, i_start = MS.index("category"), MS.index("item"), MS.index("start_date")
+    H = sheet("household")
+    from .layout import INCOME_ITEMS
+    items = [H.index(item) for item in INCOME_ITEMS]
+    noted_nos = getattr(data, "noted", set())
+    keyed: dict[str, set[bytes]] = {}
+    by_key: dict[bytes, set[str]] = {}
+    counted: dict[str, int] = {}
+    for no, rows in rows_of(data).items():
+        keys = set()
+        distinct = set(rows)
+        for sheet_name, row in distinct:
+            key = sc.rows.get(sheet_name, {}).get(row)
+            keys.add(key)
+            by_key.setdefault(key, set()).add(no)
+        keyed[no] = keys
+        counted[no] = len(distinct)
+    out = {}
+    for no, (_row, hv) in data.households.items():
+        hid = household_ids.get(no)
+        if hid is None:
+            continue
+        keys = keyed.get(no, set())
+        key = next(iter(keys)) if len(keys) == 1 else None
+        members = data.members.get(no, [])
+        measures = data.measures.get(no, [])
+        noted = everything or no in noted_nos or key is None or by_key.get(key) != {no} \
+            or sc.sizes.get(key) != counted[no]
+        ids = []
+        for _r, mv in members:
+            number = mv[i_id]
+            if number is None:
+                noted = True
+                continue
+            ids.append(number + ("*" if mv[i_status] in (None, "normal") else ""))
+        keys3 = [(mv[i_cat], mv[i_item], mv[i_start]) for _r, mv in measures]
+        if len(set(keys3)) != len(keys3):
+            noted = True  # two rows of one measure: their updates depend on each other
+        lines = data.lines.get(no, [])
+        income = bool(lines) or any(hv[i] is not None for i in items)
+        out[no] = ImportFingerprint(household_no=no, household_id=hid, rawkey=key or b"", digest=sc.digest(key)
+                                    if key is not None else b"", noted=noted, members=len(members),
+                                    measures=len(measures), lines=len(lines), income=income, ids=",".join(ids))
+    return out, everything
+
+
+def store(session: Session, data, sc: Scan | None, skipped: dict[str, ImportFingerprint], year: int,
+          audit_from: int, audit_count: int, summary: str) -> None:
+    """After the writes of an import, in its transaction: the fingerprints of the households read, those of the
+    skipped ones kept, every other removed; where this import's audit entries lie. No scan (a file that is not
+    plain XML, a CSV): nothing stored, and the next import reads whole."""
+    from .writer import bulk_insert
+    access.logged_in(session)
+    T = ImportFingerprint.__table__
+    conn = session.connection()
+    run_exists = session.scalar(select(func.count()).select_from(AppSetting).where(AppSetting.key == RUN_KEY))
+    if sc is None:
+        conn.execute(delete(T))
+        if run_exists:
+            conn.execute(delete(AppSetting.__table__).where(AppSetting.__table__.c.key == RUN_KEY))
+        return
+    ids = dict(session.execute(select(Household.household_no, Household.id)
+                               .where(Household.household_no.in_(list(data.households)))).all()) \
+        if len(data.households) <= 900 else dict(session.execute(select(Household.household_no, Household.id)).all())
+    fresh, _everything = states(data, sc, ids)
+    keep = set(skipped)
+    stored = set(session.scalars(select(ImportFingerprint.household_no)))
+    gone = [no for no in stored if no not in keep]
+    for start in range(0, len(gone), 900):
+        conn.execute(delete(T).where(T.c.household_no.in_(gone[start:start + 900])))
+    cols = ("household_no", "household_id", "rawkey", "digest", "noted", "members", "measures", "lines", "income",
+            "ids")
+    bulk_insert(session, T, cols, [tuple(getattr(st, c) for c in cols) for st in fresh.values()])
+    run = json.dumps({"year": year, "digest": sc.file_digest.hex(), "sheets": sc.sheets, "first_on": sc.first_on,
+                      "audit_from": audit_from, "audit_count": audit_count, "summary": summary}, ensure_ascii=False)
+    A = AppSetting.__table__
+    if run_exists:
+        conn.execute(A.update().where(A.c.key == RUN_KEY).values(value=run))
+    else:
+        conn.execute(A.insert().values(key=RUN_KEY, value=run))
+
+
+def key_sheets(data) -> dict[str, tuple[int, str]]:
+    """The sheets read whose rows carry 户编号: sheet → (header row, the column's letters)."""
+    out = {}
+    for ps in data.read:
+        col = getattr(ps, "key_column", None)
+        if ps.header_row is not None and col is not None:
+            out[ps.name] = (int(ps.header_row), col_letters(col + 1))
+    return out

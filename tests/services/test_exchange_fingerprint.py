@@ -1,0 +1,338 @@
+"""A re-import that skips the households unchanged since the last import (exchange/fingerprint.py, issue 20) gives
+exactly what reading the whole file gives: the same rows, the same audit entries, the same preview (counts, notes,
+errors) and the same result — for an unchanged file, a file with a few households changed, a household edited in
+the program between the imports, a file whose rows were reordered, a file whose shared strings changed (the whole
+file is read) and a file with a bad row among unchanged ones. Both layouts (ours and the national one).
+
+Each case: the register is exported, imported once (that import stores the fingerprints), the second file is
+imported into two copies of the database — once with the shortcut turned off, once with it — and everything is
+compared. Each case also checks that the shortcut did (or, where it must not, did not) leave households out, so the
+comparison is of two different paths."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from desktop.services import demo, exchange, register
+from desktop.services.exchange import fingerprint, importer
+
+from ..conftest import ADMIN_PASSWORD, TODAY, YEAR, login
+from .test_exchange_bulk import _contents, _copy, _open
+
+LAYOUTS = ("program", "national")
+
+
+@pytest.fixture
+def source(ctx, township):
+    ctx.run(demo.generate, 40, seed=7, year=YEAR, as_of=date(2024, 10, 31))
+    return ctx
+
+
+def _export(ctx, path: Path, layout: str) -> Path:
+    fn = exchange.export_national if layout == "national" else exchange.export_workbook
+    ctx.run(fn, path, YEAR)
+    return path
+
+
+def _preview_facts(pv) -> tuple:
+    return (pv.ok, pv.error_count, [e.text() for e in pv.errors], pv.summary(), pv.notes, pv.layout_text(),
+            pv.households_new, pv.households_updated, pv.members_new, pv.members_updated, pv.measures,
+            pv.income_households, pv.income_lines, pv.people, pv.kept, pv.converted, pv.left_out, pv.ignored,
+            {k: [e.text() for e in v] for k, v in pv.questions.items()})
+
+
+def _import(url: str, book: Path, fast: bool, monkeypatch, seen: dict | None = None):
+    """Preview and apply `book`; the shortcut on or off. What the preview and result say."""
+    with monkeypatch.context() as m:
+        if not fast:
+            m.setattr(fingerprint, "load", lambda *a, **k: None)
+        db = _open(url)
+        try:
+            admin = login(db, "admin", ADMIN_PASSWORD)
+            with db.session(admin) as s:
+                pv = exchange.preview(s, book, YEAR)
+                skipped = len(pv.data.unchanged) if pv.data is not None else 0
+                if seen is not None:
+                    seen["skipped"] = skipped
+                facts = _preview_facts(pv)
+                if not pv.ok:
+                    return facts, None
+                r = exchange.apply(s, pv, as_of=TODAY, check=True, take_backup=False)
+                s.commit()
+                result = (r.summary(), r.households_new, r.households_updated, r.members_new, r.members_updated,
+                          r.measures_new, r.measures_updated, r.income_records, r.changed_fields,
+                          r.household_numbers, sorted(repr(f) for f in r.findings), r.findings_note)
+            return facts, result
+        finally:
+            db.dispose()
+
+
+def _twice(ctx, tmp_path, first: Path, second: Path, monkeypatch, edit=None) -> tuple[int, int]:
+    """Import `first` (storing fingerprints), optionally edit the register, then `second` into two copies, without
+    and with the shortcut: everything the same. (Households skipped, households the plain path read.)"""
+    base = _copy(ctx.db, tmp_path, "base")
+    facts0, result0 = _import(base, first, True, monkeypatch)
+    assert result0 is not None, facts0[2][:5]
+    if edit is not None:
+        edit(base)
+    plain_url, fast_url = _copy_url(base, tmp_path, "plain"), _copy_url(base, tmp_path, "fast")
+    seen_plain, seen_fast = {}, {}
+    plain = _import(plain_url, second, False, monkeypatch, seen_plain)
+    fast = _import(fast_url, second, True, monkeypatch, seen_fast)
+    assert seen_plain["skipped"] == 0
+    assert plain[1] is not None, plain[0][2][:5]  # (the cases are files that import)
+    assert fast[0] == plain[0]  # the preview: counts, notes, errors
+    assert fast[1] == plain[1]  # the result: counts, summary, order, findings
+    assert _contents(fast_url) == _contents(plain_url)  # every row and audit entry
+    return seen_fast["skipped"], plain[0][6] + plain[0][7]
+
+
+def _copy_url(url: str, tmp_path: Path, name: str) -> str:
+    from types import SimpleNamespace
+
+    from desktop.services.db import sqlite_url  # noqa: F401
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[1])
+        holder = SimpleNamespace(sqlite_path=path)
+        return _copy(holder, tmp_path, name)
+    opened = _open(url)
+    try:
+        return _copy(_PgHolder(opened, url), tmp_path, name)
+    finally:
+        opened.dispose()
+
+
+class _PgHolder:
+    def __init__(self, opened, url):
+        self.sqlite_path, self.url, self._opened = None, url, opened
+
+    def dispose(self):
+        self._opened.dispose()
+
+
+# ---------------------------------------------------------------- editing a file's XML (shared strings untouched)
+
+def _sheet_parts(path: Path) -> dict[str, str]:
+    from desktop.services.exchange.reader import Book
+    book = Book(path)
+    try:
+        return dict(book._zip_parts)
+    finally:
+        book.close()
+
+
+def _rewrite(src: Path, dst: Path, sheet: str, change) -> None:
+    """Copy the workbook, the rows of `sheet` given to change(rows) as their XML (numbers removed) and numbered
+    again as they come back."""
+    part = _sheet_parts(src)[sheet]
+    with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename == part:
+                head, _sep, rest = data.partition(b"<sheetData>")
+                body, _sep, tail = rest.partition(b"</sheetData>")
+                rows = [r + b"</row>" for r in body.split(b"</row>") if r.strip()]
+                rows = [re.sub(rb'( r="[A-Z]{0,3})\d+"', rb'\1"', r) for r in rows]
+                rows = change(rows)
+                numbered = []
+                for n, r in enumerate(rows, start=1):
+                    num = str(n).encode()
+                    r = r.replace(b'<row r=""', b'<row r="' + num + b'"', 1)
+                    numbered.append(re.sub(rb'( r="[A-Z]{1,3})"', rb"\g<1>" + num + b'"', r))
+                data = head + b"<sheetData>" + b"".join(numbered) + b"</sheetData>" + tail
+            out.writestr(info, data)
+
+
+def _column(path: Path, sheet: str, header: str, row: bool = False):
+    """The column letters of a header (row: and the header's row number)."""
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        for cells in wb[sheet].iter_rows(min_row=1, max_row=5):
+            for cell in cells:
+                if cell.value == header:
+                    return (cell.column_letter, cell.row) if row else cell.column_letter
+    finally:
+        wb.close()
+    raise AssertionError(header)
+
+
+def _key_sheet(layout: str, path: Path) -> str:
+    if layout == "program":
+        return "户信息"
+    return next(n for n in _sheet_parts(path))
+
+
+def _set_number(rows: list[bytes], letters: str, picks: list[int], value: str) -> list[bytes]:
+    """A number in column `letters` of the rows at `picks` (the cell replaced whatever it held)."""
+    out = list(rows)
+    for i in picks:
+        r = out[i]
+        cell = re.search(rb'<c r="' + letters.encode() + rb'"[^>]*?(?:/>|>.*?</c>)', r)
+        new = b'<c r="' + letters.encode() + b'"><v>' + value.encode() + b"</v></c>"
+        if cell is not None:
+            r = r[:cell.start()] + new + r[cell.end():]
+        else:  # after the cells before it
+            r = r.replace(b"</row>", new + b"</row>")
+            r = _sort_cells(r)
+        out[i] = r
+    return out
+
+
+def _sort_cells(row: bytes) -> bytes:
+    from desktop.services.exchange.measure import col_number
+    head, _sep, rest = row.partition(b">")
+    cells = re.findall(rb'<c r="([A-Z]+)".*?(?:/>|</c>)', rest)
+    parts = re.findall(rb'(<c r="[A-Z]+"(?:[^>]*/>|.*?</c>))', rest)
+    pairs = sorted(zip(cells, parts, strict=True), key=lambda p: col_number(p[0].decode()))
+    return head + b">" + b"".join(p for _c, p in pairs) + b"</row>"
+
+
+# ---------------------------------------------------------------- the cases
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_unchanged_file(source, tmp_path, monkeypatch, layout):
+    book = _export(source, tmp_path / "a.xlsx", layout)
+    skipped, households = _twice(source, tmp_path, book, book, monkeypatch)
+    assert skipped == households > 0  # every household left out, and the same answers
+
+
+def _keyed(rows: list[bytes], key: tuple[str, int]) -> list[tuple[int, bytes]]:
+    """(index, 户编号 cell) of the rows below the header that have one."""
+    letters, header = key
+    out = []
+    for i, r in enumerate(rows):
+        if i < header:
+            continue
+        m = re.search(rb'<c r="' + letters.encode() + rb'"[^>]*>(.*?)</c>', r)
+        if m is not None:
+            out.append((i, m.group(1)))
+    return out
+
+
+def _change_households(rows, key: str, column: str, value: str, which=(2, 9, 17)):
+    """`value` in `column` of every row of the households at positions `which` (after the header's own 户编号)."""
+    keyed = _keyed(rows, key)
+    keys = list(dict.fromkeys(k for _i, k in keyed))
+    chosen = {keys[w] for w in which}
+    return _set_number(rows, column, [i for i, k in keyed if k in chosen], value)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_few_households_changed(source, tmp_path, monkeypatch, layout):
+    book = _export(source, tmp_path / "a.xlsx", layout)
+    sheet, header, value = (("家庭成员", "务工时间（月）", "5") if layout == "program"
+                            else (_key_sheet(layout, book), "工资性收入", "98765.5"))
+    key, column = _column(book, sheet, "户编号", row=True), _column(book, sheet, header)
+    changed = tmp_path / "b.xlsx"
+    _rewrite(book, changed, sheet, lambda rows: _change_households(rows, key, column, value))
+    skipped, households = _twice(source, tmp_path, book, changed, monkeypatch)
+    assert skipped == households - 3
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_household_edited_in_the_program(source, tmp_path, monkeypatch, layout):
+    book = _export(source, tmp_path / "a.xlsx", layout)
+
+    def edit(url):  # through the register's own save, as the household page saves
+        db = _open(url)
+        try:
+            admin = login(db, "admin", ADMIN_PASSWORD)
+            with db.session(admin) as s:
+                hid = sorted(register.household_ids(s, register.HouseholdFilter()))[3]
+                data, members = register.get_household(s, hid)
+                data.phone = "13000000000"
+                register.save_household(s, data, members, TODAY)
+                s.commit()
+        finally:
+            db.dispose()
+
+    skipped, households = _twice(source, tmp_path, book, book, monkeypatch, edit=edit)
+    assert skipped == households - 1  # the edited one is read, and put back as the file says
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_rows_reordered(source, tmp_path, monkeypatch, layout):
+    book = _export(source, tmp_path / "a.xlsx", layout)
+    sheet = _key_sheet(layout, book)
+    moved = tmp_path / "b.xlsx"
+    # the first household's rows go to the end (national: its person rows; ours: its 户信息 row)
+    key = _column(book, sheet, "户编号", row=True)
+
+    def move(rows):
+        keyed = _keyed(rows, key)
+        first = keyed[0][1]
+        mine = [rows[i] for i, k in keyed if k == first]
+        return [r for r in rows if r not in mine] + mine
+
+    _rewrite(book, moved, sheet, move)
+    skipped, households = _twice(source, tmp_path, book, moved, monkeypatch)
+    assert skipped == households  # a household moved in the file is the same household
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_shared_strings_changed(source, tmp_path, monkeypatch, layout):
+    book = _export(source, tmp_path / "a.xlsx", layout)
+    resaved = tmp_path / "b.xlsx"
+    wb = openpyxl.load_workbook(book)
+    ws = wb[_key_sheet(layout, book)]
+    ws.cell(2, 1).value = ws.cell(2, 1).value  # (openpyxl writes its own shared strings table)
+    wb.save(resaved)
+    skipped, households = _twice(source, tmp_path, book, resaved, monkeypatch)
+    assert skipped == 0 and households > 0  # read whole
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_bad_row_among_unchanged(source, tmp_path, monkeypatch, layout):
+    book = _export(source, tmp_path / "a.xlsx", layout)
+    sheet = _key_sheet(layout, book)
+    letters = _column(book, sheet, "工资性收入")
+    bad = tmp_path / "b.xlsx"
+
+    def spoil(rows):
+        out = list(rows)
+        at = _keyed(rows, _column(book, sheet, "户编号", row=True))[3][0]
+        r = _set_number(out, letters, [at], "0")[at]
+        out[at] = r.replace(b'<c r="' + letters.encode() + b'"><v>0</v></c>',
+                           b'<c r="' + letters.encode() + b'" t="e"><v>#DIV/0!</v></c>')
+        return out
+
+    _rewrite(book, bad, sheet, spoil)
+    base = _copy(source.db, tmp_path, "base")
+    _import(base, book, True, monkeypatch)
+    plain = _import(_copy_url(base, tmp_path, "plain"), bad, False, monkeypatch)
+    fast = _import(_copy_url(base, tmp_path, "fast"), bad, True, monkeypatch)
+    assert plain[0][1] >= 1 and plain[1] is None  # refused
+    assert fast == plain  # the same errors, nothing written
+
+
+def test_guards_see_skipped_rows(source, tmp_path, monkeypatch):
+    """A row of an unchanged household may not hide anything from the guards: a cell beyond Excel's last column in
+    the file refuses it, whatever else is unchanged."""
+    book = _export(source, tmp_path / "a.xlsx", "national")
+    sheet = _key_sheet("national", book)
+    bad = tmp_path / "b.xlsx"
+    _rewrite(book, bad, sheet, lambda rows: rows[:-1] + [rows[-1].replace(b"</row>", b'<c r="XFE"><v>1</v></c></row>')])
+    base = _copy(source.db, tmp_path, "base")
+    _import(base, book, True, monkeypatch)
+    plain = _import(_copy_url(base, tmp_path, "plain"), bad, False, monkeypatch)
+    fast = _import(_copy_url(base, tmp_path, "fast"), bad, True, monkeypatch)
+    assert plain[1] is None and "超出 Excel 的范围" in " ".join(plain[0][2])
+    assert fast == plain
+
+
+def test_file_order_kept(source, tmp_path, monkeypatch):
+    """The skipped households are still named in the file's order (the checks after the import use them)."""
+    book = _export(source, tmp_path / "a.xlsx", "national")
+    base = _copy(source.db, tmp_path, "base")
+    _import(base, book, True, monkeypatch)
+    seen: dict = {}
+    _facts, result = _import(base, book, True, monkeypatch, seen)
+    assert seen["skipped"] > 0
+    assert result[9] == sorted(result[9], key=result[9].index) and len(result[9]) == len(set(result[9]))
+    assert importer  # (the module under test)
