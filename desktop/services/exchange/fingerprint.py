@@ -274,7 +274,7 @@ def load(session: Session, year: int, user) -> Prior | None:
     touched = _touched(session, run)
     if touched is None:
         return None
-    states = {st.rawkey: st for st in session.scalars(select(ImportFingerprint))}
+    states = {st.rawkey: st for st in session.execute(select(ImportFingerprint.__table__))}  # (rows, not objects)
     ids = dict(session.execute(select(Household.household_no, Household.id)).all())
     return Prior(run, states, touched, ids)
 
