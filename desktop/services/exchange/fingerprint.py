@@ -33,6 +33,7 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass, field
+from typing import Callable
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -42,6 +43,7 @@ from .. import access
 from .measure import LIMITS, _Stream, col_letters
 
 RUN_KEY = "import_fingerprint_run"
+HOLD_BYTES = 96 << 20  # rows of households to be read that the first pass keeps (more: read again on the second)
 REGISTER_TABLES = frozenset({"household", "member", "member_event", "measure", "income_record", "income_line",
                              "region"})
 FILE_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/sharedStrings.xml", "xl/styles.xml")
@@ -49,7 +51,6 @@ _NUM = re.compile(rb'( r="[A-Z]{0,3})\d+"')
 _ROWNO = re.compile(rb'<row r="(\d+)"')
 _SHEET_DATA = re.compile(rb"<sheetData\b[^>]*>")
 _DIMENSION_TAG = re.compile(rb"<dimension\b[^>]*/>")
-_CELL_LETTERS = re.compile(rb'( r="[A-Z]{1,3})"')
 _EMPTY_ROW = re.compile(rb"<row\b[^>]*/>")
 
 
@@ -66,6 +67,11 @@ class Scan:
     groups: dict[bytes, object] = field(default_factory=dict)  # 户编号 cell → blake2b of its rows
     sizes: dict[bytes, int] = field(default_factory=dict)  # 户编号 cell → its rows
     rows: dict[str, dict[int, bytes]] = field(default_factory=dict)  # sheet → row → 户编号 cell
+    poisoned: set[bytes] = field(default_factory=set)  # households with a row whose number could not be taken out
+    held: dict[str, list] = field(default_factory=dict)  # sheet → rows kept by the scan: (n, n as bytes, XML, plain)
+    holds: set[bytes] = field(default_factory=set)  # households whose rows the scan kept
+    held_bytes: int = 0
+    overflow: bool = False  # more to keep than HOLD_BYTES: every household read is read on the second pass
     first_on: str | None = None  # the sheet whose order is the households' order (户信息; national: all)
 
     def digest(self, key: bytes) -> bytes:
@@ -109,9 +115,12 @@ def _file_digest(z: zipfile.ZipFile, parts: dict[str, str], sheets: dict[str, tu
     return h.digest()
 
 
-def scan(book, sheets: dict[str, tuple[int, str]], year: int, first_on: str | None) -> Scan | None:
+def scan(book, sheets: dict[str, tuple[int, str]], year: int, first_on: str | None,
+         hold: Callable[[bytes], bool] | None = None) -> Scan | None:
     """Cut and fingerprint the rows of `sheets` (sheet → header row, 户编号 column letters). None when the file is not
-    an .xlsx written as Excel writes it, or a sheet is read row by row (sparse): then nothing is skipped."""
+    an .xlsx written as Excel writes it, or a sheet is read row by row (sparse): then nothing is skipped.
+    `hold(key)`: the household's rows are read whatever its fingerprint (kept here, so that only the households
+    whose fingerprint alone differs need a second pass, reduced())."""
     if book.kind != "xlsx" or not sheets:
         return None
     parts = {name: book._zip_parts.get(name) for name in sheets}
@@ -121,7 +130,7 @@ def scan(book, sheets: dict[str, tuple[int, str]], year: int, first_on: str | No
         out = Scan(_file_digest(z, parts, sheets, year), dict(sheets), first_on=first_on)
         try:
             for name in [sh.name for sh in book.sheets if sh.name in sheets]:
-                _scan_sheet(z, book, name, parts[name], sheets[name][1], out)
+                _scan_sheet(z, book, name, parts[name], sheets[name][1], out, hold)
         except _NotPlain:
             return None
     return out
@@ -133,24 +142,29 @@ def _pieces(z, book, name: str, part: str):
 
 
 def _rows_of(piece: bytes):
-    """(original row, canonical row bytes) of each row of a piece ending at </row>."""
-    if b"<c" in piece and piece.count(b"<c") != piece.count(b'<c r="') + piece.count(b"<col"):
-        raise _NotPlain
-    if b"<row/" in piece or b":row" in piece or b":c " in piece:
+    """(row number as bytes, the row's XML, the row's XML without its number or None) of each row of a piece ending
+    at </row>. The number is taken out of `<row r="N"` and every `<c r="XN"` by one replace of `N"`, when exactly
+    those hold it (else None: such a row is read, never skipped — a style number or a text that ends as N does)."""
+    if b"<row/" in piece or b":row" in piece or b":c " in piece or b":c>" in piece:
         raise _NotPlain
     if b"/>" in piece and _EMPTY_ROW.search(piece):
         piece = _EMPTY_ROW.sub(b"", piece)  # rows without cells hold nothing
-    canon, n = _NUM.subn(rb'\1"', piece)
     rows = piece.count(b"<row")
-    if rows != piece.count(b'<row r="') or n != rows + piece.count(b'<c r="'):
-        raise _NotPlain  # a reference not where a cell or row names itself (text in a cell, another spelling)
-    originals = _ROWNO.findall(piece)
-    parts = canon.split(b"</row>")
-    if len(originals) != len(parts) - 1:
+    if rows != piece.count(b'<row r="') or piece.count(b"<c") != piece.count(b'<c r="') + piece.count(b"<col"):
+        raise _NotPlain  # a row or cell that does not name its place as Excel writes it
+    numbers = _ROWNO.findall(piece)
+    parts = piece.split(b"</row>")
+    if len(numbers) != len(parts) - 1:
         raise _NotPlain
-    for number, part in zip(originals, parts, strict=False):
-        at = part.find(b"<row")
-        yield int(number), part[at:]
+    for number, part in zip(numbers, parts, strict=False):
+        row = part[part.find(b"<row"):]
+        at = row.find(b">") + 1
+        tag, cells = row[:at], row[at:]
+        end = number + b'"'
+        if cells.count(end) == cells.count(b'<c r="'):
+            yield number, row, tag.replace(b' r="' + end, b' r="', 1) + cells.replace(end, b'"')
+        else:
+            yield number, row, None
 
 
 def _key(row: bytes, tag: bytes) -> bytes | None:
@@ -163,37 +177,68 @@ def _key(row: bytes, tag: bytes) -> bytes | None:
     end = row.find(b"</c>", gt)
     if end < 0:
         raise _NotPlain
-    return row[k + len(tag):end]
+    # its type and value, not its style: the same 户编号 styled differently on two sheets is one household
+    attrs = row[k + len(tag):gt]
+    t = attrs.find(b' t="')
+    kind = attrs[t + 4:attrs.find(b'"', t + 4)] if t >= 0 else b""
+    return kind + b"|" + row[gt + 1:end]
 
 
-def _scan_sheet(z, book, name: str, part: str, letters: str, out: Scan) -> None:
-    tag = b'<c r="' + letters.encode() + b'"'
-    groups, sizes = out.groups, out.sizes
+def _row_key(number: bytes, row: bytes, canon: bytes | None, letters: bytes) -> bytes | None:
+    if canon is not None:
+        return _key(canon, b'<c r="' + letters + b'"')
+    return _key(row, b'<c r="' + letters + number + b'"')
+
+
+def _scan_sheet(z, book, name: str, part: str, letters: str, out: Scan, hold) -> None:
+    col = letters.encode()
+    groups, sizes, poisoned = out.groups, out.sizes, out.poisoned
     rows = out.rows.setdefault(name, {})
+    held = out.held.setdefault(name, [])
     mark = b"\0sheet " + name.encode() + b"\0"
     seen: dict[bytes, bytes] = {}
+    holds: dict[bytes, bool] = {}
     for piece in _pieces(z, book, name, part):
-        for number, row in _rows_of(piece):
-            key = _key(row, tag)
+        for number, row, canon in _rows_of(piece):
+            key = _row_key(number, row, canon, col)
             if key is None:
+                held.append((int(number), number, row, canon is not None, False))
                 continue
             key = seen.setdefault(key, key)  # one bytes object a household
             h = groups.get(key)
             if h is None:
                 h = groups[key] = hashlib.blake2b(digest_size=16)
                 sizes[key] = 0
-            h.update(mark)
-            h.update(row)
+            if key not in holds:
+                holds[key] = hold is not None and hold(key)
+            if canon is None:
+                poisoned.add(key)
+            else:
+                h.update(mark)
+                h.update(canon)
             sizes[key] += 1
-            rows[number] = key
+            rows[int(number)] = key
+            if holds[key] and hold is not None:
+                held.append((int(number), number, row, canon is not None, True))
+                out.held_bytes += len(row)
+                if out.held_bytes > HOLD_BYTES:  # many households to read: their rows on the second pass instead
+                    hold = None
+                    for rows_ in out.held.values():
+                        rows_[:] = [r for r in rows_ if not r[4]]
+                    holds = dict.fromkeys(holds, False)
+                    out.overflow = True
+    if not out.overflow:
+        out.holds.update(k for k, v in holds.items() if v)
 
 
-def reduced(book, shortcut_scan: Scan, skip: set[bytes]) -> _Subset:
+def reduced(book, sc: Scan, skip: set[bytes]) -> _Subset:
     """The file with the rows of the skipped households taken out of their sheets, the rows kept numbered 1, 2 … (so
-    that calamine's grid stays as small as the rows) and their own numbers remembered."""
+    that calamine's grid stays as small as the rows) and their own numbers remembered. The rows scan() held are
+    used as they are; the sheets are read a second time only for households whose fingerprint alone differs."""
+    late = {k for k in sc.groups if k not in skip and k not in sc.holds}
     buf = io.BytesIO()
     maps: dict[str, list[int]] = {}
-    sheet_parts = {book._zip_parts[name]: name for name in shortcut_scan.sheets}
+    sheet_parts = {book._zip_parts[name]: name for name in sc.sheets}
     with zipfile.ZipFile(book.path) as z, zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
         for info in z.infolist():
             name = sheet_parts.get(info.filename)
@@ -201,10 +246,8 @@ def reduced(book, shortcut_scan: Scan, skip: set[bytes]) -> _Subset:
                 if info.filename.lower().endswith((".xml", ".rels")):
                     out.writestr(info.filename, z.read(info))
                 continue
-            letters = shortcut_scan.sheets[name][1]
-            tag = b'<c r="' + letters.encode() + b'"'
-            numbers: list[int] = []
-            body: list[bytes] = []
+            col = sc.sheets[name][1].encode()
+            kept = list(sc.held.get(name, ()))
             head = None
             for piece in _pieces(z, book, name, info.filename):
                 if head is None:
@@ -212,17 +255,30 @@ def reduced(book, shortcut_scan: Scan, skip: set[bytes]) -> _Subset:
                     if m is None:
                         raise _NotPlain
                     head = _DIMENSION_TAG.sub(b"", piece[:m.end()])
-                for number, row in _rows_of(piece):
-                    key = _key(row, tag)
-                    if key is not None and key in skip:
-                        continue
-                    numbers.append(number)
-                    n = str(len(numbers)).encode()
-                    row = row.replace(b'<row r=""', b'<row r="' + n + b'"', 1)
-                    body.append(_CELL_LETTERS.sub(rb'\g<1>' + n + b'"', row) + b"</row>")
+                    if not late:
+                        break
+                for number, row, canon in _rows_of(piece):
+                    key = _row_key(number, row, canon, col)
+                    if key is not None and key in late:
+                        kept.append((int(number), number, row, canon is not None, True))
             if head is None:
                 out.writestr(info.filename, z.read(info))
                 continue
+            kept.sort(key=lambda r: r[0])
+            numbers: list[int] = []
+            body: list[bytes] = []
+            for n, number, row, plain, _keyed in kept:
+                numbers.append(n)
+                new = str(len(numbers)).encode()
+                if plain:
+                    at = row.find(b">") + 1
+                    body.append(row[:at].replace(b' r="' + number + b'"', b' r="' + new + b'"', 1)
+                                + row[at:].replace(number + b'"', new + b'"') + b"</row>")
+                else:
+                    got, count = _NUM.subn(lambda m, new=new: m.group(1) + new + b'"', row)
+                    if count != row.count(b'<c r="') + 1:
+                        raise _NotPlain  # a text holding ' r="…"': no shortcut for this file
+                    body.append(got + b"</row>")
             maps[name] = numbers
             out.writestr(info.filename, head + b"".join(body) + b"</sheetData></worksheet>")
     return _Subset(buf.getvalue(), maps)
@@ -308,12 +364,25 @@ def skippable(prior: Prior, sc: Scan) -> dict[bytes, ImportFingerprint]:
         return {}
     out = {}
     for key, h in sc.groups.items():
+        if key in sc.poisoned:
+            continue
         st = prior.states.get(key)
         if st is None or st.noted or st.household_id in prior.touched or prior.ids.get(st.household_no) \
                 != st.household_id or st.digest != h.digest():
             continue
         out[key] = st
     return out
+
+
+def holder(prior: Prior) -> Callable[[bytes], bool]:
+    """Whether a household (by its 户编号 cell) is read whatever its fingerprint: nothing stored for it, or noted,
+    or written since, or no longer that household in the database."""
+    states, touched, ids = prior.states, prior.touched, prior.ids
+
+    def hold(key: bytes) -> bool:
+        st = states.get(key)
+        return st is None or st.noted or st.household_id in touched or ids.get(st.household_no) != st.household_id
+    return hold
 
 
 def order(sc: Scan, keys_to_no: dict[bytes, str]) -> list[str]:
@@ -377,7 +446,7 @@ def states(data, sc: Scan, household_ids: dict[str, int]) -> tuple[dict[str, Imp
         key = next(iter(keys)) if len(keys) == 1 else None
         members = data.members.get(no, [])
         measures = data.measures.get(no, [])
-        noted = everything or no in noted_nos or key is None or by_key.get(key) != {no} \
+        noted = everything or no in noted_nos or key is None or key in sc.poisoned or by_key.get(key) != {no} \
             or sc.sizes.get(key) != counted[no]
         ids = []
         for _r, mv in members:
