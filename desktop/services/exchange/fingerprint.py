@@ -281,6 +281,7 @@ def reduced(book, sc: Scan, skip: set[bytes]) -> _Subset:
                     body.append(got + b"</row>")
             maps[name] = numbers
             out.writestr(info.filename, head + b"".join(body) + b"</sheetData></worksheet>")
+    sc.held = {}  # (now in the shortened workbook)
     return _Subset(buf.getvalue(), maps)
 
 

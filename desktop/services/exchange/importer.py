@@ -369,6 +369,7 @@ def _shortcut(book: Book, prior: fingerprint.Prior, year: int) -> fingerprint.Sh
         return None
     skip = fingerprint.skippable(prior, sc)
     if not skip:
+        sc.held = {}  # (the rows kept for a shortened read: the whole file is read)
         return fingerprint.Shortcut(sc, {}, [])
     book.subset = fingerprint.reduced(book, sc, set(skip))
     return fingerprint.Shortcut(sc, {st.household_no: st for st in skip.values()}, [])
