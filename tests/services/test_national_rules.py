@@ -228,45 +228,49 @@ def _shares_no_id(bad, good) -> bool:
     return "id_number" not in bad and "id_number" not in good
 
 
-BATCH = 16  # cases per township: 6 builder serials a case, and make_id's serial repeats after 100
+BATCH = 16  # cases per township: a case takes up to 6 builder serials, and make_id's serial repeats after 100
 
 
-@pytest.fixture(scope="module")
-def member_batch(township_template, tmp_path_factory):
-    """The member cases that name no ID number, 16 to a township (each case its own two households), the checks run
-    once per township: a run of all the checks costs about 0.1 s whatever the few households, and each of the 70
-    cases ran it. Each test asserts on its own two households as before (the rule found on the bad one's subject,
-    not on the good one, one finding, its title and name). None on PostgreSQL: there each case builds its own."""
+def _batched(township_template, tmp_path_factory, cases, build) -> dict | None:
+    """Cases that only read their own households, BATCH to a township, the checks run once per township: a run of
+    all the checks costs about 0.1 s whatever the few households, and each case ran it. {case's rule: (what
+    build(b, *case) returned, its township's findings)}; each test then asserts on its own households as before.
+    None on PostgreSQL (no township file to copy): there each case builds its own."""
     if township_template is None:
         return None
-    shared = [(rule, pop, bad, good) for rule, pop, bad, good in MEMBER_CASES if _shares_no_id(bad, good)]
-    built, findings = {}, []
-    for start in range(0, len(shared), BATCH):
-        path = tmp_path_factory.mktemp("member_cases") / "cases.sqlite3"
+    out = {}
+    for start in range(0, len(cases), BATCH):
+        path = tmp_path_factory.mktemp("cases") / "cases.sqlite3"
         copy_template(township_template[0], path)
         database = init_db(sqlite_url(path), key=TEST_KEY)
         try:
             admin = login(database, "admin", ADMIN_PASSWORD)
             with database.session(admin) as s:
                 b = Builder(s, copy.deepcopy(township_template[1]))
-                for rule, pop, bad, good in shared[start:start + BATCH]:
-                    assert rule not in built
-                    built[rule] = _member_households(b, pop, bad, good)
+                built = {case[0]: build(b, *case[1:]) for case in cases[start:start + BATCH]}
                 numbers = s.scalars(select(Member.id_number)).all()
                 assert len(numbers) == len(set(numbers)), "two cases' members share an ID number"
-                findings += [(start, f) for f in checks.run_checks(s, YEAR, TODAY)]
+                findings = checks.run_checks(s, YEAR, TODAY)
                 s.commit()
         finally:
             database.dispose()
-    return built, findings
+        assert not built.keys() & out.keys()  # one case per rule
+        out.update({rule: (made, findings) for rule, made in built.items()})
+    return out
+
+
+@pytest.fixture(scope="module")
+def member_batch(township_template, tmp_path_factory):
+    """The member cases that name no ID number (the rest share VALID, CARD_GOOD …: each gets a township of its own,
+    so that no case meets another's duplicate)."""
+    return _batched(township_template, tmp_path_factory,
+                    [c for c in MEMBER_CASES if _shares_no_id(c[2], c[3])], _member_households)
 
 
 def _member_case(request, rule, pop, bad, good):
     batch = request.getfixturevalue("member_batch")
     if batch is not None and _shares_no_id(bad, good):
-        built, findings = batch
-        start = [c[0] for c in MEMBER_CASES if _shares_no_id(c[2], c[3])].index(rule) // BATCH * BATCH
-        _assert_member_case(rule, built[rule], [f for at, f in findings if at == start])
+        _assert_member_case(rule, *batch[rule])
         return
     b = request.getfixturevalue("b")
     out = _member_households(b, pop, bad, good)
@@ -332,11 +336,25 @@ HOUSEHOLD_CASES = [
 ]
 
 
+def _household_pair(b, pop, bad, good) -> tuple[str, str]:
+    return b.no(household(b, pop, **bad)), b.no(household(b, pop, **good))
+
+
+@pytest.fixture(scope="module")
+def household_batch(township_template, tmp_path_factory):
+    return _batched(township_template, tmp_path_factory, [c.values for c in HOUSEHOLD_CASES], _household_pair)
+
+
 @pytest.mark.parametrize("rule, pop, bad, good", HOUSEHOLD_CASES)
-def test_household_rules(b, rule, pop, bad, good):
-    bad_hid, good_hid = household(b, pop, **bad), household(b, pop, **good)
-    found = households_hit(b, rule)
-    assert b.no(bad_hid) in found and b.no(good_hid) not in found
+def test_household_rules(request, household_batch, rule, pop, bad, good):
+    if household_batch is not None:
+        (bad_no, good_no), findings = household_batch[rule]
+    else:
+        b = request.getfixturevalue("b")
+        bad_no, good_no = _household_pair(b, pop, bad, good)
+        findings = checks.run_checks(b.s, YEAR, TODAY)
+    found = {f.household_no for f in findings if f.rule == rule}
+    assert bad_no in found and good_no not in found
 
 
 # risk or 三保障 problem without the matching measure: (rule, population, household fields, measure that answers it)
@@ -351,8 +369,8 @@ MEASURE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("rule, pop, fields, answer", MEASURE_CASES, ids=[c[0] for c in MEASURE_CASES])
-def test_risk_or_guarantee_without_the_matching_measure(b, rule, pop, fields, answer):
+def _measure_pair(b, pop, fields, answer) -> tuple[str, str]:
+    """Two households of the case, the second with the measure that answers it: (without, with)."""
     fields = dict(fields)
     uninsured = fields.pop("a17", None) is False
     hids = [household(b, pop, **fields) for _ in range(2)]
@@ -360,8 +378,24 @@ def test_risk_or_guarantee_without_the_matching_measure(b, rule, pop, fields, an
         for hid in hids:
             b.update_member(hid, "李四", a17_medical=False)
     b.measure(hids[1], answer, None)
-    found = households_hit(b, rule)
-    assert b.no(hids[0]) in found and b.no(hids[1]) not in found
+    return b.no(hids[0]), b.no(hids[1])
+
+
+@pytest.fixture(scope="module")
+def measure_batch(township_template, tmp_path_factory):
+    return _batched(township_template, tmp_path_factory, MEASURE_CASES, _measure_pair)
+
+
+@pytest.mark.parametrize("rule, pop, fields, answer", MEASURE_CASES, ids=[c[0] for c in MEASURE_CASES])
+def test_risk_or_guarantee_without_the_matching_measure(request, measure_batch, rule, pop, fields, answer):
+    if measure_batch is not None:
+        (without, with_it), findings = measure_batch[rule]
+    else:
+        b = request.getfixturevalue("b")
+        without, with_it = _measure_pair(b, pop, fields, answer)
+        findings = checks.run_checks(b.s, YEAR, TODAY)
+    found = {f.household_no for f in findings if f.rule == rule}
+    assert without in found and with_it not in found
 
 
 def test_4_11_007_uninsured_member_without_the_risk_of_illness(b):
