@@ -396,9 +396,10 @@ def _household_tuples(session: Session, household_nos: list[str] | None, househo
 
 
 class _Profiles(dict):
-    """A _PROFILE JSON text → (status, A3, A4, 脱贫户 as bool, identified_on, A23, A24, A25, risk types, dibao
-    tier, warning colour), decoded and coloured once per distinct text. SQLite writes its booleans 0/1 and its
-    dates and the A27 JSON as text; PostgreSQL true/false, ISO dates and A27 as an array."""
+    """A _PROFILE JSON text → (status, A3, A4, 脱贫户 as bool, identified_on, the guarantee problems without and with
+    the members' A26, risk types, dibao tier, warning colour), decoded and worked out once per distinct text. SQLite
+    writes its booleans 0/1 and its dates and the A27 JSON as text; PostgreSQL true/false, ISO dates and A27 as an
+    array."""
 
     def __init__(self, as_of: date):
         super().__init__()
@@ -410,8 +411,9 @@ class _Profiles(dict):
         if isinstance(risks, str):
             risks = json.loads(risks)
         colour = rules.warning_color(status, identified_on, self.as_of)
-        profile = self[text] = (status, a3, a4, bool(a4), identified_on, a23, a24, a25, tuple(risks or ()), tier,
-                                colour)
+        guarantees = (tuple(rules.guarantee_problems(a23, a24, a25, False)),
+                      tuple(rules.guarantee_problems(a23, a24, a25, True)))  # by the members' A26
+        profile = self[text] = (status, a3, a4, bool(a4), identified_on, guarantees, tuple(risks or ()), tier, colour)
         return profile
 
 
@@ -510,21 +512,17 @@ def _developmental_ids(session: Session, as_of: date) -> set[int]:
 def _build(rows: list, situations: dict, totals: dict, developmental: set, year: int, line: Decimal,
            rural_average: Decimal | None, as_of: date) -> list[Assessment]:
     """_one for every household, with what households share looked up instead of worked out again."""
-    guarantees: dict[tuple, tuple] = {}
     profiles = _Profiles(as_of)
     no_record = f"没有 {year} 年收入记录，无法判断"
     nobody = f"{year} 年状态时点无正常状态的家庭成员，无法计算人均收入"
     unremoved = rules.UNREMOVED
-    suggest, compute, guarantee_problems = rules.suggest_category, income.compute_fen, rules.guarantee_problems
+    suggest, compute = rules.suggester(year, line, rural_average), income.compute_fen
     out = []
     append = out.append
     for hid, no, village, profile in rows:
-        status, a3, a4, alleviated, identified_on, a23, a24, a25, risks, tier, colour = profiles[profile]
+        status, a3, a4, alleviated, identified_on, guarantees, risks, tier, colour = profiles[profile]
         sit = situations.get(hid, _NOBODY)
-        gkey = (a23, a24, a25, sit.a26)
-        g = guarantees.get(gkey)
-        if g is None:
-            g = guarantees[gkey] = tuple(guarantee_problems(*gkey))
+        g = guarantees[sit.a26]
         fen = totals.get(hid)
         result = None
         if fen is None:
@@ -533,8 +531,7 @@ def _build(rows: list, situations: dict, totals: dict, developmental: set, year:
             suggestion = Suggestion(None, True, [nobody])
         else:
             result = compute(fen, sit.size)
-            suggestion = suggest(year=year, result=result, line=line, rural_average=rural_average,
-                                 poverty_alleviated=alleviated, guarantees=g, risk_types=risks)
+            suggestion = suggest(result, alleviated, g, risks)
         if a4 is None:
             unsure = suggestion.category in ("01", "02")
             why = "是否脱贫户未知（未登记）：" + ("无法判断是脱贫不稳定户还是边缘易致贫户，" if unsure else "")
