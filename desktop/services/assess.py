@@ -81,18 +81,21 @@ class Assessment:
         r, s = self.income, self.suggestion
         if r is None:
             money = '"A33": null, "A34": null, "A37": null, "A38": null'
-        elif "_fen" in r.__dict__:  # income.compute_fen's amounts have exactly 2 places: str() is f"{:.2f}"
-            money = f'"A33": {str(r.A33)}, "A34": {str(r.A34)}, "A37": {str(r.A37)}, "A38": {str(r.A38)}'
         else:
-            money = f'"A33": {_two(r.A33)}, "A34": {_two(r.A34)}, "A37": {_two(r.A37)}, "A38": {_two(r.A38)}'
+            d = r.__dict__
+            if "_fen" in d:  # income.compute_fen's amounts have exactly 2 places: str() is f"{:.2f}"
+                money = (f'"A33": {str(d["A33"])}, "A34": {str(d["A34"])}, "A37": {str(d["A37"])}, '
+                         f'"A38": {str(d["A38"])}')
+            else:
+                money = f'"A33": {_two(r.A33)}, "A34": {_two(r.A34)}, "A37": {_two(r.A37)}, "A38": {_two(r.A38)}'
         head_key = (s.category, s.needs_review)
         head = _JSON_HEADS.get(head_key)
         if head is None:
             name = s.category_name
             head = _JSON_HEADS[head_key] = (f'"suggested_category": {"null" if name is None else _text(name)}, '
                                             f'"needs_review": {_TF[s.needs_review]}')
-        tail_key = (self.whole_household_no_labor, self.developmental_measure_required,
-                    self.developmental_measure_missing, self.warning_color, *self.guarantee_problems)
+        tail_key = (self.guarantee_problems, self.warning_color, self.whole_household_no_labor,
+                    self.developmental_measure_required, self.developmental_measure_missing)
         tail = _JSON_TAILS.get(tail_key)
         if tail is None:
             colour = self.warning_color
@@ -102,8 +105,18 @@ class Assessment:
                 f'"developmental_measure_required": {_TF[self.developmental_measure_required]}, '
                 f'"developmental_measure_missing": {_TF[self.developmental_measure_missing]}, '
                 f'"warning_color": {"null" if colour is None else _text(colour)}}}')
+        reasons = s.reasons
+        if len(reasons) == 2:  # nearly every household: its own A38 sentence and one of a few shared ones
+            second = _JSON_REASONS.get(reasons[1])
+            if second is None:
+                second = _text(reasons[1])
+                if len(_JSON_REASONS) < 4096:
+                    _JSON_REASONS[reasons[1]] = second
+            reasons = f"{_text(reasons[0])}, {second}"
+        else:
+            reasons = ", ".join(map(_text, reasons))
         return (f'{{"household_no": {_text(self.household_no)}, "year": {self.year!r}, "size": {self.size!r}, '
-                f'{money}, {head}, "reasons": [{", ".join(map(_text, s.reasons))}], {tail}')
+                f'{money}, {head}, "reasons": [{reasons}], {tail}')
 
     def snapshot(self) -> dict:
         """A frozen copy of the facts a decision is based on: JSON-safe, money as text, categories,
@@ -132,6 +145,7 @@ _text = json.encoder.encode_basestring  # a JSON string as JSONEncoder(ensure_as
 _TF = {True: "true", False: "false"}
 _JSON_HEADS: dict[tuple, str] = {}  # json_text's shared pieces, a few dozen distinct ones in a county (at most
 _JSON_TAILS: dict[tuple, str] = {}  # 10 categories × needs_review; 16 guarantee sets × 8 flags × 4 colours)
+_JSON_REASONS: dict[str, str] = {}  # a second reason's JSON text (the shared ones, and a few thousand others)
 
 
 def _two(amount: Decimal) -> str:
@@ -144,7 +158,10 @@ def dumps_assessments(results: list[Assessment]) -> str:
     """dumps([a.to_json() for a in results]), the output of `assess`, from json_text."""
     if not results:
         return "[]"
-    return "[\n" + ",\n".join([a.json_text() for a in results]) + "\n]"
+    parts = [a.json_text() for a in results]
+    parts[0] = "[\n" + parts[0]  # the brackets on the first and last, not around the whole (one copy less of it)
+    parts[-1] += "\n]"
+    return ",\n".join(parts)
 
 
 SNAPSHOT_VERSION = 2  # 1 (before 2026-11): no "version"; category, guarantees and colour as Chinese names

@@ -123,8 +123,7 @@ class IncomeResult:
 
     A result made by compute_fen (assess makes one for every household of a county) has no exact quotients until
     one is asked for (__getattr__ makes them as compute() does); `below`, `shown` and `versus` compare it with a
-    line of at most two decimals without them: A33 / size < line exactly when A33 < line × size, a product
-    Decimal makes exactly (both have at most two decimals and far fewer than 28 digits)."""
+    line of at most two decimals without them, in whole fen: A33 / size < line exactly when A33 < line × size."""
 
     size: int
     totals: Totals
@@ -146,8 +145,9 @@ class IncomeResult:
         """Strictly below the line (SPEC §6.1), on the exact per-capita value."""
         d = self.__dict__
         if "A34_exact" not in d:  # compute_fen's: the exact quotient not made
-            if line_fen(line) is not None:
-                return d[_TOTAL[code]] < line * d["size"]
+            lf = line_fen(line)
+            if lf is not None:
+                return d[_TOTAL[code]] < lf * d["size"]
             self._exact()
         value = d[_EXACT[code]]
         return (d[code] if value is None else value) < line
@@ -165,15 +165,19 @@ class IncomeResult:
         says."""
         d = self.__dict__
         rounded = d[code]
-        if "A34_exact" not in d and line_fen(line) is not None:  # below(), for compute_fen's result
-            below = d[_TOTAL[code]] < line * d["size"]
+        if "A34_exact" not in d and (lf := line_fen(line)) is not None:  # below(), for compute_fen's result
+            below = d[_TOTAL[code]] < lf * d["size"]
+            text = str(rounded)  # exactly 2 places: grouped() without its checks for the common sizes
+            n = len(text)
+            if n > 6:
+                text = f"{text[:-6]},{text[-6:]}" if n < 10 and text[0] != "-" else grouped(rounded)
         else:
             below = self.below(line, code)
-        text = f"{grouped(rounded)} 元"
-        if (rounded < line) != below:
-            exact = self.exact(code)
-            text += f"（精确值 {exact.quantize(_TEN_THOUSANDTH, rounding=ROUND_DOWN):,} 元）"
-        return below, text
+            text = grouped(rounded)
+        if (rounded < line) == below:
+            return below, f"{text} 元"
+        exact = self.exact(code)
+        return below, f"{text} 元（精确值 {exact.quantize(_TEN_THOUSANDTH, rounding=ROUND_DOWN):,} 元）"
 
     def item(self, code: str) -> Decimal:
         """One item total (A28 …), without turning the others into Decimal when the result came from compute_fen
@@ -209,7 +213,7 @@ class IncomeResult:
 # compute_fen's results have no A34_exact / A38_exact until asked for: without the class attributes (the dataclass's
 # defaults, of which __init__ keeps its own copy) asking for them reaches __getattr__
 del IncomeResult.A34_exact, IncomeResult.A38_exact
-_TOTAL = {"A34": "A33", "A38": "A37"}  # the total a per-capita figure divides
+_TOTAL = {"A34": "_a33", "A38": "_a37"}  # compute_fen's: the total in fen a per-capita figure divides
 _TEN_THOUSANDTH = Decimal("0.0001")
 _LINE_FEN: dict = {}
 
@@ -294,7 +298,7 @@ def compute_fen(fen: tuple, size: int) -> IncomeResult:
         a38 = _fen(-a38) if a38 else _MINUS_ZERO
     r = _new(IncomeResult)
     _set(r, "__dict__", {"size": size, "_fen": _FEN.pack(*fen), "A33": _fen(a33), "A34": a34, "A37": _fen(a37),
-                         "A38": a38})
+                         "A38": a38, "_a33": a33, "_a37": a37})
     return r
 
 

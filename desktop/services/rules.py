@@ -118,7 +118,10 @@ def suggester(year: int, line: Decimal, rural_average: Decimal | None):
         if risk_types:
             return _suggestion(None, True, [a38_vs, _risk_text(risk_types),
                                             "需研判是否因刚性支出较大或收入大幅缩减导致基本生活出现严重困难"])
-        return _suggestion(None, False, [a38_vs, "“三保障”和饮水安全无问题"])
+        s = new(Suggestion)  # _suggestion(None, False, …) inline: the common answer, nearly every household's
+        set_(s, "__dict__", {"category": None, "needs_review": False, "reasons": [a38_vs, "“三保障”和饮水安全无问题"]})
+        return s
+    new, set_ = _new, _set
     return suggest
 
 
