@@ -223,6 +223,8 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
     in_school = codes("school").codes_with("in_school")
     sex = codes("sex")
     point = facts.point
+    # only numbers another row may share are indexed (facts.id_twice, id_irregular: see national_rules.Facts)
+    twice, irregular = facts.id_twice, facts.id_irregular
     for hid, fh in facts.households.items():
         h = hh.get(hid)
         if h is None:
@@ -241,10 +243,11 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
             born = m.born
             if m.id_fault is None and born is not None and (len(number) == 18 or number[18:].isdigit()):
                 who_sex = "1" if number[16] in "13579" else "2"
-                if number in firsts:
-                    more(number, m)
-                else:
-                    firsts[number] = m
+                if m.id_number in twice or number in irregular:
+                    if number in firsts:
+                        more(number, m)
+                    else:
+                        firsts[number] = m
                 if born > as_of or born < EARLIEST_BIRTH:
                     err = birth_date_error(parse_id(m.id_number), as_of)
                     out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{m.who()}：{err}"))
