@@ -154,6 +154,20 @@ def _skip_sqlite_only_on_postgres(items):
 
 
 @pytest.fixture(autouse=True)
+def _closed_widgets_deleted():
+    """The widgets a test closed are deleted when it ends, not somewhere in a later test. pytest-qt closes them and
+    calls deleteLater, but a deletion asked for outside an event loop waits for the next event loop, which is the
+    next window test's first wait: until then the old window lived on, its timers firing and its application event
+    filter (main_window.ShortcutFirst) seeing every event of the next test (up to five windows at once were seen).
+    Runs after the test's other fixtures are gone (autouse here: set up first, torn down last)."""
+    yield
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    if widgets is not None and widgets.QApplication.instance() is not None:
+        from PySide6.QtCore import QCoreApplication, QEvent
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture(autouse=True)
 def _exception_hooks_of_the_test():
     """A test that starts the window (app.run_gui installs the crash reporter) or a command leaves the process's
     exception hooks as it found them."""

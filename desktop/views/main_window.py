@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import TypeVar, cast
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -111,7 +111,10 @@ class ShortcutFirst(QObject):
         self.window = window
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(obj, QWidget):
+        # Every event of the application passes here: the cheap class test first (a ShortcutOverride is a
+        # QKeyEvent); asking any event its type() makes a Python enum member each time.
+        if not isinstance(event, QKeyEvent) or event.type() != QEvent.Type.ShortcutOverride \
+                or not isinstance(obj, QWidget):
             return False
         if obj.window() is not self.window:
             return False

@@ -156,3 +156,25 @@ def test_a_first_import_builds_the_indexes_afterwards_and_keeps_them_all(ctx, db
             return {n for n, in s.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).all()}
 
     assert {n for n, *_ in before} <= ctx.read(kept)
+
+
+def test_bulk_binding_converts_each_distinct_value_once_with_the_same_result():
+    """writer._bound: what each column stores is what the column's own bind processor gives value by value — amounts
+    equal in value but written differently, dates, and JSON lists whose items are equal but not the same (1 / True)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from sqlalchemy.dialects import sqlite
+
+    from desktop.models import Household, IncomeLine
+    from desktop.services.exchange.writer import _bound
+
+    dialect = sqlite.dialect()
+    cases = [(IncomeLine.__table__.c.amount, [Decimal("1.00"), Decimal("1"), None, Decimal("0.005"), Decimal("12.30"),
+                                              Decimal("1.00")]),
+             (Household.__table__.c.identified_on, [date(2024, 3, 1), None, date(2024, 3, 1), date(2023, 1, 31)]),
+             (Household.__table__.c.a27_risk_types, [["01"], [1], [True], None, [], ["01", "03"], ["01"], [1.0]])]
+    for column, values in cases:
+        proc = column.type.dialect_impl(dialect).bind_processor(dialect)
+        expected = [None if v is None else proc(v) for v in values]
+        assert _bound(tuple(values), proc) == expected, column.name

@@ -52,6 +52,34 @@ def test_the_real_extent_not_the_claimed_one(tmp_path):
         assert scan.max_row >= rows_seen
 
 
+def test_rows_in_any_order_over_many_pieces(tmp_path, monkeypatch):
+    """The scan takes the rows reached from the last row of each piece, a hint only: rows written out of order
+    (a large row number early, a small one last, a cell beyond its own row) still give the true extent of the
+    cells, piece after piece."""
+    monkeypatch.setattr(measure, "CHUNK", 300)  # a few rows a piece
+    rng = random.Random(20)
+    for case in range(12):
+        numbers = rng.sample(range(2, 5000), 60)
+        if case % 3 == 0:
+            numbers.sort(reverse=True)
+        far = {rng.choice(numbers): (rng.randint(1, 3), rng.choice([4000, 70000, 900000]))}  # row → (col, ref row)
+        extra, cells = [], [(1, 1), (2, 1)]
+        for n in numbers:
+            width = rng.randint(1, 6)
+            refs = [(c, n) for c in range(1, width + 1)]
+            if n in far:
+                refs.append((far[n][0] + 30, far[n][1]))
+            rng.shuffle(refs)
+            extra.append(f'<row r="{n}">' + "".join(f'<c r="{col_letters(c)}{r}"><v>1</v></c>' for c, r in refs)
+                         + "</row>")
+            cells += refs
+        path = write_xlsx(tmp_path / f"o{case}.xlsx", [XSheet("S", [["户编号", "姓名"]], extra=extra)])
+        scan = _scan(path)
+        rows, cols = max(r for _c, r in cells), max(c for c, _r in cells)
+        assert scan.max_col == cols and scan.rows_seen == rows and scan.max_row >= rows, case
+        assert scan.cells == len(cells)
+
+
 def test_hidden_rows_error_cells_and_formulas_without_a_value(tmp_path):
     rows = [["a", Err("#REF!"), Formula("1+1"), Formula("1+1", 2), Raw('<c r="E1" t="str"><f>""</f><v></v></c>')],
             ["b"], ["c"]]

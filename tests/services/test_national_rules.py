@@ -7,6 +7,7 @@ at the status time point of 2024 (09-30); lines from the year's settings (7,100)
 
 from __future__ import annotations
 
+import copy
 import csv
 from collections import Counter
 from datetime import date
@@ -14,13 +15,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from desktop.models import Member
 from desktop.services import assess as assess_mod
 from desktop.services import checks, national_rules, overview
 from desktop.services.access import AccessDenied
+from desktop.services.db import init_db, sqlite_url
 from desktop.services.idnumber import make_id
-from tests.conftest import CLERK_PASSWORD, TODAY, YEAR, login
-from tests.services.builders import AREA, bad_checksum
+from tests.conftest import ADMIN_PASSWORD, CLERK_PASSWORD, TEST_KEY, TODAY, YEAR, copy_template, login
+from tests.services.builders import AREA, Builder, bad_checksum
 
 HERE = Path(__file__).resolve().parent
 POINT = date(YEAR, 9, 30)
@@ -196,42 +200,106 @@ FAMILY_5 = [
 ]
 
 
-def _member_case(b, rule, pop, bad, good):
+def _member_households(b, pop, bad, good) -> dict[str, tuple[str, str]]:
+    """A case's two households, each with its subject: {"bad"/"good": (household number, subject's ID number)}."""
     out = {}
     for which, fields in (("bad", bad), ("good", good)):
         hid = household(b, pop)
         out[which] = (b.no(hid), subject(b, hid, **fields))
-    findings = [f for f in checks.run_checks(b.s, YEAR, TODAY) if f.rule == rule]
-    found = {(f.household_no, f.member_id_number) for f in findings}
+    return out
+
+
+def _assert_member_case(rule, out, findings):
+    mine = [f for f in findings if f.rule == rule and f.household_no in (out["bad"][0], out["good"][0])]
+    found = {(f.household_no, f.member_id_number) for f in mine}
     assert out["bad"] in found, f"{rule} 未找到违反的成员"
     assert out["good"][0] not in {no for no, _ in found}, f"{rule} 误报边界内的户"
-    [f] = findings
+    [f] = mine
     assert f.title == national_rules.by_number()[rule].title and "王五" in f.message
 
 
+MEMBER_CASES = [c.values for c in FAMILY_1 + FAMILY_2 + FAMILY_3 + FAMILY_4 + FAMILY_5]
+
+
+def _shares_no_id(bad, good) -> bool:
+    """A case whose subjects get ID numbers of their own (the builder's serials): it can share a township with the
+    others. A case that names an ID number (VALID, CARD_GOOD … used by several cases) gets a township of its own,
+    so that no case meets another's duplicate."""
+    return "id_number" not in bad and "id_number" not in good
+
+
+BATCH = 16  # cases per township: a case takes up to 6 builder serials, and make_id's serial repeats after 100
+
+
+def _batched(township_template, tmp_path_factory, cases, build) -> dict | None:
+    """Cases that only read their own households, BATCH to a township, the checks run once per township: a run of
+    all the checks costs about 0.1 s whatever the few households, and each case ran it. {case's rule: (what
+    build(b, *case) returned, its township's findings)}; each test then asserts on its own households as before.
+    None on PostgreSQL (no township file to copy): there each case builds its own."""
+    if township_template is None:
+        return None
+    out = {}
+    for start in range(0, len(cases), BATCH):
+        path = tmp_path_factory.mktemp("cases") / "cases.sqlite3"
+        copy_template(township_template[0], path)
+        database = init_db(sqlite_url(path), key=TEST_KEY)
+        try:
+            admin = login(database, "admin", ADMIN_PASSWORD)
+            with database.session(admin) as s:
+                b = Builder(s, copy.deepcopy(township_template[1]))
+                built = {case[0]: build(b, *case[1:]) for case in cases[start:start + BATCH]}
+                numbers = s.scalars(select(Member.id_number)).all()
+                assert len(numbers) == len(set(numbers)), "two cases' members share an ID number"
+                findings = checks.run_checks(s, YEAR, TODAY)
+                s.commit()
+        finally:
+            database.dispose()
+        assert not built.keys() & out.keys()  # one case per rule
+        out.update({rule: (made, findings) for rule, made in built.items()})
+    return out
+
+
+@pytest.fixture(scope="module")
+def member_batch(township_template, tmp_path_factory):
+    """The member cases that name no ID number (the rest share VALID, CARD_GOOD …: each gets a township of its own,
+    so that no case meets another's duplicate)."""
+    return _batched(township_template, tmp_path_factory,
+                    [c for c in MEMBER_CASES if _shares_no_id(c[2], c[3])], _member_households)
+
+
+def _member_case(request, rule, pop, bad, good):
+    batch = request.getfixturevalue("member_batch")
+    if batch is not None and _shares_no_id(bad, good):
+        _assert_member_case(rule, *batch[rule])
+        return
+    b = request.getfixturevalue("b")
+    out = _member_households(b, pop, bad, good)
+    _assert_member_case(rule, out, checks.run_checks(b.s, YEAR, TODAY))
+
+
 @pytest.mark.parametrize("rule, pop, bad, good", FAMILY_1)
-def test_family_1_member_rules(b, rule, pop, bad, good):
-    _member_case(b, rule, pop, bad, good)
+def test_family_1_member_rules(request, rule, pop, bad, good):
+    _member_case(request, rule, pop, bad, good)
 
 
 @pytest.mark.parametrize("rule, pop, bad, good", FAMILY_2)
-def test_family_2_member_rules(b, rule, pop, bad, good):
-    _member_case(b, rule, pop, bad, good)
+def test_family_2_member_rules(request, rule, pop, bad, good):
+    _member_case(request, rule, pop, bad, good)
 
 
 @pytest.mark.parametrize("rule, pop, bad, good", FAMILY_3)
-def test_family_3_member_rules(b, rule, pop, bad, good):
-    _member_case(b, rule, pop, bad, good)
+def test_family_3_member_rules(request, rule, pop, bad, good):
+    _member_case(request, rule, pop, bad, good)
 
 
 @pytest.mark.parametrize("rule, pop, bad, good", FAMILY_4)
-def test_family_4_member_rules(b, rule, pop, bad, good):
-    _member_case(b, rule, pop, bad, good)
+def test_family_4_member_rules(request, rule, pop, bad, good):
+    _member_case(request, rule, pop, bad, good)
 
 
 @pytest.mark.parametrize("rule, pop, bad, good", FAMILY_5)
-def test_family_5_member_rules(b, rule, pop, bad, good):
-    _member_case(b, rule, pop, bad, good)
+def test_family_5_member_rules(request, rule, pop, bad, good):
+    _member_case(request, rule, pop, bad, good)
 
 
 def test_spouse_of_the_same_sex_as_the_head_2_02_001_and_2_11_003(b):
@@ -268,11 +336,25 @@ HOUSEHOLD_CASES = [
 ]
 
 
+def _household_pair(b, pop, bad, good) -> tuple[str, str]:
+    return b.no(household(b, pop, **bad)), b.no(household(b, pop, **good))
+
+
+@pytest.fixture(scope="module")
+def household_batch(township_template, tmp_path_factory):
+    return _batched(township_template, tmp_path_factory, [c.values for c in HOUSEHOLD_CASES], _household_pair)
+
+
 @pytest.mark.parametrize("rule, pop, bad, good", HOUSEHOLD_CASES)
-def test_household_rules(b, rule, pop, bad, good):
-    bad_hid, good_hid = household(b, pop, **bad), household(b, pop, **good)
-    found = households_hit(b, rule)
-    assert b.no(bad_hid) in found and b.no(good_hid) not in found
+def test_household_rules(request, household_batch, rule, pop, bad, good):
+    if household_batch is not None:
+        (bad_no, good_no), findings = household_batch[rule]
+    else:
+        b = request.getfixturevalue("b")
+        bad_no, good_no = _household_pair(b, pop, bad, good)
+        findings = checks.run_checks(b.s, YEAR, TODAY)
+    found = {f.household_no for f in findings if f.rule == rule}
+    assert bad_no in found and good_no not in found
 
 
 # risk or 三保障 problem without the matching measure: (rule, population, household fields, measure that answers it)
@@ -287,8 +369,8 @@ MEASURE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("rule, pop, fields, answer", MEASURE_CASES, ids=[c[0] for c in MEASURE_CASES])
-def test_risk_or_guarantee_without_the_matching_measure(b, rule, pop, fields, answer):
+def _measure_pair(b, pop, fields, answer) -> tuple[str, str]:
+    """Two households of the case, the second with the measure that answers it: (without, with)."""
     fields = dict(fields)
     uninsured = fields.pop("a17", None) is False
     hids = [household(b, pop, **fields) for _ in range(2)]
@@ -296,8 +378,24 @@ def test_risk_or_guarantee_without_the_matching_measure(b, rule, pop, fields, an
         for hid in hids:
             b.update_member(hid, "李四", a17_medical=False)
     b.measure(hids[1], answer, None)
-    found = households_hit(b, rule)
-    assert b.no(hids[0]) in found and b.no(hids[1]) not in found
+    return b.no(hids[0]), b.no(hids[1])
+
+
+@pytest.fixture(scope="module")
+def measure_batch(township_template, tmp_path_factory):
+    return _batched(township_template, tmp_path_factory, MEASURE_CASES, _measure_pair)
+
+
+@pytest.mark.parametrize("rule, pop, fields, answer", MEASURE_CASES, ids=[c[0] for c in MEASURE_CASES])
+def test_risk_or_guarantee_without_the_matching_measure(request, measure_batch, rule, pop, fields, answer):
+    if measure_batch is not None:
+        (without, with_it), findings = measure_batch[rule]
+    else:
+        b = request.getfixturevalue("b")
+        without, with_it = _measure_pair(b, pop, fields, answer)
+        findings = checks.run_checks(b.s, YEAR, TODAY)
+    found = {f.household_no for f in findings if f.rule == rule}
+    assert without in found and with_it not in found
 
 
 def test_4_11_007_uninsured_member_without_the_risk_of_illness(b):

@@ -323,7 +323,9 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
         canonical = _PREFIXED.search(piece) is None
         if canonical:
             cells = piece.count(b'<c r="')
-            if piece.count(b"<c") != cells + piece.count(b"<col") and _NOT_CANON.search(piece):
+            # every other "<c" is <col>/<cols> (before the rows) or a tag after them: one pass to count, the
+            # expression only where the counts differ
+            if piece.count(b"<c") != cells and _NOT_CANON.search(piece):
                 canonical = False
         if not canonical:
             cells = len(_CELL_ANY.findall(piece))
@@ -334,14 +336,13 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
         if out.cells > limits.cells:
             raise _refuse(f"{what}有超过 {limits.cells:,} 个单元格，超过本程序读取的上限")
         if cells:
-            rows = _ROW_CANON.findall(piece)
-            if len(rows) != piece.count(b"<row"):
-                rows = _ROW_R.findall(piece)
-            if rows:
-                top = max(map(int, rows))
-                if top > max_row:
-                    max_row = top
-                    beyond = _Beyond(max_row, max_col)
+            # the rows reached so far, from the last row of the piece (where Excel writes the largest): only a
+            # hint for the expression below, which looks at every cell past it — a cell of an earlier row with a
+            # larger number is found there like any cell beyond the extent
+            top = _last_row(piece) if canonical else max(map(int, _ROW_R.findall(piece)), default=0)
+            if top > max_row:
+                max_row = top
+                beyond = _Beyond(max_row, max_col)
             find = beyond.canonical if canonical else beyond.general
             pos = 0
             while True:
@@ -384,6 +385,13 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
         raise _refuse(f"{what}压缩后只有 {mb(info.compress_size)}，却有 {out.cells:,} 个单元格："
                       "内容是大量重复的空单元格，不像正常的表格")
     return out
+
+
+def _last_row(piece: bytes) -> int:
+    """The number of the last `<row r="…">` in a piece (0 when it has none written so)."""
+    at = piece.rfind(b'<row r="')
+    m = _ROW_CANON.match(piece, at) if at >= 0 else None
+    return int(m.group(1)) if m is not None else 0
 
 
 def _hidden_cols(out: SheetScan, piece: bytes) -> None:

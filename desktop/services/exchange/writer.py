@@ -94,11 +94,33 @@ def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tupl
         if not isinstance(first, (list, dict)) and values.count(first) == len(values):
             out.append((None if first is None else proc(first),) * len(values))  # created_at and the like
         else:
-            out.append([None if v is None else proc(v) for v in values])
+            out.append(_bound(values, proc))
     quote = dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in kept)}) "
            f"VALUES ({', '.join('?' * len(kept))})")
     conn.exec_driver_sql(sql, list(zip(*out, strict=True)))
+
+
+def _bound(values: tuple, proc) -> list:
+    """A column's values as stored, each distinct value through the column's bind processor once: amounts, dates
+    and risk-type lists repeat from row to row (a processor of equal values gives equal results: fen of equal
+    amounts, the text of equal dates). Lists and dicts (JSON columns) are told apart by their repr."""
+    try:
+        done = {v: proc(v) for v in set(values) if v is not None}
+    except TypeError:  # lists (JSON columns)
+        out, by_repr = [], {}
+        for v in values:
+            if v is None:
+                out.append(None)
+                continue
+            key = repr(v)
+            got = by_repr.get(key)
+            if got is None:
+                got = by_repr[key] = proc(v)
+            out.append(got)
+        return out
+    done[None] = None
+    return list(map(done.__getitem__, values))
 
 
 @contextmanager
