@@ -81,18 +81,21 @@ class Assessment:
         r, s = self.income, self.suggestion
         if r is None:
             money = '"A33": null, "A34": null, "A37": null, "A38": null'
-        elif "_fen" in r.__dict__:  # income.compute_fen's amounts have exactly 2 places: str() is f"{:.2f}"
-            money = f'"A33": {str(r.A33)}, "A34": {str(r.A34)}, "A37": {str(r.A37)}, "A38": {str(r.A38)}'
         else:
-            money = f'"A33": {_two(r.A33)}, "A34": {_two(r.A34)}, "A37": {_two(r.A37)}, "A38": {_two(r.A38)}'
+            d = r.__dict__
+            if "_fen" in d:  # income.compute_fen's amounts have exactly 2 places: str() is f"{:.2f}"
+                money = (f'"A33": {str(d["A33"])}, "A34": {str(d["A34"])}, "A37": {str(d["A37"])}, '
+                         f'"A38": {str(d["A38"])}')
+            else:
+                money = f'"A33": {_two(r.A33)}, "A34": {_two(r.A34)}, "A37": {_two(r.A37)}, "A38": {_two(r.A38)}'
         head_key = (s.category, s.needs_review)
         head = _JSON_HEADS.get(head_key)
         if head is None:
             name = s.category_name
             head = _JSON_HEADS[head_key] = (f'"suggested_category": {"null" if name is None else _text(name)}, '
                                             f'"needs_review": {_TF[s.needs_review]}')
-        tail_key = (self.whole_household_no_labor, self.developmental_measure_required,
-                    self.developmental_measure_missing, self.warning_color, *self.guarantee_problems)
+        tail_key = (self.guarantee_problems, self.warning_color, self.whole_household_no_labor,
+                    self.developmental_measure_required, self.developmental_measure_missing)
         tail = _JSON_TAILS.get(tail_key)
         if tail is None:
             colour = self.warning_color
@@ -102,8 +105,18 @@ class Assessment:
                 f'"developmental_measure_required": {_TF[self.developmental_measure_required]}, '
                 f'"developmental_measure_missing": {_TF[self.developmental_measure_missing]}, '
                 f'"warning_color": {"null" if colour is None else _text(colour)}}}')
+        reasons = s.reasons
+        if len(reasons) == 2:  # nearly every household: its own A38 sentence and one of a few shared ones
+            second = _JSON_REASONS.get(reasons[1])
+            if second is None:
+                second = _text(reasons[1])
+                if len(_JSON_REASONS) < 4096:
+                    _JSON_REASONS[reasons[1]] = second
+            reasons = f"{_text(reasons[0])}, {second}"
+        else:
+            reasons = ", ".join(map(_text, reasons))
         return (f'{{"household_no": {_text(self.household_no)}, "year": {self.year!r}, "size": {self.size!r}, '
-                f'{money}, {head}, "reasons": [{", ".join(map(_text, s.reasons))}], {tail}')
+                f'{money}, {head}, "reasons": [{reasons}], {tail}')
 
     def snapshot(self) -> dict:
         """A frozen copy of the facts a decision is based on: JSON-safe, money as text, categories,
@@ -132,6 +145,7 @@ _text = json.encoder.encode_basestring  # a JSON string as JSONEncoder(ensure_as
 _TF = {True: "true", False: "false"}
 _JSON_HEADS: dict[tuple, str] = {}  # json_text's shared pieces, a few dozen distinct ones in a county (at most
 _JSON_TAILS: dict[tuple, str] = {}  # 10 categories × needs_review; 16 guarantee sets × 8 flags × 4 colours)
+_JSON_REASONS: dict[str, str] = {}  # a second reason's JSON text (the shared ones, and a few thousand others)
 
 
 def _two(amount: Decimal) -> str:
@@ -144,7 +158,10 @@ def dumps_assessments(results: list[Assessment]) -> str:
     """dumps([a.to_json() for a in results]), the output of `assess`, from json_text."""
     if not results:
         return "[]"
-    return "[\n" + ",\n".join([a.json_text() for a in results]) + "\n]"
+    parts = [a.json_text() for a in results]
+    parts[0] = "[\n" + parts[0]  # the brackets on the first and last, not around the whole (one copy less of it)
+    parts[-1] += "\n]"
+    return ",\n".join(parts)
 
 
 SNAPSHOT_VERSION = 2  # 1 (before 2026-11): no "version"; category, guarantees and colour as Chinese names
@@ -396,9 +413,10 @@ def _household_tuples(session: Session, household_nos: list[str] | None, househo
 
 
 class _Profiles(dict):
-    """A _PROFILE JSON text → (status, A3, A4, 脱贫户 as bool, identified_on, A23, A24, A25, risk types, dibao
-    tier, warning colour), decoded and coloured once per distinct text. SQLite writes its booleans 0/1 and its
-    dates and the A27 JSON as text; PostgreSQL true/false, ISO dates and A27 as an array."""
+    """A _PROFILE JSON text → (status, A3, A4, 脱贫户 as bool, identified_on, the guarantee problems without and with
+    the members' A26, risk types, dibao tier, warning colour), decoded and worked out once per distinct text. SQLite
+    writes its booleans 0/1 and its dates and the A27 JSON as text; PostgreSQL true/false, ISO dates and A27 as an
+    array."""
 
     def __init__(self, as_of: date):
         super().__init__()
@@ -410,8 +428,9 @@ class _Profiles(dict):
         if isinstance(risks, str):
             risks = json.loads(risks)
         colour = rules.warning_color(status, identified_on, self.as_of)
-        profile = self[text] = (status, a3, a4, bool(a4), identified_on, a23, a24, a25, tuple(risks or ()), tier,
-                                colour)
+        guarantees = (tuple(rules.guarantee_problems(a23, a24, a25, False)),
+                      tuple(rules.guarantee_problems(a23, a24, a25, True)))  # by the members' A26
+        profile = self[text] = (status, a3, a4, bool(a4), identified_on, guarantees, tuple(risks or ()), tier, colour)
         return profile
 
 
@@ -510,21 +529,17 @@ def _developmental_ids(session: Session, as_of: date) -> set[int]:
 def _build(rows: list, situations: dict, totals: dict, developmental: set, year: int, line: Decimal,
            rural_average: Decimal | None, as_of: date) -> list[Assessment]:
     """_one for every household, with what households share looked up instead of worked out again."""
-    guarantees: dict[tuple, tuple] = {}
     profiles = _Profiles(as_of)
     no_record = f"没有 {year} 年收入记录，无法判断"
     nobody = f"{year} 年状态时点无正常状态的家庭成员，无法计算人均收入"
     unremoved = rules.UNREMOVED
-    suggest, compute, guarantee_problems = rules.suggest_category, income.compute_fen, rules.guarantee_problems
+    suggest, compute = rules.suggester(year, line, rural_average), income.compute_fen
     out = []
     append = out.append
     for hid, no, village, profile in rows:
-        status, a3, a4, alleviated, identified_on, a23, a24, a25, risks, tier, colour = profiles[profile]
+        status, a3, a4, alleviated, identified_on, guarantees, risks, tier, colour = profiles[profile]
         sit = situations.get(hid, _NOBODY)
-        gkey = (a23, a24, a25, sit.a26)
-        g = guarantees.get(gkey)
-        if g is None:
-            g = guarantees[gkey] = tuple(guarantee_problems(*gkey))
+        g = guarantees[sit.a26]
         fen = totals.get(hid)
         result = None
         if fen is None:
@@ -533,8 +548,7 @@ def _build(rows: list, situations: dict, totals: dict, developmental: set, year:
             suggestion = Suggestion(None, True, [nobody])
         else:
             result = compute(fen, sit.size)
-            suggestion = suggest(year=year, result=result, line=line, rural_average=rural_average,
-                                 poverty_alleviated=alleviated, guarantees=g, risk_types=risks)
+            suggestion = suggest(result, alleviated, g, risks)
         if a4 is None:
             unsure = suggestion.category in ("01", "02")
             why = "是否脱贫户未知（未登记）：" + ("无法判断是脱贫不稳定户还是边缘易致贫户，" if unsure else "")

@@ -218,29 +218,36 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
     out = []
     by_id_number = _Holders({hid: h.no for hid, h in hh.items()})
     firsts, more = by_id_number.first, by_id_number.add_member  # add_member written out below: once per member
-    by_household = defaultdict(list)
+    household_findings = []  # HEAD_MISSING, HEAD_MULTIPLE, HEAD_SPOUSE_SAME_SEX: after the ID_DUPLICATE ones
     disabled = codes("health").code_of("残疾")
     in_school = codes("school").codes_with("in_school")
     sex = codes("sex")
     point = facts.point
+    # only numbers another row may share are indexed (facts.id_twice, id_irregular: see national_rules.Facts)
+    twice, irregular = facts.id_twice, facts.id_irregular
     for hid, fh in facts.households.items():
         h = hh.get(hid)
         if h is None:
             continue
         no = h.no
-        mine = by_household[hid]
+        heads, spouses, normal = [], [], False
         for m in fh.everyone:
             if m.status != "normal":
                 continue
-            mine.append(m)
+            normal = True
+            if m.relation == HEAD:
+                heads.append(m)
+            elif m.relation == SPOUSE:
+                spouses.append(m)
             number = m.norm
             born = m.born
             if m.id_fault is None and born is not None and (len(number) == 18 or number[18:].isdigit()):
                 who_sex = "1" if number[16] in "13579" else "2"
-                if number in firsts:
-                    more(number, m)
-                else:
-                    firsts[number] = m
+                if m.id_number in twice or number in irregular:
+                    if number in firsts:
+                        more(number, m)
+                    else:
+                        firsts[number] = m
                 if born > as_of or born < EARLIEST_BIRTH:
                     err = birth_date_error(parse_id(m.id_number), as_of)
                     out.append(Finding("ID_BIRTHDATE", no, m.id_number, f"{m.who()}：{err}"))
@@ -263,6 +270,8 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
             if m.work_months is not None and not 0 <= m.work_months <= 12:
                 out.append(Finding("WORK_MONTHS_INVALID", no, m.id_number,
                                    f"{m.who()}：务工时间 {m.work_months} 个月，应在 0–12 之间"))
+        if normal:
+            _head_findings(household_findings, no, heads, spouses, sex)
     if subset:
         _add_outside_holders(session, hh, by_id_number)
     mine = {h.no for h in hh.values()}
@@ -272,23 +281,23 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
         for no in dict.fromkeys(no for no, _ in holders):  # one finding per household holding it
             if no in mine:
                 out.append(Finding("ID_DUPLICATE", no, number, f"身份证号 {number} 同时登记在 {where}"))
-    for hid, ms in by_household.items():
-        if not ms:
-            continue
-        no = hh[hid].no
-        heads = [m for m in ms if m.relation == HEAD]
-        if not heads:
-            out.append(Finding("HEAD_MISSING", no, None, f"户 {no} 的正常成员中没有户主"))
-        elif len(heads) > 1:
-            out.append(Finding("HEAD_MULTIPLE", no, None,
-                               f"户 {no} 有 {len(heads)} 名户主：{'、'.join(m.name for m in heads)}"))
-        spouses = [m for m in ms if m.relation == SPOUSE]
-        if len(heads) == 1 and heads[0].sex:
-            for s in spouses:
-                if s.sex == heads[0].sex:
-                    out.append(Finding("HEAD_SPOUSE_SAME_SEX", no, s.id_number,
-                                       f"户主“{heads[0].name}”与配偶“{s.name}”性别相同（{sex.name(s.sex)}）"))
+    out += household_findings
     return out
+
+
+def _head_findings(out: list, no: str, heads: list, spouses: list, sex) -> None:
+    """HEAD_MISSING / HEAD_MULTIPLE / HEAD_SPOUSE_SAME_SEX of a household with normal members: its heads and
+    spouses among them, in the members' order."""
+    if not heads:
+        out.append(Finding("HEAD_MISSING", no, None, f"户 {no} 的正常成员中没有户主"))
+    elif len(heads) > 1:
+        out.append(Finding("HEAD_MULTIPLE", no, None,
+                           f"户 {no} 有 {len(heads)} 名户主：{'、'.join(m.name for m in heads)}"))
+    if len(heads) == 1 and heads[0].sex:
+        for s in spouses:
+            if s.sex == heads[0].sex:
+                out.append(Finding("HEAD_SPOUSE_SAME_SEX", no, s.id_number,
+                                   f"户主“{heads[0].name}”与配偶“{s.name}”性别相同（{sex.name(s.sex)}）"))
 
 
 EARLIEST_BIRTH = date(1890, 1, 1)  # idnumber.birth_date_error's default

@@ -119,7 +119,11 @@ def grouped(amount: Decimal) -> str:
 class IncomeResult:
     """The form's four results, rounded to the fen for display, and the exact per-capita quotients
     that every comparison with a line uses (21,299.99 / 3 = 7,099.9967 is below 7,100 though it
-    shows as 7,100.00)."""
+    shows as 7,100.00).
+
+    A result made by compute_fen (assess makes one for every household of a county) has no exact quotients until
+    one is asked for (__getattr__ makes them as compute() does); `below`, `shown` and `versus` compare it with a
+    line of at most two decimals without them, in whole fen: A33 / size < line exactly when A33 < line × size."""
 
     size: int
     totals: Totals
@@ -131,12 +135,20 @@ class IncomeResult:
     A38_exact: Decimal | None = None
 
     def exact(self, code: str) -> Decimal:
-        value = self.__dict__[_EXACT[code]]
-        return self.__dict__[code] if value is None else value
+        d = self.__dict__
+        if "A34_exact" not in d:
+            self._exact()
+        value = d[_EXACT[code]]
+        return d[code] if value is None else value
 
     def below(self, line: Decimal, code: str = "A38") -> bool:
         """Strictly below the line (SPEC §6.1), on the exact per-capita value."""
         d = self.__dict__
+        if "A34_exact" not in d:  # compute_fen's: the exact quotient not made
+            lf = line_fen(line)
+            if lf is not None:
+                return d[_TOTAL[code]] < lf * d["size"]
+            self._exact()
         value = d[_EXACT[code]]
         return (d[code] if value is None else value) < line
 
@@ -144,14 +156,28 @@ class IncomeResult:
         """The per-capita figure in yuan as the forms print it (2 decimals), with the exact quotient
         beside it when rounding to the fen would put it on the other side of the line:
         "7,100.00 元（精确值 7,099.9966 元）"."""
+        if line is None:
+            return f"{grouped(self.__dict__[code])} 元"
+        return self.versus(line, code)[1]
+
+    def versus(self, line: Decimal, code: str = "A38") -> tuple[bool, str]:
+        """(below(line, code), shown(code, line)) in one pass: what a reason comparing the household with a line
+        says."""
         d = self.__dict__
-        rounded, exact = d[code], d[_EXACT[code]]
-        if exact is None:
-            exact = rounded
-        text = f"{grouped(rounded)} 元"
-        if line is not None and (rounded < line) != (exact < line):
-            text += f"（精确值 {exact.quantize(Decimal('0.0001'), rounding=ROUND_DOWN):,} 元）"
-        return text
+        rounded = d[code]
+        if "A34_exact" not in d and (lf := line_fen(line)) is not None:  # below(), for compute_fen's result
+            below = d[_TOTAL[code]] < lf * d["size"]
+            text = str(rounded)  # exactly 2 places: grouped() without its checks for the common sizes
+            n = len(text)
+            if n > 6:
+                text = f"{text[:-6]},{text[-6:]}" if n < 10 and text[0] != "-" else grouped(rounded)
+        else:
+            below = self.below(line, code)
+            text = grouped(rounded)
+        if (rounded < line) == below:
+            return below, f"{text} 元"
+        exact = self.exact(code)
+        return below, f"{text} 元（精确值 {exact.quantize(_TEN_THOUSANDTH, rounding=ROUND_DOWN):,} 元）"
 
     def item(self, code: str) -> Decimal:
         """One item total (A28 …), without turning the others into Decimal when the result came from compute_fen
@@ -163,15 +189,52 @@ class IncomeResult:
             return _fen(value) if value else ZERO
         return getattr(self.totals, code)
 
+    def _exact(self) -> None:
+        """A compute_fen result's exact quotients, as compute() makes them (exact to 28 digits)."""
+        d = self.__dict__
+        size = d["size"]
+        d["A34_exact"], d["A38_exact"] = d["A33"] / size, d["A37"] / size
+
     def __getattr__(self, name: str):
-        """The item totals of a result made by compute_fen, turned into Decimal the first time they are asked for
-        (only the checks and a snapshot look at them; assess makes one result for every household of a county)."""
+        """What a compute_fen result makes only when asked for: the item totals (only the checks and a snapshot
+        look at them) and the exact quotients (assess compares with the line without them)."""
+        d = self.__dict__
         if name == "totals":
-            fen = self.__dict__.get("_fen")
+            fen = d.get("_fen")
             if fen is not None:
-                totals = self.__dict__["totals"] = _totals_fen(_FEN.unpack(fen))
+                totals = d["totals"] = _totals_fen(_FEN.unpack(fen))
                 return totals
+        elif (name == "A34_exact" or name == "A38_exact") and "_fen" in d:
+            self._exact()
+            return d[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+# compute_fen's results have no A34_exact / A38_exact until asked for: without the class attributes (the dataclass's
+# defaults, of which __init__ keeps its own copy) asking for them reaches __getattr__
+del IncomeResult.A34_exact, IncomeResult.A38_exact
+_TOTAL = {"A34": "_a33", "A38": "_a37"}  # compute_fen's: the total in fen a per-capita figure divides
+_TEN_THOUSANDTH = Decimal("0.0001")
+_LINE_FEN: dict = {}
+
+
+def line_fen(line) -> int | None:
+    """A line (monitoring line, average …) in whole fen, or None when it has more than 2 decimals, is no Decimal
+    or is too large for line × size to be exact: such lines are compared with the exact quotient."""
+    try:
+        return _LINE_FEN[line]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable
+        return None
+    fen = None
+    if type(line) is Decimal and line.is_finite():
+        scaled = line.scaleb(2)
+        if scaled == scaled.to_integral_value() and abs(scaled) < _FEN_LIMIT:
+            fen = int(scaled)
+    if len(_LINE_FEN) < 256:
+        _LINE_FEN[line] = fen
+    return fen
 
 
 def compute(totals: Totals, size: int) -> IncomeResult:
@@ -193,6 +256,12 @@ _fen = CENT.__mul__  # whole fen → yuan with exactly 2 places (1000.00, not 1E
 # compute_fen keeps the item sums packed in bytes: a result's __dict__ then holds no container, so the cycle
 # collector leaves it alone (a tuple would make it and the dict two more objects to walk per household)
 _FEN = struct.Struct("7q")
+_MINUS_ZERO = Decimal("-0.00")
+# compute_fen's integers give exactly compute()'s Decimals while the amounts stay far inside Decimal's 28 digits:
+# the quotient of a total below 10^18 fen by a size below 10^6, exact to 28 digits, is then never rounded onto a
+# half fen or across a line of at most two decimals
+_FEN_LIMIT = 10 ** 18
+_SIZE_LIMIT = 10 ** 6
 
 
 def yuan_of_fen(fen: int) -> Decimal:
@@ -202,20 +271,34 @@ def yuan_of_fen(fen: int) -> Decimal:
 
 def compute_fen(fen: tuple, size: int) -> IncomeResult:
     """compute() for item totals in whole fen, as stored (A28, A29, A30, A31, A32, A35, A36, each an int ≥ 0):
-    an IncomeResult equal to compute()'s, field for field (tests/services/test_income.py compares them), built
-    without the Decimal sums and the frozen dataclasses' __init__; its totals become Decimal only when asked for
-    (IncomeResult.__getattr__) — assess computes one for every household of a county."""
+    an IncomeResult equal to compute()'s, field for field (tests/services/test_income.py compares them), computed
+    in integers — A33 and A37 in fen, A34 and A38 rounded half up to the fen (away from zero on a tie, as Decimal's
+    ROUND_HALF_UP does) — and written as Decimal yuan; the exact quotients and the item totals are made only when
+    asked for (IncomeResult.__getattr__): assess computes one for every household of a county. Sums beyond what
+    Decimal's 28 digits hold exactly, and sizes beyond any household, take compute()'s way."""
     if size is None or size <= 0:
         raise IncomeError("家庭人口数为 0（状态时点无正常成员），无法计算人均收入")
     a28, a29, a30, a31, a32, a35, a36 = fen
     if a28 < 0 or a29 < 0 or a30 < 0 or a31 < 0 or a32 < 0 or a35 < 0 or a36 < 0:
         return compute(_totals_fen(fen), size)  # says which item is negative
-    a33f = a28 + a29 + a30 + a31 - a32
-    a33, a37 = _fen(a33f), _fen(a33f + a35 - a36)
-    a34, a38 = a33 / size, a37 / size
+    if a28 + a29 + a30 + a31 + a32 + a35 + a36 >= _FEN_LIMIT or size >= _SIZE_LIMIT:
+        return compute(_totals_fen(fen), size)
+    a33 = a28 + a29 + a30 + a31 - a32
+    a37 = a33 + a35 - a36
+    twice = size + size
+    if a33 >= 0:
+        a34 = _fen((a33 + a33 + size) // twice)
+    else:  # half up is away from zero; a quotient that rounds to no fen keeps its sign (-0.00), as in Decimal
+        a34 = (size - a33 - a33) // twice
+        a34 = _fen(-a34) if a34 else _MINUS_ZERO
+    if a37 >= 0:
+        a38 = _fen((a37 + a37 + size) // twice)
+    else:
+        a38 = (size - a37 - a37) // twice
+        a38 = _fen(-a38) if a38 else _MINUS_ZERO
     r = _new(IncomeResult)
-    _set(r, "__dict__", {"size": size, "_fen": _FEN.pack(*fen), "A33": a33, "A34": a34.quantize(CENT, ROUND_HALF_UP),
-                         "A37": a37, "A38": a38.quantize(CENT, ROUND_HALF_UP), "A34_exact": a34, "A38_exact": a38})
+    _set(r, "__dict__", {"size": size, "_fen": _FEN.pack(*fen), "A33": _fen(a33), "A34": a34, "A37": _fen(a37),
+                         "A38": a38, "_a33": a33, "_a37": a37})
     return r
 
 

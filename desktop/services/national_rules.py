@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from sqlalchemy import String, and_, case, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
@@ -362,9 +362,13 @@ _DERIVED = {
     "medical": _medical,
     "resident_no": lambda m: m.res is False or (m.res is None and m.emp is None and m.a17 is False),
     "spouse_same_sex": _spouse_same_sex,
-    "relation_sex": lambda m: m.spouse_same_sex or bool(m.sex and ((m.relation in MALE_RELATIONS and m.sex == "2") or (
-        m.relation in FEMALE_RELATIONS and m.sex == "1"))),
+    "relation_sex": lambda m: _relation_sex(m),
 }
+
+
+def _relation_sex(m: Mem) -> bool:
+    return m.spouse_same_sex or bool(m.sex and ((m.relation in MALE_RELATIONS and m.sex == "2") or (
+        m.relation in FEMALE_RELATIONS and m.sex == "1")))
 _NO_ITEMS: frozenset = frozenset()
 _NO_AFTER: dict = {}  # shared by every household without a 风险消除后 block (read only)
 RAW_FIELDS = frozenset({"id", "household_id", "name", "id_number", "sex", "relation", "ethnicity", "education",
@@ -381,11 +385,24 @@ class HH:
     def __getattr__(self, name):  # the 风险消除后 facts by their field names (after_a28 …)
         if name.startswith("after_"):
             return self.after.get(name)
-        if name == "watch":  # the should-be-monitored rules it meets, once for the three rules that ask
-            a = self.assessment
-            self.watch = dict(should_be_monitored(a)) if a is not None else _NO_AFTER
+        if name == "watch":
+            self.watch = _watch_of(self)
             return self.watch
         raise AttributeError(name)
+
+
+def _watch_of(h: HH) -> dict:
+    """The should-be-monitored rules the household meets ({rule number: fact}), worked out once for the three rules
+    that ask (load_facts sets h.watch None: worked out when first asked, see _watch)."""
+    a = h.assessment
+    return dict(should_be_monitored(a)) if a is not None else _NO_AFTER
+
+
+def _watch(h: HH) -> dict:
+    w = h.watch
+    if w is None:
+        w = h.watch = _watch_of(h)
+    return w
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,6 +428,18 @@ class Facts:
     shared_phone: set  # households with a member phone that another household's member also has (5_15_022)
     lines: dict  # year → monitoring line (4_11_010)
     id_year_totals: dict  # (year, household id) → Totals (5_15_020)
+    # ID numbers as stored that more than one member row holds (any status, any household: a superset of every
+    # duplicate), from the covering index in one grouped query; and the normalised forms of the numbers that are
+    # not plain 18 ASCII digits (normalising may make two different stored texts one number). A holder index only
+    # needs the members whose stored number is in the first or whose normalised one is in the second.
+    id_twice: frozenset = frozenset()
+    id_irregular: frozenset = frozenset()
+
+    @cached_property
+    def low_income(self) -> Decimal | None:
+        """The year's 家庭人均纯收入低于 threshold (3_11_010), None when not set."""
+        bound = self.thresholds.get("national_low_income")
+        return None if bound is None else _decimal(bound)
 
 
 _BOOL = {None: None, 0: False, 1: True}  # a yes/no cell as the driver gives it (True and False are 1 and 0 here)
@@ -489,6 +518,7 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
         h.pops = pops
         h.members, h.everyone, h.measures = [], [], []
         h.assessment = assessments.get(h.id)
+        h.watch = None  # worked out when a should-be-monitored rule asks (_watch)
         households[h.id] = h
 
     aq = select(H.id, *[getattr(H, f) for f in AFTER_KEYS])
@@ -525,24 +555,29 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
     # them as it goes (a grouped query costs as much again as the read); a small subset asks the index about its
     # own members' numbers only.
     whole = not (subset and len(households) < 5000)
+    twice = select(M.id_number).group_by(M.id_number).having(func.count() > 1)  # the covering index, no sort
     if not whole:
         own = select(M.id_number).where(M.household_id.in_(list(households)))
         shared = set(session.scalars(select(M.id_number).where(income.alive_at(point), M.id_number.in_(own))
                                      .group_by(M.id_number).having(func.count() > 1)))
+        twice = twice.where(M.id_number.in_(own))
+    twice = frozenset(session.scalars(twice))
+    irregular = set()
     # whole: ID number → the place in `seen` of its first living holder; `multi`: ID number → the places of every
     # living holder once a second one is seen. `seen` lists the living holders in the order the rows came (a member
-    # itself, or (number, entry) for one of a household not checked): an int and a list slot per member, where a
-    # (row, norm, (household id, number, name)) entry cost some 160 bytes (50 MB at county scale)
+    # itself, or (number, entry) for one of a household not checked). Only numbers that more than one row holds
+    # (`twice`) are indexed: a set look-up per member instead of an entry per member
     holders: dict[str, int] = {}
     multi: dict[str, list] = {}
     seen: list = []
     outside = subset or not open_only
     ids = _IdParts(point)
+    id_dates = ids.dates
     unpack = _Packed(dialect == "sqlite", run.in_school)
     for r in _raw_rows(session, mq):
         h = households.get(r[1])
         if h is None:  # a member of a household not checked (a subset run): only for the duplicate index
-            if whole and unpack[r[9]][18]:
+            if whole and r[3] in twice and unpack[r[9]][18]:
                 _hold(holders, multi, r[3], len(seen))
                 seen.append((r[3], (r[1], None, r[2]) if outside else None))
             continue
@@ -559,14 +594,30 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
         m.work_place = (m.work_place_raw.strip() or None) if m.work_place_raw else None
         m.absence = (m.absence_raw.strip() or None) if m.absence_raw else None
         m.id_number = number = m.id_number or ""
-        # what every member's checks read (our ID codes, ages): worked out here rather than on first use
-        if number.isascii():
-            m.norm = number if number.isdigit() else number.replace(" ", "").upper()
+        # what every member's checks read (our ID codes, ages): worked out here rather than on first use. An 18-digit
+        # number (nearly all) the way _IdParts.parts does it, written out: once per member
+        if len(number) == 18 and number.isdigit() and number.isascii():
+            m.norm = number
+            got = id_dates[number[6:14]]
+            m.born, m.age = got[0], got[1]
+            # the check digit's weighted sum mod 11: the weights are 2**(17-i) mod 11 and 13 ≡ 2 (mod 11), so it is
+            # twice the first 17 digits read in base 13 (one int() in C instead of 17 products)
+            m.id_fault = None if _CHECK[2 * int(number[:17], 13) % 11] == number[17] else "checksum18"
         else:
-            m.norm = normalize_id(number)
-        m.born, m.age, m.id_fault = ids.parts(m)
+            if number.isascii():
+                m.norm = number if number.isdigit() else number.replace(" ", "").upper()
+            else:
+                m.norm = normalize_id(number)
+            m.born, m.age, m.id_fault = ids.parts(m)
+            irregular.add(m.norm)
+            irregular.add(normalize_id(number))
         m.run = run
-        m.works = m.work_region is not None or m.work_place_raw is not None
+        m.id_placeholder = not m.norm or m.norm.startswith("999999")  # read by a rule for every 脱贫户 member
+        if m.work_region is not None or m.work_place_raw is not None:
+            m.works = True
+            m.mobile = m.phone is not None and bool(MOBILE.match(m.phone))  # read by 2_12_007 for every worker
+        else:
+            m.works = False
         mine = per_member.get(m.id)
         if mine:
             posts = {x.item or "其他" for x in mine if x.category == "A42"}
@@ -576,15 +627,16 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
         if alive:
             m.alive = True
             h.members.append(m)
-            if whole:  # _hold, written out: once per member
-                first = holders.get(number)
-                if first is None:
-                    holders[number] = len(seen)
-                elif (xs := multi.get(number)) is None:
-                    multi[number] = [first, len(seen)]
-                else:
-                    xs.append(len(seen))
-                seen.append(m)
+            if whole:
+                if number in twice:  # _hold, written out
+                    first = holders.get(number)
+                    if first is None:
+                        holders[number] = len(seen)
+                    elif (xs := multi.get(number)) is None:
+                        multi[number] = [first, len(seen)]
+                    else:
+                        xs.append(len(seen))
+                    seen.append(m)
             elif m.id_number in shared:
                 by_number[m.norm].append((h.id, h.no, m.name))
             if m.phone_raw and m.phone:
@@ -613,11 +665,16 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
 
     for h in households.values():
         h.measure_cats = frozenset(x.category for x in h.measures) if h.measures else _NO_ITEMS
+        if "P" in h.pops or "M" in h.pops:  # rules of these read both for every member: here, not on first use
+            for m in h.members:
+                m.spouse_same_sex = _spouse_same_sex(m)
+                m.relation_sex = _relation_sex(m)
         a = h.assessment
         h.a26 = ("基本医疗保险" in a.guarantee_problems) if a is not None else any(m.a17 is False for m in h.members)
     by_phone = {phone: ids for phone, ids in by_phone.items() if ids.__class__ is set}  # only shared ones matter
     shared = {hid for ids in by_phone.values() for hid in ids}
-    return Facts(year, point, as_of, line, thresholds, households, by_number, by_phone, shared, {}, {})
+    return Facts(year, point, as_of, line, thresholds, households, by_number, by_phone, shared, {}, {}, twice,
+                 frozenset(irregular))
 
 
 _SEP, _NULL = "\x1f", "\x1e"  # between the packed cells; an empty (NULL) cell
@@ -764,13 +821,29 @@ GUARDS = {"limb_severe": "len(m.id_number) >= 20", "card": "len(m.id_number) >= 
 
 
 def _compile_many(rules_: list[NationalRule]):
-    """The conditions of several simple rules as one function (m, h) → the positions of those that hold (an empty
-    tuple mostly): one call per member or household instead of one per rule."""
+    """The conditions of several simple household rules as one function (m, h) → the positions of those that hold
+    (an empty tuple mostly): one call per household instead of one per rule."""
     consts: dict = {}
     lines = ["def f(m, h):", "    out = ()"]
     for i, rule in enumerate(rules_):
         lines.append(f"    if {_condition(rule, consts)}:")
         lines.append(f"        out += ({i},)")
+    lines.append("    return out")
+    env = {"__builtins__": {"any": any, "len": len}, **consts}
+    exec("\n".join(lines), env)  # noqa: S102 - our own data
+    return env["f"]
+
+
+def _compile_members(rules_: list[NationalRule]):
+    """The conditions of several simple member rules as one function (h) → [(position, member)] of those that hold,
+    member by member in the household's order and for each member in the rules' order (None when none holds): one
+    call per household, the loop over its members inside, instead of one call per member."""
+    consts: dict = {}
+    lines = ["def f(h):", "    out = None", "    for m in h.members:"]
+    for i, rule in enumerate(rules_):
+        lines.append(f"        if {_condition(rule, consts)}:")
+        lines.append(f"            if out is None: out = [({i}, m)]")
+        lines.append(f"            else: out.append(({i}, m))")
     lines.append("    return out")
     env = {"__builtins__": {"any": any, "len": len}, **consts}
     exec("\n".join(lines), env)  # noqa: S102 - our own data
@@ -977,9 +1050,13 @@ def _r_1_12_001(f, h):
     return _dup(f, h, "M")
 
 
+WATCH_RULES = ("1_02_001", "1_02_002", "1_02_006")  # the should-be-monitored rules (should_be_monitored)
+
+
 def _should_be_monitored_rule(number: str):
+    """The rule alone (evaluate asks the three together, from the same h.watch, with the same message)."""
     def rule(f, h):
-        fact = h.watch.get(number)
+        fact = _watch(h).get(number)
         return f"{fact}，未纳入监测" if fact else None
     return rule
 
@@ -1078,11 +1155,12 @@ def _r_3_11_002(f, h):
 
 
 def _r_3_11_010(f, h):
-    bound = f.thresholds.get("national_low_income")
     a = h.assessment
-    if bound is None or a is None or a.income is None:
+    if a is None or a.income is None:
         return None
-    bound = _decimal(bound)
+    bound = f.low_income
+    if bound is None:
+        return None
     if a.income.exact("A34") < bound:
         return f"家庭人均纯收入 {a.income.shown('A34')}低于 {rules.line_text(bound)} 元"
     return None
@@ -1413,18 +1491,25 @@ def _evaluate(session: Session, facts: Facts, enabled: list[NationalRule]) -> li
             pops = sorted(h.pops)
             hr = [x for p in pops for x in by_pop_household.get(p, ())]
             mr = [x for p in pops for x in by_pop_member.get(p, ())]
-            pick = combos[h.pops] = (hr, _compile_many(hr) if hr else None, mr, _compile_many(mr) if mr else None,
-                                     [x for p in pops for x in by_pop_code.get(p, ())])
-        hrules, hfn, mrules, mfn, crules = pick
+            cr = [x for p in pops for x in by_pop_code.get(p, ())]
+            # the should-be-monitored rules read one fact of the household (h.watch), empty for most: asked once
+            watch = [r for r, _ in cr if r.number in WATCH_RULES]
+            pick = combos[h.pops] = (hr, _compile_many(hr) if hr else None, mr, _compile_members(mr) if mr else None,
+                                     [x for x in cr if x[0].number not in WATCH_RULES], watch)
+        hrules, hfn, mrules, mfn, crules, watch = pick
         if hfn is not None:
             for i in hfn(None, h):
                 r = hrules[i]
                 hits.append(Hit(r.number, h.id, None, _message(r, None, h)))
-        if mfn is not None:
-            for m in h.members:
-                for i in mfn(m, h):
-                    r = mrules[i]
-                    hits.append(Hit(r.number, h.id, m.id_number, _message(r, m, h)))
+        if mfn is not None and (held := mfn(h)):
+            for i, m in held:
+                r = mrules[i]
+                hits.append(Hit(r.number, h.id, m.id_number, _message(r, m, h)))
+        if watch and (facts_ := _watch(h)):
+            for r in watch:
+                fact = facts_.get(r.number)
+                if fact:
+                    hits.append(Hit(r.number, h.id, None, f"{fact}，未纳入监测"))
         for r, fn in crules:
             got = fn(facts, h)
             if not got:

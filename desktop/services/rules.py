@@ -51,50 +51,82 @@ def guarantee_problems(a23: bool | None, a24: bool | None, a25: bool | None, a26
 def category_by_a34(result: IncomeResult, line: Decimal, poverty_alleviated: bool) -> str:
     """Seed 004 note 2: "A34 是区分前两类还是第三类对象的参考". A34 below the line → one of the first
     two (脱贫不稳定户 for a 脱贫户, else 边缘易致贫户); not below → 突发严重困难户."""
-    if result.below(line, "A34"):
-        return "01" if poverty_alleviated else "02"
-    return "03"
+    return _by_a34(result, line, poverty_alleviated)[0]
 
 
-def _category_reason(result: IncomeResult, line: Decimal, poverty_alleviated: bool) -> str:
-    a34 = result.shown("A34", line)
-    if result.below(line, "A34"):
+def _by_a34(result: IncomeResult, line: Decimal, poverty_alleviated: bool) -> tuple[str, str]:
+    """category_by_a34 with the reason that says why."""
+    below, a34 = result.versus(line, "A34")
+    if below:
         who = "脱贫户" if poverty_alleviated else "一般农户"
-        return f"家庭人均纯收入 {a34}低于监测线，且为{who}"
-    return f"家庭人均纯收入 {a34}不低于监测线：属刚性支出较大或收入大幅缩减导致的严重困难"
+        return ("01" if poverty_alleviated else "02"), f"家庭人均纯收入 {a34}低于监测线，且为{who}"
+    return "03", f"家庭人均纯收入 {a34}不低于监测线：属刚性支出较大或收入大幅缩减导致的严重困难"
+
+
+_new, _set = object.__new__, object.__setattr__
+
+
+def _suggestion(category: str | None, needs_review: bool, reasons: list[str]) -> Suggestion:
+    """Suggestion(category, needs_review, reasons) without the frozen dataclass's __init__ (one per household)."""
+    s = _new(Suggestion)
+    _set(s, "__dict__", {"category": category, "needs_review": needs_review, "reasons": reasons})
+    return s
 
 
 def suggest_category(*, year: int, result: IncomeResult, line: Decimal, rural_average: Decimal | None,
                      poverty_alleviated: bool, guarantees: list[str], risk_types: list[str]) -> Suggestion:
     """§6.1. A suggestion only: people decide through the procedure. "Below" is strictly less, on the
     exact per-capita values. A38 decides whether to monitor, A34 which category (seed 004 note 2)."""
-    g_text = f"“三保障”和饮水安全存在问题：{'、'.join(guarantees)}" if guarantees else ""
-    k_text = (f"存在返贫致贫风险：{'、'.join(codes('risk_type').name(c, c) for c in risk_types)}" if risk_types
-              else "")
-    below = result.below(line, "A38")
-    a38_vs = (f"人均收入参考值 {result.shown('A38', line)}{'低于' if below else '不低于'} {year} 年监测线 "
-              f"{line_text(line)} 元")
-    if below and (guarantees or risk_types):
-        reasons = [a38_vs] + [t for t in (g_text, k_text) if t]
-        reasons.append(_category_reason(result, line, poverty_alleviated))
-        return Suggestion(category_by_a34(result, line, poverty_alleviated), False, reasons)
-    if below:
-        return Suggestion(None, True, [a38_vs, "“三保障”和饮水安全无问题且未登记风险类型：收入低于监测线是识别的"
-                                               "重要条件但不是唯一条件，需入户研判"])
-    if guarantees:
-        if rural_average is not None and result.exact("A38") > rural_average:
-            return Suggestion(None, True, [
-                a38_vs, g_text,
-                f"人均收入参考值明显高于当地农村人均纯收入 {line_text(rural_average)} 元，可依靠自身能力解决：暂不建议"
-                f"纳入，需研判并持续跟踪，督促尽快解决"])
-        avg = ("未设置当地农村人均纯收入" if rural_average is None
-               else f"人均收入参考值不高于当地农村人均纯收入 {line_text(rural_average)} 元")
-        return Suggestion(category_by_a34(result, line, poverty_alleviated), False,
-                          [a38_vs, g_text, avg, _category_reason(result, line, poverty_alleviated)])
-    if risk_types:
-        return Suggestion(None, True, [a38_vs, k_text,
-                                       "需研判是否因刚性支出较大或收入大幅缩减导致基本生活出现严重困难"])
-    return Suggestion(None, False, [a38_vs, "“三保障”和饮水安全无问题"])
+    return suggester(year, line, rural_average)(result, poverty_alleviated, guarantees, risk_types)
+
+
+@lru_cache(maxsize=64)
+def suggester(year: int, line: Decimal, rural_average: Decimal | None):
+    """suggest_category for one year's line and average: a function (result, poverty_alleviated, guarantees,
+    risk_types) → Suggestion, with the texts of the line and the average written once (assess asks it for every
+    household of a county)."""
+    below_line = f"低于 {year} 年监测线 {line_text(line)} 元"
+    not_below_line = f"不低于 {year} 年监测线 {line_text(line)} 元"
+    if rural_average is not None:
+        above_average = (f"人均收入参考值明显高于当地农村人均纯收入 {line_text(rural_average)} 元，可依靠自身能力解决："
+                         f"暂不建议纳入，需研判并持续跟踪，督促尽快解决")
+        average = f"人均收入参考值不高于当地农村人均纯收入 {line_text(rural_average)} 元"
+    else:
+        average = "未设置当地农村人均纯收入"
+
+    def suggest(result: IncomeResult, poverty_alleviated: bool, guarantees, risk_types) -> Suggestion:
+        below, a38 = result.versus(line, "A38")
+        a38_vs = f"人均收入参考值 {a38}{below_line if below else not_below_line}"
+        if below:
+            if guarantees or risk_types:
+                reasons = [a38_vs]
+                if guarantees:
+                    reasons.append(f"“三保障”和饮水安全存在问题：{'、'.join(guarantees)}")
+                if risk_types:
+                    reasons.append(_risk_text(risk_types))
+                category, why = _by_a34(result, line, poverty_alleviated)
+                reasons.append(why)
+                return _suggestion(category, False, reasons)
+            return _suggestion(None, True, [a38_vs, "“三保障”和饮水安全无问题且未登记风险类型：收入低于监测线是识别的"
+                                                    "重要条件但不是唯一条件，需入户研判"])
+        if guarantees:
+            g_text = f"“三保障”和饮水安全存在问题：{'、'.join(guarantees)}"
+            if rural_average is not None and result.exact("A38") > rural_average:
+                return _suggestion(None, True, [a38_vs, g_text, above_average])
+            category, why = _by_a34(result, line, poverty_alleviated)
+            return _suggestion(category, False, [a38_vs, g_text, average, why])
+        if risk_types:
+            return _suggestion(None, True, [a38_vs, _risk_text(risk_types),
+                                            "需研判是否因刚性支出较大或收入大幅缩减导致基本生活出现严重困难"])
+        s = new(Suggestion)  # _suggestion(None, False, …) inline: the common answer, nearly every household's
+        set_(s, "__dict__", {"category": None, "needs_review": False, "reasons": [a38_vs, "“三保障”和饮水安全无问题"]})
+        return s
+    new, set_ = _new, _set
+    return suggest
+
+
+def _risk_text(risk_types) -> str:
+    return f"存在返贫致贫风险：{'、'.join(codes('risk_type').name(c, c) for c in risk_types)}"
 
 
 def category_problem(category: str | None, poverty_alleviated: bool, result: IncomeResult | None,

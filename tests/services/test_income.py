@@ -181,20 +181,55 @@ def test_grouped_money_reads_as_the_format_spec_writes_it():
         assert grouped(amount) == f"{amount:,.2f}", text
 
 
-@given(fen=st.tuples(*[st.integers(min_value=0, max_value=10 ** 11)] * 7), size=st.integers(min_value=1, max_value=15))
-def test_compute_in_fen_is_compute(fen, size):
+# item sums in fen: small ones (ties of half a fen, per-capita amounts that round to -0.00) and any size of amount
+fens = st.one_of(st.integers(min_value=0, max_value=30), st.integers(min_value=0, max_value=10 ** 11))
+
+
+@given(fen=st.tuples(*[fens] * 7), size=st.integers(min_value=1, max_value=15),
+       offset=st.sampled_from(["0", "0.01", "-0.01", "0.001", "-0.005", "0.0000001"]))
+def test_compute_in_fen_is_compute(fen, size, offset):
     """assess computes from item sums in whole fen (compute_fen); the result is compute()'s, field for field and
-    down to the Decimals' exponents — the totals too, made from the fen only when they are first asked for."""
+    down to the Decimals' exponents — the exact quotients and the totals too, made only when first asked for —
+    and it compares with a line (in whole fen when the line has at most 2 decimals) as compute()'s does."""
     exact = income.compute(Totals(*(income.yuan_of_fen(f) for f in fen)), size)
     fast = income.compute_fen(fen, size)
+    lines = [D("7100"), D("7100.01"), exact.A34, exact.A38, exact.exact("A34"), exact.exact("A38"),
+             exact.A34 + D(offset), exact.A38 + D(offset), exact.exact("A38") + D(offset), D("-0.00")]
+    for code in ("A34", "A38"):  # before the exact quotients are made (the way assess asks)
+        for line in lines:
+            assert fast.below(line, code) == exact.below(line, code), (code, line)
+            assert fast.shown(code, line) == exact.shown(code, line), (code, line)
+            assert fast.versus(line, code) == (exact.below(line, code), exact.shown(code, line))
+        assert fast.shown(code) == exact.shown(code)
     assert "totals" not in vars(fast)  # not made yet
-    assert repr(fast) == repr(exact) and fast == exact  # repr and == read the totals
+    assert repr(fast) == repr(exact) and fast == exact  # repr and == read the totals and the exact quotients
     assert vars(fast)["totals"] == exact.totals
     for code in ("A34", "A38"):
         assert fast.exact(code) == exact.exact(code)
-        for line in (D("7100"), D("7100.01"), exact.A34, exact.A38, exact.exact(code)):
+        for line in lines:
             assert fast.below(line, code) == exact.below(line, code)
             assert fast.shown(code, line) == exact.shown(code, line)
+
+
+def test_a_line_with_two_decimals_is_compared_without_the_exact_quotient():
+    fast = income.compute_fen((2129999, 0, 0, 0, 0, 0, 0), 3)  # 21,299.99 / 3 = 7,099.9966…, shown as 7,100.00
+    assert fast.below(D("7100.00"), "A34") and not fast.below(D("7099.99"), "A34")
+    assert "A34_exact" not in vars(fast)  # compared in whole fen: 2,129,999 < 710,000 × 3
+    assert fast.shown("A34", D("7100")) == "7,100.00 元（精确值 7,099.9966 元）"  # the text needs it: made now
+    assert fast.exact("A34") == D("21299.99") / 3
+
+
+@pytest.mark.parametrize("fen,size,a34", [
+    ((0, 0, 0, 0, 1, 0, 0), 3, "-0.00"),  # −0.01 / 3 rounds to no fen but keeps its sign, as Decimal does
+    ((5, 0, 0, 0, 0, 0, 0), 2, "0.03"), ((0, 0, 0, 0, 5, 0, 0), 2, "-0.03"),  # half a fen: half up, away from 0
+    ((7, 0, 0, 0, 0, 0, 0), 2, "0.04"), ((1, 0, 0, 0, 0, 0, 0), 3, "0.00"),
+    ((10 ** 18, 0, 0, 0, 0, 0, 0), 7, "1428571428571428.57"),  # beyond the integers' range: compute()'s way
+])
+def test_compute_in_fen_rounds_as_decimal_does(fen, size, a34):
+    exact = income.compute(Totals(*(income.yuan_of_fen(f) for f in fen)), size)
+    fast = income.compute_fen(fen, size)
+    assert str(fast.A34) == str(exact.A34) == a34
+    assert repr(fast) == repr(exact)
 
 
 def test_compute_in_fen_refuses_what_compute_refuses():

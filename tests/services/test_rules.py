@@ -4,6 +4,8 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from desktop.services import rules
 from desktop.services.dates import add_months, months_between
@@ -179,3 +181,18 @@ def test_small_wage_is_above_0_and_below_100_yuan_on_either_kind_of_result(fen, 
     plain = income.compute(Totals(A28=D(fen) / 100, A29=D(5000)), 2)
     assert rules.small_wage(packed) == expected and rules.small_wage(plain) == expected
     assert "totals" not in packed.__dict__  # the other six items were not turned into Decimal for it
+
+
+@given(fen=st.tuples(*[st.integers(min_value=0, max_value=3_000_000)] * 7), size=st.integers(min_value=1, max_value=9),
+       alleviated=st.booleans(), guarantees=st.lists(st.sampled_from(rules.GUARANTEES), unique=True, max_size=2),
+       risks=st.lists(st.sampled_from(["01", "05", "09"]), unique=True, max_size=2),
+       average=st.sampled_from([None, "7100", "12000.50", "9000.005"]), line=st.sampled_from(["7100", "6999.99"]))
+def test_a_result_in_whole_fen_gets_the_same_suggestion(fen, size, alleviated, guarantees, risks, average, line):
+    """assess suggests from income.compute_fen's results (compared with the line in whole fen), the calculator from
+    compute()'s: the same category, review flag and reasons, word for word."""
+    from desktop.services import income
+    plain = income.compute(Totals(*(income.yuan_of_fen(f) for f in fen)), size)
+    args = dict(year=2024, line=D(line), rural_average=None if average is None else D(average),
+                poverty_alleviated=alleviated, guarantees=guarantees, risk_types=risks)
+    assert (rules.suggest_category(result=income.compute_fen(fen, size), **args)
+            == rules.suggest_category(result=plain, **args))
