@@ -204,6 +204,16 @@ def test_unchanged_file(source, tmp_path, monkeypatch, layout):
     assert households * 0.8 <= skipped <= households
 
 
+def test_program_upgraded_between_imports(source, tmp_path, monkeypatch):
+    """Another version of the program (or schema) wrote the last import: its households are not taken as read."""
+    book = _export(source, tmp_path / "a.xlsx", "national")
+    upgraded = fingerprint._program
+    skipped, households = _twice(source, tmp_path, book, book, monkeypatch,
+                                 edit=lambda _url: monkeypatch.setattr(
+                                     fingerprint, "_program", lambda s: upgraded(s) + " (upgraded)"))
+    assert households > 0 and skipped == 0
+
+
 def _keyed(rows: list[bytes], key: tuple[str, int]) -> list[tuple[int, bytes]]:
     """(index, 户编号 cell) of the rows below the header that have one."""
     letters, header = key

@@ -43,6 +43,8 @@ from .. import access
 from .measure import LIMITS, _Stream, col_letters
 
 RUN_KEY = "import_fingerprint_run"
+STORED = ("household_no", "household_id", "rawkey", "digest", "noted", "members", "measures", "lines", "income",
+          "ids")  # the columns of import_fingerprint that store() writes, in the order of states()' rows
 HOLD_BYTES = 96 << 20  # rows of households to be read that the first pass keeps (more: read again on the second)
 REGISTER_TABLES = frozenset({"household", "member", "member_event", "measure", "income_record", "income_line",
                              "region"})
@@ -326,14 +328,23 @@ def load(session: Session, year: int, user) -> Prior | None:
         run = json.loads(raw)
     except ValueError:
         return None
-    if run.get("year") != year:
-        return None
+    if run.get("year") != year or run.get("program") != _program(session):
+        return None  # another year, or another version of the program converted the last import: read whole
     touched = _touched(session, run)
     if touched is None:
         return None
     states = {st.rawkey: st for st in session.execute(select(ImportFingerprint.__table__))}  # (rows, not objects)
     ids = dict(session.execute(select(Household.household_no, Household.id)).all())
     return Prior(run, states, touched, ids)
+
+
+def _program(session: Session) -> str:
+    """The program's version and its schema: what the stored households were converted and written by. After an
+    upgrade (a conversion corrected, a migration that rewrote register rows without audit entries) nothing is
+    skipped."""
+    from ... import __version__
+    from ..db import head_revision
+    return f"{__version__} {head_revision(session.get_bind())}"
 
 
 def _touched(session: Session, run: dict) -> set[int] | None:
@@ -414,9 +425,10 @@ def rows_of(data) -> dict[str, list[tuple[str, int]]]:
     return out
 
 
-def states(data, sc: Scan, household_ids: dict[str, int]) -> tuple[dict[str, ImportFingerprint], bool]:
-    """What to store for each household of `data` (those read); and whether the file as a whole said something that
-    may come from any row (hidden rows or columns, removed characters): then every household is noted."""
+def states(data, sc: Scan, household_ids: dict[str, int]) -> tuple[dict[str, tuple], bool]:
+    """What to store for each household of `data` (those read), a row in the order of STORED; and whether the file
+    as a whole said something that may come from any row (hidden rows or columns, removed characters): then every
+    household is noted."""
     from .layout import sheet
     everything = any(ps.hidden_rows or ps.hidden_columns or ps.stripped for ps in data.read)
     M, MS = sheet("member"), sheet("measure")
@@ -461,9 +473,8 @@ def states(data, sc: Scan, household_ids: dict[str, int]) -> tuple[dict[str, Imp
             noted = True  # two rows of one measure: their updates depend on each other
         lines = data.lines.get(no, [])
         income = bool(lines) or any(hv[i] is not None for i in items)
-        out[no] = ImportFingerprint(household_no=no, household_id=hid, rawkey=key or b"", digest=sc.digest(key)
-                                    if key is not None else b"", noted=noted, members=len(members),
-                                    measures=len(measures), lines=len(lines), income=income, ids=",".join(ids))
+        out[no] = (no, hid, key or b"", sc.digest(key) if key is not None else b"", noted, len(members),
+                   len(measures), len(lines), income, ",".join(ids))  # a row, not an ORM object (20,000 of them)
     return out, everything
 
 
@@ -491,10 +502,9 @@ def store(session: Session, data, sc: Scan | None, skipped: dict[str, ImportFing
     gone = [no for no in stored if no not in keep]
     for start in range(0, len(gone), 900):
         conn.execute(delete(T).where(T.c.household_no.in_(gone[start:start + 900])))
-    cols = ("household_no", "household_id", "rawkey", "digest", "noted", "members", "measures", "lines", "income",
-            "ids")
-    bulk_insert(session, T, cols, [tuple(getattr(st, c) for c in cols) for st in fresh.values()])
-    run = json.dumps({"year": year, "digest": sc.file_digest.hex(), "sheets": sc.sheets, "first_on": sc.first_on,
+    bulk_insert(session, T, STORED, list(fresh.values()))
+    run = json.dumps({"year": year, "program": _program(session), "digest": sc.file_digest.hex(),
+                      "sheets": sc.sheets, "first_on": sc.first_on,
                       "audit_from": audit_from, "audit_count": audit_count, "summary": summary}, ensure_ascii=False)
     A = AppSetting.__table__
     if run_exists:
