@@ -399,16 +399,29 @@ def cmd_import(a) -> int:
     if result.findings_note:
         print(result.findings_note)
     elif result.findings:
-        from collections import Counter
-
-        from .services.checks import TITLES
-        households = len({f.household_no for f in result.findings})
-        by_code = Counter(f.code for f in result.findings)
-        detail = "；".join(f"{TITLES[c]} {n} 条" for c, n in by_code.most_common())
-        print(f"数据质量检查（不影响导入）：{len(result.findings)} 条问题，涉及 {households} 户：{detail}")
+        print(_findings_line(result.findings, year))
     else:
         print("数据质量检查：导入的户未发现问题")
     return 0
+
+
+FINDING_KINDS_SHOWN = 8  # kinds of finding named after an import; a county file can have sixty
+
+
+def _findings_line(findings, year: int) -> str:
+    """One line after an import: how many findings in how many households, the most frequent kinds with their counts,
+    and where to see the rest (a county file's findings come in dozens of kinds: one line must stay readable)."""
+    from collections import Counter
+
+    from .services.checks import TITLES
+    households = len({f.household_no for f in findings})
+    kinds = Counter(f.code for f in findings).most_common()
+    detail = "；".join(f"{TITLES[c]} {n} 条" for c, n in kinds[:FINDING_KINDS_SHOWN])
+    rest = kinds[FINDING_KINDS_SHOWN:]
+    if rest:
+        detail += f"；……另有 {len(rest)} 类 {sum(n for _c, n in rest)} 条"
+    return (f"数据质量检查（不影响导入）：{len(findings)} 条问题，涉及 {households} 户：{detail}。"
+            f"全部问题见窗口的“数据质量”页，或 python -m desktop check --db … --year {year}")
 
 
 def _ignored_lines(pv) -> list[str]:

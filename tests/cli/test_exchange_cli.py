@@ -145,3 +145,19 @@ def test_the_command_line_says_which_households_a26_leaves_unsettled(tmp_path):
             r["是否参加城乡居民基本医疗保险"], r["是否参加城镇职工基本医疗保险"] = "否", ""
     p = run("import", "--db", db, write_xlsx(tmp_path / "名单.xlsx", grid(rows)), check_code=0)
     assert "1 户名单写明有家庭成员未参加基本医疗保险" in p.stdout and "户 370305001001000001（" in p.stdout
+
+
+def test_the_line_after_an_import_names_the_most_frequent_kinds_and_counts_the_rest():
+    """A county file's check finds dozens of kinds: the line names the eight most frequent and counts the others."""
+    from desktop.cli import FINDING_KINDS_SHOWN, _findings_line
+    from desktop.services.checks import CODES, TITLES, Finding
+
+    kinds = CODES[:FINDING_KINDS_SHOWN + 3]
+    findings = [Finding(code, f"H{k:03d}{j}", None, "…") for k, code in enumerate(kinds) for j in range(20 - k)]
+    line = _findings_line(findings, 2024)
+    assert line.startswith(f"数据质量检查（不影响导入）：{len(findings)} 条问题，涉及 {len(findings)} 户：")
+    assert f"{TITLES[kinds[0]]} 20 条" in line and f"{TITLES[kinds[FINDING_KINDS_SHOWN - 1]]} 13 条" in line
+    assert TITLES[kinds[FINDING_KINDS_SHOWN]] not in line  # the ninth kind is counted, not named
+    assert "……另有 3 类 33 条" in line and "--year 2024" in line
+    few = _findings_line(findings[:20], 2024)
+    assert "另有" not in few and f"{TITLES[kinds[0]]} 20 条" in few
