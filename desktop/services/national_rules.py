@@ -828,10 +828,7 @@ def _compile_many(rules_: list[NationalRule]):
     for i, rule in enumerate(rules_):
         lines.append(f"    if {_condition(rule, consts)}:")
         lines.append(f"        out += ({i},)")
-    lines.append("    return out")
-    env = {"__builtins__": {"any": any, "len": len}, **consts}
-    exec("\n".join(lines), env)  # noqa: S102 - our own data
-    return env["f"]
+    return _compiled(lines, consts)
 
 
 def _compile_members(rules_: list[NationalRule]):
@@ -844,9 +841,13 @@ def _compile_members(rules_: list[NationalRule]):
         lines.append(f"        if {_condition(rule, consts)}:")
         lines.append(f"            if out is None: out = [({i}, m)]")
         lines.append(f"            else: out.append(({i}, m))")
-    lines.append("    return out")
+    return _compiled(lines, consts)
+
+
+def _compiled(lines: list[str], consts: dict):
+    """The function `f` that `lines` define, returning `out`; it sees only the rules' constants, any and len."""
     env = {"__builtins__": {"any": any, "len": len}, **consts}
-    exec("\n".join(lines), env)  # noqa: S102 - our own data
+    exec("\n".join([*lines, "    return out"]), env)  # noqa: S102 - our own data
     return env["f"]
 
 

@@ -347,14 +347,19 @@ def household_batch(township_template, tmp_path_factory):
 
 @pytest.mark.parametrize("rule, pop, bad, good", HOUSEHOLD_CASES)
 def test_household_rules(request, household_batch, rule, pop, bad, good):
-    if household_batch is not None:
-        (bad_no, good_no), findings = household_batch[rule]
+    bad_no, good_no, found = _case(request, household_batch, rule, _household_pair, pop, bad, good)
+    assert bad_no in found and good_no not in found
+
+
+def _case(request, batch, rule, pair, *values) -> tuple[str, str, set[str]]:
+    """A case's two households and those the rule found: from its township's batch, or built alone (no batch)."""
+    if batch is not None:
+        (first, second), findings = batch[rule]
     else:
         b = request.getfixturevalue("b")
-        bad_no, good_no = _household_pair(b, pop, bad, good)
+        first, second = pair(b, *values)
         findings = checks.run_checks(b.s, YEAR, TODAY)
-    found = {f.household_no for f in findings if f.rule == rule}
-    assert bad_no in found and good_no not in found
+    return first, second, {f.household_no for f in findings if f.rule == rule}
 
 
 # risk or 三保障 problem without the matching measure: (rule, population, household fields, measure that answers it)
@@ -388,13 +393,7 @@ def measure_batch(township_template, tmp_path_factory):
 
 @pytest.mark.parametrize("rule, pop, fields, answer", MEASURE_CASES, ids=[c[0] for c in MEASURE_CASES])
 def test_risk_or_guarantee_without_the_matching_measure(request, measure_batch, rule, pop, fields, answer):
-    if measure_batch is not None:
-        (without, with_it), findings = measure_batch[rule]
-    else:
-        b = request.getfixturevalue("b")
-        without, with_it = _measure_pair(b, pop, fields, answer)
-        findings = checks.run_checks(b.s, YEAR, TODAY)
-    found = {f.household_no for f in findings if f.rule == rule}
+    without, with_it, found = _case(request, measure_batch, rule, _measure_pair, pop, fields, answer)
     assert without in found and with_it not in found
 
 
