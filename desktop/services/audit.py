@@ -241,34 +241,26 @@ def append(session: Session, rows: list[dict], write: Callable[[list[dict]], Non
         connection.execute(insert(AuditEntry), rows)
 
 
-def position(session: Session) -> tuple[int, int]:
-    """(the newest stored entry, this transaction's entries waiting for the commit): where the entries added from
-    here on begin (added_since)."""
-    return (session.scalar(select(func.max(AuditEntry.id))) or 0,
-            len(session.connection().info.get(_PENDING, ())))
-
-
-def added_since(session: Session, last: int, waiting: int) -> int:
-    """How many entries this transaction added since position() gave (last, waiting). (On SQLite the transaction
-    holds the write lock, so every entry after `last` is its own; on PostgreSQL they wait for the commit, where they
-    are numbered together.)"""
-    stored = session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.id > last)) or 0
-    return stored + len(session.connection().info.get(_PENDING, ())) - waiting
-
-
 class Count:
-    """How many audit rows of one action this transaction adds from here on, whether they are stored already
-    (SQLite) or wait for the commit (PostgreSQL): `Count(session, "update")` before the work, `.since()` after."""
+    """How many audit rows of one action (None: of any) this transaction adds from here on, whether they are stored
+    already (SQLite) or wait for the commit (PostgreSQL): `Count(session, "update")` before the work, `.since()`
+    after. `.last` is the newest entry stored before: this transaction's entries come after it. (On SQLite the
+    transaction holds the write lock, so every entry after it is its own; on PostgreSQL they wait for the commit,
+    where they are numbered together.)"""
 
-    def __init__(self, session: Session, action: str):
+    def __init__(self, session: Session, action: str | None):
         self.session, self.action = session, action
         self.last = session.scalar(select(func.max(AuditEntry.id))) or 0
         self.waiting = len(session.connection().info.get(_PENDING, ()))
 
     def since(self) -> int:
-        stored = self.session.scalar(select(func.count()).select_from(AuditEntry)
-                                     .where(AuditEntry.id > self.last, AuditEntry.action == self.action)) or 0
+        q = select(func.count()).select_from(AuditEntry).where(AuditEntry.id > self.last)
+        if self.action is not None:
+            q = q.where(AuditEntry.action == self.action)
+        stored = self.session.scalar(q) or 0
         waiting = self.session.connection().info.get(_PENDING, [])[self.waiting:]
+        if self.action is None:
+            return stored + len(waiting)
         return stored + sum(1 for row in waiting if row.get("action") == self.action)
 
 

@@ -82,7 +82,6 @@ RULES = {
     "exchange.importer.preview": "any", "exchange.importer.apply": "any", "exchange.importer.findings_for": "any",
     "exchange.plan.living_elsewhere": "internal",
     "exchange.fingerprint.load": "internal", "exchange.fingerprint.store": "internal",
-    "audit.position": "internal", "audit.added_since": "internal",
     "exchange.writer.bulk_insert": "any", "exchange.writer.page_cache": "any", "exchange.writer.reserve_ids": "any",
     "dataversion.cached": "any", "dataversion.current": "any", "dataversion.uncommitted": "any",
     "dataversion.take_write_lock": "any",

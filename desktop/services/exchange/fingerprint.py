@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from ...models import AppSetting, AuditEntry, Household, ImportFingerprint
 from .. import access
+from ..db import among
 from .measure import LIMITS, _Stream, col_letters
 
 RUN_KEY = "import_fingerprint_run"
@@ -96,7 +97,6 @@ class Shortcut:
 
     scan: Scan
     skipped: dict[str, ImportFingerprint]  # household number → its stored state
-    order: list[str]  # every household number of the file, in the file's order
 
 
 # ---------------------------------------------------------------- the file
@@ -359,10 +359,8 @@ def _touched(session: Session, run: dict) -> set[int] | None:
         return None
     first = own - count + 1
     out: set[int] = set()
-    for eid, table, hid in session.execute(select(AuditEntry.id, AuditEntry.table_name, AuditEntry.household_id)
-                                           .where(AuditEntry.id > start)):
-        if first <= eid <= own or table not in REGISTER_TABLES:
-            continue
+    for hid in session.scalars(select(AuditEntry.household_id).where(  # (not the import's own entries: many)
+            AuditEntry.id > start, ~AuditEntry.id.between(first, own), AuditEntry.table_name.in_(REGISTER_TABLES))):
         if hid is None:
             return None
         out.add(hid)
@@ -371,19 +369,11 @@ def _touched(session: Session, run: dict) -> set[int] | None:
 
 def skippable(prior: Prior, sc: Scan) -> dict[bytes, ImportFingerprint]:
     """The file's households that need not be read: 户编号 cell → stored state."""
-    run = prior.run
-    if run.get("digest") != sc.file_digest.hex():
+    if prior.run.get("digest") != sc.file_digest.hex():
         return {}
-    out = {}
-    for key, h in sc.groups.items():
-        if key in sc.poisoned:
-            continue
-        st = prior.states.get(key)
-        if st is None or st.noted or st.household_id in prior.touched or prior.ids.get(st.household_no) \
-                != st.household_id or st.digest != h.digest():
-            continue
-        out[key] = st
-    return out
+    hold = holder(prior)
+    return {key: prior.states[key] for key, h in sc.groups.items()
+            if key not in sc.poisoned and not hold(key) and prior.states[key].digest == h.digest()}
 
 
 def holder(prior: Prior) -> Callable[[bytes], bool]:
@@ -425,10 +415,9 @@ def rows_of(data) -> dict[str, list[tuple[str, int]]]:
     return out
 
 
-def states(data, sc: Scan, household_ids: dict[str, int]) -> tuple[dict[str, tuple], bool]:
-    """What to store for each household of `data` (those read), a row in the order of STORED; and whether the file
-    as a whole said something that may come from any row (hidden rows or columns, removed characters): then every
-    household is noted."""
+def states(data, sc: Scan, household_ids: dict[str, int]) -> dict[str, tuple]:
+    """What to store for each household of `data` (those read), a row in the order of STORED. When the file as a whole
+    said something that may come from any row (hidden rows or columns, removed characters), every household is noted."""
     from .layout import sheet
     everything = any(ps.hidden_rows or ps.hidden_columns or ps.stripped for ps in data.read)
     M, MS = sheet("member"), sheet("measure")
@@ -475,7 +464,7 @@ def states(data, sc: Scan, household_ids: dict[str, int]) -> tuple[dict[str, tup
         income = bool(lines) or any(hv[i] is not None for i in items)
         out[no] = (no, hid, key or b"", sc.digest(key) if key is not None else b"", noted, len(members),
                    len(measures), len(lines), income, ",".join(ids))  # a row, not an ORM object (20,000 of them)
-    return out, everything
+    return out
 
 
 def store(session: Session, data, sc: Scan | None, skipped: dict[str, ImportFingerprint], year: int,
@@ -494,9 +483,8 @@ def store(session: Session, data, sc: Scan | None, skipped: dict[str, ImportFing
             conn.execute(delete(AppSetting.__table__).where(AppSetting.__table__.c.key == RUN_KEY))
         return
     ids = dict(session.execute(select(Household.household_no, Household.id)
-                               .where(Household.household_no.in_(list(data.households)))).all()) \
-        if len(data.households) <= 900 else dict(session.execute(select(Household.household_no, Household.id)).all())
-    fresh, _everything = states(data, sc, ids)
+                               .where(among(Household.household_no, data.households))).all())
+    fresh = states(data, sc, ids)
     keep = set(skipped)
     stored = set(session.scalars(select(ImportFingerprint.household_no)))
     gone = [no for no in stored if no not in keep]

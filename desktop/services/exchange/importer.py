@@ -370,9 +370,9 @@ def _shortcut(book: Book, prior: fingerprint.Prior, year: int) -> fingerprint.Sh
     skip = fingerprint.skippable(prior, sc)
     if not skip:
         sc.held = {}  # (the rows kept for a shortened read: the whole file is read)
-        return fingerprint.Shortcut(sc, {}, [])
+        return fingerprint.Shortcut(sc, {})
     book.subset = fingerprint.reduced(book, sc, set(skip))
-    return fingerprint.Shortcut(sc, {st.household_no: st for st in skip.values()}, [])
+    return fingerprint.Shortcut(sc, {st.household_no: st for st in skip.values()})
 
 
 def _fingerprints(book: Book, data: Data, year: int | None, cut: fingerprint.Shortcut | None,
@@ -787,7 +787,7 @@ def _apply(session: Session, pv: Preview, as_of: date | None, progress: Progress
     if issues or plan is None:
         raise ExchangeError("数据库在预览之后已有变化，请重新预览：" + "；".join(i.text() for i in issues.items[:5]))
     writer = Writer(session, data, plan, pv.year, as_of, progress, cancelled, source_file=pv.path.name)
-    audit_from, waiting = audit.position(session)
+    entries = audit.Count(session, None)  # this import's own: where they begin and how many (fingerprint.store)
     changes = audit.Count(session, "update")
     with page_cache(session):
         writer.regions()
@@ -800,8 +800,7 @@ def _apply(session: Session, pv: Preview, as_of: date | None, progress: Progress
                f"{writer.members_new} 人，更新 {updated} 户")
     audit.record(session, "import", "household", new=summary)
     session.flush()
-    ours = audit.added_since(session, audit_from, waiting)
-    fingerprint.store(session, data, data.scan, data.unchanged, pv.year, audit_from, ours, summary)
+    fingerprint.store(session, data, data.scan, data.unchanged, pv.year, entries.last, entries.since(), summary)
     _refresh_statistics(session, writer.households_new)
     result = ImportResult(
         path=pv.path, year=pv.year, households_new=writer.households_new, households_updated=updated,
@@ -827,8 +826,8 @@ def _still_unchanged(session: Session, data: Data, year: int, user: CurrentUser)
     prior = fingerprint.load(session, year, user)
     if prior is None:
         return False
-    return all(prior.ids.get(no) == st.household_id and st.household_id not in prior.touched
-               for no, st in data.unchanged.items())
+    hold = fingerprint.holder(prior)
+    return not any(hold(st.rawkey) for st in data.unchanged.values())
 
 
 def _own_bump_only(before: tuple[int, int], now: tuple[int, int] | None) -> bool:
