@@ -385,9 +385,6 @@ class HH:
     def __getattr__(self, name):  # the 风险消除后 facts by their field names (after_a28 …)
         if name.startswith("after_"):
             return self.after.get(name)
-        if name == "watch":
-            self.watch = _watch_of(self)
-            return self.watch
         raise AttributeError(name)
 
 

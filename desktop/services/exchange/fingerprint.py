@@ -41,7 +41,9 @@ from sqlalchemy.orm import Session
 from ...models import AppSetting, AuditEntry, Household, ImportFingerprint
 from .. import access
 from ..db import among
+from .measure import _ROW_CANON as _ROWNO
 from .measure import LIMITS, _Stream, col_letters
+from .reader import _DIMENSION_TAG, _SHEET_DATA
 
 RUN_KEY = "import_fingerprint_run"
 STORED = ("household_no", "household_id", "rawkey", "digest", "noted", "members", "measures", "lines", "income",
@@ -51,9 +53,6 @@ REGISTER_TABLES = frozenset({"household", "member", "member_event", "measure", "
                              "region"})
 FILE_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/sharedStrings.xml", "xl/styles.xml")
 _NUM = re.compile(rb'( r="[A-Z]{0,3})\d+"')
-_ROWNO = re.compile(rb'<row r="(\d+)"')
-_SHEET_DATA = re.compile(rb"<sheetData\b[^>]*>")
-_DIMENSION_TAG = re.compile(rb"<dimension\b[^>]*/>")
 _EMPTY_ROW = re.compile(rb"<row\b[^>]*/>")
 
 
