@@ -117,11 +117,12 @@ def _file_digest(z: zipfile.ZipFile, parts: dict[str, str], sheets: dict[str, tu
 
 
 def scan(book, sheets: dict[str, tuple[int, str]], year: int, first_on: str | None,
-         hold: Callable[[bytes], bool] | None = None) -> Scan | None:
+         hold: Callable[[bytes], bool] | None = None, last_digest: str | None = None) -> Scan | None:
     """Cut and fingerprint the rows of `sheets` (sheet → header row, 户编号 column letters). None when the file is not
     an .xlsx written as Excel writes it, or a sheet is read row by row (sparse): then nothing is skipped.
     `hold(key)`: the household's rows are read whatever its fingerprint (kept here, so that only the households
-    whose fingerprint alone differs need a second pass, reduced())."""
+    whose fingerprint alone differs need a second pass, reduced()); not when the file's digest is not `last_digest`
+    (the last import's): then nothing is skipped and every household is read anyway."""
     if book.kind != "xlsx" or not sheets:
         return None
     parts = {name: book._zip_parts.get(name) for name in sheets}
@@ -129,6 +130,8 @@ def scan(book, sheets: dict[str, tuple[int, str]], year: int, first_on: str | No
         return None  # (is_sparse: the guards' scan of every sheet, before any of its bytes is read here)
     with zipfile.ZipFile(book.path) as z:
         out = Scan(_file_digest(z, parts, sheets, year), dict(sheets), first_on=first_on)
+        if last_digest is not None and out.file_digest.hex() != last_digest:
+            hold = None
         try:
             for name in [sh.name for sh in book.sheets if sh.name in sheets]:
                 _scan_sheet(z, book, name, parts[name], sheets[name][1], out, hold)

@@ -364,7 +364,7 @@ def _shortcut(book: Book, prior: fingerprint.Prior, year: int) -> fingerprint.Sh
     sheets = {name: (int(v[0]), str(v[1])) for name, v in (run.get("sheets") or {}).items()}
     if not sheets or any(name not in book.sheet_names for name in sheets):
         return None
-    sc = fingerprint.scan(book, sheets, year, run.get("first_on"), fingerprint.holder(prior))
+    sc = fingerprint.scan(book, sheets, year, run.get("first_on"), fingerprint.holder(prior), run.get("digest"))
     if sc is None:
         return None
     skip = fingerprint.skippable(prior, sc)
