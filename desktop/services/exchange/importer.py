@@ -268,7 +268,7 @@ def _describe(result: Preview, data: Data) -> None:
     """Which layout, how many people, what is kept, converted and left out (the wizard shows it)."""
     result.layout = data.layout
     result.sheets_read = [ps.name for ps in data.read]
-    result.people = sum(len(v) for v in data.members.values()) + sum(st.members for st in data.unchanged.values())
+    result.people = sum(len(v) for v in data.members.values()) + data.skipped("members")
     kept, converted, left, ignored = [], [], [], []
     for ps in data.read:
         conv = set(ps.converted)
@@ -687,9 +687,7 @@ def _resolve(session: Session, data: Data, issues: Issues, user: CurrentUser | N
         near = close_village(vname, names)
         if near is not None:
             plan.close_villages.append((vname, near))
-    if data.unchanged:  # skipped as unchanged since the last import (fingerprint.py): updated, nothing to do
-        plan.unchanged = {no: st.household_id for no, st in data.unchanged.items()}
-        plan.members_updated += sum(st.members for st in data.unchanged.values())
+    plan.members_updated += data.skipped("members")  # left out as unchanged (fingerprint.py): updated, nothing to do
     mem = data.sheets["member"]
     i_id = mem.sheet.index("id_number")
     known = _existing_numbers(session, list(existing.values()))
@@ -725,13 +723,12 @@ def _count(result: Preview, data: Data, plan: Plan | None) -> None:
     if plan is None:
         return
     result.households_new = len(plan.new)
-    result.households_updated = len(plan.existing) + len(plan.unchanged)
+    result.households_updated = len(plan.existing) + len(data.unchanged)
     result.members_new = plan.members_new
     result.members_updated = plan.members_updated
-    same = data.unchanged.values()
-    result.measures = sum(len(v) for v in data.measures.values()) + sum(st.measures for st in same)
-    result.income_households = sum(1 for no in data.households if _has_income(data, no)) + sum(st.income for st in same)
-    result.income_lines = sum(len(v) for v in data.lines.values()) + sum(st.lines for st in same)
+    result.measures = sum(len(v) for v in data.measures.values()) + data.skipped("measures")
+    result.income_households = sum(1 for no in data.households if _has_income(data, no)) + data.skipped("income")
+    result.income_lines = sum(len(v) for v in data.lines.values()) + data.skipped("lines")
     result.villages_to_create = list(plan.villages_to_create)
     result.groups_to_create = [f"{v} {g}" for v, g in plan.groups_to_create]
 
@@ -794,8 +791,8 @@ def _apply(session: Session, pv: Preview, as_of: date | None, progress: Progress
         writer.insert_new()
         writer.update_existing()
     changed = changes.since()
-    updated = len(plan.existing) + len(plan.unchanged)
-    writer.members_updated += sum(st.members for st in data.unchanged.values())
+    updated = len(plan.existing) + len(data.unchanged)
+    writer.members_updated += data.skipped("members")
     summary = (f"Excel 导入“{pv.path.name}”（{pv.year} 年收入）：新增 {writer.households_new} 户 "
                f"{writer.members_new} 人，更新 {updated} 户")
     audit.record(session, "import", "household", new=summary)

@@ -34,6 +34,11 @@ class Data:
     order: list[str] | None = None
     scan: object = None
 
+    def skipped(self, count: str) -> int:
+        """A count (members, measures, lines, income) summed over the households left out as unchanged: what they
+        add to the preview's and the result's figures."""
+        return sum(getattr(st, count) for st in self.unchanged.values())
+
 
 @dataclass
 class Plan:
@@ -49,7 +54,6 @@ class Plan:
     members_new: int = 0
     members_updated: int = 0
     close_villages: list[tuple[str, str]] = field(default_factory=list)  # (name in the file, existing name)
-    unchanged: dict[str, int] = field(default_factory=dict)  # households of the file skipped (fingerprint.py): id
 
 
 def living_elsewhere(session, data: Data, issues) -> None:
