@@ -591,15 +591,23 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
         m.work_place = (m.work_place_raw.strip() or None) if m.work_place_raw else None
         m.absence = (m.absence_raw.strip() or None) if m.absence_raw else None
         m.id_number = number = m.id_number or ""
-        # what every member's checks read (our ID codes, ages): worked out here rather than on first use. An 18-digit
-        # number (nearly all) the way _IdParts.parts does it, written out: once per member
-        if len(number) == 18 and number.isdigit() and number.isascii():
+        # what every member's checks read (our ID codes, ages): worked out here rather than on first use. A number of
+        # 18, 20 or 22 ASCII digits, X only as the check digit (nearly all: one in eleven ends in X, cards are 20
+        # long), is its own normal form: worked out the way _IdParts.parts does it, written out, once per member
+        n = len(number)
+        if (n == 18 or n == 20 or n == 22) and number.isascii() and number[:17].isdigit() and (
+                (tail := number[17:]).isdigit() or (tail[0] == "X" and (n == 18 or tail[1:].isdigit()))):
             m.norm = number
             got = id_dates[number[6:14]]
             m.born, m.age = got[0], got[1]
             # the check digit's weighted sum mod 11: the weights are 2**(17-i) mod 11 and 13 ≡ 2 (mod 11), so it is
             # twice the first 17 digits read in base 13 (one int() in C instead of 17 products)
-            m.id_fault = None if _CHECK[2 * int(number[:17], 13) % 11] == number[17] else "checksum18"
+            if _CHECK[2 * int(number[:17], 13) % 11] == number[17]:
+                m.id_fault = None
+            else:
+                m.id_fault = "checksum18" if n == 18 else "checksum_card"
+            if n != 18 or tail == "X":  # not plain 18 digits: normalize_id(number) is number itself
+                irregular.add(number)
         else:
             if number.isascii():
                 m.norm = number if number.isdigit() else number.replace(" ", "").upper()
