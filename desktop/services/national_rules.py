@@ -392,7 +392,10 @@ def _watch_of(h: HH) -> dict:
     """The should-be-monitored rules the household meets ({rule number: fact}), worked out once for the three rules
     that ask (load_facts sets h.watch None: worked out when first asked, see _watch)."""
     a = h.assessment
-    return dict(should_be_monitored(a)) if a is not None else _NO_AFTER
+    if a is None:
+        return _NO_AFTER
+    found = should_be_monitored(a)
+    return dict(found) if found else _NO_AFTER  # the shared empty dict for the many that meet none
 
 
 def _watch(h: HH) -> dict:
@@ -455,6 +458,27 @@ def _json_list(text) -> tuple:
     return tuple(json.loads(text)) if text and text != "[]" else ()
 
 
+def _household_select(household_ids: list[int] | None, open_only: bool):
+    """The households' cells a check reads (load_facts; bench/bench_rules.py times the driver's rows of it alone)."""
+    H = Household
+    q = select(H.id, H.household_no, H.monitoring_status, H.a4_poverty_alleviated, H.a23_housing_unsafe,
+               H.a24_school_dropout, H.a25_water_unsafe, type_coerce(H.a27_risk_types, String),
+               H.a27_other_note, type_coerce(H.a27a_disaster_types, String), H.identified_on, H.a53_removal_way,
+               H.a54_removed_on, H.whole_no_labor_guarantee, H.phone, H.a55_contact_person, H.contact_phone,
+               or_(*[getattr(H, f).is_not(None) for f in AFTER_KEYS]), H.a3_category, H.closed_on.is_not(None))
+    if household_ids is not None:
+        return q.where(among(H.id, household_ids))
+    return q.where(H.closed_on.is_(None)) if open_only else q
+
+
+def _member_select(point: date, dialect: str):
+    """The members' cells a check reads, the code and yes/no cells as one packed text (_packed), every member of the
+    register (load_facts narrows it for a small subset; bench/bench_rules.py times the driver's rows of it alone)."""
+    M = Member
+    return select(M.id, M.household_id, M.name, M.id_number, M.work_place, M.phone, M.public_post_months,
+                  M.school_absence_reason, M.work_months, _packed(point, dialect))
+
+
 def load_facts(session: Session, year: int, as_of: date, assessments: dict, household_ids: list[int] | None,
                point: date, line: Decimal, thresholds: dict, *, open_only: bool = False) -> Facts:
     """Households, members and measures in three queries (JSON cells read as text, parsed only when not empty).
@@ -468,15 +492,7 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
 def _load_facts(session: Session, year: int, as_of: date, assessments: dict, household_ids: list[int] | None,
                 point: date, line: Decimal, thresholds: dict, open_only: bool) -> Facts:
     H = Household
-    q = select(H.id, H.household_no, H.monitoring_status, H.a4_poverty_alleviated, H.a23_housing_unsafe,
-               H.a24_school_dropout, H.a25_water_unsafe, type_coerce(H.a27_risk_types, String),
-               H.a27_other_note, type_coerce(H.a27a_disaster_types, String), H.identified_on, H.a53_removal_way,
-               H.a54_removed_on, H.whole_no_labor_guarantee, H.phone, H.a55_contact_person, H.contact_phone,
-               or_(*[getattr(H, f).is_not(None) for f in AFTER_KEYS]), H.a3_category, H.closed_on.is_not(None))
-    if household_ids is not None:
-        q = q.where(among(H.id, household_ids))
-    elif open_only:
-        q = q.where(H.closed_on.is_(None))
+    q = _household_select(household_ids, open_only)
     households: dict[int, HH] = {}
     with_after: list[HH] = []  # households with a 风险消除后 block (the removed ones), read in a second query
     unremoved = rules.UNREMOVED
@@ -541,8 +557,7 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
     # the code and yes/no cells of a member as ONE text (the database joins them): a county has a few thousand
     # distinct combinations, each split once (_Packed), instead of 19 cells per member turned into objects
     dialect = session.get_bind().dialect.name
-    mq = select(M.id, M.household_id, M.name, M.id_number, M.work_place, M.phone, M.public_post_months,
-                M.school_absence_reason, M.work_months, _packed(point, dialect))
+    mq = _member_select(point, dialect)
     if subset and len(households) < 5000:
         mq = mq.where(M.household_id.in_(list(households)))
     by_number: dict[str, list] = defaultdict(list)
