@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from desktop.models import Household, Member
@@ -204,3 +205,14 @@ def test_the_batched_rules_find_what_each_rule_alone_finds(b):
     # the comparison covers member and household rules of several populations, the should-be-monitored ones too
     assert len(rules_hit) >= 25 and {"1_02_006", "1_02_003"} <= rules_hit
     assert any(x[2] is not None for x in fast) and any(x[2] is None for x in fast)
+
+
+def test_a_code_cell_holding_the_packed_separator_is_an_error_not_a_misread(b):
+    """The packed text separates cells by \\x1f (the importer and the forms drop control characters): a cell that
+    holds one anyway (a row written by other means) stops the check with a message, never shifts the cells."""
+    hid = b.household(no="S001")
+    b.raw_member(hid, "控制字符", make_id(AREA, date(1980, 1, 2), 941, "1"), "01", "1", ethnicity="01\x1f02")
+    ys = assess.year_settings(b.s, YEAR)
+    with pytest.raises(national_rules.RulesError, match="控制字符"):
+        national_rules.load_facts(b.s, YEAR, TODAY, {}, None, ys.status_time_point, ys.monitoring_line,
+                                  ys.thresholds, open_only=True)
