@@ -211,7 +211,7 @@ def test_a_code_cell_holding_the_packed_separator_is_an_error_not_a_misread(b):
     """The packed text separates cells by \\x1f (the importer and the forms drop control characters): a cell that
     holds one anyway (a row written by other means) stops the check with a message, never shifts the cells."""
     hid = b.household(no="S001")
-    b.raw_member(hid, "控制字符", make_id(AREA, date(1980, 1, 2), 941, "1"), "01", "1", ethnicity="01\x1f02")
+    b.raw_member(hid, "控制字符", make_id(AREA, date(1980, 1, 2), 941, "1"), "01", "1", ethnicity="0\x1f1")
     ys = assess.year_settings(b.s, YEAR)
     with pytest.raises(national_rules.RulesError, match="控制字符"):
         national_rules.load_facts(b.s, YEAR, TODAY, {}, None, ys.status_time_point, ys.monitoring_line,
