@@ -178,10 +178,10 @@ class _Rows:
 class Tap:
     """The fingerprints' share of the guards' pass over a sheet (measure._scan_sheet hands it each piece of rows the
     guards have passed; Book.tap): each row cut out, its number taken out and hashed on its own, its 户编号 cell kept
-    under each candidate column — the header is not known yet, so the columns where the layouts put 户编号
-    (candidates()) and, at a re-import, the last import's. scan() groups the rows into households once the header
-    is known; a sheet whose 户编号 stands elsewhere is read once more. One decompression and one cut of each sheet
-    instead of two (a county's national list is 508 MB of XML)."""
+    under each candidate column — the header is not known yet, so the column where the file's layout (told by its
+    sheet names) puts 户编号 (candidates()) and, at a re-import, the last import's. scan() groups the rows into
+    households once the header is known; a sheet whose 户编号 stands elsewhere is read once more. One decompression
+    and one cut of each sheet instead of two (a county's national list is 508 MB of XML)."""
 
     def __init__(self, letters):
         self.letters = sorted({x.encode() for x in letters})
@@ -203,22 +203,22 @@ class Tap:
     def __call__(self, name: str) -> Callable[[bytes], None]:
         rows = self.sheets[name] = _Rows(name, self.letters)
         rows.armed = self.armed.get(name)
-        return lambda piece: self._feed(rows, piece)
+        return lambda piece, plain=False: self._feed(rows, piece, plain)
 
-    def _feed(self, rows: _Rows, piece: bytes) -> None:
+    def _feed(self, rows: _Rows, piece: bytes, plain: bool) -> None:
         if not rows.plain:
             return
         try:
-            self._cut(rows, piece)
+            self._cut(rows, piece, plain)
         except _NotPlain:
             rows.plain = False
             rows.digests, rows.keys, rows.held, rows.seen = {}, {}, [], {}
 
-    def _cut(self, rows: _Rows, piece: bytes) -> None:
+    def _cut(self, rows: _Rows, piece: bytes, plain: bool) -> None:
         digests, seen, armed = rows.digests, rows.seen, rows.armed
         keyed = [(b'<c r="' + col, rows.keys[col]) for col in self.letters]
         blake = hashlib.blake2b
-        for number, row, canon in _rows_of(piece):
+        for number, row, canon in _rows_of(piece, plain):
             n = int(number)
             if canon is not None:
                 digests[n] = blake(canon, digest_size=16).digest()
@@ -299,15 +299,17 @@ class Tap:
         return out
 
 
-def candidates() -> set[str]:
-    """The columns where 户编号 stands in the files this program and the national system write: ours, each sheet's
-    first column (layout.py); the national list, its place in §9.1."""
+def candidates(program: bool) -> set[str]:
+    """The columns where 户编号 stands in the files this program (`program`: each sheet's first column, layout.py)
+    or the national system writes (its place in §9.1)."""
     from .layout import national_columns, sheets
     out = set()
-    for sh in sheets().values():
-        for i, col in enumerate(sh.columns):
-            if col.key == "household_no":
-                out.add(col_letters(i + 1))
+    if program:
+        for sh in sheets().values():
+            for i, col in enumerate(sh.columns):
+                if col.key == "household_no":
+                    out.add(col_letters(i + 1))
+        return out
     for i, nc in enumerate(national_columns()):
         if nc.sheet == "household" and nc.key == "household_no":
             out.add(col_letters(i + 1))
@@ -319,30 +321,42 @@ def _pieces(z, book, name: str, part: str):
     return _Stream(z, info, f"工作表“{name[:40]}”", getattr(book, "limits", LIMITS), b"</row>")
 
 
-def _rows_of(piece: bytes):
+def _rows_of(piece: bytes, plain: bool = False):
     """(row number as bytes, the row's XML, the row's XML without its number or None) of each row of a piece ending
     at </row>. The number is taken out of `<row r="N"` and every `<c r="XN"` by one replace of `N"`, when exactly
-    those hold it (else None: such a row is read, never skipped — a style number or a text that ends as N does)."""
-    if b"<row/" in piece or b":row" in piece or b":c " in piece or b":c>" in piece:
-        raise _NotPlain
-    if b"/>" in piece and _EMPTY_ROW.search(piece):
-        piece = _EMPTY_ROW.sub(b"", piece)  # rows without cells hold nothing
-    rows = piece.count(b"<row")
-    if rows != piece.count(b'<row r="') or piece.count(b"<c") != piece.count(b'<c r="') + piece.count(b"<col"):
-        raise _NotPlain  # a row or cell that does not name its place as Excel writes it
+    those hold it (else None: such a row is read, never skipped — a style number or a text that ends as N does).
+    `plain`: the guards found every cell of the piece written `<c r="…` and no element with a prefix (measure:
+    the same bytes need not be looked through again here)."""
+    if not plain:
+        if b":row" in piece or b":c " in piece or b":c>" in piece:
+            raise _NotPlain
+        if piece.count(b"<c") != piece.count(b'<c r="') + piece.count(b"<col"):
+            raise _NotPlain  # a cell that does not name its place as Excel writes it
     numbers = _ROWNO.findall(piece)
     parts = piece.split(b"</row>")
-    if len(numbers) != len(parts) - 1:
-        raise _NotPlain
+    if len(numbers) != len(parts) - 1 or len(numbers) != piece.count(b"<row"):
+        if b"<row/" in piece:
+            raise _NotPlain
+        if b"/>" in piece and _EMPTY_ROW.search(piece):
+            piece = _EMPTY_ROW.sub(b"", piece)  # rows without cells hold nothing
+            numbers = _ROWNO.findall(piece)
+            parts = piece.split(b"</row>")
+        if len(numbers) != len(parts) - 1 or len(numbers) != piece.count(b"<row"):
+            raise _NotPlain  # a row that does not name its place as Excel writes it
     for number, part in zip(numbers, parts, strict=False):
         row = part if part.startswith(b"<row") else part[part.find(b"<row"):]
-        at = row.find(b">") + 1
-        cells = row[at:]
         end = number + b'"'
-        canon = cells.replace(end, b'"')
-        # each `N"` replaced by `"` is len(N) bytes shorter: as many as there are cells, no more
-        if len(cells) - len(canon) == len(number) * cells.count(b'<c r="'):
-            yield number, row, row[:at].replace(b' r="' + end, b' r="', 1) + canon
+        canon = row.replace(end, b'"')
+        cells = row.count(b'<c r="')
+        # each `N"` replaced by `"` is len(N) bytes shorter: the row's own and one a cell, no more
+        if len(row) - len(canon) == len(number) * (cells + 1):
+            yield number, row, canon
+            continue
+        at = row.find(b">") + 1  # another `N"` in the row's own tag (spans="1:88" in row 88): its cells apart
+        tail = row[at:]
+        canon = tail.replace(end, b'"')
+        if len(tail) - len(canon) == len(number) * cells:
+            yield number, row, row[:at].replace(b' r="' + end, b' r=""', 1) + canon
         else:
             yield number, row, None
 

@@ -287,7 +287,7 @@ def zlib_error():
 
 def scan_xlsx(path: Path, sheet_parts: dict[str, str], limits: Limits = LIMITS, *,
               skip: set[str] | frozenset[str] = frozenset(), parts_done: bool = False,
-              tap: Callable[[str], Callable[[bytes], None] | None] | None = None) -> BookScan:
+              tap: Callable[[str], Callable[[bytes, bool], None] | None] | None = None) -> BookScan:
     """Measure the package and every sheet in `sheet_parts` (sheet name → part); refuse past a limit.
     Unless `parts_done`, every other XML part (but those in `skip`, the sheets measured when they are
     read) is read through once as well: its real size, and no run longer than limits.run_bytes without
@@ -311,7 +311,7 @@ def scan_xlsx(path: Path, sheet_parts: dict[str, str], limits: Limits = LIMITS, 
 
 
 def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: Limits,
-                feed: Callable[[bytes], None] | None = None) -> SheetScan:
+                feed: Callable[[bytes, bool], None] | None = None) -> SheetScan:
     out = SheetScan(sheet, info.filename, compressed=info.compress_size)
     what = f"工作表“{sheet[:40]}”"
     max_row = max_col = 0
@@ -382,7 +382,7 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
                     if len(out.hidden_rows) < 100_000:
                         out.hidden_rows.append(int(r.group(1)))
         if feed is not None:
-            feed(piece)
+            feed(piece, canonical)  # (canonical: every cell written <c r="…, nothing prefixed)
     out.xml_bytes = stream.size
     # rows below beyond.row_bound were not looked at one by one: the grid is reckoned to that bound
     out.max_row, out.max_col = max(max_row, min(beyond.row_bound, 1_048_576)), max_col
