@@ -585,15 +585,16 @@ def states(data, sc: Scan, household_ids: dict[str, int]) -> dict[str, tuple]:
     items = [H.index(item) for item in INCOME_ITEMS]
     noted_nos = getattr(data, "noted", set())
     keyed: dict[str, set[bytes]] = {}
-    by_key: dict[bytes, set[str]] = {}
+    owner: dict[bytes, str] = {}  # 户编号 cell → the first household read with a row under it
+    shared: set[bytes] = set()  # … and the cells under which rows of two households were read
     counted: dict[str, int] = {}
+    nowhere: dict[int, bytes] = {}
     for no, rows in rows_of(data).items():
-        keys = set()
         distinct = set(rows)
-        for sheet_name, row in distinct:
-            key = sc.rows.get(sheet_name, {}).get(row)
-            keys.add(key)
-            by_key.setdefault(key, set()).add(no)
+        keys = {sc.rows.get(sheet_name, nowhere).get(row) for sheet_name, row in distinct}
+        for key in keys:
+            if owner.setdefault(key, no) != no:
+                shared.add(key)
         keyed[no] = keys
         counted[no] = len(distinct)
     out = {}
@@ -605,7 +606,7 @@ def states(data, sc: Scan, household_ids: dict[str, int]) -> dict[str, tuple]:
         key = next(iter(keys)) if len(keys) == 1 else None
         members = data.members.get(no, [])
         measures = data.measures.get(no, [])
-        noted = everything or no in noted_nos or key is None or key in sc.poisoned or by_key.get(key) != {no} \
+        noted = everything or no in noted_nos or key is None or key in sc.poisoned or key in shared \
             or sc.sizes.get(key) != counted[no]
         ids = []
         for _r, mv in members:
