@@ -33,6 +33,7 @@ import json
 import re
 import zipfile
 import zlib
+from array import array
 from collections import namedtuple
 from dataclasses import dataclass, field
 from typing import Callable
@@ -162,13 +163,17 @@ _AGAIN = object()
 
 
 class _Rows:
-    """One sheet's rows as the tap saw them."""
+    """One sheet's rows as the tap saw them, in file order, compactly (a county's national list has 300,000 rows,
+    held while the whole file is read): their numbers, a 16-byte digest each in one bytearray, the 户编号 cell of
+    each under each candidate column (None: no such cell)."""
 
     def __init__(self, name: str, letters: list[bytes]):
         self.name = name
         self.plain = True
-        self.digests: dict[int, bytes | None] = {}  # row → blake2b of its XML without its number (None: not taken out)
-        self.keys: dict[bytes, dict[int, bytes]] = {col: {} for col in letters}  # column → row → 户编号 cell
+        self.numbers = array("q")
+        self.digests = bytearray()  # blake2b of each row's XML without its number (zeros: not taken out)
+        self.unnumbered: set[int] = set()  # positions of the rows whose number could not be taken out
+        self.keys: dict[bytes, list[bytes | None]] = {col: [] for col in letters}  # column → 户编号 cell a row
         self.seen: dict[bytes, bytes] = {}  # one bytes object a household
         self.armed: bytes | None = None  # the 户编号 column whose households' rows are kept (a re-import)
         self.held: list = []  # rows kept: (n, n as bytes, XML, plain, keyed)
@@ -212,38 +217,47 @@ class Tap:
             self._cut(rows, piece, plain)
         except _NotPlain:
             rows.plain = False
-            rows.digests, rows.keys, rows.held, rows.seen = {}, {}, [], {}
+            rows.numbers, rows.digests, rows.keys, rows.held, rows.seen = array("q"), bytearray(), {}, [], {}
 
     def _cut(self, rows: _Rows, piece: bytes, plain: bool) -> None:
-        digests, seen, armed = rows.digests, rows.seen, rows.armed
-        keyed = [(b'<c r="' + col, rows.keys[col]) for col in self.letters]
+        numbers, digests, seen, armed = rows.numbers, rows.digests, rows.seen, rows.armed
+        keyed = [(b'<c r="' + col, rows.keys[col], col == armed) for col in self.letters]
         blake = hashlib.blake2b
+        blank = bytes(16)
         for number, row, canon in _rows_of(piece, plain):
             n = int(number)
+            mine = None
             if canon is not None:
-                digests[n] = blake(canon, digest_size=16).digest()
-                for tag, keys in keyed:
+                digests += blake(canon, digest_size=16).digest()
+                for tag, keys, is_armed in keyed:
                     key = _key(canon, tag + b'"')
                     if key is not None:
-                        keys[n] = seen.setdefault(key, key)
+                        key = seen.setdefault(key, key)
+                    keys.append(key)
+                    if is_armed:
+                        mine = key
             else:
-                digests[n] = None
+                rows.unnumbered.add(len(numbers))
+                digests += blank
                 end = number + b'"'
-                for tag, keys in keyed:
+                for tag, keys, is_armed in keyed:
                     key = _key(row, tag + end)
                     if key is not None:
-                        keys[n] = seen.setdefault(key, key)
+                        key = seen.setdefault(key, key)
+                    keys.append(key)
+                    if is_armed:
+                        mine = key
+            numbers.append(n)
             if armed is None:
                 continue
-            key = rows.keys[armed].get(n)
-            if key is None:
+            if mine is None:
                 rows.held.append((n, number, row, canon is not None, False))
                 continue
             if self.hold is None:
                 continue
-            h = rows.holds.get(key)
+            h = rows.holds.get(mine)
             if h is None:
-                h = rows.holds[key] = self.hold(key)
+                h = rows.holds[mine] = self.hold(mine)
             if h:
                 rows.held.append((n, number, row, canon is not None, True))
                 self.held_bytes += len(row)
@@ -275,8 +289,8 @@ class Tap:
             keys = rows.keys[sheets[name][1].encode()]
             mark = b"\0sheet " + name.encode() + b"\0"
             at = out.rows.setdefault(name, {})
-            for n, d in rows.digests.items():
-                key = keys.get(n)
+            digests, unnumbered = rows.digests, rows.unnumbered
+            for i, (n, key) in enumerate(zip(rows.numbers, keys, strict=True)):
                 if key is None:
                     continue
                 h = groups.get(key)
@@ -285,10 +299,10 @@ class Tap:
                     sizes[key] = 1
                 else:
                     sizes[key] += 1
-                if d is None:
+                if i in unnumbered:
                     poisoned.add(key)
                 else:
-                    h.update(mark + d)
+                    h.update(mark + digests[16 * i:16 * i + 16])
                 at[n] = key
             if rows.armed is not None:
                 out.held[name] = rows.held
