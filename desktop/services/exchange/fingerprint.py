@@ -5,16 +5,17 @@ cell costs more than the target for the whole re-import, so the rows of an uncha
 the worksheet's XML itself, before anything is converted:
 
 - Each sheet that holds households (the national one-row-a-person sheets; ours: 户信息, 家庭成员, 帮扶措施, 收入明细)
-  is streamed (measure._Stream: the same limits as the guards) and cut into rows. A row's bytes are made
-  independent of its place — the row number in `<row r=…>` and in each cell reference are removed, the column
-  letters kept — and the rows are grouped by the 户编号 cell as the XML holds it (a shared-string index, a number or
-  an inline string). A household's fingerprint covers all its rows on every sheet, in order.
+  is cut into rows on the guards' own pass over it (Tap, fed by measure._scan_sheet through Book.tap; a sheet the
+  tap could not follow is streamed once more, with the same limits). A row's bytes are made independent of its
+  place — the row number in `<row r=…>` and in each cell reference are removed, the column letters kept — and
+  hashed; the rows are grouped by the 户编号 cell as the XML holds it (a shared-string index, a number or an inline
+  string). A household's fingerprint covers all its rows on every sheet, in order.
 - Rows refer to the shared strings and styles by index, so they are comparable only while those parts (and the
   workbook part: sheet names, visibility, 1904 dates) are byte for byte the same: the file digest. Otherwise
   nothing is skipped (the whole file is read as before) and the new file's fingerprints are stored.
 - The last import stores, per household, the fingerprint, the 户编号 cell, the counts the preview and summary show,
-  its members' ID numbers, and whether the import said anything about it (noted); and where its own audit
-  entries lie.
+  its members' ID numbers, and whether the import said anything about it (noted) — all households packed into one
+  value (pack) — and where its own audit entries lie.
 
 A household is skipped at a re-import — its rows are not converted, compared or written — only when its
 fingerprint and 户编号 cell are those stored, the file digest, year and header rows are those of the last import,
