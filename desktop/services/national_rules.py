@@ -380,7 +380,7 @@ class HH:
     __slots__ = ("id", "no", "status", "poverty", "a23", "a24", "a25", "a26", "risks", "other_note", "disasters",
                  "identified_on", "way", "removed_on", "whole_guarantee", "phone", "contact_person", "contact_phone",
                  "after", "pops", "members", "everyone", "measures", "measure_cats", "assessment", "phone_11",
-                 "phone_mobile", "watch", "category", "closed")
+                 "phone_mobile", "watch", "category", "closed", "mmask")
 
     def __getattr__(self, name):  # the 风险消除后 facts by their field names (after_a28 …)
         if name.startswith("after_"):
@@ -532,6 +532,7 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
         h.members, h.everyone, h.measures = [], [], []
         h.assessment = assessments.get(h.id)
         h.watch = None  # worked out when a should-be-monitored rule asks (_watch)
+        h.mmask = 0  # the living members' masks ORed (_member_masks)
         households[h.id] = h
 
     aq = select(H.id, *[getattr(H, f) for f in AFTER_KEYS])
@@ -599,7 +600,7 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
         m.household_id = h.id  # the household's own int object, not one more per member
         (m.sex, m.relation, m.ethnicity, m.education, m.school, m.health, m.disability_grade, m.labor, m.work_region,
          m.a20, m.a21, m.status, m.a17, m.res, m.emp, m.a18, m.a19, m.a19e, alive, m.in_school, m.medical,
-         m.resident_no) = unpack[packed]
+         m.resident_no, masks) = unpack[packed]
         m.post, m.post_kinds, m.items = False, 0, _NO_ITEMS
         # the text cells as the rules read them (_text): stripped, blank as none
         m.phone = (m.phone_raw.strip() or None) if m.phone_raw else None
@@ -623,7 +624,9 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
                 m.id_fault = "checksum18" if n == 18 else "checksum_card"
             if n != 18 or tail == "X":  # not plain 18 digits: normalize_id(number) is number itself
                 irregular.add(number)
+            card = n != 18
         else:
+            card = True  # for the masks below: a number spelt oddly may be any card
             if number.isascii():
                 m.norm = number if number.isdigit() else number.replace(" ", "").upper()
             else:
@@ -636,17 +639,23 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
         if m.work_region is not None or m.work_place_raw is not None:
             m.works = True
             m.mobile = m.phone is not None and bool(MOBILE.match(m.phone))  # read by 2_12_007 for every worker
+            mask = masks[1] if m.mobile else masks[2]
         else:
             m.works = False
+            mask = masks[0]
+        if card:  # the masks are those of a member without a 残疾人证 (card, limb_severe false)
+            mask = -1
         mine = per_member.get(m.id)
         if mine:
             posts = {x.item or "其他" for x in mine if x.category == "A42"}
             m.post, m.post_kinds = bool(posts), len(posts)
             m.items = frozenset([f"{x.category}:{x.item}" for x in mine] + [f"{x.category}:*" for x in mine])
+            mask = -1  # measures of their own: every rule may hold
         h.everyone.append(m)
         if alive:
             m.alive = True
             h.members.append(m)
+            h.mmask |= mask
             if whole:
                 if number in twice:  # _hold, written out
                     first = holders.get(number)
@@ -773,8 +782,30 @@ class _Packed(dict):
         a17, res, emp = flags[0], flags[1], flags[2]
         derived = (codes_[4] in self.in_school, _medical_of(res, emp, a17),
                    res is False or (res is None and emp is None and a17 is False))
-        out = self[text] = (*codes_, *flags, alive, *derived)
+        out = (*codes_, *flags, alive, *derived)
+        out = self[text] = (*out, self.masks(out))
         return out
+
+    @staticmethod
+    def masks(facts: tuple) -> tuple[int, int, int]:
+        """The relaxed member conditions' masks (_member_masks) of a member with these packed facts and no measures of
+        their own: (not working, working with a mobile phone, working without one)."""
+        fn = _member_masks()[0]
+        p = _Probe()
+        for name, v in zip(PACKED_FACTS, facts, strict=True):
+            setattr(p, name, v)
+        p.post, p.post_kinds, p.items = False, 0, _NO_ITEMS
+        p.card = p.limb_severe = False
+        p.id_number = ""
+        p.works = False
+        p.mobile = True
+        idle = fn(p)
+        p.mobile = False
+        idle |= fn(p)
+        p.works = True
+        no_mobile = fn(p)
+        p.mobile = True
+        return idle, fn(p), no_mobile
 
 
 def _hold(holders: dict, multi: dict, number: str, x) -> None:
@@ -862,6 +893,43 @@ def _compile_members(rules_: list[NationalRule]):
     return _compiled(lines, consts)
 
 
+# The member facts a combination of packed cells fixes (_Packed, in its order), and those set to the same value for
+# every member without measures of their own (post, post_kinds, items) and every one whose number is 18 characters
+# read the fast way (card, limb_severe: false) or known per member as the cells are read (works, mobile): what a
+# relaxed member condition reads (_member_masks). load_facts gives any other member every bit.
+PACKED_FACTS = ("sex", "relation", "ethnicity", "education", "school", "health", "disability_grade", "labor",
+                "work_region", "a20", "a21", "status", "a17", "res", "emp", "a18", "a19", "a19e", "alive", "in_school",
+                "medical", "resident_no")
+MASK_FACTS = frozenset(PACKED_FACTS) | {"post", "post_kinds", "items", "card", "limb_severe", "works", "mobile"}
+# 1_02_007's member part (_r_1_02_007: 大病保险 not yes, or a child of 6–16 with neither 在校生状况 nor 未上学原因)
+# as a condition, for its bit of the masks only: the rule itself reads the members
+_MEMBERS_1_02_007 = {"any_of": [{"a18": {"except": [True]}}, {"school": None, "absence": None, "age": [6, 17]}]}
+
+
+class _Probe:
+    """A stand-in member with only the MASK_FACTS, for the relaxed member conditions (_member_masks)."""
+
+    __slots__ = (*MASK_FACTS, "id_number")  # id_number: GUARDS read its length
+
+
+@lru_cache(maxsize=1)
+def _member_masks() -> tuple:
+    """(fn, bits, bit of 1_02_007): fn(probe) → an int with bit i set when the relaxed condition (_condition with
+    known=MASK_FACTS) of the i-th checked member rule holds for the probe; bits: rule number → its bit. A rule whose
+    relaxed condition is false for a member cannot hold for it, whatever the facts read as true. load_facts ORs the
+    masks of a household's living members into h.mmask (once per distinct packed text, see _Packed.masks); evaluate
+    skips the member conditions of a household whose mask has none of its rules' bits, 1_02_007 its member loop."""
+    member_rules = [r for r in registry() if r.checked and r.when is not None and "member" in r.when]
+    consts: dict = {}
+    lines = ["def f(m):", "    out = 0"]
+    for i, rule in enumerate(member_rules):
+        lines += [f"    if {_condition(rule, consts, MASK_FACTS)}:", f"        out |= {1 << i}"]
+    b007 = 1 << len(member_rules)
+    probe_007 = NationalRule("1_02_007", "", "", "", "checked", "", when={"who": "A", "member": _MEMBERS_1_02_007})
+    lines += [f"    if {_condition(probe_007, consts, MASK_FACTS)}:", f"        out |= {b007}"]
+    return _compiled(lines, consts), {r.number: 1 << i for i, r in enumerate(member_rules)}, b007
+
+
 def _compiled(lines: list[str], consts: dict):
     """The function `f` that `lines` define, returning `out`; it sees only the rules' constants, any and len."""
     env = {"__builtins__": {"any": any, "len": len}, **consts}
@@ -869,9 +937,11 @@ def _compiled(lines: list[str], consts: dict):
     return env["f"]
 
 
-def _condition(rule: NationalRule, consts: dict) -> str:
+def _condition(rule: NationalRule, consts: dict, known: frozenset | None = None) -> str:
     """The condition of a simple rule as a Python expression over m (member) and h (household); constants go into
-    consts under names unique across the rules compiled together."""
+    consts under names unique across the rules compiled together. known: the relaxed condition of a member rule
+    (_member_masks), every term on a household field or on a member field not in `known` read as true — it holds
+    whenever the rule's condition holds (terms are only ever joined by and/or, never negated as a whole)."""
 
     def const(v):
         name = f"c{len(consts)}"
@@ -922,6 +992,9 @@ def _condition(rule: NationalRule, consts: dict) -> str:
             target = default
             if field.startswith("h."):
                 target, field = "h", field[2:]
+            if known is not None and (target == "h" or field not in known):
+                parts.append("True")
+                continue
             if field == "measures":
                 field = "measure_cats"
             parts.append(term(target, field, spec))
@@ -1100,7 +1173,9 @@ def should_be_monitored(a) -> list[tuple[str, str]]:
 def _r_1_02_007(f, h):
     problems = []
     uninsured = kids = None  # lists only when someone is (every household meets this rule)
-    for m in h.members:
+    # the member loop only where the living members' masks say someone may be uninsured or such a child (most
+    # households: nobody, see _member_masks; load_facts sets h.mmask)
+    for m in h.members if h.mmask & _member_masks()[2] else ():
         if m.a18 is not True:
             uninsured = [m] if uninsured is None else uninsured + [m]
         if m.school is None and m.absence_raw is None and m.age is not None and 6 <= m.age <= 16:
@@ -1513,14 +1588,17 @@ def _evaluate(session: Session, facts: Facts, enabled: list[NationalRule]) -> li
             cr = [x for p in pops for x in by_pop_code.get(p, ())]
             # the should-be-monitored rules read one fact of the household (h.watch), empty for most: asked once
             watch = [r for r, _ in cr if r.number in WATCH_RULES]
+            bits = _member_masks()[1]
             pick = combos[h.pops] = (hr, _compile_many(hr) if hr else None, mr, _compile_members(mr) if mr else None,
-                                     [x for x in cr if x[0].number not in WATCH_RULES], watch)
-        hrules, hfn, mrules, mfn, crules, watch = pick
+                                     [x for x in cr if x[0].number not in WATCH_RULES], watch,
+                                     sum(bits[r.number] for r in mr))
+        hrules, hfn, mrules, mfn, crules, watch, mbits = pick
         if hfn is not None:
             for i in hfn(None, h):
                 r = hrules[i]
                 hits.append(Hit(r.number, h.id, None, _message(r, None, h)))
-        if mfn is not None and (held := mfn(h)):
+        # none of the member rules can hold for a member whose relaxed conditions are all false (_member_masks)
+        if mfn is not None and h.mmask & mbits and (held := mfn(h)):
             for i, m in held:
                 r = mrules[i]
                 hits.append(Hit(r.number, h.id, m.id_number, _message(r, m, h)))
