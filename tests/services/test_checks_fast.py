@@ -198,7 +198,10 @@ def test_the_batched_rules_find_what_each_rule_alone_finds(b):
 
     fast = [(x.rule, x.household_id, x.member_id_number, x.message) for x in national_rules.evaluate(s, facts(),
                                                                                                      enabled)]
-    plain = _plain_hits(s, facts(), enabled)  # fresh facts: nothing the batched run worked out is reused
+    reference = facts()  # fresh facts: nothing the batched run worked out is reused
+    for h in reference.households.values():
+        h.mmask = -1  # every member rule may hold for every household: no skipping (1_02_007 reads it too)
+    plain = _plain_hits(s, reference, enabled)
     assert len(fast) == len(set(fast))
     assert sorted(fast) == sorted(plain)
     rules_hit = {x[0] for x in fast}
@@ -216,3 +219,46 @@ def test_a_code_cell_holding_the_packed_separator_is_an_error_not_a_misread(b):
     with pytest.raises(national_rules.RulesError, match="控制字符"):
         national_rules.load_facts(b.s, YEAR, TODAY, {}, None, ys.status_time_point, ys.monitoring_line,
                                   ys.thresholds, open_only=True)
+
+
+def test_a_member_rule_that_holds_has_its_bit_in_the_household_mask(b):
+    """The masks evaluate skips households by (national_rules._member_masks): wherever a member rule's own
+    condition holds for a living member, or 1_02_007's member part does, the household's mask has its bit — on the
+    messy rows and 300 demo households; and most plain households skip (the masks are not all ones)."""
+    messy_register(b)
+    # plain households otherwise clean: a 公益性岗位 holder with 丧失劳动力 (5_15_006: a measure of their own), and a
+    # 残疾人证 of a severe limb disability with 普通劳动力 (4_01_007: a 20-character number)
+    plain_one = b.household(no="F004")
+    post = b.raw_member(plain_one, "岗位", make_id(AREA, date(1970, 5, 5), 941, "1"), "01", "1", labor="04",
+                        a18_serious_illness=True)
+    b.measure(plain_one, "A42", "保洁员", member_id=post.id)
+    b.raw_member(b.household(no="F005"), "肢体", make_id(AREA, date(1972, 6, 6), 942, "2") + "41", "02", "2",
+                 a18_serious_illness=True)
+    demo.generate(b.s, 300, seed=5, year=YEAR, as_of=TODAY)
+    b.s.flush()
+    s = b.s
+    ys = assess.year_settings(s, YEAR)
+    assessed = {a.household_id: a for a in assess.assess(s, YEAR, TODAY)}
+    facts = national_rules.load_facts(s, YEAR, TODAY, assessed, None, ys.status_time_point, ys.monitoring_line,
+                                      ys.thresholds, open_only=True)
+    _fn, bits, b007 = national_rules._member_masks()
+    member_rules = [r for r in national_rules.registry() if r.checked and r.when and "member" in r.when]
+    held = Counter()
+    for r in member_rules:
+        fn = national_rules._compile_many([r])
+        for h in facts.households.values():
+            for m in h.members:
+                if fn(m, h):
+                    held[r.number] += 1
+                    assert h.mmask & bits[r.number], (r.number, m.name)
+    assert len(held) >= 15  # many member rules hold somewhere, each checked against the masks
+    assert {"5_15_006", "4_01_007"} <= {r.number for r in member_rules if r.when["who"] == "A"} & set(held)
+    for h in facts.households.values():
+        for m in h.members:
+            if m.a18 is not True or (m.school is None and m.absence_raw is None and m.age is not None
+                                     and 6 <= m.age <= 16):
+                assert h.mmask & b007, m.name
+    plain = [h for h in facts.households.values() if h.pops == frozenset({"A", "N"})]
+    plain_bits = sum(bits[r.number] for r in member_rules if r.when["who"] in ("A", "N"))
+    skipped = sum(not h.mmask & plain_bits for h in plain)
+    assert 0 < skipped < len(plain)
