@@ -186,8 +186,8 @@ def _json_lines(results: list[Assessment]) -> list[str]:
     from their item totals in whole fen: what compute_fen and their suggester make of them (A33 and A37 in fen, A34
     and A38 rounded half up to the fen, the reasons suggest gives them (rules.NOTHING_ELSE) with A38 as
     IncomeResult.versus shows it), without making them — one loop for the county, its shared pieces looked up once.
-    The rare figures written otherwise (a per-capita figure whose rounding reaches the other side of the line, shown with its exact
-    quotient; -0.00; a line not in whole fen) take json_text's way."""
+    The rare figures written otherwise (a per-capita figure whose rounding reaches the other side of the line, shown
+    with its exact quotient; -0.00; a line not in whole fen) take json_text's way."""
     out = []
     append = out.append
     deferred, fen_text, group_text, per_capita = _Deferred, income.fen_text, income.group_text, income.per_capita_fen
