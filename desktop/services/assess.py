@@ -198,9 +198,14 @@ def _json_lines(results: list[Assessment]) -> list[str]:
             continue
         if a.line is not line or a._suggest is not suggest:  # one county: the same throughout
             line, suggest, lf = a.line, a._suggest, income.line_fen(a.line)
-            below_line, not_below_line = suggest.line_texts
-            heads = {True: _json_head(None, True, None), False: _json_head(None, False, None)}
-            seconds = {True: _second_reason(rules.NOTHING_ELSE_BELOW), False: _second_reason(rules.NOTHING_ELSE)}
+            year = repr(a.year)  # the suggester is one year's
+            # the pieces around A38 in the suggester's first reason (its a38_vs), then the second and the head; the
+            # figure between them is digits, commas and a point, which JSON writes as they are
+            around = {}
+            for below, line_text, second in ((True, suggest.line_texts[0], rules.NOTHING_ELSE_BELOW),
+                                             (False, suggest.line_texts[1], rules.NOTHING_ELSE)):
+                around[below] = (f', {_json_head(None, below, None)}, "reasons": ["{_text("人均收入参考值 ")[1:-1]}',
+                                 f'{_text(f" 元{line_text}")[1:-1]}", {_second_reason(second)}], ')
         if lf is None:
             append(Assessment.json_text(a))
             continue
@@ -212,30 +217,27 @@ def _json_lines(results: list[Assessment]) -> list[str]:
         if a33 >= 0 and a37 >= 0:
             twice = size + size
             a34, a38 = (a33 + a33 + size) // twice, (a37 + a37 + size) // twice  # per_capita_fen
-        else:
-            a34, a38 = per_capita(a33, size), per_capita(a37, size)
-            if (a34 == 0 and a33 < 0) or (a38 == 0 and a37 < 0):  # -0.00
+            if (a38 < lf) != below:  # the exact quotient beside the figure
                 append(Assessment.json_text(a))
                 continue
-        if (a38 < lf) != below:  # the exact quotient beside the figure
-            append(Assessment.json_text(a))
-            continue
-        if a33 >= 100 and a34 >= 100 and a37 >= 100 and a38 >= 100:  # fen_text, inline for the common amounts
-            t33, t34, t37, t38 = str(a33), str(a34), str(a37), str(a38)
-            t33, t34, t37 = f"{t33[:-2]}.{t33[-2:]}", f"{t34[:-2]}.{t34[-2:]}", f"{t37[:-2]}.{t37[-2:]}"
-            t38 = f"{t38[:-2]}.{t38[-2:]}"
+            # fen_text, inline
+            t33, t34, t37, t38 = ("%d.%02d" % divmod(a33, 100), "%d.%02d" % divmod(a34, 100),
+                                  "%d.%02d" % divmod(a37, 100), "%d.%02d" % divmod(a38, 100))
         else:
+            a34, a38 = per_capita(a33, size), per_capita(a37, size)
+            if (a34 == 0 and a33 < 0) or (a38 == 0 and a37 < 0) or (a38 < lf) != below:  # -0.00; the exact quotient
+                append(Assessment.json_text(a))
+                continue
             t33, t34, t37, t38 = fen_text(a33), fen_text(a34), fen_text(a37), fen_text(a38)
-        shown = group_text(t38) if len(t38) > 6 else t38
-        # the suggester's first reason: its a38_vs
-        first = f"人均收入参考值 {shown} 元{below_line}" if below else f"人均收入参考值 {shown} 元{not_below_line}"
+        n = len(t38)
+        shown = t38 if n < 7 else f"{t38[:-6]},{t38[-6:]}" if n < 10 and a38 >= 0 else group_text(t38)  # group_text
         tail = _JSON_TAILS.get((a.guarantee_problems, a.warning_color, a.whole_household_no_labor,
                                 a.developmental_measure_required, a.developmental_measure_missing))
         if tail is None:
             tail = a._json_tail()
-        append(f'{{"household_no": {_text(a.household_no)}, "year": {a.year!r}, "size": {size!r}, "A33": {t33}, '
-               f'"A34": {t34}, "A37": {t37}, "A38": {t38}, {heads[below]}, "reasons": [{_text(first)}, '
-               f'{seconds[below]}], {tail}')
+        before, after = around[below]
+        append(f'{{"household_no": {_text(a.household_no)}, "year": {year}, "size": {size!r}, "A33": {t33}, '
+               f'"A34": {t34}, "A37": {t37}, "A38": {t38}{before}{shown}{after}{tail}')
     return out
 
 

@@ -125,10 +125,7 @@ def fen_text(fen: int) -> str:
     """Whole fen written as str(yuan_of_fen(fen)) writes it (1234.50, 0.05, -0.07), without making the Decimal."""
     if fen < 0:
         return "-" + fen_text(-fen)
-    text = str(fen)
-    if fen < 100:
-        text = text.rjust(3, "0")
-    return f"{text[:-2]}.{text[-2:]}"
+    return "%d.%02d" % divmod(fen, 100)
 
 
 def per_capita_fen(total: int, size: int) -> int:
