@@ -55,6 +55,11 @@ class Assessment:
     risk_types: tuple[str, ...] = ()
     members: tuple[MemberFacts, ...] = field(default=(), repr=False)
 
+    @property
+    def suggested_category(self) -> str | None:
+        """suggestion.category, without making a _Deferred household's suggestion (it has none)."""
+        return self.suggestion.category
+
     def to_json(self) -> dict:
         """The object of `assess` (SPEC §11); money stays Decimal for dumps() to print with 2 decimals."""
         r = self.income
@@ -611,6 +616,7 @@ class _Deferred(Assessment):
     `assess` from the item totals in whole fen without them. Equal (==) to the Assessment the plain path makes."""
 
     __slots__ = ("_fen", "_suggest", "_result", "_suggested")
+    suggested_category = None  # by construction
 
     def __init__(self, household_id, household_no, village_id, year, status, category, poverty_alleviated,
                  identified_on, size, whole_household_no_labor, whole_no_labor_candidate, required, missing,

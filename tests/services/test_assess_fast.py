@@ -20,6 +20,8 @@ def _same(s, as_of, nos=None, ids=None):
     # what `assess` prints (one f-string per household) is what the JSON encoder makes of to_json(): first as the
     # fast path writes it before anything asked for a deferred household's income or suggestion (from the whole fen)
     expected = assess.dumps([b.to_json() for b in plain])
+    assert [a.suggested_category for a in fast] == [b.suggestion.category for b in plain]
+    assert all(a._result is None and a._suggested is None for a in fast if isinstance(a, assess._Deferred))
     assert assess.dumps_assessments(fast) == expected
     for a, b in zip(fast, plain, strict=True):
         assert a == b and b == a, a.household_no
@@ -41,6 +43,8 @@ def test_fast_assess_equals_the_plain_one(b):
     kinds = {(a.suggestion.category, a.suggestion.needs_review, a.warning_color, bool(a.guarantee_problems),
               a.developmental_measure_missing, a.whole_no_labor_candidate) for a in every}
     assert len(kinds) >= 8  # the comparison covers many different answers, not one repeated
+    deferred = sum(isinstance(a, assess._Deferred) for a in every)
+    assert 0 < deferred < len(every)  # both kinds of household, the deferred ones and those made at once
     nos = [a.household_no for a in every[::7]]
     assert len(_same(b.s, TODAY, nos=nos)) == len(nos)
     assert len(_same(b.s, TODAY, ids=ids)) == len(ids)
