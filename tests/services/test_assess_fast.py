@@ -111,12 +111,14 @@ def test_households_whose_income_decides_nothing_are_written_from_the_whole_fen(
     objects' text byte for byte at the edges of that writing: a per-capita figure that rounds onto the line (the
     exact quotient shown beside it), expenses above income (negative totals, a quotient rounding to -0.00), amounts
     below one yuan and in the millions (thousands separators), at and one fen around the line (7,100 for 2
-    persons: 14,200), and a member count of 3 (quotients that do not end)."""
+    persons: 14,200), per-capita figures around 1,000 and 1,000,000 yuan (where the writing changes), and a member
+    count of 3 (quotients that do not end)."""
     from datetime import date as day
     incomes = [{"A28": "14199.99"}, {"A28": "14200.00"}, {"A28": "14199.98"}, {"A28": "14200.01"},
                {"A28": "0.05"}, {"A28": "0"}, {"A28": "100", "A32": "100.01"}, {"A28": "100", "A32": "5000"},
                {"A28": "24680135.79", "A31": "1234.56"}, {"A28": "1999999.99"}, {"A28": "3000", "A35": "900000"},
-               {"A28": "15000", "A36": "14999.99"}, {"A28": "21299.99"}, {"A28": "21300.00"}]
+               {"A28": "15000", "A36": "14999.99"}, {"A28": "21299.99"}, {"A28": "21300.00"}, {"A28": "1999.98"},
+               {"A28": "2000.00"}, {"A28": "2000000"}, {"A28": "3000000.03"}]
     for i, amounts in enumerate(incomes):
         for three in (False, True):
             extra = [b.person("王五", day(1995, 1, 2), "1", "03", labor="02")] if three else []
@@ -131,6 +133,8 @@ def test_households_whose_income_decides_nothing_are_written_from_the_whole_fen(
     texts = [a.json_text() for a in assess._assess(b.s, YEAR, TODAY, None, None)]
     assert any("精确值" in t for t in texts) and any('"A34": -0.00' in t for t in texts)
     assert any('"A33": 24681370.35' in t for t in texts) and any("8,227,123.45 元" in t for t in texts)
+    assert any("人均收入参考值 999.99 元" in t for t in texts) and any("人均收入参考值 1,000.00 元" in t for t in texts)
+    assert any("人均收入参考值 1,000,000.00 元" in t for t in texts)
 
 
 def test_whole_fen_written_as_the_decimal_is():
