@@ -51,3 +51,20 @@ def test_passwords_of_the_tests_hash_cheaply_and_databases_open_with_the_raw_key
     assert stored.split("$")[1] == str(TEST_SCRYPT_N)
     if db.sqlite_path is not None:
         assert keys.key_for(db.sqlite_path) == TEST_KEY  # opened with the raw key: SQLCipher derives nothing
+
+
+@pytest.mark.sqlite_only("乡镇模板在 SQLite 上是文件：PostgreSQL 上每个测试自己登录")
+def test_the_administrators_log_in_is_copied_from_the_runs_one_log_in(db, admin, admin_template):
+    """The admin fixture copies the township template after the run's one log-in (tests/conftest.py) instead of
+    logging in in every test; the copy holds what a log-in writes, and the user acts on this test's database."""
+    from sqlalchemy import func, select
+
+    from desktop.models import AuditEntry, User
+
+    assert admin is admin_template[1]  # the shortcut was taken (it stops silently when the templates drift apart)
+    with db.session(admin) as s:
+        logins = s.scalars(select(AuditEntry.user).where(AuditEntry.action == "login")).all()
+        assert logins == ["admin"]
+        assert s.scalar(select(User.last_login).where(User.username == "admin")) is not None
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) > 0
+        assert auth.lock_state(s) == {}  # 管理员 only: the user acts as the administrator here

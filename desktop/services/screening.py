@@ -144,9 +144,17 @@ def key_checks(session: Session, year: int, as_of: date) -> list[KeyCheck]:
     totals = {y: income.totals_for_year(session, y) for y in sizes}
     drop = _d(th["income_drop_ratio"])
 
+    computed: dict[tuple[int, int], income.IncomeResult | None] = {}
+
+    def result(hid, y):  # income.compute once per household and year (the rigid expenses below read it again)
+        if (hid, y) not in computed:
+            t, n = totals.get(y, {}).get(hid), sizes.get(y, {}).get(hid, 0)
+            computed[hid, y] = income.compute(t, n) if t is not None and n else None
+        return computed[hid, y]
+
     def per_capita(hid, y):
-        t, n = totals.get(y, {}).get(hid), sizes.get(y, {}).get(hid, 0)
-        return income.compute(t, n).exact("A34") if t is not None and n else None
+        r = result(hid, y)
+        return r.exact("A34") if r is not None else None
 
     def fell(new, old) -> bool:
         return new is not None and old is not None and (new < old * (1 - drop) if old > 0 else new < old)
@@ -250,7 +258,7 @@ def key_checks(session: Session, year: int, as_of: date) -> list[KeyCheck]:
         n = sizes.get(year, {}).get(hid, 0)
         if not n:
             continue
-        a33 = income.compute(t, n).A33
+        a33 = result(hid, year).A33
         if t.A36 > 0 and (a33 <= 0 or t.A36 > a33 * rigid):
             add(hid, "rigid_expense", f"合规自付支出 {rules.yuan(t.A36)} 元，家庭纯收入 {rules.yuan(a33)} 元")
 

@@ -138,7 +138,7 @@ def dashboard(session: Session, year: int, as_of: date, *, village_ids: frozense
                     and not rules.removal_too_soon(rules.ASSISTED, a.identified_on, as_of) and not a.guarantee_problems
                     and not a.whole_no_labor_candidate and a.income and not a.income.below(a.line, "A34")
                     and not a.income.below(a.line, "A38")):
-                e = workflow.removal_eligibility(session, a.household_id, year, as_of)
+                e = workflow.removal_eligibility(session, a.household_id, year, as_of, assessed=a)
                 if e.eligible:
                     row("removal_eligible", a.household_id, None, "；".join(e.facts), None)
     from .overview import suggested_not_monitored  # overview reads this module's dashboard: import late

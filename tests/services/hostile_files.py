@@ -11,6 +11,12 @@ Cell values: str (a shared string), int/float (a number), Err("#DIV/0!") (an err
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,11 +93,40 @@ NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 NS_R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
 
 
+CACHE = Path(tempfile.gettempdir()) / "fanpin-tests"  # shared with tests/views/test_no_freeze.py's database
+CACHED_FROM = 64 << 20  # packages that unpack to this much or more are kept between runs
+KEEP_DAYS = 2
+
+
 def write_xlsx(path: Path, sheets: list[XSheet], *, huge_string: int = 0, shared_pad: int = 0) -> Path:
     """Write the package. `huge_string`: a shared string of that many characters, used by no cell
     (a reader that loads the shared strings whole pays for it anyway); `shared_pad`: white space
-    inside the shared-string table."""
+    inside the shared-string table.
+
+    A package that unpacks to a gigabyte takes 1.5–2 s of CPU to pack, and three test modules (command line,
+    import window, its memory) each pack the same two: such a package is packed once and kept in the system's
+    temporary folder under a key of everything that makes it (the sheets, the sizes, this file's source, the
+    Python version whose zlib packs it); each test gets its own copy of the file."""
     path = Path(path)
+    if huge_string + shared_pad + sum(sh.pad for sh in sheets) < CACHED_FROM:
+        return _write_xlsx(path, sheets, huge_string=huge_string, shared_pad=shared_pad)
+    digest = hashlib.sha256(repr((sheets, huge_string, shared_pad, sys.version)).encode())
+    digest.update(Path(__file__).read_bytes())
+    kept = CACHE / f"xlsx-{digest.hexdigest()[:16]}.xlsx"
+    if not kept.exists():
+        CACHE.mkdir(exist_ok=True)
+        partial = kept.with_name(f"{kept.stem}.{os.getpid()}.partial")
+        _write_xlsx(partial, sheets, huge_string=huge_string, shared_pad=shared_pad)
+        os.replace(partial, kept)  # whole or not at all, also with two test processes at once
+        for old in CACHE.glob("xlsx-*.xlsx"):
+            if old != kept and time.time() - old.stat().st_mtime > KEEP_DAYS * 86400:
+                old.unlink(missing_ok=True)
+    os.utime(kept)
+    shutil.copyfile(kept, path)
+    return path
+
+
+def _write_xlsx(path: Path, sheets: list[XSheet], *, huge_string: int, shared_pad: int) -> Path:
     strings = _Strings()
     bodies = []
     for sh in sheets:
