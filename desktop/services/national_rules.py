@@ -765,6 +765,7 @@ class _Packed(dict):
         self.quoted = quoted  # SQLite: a yes/no cell as stored (_flag); PostgreSQL's are 1 or 0 already
         self.in_school = in_school
         self.cells: dict[str, str] = {}
+        self.mask_cache: dict[tuple, tuple] = {}
 
     def __missing__(self, text: str) -> tuple:
         cells = [None if v == _NULL else v for v in text.split(_SEP)]
@@ -786,14 +787,18 @@ class _Packed(dict):
         out = self[text] = (*out, self.masks(out))
         return out
 
-    @staticmethod
-    def masks(facts: tuple) -> tuple[int, int, int]:
+    def masks(self, facts: tuple) -> tuple[int, int, int]:
         """The relaxed member conditions' masks (_member_masks) of a member with these packed facts and no measures of
-        their own: (not working, working with a mobile phone, working without one)."""
-        fn = _member_masks()[0]
+        their own: (not working, working with a mobile phone, working without one); worked out once per distinct
+        value of the few facts those conditions read (a county's 10,000 combinations have a few dozen)."""
+        fn, _bits, _b007, read = _member_masks()
+        key = tuple([facts[i] for i in read])
+        got = self.mask_cache.get(key)
+        if got is not None:
+            return got
         p = _Probe()
-        for name, v in zip(PACKED_FACTS, facts, strict=True):
-            setattr(p, name, v)
+        for i in read:
+            setattr(p, PACKED_FACTS[i], facts[i])
         p.post, p.post_kinds, p.items = False, 0, _NO_ITEMS
         p.card = p.limb_severe = False
         p.id_number = ""
@@ -805,7 +810,8 @@ class _Packed(dict):
         p.works = True
         no_mobile = fn(p)
         p.mobile = True
-        return idle, fn(p), no_mobile
+        got = self.mask_cache[key] = (idle, fn(p), no_mobile)
+        return got
 
 
 def _hold(holders: dict, multi: dict, number: str, x) -> None:
@@ -912,22 +918,35 @@ class _Probe:
     __slots__ = (*MASK_FACTS, "id_number")  # id_number: GUARDS read its length
 
 
+def _or(bits) -> int:
+    out = 0
+    for b in bits:
+        out |= b
+    return out
+
+
 @lru_cache(maxsize=1)
 def _member_masks() -> tuple:
-    """(fn, bits, bit of 1_02_007): fn(probe) → an int with bit i set when the relaxed condition (_condition with
-    known=MASK_FACTS) of the i-th checked member rule holds for the probe; bits: rule number → its bit. A rule whose
+    """(fn, bits, bit of 1_02_007, read): fn(probe) → an int with a bit set for each member rule of the plain
+    households (who A or N) whose relaxed condition (_condition with known=MASK_FACTS) holds for the probe, and bit 1
+    always; bits: rule number → its bit (bit 1 for the rules of other populations: those households are never
+    skipped); read: the places in PACKED_FACTS of the facts those conditions read (_Packed.masks). A rule whose
     relaxed condition is false for a member cannot hold for it, whatever the facts read as true. load_facts ORs the
-    masks of a household's living members into h.mmask (once per distinct packed text, see _Packed.masks); evaluate
-    skips the member conditions of a household whose mask has none of its rules' bits, 1_02_007 its member loop."""
+    masks of a household's living members into h.mmask; evaluate skips the member conditions of a household whose
+    mask has none of its rules' bits, 1_02_007 its member loop."""
     member_rules = [r for r in registry() if r.checked and r.when is not None and "member" in r.when]
-    consts: dict = {}
-    lines = ["def f(m):", "    out = 0"]
-    for i, rule in enumerate(member_rules):
-        lines += [f"    if {_condition(rule, consts, MASK_FACTS)}:", f"        out |= {1 << i}"]
-    b007 = 1 << len(member_rules)
+    masked = [r for r in member_rules if r.when["who"] in ("A", "N")]
     probe_007 = NationalRule("1_02_007", "", "", "", "checked", "", when={"who": "A", "member": _MEMBERS_1_02_007})
-    lines += [f"    if {_condition(probe_007, consts, MASK_FACTS)}:", f"        out |= {b007}"]
-    return _compiled(lines, consts), {r.number: 1 << i for i, r in enumerate(member_rules)}, b007
+    consts: dict = {}
+    lines = ["def f(m):", "    out = 1"]
+    for i, rule in enumerate([*masked, probe_007]):
+        lines += [f"    if {_condition(rule, consts, MASK_FACTS)}:", f"        out |= {1 << (i + 1)}"]
+    bits = dict.fromkeys((r.number for r in member_rules), 1)
+    bits.update({r.number: 1 << (i + 1) for i, r in enumerate(masked)})
+    fields = {f for r in [*masked, probe_007] for f, _spec, of_household in _fields(r.when["member"])
+              if not of_household}
+    read = tuple(i for i, f in enumerate(PACKED_FACTS) if f in fields)
+    return _compiled(lines, consts), bits, 1 << (len(masked) + 1), read
 
 
 def _compiled(lines: list[str], consts: dict):
@@ -1591,7 +1610,7 @@ def _evaluate(session: Session, facts: Facts, enabled: list[NationalRule]) -> li
             bits = _member_masks()[1]
             pick = combos[h.pops] = (hr, _compile_many(hr) if hr else None, mr, _compile_members(mr) if mr else None,
                                      [x for x in cr if x[0].number not in WATCH_RULES], watch,
-                                     sum(bits[r.number] for r in mr))
+                                     _or(bits[r.number] for r in mr))
         hrules, hfn, mrules, mfn, crules, watch, mbits = pick
         if hfn is not None:
             for i in hfn(None, h):
