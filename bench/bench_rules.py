@@ -11,7 +11,8 @@ assess cached" does not. The peak RSS is read right after the check runs (nothin
 the end; the load average is printed beside the figures. After the table, each check's stages (as its progress
 callback reports them: 测算收入 = assess, 读取… = households, members and measures, 本程序的检查 = our codes,
 全国疑点规则 = the national rules and the merge, then sorting and JSON) in CPU seconds. "national rules" is the part of
-check that the national 疑点 rules add (facts loaded and every rule run over them, assess excluded).
+check that the national 疑点 rules add (facts loaded and every rule run over them, assess excluded). After a check,
+its read's floor: the driver's rows of the same household and member selects, fetched and dropped (read_floor).
 
 After the assess runs, one more run (not in the median) is taken apart into its phases, in CPU seconds, as
 services.assess._assess does them: forgetting the previous result, the four queries, the per-household build, a
@@ -99,8 +100,9 @@ def main() -> int:
         for name, fn in operations:
             if a.only and fn is not None and name not in a.only:
                 continue
-            if fn is None:
-                figures[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            if fn is None:  # the peak after the (cold) check, when it ran
+                if not a.only or "check" in a.only:
+                    figures[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 continue
             runs, cpu = [], []
             for _ in range(a.repeat):
@@ -114,6 +116,8 @@ def main() -> int:
             out = None
         if not a.only or "assess" in a.only:
             assess_parts = assess_phases(s, a.year, a.as_of)
+        if any(name.startswith("check") for name in phases):
+            floor = read_floor(s, a.year)
     load = os.getloadavg()
     print(f"\nload average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs")
     print("\n| operation | rows | wall s | CPU s | target |\n| --- | --- | --- | --- | --- |")
@@ -129,11 +133,36 @@ def main() -> int:
         print(f"\n{name}: CPU s per stage (median of {len(runs)}; the stage named is the one that starts there)")
         for i, (stage, _) in enumerate(runs[0]):
             print(f"  {stage}: {statistics.median(r[i][1] for r in runs):.2f}")
+    if any(name.startswith("check") for name in phases):
+        print("\ncheck's read against its floor (CPU s, median of 3): the driver's rows of the same two selects, "
+              "fetched and dropped, against the stage 读取户、成员和帮扶措施 above (the rest of it is building the "
+              "households and members, the measures, the 风险消除后 block and the shared-ID query)")
+        print(" · ".join(f"{k} {v:.2f}" for k, v in floor.items()))
     if not a.only or "assess" in a.only:
         from bench.users import plain
         print(f"\nassess, one more run in phases (CPU s; {'plain SQLite' if plain() else 'encrypted, SQLCipher'}):")
         print(" · ".join(f"{k} {v:.2f}" for k, v in assess_parts.items()))
     return 0
+
+
+def read_floor(s, year: int) -> dict[str, float]:
+    """The driver's rows of the check's household and member selects (national_rules._household_select,
+    _member_select) over the whole open register, fetched a chunk at a time and dropped: what SQLite (and the
+    decryption) cost before any Python object of the check is built."""
+    import statistics
+
+    from desktop.services import assess, national_rules
+    point = assess.year_settings(s, year).status_time_point
+    dialect = s.get_bind().dialect.name
+    out: dict[str, list] = {"households": [], "members": []}
+    for _ in range(3):
+        for name, q in (("households", national_rules._household_select(None, True)),
+                        ("members", national_rules._member_select(point, dialect))):
+            c = time.process_time()
+            for _row in national_rules._raw_rows(s, q):
+                pass
+            out[name].append(time.process_time() - c)
+    return {k: statistics.median(v) for k, v in out.items()}
 
 
 def assess_phases(s, year: int, as_of: date) -> dict[str, float]:

@@ -392,7 +392,10 @@ def _watch_of(h: HH) -> dict:
     """The should-be-monitored rules the household meets ({rule number: fact}), worked out once for the three rules
     that ask (load_facts sets h.watch None: worked out when first asked, see _watch)."""
     a = h.assessment
-    return dict(should_be_monitored(a)) if a is not None else _NO_AFTER
+    if a is None:
+        return _NO_AFTER
+    found = should_be_monitored(a)
+    return dict(found) if found else _NO_AFTER  # the shared empty dict for the many that meet none
 
 
 def _watch(h: HH) -> dict:
@@ -455,6 +458,27 @@ def _json_list(text) -> tuple:
     return tuple(json.loads(text)) if text and text != "[]" else ()
 
 
+def _household_select(household_ids: list[int] | None, open_only: bool):
+    """The households' cells a check reads (load_facts; bench/bench_rules.py times the driver's rows of it alone)."""
+    H = Household
+    q = select(H.id, H.household_no, H.monitoring_status, H.a4_poverty_alleviated, H.a23_housing_unsafe,
+               H.a24_school_dropout, H.a25_water_unsafe, type_coerce(H.a27_risk_types, String),
+               H.a27_other_note, type_coerce(H.a27a_disaster_types, String), H.identified_on, H.a53_removal_way,
+               H.a54_removed_on, H.whole_no_labor_guarantee, H.phone, H.a55_contact_person, H.contact_phone,
+               or_(*[getattr(H, f).is_not(None) for f in AFTER_KEYS]), H.a3_category, H.closed_on.is_not(None))
+    if household_ids is not None:
+        return q.where(among(H.id, household_ids))
+    return q.where(H.closed_on.is_(None)) if open_only else q
+
+
+def _member_select(point: date, dialect: str):
+    """The members' cells a check reads, the code and yes/no cells as one packed text (_packed), every member of the
+    register (load_facts narrows it for a small subset; bench/bench_rules.py times the driver's rows of it alone)."""
+    M = Member
+    return select(M.id, M.household_id, M.name, M.id_number, M.work_place, M.phone, M.public_post_months,
+                  M.school_absence_reason, M.work_months, _packed(point, dialect))
+
+
 def load_facts(session: Session, year: int, as_of: date, assessments: dict, household_ids: list[int] | None,
                point: date, line: Decimal, thresholds: dict, *, open_only: bool = False) -> Facts:
     """Households, members and measures in three queries (JSON cells read as text, parsed only when not empty).
@@ -468,15 +492,7 @@ def load_facts(session: Session, year: int, as_of: date, assessments: dict, hous
 def _load_facts(session: Session, year: int, as_of: date, assessments: dict, household_ids: list[int] | None,
                 point: date, line: Decimal, thresholds: dict, open_only: bool) -> Facts:
     H = Household
-    q = select(H.id, H.household_no, H.monitoring_status, H.a4_poverty_alleviated, H.a23_housing_unsafe,
-               H.a24_school_dropout, H.a25_water_unsafe, type_coerce(H.a27_risk_types, String),
-               H.a27_other_note, type_coerce(H.a27a_disaster_types, String), H.identified_on, H.a53_removal_way,
-               H.a54_removed_on, H.whole_no_labor_guarantee, H.phone, H.a55_contact_person, H.contact_phone,
-               or_(*[getattr(H, f).is_not(None) for f in AFTER_KEYS]), H.a3_category, H.closed_on.is_not(None))
-    if household_ids is not None:
-        q = q.where(among(H.id, household_ids))
-    elif open_only:
-        q = q.where(H.closed_on.is_(None))
+    q = _household_select(household_ids, open_only)
     households: dict[int, HH] = {}
     with_after: list[HH] = []  # households with a 风险消除后 block (the removed ones), read in a second query
     unremoved = rules.UNREMOVED
@@ -541,8 +557,7 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
     # the code and yes/no cells of a member as ONE text (the database joins them): a county has a few thousand
     # distinct combinations, each split once (_Packed), instead of 19 cells per member turned into objects
     dialect = session.get_bind().dialect.name
-    mq = select(M.id, M.household_id, M.name, M.id_number, M.work_place, M.phone, M.public_post_months,
-                M.school_absence_reason, M.work_months, _packed(point, dialect))
+    mq = _member_select(point, dialect)
     if subset and len(households) < 5000:
         mq = mq.where(M.household_id.in_(list(households)))
     by_number: dict[str, list] = defaultdict(list)
@@ -591,15 +606,23 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
         m.work_place = (m.work_place_raw.strip() or None) if m.work_place_raw else None
         m.absence = (m.absence_raw.strip() or None) if m.absence_raw else None
         m.id_number = number = m.id_number or ""
-        # what every member's checks read (our ID codes, ages): worked out here rather than on first use. An 18-digit
-        # number (nearly all) the way _IdParts.parts does it, written out: once per member
-        if len(number) == 18 and number.isdigit() and number.isascii():
+        # what every member's checks read (our ID codes, ages): worked out here rather than on first use. A number of
+        # 18, 20 or 22 ASCII digits, X only as the check digit (nearly all: one in eleven ends in X, cards are 20
+        # long), is its own normal form: worked out the way _IdParts.parts does it, written out, once per member
+        n = len(number)
+        if (n == 18 or n == 20 or n == 22) and number.isascii() and number[:17].isdigit() and (
+                (tail := number[17:]).isdigit() or (tail[0] == "X" and (n == 18 or tail[1:].isdigit()))):
             m.norm = number
             got = id_dates[number[6:14]]
             m.born, m.age = got[0], got[1]
             # the check digit's weighted sum mod 11: the weights are 2**(17-i) mod 11 and 13 ≡ 2 (mod 11), so it is
             # twice the first 17 digits read in base 13 (one int() in C instead of 17 products)
-            m.id_fault = None if _CHECK[2 * int(number[:17], 13) % 11] == number[17] else "checksum18"
+            if _CHECK[2 * int(number[:17], 13) % 11] == number[17]:
+                m.id_fault = None
+            else:
+                m.id_fault = "checksum18" if n == 18 else "checksum_card"
+            if n != 18 or tail == "X":  # not plain 18 digits: normalize_id(number) is number itself
+                irregular.add(number)
         else:
             if number.isascii():
                 m.norm = number if number.isdigit() else number.replace(" ", "").upper()
@@ -682,15 +705,16 @@ PACKED_FLAGS = ("a17_medical", "a17_resident_medical", "a17_employee_medical", "
 
 
 def _packed(point: date, dialect: str):
-    """SQL: a member's code cells, yes/no cells and whether they are alive at the time point, as one text.
-    SQLite: one printf, each cell as %Q (NULL, or the value in single quotes with a quote doubled; a yes/no cell is
-    its 0/1) and alive 1 or 0 last, joined by "|" — one function call per member instead of 36 concatenations and
-    7 CASEs, which cost SQLite more than it saved (about 1.4 s against 0.7 s at county scale). PostgreSQL (no
-    printf): code cells as they are or _NULL, yes/no cells 1, 0 or _NULL, alive 1 or 0, joined by _SEP."""
+    """SQL: a member's code cells, yes/no cells and whether they are alive at the time point, as one text: code
+    cells as they are or _NULL, yes/no cells as stored (1, 0) or _NULL, alive 1 or 0 last, joined by _SEP (the
+    importer and the forms keep control characters out of every cell). SQLite: one printf of %s cells (each NULL
+    through ifnull) — one function call per member instead of 36 concatenations and 7 CASEs, and cheaper than %Q,
+    which quotes each cell (about 0.35 s at county scale). PostgreSQL (no printf): the same text by concatenation,
+    yes/no cells as 1 or 0."""
     if dialect == "sqlite":
-        cells = [getattr(Member, c) for c in PACKED_CODES + PACKED_FLAGS]
+        cells = [func.ifnull(getattr(Member, c), literal(_NULL)) for c in PACKED_CODES + PACKED_FLAGS]
         alive = case((income.alive_at(point), literal(1)), else_=literal(0))
-        return func.printf(literal("%Q|" * len(cells) + "%d"), *cells, alive).label("packed")
+        return func.printf(literal(f"%s{_SEP}" * len(cells) + "%d"), *cells, alive).label("packed")
     parts = [func.coalesce(getattr(Member, c), literal(_NULL)) for c in PACKED_CODES]
     parts += [case((getattr(Member, c).is_(None), literal(_NULL)), (getattr(Member, c), literal("1")),
                    else_=literal("0")) for c in PACKED_FLAGS]
@@ -699,9 +723,6 @@ def _packed(point: date, dialect: str):
     for part in parts[1:]:
         out = out.op("||")(literal(_SEP)).op("||")(part)
     return out.label("packed")
-
-
-_QUOTED = re.compile(r"NULL|'(?:[^']|'')*'")
 
 
 def _flag(v: str) -> bool:
@@ -732,18 +753,18 @@ class _Packed(dict):
 
     def __init__(self, quoted: bool, in_school: frozenset):
         super().__init__()
-        self.quoted = quoted
+        self.quoted = quoted  # SQLite: a yes/no cell as stored (_flag); PostgreSQL's are 1 or 0 already
         self.in_school = in_school
         self.cells: dict[str, str] = {}
 
     def __missing__(self, text: str) -> tuple:
-        if self.quoted:  # SQLite's printf %Q
-            cells = [None if v == "NULL" else v[1:-1].replace("''", "'") for v in _QUOTED.findall(text[:-2])]
-            alive = text[-1] == "1"
-            flags = [None if v is None else _flag(v) for v in cells[len(PACKED_CODES):]]
+        cells = [None if v == _NULL else v for v in text.split(_SEP)]
+        if len(cells) != len(PACKED_CODES) + len(PACKED_FLAGS) + 1:
+            raise RulesError(f"成员的代码字段含有控制字符，无法检查：{text!r}")
+        alive = cells[-1] == "1"
+        if self.quoted:
+            flags = [None if v is None else _flag(v) for v in cells[len(PACKED_CODES):-1]]
         else:
-            cells = [None if v == _NULL else v for v in text.split(_SEP)]
-            alive = cells[-1] == "1"
             flags = [None if v is None else v == "1" for v in cells[len(PACKED_CODES):-1]]
         one = self.cells  # one string object per distinct code value across the combinations
         codes_ = [None if v is None else one.setdefault(v, v) for v in cells[:len(PACKED_CODES)]]
@@ -1159,7 +1180,7 @@ def _r_3_11_010(f, h):
     bound = f.low_income
     if bound is None:
         return None
-    if a.income.exact("A34") < bound:
+    if a.income.below(bound, "A34"):  # the exact quotient compared, in whole fen (IncomeResult.below)
         return f"家庭人均纯收入 {a.income.shown('A34')}低于 {rules.line_text(bound)} 元"
     return None
 

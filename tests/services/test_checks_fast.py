@@ -13,11 +13,12 @@ from collections import Counter, defaultdict
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from desktop.models import Household, Member
 from desktop.services import assess, demo, income, national_rules
-from desktop.services.idnumber import age_on, make_id
+from desktop.services.idnumber import age_on, make_id, normalize_id
 
 from ..conftest import TODAY, YEAR
 from .builders import AREA, bad_checksum, id_with
@@ -48,6 +49,13 @@ def messy_register(b) -> dict[str, int]:
                  a19_pension=False, a19_employee_pension=True, a20_dibao="1", a21_tekun="0", work_months=13,
                  public_post_months=6, school_absence_reason="  ", work_place=" 外省某县 ", phone=" 13912345678 ")
     b.raw_member(first, "同号甲", shared, "03", "1")
+    # check digit X (one in eleven), alone and under a 残疾人证; a card with a wrong check digit, a 22-long one
+    x_id = next(n for n in (make_id(AREA, date(1985, 6, 7), k, "2") for k in range(910, 1000)) if n[-1] == "X")
+    b.raw_member(first, "校验位X", x_id, "03", "2")
+    b.raw_member(first, "X残疾证", next(n for n in (make_id(AREA, date(1961, 8, 9), k, "1") for k in range(910, 1000))
+                                   if n[-1] == "X") + "42", "03", "1", health="04")
+    b.raw_member(first, "残疾证校验错", bad_checksum(make_id(AREA, date(1977, 1, 1), 931, "1")) + "11", "03", "1")
+    b.raw_member(first, "22位证", make_id(AREA, date(1958, 4, 5), 932, "2") + "4101", "03", "2")
     # code cells no code list has, with the characters the packed text quotes and separates by (SQLite's %Q)
     b.raw_member(first, "怪码", make_id(AREA, date(1970, 3, 4), 909, "2"), "03", "2", ethnicity="O'|x",
                  education="''", school="", labor="NULL", a20_dibao="|", a21_tekun="'")
@@ -57,6 +65,7 @@ def messy_register(b) -> dict[str, int]:
                          a53_removal_way="2", a54_removed_on=date(2024, 2, 1), after_dropout=False,
                          after_a28=Decimal("1234.50"), after_a34=Decimal("0"))
     b.raw_member(second, "同号乙", shared, "03", "1")
+    b.raw_member(second, "小写x", x_id.lower(), "03", "2")  # the same number as 校验位X, spelt with a small x
     closed = b.household(no="F003", closed_on=date(2024, 1, 1), a4_poverty_alleviated=True, a23_housing_unsafe=True,
                          a24_school_dropout=None, whole_no_labor_guarantee=False, identified_on=date(2022, 12, 31))
     b.raw_member(closed, "注销户同号", shared, "03", "1")
@@ -105,6 +114,11 @@ def test_member_facts_equal_a_plain_reading(b):
     assert seen == sum(len(h.everyone) for h in facts.households.values()) > 10
     faults = Counter(m.id_fault for h in facts.households.values() for m in h.everyone)
     assert faults["checksum18"] >= 1 and faults["length"] >= 1 and faults[None] >= 5  # the messy rows are there
+    assert faults["checksum_card"] >= 1
+    # the normal forms of every number that is not 18 plain ASCII digits (services.checks indexes their holders)
+    numbers = [r.id_number for r in rows if r.household_id in facts.households]
+    assert facts.id_irregular == {x for n in numbers if not (len(n) == 18 and n.isascii() and n.isdigit())
+                                  for x in (national_rules._norm(n), normalize_id(n))}
 
     # ID numbers held by more than one living member (anywhere), listed for the open households' holders
     count = Counter(r.id_number for r in rows if r.id in alive)
@@ -191,3 +205,14 @@ def test_the_batched_rules_find_what_each_rule_alone_finds(b):
     # the comparison covers member and household rules of several populations, the should-be-monitored ones too
     assert len(rules_hit) >= 25 and {"1_02_006", "1_02_003"} <= rules_hit
     assert any(x[2] is not None for x in fast) and any(x[2] is None for x in fast)
+
+
+def test_a_code_cell_holding_the_packed_separator_is_an_error_not_a_misread(b):
+    """The packed text separates cells by \\x1f (the importer and the forms drop control characters): a cell that
+    holds one anyway (a row written by other means) stops the check with a message, never shifts the cells."""
+    hid = b.household(no="S001")
+    b.raw_member(hid, "控制字符", make_id(AREA, date(1980, 1, 2), 941, "1"), "01", "1", ethnicity="0\x1f1")
+    ys = assess.year_settings(b.s, YEAR)
+    with pytest.raises(national_rules.RulesError, match="控制字符"):
+        national_rules.load_facts(b.s, YEAR, TODAY, {}, None, ys.status_time_point, ys.monitoring_line,
+                                  ys.thresholds, open_only=True)

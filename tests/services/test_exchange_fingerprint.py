@@ -90,7 +90,22 @@ def _twice(ctx, tmp_path, first: Path, second: Path, monkeypatch, edit=None) -> 
     assert fast[0] == plain[0]  # the preview: counts, notes, errors
     assert fast[1] == plain[1]  # the result: counts, summary, order, findings
     assert _contents(fast_url) == _contents(plain_url)  # every row and audit entry
+    assert _stored(fast_url) == _stored(plain_url)  # and what the next import starts from
     return seen_fast["skipped"], plain[0][6] + plain[0][7]
+
+
+def _stored(url: str) -> dict:
+    """The households' states the last import stored, by household number."""
+    from sqlalchemy import select
+
+    from desktop.models import ImportFingerprint
+    opened = _open(url)
+    try:
+        with opened.engine.connect() as con:
+            blob = con.execute(select(ImportFingerprint.data)).scalar()
+        return {st.household_no: st for st in fingerprint.unpack(blob)} if blob else {}
+    finally:
+        opened.dispose()
 
 
 def _copy_url(url: str, tmp_path: Path, name: str) -> str:
@@ -348,3 +363,97 @@ def test_file_order_kept(source, tmp_path, monkeypatch):
     assert seen["skipped"] > 0
     assert result[9] == sorted(result[9], key=result[9].index) and len(result[9]) == len(set(result[9]))
     assert importer  # (the module under test)
+
+
+# ---------------------------------------------------------------- the guards' pass, and what is stored
+
+def _read_scan(path: Path, monkeypatch, candidates=None) -> tuple[object, int]:
+    """The fingerprints a first import of `path` takes (importer.read with a year), and how many times a sheet was
+    read for them apart from the guards' pass."""
+    from desktop.services.exchange.reader import Issues
+    passes = [0]
+    pieces = fingerprint._pieces
+
+    def counted(*a, **k):
+        passes[0] += 1
+        return pieces(*a, **k)
+    with monkeypatch.context() as m:
+        m.setattr(fingerprint, "_pieces", counted)
+        if candidates is not None:
+            m.setattr(fingerprint, "candidates", lambda _program: set(candidates))
+        issues = Issues()
+        data = importer.read(path, issues, year=YEAR)
+    assert not issues and data is not None and data.scan is not None
+    return data.scan, passes[0]
+
+
+def _facts_of(sc) -> tuple:
+    return (sc.file_digest, sc.sheets, sc.first_on, {k: h.digest() for k, h in sc.groups.items()}, sc.sizes, sc.rows,
+            sc.poisoned)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_fingerprints_taken_on_the_guards_pass(source, tmp_path, monkeypatch, layout):
+    """A first import cuts and hashes the rows on the guards' own pass over each sheet (the 户编号 column where the
+    layouts put it); a file whose 户编号 stands in another column is read once more for them — the same fingerprints
+    either way, and a re-import then skips as before."""
+    book = _export(source, tmp_path / "a.xlsx", layout)
+    on_pass, passes = _read_scan(book, monkeypatch)
+    assert passes == 0
+    again, passes = _read_scan(book, monkeypatch, candidates={"ZZ"})  # 户编号 in none of the columns looked at
+    assert passes == len(again.sheets) >= 1
+    assert _facts_of(on_pass) == _facts_of(again)
+    assert len(on_pass.groups) > 40 and len(on_pass.poisoned) < len(on_pass.groups) / 2  # (40 households, header)
+
+    with monkeypatch.context() as m:  # the first import's fingerprints taken on a second pass: a re-import skips
+        m.setattr(fingerprint, "candidates", lambda _program: {"ZZ"})
+        base = _copy(source.db, tmp_path, "base")
+        _import(base, book, True, monkeypatch)
+    seen: dict = {}
+    _import(base, book, True, monkeypatch, seen)
+    households = len(on_pass.groups)
+    assert households * 0.7 <= seen["skipped"] <= households
+
+
+def test_states_packed_and_read_back(source, tmp_path, monkeypatch):
+    """What an import stores of each household comes back exactly; a stored value that does not unpack is no
+    shortcut (the whole file is read), never an error."""
+    rows = [("H1", 1, b"s|12", bytes(range(16)), False, 3, 1, 4, True, "110101199001011234*,110101199001011235"),
+            ("H2", 2, "inlineStr|<is><t>户</t></is>".encode(), b"", True, 0, 0, 0, False, ""),
+            ("H3", 3, b"|\xff\x00", b"\x01" * 16, False, 1, 0, 0, False, "x*")]
+    assert fingerprint.unpack(fingerprint.pack(rows)) == [fingerprint.State(*r) for r in rows]
+    assert fingerprint.unpack(fingerprint.pack([])) == []
+
+    book = _export(source, tmp_path / "a.xlsx", "national")
+    base = _copy(source.db, tmp_path, "base")
+    _import(base, book, True, monkeypatch)
+    db = _open(base)
+    try:
+        admin = login(db, "admin", ADMIN_PASSWORD)
+        with db.session(admin) as s:
+            prior = fingerprint.load(s, YEAR, admin)
+            assert prior is not None and len(prior.states) >= 40
+            assert {st.household_no for st in prior.states.values()} == set(prior.ids)
+            from desktop.models import ImportFingerprint
+            s.query(ImportFingerprint).update({"data": b"not packed"})
+            assert fingerprint.load(s, YEAR, admin) is None
+            s.rollback()
+    finally:
+        db.dispose()
+
+
+def test_row_numbers_taken_out():
+    """A row's number comes out of its own tag and each cell's place, nothing else: a row whose tag holds the number
+    again (spans="1:8" in row 8) gives the same bytes as it would elsewhere; a style number ending as the row number
+    leaves the row unreadable as unchanged (None); the guards' word that every cell is plain changes nothing."""
+    def row(n: int, spans: str = "1:2", style: str = "3") -> bytes:
+        return (f'<row r="{n}" spans="{spans}"><c r="A{n}" s="{style}" t="s"><v>7</v></c>'
+                f'<c r="B{n}"><v>42</v></c></row>').encode()
+    piece = b'<worksheet><sheetData>' + row(5) + row(8, spans="1:8") + row(9, style="19") + row(12)
+    for plain in (False, True):
+        got = {int(n): canon for n, _row, canon in fingerprint._rows_of(piece, plain)}
+        assert got[5] == got[12] == got[8].replace(b'spans="1:8"', b'spans="1:2"')
+        assert got[9] is None
+        assert b"5" not in got[5] and b'<c r="A" s="3" t="s"><v>7</v></c>' in got[5]
+    with pytest.raises(fingerprint._NotPlain):
+        list(fingerprint._rows_of(b"<sheetData><row/>" + row(2)))

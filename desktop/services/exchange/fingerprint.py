@@ -5,16 +5,17 @@ cell costs more than the target for the whole re-import, so the rows of an uncha
 the worksheet's XML itself, before anything is converted:
 
 - Each sheet that holds households (the national one-row-a-person sheets; ours: 户信息, 家庭成员, 帮扶措施, 收入明细)
-  is streamed (measure._Stream: the same limits as the guards) and cut into rows. A row's bytes are made
-  independent of its place — the row number in `<row r=…>` and in each cell reference are removed, the column
-  letters kept — and the rows are grouped by the 户编号 cell as the XML holds it (a shared-string index, a number or
-  an inline string). A household's fingerprint covers all its rows on every sheet, in order.
+  is cut into rows on the guards' own pass over it (Tap, fed by measure._scan_sheet through Book.tap; a sheet the
+  tap could not follow is streamed once more, with the same limits). A row's bytes are made independent of its
+  place — the row number in `<row r=…>` and in each cell reference are removed, the column letters kept — and
+  hashed; the rows are grouped by the 户编号 cell as the XML holds it (a shared-string index, a number or an inline
+  string). A household's fingerprint covers all its rows on every sheet, in order.
 - Rows refer to the shared strings and styles by index, so they are comparable only while those parts (and the
   workbook part: sheet names, visibility, 1904 dates) are byte for byte the same: the file digest. Otherwise
   nothing is skipped (the whole file is read as before) and the new file's fingerprints are stored.
 - The last import stores, per household, the fingerprint, the 户编号 cell, the counts the preview and summary show,
-  its members' ID numbers, and whether the import said anything about it (noted); and where its own audit
-  entries lie.
+  its members' ID numbers, and whether the import said anything about it (noted) — all households packed into one
+  value (pack) — and where its own audit entries lie.
 
 A household is skipped at a re-import — its rows are not converted, compared or written — only when its
 fingerprint and 户编号 cell are those stored, the file digest, year and header rows are those of the last import,
@@ -32,6 +33,9 @@ import io
 import json
 import re
 import zipfile
+import zlib
+from array import array
+from collections import namedtuple
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -47,7 +51,8 @@ from .reader import _DIMENSION_TAG, _SHEET_DATA
 
 RUN_KEY = "import_fingerprint_run"
 STORED = ("household_no", "household_id", "rawkey", "digest", "noted", "members", "measures", "lines", "income",
-          "ids")  # the columns of import_fingerprint that store() writes, in the order of states()' rows
+          "ids")  # what store() keeps of each household (pack), in the order of states()' rows
+State = namedtuple("State", STORED)  # one household as the last import stored it
 HOLD_BYTES = 96 << 20  # rows of households to be read that the first pass keeps (more: read again on the second)
 REGISTER_TABLES = frozenset({"household", "member", "member_event", "measure", "income_record", "income_line",
                              "region"})
@@ -85,7 +90,7 @@ class Prior:
     """What the last import stored, as it bears on this one."""
 
     run: dict
-    states: dict[bytes, ImportFingerprint]  # by 户编号 cell
+    states: dict[bytes, State]  # by 户编号 cell
     touched: set[int] | None  # households written since the last import (None: anything may have been)
     ids: dict[str, int]  # household number → id, as the database holds them now
 
@@ -95,7 +100,7 @@ class Shortcut:
     """A file read with its unchanged households left out."""
 
     scan: Scan
-    skipped: dict[str, ImportFingerprint]  # household number → its stored state
+    skipped: dict[str, State]  # household number → its stored state
 
 
 # ---------------------------------------------------------------- the file
@@ -122,21 +127,207 @@ def scan(book, sheets: dict[str, tuple[int, str]], year: int, first_on: str | No
     an .xlsx written as Excel writes it, or a sheet is read row by row (sparse): then nothing is skipped.
     `hold(key)`: the household's rows are read whatever its fingerprint (kept here, so that only the households
     whose fingerprint alone differs need a second pass, reduced()); not when the file's digest is not `last_digest`
-    (the last import's): then nothing is skipped and every household is read anyway."""
+    (the last import's): then nothing is skipped and every household is read anyway.
+    The rows are cut on the guards' own pass over each sheet (Book.tap, measure._scan_sheet) when the book has a tap
+    that saw them under these columns; otherwise the sheets are read once more here."""
     if book.kind != "xlsx" or not sheets:
         return None
     parts = {name: book._zip_parts.get(name) for name in sheets}
-    if any(p is None for p in parts.values()) or any(book.is_sparse(name) for name in sheets):
-        return None  # (is_sparse: the guards' scan of every sheet, before any of its bytes is read here)
+    if any(p is None for p in parts.values()):
+        return None
     with zipfile.ZipFile(book.path) as z:
-        out = Scan(_file_digest(z, parts, sheets, year), dict(sheets), first_on=first_on)
-        if last_digest is not None and out.file_digest.hex() != last_digest:
-            hold = None
+        digest = _file_digest(z, parts, sheets, year)
+    if last_digest is not None and digest.hex() != last_digest:
+        hold = None
+    tap = getattr(book, "tap", None)
+    if tap is not None and not any(name in book._scans for name in sheets):
+        tap.arm(hold, sheets)  # (the guards have not read these sheets yet: their pass below feeds the tap)
+    if any(book.is_sparse(name) for name in sheets):
+        return None  # (is_sparse: the guards' scan of every sheet, before any of its bytes is read here)
+    order = [sh.name for sh in book.sheets if sh.name in sheets]
+    if tap is not None:
+        book.tap = None  # (what it kept is grouped now, or of no use: a sheet under another column)
+        got = tap.scan(sheets, order, digest, first_on, hold)
+        if got is not _AGAIN:
+            return got
+    tap = Tap({letters for _h, letters in sheets.values()})
+    tap.arm(hold, sheets)
+    with zipfile.ZipFile(book.path) as z:
+        for name in order:
+            feed = tap(name)
+            for piece in _pieces(z, book, name, parts[name]):
+                feed(piece)
+    return tap.scan(sheets, order, digest, first_on, hold)
+
+
+_AGAIN = object()
+
+
+class _Rows:
+    """One sheet's rows as the tap saw them, in file order, compactly (a county's national list has 300,000 rows,
+    held while the whole file is read): their numbers, a 16-byte digest each in one bytearray, the 户编号 cell of
+    each under each candidate column (None: no such cell)."""
+
+    def __init__(self, name: str, letters: list[bytes]):
+        self.name = name
+        self.plain = True
+        self.numbers = array("q")
+        self.digests = bytearray()  # blake2b of each row's XML without its number (zeros: not taken out)
+        self.unnumbered: set[int] = set()  # positions of the rows whose number could not be taken out
+        self.keys: dict[bytes, list[bytes | None]] = {col: [] for col in letters}  # column → 户编号 cell a row
+        self.seen: dict[bytes, bytes] = {}  # one bytes object a household
+        self.armed: bytes | None = None  # the 户编号 column whose households' rows are kept (a re-import)
+        self.held: list = []  # rows kept: (n, n as bytes, XML, plain, keyed)
+        self.holds: dict[bytes, bool] = {}
+
+
+class Tap:
+    """The fingerprints' share of the guards' pass over a sheet (measure._scan_sheet hands it each piece of rows the
+    guards have passed; Book.tap): each row cut out, its number taken out and hashed on its own, its 户编号 cell kept
+    under each candidate column — the header is not known yet, so the column where the file's layout (told by its
+    sheet names) puts 户编号 (candidates()) and, at a re-import, the last import's. scan() groups the rows into
+    households once the header is known; a sheet whose 户编号 stands elsewhere is read once more. One decompression
+    and one cut of each sheet instead of two (a county's national list is 508 MB of XML)."""
+
+    def __init__(self, letters):
+        self.letters = sorted({x.encode() for x in letters})
+        self.sheets: dict[str, _Rows] = {}
+        self.hold: Callable[[bytes], bool] | None = None
+        self.armed: dict[str, bytes] = {}
+        self.held_bytes = 0
+        self.overflow = False
+
+    def arm(self, hold: Callable[[bytes], bool] | None, sheets: dict[str, tuple[int, str]]) -> None:
+        """Keep the rows of the households `hold` names (under the 户编号 column of `sheets`), and the rows with no
+        户编号 (title, header), for a shortened read (reduced())."""
+        if hold is None:
+            return
+        self.hold = hold
+        self.armed = {name: letters.encode() for name, (_h, letters) in sheets.items()}
+        self.letters = sorted(set(self.letters) | set(self.armed.values()))
+
+    def __call__(self, name: str) -> Callable[[bytes], None]:
+        rows = self.sheets[name] = _Rows(name, self.letters)
+        rows.armed = self.armed.get(name)
+        return lambda piece, plain=False: self._feed(rows, piece, plain)
+
+    def _feed(self, rows: _Rows, piece: bytes, plain: bool) -> None:
+        if not rows.plain:
+            return
         try:
-            for name in [sh.name for sh in book.sheets if sh.name in sheets]:
-                _scan_sheet(z, book, name, parts[name], sheets[name][1], out, hold)
+            self._cut(rows, piece, plain)
         except _NotPlain:
+            rows.plain = False
+            rows.numbers, rows.digests, rows.keys, rows.held, rows.seen = array("q"), bytearray(), {}, [], {}
+
+    def _cut(self, rows: _Rows, piece: bytes, plain: bool) -> None:
+        numbers, digests, seen, armed = rows.numbers, rows.digests, rows.seen, rows.armed
+        keyed = [(b'<c r="' + col, rows.keys[col], col == armed) for col in self.letters]
+        blake = hashlib.blake2b
+        blank = bytes(16)
+        for number, row, canon in _rows_of(piece, plain):
+            n = int(number)
+            mine = None
+            if canon is not None:
+                digests += blake(canon, digest_size=16).digest()
+                for tag, keys, is_armed in keyed:
+                    key = _key(canon, tag + b'"')
+                    if key is not None:
+                        key = seen.setdefault(key, key)
+                    keys.append(key)
+                    if is_armed:
+                        mine = key
+            else:
+                rows.unnumbered.add(len(numbers))
+                digests += blank
+                end = number + b'"'
+                for tag, keys, is_armed in keyed:
+                    key = _key(row, tag + end)
+                    if key is not None:
+                        key = seen.setdefault(key, key)
+                    keys.append(key)
+                    if is_armed:
+                        mine = key
+            numbers.append(n)
+            if armed is None:
+                continue
+            if mine is None:
+                rows.held.append((n, number, row, canon is not None, False))
+                continue
+            if self.hold is None:
+                continue
+            h = rows.holds.get(mine)
+            if h is None:
+                h = rows.holds[mine] = self.hold(mine)
+            if h:
+                rows.held.append((n, number, row, canon is not None, True))
+                self.held_bytes += len(row)
+                if self.held_bytes > HOLD_BYTES:  # many households to read: their rows on the second pass instead
+                    self.hold = None
+                    self.overflow = True
+                    for other in self.sheets.values():
+                        other.held[:] = [r for r in other.held if not r[4]]
+                        other.holds = {}
+
+    def scan(self, sheets: dict[str, tuple[int, str]], order: list[str], digest: bytes, first_on: str | None,
+             hold) -> Scan | None | object:
+        """The rows grouped into households under the 户编号 column of each sheet; _AGAIN when a sheet was not
+        seen under its column (or not kept for a shortened read that `hold` asks for)."""
+        for name in order:
+            rows = self.sheets.get(name)
+            col = sheets[name][1].encode()
+            if rows is None or (rows.plain and col not in rows.keys):
+                return _AGAIN
+            if hold is not None and rows.armed != col:
+                return _AGAIN
+        if not all(self.sheets[name].plain for name in order):
             return None
+        out = Scan(digest, dict(sheets), first_on=first_on)
+        groups, sizes, poisoned = out.groups, out.sizes, out.poisoned
+        blake = hashlib.blake2b
+        for name in order:
+            rows = self.sheets.pop(name)
+            keys = rows.keys[sheets[name][1].encode()]
+            mark = b"\0sheet " + name.encode() + b"\0"
+            at = out.rows.setdefault(name, {})
+            digests, unnumbered = rows.digests, rows.unnumbered
+            for i, (n, key) in enumerate(zip(rows.numbers, keys, strict=True)):
+                if key is None:
+                    continue
+                h = groups.get(key)
+                if h is None:
+                    h = groups[key] = blake(digest_size=16)
+                    sizes[key] = 1
+                else:
+                    sizes[key] += 1
+                if i in unnumbered:
+                    poisoned.add(key)
+                else:
+                    h.update(mark + digests[16 * i:16 * i + 16])
+                at[n] = key
+            if rows.armed is not None:
+                out.held[name] = rows.held
+                if not self.overflow:
+                    out.holds.update(k for k, v in rows.holds.items() if v)
+        out.held_bytes, out.overflow = self.held_bytes, self.overflow
+        self.sheets.clear()
+        return out
+
+
+def candidates(program: bool) -> set[str]:
+    """The columns where 户编号 stands in the files this program (`program`: each sheet's first column, layout.py)
+    or the national system writes (its place in §9.1)."""
+    from .layout import national_columns, sheets
+    out = set()
+    if program:
+        for sh in sheets().values():
+            for i, col in enumerate(sh.columns):
+                if col.key == "household_no":
+                    out.add(col_letters(i + 1))
+        return out
+    for i, nc in enumerate(national_columns()):
+        if nc.sheet == "household" and nc.key == "household_no":
+            out.add(col_letters(i + 1))
     return out
 
 
@@ -145,28 +336,42 @@ def _pieces(z, book, name: str, part: str):
     return _Stream(z, info, f"工作表“{name[:40]}”", getattr(book, "limits", LIMITS), b"</row>")
 
 
-def _rows_of(piece: bytes):
+def _rows_of(piece: bytes, plain: bool = False):
     """(row number as bytes, the row's XML, the row's XML without its number or None) of each row of a piece ending
     at </row>. The number is taken out of `<row r="N"` and every `<c r="XN"` by one replace of `N"`, when exactly
-    those hold it (else None: such a row is read, never skipped — a style number or a text that ends as N does)."""
-    if b"<row/" in piece or b":row" in piece or b":c " in piece or b":c>" in piece:
-        raise _NotPlain
-    if b"/>" in piece and _EMPTY_ROW.search(piece):
-        piece = _EMPTY_ROW.sub(b"", piece)  # rows without cells hold nothing
-    rows = piece.count(b"<row")
-    if rows != piece.count(b'<row r="') or piece.count(b"<c") != piece.count(b'<c r="') + piece.count(b"<col"):
-        raise _NotPlain  # a row or cell that does not name its place as Excel writes it
+    those hold it (else None: such a row is read, never skipped — a style number or a text that ends as N does).
+    `plain`: the guards found every cell of the piece written `<c r="…` and no element with a prefix (measure:
+    the same bytes need not be looked through again here)."""
+    if not plain:
+        if b":row" in piece or b":c " in piece or b":c>" in piece:
+            raise _NotPlain
+        if piece.count(b"<c") != piece.count(b'<c r="') + piece.count(b"<col"):
+            raise _NotPlain  # a cell that does not name its place as Excel writes it
     numbers = _ROWNO.findall(piece)
     parts = piece.split(b"</row>")
-    if len(numbers) != len(parts) - 1:
-        raise _NotPlain
+    if len(numbers) != len(parts) - 1 or len(numbers) != piece.count(b"<row"):
+        if b"<row/" in piece:
+            raise _NotPlain
+        if b"/>" in piece and _EMPTY_ROW.search(piece):
+            piece = _EMPTY_ROW.sub(b"", piece)  # rows without cells hold nothing
+            numbers = _ROWNO.findall(piece)
+            parts = piece.split(b"</row>")
+        if len(numbers) != len(parts) - 1 or len(numbers) != piece.count(b"<row"):
+            raise _NotPlain  # a row that does not name its place as Excel writes it
     for number, part in zip(numbers, parts, strict=False):
-        row = part[part.find(b"<row"):]
-        at = row.find(b">") + 1
-        tag, cells = row[:at], row[at:]
+        row = part if part.startswith(b"<row") else part[part.find(b"<row"):]
         end = number + b'"'
-        if cells.count(end) == cells.count(b'<c r="'):
-            yield number, row, tag.replace(b' r="' + end, b' r="', 1) + cells.replace(end, b'"')
+        canon = row.replace(end, b'"')
+        cells = row.count(b'<c r="')
+        # each `N"` replaced by `"` is len(N) bytes shorter: the row's own and one a cell, no more
+        if len(row) - len(canon) == len(number) * (cells + 1):
+            yield number, row, canon
+            continue
+        at = row.find(b">") + 1  # another `N"` in the row's own tag (spans="1:88" in row 88): its cells apart
+        tail = row[at:]
+        canon = tail.replace(end, b'"')
+        if len(tail) - len(canon) == len(number) * cells:
+            yield number, row, row[:at].replace(b' r="' + end, b' r=""', 1) + canon
         else:
             yield number, row, None
 
@@ -192,47 +397,6 @@ def _row_key(number: bytes, row: bytes, canon: bytes | None, letters: bytes) -> 
     if canon is not None:
         return _key(canon, b'<c r="' + letters + b'"')
     return _key(row, b'<c r="' + letters + number + b'"')
-
-
-def _scan_sheet(z, book, name: str, part: str, letters: str, out: Scan, hold) -> None:
-    col = letters.encode()
-    groups, sizes, poisoned = out.groups, out.sizes, out.poisoned
-    rows = out.rows.setdefault(name, {})
-    held = out.held.setdefault(name, [])
-    mark = b"\0sheet " + name.encode() + b"\0"
-    seen: dict[bytes, bytes] = {}
-    holds: dict[bytes, bool] = {}
-    for piece in _pieces(z, book, name, part):
-        for number, row, canon in _rows_of(piece):
-            key = _row_key(number, row, canon, col)
-            if key is None:
-                held.append((int(number), number, row, canon is not None, False))
-                continue
-            key = seen.setdefault(key, key)  # one bytes object a household
-            h = groups.get(key)
-            if h is None:
-                h = groups[key] = hashlib.blake2b(digest_size=16)
-                sizes[key] = 0
-            if key not in holds:
-                holds[key] = hold is not None and hold(key)
-            if canon is None:
-                poisoned.add(key)
-            else:
-                h.update(mark)
-                h.update(canon)
-            sizes[key] += 1
-            rows[int(number)] = key
-            if holds[key] and hold is not None:
-                held.append((int(number), number, row, canon is not None, True))
-                out.held_bytes += len(row)
-                if out.held_bytes > HOLD_BYTES:  # many households to read: their rows on the second pass instead
-                    hold = None
-                    for rows_ in out.held.values():
-                        rows_[:] = [r for r in rows_ if not r[4]]
-                    holds = dict.fromkeys(holds, False)
-                    out.overflow = True
-    if not out.overflow:
-        out.holds.update(k for k, v in holds.items() if v)
 
 
 def reduced(book, sc: Scan, skip: set[bytes]) -> _Subset:
@@ -335,7 +499,13 @@ def load(session: Session, year: int, user) -> Prior | None:
     touched = _touched(session, run)
     if touched is None:
         return None
-    states = {st.rawkey: st for st in session.execute(select(ImportFingerprint.__table__))}  # (rows, not objects)
+    blob = session.scalar(select(ImportFingerprint.data).where(ImportFingerprint.id == 1))
+    try:
+        states = {st.rawkey: st for st in unpack(blob)} if blob else None
+    except (ValueError, KeyError, TypeError, zlib.error):
+        states = None  # (written by something else: read whole, and the import stores it anew)
+    if not states:
+        return None
     ids = dict(session.execute(select(Household.household_no, Household.id)).all())
     return Prior(run, states, touched, ids)
 
@@ -369,7 +539,7 @@ def _touched(session: Session, run: dict) -> set[int] | None:
     return out
 
 
-def skippable(prior: Prior, sc: Scan) -> dict[bytes, ImportFingerprint]:
+def skippable(prior: Prior, sc: Scan) -> dict[bytes, State]:
     """The file's households that need not be read: 户编号 cell → stored state."""
     if prior.run.get("digest") != sc.file_digest.hex():
         return {}
@@ -430,15 +600,16 @@ def states(data, sc: Scan, household_ids: dict[str, int]) -> dict[str, tuple]:
     items = [H.index(item) for item in INCOME_ITEMS]
     noted_nos = getattr(data, "noted", set())
     keyed: dict[str, set[bytes]] = {}
-    by_key: dict[bytes, set[str]] = {}
+    owner: dict[bytes, str] = {}  # 户编号 cell → the first household read with a row under it
+    shared: set[bytes] = set()  # … and the cells under which rows of two households were read
     counted: dict[str, int] = {}
+    nowhere: dict[int, bytes] = {}
     for no, rows in rows_of(data).items():
-        keys = set()
         distinct = set(rows)
-        for sheet_name, row in distinct:
-            key = sc.rows.get(sheet_name, {}).get(row)
-            keys.add(key)
-            by_key.setdefault(key, set()).add(no)
+        keys = {sc.rows.get(sheet_name, nowhere).get(row) for sheet_name, row in distinct}
+        for key in keys:
+            if owner.setdefault(key, no) != no:
+                shared.add(key)
         keyed[no] = keys
         counted[no] = len(distinct)
     out = {}
@@ -450,7 +621,7 @@ def states(data, sc: Scan, household_ids: dict[str, int]) -> dict[str, tuple]:
         key = next(iter(keys)) if len(keys) == 1 else None
         members = data.members.get(no, [])
         measures = data.measures.get(no, [])
-        noted = everything or no in noted_nos or key is None or key in sc.poisoned or by_key.get(key) != {no} \
+        noted = everything or no in noted_nos or key is None or key in sc.poisoned or key in shared \
             or sc.sizes.get(key) != counted[no]
         ids = []
         for _r, mv in members:
@@ -469,30 +640,26 @@ def states(data, sc: Scan, household_ids: dict[str, int]) -> dict[str, tuple]:
     return out
 
 
-def store(session: Session, data, sc: Scan | None, skipped: dict[str, ImportFingerprint], year: int,
+def store(session: Session, data, sc: Scan | None, skipped: dict[str, State], year: int,
           audit_from: int, audit_count: int, summary: str) -> None:
-    """After the writes of an import, in its transaction: the fingerprints of the households read, those of the
-    skipped ones kept, every other removed; where this import's audit entries lie. No scan (a file that is not
-    plain XML, a CSV): nothing stored, and the next import reads whole."""
-    from .writer import bulk_insert
+    """After the writes of an import, in its transaction: the fingerprints of the households read and those of the
+    skipped ones, packed into one value that replaces the last import's; where this import's audit entries lie. No
+    scan (a file that is not plain XML, a CSV): nothing stored, and the next import reads whole."""
     access.logged_in(session)
     T = ImportFingerprint.__table__
     conn = session.connection()
     run_exists = session.scalar(select(func.count()).select_from(AppSetting).where(AppSetting.key == RUN_KEY))
+    conn.execute(delete(T))
     if sc is None:
-        conn.execute(delete(T))
         if run_exists:
             conn.execute(delete(AppSetting.__table__).where(AppSetting.__table__.c.key == RUN_KEY))
         return
     ids = dict(session.execute(select(Household.household_no, Household.id)
                                .where(among(Household.household_no, data.households))).all())
     fresh = states(data, sc, ids)
-    keep = set(skipped)
-    stored = set(session.scalars(select(ImportFingerprint.household_no)))
-    gone = [no for no in stored if no not in keep]
-    for start in range(0, len(gone), 900):
-        conn.execute(delete(T).where(T.c.household_no.in_(gone[start:start + 900])))
-    bulk_insert(session, T, STORED, list(fresh.values()))
+    rows = list(fresh.values())
+    rows.extend(tuple(st) for no, st in skipped.items() if no not in fresh)
+    conn.execute(T.insert().values(id=1, data=pack(rows)))
     run = json.dumps({"year": year, "program": _program(session), "digest": sc.file_digest.hex(),
                       "sheets": sc.sheets, "first_on": sc.first_on,
                       "audit_from": audit_from, "audit_count": audit_count, "summary": summary}, ensure_ascii=False)
@@ -501,6 +668,31 @@ def store(session: Session, data, sc: Scan | None, skipped: dict[str, ImportFing
         conn.execute(A.update().where(A.c.key == RUN_KEY).values(value=run))
     else:
         conn.execute(A.insert().values(key=RUN_KEY, value=run))
+
+
+def pack(rows: list[tuple]) -> bytes:
+    """Households' states (rows in the order of STORED) as one value: JSON by column, zlib-compressed. The 户编号
+    cells and digests are bytes: as latin-1 text and hex."""
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(STORED)
+    c = dict(zip(STORED, cols, strict=True))
+    doc = {"v": 1, "household_no": c["household_no"], "household_id": c["household_id"],
+           "rawkey": [k.decode("latin-1") for k in c["rawkey"]], "digest": [d.hex() for d in c["digest"]],
+           "noted": "".join("1" if x else "0" for x in c["noted"]), "members": c["members"],
+           "measures": c["measures"], "lines": c["lines"], "income": "".join("1" if x else "0" for x in c["income"]),
+           "ids": c["ids"]}
+    return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
+
+
+def unpack(blob: bytes) -> list[State]:
+    doc = json.loads(zlib.decompress(blob))
+    if doc.get("v") != 1:
+        raise ValueError("another packing")
+    cols = [doc["household_no"], doc["household_id"], [k.encode("latin-1") for k in doc["rawkey"]],
+            [bytes.fromhex(d) for d in doc["digest"]], [x == "1" for x in doc["noted"]], doc["members"],
+            doc["measures"], doc["lines"], [x == "1" for x in doc["income"]], doc["ids"]]
+    if len({len(col) for col in cols}) > 1:
+        raise ValueError("columns of different lengths")
+    return [State._make(row) for row in zip(*cols, strict=True)]
 
 
 def key_sheets(data) -> dict[str, tuple[int, str]]:

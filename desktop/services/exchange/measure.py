@@ -27,6 +27,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..errors import ServiceError
 
@@ -285,11 +286,13 @@ def zlib_error():
 
 
 def scan_xlsx(path: Path, sheet_parts: dict[str, str], limits: Limits = LIMITS, *,
-              skip: set[str] | frozenset[str] = frozenset(), parts_done: bool = False) -> BookScan:
+              skip: set[str] | frozenset[str] = frozenset(), parts_done: bool = False,
+              tap: Callable[[str], Callable[[bytes, bool], None] | None] | None = None) -> BookScan:
     """Measure the package and every sheet in `sheet_parts` (sheet name → part); refuse past a limit.
     Unless `parts_done`, every other XML part (but those in `skip`, the sheets measured when they are
     read) is read through once as well: its real size, and no run longer than limits.run_bytes without
-    a tag (a reader that buffers a text run whole would pay for it)."""
+    a tag (a reader that buffers a text run whole would pay for it). `tap(sheet)`: what else is to see each
+    piece of that sheet's rows once the guards have passed it (fingerprint.Tap: one pass over the XML, not two)."""
     if not parts_done:
         check_size(path, "xlsx", limits)
     book = open_zip(path, limits)
@@ -303,11 +306,12 @@ def scan_xlsx(path: Path, sheet_parts: dict[str, str], limits: Limits = LIMITS, 
         for sheet, part in sheet_parts.items():
             info = book.parts.get(part)
             if info is not None:
-                book.sheets[sheet] = _scan_sheet(z, info, sheet, limits)
+                book.sheets[sheet] = _scan_sheet(z, info, sheet, limits, tap(sheet) if tap is not None else None)
     return book
 
 
-def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: Limits) -> SheetScan:
+def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: Limits,
+                feed: Callable[[bytes, bool], None] | None = None) -> SheetScan:
     out = SheetScan(sheet, info.filename, compressed=info.compress_size)
     what = f"工作表“{sheet[:40]}”"
     max_row = max_col = 0
@@ -377,6 +381,8 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
                     out.hidden_count += 1
                     if len(out.hidden_rows) < 100_000:
                         out.hidden_rows.append(int(r.group(1)))
+        if feed is not None:
+            feed(piece, canonical)  # (canonical: every cell written <c r="…, nothing prefixed)
     out.xml_bytes = stream.size
     # rows below beyond.row_bound were not looked at one by one: the grid is reckoned to that bound
     out.max_row, out.max_col = max(max_row, min(beyond.row_bound, 1_048_576)), max_col

@@ -173,6 +173,7 @@ class Book:
         self._scans: dict[str, SheetScan] = {}
         self._xls: dict[str, list[tuple[int, list]]] | None = None
         self._xls_marks: dict[str, tuple[list[int], list[int], dict]] = {}  # hidden rows, columns, error cells
+        self.tap = None  # sees each sheet's rows on the guards' pass (fingerprint.Tap)
         if self.kind:
             _refused(lambda: check_size(self.path, self.kind, limits))
         if self.kind == "csv":
@@ -278,7 +279,8 @@ class Book:
             part = self._zip_parts.get(name)
             if part is None:
                 raise WorkbookError(f"工作表“{name[:40]}”在文件中找不到，文件已损坏")
-            got = _refused(lambda: scan_xlsx(self.path, {name: part}, self.limits, parts_done=True).sheets[name])
+            got = _refused(lambda: scan_xlsx(self.path, {name: part}, self.limits, parts_done=True,
+                                             tap=self.tap).sheets[name])
             self._scans[name] = got
         return got
 
