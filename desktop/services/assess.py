@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 
@@ -55,6 +55,11 @@ class Assessment:
     risk_types: tuple[str, ...] = ()
     members: tuple[MemberFacts, ...] = field(default=(), repr=False)
 
+    @property
+    def suggested_category(self) -> str | None:
+        """suggestion.category, without making a _Deferred household's suggestion (it has none)."""
+        return self.suggestion.category
+
     def to_json(self) -> dict:
         """The object of `assess` (SPEC §11); money stays Decimal for dumps() to print with 2 decimals."""
         r = self.income
@@ -88,35 +93,31 @@ class Assessment:
                          f'"A38": {str(d["A38"])}')
             else:
                 money = f'"A33": {_two(r.A33)}, "A34": {_two(r.A34)}, "A37": {_two(r.A37)}, "A38": {_two(r.A38)}'
-        head_key = (s.category, s.needs_review)
-        head = _JSON_HEADS.get(head_key)
-        if head is None:
-            name = s.category_name
-            head = _JSON_HEADS[head_key] = (f'"suggested_category": {"null" if name is None else _text(name)}, '
-                                            f'"needs_review": {_TF[s.needs_review]}')
-        tail_key = (self.guarantee_problems, self.warning_color, self.whole_household_no_labor,
-                    self.developmental_measure_required, self.developmental_measure_missing)
-        tail = _JSON_TAILS.get(tail_key)
+        head = _json_head(s.category, s.needs_review, s)
+        tail = self._json_tail()
+        reasons = s.reasons
+        if len(reasons) == 2:  # nearly every household: its own A38 sentence and one of a few shared ones
+            reasons = f"{_text(reasons[0])}, {_second_reason(reasons[1])}"
+        else:
+            reasons = ", ".join(map(_text, reasons))
+        return (f'{{"household_no": {_text(self.household_no)}, "year": {self.year!r}, "size": {self.size!r}, '
+                f'{money}, {head}, "reasons": [{reasons}], {tail}')
+
+    def _json_tail(self) -> str:
+        """json_text's part after the reasons, shared by the households with the same guarantees, flags and colour
+        (a few dozen distinct ones in a county)."""
+        key = (self.guarantee_problems, self.warning_color, self.whole_household_no_labor,
+               self.developmental_measure_required, self.developmental_measure_missing)
+        tail = _JSON_TAILS.get(key)
         if tail is None:
             colour = self.warning_color
-            tail = _JSON_TAILS[tail_key] = (
+            tail = _JSON_TAILS[key] = (
                 f'"guarantee_problems": [{", ".join(map(_text, self.guarantee_problems))}], '
                 f'"whole_household_no_labor": {_TF[self.whole_household_no_labor]}, '
                 f'"developmental_measure_required": {_TF[self.developmental_measure_required]}, '
                 f'"developmental_measure_missing": {_TF[self.developmental_measure_missing]}, '
                 f'"warning_color": {"null" if colour is None else _text(colour)}}}')
-        reasons = s.reasons
-        if len(reasons) == 2:  # nearly every household: its own A38 sentence and one of a few shared ones
-            second = _JSON_REASONS.get(reasons[1])
-            if second is None:
-                second = _text(reasons[1])
-                if len(_JSON_REASONS) < 4096:
-                    _JSON_REASONS[reasons[1]] = second
-            reasons = f"{_text(reasons[0])}, {second}"
-        else:
-            reasons = ", ".join(map(_text, reasons))
-        return (f'{{"household_no": {_text(self.household_no)}, "year": {self.year!r}, "size": {self.size!r}, '
-                f'{money}, {head}, "reasons": [{reasons}], {tail}')
+        return tail
 
     def snapshot(self) -> dict:
         """A frozen copy of the facts a decision is based on: JSON-safe, money as text, categories,
@@ -148,6 +149,27 @@ _JSON_TAILS: dict[tuple, str] = {}  # 10 categories × needs_review; 16 guarante
 _JSON_REASONS: dict[str, str] = {}  # a second reason's JSON text (the shared ones, and a few thousand others)
 
 
+def _json_head(category: str | None, needs_review: bool, suggestion: Suggestion | None) -> str:
+    """json_text's suggested category and needs_review (a suggestion of `category`, or None when it has none)."""
+    head = _JSON_HEADS.get((category, needs_review))
+    if head is None:
+        name = suggestion.category_name if category is not None else None
+        name = "null" if name is None else _text(name)
+        head = f'"suggested_category": {name}, "needs_review": {_TF[needs_review]}'
+        _JSON_HEADS[(category, needs_review)] = head
+    return head
+
+
+def _second_reason(reason: str) -> str:
+    """A second reason's JSON text: nearly every household's is one of a few shared ones."""
+    second = _JSON_REASONS.get(reason)
+    if second is None:
+        second = _text(reason)
+        if len(_JSON_REASONS) < 4096:
+            _JSON_REASONS[reason] = second
+    return second
+
+
 def _two(amount: Decimal) -> str:
     """f"{amount:.2f}", four times faster for amounts that already have exactly 2 places (every computed one)."""
     text = str(amount)
@@ -158,10 +180,86 @@ def dumps_assessments(results: list[Assessment]) -> str:
     """dumps([a.to_json() for a in results]), the output of `assess`, from json_text."""
     if not results:
         return "[]"
-    parts = [a.json_text() for a in results]
+    parts = _json_lines(results)
     parts[0] = "[\n" + parts[0]  # the brackets on the first and last, not around the whole (one copy less of it)
     parts[-1] += "\n]"
     return ",\n".join(parts)
+
+
+# _json_lines' line of a household with A33, A37 ≥ 0 and A38 under a million yuan: household_no, year, size, the four
+# amounts (yuan, fen), the reason's piece before A38, A38 grouped (under 1,000 yuan; under a million), the piece after
+# it, the rest (json_text's tail). One %-format: several times cheaper than four money texts and an f-string.
+_LINE_START = ('{"household_no": %s, "year": %s, "size": %d, "A33": %d.%02d, "A34": %d.%02d, "A37": %d.%02d, '
+               '"A38": %d.%02d')
+_LINE_UNDER_1000 = _LINE_START + "%s%d.%02d%s%s"
+_LINE = _LINE_START + "%s%d,%03d.%02d%s%s"
+
+
+def _json_lines(results: list[Assessment]) -> list[str]:
+    """json_text of each, those of the _Deferred households whose income and suggestion have not been made written
+    from their item totals in whole fen: what compute_fen and their suggester make of them (A33 and A37 in fen, A34
+    and A38 rounded half up to the fen, the reasons suggest gives them (rules.NOTHING_ELSE) with A38 as
+    IncomeResult.versus shows it), without making them — one loop for the county, its shared pieces looked up once.
+    The rare figures written otherwise (a per-capita figure whose rounding reaches the other side of the line, shown
+    with its exact quotient; -0.00; a line not in whole fen) take json_text's way."""
+    out = []
+    append = out.append
+    deferred, fen_text, group_text, per_capita = _Deferred, income.fen_text, income.group_text, income.per_capita_fen
+    line = suggest = lf = None
+    for a in results:
+        if a.__class__ is not deferred or a._result is not None or a._suggested is not None:
+            append(Assessment.json_text(a))
+            continue
+        if a.line is not line or a._suggest is not suggest:  # one county: the same throughout
+            line, suggest, lf = a.line, a._suggest, income.line_fen(a.line)
+            year = repr(a.year)  # the suggester is one year's
+            # the pieces around A38 in the suggester's first reason (its a38_vs), then the second and the head; the
+            # figure between them is digits, commas and a point, which JSON writes as they are
+            around = {}
+            for below, line_text, second in ((True, suggest.line_texts[0], rules.NOTHING_ELSE_BELOW),
+                                             (False, suggest.line_texts[1], rules.NOTHING_ELSE)):
+                around[below] = (f', {_json_head(None, below, None)}, "reasons": ["{_text("人均收入参考值 ")[1:-1]}',
+                                 f'{_text(f" 元{line_text}")[1:-1]}", {_second_reason(second)}], ')
+        if lf is None:
+            append(Assessment.json_text(a))
+            continue
+        a28, a29, a30, a31, a32, a35, a36 = a._fen
+        size = a.size
+        a33 = a28 + a29 + a30 + a31 - a32
+        a37 = a33 + a35 - a36
+        below = a37 < lf * size
+        before, after = around[below]
+        tail = _JSON_TAILS.get((a.guarantee_problems, a.warning_color, a.whole_household_no_labor,
+                                a.developmental_measure_required, a.developmental_measure_missing))
+        if tail is None:
+            tail = a._json_tail()
+        if a33 >= 0 and a37 >= 0:
+            twice = size + size
+            a34, a38 = (a33 + a33 + size) // twice, (a37 + a37 + size) // twice  # per_capita_fen
+            if (a38 < lf) != below:  # the exact quotient beside the figure
+                append(Assessment.json_text(a))
+                continue
+            y38 = a38 // 100
+            if y38 < 1_000_000:  # fen_text of the four and A38 grouped (group_text), in one format
+                if y38 < 1000:
+                    append(_LINE_UNDER_1000 % (_text(a.household_no), year, size, a33 // 100, a33 % 100, a34 // 100,
+                                               a34 % 100, a37 // 100, a37 % 100, y38, a38 % 100, before, y38,
+                                               a38 % 100, after, tail))
+                else:
+                    append(_LINE % (_text(a.household_no), year, size, a33 // 100, a33 % 100, a34 // 100, a34 % 100,
+                                    a37 // 100, a37 % 100, y38, a38 % 100, before, y38 // 1000, y38 % 1000, a38 % 100,
+                                    after, tail))
+                continue
+            t33, t34, t37, t38 = fen_text(a33), fen_text(a34), fen_text(a37), fen_text(a38)
+        else:
+            a34, a38 = per_capita(a33, size), per_capita(a37, size)
+            if (a34 == 0 and a33 < 0) or (a38 == 0 and a37 < 0) or (a38 < lf) != below:  # -0.00; the exact quotient
+                append(Assessment.json_text(a))
+                continue
+            t33, t34, t37, t38 = fen_text(a33), fen_text(a34), fen_text(a37), fen_text(a38)
+        append(f'{{"household_no": {_text(a.household_no)}, "year": {year}, "size": {size!r}, "A33": {t33}, '
+               f'"A34": {t34}, "A37": {t37}, "A38": {t38}{before}{group_text(t38)}{after}{tail}')
+    return out
 
 
 SNAPSHOT_VERSION = 2  # 1 (before 2026-11): no "version"; category, guarantees and colour as Chinese names
@@ -526,14 +624,67 @@ def _developmental_ids(session: Session, as_of: date) -> set[int]:
     return out
 
 
+class _Deferred(Assessment):
+    """The assessment of a household whose income decides no category: it has neither guarantee problems nor risk
+    types, its 脱贫户 flag is known, and it has members and a standing annual record (rules.NOTHING_ELSE) —
+    most households of a county. Its IncomeResult and Suggestion, the same as the other households', are made when
+    first asked for (income, suggestion): the flags depend on no category, and json_text writes its line of
+    `assess` from the item totals in whole fen without them. Equal (==) to the Assessment the plain path makes."""
+
+    __slots__ = ("_fen", "_suggest", "_result", "_suggested")
+    suggested_category = None  # by construction
+
+    def __init__(self, household_id, household_no, village_id, year, status, category, poverty_alleviated,
+                 identified_on, size, whole_household_no_labor, whole_no_labor_candidate, required, missing,
+                 warning_color, line, members, fen, suggest):
+        self.household_id, self.household_no, self.village_id, self.year = household_id, household_no, village_id, year
+        self.status, self.category, self.poverty_alleviated = status, category, poverty_alleviated
+        self.identified_on, self.size, self.guarantee_problems = identified_on, size, ()
+        self.whole_household_no_labor = whole_household_no_labor
+        self.whole_no_labor_candidate = whole_no_labor_candidate
+        self.developmental_measure_required, self.developmental_measure_missing = required, missing
+        self.warning_color, self.line, self.risk_types, self.members = warning_color, line, (), members
+        self._fen, self._suggest, self._result, self._suggested = fen, suggest, None, None
+
+    @property
+    def income(self) -> IncomeResult:
+        r = self._result
+        if r is None:
+            r = self._result = income.compute_fen(self._fen, self.size)
+        return r
+
+    @property
+    def suggestion(self) -> Suggestion:
+        s = self._suggested
+        if s is None:
+            s = self._suggested = self._suggest(self.income, self.poverty_alleviated, (), ())
+        return s
+
+    def __eq__(self, other):
+        if not isinstance(other, Assessment):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in _FIELDS)
+
+    __hash__ = None
+
+    def json_text(self) -> str:
+        """Assessment.json_text, the same text (_json_lines)."""
+        return _json_lines([self])[0]
+
+
+_FIELDS = tuple(f.name for f in fields(Assessment))
+
+
 def _build(rows: list, situations: dict, totals: dict, developmental: set, year: int, line: Decimal,
            rural_average: Decimal | None, as_of: date) -> list[Assessment]:
-    """_one for every household, with what households share looked up instead of worked out again."""
+    """_one for every household, with what households share looked up instead of worked out again; the households
+    whose income decides no category as _Deferred (their income and suggestion made when asked for)."""
     profiles = _Profiles(as_of)
     no_record = f"没有 {year} 年收入记录，无法判断"
     nobody = f"{year} 年状态时点无正常状态的家庭成员，无法计算人均收入"
     unremoved = rules.UNREMOVED
     suggest, compute = rules.suggester(year, line, rural_average), income.compute_fen
+    exact = income.fen_exact
     out = []
     append = out.append
     for hid, no, village, profile in rows:
@@ -541,6 +692,15 @@ def _build(rows: list, situations: dict, totals: dict, developmental: set, year:
         sit = situations.get(hid, _NOBODY)
         g = guarantees[sit.a26]
         fen = totals.get(hid)
+        if not g and not risks and a4 is not None and fen is not None and sit.size and exact(fen, sit.size):
+            required = sit.work_needed and status in unremoved  # no category suggested
+            candidate = sit.candidates.get(tier)
+            if candidate is None:
+                candidate = sit.candidate(tier)
+            append(_Deferred(hid, no, village, year, status, a3, alleviated, identified_on, sit.size, sit.cannot_work,
+                             candidate, required, required and hid not in developmental, colour, line, sit.members,
+                             fen, suggest))
+            continue
         result = None
         if fen is None:
             suggestion = Suggestion(None, True, [no_record])

@@ -104,6 +104,12 @@ def grouped(amount: Decimal) -> str:
     text = str(amount)
     if text[-3:-2] != "." or "E" in text:
         return f"{amount:,.2f}"
+    return group_text(text)
+
+
+def group_text(text: str) -> str:
+    """An amount written with exactly 2 places (str of a Decimal of exponent -2, fen_text) with the thousands
+    separated as f"{amount:,.2f}" separates them."""
     n = len(text)
     digits = n - 3 if text[0] != "-" else n - 4  # before the point
     if digits <= 3:
@@ -113,6 +119,23 @@ def grouped(amount: Decimal) -> str:
     if text[0] == "-":
         return f"-{int(text[1:-3]):,}{text[-3:]}"
     return f"{int(text[:-3]):,}{text[-3:]}"
+
+
+def fen_text(fen: int) -> str:
+    """Whole fen written as str(yuan_of_fen(fen)) writes it (1234.50, 0.05, -0.07), without making the Decimal."""
+    if fen < 0:
+        return "-" + fen_text(-fen)
+    return "%d.%02d" % divmod(fen, 100)
+
+
+def per_capita_fen(total: int, size: int) -> int:
+    """A total in whole fen divided by the household size, rounded half up to the fen as Decimal's ROUND_HALF_UP
+    does (away from zero on a tie): compute_fen's A34 and A38 in fen. A negative total that rounds to no fen gives
+    0 here; compute_fen writes it -0.00, keeping its sign as Decimal does."""
+    twice = size + size
+    if total >= 0:
+        return (total + total + size) // twice
+    return -((size - total - total) // twice)
 
 
 @dataclass(frozen=True)
@@ -167,10 +190,9 @@ class IncomeResult:
         rounded = d[code]
         if "A34_exact" not in d and (lf := line_fen(line)) is not None:  # below(), for compute_fen's result
             below = d[_TOTAL[code]] < lf * d["size"]
-            text = str(rounded)  # exactly 2 places: grouped() without its checks for the common sizes
-            n = len(text)
-            if n > 6:
-                text = f"{text[:-6]},{text[-6:]}" if n < 10 and text[0] != "-" else grouped(rounded)
+            text = str(rounded)  # exactly 2 places: grouped() without its checks
+            if len(text) > 6:
+                text = group_text(text)
         else:
             below = self.below(line, code)
             text = grouped(rounded)
@@ -269,6 +291,12 @@ def yuan_of_fen(fen: int) -> Decimal:
     return _fen(fen)
 
 
+def fen_exact(fen: tuple, size: int) -> bool:
+    """compute_fen computes these item totals in whole fen in integers (no item negative, the sums and the size
+    within what stays exact); otherwise it takes compute()'s way."""
+    return min(fen) >= 0 and sum(fen) < _FEN_LIMIT and size < _SIZE_LIMIT
+
+
 def compute_fen(fen: tuple, size: int) -> IncomeResult:
     """compute() for item totals in whole fen, as stored (A28, A29, A30, A31, A32, A35, A36, each an int ≥ 0):
     an IncomeResult equal to compute()'s, field for field (tests/services/test_income.py compares them), computed
@@ -278,24 +306,14 @@ def compute_fen(fen: tuple, size: int) -> IncomeResult:
     Decimal's 28 digits hold exactly, and sizes beyond any household, take compute()'s way."""
     if size is None or size <= 0:
         raise IncomeError("家庭人口数为 0（状态时点无正常成员），无法计算人均收入")
-    a28, a29, a30, a31, a32, a35, a36 = fen
-    if a28 < 0 or a29 < 0 or a30 < 0 or a31 < 0 or a32 < 0 or a35 < 0 or a36 < 0:
+    if not fen_exact(fen, size):
         return compute(_totals_fen(fen), size)  # says which item is negative
-    if a28 + a29 + a30 + a31 + a32 + a35 + a36 >= _FEN_LIMIT or size >= _SIZE_LIMIT:
-        return compute(_totals_fen(fen), size)
+    a28, a29, a30, a31, a32, a35, a36 = fen
     a33 = a28 + a29 + a30 + a31 - a32
     a37 = a33 + a35 - a36
-    twice = size + size
-    if a33 >= 0:
-        a34 = _fen((a33 + a33 + size) // twice)
-    else:  # half up is away from zero; a quotient that rounds to no fen keeps its sign (-0.00), as in Decimal
-        a34 = (size - a33 - a33) // twice
-        a34 = _fen(-a34) if a34 else _MINUS_ZERO
-    if a37 >= 0:
-        a38 = _fen((a37 + a37 + size) // twice)
-    else:
-        a38 = (size - a37 - a37) // twice
-        a38 = _fen(-a38) if a38 else _MINUS_ZERO
+    a34, a38 = per_capita_fen(a33, size), per_capita_fen(a37, size)
+    a34 = _fen(a34) if a34 or a33 >= 0 else _MINUS_ZERO  # a negative quotient rounded to no fen keeps its sign
+    a38 = _fen(a38) if a38 or a37 >= 0 else _MINUS_ZERO
     r = _new(IncomeResult)
     _set(r, "__dict__", {"size": size, "_fen": _FEN.pack(*fen), "A33": _fen(a33), "A34": a34, "A37": _fen(a37),
                          "A38": a38, "_a33": a33, "_a37": a37})

@@ -61,7 +61,7 @@ def suggested_not_monitored(session: Session, year: int, as_of: date, *,
     village_ids = access.narrow(session, village_ids)
     if assessed is None:
         assessed = assess_mod.assess(session, year, as_of)
-    hits = [a for a in assessed if a.suggestion.category is not None and a.status not in IN_PROCEDURE_OR_MONITORED
+    hits = [a for a in assessed if a.suggested_category is not None and a.status not in IN_PROCEDURE_OR_MONITORED
             and (village_ids is None or a.village_id in village_ids)]
     if not hits:
         return []

@@ -107,8 +107,7 @@ def suggester(year: int, line: Decimal, rural_average: Decimal | None):
                 category, why = _by_a34(result, line, poverty_alleviated)
                 reasons.append(why)
                 return _suggestion(category, False, reasons)
-            return _suggestion(None, True, [a38_vs, "“三保障”和饮水安全无问题且未登记风险类型：收入低于监测线是识别的"
-                                                    "重要条件但不是唯一条件，需入户研判"])
+            return _suggestion(None, True, [a38_vs, NOTHING_ELSE_BELOW])
         if guarantees:
             g_text = f"“三保障”和饮水安全存在问题：{'、'.join(guarantees)}"
             if rural_average is not None and result.exact("A38") > rural_average:
@@ -119,10 +118,20 @@ def suggester(year: int, line: Decimal, rural_average: Decimal | None):
             return _suggestion(None, True, [a38_vs, _risk_text(risk_types),
                                             "需研判是否因刚性支出较大或收入大幅缩减导致基本生活出现严重困难"])
         s = new(Suggestion)  # _suggestion(None, False, …) inline: the common answer, nearly every household's
-        set_(s, "__dict__", {"category": None, "needs_review": False, "reasons": [a38_vs, "“三保障”和饮水安全无问题"]})
+        set_(s, "__dict__", {"category": None, "needs_review": False, "reasons": [a38_vs, NOTHING_ELSE]})
         return s
     new, set_ = _new, _set
+    suggest.line_texts = (below_line, not_below_line)  # assess writes the reasons below without a Suggestion
     return suggest
+
+
+# A household with neither guarantee problems nor risk types is suggested no category, whatever its income: A38
+# below the line asks for a visit (needs_review), not below says nothing is wrong; its reasons are the A38 sentence
+# (人均收入参考值 … 元 and suggest.line_texts) and one of these two. assess's JSON writes them so for most households
+# of a county (assess._json_lines; tests/services/test_assess_fast.py compares them with suggest's).
+NOTHING_ELSE_BELOW = ("“三保障”和饮水安全无问题且未登记风险类型：收入低于监测线是识别的重要条件但不是唯一条件，"
+                      "需入户研判")
+NOTHING_ELSE = "“三保障”和饮水安全无问题"
 
 
 def _risk_text(risk_types) -> str:

@@ -17,12 +17,19 @@ def _same(s, as_of, nos=None, ids=None):
     fast = assess._assess(s, YEAR, as_of, nos, ids)
     plain = assess._assess_plain(s, YEAR, as_of, nos, ids)
     assert [a.household_no for a in fast] == [a.household_no for a in plain]
+    # what `assess` prints (one f-string per household) is what the JSON encoder makes of to_json(): first as the
+    # fast path writes it before anything asked for a deferred household's income or suggestion (from the whole fen)
+    expected = assess.dumps([b.to_json() for b in plain])
+    assert [a.suggested_category for a in fast] == [b.suggestion.category for b in plain]
+    assert all(a._result is None and a._suggested is None for a in fast if isinstance(a, assess._Deferred))
+    assert assess.dumps_assessments(fast) == expected
     for a, b in zip(fast, plain, strict=True):
-        assert a == b, a.household_no
+        assert a == b and b == a, a.household_no
         assert a.to_json() == b.to_json() and a.snapshot() == b.snapshot()
         assert repr(a.income) == repr(b.income)  # the same Decimals, down to their exponents
-    # what `assess` prints (one f-string per household) is what the JSON encoder makes of to_json()
-    assert assess.dumps_assessments(fast) == assess.dumps([b.to_json() for b in plain])
+        assert repr(a.suggestion) == repr(b.suggestion)
+    # and again once they have been made
+    assert assess.dumps_assessments(fast) == expected
     return fast
 
 
@@ -36,6 +43,8 @@ def test_fast_assess_equals_the_plain_one(b):
     kinds = {(a.suggestion.category, a.suggestion.needs_review, a.warning_color, bool(a.guarantee_problems),
               a.developmental_measure_missing, a.whole_no_labor_candidate) for a in every}
     assert len(kinds) >= 8  # the comparison covers many different answers, not one repeated
+    deferred = sum(isinstance(a, assess._Deferred) for a in every)
+    assert 0 < deferred < len(every)  # both kinds of household, the deferred ones and those made at once
     nos = [a.household_no for a in every[::7]]
     assert len(_same(b.s, TODAY, nos=nos)) == len(nos)
     assert len(_same(b.s, TODAY, ids=ids)) == len(ids)
@@ -94,3 +103,47 @@ def test_money_that_is_not_in_whole_fen_is_still_written_with_two_decimals():
                           False, False, False, False, None, Decimal("7100"))
     assert assess.dumps_assessments([a]) == assess.dumps([a.to_json()])
     assert '"A33": 5200.00, "A34": 1000.00, "A37": 0.00, "A38": -12.50' in a.json_text()
+
+
+def test_households_whose_income_decides_nothing_are_written_from_the_whole_fen(b):
+    """Households with neither guarantee problems nor risk types (most of a county) are _Deferred: their JSON line
+    is written from the item totals in whole fen, without the IncomeResult and the Suggestion, and must be the
+    objects' text byte for byte at the edges of that writing: a per-capita figure that rounds onto the line (the
+    exact quotient shown beside it), expenses above income (negative totals, a quotient rounding to -0.00), amounts
+    below one yuan and in the millions (thousands separators), at and one fen around the line (7,100 for 2
+    persons: 14,200), per-capita figures around 1,000 and 1,000,000 yuan (where the writing changes), and a member
+    count of 3 (quotients that do not end)."""
+    from datetime import date as day
+    incomes = [{"A28": "14199.99"}, {"A28": "14200.00"}, {"A28": "14199.98"}, {"A28": "14200.01"},
+               {"A28": "0.05"}, {"A28": "0"}, {"A28": "100", "A32": "100.01"}, {"A28": "100", "A32": "5000"},
+               {"A28": "24680135.79", "A31": "1234.56"}, {"A28": "1999999.99"}, {"A28": "3000", "A35": "900000"},
+               {"A28": "15000", "A36": "14999.99"}, {"A28": "21299.99"}, {"A28": "21300.00"}, {"A28": "1999.98"},
+               {"A28": "2000.00"}, {"A28": "2000000"}, {"A28": "3000000.03"}]
+    for i, amounts in enumerate(incomes):
+        for three in (False, True):
+            extra = [b.person("王五", day(1995, 1, 2), "1", "03", labor="02")] if three else []
+            hid = b.household(b.couple() + extra, a4_poverty_alleviated=bool(i % 2))
+            b.income(hid, collected_on=day(2024, 10, 10), **amounts)
+    b.income(b.household(a23_housing_unsafe=True), collected_on=day(2024, 10, 10), A28="1000")  # one that decides
+
+    b.s.flush()
+    got = _same(b.s, TODAY)
+    deferred = [a for a in got if isinstance(a, assess._Deferred)]
+    assert len(deferred) == 2 * len(incomes) and len(got) == len(deferred) + 1
+    texts = [a.json_text() for a in assess._assess(b.s, YEAR, TODAY, None, None)]
+    assert any("精确值" in t for t in texts) and any('"A34": -0.00' in t for t in texts)
+    assert any('"A33": 24681370.35' in t for t in texts) and any("8,227,123.45 元" in t for t in texts)
+    assert any("人均收入参考值 999.99 元" in t for t in texts) and any("人均收入参考值 1,000.00 元" in t for t in texts)
+    assert any("人均收入参考值 1,000,000.00 元" in t for t in texts)
+
+
+def test_whole_fen_written_as_the_decimal_is():
+    from desktop.services import income
+    for fen in (0, 1, 5, 9, 10, 99, 100, 101, 999, 1000, 123456, 10 ** 12 + 7, -1, -99, -100, -12345):
+        assert income.fen_text(fen) == str(income.yuan_of_fen(fen)), fen
+        text = income.fen_text(fen)
+        assert income.group_text(text) == f"{income.yuan_of_fen(fen):,.2f}", fen
+    for total in range(-40, 41):
+        for size in (1, 2, 3, 4, 6, 7):
+            assert income.per_capita_fen(total, size) == int((Decimal(total) / size).quantize(
+                Decimal(1), rounding="ROUND_HALF_UP")), (total, size)
