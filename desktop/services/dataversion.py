@@ -170,12 +170,15 @@ def _weight(result: object) -> int:
     return len(result) if isinstance(result, (list, tuple, dict)) else 1
 
 
-def cached(session: Session, name: str, key: Hashable, compute: Callable[[], T]) -> T:
+def cached(session: Session, name: str, key: Hashable, compute: Callable[[], T], *,
+           weight: Callable[[T], int] | None = None) -> T:
     """compute(), or the result it gave before for the same database, data version, `name` and `key`.
 
     The key must hold everything the result depends on other than the data: year, as-of date, filters, and
     the acting user's scope (access.scope) when the result is cut to it. A session with uncommitted writes
     neither reads nor fills the cache. The same object is returned to every caller: treat it as read-only.
+    `weight(result)`: the rows it counts for against CACHE_ROWS, when its rows are much smaller than an
+    assessment's (default: its length).
 
     For the checks service: `cached(session, "checks", (year, as_of, access.scope(session)), lambda: ...)`."""
     access.logged_in(session)
@@ -193,7 +196,7 @@ def cached(session: Session, name: str, key: Hashable, compute: Callable[[], T])
             return _cache[full][0]  # type: ignore[return-value]
     stats["misses"] += 1
     result = compute()
-    weight = _weight(result)
+    weight = _weight(result) if weight is None else weight(result)
     with _lock:
         _cache[full] = (result, weight)
         total = sum(w for _r, w in _cache.values())

@@ -87,6 +87,11 @@ def _d(x) -> Decimal:
     return Decimal(str(x))
 
 
+def _age(id_number: str | None, point: date) -> int | None:
+    born = parse_id(id_number).birth_date
+    return age_on(born, point) if born is not None and born <= point else None
+
+
 def key_checks(session: Session, year: int, as_of: date) -> list[KeyCheck]:
     """Every household a concentrated screening must visit, with every reason (SPEC §6.3)."""
     villages = access.scope(session)
@@ -205,8 +210,8 @@ def key_checks(session: Session, year: int, as_of: date) -> list[KeyCheck]:
         students = [m.name for m in ms if m.school in in_school]
         new_hardship = list(new_guarantee.get(hid, ()))
         for m in ms:
-            born = parse_id(m.id_number).birth_date
-            age = age_on(born, point) if born is not None and born <= point else None
+            # the age matters only for a disabled child or an incapacitated elder: the ID is read only for them
+            age = _age(m.id_number, point) if m.health == DISABLED or m.incapacitated else None
             if m.health == DISABLED:
                 add(hid, "disabled_member", m.name)
                 if age is not None and age < CHILD_AGE:

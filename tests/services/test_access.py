@@ -125,7 +125,8 @@ RULES = {
     "settings.set_app": "manager", "settings.current_year": "any", "settings.set_current_year": "manager",
     "setup.needs_first_run": "open", "setup.township_name": "open", "setup.complete_first_run": "admin",
     "warnings.village_ratios": "any", "warnings.dashboard": "any",
-    "rectification.check": "village", "rectification.sync": "village-write", "rectification.entries": "any",
+    "rectification.check": "village", "rectification.found": "village", "rectification.sync": "village-write",
+    "rectification.entries": "any",
     "rectification.active_rules": "any", "rectification.rule_switched": "manager",
     "rectification.decide": "village-write", "rectification.open_counts": "any", "rectification.states_of": "any",
     "rectification_book.export_village": "village", "rectification_book.export_villages": "any",
@@ -309,6 +310,7 @@ def _household_calls():
         "corrections.household_corrections": lambda s, h, w: corrections.household_corrections(s, h.hid),
         "corrections.corrected_steps": lambda s, h, w: corrections.corrected_steps(s, h.case),
         "rectification.check": lambda s, h, w: rectification.check(s, YEAR, TODAY, [h.hid]),
+        "rectification.found": lambda s, h, w: rectification.found(s, YEAR, TODAY, [h.hid]),
         "rectification.sync": lambda s, h, w: rectification.sync(s, YEAR, TODAY, [], [h.hid], active_rules=()),
         "rectification.decide": lambda s, h, w: rectification.decide(s, [h.entry], "fixed", None, TODAY),
         "rectification_book.export_village": lambda s, h, w: rectification_book.export_village(

@@ -125,3 +125,23 @@ def test_the_cache_keeps_a_bounded_number_of_result_rows_newest_first(db, admin,
         for n in (3, 2, 1):
             dataversion.cached(s, "t", n, lambda n=n: compute(n))
     assert calls == [1, 2, 3, 1]
+
+
+def test_a_result_may_count_for_fewer_rows_than_its_length(db, admin, township, monkeypatch):
+    monkeypatch.setattr(dataversion, "CACHE_ROWS", 5)
+    dataversion.clear()
+    calls = []
+
+    def compute(n):
+        calls.append(n)
+        return [n] * 4
+
+    with db.session(admin) as s:
+        dataversion.cached(s, "t", 1, lambda: compute(1))
+        dataversion.cached(s, "t", 2, lambda: compute(2), weight=lambda r: len(r) // 4)  # 4 + 1 rows: both kept
+        dataversion.cached(s, "t", 1, lambda: compute(1))
+        dataversion.cached(s, "t", 2, lambda: compute(2))
+        assert calls == [1, 2]
+        dataversion.cached(s, "t", 3, lambda: compute(3))  # 4 rows more: the least recently used (1) goes
+        dataversion.cached(s, "t", 1, lambda: compute(1))
+    assert calls == [1, 2, 3, 1]

@@ -111,6 +111,17 @@ def test_id_numbers():
         id_converter(float(number[:17] + "0"))
 
 
+def test_id_numbers_on_a_day_that_does_not_exist_are_refused_every_time():
+    """The days of birth already seen are remembered (a county repeats them): an impossible one stays refused."""
+    from desktop.services.idnumber import check_digit
+    bad = "37030519800230001"  # 30 February
+    good = "37030519800228001"
+    for _ in range(2):
+        with pytest.raises(Bad):
+            id_converter(bad + check_digit(bad))
+        assert id_converter(good + check_digit(good)) == good + check_digit(good)
+
+
 def test_household_numbers_stay_text():
     convert = key_converter(32, "户编号")
     assert convert("3703050010010001") == "3703050010010001"

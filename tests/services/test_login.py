@@ -178,7 +178,8 @@ def test_unknown_and_known_names_run_the_same_key_derivation(db, township, monke
 
 def test_unknown_and_known_names_take_the_same_time(db, township, monkeypatch):
     """Wall time, measured robustly: the fastest of several runs of each (load only ever adds time), compared
-    with a wide tolerance. Before the fix an unknown name answered in 0.2 ms against 83 ms."""
+    with a wide tolerance (seven of each: five once fell outside it at load 10 on 2 cores). Before the fix an unknown
+    name answered in 0.2 ms against 83 ms."""
     monkeypatch.setattr(auth, "SCRYPT_N", 2**14)
     with db.session() as s:
         s.execute(auth.User.__table__.update().where(auth.User.username == "clerk")
@@ -194,7 +195,7 @@ def test_unknown_and_known_names_take_the_same_time(db, township, monkeypatch):
         return time.perf_counter() - t
 
     known, unknown = [], []
-    for _ in range(5):
+    for _ in range(7):
         known.append(timed("clerk"))
         unknown.append(timed("nobody"))
     fastest_known, fastest_unknown = min(known), min(unknown)

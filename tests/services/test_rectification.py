@@ -317,3 +317,41 @@ def test_a_check_tells_its_stages_as_they_start(ctx, world):
     ctx.run(rectification.check, YEAR, TODAY, progress=lambda done, total, stage: heard.append((done, total, stage)))
     assert heard == [(0, 5, "测算收入"), (1, 5, "读取户、成员和帮扶措施"), (2, 5, "本程序的检查"),
                      (3, 5, "全国疑点规则"), (4, 5, "记入整改台账")]
+
+
+def test_the_check_after_the_home_pages_count_on_unchanged_data_is_that_run_and_a_write_runs_it_again(
+        ctx, world, clerk, monkeypatch):
+    """首页 counts the findings (overview) and 数据质量 records them (check): each a run of every check over the
+    register, seconds at county scale. On unchanged data, as of the same date and for the same scope, the second is
+    the first one's answer; after any write, another user's scope or another date, the checks run again."""
+    from desktop.services import overview
+    runs = []
+    run_checks = checks.run_checks
+
+    def counted(session, year, as_of, household_ids=None, progress=None):
+        runs.append((as_of, household_ids))
+        return run_checks(session, year, as_of, household_ids, progress=progress)
+
+    monkeypatch.setattr(checks, "run_checks", counted)
+    home = ctx.read(overview.overview, YEAR, TODAY)
+    assert len(runs) == 1
+    checked = ctx.run(rectification.check, YEAR, TODAY)
+    assert len(runs) == 1 and home.quality_findings == len(checked.findings) > 0
+    assert checked.findings == ctx.read(run_checks, YEAR, TODAY)  # what a run of its own finds (not counted)
+    assert {e.state for e in ledger(ctx)} == {OPEN} and checked.sync.new == len(checked.findings)
+
+    # the ledger's own write changes the data: the home page's next count runs the checks again
+    ctx.read(overview.overview, YEAR, TODAY)
+    assert len(runs) == 2
+    number = set_medical(ctx, world["east"], True)  # the finding is corrected
+    again = ctx.run(rectification.check, YEAR, TODAY)
+    assert len(runs) == 3 and all(f.member_id_number != number or f.code != MEDICAL for f in again.findings)
+    assert again.sync.fixed == 1 and medical(ctx).state == FIXED
+    ctx.run(rectification.check, YEAR, LATER)  # another date
+    assert len(runs) == 4
+    clerks = replace(ctx, user=clerk)  # 西村 only: not the administrator's answer
+    ctx.read(overview.overview, YEAR, LATER)
+    n = len(runs)
+    clerks.read(overview.overview, YEAR, LATER)
+    assert len(runs) == n + 1
+

@@ -65,6 +65,8 @@ def living_elsewhere(session, data: Data, issues) -> None:
     from ...models import Household, Member
     from ..idnumber import normalize_id
 
+    if session.execute(select(Member.id).where(Member.status == "normal").limit(1)).first() is None:
+        return  # nobody lives in any household of the database (a first import into an empty register)
     mem = data.sheets["member"]
     M = mem.sheet
     i_id, i_status = M.index("id_number"), M.index("status")

@@ -21,6 +21,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 from xml.etree import ElementTree
@@ -738,6 +739,7 @@ def _convert(ctx: _Ctx, body) -> None:
     h_plan = [p for p in plan if repeated is not None and repeated(sheet.columns[p[1]])]
     m_plan = [p for p in plan if p not in h_plan]
     h_cols, h_idx = [p[0] for p in h_plan], [p[1] for p in h_plan]
+    h_raw = itemgetter(*h_cols) if len(h_cols) > 1 else (lambda row: (row[h_cols[0]],))  # a tuple, one C call a row
     h_set = set(h_idx)
     prev_raw: list | None = None
     prev_vals: list = []
@@ -770,7 +772,7 @@ def _convert(ctx: _Ctx, body) -> None:
             row, bad_here, _f = _bad_cells(row, bad_cells[file_row], plan_headers, issues, name, excel_row)
         todo = plan
         if h_plan:
-            raw = [row[j] for j in h_cols]
+            raw = h_raw(row)
             if raw == prev_raw:  # the household's cells repeated on its next member row: read once
                 for idx in h_idx:
                     vals[idx] = prev_vals[idx]

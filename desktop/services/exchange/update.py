@@ -474,9 +474,8 @@ def _bulk_update(session, table, keys: tuple[str, ...], rows: list[tuple], now) 
                              **({"v_updated_at": now} if stamped else {}), "_id": r[-1]} for r in rows])
         return
     procs = []
-    for k in keys:
-        col_type = table.c[k].type
-        procs.append(None if isinstance(col_type, Boolean) else col_type.dialect_impl(dialect).bind_processor(dialect))
+    for k in keys:  # (Boolean too: 1 / 0 as the ORM stores them, not a bool the driver looks up an adapter for)
+        procs.append(table.c[k].type.dialect_impl(dialect).bind_processor(dialect))
     stamp = ()
     if stamped:
         proc = table.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)

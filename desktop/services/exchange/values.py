@@ -225,12 +225,21 @@ def id_converter(value):
     return info.number
 
 
+_DAYS: dict[str, bool] = {}  # an ID's eight digits of birth → whether they are a day (a county has some 30,000)
+
+
 def _real_day(number: str) -> bool:
-    try:
-        date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return False
-    return True
+    digits = number[6:14]
+    got = _DAYS.get(digits)
+    if got is None:
+        try:
+            date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+            got = True
+        except ValueError:
+            got = False
+        if len(_DAYS) < 100_000:
+            _DAYS[digits] = got
+    return got
 
 
 # ---------------------------------------------------------------- yes / no

@@ -11,7 +11,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Callable, Sequence
 
-from sqlalchemy import Boolean, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ...models import Household, IncomeLine, IncomeRecord, Measure, Member, MemberEvent
@@ -85,8 +85,10 @@ def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tupl
         if values[0] is None and column.server_default is None and values.count(None) == len(values):
             continue  # NULL in every row: left out, NULL all the same (binding a None costs sqlcipher a call)
         kept.append(name)
-        col_type = column.type
-        proc = None if isinstance(col_type, Boolean) else col_type.dialect_impl(dialect).bind_processor(dialect)
+        # (Boolean too: its processor gives 1 / 0, as the ORM stores them. A bool handed to the driver as it is
+        # misses the driver's adapter lookup for every cell — bool is not exactly int — which cost a county import
+        # more than SQLite's own work on those rows.)
+        proc = column.type.dialect_impl(dialect).bind_processor(dialect)
         if proc is None:
             out.append(values)
             continue
