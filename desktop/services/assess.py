@@ -484,7 +484,7 @@ def _assess(session: Session, year: int, as_of: date, household_nos: list[str] |
         rows, ids = _household_tuples(session, household_nos, household_ids, whole_register)
         situations = _member_situations(session, ys.status_time_point, ids)
         totals = _standing_fen(session, year, ids)
-        developmental = _developmental_ids(session, as_of)
+        developmental = _developmental_ids(session, as_of, ids)
         return _build(rows, situations, totals, developmental, year, ys.monitoring_line, ys.rural_average, as_of)
 
 
@@ -608,10 +608,14 @@ def _standing_fen(session: Session, year: int, household_ids: list[int] | None) 
     return out
 
 
-def _developmental_ids(session: Session, as_of: date) -> set[int]:
-    """households_with_developmental, each distinct (category, item, override, raises) decided once."""
+def _developmental_ids(session: Session, as_of: date, household_ids: list[int] | None) -> set[int]:
+    """households_with_developmental among the households named (None: all), each distinct (category, item,
+    override, raises) decided once. Named households only: a clerk's one-household assess (线索, 风险消除) read every
+    household's measures, about 50 ms at 20,000 households."""
     q = select(Measure.household_id, Measure.category, Measure.item, Measure.developmental_override,
                Measure.raises_working_ability).where(*active_measure_filter(as_of))
+    if household_ids is not None:
+        q = q.where(among(Measure.household_id, household_ids))
     decided: dict[tuple, bool] = {}
     out = set()
     for hid, *key in session.execute(q).all():

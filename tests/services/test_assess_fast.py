@@ -48,6 +48,13 @@ def test_fast_assess_equals_the_plain_one(b):
     nos = [a.household_no for a in every[::7]]
     assert len(_same(b.s, TODAY, nos=nos)) == len(nos)
     assert len(_same(b.s, TODAY, ids=ids)) == len(ids)
+    # one household alone reads only its own measures: the same answer about its developmental measure
+    today = {a.household_id: a for a in _same(b.s, TODAY)}
+    required = [a for a in today.values() if a.developmental_measure_required]
+    assert {a.developmental_measure_missing for a in required} == {True, False}
+    for a in required[::max(1, len(required) // 12)]:
+        [alone] = _same(b.s, TODAY, ids=[a.household_id])
+        assert alone == today[a.household_id]
 
 
 def test_the_cached_whole_register_is_the_fast_answer(b):
