@@ -123,6 +123,10 @@ def _stepped(info, step) -> None:
     """Note the bump's (before, after); after a savepoint's rollback took an earlier bump's _WROTE, the version this
     transaction started from is still the first bump's `before` (the steps between are all its own)."""
     prior = info.get(_STEP)
+    if step is None:  # no counter row to read: nothing is carried over
+        info.pop(_STEP, None)
+        info[_OTHER] = True
+        return
     info[_STEP] = step if prior is None else (prior[0], step[1])
 
 
