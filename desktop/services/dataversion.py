@@ -55,7 +55,7 @@ _BUMP = "UPDATE data_version SET version = version + 1, stamp = {stamp} WHERE id
 
 # Tables that record what was done to the data, not data a result is computed from: the rectification ledger (a
 # check run's record) and the audit log. tests/services/test_dataversion.py checks that the cached computations
-# (assess, the checks) read neither.
+# (assess, the checks, the screening list) read neither.
 RECORDS = frozenset({"rectification", "audit_entry"})
 _TARGET = re.compile(r'\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+'
                      r'"?(\w+)"?\s', re.IGNORECASE)
