@@ -16,10 +16,11 @@ from . import APP_NAME, __version__
 from .paths import default_db_path, resource_path, saved_database
 from .services import audit, auth, backup, failures, keys, settings, setup
 from .services.context import AppContext
-from .services.db import Database, database_target, init_db, is_url, shown_url, sqlite_url
+from .services.db import Database, init_db, is_url, shown_url, sqlite_url
 from .services.errors import ServiceError
 from .services.integrity import integrity_check, server_check
 from .services.opening import DatabaseDamaged, Gate
+from .services.targets import database_target
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ from sqlalchemy.sql.expression import ClauseElement, ColumnElement
 
 from . import audit, backup, dataversion, failures, keys
 from .errors import ServiceError
+from .targets import is_url
 
 if TYPE_CHECKING:
     from .auth import CurrentUser
@@ -124,22 +125,6 @@ class Database:
 
 def sqlite_url(path: Path | str) -> str:
     return f"sqlite:///{Path(path).resolve()}"
-
-
-def is_url(target: Path | str | None) -> bool:
-    """A database given as an SQLAlchemy URL rather than a file path (the county edition's server)."""
-    return target is not None and "://" in str(target)
-
-
-def database_target(target: Path | str) -> Path | str:
-    """Where `--db`, a setting or the first-run choice points: an sqlite:/// URL is its file (opened, encrypted,
-    like any path); another URL is a server's database (PostgreSQL), kept as the URL."""
-    if not is_url(target):
-        return Path(target)
-    url = make_url(str(target))
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database)
-    return str(target)
 
 
 def database_url(target: Path | str) -> str:
