@@ -185,7 +185,7 @@ def _open_new(target: Path | str):
 
 def _is_new(target: Path | str) -> bool:
     """No database there yet: a missing or empty SQLite file (a server's database is new when it has no user)."""
-    from .services.db import is_url
+    from .services.targets import is_url
     return not is_url(target) and (not Path(target).exists() or Path(target).stat().st_size == 0)
 
 
@@ -217,11 +217,13 @@ def _login(a):
     """Log in as the command line's user, then open the database (the password unwraps an SQLite file's key; a
     server's database opens first and checks the password in its users table); their role and villages then
     apply as in the window. Returns the open database and the user."""
-    from .services import opening
-    from .services.db import init_db, is_url
+    from .services.targets import is_url
     if not is_url(a.db) and not a.db.exists():
         raise UsageError(f"数据库不存在：{a.db}（请先运行 init）")
     name, password = credentials(a)
+    # only now the database code: a refusal above (no database, no password) answers without loading it
+    from .services import opening
+    from .services.db import init_db
     if is_url(a.db):
         db = init_db(str(a.db))
         try:
@@ -243,14 +245,14 @@ def _session(a):
 
 
 def cmd_init(a) -> int:
-    from .services import auth, regions, settings, setup
-    from .services.db import is_url
+    from .services.targets import is_url
     if a.monitoring_line and not a.year:
         raise UsageError("给出 --monitoring-line 时须同时给出 --year", code=2)
+    if not _is_new(a.db) and not is_url(a.db):  # before loading the database code: this refusal needs none of it
+        raise UsageError(f"数据库已初始化：{a.db}")
+    from .services import auth, regions, settings, setup
     if (problem := auth.check_new_password(a.admin_password, a.admin_user)):
         raise UsageError(f"管理员密码不可用：{problem}")
-    if not _is_new(a.db) and not is_url(a.db):
-        raise UsageError(f"数据库已初始化：{a.db}")
     db = _open_new(a.db)
     with db.session() as s:
         if auth.user_count(s) or setup.township_name(s) is not None:
@@ -295,9 +297,11 @@ def _describe(ys) -> str:
             f"状态时点 {ys.status_time_point}")
 
 
+# The commands below import what they use after the log-in (_session): a refused request does not load it.
+
 def cmd_config(a) -> int:
-    from .services import settings
     with _session(a) as s:
+        from .services import settings
         ys = settings.set_year(s, a.year, monitoring_line=a.monitoring_line, rural_average=a.rural_average,
                                county_income=a.county_income, period_start=a.period_start,
                                period_end=a.period_end, status_time_point=a.status_date)
@@ -349,16 +353,16 @@ def cmd_demo(a) -> int:
 
 
 def cmd_assess(a) -> int:
-    from .services import assess
     with _session(a) as s:
+        from .services import assess
         results = assess.assess(s, a.year, a.as_of or date.today(), household_nos=a.household)
     print(assess.dumps_assessments(results))
     return 0
 
 
 def cmd_check(a) -> int:
-    from .services import assess, checks
     with _session(a) as s:
+        from .services import assess, checks
         findings = checks.run_checks(s, a.year, a.as_of or date.today())
     print(assess.dumps([f.to_json() for f in findings]))
     return 0
@@ -376,10 +380,10 @@ def _year_of(a, s) -> int:
 
 
 def cmd_import(a) -> int:
-    from .services import exchange
     if not a.file.is_file():
         raise UsageError(f"要导入的文件不存在：{a.file}", code=2)
     with _session(a) as s:
+        from .services import exchange
         year = _year_of(a, s)
         pv = exchange.preview(s, a.file, year, accept_unknown_columns=a.accept_unknown_columns,
                               create_villages=a.create_villages, include_hidden=a.include_hidden)
@@ -458,9 +462,9 @@ def _check_output(path: Path, suffix: str, what: str) -> None:
 
 
 def cmd_export(a) -> int:
-    from .services import exchange
     _check_output(a.file, ".xlsx", "导出文件")
     with _session(a) as s:
+        from .services import exchange
         year = _year_of(a, s)
         write = exchange.export_national if a.layout == "national" else exchange.export_workbook
         result = write(s, a.file, year)

@@ -1,10 +1,12 @@
 """The headless command line is a contract (SPEC §11): run it as a user would, through the program's entry point
 with its own arguments, environment and streams (tests/cli/runner.py), and once in a real process."""
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -65,6 +67,39 @@ def test_the_real_process_keeps_the_exit_codes(tmp_path):
     def said(p):  # the recovery key init prints is new each time: the rest must be the same
         return p.returncode, re.sub(r"恢复密钥（只显示这一次）：\S+", "恢复密钥（只显示这一次）：…", p.stdout), p.stderr
     assert [said(p) for p in here] == [said(p) for p in real]
+
+
+def test_a_usage_error_or_a_refusal_answers_without_loading_the_database_code(tmp_path):
+    """Wrong usage, a missing database, missing credentials and init on an existing file are answered before the
+    program loads SQLAlchemy, Alembic, the models or the rules (about a second of CPU a command on the 2-core
+    machine): in a new process, as a user's command starts."""
+    existing = tmp_path / "t.sqlite3"
+    existing.write_bytes(b"not empty")
+    missing = tmp_path / "missing.sqlite3"
+    commands = [["config", "--db", str(missing)],                                   # usage: no --year
+                *([c, "--db", str(missing), "--year", "2024"] for c in ("check", "assess", "config")),
+                ["check", "--db", str(existing), "--year", "2024"],                  # no user given
+                ["import", "--db", str(missing), str(tmp_path)],                     # not a file
+                ["init", "--db", str(existing), "--township", "甲镇", *BOSS]]        # already there
+    code = ("import json, sys, contextlib, io; from desktop import cli\n"
+            "out = []\n"
+            "for argv in json.loads(sys.argv[1]):\n"
+            "    with contextlib.redirect_stderr(io.StringIO()) as err:\n"
+            "        try:\n"
+            "            rc = cli.main(argv)\n"
+            "        except SystemExit as e:\n"
+            "            rc = e.code\n"
+            "    loaded = sorted({m.split('.')[0] for m in sys.modules if m.startswith(('sqlalchemy', 'alembic'))})\n"
+            "    out.append([rc, err.getvalue().splitlines()[0], loaded])\n"
+            "print(json.dumps(out, ensure_ascii=False))")
+    env = {k: v for k, v in os.environ.items() if k not in ("FANPIN_USER", "FANPIN_PASSWORD")}
+    p = subprocess.run([sys.executable, "-c", code, json.dumps(commands)], capture_output=True, text=True,
+                       cwd=ROOT, env=env, check=True)
+    said = json.loads(p.stdout)
+    assert [rc for rc, _, _ in said] == [2, 1, 1, 1, 1, 2, 1], said
+    assert "缺少必需参数" in said[0][1] and all("数据库不存在" in line for _, line, _ in said[1:4]), said
+    assert "请指定用户" in said[4][1] and "要导入的文件不存在" in said[5][1] and "已初始化" in said[6][1], said
+    assert [loaded for _, _, loaded in said] == [[]] * len(commands), said
 
 
 def test_init_twice_is_refused_and_nothing_changes(tmp_path):
