@@ -275,19 +275,29 @@ class Tap:
         """_cut for the common case, in one loop: no rows to keep (a first import, or a file whose digest differs),
         every cell of the piece written `<c r="…` (the guards' word) and every row `<row r="N"` ending in `</row>`.
         The same rows, digests and 户编号 cells as _rows_of and _key give, without a generator and a call a row
-        (a county file in our layout has about a million rows on four sheets). False: nothing done, the piece is
+        (a county file in our layout has about a million rows on four sheets), and each row's number read where the
+        row begins instead of by an expression over the whole piece. False: nothing done (or undone), the piece is
         for the general loop."""
-        found = _ROWNO.findall(piece)
         parts = piece.split(b"</row>")
-        if len(found) != len(parts) - 1 or len(found) != piece.count(b"<row"):
+        if piece.count(b"<row") != len(parts) - 1:
             return False  # (rows without cells, or a row not written so: the general loop's own checks)
         numbers, digests, seen = rows.numbers, rows.digests, rows.seen
         keyed = [(b'<c r="' + col + b'"', len(col) + 7, rows.keys[col].append) for col in self.letters]
         blake = hashlib.blake2b
         put = numbers.append
-        for number, part in zip(found, parts, strict=False):
-            row = part if part.startswith(b"<row") else part[part.find(b"<row"):]
-            end = number + b'"'
+        start = len(numbers)
+        parts.pop()  # (after the last </row>: no row, by the count above once every other part holds one)
+        for row in parts:
+            if not row.startswith(b'<row r="'):
+                at = row.find(b'<row r="')  # (what comes before the first row of a sheet)
+                if at < 0:
+                    return _undo(rows, start)
+                row = row[at:]
+            q = row.find(b'"', 8)
+            number = row[8:q]
+            if not number.isdigit():
+                return _undo(rows, start)
+            end = row[8:q + 1]
             canon = row.replace(end, b'"')
             if len(row) - len(canon) != len(number) * (row.count(b'<c r="') + 1):
                 canon = _canon_apart(number, row)
@@ -362,6 +372,16 @@ class Tap:
         out.held_bytes, out.overflow = self.held_bytes, self.overflow
         self.sheets.clear()
         return out
+
+
+def _undo(rows: _Rows, start: int) -> bool:
+    """Back to the rows before a piece that Tap._cut_plain began but cannot follow (the general loop takes it)."""
+    del rows.numbers[start:]
+    del rows.digests[16 * start:]
+    for keys in rows.keys.values():
+        del keys[start:]
+    rows.unnumbered = {i for i in rows.unnumbered if i < start}
+    return False
 
 
 def candidates(program: bool) -> set[str]:
