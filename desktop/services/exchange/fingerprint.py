@@ -283,7 +283,7 @@ class Tap:
             return False  # (rows without cells, or a row not written so: the general loop's own checks)
         numbers, digests, seen = rows.numbers, rows.digests, rows.seen
         keyed = [(b'<c r="' + col + b'"', len(col) + 7, rows.keys[col].append) for col in self.letters]
-        blake = hashlib.blake2b
+        empty = hashlib.blake2b(digest_size=16)  # (a copy of it a row: no arguments parsed a row)
         put = numbers.append
         start = len(numbers)
         parts.pop()  # (after the last </row>: no row, by the count above once every other part holds one)
@@ -309,7 +309,9 @@ class Tap:
                         add(key if key is None else seen.setdefault(key, key))
                     put(int(number))
                     continue
-            digests += blake(canon, digest_size=16).digest()
+            h = empty.copy()
+            h.update(canon)
+            digests += h.digest()
             for tag, lt, add in keyed:  # (_key, inline)
                 k = canon.find(tag)
                 if k < 0:

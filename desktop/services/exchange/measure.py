@@ -294,23 +294,27 @@ class _Stream:
         d = zlib.decompressobj(-15)
         room = self.info.file_size  # zipfile stops at the claimed size (and the CRC then tells)
         crc = 0
+        last = b""
         while room > 0:
             if d.unconsumed_tail:
                 data = d.decompress(d.unconsumed_tail, min(CHUNK, room))
-            elif left > 0 and not d.eof:
-                got = raw.read(min(CHUNK, left))
+            else:
+                got = raw.read(min(CHUNK, left)) if left > 0 and not d.eof else b""
                 if not got:
-                    break  # (the file ends early: the CRC tells, as in zipfile)
+                    break
                 left -= len(got)
                 data = d.decompress(got, min(CHUNK, room))
-            else:
+            room -= len(data)
+            crc = zlib.crc32(data, crc)
+            if room <= 0 or d.eof and not d.unconsumed_tail:
+                last = data  # (the end, as zipfile sees it: the CRC checked before the last bytes go on)
                 break
             if data:
-                room -= len(data)
-                crc = zlib.crc32(data, crc)
                 yield data
         if crc != self.info.CRC:
             raise zipfile.BadZipFile(f"Bad CRC-32 for file {self.info.filename!r}")
+        if last:
+            yield last
 
 
 def scan_xlsx(path: Path, sheet_parts: dict[str, str], limits: Limits = LIMITS, *,
