@@ -271,39 +271,35 @@ def _id_fault(m: Mem):
 
 class _IdParts:
     """Birth date, age at the time point and ID fault of a member (what _born, _age and _id_fault work out), from
-    the parts of the number that many members share: the area (first 6 digits), the birth date (8) and the
-    serial (3) each give their share of the check digit's weighted sum, worked out once per distinct part (a
-    county has a few hundred areas and some 30,000 birth dates). Numbers that are not 18/20/22 ASCII characters
-    with 17 leading digits go the plain way."""
+    the parts of the number that many members share: the birth date (8 digits) gives the birth date and the age,
+    worked out once per distinct date (a county has some 30,000); the area (first 6 digits), the birth date and the
+    serial (3) each give their share of the check digit's weighted sum, once per distinct part (only the numbers
+    load_facts does not read the fast way ask for these). Numbers that are not 18/20/22 ASCII characters with 17
+    leading digits go the plain way."""
 
-    __slots__ = ("point", "areas", "dates", "serials")
+    __slots__ = ("point", "areas", "dates", "date_shares", "serials")
 
     def __init__(self, point: date):
         self.point = point
         self.areas: dict[str, int] = _Shares(0)
-        self.dates: dict[str, tuple] = _Dates(self)  # YYYYMMDD → (born, age, share of the weighted sum)
+        self.dates: dict[str, tuple] = _Dates(point)  # YYYYMMDD → (born, age)
+        self.date_shares: dict[str, int] = _Shares(6)
         self.serials: dict[str, int] = _Shares(14)
 
     def parts(self, m: Mem) -> tuple:
         number = m.norm
         n = len(number)
         if (n == 18 or n == 20 or n == 22) and number.isascii() and number[:17].isdigit():
-            got = self.dates[number[6:14]]  # each a dict that works out a part it has not seen (__missing__)
-            if _CHECK[(self.areas[number[:6]] + got[2] + self.serials[number[14:17]]) % 11] == number[17]:
+            key = number[6:14]
+            got = self.dates[key]  # each a dict that works out a part it has not seen (__missing__)
+            if _CHECK[(self.areas[number[:6]] + self.date_shares[key] + self.serials[number[14:17]]) % 11] \
+                    == number[17]:
                 fault = None
             else:
                 fault = "checksum_card" if n != 18 else "checksum18"
             return got[0], got[1], fault
         born = _born(m)
         return born, (age_on(born, self.point) if born is not None and born <= self.point else None), _id_fault(m)
-
-    def _date(self, key: str) -> tuple:
-        try:
-            born = date(int(key[:4]), int(key[4:6]), int(key[6:8]))
-        except ValueError:
-            born = None
-        age = age_on(born, self.point) if born is not None and born <= self.point else None
-        return born, age, _share(key, 6)
 
 
 class _Shares(dict):
@@ -319,14 +315,24 @@ class _Shares(dict):
 
 
 class _Dates(dict):
-    """YYYYMMDD → (born, age at the time point, share of the weighted sum), worked out on first sight."""
+    """YYYYMMDD (ASCII digits) → (born, age at the time point), worked out on first sight: (None, None) for a date
+    that does not exist, age None for one after the time point. The age as idnumber.age_on works it out, from the
+    digits (month and day as one number MMDD)."""
 
-    def __init__(self, ids: _IdParts):
+    def __init__(self, point: date):
         super().__init__()
-        self.ids = ids
+        self.point = point
+        self.point_md = point.month * 100 + point.day
 
     def __missing__(self, key: str) -> tuple:
-        out = self[key] = self.ids._date(key)
+        year, md = int(key[:4]), int(key[4:8])
+        try:
+            born = date(year, md // 100, md % 100)
+        except ValueError:
+            out = self[key] = (None, None)
+            return out
+        point = self.point
+        out = self[key] = (born, point.year - year - (self.point_md < md) if born <= point else None)
         return out
 
 
