@@ -503,6 +503,8 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
     with_after: list[HH] = []  # households with a 风险消除后 block (the removed ones), read in a second query
     unremoved = rules.UNREMOVED
     pop_sets: dict[tuple, frozenset] = {}
+    risk_sets: dict[str, frozenset] = {}  # A27 JSON text → its codes; A27a JSON text → its tuple (or None)
+    disaster_lists: dict[str, tuple | None] = {}
     for r in _raw_rows(session, q):  # the driver's values: SQLite's yes/no cells 0/1 and dates text (_bool, _day)
         h = HH()
         (h.id, h.no, h.status, poverty, a23, a24, a25, risks, note, disasters, identified_on, h.way,
@@ -518,8 +520,23 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
         h.after = _NO_AFTER
         if has_after:
             with_after.append(h)
-        h.risks = frozenset(_json_list(risks)) if risks and risks != "[]" else _NO_ITEMS
-        h.other_note, h.disasters = _text(note), _json_list(disasters) or None
+        if not risks or risks == "[]":
+            h.risks = _NO_ITEMS
+        elif risks.__class__ is str:  # SQLite's JSON text: the few distinct lists decoded once each
+            got = risk_sets.get(risks)
+            if got is None:
+                got = risk_sets[risks] = frozenset(_json_list(risks))
+            h.risks = got
+        else:
+            h.risks = frozenset(_json_list(risks))
+        h.other_note = _text(note)
+        if disasters.__class__ is str:
+            got = disaster_lists.get(disasters)
+            if got is None:
+                got = disaster_lists[disasters] = _json_list(disasters) or None
+            h.disasters = got
+        else:
+            h.disasters = _json_list(disasters) or None
         h.phone, h.contact_person, h.contact_phone = _text(phone), _text(person), _text(cphone)
         h.phone_11 = h.phone is not None and len(h.phone) == 11 and h.phone.isdigit()
         h.phone_mobile = h.phone is not None and bool(MOBILE.match(h.phone))
@@ -542,6 +559,12 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
         households[h.id] = h
 
     aq = select(H.id, *[getattr(H, f) for f in AFTER_KEYS])
+    if household_ids is None and with_after:  # the whole register: by the same condition, no list of ids to bind
+        for r in _rows(session, aq.where(or_(*[getattr(H, f).is_not(None) for f in AFTER_KEYS]))):
+            h = households.get(r[0])
+            if h is not None:
+                h.after = dict(zip(AFTER_KEYS, r[1:], strict=True))
+        with_after = []
     for start in range(0, len(with_after), 5000):
         part = {h.id: h for h in with_after[start:start + 5000]}
         for r in _rows(session, aq.where(among(H.id, list(part)))):
@@ -550,11 +573,16 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
                 Measure.developmental_override, Measure.raises_working_ability,
                 and_(*_active(as_of)).label("active"))
     per_member: dict[int, list] = {}
+    developmental: dict[tuple, bool] = {}  # (category, item, override, raises) → rules.is_developmental, once each
     for hid, mid, cat, item, start, override, raises, active in _rows(session, mq):
         h = households.get(hid)
         if h is None:
             continue
-        meas = Meas(cat, item, mid, start, bool(active), rules.is_developmental(cat, item, override, bool(raises)))
+        key = (cat, item, override, bool(raises))
+        dev = developmental.get(key)
+        if dev is None:
+            dev = developmental[key] = rules.is_developmental(*key)
+        meas = Meas(cat, item, mid, start, bool(active), dev)
         h.measures.append(meas)
         if mid is not None and active:
             per_member.setdefault(mid, []).append(meas)
