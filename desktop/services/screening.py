@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Clue, Household, Measure, Member, ScreeningVisit
-from . import access, income, rules, settings
+from . import access, dataversion, income, rules, settings
 from . import assess as assess_mod
 from .codes import codes
 from .db import among
@@ -93,7 +93,14 @@ def _age(id_number: str | None, point: date) -> int | None:
 
 
 def key_checks(session: Session, year: int, as_of: date) -> list[KeyCheck]:
-    """Every household a concentrated screening must visit, with every reason (SPEC §6.3)."""
+    """Every household a concentrated screening must visit, with every reason (SPEC §6.3). Kept for unchanged data
+    (dataversion.cached: 集中排查 shown again, or after a check recorded in the ledger, reads no household again;
+    seconds at county scale). The list is the caller's; treat its KeyChecks as read-only."""
+    return list(dataversion.cached(session, "key_checks", (year, as_of, access.scope(session)),
+                                   lambda: _key_checks(session, year, as_of)))
+
+
+def _key_checks(session: Session, year: int, as_of: date) -> list[KeyCheck]:
     villages = access.scope(session)
     ys = assess_mod.year_settings(session, year)
     th = ys.thresholds

@@ -151,7 +151,7 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.specs = pages_for(ctx.user.role)
         self._keys = [spec.key for spec in self.specs]
-        self.pages = Pages(self)  # each page built once, when first asked for (_build): all at the end of __init__
+        self.pages = Pages(self)  # each page built once, when first asked for (_build)
         for spec in self.specs:
             item = QListWidgetItem(spec.title)
             item.setData(Qt.ItemDataRole.UserRole, spec.key)
@@ -183,8 +183,9 @@ class MainWindow(QMainWindow):
         self.year_changed_elsewhere.connect(self._year_changed_elsewhere)
         ctx.year_listeners.append(self.year_changed_elsewhere.emit)
         self.nav.setCurrentRow(0)
-        for key in self._keys:  # every page now: a page built on its first switch stalled the switch 200–300 ms
-            self.pages[key]     # on 20,000 households (tests/views/test_no_freeze.py); start-up pays it once
+        # The other pages are built when first shown or asked for (Pages): the window opens without building the
+        # thirteen the user may not visit (~0.5 s of CPU). On 20,000 households the slowest first switch, 户籍登记,
+        # took 148 ms of the GUI thread's CPU with its build (tests/views/test_no_freeze.py: under 200 ms).
 
     def _build(self, spec: PageSpec) -> QWidget:
         """A page the first time it is needed (Pages): built, placed in the stack, its splitters and columns as the

@@ -10,10 +10,10 @@ from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from desktop.models import Household
-from desktop.services import assess, audit, dataversion, income, register
+from desktop.services import assess, audit, dataversion, income, rectification, register, screening
 from desktop.services.income import LineData, RecordData
 from tests.conftest import TEST_KEY, TODAY, family
 
@@ -145,3 +145,87 @@ def test_a_result_may_count_for_fewer_rows_than_its_length(db, admin, township, 
         dataversion.cached(s, "t", 3, lambda: compute(3))  # 4 rows more: the least recently used (1) goes
         dataversion.cached(s, "t", 1, lambda: compute(1))
     assert calls == [1, 2, 3, 1]
+
+
+def test_a_transaction_writing_only_the_ledger_or_the_audit_log_keeps_the_results_that_do_not_read_them(
+        ctx, db, admin, township):
+    """Recording a check run (the rectification ledger, the audit log) moves the version on, but assess and the
+    checks computed just before still hold: they are carried over, not computed again. Any other write in the
+    same transaction, or a result that says it reads those tables, and they are computed again."""
+    _household(ctx, township)
+    dataversion.clear()
+    first = ctx.read(assess.assess, 2024, TODAY)
+    found = ctx.read(rectification.found, 2024, TODAY)
+    v0 = _version(db)
+    checked = ctx.run(rectification.check, 2024, TODAY)  # the ledger and its audit entry, nothing else
+    assert checked.sync.new > 0 and _version(db)[0] == v0[0] + 1
+    misses, carried = dataversion.stats["misses"], dataversion.stats["carried"]
+    again = ctx.read(assess.assess, 2024, TODAY)
+    assert len(again) == len(first) == 1 and again[0] is first[0]  # the same objects: not computed again
+    assert ctx.read(rectification.found, 2024, TODAY) is found
+    assert (dataversion.stats["misses"], dataversion.stats["carried"]) == (misses, carried + 2)
+    assert ctx.read(rectification.found, 2024, TODAY) is found  # now filed under the new version: a plain hit
+    assert (dataversion.stats["misses"], dataversion.stats["carried"]) == (misses, carried + 2)
+
+    with db.session(admin) as s:  # the audit log and a household's data in one transaction: computed again
+        _entries(s, 1)
+        s.execute(text("UPDATE income_line SET amount = 2000000 WHERE item = 'A28'"))  # 20,000.00 yuan
+        s.commit()
+    [after] = ctx.read(assess.assess, 2024, TODAY)
+    assert after.income.A33 == D("20000.00") and dataversion.stats["misses"] == misses + 1
+
+    calls = []
+    with db.session(admin) as s:
+        for _ in range(2):
+            dataversion.cached(s, "ledger", 1, lambda: calls.append(1) or [1], reads_records=True)
+            dataversion.cached(s, "data", 1, lambda: calls.append(2) or [2])
+            _entries(s, 1)  # a write of the audit log only, between the two rounds
+            s.commit()
+    assert calls == [1, 2, 1]  # the one that reads the records is computed again, the other is carried
+
+
+def test_a_rolled_back_ledger_only_transaction_carries_nothing_over_and_a_savepoint_keeps_the_start(db, admin,
+                                                                                                    township):
+    dataversion.clear()
+    calls = []
+    with db.session(admin) as s:
+        dataversion.cached(s, "data", 1, lambda: calls.append(1) or [1])
+        _entries(s, 1)
+        s.rollback()
+        nested = s.begin_nested()
+        _entries(s, 1)
+        nested.rollback()
+        _entries(s, 1, "y")  # bumps again after the savepoint took the first bump back
+        s.commit()
+        dataversion.cached(s, "data", 1, lambda: calls.append(2) or [2])
+        s.commit()
+        _entries(s, 1)
+        s.execute(text("UPDATE region SET name = name"))  # a write of the data: nothing is carried over
+        s.commit()
+        dataversion.cached(s, "data", 1, lambda: calls.append(3) or [3])
+    assert calls == [1, 3] if db.sqlite_path is not None else calls == [1, 2, 3]
+
+
+def test_the_cached_computations_read_neither_the_ledger_nor_the_audit_log(ctx, db, township):
+    """What makes carrying results over RECORDS-only writes right: assess, the checks and the screening list (the
+    results kept with dataversion.cached) never read those tables
+    (every statement sent while they compute, on a register with a ledger and an audit log to read)."""
+    _household(ctx, township)
+    _household(ctx, township, no="H2", serial=2, a28="3000")
+    ctx.run(rectification.check, 2024, TODAY)
+    dataversion.clear()
+    seen: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_args):
+        seen.append(statement.lower())
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        ctx.read(assess.assess, 2024, TODAY)
+        ctx.read(rectification.found, 2024, TODAY)
+        ctx.read(screening.key_checks, 2024, TODAY)
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert any("income_line" in s for s in seen) and any("member" in s for s in seen)  # the listener saw the work
+    assert not [s for s in seen if any(t in s for t in dataversion.RECORDS)]

@@ -340,15 +340,18 @@ def test_the_check_after_the_home_pages_count_on_unchanged_data_is_that_run_and_
     assert checked.findings == ctx.read(run_checks, YEAR, TODAY)  # what a run of its own finds (not counted)
     assert {e.state for e in ledger(ctx)} == {OPEN} and checked.sync.new == len(checked.findings)
 
-    # the ledger's own write changes the data: the home page's next count runs the checks again
-    ctx.read(overview.overview, YEAR, TODAY)
-    assert len(runs) == 2
-    number = set_medical(ctx, world["east"], True)  # the finding is corrected
+    # the ledger's own write changes no data the checks read (dataversion.RECORDS): the home page's next count is
+    # the same run (on SQLite; PostgreSQL runs them again)
+    after_ledger = ctx.read(overview.overview, YEAR, TODAY)
+    assert len(runs) == (1 if ctx.db.sqlite_path is not None else 2)
+    assert after_ledger.quality_findings == home.quality_findings
+    n = len(runs)
+    number = set_medical(ctx, world["east"], True)  # the finding is corrected: a write of the data
     again = ctx.run(rectification.check, YEAR, TODAY)
-    assert len(runs) == 3 and all(f.member_id_number != number or f.code != MEDICAL for f in again.findings)
+    assert len(runs) == n + 1 and all(f.member_id_number != number or f.code != MEDICAL for f in again.findings)
     assert again.sync.fixed == 1 and medical(ctx).state == FIXED
     ctx.run(rectification.check, YEAR, LATER)  # another date
-    assert len(runs) == 4
+    assert len(runs) == n + 2
     clerks = replace(ctx, user=clerk)  # 西村 only: not the administrator's answer
     ctx.read(overview.overview, YEAR, LATER)
     n = len(runs)
