@@ -170,12 +170,12 @@ class _Holders:
     more than once (a county has 300,000 numbers and a handful of duplicates). The first holder is kept as the member
     itself (add_member, no tuple per member); its household number is looked up when a second holder appears."""
 
-    __slots__ = ("first", "multi", "numbers")
+    __slots__ = ("first", "multi", "households")
 
-    def __init__(self, numbers: dict):
+    def __init__(self, households: dict):
         self.first: dict[str, object] = {}  # number → a member (add_member) or a (household number, holder) tuple
         self.multi: dict[str, list] = {}
-        self.numbers = numbers  # household id → household number, for a first holder kept as a member
+        self.households = households  # household id → household (its .no), for a first holder kept as a member
 
     def add(self, number: str, holder: tuple) -> None:
         first = self.first.get(number)
@@ -189,13 +189,13 @@ class _Holders:
         if first is None:
             self.first[number] = m
         else:
-            self._more(number, first, (self.numbers[m.household_id], m))
+            self._more(number, first, (self.households[m.household_id].no, m))
 
     def _more(self, number: str, first, holder: tuple) -> None:
         xs = self.multi.get(number)
         if xs is None:
             if first.__class__ is not tuple:
-                first = (self.numbers[first.household_id], first)
+                first = (self.households[first.household_id].no, first)
             self.multi[number] = [first, holder]
         else:
             xs.append(holder)
@@ -216,7 +216,7 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
     well formed (18 digits or a 残疾人证 on one, right check digit, a real date) is judged from its parts; only the
     others go through parse_id for the wording of the fault."""
     out = []
-    by_id_number = _Holders({hid: h.no for hid, h in hh.items()})
+    by_id_number = _Holders(hh)
     firsts, more = by_id_number.first, by_id_number.add_member  # add_member written out below: once per member
     household_findings = []  # HEAD_MISSING, HEAD_MULTIPLE, HEAD_SPOUSE_SAME_SEX: after the ID_DUPLICATE ones
     disabled = codes("health").code_of("残疾")

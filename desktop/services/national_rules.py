@@ -271,39 +271,35 @@ def _id_fault(m: Mem):
 
 class _IdParts:
     """Birth date, age at the time point and ID fault of a member (what _born, _age and _id_fault work out), from
-    the parts of the number that many members share: the area (first 6 digits), the birth date (8) and the
-    serial (3) each give their share of the check digit's weighted sum, worked out once per distinct part (a
-    county has a few hundred areas and some 30,000 birth dates). Numbers that are not 18/20/22 ASCII characters
-    with 17 leading digits go the plain way."""
+    the parts of the number that many members share: the birth date (8 digits) gives the birth date and the age,
+    worked out once per distinct date (a county has some 30,000); the area (first 6 digits), the birth date and the
+    serial (3) each give their share of the check digit's weighted sum, once per distinct part (only the numbers
+    load_facts does not read the fast way ask for these). Numbers that are not 18/20/22 ASCII characters with 17
+    leading digits go the plain way."""
 
-    __slots__ = ("point", "areas", "dates", "serials")
+    __slots__ = ("point", "areas", "dates", "date_shares", "serials")
 
     def __init__(self, point: date):
         self.point = point
         self.areas: dict[str, int] = _Shares(0)
-        self.dates: dict[str, tuple] = _Dates(self)  # YYYYMMDD → (born, age, share of the weighted sum)
+        self.dates: dict[str, tuple] = _Dates(point)  # YYYYMMDD → (born, age)
+        self.date_shares: dict[str, int] = _Shares(6)
         self.serials: dict[str, int] = _Shares(14)
 
     def parts(self, m: Mem) -> tuple:
         number = m.norm
         n = len(number)
         if (n == 18 or n == 20 or n == 22) and number.isascii() and number[:17].isdigit():
-            got = self.dates[number[6:14]]  # each a dict that works out a part it has not seen (__missing__)
-            if _CHECK[(self.areas[number[:6]] + got[2] + self.serials[number[14:17]]) % 11] == number[17]:
+            key = number[6:14]
+            got = self.dates[key]  # each a dict that works out a part it has not seen (__missing__)
+            if _CHECK[(self.areas[number[:6]] + self.date_shares[key] + self.serials[number[14:17]]) % 11] \
+                    == number[17]:
                 fault = None
             else:
                 fault = "checksum_card" if n != 18 else "checksum18"
             return got[0], got[1], fault
         born = _born(m)
         return born, (age_on(born, self.point) if born is not None and born <= self.point else None), _id_fault(m)
-
-    def _date(self, key: str) -> tuple:
-        try:
-            born = date(int(key[:4]), int(key[4:6]), int(key[6:8]))
-        except ValueError:
-            born = None
-        age = age_on(born, self.point) if born is not None and born <= self.point else None
-        return born, age, _share(key, 6)
 
 
 class _Shares(dict):
@@ -319,14 +315,24 @@ class _Shares(dict):
 
 
 class _Dates(dict):
-    """YYYYMMDD → (born, age at the time point, share of the weighted sum), worked out on first sight."""
+    """YYYYMMDD (ASCII digits) → (born, age at the time point), worked out on first sight: (None, None) for a date
+    that does not exist, age None for one after the time point. The age as idnumber.age_on works it out, from the
+    digits (month and day as one number MMDD)."""
 
-    def __init__(self, ids: _IdParts):
+    def __init__(self, point: date):
         super().__init__()
-        self.ids = ids
+        self.point = point
+        self.point_md = point.month * 100 + point.day
 
     def __missing__(self, key: str) -> tuple:
-        out = self[key] = self.ids._date(key)
+        year, md = int(key[:4]), int(key[4:8])
+        try:
+            born = date(year, md // 100, md % 100)
+        except ValueError:
+            out = self[key] = (None, None)
+            return out
+        point = self.point
+        out = self[key] = (born, point.year - year - (self.point_md < md) if born <= point else None)
         return out
 
 
@@ -497,6 +503,8 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
     with_after: list[HH] = []  # households with a 风险消除后 block (the removed ones), read in a second query
     unremoved = rules.UNREMOVED
     pop_sets: dict[tuple, frozenset] = {}
+    risk_sets: dict[str, frozenset] = {}  # A27 JSON text → its codes; A27a JSON text → its tuple (or None)
+    disaster_lists: dict[str, tuple | None] = {}
     for r in _raw_rows(session, q):  # the driver's values: SQLite's yes/no cells 0/1 and dates text (_bool, _day)
         h = HH()
         (h.id, h.no, h.status, poverty, a23, a24, a25, risks, note, disasters, identified_on, h.way,
@@ -512,8 +520,23 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
         h.after = _NO_AFTER
         if has_after:
             with_after.append(h)
-        h.risks = frozenset(_json_list(risks)) if risks and risks != "[]" else _NO_ITEMS
-        h.other_note, h.disasters = _text(note), _json_list(disasters) or None
+        if not risks or risks == "[]":
+            h.risks = _NO_ITEMS
+        elif risks.__class__ is str:  # SQLite's JSON text: the few distinct lists decoded once each
+            got = risk_sets.get(risks)
+            if got is None:
+                got = risk_sets[risks] = frozenset(_json_list(risks))
+            h.risks = got
+        else:
+            h.risks = frozenset(_json_list(risks))
+        h.other_note = _text(note)
+        if disasters.__class__ is str:
+            got = disaster_lists.get(disasters)
+            if got is None:
+                got = disaster_lists[disasters] = _json_list(disasters) or None
+            h.disasters = got
+        else:
+            h.disasters = _json_list(disasters) or None
         h.phone, h.contact_person, h.contact_phone = _text(phone), _text(person), _text(cphone)
         h.phone_11 = h.phone is not None and len(h.phone) == 11 and h.phone.isdigit()
         h.phone_mobile = h.phone is not None and bool(MOBILE.match(h.phone))
@@ -536,6 +559,12 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
         households[h.id] = h
 
     aq = select(H.id, *[getattr(H, f) for f in AFTER_KEYS])
+    if household_ids is None and with_after:  # the whole register: by the same condition, no list of ids to bind
+        for r in _rows(session, aq.where(or_(*[getattr(H, f).is_not(None) for f in AFTER_KEYS]))):
+            h = households.get(r[0])
+            if h is not None:
+                h.after = dict(zip(AFTER_KEYS, r[1:], strict=True))
+        with_after = []
     for start in range(0, len(with_after), 5000):
         part = {h.id: h for h in with_after[start:start + 5000]}
         for r in _rows(session, aq.where(among(H.id, list(part)))):
@@ -544,11 +573,16 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
                 Measure.developmental_override, Measure.raises_working_ability,
                 and_(*_active(as_of)).label("active"))
     per_member: dict[int, list] = {}
+    developmental: dict[tuple, bool] = {}  # (category, item, override, raises) → rules.is_developmental, once each
     for hid, mid, cat, item, start, override, raises, active in _rows(session, mq):
         h = households.get(hid)
         if h is None:
             continue
-        meas = Meas(cat, item, mid, start, bool(active), rules.is_developmental(cat, item, override, bool(raises)))
+        key = (cat, item, override, bool(raises))
+        dev = developmental.get(key)
+        if dev is None:
+            dev = developmental[key] = rules.is_developmental(*key)
+        meas = Meas(cat, item, mid, start, bool(active), dev)
         h.measures.append(meas)
         if mid is not None and active:
             per_member.setdefault(mid, []).append(meas)

@@ -10,7 +10,7 @@ use services.idnumber.check_digit) — on rows as messy as old imports leave the
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -69,7 +69,15 @@ def messy_register(b) -> dict[str, int]:
     closed = b.household(no="F003", closed_on=date(2024, 1, 1), a4_poverty_alleviated=True, a23_housing_unsafe=True,
                          a24_school_dropout=None, whole_no_labor_guarantee=False, identified_on=date(2022, 12, 31))
     b.raw_member(closed, "注销户同号", shared, "03", "1")
-    return {"first": first, "second": second, "closed": closed}
+    # ages by the birth date's digits (national_rules._Dates): born on the time point's month and day (the birthday
+    # reached), the day after it (not yet), on the point itself (0), the day after the point (not born yet: no age),
+    # on 29 February, and on the last day of the year
+    point = date(YEAR, 9, 30)  # the year's default status time point
+    ages = b.household(no="F006")
+    for k, born in enumerate((point.replace(year=1990), date(1990, 10, 1), point, point + timedelta(days=1),
+                              date(2000, 2, 29), date(1999, 12, 31), date(2010, 9, 29))):
+        b.raw_member(ages, f"生日{k}", make_id(AREA, born, 950 + k, "1"), "03", "1")
+    return {"first": first, "second": second, "closed": closed, "ages": ages}
 
 
 def test_member_facts_equal_a_plain_reading(b):
@@ -79,7 +87,8 @@ def test_member_facts_equal_a_plain_reading(b):
     point = ys.status_time_point
     facts = national_rules.load_facts(s, YEAR, TODAY, {}, None, point, ys.monitoring_line, ys.thresholds,
                                       open_only=True)
-    assert ids["closed"] not in facts.households and {ids["first"], ids["second"]} <= set(facts.households)
+    assert ids["closed"] not in facts.households
+    assert {ids["first"], ids["second"], ids["ages"]} <= set(facts.households)
     alive = set(s.scalars(select(Member.id).where(income.alive_at(point))))
     rows = s.scalars(select(Member).order_by(Member.id)).all()
     seen = 0
