@@ -7,7 +7,7 @@ existing ones.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from operator import itemgetter
 
 from ..codes import codes
@@ -87,7 +87,7 @@ def read_national(book: Book, issues: Issues, progress: Progress | None = None) 
 
         report(progress, 0, 0, f"正在读取“{name}”")
         ps = parse_sheet(book, name, P, own, tick, merge_duplicates=True,
-                         row_numbers=Row.of(name),
+                         row_numbers=partial(int.__new__, Row.of(name)),  # (no Python __new__ a row)
                          repeated=lambda c: not c.key.startswith("member."), sink=group.sheet)
         if not _person_list(ps):
             continue  # not a person list (a notes sheet, a summary): left alone
@@ -152,19 +152,29 @@ class _Group:
         self.headers_h = [(hh.headers.get(c.key, c.header), c) for c in H.columns] + \
                          [(self.first.headers.get(f"measure.{cat}", cat), None) for cat, _i in self.split.x]
         name = ps.name
-        return lambda row, vals: self.row(name, row, vals)
+        self.agreed = None
+        return lambda row, vals, same: self.row(name, row, vals, same)
 
-    def row(self, here: str, row: int, vals: list) -> None:
+    def row(self, here: str, row: int, vals: list, same: bool = False) -> None:
+        """`same`: the row's household cells are those of the row taken last (parse_sheet says so): when that row's
+        household is this one and agreed with it, so does this row, and its household values are not split out and
+        compared again."""
         no = vals[self.i_no]
         if no is None:
             return
         split, M, issues, mem = self.split, self.M, self.issues, self.mem
-        hv = split.household(vals)
-        ref = self.households.get(no)
-        if ref is None:
-            self.households[no] = (row, hv)
-        elif ref[1] != hv:
-            _agree(no, ref, row, hv, self.headers_h, here, issues)
+        if not (same and self.agreed == no):
+            hv = split.household(vals)
+            ref = self.households.get(no)
+            if ref is None:
+                self.households[no] = (row, hv)
+                self.agreed = no
+            elif ref[1] != hv:
+                before = issues.count
+                _agree(no, ref, row, hv, self.headers_h, here, issues)
+                self.agreed = no if issues.count == before else None
+            else:
+                self.agreed = no
         mv = split.member(vals)
         number = mv[self.i_id]
         if number is not None:

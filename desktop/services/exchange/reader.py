@@ -713,8 +713,19 @@ class _Ctx:
     progress: Callable[[int], None] | None
     row_numbers: Callable[[int], int] | None
     repeated: Callable[[Column], bool] | None
-    sink: Callable[[int, list], None] | None  # takes each row instead of out.rows (the national grouping)
+    sink: Callable[[int, list, bool], None] | None  # takes each row instead of out.rows (the national grouping),
+    # told whether its household cells are those of the row it took last
     watch: dict[int, tuple[int, str]]  # columns the file hides: file column → (index, header), until a row has a value
+
+
+def _getter(columns: list[int]) -> Callable[[list], tuple]:
+    """The cells of these columns of a row as a tuple, in one C call."""
+    if len(columns) > 1:
+        return itemgetter(*columns)
+    if columns:
+        only = columns[0]
+        return lambda row: (row[only],)
+    return lambda row: ()
 
 
 def _convert(ctx: _Ctx, body) -> None:
@@ -732,17 +743,22 @@ def _convert(ctx: _Ctx, body) -> None:
     last = max(j for j, *_ in plan) if plan else 0
     key_col = next((j for j, idx, *_ in plan if sheet.columns[idx].kind == "key"), None)
     blank_words = _skip_words().blank
-    keep = ctx.sink or out.rows.append
+    sink = ctx.sink
+    keep = out.rows.append
     count = 0
     # Columns whose cells repeat on every member row of a household (national layout): converted once per
-    # household, the next rows share the values when their raw cells are the same.
+    # household, the next rows share the values when their raw cells are the same (a copy of the household's values,
+    # taken in C; the sink is told, and need not compare them again).
     h_plan = [p for p in plan if repeated is not None and repeated(sheet.columns[p[1]])]
     m_plan = [p for p in plan if p not in h_plan]
-    h_cols, h_idx = [p[0] for p in h_plan], [p[1] for p in h_plan]
-    h_raw = itemgetter(*h_cols) if len(h_cols) > 1 else (lambda row: (row[h_cols[0]],))  # a tuple, one C call a row
+    h_idx = [p[1] for p in h_plan]
+    h_raw = _getter([p[0] for p in h_plan])  # a tuple, one C call a row
     h_set = set(h_idx)
-    prev_raw: list | None = None
+    m_idx = [i for i in range(width) if i not in h_set]
+    prev_raw: tuple | None = None
     prev_vals: list = []
+    template: list | None = None  # the household's values alone, for its next member rows
+    sunk = None  # the household cells of the last row given to the sink
     prev_filled, prev_errored = False, None
     # Each column remembers what its few distinct cells convert to (codes, 是/否, villages, dates): a repeated cell
     # costs one lookup instead of strip, blank words and its converter. Only values that cannot change under a
@@ -764,24 +780,31 @@ def _convert(ctx: _Ctx, body) -> None:
         if row_numbers is not None:
             excel_row = row_numbers(excel_row)
         at_row[0] = excel_row
-        vals = [None] * width
         filled = False
         errored = None
         bad_here = None
         if bad_cells and file_row in bad_cells:
             row, bad_here, _f = _bad_cells(row, bad_cells[file_row], plan_headers, issues, name, excel_row)
         todo = plan
+        same = False
         if h_plan:
             raw = h_raw(row)
             if raw == prev_raw:  # the household's cells repeated on its next member row: read once
-                for idx in h_idx:
-                    vals[idx] = prev_vals[idx]
+                if template is None:
+                    template = prev_vals.copy()
+                    for idx in m_idx:
+                        template[idx] = None
+                vals = template.copy()
                 filled = prev_filled
                 errored = set(prev_errored) if prev_errored else None
                 todo = m_plan
+                same = sunk is prev_raw
             else:
                 prev_raw = raw
-                prev_vals = vals
+                vals = prev_vals = [None] * width
+                template = None
+        else:
+            vals = [None] * width
         if bad_here:
             errored = (errored or set()) | bad_here
             filled = True
@@ -802,12 +825,12 @@ def _convert(ctx: _Ctx, body) -> None:
                         issues.add(name, excel_row, header, v,
                                    f"与同一行“{out.headers.get(sheet.columns[idx].key, '')}”列的值不一致")
                     continue
-            raw = v
+            raw_cell = v
             if v.__class__ is str:
                 v = v.strip()
                 if not v or v in blank_words:
                     if seen is not None:
-                        seen[raw] = _BLANK
+                        seen[raw_cell] = _BLANK
                     continue
             filled = True
             try:
@@ -818,10 +841,10 @@ def _convert(ctx: _Ctx, body) -> None:
                 errored.add(idx)
                 issues.add(name, excel_row, header, v, str(exc))
                 continue
-            if seen is not None and got.__class__ in _IMMUTABLE and raw.__class__ in _RAW \
-                    and (raw.__class__ is not str or raw.isprintable()):
+            if seen is not None and got.__class__ in _IMMUTABLE and raw_cell.__class__ in _RAW \
+                    and (raw_cell.__class__ is not str or raw_cell.isprintable()):
                 if len(seen) < MEMO_VALUES:
-                    seen[raw] = got
+                    seen[raw_cell] = got
                 else:
                     memo[j] = None  # many distinct values: converting each is as cheap as remembering
             if mode == SET or vals[idx] is None:
@@ -846,10 +869,11 @@ def _convert(ctx: _Ctx, body) -> None:
                 header = watch.pop(j)[1]
                 if header not in out.hidden_columns:
                     out.hidden_columns.append(header)
-        if ctx.sink is None:
+        if sink is None:
             keep((excel_row, vals))
         else:
-            keep(excel_row, vals)
+            sink(excel_row, vals, same)
+            sunk = prev_raw
         count += 1
         if progress is not None and count % PROGRESS_EVERY == 0:
             progress(count)
