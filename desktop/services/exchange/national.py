@@ -55,19 +55,17 @@ class _Split:
             elif target == "measure":
                 self.x.append((key, c.index))
         self.width_h = len(H.columns)
-        # one C call a row: a person row gets one more cell, None, which the places the person sheet lacks read
+        # one C call a row: parse_sheet gives a sink's rows one more cell at the end, None, which the places the person
+        # sheet lacks read
         blank = len(P.columns)
         self._h = itemgetter(*[blank if i is None else i for i in self.h], *[i for _cat, i in self.x])
         self._m = itemgetter(*[blank if i is None else i for i in self.m])
 
     def household(self, vals: list) -> list:
-        return list(self._h(vals + _NONE))
+        return list(self._h(vals))
 
     def member(self, vals: list) -> list:
-        return list(self._m(vals + _NONE))
-
-
-_NONE = [None]
+        return list(self._m(vals))
 
 
 def read_national(book: Book, issues: Issues, progress: Progress | None = None) -> Data | None:
@@ -207,13 +205,15 @@ class _Group:
         width = self.split.width_h
         i_cat, i_item = MS.index("category"), MS.index("item")
         i_rel = self.i_rel
+        n_items = len(self.split.x)
         for no, (row, hv) in self.households.items():
             data.households[no] = (row, hv)
-            for k, (cat, _i) in enumerate(self.split.x):
-                for item in hv[width + k] or ():
-                    vals = [None] * len(MS.columns)
-                    vals[i_cat], vals[i_item] = cat, item
-                    data.measures[no].append((row, vals))
+            if hv[width:].count(None) < n_items:  # (most households have none of the 14 measure columns)
+                for k, (cat, _i) in enumerate(self.split.x):
+                    for item in hv[width + k] or ():
+                        vals = [None] * len(MS.columns)
+                        vals[i_cat], vals[i_item] = cat, item
+                        data.measures[no].append((row, vals))
             del hv[width:]  # the measure items, read above: cut in place, not copied (100,000 lists at county scale)
             rows = data.members.get(no, ())
             if rows and not any(mv[i_rel] == "01" for _r, mv in rows):
