@@ -299,6 +299,41 @@ def test_the_national_export_re_imported_gives_the_same_on_both_paths(register_d
     assert aa == ab and any(a[5] == "work_months" for a in ab)
 
 
+def test_the_national_export_back_into_its_register_adds_no_dateless_copy_of_a_measure(register_db, tmp_path,
+                                                                                      monkeypatch):
+    """The national list names a household's measures by category and item, never with dates: re-imported into the
+    register it came from, each matches the stored measure whatever its start date (a blank cell keeps what is
+    stored), on both paths; an item the register lacks is added once, without a date."""
+    from desktop.services.exchange.layout import national_columns
+    from desktop.services.exchange.values import measure_items
+    before = _contents(_copy(register_db.db, tmp_path, "before"))[0]["measure"]
+    assert any(r[6] is not None for r in before)  # (start_date) measures with dates, as a clerk enters them
+    exported = tmp_path / "national.xlsx"
+    register_db.read(exchange.export_national, exported, YEAR)
+    wb = openpyxl.load_workbook(exported)
+    ws = wb.worksheets[0]
+    header = next(r for r in range(1, 10) if any(c.value == "户编号" for c in ws[r]))
+    cols = {c.value: c.column for c in ws[header]}
+    measure_cols = {nc.key: cols[nc.header] for nc in national_columns() if nc.sheet == "measure"}
+    rows = [r for r in range(header + 1, ws.max_row + 1) if ws.cell(r, cols["户编号"]).value]
+    # a household with no 产业帮扶 (A39) in the file gets one item of it, on each of its rows
+    no = next(ws.cell(r, cols["户编号"]).value for r in rows if not ws.cell(r, measure_cols["A39"]).value)
+    item = next(iter(measure_items()["A39"].values()))
+    for r in rows:
+        if ws.cell(r, cols["户编号"]).value == no:
+            ws.cell(r, measure_cols["A39"]).value = item
+    wb.save(exported)
+    (ra, (ta, _aa)), (rb, (tb, _ab)) = _both(register_db, tmp_path, exported, monkeypatch)
+    assert _counts(ra) == _counts(rb) and ra.measures_new == 1
+    assert ta["measure"] == tb["measure"]
+    assert ta["measure"][:len(before)] == before  # every stored measure as it was, its dates kept
+    (added,) = ta["measure"][len(before):]
+    hid = next(h[0] for h in ta["household"] if h[1] == no)
+    cols_ms = [c.name for c in Base.metadata.tables["measure"].columns if c.name not in STAMPS]
+    got = dict(zip(cols_ms, added, strict=True))
+    assert (got["household_id"], got["category"], got["item"], got["start_date"]) == (hid, "A39", item, None)
+
+
 def test_a_bulk_import_refreshes_the_planners_statistics_on_postgresql(ctx, township):
     """After a county file is written into empty tables, PostgreSQL must know they are not empty any more, or the
     checks that follow in the same transaction join the new members by nested loops (over ten minutes for 20,000

@@ -80,6 +80,75 @@ def test_errors_in_a_sheet_read_in_blocks_name_the_same_rows_and_columns(ctx, tm
     assert chunked == whole
 
 
+def _sst_reordered(path, order: str):
+    """The same workbook with its shared-strings table in another order (`reverse`, or `shuffle`d), every string
+    cell renumbered to match: what a program that does not number strings by first use might write."""
+    import random
+    import re
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    sst_name = next(n for n in parts if n.lower().endswith("sharedstrings.xml"))
+    sst = parts[sst_name]
+    start, end = sst.index(b"<si>"), sst.rindex(b"</si>") + len(b"</si>")
+    entries = re.findall(rb"<si>.*?</si>", sst[start:end], re.S)
+    new_order = list(range(len(entries)))
+    if order == "reverse":
+        new_order.reverse()
+    else:
+        random.Random(7).shuffle(new_order)
+    place = {old: new for new, old in enumerate(new_order)}
+    parts[sst_name] = sst[:start] + b"".join(entries[i] for i in new_order) + sst[end:]
+    for name in [n for n in parts if n.startswith("xl/worksheets/")]:
+        parts[name] = re.sub(rb'(<c [^>]*t="s"[^>]*><v>)(\d+)(</v>)',
+                             lambda m: m.group(1) + str(place[int(m.group(2))]).encode() + m.group(3), parts[name])
+    out = path.with_name(f"{order}.xlsx")
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return out, len(entries)
+
+
+@pytest.mark.parametrize("order", ["first use", "reverse", "shuffle"])
+def test_each_block_gets_the_shared_strings_it_needs_whatever_their_order(ctx, tmp_path, monkeypatch, order):
+    """A block is given the shared strings up to the largest number its last row uses (strings are numbered by first
+    use); a file numbered otherwise makes calamine refuse such a block, which is then read with the whole table:
+    never a wrong or missing cell."""
+    import xlsxwriter
+    cells = grid(sample_rows())
+    path = tmp_path / "名单.xlsx"
+    book = xlsxwriter.Workbook(str(path))  # shared strings, numbered by first use (as Excel and WPS write them)
+    ws = book.add_worksheet(TITLE)
+    for i, row in enumerate(cells):
+        for j, v in enumerate(row):
+            if v is not None:
+                ws.write(i, j, v)
+    book.close()
+    whole, _ = _preview(ctx, path, monkeypatch, None)
+    assert whole[0] and whole[1] == 3
+    entries = None
+    if order != "first use":
+        path, entries = _sst_reordered(path, order)
+    given = []
+    real = reader._block_sheet
+
+    def spy(base, part, head, block, name, sst_part, sst):
+        given.append((bytes(block[:120]), len(block), sst.count(b"</si>")))
+        return real(base, part, head, block, name, sst_part, sst)
+
+    monkeypatch.setattr(reader, "_block_sheet", spy)
+    chunked, rows = _preview(ctx, path, monkeypatch, 700)
+    assert rows > 0 and chunked == whole
+    blocks = {(head, size) for head, size, _n in given}
+    sizes = [n for _h, _s, n in given]
+    retried = len(given) - len(blocks)  # a block given a second table
+    assert len(blocks) > 3
+    if order == "first use":
+        assert retried == 0 and sizes == sorted(sizes) and sizes[0] < sizes[-1]  # the early blocks: a part of it
+    elif order == "reverse":  # the first rows use the largest numbers: refused with a part, read with the whole
+        assert retried > 0 and max(sizes) == entries
+
+
 def _shifted(path, cells, error_at: tuple[int, str], hidden: str):
     """The sheet one column to the right (column A empty), an error value in one cell, one column hidden."""
     wb = openpyxl.Workbook()

@@ -102,3 +102,26 @@ def living_elsewhere(session, data: Data, issues) -> None:
                    f"此人（数据库中为“{name}”）是户编号 {no} 的在册成员，文件却把他列在户编号 {in_file[0]} 中："
                    "一人不能在两户；如确已迁到该户，请先在“户籍登记”中为原户登记迁出、为该户登记迁入，"
                    "或在文件中删去此人")
+
+
+class StoredMeasures:
+    """A household's measures as an import matches the file's rows to them: by (category, item, start date); a file
+    row without a start date (the national list never has one) by (category, item) alone — the first stored one,
+    whatever its dates. A blank cell keeps what is stored (SPEC §9.1): the county's list re-imported into the
+    register it came from must not add a dateless copy of every measure."""
+
+    def __init__(self, stored, key):
+        self.exact: dict[tuple, object] = {}
+        self.loose: dict[tuple, object] = {}
+        for m in stored:
+            self.add(key(m), m)
+
+    def add(self, key: tuple, row) -> None:
+        self.exact[key] = row
+        self.loose.setdefault(key[:2], row)
+
+    def find(self, key: tuple):
+        row = self.exact.get(key)
+        if row is None and key[2] is None:
+            row = self.loose.get(key[:2])
+        return row

@@ -23,6 +23,7 @@ from .. import audit as audit_log
 from ..audit import SKIP, _text
 from ..idnumber import normalize_id
 from .layout import INCOME_ITEMS
+from .plan import StoredMeasures
 
 if TYPE_CHECKING:
     from .writer import Writer
@@ -288,11 +289,11 @@ class BulkUpdate:
 
     def _measures(self, hid: int, stored: list[Rec], no: str, members: dict[str, Rec]) -> None:
         w = self.w
-        keyed = {(m.get("category"), m.get("item"), m.get("start_date")): m for m in stored}
+        keyed = StoredMeasures(stored, lambda m: (m.get("category"), m.get("item"), m.get("start_date")))
         i_cat, i_item, i_start, i_holder = self.ms_cat, self.ms_item, self.ms_start, self.ms_holder
         for _row, mv in w.data.measures.get(no, ()):
             key = (mv[i_cat], mv[i_item], mv[i_start])
-            row = keyed.get(key)
+            row = keyed.find(key)
             holder = members.get(mv[i_holder]) if mv[i_holder] is not None else None
             if row is not None and holder is not None and row.get("member_id") is None:
                 row.set("member_id", holder)
@@ -305,7 +306,7 @@ class BulkUpdate:
                     key[0], key[1], values.get("developmental_override"))
                 row = Rec("measure", None, hid, {}, values, created=True)
                 self.new_measures.append(row)
-                keyed[key] = row
+                keyed.add(key, row)
                 w.measures_new += 1
                 continue
             changed = False

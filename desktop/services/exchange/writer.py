@@ -21,7 +21,7 @@ from .. import db as dbmod
 from ..errors import ServiceError
 from ..idnumber import normalize_id
 from .layout import INCOME_ITEMS, norm_value, setting, sheet
-from .plan import Data, Plan
+from .plan import Data, Plan, StoredMeasures
 from .reader import ParsedSheet
 from .values import Month
 
@@ -420,7 +420,7 @@ class Writer:
                 members[m.household_id].append(m)
             measures: dict[int, list[Measure]] = defaultdict(list)
             if ms_sheet is not None:
-                for m in s.scalars(select(Measure).where(Measure.household_id.in_(ids))):
+                for m in s.scalars(select(Measure).where(Measure.household_id.in_(ids)).order_by(Measure.id)):
                     measures[m.household_id].append(m)
             standing = latest_record_ids(s, self.year, ids)
             for no in chunk:
@@ -485,7 +485,7 @@ class Writer:
     def _measures(self, hh: Household, stored: list[Measure], no: str, ms_sheet: ParsedSheet,
                   members: dict[str, Member]) -> None:
         MS = self.MS
-        keyed = {(m.category, m.item, m.start_date): m for m in stored}
+        keyed = StoredMeasures(stored, lambda m: (m.category, m.item, m.start_date))
         fields = [c for c in MS.columns if ms_sheet.has(c.key) and c.key not in ("household_no", "category", "item",
                                                                                "start_date", "holder_id_number")]
         i_holder = MS.index("holder_id_number")
@@ -493,7 +493,7 @@ class Writer:
             self.s.flush()  # members added just now get their ids
         for _row, mv in self.data.measures.get(no, ()):
             key = (mv[MS.index("category")], mv[MS.index("item")], mv[MS.index("start_date")])
-            row = keyed.get(key)
+            row = keyed.find(key)
             holder = members.get(mv[i_holder]) if mv[i_holder] is not None else None
             if row is not None and holder is not None and row.member_id is None:
                 row.member_id = holder.id
@@ -505,7 +505,7 @@ class Writer:
                 row.developmental_override, row.developmental_note = self.override(
                     row.category, row.item, row.developmental_override)
                 self.s.add(row)
-                keyed[key] = row
+                keyed.add(key, row)
                 self.measures_new += 1
                 continue
             changed = False
