@@ -208,7 +208,8 @@ def test_every_member_row_that_disagrees_is_named_even_when_its_cells_repeat_the
     rows[4]["是否义务教育阶段适龄儿童少年失学辍学"] = "是"  # 赵's second row (row 8); his first (row 7) says 否
     _pv, errs = errors_of(ctx, write_xlsx(tmp_path / "a.xlsx", grid(rows)))
     said = [(e[1], e[2], e[3]) for e in errs]
-    assert said == [(5, "是否危房户", "是"), (6, "是否危房户", "是"), (8, "是否义务教育阶段适龄儿童少年失学辍学", "是")], errs
+    assert said == [(5, "是否危房户", "是"), (6, "是否危房户", "是"),
+                    (8, "是否义务教育阶段适龄儿童少年失学辍学", "是")], errs
     assert all("第 4 行为“否”" in e[4] for e in errs[:2]) and "第 7 行为“否”" in errs[2][4]
 
     rows = sample_rows()
