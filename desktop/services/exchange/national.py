@@ -11,7 +11,7 @@ from functools import lru_cache, partial
 from operator import itemgetter
 
 from ..codes import codes
-from .layout import national, norm_value, person_sheet, sheet
+from .layout import national, norm_header, norm_value, person_sheet, sheet
 from .plan import NATIONAL, Data
 from .reader import Book, Issues, ParsedSheet, Row, parse_sheet
 from .values import show
@@ -149,6 +149,9 @@ class _Group:
         mem.headers["household_no"] = hh.headers.get("household_no", "户编号")
         self.headers_h = [(hh.headers.get(c.key, c.header), c) for c in H.columns] + \
                          [(self.first.headers.get(f"measure.{cat}", cat), None) for cat, _i in self.split.x]
+        # a column read the other way round (是否解决安全饮用水 is the opposite of A25): its errors show the file's word
+        self.flipped_h = {k for k, (header, c) in enumerate(self.headers_h) if c is not None and any(
+            a.convert == "not" and norm_header(a.name) == norm_header(header) for a in c.more)}
         name = ps.name
         self.agreed = None
         return lambda row, vals, same: self.row(name, row, vals, same)
@@ -169,7 +172,7 @@ class _Group:
                 self.agreed = no
             elif ref[1] != hv:
                 before = issues.count
-                _agree(no, ref, row, hv, self.headers_h, here, issues)
+                _agree(no, ref, row, hv, self.headers_h, here, issues, self.flipped_h)
                 self.agreed = no if issues.count == before else None
             else:
                 self.agreed = no
@@ -231,8 +234,9 @@ class _Group:
 
 
 def _agree(no: str, ref: tuple[int, list], row: int, hv: list, headers: list[tuple], here: str,
-           issues: Issues) -> None:
-    """The household's fields repeated on another member row: blank fills in, a difference is an error."""
+           issues: Issues, flipped: set[int] = frozenset()) -> None:
+    """The household's fields repeated on another member row: blank fills in, a difference is an error, naming both
+    values as the file wrote them (`flipped`: columns whose 是/否 the register stores the other way round)."""
     ref_row, ref_vals = ref
     for k, b in enumerate(hv):
         if b is None:
@@ -242,6 +246,8 @@ def _agree(no: str, ref: tuple[int, list], row: int, hv: list, headers: list[tup
             ref_vals[k] = b
         elif a != b:
             header, col = headers[k]
+            if k in flipped and isinstance(a, bool) and isinstance(b, bool):
+                a, b = not a, not b
             issues.add(here, row, header, _shown(b, col),
                        f"同一户（户编号 {no}）的{_where(ref_row, here)}为“{_shown(a, col)}”：同一户各行的户信息应一致")
 
