@@ -457,3 +457,50 @@ def test_row_numbers_taken_out():
         assert b"5" not in got[5] and b'<c r="A" s="3" t="s"><v>7</v></c>' in got[5]
     with pytest.raises(fingerprint._NotPlain):
         list(fingerprint._rows_of(b"<sheetData><row/>" + row(2)))
+
+
+def test_the_plain_loop_cuts_as_the_general_one(monkeypatch):
+    """Tap._cut_plain (the common case: nothing to keep, the guards' word that the piece is plain) gives the rows,
+    digests, unnumbered rows and 户编号 cells of the general loop over _rows_of: the sheet's head before the first row,
+    a row whose tag holds its number again, a style number ending as the row number, the key cell self-closed, as an
+    inline string and as a shared string, a second candidate column; pieces it cannot follow (a row without cells,
+    whitespace between rows, a row whose tag is not written `<row r="N"`) are left to the general loop, after it had
+    begun, and come out the same."""
+    def row(n: int, key: str = '<c r="A{n}" t="s"><v>7</v></c>', spans: str = "1:3", style: str = "3") -> bytes:
+        return (f'<row r="{n}" spans="{spans}">' + key.format(n=n) + f'<c r="B{n}" s="{style}"><v>4</v></c>'
+                f'<c r="C{n}" t="inlineStr"><is><t>H</t></is></c></row>').encode()
+    head = b'<?xml version="1.0"?><worksheet><dimension ref="A1:C30"/><sheetData>'
+    rows = [row(1), row(2, key='<c r="A{n}" s="5"/>'), row(8, spans="1:8"), row(9, style="19"),
+            row(10, key='<c r="A{n}" s="4" t="inlineStr"><is><t>HH 0010</t></is></c>'), row(11), row(12)]
+    pieces = {
+        "plain": [head + b"".join(rows[:3]), b"".join(rows[3:])],
+        "empty row": [head + b"".join(rows[:3]), rows[3] + b'<row r="13" spans="1:3"/>' + b"".join(rows[4:])],
+        "whitespace": [head + b"".join(rows[:3]), b"\n".join(rows[3:])],
+        "attribute first": [head + b"".join(rows[:3]),
+                            rows[3] + rows[4].replace(b'<row r="10"', b'<row ht="15" r="10"')],
+    }
+
+    real = fingerprint.Tap._cut_plain
+    used: list[bool] = []
+
+    def cut(chunks: list[bytes], fast: bool):
+        with monkeypatch.context() as m:
+            m.setattr(fingerprint.Tap, "_cut_plain",
+                      (lambda self, r, p: used.append(real(self, r, p)) or used[-1]) if fast else (lambda *a: False))
+            tap = fingerprint.Tap({"A", "C"})
+            feed = tap("s")
+            for piece in chunks:
+                feed(piece, True)
+        got = tap.sheets["s"]
+        return got.plain, list(got.numbers), bytes(got.digests), got.unnumbered, got.keys
+
+    for name, chunks in pieces.items():
+        used.clear()
+        assert cut(chunks, True) == cut(chunks, False), name
+        # the plain loop ran on both pieces, and gave the second up where it cannot follow it
+        assert used == [True, name in ("plain", "whitespace")], name
+    plain, numbers, digests, unnumbered, keys = cut(pieces["plain"], True)
+    assert plain and numbers == [1, 2, 8, 9, 10, 11, 12] and unnumbered == {3}
+    assert keys[b"A"] == [b"s|<v>7</v>", None, b"s|<v>7</v>", b"s|<v>7</v>", b"inlineStr|<is><t>HH 0010</t></is>",
+                          b"s|<v>7</v>", b"s|<v>7</v>"]
+    assert digests[:16] == digests[80:96] == digests[96:] != digests[32:48] and digests[48:64] == bytes(16)

@@ -199,6 +199,35 @@ def test_household_fields_that_disagree_across_member_rows_name_both_rows(ctx, t
     assert ctx.read(lambda s: s.scalar(select(Household.id))) is None
 
 
+def test_every_member_row_that_disagrees_is_named_even_when_its_cells_repeat_the_row_before(ctx, tmp_path):
+    """A member row whose household cells are those of the row before it is not compared again only when that row
+    agreed with the household: two rows disagreeing alike are two errors, and a row agreeing before a disagreeing one
+    does not hide it."""
+    rows = sample_rows()
+    rows[1]["是否危房户"] = rows[2]["是否危房户"] = "是"  # rows 5 and 6, the same cells; row 4 says 否
+    rows[4]["是否义务教育阶段适龄儿童少年失学辍学"] = "是"  # 赵's second row (row 8); his first (row 7) says 否
+    _pv, errs = errors_of(ctx, write_xlsx(tmp_path / "a.xlsx", grid(rows)))
+    said = [(e[1], e[2], e[3]) for e in errs]
+    assert said == [(5, "是否危房户", "是"), (6, "是否危房户", "是"),
+                    (8, "是否义务教育阶段适龄儿童少年失学辍学", "是")], errs
+    assert all("第 4 行为“否”" in e[4] for e in errs[:2]) and "第 7 行为“否”" in errs[2][4]
+
+    rows = sample_rows()
+    rows[2]["是否危房户"] = "是"  # row 5 repeats row 4 (agrees); row 6 disagrees
+    _pv, errs = errors_of(ctx, write_xlsx(tmp_path / "b.xlsx", grid(rows)))
+    assert [(e[1], e[2], e[3]) for e in errs] == [(6, "是否危房户", "是")], errs
+
+
+def test_a_disagreement_in_a_column_read_the_other_way_round_shows_the_files_words(ctx, tmp_path):
+    """是否解决安全饮用水 is stored as its opposite (A25 饮水出现安全问题): an error about it names the file's words."""
+    rows = sample_rows()
+    assert rows[0]["是否解决安全饮用水"] == "否"
+    rows[1]["是否解决安全饮用水"] = "是"  # row 5; the household's first row (row 4) says 否
+    _pv, errs = errors_of(ctx, write_xlsx(tmp_path / "a.xlsx", grid(rows)))
+    assert [(e[1], e[2], e[3]) for e in errs] == [(5, "是否解决安全饮用水", "是")], errs
+    assert "第 4 行为“否”" in errs[0][4], errs
+
+
 def test_a_person_in_two_households_a_household_without_head_and_a_bad_month(ctx, tmp_path):
     rows = sample_rows()
     rows[5]["证件号码"] = ID["zhao"]  # 孙秀英's row carries 赵老汉's number: one person, two households

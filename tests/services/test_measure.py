@@ -182,3 +182,52 @@ def test_a_cell_past_excels_grid_in_the_first_row_is_refused(tmp_path, ref):
     book = Book(spoiled)
     with pytest.raises(WorkbookError, match="超出 Excel 的范围"):
         book.scan(book.sheet_names[0])
+
+
+def test_a_damaged_sheet_part_is_refused_as_zipfile_refuses_it(tmp_path):
+    """_Stream inflates a sheet with zlib itself: a wrong CRC, a flipped byte of the compressed data, a part larger
+    than its directory entry claims are refused ("已损坏") wherever zipfile's own reading fails; a part stored without
+    compression and the same part deflated give the same scan."""
+    rows = [[f"户{r}", r, r * 1.5, "是"] for r in range(1, 400)]
+    path = write_xlsx(tmp_path / "ok.xlsx", [XSheet("S", rows)])
+    part = "xl/worksheets/sheet1.xml"
+    sheets = {"S": part}
+    good = measure.scan_xlsx(path, sheets).sheets["S"]
+    assert good.cells == 4 * 399 and good.max_row == 399 or good.rows_seen == 399
+
+    with zipfile.ZipFile(path) as z:
+        infos = {i.filename: i for i in z.infolist()}
+        data = {name: z.read(name) for name in infos}
+    stored = tmp_path / "stored.xlsx"
+    with zipfile.ZipFile(stored, "w") as z:
+        for name, blob in data.items():
+            z.writestr(name, blob, zipfile.ZIP_STORED if name == part else zipfile.ZIP_DEFLATED)
+    again = measure.scan_xlsx(stored, sheets).sheets["S"]
+    assert (again.cells, again.max_row, again.max_col, again.xml_bytes) == \
+        (good.cells, good.max_row, good.max_col, good.xml_bytes)
+
+    raw = path.read_bytes()
+    info = infos[part]
+    central = raw.rindex(b"PK\x01\x02", 0, raw.rindex(part.encode()))  # the part's directory entry
+    start = info.header_offset + 30 + len(part.encode()) + len(info.extra)  # its compressed bytes
+    variants = {
+        "crc": raw[:central + 16] + bytes(4) + raw[central + 20:],
+        "claims less": raw[:central + 24] + (info.file_size // 2).to_bytes(4, "little") + raw[central + 28:],
+    }
+    for k in range(start + 50, start + info.compress_size - 10, max(1, info.compress_size // 7)):
+        variants[f"byte {k - start}"] = raw[:k] + bytes([raw[k] ^ 0x5A]) + raw[k + 1:]
+    for name, blob in variants.items():
+        bad = tmp_path / f"bad-{name}.xlsx"
+        bad.write_bytes(blob)
+        with zipfile.ZipFile(bad) as z:
+            try:
+                z.read(part)
+                zipfile_refuses = False
+            except Exception:  # noqa: BLE001 - what zipfile raises for damage varies (BadZipFile, zlib.error, …)
+                zipfile_refuses = True
+        if zipfile_refuses:
+            with pytest.raises(measure.FileRefused, match="已损坏"):
+                measure.scan_xlsx(bad, sheets)
+        else:  # (a flipped byte zlib does not notice that the CRC does not either: vanishingly rare)
+            measure.scan_xlsx(bad, sheets)
+    assert {"crc", "claims less"} <= set(variants)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -246,7 +247,11 @@ def _check_part(info: zipfile.ZipInfo, size: int, limits: Limits) -> None:
 
 class _Stream:
     """A part read in pieces that end at a boundary (the last `</row>`, or `>`): the regular
-    expressions never see half an element. Its real size is counted, not believed."""
+    expressions never see half an element. Its real size is counted, not believed.
+
+    A deflated part is inflated here with zlib directly (zipfile checks the local header, then hands over
+    its compressed bytes): no read loop of ZipExtFile, and its CRC taken once a piece. As in zipfile, the
+    inflated bytes stop at the size the directory claims and a wrong CRC or a truncated stream is damage."""
 
     def __init__(self, z: zipfile.ZipFile, info: zipfile.ZipInfo, what: str, limits: Limits, boundary: bytes):
         self.z, self.info, self.what, self.limits, self.boundary = z, info, what, limits, boundary
@@ -257,10 +262,7 @@ class _Stream:
         limits = self.limits
         try:
             with self.z.open(self.info) as f:
-                while True:
-                    data = f.read(CHUNK)
-                    if not data:
-                        break
+                for data in self._inflated(f):
                     self.size += len(data)
                     _check_part(self.info, self.size, limits)
                     buf = carry + data if carry else data
@@ -274,15 +276,45 @@ class _Stream:
                     cut += len(self.boundary)
                     carry = buf[cut:]
                     yield buf[:cut]
-        except (zipfile.BadZipFile, zlib_error(), EOFError, OSError) as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise _refuse(f"{self.what}已损坏，读不出来（{type(exc).__name__}）") from None
         if carry:
             yield carry
 
-
-def zlib_error():
-    import zlib
-    return zlib.error
+    def _inflated(self, f):
+        """The part's bytes, CHUNK at most at a time."""
+        raw = getattr(f, "_fileobj", None)
+        left = getattr(f, "_compress_left", None)
+        if self.info.compress_type != zipfile.ZIP_DEFLATED or raw is None or not isinstance(left, int):
+            while True:  # (stored, or another method: zipfile's own loop)
+                data = f.read(CHUNK)
+                if not data:
+                    return
+                yield data
+        d = zlib.decompressobj(-15)
+        room = self.info.file_size  # zipfile stops at the claimed size (and the CRC then tells)
+        crc = 0
+        last = b""
+        while room > 0:
+            if d.unconsumed_tail:
+                data = d.decompress(d.unconsumed_tail, min(CHUNK, room))
+            else:
+                got = raw.read(min(CHUNK, left)) if left > 0 and not d.eof else b""
+                if not got:
+                    break
+                left -= len(got)
+                data = d.decompress(got, min(CHUNK, room))
+            room -= len(data)
+            crc = zlib.crc32(data, crc)
+            if room <= 0 or d.eof and not d.unconsumed_tail:
+                last = data  # (the end, as zipfile sees it: the CRC checked before the last bytes go on)
+                break
+            if data:
+                yield data
+        if crc != self.info.CRC:
+            raise zipfile.BadZipFile(f"Bad CRC-32 for file {self.info.filename!r}")
+        if last:
+            yield last
 
 
 def scan_xlsx(path: Path, sheet_parts: dict[str, str], limits: Limits = LIMITS, *,

@@ -7,11 +7,11 @@ existing ones.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from operator import itemgetter
 
 from ..codes import codes
-from .layout import national, norm_value, person_sheet, sheet
+from .layout import national, norm_header, norm_value, person_sheet, sheet
 from .plan import NATIONAL, Data
 from .reader import Book, Issues, ParsedSheet, Row, parse_sheet
 from .values import show
@@ -55,19 +55,17 @@ class _Split:
             elif target == "measure":
                 self.x.append((key, c.index))
         self.width_h = len(H.columns)
-        # one C call a row: a person row gets one more cell, None, which the places the person sheet lacks read
+        # one C call a row: parse_sheet gives a sink's rows one more cell at the end, None, which the places the person
+        # sheet lacks read
         blank = len(P.columns)
         self._h = itemgetter(*[blank if i is None else i for i in self.h], *[i for _cat, i in self.x])
         self._m = itemgetter(*[blank if i is None else i for i in self.m])
 
     def household(self, vals: list) -> list:
-        return list(self._h(vals + _NONE))
+        return list(self._h(vals))
 
     def member(self, vals: list) -> list:
-        return list(self._m(vals + _NONE))
-
-
-_NONE = [None]
+        return list(self._m(vals))
 
 
 def read_national(book: Book, issues: Issues, progress: Progress | None = None) -> Data | None:
@@ -87,7 +85,7 @@ def read_national(book: Book, issues: Issues, progress: Progress | None = None) 
 
         report(progress, 0, 0, f"正在读取“{name}”")
         ps = parse_sheet(book, name, P, own, tick, merge_duplicates=True,
-                         row_numbers=Row.of(name),
+                         row_numbers=partial(int.__new__, Row.of(name)),  # (no Python __new__ a row)
                          repeated=lambda c: not c.key.startswith("member."), sink=group.sheet)
         if not _person_list(ps):
             continue  # not a person list (a notes sheet, a summary): left alone
@@ -151,20 +149,33 @@ class _Group:
         mem.headers["household_no"] = hh.headers.get("household_no", "户编号")
         self.headers_h = [(hh.headers.get(c.key, c.header), c) for c in H.columns] + \
                          [(self.first.headers.get(f"measure.{cat}", cat), None) for cat, _i in self.split.x]
+        # a column read the other way round (是否解决安全饮用水 is the opposite of A25): its errors show the file's word
+        self.flipped_h = {k for k, (header, c) in enumerate(self.headers_h) if c is not None and any(
+            a.convert == "not" and norm_header(a.name) == norm_header(header) for a in c.more)}
         name = ps.name
-        return lambda row, vals: self.row(name, row, vals)
+        self.agreed = None
+        return lambda row, vals, same: self.row(name, row, vals, same)
 
-    def row(self, here: str, row: int, vals: list) -> None:
+    def row(self, here: str, row: int, vals: list, same: bool = False) -> None:
+        """`same`: the row's household cells are those of the row taken last (parse_sheet says so): when that row's
+        household is this one and agreed with it, so does this row, and its household values are not split out and
+        compared again."""
         no = vals[self.i_no]
         if no is None:
             return
         split, M, issues, mem = self.split, self.M, self.issues, self.mem
-        hv = split.household(vals)
-        ref = self.households.get(no)
-        if ref is None:
-            self.households[no] = (row, hv)
-        elif ref[1] != hv:
-            _agree(no, ref, row, hv, self.headers_h, here, issues)
+        if not (same and self.agreed == no):
+            hv = split.household(vals)
+            ref = self.households.get(no)
+            if ref is None:
+                self.households[no] = (row, hv)
+                self.agreed = no
+            elif ref[1] != hv:
+                before = issues.count
+                _agree(no, ref, row, hv, self.headers_h, here, issues, self.flipped_h)
+                self.agreed = no if issues.count == before else None
+            else:
+                self.agreed = no
         mv = split.member(vals)
         number = mv[self.i_id]
         if number is not None:
@@ -197,13 +208,15 @@ class _Group:
         width = self.split.width_h
         i_cat, i_item = MS.index("category"), MS.index("item")
         i_rel = self.i_rel
+        n_items = len(self.split.x)
         for no, (row, hv) in self.households.items():
             data.households[no] = (row, hv)
-            for k, (cat, _i) in enumerate(self.split.x):
-                for item in hv[width + k] or ():
-                    vals = [None] * len(MS.columns)
-                    vals[i_cat], vals[i_item] = cat, item
-                    data.measures[no].append((row, vals))
+            if hv[width:].count(None) < n_items:  # (most households have none of the 14 measure columns)
+                for k, (cat, _i) in enumerate(self.split.x):
+                    for item in hv[width + k] or ():
+                        vals = [None] * len(MS.columns)
+                        vals[i_cat], vals[i_item] = cat, item
+                        data.measures[no].append((row, vals))
             del hv[width:]  # the measure items, read above: cut in place, not copied (100,000 lists at county scale)
             rows = data.members.get(no, ())
             if rows and not any(mv[i_rel] == "01" for _r, mv in rows):
@@ -221,8 +234,9 @@ class _Group:
 
 
 def _agree(no: str, ref: tuple[int, list], row: int, hv: list, headers: list[tuple], here: str,
-           issues: Issues) -> None:
-    """The household's fields repeated on another member row: blank fills in, a difference is an error."""
+           issues: Issues, flipped: set[int] = frozenset()) -> None:
+    """The household's fields repeated on another member row: blank fills in, a difference is an error, naming both
+    values as the file wrote them (`flipped`: columns whose 是/否 the register stores the other way round)."""
     ref_row, ref_vals = ref
     for k, b in enumerate(hv):
         if b is None:
@@ -232,6 +246,8 @@ def _agree(no: str, ref: tuple[int, list], row: int, hv: list, headers: list[tup
             ref_vals[k] = b
         elif a != b:
             header, col = headers[k]
+            if k in flipped and isinstance(a, bool) and isinstance(b, bool):
+                a, b = not a, not b
             issues.add(here, row, header, _shown(b, col),
                        f"同一户（户编号 {no}）的{_where(ref_row, here)}为“{_shown(a, col)}”：同一户各行的户信息应一致")
 

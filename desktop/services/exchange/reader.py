@@ -773,8 +773,20 @@ class _Ctx:
     progress: Callable[[int], None] | None
     row_numbers: Callable[[int], int] | None
     repeated: Callable[[Column], bool] | None
-    sink: Callable[[int, list], None] | None  # takes each row instead of out.rows (the national grouping)
+    sink: Callable[[int, list, bool], None] | None  # takes each row instead of out.rows (the national grouping),
+    # told whether its household cells are those of the row it took last; a row it takes has one more place at the
+    # end, always None (what the sink picks out in one call reads it for the places the sheet lacks)
     watch: dict[int, tuple[int, str]]  # columns the file hides: file column → (index, header), until a row has a value
+
+
+def _getter(columns: list[int]) -> Callable[[list], tuple]:
+    """The cells of these columns of a row as a tuple, in one C call."""
+    if len(columns) > 1:
+        return itemgetter(*columns)
+    if columns:
+        only = columns[0]
+        return lambda row: (row[only],)
+    return lambda row: ()
 
 
 def _convert(ctx: _Ctx, body) -> None:
@@ -788,27 +800,37 @@ def _convert(ctx: _Ctx, body) -> None:
     file_header = {idx: header for _j, idx, _conv, header, _m in plan}
     plan_headers = {j: (idx, header) for j, idx, _conv, header, _m in plan}
     required = [(col.index, file_header.get(col.index, col.header)) for col in sheet.columns if col.required]
+    required_of = _getter([idx for idx, _h in required])
     width = len(sheet.columns)
     last = max(j for j, *_ in plan) if plan else 0
     key_col = next((j for j, idx, *_ in plan if sheet.columns[idx].kind == "key"), None)
     blank_words = _skip_words().blank
-    keep = ctx.sink or out.rows.append
+    sink = ctx.sink
+    room = width + 1 if sink is not None else width  # (a sink's rows end in a spare None: see _Ctx)
+    keep = out.rows.append
     count = 0
     # Columns whose cells repeat on every member row of a household (national layout): converted once per
-    # household, the next rows share the values when their raw cells are the same.
-    h_plan = [p for p in plan if repeated is not None and repeated(sheet.columns[p[1]])]
-    m_plan = [p for p in plan if p not in h_plan]
-    h_cols, h_idx = [p[0] for p in h_plan], [p[1] for p in h_plan]
-    h_raw = itemgetter(*h_cols) if len(h_cols) > 1 else (lambda row: (row[h_cols[0]],))  # a tuple, one C call a row
-    h_set = set(h_idx)
-    prev_raw: list | None = None
-    prev_vals: list = []
-    prev_filled, prev_errored = False, None
+    # household, the next rows share the values when their raw cells are the same (a copy of the household's values,
+    # taken in C; the sink is told, and need not compare them again).
     # Each column remembers what its few distinct cells convert to (codes, 是/否, villages, dates): a repeated cell
     # costs one lookup instead of strip, blank words and its converter. Only values that cannot change under a
     # later reader (immutable) and printable text (a cell whose invisible characters are removed is told each
-    # time); a column with many distinct values (names, ID numbers) stops remembering.
-    memo: dict[int, dict | None] = {j: {} if mode != APPEND else None for j, _i, _c, _h, mode in plan}
+    # time); a column with many distinct values (names, ID numbers) stops remembering. The dictionary is the last
+    # item of the column's entry (None when it does not remember).
+    cols = [[j, idx, conv, header, mode, {} if mode != APPEND else None] for j, idx, conv, header, mode in plan]
+    by_column = {e[0]: e for e in cols}
+    h_plan = [e for e in cols if repeated is not None and repeated(sheet.columns[e[1]])]
+    m_plan = [e for e in cols if e not in h_plan]
+    h_idx = [p[1] for p in h_plan]
+    h_get = _getter(h_idx)
+    h_raw = _getter([p[0] for p in h_plan])  # a tuple, one C call a row
+    h_set = set(h_idx)
+    m_idx = [i for i in range(width) if i not in h_set]
+    prev_raw: tuple | None = None
+    prev_vals: list = []
+    template: list | None = None  # the household's values alone, for its next member rows
+    sunk = None  # the household cells of the last row given to the sink
+    prev_filled, prev_errored = False, None
 
     for excel_row, row in body:
         if len(row) <= last:
@@ -824,33 +846,41 @@ def _convert(ctx: _Ctx, body) -> None:
         if row_numbers is not None:
             excel_row = row_numbers(excel_row)
         at_row[0] = excel_row
-        vals = [None] * width
         filled = False
         errored = None
         bad_here = None
         if bad_cells and file_row in bad_cells:
             row, bad_here, _f = _bad_cells(row, bad_cells[file_row], plan_headers, issues, name, excel_row)
-        todo = plan
+        todo = cols
+        same = False
         if h_plan:
             raw = h_raw(row)
             if raw == prev_raw:  # the household's cells repeated on its next member row: read once
-                for idx in h_idx:
-                    vals[idx] = prev_vals[idx]
+                if template is None:
+                    template = prev_vals.copy()
+                    for idx in m_idx:
+                        template[idx] = None
+                vals = template.copy()
                 filled = prev_filled
                 errored = set(prev_errored) if prev_errored else None
                 todo = m_plan
+                same = sunk is prev_raw
             else:
                 prev_raw = raw
-                prev_vals = vals
+                vals = prev_vals = [None] * room
+                template = None
+        else:
+            vals = [None] * room
         if bad_here:
             errored = (errored or set()) | bad_here
             filled = True
-        for j, idx, conv, header, mode in todo:
+        for j, idx, conv, header, mode, seen in todo:
             v = row[j]
             if v is None or v == "":
                 continue
-            seen = memo[j] if v.__class__ is not bool else None  # (True would find 1.0)
-            if seen is not None:
+            if v.__class__ is bool:
+                seen = None  # (True would find 1.0)
+            elif seen is not None:
                 got = seen.get(v, _MISS)
                 if got is not _MISS:
                     if got is _BLANK:
@@ -862,12 +892,12 @@ def _convert(ctx: _Ctx, body) -> None:
                         issues.add(name, excel_row, header, v,
                                    f"与同一行“{out.headers.get(sheet.columns[idx].key, '')}”列的值不一致")
                     continue
-            raw = v
+            raw_cell = v
             if v.__class__ is str:
                 v = v.strip()
                 if not v or v in blank_words:
                     if seen is not None:
-                        seen[raw] = _BLANK
+                        seen[raw_cell] = _BLANK
                     continue
             filled = True
             try:
@@ -878,12 +908,12 @@ def _convert(ctx: _Ctx, body) -> None:
                 errored.add(idx)
                 issues.add(name, excel_row, header, v, str(exc))
                 continue
-            if seen is not None and got.__class__ in _IMMUTABLE and raw.__class__ in _RAW \
-                    and (raw.__class__ is not str or raw.isprintable()):
+            if seen is not None and got.__class__ in _IMMUTABLE and raw_cell.__class__ in _RAW \
+                    and (raw_cell.__class__ is not str or raw_cell.isprintable()):
                 if len(seen) < MEMO_VALUES:
-                    seen[raw] = got
+                    seen[raw_cell] = got
                 else:
-                    memo[j] = None  # many distinct values: converting each is as cheap as remembering
+                    by_column[j][5] = None  # many distinct values: converting each is as cheap as remembering
             if mode == SET or vals[idx] is None:
                 vals[idx] = got
             elif mode == APPEND:
@@ -891,25 +921,28 @@ def _convert(ctx: _Ctx, body) -> None:
             elif got != vals[idx]:
                 issues.add(name, excel_row, header, v,
                            f"与同一行“{out.headers.get(sheet.columns[idx].key, '')}”列的值不一致")
-        if h_plan and todo is plan:
-            prev_filled = any(vals[idx] is not None for idx in h_idx)
+        if h_plan and todo is cols:
+            h_vals = h_get(vals)
+            prev_filled = h_vals.count(None) != len(h_vals)
             prev_errored = {i for i in errored if i in h_set} if errored else None
         if not filled:
             continue
         if hidden and file_row in hidden:
             out.hidden_rows.append(excel_row)
-        for idx, header in required:
-            if vals[idx] is None and (errored is None or idx not in errored):
-                issues.add(name, excel_row, header, "", f"必填项“{header}”为空")
+        if required and None in required_of(vals):
+            for idx, header in required:
+                if vals[idx] is None and (errored is None or idx not in errored):
+                    issues.add(name, excel_row, header, "", f"必填项“{header}”为空")
         if watch:
             for j in [j for j, (i, _h) in watch.items() if vals[i] is not None]:
                 header = watch.pop(j)[1]
                 if header not in out.hidden_columns:
                     out.hidden_columns.append(header)
-        if ctx.sink is None:
+        if sink is None:
             keep((excel_row, vals))
         else:
-            keep(excel_row, vals)
+            sink(excel_row, vals, same)
+            sunk = prev_raw
         count += 1
         if progress is not None and count % PROGRESS_EVERY == 0:
             progress(count)

@@ -201,6 +201,8 @@ class Writer:
         self.village_ids: dict[str, int] = dict(plan.villages)
         self.total_line = setting("total_line")
         self.item_idx = [(item, self.H.index(item)) for item in INCOME_ITEMS]
+        self.totals_of = itemgetter(*(i for _item, i in self.item_idx))  # a household's income totals, one call
+        self.norm: dict[str, str] = {}  # village and group names as compared (norm_value), each distinct name once
         self.line_idx = tuple(self.L.index(k) for k in ("item", "line", "amount", "note"))
 
     def check_cancel(self) -> None:
@@ -224,9 +226,17 @@ class Writer:
     def place(self, vals: list) -> tuple[int | None, int | None]:
         H = self.H
         vname, gname = vals[H.index("village")], vals[H.index("group")]
-        vid = self.village_ids.get(norm_value(vname)) if vname is not None else None
-        gid = self.group_ids.get((vid, norm_value(gname))) if (vid is not None and gname is not None) else None
+        vid = self.village_ids.get(self._norm(vname)) if vname is not None else None
+        gid = self.group_ids.get((vid, self._norm(gname))) if (vid is not None and gname is not None) else None
         return vid, gid
+
+    def _norm(self, name) -> str:
+        got = self.norm.get(name)
+        if got is None:
+            got = norm_value(name)
+            if len(self.norm) < 100_000:
+                self.norm[name] = got
+        return got
 
     # ------------------------------------------------------------ income of the year
 
@@ -240,11 +250,11 @@ class Writer:
         detail: dict[str, list] = {}
         for _row, vals in self.data.lines.get(no, ()):
             detail.setdefault(vals[li], []).append((vals[ll], vals[la], vals[ln_]))
-        totals = [(item, hvals[i]) for item, i in self.item_idx]
-        if not detail and all(v is None for _item, v in totals):
+        amounts = self.totals_of(hvals)
+        if not detail and amounts.count(None) == len(amounts):
             return None
         out = {item: list(lines) for item, lines in base.items()} if base else {}
-        for item, total in totals:
+        for item, total in zip(INCOME_ITEMS, amounts, strict=True):
             if item in detail:
                 out[item] = [ln for ln in detail[item] if ln[1] != 0 or ln[2]]
             elif total is not None:
