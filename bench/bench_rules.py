@@ -189,7 +189,7 @@ def assess_phases(s, year: int, as_of: date) -> dict[str, float]:
         lap("members")
         totals = assess._standing_fen(s, year, ids)
         lap("income totals")
-        developmental = assess._developmental_ids(s, as_of)
+        developmental = assess._developmental_ids(s, as_of, ids)
         lap("measures")
         result = assess._build(rows, situations, totals, developmental, year, ys.monitoring_line,
                                ys.rural_average, as_of)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
@@ -416,14 +417,21 @@ def households_with_developmental(session: Session, as_of: date) -> set[int]:
 
 
 def assess(session: Session, year: int, as_of: date, household_nos: list[str] | None = None,
-           household_ids: list[int] | None = None) -> list[Assessment]:
+           household_ids: list[int] | None = None, *,
+           members: Callable[[], tuple[list, list[MemberFacts]]] | None = None) -> list[Assessment]:
     """Every household (or those named) for the year as of a date. The whole register's assessment is kept
     per (year, as-of, the user's villages, data version): asked again before anything is written, by this
-    or any other window or process, it is not computed again (services.dataversion)."""
+    or any other window or process, it is not computed again (services.dataversion).
+
+    members: for a check, which has read every member of these households already (national_rules.assess_members),
+    asked only when assess is computed: (household id, places in a table) for every household with members of
+    status 正常 at the year's status time point, in any order, and that table of their distinct MemberFacts (A17 read
+    as this module reads it: bool of the cell's JSON value). The answers are those of assess's own read."""
     if household_nos is None and household_ids is None:
         key = (year, as_of, access.scope(session))
-        return list(dataversion.cached(session, "assess", key, lambda: _assess(session, year, as_of, None, None)))
-    return _assess(session, year, as_of, household_nos, household_ids)
+        return list(dataversion.cached(session, "assess", key,
+                                       lambda: _assess(session, year, as_of, None, None, members)))
+    return _assess(session, year, as_of, household_nos, household_ids, members)
 
 
 # what a household's assessment reads of it besides its id, number and village; many households share the same
@@ -466,7 +474,7 @@ def _household_rows(session: Session, household_nos: list[str] | None, household
 
 
 def _assess(session: Session, year: int, as_of: date, household_nos: list[str] | None,
-            household_ids: list[int] | None) -> list[Assessment]:
+            household_ids: list[int] | None, members: Callable | None = None) -> list[Assessment]:
     """The fast path: the same answers as _assess_plain (tests/services/test_assess_fast.py), household for household.
 
     Three set-based queries read as the driver's plain tuples (no ORM rows, no per-value type conversion): the
@@ -476,13 +484,17 @@ def _assess(session: Session, year: int, as_of: date, household_nos: list[str] |
     one of a household the one that stands). What many households share — their members' facts, the guarantees,
     the colour of a date, a date's text, a risk list's text — is worked out once per distinct value; the money
     once per household in integers (income.compute_fen). Households named (by number or id) are assessed whatever
-    their state; the whole register (or a clerk's villages) means the households not closed (户注销)."""
+    their state; the whole register (or a clerk's villages) means the households not closed (户注销). members: see
+    assess (instead of _member_situations' read)."""
     whole_register = household_nos is None and household_ids is None
     household_ids = access.within(session, household_ids)
     ys = year_settings(session, year)
     with gcpause.paused():  # hundreds of thousands of new objects, none in a cycle: the collector would only walk them
         rows, ids = _household_tuples(session, household_nos, household_ids, whole_register)
-        situations = _member_situations(session, ys.status_time_point, ids)
+        if members is None:
+            situations = _member_situations(session, ys.status_time_point, ids)
+        else:
+            situations = _situations_of(*members())
         totals = _standing_fen(session, year, ids)
         developmental = _developmental_ids(session, as_of, ids)
         return _build(rows, situations, totals, developmental, year, ys.monitoring_line, ys.rural_average, as_of)
@@ -579,6 +591,19 @@ def _member_situations(session: Session, point: date, household_ids: list[int] |
         if s is None:
             s = shared[text] = _Situation(_in_order(MemberFacts(labor, None if a17 is None else bool(a17), a20, a21)
                                                     for labor, a17, a20, a21 in json.loads(text)))
+        out[hid] = s
+    return out
+
+
+def _situations_of(places: list, table: list[MemberFacts]) -> dict[int, _Situation]:
+    """_member_situations from members read already (assess's `members`): one _Situation per distinct list of
+    places, its members in _in_order's order (the same tuple _member_situations makes of the same members)."""
+    shared: dict[tuple, _Situation] = {}
+    out = {}
+    for hid, key in places:
+        s = shared.get(key)
+        if s is None:
+            s = shared[key] = _Situation(_in_order([table[i] for i in key]))
         out[hid] = s
     return out
 

@@ -88,7 +88,7 @@ class Finding:
                 "member_id_number": self.member_id_number, "message": self.message}
 
 
-STAGES = ("测算收入", "读取户、成员和帮扶措施", "本程序的检查", "全国疑点规则")
+STAGES = ("读取户、成员和帮扶措施", "测算收入", "本程序的检查", "全国疑点规则")
 
 
 def run_checks(session: Session, year: int, as_of: date, household_ids: list[int] | None = None,
@@ -115,11 +115,14 @@ def _run_checks(session: Session, year: int, as_of: date, household_ids: list[in
     point = ys.status_time_point
     thresholds = ys.thresholds
     stage(0)
-    assessments = {a.household_id: a for a in assess_mod.assess(session, year, as_of, household_ids=household_ids)}
-    stage(1)
-    # one pass over the households and members for our codes and the national rules: load_facts reads them
-    facts = national_rules.load_facts(session, year, as_of, assessments, household_ids, point, ys.monitoring_line,
+    # one pass over the households and members for our codes, the national rules and assess: load_facts reads them,
+    # and assess, when it is not cached, takes its members' facts from them instead of reading every member again
+    facts = national_rules.load_facts(session, year, as_of, None, household_ids, point, ys.monitoring_line,
                                       thresholds, open_only=whole_register)
+    stage(1)
+    assessments = {a.household_id: a for a in assess_mod.assess(
+        session, year, as_of, household_ids=household_ids, members=lambda: national_rules.assess_members(facts))}
+    national_rules.attach_assessments(facts, assessments)
     hh = {hid: h for hid, h in facts.households.items() if not (whole_register and h.closed)}
     stage(2)
     out: list[Finding] = []

@@ -12,6 +12,7 @@ the year's status time point; lines and amounts from the year's settings.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import defaultdict
@@ -196,7 +197,7 @@ class Mem:
                  "alive", "run", "works", "post", "post_kinds", "items",
                  "norm", "phone", "work_place", "absence", "age", "born", "in_school", "card", "limb_severe",
                  "id_fault", "id_placeholder", "mobile", "place_county", "medical", "resident_no", "spouse_same_sex",
-                 "relation_sex")
+                 "relation_sex", "fx")
 
     def __getattr__(self, name):  # a derived fact not worked out yet: once, on first use
         derive = _DERIVED.get(name)
@@ -440,6 +441,8 @@ class Facts:
     # needs the members whose stored number is in the first or whose normalised one is in the second.
     id_twice: frozenset = frozenset()
     id_irregular: frozenset = frozenset()
+    # the distinct rules.MemberFacts of the members read (what assess reads of a member); a member's `fx` is its place
+    member_table: list = dataclasses.field(default_factory=list)
 
     @cached_property
     def low_income(self) -> Decimal | None:
@@ -485,17 +488,19 @@ def _member_select(point: date, dialect: str):
                   M.school_absence_reason, M.work_months, _packed(point, dialect))
 
 
-def load_facts(session: Session, year: int, as_of: date, assessments: dict, household_ids: list[int] | None,
+def load_facts(session: Session, year: int, as_of: date, assessments: dict | None, household_ids: list[int] | None,
                point: date, line: Decimal, thresholds: dict, *, open_only: bool = False) -> Facts:
     """Households, members and measures in three queries (JSON cells read as text, parsed only when not empty).
     open_only: a whole-register run leaves closed households (户注销) out, their members too (as holders of an ID).
-    The members read here are the only member pass of a check: services.checks runs its own member codes over them.
+    The members read here are the only member pass of a check: services.checks runs its own member codes over them,
+    and a check that has to assess first gives assess these members (assess_members) and then the assessments
+    (attach_assessments): assessments None leaves them to that.
     The cyclic collector is paused meanwhile (services.gcpause: none of these objects is in a cycle)."""
     with gcpause.paused():
         return _load_facts(session, year, as_of, assessments, household_ids, point, line, thresholds, open_only)
 
 
-def _load_facts(session: Session, year: int, as_of: date, assessments: dict, household_ids: list[int] | None,
+def _load_facts(session: Session, year: int, as_of: date, assessments: dict | None, household_ids: list[int] | None,
                 point: date, line: Decimal, thresholds: dict, open_only: bool) -> Facts:
     H = Household
     q = _household_select(household_ids, open_only)
@@ -553,7 +558,7 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
             pops = pop_sets[key] = frozenset(pops)
         h.pops = pops
         h.members, h.everyone, h.measures = [], [], []
-        h.assessment = assessments.get(h.id)
+        h.assessment = None  # attach_assessments
         h.watch = None  # worked out when a should-be-monitored rule asks (_watch)
         h.mmask = 0  # the living members' masks ORed (_member_masks)
         households[h.id] = h
@@ -634,7 +639,7 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
         m.household_id = h.id  # the household's own int object, not one more per member
         (m.sex, m.relation, m.ethnicity, m.education, m.school, m.health, m.disability_grade, m.labor, m.work_region,
          m.a20, m.a21, m.status, m.a17, m.res, m.emp, m.a18, m.a19, m.a19e, alive, m.in_school, m.medical,
-         m.resident_no, masks) = unpack[packed]
+         m.resident_no, masks, m.fx) = unpack[packed]
         m.post, m.post_kinds, m.items = False, 0, _NO_ITEMS
         # the text cells as the rules read them (_text): stripped, blank as none
         m.phone = (m.phone_raw.strip() or None) if m.phone_raw else None
@@ -732,12 +737,31 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict, hou
             for m in h.members:
                 m.spouse_same_sex = _spouse_same_sex(m)
                 m.relation_sex = _relation_sex(m)
-        a = h.assessment
-        h.a26 = ("基本医疗保险" in a.guarantee_problems) if a is not None else any(m.a17 is False for m in h.members)
     by_phone = {phone: ids for phone, ids in by_phone.items() if ids.__class__ is set}  # only shared ones matter
     shared = {hid for ids in by_phone.values() for hid in ids}
-    return Facts(year, point, as_of, line, thresholds, households, by_number, by_phone, shared, {}, {}, twice,
-                 frozenset(irregular))
+    facts = Facts(year, point, as_of, line, thresholds, households, by_number, by_phone, shared, {}, {}, twice,
+                  frozenset(irregular), unpack.table)
+    if assessments is not None:
+        attach_assessments(facts, assessments)
+    return facts
+
+
+def attach_assessments(facts: Facts, assessments: dict) -> None:
+    """Each household's assessment (household id → assess.Assessment; a household without one has None) and the A26
+    the rules read: 基本医疗保险 among its guarantee problems, or without an assessment a living member whose A17 is
+    no as the check reads it (_flag)."""
+    for h in facts.households.values():
+        h.assessment = a = assessments.get(h.id)
+        h.a26 = ("基本医疗保险" in a.guarantee_problems) if a is not None else any(m.a17 is False for m in h.members)
+
+
+def assess_members(facts: Facts) -> tuple[list, list]:
+    """What assess reads of the members, from the members read here (assess.assess's `members`): (household id, the
+    places in facts.member_table of its members of status 正常 at the time point, in member order) for every household
+    read that has any, and that table of distinct rules.MemberFacts. assess's own read (_member_situations) takes
+    A17 as bool of its JSON value: _Packed gives each combination of cells that MemberFacts."""
+    return [(hid, tuple([m.fx for m in h.members])) for hid, h in facts.households.items() if h.members], \
+        facts.member_table
 
 
 _SEP, _NULL = "\x1f", "\x1e"  # between the packed cells; an empty (NULL) cell
@@ -800,6 +824,8 @@ class _Packed(dict):
         self.in_school = in_school
         self.cells: dict[str, str] = {}
         self.mask_cache: dict[tuple, tuple] = {}
+        self.table: list[rules.MemberFacts] = []  # Facts.member_table
+        self.places: dict[tuple, int] = {}
 
     def __missing__(self, text: str) -> tuple:
         cells = [None if v == _NULL else v for v in text.split(_SEP)]
@@ -818,7 +844,17 @@ class _Packed(dict):
         derived = (codes_[4] in self.in_school, _medical_of(res, emp, a17),
                    res is False or (res is None and emp is None and a17 is False))
         out = (*codes_, *flags, alive, *derived)
-        out = self[text] = (*out, self.masks(out))
+        # what assess reads of the member (labor, A17, A20, A21), A17 as assess reads it: bool of its JSON value.
+        # A17 is a BOOLEAN column (NUMERIC affinity: SQLite stores a text that reads as a number as that number), so
+        # the cell as printed is "0" only for the number 0; a text other than "" is true there, while _flag
+        # reads a text that is not a number as no (an old import's '是'/'否'): each keeps its own reading
+        a17_json = None if cells[len(PACKED_CODES)] is None else cells[len(PACKED_CODES)] not in ("0", "")
+        key = (codes_[7], a17_json, codes_[9], codes_[10])
+        place = self.places.get(key)
+        if place is None:
+            place = self.places[key] = len(self.table)
+            self.table.append(rules.MemberFacts(*key))
+        out = self[text] = (*out, self.masks(out), place)
         return out
 
     def masks(self, facts: tuple) -> tuple[int, int, int]:

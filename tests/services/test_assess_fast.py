@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from desktop.services import assess, demo
+from desktop.services import assess, demo, national_rules
 from tests.conftest import TODAY, YEAR
 from tests.services.test_adversarial_households import CASES, build
 
@@ -30,7 +30,21 @@ def _same(s, as_of, nos=None, ids=None):
         assert repr(a.suggestion) == repr(b.suggestion)
     # and again once they have been made
     assert assess.dumps_assessments(fast) == expected
+    # a check's assess: the members' facts from the check's own read (national_rules.assess_members), not assess's
+    via = _via_a_check(s, as_of, ids if nos is None else [b.household_id for b in plain])
+    assert assess.dumps_assessments(via) == expected
+    for a, b in zip(via, plain, strict=True):
+        assert a == b and a.members == b.members and repr(a.members) == repr(b.members), a.household_no
     return fast
+
+
+def _via_a_check(s, as_of, ids):
+    """assess as run_checks computes it when it is not cached: load_facts reads the households and members first
+    (the whole register: the open households), assess takes their members' facts from it."""
+    ys = assess.year_settings(s, YEAR)
+    facts = national_rules.load_facts(s, YEAR, as_of, None, ids, ys.status_time_point, ys.monitoring_line,
+                                      ys.thresholds, open_only=ids is None)
+    return assess._assess(s, YEAR, as_of, None, ids, lambda: national_rules.assess_members(facts))
 
 
 def test_fast_assess_equals_the_plain_one(b):

@@ -271,3 +271,67 @@ def test_a_member_rule_that_holds_has_its_bit_in_the_household_mask(b):
     plain_bits = national_rules._or(bits[r.number] for r in member_rules if r.when["who"] in ("A", "N"))
     skipped = sum(not h.mmask & plain_bits for h in plain)
     assert 0 < skipped < len(plain)
+
+
+def test_odd_yes_no_cells_read_as_before_by_assess_and_by_the_check(b, monkeypatch):
+    """A17 as old imports may have left it (SQLite): the texts '0' and '1', the number 2, the empty text, '否' and
+    'x'. assess reads a member's A17 as bool of its JSON value (a text other than '' is yes), the check's own codes
+    as SQLite's truth (_flag: a text that is not a number is no). A cold check hands assess the members it has read
+    (national_rules.assess_members): assess must answer exactly as from its own read and as the plain path, and
+    the check must find exactly what it finds when assess was cached from assess's own read."""
+    from sqlalchemy import text
+
+    from desktop.services import checks, dataversion
+
+    s = b.s
+    sqlite = s.get_bind().dialect.name == "sqlite"
+    odd = ["0", "1", 2, "", "否", "x", None, True, False] if sqlite else [None, True, False]
+    members = {}
+    for k, value in enumerate(odd):
+        hid = b.household(no=f"Q{k:03d}", a4_poverty_alleviated=bool(k % 2))
+        b.raw_member(hid, f"户主{k}", make_id(AREA, date(1970, 1, 1 + k), 960 + k, "1"), "01", "1")
+        m = b.raw_member(hid, f"怪值{k}", make_id(AREA, date(1972, 2, 1 + k), 970 + k, "2"), "02", "2",
+                         labor="01" if k % 3 else "04")
+        b.income(hid, collected_on=date(2024, 9, 1), A28=str(9000 + 1000 * k))
+        members[m.id] = value
+    for mid, value in members.items():
+        s.execute(text("UPDATE member SET a17_medical = :v WHERE id = :id"), {"v": value, "id": mid})
+    s.commit()
+    if sqlite:  # a BOOLEAN column has NUMERIC affinity: the texts '0' and '1' are stored as the numbers
+        stored = dict(s.execute(text("SELECT id, typeof(a17_medical) FROM member")).all())
+        assert [stored[mid] for mid in members] == ["integer", "integer", "integer", "text", "text", "text", "null",
+                                                    "integer", "integer"]
+    ys = assess.year_settings(s, YEAR)
+    facts = national_rules.load_facts(s, YEAR, TODAY, None, None, ys.status_time_point, ys.monitoring_line,
+                                      ys.thresholds, open_only=True)
+    read = {m.id: m for h in facts.households.values() for m in h.members}
+    # the check's reading (_flag) and assess's (bool of the JSON value), as they were before
+    flag = {"0": False, "1": True, 2: True, "": False, "否": False, "x": False, None: None, True: True, False: False}
+    json_bool = {"0": False, "1": True, 2: True, "": False, "否": True, "x": True, None: None, True: True,
+                 False: False}
+    for mid, value in members.items():
+        assert read[mid].a17 is flag[value], value
+        assert facts.member_table[read[mid].fx].a17_medical is json_bool[value], value
+    via = assess._assess(s, YEAR, TODAY, None, None, lambda: national_rules.assess_members(facts))
+    plain = assess._assess_plain(s, YEAR, TODAY, None, None)
+    own = assess._assess(s, YEAR, TODAY, None, None)
+    assert assess.dumps_assessments(via) == assess.dumps_assessments(plain) == assess.dumps_assessments(own)
+    assert via == plain == own
+    assert [a.members for a in via] == [a.members for a in plain]
+    by_no = {a.household_no: a for a in via}
+    for k, value in enumerate(odd):  # 基本医疗保险 among the guarantee problems exactly where assess reads A17 as no
+        assert ("基本医疗保险" in by_no[f"Q{k:03d}"].guarantee_problems) is (json_bool[value] is False), value
+
+    def findings():
+        return [f.to_json() for f in checks.run_checks(s, YEAR, TODAY)]
+
+    dataversion.clear()
+    assess.assess(s, YEAR, TODAY)  # cached from assess's own read
+    cached = findings()
+    dataversion.clear()
+    with monkeypatch.context() as m:  # a cold check: assess from the check's members, its own read never asked
+        m.setattr(assess, "_member_situations", lambda *a: pytest.fail("assess read the members again"))
+        cold = findings()
+    assert cold == cached
+    missing = {f["member_id_number"] for f in cold if f["code"] == "MEDICAL_INSURANCE_MISSING"}
+    assert {m.id_number for mid, m in read.items() if mid in members and flag[members[mid]] is False} <= missing

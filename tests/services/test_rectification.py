@@ -315,7 +315,7 @@ def test_a_closed_household_is_skipped_by_the_ledger_not_marked_fixed(ctx, world
 def test_a_check_tells_its_stages_as_they_start(ctx, world):
     heard = []
     ctx.run(rectification.check, YEAR, TODAY, progress=lambda done, total, stage: heard.append((done, total, stage)))
-    assert heard == [(0, 5, "测算收入"), (1, 5, "读取户、成员和帮扶措施"), (2, 5, "本程序的检查"),
+    assert heard == [(0, 5, "读取户、成员和帮扶措施"), (1, 5, "测算收入"), (2, 5, "本程序的检查"),
                      (3, 5, "全国疑点规则"), (4, 5, "记入整改台账")]
 
 
