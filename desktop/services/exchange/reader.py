@@ -351,19 +351,18 @@ class Book:
         return self._chunk_rows(name, part, m.end())
 
     def _chunk_rows(self, name: str, part: str, data_at: int) -> Iterator[tuple[int, list]]:
-        from python_calamine import CalamineError
+        from python_calamine import CalamineWorkbook
         sheets = set(self._zip_parts.values())
         with zipfile.ZipFile(self.path) as z:
             # what calamine reads besides the sheet: the package's XML parts (sizes measured before), other sheets
-            # left empty — zipped once, compressed; the shared strings apart (each block gets those it can need)
-            sst_part = _shared_strings_part(z)
+            # left empty — zipped once, compressed (the shared strings are 32 MB of text at county scale; calamine
+            # keeps its own copy of each block's workbook while it loads it)
             base = io.BytesIO()
             with zipfile.ZipFile(base, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
                 for info in z.infolist():
-                    if info.filename not in (part, sst_part) and info.filename.lower().endswith((".xml", ".rels")):
+                    if info.filename != part and info.filename.lower().endswith((".xml", ".rels")):
                         out.writestr(info.filename, z.read(info) if info.filename not in sheets else _EMPTY_SHEET)
             base = base.getvalue()
-            strings = _SharedStrings(z.read(sst_part)) if sst_part is not None else None
             with z.open(part) as f:
                 head = f.read(data_at)
                 head = _DIMENSION_TAG.sub(b"", head)  # the whole sheet's extent: not this block's
@@ -385,20 +384,21 @@ class Book:
                         end = buf.find(b"</sheetData>")
                         cut = end if end >= 0 else len(buf)
                     if buf.find(b"<row", 0, cut) >= 0:
-                        with memoryview(buf) as view:
-                            block = view[:cut]
-                            sheet = None
-                            if strings is not None:
-                                try:
-                                    sheet = _block_sheet(base, part, head, block, name, sst_part,
-                                                         strings.upto(block))
-                                except CalamineError:
-                                    sheet = None  # an index past the guess: the whole table, as before
-                            if sheet is None:
-                                sheet = _block_sheet(base, part, head, block, name, sst_part,
-                                                     strings.whole if strings is not None else None)
-                            del block
+                        book = io.BytesIO(base)
+                        with zipfile.ZipFile(book, "a", zipfile.ZIP_STORED) as out, out.open(part, "w") as w:
+                            w.write(head)
+                            with memoryview(buf) as view:
+                                w.write(view[:cut])
+                            w.write(b"</sheetData></worksheet>")
                         buf = None
+                        book.seek(0)
+                        wb = CalamineWorkbook.from_filelike(book)  # (calamine keeps its own copy of the bytes)
+                        book = None
+                        try:
+                            sheet = wb.get_sheet_by_name(name)
+                        finally:
+                            wb.close()  # its copy of the block and the parsed shared strings: not needed for the rows
+                        del wb
                         for n, row in _calamine_rows(sheet, skip=done):
                             done = n
                             yield n, row
@@ -406,6 +406,7 @@ class Book:
                     buf = None
                     if not more:
                         break
+
 
     def _rows_sparse(self, name: str) -> Iterator[tuple[int, list]]:
         """Only the rows that exist, each as wide as its own last cell (openpyxl's sheet parser)."""
@@ -433,67 +434,6 @@ class Book:
                     yield idx, row
         finally:
             wb.close()
-
-
-def _shared_strings_part(z: zipfile.ZipFile) -> str | None:
-    """The package's shared-strings part (xl/sharedStrings.xml as Excel and WPS name it); None when there is none
-    or more than one candidate (then each block gets the file's parts as they are)."""
-    found = [i.filename for i in z.infolist() if i.filename.lower().endswith("sharedstrings.xml")]
-    return found[0] if len(found) == 1 else None
-
-
-def _block_sheet(base: bytes, part: str, head: bytes, block, name: str, sst_part: str | None, sst: bytes | None):
-    """One block of a sheet's rows read by calamine: the base package, the shared strings given, the block."""
-    from python_calamine import CalamineWorkbook
-    book = io.BytesIO(base)
-    with zipfile.ZipFile(book, "a", zipfile.ZIP_STORED) as out:
-        if sst_part is not None and sst is not None:
-            out.writestr(sst_part, sst)
-        with out.open(part, "w") as w:
-            w.write(head)
-            w.write(block)
-            w.write(b"</sheetData></worksheet>")
-    book.seek(0)
-    wb = CalamineWorkbook.from_filelike(book)  # (calamine keeps its own copy of the bytes)
-    del book
-    try:
-        return wb.get_sheet_by_name(name)
-    finally:
-        wb.close()  # its copy of the block and the parsed shared strings: not needed for the rows
-
-
-_SST_INDEX = re.compile(rb'<c\b[^>]*\bt="s"[^>]*>\s*<v>\s*(\d{1,9})\s*</v>')
-_SI_END = re.compile(rb"</si>")
-
-
-class _SharedStrings:
-    """The shared strings as each block of a large sheet needs them. The table is numbered in the order strings are
-    first written (Excel, WPS and the national system write rows in order), so a block's last row holds the largest
-    numbers it uses: the block gets the table up to that entry, not the whole table (at county scale 1.2 million
-    strings, parsed again for each block). A number past that guess makes calamine refuse the block (CalamineError:
-    'Cell string index not found'); the block is then read with the whole table, so a file numbered otherwise costs
-    time, never a wrong cell."""
-
-    def __init__(self, xml: bytes):
-        self.whole = xml
-        start = xml.find(b"<si")
-        self.pos, self.count = (start, 0) if start >= 0 else (len(xml), 0)  # after `count` entries
-
-    def upto(self, block) -> bytes:
-        at = bytes(block[-65536:])  # the block's last row (or rows): a county list's row is a few KB
-        row = at.rfind(b"<row")
-        wanted = [int(m) for m in _SST_INDEX.findall(at, row if row >= 0 else 0)]
-        need = max(wanted, default=-1) + 1  # entries 0 … the largest number seen
-        if need > self.count:
-            k = need - self.count
-            for m in _SI_END.finditer(self.whole, self.pos):
-                k -= 1
-                if k == 0:
-                    self.pos, self.count = m.end(), need
-                    break
-            else:
-                return self.whole  # fewer entries than the cells name: the whole table (calamine will say)
-        return self.whole[:self.pos] + b"</sst>"
 
 
 def _calamine_rows(sheet, skip: int = 0) -> Iterator[tuple[int, list]]:
