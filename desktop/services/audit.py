@@ -220,7 +220,7 @@ def chain_rows(session: Session, rows: list[dict]) -> list[dict]:
     connection = session.connection()
     # Any write statement takes the write lock; this one writes the audit log only (nothing), so a transaction that
     # writes nothing else stays one that wrote only records (dataversion.RECORDS: cached results are kept over it).
-    connection.exec_driver_sql("DELETE FROM audit_entry WHERE 0")
+    connection.exec_driver_sql("DELETE FROM audit_entry WHERE 1 = 0")  # (1 = 0: PostgreSQL wants a boolean)
     states = _chain_states(connection)
     last = connection.execute(select(AuditEntry.id, AuditEntry.chain).order_by(AuditEntry.id.desc()).limit(1)).first()
     return _number(states, last, rows)

@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
 from sqlalchemy import event, select, text
 
 from desktop.models import Household
@@ -152,6 +153,9 @@ def test_a_transaction_writing_only_the_ledger_or_the_audit_log_keeps_the_result
     """Recording a check run (the rectification ledger, the audit log) moves the version on, but assess and the
     checks computed just before still hold: they are carried over, not computed again. Any other write in the
     same transaction, or a result that says it reads those tables, and they are computed again."""
+    if db.sqlite_path is None:
+        pytest.skip("SQLite: PostgreSQL moves the version at the commit, when another seat may have written too "
+                    "(test_rectification checks that the checks run again there)")
     _household(ctx, township)
     dataversion.clear()
     first = ctx.read(assess.assess, 2024, TODAY)
