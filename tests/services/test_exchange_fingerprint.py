@@ -219,6 +219,26 @@ def test_unchanged_file(source, tmp_path, monkeypatch, layout):
     assert households * 0.8 <= skipped <= households
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_page_breaks_set_for_printing_do_not_stop_the_shortcut(source, tmp_path, monkeypatch, layout):
+    """A clerk who set where printed pages break saves <rowBreaks> after the rows (Excel, WPS): the file is still
+    fingerprinted, and the unchanged file again leaves its households out."""
+    book = _export(source, tmp_path / "a.xlsx", layout)
+    part = _sheet_parts(book)[_key_sheet(layout, book)]
+    broken = tmp_path / "breaks.xlsx"
+    breaks = (b'<rowBreaks count="2" manualBreakCount="2"><brk id="40" max="16383" man="1"/>'
+              b'<brk id="80" max="16383" man="1"/></rowBreaks>')
+    with zipfile.ZipFile(book) as z, zipfile.ZipFile(broken, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename == part:
+                assert data.count(b"</worksheet>") == 1 and b"<rowBreaks" not in data
+                data = data.replace(b"</worksheet>", breaks + b"</worksheet>")
+            out.writestr(info, data)
+    skipped, households = _twice(source, tmp_path, broken, broken, monkeypatch)
+    assert households * 0.8 <= skipped <= households
+
+
 def test_program_upgraded_between_imports(source, tmp_path, monkeypatch):
     """Another version of the program (or schema) wrote the last import: its households are not taken as read."""
     book = _export(source, tmp_path / "a.xlsx", "national")

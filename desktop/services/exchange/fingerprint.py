@@ -279,7 +279,7 @@ class Tap:
         row begins instead of by an expression over the whole piece. False: nothing done (or undone), the piece is
         for the general loop."""
         parts = piece.split(b"</row>")
-        if piece.count(b"<row") != len(parts) - 1:
+        if _row_tags(piece) != len(parts) - 1:
             return False  # (rows without cells, or a row not written so: the general loop's own checks)
         numbers, digests, seen = rows.numbers, rows.digests, rows.seen
         keyed = [(b'<c r="' + col + b'"', len(col) + 7, rows.keys[col].append) for col in self.letters]
@@ -421,14 +421,14 @@ def _rows_of(piece: bytes, plain: bool = False):
             raise _NotPlain  # a cell that does not name its place as Excel writes it
     numbers = _ROWNO.findall(piece)
     parts = piece.split(b"</row>")
-    if len(numbers) != len(parts) - 1 or len(numbers) != piece.count(b"<row"):
+    if len(numbers) != len(parts) - 1 or len(numbers) != _row_tags(piece):
         if b"<row/" in piece:
             raise _NotPlain
         if b"/>" in piece and _EMPTY_ROW.search(piece):
             piece = _EMPTY_ROW.sub(b"", piece)  # rows without cells hold nothing
             numbers = _ROWNO.findall(piece)
             parts = piece.split(b"</row>")
-        if len(numbers) != len(parts) - 1 or len(numbers) != piece.count(b"<row"):
+        if len(numbers) != len(parts) - 1 or len(numbers) != _row_tags(piece):
             raise _NotPlain  # a row that does not name its place as Excel writes it
     for number, part in zip(numbers, parts, strict=False):
         row = part if part.startswith(b"<row") else part[part.find(b"<row"):]
@@ -452,6 +452,13 @@ def _canon_apart(number: bytes, row: bytes) -> bytes | None:
     if len(tail) - len(canon) == len(number) * tail.count(b'<c r="'):
         return row[:at].replace(b' r="' + end, b' r=""', 1) + canon
     return None
+
+
+def _row_tags(piece: bytes) -> int:
+    """`<row` tags in a piece: not the page breaks (`<rowBreaks>`, after the rows, when the clerk set where printed
+    pages break — a sheet with them was never fingerprinted and so read whole on every re-import)."""
+    n = piece.count(b"<row")
+    return n - piece.count(b"<rowBreaks") if n and b"<rowBreaks" in piece else n
 
 
 def _key(row: bytes, tag: bytes) -> bytes | None:
