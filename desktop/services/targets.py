@@ -1,6 +1,6 @@
 """What `--db`, a setting or the first-run choice names: an SQLite file or a server's database URL.
 
-Apart from db.py (which re-exports both) because the command line converts `--db` while it parses its arguments:
+Apart from db.py (which re-exports is_url) because the command line converts `--db` while it parses its arguments:
 a file path needs neither SQLAlchemy nor Alembic, and a usage error or `--help` should not wait for them."""
 
 from __future__ import annotations

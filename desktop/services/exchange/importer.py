@@ -658,14 +658,11 @@ def _resolve(session: Session, data: Data, issues: Issues, user: CurrentUser | N
     to_create: dict[str, str] = {}
     groups_new: dict[tuple[str, str], tuple[str, str]] = {}
     village_names = {}
-    normed: dict[str, str] = {}  # each distinct village or group name through norm_value once (20,000 rows, ~30 names)
     for _no, (row_no, vals) in wanted.items():
         vname = vals[i_village]
         if vname is None:
             continue
-        key = normed.get(vname)
-        if key is None:
-            key = normed[vname] = norm_value(vname)
+        key = norm_value(vname)
         vid = villages.get(key)
         if vid is None:
             to_create.setdefault(key, vname)
@@ -677,9 +674,7 @@ def _resolve(session: Session, data: Data, issues: Issues, user: CurrentUser | N
         village_names[key] = vname
         gname = vals[i_group]
         if gname is not None:
-            gkey = normed.get(gname)
-            if gkey is None:
-                gkey = normed[gname] = norm_value(gname)
+            gkey = norm_value(gname)
             if vid is None or (vid, gkey) not in groups:
                 groups_new.setdefault((key, gkey), (vname, gname))
     i_cat, i_status = H.index("a3_category"), H.index("monitoring_status")

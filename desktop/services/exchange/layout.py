@@ -92,7 +92,14 @@ def norm_header(text: object) -> str:
 
 
 def norm_value(text: object) -> str:
-    return "".join(unicodedata.normalize("NFKC", str(text)).split()).upper()
+    """A value as compared: NFKC, no white space, upper case. Each distinct text is worked out once (_norm_text): a
+    village, group or township name comes again on every household's row of a file."""
+    return _norm_text(text if text.__class__ is str else str(text))
+
+
+@lru_cache(maxsize=8192)
+def _norm_text(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split()).upper()
 
 
 @lru_cache(maxsize=1)

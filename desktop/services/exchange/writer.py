@@ -202,7 +202,6 @@ class Writer:
         self.total_line = setting("total_line")
         self.item_idx = [(item, self.H.index(item)) for item in INCOME_ITEMS]
         self.totals_of = itemgetter(*(i for _item, i in self.item_idx))  # a household's income totals, one call
-        self.norm: dict[str, str] = {}  # village and group names as compared (norm_value), each distinct name once
         self.line_idx = tuple(self.L.index(k) for k in ("item", "line", "amount", "note"))
 
     def check_cancel(self) -> None:
@@ -226,17 +225,9 @@ class Writer:
     def place(self, vals: list) -> tuple[int | None, int | None]:
         H = self.H
         vname, gname = vals[H.index("village")], vals[H.index("group")]
-        vid = self.village_ids.get(self._norm(vname)) if vname is not None else None
-        gid = self.group_ids.get((vid, self._norm(gname))) if (vid is not None and gname is not None) else None
+        vid = self.village_ids.get(norm_value(vname)) if vname is not None else None
+        gid = self.group_ids.get((vid, norm_value(gname))) if (vid is not None and gname is not None) else None
         return vid, gid
-
-    def _norm(self, name) -> str:
-        got = self.norm.get(name)
-        if got is None:
-            got = norm_value(name)
-            if len(self.norm) < 100_000:
-                self.norm[name] = got
-        return got
 
     # ------------------------------------------------------------ income of the year
 
