@@ -18,6 +18,7 @@ import io
 import re
 import warnings
 import zipfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,6 +36,7 @@ from .values import Bad, Month, clip, converter, show
 HEADER_SCAN = 30  # rows searched for the header
 CHUNKED_ABOVE = 128 << 20  # a sheet whose XML is larger is read a block of rows at a time (Book._chunks)
 CHUNK_XML = 64 << 20  # bytes of a sheet's XML read by calamine at once in such a sheet
+AHEAD_XML = 160 << 20  # sheet XML that calamine may parse ahead of the conversion, whole sheets (Book.prefetch)
 _SHEET_DATA = re.compile(rb"<sheetData\b[^>]*>")
 _DIMENSION_TAG = re.compile(rb"<dimension\b[^>]*/>")
 _EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -175,6 +177,12 @@ class Book:
         self._xls: dict[str, list[tuple[int, list]]] | None = None
         self._xls_marks: dict[str, tuple[list[int], list[int], dict]] = {}  # hidden rows, columns, error cells
         self.tap = None  # sees each sheet's rows on the guards' pass (fingerprint.Tap)
+        # calamine parses on a thread of its own (it releases the GIL while it parses), one sheet or block at a time,
+        # while this thread scans the next sheet or converts the rows before (Book.prefetch, Book._chunk_rows)
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: dict[str, tuple[Future, int]] = {}  # sheet → its parse under way or done, its XML bytes
+        self._pending: list[str] = []  # sheets scanned, to be parsed ahead when the budget allows (AHEAD_XML)
+        self._failed: dict[str, BaseException] = {}  # a sheet's scan that failed ahead: said when it is read
         if self.kind:
             _refused(lambda: check_size(self.path, self.kind, limits))
         if self.kind == "csv":
@@ -215,7 +223,13 @@ class Book:
         return next((sh for sh in self.sheets if sh.name == name), None)
 
     def close(self) -> None:
+        """Also waits for a parse under way (its result is dropped) and cancels those not begun."""
         self._xls = None
+        pool, self._pool = self._pool, None
+        self._ahead.clear()
+        self._pending.clear()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         if self._wb is None:
             return
         try:
@@ -277,6 +291,9 @@ class Book:
             return None
         got = self._scans.get(name)
         if got is None:
+            failed = self._failed.pop(name, None)
+            if failed is not None:
+                raise failed
             part = self._zip_parts.get(name)
             if part is None:
                 raise WorkbookError(f"工作表“{name[:40]}”在文件中找不到，文件已损坏")
@@ -284,6 +301,61 @@ class Book:
                                              tap=self.tap).sheets[name])
             self._scans[name] = got
         return got
+
+    def prefetch(self, names: list[str]) -> None:
+        """Scan these sheets in this order now, and start calamine's parse of each on the Book's own thread as soon as
+        its scan has passed it, while this thread scans the next one and later converts the earlier ones (calamine
+        releases the GIL while it parses). A sheet is never parsed before its whole XML has passed the guards. At most
+        AHEAD_XML bytes of sheets wait parsed or under way (the sheet being converted apart); the rest start as the
+        earlier ones are taken (Book.rows). A sheet whose scan fails is not parsed and stops the prefetch: the failure
+        is raised when that sheet is read, after the sheets before it, as when each sheet was scanned as it came.
+        Large sheets (read in blocks, which prefetch their own next block), sparse ones and the rows of a shortened
+        re-import are left to Book.rows."""
+        if self.kind != "xlsx" or self._wb is None:
+            return
+        subset = getattr(self, "subset", None)
+        for name in names:
+            if name in self._ahead or name in self._pending or (subset is not None and name in subset.maps):
+                continue
+            try:
+                scan = self.scan(name)
+                sparse = not scan.dense(self.limits)
+            except Exception as exc:  # noqa: BLE001 - raised as it was, when the sheet is read (Book.scan)
+                self._failed[name] = exc
+                return
+            if not sparse and scan.xml_bytes <= CHUNKED_ABOVE:
+                self._pending.append(name)
+                self._fill()
+
+    def _fill(self) -> None:
+        """Start the parses of scanned sheets that the budget allows (the first always)."""
+        while self._pending:
+            size = self._scans[self._pending[0]].xml_bytes
+            if self._ahead and sum(n for _f, n in self._ahead.values()) + size > AHEAD_XML:
+                return
+            name = self._pending.pop(0)
+            self._ahead[name] = (self._submit(self._wb.get_sheet_by_name, name), size)
+
+    def _submit(self, fn, *args) -> Future:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine")
+        return self._pool.submit(fn, *args)
+
+    def _whole(self, name: str):
+        """calamine's parse of a whole sheet: the one started ahead, or now (on the Book's thread when it has one, as
+        calamine's workbook is used by one thread at a time)."""
+        got = self._ahead.pop(name, None)
+        if got is None:
+            if name in self._pending:
+                self._pending.remove(name)
+            if self._pool is None:
+                return self._wb.get_sheet_by_name(name)
+            got = (self._submit(self._wb.get_sheet_by_name, name), 0)
+        try:
+            return got[0].result()
+        finally:
+            got = None
+            self._fill()
 
     def is_sparse(self, name: str) -> bool:
         """A grid far larger than the cells in it (a stray cell far below or right): read row by row."""
@@ -332,7 +404,7 @@ class Book:
             if chunks is not None:
                 yield from chunks
                 return
-        yield from _calamine_rows(self._wb.get_sheet_by_name(name))
+        yield from _calamine_rows(self._whole(name))
 
     def _chunks(self, name: str) -> Iterator[tuple[int, list]] | None:
         """A large sheet read by calamine a block of rows at a time (issue 20: calamine holds a whole sheet as a
@@ -351,7 +423,31 @@ class Book:
         return self._chunk_rows(name, part, m.end())
 
     def _chunk_rows(self, name: str, part: str, data_at: int) -> Iterator[tuple[int, list]]:
-        from python_calamine import CalamineWorkbook
+        """The blocks' rows. calamine parses the next block on the Book's thread while this one converts the rows of
+        the block before: at most one block parsed ahead (its workbook and its rows' grid are the memory this costs)."""
+        blocks = self._blocks(name, part, data_at)
+        try:
+            ahead = self._parse_block(name, blocks)
+            done = 0  # rows yielded so far (calamine numbers from the sheet's first row)
+            while ahead is not None:
+                this, ahead = ahead, None
+                ahead = self._parse_block(name, blocks)  # (its bytes are cut on this thread)
+                sheet = this.result()
+                this = None
+                for n, row in _calamine_rows(sheet, skip=done):
+                    done = n
+                    yield n, row
+                del sheet
+        finally:
+            ahead = None
+            blocks.close()
+
+    def _parse_block(self, name: str, blocks: Iterator[bytes]) -> Future | None:
+        book = next(blocks, None)
+        return self._submit(_parse_block, book, name) if book is not None else None
+
+    def _blocks(self, name: str, part: str, data_at: int) -> Iterator[bytes]:
+        """Each block of the sheet's rows as a workbook of its own (see _chunks), one at a time."""
         sheets = set(self._zip_parts.values())
         with zipfile.ZipFile(self.path) as z:
             # what calamine reads besides the sheet: the package's XML parts (sizes measured before), other sheets
@@ -367,7 +463,6 @@ class Book:
                 head = f.read(data_at)
                 head = _DIMENSION_TAG.sub(b"", head)  # the whole sheet's extent: not this block's
                 carry = b""
-                done = 0  # rows yielded so far (calamine numbers from the sheet's first row)
                 while True:
                     data = f.read(CHUNK_XML)
                     more = bool(data)
@@ -391,22 +486,13 @@ class Book:
                                 w.write(view[:cut])
                             w.write(b"</sheetData></worksheet>")
                         buf = None
-                        book.seek(0)
-                        wb = CalamineWorkbook.from_filelike(book)  # (calamine keeps its own copy of the bytes)
+                        data = book.getvalue()
                         book = None
-                        try:
-                            sheet = wb.get_sheet_by_name(name)
-                        finally:
-                            wb.close()  # its copy of the block and the parsed shared strings: not needed for the rows
-                        del wb
-                        for n, row in _calamine_rows(sheet, skip=done):
-                            done = n
-                            yield n, row
-                        del sheet
+                        yield data
+                        data = None
                     buf = None
                     if not more:
                         break
-
 
     def _rows_sparse(self, name: str) -> Iterator[tuple[int, list]]:
         """Only the rows that exist, each as wide as its own last cell (openpyxl's sheet parser)."""
@@ -434,6 +520,18 @@ class Book:
                     yield idx, row
         finally:
             wb.close()
+
+
+def _parse_block(book: bytes, name: str):
+    """calamine's parse of one block's workbook (on the Book's thread): the sheet's grid; the workbook (its copy of
+    the bytes, the parsed shared strings) is closed, not needed for the rows."""
+    from python_calamine import CalamineWorkbook
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(book))  # (calamine keeps its own copy of the bytes)
+    del book
+    try:
+        return wb.get_sheet_by_name(name)
+    finally:
+        wb.close()
 
 
 def _calamine_rows(sheet, skip: int = 0) -> Iterator[tuple[int, list]]:
