@@ -442,11 +442,11 @@ class Book:
             ahead = None
             blocks.close()
 
-    def _parse_block(self, name: str, blocks: Iterator[bytes]) -> Future | None:
-        book = next(blocks, None)
-        return self._submit(_parse_block, book, name) if book is not None else None
+    def _parse_block(self, name: str, blocks: Iterator[list[bytes]]) -> Future | None:
+        box = next(blocks, None)
+        return self._submit(_parse_block, box, name) if box is not None else None
 
-    def _blocks(self, name: str, part: str, data_at: int) -> Iterator[bytes]:
+    def _blocks(self, name: str, part: str, data_at: int) -> Iterator[list[bytes]]:
         """Each block of the sheet's rows as a workbook of its own (see _chunks), one at a time."""
         sheets = set(self._zip_parts.values())
         with zipfile.ZipFile(self.path) as z:
@@ -486,10 +486,10 @@ class Book:
                                 w.write(view[:cut])
                             w.write(b"</sheetData></worksheet>")
                         buf = None
-                        data = book.getvalue()
+                        box = [book.getvalue()]  # (emptied by the parse once calamine has its copy: _parse_block)
                         book = None
-                        yield data
-                        data = None
+                        yield box
+                        box = None
                     buf = None
                     if not more:
                         break
@@ -522,12 +522,12 @@ class Book:
             wb.close()
 
 
-def _parse_block(book: bytes, name: str):
+def _parse_block(box: list[bytes], name: str):
     """calamine's parse of one block's workbook (on the Book's thread): the sheet's grid; the workbook (its copy of
-    the bytes, the parsed shared strings) is closed, not needed for the rows."""
+    the bytes, the parsed shared strings) is closed, not needed for the rows. The block's bytes come in a list that is
+    emptied once calamine has its own copy (the caller's reference would hold them until the parse ends)."""
     from python_calamine import CalamineWorkbook
-    wb = CalamineWorkbook.from_filelike(io.BytesIO(book))  # (calamine keeps its own copy of the bytes)
-    del book
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(box.pop()))  # (calamine keeps its own copy of the bytes)
     try:
         return wb.get_sheet_by_name(name)
     finally:
