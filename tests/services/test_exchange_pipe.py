@@ -134,6 +134,12 @@ def test_a_large_sheets_next_block_is_parsed_while_the_block_before_is_converted
         events.append(("parse", threading.get_ident()))
         return real(box, name)
 
+    real_submit = Book._submit
+
+    def submit(self, fn, *args):
+        events.append(("submit", threading.get_ident()))
+        return real_submit(self, fn, *args)
+
     real_rows = reader._calamine_rows
 
     def rows(sheet, skip=0):
@@ -145,14 +151,15 @@ def test_a_large_sheets_next_block_is_parsed_while_the_block_before_is_converted
         m.setattr(reader, "CHUNK_XML", 3000)
         m.setattr(reader, "_parse_block", parse)
         m.setattr(reader, "_calamine_rows", rows)
+        m.setattr(Book, "_submit", submit)
         blocks = source.read(exchange.preview, path, YEAR)
     main = threading.get_ident()
-    kinds = [k for k, _t in events]
-    assert kinds.count("parse") >= 4
-    assert {t for k, t in events if k == "parse"} .isdisjoint({main})
-    assert {t for k, t in events if k == "rows"} == {main}
+    kinds = [k for k, _t in events if k != "parse"]
+    assert kinds.count("submit") >= 4 and kinds.count("submit") == [k for k, _t in events].count("parse")
+    assert {t for k, t in events if k == "parse"}.isdisjoint({main})
+    assert {t for k, t in events if k in ("rows", "submit")} == {main}
     # the second block was handed over before the first block's rows were given out, and so on
-    assert kinds[:3] == ["parse", "parse", "rows"]
+    assert kinds[:4] == ["submit", "submit", "rows", "submit"]
     assert _facts(blocks) == _facts(whole)
     assert not _calamine_threads()
 

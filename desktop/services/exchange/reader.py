@@ -30,12 +30,13 @@ from xml.etree import ElementTree
 from ...models import Household, IncomeLine, Measure, Member, Region
 from ..errors import ServiceError
 from .layout import Alias, Column, HeaderMatcher, Sheet, national, norm_header, norm_value
-from .measure import LIMITS, FileRefused, Limits, SheetScan, check_size, open_zip, scan_xlsx
+from .measure import LIMITS, FileRefused, Limits, SheetScan, check_size, open_zip, scan_xlsx, sheet_pieces
 from .values import Bad, Month, clip, converter, show
 
 HEADER_SCAN = 30  # rows searched for the header
 CHUNKED_ABOVE = 128 << 20  # a sheet whose XML is larger is read a block of rows at a time (Book._chunks)
-CHUNK_XML = 64 << 20  # bytes of a sheet's XML read by calamine at once in such a sheet
+CHUNK_XML = 48 << 20  # bytes of a sheet's XML read by calamine at once in such a sheet (two blocks are held while the
+# next is parsed beside the rows of the one before: 64 MB took the 100,000-household national import to 1.1 GB)
 AHEAD_XML = 160 << 20  # sheet XML that calamine may parse ahead of the conversion, whole sheets (Book.prefetch)
 _SHEET_DATA = re.compile(rb"<sheetData\b[^>]*>")
 _DIMENSION_TAG = re.compile(rb"<dimension\b[^>]*/>")
@@ -285,8 +286,10 @@ class Book:
         except (zipfile.BadZipFile, ElementTree.ParseError, KeyError, OSError):
             return {}
 
-    def scan(self, name: str) -> SheetScan | None:
-        """What the sheet's XML really holds (xlsx only), measured once; refused past a limit."""
+    def scan(self, name: str, *, tap_later: list | None = None) -> SheetScan | None:
+        """What the sheet's XML really holds (xlsx only), measured once; refused past a limit. `tap_later`: the
+        fingerprints' tap is not fed on this pass; the list gets, for each piece, the guards' word that its cells are
+        plain, for a second pass over the same pieces (Book._tap_again)."""
         if self.kind != "xlsx":
             return None
         got = self._scans.get(name)
@@ -297,8 +300,11 @@ class Book:
             part = self._zip_parts.get(name)
             if part is None:
                 raise WorkbookError(f"工作表“{name[:40]}”在文件中找不到，文件已损坏")
+            tap = self.tap
+            if tap is not None and tap_later is not None:
+                tap = lambda _sheet: lambda _piece, plain=False: tap_later.append(plain)  # noqa: E731
             got = _refused(lambda: scan_xlsx(self.path, {name: part}, self.limits, parts_done=True,
-                                             tap=self.tap).sheets[name])
+                                             tap=tap).sheets[name])
             self._scans[name] = got
         return got
 
@@ -314,11 +320,14 @@ class Book:
         if self.kind != "xlsx" or self._wb is None:
             return
         subset = getattr(self, "subset", None)
+        # a sheet read alone has nothing to be scanned or converted beside its parse: its fingerprints are (the tap
+        # fed on a second pass over the same pieces, inflated again, once the parse has begun)
+        later: list | None = [] if self.tap is not None and len(names) == 1 and names[0] not in self._scans else None
         for name in names:
             if name in self._ahead or name in self._pending or (subset is not None and name in subset.maps):
                 continue
             try:
-                scan = self.scan(name)
+                scan = self.scan(name, tap_later=later)
                 sparse = not scan.dense(self.limits)
             except Exception as exc:  # noqa: BLE001 - raised as it was, when the sheet is read (Book.scan)
                 self._failed[name] = exc
@@ -326,6 +335,21 @@ class Book:
             if not sparse and scan.xml_bytes <= CHUNKED_ABOVE:
                 self._pending.append(name)
                 self._fill()
+            if later is not None:
+                self._tap_again(name, later)
+
+    def _tap_again(self, name: str, plain: list[bool]) -> None:
+        """The fingerprints' tap fed the pieces of a sheet the guards have passed, cut as they were, with the guards'
+        word on each."""
+        feed = self.tap(name)
+        pieces = sheet_pieces(self.path, self._zip_parts[name], self.limits)
+        try:
+            for piece, word in zip(pieces, plain, strict=True):
+                feed(piece, word)
+        except FileRefused as exc:  # (the file changed under us since the scan)
+            raise WorkbookError(str(exc)) from None
+        finally:
+            pieces.close()
 
     def _fill(self) -> None:
         """Start the parses of scanned sheets that the budget allows (the first always)."""
