@@ -184,6 +184,8 @@ class Book:
         self._ahead: dict[str, tuple[Future, int]] = {}  # sheet → its parse under way or done, its XML bytes
         self._pending: list[str] = []  # sheets scanned, to be parsed ahead when the budget allows (AHEAD_XML)
         self._failed: dict[str, BaseException] = {}  # a sheet's scan that failed ahead: said when it is read
+        self._started: dict[str, tuple] = {}  # a sheet read in blocks whose first block is parsed ahead: (where its
+        # rows begin, its blocks, the first one's parse)
         if self.kind:
             _refused(lambda: check_size(self.path, self.kind, limits))
         if self.kind == "csv":
@@ -229,6 +231,9 @@ class Book:
         pool, self._pool = self._pool, None
         self._ahead.clear()
         self._pending.clear()
+        for _at, blocks, _first in self._started.values():
+            blocks.close()
+        self._started.clear()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         if self._wb is None:
@@ -335,6 +340,11 @@ class Book:
             if not sparse and scan.xml_bytes <= CHUNKED_ABOVE:
                 self._pending.append(name)
                 self._fill()
+            elif not sparse and later is not None:  # read in blocks: the first one parsed beside the fingerprints
+                at = self._data_at(name)
+                if at is not None:
+                    blocks = self._blocks(name, self._zip_parts[name], at)
+                    self._started[name] = (at, blocks, self._parse_block(name, blocks))
             if later is not None:
                 self._tap_again(name, later)
 
@@ -437,21 +447,29 @@ class Book:
         styles), the sheet's XML cut to those rows — and read by the same calamine as any sheet. Cells keep their
         positions (r="…"), so rows come out numbered and placed as from the whole sheet. None when the sheet's XML
         is not laid out as expected (then it is read whole)."""
-        part = self._zip_parts[name]
+        at = self._data_at(name)
+        return self._chunk_rows(name, self._zip_parts[name], at) if at is not None else None
+
+    def _data_at(self, name: str) -> int | None:
+        """Where the rows of a sheet's XML begin, None when it is not laid out as expected."""
+        if name in self._started:
+            return self._started[name][0]
         with zipfile.ZipFile(self.path) as z:
-            with z.open(part) as f:
+            with z.open(self._zip_parts[name]) as f:
                 first = f.read(1 << 20)
             m = _SHEET_DATA.search(first)
             if m is None or b"</row>" not in first:
                 return None
-        return self._chunk_rows(name, part, m.end())
+        return m.end()
 
     def _chunk_rows(self, name: str, part: str, data_at: int) -> Iterator[tuple[int, list]]:
         """The blocks' rows. calamine parses the next block on the Book's thread while this one converts the rows of
         the block before: at most one block parsed ahead (its workbook and its rows' grid are the memory this costs)."""
-        blocks = self._blocks(name, part, data_at)
+        started = self._started.pop(name, None)  # (the first block handed to calamine already: Book.prefetch)
+        blocks = started[1] if started is not None else self._blocks(name, part, data_at)
         try:
-            ahead = self._parse_block(name, blocks)
+            ahead = started[2] if started is not None else self._parse_block(name, blocks)
+            started = None
             done = 0  # rows yielded so far (calamine numbers from the sheet's first row)
             while ahead is not None:
                 this, ahead = ahead, None
