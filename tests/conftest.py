@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import filecmp
+import json
 import os
 import sys
 import threading
@@ -43,17 +44,59 @@ def expected_seconds(item) -> float:
     return float(marker.kwargs.get("seconds", SLOW_SECONDS))
 
 
+# Each file's measured seconds (the sum of its tests' setup, call and teardown in one process), written by
+# `./test.sh --store-file-seconds`: the order of the run takes a file's measured time when there is one and the
+# marks' estimate above for a file not measured yet. Only the order depends on it, never a result.
+FILE_SECONDS = Path(__file__).with_name("file_seconds.json")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--store-file-seconds", action="store_true",
+                     help=f"write each file's measured seconds to {FILE_SECONDS.name} (the order of later runs)")
+
+
+def _measured_file_seconds() -> dict[str, float]:
+    try:
+        return json.loads(FILE_SECONDS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def pytest_collection_modifyitems(config, items):
     """Longest files first. test.sh hands whole files to the workers (pytest-xdist --dist loadfile, so a module's
-    fixtures are built once) in this order (--no-loadscope-reorder): the 60 s window test starts at once on one
-    worker while the other takes the next files, instead of starting last and leaving one worker alone at the end.
-    Within a file the written order is kept."""
+    fixtures are built once) in this order (--no-loadscope-reorder), and a worker that finishes its file takes the
+    next: the 60 s window test starts at once on one worker while the other takes the next files, and the run ends
+    with short files on both workers instead of one worker alone with a long file (a few heavy tests in a file of
+    few tests were estimated short from their number and came last: 10 s of one idle core at the end). A file's
+    weight is its measured seconds (file_seconds.json), else the marks' estimate. Within a file the written order
+    is kept."""
     by_file: dict[str, list] = {}
     for item in items:
         by_file.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
-    weight = {f: sum(expected_seconds(i) for i in its) for f, its in by_file.items()}
+    measured = _measured_file_seconds()
+    weight = {f: measured[f] if f in measured else sum(expected_seconds(i) for i in its) for f, its in by_file.items()}
     items[:] = [i for f in sorted(by_file, key=lambda f: -weight[f]) for i in by_file[f]]
     _skip_sqlite_only_on_postgres(items)
+
+
+_file_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    if report.when in ("setup", "call", "teardown"):
+        f = report.nodeid.split("::", 1)[0]
+        _file_seconds[f] = _file_seconds.get(f, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    """--store-file-seconds: the run's measured seconds per file, in the process that sees every report (the
+    xdist controller, or the only process with -n 0); a file this run did not reach keeps its old figure."""
+    config = session.config
+    if not config.getoption("--store-file-seconds") or hasattr(config, "workerinput") or not _file_seconds:
+        return
+    merged = {**_measured_file_seconds(), **{f: round(s, 2) for f, s in _file_seconds.items()}}
+    FILE_SECONDS.write_text(json.dumps(dict(sorted(merged.items())), indent=0, ensure_ascii=False) + "\n",
+                            encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------- cheap settings of the tests
