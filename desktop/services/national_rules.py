@@ -1253,6 +1253,8 @@ def should_be_monitored(a) -> list[tuple[str, str]]:
         out.append(("1_02_001", "住房不安全（危房户）"))
     if "饮水安全" in a.guarantee_problems:
         out.append(("1_02_002", "未解决安全饮用水"))
+    if a.a34_not_below(a.line):  # most of a county: known from the fen, its result need not be made
+        return out
     if a.income is not None and a.income.below(a.line, "A34"):
         shown = a.income.shown("A34", a.line)
         out.append(("1_02_006", f"家庭人均纯收入 {shown}低于 {a.year} 年监测线 {rules.line_text(a.line)} 元"))
@@ -1339,10 +1341,10 @@ def _r_3_11_002(f, h):
 
 def _r_3_11_010(f, h):
     a = h.assessment
-    if a is None or a.income is None:
-        return None
     bound = f.low_income
-    if bound is None:
+    if a is None or bound is None or a.a34_not_below(bound):  # most of a county: known from the fen, no result made
+        return None
+    if a.income is None:
         return None
     if a.income.below(bound, "A34"):  # the exact quotient compared, in whole fen (IncomeResult.below)
         return f"家庭人均纯收入 {a.income.shown('A34')}低于 {rules.line_text(bound)} 元"

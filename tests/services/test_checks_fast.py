@@ -335,3 +335,55 @@ def test_odd_yes_no_cells_read_as_before_by_assess_and_by_the_check(b, monkeypat
     assert cold == cached
     missing = {f["member_id_number"] for f in cold if f["code"] == "MEDICAL_INSURANCE_MISSING"}
     assert {m.id_number for mid, m in read.items() if mid in members and flag[members[mid]] is False} <= missing
+
+
+def test_income_codes_of_households_whose_income_assess_defers(b, monkeypatch):
+    """A household whose income decides no category is assessed as _Deferred (its IncomeResult made when first asked
+    for). The check reads INCOME_NEGATIVE and the small wage (INCOME_IMPLAUSIBLE) off its item totals in fen
+    (Assessment.pending_fen), and 1_02_006 (below the monitoring line) and 3_11_010 (below 家庭人均纯收入低于) off
+    A34's total in fen against the line times the size (Assessment.a34_not_below), making the result only when one
+    of them may hold. At the edges — A33 of -0.01 and 0 yuan, A28 of 0, 0.01, 99.99 and 100.00 yuan, both at once,
+    A34 at each line and half a fen below it — it finds exactly what it finds with every result made first, and what
+    the rules say."""
+    from desktop.services import checks, dataversion
+
+    line, low = Decimal("7100"), Decimal("4000")  # the tests' monitoring line, the default 家庭人均纯收入低于
+    assert assess.year_settings(b.s, YEAR).monitoring_line == line
+    cases = {"D1": {"A28": "1000", "A32": "1000.01"}, "D2": {"A28": "1000", "A32": "1000"},
+             "D3": {"A31": "9000"}, "D4": {"A28": "0.01", "A31": "9000"}, "D5": {"A28": "99.99", "A31": "9000"},
+             "D6": {"A28": "100", "A31": "9000"}, "D7": {"A28": "50", "A32": "60"},
+             "D8": {"A28": "100", "A32": "100.01", "A35": "500"},
+             # two members each: A34 at the line, half a fen below it, at the low bound, half a fen below that
+             "L1": {"A31": str(2 * line)}, "L2": {"A31": str(2 * line - Decimal("0.01"))},
+             "L3": {"A31": str(2 * low)}, "L4": {"A31": str(2 * low - Decimal("0.01"))}}
+    for k, (no, amounts) in enumerate(cases.items()):
+        hid = b.household(no=no, a4_poverty_alleviated=bool(k % 2))
+        b.income(hid, collected_on=date(2024, 9, 1), **amounts)
+    b.s.commit()
+    dataversion.clear()
+    deferred = {a.household_no for a in assess.assess(b.s, YEAR, TODAY) if a.pending_fen() is not None}
+    assert deferred == set(cases)  # every one of them takes the deferred way
+    watched = {"INCOME_NEGATIVE", "INCOME_IMPLAUSIBLE", "N_1_02_006", "N_3_11_010"}
+
+    def findings():
+        dataversion.clear()
+        return [f.to_json() for f in checks.run_checks(b.s, YEAR, TODAY)]
+
+    fast = findings()
+    with monkeypatch.context() as m:  # every result made before a code or rule reads it
+        m.setattr(assess._Deferred, "pending_fen", lambda self: None)
+        m.setattr(assess._Deferred, "a34_not_below", lambda self, line: False)
+        made = findings()
+    assert fast == made
+    got = [(f["household_no"], f["rule"] or f["code"]) for f in fast if f["code"] in watched]
+    both, line_only = ("1_02_006", "3_11_010"), ("1_02_006",)  # A34 below both lines; below 7,100 only
+    expected = {"D1": ("INCOME_NEGATIVE", *both), "D2": both, "D3": line_only, "D4": ("INCOME_IMPLAUSIBLE", *line_only),
+                "D5": ("INCOME_IMPLAUSIBLE", *line_only), "D6": line_only,
+                "D7": ("INCOME_NEGATIVE", "INCOME_IMPLAUSIBLE", *both), "D8": ("INCOME_NEGATIVE", *both),
+                "L1": (), "L2": line_only, "L3": line_only, "L4": both}
+    assert got == [(no, x) for no, xs in expected.items() for x in xs]
+    by = {(f["household_no"], f["rule"] or f["code"]): f["message"] for f in fast}
+    assert "家庭纯收入为负数：-0.01 元" in by["D1", "INCOME_NEGATIVE"]
+    assert "工资性收入 99.99 元" in by["D5", "INCOME_IMPLAUSIBLE"]
+    assert "7,100.00 元（精确值 7,099.9950 元）低于" in by["L2", "1_02_006"]
+    assert by["L4", "3_11_010"] == "家庭人均纯收入 4,000.00 元低于 4,000 元"
