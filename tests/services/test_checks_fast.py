@@ -219,15 +219,19 @@ def test_the_batched_rules_find_what_each_rule_alone_finds(b):
     assert any(x[2] is not None for x in fast) and any(x[2] is None for x in fast)
 
 
-def test_a_code_cell_holding_the_packed_separator_is_an_error_not_a_misread(b):
-    """The packed text separates cells by \\x1f (the importer and the forms drop control characters): a cell that
-    holds one anyway (a row written by other means) stops the check with a message, never shifts the cells."""
+def test_code_cells_with_control_characters_and_json_syntax_are_read_as_stored(b):
+    """The packed text is a JSON array of the cells (national_rules._packed): a code cell holding a control character
+    (the old separators \\x1f and \\x1e), quotes, a backslash or brackets (a row written by other means: the importer
+    and the forms keep these out) is read exactly as stored, never shifts the cells beside it."""
     hid = b.household(no="S001")
-    b.raw_member(hid, "控制字符", make_id(AREA, date(1980, 1, 2), 941, "1"), "01", "1", ethnicity="0\x1f1")
+    odd = {"ethnicity": "0\x1f1", "education": '"]\\', "school": "\x1e", "labor": "[1,", "a20_dibao": "'"}
+    b.raw_member(hid, "控制字符", make_id(AREA, date(1980, 1, 2), 941, "1"), "01", "1", health="04", **odd)
     ys = assess.year_settings(b.s, YEAR)
-    with pytest.raises(national_rules.RulesError, match="控制字符"):
-        national_rules.load_facts(b.s, YEAR, TODAY, {}, None, ys.status_time_point, ys.monitoring_line,
-                                  ys.thresholds, open_only=True)
+    facts = national_rules.load_facts(b.s, YEAR, TODAY, {}, None, ys.status_time_point, ys.monitoring_line,
+                                      ys.thresholds, open_only=True)
+    [m] = [m for h in facts.households.values() for m in h.everyone if m.name == "控制字符"]
+    assert (m.ethnicity, m.education, m.school, m.labor, m.a20) == tuple(odd.values())
+    assert (m.relation, m.sex, m.health, m.a17, m.status) == ("01", "1", "04", True, "normal")
 
 
 def test_a_member_rule_that_holds_has_its_bit_in_the_household_mask(b):
