@@ -50,6 +50,7 @@ _OTHER = "dataversion.other"  # connection info: this transaction wrote a table 
 _TRANSACTION_KEYS = (_WROTE, _STEP, _OTHER)
 _PRESENT = "dataversion.present"  # connection info: the table exists (known once seen)
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+_CTE_WRITE = re.compile(r"\b(?:INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 _BUMP = "UPDATE data_version SET version = version + 1, stamp = {stamp} WHERE id = 1"
 
 
@@ -62,8 +63,11 @@ _TARGET = re.compile(r'\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE
 
 
 def _is_write(statement: str) -> bool:
+    """A statement that may change a table. One that begins with a common table expression (`WITH … INSERT`,
+    `WITH … UPDATE …`) counts as a write when any write keyword appears in it: a read that only mentions one
+    costs a needless recomputation, never a stale result."""
     head = statement.lstrip()[:7].upper()
-    return head.startswith(_WRITES)
+    return head.startswith(_WRITES) or (head.startswith("WITH") and _CTE_WRITE.search(statement) is not None)
 
 
 def _writes_only_records(statement: str) -> bool:

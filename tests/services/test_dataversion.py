@@ -233,3 +233,16 @@ def test_the_cached_computations_read_neither_the_ledger_nor_the_audit_log(ctx, 
         event.remove(engine, "before_cursor_execute", listen)
     assert any("income_line" in s for s in seen) and any("member" in s for s in seen)  # the listener saw the work
     assert not [s for s in seen if any(t in s for t in dataversion.RECORDS)]
+
+
+def test_a_write_that_begins_with_a_common_table_expression_bumps_and_a_read_that_does_not(db, admin, township):
+    v0 = _version(db)
+    with db.session(admin) as s:
+        s.connection().exec_driver_sql("WITH x(n) AS (SELECT 1) SELECT n FROM x").all()
+        s.commit()
+    assert _version(db) == v0  # a read through a CTE is no write
+    with db.session(admin) as s:
+        s.connection().exec_driver_sql(
+            "WITH x(n) AS (SELECT 1) UPDATE app_setting SET value = value WHERE key IN (SELECT 'no such key' FROM x)")
+        s.commit()
+    assert _version(db)[0] == v0[0] + 1
