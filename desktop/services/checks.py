@@ -371,7 +371,7 @@ def _household_findings(hh: dict, assessments: dict, year: int, thresholds: dict
             r, quiet = None, True  # neither INCOME_NEGATIVE nor the small wage; never INCOME_MISSING (it has one)
         # Households whose risk is removed stay 监测帮扶对象 and are collected yearly [004 一(一), 001 §39].
         collected = monitored or h.status == "removed"
-        if collected and a is not None and r is None and a.size > 0:
+        if collected and a is not None and r is None and not quiet and a.size > 0:
             out.append(Finding("INCOME_MISSING", no, None, f"监测对象没有 {year} 年收入信息"))
         if r is not None and r.A33 < 0:
             out.append(Finding("INCOME_NEGATIVE", no, None,

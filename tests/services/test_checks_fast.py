@@ -363,11 +363,18 @@ def test_income_codes_of_households_whose_income_assess_defers(b, monkeypatch):
     for k, (no, amounts) in enumerate(cases.items()):
         hid = b.household(no=no, a4_poverty_alleviated=bool(k % 2))
         b.income(hid, collected_on=date(2024, 9, 1), **amounts)
+    # monitored and removed households are collected yearly: INCOME_MISSING is about them, and they have income
+    for no, status in (("M1", "identifying"), ("M2", "removed")):
+        hid = b.household(no=no, a4_poverty_alleviated=True, monitoring_status=status, identified_on=date(2023, 3, 1),
+                          **({"a53_removal_way": "01", "a54_removed_on": date(2023, 12, 1)} if status == "removed"
+                             else {}))
+        b.income(hid, collected_on=date(2024, 9, 1), A31="20000")
+        cases[no] = {}
     b.s.commit()
     dataversion.clear()
     deferred = {a.household_no for a in assess.assess(b.s, YEAR, TODAY) if a.pending_fen() is not None}
     assert deferred == set(cases)  # every one of them takes the deferred way
-    watched = {"INCOME_NEGATIVE", "INCOME_IMPLAUSIBLE", "N_1_02_006", "N_3_11_010"}
+    watched = {"INCOME_MISSING", "INCOME_NEGATIVE", "INCOME_IMPLAUSIBLE", "N_1_02_006", "N_3_11_010"}
 
     def findings():
         dataversion.clear()
@@ -384,7 +391,7 @@ def test_income_codes_of_households_whose_income_assess_defers(b, monkeypatch):
     expected = {"D1": ("INCOME_NEGATIVE", *both), "D2": both, "D3": line_only, "D4": ("INCOME_IMPLAUSIBLE", *line_only),
                 "D5": ("INCOME_IMPLAUSIBLE", *line_only), "D6": line_only,
                 "D7": ("INCOME_NEGATIVE", "INCOME_IMPLAUSIBLE", *both), "D8": ("INCOME_NEGATIVE", *both),
-                "L1": (), "L2": line_only, "L3": line_only, "L4": both}
+                "L1": (), "L2": line_only, "L3": line_only, "L4": both, "M1": (), "M2": ()}
     assert got == [(no, x) for no, xs in expected.items() for x in xs]
     by = {(f["household_no"], f["rule"] or f["code"]): f["message"] for f in fast}
     assert "家庭纯收入为负数：-0.01 元" in by["D1", "INCOME_NEGATIVE"]
