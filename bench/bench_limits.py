@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -63,6 +64,7 @@ def step_import(source: Path, target: Path, xlsx: Path, fresh: str) -> dict:
     db = open_db(target)
     with db.session(login(db)) as s:
         c0 = time.process_time()
+        m0 = time.thread_time()
         t0 = time.perf_counter()
         pv = exchange.preview(s, xlsx, 2024)
         t1 = time.perf_counter()
@@ -73,8 +75,10 @@ def step_import(source: Path, target: Path, xlsx: Path, fresh: str) -> dict:
         s.commit()
         t3 = time.perf_counter()
         cpu = time.process_time() - c0
+        main = time.thread_time() - m0  # this thread's own CPU (calamine parses on another: reader.Book.prefetch)
     db.dispose()
-    return dict(seconds=t3 - t0, cpu=cpu, preview=t1 - t0, apply=t2 - t1, commit=t3 - t2, new=r.households_new,
+    return dict(seconds=t3 - t0, cpu=cpu, main=main, load=os.getloadavg()[0],
+                preview=t1 - t0, apply=t2 - t1, commit=t3 - t2, new=r.households_new,
                 updated=r.households_updated, changed_fields=r.changed_fields, rss_mb=_rss_mb())
 
 
@@ -185,12 +189,20 @@ def run_layout(layout: str, source: Path, repeat: int, cases: tuple[str, ...] = 
 
 
 def table(results: list[dict], assessed: list[dict] | None, households: int) -> str:
-    """Wall time is what a person waits on an idle machine; on a shared one the CPU time of the process is the
-    steadier figure, so the ratio to the floor is given for both (the limit is judged on the CPU ratio)."""
+    """The import's limit is judged on the wall ratio: what the clerk waits for, on an idle machine. The import uses
+    a second core (calamine parses on a thread of its own while the importer's thread scans and converts: reader.Book
+    .prefetch), so its process CPU can exceed its wall time, and the CPU ratio — shown beside it, with the importer's
+    own thread's CPU, the critical path when the machine is idle — is no longer what the clerk waits for. Wall time is
+    only meaningful on an idle machine: the load average of the runs is printed with the table."""
     ok = {True: "✓", False: "✗"}
+    loads = [r["load"] for res in results for key in ("new", "same", "tenth") for r in res[key] if "load" in r]
+    load = f"{min(loads):.1f}–{max(loads):.1f}" if loads else "?"
     lines = [f"{households:,} households; median of {len(results[0]['new'])} runs; floor = calamine read + sqlite3 "
-             "executemany of the same file, measured in the same run", "",
-             "| operation | wall | CPU | floor wall / CPU | ratio wall / CPU | peak RSS | limit |",
+             "executemany of the same file, one thread, measured in the same run",
+             f"judged: the wall ratio (the clerk's wait on an idle 2-core PC); load average during the imports {load} "
+             "(above ~1.5 the wall times say little: compare the CPU columns)", "",
+             "| operation | wall | CPU process / main thread | floor wall / CPU | ratio wall (judged) / CPU "
+             "| peak RSS | limit |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
         name = "本程序格式" if r["layout"] == "program" else "全国系统格式"
@@ -201,15 +213,16 @@ def table(results: list[dict], assessed: list[dict] | None, households: int) -> 
             if not r[key]:
                 continue
             t, c = median(r[key]), median(r[key], "cpu")
+            main = median(r[key], "main") if all("main" in x for x in r[key]) else c
             rw, rc = t / fw, c / fc
             rss = peak(r[key])
-            good = rc <= LIMITS["ratio"] and rss <= LIMITS["rss_mb"]
+            good = rw <= LIMITS["ratio"] and rss <= LIMITS["rss_mb"]
             lim = f"≤ {LIMITS['ratio']:.0f} ×, ≤ 1 GB"
             if limit is not None:
-                good = good and c <= limit
+                good = good and t <= limit
                 lim = f"≤ {limit:.0f} s, " + lim
-            lines.append(f"| {name}：{what} | {t:.1f} s | {c:.1f} s | {fw:.1f} / {fc:.1f} s | {rw:.2f} / {rc:.2f} × "
-                         f"| {rss:.0f} MB | {lim} {ok[good]} |")
+            lines.append(f"| {name}：{what} | {t:.1f} s | {c:.1f} / {main:.1f} s | {fw:.1f} / {fc:.1f} s "
+                         f"| {rw:.2f} / {rc:.2f} × | {rss:.0f} MB | {lim} {ok[good]} |")
         e = r["export"]
         if e is not None:
             lines.append(f"| {name}：导出 | {e['seconds']:.1f} s | | | | {e['rss_mb']:.0f} MB | ≤ 1 GB "

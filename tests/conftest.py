@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import filecmp
+import json
 import os
 import sys
 import threading
@@ -43,17 +44,59 @@ def expected_seconds(item) -> float:
     return float(marker.kwargs.get("seconds", SLOW_SECONDS))
 
 
+# Each file's measured seconds (the sum of its tests' setup, call and teardown in one process), written by
+# `./test.sh --store-file-seconds`: the order of the run takes a file's measured time when there is one and the
+# marks' estimate above for a file not measured yet. Only the order depends on it, never a result.
+FILE_SECONDS = Path(__file__).with_name("file_seconds.json")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--store-file-seconds", action="store_true",
+                     help=f"write each file's measured seconds to {FILE_SECONDS.name} (the order of later runs)")
+
+
+def _measured_file_seconds() -> dict[str, float]:
+    try:
+        return json.loads(FILE_SECONDS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def pytest_collection_modifyitems(config, items):
     """Longest files first. test.sh hands whole files to the workers (pytest-xdist --dist loadfile, so a module's
-    fixtures are built once) in this order (--no-loadscope-reorder): the 60 s window test starts at once on one
-    worker while the other takes the next files, instead of starting last and leaving one worker alone at the end.
-    Within a file the written order is kept."""
+    fixtures are built once) in this order (--no-loadscope-reorder), and a worker that finishes its file takes the
+    next: the 60 s window test starts at once on one worker while the other takes the next files, and the run ends
+    with short files on both workers instead of one worker alone with a long file (a few heavy tests in a file of
+    few tests were estimated short from their number and came last: 10 s of one idle core at the end). A file's
+    weight is its measured seconds (file_seconds.json), else the marks' estimate. Within a file the written order
+    is kept."""
     by_file: dict[str, list] = {}
     for item in items:
         by_file.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
-    weight = {f: sum(expected_seconds(i) for i in its) for f, its in by_file.items()}
+    measured = _measured_file_seconds()
+    weight = {f: measured[f] if f in measured else sum(expected_seconds(i) for i in its) for f, its in by_file.items()}
     items[:] = [i for f in sorted(by_file, key=lambda f: -weight[f]) for i in by_file[f]]
     _skip_sqlite_only_on_postgres(items)
+
+
+_file_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    if report.when in ("setup", "call", "teardown"):
+        f = report.nodeid.split("::", 1)[0]
+        _file_seconds[f] = _file_seconds.get(f, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    """--store-file-seconds: the run's measured seconds per file, in the process that sees every report (the
+    xdist controller, or the only process with -n 0); a file this run did not reach keeps its old figure."""
+    config = session.config
+    if not config.getoption("--store-file-seconds") or hasattr(config, "workerinput") or not _file_seconds:
+        return
+    merged = {**_measured_file_seconds(), **{f: round(s, 2) for f, s in _file_seconds.items()}}
+    FILE_SECONDS.write_text(json.dumps(dict(sorted(merged.items())), indent=0, ensure_ascii=False) + "\n",
+                            encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------- cheap settings of the tests
@@ -187,12 +230,53 @@ def migrated_template(tmp_path_factory, _cheap_password_hashes):
 
 
 @pytest.fixture
-def db(tmp_path, monkeypatch, migrated_template):
+def db(request, tmp_path, monkeypatch, migrated_template):
+    """A new database at the newest schema for the test: a copy of the migrated template, or straight away a copy
+    of the township template or of the one after the administrator's log-in when the test asks for `township` or
+    `admin` and nothing else can write to the database before them (_preset): the file those fixtures would have
+    made by replacing the copy, without the copy, the check and the two replacements (about 10 ms a test)."""
     monkeypatch.setenv("FANPIN_DATA_DIR", str(tmp_path / "data"))
-    database = migrated_template.fresh(tmp_path)  # finds the schema at head: no migration runs
+    preset = _preset(request)
+    if preset is None:
+        database = migrated_template.fresh(tmp_path)  # finds the schema at head: no migration runs
+    else:
+        path = tmp_path / "test.sqlite3"
+        copy_template(request.getfixturevalue(f"{preset}_template")[0], path)
+        database = dbmod.init_db(dbmod.sqlite_url(path), key=TEST_KEY)
+        database.test_preset = preset
     yield database
     _window_work_done()
     dbserver.release(database)
+
+
+def _preset(request) -> str | None:
+    """"admin" or "township" when the test's fixtures make the database the township template (after the
+    administrator's log-in, for "admin") before anything else can write to it: `township` (and `admin`) are the
+    suite's own, not overridden, and every other fixture of the test that uses the database uses that one too, so
+    it is set up after it (pytest sets a fixture's own fixtures up first). None otherwise (then the fixtures below
+    take their steps or replace the file as before), and on PostgreSQL."""
+    if dbserver.ON_POSTGRES:
+        return None
+    defs = request.node._fixtureinfo.name2fixturedefs
+    names = request.fixturenames
+    target = "admin" if "admin" in names else "township" if "township" in names else None
+    if target is None or any(len(defs.get(n, ())) != 1 for n in ("db", "township", target)):
+        return None
+
+    def uses(name: str, wanted: str, seen: set[str]) -> bool:
+        if name == wanted:
+            return True
+        if name in seen or name not in defs:
+            return False
+        seen.add(name)
+        return any(uses(arg, wanted, seen) for arg in defs[name][-1].argnames)
+
+    for name in names:
+        if name in ("db", "township", target) or not uses(name, "db", set()):
+            continue
+        if not uses(name, target, set()):
+            return None  # may write before the township is there: the fixtures replace or configure as before
+    return target
 
 
 def _window_work_done() -> None:
@@ -247,6 +331,8 @@ def township(db, township_template, migrated_template):
     if township_template is None or db.sqlite_path is None:
         return _configure_township(db)
     path, ids = township_template
+    if getattr(db, "test_preset", None) in ("township", "admin"):
+        return copy.deepcopy(ids)  # the db fixture copied this template (or the one after the log-in) already
     if replace_if_untouched(db, migrated_template.path, path):
         return copy.deepcopy(ids)
     return _configure_township(db)
@@ -303,6 +389,8 @@ def admin(db, township, township_template, admin_template):
     is replaced by a copy of the same template after the same log-in, done once for the run (a log-in writes its
     audit entry and last_login and commits: 15 ms of CPU, in 760 tests); otherwise the administrator logs in here.
     The user (a frozen CurrentUser) is the same either way."""
+    if getattr(db, "test_preset", None) == "admin":
+        return admin_template[1]  # the db fixture copied the template after the log-in already
     if admin_template is not None and replace_if_untouched(db, township_template[0], admin_template[0]):
         return admin_template[1]
     return login(db, "admin", ADMIN_PASSWORD)

@@ -68,3 +68,40 @@ def test_the_administrators_log_in_is_copied_from_the_runs_one_log_in(db, admin,
         assert s.scalar(select(User.last_login).where(User.username == "admin")) is not None
         assert s.scalar(select(func.count()).select_from(AuditEntry)) > 0
         assert auth.lock_state(s) == {}  # 管理员 only: the user acts as the administrator here
+
+
+@pytest.mark.sqlite_only("乡镇模板在 SQLite 上是文件：PostgreSQL 上每个测试自己配置")
+def test_a_test_asking_for_the_administrator_starts_from_the_template_after_the_log_in(db, ctx, admin_template):
+    """The db fixture copies the template after the log-in straight away when nothing else writes to the database
+    before `admin` (tests/conftest.py, _preset): no copy of the empty schema to replace twice."""
+    import filecmp
+
+    assert db.test_preset == "admin"
+    assert ctx.user is admin_template[1]
+    db.dispose()  # folds the WAL into the file: nothing was written, so it is the template byte for byte
+    assert filecmp.cmp(db.sqlite_path, admin_template[0], shallow=False)
+
+
+@pytest.fixture
+def _written_before_the_township(db):
+    """Writes to the database before the township exists (and does not ask for it): a row of the schema's own
+    (on PostgreSQL the next test's database is put back table by table)."""
+    with db.engine.begin() as c:
+        c.exec_driver_sql("INSERT INTO app_setting (key, value) VALUES ('written_first', 'yes')")
+    return True
+
+
+def test_a_fixture_writing_before_the_township_keeps_its_write_and_the_township_is_configured(
+        _written_before_the_township, township, admin, db):
+    """A fixture that writes to the database without asking for the township turns the shortcut off: the township
+    is configured on top of what it wrote, as without the shortcut."""
+    from sqlalchemy import select
+
+    from desktop.models import Region
+
+    assert getattr(db, "test_preset", None) is None
+    with db.engine.connect() as c:
+        assert c.exec_driver_sql("SELECT value FROM app_setting WHERE key = 'written_first'").scalar() == "yes"
+    with db.session(admin) as s:
+        names = set(s.scalars(select(Region.name).where(Region.id.in_(township["villages"].values()))))
+    assert names == {"东村", "西村"}

@@ -305,6 +305,7 @@ def read(path: Path, issues: Issues, progress: Progress | None = None, *, year: 
         if prior is not None and year is not None:
             cut = _shortcut(book, prior, year)
         if not ("household" in found and "member" in found):
+            book.prefetch([info.name for info in book.sheets])  # (calamine parses on its own thread: Book.prefetch)
             national = read_national(book, issues, progress)
             if national is not None:
                 national.book_sheets = list(book.sheets)
@@ -318,6 +319,7 @@ def read(path: Path, issues: Issues, progress: Progress | None = None, *, year: 
         if any(sheets()[k].required and k not in found for k in sheets()):
             return None
         parsed = {}
+        book.prefetch(list(found.values()))  # each sheet scanned, then parsed by calamine beside the next one's scan
         for key, name in found.items():
             def tick(n, _name=name):
                 report(progress, n, 0, f"正在读取“{_name}”：第 {n:,} 行")

@@ -18,6 +18,7 @@ import io
 import re
 import warnings
 import zipfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,12 +30,14 @@ from xml.etree import ElementTree
 from ...models import Household, IncomeLine, Measure, Member, Region
 from ..errors import ServiceError
 from .layout import Alias, Column, HeaderMatcher, Sheet, national, norm_header, norm_value
-from .measure import LIMITS, FileRefused, Limits, SheetScan, check_size, open_zip, scan_xlsx
+from .measure import LIMITS, FileRefused, Limits, SheetScan, check_size, open_zip, scan_xlsx, sheet_pieces
 from .values import Bad, Month, clip, converter, show
 
 HEADER_SCAN = 30  # rows searched for the header
 CHUNKED_ABOVE = 128 << 20  # a sheet whose XML is larger is read a block of rows at a time (Book._chunks)
-CHUNK_XML = 64 << 20  # bytes of a sheet's XML read by calamine at once in such a sheet
+CHUNK_XML = 48 << 20  # bytes of a sheet's XML read by calamine at once in such a sheet (two blocks are held while the
+# next is parsed beside the rows of the one before: 64 MB took the 100,000-household national import to 1.1 GB)
+AHEAD_XML = 160 << 20  # sheet XML that calamine may parse ahead of the conversion, whole sheets (Book.prefetch)
 _SHEET_DATA = re.compile(rb"<sheetData\b[^>]*>")
 _DIMENSION_TAG = re.compile(rb"<dimension\b[^>]*/>")
 _EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -175,6 +178,14 @@ class Book:
         self._xls: dict[str, list[tuple[int, list]]] | None = None
         self._xls_marks: dict[str, tuple[list[int], list[int], dict]] = {}  # hidden rows, columns, error cells
         self.tap = None  # sees each sheet's rows on the guards' pass (fingerprint.Tap)
+        # calamine parses on a thread of its own (it releases the GIL while it parses), one sheet or block at a time,
+        # while this thread scans the next sheet or converts the rows before (Book.prefetch, Book._chunk_rows)
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: dict[str, tuple[Future, int]] = {}  # sheet → its parse under way or done, its XML bytes
+        self._pending: list[str] = []  # sheets scanned, to be parsed ahead when the budget allows (AHEAD_XML)
+        self._failed: dict[str, BaseException] = {}  # a sheet's scan that failed ahead: said when it is read
+        self._started: dict[str, tuple] = {}  # a sheet read in blocks whose first block is parsed ahead: (where its
+        # rows begin, its blocks, the first one's parse)
         if self.kind:
             _refused(lambda: check_size(self.path, self.kind, limits))
         if self.kind == "csv":
@@ -215,7 +226,16 @@ class Book:
         return next((sh for sh in self.sheets if sh.name == name), None)
 
     def close(self) -> None:
+        """Also waits for a parse under way (its result is dropped) and cancels those not begun."""
         self._xls = None
+        pool, self._pool = self._pool, None
+        self._ahead.clear()
+        self._pending.clear()
+        for _at, blocks, _first in self._started.values():
+            blocks.close()
+        self._started.clear()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         if self._wb is None:
             return
         try:
@@ -271,19 +291,105 @@ class Book:
         except (zipfile.BadZipFile, ElementTree.ParseError, KeyError, OSError):
             return {}
 
-    def scan(self, name: str) -> SheetScan | None:
-        """What the sheet's XML really holds (xlsx only), measured once; refused past a limit."""
+    def scan(self, name: str, *, tap_later: list | None = None) -> SheetScan | None:
+        """What the sheet's XML really holds (xlsx only), measured once; refused past a limit. `tap_later`: the
+        fingerprints' tap is not fed on this pass; the list gets, for each piece, the guards' word that its cells are
+        plain, for a second pass over the same pieces (Book._tap_again)."""
         if self.kind != "xlsx":
             return None
         got = self._scans.get(name)
         if got is None:
+            failed = self._failed.pop(name, None)
+            if failed is not None:
+                raise failed
             part = self._zip_parts.get(name)
             if part is None:
                 raise WorkbookError(f"工作表“{name[:40]}”在文件中找不到，文件已损坏")
+            tap = self.tap
+            if tap is not None and tap_later is not None:
+                tap = lambda _sheet: lambda _piece, plain=False: tap_later.append(plain)  # noqa: E731
             got = _refused(lambda: scan_xlsx(self.path, {name: part}, self.limits, parts_done=True,
-                                             tap=self.tap).sheets[name])
+                                             tap=tap).sheets[name])
             self._scans[name] = got
         return got
+
+    def prefetch(self, names: list[str]) -> None:
+        """Scan these sheets in this order now, and start calamine's parse of each on the Book's own thread as soon as
+        its scan has passed it, while this thread scans the next one and later converts the earlier ones (calamine
+        releases the GIL while it parses). A sheet is never parsed before its whole XML has passed the guards. At most
+        AHEAD_XML bytes of sheets wait parsed or under way (the sheet being converted apart); the rest start as the
+        earlier ones are taken (Book.rows). A sheet whose scan fails is not parsed and stops the prefetch: the failure
+        is raised when that sheet is read, after the sheets before it, as when each sheet was scanned as it came.
+        Large sheets (read in blocks, which prefetch their own next block), sparse ones and the rows of a shortened
+        re-import are left to Book.rows."""
+        if self.kind != "xlsx" or self._wb is None:
+            return
+        subset = getattr(self, "subset", None)
+        # a sheet read alone has nothing to be scanned or converted beside its parse: its fingerprints are (the tap
+        # fed on a second pass over the same pieces, inflated again, once the parse has begun)
+        later: list | None = [] if self.tap is not None and len(names) == 1 and names[0] not in self._scans else None
+        for name in names:
+            if name in self._ahead or name in self._pending or (subset is not None and name in subset.maps):
+                continue
+            try:
+                scan = self.scan(name, tap_later=later)
+                sparse = not scan.dense(self.limits)
+            except Exception as exc:  # noqa: BLE001 - raised as it was, when the sheet is read (Book.scan)
+                self._failed[name] = exc
+                return
+            if not sparse and scan.xml_bytes <= CHUNKED_ABOVE:
+                self._pending.append(name)
+                self._fill()
+            elif not sparse and later is not None:  # read in blocks: the first one parsed beside the fingerprints
+                at = self._data_at(name)
+                if at is not None:
+                    blocks = self._blocks(name, self._zip_parts[name], at)
+                    self._started[name] = (at, blocks, self._parse_block(name, blocks))
+            if later is not None:
+                self._tap_again(name, later)
+
+    def _tap_again(self, name: str, plain: list[bool]) -> None:
+        """The fingerprints' tap fed the pieces of a sheet the guards have passed, cut as they were, with the guards'
+        word on each."""
+        feed = self.tap(name)
+        pieces = sheet_pieces(self.path, self._zip_parts[name], self.limits)
+        try:
+            for piece, word in zip(pieces, plain, strict=True):
+                feed(piece, word)
+        except FileRefused as exc:  # (the file changed under us since the scan)
+            raise WorkbookError(str(exc)) from None
+        finally:
+            pieces.close()
+
+    def _fill(self) -> None:
+        """Start the parses of scanned sheets that the budget allows (the first always)."""
+        while self._pending:
+            size = self._scans[self._pending[0]].xml_bytes
+            if self._ahead and sum(n for _f, n in self._ahead.values()) + size > AHEAD_XML:
+                return
+            name = self._pending.pop(0)
+            self._ahead[name] = (self._submit(self._wb.get_sheet_by_name, name), size)
+
+    def _submit(self, fn, *args) -> Future:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine")
+        return self._pool.submit(fn, *args)
+
+    def _whole(self, name: str):
+        """calamine's parse of a whole sheet: the one started ahead, or now (on the Book's thread when it has one, as
+        calamine's workbook is used by one thread at a time)."""
+        got = self._ahead.pop(name, None)
+        if got is None:
+            if name in self._pending:
+                self._pending.remove(name)
+            if self._pool is None:
+                return self._wb.get_sheet_by_name(name)
+            got = (self._submit(self._wb.get_sheet_by_name, name), 0)
+        try:
+            return got[0].result()
+        finally:
+            got = None
+            self._fill()
 
     def is_sparse(self, name: str) -> bool:
         """A grid far larger than the cells in it (a stray cell far below or right): read row by row."""
@@ -332,7 +438,7 @@ class Book:
             if chunks is not None:
                 yield from chunks
                 return
-        yield from _calamine_rows(self._wb.get_sheet_by_name(name))
+        yield from _calamine_rows(self._whole(name))
 
     def _chunks(self, name: str) -> Iterator[tuple[int, list]] | None:
         """A large sheet read by calamine a block of rows at a time (issue 20: calamine holds a whole sheet as a
@@ -341,17 +447,49 @@ class Book:
         styles), the sheet's XML cut to those rows — and read by the same calamine as any sheet. Cells keep their
         positions (r="…"), so rows come out numbered and placed as from the whole sheet. None when the sheet's XML
         is not laid out as expected (then it is read whole)."""
-        part = self._zip_parts[name]
+        at = self._data_at(name)
+        return self._chunk_rows(name, self._zip_parts[name], at) if at is not None else None
+
+    def _data_at(self, name: str) -> int | None:
+        """Where the rows of a sheet's XML begin, None when it is not laid out as expected."""
+        if name in self._started:
+            return self._started[name][0]
         with zipfile.ZipFile(self.path) as z:
-            with z.open(part) as f:
+            with z.open(self._zip_parts[name]) as f:
                 first = f.read(1 << 20)
             m = _SHEET_DATA.search(first)
             if m is None or b"</row>" not in first:
                 return None
-        return self._chunk_rows(name, part, m.end())
+        return m.end()
 
     def _chunk_rows(self, name: str, part: str, data_at: int) -> Iterator[tuple[int, list]]:
-        from python_calamine import CalamineWorkbook
+        """The blocks' rows. calamine parses the next block on the Book's thread while this one converts the rows of
+        the block before: at most one block parsed ahead (its workbook and its rows' grid are the memory this costs)."""
+        started = self._started.pop(name, None)  # (the first block handed to calamine already: Book.prefetch)
+        blocks = started[1] if started is not None else self._blocks(name, part, data_at)
+        try:
+            ahead = started[2] if started is not None else self._parse_block(name, blocks)
+            started = None
+            done = 0  # rows yielded so far (calamine numbers from the sheet's first row)
+            while ahead is not None:
+                this, ahead = ahead, None
+                ahead = self._parse_block(name, blocks)  # (its bytes are cut on this thread)
+                sheet = this.result()
+                this = None
+                for n, row in _calamine_rows(sheet, skip=done):
+                    done = n
+                    yield n, row
+                del sheet
+        finally:
+            ahead = None
+            blocks.close()
+
+    def _parse_block(self, name: str, blocks: Iterator[list[bytes]]) -> Future | None:
+        box = next(blocks, None)
+        return self._submit(_parse_block, box, name) if box is not None else None
+
+    def _blocks(self, name: str, part: str, data_at: int) -> Iterator[list[bytes]]:
+        """Each block of the sheet's rows as a workbook of its own (see _chunks), one at a time."""
         sheets = set(self._zip_parts.values())
         with zipfile.ZipFile(self.path) as z:
             # what calamine reads besides the sheet: the package's XML parts (sizes measured before), other sheets
@@ -367,7 +505,6 @@ class Book:
                 head = f.read(data_at)
                 head = _DIMENSION_TAG.sub(b"", head)  # the whole sheet's extent: not this block's
                 carry = b""
-                done = 0  # rows yielded so far (calamine numbers from the sheet's first row)
                 while True:
                     data = f.read(CHUNK_XML)
                     more = bool(data)
@@ -391,22 +528,13 @@ class Book:
                                 w.write(view[:cut])
                             w.write(b"</sheetData></worksheet>")
                         buf = None
-                        book.seek(0)
-                        wb = CalamineWorkbook.from_filelike(book)  # (calamine keeps its own copy of the bytes)
+                        box = [book.getvalue()]  # (emptied by the parse once calamine has its copy: _parse_block)
                         book = None
-                        try:
-                            sheet = wb.get_sheet_by_name(name)
-                        finally:
-                            wb.close()  # its copy of the block and the parsed shared strings: not needed for the rows
-                        del wb
-                        for n, row in _calamine_rows(sheet, skip=done):
-                            done = n
-                            yield n, row
-                        del sheet
+                        yield box
+                        box = None
                     buf = None
                     if not more:
                         break
-
 
     def _rows_sparse(self, name: str) -> Iterator[tuple[int, list]]:
         """Only the rows that exist, each as wide as its own last cell (openpyxl's sheet parser)."""
@@ -434,6 +562,18 @@ class Book:
                     yield idx, row
         finally:
             wb.close()
+
+
+def _parse_block(box: list[bytes], name: str):
+    """calamine's parse of one block's workbook (on the Book's thread): the sheet's grid; the workbook (its copy of
+    the bytes, the parsed shared strings) is closed, not needed for the rows. The block's bytes come in a list that is
+    emptied once calamine has its own copy (the caller's reference would hold them until the parse ends)."""
+    from python_calamine import CalamineWorkbook
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(box.pop()))  # (calamine keeps its own copy of the bytes)
+    try:
+        return wb.get_sheet_by_name(name)
+    finally:
+        wb.close()
 
 
 def _calamine_rows(sheet, skip: int = 0) -> Iterator[tuple[int, list]]:
