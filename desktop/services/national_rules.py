@@ -594,8 +594,8 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict | No
     run = _Run(point)
     subset = household_ids is not None
     M = Member
-    # the code and yes/no cells of a member as ONE text (the database joins them): a county has a few thousand
-    # distinct combinations, each split once (_Packed), instead of 19 cells per member turned into objects
+    # the code and yes/no cells of a member as ONE JSON array text (the database builds it): a county has a few thousand
+    # distinct combinations, each decoded once (_Packed), instead of 19 cells per member turned into objects
     dialect = session.get_bind().dialect.name
     mq = _member_select(point, dialect)
     if subset and len(households) < 5000:
