@@ -61,6 +61,18 @@ class Assessment:
         """suggestion.category, without making a _Deferred household's suggestion (it has none)."""
         return self.suggestion.category
 
+    def pending_fen(self) -> tuple | None:
+        """The item totals in whole fen (A28, A29, A30, A31, A32, A35, A36, each an int ≥ 0) when the IncomeResult is
+        not made yet (a _Deferred household's, made when first asked for), so that a caller reading only a sign or
+        a bound of them may test these first; None when the result is made (or there is none)."""
+        return None
+
+    def a34_not_below(self, line: Decimal) -> bool:
+        """True when, without making an IncomeResult not made yet, A34 is known not to be below the line
+        (IncomeResult.below's own comparison of the total in fen with the line times the size); False means ask the
+        result."""
+        return False
+
     def to_json(self) -> dict:
         """The object of `assess` (SPEC §11); money stays Decimal for dumps() to print with 2 decimals."""
         r = self.income
@@ -681,6 +693,16 @@ class _Deferred(Assessment):
         if r is None:
             r = self._result = income.compute_fen(self._fen, self.size)
         return r
+
+    def pending_fen(self) -> tuple | None:
+        return self._fen if self._result is None else None
+
+    def a34_not_below(self, line: Decimal) -> bool:
+        if self._result is not None:
+            return False
+        lf = income.line_fen(line)
+        f = self._fen
+        return lf is not None and f[0] + f[1] + f[2] + f[3] - f[4] >= lf * self.size
 
     @property
     def suggestion(self) -> Suggestion:

@@ -361,10 +361,17 @@ def _household_findings(hh: dict, assessments: dict, year: int, thresholds: dict
         if blank:
             out.append(Finding("GUARANTEE_MISSING", no, None, f"三保障和饮水安全未填写：{'、'.join(blank)}"))
         monitored = h.status in MONITORED
-        r = a.income if a else None
+        # a household whose income result is not made yet (assess defers it for most of a county): its item totals in
+        # fen say whether A33 is negative or A28 a small wage (0 < A28 < 100 yuan); only then, or for a code below
+        # that reads more of it, is the result made
+        fen = a.pending_fen() if a is not None else None
+        if fen is None or fen[0] + fen[1] + fen[2] + fen[3] - fen[4] < 0 or 0 < fen[0] < 10_000:
+            r, quiet = (a.income if a else None), False
+        else:
+            r, quiet = None, True  # neither INCOME_NEGATIVE nor the small wage; never INCOME_MISSING (it has one)
         # Households whose risk is removed stay 监测帮扶对象 and are collected yearly [004 一(一), 001 §39].
         collected = monitored or h.status == "removed"
-        if collected and a is not None and r is None and a.size > 0:
+        if collected and a is not None and r is None and not quiet and a.size > 0:
             out.append(Finding("INCOME_MISSING", no, None, f"监测对象没有 {year} 年收入信息"))
         if r is not None and r.A33 < 0:
             out.append(Finding("INCOME_NEGATIVE", no, None,
@@ -374,6 +381,8 @@ def _household_findings(hh: dict, assessments: dict, year: int, thresholds: dict
             out.append(Finding("INCOME_IMPLAUSIBLE", no, None,
                                f"工资性收入 {rules.yuan(wage)} 元（大于 0 且不足 100 元），请核实"))
         newly = h.identified_on is not None and h.identified_on.year == year and monitored
+        if quiet and (newly or (monitored and h.category)):
+            r = a.income
         if r is not None and newly and r.exact("A34") > bound:
             out.append(Finding("INCOME_IMPLAUSIBLE", no, None,
                                f"{year} 年新识别监测对象家庭人均纯收入 {rules.yuan(r.A34)} 元，"

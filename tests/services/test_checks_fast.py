@@ -219,15 +219,19 @@ def test_the_batched_rules_find_what_each_rule_alone_finds(b):
     assert any(x[2] is not None for x in fast) and any(x[2] is None for x in fast)
 
 
-def test_a_code_cell_holding_the_packed_separator_is_an_error_not_a_misread(b):
-    """The packed text separates cells by \\x1f (the importer and the forms drop control characters): a cell that
-    holds one anyway (a row written by other means) stops the check with a message, never shifts the cells."""
+def test_code_cells_with_control_characters_and_json_syntax_are_read_as_stored(b):
+    """The packed text is a JSON array of the cells (national_rules._packed): a code cell holding a control character
+    (the old separators \\x1f and \\x1e), quotes, a backslash or brackets (a row written by other means: the importer
+    and the forms keep these out) is read exactly as stored, never shifts the cells beside it."""
     hid = b.household(no="S001")
-    b.raw_member(hid, "控制字符", make_id(AREA, date(1980, 1, 2), 941, "1"), "01", "1", ethnicity="0\x1f1")
+    odd = {"ethnicity": "0\x1f1", "education": '"]\\', "school": "\x1e", "labor": "[1,", "a20_dibao": "'"}
+    b.raw_member(hid, "控制字符", make_id(AREA, date(1980, 1, 2), 941, "1"), "01", "1", health="04", **odd)
     ys = assess.year_settings(b.s, YEAR)
-    with pytest.raises(national_rules.RulesError, match="控制字符"):
-        national_rules.load_facts(b.s, YEAR, TODAY, {}, None, ys.status_time_point, ys.monitoring_line,
-                                  ys.thresholds, open_only=True)
+    facts = national_rules.load_facts(b.s, YEAR, TODAY, {}, None, ys.status_time_point, ys.monitoring_line,
+                                      ys.thresholds, open_only=True)
+    [m] = [m for h in facts.households.values() for m in h.everyone if m.name == "控制字符"]
+    assert (m.ethnicity, m.education, m.school, m.labor, m.a20) == tuple(odd.values())
+    assert (m.relation, m.sex, m.health, m.a17, m.status) == ("01", "1", "04", True, "normal")
 
 
 def test_a_member_rule_that_holds_has_its_bit_in_the_household_mask(b):
@@ -335,3 +339,62 @@ def test_odd_yes_no_cells_read_as_before_by_assess_and_by_the_check(b, monkeypat
     assert cold == cached
     missing = {f["member_id_number"] for f in cold if f["code"] == "MEDICAL_INSURANCE_MISSING"}
     assert {m.id_number for mid, m in read.items() if mid in members and flag[members[mid]] is False} <= missing
+
+
+def test_income_codes_of_households_whose_income_assess_defers(b, monkeypatch):
+    """A household whose income decides no category is assessed as _Deferred (its IncomeResult made when first asked
+    for). The check reads INCOME_NEGATIVE and the small wage (INCOME_IMPLAUSIBLE) off its item totals in fen
+    (Assessment.pending_fen), and 1_02_006 (below the monitoring line) and 3_11_010 (below 家庭人均纯收入低于) off
+    A34's total in fen against the line times the size (Assessment.a34_not_below), making the result only when one
+    of them may hold. At the edges — A33 of -0.01 and 0 yuan, A28 of 0, 0.01, 99.99 and 100.00 yuan, both at once,
+    A34 at each line and half a fen below it — it finds exactly what it finds with every result made first, and what
+    the rules say."""
+    from desktop.services import checks, dataversion
+
+    line, low = Decimal("7100"), Decimal("4000")  # the tests' monitoring line, the default 家庭人均纯收入低于
+    assert assess.year_settings(b.s, YEAR).monitoring_line == line
+    cases = {"D1": {"A28": "1000", "A32": "1000.01"}, "D2": {"A28": "1000", "A32": "1000"},
+             "D3": {"A31": "9000"}, "D4": {"A28": "0.01", "A31": "9000"}, "D5": {"A28": "99.99", "A31": "9000"},
+             "D6": {"A28": "100", "A31": "9000"}, "D7": {"A28": "50", "A32": "60"},
+             "D8": {"A28": "100", "A32": "100.01", "A35": "500"},
+             # two members each: A34 at the line, half a fen below it, at the low bound, half a fen below that
+             "L1": {"A31": str(2 * line)}, "L2": {"A31": str(2 * line - Decimal("0.01"))},
+             "L3": {"A31": str(2 * low)}, "L4": {"A31": str(2 * low - Decimal("0.01"))}}
+    for k, (no, amounts) in enumerate(cases.items()):
+        hid = b.household(no=no, a4_poverty_alleviated=bool(k % 2))
+        b.income(hid, collected_on=date(2024, 9, 1), **amounts)
+    # monitored and removed households are collected yearly: INCOME_MISSING is about them, and they have income
+    for no, status in (("M1", "identifying"), ("M2", "removed")):
+        hid = b.household(no=no, a4_poverty_alleviated=True, monitoring_status=status, identified_on=date(2023, 3, 1),
+                          **({"a53_removal_way": "01", "a54_removed_on": date(2023, 12, 1)} if status == "removed"
+                             else {}))
+        b.income(hid, collected_on=date(2024, 9, 1), A31="20000")
+        cases[no] = {}
+    b.s.commit()
+    dataversion.clear()
+    deferred = {a.household_no for a in assess.assess(b.s, YEAR, TODAY) if a.pending_fen() is not None}
+    assert deferred == set(cases)  # every one of them takes the deferred way
+    watched = {"INCOME_MISSING", "INCOME_NEGATIVE", "INCOME_IMPLAUSIBLE", "N_1_02_006", "N_3_11_010"}
+
+    def findings():
+        dataversion.clear()
+        return [f.to_json() for f in checks.run_checks(b.s, YEAR, TODAY)]
+
+    fast = findings()
+    with monkeypatch.context() as m:  # every result made before a code or rule reads it
+        m.setattr(assess._Deferred, "pending_fen", lambda self: None)
+        m.setattr(assess._Deferred, "a34_not_below", lambda self, line: False)
+        made = findings()
+    assert fast == made
+    got = [(f["household_no"], f["rule"] or f["code"]) for f in fast if f["code"] in watched]
+    both, line_only = ("1_02_006", "3_11_010"), ("1_02_006",)  # A34 below both lines; below 7,100 only
+    expected = {"D1": ("INCOME_NEGATIVE", *both), "D2": both, "D3": line_only, "D4": ("INCOME_IMPLAUSIBLE", *line_only),
+                "D5": ("INCOME_IMPLAUSIBLE", *line_only), "D6": line_only,
+                "D7": ("INCOME_NEGATIVE", "INCOME_IMPLAUSIBLE", *both), "D8": ("INCOME_NEGATIVE", *both),
+                "L1": (), "L2": line_only, "L3": line_only, "L4": both, "M1": (), "M2": ()}
+    assert got == [(no, x) for no, xs in expected.items() for x in xs]
+    by = {(f["household_no"], f["rule"] or f["code"]): f["message"] for f in fast}
+    assert "家庭纯收入为负数：-0.01 元" in by["D1", "INCOME_NEGATIVE"]
+    assert "工资性收入 99.99 元" in by["D5", "INCOME_IMPLAUSIBLE"]
+    assert "7,100.00 元（精确值 7,099.9950 元）低于" in by["L2", "1_02_006"]
+    assert by["L4", "3_11_010"] == "家庭人均纯收入 4,000.00 元低于 4,000 元"

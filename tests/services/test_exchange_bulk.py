@@ -358,3 +358,19 @@ def test_a_bulk_import_refreshes_the_planners_statistics_on_postgresql(ctx, town
         assert s.scalar(q) == stale != members
         importer._refresh_statistics(s, 20_000)
         assert s.scalar(q) == members  # the new members are counted
+
+
+def test_a_first_import_in_many_chunks_stores_what_one_chunk_does(ctx, township, tmp_path, monkeypatch):
+    """The inserts of new households go chunk by chunk, each column's bound values remembered over the chunks
+    (writer.bulk_insert): a register imported into an empty database in chunks of 7 households is stored exactly as
+    in one chunk — every table, every id, the audit entries."""
+    one, many = _copy(ctx.db, tmp_path, "one"), _copy(ctx.db, tmp_path, "many")
+    ctx.run(demo.generate, 60, seed=11, year=YEAR, as_of=date(2024, 10, 31))
+    exported = tmp_path / "export.xlsx"
+    ctx.read(exchange.export_workbook, exported, YEAR)
+    ra = _import(one, exported, True, monkeypatch)
+    monkeypatch.setattr(writer, "CHUNK", 7)
+    rb = _import(many, exported, True, monkeypatch)
+    assert ra.households_new == 60 and ra.income_records > 0
+    assert _counts(ra) == _counts(rb)
+    assert _contents(one) == _contents(many)

@@ -178,3 +178,39 @@ def test_bulk_binding_converts_each_distinct_value_once_with_the_same_result():
         proc = column.type.dialect_impl(dialect).bind_processor(dialect)
         expected = [None if v is None else proc(v) for v in values]
         assert _bound(tuple(values), proc) == expected, column.name
+
+
+def test_bulk_binding_remembers_a_column_over_chunks_with_the_same_result():
+    """writer._bound with the memory a first import keeps over its chunks: a value bound in an earlier chunk gives in
+    a later one what the column's processor gives it there (equal amounts written differently, 0 and None apart,
+    JSON lists never remembered wrongly), and the memory grows only by the values the chunk adds."""
+    from datetime import date
+    from decimal import Decimal
+
+    from sqlalchemy.dialects import sqlite
+
+    from desktop.models import Household, IncomeLine
+    from desktop.services.exchange.writer import _bound
+
+    dialect = sqlite.dialect()
+    cases = [(IncomeLine.__table__.c.amount, [[Decimal("1.00"), Decimal("0.00"), None], [Decimal("1"), Decimal("0"),
+                                              Decimal("2.50"), None], [Decimal("2.5"), Decimal("0.005")]]),
+             (Household.__table__.c.identified_on, [[date(2024, 3, 1), None], [date(2024, 3, 1), date(2023, 1, 31)]]),
+             (Household.__table__.c.a27_risk_types, [[["01"], None], [["01"], [1], []], [[True], ["01", "03"]]])]
+    for column, chunks in cases:
+        proc = column.type.dialect_impl(dialect).bind_processor(dialect)
+        memory: dict = {}
+        for values in chunks:
+            expected = [None if v is None else proc(v) for v in values]
+            assert _bound(tuple(values), proc, memory) == expected, column.name
+    amounts: dict = {}
+    _bound((Decimal("1.00"), Decimal("3.00")), proc_of(IncomeLine.__table__.c.amount), amounts)
+    assert len(amounts) == 3  # two amounts and None
+    _bound((Decimal("1"), Decimal("4.00")), proc_of(IncomeLine.__table__.c.amount), amounts)
+    assert len(amounts) == 4  # 1 is 1.00, already bound
+
+
+def proc_of(column):
+    from sqlalchemy.dialects import sqlite
+    dialect = sqlite.dialect()
+    return column.type.dialect_impl(dialect).bind_processor(dialect)

@@ -64,12 +64,14 @@ def reserve_ids(session: Session, model, count: int) -> Sequence[int]:
     return dbmod.reserve_ids(session, model, count)
 
 
-def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tuple]) -> None:
+def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tuple], bound: dict | None = None
+                ) -> None:
     """INSERT many rows, given as tuples in the order of `names`; columns left out take their
     defaults (NULL for ours). On SQLite the values are turned into what is stored by the columns'
     own SQLAlchemy bind processors, a column at a time, and go to the driver's executemany: the
     per-row parameter handling of a compiled insert() costs more than SQLite's own work. Other
-    databases get a Core insert()."""
+    databases get a Core insert(). `bound`: what each column's values were turned into, kept by a caller that
+    inserts into the table chunk after chunk (amounts and dates repeat between chunks as within one)."""
     access.logged_in(session)
     if not rows:
         return
@@ -96,19 +98,22 @@ def bulk_insert(session: Session, table, names: tuple[str, ...], rows: list[tupl
         if not isinstance(first, (list, dict)) and values.count(first) == len(values):
             out.append((None if first is None else proc(first),) * len(values))  # created_at and the like
         else:
-            out.append(_bound(values, proc))
+            out.append(_bound(values, proc, bound.setdefault(name, {}) if bound is not None else None))
     quote = dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in kept)}) "
            f"VALUES ({', '.join('?' * len(kept))})")
     conn.exec_driver_sql(sql, list(zip(*out, strict=True)))
 
 
-def _bound(values: tuple, proc) -> list:
+def _bound(values: tuple, proc, done: dict | None = None) -> list:
     """A column's values as stored, each distinct value through the column's bind processor once: amounts, dates
     and risk-type lists repeat from row to row (a processor of equal values gives equal results: fen of equal
-    amounts, the text of equal dates). Lists and dicts (JSON columns) are told apart by their repr."""
+    amounts, the text of equal dates). Lists and dicts (JSON columns) are told apart by their repr. `done`: the
+    values of the column bound before (by earlier chunks of the same insert), added to."""
+    if done is None:
+        done = {}
     try:
-        done = {v: proc(v) for v in set(values) if v is not None}
+        done.update({v: proc(v) for v in set(values).difference(done) if v is not None})
     except TypeError:  # lists (JSON columns)
         out, by_repr = [], {}
         for v in values:
@@ -302,6 +307,7 @@ class Writer:
                     "created_at", "updated_at")
         i_signed = H.index("signatures_collected")
         il_names = ("id", "record_id", "item", "line", "amount", "note")
+        bound: dict = {}  # table → column → value → as stored, over the chunks (bulk_insert)
         hx = {k: i for i, k in enumerate(self.HOUSEHOLD_COLUMNS)}
         for start in range(0, len(nos), CHUNK):
             hh_rows, m_rows, ms_rows, ir_rows, il_rows = [], [], [], [], []
@@ -349,7 +355,7 @@ class Writer:
             for model, names, batch in ((Household, hh_names, hh_rows), (Member, m_names, m_rows),
                                         (Measure, ms_names, ms_rows), (IncomeRecord, ir_names, ir_rows),
                                         (IncomeLine, il_names, il_rows)):
-                bulk_insert(s, model.__table__, names, batch)
+                bulk_insert(s, model.__table__, names, batch, bound.setdefault(model, {}))
             self.households_new += len(hh_rows)
             self.members_new += len(m_rows)
             self.measures_new += len(ms_rows)
