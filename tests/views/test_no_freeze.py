@@ -64,7 +64,7 @@ def runqueue_wait_ms() -> float | None:
 
 
 HOUSEHOLDS, SEED = 20000, 1
-CACHE = Path(tempfile.gettempdir()) / "fanpin-tests"
+CACHE = Path(os.environ.get("FANPIN_TEST_CACHE") or Path(tempfile.gettempdir()) / "fanpin-tests")
 KEEP_DAYS = 2  # cached databases of other sources (other branches, older commits) are removed after this
 
 
