@@ -214,3 +214,90 @@ def proc_of(column):
     from sqlalchemy.dialects import sqlite
     dialect = sqlite.dialect()
     return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _odd_rows() -> list[str]:
+    """Rows of a sheet written in every way a block's renumbering must see through (reader._renumbered): plain rows
+    with cells past column Z and a row's own number as a value; rows with no cells (closed `/>` and `></row>`); rows
+    missing between others; `spans`; a style, a text and a `spans` ending in the row's number and a quote; a cell
+    whose `r` is not its first attribute; white space between rows."""
+    out = []
+    for r in range(1, 121):
+        c = (f'<c r="A{r}" t="inlineStr"><is><t>户{r:04d}</t></is></c><c r="C{r}"><v>{r}</v></c>'
+             f'<c r="AB{r}"><v>{r * 3}</v></c>')
+        if r in (17, 18, 19, 61, 62):
+            continue  # rows not written at all
+        if r == 23:
+            out.append(f'<row r="{r}"/>')
+        elif r == 24:
+            out.append(f'<row r="{r}" ht="20" customHeight="1"></row>')
+        elif r == 31:
+            out.append(f'<row r="{r}">{c}<c r="D{r}" s="{r}"><v>1</v></c></row>')  # a style: the number and "
+        elif r == 44:
+            out.append(f'<row r="{r}">{c}<c r="E{r}" t="inlineStr"><is><t>高 {r}"</t></is></c></row>')  # a text
+        elif r == 55:
+            out.append(f'<row r="{r}" spans="1:{r}">{c}</row>')  # spans ending in the number
+        elif r == 77:
+            out.append(f'<row r="{r}"><c t="inlineStr" r="B{r}"><is><t>倒</t></is></c>{c}</row>')  # r not first
+        elif r in (90, 91):
+            out.append(f'\n  <row r="{r}" spans="1:28">{c}</row>\n')
+        else:
+            out.append(f'<row r="{r}">{c}</row>')
+    return out
+
+
+@pytest.mark.parametrize("block", [150, 400, 1500, 6000])
+def test_blocks_numbered_from_one_give_the_rows_written_as_they_are(tmp_path, monkeypatch, block):
+    """A block of a large sheet has its rows numbered from 1 where its XML allows it (calamine gives a sheet's rows
+    from row 1: a block written as it is comes with every row before it, empty). The rows, their numbers, places and
+    values come out exactly as from the blocks written as they are, and — but for trailing blank cells, a block's
+    rows being as wide as its own widest — as from the sheet read whole; the blocks holding a row the count cannot
+    see through are read as written."""
+    from .hostile_files import XSheet
+    from .hostile_files import write_xlsx as write_raw
+
+    path = write_raw(tmp_path / "odd.xlsx", [XSheet("名单", extra=_odd_rows())])
+
+    def read(chunked: bool, renumber: bool = True) -> tuple[list, list]:
+        offsets = []
+        real = reader.Book._parse_block
+
+        def parse(self, name, blocks):
+            got = real(self, name, blocks)
+            if got is not None:
+                offsets.append(got[1])
+            return got
+
+        with monkeypatch.context() as m:
+            if chunked:
+                m.setattr(reader, "CHUNKED_ABOVE", 0)
+                m.setattr(reader, "CHUNK_XML", block)
+                m.setattr(reader.Book, "_parse_block", parse)
+            if not renumber:
+                m.setattr(reader, "_renumbered", lambda rows: None)
+            book = reader.Book(path)
+            try:
+                return list(book.rows("名单")), offsets
+            finally:
+                book.close()
+
+    def trimmed(rows):
+        out = []
+        for n, row in rows:
+            row = list(row)
+            while row and row[-1] in ("", None):
+                row.pop()
+            if row:
+                out.append((n, row))
+        return out
+
+    whole, _ = read(False)
+    as_written, kept = read(True, renumber=False)
+    lowered, offsets = read(True)
+    assert len(offsets) > 1 and set(kept) == {0}
+    assert lowered == as_written
+    assert trimmed(lowered) == trimmed(whole)
+    assert trimmed(whole)[-1] == (120, ["户0120", "", 120.0] + [""] * 24 + [360.0])
+    assert any(off > 0 for off in offsets)  # blocks after the first were numbered from 1
+    if block <= 400:  # blocks small enough to have rows 31, 44, 55 and 77 in blocks of their own kind
+        assert offsets.count(0) > 1

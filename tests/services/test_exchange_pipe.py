@@ -142,9 +142,9 @@ def test_a_large_sheets_next_block_is_parsed_while_the_block_before_is_converted
 
     real_rows = reader._calamine_rows
 
-    def rows(sheet, skip=0):
+    def rows(sheet, *args):
         events.append(("rows", threading.get_ident()))
-        return real_rows(sheet, skip)
+        return real_rows(sheet, *args)
 
     with monkeypatch.context() as m:
         m.setattr(reader, "CHUNKED_ABOVE", 0)

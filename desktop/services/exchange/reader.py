@@ -470,13 +470,13 @@ class Book:
         try:
             ahead = started[2] if started is not None else self._parse_block(name, blocks)
             started = None
-            done = 0  # rows yielded so far (calamine numbers from the sheet's first row)
+            done = 0  # rows yielded so far
             while ahead is not None:
-                this, ahead = ahead, None
+                (this, off), ahead = ahead, None
                 ahead = self._parse_block(name, blocks)  # (its bytes are cut on this thread)
                 sheet = this.result()
                 this = None
-                for n, row in _calamine_rows(sheet, skip=done):
+                for n, row in _calamine_rows(sheet, done, off):
                     done = n
                     yield n, row
                 del sheet
@@ -484,12 +484,19 @@ class Book:
             ahead = None
             blocks.close()
 
-    def _parse_block(self, name: str, blocks: Iterator[list[bytes]]) -> Future | None:
-        box = next(blocks, None)
-        return self._submit(_parse_block, box, name) if box is not None else None
+    def _parse_block(self, name: str, blocks: Iterator[tuple[list[bytes], int]]) -> tuple[Future, int] | None:
+        """The next block handed to calamine: its parse, and the number its rows were lowered by (_renumbered)."""
+        got = next(blocks, None)
+        if got is None:
+            return None
+        box, off = got
+        return self._submit(_parse_block, box, name), off
 
-    def _blocks(self, name: str, part: str, data_at: int) -> Iterator[list[bytes]]:
-        """Each block of the sheet's rows as a workbook of its own (see _chunks), one at a time."""
+    def _blocks(self, name: str, part: str, data_at: int) -> Iterator[tuple[list[bytes], int]]:
+        """Each block of the sheet's rows as a workbook of its own (see _chunks), one at a time, with the number its
+        rows were lowered by: calamine gives a sheet's rows from row 1, so a block of rows 30,001–60,000 as written
+        would come with 30,000 empty rows before its own (at a county's 100,000 households, 1.4 million rows of empty
+        cells made and passed over); its rows are numbered from 1 instead where the XML allows it (_renumbered)."""
         sheets = set(self._zip_parts.values())
         with zipfile.ZipFile(self.path) as z:
             # what calamine reads besides the sheet: the package's XML parts (sizes measured before), other sheets
@@ -521,16 +528,29 @@ class Book:
                         end = buf.find(b"</sheetData>")
                         cut = end if end >= 0 else len(buf)
                     if buf.find(b"<row", 0, cut) >= 0:
+                        rows = buf if cut == len(buf) else buf[:cut]
+                        buf = None
+                        got = _renumbered(rows)
+                        off = 0
+                        if got is not None:
+                            rows, (off, parts) = None, got
                         book = io.BytesIO(base)
                         with zipfile.ZipFile(book, "a", zipfile.ZIP_STORED) as out, out.open(part, "w") as w:
                             w.write(head)
-                            with memoryview(buf) as view:
-                                w.write(view[:cut])
+                            if rows is not None:
+                                w.write(rows)
+                            else:
+                                w.write(parts[0])
+                                for i in range(1, len(parts)):
+                                    w.write(b"<row ")
+                                    w.write(parts[i])
+                                    parts[i] = None
+                                parts = None
                             w.write(b"</sheetData></worksheet>")
-                        buf = None
+                        rows = None
                         box = [book.getvalue()]  # (emptied by the parse once calamine has its copy: _parse_block)
                         book = None
-                        yield box
+                        yield box, off
                         box = None
                     buf = None
                     if not more:
@@ -576,23 +596,75 @@ def _parse_block(box: list[bytes], name: str):
         wb.close()
 
 
-def _calamine_rows(sheet, skip: int = 0) -> Iterator[tuple[int, list]]:
-    """(Excel row number, cells) from row `skip` + 1 on. calamine's rows begin at row 1 but at the first column
-    that holds a cell: they are padded to begin at column A, as every column number (hidden columns, error cells)
-    counts from there."""
+def _calamine_rows(sheet, skip: int = 0, off: int = 0) -> Iterator[tuple[int, list]]:
+    """(Excel row number, cells) from row `skip` + 1 on, of a sheet whose rows were lowered by `off` (a block: Book.
+    _blocks). calamine's rows begin at row 1 but at the first column that holds a cell: they are padded to begin at
+    column A, as every column number (hidden columns, error cells) counts from there. The rows of a lowered block
+    come out as from the block written as it was: the empty rows calamine would give before its first row (those
+    after `skip`) as wide as its rows, the rest numbered up by `off`."""
     try:
         start = sheet.start
         pad = [""] * start[1] if start and start[1] else None
         rows = sheet.iter_rows()
-        for _ in range(skip):
-            if next(rows, None) is None:
+        n = off
+        if skip > off:
+            for _ in range(skip - off):
+                if next(rows, None) is None:
+                    return
+            n = skip
+        elif skip < off:  # (a lowered block: rows skip + 1 … off were empty rows of it)
+            row = next(rows, None)
+            if row is None:
                 return
-        n = skip
+            blank = [""] * len(row)
+            for k in range(skip + 1, off + 1):
+                yield k, (pad + blank if pad else blank[:])
+            n += 1
+            yield n, (pad + row if pad else row)
         for row in rows:
             n += 1
             yield n, (pad + row if pad else row)
     finally:
         del sheet
+
+
+def _renumbered(rows: bytes) -> tuple[int, list[bytes]] | None:
+    """A block's rows numbered from 1 (Book._blocks): how much they were lowered by, and the XML split before each
+    `<row ` (the first piece what comes before the first row, to be joined with `<row ` again). Each row is
+    `<row r="N"`, N above the row before, and its number followed by `"` only in its own and its cells' `r="…"`
+    (as many times as it has cells written `<c r="…`, and once more): a style, a value or a formula ending in the
+    number, a cell not written `<c r="…` (or the next row's cells, after a row closed `/>`) are told apart by that
+    count. Each number is written with as many digits as before (zeros in front: calamine reads "A0001" as A1), so
+    what is replaced is only ever the last digits of a number, and a cell that names a larger row ending in the same
+    digits is lowered as much. What the count cannot tell: a cell naming a row that does not end so (neither Excel nor
+    WPS writes one; the scan lets it pass) beside exactly one other place in its row ending in the number and `"`.
+    None: the block is kept as written (a block that begins at row 1 has nothing to lower)."""
+    parts = rows.split(b"<row ")
+    if len(parts) < 2 or parts[0].strip():
+        return None
+    first = parts[1]
+    q = first.find(b'"', 3)
+    if not first.startswith(b'r="') or q < 4 or not first[3:q].isdigit():
+        return None
+    off = int(first[3:q]) - 1
+    if off <= 0:
+        return None
+    prev = off
+    for i in range(1, len(parts)):
+        p = parts[i]
+        q = p.find(b'"', 3)
+        number = p[3:q]
+        if q < 4 or not p.startswith(b'r="') or not number.isdigit():
+            return None
+        n = int(number)
+        if n <= prev:
+            return None
+        prev = n
+        end = p[3:q + 1]
+        if p.count(end) != p.count(b'<c r="') + 1:
+            return None
+        parts[i] = p.replace(end, b"%0*d\"" % (len(number), n - off))
+    return off, parts
 
 
 def _state(visible) -> str:
