@@ -246,13 +246,13 @@ def _odd_rows() -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("block", [150, 400, 1500, 6000])
-def test_blocks_numbered_from_one_give_the_rows_written_as_they_are(tmp_path, monkeypatch, block):
+@pytest.mark.parametrize("block, renumber_from", [(150, 0), (400, 0), (1500, 0), (6000, 0), (150, 4), (700, 4)])
+def test_blocks_numbered_from_one_give_the_rows_written_as_they_are(tmp_path, monkeypatch, block, renumber_from):
     """A block of a large sheet has its rows numbered from 1 where its XML allows it (calamine gives a sheet's rows
     from row 1: a block written as it is comes with every row before it, empty). The rows, their numbers, places and
     values come out exactly as from the blocks written as they are, and — but for trailing blank cells, a block's
     rows being as wide as its own widest — as from the sheet read whole; the blocks holding a row the count cannot
-    see through are read as written."""
+    see through are read as written (and so is a block with few rows before it, RENUMBER_FROM)."""
     from .hostile_files import XSheet
     from .hostile_files import write_xlsx as write_raw
 
@@ -269,6 +269,7 @@ def test_blocks_numbered_from_one_give_the_rows_written_as_they_are(tmp_path, mo
             return got
 
         with monkeypatch.context() as m:
+            m.setattr(reader, "RENUMBER_FROM", renumber_from)
             if chunked:
                 m.setattr(reader, "CHUNKED_ABOVE", 0)
                 m.setattr(reader, "CHUNK_XML", block)
@@ -299,5 +300,5 @@ def test_blocks_numbered_from_one_give_the_rows_written_as_they_are(tmp_path, mo
     assert trimmed(lowered) == trimmed(whole)
     assert trimmed(whole)[-1] == (120, ["户0120", "", 120.0] + [""] * 24 + [360.0])
     assert any(off > 0 for off in offsets)  # blocks after the first were numbered from 1
-    if block <= 400:  # blocks small enough to have rows 31, 44, 55 and 77 in blocks of their own kind
+    if block <= 400 and not renumber_from:  # rows 31, 44, 55, 77 in blocks of their own
         assert offsets.count(0) > 1
