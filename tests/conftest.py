@@ -238,11 +238,12 @@ def db(request, tmp_path, monkeypatch, migrated_template):
     monkeypatch.setenv("FANPIN_DATA_DIR", str(tmp_path / "data"))
     preset = _preset(request)
     if preset is None:
-        database = migrated_template.fresh(tmp_path)  # finds the schema at head: no migration runs
+        database = migrated_template.fresh(tmp_path)  # a copy of the file at the head: not even a look at the revision
     else:
         path = tmp_path / "test.sqlite3"
         copy_template(request.getfixturevalue(f"{preset}_template")[0], path)
-        database = dbmod.init_db(dbmod.sqlite_url(path), key=TEST_KEY)
+        # a copy of a file at the head: Alembic's look at the revision (2 ms) left out (tests/test_suite_speed.py)
+        database = dbmod.init_db(dbmod.sqlite_url(path), key=TEST_KEY, run_migrations=False)
         database.test_preset = preset
     yield database
     _window_work_done()

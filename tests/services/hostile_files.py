@@ -93,7 +93,9 @@ NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 NS_R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
 
 
-CACHE = Path(tempfile.gettempdir()) / "fanpin-tests"  # shared with tests/views/test_no_freeze.py's database
+# kept between runs, shared with tests/views/test_no_freeze.py's database (test.sh names it: its own temporary folder
+# is a RAM disk's, emptied after each run)
+CACHE = Path(os.environ.get("FANPIN_TEST_CACHE") or Path(tempfile.gettempdir()) / "fanpin-tests")
 CACHED_FROM = 64 << 20  # packages that unpack to this much or more are kept between runs
 KEEP_DAYS = 2
 

@@ -12,6 +12,7 @@ comparison is of two different paths."""
 from __future__ import annotations
 
 import re
+import shutil
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -20,21 +21,67 @@ import openpyxl
 import pytest
 
 from desktop.services import demo, exchange, register
+from desktop.services.context import AppContext
+from desktop.services.db import init_db, sqlite_url
 from desktop.services.exchange import fingerprint, importer
 
-from ..conftest import ADMIN_PASSWORD, TODAY, YEAR, login
+from ..conftest import ADMIN_PASSWORD, TEST_KEY, TODAY, YEAR, copy_template, login, replace_if_untouched
 from .test_exchange_bulk import _contents, _copy, _open
 
 LAYOUTS = ("program", "national")
 
 
-@pytest.fixture
-def source(ctx, township):
+def _generate(ctx) -> None:
     ctx.run(demo.generate, 40, seed=7, year=YEAR, as_of=date(2024, 10, 31))
-    return ctx
+
+
+@pytest.fixture(scope="module")
+def _source_files(admin_template, tmp_path_factory):
+    """The 40 households generated once for the module on a copy of the template after the administrator's log-in,
+    and the register exported from them in both layouts (exports write nothing to the database): (database,
+    {layout: workbook}). Most of a test's own setup before; None on PostgreSQL, where each test generates and
+    exports."""
+    if admin_template is None:
+        return None
+    folder = tmp_path_factory.mktemp("fingerprint")
+    path, scratch = folder / "source.sqlite3", folder / "export.sqlite3"
+    copy_template(admin_template[0], path)
+    database = init_db(sqlite_url(path), key=TEST_KEY)
+    try:
+        _generate(AppContext(db=database, user=admin_template[1], year=YEAR, today=lambda: TODAY))
+    finally:
+        database.dispose()  # checkpoints the WAL: the main file is the whole database
+    copy_template(path, scratch)  # exported from a copy: the tests' database is the one just generated
+    database = init_db(sqlite_url(scratch), key=TEST_KEY)
+    try:
+        c = AppContext(db=database, user=admin_template[1], year=YEAR, today=lambda: TODAY)
+        books = {layout: _export(c, folder / f"{layout}.xlsx", layout) for layout in LAYOUTS}
+    finally:
+        database.dispose()
+    return path, books
+
+
+_BOOKS: dict[int, dict[str, Path]] = {}  # a test's `source` made from the module's database → the module's books
+
+
+@pytest.fixture
+def source(ctx, township, admin_template, _source_files):
+    """The 40 households: the test's own copy of the module's database (the test database is still the template
+    after the log-in here), or generated step by step."""
+    if _source_files is not None and replace_if_untouched(ctx.db, admin_template[0], _source_files[0]):
+        _BOOKS[id(ctx)] = _source_files[1]
+    else:
+        _generate(ctx)
+    yield ctx
+    _BOOKS.pop(id(ctx), None)
 
 
 def _export(ctx, path: Path, layout: str) -> Path:
+    """The register exported in `layout` to `path`: a copy of the module's export of the same database, or made."""
+    made = _BOOKS.get(id(ctx), {}).get(layout)
+    if made is not None:
+        shutil.copyfile(made, path)
+        return path
     fn = exchange.export_national if layout == "national" else exchange.export_workbook
     ctx.run(fn, path, YEAR)
     return path

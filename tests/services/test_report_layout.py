@@ -9,6 +9,7 @@ numbered per household, groups in natural order, one definition per figure."""
 
 from __future__ import annotations
 
+import copy
 import re
 import shutil
 from datetime import date
@@ -254,11 +255,34 @@ def test_a_household_that_cannot_be_laid_out_is_named_and_the_others_print(extre
 
 # ---------------------------------------------------------------- notices from recorded procedures only
 
+@pytest.fixture(scope="module")
+def _cases_file(township_template, admin_template, tmp_path_factory):
+    """The households of `cases` built once for the module on a copy of the template after the administrator's
+    log-in (four tests read them): (file, their ids). None on PostgreSQL, where each test builds them."""
+    if admin_template is None:
+        return None
+    path = tmp_path_factory.mktemp("cases") / "cases.sqlite3"
+    copy_template(admin_template[0], path)
+    database = init_db(sqlite_url(path), key=TEST_KEY)
+    try:
+        ids = _build_cases(database, copy.deepcopy(township_template[1]), admin_template[1])
+    finally:
+        database.dispose()  # checkpoints the WAL: the main file is the whole database
+    return path, ids
+
+
 @pytest.fixture
-def cases(db, township, admin):
+def cases(db, township, admin, admin_template, _cases_file):
     """东村: A at identification publicity (recorded through the workflow), B before its publicity,
     C whose publicity was completed, D identified in January without a case, E removed without a
-    case, F at publicity with only 入户核实 recorded (a legacy record)."""
+    case, F at publicity with only 入户核实 recorded (a legacy record). The test's own copy of the module's file
+    (the test database is still the template after the log-in here), or built step by step."""
+    if _cases_file is not None and replace_if_untouched(db, admin_template[0], _cases_file[0]):
+        return dict(_cases_file[1])
+    return _build_cases(db, township, admin)
+
+
+def _build_cases(db, township, admin) -> dict:
     with db.session(admin) as s:
         b = Builder(s, township)
         g = township["groups"]
