@@ -178,12 +178,13 @@ def enabled_rules(session: Session) -> list[NationalRule]:
 class _Run:
     """What the derived facts of a member need: the time point, and per run indexes."""
 
-    __slots__ = ("point", "in_school", "head_sex")
+    __slots__ = ("point", "in_school", "head_sex", "per_member")
 
     def __init__(self, point: date):
         self.point = point
         self.in_school = codes("school").codes_with("in_school")
         self.head_sex: dict[int, list] = defaultdict(list)
+        self.per_member: dict[int, list] = {}  # member id → its active measures
 
 
 class Mem:
@@ -387,12 +388,62 @@ class HH:
     __slots__ = ("id", "no", "status", "poverty", "a23", "a24", "a25", "a26", "risks", "other_note", "disasters",
                  "identified_on", "way", "removed_on", "whole_guarantee", "phone", "contact_person", "contact_phone",
                  "after", "pops", "members", "everyone", "measures", "measure_cats", "assessment", "phone_11",
-                 "phone_mobile", "watch", "category", "closed", "mmask")
+                 "phone_mobile", "watch", "category", "closed", "mmask", "light")
 
-    def __getattr__(self, name):  # the 风险消除后 facts by their field names (after_a28 …)
-        if name.startswith("after_"):
+    def __getattr__(self, name):
+        if name == "members" or name == "everyone":  # a household whose members load_facts left as rows (_LAZY_POPS)
+            _build_members(self)
+            return getattr(self, name)
+        if name.startswith("after_"):  # the 风险消除后 facts by their field names (after_a28 …)
             return self.after.get(name)
         raise AttributeError(name)
+
+
+# The households whose members load_facts keeps as the rows read (h.light) and makes member objects of only when
+# something asks for h.members / h.everyone: the plain ones (not 脱贫户, not monitored), four in five of a county. No
+# function rule of theirs reads a member unless its own household facts say so, their member rules only where the
+# living members' masks say one may hold (evaluate), our member codes only where a member may be found
+# (services.checks._quiet), and assess takes its member facts from the rows (assess_members).
+_LAZY_POPS = frozenset({"A", "N"})
+
+
+def _member(r: tuple, h: HH, run: _Run, cells: tuple, norm: str, born, age, fault, phone, mobile) -> Mem:
+    """One member object from its row (_member_select), its packed cells (_Packed) and what load_facts worked out
+    while reading it (the normal form of the number, birth date, age, fault, phone; mobile only for a worker)."""
+    m = Mem()
+    (m.id, _, m.name, number, m.work_place_raw, m.phone_raw, m.post_months, m.absence_raw, m.work_months, _) = r
+    m.household_id = h.id  # the household's own int object, not one more per member
+    (m.sex, m.relation, m.ethnicity, m.education, m.school, m.health, m.disability_grade, m.labor, m.work_region,
+     m.a20, m.a21, m.status, m.a17, m.res, m.emp, m.a18, m.a19, m.a19e, m.alive, m.in_school, m.medical,
+     m.resident_no, _masks, m.fx) = cells
+    m.id_number = number or ""
+    # the text cells as the rules read them (_text): stripped, blank as none
+    m.phone = phone
+    m.work_place = (m.work_place_raw.strip() or None) if m.work_place_raw else None
+    m.absence = (m.absence_raw.strip() or None) if m.absence_raw else None
+    m.norm, m.born, m.age, m.id_fault = norm, born, age, fault
+    m.run = run
+    m.id_placeholder = not norm or norm.startswith("999999")  # read by a rule for every 脱贫户 member
+    if mobile is None:
+        m.works = False
+    else:
+        m.works = True
+        m.mobile = mobile  # read by 2_12_007 for every worker
+    mine = run.per_member.get(m.id)
+    if mine:
+        posts = {x.item or "其他" for x in mine if x.category == "A42"}
+        m.post, m.post_kinds = bool(posts), len(posts)
+        m.items = frozenset([f"{x.category}:{x.item}" for x in mine] + [f"{x.category}:*" for x in mine])
+    else:
+        m.post, m.post_kinds, m.items = False, 0, _NO_ITEMS
+    return m
+
+
+def _build_members(h: HH) -> None:
+    """The member objects of a household whose members load_facts kept as rows (h.light), in the rows' order."""
+    run, rows = h.light
+    everyone = [_member(r, h, run, *rest) for r, *rest in rows]
+    h.everyone, h.members, h.light = everyone, [m for m in everyone if m.alive], None
 
 
 def _watch_of(h: HH) -> dict:
@@ -557,7 +608,8 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict | No
                 pops.add("N")
             pops = pop_sets[key] = frozenset(pops)
         h.pops = pops
-        h.members, h.everyone, h.measures = [], [], []
+        h.measures = []
+        h.light = None  # _LAZY_POPS households: (run, rows) below
         h.assessment = None  # attach_assessments
         h.watch = None  # worked out when a should-be-monitored rule asks (_watch)
         h.mmask = 0  # the living members' masks ORed (_member_masks)
@@ -577,7 +629,8 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict | No
     mq = select(Measure.household_id, Measure.member_id, Measure.category, Measure.item, Measure.start_date,
                 Measure.developmental_override, Measure.raises_working_ability,
                 and_(*_active(as_of)).label("active"))
-    per_member: dict[int, list] = {}
+    run = _Run(point)
+    per_member = run.per_member
     developmental: dict[tuple, bool] = {}  # (category, item, override, raises) → rules.is_developmental, once each
     for hid, mid, cat, item, start, override, raises, active in _rows(session, mq):
         h = households.get(hid)
@@ -591,7 +644,11 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict | No
         h.measures.append(meas)
         if mid is not None and active:
             per_member.setdefault(mid, []).append(meas)
-    run = _Run(point)
+    for h in households.values():
+        if h.pops == _LAZY_POPS:
+            h.light = (run, [])
+        else:
+            h.members, h.everyone = [], []
     subset = household_ids is not None
     M = Member
     # the code and yes/no cells of a member as ONE JSON array text (the database builds it): a county has a few thousand
@@ -633,67 +690,58 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict | No
                 _hold(holders, multi, r[3], len(seen))
                 seen.append((r[3], (r[1], None, r[2]) if outside else None))
             continue
-        m = Mem()
-        (m.id, _, m.name, m.id_number, m.work_place_raw, m.phone_raw, m.post_months, m.absence_raw,
-         m.work_months, packed) = r
-        m.household_id = h.id  # the household's own int object, not one more per member
-        (m.sex, m.relation, m.ethnicity, m.education, m.school, m.health, m.disability_grade, m.labor, m.work_region,
-         m.a20, m.a21, m.status, m.a17, m.res, m.emp, m.a18, m.a19, m.a19e, alive, m.in_school, m.medical,
-         m.resident_no, masks, m.fx) = unpack[packed]
-        m.post, m.post_kinds, m.items = False, 0, _NO_ITEMS
-        # the text cells as the rules read them (_text): stripped, blank as none
-        m.phone = (m.phone_raw.strip() or None) if m.phone_raw else None
-        m.work_place = (m.work_place_raw.strip() or None) if m.work_place_raw else None
-        m.absence = (m.absence_raw.strip() or None) if m.absence_raw else None
-        m.id_number = number = m.id_number or ""
+        cells = unpack[r[9]]
+        number = r[3] or ""
         # what every member's checks read (our ID codes, ages): worked out here rather than on first use. A number of
         # 18, 20 or 22 ASCII digits, X only as the check digit (nearly all: one in eleven ends in X, cards are 20
         # long), is its own normal form: worked out the way _IdParts.parts does it, written out, once per member
         n = len(number)
         if (n == 18 or n == 20 or n == 22) and number.isascii() and number[:17].isdigit() and (
                 (tail := number[17:]).isdigit() or (tail[0] == "X" and (n == 18 or tail[1:].isdigit()))):
-            m.norm = number
-            got = id_dates[number[6:14]]
-            m.born, m.age = got[0], got[1]
+            norm = number
+            born, age = id_dates[number[6:14]]
             # the check digit's weighted sum mod 11: the weights are 2**(17-i) mod 11 and 13 ≡ 2 (mod 11), so it is
             # twice the first 17 digits read in base 13 (one int() in C instead of 17 products)
             if _CHECK[2 * int(number[:17], 13) % 11] == number[17]:
-                m.id_fault = None
+                fault = None
             else:
-                m.id_fault = "checksum18" if n == 18 else "checksum_card"
+                fault = "checksum18" if n == 18 else "checksum_card"
             if n != 18 or tail == "X":  # not plain 18 digits: normalize_id(number) is number itself
                 irregular.add(number)
             card = n != 18
         else:
             card = True  # for the masks below: a number spelt oddly may be any card
             if number.isascii():
-                m.norm = number if number.isdigit() else number.replace(" ", "").upper()
+                norm = number if number.isdigit() else number.replace(" ", "").upper()
             else:
-                m.norm = normalize_id(number)
-            m.born, m.age, m.id_fault = ids.parts(m)
-            irregular.add(m.norm)
+                norm = normalize_id(number)
+            probe = Mem()
+            probe.norm = norm
+            born, age, fault = ids.parts(probe)
+            irregular.add(norm)
             irregular.add(normalize_id(number))
-        m.run = run
-        m.id_placeholder = not m.norm or m.norm.startswith("999999")  # read by a rule for every 脱贫户 member
-        if m.work_region is not None or m.work_place_raw is not None:
-            m.works = True
-            m.mobile = m.phone is not None and bool(MOBILE.match(m.phone))  # read by 2_12_007 for every worker
-            mask = masks[1] if m.mobile else masks[2]
+        phone = (phone_raw.strip() or None) if (phone_raw := r[5]) else None
+        masks = cells[22]
+        if cells[8] is not None or r[4] is not None:  # works (务工地区 or 务工所在地)
+            mobile = phone is not None and bool(MOBILE.match(phone))  # read by 2_12_007 for every worker
+            mask = masks[1] if mobile else masks[2]
         else:
-            m.works = False
+            mobile = None
             mask = masks[0]
         if card:  # the masks are those of a member without a 残疾人证 (card, limb_severe false)
             mask = -1
-        mine = per_member.get(m.id)
-        if mine:
-            posts = {x.item or "其他" for x in mine if x.category == "A42"}
-            m.post, m.post_kinds = bool(posts), len(posts)
-            m.items = frozenset([f"{x.category}:{x.item}" for x in mine] + [f"{x.category}:*" for x in mine])
+        if r[0] in per_member:
             mask = -1  # measures of their own: every rule may hold
-        h.everyone.append(m)
-        if alive:
-            m.alive = True
-            h.members.append(m)
+        light = h.light
+        if light is None:
+            m = _member(r, h, run, cells, norm, born, age, fault, phone, mobile)
+            h.everyone.append(m)
+            if cells[18]:
+                h.members.append(m)
+        else:
+            light[1].append((r, cells, norm, born, age, fault, phone, mobile))
+            m = None
+        if cells[18]:  # alive at the time point
             h.mmask |= mask
             if whole:
                 if number in twice:  # _hold, written out
@@ -704,27 +752,27 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict | No
                         multi[number] = [first, len(seen)]
                     else:
                         xs.append(len(seen))
-                    seen.append(m)
-            elif m.id_number in shared:
-                by_number[m.norm].append((h.id, h.no, m.name))
-            if m.phone_raw and m.phone:
-                held = by_phone.get(m.phone)
+                    seen.append(m if m is not None else (norm, (h.id, h.no, r[2]), True))
+            elif number in shared:
+                by_number[norm].append((h.id, h.no, r[2]))
+            if phone_raw and phone:
+                held = by_phone.get(phone)
                 if held is None:
-                    by_phone[m.phone] = h.id
+                    by_phone[phone] = h.id
                 elif held.__class__ is int:
                     if held != h.id:
-                        by_phone[m.phone] = {held, h.id}
+                        by_phone[phone] = {held, h.id}
                 else:
                     held.add(h.id)
-            if m.relation == "01":
-                head_sex[h.id].append(m.sex)
-        else:
-            m.alive = False
+            if cells[1] == "01":
+                head_sex[h.id].append(cells[0])
     if whole:  # in the order the rows came
         for i in sorted(i for xs in multi.values() for i in xs):
             x = seen[i]
             if x.__class__ is Mem:
                 by_number[x.norm].append((x.household_id, households[x.household_id].no, x.name))
+            elif len(x) == 3:  # a member of a household whose members are kept as rows: its normal form as read
+                by_number[x[0]].append(x[1])
             elif x[1] is not None:
                 by_number[_norm(x[0])].append(x[1])
     else:
@@ -760,8 +808,15 @@ def assess_members(facts: Facts) -> tuple[list, list]:
     places in facts.member_table of its members of status 正常 at the time point, in member order) for every household
     read that has any, and that table of distinct rules.MemberFacts. assess's own read (_member_situations) takes
     A17 as bool of its JSON value: _Packed gives each combination of cells that MemberFacts."""
-    return [(hid, tuple([m.fx for m in h.members])) for hid, h in facts.households.items() if h.members], \
-        facts.member_table
+    out = []
+    for hid, h in facts.households.items():
+        if h.light is not None:  # members kept as rows: the place is the packed cells' last
+            fx = tuple([x[1][-1] for x in h.light[1] if x[1][18]])
+        else:
+            fx = tuple([m.fx for m in h.members])
+        if fx:
+            out.append((hid, fx))
+    return out, facts.member_table
 
 
 PACKED_CODES = ("sex", "relation", "ethnicity", "education", "school", "health", "disability_grade", "labor",

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from desktop.models import Household, Member
 from desktop.services import assess, demo, income, national_rules
+from desktop.services.codes import codes
 from desktop.services.idnumber import age_on, make_id, normalize_id
 
 from ..conftest import TODAY, YEAR
@@ -398,3 +399,97 @@ def test_income_codes_of_households_whose_income_assess_defers(b, monkeypatch):
     assert "工资性收入 99.99 元" in by["D5", "INCOME_IMPLAUSIBLE"]
     assert "7,100.00 元（精确值 7,099.9950 元）低于" in by["L2", "1_02_006"]
     assert by["L4", "3_11_010"] == "家庭人均纯收入 4,000.00 元低于 4,000 元"
+
+
+def test_members_kept_as_rows_find_what_member_objects_find(b, monkeypatch):
+    """The plain households' members (not 脱贫户, not monitored: national_rules._LAZY_POPS) are kept as the rows read
+    and made into member objects only when a code or rule asks for them; services.checks._quiet reads the rows to
+    tell whether our member codes can find anything there. On the messy rows, 300 demo households and plain
+    households each made to trip one of our member codes (or none), a cold check finds exactly — every finding, its
+    message, its order — what it finds when every household's members are made while reading, and assess gets the
+    same member facts."""
+    from desktop.services import checks, dataversion
+
+    messy_register(b)
+    demo.generate(b.s, 300, seed=5, year=YEAR, as_of=TODAY)
+    born = date(1980, 1, 2)
+    x_id = next(n for n in (make_id(AREA, born, k, "1") for k in range(700, 800)) if n[-1] == "X")
+    twice = make_id(AREA, date(1981, 3, 4), 801, "2")
+    cases = {  # household number → its members past the head (name, ID number, relation, sex, cells)
+        "Q00": [("配偶", make_id(AREA, born, 11, "2"), "02", "2", {})],  # nothing to find
+        "Q01": [("未参保", make_id(AREA, born, 12, "2"), "02", "2", {"a17_medical": None})],
+        "Q02": [("否参保", make_id(AREA, born, 13, "2"), "02", "2", {"a17_medical": False})],
+        "Q03": [("务工13月", make_id(AREA, born, 14, "2"), "02", "2", {"work_months": 13})],
+        "Q04": [("务工12月", make_id(AREA, born, 15, "2"), "02", "2", {"work_months": 12})],  # nothing
+        "Q05": [("失学", make_id(AREA, date(YEAR - 10, 1, 1), 16, "1"), "03", "1", {})],
+        "Q06": [("残疾儿童", make_id(AREA, date(YEAR - 10, 1, 1), 17, "1"), "03", "1",
+                 {"health": codes("health").code_of("残疾")})],  # nothing: the disabled are not out of school
+        "Q07": [("在校", make_id(AREA, date(YEAR - 10, 1, 1), 18, "1"), "03", "1", {"school": "03"})],
+        "Q08": [("性别不符", make_id(AREA, born, 19, "2"), "02", "1", {})],
+        "Q09": [("第二户主", make_id(AREA, born, 20, "2"), "01", "2", {})],
+        "Q10": [("同性配偶", make_id(AREA, born, 21, "1"), "02", "1", {})],
+        "Q11": [("未来出生", id_with("20300101", 22, "2"), "02", "2", {})],
+        "Q12": [("校验错", bad_checksum(make_id(AREA, born, 23, "2")), "02", "2", {})],
+        "Q13": [("末位X", x_id, "03", "1", {})],  # nothing: an X is indexed, held once
+        "Q14": [("同号一", twice, "02", "2", {})],
+        "Q15": [("同号二", twice, "02", "2", {})],
+        "Q16": [("去世", bad_checksum(make_id(AREA, born, 24, "2")), "02", "2",
+                 {"status": "dead", "status_date": date(YEAR, 3, 1), "a17_medical": None})],  # nothing
+        "Q17": [("空性别", make_id(AREA, born, 25, "2"), "02", None, {})],  # nothing
+    }
+    made = {}
+    # the cells a careful collector fills (builders.person), so that the national member rules leave them alone
+    careful = {"ethnicity": "01", "health": "01", "a18_serious_illness": True, "a19_pension": True, "education": "03",
+               "school": "26"}  # 非在校生
+
+    def plain_household(no: str) -> int:  # the register's couple died years ago: the members below are the living
+        hid = b.household(no=no)
+        for row in b.s.scalars(select(Member).where(Member.household_id == hid)):
+            row.status, row.status_date = "dead", date(2020, 1, 1)
+        b.s.flush()
+        return hid
+
+    for k, (no, members) in enumerate(cases.items()):
+        hid = made[no] = plain_household(no)
+        b.raw_member(hid, f"户主{k}", make_id(AREA, date(1970, 1, 1), 100 + k, "1"), "01", "1", **careful)
+        for name, number, relation, sex, cells in members:
+            b.raw_member(hid, name, number, relation, sex, **{**careful, **cells})
+    nohead = made["Q18"] = plain_household("Q18")
+    b.raw_member(nohead, "非户主", make_id(AREA, born, 26, "1"), "03", "1", **careful)
+    b.s.commit()
+
+    read = []
+    load = national_rules.load_facts
+
+    def keep(*args, **kw):
+        read.append(load(*args, **kw))
+        return read[-1]
+
+    def findings():
+        dataversion.clear()
+        read.clear()
+        return [f.to_json() for f in checks.run_checks(b.s, YEAR, TODAY)]
+
+    monkeypatch.setattr(national_rules, "load_facts", keep)
+    fast = findings()
+    facts = read[-1]
+    name = {b.no(hid): no for no, hid in made.items()}  # the register's household number → the case
+    rows = {name.get(h.no, h.no) for h in facts.households.values() if h.light is not None}
+    members_rows = national_rules.assess_members(facts)
+    with monkeypatch.context() as m:  # every household's members made while reading
+        m.setattr(national_rules, "_LAZY_POPS", frozenset({"none"}))
+        plain = findings()
+        assert all(h.light is None for h in read[-1].households.values())
+        members_plain = national_rules.assess_members(read[-1])
+    assert fast == plain
+    assert members_rows == members_plain
+    # the households where nothing of ours is found stay rows (unless a national rule asked for their members)
+    assert {"Q00", "Q04", "Q06", "Q07", "Q13", "Q16", "Q17"} <= rows
+    assert len(rows) > 150  # most of the demo's plain households too
+    ours = {(name.get(f["household_no"]), f["code"]) for f in fast if f["rule"] is None}
+    for no, code in (("Q01", "MEDICAL_INSURANCE_MISSING"), ("Q02", "MEDICAL_INSURANCE_MISSING"),
+                     ("Q03", "WORK_MONTHS_INVALID"), ("Q05", "SCHOOL_AGE_OUT"), ("Q08", "SEX_MISMATCH"),
+                     ("Q09", "HEAD_MULTIPLE"), ("Q10", "HEAD_SPOUSE_SAME_SEX"), ("Q11", "ID_BIRTHDATE"),
+                     ("Q12", "ID_CHECKSUM"), ("Q14", "ID_DUPLICATE"), ("Q15", "ID_DUPLICATE"), ("Q18", "HEAD_MISSING")):
+        assert (no, code) in ours, (no, code)
+    assert not {no for no, _ in ours} & {"Q00", "Q04", "Q06", "Q07", "Q13", "Q16", "Q17"}
