@@ -480,3 +480,17 @@ def test_a_household_a26_that_names_nobody_is_a_note_and_stays_unknown(ctx, tmp_
     [note] = [n for n in pv.notes if "户 370305001001000001" in n]
     assert note.startswith("1 户名单写明有家庭成员未参加基本医疗保险，但从成员的两项医保标志判断不出是谁")
     assert f"户 370305001001000001（{len(wang_rows)} 人未知）" in note
+
+
+def test_many_new_villages_are_counted_as_villages_in_the_summary(tmp_path):
+    """The summary lists the first villages and groups made and counts the rest as 个, not 户 (a second helper
+    named like the first once took its place for the whole module)."""
+    from desktop.services.exchange.importer import ImportResult
+    villages = [f"新村{k}村" for k in range(73)]
+    result = ImportResult(path=tmp_path / "x.xlsx", year=YEAR, households_new=20000, households_updated=0,
+                          members_new=60000, members_updated=0, measures_new=0, measures_updated=0,
+                          income_records=0, villages_created=villages, groups_created=["新村0村 一组"],
+                          changed_fields=0, backup=None)
+    text = result.summary()
+    assert "新建行政村 73 个：" + "、".join(villages[:12]) + " 等 73 个" in text
+    assert "户" not in text.split("新建行政村")[1]

@@ -480,13 +480,13 @@ def _a17_from_a26(data: Data) -> None:
             data.noted.add(no)
     if unsettled:
         data.derived.append(f"{len(unsettled)} 户名单写明有家庭成员未参加基本医疗保险，但从成员的两项医保标志判断不出"
-                            f"是谁，这些成员的 A17 记为未知，请在家庭成员中核实：{_some(unsettled)}")
+                            f"是谁，这些成员的 A17 记为未知，请在家庭成员中核实：{_some_households(unsettled)}")
     if contradicted:
         data.derived.append(f"{len(contradicted)} 户名单写明没有家庭成员未参加基本医疗保险，但有成员两项医保都为“否”，"
-                            f"以成员为准，请核实：{_some(contradicted)}")
+                            f"以成员为准，请核实：{_some_households(contradicted)}")
 
 
-def _some(names: list[str], shown: int = 10) -> str:
+def _some_households(names: list[str], shown: int = 10) -> str:
     return "、".join(names[:shown]) + (f" 等 {len(names)} 户" if len(names) > shown else "")
 
 
