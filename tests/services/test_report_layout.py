@@ -15,6 +15,7 @@ import shutil
 from datetime import date
 from decimal import Decimal as D
 from functools import partial
+from pathlib import Path
 
 import pytest
 from reportlab.platypus import Flowable
@@ -122,14 +123,20 @@ def _extreme_file(township_template, tmp_path_factory):
     that most tests here only read); None on PostgreSQL, where each test builds them."""
     if township_template is None:
         return None
-    path = tmp_path_factory.mktemp("extreme") / "extreme.sqlite3"
-    copy_template(township_template[0], path)
+    return _built_once(township_template[0], "extreme", tmp_path_factory,
+                       lambda database: _build_extreme(database, township_template[1]))[0]
+
+
+def _built_once(template: Path, name: str, tmp_path_factory, build):
+    """A copy of a template database with `build(database)` done on it, for a module's tests to copy: (file,
+    what build returned)."""
+    path = tmp_path_factory.mktemp(name) / f"{name}.sqlite3"
+    copy_template(template, path)
     database = init_db(sqlite_url(path), key=TEST_KEY)
     try:
-        _build_extreme(database, township_template[1])
+        return path, build(database)
     finally:
         database.dispose()  # checkpoints the WAL: the main file is the whole database
-    return path
 
 
 @pytest.fixture
@@ -261,14 +268,8 @@ def _cases_file(township_template, admin_template, tmp_path_factory):
     log-in (four tests read them): (file, their ids). None on PostgreSQL, where each test builds them."""
     if admin_template is None:
         return None
-    path = tmp_path_factory.mktemp("cases") / "cases.sqlite3"
-    copy_template(admin_template[0], path)
-    database = init_db(sqlite_url(path), key=TEST_KEY)
-    try:
-        ids = _build_cases(database, copy.deepcopy(township_template[1]), admin_template[1])
-    finally:
-        database.dispose()  # checkpoints the WAL: the main file is the whole database
-    return path, ids
+    return _built_once(admin_template[0], "cases", tmp_path_factory,
+                       lambda database: _build_cases(database, copy.deepcopy(township_template[1]), admin_template[1]))
 
 
 @pytest.fixture
