@@ -41,13 +41,10 @@ def at_publicity(db_path: Path) -> tuple[int, int]:
     from sqlalchemy import select
 
     from desktop.models import Household
-    from desktop.services import assess, auth, workflow
-    from desktop.services.db import init_db, sqlite_url
-    db = init_db(sqlite_url(db_path))
+    from desktop.services import assess, opening, workflow
+    opened = opening.log_in(db_path, ADMIN, PASSWORD)  # the demo database is encrypted: the password opens it
+    db, admin = opened.db, opened.user
     identified = removed = 0
-    with db.session() as s:
-        admin = auth.authenticate(s, ADMIN, PASSWORD)
-        s.commit()
     with db.session(admin) as s:
         rows = s.execute(select(Household.id, Household.village_id, Household.monitoring_status)
                          .order_by(Household.household_no)).all()

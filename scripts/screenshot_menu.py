@@ -36,17 +36,14 @@ def main() -> int:
     from PySide6.QtCore import QPoint, QTimer
 
     from desktop import app as desktop_app
-    from desktop.services import auth, settings
+    from desktop.services import opening, settings
     from desktop.services.context import AppContext
-    from desktop.services.db import init_db, sqlite_url
 
     path = folder / "demo.sqlite3"
     subprocess.run([sys.executable, "-m", "desktop", "demo", "--db", str(path), "--households", str(args.households),
                     "--seed", "7", "--year", str(YEAR), "--as-of", AS_OF.isoformat()], cwd=ROOT, check=True)
-    db = init_db(sqlite_url(path))
-    with db.session() as s:
-        user = auth.authenticate(s, "admin", "admin123")
-        s.commit()
+    opened = opening.log_in(path, "admin", "admin123")  # the demo database is encrypted: the password opens it
+    db, user = opened.db, opened.user
     with db.session(user) as s:
         year = settings.current_year(s)
     ctx = AppContext(db=db, user=user, year=year, today=lambda: AS_OF)
