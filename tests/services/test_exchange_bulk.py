@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 
-from desktop.models import Base
+from desktop.models import Base, Household, Member
 from desktop.services import audit, demo, exchange, keys, register
 from desktop.services.db import init_db, sqlite_url
 from desktop.services.exchange import writer
@@ -279,6 +279,64 @@ def test_the_unchanged_file_again_changes_nothing_on_either_path(register_db, tm
     (ra, (ta, aa)), (rb, (tb, ab)) = _both(register_db, tmp_path, exported, monkeypatch)
     assert _counts(ra) == _counts(rb) and ra.changed_fields == 0 and ra.households_updated == 61
     assert ta == tb and aa == ab
+
+
+def test_the_national_export_back_into_its_own_register_changes_nothing_on_either_path(register_db, tmp_path,
+                                                                                     monkeypatch):
+    """The national list is coarser than the register in two places, and neither is a change when the list comes
+    back: 风险是否已消除=否 says only that the risk is not removed (监测中), which a case in 消除中 or 绿色通道 is;
+    and the export fills the two 医保 flags with what A17 implies (A17 否: both 否), which the register keeps as A17
+    with the flags unknown."""
+    def shape(s):
+        rows = s.scalars(select(Household).where(Household.a3_category.is_not(None))
+                         .order_by(Household.id)).all()
+        assert len(rows) >= 2, [(h.monitoring_status, h.a3_category) for h in rows]
+        rows[0].monitoring_status, rows[1].monitoring_status = "removing", "green"
+        m = s.scalars(select(Member).where(Member.a17_medical.is_(False)).order_by(Member.id)).first()
+        if m is None:
+            m = s.scalars(select(Member).order_by(Member.id)).first()
+            m.a17_medical = False
+        m.a17_resident_medical = m.a17_employee_medical = None
+        s.commit()
+    register_db.run(shape)
+    exported = tmp_path / "national.xlsx"
+    register_db.read(exchange.export_national, exported, YEAR)
+    before = _contents(_copy(register_db.db, tmp_path, "before"))
+    (ra, (ta, aa)), (rb, (tb, ab)) = _both(register_db, tmp_path, exported, monkeypatch)
+    assert _counts(ra) == _counts(rb) and ra.households_updated == 61 and ra.changed_fields == 0
+    for t in TABLES:
+        assert ta[t] == tb[t] == before[0][t], t
+    assert aa == ab
+
+
+@pytest.mark.parametrize("stored, value, kept", [
+    ("removing", "monitoring", True), ("green", "monitoring", True), ("monitoring", "monitoring", True),
+    ("removing", "removed", False), ("none", "monitoring", False), (None, "monitoring", False),
+    ("removed", "monitoring", False), ("identifying", "monitoring", False)])
+def test_risk_not_removed_keeps_only_a_state_of_an_unremoved_case(stored, value, kept):
+    assert writer.keeps_status(stored, value) is kept
+
+
+@pytest.mark.parametrize("stored, changes, left", [
+    # A17 否 with both flags unknown: the list's 否/否 restates it
+    ((False, None, None), {"a17_resident_medical": False, "a17_employee_medical": False}, {}),
+    # A17 是, 城乡居民 否, 职工 unknown: 职工 是 is what 是 means
+    ((True, False, None), {"a17_employee_medical": True}, {}),
+    # the file also says A17 是 and 城乡居民 是: 职工 否 is a fact, not an echo of A17
+    ((False, None, None), {"a17_medical": True, "a17_resident_medical": True, "a17_employee_medical": False},
+     {"a17_medical": True, "a17_resident_medical": True, "a17_employee_medical": False}),
+    # a flag already stored is compared as it is (a change of it stays a change)
+    ((False, True, None), {"a17_resident_medical": False}, {"a17_resident_medical": False}),
+    # A17 unknown implies nothing
+    ((None, None, None), {"a17_employee_medical": False}, {"a17_employee_medical": False}),
+    # A17 是 and one flag 是: the other is not implied
+    ((True, True, None), {"a17_employee_medical": True}, {"a17_employee_medical": True}),
+])
+def test_a_medical_flag_that_restates_a17_is_not_a_change(stored, changes, left):
+    stored = dict(zip(("a17_medical", *writer.MEDICAL_FLAGS), stored, strict=True))
+    changes = dict(changes)
+    writer.drop_implied_flags(changes, stored.get)
+    assert changes == left
 
 
 def test_the_national_export_re_imported_gives_the_same_on_both_paths(register_db, tmp_path, monkeypatch):

@@ -24,11 +24,13 @@ from ..audit import SKIP, _text
 from ..idnumber import normalize_id
 from .layout import INCOME_ITEMS
 from .plan import StoredMeasures
+from .writer import MEDICAL_FLAGS, drop_implied_flags, keeps_status
 
 if TYPE_CHECKING:
     from .writer import Writer
 
 CHUNK = 5000  # existing households compared and written per round
+MEDICAL_KEYS = frozenset(MEDICAL_FLAGS)
 HEAD = "01"
 
 
@@ -184,6 +186,7 @@ class BulkUpdate:
         touched: list[Rec] = []
         differs = w.differs
         bound = self._bound
+        coarse = w.coarse_status()
         for no in nos:
             hid = existing[no]
             hh = households[hid]
@@ -197,7 +200,8 @@ class BulkUpdate:
                 if raw is not None and raw == (value if bind is None else bound(key, bind, value)):
                     continue  # stored exactly as the file's value would be: unchanged
                 stored = hh.stored(key)
-                if stored != value and differs(stored, value):
+                if stored != value and differs(stored, value) \
+                        and not (key == "monitoring_status" and coarse and keeps_status(stored, value)):
                     new[key] = value
             vid, gid = w.place(v)
             if vid is not None and vid != hh.get("village_id"):
@@ -276,6 +280,8 @@ class BulkUpdate:
                 stored = row.get(key)
                 if stored != value and differs(stored, value):
                     new[key] = value
+            if new.keys() & MEDICAL_KEYS:
+                drop_implied_flags(new, row.stored)
             status = new["status"] if "status" in new else old["status"]
             if status != old_status:
                 if mv[i_date] is None:

@@ -181,6 +181,32 @@ def _differs(stored, value) -> bool:
     return stored != value
 
 
+MEDICAL_FLAGS = ("a17_resident_medical", "a17_employee_medical")
+
+
+def keeps_status(stored, value) -> bool:
+    """风险是否已消除=否 (the national list's only word on the state, → 监测中) is not a change of a stored 消除中 or
+    绿色通道: both are steps of a case whose risk is not removed, which the register follows and the list cannot say."""
+    return value == "monitoring" and stored in rules.UNREMOVED
+
+
+def drop_implied_flags(changes: dict, stored: Callable[[str], object]) -> None:
+    """Take out of a member's `changes` a national 医保 flag that only restates what A17 implies (the national export
+    fills an unknown flag so: A17 否 → both 否; rules.medical_flags): the register keeps such a flag unknown, so its
+    own list coming back changes nothing. Only where the file leaves A17 as stored (a member whose A17 changes
+    keeps the flags the file states); judged with the other flag as it will be."""
+    if "a17_medical" in changes:
+        return
+    for i, key in enumerate(MEDICAL_FLAGS):
+        if key not in changes or stored(key) is not None:
+            continue
+        after = {k: changes.get(k, stored(k)) for k in ("a17_medical", *MEDICAL_FLAGS)}
+        after[key] = None
+        if rules.medical_flags(after["a17_medical"], after[MEDICAL_FLAGS[0]], after[MEDICAL_FLAGS[1]])[i] \
+                == changes[key]:
+            del changes[key]
+
+
 class Writer:
     def __init__(self, session: Session, data: Data, plan: Plan, year: int, as_of: date,
                  progress: Progress | None, cancelled: Callable[[], bool] | None, source_file: str | None = None):
@@ -366,6 +392,11 @@ class Writer:
 
     bulk = True  # existing households compared and written in bulk (update.py); False: the ORM reference path
 
+    def coarse_status(self) -> bool:
+        """The file's 监测状态 comes from 风险是否已消除 (a national list), not from a 监测状态 column."""
+        hh_sheet = self.data.sheets["household"]
+        return hh_sheet.has("risk_removed") and not hh_sheet.has("monitoring_status")
+
     def update_fields(self) -> tuple[list, list, ParsedSheet | None]:
         """The household and member columns the file can change, and its measure sheet (if any)."""
         hh_sheet = self.data.sheets["household"]
@@ -373,7 +404,7 @@ class Writer:
                     if hh_sheet.has(c.key) and c.key not in ("household_no", "province", "city", "county", "township",
                                                             "village", "group") and not c.computed
                     and not c.virtual and c.key not in INCOME_ITEMS and c.key != "signatures_collected"]
-        if hh_sheet.has("risk_removed") and not hh_sheet.has("monitoring_status"):
+        if self.coarse_status():
             h_fields.append(self.H.column("monitoring_status"))  # derived from 风险是否已消除
         mem_sheet = self.data.sheets["member"]
         m_fields = [c for c in self.M.columns if mem_sheet.has(c.key) and c.key not in ("household_no", "id_number")
@@ -408,6 +439,7 @@ class Writer:
         s = self.s
         nos = list(existing)
         h_fields, m_fields, ms_sheet = self.update_fields()
+        coarse = self.coarse_status()
         for start in range(0, len(nos), UPDATE_CHUNK):
             chunk = nos[start:start + UPDATE_CHUNK]
             ids = [existing[no] for no in chunk]
@@ -425,7 +457,9 @@ class Writer:
                 _row, v = self.data.households[no]
                 for c in h_fields:
                     value = v[c.index]
-                    if value is not None and _differs(getattr(hh, c.key), value):
+                    if value is not None and _differs(getattr(hh, c.key), value) \
+                            and not (c.key == "monitoring_status" and coarse and keeps_status(hh.monitoring_status,
+                                                                                              value)):
                         setattr(hh, c.key, value)
                 vid, gid = self.place(v)
                 if vid is not None and vid != hh.village_id:
@@ -466,10 +500,14 @@ class Writer:
                 continue
             self.members_updated += 1
             old_status = row.status
+            changes = {}
             for c in fields:
                 value = mv[c.index]
                 if value is not None and _differs(getattr(row, c.key), value):
-                    setattr(row, c.key, value)
+                    changes[c.key] = value
+            drop_implied_flags(changes, lambda key, row=row: getattr(row, key))
+            for key, value in changes.items():
+                setattr(row, key, value)
             if row.status != old_status:
                 if mv[M.index("status_date")] is None:
                     row.status_date = self.as_of
