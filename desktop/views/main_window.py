@@ -276,7 +276,10 @@ class MainWindow(QMainWindow):
             if (page := self._show(WarningsPage)) is not None and key != "villages":
                 page.set_kind(key)
         elif key == "quality":
-            self._show(QualityPage)
+            # The tile counts what a check of today's data finds: the page checks (recording the findings in the
+            # ledger) so that the list behind the figure is that list, even before anybody pressed 检查 there.
+            if (page := self._show(QualityPage)) is not None:
+                page.run_checks()
 
     def open_quality(self, rule_key: str | None, village_id: int | None) -> None:
         """数据质量 with the findings still 待整改 of one rule in one village (from 预警中心)."""

@@ -137,6 +137,27 @@ def test_from_log_in_two_clicks_reach_who_to_visit_and_why(qtbot, db, ctx, town)
     assert "因残" in first.data() and "7,100" in first.data()
 
 
+def test_the_quality_tile_opens_the_list_of_the_findings_it_counts(qtbot, ctx, town):
+    """首页 counts the findings of a check of today's data; its tile opens 数据质量 with those findings, also when
+    nobody has pressed 检查 there yet (an empty ledger said 尚未检查 under a figure of 5)."""
+    from desktop import app as desktop_app
+    from desktop.views.operations import operations
+
+    window = desktop_app.create_main_window(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    home = window.pages["home"]
+    qtbot.waitUntil(lambda: home.data is not None, timeout=20000)
+    counted = home.data.quality_findings
+    assert counted > 0
+    qtbot.mouseClick(home.tiles["quality"], Qt.MouseButton.LeftButton)
+    assert window.current_key() == "quality"
+    page = window.pages["quality"]
+    qtbot.waitUntil(lambda: len(page.entries) == counted, timeout=20000)
+    assert operations().wait()
+    assert "尚未检查" not in page.summary.text() and page.model.rowCount() == counted
+
+
 def test_a_list_rows_menu_reaches_everything_about_the_household(qtbot, ctx, town, tmp_path):
     """One place per household: from any list row, its editor, income, cases, documents and history."""
     from desktop import app as desktop_app
