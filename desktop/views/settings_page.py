@@ -167,8 +167,6 @@ class SettingsPage(QWidget):
         self.read_only_note.setStyleSheet("color: #555;")
         self.read_only_note.setVisible(not self.may_edit)
         layout.addWidget(self.read_only_note)
-        layout.addWidget(self.error)
-        layout.addLayout(buttons)
         page = QWidget()  # scrolls on a small screen (1366×768) rather than making the window taller
         column = QVBoxLayout(page)
         column.addWidget(body)
@@ -177,9 +175,20 @@ class SettingsPage(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(page)
+        # 保存 and the message about it stay in view below the scrolling form, as in a dialog's button row: at
+        # 1366×768 the thresholds run past the bottom of the window.
+        bar = QWidget()
+        bar.setMaximumWidth(body.maximumWidth() + 2 * column.contentsMargins().left())
+        bar_layout = QVBoxLayout(bar)
+        bar_layout.setContentsMargins(column.contentsMargins().left(), 4, column.contentsMargins().right(),
+                                      column.contentsMargins().bottom())
+        bar_layout.addWidget(self.error)
+        bar_layout.addLayout(buttons)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.setSpacing(0)
+        outer.addWidget(scroll, 1)
+        outer.addWidget(bar)
 
         self.year_combo.currentIndexChanged.connect(self._year_picked)
         self.add_year_button.clicked.connect(self._ask_year)

@@ -77,6 +77,25 @@ def test_settings_page_saves_a_new_monitoring_line_and_it_is_audited(qtbot, ctx)
     assert "已保存" in page.notice.text()
 
 
+def test_settings_page_keeps_save_and_its_message_in_view_on_a_small_screen(qtbot, ctx):
+    """At 1366×768 the form runs past the window's bottom: it scrolls, while 保存, 撤销修改 and the error stay in
+    view below it (scrolled to the top, nothing of them is clipped)."""
+    from PySide6.QtWidgets import QScrollArea
+    page = _page(qtbot, SettingsPage, ctx)
+    page.resize(1196, 640)  # the page's share of a 1366×728 window beside the navigation list
+    page.show()
+    qtbot.waitExposed(page)
+    scroll = page.findChild(QScrollArea)
+    assert scroll.verticalScrollBar().maximum() > 0  # the form does not fit: it scrolls
+    page.line.selectAll()
+    qtbot.keyClicks(page.line, "-5")
+    page.save()
+    for widget in (page.save_button, page.revert_button, page.error):
+        assert not scroll.isAncestorOf(widget)
+        assert widget.visibleRegion().boundingRect().size() == widget.size(), widget
+    assert "监测线必须大于 0" in page.error.text()
+
+
 def test_settings_page_shows_invalid_amounts_inline_and_saves_nothing(qtbot, ctx):
     page = _page(qtbot, SettingsPage, ctx)
     page.line.selectAll()
