@@ -34,7 +34,7 @@ from ..services import exchange
 from ..services.context import AppContext
 from .errors import error_text, show_error, show_info
 from .file_dialogs import documents_dir
-from .models.findings_table import COL_MESSAGE, FindingsTableModel
+from .models.findings_table import COL_CODE, COL_ID_NUMBER, COL_MESSAGE, COL_NO, COL_TITLE, FindingsTableModel
 from .operations import Operation, Task, operations
 
 _ROOT = QModelIndex()  # the invisible root: a flat table's rows have no parent
@@ -338,7 +338,8 @@ class ResultPage(QWizardPage):
         self.findings_label.setWordWrap(True)
         self.model = FindingsTableModel(self)
         self.table = _table(self.model)
-        for col, width in enumerate((240, 160, 140, 160)):
+        # 规则编号 (5_12_007_200 at most), the problem's title (the widest), 户编号, 成员证件号码; 说明 takes the rest
+        for col, width in ((COL_CODE, 110), (COL_TITLE, 320), (COL_NO, 150), (COL_ID_NUMBER, 170)):
             self.table.setColumnWidth(col, width)
         self.table.horizontalHeader().setSectionResizeMode(COL_MESSAGE, QHeaderView.ResizeMode.Stretch)
         layout = QVBoxLayout(self)
