@@ -116,12 +116,14 @@ def _run_checks(session: Session, year: int, as_of: date, household_ids: list[in
     thresholds = ys.thresholds
     stage(0)
     # one pass over the households and members for our codes, the national rules and assess: load_facts reads them,
-    # and assess, when it is not cached, takes its members' facts from them instead of reading every member again
+    # and assess, when it is not cached, takes its households and its members' facts from them instead of reading
+    # them again
     facts = national_rules.load_facts(session, year, as_of, None, household_ids, point, ys.monitoring_line,
                                       thresholds, open_only=whole_register)
     stage(1)
     assessments = {a.household_id: a for a in assess_mod.assess(
-        session, year, as_of, household_ids=household_ids, members=lambda: national_rules.assess_members(facts))}
+        session, year, as_of, household_ids=household_ids, members=lambda: national_rules.assess_members(facts),
+        households=lambda: national_rules.assess_households(facts))}
     national_rules.attach_assessments(facts, assessments)
     hh = {hid: h for hid, h in facts.households.items() if not (whole_register and h.closed)}
     stage(2)
