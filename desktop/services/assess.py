@@ -430,7 +430,8 @@ def households_with_developmental(session: Session, as_of: date) -> set[int]:
 
 def assess(session: Session, year: int, as_of: date, household_nos: list[str] | None = None,
            household_ids: list[int] | None = None, *,
-           members: Callable[[], tuple[list, list[MemberFacts]]] | None = None) -> list[Assessment]:
+           members: Callable[[], tuple[list, list[MemberFacts]]] | None = None,
+           households: Callable[[], list | None] | None = None) -> list[Assessment]:
     """Every household (or those named) for the year as of a date. The whole register's assessment is kept
     per (year, as-of, the user's villages, data version): asked again before anything is written, by this
     or any other window or process, it is not computed again (services.dataversion).
@@ -438,12 +439,15 @@ def assess(session: Session, year: int, as_of: date, household_nos: list[str] | 
     members: for a check, which has read every member of these households already (national_rules.assess_members),
     asked only when assess is computed: (household id, places in a table) for every household with members of
     status 正常 at the year's status time point, in any order, and that table of their distinct MemberFacts (A17 read
-    as this module reads it: bool of the cell's JSON value). The answers are those of assess's own read."""
+    as this module reads it: bool of the cell's JSON value). The answers are those of assess's own read.
+    households: likewise (national_rules.assess_households), asked only when assess is computed: the households to
+    assess as (id, 户编号, village, the cells of _PROFILE as SQLite's driver gives them) in 户编号 order, or None
+    (assess reads them itself)."""
     if household_nos is None and household_ids is None:
         key = (year, as_of, access.scope(session))
         return list(dataversion.cached(session, "assess", key,
-                                       lambda: _assess(session, year, as_of, None, None, members)))
-    return _assess(session, year, as_of, household_nos, household_ids, members)
+                                       lambda: _assess(session, year, as_of, None, None, members, households)))
+    return _assess(session, year, as_of, household_nos, household_ids, members, households)
 
 
 # what a household's assessment reads of it besides its id, number and village; many households share the same
@@ -486,7 +490,8 @@ def _household_rows(session: Session, household_nos: list[str] | None, household
 
 
 def _assess(session: Session, year: int, as_of: date, household_nos: list[str] | None,
-            household_ids: list[int] | None, members: Callable | None = None) -> list[Assessment]:
+            household_ids: list[int] | None, members: Callable | None = None,
+            households: Callable | None = None) -> list[Assessment]:
     """The fast path: the same answers as _assess_plain (tests/services/test_assess_fast.py), household for household.
 
     Three set-based queries read as the driver's plain tuples (no ORM rows, no per-value type conversion): the
@@ -497,19 +502,24 @@ def _assess(session: Session, year: int, as_of: date, household_nos: list[str] |
     the colour of a date, a date's text, a risk list's text — is worked out once per distinct value; the money
     once per household in integers (income.compute_fen). Households named (by number or id) are assessed whatever
     their state; the whole register (or a clerk's villages) means the households not closed (户注销). members: see
-    assess (instead of _member_situations' read)."""
+    assess (instead of _member_situations' read); households: see assess (instead of _household_tuples' read)."""
     whole_register = household_nos is None and household_ids is None
     household_ids = access.within(session, household_ids)
     ys = year_settings(session, year)
     with gcpause.paused():  # hundreds of thousands of new objects, none in a cycle: the collector would only walk them
-        rows, ids = _household_tuples(session, household_nos, household_ids, whole_register)
+        given = households() if households is not None and household_nos is None else None
+        if given is None:
+            rows, ids, profiles = *_household_tuples(session, household_nos, household_ids, whole_register), None
+        else:
+            rows, ids, profiles = given, _named(given, None, household_ids), _CellProfiles(as_of)
         if members is None:
             situations = _member_situations(session, ys.status_time_point, ids)
         else:
             situations = _situations_of(*members())
         totals = _standing_fen(session, year, ids)
         developmental = _developmental_ids(session, as_of, ids)
-        return _build(rows, situations, totals, developmental, year, ys.monitoring_line, ys.rural_average, as_of)
+        return _build(rows, situations, totals, developmental, year, ys.monitoring_line, ys.rural_average, as_of,
+                      profiles)
 
 
 def _tuples(session: Session, stmt) -> list[tuple]:
@@ -545,15 +555,26 @@ class _Profiles(dict):
         self.as_of = as_of
 
     def __missing__(self, text: str) -> tuple:
-        status, a3, a4, day, a23, a24, a25, risks, tier = json.loads(text)
+        return self._decoded(text, *json.loads(text))
+
+    def _decoded(self, key, status, a3, a4, day, a23, a24, a25, risks, tier) -> tuple:
         identified_on = date.fromisoformat(day) if day else None
         if isinstance(risks, str):
             risks = json.loads(risks)
         colour = rules.warning_color(status, identified_on, self.as_of)
         guarantees = (tuple(rules.guarantee_problems(a23, a24, a25, False)),
                       tuple(rules.guarantee_problems(a23, a24, a25, True)))  # by the members' A26
-        profile = self[text] = (status, a3, a4, bool(a4), identified_on, guarantees, tuple(risks or ()), tier, colour)
+        profile = self[key] = (status, a3, a4, bool(a4), identified_on, guarantees, tuple(risks or ()), tier, colour)
         return profile
+
+
+class _CellProfiles(_Profiles):
+    """_Profiles keyed by the cells themselves as SQLite's driver gives them (a check's read of the households,
+    national_rules.assess_households): the same values the JSON text of _household_tuples holds (yes/no cells 0/1,
+    the date and the A27 JSON as text), decoded the same way."""
+
+    def __missing__(self, cells: tuple) -> tuple:
+        return self._decoded(cells, *cells)
 
 
 def _in_order(members) -> tuple:
@@ -727,10 +748,11 @@ _FIELDS = tuple(f.name for f in fields(Assessment))
 
 
 def _build(rows: list, situations: dict, totals: dict, developmental: set, year: int, line: Decimal,
-           rural_average: Decimal | None, as_of: date) -> list[Assessment]:
+           rural_average: Decimal | None, as_of: date, profiles: _Profiles | None = None) -> list[Assessment]:
     """_one for every household, with what households share looked up instead of worked out again; the households
-    whose income decides no category as _Deferred (their income and suggestion made when asked for)."""
-    profiles = _Profiles(as_of)
+    whose income decides no category as _Deferred (their income and suggestion made when asked for). profiles:
+    decodes the rows' profiles (_Profiles: a JSON text, the default)."""
+    profiles = _Profiles(as_of) if profiles is None else profiles
     no_record = f"没有 {year} 年收入记录，无法判断"
     nobody = f"{year} 年状态时点无正常状态的家庭成员，无法计算人均收入"
     unremoved = rules.UNREMOVED

@@ -116,12 +116,14 @@ def _run_checks(session: Session, year: int, as_of: date, household_ids: list[in
     thresholds = ys.thresholds
     stage(0)
     # one pass over the households and members for our codes, the national rules and assess: load_facts reads them,
-    # and assess, when it is not cached, takes its members' facts from them instead of reading every member again
+    # and assess, when it is not cached, takes its households and its members' facts from them instead of reading
+    # them again
     facts = national_rules.load_facts(session, year, as_of, None, household_ids, point, ys.monitoring_line,
                                       thresholds, open_only=whole_register)
     stage(1)
     assessments = {a.household_id: a for a in assess_mod.assess(
-        session, year, as_of, household_ids=household_ids, members=lambda: national_rules.assess_members(facts))}
+        session, year, as_of, household_ids=household_ids, members=lambda: national_rules.assess_members(facts),
+        households=lambda: national_rules.assess_households(facts))}
     national_rules.attach_assessments(facts, assessments)
     hh = {hid: h for hid, h in facts.households.items() if not (whole_register and h.closed)}
     stage(2)
@@ -280,12 +282,13 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
             _head_findings(household_findings, no, heads, spouses, sex)
     if subset:
         _add_outside_holders(session, hh, by_id_number)
-    mine = {h.no for h in hh.values()}
+    # the holders of a whole run are all checked households' members; a subset's may be outside (_add_outside_holders)
+    mine = {h.no for h in hh.values()} if subset else None
     for number, holders in by_id_number.held_more_than_once():
         holders = sorted(holders, key=lambda h: h[0])  # by 户编号: the same text whatever order rows came in
         where = "、".join(f"户 {no}“{m.name}”" for no, m in holders)
         for no in dict.fromkeys(no for no, _ in holders):  # one finding per household holding it
-            if no in mine:
+            if mine is None or no in mine:
                 out.append(Finding("ID_DUPLICATE", no, number, f"身份证号 {number} 同时登记在 {where}"))
     out += household_findings
     return out
@@ -453,14 +456,14 @@ def _household_findings(hh: dict, assessments: dict, year: int, thresholds: dict
 
 
 def _measure_findings(session: Session, hh: dict, as_of: date) -> list[Finding]:
+    """The households' measures as national_rules.load_facts read them (h.measures: every measure of the household,
+    each with whether it is active as of the date, assess.active_measure_filter), not read again here."""
     out = []
-    any_measure = set(session.scalars(select(Measure.household_id).distinct()))
-    active = set(session.scalars(select(Measure.household_id).where(*assess_mod.active_measure_filter(as_of))))
-    for hid, h in hh.items():
+    for h in hh.values():
         if h.status not in rules.UNREMOVED:
             continue
         no = h.no
-        if hid not in any_measure and h.identified_on is not None:
+        if not h.measures and h.identified_on is not None:
             if as_of >= add_months(h.identified_on, 1):
                 out.append(Finding("NO_MEASURE_AFTER_MONTH", no, None,
                                    f"{h.identified_on} 识别，已满一个月仍未落实帮扶措施"))
@@ -468,7 +471,7 @@ def _measure_findings(session: Session, hh: dict, as_of: date) -> list[Finding]:
                 out.append(Finding("PLAN_OVERDUE", no, None,
                                    f"{h.identified_on} 识别，帮扶计划应在 "
                                    f"{h.identified_on + timedelta(days=PLAN_DAYS)} 前制定，至今没有帮扶措施"))
-        elif hid not in active:
+        elif not any(x.active for x in h.measures):
             out.append(Finding("MEASURE_MISSING", no, None, f"截至 {as_of} 没有正在实施的帮扶措施"))
     q = (select(Measure.household_id, Measure.item, Member.name, Member.id_number)
          .join(Member, Member.id == Measure.member_id)

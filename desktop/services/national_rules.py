@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cached_property, lru_cache
+from operator import itemgetter
 
 from sqlalchemy import String, Text, and_, case, cast, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
@@ -494,6 +495,9 @@ class Facts:
     id_irregular: frozenset = frozenset()
     # the distinct rules.MemberFacts of the members read (what assess reads of a member); a member's `fx` is its place
     member_table: list = dataclasses.field(default_factory=list)
+    # what assess reads of each household read (SQLite only, else None): (id, 户编号, village, profile) with the
+    # profile's cells as the driver gave them (assess_households)
+    profiles: list | None = None
 
     @cached_property
     def low_income(self) -> Decimal | None:
@@ -525,7 +529,8 @@ def _household_select(household_ids: list[int] | None, open_only: bool):
                H.a24_school_dropout, H.a25_water_unsafe, type_coerce(H.a27_risk_types, String),
                H.a27_other_note, type_coerce(H.a27a_disaster_types, String), H.identified_on, H.a53_removal_way,
                H.a54_removed_on, H.whole_no_labor_guarantee, H.phone, H.a55_contact_person, H.contact_phone,
-               or_(*[getattr(H, f).is_not(None) for f in AFTER_KEYS]), H.a3_category, H.closed_on.is_not(None))
+               or_(*[getattr(H, f).is_not(None) for f in AFTER_KEYS]), H.a3_category, H.closed_on.is_not(None),
+               H.village_id, H.dibao_tier)
     if household_ids is not None:
         return q.where(among(H.id, household_ids))
     return q.where(H.closed_on.is_(None)) if open_only else q
@@ -561,10 +566,15 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict | No
     pop_sets: dict[tuple, frozenset] = {}
     risk_sets: dict[str, frozenset] = {}  # A27 JSON text → its codes; A27a JSON text → its tuple (or None)
     disaster_lists: dict[str, tuple | None] = {}
+    # assess's households (assess_households), on SQLite whose driver values are those assess's own read decodes
+    profiles = [] if session.get_bind().dialect.name == "sqlite" else None
     for r in _raw_rows(session, q):  # the driver's values: SQLite's yes/no cells 0/1 and dates text (_bool, _day)
         h = HH()
         (h.id, h.no, h.status, poverty, a23, a24, a25, risks, note, disasters, identified_on, h.way,
-         removed_on, whole, phone, person, cphone, has_after, h.category, closed) = r
+         removed_on, whole, phone, person, cphone, has_after, h.category, closed, village, tier) = r
+        if profiles is not None:
+            profiles.append((h.id, h.no, village, (h.status, h.category, poverty, identified_on, a23, a24, a25, risks,
+                                                   tier)))
         h.poverty = _BOOL[poverty] if poverty in _BOOL else bool(poverty)
         h.a23 = _BOOL[a23] if a23 in _BOOL else bool(a23)
         h.a24 = _BOOL[a24] if a24 in _BOOL else bool(a24)
@@ -788,7 +798,7 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict | No
     by_phone = {phone: ids for phone, ids in by_phone.items() if ids.__class__ is set}  # only shared ones matter
     shared = {hid for ids in by_phone.values() for hid in ids}
     facts = Facts(year, point, as_of, line, thresholds, households, by_number, by_phone, shared, {}, {}, twice,
-                  frozenset(irregular), unpack.table)
+                  frozenset(irregular), unpack.table, profiles)
     if assessments is not None:
         attach_assessments(facts, assessments)
     return facts
@@ -817,6 +827,15 @@ def assess_members(facts: Facts) -> tuple[list, list]:
         if fx:
             out.append((hid, fx))
     return out, facts.member_table
+
+
+def assess_households(facts: Facts) -> list | None:
+    """What assess reads of the households, from the households read here (assess.assess's `households`): (id,
+    户编号, village, profile) in 户编号 order, the profile the cells of assess._PROFILE as SQLite's driver gave them
+    (assess._Profiles decodes the same cells from its own read's JSON text); None on another database."""
+    if facts.profiles is None:
+        return None
+    return sorted(facts.profiles, key=itemgetter(1))
 
 
 PACKED_CODES = ("sex", "relation", "ethnicity", "education", "school", "health", "disability_grade", "labor",
@@ -1690,6 +1709,31 @@ CODE_WHO = {
 }
 assert set(CODE_WHO) == set(CODE_RULES)
 
+# For the function rules that every household of a county meets (who A), a test on the household (f: the facts, h)
+# that is false only where the rule finds nothing: evaluate asks the tests of a household's rules in one compiled
+# call (_compile_gates) and calls a rule's function only where its test holds — most households meet none of them.
+# Each is the rule's own first test, written out (test_the_batched_rules_find_what_each_rule_alone_finds compares
+# evaluate with every rule called alone).
+CODE_GATES = {
+    "1_02_007": "(h.mmask & B007 or h.a23 or h.a25)",  # _r_1_02_007: its member loop only under that bit
+    "3_11_010": "((a := h.assessment) is not None and f.low_income is not None and not a.a34_not_below(f.low_income))",
+    "5_15_013": "('07' in h.risks)",
+    "5_15_022": "(h.id in f.shared_phone)",
+}
+assert set(CODE_GATES) <= set(CODE_RULES)
+
+
+def _compile_gates(numbers: list[str]):
+    """One function (f, h) → the positions in `numbers` of the function rules to call for the household, in their
+    order: those without a gate (CODE_GATES) always, the others where their gate holds."""
+    always = tuple(i for i, n in enumerate(numbers) if n not in CODE_GATES)
+    lines = ["def f(f, h):", "    out = ()"]
+    for i, n in enumerate(numbers):
+        lines.append(f"    if {CODE_GATES[n]}: out += ({i},)" if n in CODE_GATES else f"    out += ({i},)")
+    if len(always) == len(numbers):
+        return None  # nothing to skip: every rule is called
+    return _compiled(lines, {"B007": _member_masks()[2]})
+
 
 # ---------------------------------------------------------------- the run
 
@@ -1723,10 +1767,11 @@ def _evaluate(session: Session, facts: Facts, enabled: list[NationalRule]) -> li
             # the should-be-monitored rules read one fact of the household (h.watch), empty for most: asked once
             watch = [r for r, _ in cr if r.number in WATCH_RULES]
             bits = _member_masks()[1]
+            crules = [x for x in cr if x[0].number not in WATCH_RULES]
             pick = combos[h.pops] = (hr, _compile_many(hr) if hr else None, mr, _compile_members(mr) if mr else None,
-                                     [x for x in cr if x[0].number not in WATCH_RULES], watch,
-                                     _or(bits[r.number] for r in mr))
-        hrules, hfn, mrules, mfn, crules, watch, mbits = pick
+                                     crules, watch, _or(bits[r.number] for r in mr),
+                                     _compile_gates([r.number for r, _ in crules]))
+        hrules, hfn, mrules, mfn, crules, watch, mbits, gates = pick
         if hfn is not None:
             for i in hfn(None, h):
                 r = hrules[i]
@@ -1741,7 +1786,7 @@ def _evaluate(session: Session, facts: Facts, enabled: list[NationalRule]) -> li
                 fact = facts_.get(r.number)
                 if fact:
                     hits.append(Hit(r.number, h.id, None, f"{fact}，未纳入监测"))
-        for r, fn in crules:
+        for r, fn in (crules if gates is None else [crules[i] for i in gates(facts, h)]):
             got = fn(facts, h)
             if not got:
                 continue

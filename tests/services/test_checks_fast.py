@@ -342,6 +342,69 @@ def test_odd_yes_no_cells_read_as_before_by_assess_and_by_the_check(b, monkeypat
     assert {m.id_number for mid, m in read.items() if mid in members and flag[members[mid]] is False} <= missing
 
 
+def test_assess_takes_the_households_a_check_read_as_from_its_own_read(b, monkeypatch):
+    """A cold check hands assess the households it has read (national_rules.assess_households: the cells of
+    assess._PROFILE as SQLite's driver gives them, instead of assess's own read of them as one JSON text). With the
+    yes/no cells (A4, A23–A25) as old imports may have left them, risk types and dates of every kind, a closed
+    household and households named by id, assess answers exactly as from its own read and as the plain path, and the
+    check finds exactly what it finds when assess was cached from its own read."""
+    from sqlalchemy import text
+
+    from desktop.services import checks, dataversion
+
+    s = b.s
+    messy_register(b)
+    demo.generate(s, 120, seed=7, year=YEAR, as_of=TODAY)
+    sqlite = s.get_bind().dialect.name == "sqlite"
+    odd = ["0", "1", 2, "", "否", "x", None, True, False, 1.0] if sqlite else [None, True, False]
+    made = []
+    for k in range(len(odd)):
+        hid = b.household(no=f"P{k:03d}", monitoring_status=("none", "unstable", "removed")[k % 3],
+                          a27_risk_types=[["01"], [], None, ["01", "08"]][k % 4], dibao_tier=(None, "01", "03")[k % 3],
+                          identified_on=(None, date(2024, 2, 29), date(2023, 12, 31))[k % 3])
+        b.income(hid, collected_on=date(2024, 9, 1), A28=str(5000 + 1500 * k))
+        made.append(hid)
+        for j, column in enumerate(("a4_poverty_alleviated", "a23_housing_unsafe", "a24_school_dropout",
+                                    "a25_water_unsafe")):  # each cell a different odd value
+            s.execute(text(f"UPDATE household SET {column} = :v WHERE id = :id"),
+                      {"v": odd[(k + j) % len(odd)], "id": hid})
+    s.commit()
+    ys = assess.year_settings(s, YEAR)
+    for ids in (None, made[::2], made[:1]):
+        facts = national_rules.load_facts(s, YEAR, TODAY, None, ids, ys.status_time_point, ys.monitoring_line,
+                                          ys.thresholds, open_only=ids is None)
+        given = national_rules.assess_households(facts)
+        assert (given is not None) is sqlite
+        via = assess._assess(s, YEAR, TODAY, None, ids, lambda f=facts: national_rules.assess_members(f),
+                             lambda g=given: g)
+        own = assess._assess(s, YEAR, TODAY, None, ids)
+        plain = assess._assess_plain(s, YEAR, TODAY, None, ids)
+        assert assess.dumps_assessments(via) == assess.dumps_assessments(plain) == assess.dumps_assessments(own)
+        assert via == plain == own
+        assert [a.household_no for a in via] == [a.household_no for a in own]
+        assert [(a.poverty_alleviated, a.identified_on, a.risk_types, a.guarantee_problems) for a in via] == \
+            [(a.poverty_alleviated, a.identified_on, a.risk_types, a.guarantee_problems) for a in own]
+        if ids is None:
+            every = {a.household_id: a for a in own}
+    # the comparison covers households whose profile differs in each of those cells, the odd ones among them
+    assert len({(a.poverty_alleviated, a.guarantee_problems, a.risk_types, a.identified_on)
+                for a in every.values()}) >= 6
+    assert len({(every[h].poverty_alleviated, every[h].guarantee_problems) for h in made}) >= (5 if sqlite else 3)
+
+    def findings():
+        return [f.to_json() for f in checks.run_checks(s, YEAR, TODAY)]
+
+    dataversion.clear()
+    assess.assess(s, YEAR, TODAY)  # cached from assess's own read
+    cached = findings()
+    dataversion.clear()
+    with monkeypatch.context() as m:  # a cold check: assess from the check's households, its own read never asked
+        if sqlite:
+            m.setattr(assess, "_household_tuples", lambda *a: pytest.fail("assess read the households again"))
+        cold = findings()
+    assert cold == cached
+
+
 def test_income_codes_of_households_whose_income_assess_defers(b, monkeypatch):
     """A household whose income decides no category is assessed as _Deferred (its IncomeResult made when first asked
     for). The check reads INCOME_NEGATIVE and the small wage (INCOME_IMPLAUSIBLE) off its item totals in fen
