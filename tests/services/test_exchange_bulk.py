@@ -394,22 +394,37 @@ def test_a_first_imports_indexes_built_beside_the_fingerprints_store_what_one_th
     exported = tmp_path / "export.xlsx"
     ctx.read(exchange.export_national if layout == "national" else exchange.export_workbook, exported, YEAR)
     monkeypatch.setattr(writer, "DEFER_FROM", 1)
-    seen = []
-    real = fingerprint.packed_states
+    seen, inside, built_on = [], [False], []
+    real, real_build = fingerprint.packed_states, writer._build_beside
 
     def packed_states(*a):
-        seen.append((threading.current_thread() is threading.main_thread(),
-                     [t.name for t in threading.enumerate() if t.name == "indexes"]))
+        seen.append((threading.current_thread() is threading.main_thread(), inside[0]))
         return real(*a)
 
+    def build_beside(conn, statements, beside):
+        inside[0] = True
+        try:
+            return real_build(conn, statements, beside)
+        finally:
+            inside[0] = False
+
+    class Thread(threading.Thread):
+        def run(self):
+            if self.name == "indexes":  # (not calamine's)
+                built_on.append(threading.current_thread() is threading.main_thread())
+            super().run()
+
     monkeypatch.setattr(fingerprint, "packed_states", packed_states)
+    monkeypatch.setattr(writer, "_build_beside", build_beside)
+    monkeypatch.setattr(writer.threading, "Thread", Thread)
     monkeypatch.setattr(writer, "INDEXES_BESIDE", False)
     ra = _import(plain, exported, True, monkeypatch)
-    assert seen == [(True, [])]  # (store() packed them itself, after the indexes)
+    assert seen == [(True, False)] and not built_on  # (store() packed them itself, after the indexes)
     seen.clear()
     monkeypatch.setattr(writer, "INDEXES_BESIDE", True)
     rb = _import(beside, exported, True, monkeypatch)
-    assert seen == [(True, ["indexes"])]  # packed on this thread while the indexes were being built
+    assert seen == [(True, True)]  # packed on this thread while the indexes were built on their own
+    assert built_on == [False]
     assert ra.households_new == 60
     assert _counts(ra) == _counts(rb)
     assert _contents(plain) == _contents(beside)

@@ -35,7 +35,7 @@ from typing import Callable, Iterator
 from ..errors import ServiceError
 
 CHUNK = 8 << 20
-BESIDE_FROM = 2 * CHUNK  # a deflated part this large is inflated on a thread of its own, a piece or two ahead (_beside)
+BESIDE_FROM = 2 * CHUNK  # a deflated part this large is inflated on a thread of its own, a piece ahead (_beside)
 
 
 @dataclass(frozen=True)
@@ -330,7 +330,7 @@ def _deflated(raw, left: int, info: zipfile.ZipInfo) -> Iterator[bytes]:
 _END = object()
 
 
-def _beside(pieces: Iterator[bytes], ahead: int = 2) -> Iterator[bytes]:
+def _beside(pieces: Iterator[bytes], ahead: int = 1) -> Iterator[bytes]:
     """The same pieces, in the same order, made on a thread of its own at most `ahead` pieces before the one taken:
     zlib inflates and the file is read without the GIL, so a large sheet's XML is inflated on the second core while
     this thread runs the guards (or the fingerprints) over the piece before. An exception in the thread is raised
