@@ -432,3 +432,100 @@ def test_a_first_import_in_many_chunks_stores_what_one_chunk_does(ctx, township,
     assert ra.households_new == 60 and ra.income_records > 0
     assert _counts(ra) == _counts(rb)
     assert _contents(one) == _contents(many)
+
+
+@pytest.mark.parametrize("layout", ["program", "national"])
+def test_a_first_imports_indexes_built_beside_the_fingerprints_store_what_one_thread_does(ctx, township, tmp_path,
+                                                                                         monkeypatch, layout):
+    """A first import into an empty register builds its indexes after the rows (writer._indexes_after), on a thread
+    of their own while the importer's thread packs the fingerprints' states with the writer's ids (writer.
+    _build_beside, fingerprint.packed_states): every table, id, audit entry, the indexes and the stored fingerprints
+    are those of the plain path (ids read back from the database, the indexes built one after the other here)."""
+    if ctx.db.sqlite_path is None:
+        pytest.skip("the indexes are built afterwards on SQLite only")
+    import threading
+
+    from desktop.models import AppSetting, ImportFingerprint
+    from desktop.services.exchange import fingerprint
+    plain, beside = _copy(ctx.db, tmp_path, "plain"), _copy(ctx.db, tmp_path, "beside")
+    ctx.run(demo.generate, 60, seed=11, year=YEAR, as_of=date(2024, 10, 31))
+    exported = tmp_path / "export.xlsx"
+    ctx.read(exchange.export_national if layout == "national" else exchange.export_workbook, exported, YEAR)
+    monkeypatch.setattr(writer, "DEFER_FROM", 1)
+    seen, inside, built_on = [], [False], []
+    real, real_build = fingerprint.packed_states, writer._build_beside
+
+    def packed_states(*a):
+        seen.append((threading.current_thread() is threading.main_thread(), inside[0]))
+        return real(*a)
+
+    def build_beside(conn, statements, beside):
+        inside[0] = True
+        try:
+            return real_build(conn, statements, beside)
+        finally:
+            inside[0] = False
+
+    class Thread(threading.Thread):
+        def run(self):
+            if self.name == "indexes":  # (not calamine's)
+                built_on.append(threading.current_thread() is threading.main_thread())
+            super().run()
+
+    monkeypatch.setattr(fingerprint, "packed_states", packed_states)
+    monkeypatch.setattr(writer, "_build_beside", build_beside)
+    monkeypatch.setattr(writer.threading, "Thread", Thread)
+    monkeypatch.setattr(writer, "INDEXES_BESIDE", False)
+    ra = _import(plain, exported, True, monkeypatch)
+    assert seen == [(True, False)] and not built_on  # (store() packed them itself, after the indexes)
+    seen.clear()
+    monkeypatch.setattr(writer, "INDEXES_BESIDE", True)
+    rb = _import(beside, exported, True, monkeypatch)
+    assert seen == [(True, True)]  # packed on this thread while the indexes were built on their own
+    assert built_on == [False]
+    assert ra.households_new == 60
+    assert _counts(ra) == _counts(rb)
+    assert _contents(plain) == _contents(beside)
+
+    def stored(url):
+        opened = _open(url)
+        try:
+            with opened.engine.connect() as con:
+                blob = con.execute(select(ImportFingerprint.data)).scalar()
+                run = con.execute(select(AppSetting.value).where(AppSetting.key == fingerprint.RUN_KEY)).scalar()
+                indexes = con.exec_driver_sql("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' "
+                                              "ORDER BY name").all()
+            return fingerprint.unpack(blob), run, indexes
+        finally:
+            opened.dispose()
+
+    a, b = stored(plain), stored(beside)
+    assert a[0] and a == b
+
+
+def test_an_index_that_fails_beside_is_raised_as_the_plain_path_raises_it(ctx, township, tmp_path, monkeypatch):
+    """A CREATE INDEX that fails on the indexes' thread is run again on the importer's thread, where it fails as it
+    always did (SQLAlchemy's error, the transaction rolled back by the caller), after the work beside it ended."""
+    if ctx.db.sqlite_path is None:
+        pytest.skip("the indexes are built afterwards on SQLite only")
+    import sqlalchemy.exc
+
+    target = _copy(ctx.db, tmp_path, "target")
+    ctx.run(demo.generate, 20, seed=11, year=YEAR, as_of=date(2024, 10, 31))
+    exported = tmp_path / "export.xlsx"
+    ctx.read(exchange.export_workbook, exported, YEAR)
+    monkeypatch.setattr(writer, "DEFER_FROM", 1)
+    real = writer._build_beside
+    calls = []
+
+    def build_beside(conn, statements, beside):
+        calls.append(len(statements))
+        return real(conn, ["CREATE INDEX nowhere_ix ON no_such_table (x)", *statements], beside)
+
+    monkeypatch.setattr(writer, "_build_beside", build_beside)
+    with pytest.raises(sqlalchemy.exc.OperationalError, match="no_such_table"):
+        _import(target, exported, True, monkeypatch)
+    assert calls and calls[0] > 0
+    tables, entries = _contents(target)
+    assert not tables["household"] and not tables["member"]  # nothing stayed
+    assert not [e for e in entries if e[1] == "import" or e[2] == "household"]

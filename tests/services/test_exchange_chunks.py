@@ -123,11 +123,11 @@ def test_a_first_import_builds_the_indexes_afterwards_and_keeps_them_all(ctx, db
     real = writer._indexes_after
 
     @contextmanager
-    def watched(session, households):
-        with real(session, households):
+    def watched(session, households, beside=None):
+        with real(session, households, beside) as ran:
             dropped.append({n for n, *_ in session.execute(text("SELECT name FROM sqlite_master "
                                                                  "WHERE type = 'index'")).all()})
-            yield
+            yield ran
 
     monkeypatch.setattr(writer, "_indexes_after", watched)
     path = _national(tmp_path)

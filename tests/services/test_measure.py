@@ -184,10 +184,14 @@ def test_a_cell_past_excels_grid_in_the_first_row_is_refused(tmp_path, ref):
         book.scan(book.sheet_names[0])
 
 
-def test_a_damaged_sheet_part_is_refused_as_zipfile_refuses_it(tmp_path):
+@pytest.mark.parametrize("beside", [False, True])
+def test_a_damaged_sheet_part_is_refused_as_zipfile_refuses_it(tmp_path, monkeypatch, beside):
     """_Stream inflates a sheet with zlib itself: a wrong CRC, a flipped byte of the compressed data, a part larger
     than its directory entry claims are refused ("已损坏") wherever zipfile's own reading fails; a part stored without
-    compression and the same part deflated give the same scan."""
+    compression and the same part deflated give the same scan. `beside`: inflated on a thread of its own (measure.
+    _beside, as a large sheet is), the same: the damage raised there is refused here alike."""
+    if beside:
+        monkeypatch.setattr(measure, "BESIDE_FROM", 0)
     rows = [[f"户{r}", r, r * 1.5, "是"] for r in range(1, 400)]
     path = write_xlsx(tmp_path / "ok.xlsx", [XSheet("S", rows)])
     part = "xl/worksheets/sheet1.xml"
@@ -231,3 +235,46 @@ def test_a_damaged_sheet_part_is_refused_as_zipfile_refuses_it(tmp_path):
         else:  # (a flipped byte zlib does not notice that the CRC does not either: vanishingly rare)
             measure.scan_xlsx(bad, sheets)
     assert {"crc", "claims less"} <= set(variants)
+    assert not _inflating()
+
+
+def _inflating() -> list:
+    import threading
+    return [t for t in threading.enumerate() if t.name == "inflate"]
+
+
+def test_a_large_part_inflated_beside_gives_the_same_pieces_and_leaves_no_thread(tmp_path, monkeypatch):
+    """A sheet inflated on a thread of its own (measure._beside, BESIDE_FROM) is cut into exactly the pieces of the
+    plain read, in order, and gives the same scan; the thread really is another; a read stopped early (the caller
+    closes the pieces; the guards refuse a piece) stops the thread and waits for it."""
+    import threading
+    rows = [[f"户{r}", r, r * 1.5, "是"] for r in range(1, 3000)]
+    path = write_xlsx(tmp_path / "big.xlsx", [XSheet("S", rows)])
+    part = "xl/worksheets/sheet1.xml"
+    monkeypatch.setattr(measure, "CHUNK", 4096)
+    plain = list(measure.sheet_pieces(path, part))
+    scan_plain = measure.scan_xlsx(path, {"S": part}).sheets["S"]
+    monkeypatch.setattr(measure, "BESIDE_FROM", 0)
+    threads = []
+    real = measure._deflated
+
+    def deflated(*a):
+        threads.append(threading.current_thread())  # (a generator: runs where it is first iterated)
+        for piece in real(*a):
+            threads.append(threading.current_thread())
+            yield piece
+
+    monkeypatch.setattr(measure, "_deflated", deflated)
+    assert len(plain) > 10
+    assert list(measure.sheet_pieces(path, part)) == plain
+    assert {t.name for t in threads} == {"inflate"}
+    scan = measure.scan_xlsx(path, {"S": part}).sheets["S"]
+    assert (scan.cells, scan.max_row, scan.max_col, scan.xml_bytes, scan.rows_seen) == \
+        (scan_plain.cells, scan_plain.max_row, scan_plain.max_col, scan_plain.xml_bytes, scan_plain.rows_seen)
+    pieces = measure.sheet_pieces(path, part)
+    assert next(pieces) == plain[0]
+    pieces.close()
+    assert not _inflating()
+    with pytest.raises(measure.FileRefused):
+        measure.scan_xlsx(path, {"S": part}, Limits(cells=2000))
+    assert not _inflating()

@@ -726,10 +726,12 @@ def states(data, sc: Scan, household_ids: dict[str, int]) -> dict[str, tuple]:
 
 
 def store(session: Session, data, sc: Scan | None, skipped: dict[str, State], year: int,
-          audit_from: int, audit_count: int, summary: str) -> None:
+          audit_from: int, audit_count: int, summary: str, packed: bytes | None = None) -> None:
     """After the writes of an import, in its transaction: the fingerprints of the households read and those of the
     skipped ones, packed into one value that replaces the last import's; where this import's audit entries lie. No
-    scan (a file that is not plain XML, a CSV): nothing stored, and the next import reads whole."""
+    scan (a file that is not plain XML, a CSV): nothing stored, and the next import reads whole. `packed`: that
+    value made already (packed(), with the ids of every household read: a first import's, while its indexes were
+    built)."""
     access.logged_in(session)
     T = ImportFingerprint.__table__
     conn = session.connection()
@@ -739,12 +741,11 @@ def store(session: Session, data, sc: Scan | None, skipped: dict[str, State], ye
         if run_exists:
             conn.execute(delete(AppSetting.__table__).where(AppSetting.__table__.c.key == RUN_KEY))
         return
-    ids = dict(session.execute(select(Household.household_no, Household.id)
-                               .where(among(Household.household_no, data.households))).all())
-    fresh = states(data, sc, ids)
-    rows = list(fresh.values())
-    rows.extend(tuple(st) for no, st in skipped.items() if no not in fresh)
-    conn.execute(T.insert().values(id=1, data=pack(rows)))
+    if packed is None:
+        ids = dict(session.execute(select(Household.household_no, Household.id)
+                                   .where(among(Household.household_no, data.households))).all())
+        packed = packed_states(data, sc, skipped, ids)
+    conn.execute(T.insert().values(id=1, data=packed))
     run = json.dumps({"year": year, "program": _program(session), "digest": sc.file_digest.hex(),
                       "sheets": sc.sheets, "first_on": sc.first_on,
                       "audit_from": audit_from, "audit_count": audit_count, "summary": summary}, ensure_ascii=False)
@@ -753,6 +754,15 @@ def store(session: Session, data, sc: Scan | None, skipped: dict[str, State], ye
         conn.execute(A.update().where(A.c.key == RUN_KEY).values(value=run))
     else:
         conn.execute(A.insert().values(key=RUN_KEY, value=run))
+
+
+def packed_states(data, sc: Scan, skipped: dict[str, State], household_ids: dict[str, int]) -> bytes:
+    """What store() keeps: the states of the households read (those in `household_ids`, the ids they are stored under)
+    and of the skipped ones, packed. Touches no database."""
+    fresh = states(data, sc, household_ids)
+    rows = list(fresh.values())
+    rows.extend(tuple(st) for no, st in skipped.items() if no not in fresh)
+    return pack(rows)
 
 
 def pack(rows: list[tuple]) -> bytes:

@@ -795,9 +795,15 @@ def _apply(session: Session, pv: Preview, as_of: date | None, progress: Progress
     writer = Writer(session, data, plan, pv.year, as_of, progress, cancelled, source_file=pv.path.name)
     entries = audit.Count(session, None)  # this import's own: where they begin and how many (fingerprint.store)
     changes = audit.Count(session, "update")
+    packed: list[bytes] = []
+
+    def beside():  # (while SQLite builds a first import's indexes on another thread: writer._build_beside)
+        if data.scan is not None and not plan.existing:  # every household read is a new one: its id is the writer's
+            packed.append(fingerprint.packed_states(data, data.scan, data.unchanged, writer.new_ids))
+
     with page_cache(session):
         writer.regions()
-        writer.insert_new()
+        writer.insert_new(beside)
         writer.update_existing()
     changed = changes.since()
     updated = len(plan.existing) + len(data.unchanged)
@@ -806,7 +812,8 @@ def _apply(session: Session, pv: Preview, as_of: date | None, progress: Progress
                f"{writer.members_new} 人，更新 {updated} 户")
     audit.record(session, "import", "household", new=summary)
     session.flush()
-    fingerprint.store(session, data, data.scan, data.unchanged, pv.year, entries.last, entries.since(), summary)
+    fingerprint.store(session, data, data.scan, data.unchanged, pv.year, entries.last, entries.since(), summary,
+                      packed[0] if packed else None)
     _refresh_statistics(session, writer.households_new)
     result = ImportResult(
         path=pv.path, year=pv.year, households_new=writer.households_new, households_updated=updated,

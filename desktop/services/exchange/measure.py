@@ -23,7 +23,9 @@ instead (reader.Book), never as a grid; a file past a limit is refused with a Ch
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ from typing import Callable, Iterator
 from ..errors import ServiceError
 
 CHUNK = 8 << 20
+BESIDE_FROM = 2 * CHUNK  # a deflated part this large is inflated on a thread of its own, a piece ahead (_beside)
 
 
 @dataclass(frozen=True)
@@ -291,30 +294,82 @@ class _Stream:
                 if not data:
                     return
                 yield data
-        d = zlib.decompressobj(-15)
-        room = self.info.file_size  # zipfile stops at the claimed size (and the CRC then tells)
-        crc = 0
-        last = b""
-        while room > 0:
-            if d.unconsumed_tail:
-                data = d.decompress(d.unconsumed_tail, min(CHUNK, room))
-            else:
-                got = raw.read(min(CHUNK, left)) if left > 0 and not d.eof else b""
-                if not got:
-                    break
-                left -= len(got)
-                data = d.decompress(got, min(CHUNK, room))
-            room -= len(data)
-            crc = zlib.crc32(data, crc)
-            if room <= 0 or d.eof and not d.unconsumed_tail:
-                last = data  # (the end, as zipfile sees it: the CRC checked before the last bytes go on)
+        inflate = _deflated(raw, left, self.info)
+        yield from (_beside(inflate) if self.info.file_size >= BESIDE_FROM else inflate)
+
+
+def _deflated(raw, left: int, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """_Stream._inflated of a deflated part: its compressed bytes (`left` of them, from `raw`) inflated CHUNK at most
+    at a time, the CRC checked before the last bytes are given."""
+    d = zlib.decompressobj(-15)
+    room = info.file_size  # zipfile stops at the claimed size (and the CRC then tells)
+    crc = 0
+    last = b""
+    while room > 0:
+        if d.unconsumed_tail:
+            data = d.decompress(d.unconsumed_tail, min(CHUNK, room))
+        else:
+            got = raw.read(min(CHUNK, left)) if left > 0 and not d.eof else b""
+            if not got:
                 break
-            if data:
-                yield data
-        if crc != self.info.CRC:
-            raise zipfile.BadZipFile(f"Bad CRC-32 for file {self.info.filename!r}")
-        if last:
-            yield last
+            left -= len(got)
+            data = d.decompress(got, min(CHUNK, room))
+        room -= len(data)
+        crc = zlib.crc32(data, crc)
+        if room <= 0 or d.eof and not d.unconsumed_tail:
+            last = data  # (the end, as zipfile sees it: the CRC checked before the last bytes go on)
+            break
+        if data:
+            yield data
+    if crc != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+    if last:
+        yield last
+
+
+_END = object()
+
+
+def _beside(pieces: Iterator[bytes], ahead: int = 1) -> Iterator[bytes]:
+    """The same pieces, in the same order, made on a thread of its own at most `ahead` pieces before the one taken:
+    zlib inflates and the file is read without the GIL, so a large sheet's XML is inflated on the second core while
+    this thread runs the guards (or the fingerprints) over the piece before. An exception in the thread is raised
+    here, in its turn, as it was. Closed early (a refusal, a cancelled read), it stops the thread and waits for it:
+    nothing reads the file after the caller has closed it."""
+    out: queue.SimpleQueue = queue.SimpleQueue()
+    room = threading.Semaphore(ahead)
+    stop = []
+
+    def run():
+        try:
+            for piece in pieces:
+                room.acquire()
+                if stop:
+                    return
+                out.put((piece, None))
+                piece = None
+            out.put((_END, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, raised there
+            out.put((_END, exc))
+        finally:
+            pieces.close()
+
+    thread = threading.Thread(target=run, name="inflate", daemon=True)
+    thread.start()
+    try:
+        while True:
+            piece, exc = out.get()
+            if piece is _END:
+                if exc is not None:
+                    raise exc
+                return
+            room.release()
+            yield piece
+            piece = None
+    finally:
+        stop.append(True)
+        room.release()  # (a thread waiting for room wakes, sees stop and ends)
+        thread.join()
 
 
 def scan_xlsx(path: Path, sheet_parts: dict[str, str], limits: Limits = LIMITS, *,

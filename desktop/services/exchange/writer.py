@@ -4,6 +4,7 @@ field. Used by importer.apply inside the caller's transaction."""
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from contextlib import contextmanager
 from datetime import date
@@ -149,18 +150,22 @@ def page_cache(session: Session, kib: int = IMPORT_CACHE_KIB):
 
 DEFERRED_TABLES = ("household", "member", "measure", "income_record", "income_line")
 DEFER_FROM = 5000  # new households from which a first import into an empty register builds the indexes afterwards
+INDEXES_BESIDE = True  # …and builds them on a thread of its own while the importer's thread does its own work
 
 
 @contextmanager
-def _indexes_after(session: Session, households: int):
+def _indexes_after(session: Session, households: int, beside: Callable[[], None] | None = None):
     """A first import into an empty register (SQLite): the secondary indexes of the tables written are dropped
     and built again, from their own CREATE INDEX text, once the rows are in — building an index from sorted keys
     costs less than keeping it in order row by row (member has six). Inside the import's transaction: a rollback
-    puts them back as they were. Otherwise (rows already there, a small file, PostgreSQL) nothing changes."""
+    puts them back as they were. Otherwise (rows already there, a small file, PostgreSQL) nothing changes.
+    `beside`: work of the caller's that touches no database, done on this thread while the indexes are built (see
+    _build_beside); the yielded list gets True when it was (otherwise the caller does it itself)."""
     conn = session.connection()
+    ran: list[bool] = []
     if households < DEFER_FROM or conn.dialect.name != "sqlite" \
             or conn.exec_driver_sql("SELECT 1 FROM household LIMIT 1").first() is not None:
-        yield
+        yield ran
         return
     marks = ", ".join("?" * len(DEFERRED_TABLES))
     indexes = conn.exec_driver_sql(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
@@ -168,9 +173,42 @@ def _indexes_after(session: Session, households: int):
     quote = conn.dialect.identifier_preparer.quote
     for name, _sql in indexes:
         conn.exec_driver_sql(f"DROP INDEX {quote(name)}")
-    yield
-    for _name, sql in indexes:
+    yield ran
+    statements = [sql for _name, sql in indexes]
+    if beside is not None and INDEXES_BESIDE and statements:
+        statements = _build_beside(conn, statements, beside)
+        ran.append(True)
+    for sql in statements:
         conn.exec_driver_sql(sql)
+
+
+def _build_beside(conn, statements: list[str], beside: Callable[[], None]) -> list[str]:
+    """The CREATE INDEX statements run on a thread of their own, through the transaction's own driver connection, while
+    this thread runs `beside` (SQLite builds an index in one step, without the GIL: the importer's Python work goes on
+    on the second core). Nothing else uses the connection meanwhile: `beside` touches no database, and the thread
+    is waited for whatever happens. The statements left (from the one that failed, if one did) are returned, to be run
+    here as the plain path runs them: a failure is raised as it always was."""
+    dbapi = conn.connection.dbapi_connection
+    done = [0]
+
+    def build():
+        cur = dbapi.cursor()
+        try:
+            for sql in statements:
+                cur.execute(sql)
+                done[0] += 1
+        except Exception:  # noqa: BLE001 - run again on the caller's thread, where it fails as it always did
+            pass
+        finally:
+            cur.close()
+
+    thread = threading.Thread(target=build, name="indexes")
+    thread.start()
+    try:
+        beside()
+    finally:
+        thread.join()
+    return statements[done[0]:]
 
 
 def _differs(stored, value) -> bool:
@@ -225,6 +263,7 @@ class Writer:
         self.total = len(plan.new) + len(plan.existing)
         self.done = 0
         self.households_new = self.members_new = self.members_updated = 0
+        self.new_ids: dict[str, int] = {}  # household number → id of the households inserted (insert_new)
         self.measures_new = self.measures_updated = self.income_records = 0
         self.H, self.M = sheet("household"), sheet("member")
         self.MS, self.L = sheet("measure"), sheet("income_line")
@@ -307,11 +346,14 @@ class Writer:
     MEASURE_COLUMNS = ("category", "item", "start_date", "end_date", "amount", "responsible_unit",
                        "developmental_override")
 
-    def insert_new(self) -> None:
+    def insert_new(self, beside: Callable[[], None] | None = None) -> bool:
+        """The new households written. `beside`: work that touches no database, done while the indexes of a first
+        import are built (_indexes_after); True when it was done, else the caller does it."""
         if not self.plan.new:
-            return
-        with _indexes_after(self.s, len(self.plan.new)):
+            return False
+        with _indexes_after(self.s, len(self.plan.new), beside) as ran:
             self._insert_new()
+        return bool(ran)
 
     def _insert_new(self) -> None:
         nos = self.plan.new
@@ -335,6 +377,7 @@ class Writer:
         il_names = ("id", "record_id", "item", "line", "amount", "note")
         bound: dict = {}  # table → column → value → as stored, over the chunks (bulk_insert)
         hx = {k: i for i, k in enumerate(self.HOUSEHOLD_COLUMNS)}
+        new_ids = self.new_ids
         for start in range(0, len(nos), CHUNK):
             hh_rows, m_rows, ms_rows, ir_rows, il_rows = [], [], [], [], []
             chunk = nos[start:start + CHUNK]
@@ -346,7 +389,7 @@ class Writer:
             nxt = {m: iter(reserve_ids(s, m, n)).__next__ for m, n in counts.items()}
             for no, lines in zip(chunk, incomes, strict=True):
                 _row, v = self.data.households[no]
-                hid = nxt[Household]()
+                hid = new_ids[no] = nxt[Household]()
                 vid, gid = self.place(v)
                 size, head = 0, None
                 ids: dict[str, int] = {}
