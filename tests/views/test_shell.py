@@ -117,6 +117,8 @@ def test_main_window_for_admin_lists_working_pages_and_status(qtbot, ctx):
     assert "乡镇：稷下街道" in status and f"年度：{YEAR}" in status and "用户：管理员（管理员）" in status
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["文件(&F)", "帮助(&H)"]
+    from PySide6.QtWidgets import QGroupBox
+    assert "本乡镇" in [b.title() for b in window.pages["home"].findChildren(QGroupBox)]
 
 
 def test_main_window_for_clerk_has_no_user_management(qtbot, clerk_ctx):
@@ -128,6 +130,10 @@ def test_main_window_for_clerk_has_no_user_management(qtbot, clerk_ctx):
     with pytest.raises(KeyError):
         window.show_page("users")
     assert "用户：村录入员（村级录入员）" in window.status.text()
+    # 首页's figures are the clerk's villages', and the box says so (an administrator's says 本乡镇)
+    from PySide6.QtWidgets import QGroupBox
+    boxes = [b.title() for b in window.pages["home"].findChildren(QGroupBox)]
+    assert "本村" in boxes and "本乡镇" not in boxes
 
 
 def test_show_page_and_shortcuts_switch_pages(qtbot, ctx):
