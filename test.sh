@@ -9,9 +9,11 @@ export QT_QPA_PLATFORM=offscreen
 # rewriting) and the migrations again, about half a second of CPU each.
 unset PYTHONDONTWRITEBYTECODE
 # On a fresh clone each of the two workers compiled the program's modules itself (1.3 s of CPU each): compiled once
-# here instead (a few hundredths of a second when nothing changed). The tests' own modules are compiled by pytest's
-# assertion rewriting, into files of its own.
+# here instead (a few hundredths of a second when nothing changed).
 .venv/bin/python -m compileall -q desktop >/dev/null
+# Likewise the tests' modules with their asserts rewritten by pytest (tests/rewrite_once.py): each worker rewrote
+# all of them itself on a fresh clone (about 4 s of CPU each).
+.venv/bin/python tests/rewrite_once.py
 # One worker per core (pytest-xdist), each taking whole files, longest first (tests/conftest.py orders them by
 # tests/file_seconds.json, which `./test.sh --store-file-seconds` rewrites from a run); pass "-n 0" to run in this
 # process, e.g. when debugging one test.
