@@ -309,7 +309,7 @@ def _quiet(rows: list, no: str, as_of: date, point: date, twice, irregular, in_s
     index = None
     it = iter(rows)
     next(it)  # the run
-    for r, cells, number, born, age, fault in zip(it, it, it, it, it, it):
+    for r, cells, number, born, age, fault in zip(it, it, it, it, it, it, strict=True):
         if cells[11] != "normal":  # status
             continue
         if fault is not None or born is None or len(number) != 18 or born > as_of or born < EARLIEST_BIRTH:
@@ -331,7 +331,8 @@ def _quiet(rows: list, no: str, as_of: date, point: date, twice, irregular, in_s
             head_sex = sex
         elif relation == SPOUSE:
             spouse_sexes.append(sex)
-    if heads > 1 or (heads == 0 and (index is not None or any(c[11] == "normal" for c in rows[2::national_rules.LIGHT]))):
+    if heads > 1 or (heads == 0 and (index is not None
+                                     or any(c[11] == "normal" for c in rows[2::national_rules.LIGHT]))):
         return False
     if head_sex and head_sex in spouse_sexes:
         return False

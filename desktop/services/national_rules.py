@@ -449,7 +449,7 @@ def _build_members(h: HH) -> None:
     it = iter(h.light)
     run = next(it)
     everyone = []
-    for r, cells, norm, born, age, fault in zip(it, it, it, it, it, it):
+    for r, cells, norm, born, age, fault in zip(it, it, it, it, it, it, strict=True):
         phone = (phone_raw.strip() or None) if (phone_raw := r[5]) else None
         mobile = (phone is not None and bool(MOBILE.match(phone))) if cells[8] is not None or r[4] is not None \
             else None
