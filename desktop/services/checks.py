@@ -235,7 +235,7 @@ def _member_findings(session: Session, hh: dict, facts, as_of: date, subset: boo
         if h is None:
             continue
         no = h.no
-        if fh.light is not None and _quiet(fh.light[1], no, as_of, point, twice, irregular, in_school, disabled,
+        if fh.light is not None and _quiet(fh.light, no, as_of, point, twice, irregular, in_school, disabled,
                                            by_id_number):
             continue
         heads, spouses, normal = [], [], False
@@ -302,12 +302,14 @@ def _quiet(rows: list, no: str, as_of: date, point: date, twice, irregular, in_s
     member that may be found (a number not 18 plain characters well formed, a birth date or sex at fault, a child of
     6–15 not in school, A17 not yes, work months out of range) or a head other than exactly one, or a spouse of the
     head's sex: False, and nothing indexed (the loop then makes the members and does it all). The rows:
-    (row, packed cells, normal form, born, age, ID fault, …), see national_rules._load_facts."""
+    run, then per member (row, packed cells, normal form, born, age, ID fault) flat, see national_rules.LIGHT."""
     heads = 0
     head_sex = None
     spouse_sexes = []
     index = None
-    for r, cells, number, born, age, fault, _phone, _mobile in rows:
+    it = iter(rows)
+    next(it)  # the run
+    for r, cells, number, born, age, fault in zip(it, it, it, it, it, it, strict=True):
         if cells[11] != "normal":  # status
             continue
         if fault is not None or born is None or len(number) != 18 or born > as_of or born < EARLIEST_BIRTH:
@@ -329,7 +331,8 @@ def _quiet(rows: list, no: str, as_of: date, point: date, twice, irregular, in_s
             head_sex = sex
         elif relation == SPOUSE:
             spouse_sexes.append(sex)
-    if heads > 1 or (heads == 0 and (index is not None or any(x[1][11] == "normal" for x in rows))):
+    if heads > 1 or (heads == 0 and (index is not None
+                                     or any(c[11] == "normal" for c in rows[2::national_rules.LIGHT]))):
         return False
     if head_sex and head_sex in spouse_sexes:
         return False

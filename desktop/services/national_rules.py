@@ -406,6 +406,9 @@ class HH:
 # living members' masks say one may hold (evaluate), our member codes only where a member may be found
 # (services.checks._quiet), and assess takes its member facts from the rows (assess_members).
 _LAZY_POPS = frozenset({"A", "N"})
+# h.light of such a household: the run, then per member its row, packed cells, normal form of the number, birth date,
+# age and ID fault, one after another in one flat list (no tuple per member: fewer objects to make and to free)
+LIGHT = 6
 
 
 def _member(r: tuple, h: HH, run: _Run, cells: tuple, norm: str, born, age, fault, phone, mobile) -> Mem:
@@ -441,9 +444,16 @@ def _member(r: tuple, h: HH, run: _Run, cells: tuple, norm: str, born, age, faul
 
 
 def _build_members(h: HH) -> None:
-    """The member objects of a household whose members load_facts kept as rows (h.light), in the rows' order."""
-    run, rows = h.light
-    everyone = [_member(r, h, run, *rest) for r, *rest in rows]
+    """The member objects of a household whose members load_facts kept as rows (h.light), in the rows' order: the
+    phone and whether a worker's is a mobile one (what load_facts works out for a member object) from the row."""
+    it = iter(h.light)
+    run = next(it)
+    everyone = []
+    for r, cells, norm, born, age, fault in zip(it, it, it, it, it, it, strict=True):
+        phone = (phone_raw.strip() or None) if (phone_raw := r[5]) else None
+        mobile = (phone is not None and bool(MOBILE.match(phone))) if cells[8] is not None or r[4] is not None \
+            else None
+        everyone.append(_member(r, h, run, cells, norm, born, age, fault, phone, mobile))
     h.everyone, h.members, h.light = everyone, [m for m in everyone if m.alive], None
 
 
@@ -619,7 +629,7 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict | No
             pops = pop_sets[key] = frozenset(pops)
         h.pops = pops
         h.measures = []
-        h.light = None  # _LAZY_POPS households: (run, rows) below
+        h.light = None  # _LAZY_POPS households: [run, *rows] below (LIGHT entries per member)
         h.assessment = None  # attach_assessments
         h.watch = None  # worked out when a should-be-monitored rule asks (_watch)
         h.mmask = 0  # the living members' masks ORed (_member_masks)
@@ -656,7 +666,7 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict | No
             per_member.setdefault(mid, []).append(meas)
     for h in households.values():
         if h.pops == _LAZY_POPS:
-            h.light = (run, [])
+            h.light = [run]
         else:
             h.members, h.everyone = [], []
     subset = household_ids is not None
@@ -742,14 +752,13 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict | No
             mask = -1
         if r[0] in per_member:
             mask = -1  # measures of their own: every rule may hold
-        light = h.light
-        if light is None:
+        if (light := h.light) is None:
             m = _member(r, h, run, cells, norm, born, age, fault, phone, mobile)
             h.everyone.append(m)
             if cells[18]:
                 h.members.append(m)
         else:
-            light[1].append((r, cells, norm, born, age, fault, phone, mobile))
+            light += (r, cells, norm, born, age, fault)  # flat: no tuple per member to keep (and free)
             m = None
         if cells[18]:  # alive at the time point
             h.mmask |= mask
@@ -821,7 +830,7 @@ def assess_members(facts: Facts) -> tuple[list, list]:
     out = []
     for hid, h in facts.households.items():
         if h.light is not None:  # members kept as rows: the place is the packed cells' last
-            fx = tuple([x[1][-1] for x in h.light[1] if x[1][18]])
+            fx = tuple([c[-1] for c in h.light[2::LIGHT] if c[18]])
         else:
             fx = tuple([m.fx for m in h.members])
         if fx:
