@@ -70,6 +70,8 @@ def test_a_national_list_with_title_and_group_rows_imports_every_fact(ctx, tmp_p
     assert pv.layout == "national" and pv.households == 3 and pv.people == 6
     assert "全国系统" in pv.layout_text() and "3 户、6 人" in pv.layout_text()
     assert "户类型" in pv.converted and "是否解决安全饮用水" in pv.converted
+    # read only to work out something else (监测状态 with the category): converted, never "kept as it is"
+    assert "风险是否已消除" in pv.converted and "风险是否已消除" not in pv.kept
     assert any(t.startswith("人编号") for t in pv.left_out) and pv.ignored == []
 
     wang = household(ctx, "370305001001000001")

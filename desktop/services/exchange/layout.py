@@ -188,13 +188,13 @@ def person_sheet() -> Sheet:
             if key == "member.household_no":
                 continue
             by_key.setdefault(key, dict(header=c.header, kind=c.kind, list=c.list, code=c.code, fmt=c.fmt,
-                                        aliases=c.aliases))
+                                        aliases=c.aliases, virtual=c.virtual))
     for i, (key, c) in enumerate(by_key.items()):
         names = tuple(extra.get(key, ()))
         cols.append(Column(key=key, header=names[0].name if names else c["header"], kind=c["kind"], index=i,
                            required=key in required, code=c.get("code"), list=c.get("list"), fmt=c.get("fmt"),
                            aliases=(c["header"], *c.get("aliases", ())) if names else tuple(c.get("aliases", ())),
-                           more=names))
+                           more=names, virtual=bool(c.get("virtual"))))
     return Sheet("person", national()["title"], True, tuple(cols), (), 1)
 
 

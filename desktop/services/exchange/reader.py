@@ -887,7 +887,7 @@ def parse_sheet(book: Book, name: str, sheet: Sheet, issues: Issues,
         if col.key in ("household_no", "household.household_no") and out.key_column is None:
             out.key_column = j  # (fingerprint.py groups the sheet's rows by it)
         convert = alias.convert if alias is not None else None
-        if convert in ("not", "household_type"):
+        if convert in ("not", "household_type") or col.virtual:  # (virtual: read to work out another field)
             out.converted.append(text)
         conv = converter(col, _max_length(sheet.key, col.key, col.kind), convert,
                          stripped=_stripped_hook(out, text, at_row))
