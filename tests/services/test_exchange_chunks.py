@@ -302,3 +302,37 @@ def test_blocks_numbered_from_one_give_the_rows_written_as_they_are(tmp_path, mo
     assert any(off > 0 for off in offsets)  # blocks after the first were numbered from 1
     if block <= 400 and not renumber_from:  # rows 31, 44, 55, 77 in blocks of their own
         assert offsets.count(0) > 1
+
+
+def test_a_sheet_read_in_blocks_has_glibc_map_its_large_allocations_apart_once(ctx, tmp_path, monkeypatch):
+    """Before the first block of a large sheet, glibc is told (once a process) to map every allocation of
+    reader.MMAP_FROM bytes or more apart, so that what a block's parse frees goes back to the system (issue 20: the
+    peak of the 100,000-household national import); a sheet read whole does not ask, nor does a C library that is
+    not glibc. (The previews themselves are the same: the tests above.)"""
+    import ctypes
+    import platform
+
+    calls = []
+
+    class Libc:
+        def __init__(self, name):
+            assert name is None  # (the process's own C library)
+
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", Libc)
+    monkeypatch.setattr(reader, "_MMAP_SET", [])
+    monkeypatch.setattr(platform, "libc_ver", lambda *a, **k: ("glibc", "2.36"))
+    path = _national(tmp_path)
+    whole, _ = _preview(ctx, path, monkeypatch, None)
+    assert calls == []
+    for _ in range(2):
+        chunked, _ = _preview(ctx, path, monkeypatch, 2500)
+        assert chunked == whole
+    assert calls == [(-3, reader.MMAP_FROM)]  # M_MMAP_THRESHOLD, once
+    monkeypatch.setattr(reader, "_MMAP_SET", [])
+    monkeypatch.setattr(platform, "libc_ver", lambda *a, **k: ("", ""))
+    _preview(ctx, path, monkeypatch, 2500)
+    assert calls == [(-3, reader.MMAP_FROM)]
