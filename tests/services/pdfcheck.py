@@ -102,6 +102,27 @@ def problems(path: Path, *, max_pages: int | None = None) -> list[Problem]:
                         out.append(Problem(n, _context(chars, c), "crosses a horizontal ruling"))
                         break
             out += _overprints(n, chars)
+            out += _openings_at_line_end(n, chars, segs)
+    return out
+
+
+OPENING = set("（(【「『《〈“‘")
+
+
+def _openings_at_line_end(n: int, chars, segs) -> list[Problem]:
+    """An opening bracket or quote that ends a line of its cell (nothing after it on the line before the next
+    vertical ruling): the README's 行末不留“（”, e.g. a narrow header's （月） broken as “（” / “月）”."""
+    out = []
+    verticals = [(sx0, st, sb) for sx0, st, sx1, sb in segs if abs(sx1 - sx0) < 0.5]
+    for c in chars:
+        if c["text"] not in OPENING:
+            continue
+        after = [d for d in chars if d is not c and abs(d["top"] - c["top"]) < 1 and d["x0"] >= c["x1"] - SLACK]
+        nxt = min(after, key=lambda d: d["x0"], default=None)
+        end = nxt["x0"] + SLACK if nxt is not None else float("inf")
+        if nxt is None or any(c["x1"] - SLACK <= vx <= end and st < c["bottom"] and sb > c["top"]
+                              for vx, st, sb in verticals):
+            out.append(Problem(n, _context(chars, c), "a line ends with an opening bracket"))
     return out
 
 
