@@ -124,10 +124,10 @@ def test_a_first_import_builds_the_indexes_afterwards_and_keeps_them_all(ctx, db
 
     @contextmanager
     def watched(session, households, beside=None):
-        with real(session, households, beside) as ran:
+        with real(session, households, beside):
             dropped.append({n for n, *_ in session.execute(text("SELECT name FROM sqlite_master "
                                                                  "WHERE type = 'index'")).all()})
-            yield ran
+            yield
 
     monkeypatch.setattr(writer, "_indexes_after", watched)
     path = _national(tmp_path)

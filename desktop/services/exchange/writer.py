@@ -160,12 +160,11 @@ def _indexes_after(session: Session, households: int, beside: Callable[[], None]
     costs less than keeping it in order row by row (member has six). Inside the import's transaction: a rollback
     puts them back as they were. Otherwise (rows already there, a small file, PostgreSQL) nothing changes.
     `beside`: work of the caller's that touches no database, done on this thread while the indexes are built (see
-    _build_beside); the yielded list gets True when it was (otherwise the caller does it itself)."""
+    _build_beside); not done otherwise (the caller then does it itself)."""
     conn = session.connection()
-    ran: list[bool] = []
     if households < DEFER_FROM or conn.dialect.name != "sqlite" \
             or conn.exec_driver_sql("SELECT 1 FROM household LIMIT 1").first() is not None:
-        yield ran
+        yield
         return
     marks = ", ".join("?" * len(DEFERRED_TABLES))
     indexes = conn.exec_driver_sql(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
@@ -173,11 +172,10 @@ def _indexes_after(session: Session, households: int, beside: Callable[[], None]
     quote = conn.dialect.identifier_preparer.quote
     for name, _sql in indexes:
         conn.exec_driver_sql(f"DROP INDEX {quote(name)}")
-    yield ran
+    yield
     statements = [sql for _name, sql in indexes]
     if beside is not None and INDEXES_BESIDE and statements:
         statements = _build_beside(conn, statements, beside)
-        ran.append(True)
     for sql in statements:
         conn.exec_driver_sql(sql)
 
@@ -346,14 +344,13 @@ class Writer:
     MEASURE_COLUMNS = ("category", "item", "start_date", "end_date", "amount", "responsible_unit",
                        "developmental_override")
 
-    def insert_new(self, beside: Callable[[], None] | None = None) -> bool:
+    def insert_new(self, beside: Callable[[], None] | None = None) -> None:
         """The new households written. `beside`: work that touches no database, done while the indexes of a first
-        import are built (_indexes_after); True when it was done, else the caller does it."""
+        import are built (_indexes_after); otherwise not done (the caller does it)."""
         if not self.plan.new:
-            return False
-        with _indexes_after(self.s, len(self.plan.new), beside) as ran:
+            return
+        with _indexes_after(self.s, len(self.plan.new), beside):
             self._insert_new()
-        return bool(ran)
 
     def _insert_new(self) -> None:
         nos = self.plan.new
