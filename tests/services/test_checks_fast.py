@@ -286,8 +286,6 @@ def test_odd_yes_no_cells_read_as_before_by_assess_and_by_the_check(b, monkeypat
     the check must find exactly what it finds when assess was cached from assess's own read."""
     from sqlalchemy import text
 
-    from desktop.services import checks, dataversion
-
     s = b.s
     sqlite = s.get_bind().dialect.name == "sqlite"
     odd = ["0", "1", 2, "", "否", "x", None, True, False] if sqlite else [None, True, False]
@@ -327,6 +325,18 @@ def test_odd_yes_no_cells_read_as_before_by_assess_and_by_the_check(b, monkeypat
     for k, value in enumerate(odd):  # 基本医疗保险 among the guarantee problems exactly where assess reads A17 as no
         assert ("基本医疗保险" in by_no[f"Q{k:03d}"].guarantee_problems) is (json_bool[value] is False), value
 
+    cold = _cold_check_finds_what_a_cached_one_does(s, monkeypatch, "_member_situations",
+                                                    "assess read the members again")
+    missing = {f["member_id_number"] for f in cold if f["code"] == "MEDICAL_INSURANCE_MISSING"}
+    assert {m.id_number for mid, m in read.items() if mid in members and flag[members[mid]] is False} <= missing
+
+
+def _cold_check_finds_what_a_cached_one_does(s, monkeypatch, own_read: str | None, failure: str) -> list[dict]:
+    """The check's findings (as JSON) when assess was cached from its own read, and again cold (assess computed from
+    what the check read, assess's `own_read` never asked: the test fails with `failure` if it is): the same. The cold
+    ones are returned."""
+    from desktop.services import checks, dataversion
+
     def findings():
         return [f.to_json() for f in checks.run_checks(s, YEAR, TODAY)]
 
@@ -334,12 +344,12 @@ def test_odd_yes_no_cells_read_as_before_by_assess_and_by_the_check(b, monkeypat
     assess.assess(s, YEAR, TODAY)  # cached from assess's own read
     cached = findings()
     dataversion.clear()
-    with monkeypatch.context() as m:  # a cold check: assess from the check's members, its own read never asked
-        m.setattr(assess, "_member_situations", lambda *a: pytest.fail("assess read the members again"))
+    with monkeypatch.context() as m:
+        if own_read is not None:
+            m.setattr(assess, own_read, lambda *a: pytest.fail(failure))
         cold = findings()
     assert cold == cached
-    missing = {f["member_id_number"] for f in cold if f["code"] == "MEDICAL_INSURANCE_MISSING"}
-    assert {m.id_number for mid, m in read.items() if mid in members and flag[members[mid]] is False} <= missing
+    return cold
 
 
 def test_assess_takes_the_households_a_check_read_as_from_its_own_read(b, monkeypatch):
@@ -349,8 +359,6 @@ def test_assess_takes_the_households_a_check_read_as_from_its_own_read(b, monkey
     household and households named by id, assess answers exactly as from its own read and as the plain path, and the
     check finds exactly what it finds when assess was cached from its own read."""
     from sqlalchemy import text
-
-    from desktop.services import checks, dataversion
 
     s = b.s
     messy_register(b)
@@ -391,18 +399,8 @@ def test_assess_takes_the_households_a_check_read_as_from_its_own_read(b, monkey
                 for a in every.values()}) >= 6
     assert len({(every[h].poverty_alleviated, every[h].guarantee_problems) for h in made}) >= (5 if sqlite else 3)
 
-    def findings():
-        return [f.to_json() for f in checks.run_checks(s, YEAR, TODAY)]
-
-    dataversion.clear()
-    assess.assess(s, YEAR, TODAY)  # cached from assess's own read
-    cached = findings()
-    dataversion.clear()
-    with monkeypatch.context() as m:  # a cold check: assess from the check's households, its own read never asked
-        if sqlite:
-            m.setattr(assess, "_household_tuples", lambda *a: pytest.fail("assess read the households again"))
-        cold = findings()
-    assert cold == cached
+    _cold_check_finds_what_a_cached_one_does(s, monkeypatch, "_household_tuples" if sqlite else None,
+                                             "assess read the households again")
 
 
 def test_income_codes_of_households_whose_income_assess_defers(b, monkeypatch):
