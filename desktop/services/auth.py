@@ -54,6 +54,11 @@ class CurrentUser:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    @property
+    def village_scoped(self) -> bool:
+        """Sees only the villages assigned (村级录入员): the window says 本村 where others see the township."""
+        return self.village_ids is not None
+
     def may_edit_village(self, village_id: int) -> bool:
         return self.village_ids is None or village_id in self.village_ids
 

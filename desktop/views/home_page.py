@@ -73,8 +73,8 @@ class HomePage(QWidget):
         for group, key, title, _alert in TILES:
             if group not in groups:
                 # a village clerk's figures are their villages' (overview's village_ids): the box says so
-                box = QGroupBox("本村" if group == "本乡镇" and ctx.user is not None
-                                and ctx.user.village_ids is not None else group)
+                box = QGroupBox("本村" if group == "本乡镇" and ctx.user is not None and ctx.user.village_scoped
+                                else group)
                 grid = QGridLayout(box)
                 grid.setSpacing(6)
                 groups[group] = grid

@@ -266,7 +266,7 @@ class ReportsPage(QWidget):
         self._update_scopes()
 
     def _is_clerk(self) -> bool:
-        return self.ctx.user is not None and self.ctx.user.village_ids is not None
+        return self.ctx.user is not None and self.ctx.user.village_scoped
 
     def current_kind(self) -> str:
         item = self.kind_list.currentItem()
