@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import text
 
 from desktop.services import exchange
-from desktop.services.exchange import reader, writer
+from desktop.services.exchange import measure, reader, writer
 
 from ..conftest import TODAY, YEAR
 from .national_files import COLUMNS, TITLE, grid, sample_rows, write_xlsx
@@ -246,13 +246,17 @@ def _odd_rows() -> list[str]:
     return out
 
 
+@pytest.mark.parametrize("beside", [False, True])
 @pytest.mark.parametrize("block, renumber_from", [(150, 0), (400, 0), (1500, 0), (6000, 0), (150, 4), (700, 4)])
-def test_blocks_numbered_from_one_give_the_rows_written_as_they_are(tmp_path, monkeypatch, block, renumber_from):
+def test_blocks_numbered_from_one_give_the_rows_written_as_they_are(tmp_path, monkeypatch, block, renumber_from,
+                                                                   beside):
     """A block of a large sheet has its rows numbered from 1 where its XML allows it (calamine gives a sheet's rows
     from row 1: a block written as it is comes with every row before it, empty). The rows, their numbers, places and
     values come out exactly as from the blocks written as they are, and — but for trailing blank cells, a block's
     rows being as wide as its own widest — as from the sheet read whole; the blocks holding a row the count cannot
-    see through are read as written (and so is a block with few rows before it, RENUMBER_FROM)."""
+    see through are read as written (and so is a block with few rows before it, RENUMBER_FROM). `beside`: the sheet
+    inflated on a thread of its own in pieces of a few rows, cut anywhere (measure.part_bytes), and a renumbered
+    block's rows written a few at a time (JOIN_ROWS)."""
     from .hostile_files import XSheet
     from .hostile_files import write_xlsx as write_raw
 
@@ -274,6 +278,10 @@ def test_blocks_numbered_from_one_give_the_rows_written_as_they_are(tmp_path, mo
                 m.setattr(reader, "CHUNKED_ABOVE", 0)
                 m.setattr(reader, "CHUNK_XML", block)
                 m.setattr(reader.Book, "_parse_block", parse)
+                if beside:
+                    m.setattr(measure, "BESIDE_FROM", 0)
+                    m.setattr(measure, "CHUNK", 97)
+                    m.setattr(reader, "JOIN_ROWS", 3)
             if not renumber:
                 m.setattr(reader, "_renumbered", lambda rows: None)
             book = reader.Book(path)

@@ -265,7 +265,7 @@ class _Stream:
         limits = self.limits
         try:
             with self.z.open(self.info) as f:
-                for data in self._inflated(f):
+                for data in _inflated(f, self.info):
                     self.size += len(data)
                     _check_part(self.info, self.size, limits)
                     buf = carry + data if carry else data
@@ -284,22 +284,24 @@ class _Stream:
         if carry:
             yield carry
 
-    def _inflated(self, f):
-        """The part's bytes, CHUNK at most at a time."""
-        raw = getattr(f, "_fileobj", None)
-        left = getattr(f, "_compress_left", None)
-        if self.info.compress_type != zipfile.ZIP_DEFLATED or raw is None or not isinstance(left, int):
-            while True:  # (stored, or another method: zipfile's own loop)
-                data = f.read(CHUNK)
-                if not data:
-                    return
-                yield data
-        inflate = _deflated(raw, left, self.info)
-        yield from (_beside(inflate) if self.info.file_size >= BESIDE_FROM else inflate)
+
+def _inflated(f, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The bytes of a part opened as `f`, CHUNK at most at a time; a large deflated part inflated on a thread of its
+    own (_beside)."""
+    raw = getattr(f, "_fileobj", None)
+    left = getattr(f, "_compress_left", None)
+    if info.compress_type != zipfile.ZIP_DEFLATED or raw is None or not isinstance(left, int):
+        while True:  # (stored, or another method: zipfile's own loop)
+            data = f.read(CHUNK)
+            if not data:
+                return
+            yield data
+    inflate = _deflated(raw, left, info)
+    yield from (_beside(inflate) if info.file_size >= BESIDE_FROM else inflate)
 
 
 def _deflated(raw, left: int, info: zipfile.ZipInfo) -> Iterator[bytes]:
-    """_Stream._inflated of a deflated part: its compressed bytes (`left` of them, from `raw`) inflated CHUNK at most
+    """_inflated of a deflated part: its compressed bytes (`left` of them, from `raw`) inflated CHUNK at most
     at a time, the CRC checked before the last bytes are given."""
     d = zlib.decompressobj(-15)
     room = info.file_size  # zipfile stops at the claimed size (and the CRC then tells)
@@ -404,6 +406,16 @@ def sheet_pieces(path: Path, part: str, limits: Limits = LIMITS) -> Iterator[byt
     with zipfile.ZipFile(path) as z:
         info = z.getinfo(part)
         yield from _Stream(z, info, f"工作表的部件“{part[:80]}”", limits, b"</row>")
+
+
+def part_bytes(path: Path, part: str) -> Iterator[bytes]:
+    """A part's bytes as they are inflated, uncut (reader.Book._blocks, once the part has passed its scan), a large one
+    on a thread of its own while the caller works on the bytes before; damage is zipfile's error, as from its own
+    reader."""
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(part)
+        with z.open(info) as f:
+            yield from _inflated(f, info)
 
 
 def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: Limits,

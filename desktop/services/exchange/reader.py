@@ -30,13 +30,14 @@ from xml.etree import ElementTree
 from ...models import Household, IncomeLine, Measure, Member, Region
 from ..errors import ServiceError
 from .layout import Alias, Column, HeaderMatcher, Sheet, national, norm_header, norm_value
-from .measure import LIMITS, FileRefused, Limits, SheetScan, check_size, open_zip, scan_xlsx, sheet_pieces
+from .measure import LIMITS, FileRefused, Limits, SheetScan, check_size, open_zip, part_bytes, scan_xlsx, sheet_pieces
 from .values import Bad, Month, clip, converter, show
 
 HEADER_SCAN = 30  # rows searched for the header
 CHUNKED_ABOVE = 128 << 20  # a sheet whose XML is larger is read a block of rows at a time (Book._chunks)
 CHUNK_XML = 48 << 20  # bytes of a sheet's XML read by calamine at once in such a sheet (two blocks are held while the
 # next is parsed beside the rows of the one before: 64 MB took the 100,000-household national import to 1.1 GB)
+JOIN_ROWS = 4096  # rows of a renumbered block joined and written at once (Book._blocks)
 RENUMBER_FROM = 4  # a block's rows are numbered from 1 when more rows come before it than this many times its own: a
 # row renumbered costs the importer's thread about as much as 3.7 empty rows from calamine (a national list's rows of 88
 # cells, measured at 100,000 households: 0.24 s a block of 31,000 rows; 1.4 million empty rows passed over, 3.0 s)
@@ -513,53 +514,57 @@ class Book:
                     if info.filename != part and info.filename.lower().endswith((".xml", ".rels")):
                         out.writestr(info.filename, z.read(info) if info.filename not in sheets else _EMPTY_SHEET)
             base = base.getvalue()
-            with z.open(part) as f:
-                head = f.read(data_at)
-                head = _DIMENSION_TAG.sub(b"", head)  # the whole sheet's extent: not this block's
-                carry = b""
-                while True:
-                    data = f.read(CHUNK_XML)
-                    more = bool(data)
-                    buf = carry + data if carry else data
-                    del data
-                    if more:
-                        cut = buf.rfind(b"</row>")
-                        if cut < 0:  # no row ends in it yet (the scan refused runs past limits.run_bytes)
-                            carry = buf
-                            continue
-                        cut += len(b"</row>")
-                        carry = buf[cut:]
-                    else:
-                        end = buf.find(b"</sheetData>")
-                        cut = end if end >= 0 else len(buf)
-                    if buf.find(b"<row", 0, cut) >= 0:
-                        rows = buf if cut == len(buf) else buf[:cut]
-                        buf = None
-                        got = _renumbered(rows)
-                        off = 0
-                        if got is not None:
-                            rows, (off, parts) = None, got
-                        book = io.BytesIO(base)
-                        with zipfile.ZipFile(book, "a", zipfile.ZIP_STORED) as out, out.open(part, "w") as w:
-                            w.write(head)
-                            if rows is not None:
-                                w.write(rows)
-                            else:
-                                w.write(parts[0])
-                                for i in range(1, len(parts)):
-                                    w.write(b"<row ")
-                                    w.write(parts[i])
-                                    parts[i] = None
-                                parts = None
-                            w.write(b"</sheetData></worksheet>")
-                        rows = None
-                        box = [book.getvalue()]  # (emptied by the parse once calamine has its copy: _parse_block)
-                        book = None
-                        yield box, off
-                        box = None
+        f = _Bytes(part_bytes(self.path, part))  # (inflated on a thread of its own while this one cuts a block)
+        try:
+            head = f.read(data_at)
+            head = _DIMENSION_TAG.sub(b"", head)  # the whole sheet's extent: not this block's
+            carry = b""
+            while True:
+                data = f.read(CHUNK_XML)
+                more = bool(data)
+                buf = carry + data if carry else data
+                del data
+                if more:
+                    cut = buf.rfind(b"</row>")
+                    if cut < 0:  # no row ends in it yet (the scan refused runs past limits.run_bytes)
+                        carry = buf
+                        continue
+                    cut += len(b"</row>")
+                    carry = buf[cut:]
+                else:
+                    end = buf.find(b"</sheetData>")
+                    cut = end if end >= 0 else len(buf)
+                if buf.find(b"<row", 0, cut) >= 0:
+                    rows = buf if cut == len(buf) else buf[:cut]
                     buf = None
-                    if not more:
-                        break
+                    got = _renumbered(rows)
+                    off = 0
+                    if got is not None:
+                        rows, (off, parts) = None, got
+                    book = io.BytesIO(base)
+                    with zipfile.ZipFile(book, "a", zipfile.ZIP_STORED) as out, out.open(part, "w") as w:
+                        w.write(head)
+                        if rows is not None:
+                            w.write(rows)
+                        else:
+                            w.write(parts[0])
+                            for i in range(1, len(parts), JOIN_ROWS):  # (a few MB at a time: one call, not two
+                                batch = parts[i:i + JOIN_ROWS]  # a row, and no second copy of the whole block)
+                                parts[i:i + JOIN_ROWS] = [None] * len(batch)
+                                w.write(b"<row " + b"<row ".join(batch))
+                                batch = None
+                            parts = None
+                        w.write(b"</sheetData></worksheet>")
+                    rows = None
+                    box = [book.getvalue()]  # (emptied by the parse once calamine has its copy: _parse_block)
+                    book = None
+                    yield box, off
+                    box = None
+                buf = None
+                if not more:
+                    break
+        finally:
+            f.close()
 
     def _rows_sparse(self, name: str) -> Iterator[tuple[int, list]]:
         """Only the rows that exist, each as wide as its own last cell (openpyxl's sheet parser)."""
@@ -613,6 +618,31 @@ def _large_allocations_apart() -> None:
         ctypes.CDLL(None).mallopt(-3, MMAP_FROM)  # (M_MMAP_THRESHOLD, <malloc.h>)
     except (OSError, AttributeError):  # pragma: no cover - no mallopt to call
         pass
+
+
+class _Bytes:
+    """read(n) over pieces of bytes: n bytes, fewer only at the end."""
+
+    def __init__(self, pieces: Iterator[bytes]):
+        self._pieces = pieces
+        self._left = b""
+
+    def read(self, n: int) -> bytes:
+        got, have = [self._left], len(self._left)
+        while have < n:
+            piece = next(self._pieces, None)
+            if piece is None:
+                break
+            got.append(piece)
+            have += len(piece)
+        data = got[0] if len(got) == 1 else b"".join(got)
+        got = None
+        self._left = data[n:]
+        return data[:n]
+
+    def close(self) -> None:
+        self._left = b""
+        self._pieces.close()
 
 
 def _parse_block(box: list[bytes], name: str):
