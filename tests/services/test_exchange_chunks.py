@@ -314,7 +314,7 @@ def test_blocks_numbered_from_one_give_the_rows_written_as_they_are(tmp_path, mo
 
 def test_a_sheet_read_in_blocks_has_glibc_map_its_large_allocations_apart_once(ctx, tmp_path, monkeypatch):
     """Before the first block of a large sheet, glibc is told (once a process) to map every allocation of
-    reader.MMAP_FROM bytes or more apart, so that what a block's parse frees goes back to the system (issue 20: the
+    measure.MMAP_FROM bytes or more apart, so that what a block's parse frees goes back to the system (issue 20: the
     peak of the 100,000-household national import); a sheet read whole does not ask, nor does a C library that is
     not glibc. (The previews themselves are the same: the tests above.)"""
     import ctypes
@@ -331,7 +331,7 @@ def test_a_sheet_read_in_blocks_has_glibc_map_its_large_allocations_apart_once(c
             return 1
 
     monkeypatch.setattr(ctypes, "CDLL", Libc)
-    monkeypatch.setattr(reader, "_MMAP_SET", [])
+    monkeypatch.setattr(measure, "_MMAP_SET", [])
     monkeypatch.setattr(platform, "libc_ver", lambda *a, **k: ("glibc", "2.36"))
     path = _national(tmp_path)
     whole, _ = _preview(ctx, path, monkeypatch, None)
@@ -339,8 +339,8 @@ def test_a_sheet_read_in_blocks_has_glibc_map_its_large_allocations_apart_once(c
     for _ in range(2):
         chunked, _ = _preview(ctx, path, monkeypatch, 2500)
         assert chunked == whole
-    assert calls == [(-3, reader.MMAP_FROM)]  # M_MMAP_THRESHOLD, once
-    monkeypatch.setattr(reader, "_MMAP_SET", [])
+    assert calls == [(-3, measure.MMAP_FROM)]  # M_MMAP_THRESHOLD, once
+    monkeypatch.setattr(measure, "_MMAP_SET", [])
     monkeypatch.setattr(platform, "libc_ver", lambda *a, **k: ("", ""))
     _preview(ctx, path, monkeypatch, 2500)
-    assert calls == [(-3, reader.MMAP_FROM)]
+    assert calls == [(-3, measure.MMAP_FROM)]

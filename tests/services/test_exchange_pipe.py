@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import zipfile
 from datetime import date
+from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -323,3 +324,105 @@ def test_a_refused_sheet_never_reaches_calamine_and_is_refused_in_its_turn(sourc
     pv = source.read(exchange.preview, spoiled, YEAR)
     assert not pv.ok and str(got.value) in [e.reason for e in pv.errors]
     assert not _calamine_threads()
+
+
+# ---------------------------------------------------------------- the fingerprints' pass in a process of its own
+
+def _blocks(m, block: int = 2500) -> None:
+    m.setattr(reader, "CHUNKED_ABOVE", 0)
+    m.setattr(reader, "CHUNK_XML", block)
+
+
+def _spied(m) -> list:
+    """What each child gave (taps.Apart.result): its rows or None, and why not."""
+    from desktop.services.exchange import taps
+    seen = []
+    real = taps.Apart.result
+
+    def result(self):
+        got = real(self)
+        seen.append((got is not None, self.why, self._proc.pid))
+        return got
+
+    m.setattr(taps.Apart, "result", result)
+    return seen
+
+
+def test_a_sheet_read_in_blocks_is_cut_for_its_fingerprints_in_a_child_as_here(source, tmp_path, monkeypatch):
+    """A first import of a sheet read in blocks (a county's national list): the fingerprints' pass over it runs in a
+    child process (taps.py) while the importer converts; the rows it cuts are those the importer's thread cuts, and
+    the child is gone once they are taken."""
+    import multiprocessing
+    import os
+    path = _export(source, tmp_path / "a.xlsx", "national")
+    with monkeypatch.context() as m:
+        _blocks(m)
+        seen = _spied(m)
+        apart, _ = _read(path)
+        m.setattr(reader, "TAP_APART", False)
+        here, _ = _read(path)
+    assert [(ok, why) for ok, why, _pid in seen] == [(True, None)]
+    assert seen[0][2] != os.getpid()
+    assert _scan_facts(apart.scan) == _scan_facts(here.scan)
+    assert apart.scan.groups and sum(map(len, apart.scan.rows.values())) > 30  # (every person row, grouped)
+    assert not multiprocessing.active_children()
+
+
+def test_a_child_that_fails_or_cannot_start_leaves_the_cut_to_the_importer(source, tmp_path, monkeypatch):
+    """The child refusing its work (here: the guards' words one short, as for a file changed under it) or no process
+    to be had: the importer's thread cuts the sheet itself, and stores the same fingerprints."""
+    from desktop.services.exchange import taps
+    path = _export(source, tmp_path / "a.xlsx", "national")
+    with monkeypatch.context() as m:
+        _blocks(m)
+        m.setattr(reader, "TAP_APART", False)
+        here, _ = _read(path)
+    with monkeypatch.context() as m:
+        _blocks(m)
+        seen = _spied(m)
+        real = taps.Apart.__init__
+        m.setattr(taps.Apart, "__init__", lambda self, *a: real(self, *a[:-1], a[-1][:-1]))
+        short, _ = _read(path)
+    assert len(seen) == 1 and not seen[0][0] and "ValueError" in seen[0][1]  # (zip(…, strict=True) in the child)
+    assert _scan_facts(short.scan) == _scan_facts(here.scan)
+
+    def refuse(*_a):
+        raise OSError("no more processes")
+
+    with monkeypatch.context() as m:
+        _blocks(m)
+        m.setattr(taps.Apart, "__init__", refuse)
+        none, _ = _read(path)
+    assert _scan_facts(none.scan) == _scan_facts(here.scan)
+
+
+def test_a_read_that_stops_before_the_fingerprints_leaves_no_child(source, tmp_path, monkeypatch):
+    """A read cancelled (or refused) after the child has begun: closing the book ends the child."""
+    import multiprocessing
+    path = _export(source, tmp_path / "a.xlsx", "national")
+    started = []
+
+    def progress(*_a):
+        started.extend(multiprocessing.active_children())
+        raise importer.ImportCancelled()
+
+    with monkeypatch.context() as m:
+        _blocks(m)
+        with pytest.raises(importer.ImportCancelled):
+            importer.read(path, Issues(), progress, year=YEAR)
+    assert started  # (the child was there while the rows were read)
+    assert not multiprocessing.active_children()
+
+
+def test_the_exchange_package_names_what_it_imports_when_first_used():
+    """exchange/__init__.py imports its names when first used (a child process imports only the cutting): every
+    name of __all__ is one of _FROM and resolves to the object of its module, and a module of the package is an
+    attribute as before."""
+    from desktop.services.exchange import national_export
+    assert sorted(exchange.__all__) == sorted(exchange._FROM)
+    for name in exchange.__all__:
+        module = import_module(f"desktop.services.exchange.{exchange._FROM[name]}")
+        assert getattr(exchange, name) is getattr(module, "Preview" if name == "ImportPreview" else name)
+    assert exchange.national_export is national_export and exchange.reader is reader
+    with pytest.raises(AttributeError):
+        exchange.no_such_name  # noqa: B018

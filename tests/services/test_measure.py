@@ -278,3 +278,31 @@ def test_a_large_part_inflated_beside_gives_the_same_pieces_and_leaves_no_thread
     with pytest.raises(measure.FileRefused):
         measure.scan_xlsx(path, {"S": part}, Limits(cells=2000))
     assert not _inflating()
+
+
+@pytest.mark.parametrize("chunk", [5, 6, 7, 13, 64, 301])
+def test_each_piece_ends_at_the_last_boundary_read_so_far(tmp_path, monkeypatch, chunk):
+    """_Stream's pieces, whatever size the part's bytes come in: each ends at the last `</row>` of all that has been
+    read so far — also one split across two reads (`</ro` + `w>`), or a read with none in it — and together they are
+    the part, byte for byte."""
+    rnd = random.Random(chunk)
+    xml = b"<worksheet><sheetData>" + b"".join(
+        b'<row r="%d"><c r="A%d"><v>%s</v></c></row>' % (r, r, b"9" * rnd.randrange(0, 40)) for r in range(1, 60)
+    ) + b"</sheetData></worksheet>"
+    path = tmp_path / "p.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("s.xml", xml)
+    monkeypatch.setattr(measure, "CHUNK", chunk)
+    expected, carry = [], b""
+    for i in range(0, len(xml), chunk):  # (the definition: the pieces of carry + what was read)
+        buf = carry + xml[i:i + chunk]
+        cut = buf.rfind(b"</row>")
+        if cut < 0:
+            carry = buf
+            continue
+        expected.append(buf[:cut + 6])
+        carry = buf[cut + 6:]
+    expected.append(carry)
+    with zipfile.ZipFile(path) as z:
+        got = list(measure._Stream(z, z.getinfo("s.xml"), "s", measure.LIMITS, b"</row>"))
+    assert got == expected and b"".join(got) == xml

@@ -30,7 +30,18 @@ from xml.etree import ElementTree
 from ...models import Household, IncomeLine, Measure, Member, Region
 from ..errors import ServiceError
 from .layout import Alias, Column, HeaderMatcher, Sheet, national, norm_header, norm_value
-from .measure import LIMITS, FileRefused, Limits, SheetScan, check_size, open_zip, part_bytes, scan_xlsx, sheet_pieces
+from .measure import (
+    LIMITS,
+    FileRefused,
+    Limits,
+    SheetScan,
+    check_size,
+    large_allocations_apart,
+    open_zip,
+    part_bytes,
+    scan_xlsx,
+    sheet_pieces,
+)
 from .values import Bad, Month, clip, converter, show
 
 HEADER_SCAN = 30  # rows searched for the header
@@ -38,9 +49,13 @@ CHUNKED_ABOVE = 128 << 20  # a sheet whose XML is larger is read a block of rows
 CHUNK_XML = 48 << 20  # bytes of a sheet's XML read by calamine at once in such a sheet (two blocks are held while the
 # next is parsed beside the rows of the one before: 64 MB took the 100,000-household national import to 1.1 GB)
 JOIN_ROWS = 4096  # rows of a renumbered block joined and written at once (Book._blocks)
+FIRST_BLOCK_PART = 4  # the first block of such a sheet is this part of CHUNK_XML: nothing else is done while it is
+# parsed (the sheet's fingerprints are cut in a process of their own, taps.py). (Doubling from there to CHUNK_XML
+# waited longer: each block's parse reads the shared strings again, 32 MB at 100,000 households.)
 RENUMBER_FROM = 4  # a block's rows are numbered from 1 when more rows come before it than this many times its own: a
 # row renumbered costs the importer's thread about as much as 3.7 empty rows from calamine (a national list's rows of 88
 # cells, measured at 100,000 households: 0.24 s a block of 31,000 rows; 1.4 million empty rows passed over, 3.0 s)
+TAP_APART = True  # the fingerprints' pass over a sheet read in blocks made in a process of its own (taps.py)
 AHEAD_XML = 160 << 20  # sheet XML that calamine may parse ahead of the conversion, whole sheets (Book.prefetch)
 _SHEET_DATA = re.compile(rb"<sheetData\b[^>]*>")
 _DIMENSION_TAG = re.compile(rb"<dimension\b[^>]*/>")
@@ -191,6 +206,7 @@ class Book:
         self._failed: dict[str, BaseException] = {}  # a sheet's scan that failed ahead: said when it is read
         self._started: dict[str, tuple] = {}  # a sheet read in blocks whose first block is parsed ahead: (where its
         # rows begin, its blocks, the first one's parse)
+        self._apart: list = []  # the processes cutting a sheet for the fingerprints (taps.Apart)
         if self.kind:
             _refused(lambda: check_size(self.path, self.kind, limits))
         if self.kind == "csv":
@@ -239,6 +255,9 @@ class Book:
         for _at, blocks, _first in self._started.values():
             blocks.close()
         self._started.clear()
+        for child in self._apart:
+            child.close()
+        self._apart.clear()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         if self._wb is None:
@@ -351,12 +370,15 @@ class Book:
                     blocks = self._blocks(name, self._zip_parts[name], at)
                     self._started[name] = (at, blocks, self._parse_block(name, blocks))
             if later is not None:
-                self._tap_again(name, later)
+                if name in self._started and TAP_APART and self.tap.hold is None and not self.tap.armed:
+                    self._tap_apart(name, later)
+                else:
+                    self._tap_again(name, later)
 
-    def _tap_again(self, name: str, plain: list[bool]) -> None:
+    def _tap_again(self, name: str, plain: list[bool], tap=None) -> None:
         """The fingerprints' tap fed the pieces of a sheet the guards have passed, cut as they were, with the guards'
         word on each."""
-        feed = self.tap(name)
+        feed = (tap or self.tap)(name)
         pieces = sheet_pieces(self.path, self._zip_parts[name], self.limits)
         try:
             for piece, word in zip(pieces, plain, strict=True):
@@ -365,6 +387,29 @@ class Book:
             raise WorkbookError(str(exc)) from None
         finally:
             pieces.close()
+
+    def _tap_apart(self, name: str, plain: list[bool]) -> None:
+        """A sheet read in blocks, nothing of it to keep for a shortened read (a first import): the tap's pass over it
+        made in a process of its own (taps.py) while this thread converts its blocks; its rows are taken when the
+        households are fingerprinted (Tap.settle), or cut here then, as _tap_again cuts them, when the child gives
+        none."""
+        from .taps import Apart
+        tap = self.tap
+        try:
+            child = Apart(self.path, self._zip_parts[name], self.limits, tap.letters, name, plain)
+        except Exception:  # noqa: BLE001 - no process to be had: cut here, as before
+            self._tap_again(name, plain)
+            return
+        self._apart.append(child)
+
+        def fill() -> None:
+            rows = child.result()
+            if rows is None:
+                self._tap_again(name, plain, tap)
+            else:
+                tap.sheets[name] = rows
+
+        tap.pending[name] = fill
 
     def _fill(self) -> None:
         """Start the parses of scanned sheets that the budget allows (the first always)."""
@@ -502,7 +547,7 @@ class Book:
         rows were lowered by: calamine gives a sheet's rows from row 1, so a block of rows 30,001–60,000 as written
         would come with 30,000 empty rows before its own (at a county's 100,000 households, 1.4 million rows of empty
         cells made and passed over); its rows are numbered from 1 instead where the XML allows it (_renumbered)."""
-        _large_allocations_apart()
+        large_allocations_apart()
         sheets = set(self._zip_parts.values())
         with zipfile.ZipFile(self.path) as z:
             # what calamine reads besides the sheet: the package's XML parts (sizes measured before), other sheets
@@ -519,8 +564,10 @@ class Book:
             head = f.read(data_at)
             head = _DIMENSION_TAG.sub(b"", head)  # the whole sheet's extent: not this block's
             carry = b""
+            size = CHUNK_XML // FIRST_BLOCK_PART  # (the first block small: the rows begin sooner; FIRST_BLOCK_PART)
             while True:
-                data = f.read(CHUNK_XML)
+                data = f.read(size)
+                size = CHUNK_XML
                 more = bool(data)
                 buf = carry + data if carry else data
                 del data
@@ -592,32 +639,6 @@ class Book:
                     yield idx, row
         finally:
             wb.close()
-
-
-MMAP_FROM = 256 << 10  # glibc: an allocation this large or larger is a mapping of its own (_large_allocations_apart)
-_MMAP_SET: list[bool] = []
-
-
-def _large_allocations_apart() -> None:
-    """On Linux with glibc, before the first block of a large sheet (issue 20): every allocation of MMAP_FROM bytes or
-    more is a memory mapping of its own, given back to the system when freed. glibc's default threshold starts at
-    128 KB but rises to the size of each large block it frees, up to 32 MB — after the first blocks, the buffers of
-    each block's parse (calamine's copy of the workbook, its shared strings and cells, growing by doubling) and the
-    rows' lists come from the heap instead, and the heap keeps what is freed between the register's rows that stay:
-    at 100,000 households the peak was 955–990 MB, about 90 MB more than with the threshold fixed. Once a process
-    (mallopt also stops the rising); elsewhere (Windows, macOS, musl) nothing is done."""
-    if _MMAP_SET:
-        return
-    _MMAP_SET.append(True)
-    import platform
-    import sys
-    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
-        return
-    import ctypes
-    try:
-        ctypes.CDLL(None).mallopt(-3, MMAP_FROM)  # (M_MMAP_THRESHOLD, <malloc.h>)
-    except (OSError, AttributeError):  # pragma: no cover - no mallopt to call
-        pass
 
 
 class _Bytes:
