@@ -344,3 +344,28 @@ def test_a_sheet_read_in_blocks_has_glibc_map_its_large_allocations_apart_once(c
     monkeypatch.setattr(platform, "libc_ver", lambda *a, **k: ("", ""))
     _preview(ctx, path, monkeypatch, 2500)
     assert calls == [(-3, measure.MMAP_FROM)]
+
+
+def test_the_window_finds_and_takes_as_the_joined_bytes_would():
+    """reader._Window (a large sheet's bytes as they are inflated, a block cut from them without joining them first):
+    over pieces of every size, split anywhere — also inside `</row>` — rfind before any end is bytes.rfind of the
+    bytes joined, and what is taken is the bytes in order, nothing lost or doubled."""
+    import random
+    rnd = random.Random(7)
+    data = b"".join(rnd.choice([b"</row>", b"<row r=\"1\">", b"x", b"</ro", b"w>", b"<"]) for _ in range(400))
+    for _ in range(200):
+        cuts = sorted(rnd.sample(range(1, len(data)), rnd.randrange(0, 40)))
+        pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+        win, at = reader._Window(iter(pieces)), 0
+        while at < len(data):
+            n = rnd.randrange(1, 60)
+            held = win.fill(n)
+            assert held == min(n, len(data) - at)
+            for end in {0, 1, held // 2, held - 1, held}:
+                if end >= 0:
+                    assert win.rfind(b"</row>", end) == data[at:at + end].rfind(b"</row>")
+            k = rnd.randrange(0, held + 1)
+            assert win.take(k) == data[at:at + k]
+            at += k
+            assert len(win) >= 0
+        assert win.fill(1) == 0 and win.take(5) == b""

@@ -559,26 +559,26 @@ class Book:
                     if info.filename != part and info.filename.lower().endswith((".xml", ".rels")):
                         out.writestr(info.filename, z.read(info) if info.filename not in sheets else _EMPTY_SHEET)
             base = base.getvalue()
-        f = _Bytes(part_bytes(self.path, part))  # (inflated on a thread of its own while this one cuts a block)
+        f = _Window(part_bytes(self.path, part))  # (inflated on a thread of its own while this one cuts a block)
         try:
-            head = f.read(data_at)
-            head = _DIMENSION_TAG.sub(b"", head)  # the whole sheet's extent: not this block's
-            carry = b""
+            f.fill(data_at)
+            head = _DIMENSION_TAG.sub(b"", f.take(data_at))  # the whole sheet's extent: not this block's
+            carry = 0  # bytes of the window read before (after the last block cut)
             size = CHUNK_XML // FIRST_BLOCK_PART  # (the first block small: the rows begin sooner; FIRST_BLOCK_PART)
             while True:
-                data = f.read(size)
+                upto = f.fill(carry + size)  # carry and `size` bytes more, or what is left
                 size = CHUNK_XML
-                more = bool(data)
-                buf = carry + data if carry else data
-                del data
+                more = upto > carry
                 if more:
-                    cut = buf.rfind(b"</row>")
+                    cut = f.rfind(b"</row>", upto)
                     if cut < 0:  # no row ends in it yet (the scan refused runs past limits.run_bytes)
-                        carry = buf
+                        carry = upto
                         continue
                     cut += len(b"</row>")
-                    carry = buf[cut:]
+                    buf = f.take(cut)  # (the block's rows: the one copy made of them)
+                    carry = upto - cut
                 else:
+                    buf = f.take(upto)
                     end = buf.find(b"</sheetData>")
                     cut = end if end >= 0 else len(buf)
                 if buf.find(b"<row", 0, cut) >= 0:
@@ -588,23 +588,8 @@ class Book:
                     off = 0
                     if got is not None:
                         rows, (off, parts) = None, got
-                    book = io.BytesIO(base)
-                    with zipfile.ZipFile(book, "a", zipfile.ZIP_STORED) as out, out.open(part, "w") as w:
-                        w.write(head)
-                        if rows is not None:
-                            w.write(rows)
-                        else:
-                            w.write(parts[0])
-                            for i in range(1, len(parts), JOIN_ROWS):  # (a few MB at a time: one call, not two
-                                batch = parts[i:i + JOIN_ROWS]  # a row, and no second copy of the whole block)
-                                parts[i:i + JOIN_ROWS] = [None] * len(batch)
-                                w.write(b"<row " + b"<row ".join(batch))
-                                batch = None
-                            parts = None
-                        w.write(b"</sheetData></worksheet>")
-                    rows = None
-                    box = [book.getvalue()]  # (emptied by the parse once calamine has its copy: _parse_block)
-                    book = None
+                    box = [_block_book(base, part, head, rows if rows is not None else parts)]  # (emptied by
+                    rows = parts = None  # the parse once calamine has its copy: _parse_block)
                     yield box, off
                     box = None
                 buf = None
@@ -641,29 +626,106 @@ class Book:
             wb.close()
 
 
-class _Bytes:
-    """read(n) over pieces of bytes: n bytes, fewer only at the end."""
+class _Window:
+    """The first bytes of a stream of pieces, held as the pieces came (no copy until a block is taken)."""
 
     def __init__(self, pieces: Iterator[bytes]):
         self._pieces = pieces
-        self._left = b""
+        self._segs: list[bytes] = []
+        self._at = 0  # where the window begins in the first piece
+        self._len = 0
 
-    def read(self, n: int) -> bytes:
-        got, have = [self._left], len(self._left)
-        while have < n:
+    def fill(self, n: int) -> int:
+        """At least n bytes held, when there are: how many are, up to n."""
+        while self._len < n:
             piece = next(self._pieces, None)
             if piece is None:
                 break
-            got.append(piece)
-            have += len(piece)
-        data = got[0] if len(got) == 1 else b"".join(got)
-        got = None
-        self._left = data[n:]
-        return data[:n]
+            if piece:
+                self._segs.append(piece)
+                self._len += len(piece)
+        return min(n, self._len)
+
+    def _spans(self, end: int) -> list[tuple[int, bytes, int, int]]:
+        """(where it begins in the window, piece, from, to) of the pieces' bytes before `end`."""
+        out, g, lo = [], 0, self._at
+        for seg in self._segs:
+            if g >= end:
+                break
+            hi = min(len(seg), lo + end - g)
+            out.append((g, seg, lo, hi))
+            g += hi - lo
+            lo = 0
+        return out
+
+    def rfind(self, sub: bytes, end: int) -> int:
+        """Where the last `sub` wholly before `end` begins (-1: none), also one across two pieces."""
+        spans = self._spans(end)
+        k = len(sub)
+        for i in range(len(spans) - 1, -1, -1):
+            g, seg, lo, hi = spans[i]
+            if i + 1 < len(spans):  # (after this piece's own: one across its end and the next pieces' beginning)
+                left = seg[max(lo, hi - (k - 1)):hi]
+                right = b""
+                for _g2, seg2, lo2, hi2 in spans[i + 1:]:
+                    right += seg2[lo2:min(hi2, lo2 + k - 1 - len(right))]
+                    if len(right) >= k - 1:
+                        break
+                r = (left + right).rfind(sub)
+                if r >= 0 and r + k > len(left):
+                    return g + (hi - lo) - len(left) + r
+            r = seg.rfind(sub, lo, hi)
+            if r >= 0:
+                return g + r - lo
+        return -1
+
+    def take(self, n: int) -> bytes:
+        """The first n bytes (as many as are held), out of the window."""
+        got, left = [], n
+        while left > 0 and self._segs:
+            seg = self._segs[0]
+            room = len(seg) - self._at
+            if room <= left:
+                got.append(seg if self._at == 0 else memoryview(seg)[self._at:])
+                self._segs.pop(0)
+                self._at = 0
+                left -= room
+            else:
+                got.append(memoryview(seg)[self._at:self._at + left])
+                self._at += left
+                left = 0
+        self._len -= n - left
+        if len(got) == 1 and got[0].__class__ is bytes:
+            return got[0]
+        return b"".join(got)
+
+    def __len__(self) -> int:
+        return self._len
 
     def close(self) -> None:
-        self._left = b""
+        self._segs.clear()
         self._pieces.close()
+
+
+def _block_book(base: bytes, part: str, head: bytes, rows: bytes | list[bytes]) -> bytes:
+    """A block's workbook (Book._blocks): the package's other parts (`base`) and the sheet's part, its XML before the
+    rows (`head`), the block's rows (renumbered: the pieces before each `<row `, the first one before the first row)
+    and the end. Stored, not compressed: calamine reads it once."""
+    book = io.BytesIO(base)
+    with zipfile.ZipFile(book, "a", zipfile.ZIP_STORED) as out, out.open(part, "w") as w:
+        w.write(head)
+        if rows.__class__ is bytes:
+            w.write(rows)
+        else:
+            w.write(rows[0])
+            for i in range(1, len(rows), JOIN_ROWS):  # (a few MB at a time: one call, not two a row, and no
+                batch = rows[i:i + JOIN_ROWS]  # second copy of the whole block)
+                rows[i:i + JOIN_ROWS] = [None] * len(batch)
+                w.write(b"<row " + b"<row ".join(batch))
+                batch = None
+        rows = None
+        w.write(b"</sheetData></worksheet>")
+    return book.getvalue()
 
 
 def _parse_block(box: list[bytes], name: str):
