@@ -341,7 +341,7 @@ def _spied(m) -> list:
 
     def result(self):
         got = real(self)
-        seen.append((got is not None, self.why, self._proc.pid))
+        seen.append((got is not None, self.why, self._child._proc.pid))
         return got
 
     m.setattr(taps.Apart, "result", result)

@@ -3,6 +3,7 @@ claims, the limits refuse in Chinese, and an honest file passes untouched."""
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import re
 import zipfile
@@ -306,3 +307,101 @@ def test_each_piece_ends_at_the_last_boundary_read_so_far(tmp_path, monkeypatch,
     with zipfile.ZipFile(path) as z:
         got = list(measure._Stream(z, z.getinfo("s.xml"), "s", measure.LIMITS, b"</row>"))
     assert got == expected and b"".join(got) == xml
+
+
+# ---------------------------------------------------------------- a large sheet measured in two parts at once
+
+def _odd_sheet(rng: random.Random, n: int) -> list[str]:
+    """Rows out of order over many pieces, a cell far beyond its own row, hidden rows, error cells and formulas
+    without a value in every part of the sheet."""
+    out = []
+    for r in rng.sample(range(2, 4000), n):
+        cells = [f'<c r="{col_letters(c)}{r}"><v>{c}</v></c>' for c in range(1, rng.randint(2, 7))]
+        if rng.random() < 0.05:
+            cells.append(f'<c r="{col_letters(rng.randint(8, 40))}{rng.choice([r, 9000, 70000])}"><v>1</v></c>')
+        if rng.random() < 0.05:
+            cells.append(f'<c r="H{r}" t="e"><v>#REF!</v></c>')
+        if rng.random() < 0.05:
+            cells.append(f'<c r="I{r}"><f>1+1</f></c>')
+        if rng.random() < 0.02:
+            cells.append(f'<c s="0" r="J{r}"><v>1</v></c>')  # (not as Excel writes it: that piece's word is False)
+        hidden = ' hidden="1"' if rng.random() < 0.05 else ""
+        out.append(f'<row r="{r}"{hidden}>' + "".join(cells) + "</row>")
+    return out
+
+
+def _two_ways(path, monkeypatch, name="S") -> tuple:
+    """The sheet measured in one pass and in two parts (the later one in a child): the scans, the pieces' words,
+    and how many children were started."""
+    from desktop.services.exchange import apart
+    started = []
+
+    class Counted(apart.Child):
+        def __init__(self, *a, **k):
+            started.append(a[0].__name__)
+            super().__init__(*a, **k)
+
+    part = Book(path)._zip_parts[name]
+    monkeypatch.setattr(measure, "CHUNK", 300)  # a few rows a piece
+    monkeypatch.setattr(apart, "Child", Counted)
+    out = []
+    for split in (1 << 40, 0):
+        monkeypatch.setattr(measure, "SPLIT_FROM", split)
+        words: list[bool] = []
+        try:
+            out.append((measure.scan_xlsx(path, {name: part}, words=words).sheets[name], words))
+        except measure.FileRefused as exc:
+            out.append((str(exc), None))
+    return out[0], out[1], started
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_large_sheet_measured_in_two_parts_gives_what_one_pass_gives(tmp_path, monkeypatch, seed):
+    """A large sheet (SPLIT_FROM; here every sheet, in pieces of a few rows) is measured in two parts at once, the
+    later one in a child process: the same cells, extent (rows seen, the grid's bound, columns), hidden rows and
+    columns, error cells and formulas, claimed extent and words on each piece as one pass over it."""
+    rng = random.Random(seed)
+    path = write_xlsx(tmp_path / "s.xlsx", [XSheet("S", [["户编号", "姓名"]], dimension="A1:B2",
+                                                   hidden_cols={2}, extra=_odd_sheet(rng, 400))])
+    (one, words1), (two, words2), started = _two_ways(path, monkeypatch)
+    assert started == ["_scan_rest"]
+    assert one == two and words1 == words2 and len(words1) > 20 and True in words1 and False in words1
+    assert one.hidden_rows and one.bad and one.hidden_cols == {1} and one.rows_seen >= 3000
+
+
+@pytest.mark.parametrize("where, why", [
+    ("second", "超出 Excel 的范围"),  # refused in the child's part: its reason
+    ("both", "没有写明位置"),  # refused in both: the first part's reason, as one pass says it
+])
+def test_a_sheet_refused_in_either_part_is_refused_for_the_first_reason_in_the_file(tmp_path, monkeypatch, where,
+                                                                                    why):
+    rows = _odd_sheet(random.Random(5), 300)
+    rows[-2] = '<row r="99999"><c r="AAAA99999"><v>1</v></c></row>'  # past column XFD, late in the sheet
+    if where == "both":
+        rows[3] = '<row r="99998"><c><v>1</v></c></row>'  # a cell without its place, early
+    path = write_xlsx(tmp_path / "r.xlsx", [XSheet("S", [["户编号"]], extra=rows)])
+    (one, _w1), (two, _w2), started = _two_ways(path, monkeypatch)
+    assert started == ["_scan_rest"]
+    assert isinstance(one, str) and why in one and one == two
+    assert not multiprocessing.active_children()
+
+
+def test_no_child_to_be_had_or_none_that_answers_measures_the_sheet_here(tmp_path, monkeypatch):
+    from desktop.services.exchange import apart
+    path = write_xlsx(tmp_path / "s.xlsx", [XSheet("S", [["户编号"]], extra=_odd_sheet(random.Random(9), 300))])
+    (one, words1), _two, _started = _two_ways(path, monkeypatch)
+
+    def refuse(*_a, **_k):
+        raise OSError("no more processes")
+
+    for broken in (refuse, None):
+        with monkeypatch.context() as m:
+            if broken is None:
+                m.setattr(apart.Child, "result", lambda self, timeout=0: self.close())  # (died: nothing said)
+            else:
+                m.setattr(apart, "Child", refuse)
+            m.setattr(measure, "SPLIT_FROM", 0)
+            words: list[bool] = []
+            got = measure.scan_xlsx(path, {"S": Book(path)._zip_parts["S"]}, words=words).sheets["S"]
+        assert got == one and words == words1
+    assert not multiprocessing.active_children()

@@ -35,6 +35,9 @@ from typing import Callable, Iterator
 from ..errors import ServiceError
 
 CHUNK = 8 << 20
+SPLIT_FROM = 64 << 20  # a sheet whose XML is claimed this large is measured in two parts at once (_scan_apart)
+SPLIT_SHARE = 0.58  # of its pieces, those measured here (the child inflates them too, unmeasured: about a fifth of the
+# cost of measuring them; it also has to start)
 BESIDE_FROM = 2 * CHUNK  # a deflated part this large is inflated on a thread of its own, a piece ahead (_beside)
 
 
@@ -386,12 +389,14 @@ def _beside(pieces: Iterator[bytes], ahead: int = 1) -> Iterator[bytes]:
 
 def scan_xlsx(path: Path, sheet_parts: dict[str, str], limits: Limits = LIMITS, *,
               skip: set[str] | frozenset[str] = frozenset(), parts_done: bool = False,
-              tap: Callable[[str], Callable[[bytes, bool], None] | None] | None = None) -> BookScan:
+              tap: Callable[[str], Callable[[bytes, bool], None] | None] | None = None,
+              words: list[bool] | None = None) -> BookScan:
     """Measure the package and every sheet in `sheet_parts` (sheet name → part); refuse past a limit.
     Unless `parts_done`, every other XML part (but those in `skip`, the sheets measured when they are
     read) is read through once as well: its real size, and no run longer than limits.run_bytes without
     a tag (a reader that buffers a text run whole would pay for it). `tap(sheet)`: what else is to see each
-    piece of that sheet's rows once the guards have passed it (fingerprint.Tap: one pass over the XML, not two)."""
+    piece of that sheet's rows once the guards have passed it (fingerprint.Tap: one pass over the XML, not two).
+    `words`: the guards' word on each piece of the one sheet measured, and nothing else (_scan_sheet)."""
     if not parts_done:
         check_size(path, "xlsx", limits)
     book = open_zip(path, limits)
@@ -405,7 +410,8 @@ def scan_xlsx(path: Path, sheet_parts: dict[str, str], limits: Limits = LIMITS, 
         for sheet, part in sheet_parts.items():
             info = book.parts.get(part)
             if info is not None:
-                book.sheets[sheet] = _scan_sheet(z, info, sheet, limits, tap(sheet) if tap is not None else None)
+                book.sheets[sheet] = _scan_sheet(z, info, sheet, limits, tap(sheet) if tap is not None else None,
+                                                 words)
     return book
 
 
@@ -429,18 +435,101 @@ def part_bytes(path: Path, part: str) -> Iterator[bytes]:
 
 
 def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: Limits,
-                feed: Callable[[bytes, bool], None] | None = None) -> SheetScan:
-    out = SheetScan(sheet, info.filename, compressed=info.compress_size)
-    what = f"工作表“{sheet[:40]}”"
-    max_row = max_col = 0
-    beyond = _Beyond(0, 0)
-    first = True
-    stream = _Stream(z, info, what, limits, b"</row>")
+                feed: Callable[[bytes, bool], None] | None = None, words: list[bool] | None = None) -> SheetScan:
+    """`feed`: what else sees each piece of rows once the guards have passed it, with their word on it (canonical:
+    every cell written <c r="…, nothing prefixed). `words`: only the words are wanted, a piece each, in order — then a
+    large sheet is measured in two parts, the later one in a child process (_scan_apart)."""
+    if feed is None and info.file_size >= SPLIT_FROM:
+        got = _scan_apart(z, info, _Pass(SheetScan(sheet, info.filename, compressed=info.compress_size), limits),
+                          words)
+        if got is not None:
+            return got
+    scan = _Pass(SheetScan(sheet, info.filename, compressed=info.compress_size), limits)
+    stream = _Stream(z, info, scan.what, limits, b"</row>")
     for piece in stream:
-        if first:
+        canonical = scan.piece(piece)
+        if feed is not None:
+            feed(piece, canonical)
+        if words is not None:
+            words.append(canonical)
+    return scan.done(stream.size, info)
+
+
+def _scan_apart(z: zipfile.ZipFile, info: zipfile.ZipInfo, scan: _Pass, words: list[bool] | None
+                ) -> SheetScan | None:
+    """A large sheet measured in two parts at once: its first SPLIT_SHARE of pieces here, the rest in a child process
+    (apart.py; it inflates the pieces before too, unmeasured, to cut the same pieces). The first part's refusal is
+    said first, then the child's; the counts, extents, hidden rows and error cells are put together as one pass over
+    the whole sheet gives them. None: no child to be had, or it gave nothing — then the sheet is measured again,
+    whole, as before (`scan` is not used again)."""
+    from .apart import Child
+    k = max(1, int(-(-info.file_size // CHUNK) * SPLIT_SHARE))  # (pieces measured here: the stream cuts about one
+    try:  # piece a CHUNK of what the part claims to hold)
+        child = Child(_scan_rest, z.filename, info.filename, scan.out.name, scan.limits, k, CHUNK, name="guards")
+    except Exception:  # noqa: BLE001 - no process to be had
+        return None
+    mine: list[bool] = []
+    try:
+        stream = _Stream(z, info, scan.what, scan.limits, b"</row>")
+        pieces = iter(stream)
+        try:
+            for piece in pieces:
+                mine.append(scan.piece(piece))
+                if len(mine) == k:
+                    break
+            else:
+                return scan.done(stream.size, info)  # (all of it here: fewer pieces than claimed)
+        finally:
+            pieces.close()
+        got = child.result()
+    finally:
+        child.close()
+    if got is None or got[0] not in ("ok", "FileRefused"):
+        return None
+    if got[0] == "FileRefused":
+        raise FileRefused(got[1])
+    rest, max_row, max_col, theirs, size = got[1]
+    scan.join(rest, max_row, max_col)
+    if words is not None:
+        words += mine + theirs
+    return scan.done(size, info)
+
+
+def _scan_rest(path: str, part: str, sheet: str, limits: Limits, k: int, chunk: int) -> tuple:
+    """In the child (_scan_apart): the pieces of a sheet from the k-th on, measured (cut as the importer cuts them:
+    its CHUNK)."""
+    global CHUNK
+    CHUNK = chunk
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(part)
+        scan = _Pass(SheetScan(sheet, part, compressed=info.compress_size), limits, first=False)
+        stream = _Stream(z, info, scan.what, limits, b"</row>")
+        words = []
+        for i, piece in enumerate(stream):
+            if i >= k:
+                words.append(scan.piece(piece))
+        return scan.out, scan.max_row, scan.max_col, words, stream.size
+
+
+class _Pass:
+    """The guards' pass over a sheet's rows, a piece at a time (_scan_sheet). `first`: its first piece is the sheet's
+    first (the claimed extent, hidden columns); a pass over the later pieces of a sheet starts without it
+    (_scan_apart)."""
+
+    def __init__(self, out: SheetScan, limits: Limits, first: bool = True):
+        self.out, self.limits, self.first = out, limits, first
+        self.what = f"工作表“{out.name[:40]}”"
+        self.max_row = self.max_col = 0
+        self.beyond = _Beyond(0, 0)
+
+    def piece(self, piece: bytes) -> bool:
+        """One piece measured (refused past a limit); whether its cells are all written `<c r="…` (canonical)."""
+        out, limits, what = self.out, self.limits, self.what
+        max_row, max_col, beyond = self.max_row, self.max_col, self.beyond
+        if self.first:
             m = _DIMENSION.search(piece, 0, 4096)
             out.claimed = m.group(1).decode() if m else ""
-            first = False
+            self.first = False
             _hidden_cols(out, piece)
         canonical = _PREFIXED.search(piece) is None
         if canonical:
@@ -456,7 +545,7 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
                               "请用 Excel 或 WPS 打开后另存为 .xlsx 再导入")
         out.cells += cells
         if out.cells > limits.cells:
-            raise _refuse(f"{what}有超过 {limits.cells:,} 个单元格，超过本程序读取的上限")
+            raise _refuse(_too_many_cells(what, limits))
         if cells:
             # the rows reached so far, from the last row of the piece (where Excel writes the largest): only a
             # hint for the expression below, which looks at every cell past it — a cell of an earlier row with a
@@ -484,6 +573,7 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
                 beyond = _Beyond(max_row, max_col)
                 find = beyond.canonical if canonical else beyond.general
                 pos = max(end, m.start() + 1)
+            self.max_row, self.max_col, self.beyond = max_row, max_col, beyond
             if b't="e"' in piece or not canonical:
                 for m in _ERROR.finditer(piece):
                     v = _V.search(m.group(2) or b"")
@@ -499,16 +589,39 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, limits: L
                     out.hidden_count += 1
                     if len(out.hidden_rows) < 100_000:
                         out.hidden_rows.append(int(r.group(1)))
-        if feed is not None:
-            feed(piece, canonical)  # (canonical: every cell written <c r="…, nothing prefixed)
-    out.xml_bytes = stream.size
-    # rows below beyond.row_bound were not looked at one by one: the grid is reckoned to that bound
-    out.max_row, out.max_col = max(max_row, min(beyond.row_bound, 1_048_576)), max_col
-    out.rows_seen = max_row
-    if out.cells > max(100_000, limits.cells_per_byte * info.compress_size):
-        raise _refuse(f"{what}压缩后只有 {mb(info.compress_size)}，却有 {out.cells:,} 个单元格："
-                      "内容是大量重复的空单元格，不像正常的表格")
-    return out
+        return canonical
+
+    def join(self, rest: SheetScan, max_row: int, max_col: int) -> None:
+        """The pass over the later pieces (_scan_rest) added to this one over the pieces before."""
+        out = self.out
+        out.cells += rest.cells
+        if out.cells > self.limits.cells:
+            raise _refuse(_too_many_cells(self.what, self.limits))
+        self.max_row, self.max_col = max(self.max_row, max_row), max(self.max_col, max_col)
+        self.beyond = _Beyond(self.max_row, self.max_col)
+        out.hidden_count += rest.hidden_count
+        out.hidden_rows += rest.hidden_rows[:max(0, 100_000 - len(out.hidden_rows))]
+        for row, cells in rest.bad.items():
+            for cell in cells:
+                out.bad_count += 1
+                if out.bad_count <= 100_000:
+                    out.bad.setdefault(row, []).append(cell)
+        out.bad_count += rest.bad_count - sum(map(len, rest.bad.values()))
+
+    def done(self, size: int, info: zipfile.ZipInfo) -> SheetScan:
+        out = self.out
+        out.xml_bytes = size
+        # rows below beyond.row_bound were not looked at one by one: the grid is reckoned to that bound
+        out.max_row, out.max_col = max(self.max_row, min(self.beyond.row_bound, 1_048_576)), self.max_col
+        out.rows_seen = self.max_row
+        if out.cells > max(100_000, self.limits.cells_per_byte * info.compress_size):
+            raise _refuse(f"{self.what}压缩后只有 {mb(info.compress_size)}，却有 {out.cells:,} 个单元格："
+                          "内容是大量重复的空单元格，不像正常的表格")
+        return out
+
+
+def _too_many_cells(what: str, limits: Limits) -> str:
+    return f"{what}有超过 {limits.cells:,} 个单元格，超过本程序读取的上限"
 
 
 def _last_row(piece: bytes) -> int:

@@ -329,11 +329,9 @@ class Book:
             part = self._zip_parts.get(name)
             if part is None:
                 raise WorkbookError(f"工作表“{name[:40]}”在文件中找不到，文件已损坏")
-            tap = self.tap
-            if tap is not None and tap_later is not None:
-                tap = lambda _sheet: lambda _piece, plain=False: tap_later.append(plain)  # noqa: E731
-            got = _refused(lambda: scan_xlsx(self.path, {name: part}, self.limits, parts_done=True,
-                                             tap=tap).sheets[name])
+            tap = self.tap if tap_later is None else None  # (the words alone: the sheet may be measured in two parts)
+            got = _refused(lambda: scan_xlsx(self.path, {name: part}, self.limits, parts_done=True, tap=tap,
+                                             words=tap_later).sheets[name])
             self._scans[name] = got
         return got
 
