@@ -137,9 +137,9 @@ def test_a_large_sheets_next_block_is_parsed_while_the_block_before_is_converted
 
     real_submit = Book._submit
 
-    def submit(self, fn, *args):
+    def submit(self, fn, *args, **kw):
         events.append(("submit", threading.get_ident()))
-        return real_submit(self, fn, *args)
+        return real_submit(self, fn, *args, **kw)
 
     real_rows = reader._calamine_rows
 
@@ -214,7 +214,7 @@ def test_the_same_rows_errors_and_fingerprints_as_read_on_one_thread(source, tmp
     assert _facts(both(path)[0])[0]  # (the good file is good)
 
 
-def _inline(self, fn, *args):
+def _inline(self, fn, *args, **_kw):
     """Book._submit without a thread: the call made at once (as before the Book had one)."""
     from concurrent.futures import Future
     f: Future = Future()
@@ -426,3 +426,31 @@ def test_the_exchange_package_names_what_it_imports_when_first_used():
     assert exchange.national_export is national_export and exchange.reader is reader
     with pytest.raises(AttributeError):
         exchange.no_such_name  # noqa: B018
+
+
+def test_a_mid_sized_list_read_alone_is_parsed_in_two_blocks_at_once(source, tmp_path, monkeypatch):
+    """A national list between PAIRED_FROM and CHUNKED_ABOVE (here: any), the only sheet read: two blocks of half
+    its rows each, both handed to calamine before the first is waited for (on two threads: both cores parse while
+    the importer has nothing to convert yet); the same preview and fingerprints as the sheet read whole, the
+    fingerprints cut in the child."""
+    path = _export(source, tmp_path / "a.xlsx", "national")
+    whole = source.read(exchange.preview, path, YEAR)
+    here, _ = _read(path)
+    parsed = []
+    real = reader._parse_block
+
+    def parse(box, name):
+        parsed.append(threading.current_thread().name)
+        return real(box, name)
+
+    with monkeypatch.context() as m:
+        m.setattr(reader, "PAIRED_FROM", 0)
+        m.setattr(reader, "_parse_block", parse)
+        seen = _spied(m)
+        paired = source.read(exchange.preview, path, YEAR)
+        data, _ = _read(path)
+    assert len(parsed) == 4 and all(t.startswith("calamine-block") for t in parsed)  # (two blocks, two reads)
+    assert _facts(paired) == _facts(whole)
+    assert _scan_facts(data.scan) == _scan_facts(here.scan)
+    assert [ok for ok, _why, _pid in seen] == [True, True]
+    assert not _calamine_threads()

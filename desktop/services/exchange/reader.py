@@ -55,6 +55,8 @@ FIRST_BLOCK_PART = 4  # the first block of such a sheet is this part of CHUNK_XM
 RENUMBER_FROM = 4  # a block's rows are numbered from 1 when more rows come before it than this many times its own: a
 # row renumbered costs the importer's thread about as much as 3.7 empty rows from calamine (a national list's rows of 88
 # cells, measured at 100,000 households: 0.24 s a block of 31,000 rows; 1.4 million empty rows passed over, 3.0 s)
+PAIRED_FROM = 32 << 20  # a sheet read alone (a national list) whose XML is this large but not CHUNKED_ABOVE is read in
+# two blocks parsed at once, one a core (Book.prefetch): the importer has nothing to convert until the first is parsed
 TAP_APART = True  # the fingerprints' pass over a sheet read in blocks made in a process of its own (taps.py)
 AHEAD_XML = 160 << 20  # sheet XML that calamine may parse ahead of the conversion, whole sheets (Book.prefetch)
 _SHEET_DATA = re.compile(rb"<sheetData\b[^>]*>")
@@ -201,6 +203,8 @@ class Book:
         # calamine parses on a thread of its own (it releases the GIL while it parses), one sheet or block at a time,
         # while this thread scans the next sheet or converts the rows before (Book.prefetch, Book._chunk_rows)
         self._pool: ThreadPoolExecutor | None = None
+        self._blocks_pool: ThreadPoolExecutor | None = None  # the two blocks of a paired sheet (Book._submit)
+        self._paired: set[str] = set()  # sheets read in two blocks parsed at once (Book.prefetch)
         self._ahead: dict[str, tuple[Future, int]] = {}  # sheet → its parse under way or done, its XML bytes
         self._pending: list[str] = []  # sheets scanned, to be parsed ahead when the budget allows (AHEAD_XML)
         self._failed: dict[str, BaseException] = {}  # a sheet's scan that failed ahead: said when it is read
@@ -250,6 +254,7 @@ class Book:
         """Also waits for a parse under way (its result is dropped) and cancels those not begun."""
         self._xls = None
         pool, self._pool = self._pool, None
+        blocks_pool, self._blocks_pool = self._blocks_pool, None
         self._ahead.clear()
         self._pending.clear()
         for _at, blocks, _first in self._started.values():
@@ -258,8 +263,9 @@ class Book:
         for child in self._apart:
             child.close()
         self._apart.clear()
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        for each in (pool, blocks_pool):
+            if each is not None:
+                each.shutdown(wait=True, cancel_futures=True)
         if self._wb is None:
             return
         try:
@@ -359,14 +365,18 @@ class Book:
             except Exception as exc:  # noqa: BLE001 - raised as it was, when the sheet is read (Book.scan)
                 self._failed[name] = exc
                 return
-            if not sparse and scan.xml_bytes <= CHUNKED_ABOVE:
+            paired = len(names) == 1 and PAIRED_FROM <= scan.xml_bytes <= CHUNKED_ABOVE
+            at = self._data_at(name) if not sparse and (paired or later is not None and
+                                                         scan.xml_bytes > CHUNKED_ABOVE) else None
+            if at is not None:  # read in blocks, the first one parsed now (beside the fingerprints' pass, if any)
+                if paired:
+                    self._paired.add(name)
+                size = -(-scan.xml_bytes // 2) if paired else CHUNK_XML  # (paired: two blocks, parsed at once,
+                blocks = self._blocks(name, self._zip_parts[name], at, size, paired)  # one a core)
+                self._started[name] = (at, blocks, self._parse_block(name, blocks))
+            elif not sparse and scan.xml_bytes <= CHUNKED_ABOVE:
                 self._pending.append(name)
                 self._fill()
-            elif not sparse and later is not None:  # read in blocks: the first one parsed beside the fingerprints
-                at = self._data_at(name)
-                if at is not None:
-                    blocks = self._blocks(name, self._zip_parts[name], at)
-                    self._started[name] = (at, blocks, self._parse_block(name, blocks))
             if later is not None:
                 if name in self._started and TAP_APART and self.tap.hold is None and not self.tap.armed:
                     self._tap_apart(name, later)
@@ -418,7 +428,14 @@ class Book:
             name = self._pending.pop(0)
             self._ahead[name] = (self._submit(self._wb.get_sheet_by_name, name), size)
 
-    def _submit(self, fn, *args) -> Future:
+    def _submit(self, fn, *args, block: bool = False) -> Future:
+        """On the Book's thread; a block of a paired sheet (its own workbook, not the Book's: Book.prefetch) on one of
+        two threads, so that both blocks are parsed at once. (A large sheet's blocks stay on the Book's one thread: two
+        parses at once there cost 70 MB more at 100,000 households.)"""
+        if block:
+            if self._blocks_pool is None:
+                self._blocks_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="calamine-block")
+            return self._blocks_pool.submit(fn, *args)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine")
         return self._pool.submit(fn, *args)
@@ -481,7 +498,7 @@ class Book:
             yield from subset.rows(name)  # (fingerprint.py; the whole sheet was guarded by scan() above)
             return
         scan = self.scan(name)
-        if scan is not None and scan.xml_bytes > CHUNKED_ABOVE:
+        if scan is not None and (scan.xml_bytes > CHUNKED_ABOVE or name in self._started):  # (paired: prefetch)
             chunks = self._chunks(name)
             if chunks is not None:
                 yield from chunks
@@ -511,8 +528,10 @@ class Book:
         return m.end()
 
     def _chunk_rows(self, name: str, part: str, data_at: int) -> Iterator[tuple[int, list]]:
-        """The blocks' rows. calamine parses the next block on the Book's thread while this one converts the rows of
-        the block before: at most one block parsed ahead (its workbook and its rows' grid are the memory this costs)."""
+        """The blocks' rows. calamine parses the next block on a thread of its own while this one converts the rows of
+        the block before: at most one block parsed ahead (its workbook and its rows' grid are the memory this costs).
+        The next block is handed over before this one's parse is waited for: while this thread waits for the first
+        block, the second is parsed on the other core (two threads: Book._submit)."""
         started = self._started.pop(name, None)  # (the first block handed to calamine already: Book.prefetch)
         blocks = started[1] if started is not None else self._blocks(name, part, data_at)
         try:
@@ -538,13 +557,15 @@ class Book:
         if got is None:
             return None
         box, off = got
-        return self._submit(_parse_block, box, name), off
+        return self._submit(_parse_block, box, name, block=name in self._paired), off
 
-    def _blocks(self, name: str, part: str, data_at: int) -> Iterator[tuple[list[bytes], int]]:
+    def _blocks(self, name: str, part: str, data_at: int, size: int | None = None, even: bool = False
+                ) -> Iterator[tuple[list[bytes], int]]:
         """Each block of the sheet's rows as a workbook of its own (see _chunks), one at a time, with the number its
         rows were lowered by: calamine gives a sheet's rows from row 1, so a block of rows 30,001–60,000 as written
         would come with 30,000 empty rows before its own (at a county's 100,000 households, 1.4 million rows of empty
-        cells made and passed over); its rows are numbered from 1 instead where the XML allows it (_renumbered)."""
+        cells made and passed over); its rows are numbered from 1 instead where the XML allows it (_renumbered).
+        `size`: bytes of XML a block (CHUNK_XML); the first one is a FIRST_BLOCK_PART of it unless `even`."""
         large_allocations_apart()
         sheets = set(self._zip_parts.values())
         with zipfile.ZipFile(self.path) as z:
@@ -562,10 +583,11 @@ class Book:
             f.fill(data_at)
             head = _DIMENSION_TAG.sub(b"", f.take(data_at))  # the whole sheet's extent: not this block's
             carry = 0  # bytes of the window read before (after the last block cut)
-            size = CHUNK_XML // FIRST_BLOCK_PART  # (the first block small: the rows begin sooner; FIRST_BLOCK_PART)
+            block = size or CHUNK_XML
+            size = block if even else block // FIRST_BLOCK_PART  # (the first block small: the rows begin sooner)
             while True:
                 upto = f.fill(carry + size)  # carry and `size` bytes more, or what is left
-                size = CHUNK_XML
+                size = block
                 more = upto > carry
                 if more:
                     cut = f.rfind(b"</row>", upto)
