@@ -4,7 +4,11 @@ fingerprints (taps.py), the guards' pass over the later part of a large sheet (m
 A child imports only what its work needs (measure.py, rowcut.py: the standard library), runs at a lower priority than
 the importer and calamine (its result is wanted later, and the second core is otherwise idle for much of an import),
 and sends back ("ok", result) or (the exception's class name, its message). The caller decides what a failure means
-— most often: do the work itself, as before — and a child is always ended by close()."""
+— most often: do the work itself, as before — and a child is always ended by close().
+
+As with any spawned child, the parent's main script is imported again in the child (as __mp_main__) unless it was
+run as a module (`python -m desktop`) or is the bundled executable (freeze_support in desktop/__main__.py): a script
+that imports files must keep its work under `if __name__ == "__main__":` (bench/ and scripts/ do)."""
 
 from __future__ import annotations
 
