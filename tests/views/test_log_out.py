@@ -142,3 +142,23 @@ def test_forgot_password_is_offered_only_where_a_recovery_key_exists(qtbot, db, 
     qtbot.addWidget(dialog)
     dialog.show()
     assert not dialog.forgot.isVisible()
+
+
+def test_the_log_check_of_an_account_disabled_meanwhile_says_nothing(qtbot, db, township, admin, clerk):
+    """The audit chain is checked on a thread after the log-in (ChainWatch). If the account is disabled before that
+    check reads the log, it ends without a result: no box saying the log could not be checked (a modal box over the
+    window that is about to return to the log-in); the window's next action says why."""
+    ctx = AppContext(db, clerk, year=YEAR, today=lambda: TODAY)
+    with db.session(admin) as s:
+        auth.set_user_active(s, clerk.id, False)
+        s.commit()
+    watch = desktop_app.ChainWatch(ctx)
+    got = []
+    watch.finished.connect(got.append)
+    watch._run()  # (the thread's work, here)
+    assert got == []
+    with db.session(admin) as s:
+        auth.set_user_active(s, clerk.id, True)
+        s.commit()
+    watch._run()
+    assert len(got) == 1 and got[0].ok  # (an account that may read the log gets its report)
