@@ -40,7 +40,6 @@ from .measure import (
     open_zip,
     part_bytes,
     scan_xlsx,
-    sheet_pieces,
 )
 from .values import Bad, Month, clip, converter, show
 
@@ -386,15 +385,10 @@ class Book:
     def _tap_again(self, name: str, plain: list[bool], tap=None) -> None:
         """The fingerprints' tap fed the pieces of a sheet the guards have passed, cut as they were, with the guards'
         word on each."""
-        feed = (tap or self.tap)(name)
-        pieces = sheet_pieces(self.path, self._zip_parts[name], self.limits)
         try:
-            for piece, word in zip(pieces, plain, strict=True):
-                feed(piece, word)
+            (tap or self.tap).cut_again(name, self.path, self._zip_parts[name], self.limits, plain)
         except FileRefused as exc:  # (the file changed under us since the scan)
             raise WorkbookError(str(exc)) from None
-        finally:
-            pieces.close()
 
     def _tap_apart(self, name: str, plain: list[bool]) -> None:
         """A sheet read in blocks, nothing of it to keep for a shortened read (a first import): the tap's pass over it

@@ -10,9 +10,11 @@ import hashlib
 import re
 from array import array
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from .measure import _ROW_CANON as _ROWNO
+from .measure import sheet_pieces
 
 HOLD_BYTES = 96 << 20  # rows of households to be read that the first pass keeps (more: read again on the second)
 _EMPTY_ROW = re.compile(rb"<row\b[^>]*/>")
@@ -99,6 +101,18 @@ class Tap:
         rows = self.sheets[name] = _Rows(name, self.letters)
         rows.armed = self.armed.get(name)
         return lambda piece, plain=False: self._feed(rows, piece, plain)
+
+    def cut_again(self, name: str, path: Path, part: str, limits, words: list[bool]) -> _Rows:
+        """The rows of a sheet the guards have passed, from its pieces cut as their pass cut them (measure.
+        sheet_pieces), each with the guards' word on it (reader.Book._tap_again; in a child process, taps.cut)."""
+        feed = self(name)
+        pieces = sheet_pieces(path, part, limits)
+        try:
+            for piece, word in zip(pieces, words, strict=True):
+                feed(piece, word)
+        finally:
+            pieces.close()
+        return self.sheets[name]
 
     def _feed(self, rows: _Rows, piece: bytes, plain: bool) -> None:
         if not rows.plain:

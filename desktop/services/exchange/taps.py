@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .apart import Child
-from .measure import Limits, large_allocations_apart, sheet_pieces
+from .measure import Limits, large_allocations_apart
 from .rowcut import Tap, _Rows
 
 stats = {"given": 0, "failed": 0}  # children whose rows were taken, and those that gave none (the self-test asks)
@@ -23,15 +23,7 @@ stats = {"given": 0, "failed": 0}  # children whose rows were taken, and those t
 def cut(path: str, part: str, limits: Limits, letters: list[str], name: str, plain: list[bool]) -> _Rows:
     """In the child: the rows of the sheet `name` as a tap over `letters` cuts them."""
     large_allocations_apart()  # (its pieces' buffers given back as they are freed: measure.py)
-    tap = Tap(letters)
-    feed = tap(name)
-    pieces = sheet_pieces(Path(path), part, limits)
-    try:
-        for piece, word in zip(pieces, plain, strict=True):
-            feed(piece, word)
-    finally:
-        pieces.close()
-    return tap.sheets[name]
+    return Tap(letters).cut_again(name, Path(path), part, limits, plain)
 
 
 class Apart:
