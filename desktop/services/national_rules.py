@@ -796,6 +796,8 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict | No
                 by_number[_norm(x[0])].append(x[1])
     else:
         _outside_holders(session, households, by_number)
+    for xs in by_number.values():  # the same words on every engine: the rows come in no promised order
+        xs.sort()
     del seen, holders, multi
 
     for h in households.values():
