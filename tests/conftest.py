@@ -138,7 +138,8 @@ def _one_sqlite_dialect_for_the_run():
 
     def sharing(url, **kw):
         engine = create_engine(url, **kw)
-        if engine.dialect.name == "sqlite" and not kw.keys() - {"future", "module"}:
+        # (connect_args go to the pool's connect function, not to the dialect)
+        if engine.dialect.name == "sqlite" and not kw.keys() - {"future", "module", "connect_args"}:
             engine.dialect, engine._compiled_cache = shared.setdefault(
                 ("sqlite", kw.get("module")), (engine.dialect, engine._compiled_cache))
             engine.pool._dialect = engine.dialect

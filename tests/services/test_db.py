@@ -16,6 +16,26 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(db):
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
+def test_a_connection_keeps_few_prepared_statements(tmp_path, monkeypatch):
+    """Every cached statement holds part of SQLite's small per-connection pool of fast memory (lookaside); with the
+    driver's default of 128, the bulk inserts of a county import went to malloc for every text they bound (db.py)."""
+    made = []
+    real = keys.dbapi().connect
+
+    def connect(*args, **kwargs):
+        made.append(kwargs.get("cached_statements"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(keys.dbapi(), "connect", connect)
+    database = init_db(sqlite_url(tmp_path / "new.sqlite3"))
+    try:
+        with database.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        database.dispose()
+    assert made and set(made) == {dbmod.STATEMENT_CACHE} and dbmod.STATEMENT_CACHE <= 16
+
+
 def test_fresh_database_is_at_head(db):
     assert dbmod.current_revision(db.engine) == dbmod.head_revision(db.engine)
 
