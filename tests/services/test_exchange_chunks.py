@@ -369,3 +369,113 @@ def test_the_window_finds_and_takes_as_the_joined_bytes_would():
             at += k
             assert len(win) >= 0
         assert win.fill(1) == 0 and win.take(5) == b""
+
+
+def _shared_rows(tmp_path, out_of_order: bool):
+    """A sheet of 40 rows, each with a name of its own (a shared string, numbered as first written) and a number;
+    `out_of_order`: every fifth row also names the last row's name, the largest number, long before the last row."""
+    from .hostile_files import Raw, XSheet
+    from .hostile_files import write_xlsx as write_raw
+
+    rows = [["姓名", "序号", "又"]]
+    for r in range(2, 41):
+        row = [f"人{r:02d}", r]
+        if out_of_order and r % 5 == 0:
+            row.append(Raw(f'<c r="C{r}" t="s"><v>41</v></c>'))  # 姓名 序号 又 人02 … 人40: 人40 is string 41
+        rows.append(row)
+    return write_raw(tmp_path / ("乱序.xlsx" if out_of_order else "顺序.xlsx"), [XSheet("名单", rows=rows)])
+
+
+def _trim(rows) -> list:
+    out = []
+    for n, row in rows:
+        row = list(row)
+        while row and row[-1] in ("", None):
+            row.pop()
+        out.append((n, row))
+    return out
+
+
+def _read_rows(path, monkeypatch, block: int | None, share: float = 1.0, cut: bool = True) -> tuple[list, list, int]:
+    """The sheet's rows read whole (block None) or in blocks of `block` bytes with the shared strings cut for each
+    (_SharedCut: from the first string on, up to `share` of them; `cut` False: every block given them all, as
+    before); the strings each block was given (None: all of them, as the package has them) and how many blocks
+    were made again with all of them."""
+    given, again = [], []
+    real_upto, real_again = reader._SharedCut.upto, reader.Book._block_again
+
+    def upto(self, last_row):
+        got = real_upto(self, last_row)
+        given.append(None if got is None else got[1].count(b"<si>"))
+        return got
+
+    def block_again(self, *args):
+        again.append(args[-2:])
+        return real_again(self, *args)
+
+    with monkeypatch.context() as m:
+        if block is not None:
+            m.setattr(reader, "CHUNKED_ABOVE", 0)
+            m.setattr(reader, "CHUNK_XML", block)
+            m.setattr(reader, "SHARED_CUT_FROM", 0 if cut else 1 << 40)
+            m.setattr(reader, "SHARED_CUT_SHARE", share)
+            m.setattr(reader._SharedCut, "upto", upto)
+            m.setattr(reader.Book, "_block_again", block_again)
+        book = reader.Book(path)
+        try:
+            return list(book.rows("名单")), given, len(again)
+        finally:
+            book.close()
+
+
+@pytest.mark.parametrize("share", [1.0, 0.5])
+@pytest.mark.parametrize("block", [150, 400, 1500])
+def test_blocks_given_the_first_shared_strings_read_what_the_whole_sheet_holds(tmp_path, monkeypatch, block, share):
+    """Each block of a large sheet gets the shared strings up to the largest number its last row uses (writers number
+    them as first written): calamine reads fewer of them a block, and the rows are exactly those of the sheet read
+    whole. Past `share` of them, the blocks get the package's own part (the import's memory peaks late)."""
+    path = _shared_rows(tmp_path, out_of_order=False)
+    whole, _, _ = _read_rows(path, monkeypatch, None)
+    as_before, _, _ = _read_rows(path, monkeypatch, block, cut=False)
+    rows, given, again = _read_rows(path, monkeypatch, block, share)
+    assert rows == as_before and _trim(rows) == _trim(whole)  # (a block's rows are as wide as its widest)
+    assert len(whole) == 40 and whole[-1] == (40, ["人40", 40.0, ""])
+    cut = [n for n in given if n is not None]
+    assert len(given) > 1 and cut and again == 0
+    assert cut == sorted(cut) and cut[0] < 42  # never fewer than the block before; the first block had fewer than all
+    if share < 1.0:
+        assert max(cut) <= 42 * share and given[-1] is None  # the later blocks: all of them, compressed
+
+
+@pytest.mark.parametrize("block", [150, 400])
+def test_a_block_using_a_shared_string_beyond_its_cut_is_made_again_with_them_all(tmp_path, monkeypatch, block):
+    """A workbook whose strings are not numbered as first written: a block whose rows use a string beyond the last
+    row's is refused by calamine, made again with every string (read again from the file), and so are the blocks
+    after it; the rows are those of the sheet read whole."""
+    path = _shared_rows(tmp_path, out_of_order=True)
+    whole, _, _ = _read_rows(path, monkeypatch, None)
+    as_before, _, _ = _read_rows(path, monkeypatch, block, cut=False)
+    rows, given, again = _read_rows(path, monkeypatch, block)
+    assert rows == as_before and _trim(rows) == _trim(whole) and whole[9] == (10, ["人10", 10.0, "人40"])
+    assert again >= 1 and given[-1] is None  # made again; after that every block got them all
+
+
+def test_shared_strings_not_in_the_plain_form_are_given_whole(monkeypatch):
+    """Only `<sst …><si>…</si>…</sst>` is cut, at the start of a string; a namespace prefix or anything after </sst>
+    leaves the part whole, and so does a block that needs more than SHARED_CUT_SHARE of the part."""
+    head = b'<?xml version="1.0"?><sst xmlns="x" count="3">'
+    plain = head + b"<si><t>a</t></si><si><r><t>b</t></r></si><si><t>&lt;si>c</t></si></sst>"
+    monkeypatch.setattr(reader, "SHARED_CUT_SHARE", 1.0)
+    cut = reader._SharedCut.of("xl/sharedStrings.xml", plain)
+    assert cut.upto(b'<row r="3"><c r="B3"><v>7</v></c></row>')[1] == head + b"</sst>"
+    assert cut.upto(b'<row r="4"><c r="A4" t="s"><v>0</v></c></row>')[1] == head + b"<si><t>a</t></si></sst>"
+    assert cut.upto(b'<row r="5"><c r="A5" s="2" t="s"><v>1</v></c><c r="B5"><v>9</v></c></row>')[1] == (
+        head + b"<si><t>a</t></si><si><r><t>b</t></r></si></sst>")
+    assert cut.upto(b'<row r="6"><c r="A6" t="s"><v>0</v></c></row>')[1].count(b"<si>") == 2  # never fewer
+    assert cut.upto(b'<row r="7"><c r="A7" t="s"><v>2</v></c></row>') is None and cut.whole  # all: the part itself
+    monkeypatch.setattr(reader, "SHARED_CUT_SHARE", 0.5)
+    half = reader._SharedCut.of("xl/sharedStrings.xml", plain)
+    assert half.upto(b'<row r="8"><c r="A8" t="s"><v>1</v></c></row>') is None and half.xml is None
+    for other in (b'<x:sst xmlns:x="x"><x:si><x:t>a</x:t></x:si></x:sst>',
+                  plain + b"<sst/>", b'<sst xmlns="x"/>'):
+        assert reader._SharedCut.of("xl/sharedStrings.xml", other) is None

@@ -14,6 +14,7 @@ sees the rows that exist.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import warnings
@@ -51,6 +52,10 @@ JOIN_ROWS = 4096  # rows of a renumbered block joined and written at once (Book.
 FIRST_BLOCK_PART = 4  # the first block of such a sheet is this part of CHUNK_XML: nothing else is done while it is
 # parsed (the sheet's fingerprints are cut in a process of their own, taps.py). (Doubling from there to CHUNK_XML
 # waited longer: each block's parse reads the shared strings again, 32 MB at 100,000 households.)
+SHARED_CUT_FROM = 1 << 20  # a shared-strings part this large goes into each block's workbook only as far as the block
+# needs it (_SharedCut): calamine reads a block's shared strings whole before its rows, and at 100,000 households the
+# 1.2 million strings (32 MB of XML) took 0.3 s a block, twelve times over, on the thread the import waits for
+SHARED_CUT_SHARE = 0.5  # …up to this part of them (_SharedCut)
 RENUMBER_FROM = 4  # a block's rows are numbered from 1 when more rows come before it than this many times its own: a
 # row renumbered costs the importer's thread about as much as 3.7 empty rows from calamine (a national list's rows of 88
 # cells, measured at 100,000 households: 0.24 s a block of 31,000 rows; 1.4 million empty rows passed over, 3.0 s)
@@ -533,10 +538,16 @@ class Book:
             started = None
             done = 0  # rows yielded so far
             while ahead is not None:
-                (this, off), ahead = ahead, None
+                (this, off, again), ahead = ahead, None
                 ahead = self._parse_block(name, blocks)  # (its bytes are cut on this thread)
-                sheet = this.result()
-                this = None
+                try:
+                    sheet = this.result()
+                except Exception as exc:
+                    from python_calamine import CalamineError
+                    if again is None or not isinstance(exc, CalamineError) or "shared strings" not in str(exc):
+                        raise
+                    sheet = _parse_block(again(), name)  # (a string beyond those it was given: all of them)
+                this = again = None
                 for n, row in _calamine_rows(sheet, done, off):
                     done = n
                     yield n, row
@@ -545,37 +556,66 @@ class Book:
             ahead = None
             blocks.close()
 
-    def _parse_block(self, name: str, blocks: Iterator[tuple[list[bytes], int]]) -> tuple[Future, int] | None:
-        """The next block handed to calamine: its parse, and the number its rows were lowered by (_renumbered)."""
+    def _parse_block(self, name: str, blocks: Iterator[tuple[list[bytes], int, Callable[[], list[bytes]] | None]]
+                     ) -> tuple[Future, int, Callable[[], list[bytes]] | None] | None:
+        """The next block handed to calamine: its parse, the number its rows were lowered by (_renumbered), and how
+        to make it again with every shared string (Book._blocks)."""
         got = next(blocks, None)
         if got is None:
             return None
-        box, off = got
-        return self._submit(_parse_block, box, name, block=name in self._paired), off
+        box, off, again = got
+        return self._submit(_parse_block, box, name, block=name in self._paired), off, again
+
+    def _block_again(self, part: str, base: bytes, head: bytes, shared: _SharedCut, start: int, end: int
+                     ) -> list[bytes]:
+        """A block's workbook made again with every shared string (`base`: the package as it is; the rows read again
+        from the file: `start`, `end` in the sheet's XML), for a block that used a string beyond those it was given
+        (_SharedCut); the blocks after it get them all too."""
+        shared.give_all()
+        with zipfile.ZipFile(self.path) as z, z.open(part) as f:
+            f.seek(start)
+            rows = f.read(end - start)
+        got = _renumbered(rows)
+        if got is not None:
+            rows = got[1]
+        return [_block_book(base, part, head, rows)]
 
     def _blocks(self, name: str, part: str, data_at: int, size: int | None = None, even: bool = False
-                ) -> Iterator[tuple[list[bytes], int]]:
+                ) -> Iterator[tuple[list[bytes], int, Callable[[], list[bytes]] | None]]:
         """Each block of the sheet's rows as a workbook of its own (see _chunks), one at a time, with the number its
         rows were lowered by: calamine gives a sheet's rows from row 1, so a block of rows 30,001–60,000 as written
         would come with 30,000 empty rows before its own (at a county's 100,000 households, 1.4 million rows of empty
         cells made and passed over); its rows are numbered from 1 instead where the XML allows it (_renumbered).
-        `size`: bytes of XML a block (CHUNK_XML); the first one is a FIRST_BLOCK_PART of it unless `even`."""
+        `size`: bytes of XML a block (CHUNK_XML); the first one is a FIRST_BLOCK_PART of it unless `even`. The third
+        item makes the block's workbook again with every shared string, for a block given only the first ones
+        (_SharedCut; None when it was given them all)."""
         large_allocations_apart()
         sheets = set(self._zip_parts.values())
         with zipfile.ZipFile(self.path) as z:
             # what calamine reads besides the sheet: the package's XML parts (sizes measured before), other sheets
             # left empty — zipped once, compressed (the shared strings are 32 MB of text at county scale; calamine
             # keeps its own copy of each block's workbook while it loads it)
-            base = io.BytesIO()
-            with zipfile.ZipFile(base, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+            base, cut_base = io.BytesIO(), io.BytesIO()  # (the second without the shared strings: _SharedCut)
+            shared = None
+            with zipfile.ZipFile(base, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out, \
+                    zipfile.ZipFile(cut_base, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as cut_out:
                 for info in z.infolist():
                     if info.filename != part and info.filename.lower().endswith((".xml", ".rels")):
-                        out.writestr(info.filename, z.read(info) if info.filename not in sheets else _EMPTY_SHEET)
-            base = base.getvalue()
+                        data = z.read(info) if info.filename not in sheets else _EMPTY_SHEET
+                        out.writestr(info.filename, data)
+                        if shared is None and info.filename.lower().endswith("sharedstrings.xml") \
+                                and len(data) >= SHARED_CUT_FROM:
+                            shared = _SharedCut.of(info.filename, data)
+                            if shared is not None:
+                                continue
+                        cut_out.writestr(info.filename, data)
+                        data = None
+            base, cut_base = base.getvalue(), cut_base.getvalue() if shared is not None else None
         f = _Window(part_bytes(self.path, part))  # (inflated on a thread of its own while this one cuts a block)
         try:
             f.fill(data_at)
             head = _DIMENSION_TAG.sub(b"", f.take(data_at))  # the whole sheet's extent: not this block's
+            at = data_at  # where the window begins in the sheet's XML
             carry = 0  # bytes of the window read before (after the last block cut)
             block = size or CHUNK_XML
             size = block if even else block // FIRST_BLOCK_PART  # (the first block small: the rows begin sooner)
@@ -595,16 +635,23 @@ class Book:
                     buf = f.take(upto)
                     end = buf.find(b"</sheetData>")
                     cut = end if end >= 0 else len(buf)
+                start, at = at, at + len(buf)
                 if buf.find(b"<row", 0, cut) >= 0:
                     rows = buf if cut == len(buf) else buf[:cut]
                     buf = None
+                    strings = shared.upto(rows[rows.rfind(b"<row "):]) if shared is not None else None
                     got = _renumbered(rows)
                     off = 0
                     if got is not None:
                         rows, (off, parts) = None, got
-                    box = [_block_book(base, part, head, rows if rows is not None else parts)]  # (emptied by
-                    rows = parts = None  # the parse once calamine has its copy: _parse_block)
-                    yield box, off
+                    box = [_block_book(base if strings is None else cut_base, part, head,  # (emptied by the parse
+                                       rows if rows is not None else parts, strings)]  # once calamine has its copy)
+                    rows = parts = None
+                    again = None
+                    if strings is not None:
+                        again = functools.partial(self._block_again, part, base, head, shared, start, start + cut)
+                    strings = None
+                    yield box, off, again
                     box = None
                 buf = None
                 if not more:
@@ -721,12 +768,72 @@ class _Window:
         self._pieces.close()
 
 
-def _block_book(base: bytes, part: str, head: bytes, rows: bytes | list[bytes]) -> bytes:
-    """A block's workbook (Book._blocks): the package's other parts (`base`) and the sheet's part, its XML before the
-    rows (`head`), the block's rows (renumbered: the pieces before each `<row `, the first one before the first row)
-    and the end. Stored, not compressed: calamine reads it once."""
+class _SharedCut:
+    """A workbook's shared strings given to the first blocks of a large sheet only as far as each block can need them.
+    Writers number the strings in the order their cells are first written (Excel, openpyxl, xlsxwriter), so the rows
+    up to a block's last use only strings up to the largest number that row uses: a block gets those (never fewer than
+    the block before it), stored. A block that uses a later one all the same is refused by calamine ("Cell string
+    index not found") and made again with all of them (Book._block_again; every block after it gets them all too): the
+    cut decides how much calamine reads, never what a cell holds. Once a block would need more than SHARED_CUT_SHARE of
+    them, that block and the rest get the package's own part, compressed, as before: the later blocks are where the
+    import's memory peaks, and stored strings would add to it. Only the plain form is cut (`<sst …><si>…</si>…
+    </sst>`, no namespace prefix); any other is given whole."""
+
+    def __init__(self, name: str, xml: bytes, first: int, end: int):
+        self.name, self.xml = name, xml
+        self._end = end  # where </sst> begins
+        self._at = first  # where the strings given so far end (a <si> begins there, or </sst>)
+        self._given = 0  # how many
+        self.whole = False
+
+    @classmethod
+    def of(cls, name: str, xml: bytes) -> _SharedCut | None:
+        first = xml.find(b"<si>")
+        end = xml.rfind(b"</sst>")
+        if first < 0 or end < first or xml.rfind(b"<sst", 0, first) < 0 or xml[end + 6:].strip():
+            return None
+        return cls(name, xml, first, end)
+
+    def give_all(self) -> None:
+        self.whole, self.xml = True, None
+
+    def upto(self, last_row: bytes) -> tuple[str, bytes] | None:
+        """(part name, XML) of the strings for a block whose last row is `last_row`; None: give them all."""
+        if self.whole:
+            return None
+        numbers = [int(n) for n in _SHARED_INDEX.findall(last_row)]
+        want = max(numbers) + 1 if numbers else 0
+        xml, at = self.xml, self._at
+        limit = self._end * SHARED_CUT_SHARE
+        while self._given < want:  # (a <si> inside a string is written &lt;si>: each one begins a string)
+            at = xml.find(b"<si>", at + 4, self._end)
+            if at < 0 or at > limit:
+                self.give_all()
+                return None
+            self._given += 1
+        self._at = at
+        return self.name, xml[:at] + b"</sst>"
+
+
+_SHARED_INDEX = re.compile(rb'\bt="s"[^>]*>\s*<v>\s*(\d+)')  # a shared string's number in a cell (one row: _SharedCut)
+
+
+def _block_book(base: bytes, part: str, head: bytes, rows: bytes | list[bytes],
+                strings: tuple[str, bytes] | None = None) -> bytes:
+    """A block's workbook (Book._blocks): the package's other parts (`base`), the shared strings it is given (part name
+    and XML: _SharedCut) and the sheet's part, its XML before the rows (`head`), the block's rows (renumbered: the
+    pieces before each `<row `, the first one before the first row) and the end. Stored, not compressed: calamine
+    reads it once."""
     book = io.BytesIO(base)
-    with zipfile.ZipFile(book, "a", zipfile.ZIP_STORED) as out, out.open(part, "w") as w:
+    with zipfile.ZipFile(book, "a", zipfile.ZIP_STORED) as out:
+        if strings is not None:
+            out.writestr(strings[0], strings[1])
+        _write_block(out, part, head, rows)
+    return book.getvalue()
+
+
+def _write_block(out: zipfile.ZipFile, part: str, head: bytes, rows: bytes | list[bytes]) -> None:
+    with out.open(part, "w") as w:
         w.write(head)
         if rows.__class__ is bytes:
             w.write(rows)
@@ -739,7 +846,6 @@ def _block_book(base: bytes, part: str, head: bytes, rows: bytes | list[bytes]) 
                 batch = None
         rows = None
         w.write(b"</sheetData></worksheet>")
-    return book.getvalue()
 
 
 def _parse_block(box: list[bytes], name: str):
