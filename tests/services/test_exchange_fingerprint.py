@@ -571,3 +571,29 @@ def test_the_plain_loop_cuts_as_the_general_one(monkeypatch):
     assert keys[b"A"] == [b"s|<v>7</v>", None, b"s|<v>7</v>", b"s|<v>7</v>", b"inlineStr|<is><t>HH 0010</t></is>",
                           b"s|<v>7</v>", b"s|<v>7</v>"]
     assert digests[:16] == digests[80:96] == digests[96:] != digests[32:48] and digests[48:64] == bytes(16)
+
+
+def test_rows_of_lists_each_household_in_the_order_read_then_the_numbers_only_other_sheets_name():
+    """fingerprint.rows_of gives one household's rows at a time (the import's peak memory), in the order the
+    fingerprints' first-owner rule depends on: the households read, each with its own row, then its members',
+    measures' and income lines' rows; then the numbers that only the other sheets name, as first met."""
+    from types import SimpleNamespace
+
+    class Row(int):
+        sheet = None
+
+    national = Row(40)
+    national.sheet = "名单"
+    data = SimpleNamespace(
+        sheets={k: SimpleNamespace(name=n) for k, n in (("household", "户"), ("member", "成员"),
+                                                         ("measure", "措施"), ("income_line", "收入"))},
+        households={"B": (Row(3), None), "A": (national, None)},
+        members={"A": [(Row(5), None), (national, None)], "X": [(Row(9), None)], "B": [(Row(6), None)]},
+        measures={"Y": [(Row(2), None)], "X": [(Row(4), None)]},
+        lines={"Z": [(Row(7), None)], "B": [(Row(8), None)], "Y": [(Row(1), None)]})
+    assert list(fingerprint.rows_of(data)) == [
+        ("B", [("户", 3), ("成员", 6), ("收入", 8)]),
+        ("A", [("名单", 40), ("成员", 5), ("名单", 40)]),
+        ("X", [("成员", 9), ("措施", 4)]),
+        ("Y", [("措施", 2), ("收入", 1)]),
+        ("Z", [("收入", 7)])]

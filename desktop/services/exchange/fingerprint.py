@@ -36,7 +36,7 @@ import zipfile
 import zlib
 from collections import namedtuple
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -335,18 +335,26 @@ def order(sc: Scan, keys_to_no: dict[bytes, str]) -> list[str]:
 
 # ---------------------------------------------------------------- after an import
 
-def rows_of(data) -> dict[str, list[tuple[str, int]]]:
-    """Household number → its (sheet, row) of every sheet read, as the file numbers them."""
-    out: dict[str, list[tuple[str, int]]] = {}
+def rows_of(data) -> Iterator[tuple[str, list[tuple[str, int]]]]:
+    """Each household number with its (sheet, row) of every sheet read, as the file numbers them: the households in the
+    order read, then the numbers that only other sheets name. One household's list at a time (a county's million rows
+    as tuples all at once were 90 MB more at the import's peak, while its indexes are built)."""
     names = {key: ps.name for key, ps in data.sheets.items()}
+    targets = (("member", data.members), ("measure", data.measures), ("income_line", data.lines))
+
+    def rows(no: str, first: list) -> list[tuple[str, int]]:
+        for key, target in targets:
+            for row, _v in target.get(no, ()):
+                first.append((getattr(row, "sheet", None) or names.get(key, ""), int(row)))
+        return first
+
     for no, (row, _v) in data.households.items():
-        out.setdefault(no, []).append((getattr(row, "sheet", None) or names["household"], int(row)))
-    for key, target in (("member", data.members), ("measure", data.measures), ("income_line", data.lines)):
-        for no, rows in target.items():
-            lst = out.setdefault(no, [])
-            for row, _v in rows:
-                lst.append((getattr(row, "sheet", None) or names.get(key, ""), int(row)))
-    return out
+        yield no, rows(no, [(getattr(row, "sheet", None) or names["household"], int(row))])
+    seen = data.households.keys()
+    for i, (_key, target) in enumerate(targets):
+        for no in target:
+            if no not in seen and not any(no in other for _k, other in targets[:i]):
+                yield no, rows(no, [])
 
 
 def states(data, sc: Scan, household_ids: dict[str, int]) -> dict[str, tuple]:
@@ -361,26 +369,25 @@ def states(data, sc: Scan, household_ids: dict[str, int]) -> dict[str, tuple]:
     from .layout import INCOME_ITEMS
     items = [H.index(item) for item in INCOME_ITEMS]
     noted_nos = getattr(data, "noted", set())
-    keyed: dict[str, set[bytes]] = {}
+    key_of: dict[str, bytes | None] = {}  # household number → the one 户编号 cell its rows are under (None: not one)
     owner: dict[bytes, str] = {}  # 户编号 cell → the first household read with a row under it
     shared: set[bytes] = set()  # … and the cells under which rows of two households were read
     counted: dict[str, int] = {}
     nowhere: dict[int, bytes] = {}
-    for no, rows in rows_of(data).items():
+    for no, rows in rows_of(data):
         distinct = set(rows)
         keys = {sc.rows.get(sheet_name, nowhere).get(row) for sheet_name, row in distinct}
         for key in keys:
             if owner.setdefault(key, no) != no:
                 shared.add(key)
-        keyed[no] = keys
+        key_of[no] = next(iter(keys)) if len(keys) == 1 else None
         counted[no] = len(distinct)
     out = {}
     for no, (_row, hv) in data.households.items():
         hid = household_ids.get(no)
         if hid is None:
             continue
-        keys = keyed.get(no, set())
-        key = next(iter(keys)) if len(keys) == 1 else None
+        key = key_of.get(no)
         members = data.members.get(no, [])
         measures = data.measures.get(no, [])
         noted = everything or no in noted_nos or key is None or key in sc.poisoned or key in shared \

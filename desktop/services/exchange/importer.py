@@ -400,7 +400,7 @@ def _fingerprints(book: Book, data: Data, year: int | None, cut: fingerprint.Sho
     data.unchanged = cut.skipped
     keys = {st.rawkey: no for no, st in cut.skipped.items()}
     sc = cut.scan
-    for no, rows in fingerprint.rows_of(data).items():
+    for no, rows in fingerprint.rows_of(data):
         for sheet_name, row in rows:
             key = sc.rows.get(sheet_name, {}).get(row)
             if key is not None:

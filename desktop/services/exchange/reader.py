@@ -51,7 +51,7 @@ CHUNK_XML = 48 << 20  # bytes of a sheet's XML read by calamine at once in such 
 JOIN_ROWS = 4096  # rows of a renumbered block joined and written at once (Book._blocks)
 FIRST_BLOCK_PART = 4  # the first block of such a sheet is this part of CHUNK_XML: nothing else is done while it is
 # parsed (the sheet's fingerprints are cut in a process of their own, taps.py). (Doubling from there to CHUNK_XML
-# waited longer: each block's parse reads the shared strings again, 32 MB at 100,000 households.)
+# waited longer: each block's parse reads its shared strings again, up to 32 MB at 100,000 households: _SharedCut.)
 SHARED_CUT_FROM = 1 << 20  # a shared-strings part this large goes into each block's workbook only as far as the block
 # needs it (_SharedCut): calamine reads a block's shared strings whole before its rows, and at 100,000 households the
 # 1.2 million strings (32 MB of XML) took 0.3 s a block, twelve times over, on the thread the import waits for
