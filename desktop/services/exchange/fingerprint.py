@@ -351,7 +351,7 @@ def rows_of(data) -> Iterator[tuple[str, list[tuple[str, int]]]]:
     for no, (row, _v) in data.households.items():
         yield no, rows(no, [(getattr(row, "sheet", None) or names["household"], int(row))])
     seen = data.households.keys()
-    for i, (_key, target) in enumerate(targets):
+    for i, (_name, target) in enumerate(targets):
         for no in target:
             if no not in seen and not any(no in other for _k, other in targets[:i]):
                 yield no, rows(no, [])
