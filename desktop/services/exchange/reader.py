@@ -575,10 +575,7 @@ class Book:
         with zipfile.ZipFile(self.path) as z, z.open(part) as f:
             f.seek(start)
             rows = f.read(end - start)
-        got = _renumbered(rows)
-        if got is not None:
-            rows = got[1]
-        return [_block_book(base, part, head, rows)]
+        return [_block_book(base, part, head, _lowered(rows)[1])]
 
     def _blocks(self, name: str, part: str, data_at: int, size: int | None = None, even: bool = False
                 ) -> Iterator[tuple[list[bytes], int, Callable[[], list[bytes]] | None]]:
@@ -595,22 +592,16 @@ class Book:
             # what calamine reads besides the sheet: the package's XML parts (sizes measured before), other sheets
             # left empty — zipped once, compressed (the shared strings are 32 MB of text at county scale; calamine
             # keeps its own copy of each block's workbook while it loads it)
-            base, cut_base = io.BytesIO(), io.BytesIO()  # (the second without the shared strings: _SharedCut)
-            shared = None
-            with zipfile.ZipFile(base, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out, \
-                    zipfile.ZipFile(cut_base, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as cut_out:
-                for info in z.infolist():
-                    if info.filename != part and info.filename.lower().endswith((".xml", ".rels")):
-                        data = z.read(info) if info.filename not in sheets else _EMPTY_SHEET
-                        out.writestr(info.filename, data)
-                        if shared is None and info.filename.lower().endswith("sharedstrings.xml") \
-                                and len(data) >= SHARED_CUT_FROM:
-                            shared = _SharedCut.of(info.filename, data)
-                            if shared is not None:
-                                continue
-                        cut_out.writestr(info.filename, data)
-                        data = None
-            base, cut_base = base.getvalue(), cut_base.getvalue() if shared is not None else None
+            others = [(info.filename, z.read(info) if info.filename not in sheets else _EMPTY_SHEET)
+                      for info in z.infolist()
+                      if info.filename != part and info.filename.lower().endswith((".xml", ".rels"))]
+        shared = None
+        for name, data in others:
+            if shared is None and name.lower().endswith("sharedstrings.xml") and len(data) >= SHARED_CUT_FROM:
+                shared = _SharedCut.of(name, data)
+        base = _zipped(others)
+        cut_base = _zipped([x for x in others if x[0] != shared.name]) if shared is not None else None  # (_SharedCut)
+        others = None
         f = _Window(part_bytes(self.path, part))  # (inflated on a thread of its own while this one cuts a block)
         try:
             f.fill(data_at)
@@ -640,13 +631,9 @@ class Book:
                     rows = buf if cut == len(buf) else buf[:cut]
                     buf = None
                     strings = shared.upto(rows[rows.rfind(b"<row "):]) if shared is not None else None
-                    got = _renumbered(rows)
-                    off = 0
-                    if got is not None:
-                        rows, (off, parts) = None, got
-                    box = [_block_book(base if strings is None else cut_base, part, head,  # (emptied by the parse
-                                       rows if rows is not None else parts, strings)]  # once calamine has its copy)
-                    rows = parts = None
+                    off, rows = _lowered(rows)
+                    box = [_block_book(base if strings is None else cut_base, part, head, rows, strings)]  # (emptied
+                    rows = None  # by the parse once calamine has its copy: _parse_block)
                     again = None
                     if strings is not None:
                         again = functools.partial(self._block_again, part, base, head, shared, start, start + cut)
@@ -818,6 +805,15 @@ class _SharedCut:
 _SHARED_INDEX = re.compile(rb'\bt="s"[^>]*>\s*<v>\s*(\d+)')  # a shared string's number in a cell (one row: _SharedCut)
 
 
+def _zipped(parts: list[tuple[str, bytes]]) -> bytes:
+    """A package of these parts, compressed (Book._blocks: what calamine reads of the file besides the sheet)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for name, data in parts:
+            z.writestr(name, data)
+    return out.getvalue()
+
+
 def _block_book(base: bytes, part: str, head: bytes, rows: bytes | list[bytes],
                 strings: tuple[str, bytes] | None = None) -> bytes:
     """A block's workbook (Book._blocks): the package's other parts (`base`), the shared strings it is given (part name
@@ -828,24 +824,20 @@ def _block_book(base: bytes, part: str, head: bytes, rows: bytes | list[bytes],
     with zipfile.ZipFile(book, "a", zipfile.ZIP_STORED) as out:
         if strings is not None:
             out.writestr(strings[0], strings[1])
-        _write_block(out, part, head, rows)
+        with out.open(part, "w") as w:
+            w.write(head)
+            if rows.__class__ is bytes:
+                w.write(rows)
+            else:
+                w.write(rows[0])
+                for i in range(1, len(rows), JOIN_ROWS):  # (a few MB at a time: one call, not two a row, and no
+                    batch = rows[i:i + JOIN_ROWS]  # second copy of the whole block)
+                    rows[i:i + JOIN_ROWS] = [None] * len(batch)
+                    w.write(b"<row " + b"<row ".join(batch))
+                    batch = None
+            rows = None
+            w.write(b"</sheetData></worksheet>")
     return book.getvalue()
-
-
-def _write_block(out: zipfile.ZipFile, part: str, head: bytes, rows: bytes | list[bytes]) -> None:
-    with out.open(part, "w") as w:
-        w.write(head)
-        if rows.__class__ is bytes:
-            w.write(rows)
-        else:
-            w.write(rows[0])
-            for i in range(1, len(rows), JOIN_ROWS):  # (a few MB at a time: one call, not two a row, and no
-                batch = rows[i:i + JOIN_ROWS]  # second copy of the whole block)
-                rows[i:i + JOIN_ROWS] = [None] * len(batch)
-                w.write(b"<row " + b"<row ".join(batch))
-                batch = None
-        rows = None
-        w.write(b"</sheetData></worksheet>")
 
 
 def _parse_block(box: list[bytes], name: str):
@@ -890,6 +882,13 @@ def _calamine_rows(sheet, skip: int = 0, off: int = 0) -> Iterator[tuple[int, li
             yield n, (pad + row if pad else row)
     finally:
         del sheet
+
+
+def _lowered(rows: bytes) -> tuple[int, bytes | list[bytes]]:
+    """A block's rows as _block_book writes them, and the number they were lowered by: numbered from 1 where
+    _renumbered can, as written (0) otherwise."""
+    got = _renumbered(rows)
+    return (0, rows) if got is None else got
 
 
 def _renumbered(rows: bytes) -> tuple[int, list[bytes]] | None:
