@@ -455,8 +455,8 @@ def _read_scan(path: Path, monkeypatch, candidates=None) -> tuple[object, int]:
 
 
 def _facts_of(sc) -> tuple:
-    return (sc.file_digest, sc.sheets, sc.first_on, {k: h.digest() for k, h in sc.groups.items()}, sc.sizes, sc.rows,
-            sc.poisoned)
+    return (sc.file_digest, sc.sheets, sc.first_on, sc.groups, sc.sizes,
+            {name: list(rows.items()) for name, rows in sc.rows.items()}, sc.poisoned)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -524,6 +524,23 @@ def test_row_numbers_taken_out():
         assert b"5" not in got[5] and b'<c r="A" s="3" t="s"><v>7</v></c>' in got[5]
     with pytest.raises(fingerprint._NotPlain):
         list(fingerprint._rows_of(b"<sheetData><row/>" + row(2)))
+
+
+def test_row_keys_answer_as_a_dict_of_rows():
+    """The scan's 户编号 cell by row (a list indexed by row number) answers get and items as the dict it replaced:
+    rows put in any order, gaps, a row put twice (the last wins), and a number past Excel's last row (a file the
+    guards refuse) kept aside rather than growing the list to it."""
+    from desktop.services.exchange.rowcut import RowKeys
+    puts = [(7, b"|A"), (3, b"|B"), (12, b"|A"), (7, b"|C"), (RowKeys.EXCEL_ROWS + 5, b"|far"),
+            (RowKeys.EXCEL_ROWS, b"|last"), (0, b"|zero")]
+    rk, plain = RowKeys(), {}
+    for n, key in puts:
+        rk.put(n, key)
+        plain[n] = key
+    assert list(rk.items()) == sorted(plain.items())
+    for n in (0, 1, 3, 7, 8, 12, 13, RowKeys.EXCEL_ROWS, RowKeys.EXCEL_ROWS + 5, RowKeys.EXCEL_ROWS + 6):
+        assert rk.get(n) == plain.get(n) and rk.get(n, b"-") == plain.get(n, b"-")
+    assert len(rk._at) == RowKeys.EXCEL_ROWS + 1  # (bounded: the far row is not in the list)
 
 
 def test_the_plain_loop_cuts_as_the_general_one(monkeypatch):

@@ -46,7 +46,7 @@ from .. import access
 from ..db import among
 from .measure import LIMITS, _Stream, col_letters
 from .reader import _DIMENSION_TAG, _SHEET_DATA
-from .rowcut import _AGAIN, Scan, Tap, _key, _NotPlain, _rows_of
+from .rowcut import _AGAIN, RowKeys, Scan, Tap, _key, _NotPlain, _rows_of
 
 RUN_KEY = "import_fingerprint_run"
 STORED = ("household_no", "household_id", "rawkey", "digest", "noted", "members", "measures", "lines", "income",
@@ -307,7 +307,7 @@ def skippable(prior: Prior, sc: Scan) -> dict[bytes, State]:
         return {}
     hold = holder(prior)
     return {key: prior.states[key] for key, h in sc.groups.items()
-            if key not in sc.poisoned and not hold(key) and prior.states[key].digest == h.digest()}
+            if key not in sc.poisoned and not hold(key) and prior.states[key].digest == h}
 
 
 def holder(prior: Prior) -> Callable[[bytes], bool]:
@@ -326,7 +326,7 @@ def order(sc: Scan, keys_to_no: dict[bytes, str]) -> list[str]:
     out: dict[str, None] = {}
     sheets = [sc.first_on] if sc.first_on else list(sc.rows)
     for name in sheets:
-        for _n, key in sorted(sc.rows.get(name, {}).items()):
+        for _n, key in sc.rows.get(name, RowKeys()).items():
             no = keys_to_no.get(key)
             if no is not None:
                 out.setdefault(no)
@@ -373,7 +373,7 @@ def states(data, sc: Scan, household_ids: dict[str, int]) -> dict[str, tuple]:
     owner: dict[bytes, str] = {}  # 户编号 cell → the first household read with a row under it
     shared: set[bytes] = set()  # … and the cells under which rows of two households were read
     counted: dict[str, int] = {}
-    nowhere: dict[int, bytes] = {}
+    nowhere = RowKeys()
     for no, rows in rows_of(data):
         distinct = set(rows)
         keys = {sc.rows.get(sheet_name, nowhere).get(row) for sheet_name, row in distinct}

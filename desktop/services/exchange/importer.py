@@ -336,7 +336,8 @@ def read(path: Path, issues: Issues, progress: Progress | None = None, *, year: 
         issues.add(hh.name, None, "", "", "“户信息”表中没有数据行：没有可导入的户")
     no_index = hh.sheet.index("household_no")
     seen_rows: dict[str, int] = {}
-    for row_no, vals in hh.rows:
+    for item in hh.rows:  # (each sheet's (row, values) pairs are kept as they are: a million of them at 100,000)
+        row_no, vals = item
         no = vals[no_index]
         if no is None:
             continue
@@ -344,13 +345,14 @@ def read(path: Path, issues: Issues, progress: Progress | None = None, *, year: 
             issues.add(hh.name, row_no, hh.header("household_no"), no, f"户编号与第 {seen_rows[no]} 行重复")
             continue
         seen_rows[no] = row_no
-        data.households[no] = (row_no, vals)
+        data.households[no] = item
     for key, target in (("member", data.members), ("measure", data.measures), ("income_line", data.lines)):
         ps = parsed.get(key)
         if ps is None:
             continue
         idx = ps.sheet.index("household_no")
-        for row_no, vals in ps.rows:
+        for item in ps.rows:
+            row_no, vals = item
             no = vals[idx]
             if no is None:
                 continue
@@ -358,7 +360,7 @@ def read(path: Path, issues: Issues, progress: Progress | None = None, *, year: 
                 issues.add(ps.name, row_no, ps.header("household_no"), no, "户编号在“户信息”表中不存在")
                 continue
             vals[idx] = None  # grouped under the household's own key: one string per household, not per row
-            target[no].append((row_no, vals))
+            target[no].append(item)
     derive(data, issues)
     _fingerprints(book, data, year, cut, scanned)
     return data

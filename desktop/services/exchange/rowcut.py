@@ -11,7 +11,7 @@ import re
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from .measure import _ROW_CANON as _ROWNO
 from .measure import sheet_pieces
@@ -30,9 +30,9 @@ class Scan:
 
     file_digest: bytes
     sheets: dict[str, tuple[int, str]]  # sheet → (header row, letters of the 户编号 column)
-    groups: dict[bytes, object] = field(default_factory=dict)  # 户编号 cell → blake2b of its rows
+    groups: dict[bytes, bytes] = field(default_factory=dict)  # 户编号 cell → blake2b digest of its rows
     sizes: dict[bytes, int] = field(default_factory=dict)  # 户编号 cell → its rows
-    rows: dict[str, dict[int, bytes]] = field(default_factory=dict)  # sheet → row → 户编号 cell
+    rows: dict[str, RowKeys] = field(default_factory=dict)  # sheet → row → 户编号 cell
     poisoned: set[bytes] = field(default_factory=set)  # households with a row whose number could not be taken out
     held: dict[str, list] = field(default_factory=dict)  # sheet → rows kept by the scan: (n, n as bytes, XML, plain)
     holds: set[bytes] = field(default_factory=set)  # households whose rows the scan kept
@@ -41,7 +41,43 @@ class Scan:
     first_on: str | None = None  # the sheet whose order is the households' order (户信息; national: all)
 
     def digest(self, key: bytes) -> bytes:
-        return self.groups[key].digest()
+        return self.groups[key]
+
+
+class RowKeys:
+    """One sheet's 户编号 cell by row number: a list indexed by the number, not a dict (a county's million rows as
+    int keys of dicts were 70 MB at the import's peak). An Excel sheet has at most EXCEL_ROWS rows, so the list is
+    bounded; a number past them (a file the guards will refuse) goes to a dict."""
+
+    __slots__ = ("_at", "_far")
+    EXCEL_ROWS = 1_048_576
+
+    def __init__(self):
+        self._at: list[bytes | None] = []
+        self._far: dict[int, bytes] = {}
+
+    def put(self, n: int, key: bytes) -> None:
+        at = self._at
+        if n > self.EXCEL_ROWS:
+            self._far[n] = key
+            return
+        if n >= len(at):
+            at.extend([None] * (n + 1 - len(at)))
+        at[n] = key
+
+    def get(self, n: int, default: bytes | None = None) -> bytes | None:
+        at = self._at
+        if n < len(at):
+            got = at[n]
+            return default if got is None else got
+        return self._far.get(n, default)
+
+    def items(self) -> Iterator[tuple[int, bytes]]:
+        """(row, cell) by ascending row."""
+        for n, key in enumerate(self._at):
+            if key is not None:
+                yield n, key
+        yield from sorted(self._far.items())
 
 
 _AGAIN = object()
@@ -255,7 +291,7 @@ class Tap:
             rows = self.sheets.pop(name)
             keys = rows.keys[sheets[name][1].encode()]
             mark = b"\0sheet " + name.encode() + b"\0"
-            at = out.rows.setdefault(name, {})
+            put = out.rows.setdefault(name, RowKeys()).put
             digests, unnumbered = rows.digests, rows.unnumbered
             for i, (n, key) in enumerate(zip(rows.numbers, keys, strict=True)):
                 if key is None:
@@ -270,11 +306,13 @@ class Tap:
                     poisoned.add(key)
                 else:
                     h.update(mark + digests[16 * i:16 * i + 16])
-                at[n] = key
+                put(n, key)
             if rows.armed is not None:
                 out.held[name] = rows.held
                 if not self.overflow:
                     out.holds.update(k for k, v in rows.holds.items() if v)
+        for key, h in groups.items():
+            groups[key] = h.digest()  # (a hash object is 450 bytes, its digest 49: 40 MB for a county)
         out.held_bytes, out.overflow = self.held_bytes, self.overflow
         self.sheets.clear()
         return out
