@@ -119,7 +119,7 @@ def test_a_first_import_builds_the_indexes_afterwards_and_keeps_them_all(ctx, db
         pytest.skip("SQLite's indexes (PostgreSQL keeps its own)")
     monkeypatch.setattr(writer, "DEFER_FROM", 1)  # the sample's three households count as a county's file
     before = _indexes(ctx)
-    dropped = []
+    dropped, caches = [], []
     real = writer._indexes_after
 
     @contextmanager
@@ -127,6 +127,7 @@ def test_a_first_import_builds_the_indexes_afterwards_and_keeps_them_all(ctx, db
         with real(session, households, beside):
             dropped.append({n for n, *_ in session.execute(text("SELECT name FROM sqlite_master "
                                                                  "WHERE type = 'index'")).all()})
+            caches.append(session.execute(text("PRAGMA cache_size")).scalar())
             yield
 
     monkeypatch.setattr(writer, "_indexes_after", watched)
@@ -147,15 +148,18 @@ def test_a_first_import_builds_the_indexes_afterwards_and_keeps_them_all(ctx, db
 
     assert ctx.run(work).households_new == 3
     assert "ix_member_id_number_household" not in dropped[-1]  # the rows went in without it
+    assert caches[-1] == -writer.DEFERRED_CACHE_KIB  # (rows only appended: a smaller page cache than the import's)
     assert _indexes(ctx) == before
     again = ctx.run(work)  # the register now holds exactly what the file says: nothing to change
     assert again.households_new == 0 and again.changed_fields == 0
 
-    def kept(s):  # with households stored, a large import keeps every index as it goes
-        with real(s, 100_000):
-            return {n for n, in s.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).all()}
+    def kept(s):  # with households stored, a large import keeps every index as it goes, and the page cache it had
+        with writer.page_cache(s), real(s, 100_000):
+            return ({n for n, in s.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).all()},
+                    s.execute(text("PRAGMA cache_size")).scalar())
 
-    assert {n for n, *_ in before} <= ctx.read(kept)
+    names, cache = ctx.read(kept)
+    assert {n for n, *_ in before} <= names and cache == -writer.IMPORT_CACHE_KIB
 
 
 def test_bulk_binding_converts_each_distinct_value_once_with_the_same_result():

@@ -151,6 +151,9 @@ def page_cache(session: Session, kib: int = IMPORT_CACHE_KIB):
 DEFERRED_TABLES = ("household", "member", "measure", "income_record", "income_line")
 DEFER_FROM = 5000  # new households from which a first import into an empty register builds the indexes afterwards
 INDEXES_BESIDE = True  # …and builds them on a thread of its own while the importer's thread does its own work
+DEFERRED_CACHE_KIB = 32768  # …and keeps a smaller page cache meanwhile: the rows are only appended, no index is kept in
+# order, so the import's 128 MiB held pages already written (80–100 MB of a county import's peak, no faster: the
+# index builds, whose sorter is bounded by it, took as long)
 
 
 @contextmanager
@@ -160,24 +163,26 @@ def _indexes_after(session: Session, households: int, beside: Callable[[], None]
     costs less than keeping it in order row by row (member has six). Inside the import's transaction: a rollback
     puts them back as they were. Otherwise (rows already there, a small file, PostgreSQL) nothing changes.
     `beside`: work of the caller's that touches no database, done on this thread while the indexes are built (see
-    _build_beside); not done otherwise (the caller then does it itself)."""
+    _build_beside); not done otherwise (the caller then does it itself). Meanwhile the page cache is
+    DEFERRED_CACHE_KIB."""
     conn = session.connection()
     if households < DEFER_FROM or conn.dialect.name != "sqlite" \
             or conn.exec_driver_sql("SELECT 1 FROM household LIMIT 1").first() is not None:
         yield
         return
-    marks = ", ".join("?" * len(DEFERRED_TABLES))
-    indexes = conn.exec_driver_sql(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-                                   f"AND tbl_name IN ({marks}) ORDER BY name", DEFERRED_TABLES).all()
-    quote = conn.dialect.identifier_preparer.quote
-    for name, _sql in indexes:
-        conn.exec_driver_sql(f"DROP INDEX {quote(name)}")
-    yield
-    statements = [sql for _name, sql in indexes]
-    if beside is not None and INDEXES_BESIDE and statements:
-        statements = _build_beside(conn, statements, beside)
-    for sql in statements:
-        conn.exec_driver_sql(sql)
+    with page_cache(session, DEFERRED_CACHE_KIB):
+        marks = ", ".join("?" * len(DEFERRED_TABLES))
+        indexes = conn.exec_driver_sql(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                                       f"AND tbl_name IN ({marks}) ORDER BY name", DEFERRED_TABLES).all()
+        quote = conn.dialect.identifier_preparer.quote
+        for name, _sql in indexes:
+            conn.exec_driver_sql(f"DROP INDEX {quote(name)}")
+        yield
+        statements = [sql for _name, sql in indexes]
+        if beside is not None and INDEXES_BESIDE and statements:
+            statements = _build_beside(conn, statements, beside)
+        for sql in statements:
+            conn.exec_driver_sql(sql)
 
 
 def _build_beside(conn, statements: list[str], beside: Callable[[], None]) -> list[str]:
