@@ -364,6 +364,31 @@ def test_a_sheet_read_in_blocks_is_cut_for_its_fingerprints_in_a_child_as_here(s
     assert not multiprocessing.active_children()
 
 
+def test_our_layouts_large_sheets_are_cut_one_after_another_in_one_child_as_here(source, tmp_path, monkeypatch):
+    """A first import of our layout (several sheets, none read in blocks): each sheet from TAP_APART_FROM (here: the
+    three with rows) is cut for its fingerprints in the book's one child process, in turn, while the importer
+    converts; the fingerprints are those cut on the guards' pass, and no child is left once the file is read."""
+    import multiprocessing
+    path = _export(source, tmp_path / "a.xlsx", "program")
+    with monkeypatch.context() as m:
+        m.setattr(reader, "TAP_APART_FROM", 1)
+        seen = _spied(m)
+        apart, issues = _read(path)
+        assert not multiprocessing.active_children()
+        m.setattr(reader, "TAP_APART", False)
+        here, _ = _read(path)
+    assert not issues
+    large = [name for name in apart.scan.sheets]
+    assert len(seen) == len(large) >= 3 and all(ok for ok, _why, _pid in seen)
+    assert len({pid for _ok, _why, pid in seen}) == 1  # (one process for all of them)
+    assert _scan_facts(apart.scan) == _scan_facts(here.scan)
+    with monkeypatch.context() as m:  # a sheet below the size is cut on the guards' pass, as before
+        m.setattr(reader, "TAP_APART_FROM", 1 << 40)
+        seen = _spied(m)
+        small, _ = _read(path)
+    assert seen == [] and _scan_facts(small.scan) == _scan_facts(here.scan)
+
+
 def test_a_child_that_fails_or_cannot_start_leaves_the_cut_to_the_importer(source, tmp_path, monkeypatch):
     """The child refusing its work (here: the guards' words one short, as for a file changed under it) or no process
     to be had: the importer's thread cuts the sheet itself, and stores the same fingerprints."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 
 TIMEOUT = 600  # seconds a caller waits for a child's result before doing the work itself
 
@@ -32,46 +33,105 @@ def behind() -> None:
         pass
 
 
-def serve(work, args: tuple, conn) -> None:
-    """In the child: work(*args) sent back, or what it raised."""
+def serve(work, jobs, results) -> None:
+    """In the child: work(*args) for each job received, in order, each sent back as it is done, or what it raised;
+    ends when the parent closes its end of the jobs."""
     try:
         behind()
-        conn.send(("ok", work(*args)))
-    except Exception as exc:  # noqa: BLE001 - said to the caller, who decides
-        conn.send((type(exc).__name__, str(exc)[:2000]))
+        while True:
+            try:
+                args = jobs.recv()
+            except EOFError:
+                return
+            try:
+                out = ("ok", work(*args))
+            except Exception as exc:  # noqa: BLE001 - said to the caller, who decides
+                out = (type(exc).__name__, str(exc)[:2000])
+            results.send(out)
+            del out  # (the job's memory given back before the next is waited for)
     finally:
-        conn.close()
+        results.close()
 
 
-class Child:
-    """work(*args) in a child process (work: a function of a module the child can import)."""
+class Worker:
+    """work(*args) for each job given, one at a time in the order given, in one child process (work: a function of
+    a module the child can import). A thread of the parent takes each result as it comes, so the child never waits
+    to be heard holding what it made: several jobs cost one process, and one job's memory at a time."""
 
-    def __init__(self, work, *args, name: str):
+    def __init__(self, work, *, name: str):
         ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=serve, args=(work, args, child), daemon=True, name=name)
+        jobs_end, self._jobs = ctx.Pipe(duplex=False)
+        self._results, results_end = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=serve, args=(work, jobs_end, results_end), daemon=True, name=name)
         try:
             self._proc.start()
         finally:
-            child.close()
-        self.why: str | None = None  # what went wrong, when result() gives None
+            jobs_end.close()
+            results_end.close()
+        self._given = 0
+        self._got: dict[int, tuple] = {}
+        self._ended: str | None = None  # why no more results will come
+        self._heard = threading.Condition()
+        self._listener = threading.Thread(target=self._listen, daemon=True, name=f"{name} results")
+        self._listener.start()
+        self.why: str | None = None  # what went wrong, when take() gives None
 
-    def result(self, timeout: float = TIMEOUT) -> tuple[str, object] | None:
-        """("ok", what the work returned) or (the class name of what it raised, its message); None when the child
-        died or took longer than `timeout` (self.why). The child is ended either way."""
-        try:
-            if not self._conn.poll(timeout):
+    def give(self, *args) -> int:
+        """Send a job; its number, for take()."""
+        self._jobs.send(args)
+        self._given += 1
+        return self._given - 1
+
+    def _listen(self) -> None:
+        k = 0
+        while True:
+            try:
+                got = self._results.recv()
+            except (EOFError, OSError) as exc:
+                with self._heard:
+                    self._ended = f"died: {type(exc).__name__}"
+                    self._heard.notify_all()
+                return
+            with self._heard:
+                self._got[k] = got
+                k += 1
+                self._heard.notify_all()
+
+    def take(self, job: int, timeout: float = TIMEOUT) -> tuple[str, object] | None:
+        """("ok", what the job's work returned) or (the class name of what it raised, its message); None when the
+        child died before sending it or it took longer than `timeout` (self.why)."""
+        with self._heard:
+            if not self._heard.wait_for(lambda: job in self._got or self._ended is not None, timeout):
                 self.why = "timeout"
                 return None
-            return self._conn.recv()
-        except (EOFError, OSError) as exc:
-            self.why = f"died: {type(exc).__name__}"
+            if job in self._got:
+                return self._got.pop(job)
+            self.why = self._ended
             return None
-        finally:
-            self.close()
 
     def close(self) -> None:
-        self._conn.close()
+        """The child ended (its jobs not begun are dropped) and the results' thread with it."""
+        try:
+            self._jobs.close()
+        except OSError:
+            pass
         if self._proc.is_alive():
             self._proc.kill()
         self._proc.join(5)
+        self._listener.join(5)  # (the child's end of the results is closed with it: the thread hears EOF)
+        self._results.close()
+
+
+class Child(Worker):
+    """work(*args) in a child process: a Worker of one job, ended when its result is taken."""
+
+    def __init__(self, work, *args, name: str):
+        super().__init__(work, name=name)
+        self._job = self.give(*args)
+
+    def result(self, timeout: float = TIMEOUT) -> tuple[str, object] | None:
+        """As Worker.take, the child ended either way."""
+        try:
+            return self.take(self._job, timeout)
+        finally:
+            self.close()

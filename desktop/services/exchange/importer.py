@@ -325,6 +325,8 @@ def read(path: Path, issues: Issues, progress: Progress | None = None, *, year: 
                 report(progress, n, 0, f"正在读取“{_name}”：第 {n:,} 行")
             report(progress, 0, 0, f"正在读取“{name}”")
             parsed[key] = parse_sheet(book, name, sheets()[key], issues, tick)
+        if book.tap is not None:
+            book.tap.settle()  # (rows cut in processes of their own, taken before close() ends the processes)
     finally:
         book.close()
         if getattr(book, "subset", None) is not None:

@@ -62,6 +62,7 @@ RENUMBER_FROM = 4  # a block's rows are numbered from 1 when more rows come befo
 PAIRED_FROM = 32 << 20  # a sheet read alone (a national list) whose XML is this large but not CHUNKED_ABOVE is read in
 # two blocks parsed at once, one a core (Book.prefetch): the importer has nothing to convert until the first is parsed
 TAP_APART = True  # the fingerprints' pass over a sheet read in blocks made in a process of its own (taps.py)
+TAP_APART_FROM = 32 << 20  # …and over a sheet of several this large (the zip's word): Book.prefetch
 AHEAD_XML = 160 << 20  # sheet XML that calamine may parse ahead of the conversion, whole sheets (Book.prefetch)
 _SHEET_DATA = re.compile(rb"<sheetData\b[^>]*>")
 _DIMENSION_TAG = re.compile(rb"<dimension\b[^>]*/>")
@@ -214,7 +215,7 @@ class Book:
         self._failed: dict[str, BaseException] = {}  # a sheet's scan that failed ahead: said when it is read
         self._started: dict[str, tuple] = {}  # a sheet read in blocks whose first block is parsed ahead: (where its
         # rows begin, its blocks, the first one's parse)
-        self._apart: list = []  # the processes cutting a sheet for the fingerprints (taps.Apart)
+        self._cutter = None  # the process cutting the sheets for the fingerprints, one after the other (taps.worker)
         if self.kind:
             _refused(lambda: check_size(self.path, self.kind, limits))
         if self.kind == "csv":
@@ -264,9 +265,9 @@ class Book:
         for _at, blocks, _first in self._started.values():
             blocks.close()
         self._started.clear()
-        for child in self._apart:
-            child.close()
-        self._apart.clear()
+        cutter, self._cutter = self._cutter, None
+        if cutter is not None:
+            cutter.close()
         for each in (pool, blocks_pool):
             if each is not None:
                 each.shutdown(wait=True, cancel_futures=True)
@@ -360,11 +361,18 @@ class Book:
         # a sheet read alone has nothing to be scanned or converted beside its parse: its fingerprints are (the tap
         # fed on a second pass over the same pieces, inflated again, once the parse has begun)
         later: list | None = [] if self.tap is not None and len(names) == 1 and names[0] not in self._scans else None
+        # several sheets (our layout), a first import: a large sheet's rows are cut for the fingerprints in a process
+        # of their own too, started once its scan has passed it, rather than on this pass (a quarter of the guards'
+        # time, all on the thread the import waits for)
+        apart = later is None and self.tap is not None and TAP_APART and self.tap.hold is None and not self.tap.armed
         for name in names:
             if name in self._ahead or name in self._pending or (subset is not None and name in subset.maps):
                 continue
+            words = later
+            if apart and name not in self._scans and self._declared(name) >= TAP_APART_FROM:
+                words = []
             try:
-                scan = self.scan(name, tap_later=later)
+                scan = self.scan(name, tap_later=words)
                 sparse = not scan.dense(self.limits)
             except Exception as exc:  # noqa: BLE001 - raised as it was, when the sheet is read (Book.scan)
                 self._failed[name] = exc
@@ -386,6 +394,17 @@ class Book:
                     self._tap_apart(name, later)
                 else:
                     self._tap_again(name, later)
+            elif words is not None:
+                self._tap_apart(name, words)
+
+    def _declared(self, name: str) -> int:
+        """The size the zip's directory gives for a sheet's XML (what the guards measure may differ: a choice of
+        where work is done, never of what is read)."""
+        try:
+            with zipfile.ZipFile(self.path) as z:
+                return z.getinfo(self._zip_parts[name]).file_size
+        except (zipfile.BadZipFile, KeyError, OSError):
+            return 0
 
     def _tap_again(self, name: str, plain: list[bool], tap=None) -> None:
         """The fingerprints' tap fed the pieces of a sheet the guards have passed, cut as they were, with the guards'
@@ -396,18 +415,19 @@ class Book:
             raise WorkbookError(str(exc)) from None
 
     def _tap_apart(self, name: str, plain: list[bool]) -> None:
-        """A sheet read in blocks, nothing of it to keep for a shortened read (a first import): the tap's pass over it
-        made in a process of its own (taps.py) while this thread converts its blocks; its rows are taken when the
-        households are fingerprinted (Tap.settle), or cut here then, as _tap_again cuts them, when the child gives
-        none."""
-        from .taps import Apart
+        """A large sheet, nothing of it to keep for a shortened read (a first import): the tap's pass over it made in
+        the book's child process (taps.worker; the sheets one after the other) while this thread converts; its rows
+        are taken when the households are fingerprinted (Tap.settle), or cut here then, as _tap_again cuts them, when
+        the child gives none."""
+        from .taps import Apart, worker
         tap = self.tap
         try:
-            child = Apart(self.path, self._zip_parts[name], self.limits, tap.letters, name, plain)
+            if self._cutter is None:
+                self._cutter = worker()
+            child = Apart(self._cutter, self.path, self._zip_parts[name], self.limits, tap.letters, name, plain)
         except Exception:  # noqa: BLE001 - no process to be had: cut here, as before
             self._tap_again(name, plain)
             return
-        self._apart.append(child)
 
         def fill() -> None:
             rows = child.result()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .apart import Child
+from .apart import Worker
 from .measure import Limits, large_allocations_apart
 from .rowcut import Tap, _Rows
 
@@ -26,21 +26,24 @@ def cut(path: str, part: str, limits: Limits, letters: list[str], name: str, pla
     return Tap(letters).cut_again(name, Path(path), part, limits, plain)
 
 
-class Apart:
-    """The child cutting one sheet; result() waits for its rows (None: it gave none) and ends it."""
+def worker() -> Worker:
+    """The child process that cuts a book's sheets, one after the other (our layout has three large ones)."""
+    return Worker(cut, name="fingerprints")
 
-    def __init__(self, path: Path, part: str, limits: Limits, letters: list[bytes], name: str, plain: list[bool]):
-        self._child = Child(cut, str(path), part, limits, [x.decode() for x in letters], name, list(plain),
-                            name="fingerprints")
+
+class Apart:
+    """One sheet cut by a book's worker; result() waits for its rows (None: it gave none)."""
+
+    def __init__(self, child: Worker, path: Path, part: str, limits: Limits, letters: list[bytes], name: str,
+                 plain: list[bool]):
+        self._child = child
+        self._job = child.give(str(path), part, limits, [x.decode() for x in letters], name, list(plain))
         self.why: str | None = None  # what went wrong in the child
 
     def result(self) -> _Rows | None:
-        got = self._child.result()
+        got = self._child.take(self._job)
         rows = got[1] if got is not None and got[0] == "ok" else None
         if rows is None:
             self.why = self._child.why if got is None else f"{got[0]}: {got[1]}"
         stats["given" if rows is not None else "failed"] += 1
         return rows
-
-    def close(self) -> None:
-        self._child.close()
