@@ -8,6 +8,8 @@ from __future__ import annotations
 import multiprocessing
 import time
 
+import pytest
+
 from desktop.services.exchange.apart import Child, Worker
 
 
@@ -59,3 +61,19 @@ def test_a_child_is_a_worker_of_one_job_ended_by_its_result():
     c = Child(int, "12", name="test")
     assert c.result(timeout=0) is None and c.why == "timeout"  # (not answered at once: the child is ended)
     assert not multiprocessing.active_children()
+
+
+def test_a_worker_told_no_more_ends_after_its_last_job():
+    """no_more(): the child answers the jobs given and ends by itself (the import's worker is gone long before the
+    import's peak); what it answered is still taken, and a job given after that is refused."""
+    w = Worker(int, name="test")
+    try:
+        jobs = [w.give("3"), w.give("4")]
+        w.no_more()
+        w._proc.join(60)
+        assert not w._proc.is_alive() and w._proc.exitcode == 0
+        assert [w.take(j) for j in jobs] == [("ok", 3), ("ok", 4)]
+        with pytest.raises(OSError):
+            w.give("5")
+    finally:
+        w.close()

@@ -82,6 +82,14 @@ class Worker:
         self._given += 1
         return self._given - 1
 
+    def no_more(self) -> None:
+        """No job follows: the child ends once it has answered those given, and its memory goes with it (a job given
+        after this fails to be sent)."""
+        try:
+            self._jobs.close()
+        except OSError:
+            pass
+
     def _listen(self) -> None:
         k = 0
         while True:

@@ -396,6 +396,8 @@ class Book:
                     self._tap_again(name, later)
             elif words is not None:
                 self._tap_apart(name, words)
+        if self._cutter is not None:
+            self._cutter.no_more()  # (it ends after the last sheet, long before the import's own peak)
 
     def _declared(self, name: str) -> int:
         """The size the zip's directory gives for a sheet's XML (what the guards measure may differ: a choice of
