@@ -1,5 +1,6 @@
-"""The child process that reads an .xls (services/exchange/xls.py): kept outside the services package so
-that starting it imports python-calamine and nothing else of the program (_xls_records is standard library only)."""
+"""What the child process that reads an .xls runs (services/exchange/xls.py): kept outside the services package so
+that it imports python-calamine and nothing else of the program (_xls_records is standard library only); the child
+itself imports only the light packages above exchange/apart.py, which starts it."""
 
 from __future__ import annotations
 
@@ -23,10 +24,10 @@ def _pair_by_order(marks: dict, names: list[str]) -> None:
             marks[name] = marks.pop(other)
 
 
-def read_in_child(path: str, memory: int, conn) -> None:
-    """Send back ("ok", [(sheet, state)], {sheet: [(row number, cells)]}, {sheet: (hidden rows, hidden columns,
-    error cells)}) with the non-blank rows and what the BIFF records say calamine does not (_xls_records), or
-    (reason, None, None, None): password, damaged, memory."""
+def read_rows(path: str, memory: int) -> tuple:
+    """("ok", [(sheet, state)], {sheet: [(row number, cells)]}, {sheet: (hidden rows, hidden columns, error cells)})
+    with the non-blank rows and what the BIFF records say calamine does not (_xls_records), or (reason, None, None,
+    None): password, damaged, memory. Run in a child process (exchange/apart.Child), under `memory` on Linux."""
     try:
         if memory and sys.platform.startswith("linux"):
             import resource
@@ -35,8 +36,7 @@ def read_in_child(path: str, memory: int, conn) -> None:
         try:
             wb = CalamineWorkbook.from_path(path)
         except Exception as exc:  # noqa: BLE001 - calamine raises its own types for every kind of damage
-            conn.send(("password" if "Password" in type(exc).__name__ else "damaged", None, None, None))
-            return
+            return ("password" if "Password" in type(exc).__name__ else "damaged", None, None, None)
         sheets = [(m.name, _state(m.visible)) for m in wb.sheets_metadata]
         from ._xls_records import Damaged, Encrypted, read_marks
         try:
@@ -44,21 +44,17 @@ def read_in_child(path: str, memory: int, conn) -> None:
                 marks = {name: m.as_tuple() for name, m in read_marks(f.read()).items()}
             _pair_by_order(marks, [name for name, _state in sheets])
         except Encrypted:
-            conn.send(("password", None, None, None))
-            return
+            return ("password", None, None, None)
         except (Damaged, struct.error, IndexError):
-            conn.send(("damaged", None, None, None))
-            return
+            return ("damaged", None, None, None)
         rows: dict[str, list] = {}
         for name, _shown in sheets:
             sheet = wb.get_sheet_by_name(name)
             rows[name] = [(i, row) for i, row in enumerate(sheet.iter_rows(), start=1)
                           if any(c != "" and c is not None for c in row)]
             del sheet
-        conn.send(("ok", sheets, rows, marks))
+        return ("ok", sheets, rows, marks)
     except MemoryError:
-        conn.send(("memory", None, None, None))
+        return ("memory", None, None, None)
     except Exception:  # noqa: BLE001 - reported to the parent as a damaged file
-        conn.send(("damaged", None, None, None))
-    finally:
-        conn.close()
+        return ("damaged", None, None, None)

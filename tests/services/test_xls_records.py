@@ -137,3 +137,23 @@ def test_a_sheet_name_decoded_otherwise_keeps_its_marks_by_order():
     left = {"户信息": ([3], [], {}), "甲": ([], [], {}), "乙": ([], [], {})}
     _pair_by_order(left, ["户信息", "丙"])  # not as many on both sides: nothing guessed
     assert set(left) == {"户信息", "甲", "乙"}
+
+
+def test_the_reader_says_each_way_the_child_can_end(book, monkeypatch, tmp_path):
+    """exchange/xls.py reads in a child (apart.Child): the rows and marks when it answers; a file that is not an .xls
+    refused as damaged; no answer in time refused in words; the child never left behind."""
+    import multiprocessing
+
+    from desktop.services.exchange import xls
+    from desktop.services.exchange.reader import WorkbookError
+    sheets, rows, marks = xls.read_xls(book)
+    assert [name for name, _state in sheets] == ["户信息", "家庭成员（隐藏）"] and rows["户信息"][0][0] == 1
+    assert marks == {name: m.as_tuple() for name, m in read_marks(book.read_bytes()).items()}
+    junk = tmp_path / "junk.xls"
+    junk.write_bytes(b"not a compound document" * 100)
+    with pytest.raises(WorkbookError, match="不是有效的 Excel 97-2003 工作簿"):
+        xls.read_xls(junk)
+    monkeypatch.setattr(xls, "TIMEOUT", 0)
+    with pytest.raises(WorkbookError, match="超过 0 秒仍未完成"):
+        xls.read_xls(book)
+    assert not multiprocessing.active_children()

@@ -1,10 +1,11 @@
-"""Work of the importer done in a child process beside it (multiprocessing, spawn, as the .xls reader's): a sheet's
-fingerprints (taps.py), the guards' pass over the later part of a large sheet (measure._scan_apart).
+"""Work of the importer done in a child process (multiprocessing, spawn): a sheet's fingerprints (taps.py), the
+guards' pass over the later part of a large sheet (measure._scan_apart), an old .xls read under a memory limit (xls.py).
 
-A child imports only what its work needs (measure.py, rowcut.py: the standard library), runs at a lower priority than
-the importer and calamine (its result is wanted later, and the second core is otherwise idle for much of an import),
-and sends back ("ok", result) or (the exception's class name, its message). The caller decides what a failure means
-— most often: do the work itself, as before — and a child is always ended by close().
+A child imports only what its work needs (measure.py, rowcut.py: the standard library; _xls_child.py: calamine), runs
+at a lower priority than the importer and calamine unless the importer only waits for it (its result is wanted later,
+and the second core is otherwise idle for much of an import), and sends back ("ok", result) or (the exception's class
+name, its message). The caller decides what a failure means — most often: do the work itself, as before — and a child
+is always ended by close().
 
 As with any spawned child, the parent's main script is imported again in the child (as __mp_main__) unless it was
 run as a module (`python -m desktop`) or is the bundled executable (freeze_support in desktop/__main__.py): a script
@@ -33,11 +34,12 @@ def behind() -> None:
         pass
 
 
-def serve(work, jobs, results) -> None:
+def serve(work, jobs, results, yields: bool = True) -> None:
     """In the child: work(*args) for each job received, in order, each sent back as it is done, or what it raised;
-    ends when the parent closes its end of the jobs."""
+    ends when the parent closes its end of the jobs. `yields`: at a lower priority (behind())."""
     try:
-        behind()
+        if yields:
+            behind()
         while True:
             try:
                 args = jobs.recv()
@@ -58,11 +60,11 @@ class Worker:
     a module the child can import). A thread of the parent takes each result as it comes, so the child never waits
     to be heard holding what it made: several jobs cost one process, and one job's memory at a time."""
 
-    def __init__(self, work, *, name: str):
+    def __init__(self, work, *, name: str, yields: bool = True):
         ctx = multiprocessing.get_context("spawn")
         jobs_end, self._jobs = ctx.Pipe(duplex=False)
         self._results, results_end = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=serve, args=(work, jobs_end, results_end), daemon=True, name=name)
+        self._proc = ctx.Process(target=serve, args=(work, jobs_end, results_end, yields), daemon=True, name=name)
         try:
             self._proc.start()
         finally:
@@ -133,8 +135,8 @@ class Worker:
 class Child(Worker):
     """work(*args) in a child process: a Worker of one job, ended when its result is taken."""
 
-    def __init__(self, work, *args, name: str):
-        super().__init__(work, name=name)
+    def __init__(self, work, *args, name: str, yields: bool = True):
+        super().__init__(work, name=name, yields=yields)
         self._job = self.give(*args)
 
     def result(self, timeout: float = TIMEOUT) -> tuple[str, object] | None:

@@ -16,10 +16,10 @@ themselves (desktop/_xls_records.py) and sends back with the rows.
 
 from __future__ import annotations
 
-import multiprocessing
 from pathlib import Path
 
-from ..._xls_child import read_in_child
+from ..._xls_child import read_rows
+from .apart import Child
 from .measure import LIMITS, Limits, mb
 
 TIMEOUT = 300  # seconds for the child to read the file
@@ -30,23 +30,12 @@ def read_xls(path: Path, limits: Limits = LIMITS):
     rows, hidden columns, {row: [(column, error)]})}) of an .xls, read in a child process; WorkbookError with
     a Chinese reason when it cannot be read."""
     from .reader import WorkbookError
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=read_in_child, args=(str(path), limits.child_memory, child), daemon=True)
-    proc.start()
-    child.close()
-    try:
-        if not parent.poll(TIMEOUT):
-            raise WorkbookError(f"读取 .xls 文件超过 {TIMEOUT} 秒仍未完成，已停止：文件可能已损坏")
-        try:
-            status, sheets, rows, marks = parent.recv()
-        except (EOFError, OSError):
-            status, sheets, rows, marks = "died", None, None, None
-    finally:
-        parent.close()
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
+    child = Child(read_rows, str(path), limits.child_memory, name="xls", yields=False)  # (the clerk waits for it)
+    got = child.result(TIMEOUT)
+    if got is None and child.why == "timeout":
+        raise WorkbookError(f"读取 .xls 文件超过 {TIMEOUT} 秒仍未完成，已停止：文件可能已损坏")
+    status, sheets, rows, marks = got[1] if got is not None and got[0] == "ok" else (
+        "memory" if got is not None and got[0] == "MemoryError" else "died", None, None, None)
     if status == "ok":
         return sheets, rows, marks
     if status == "password":
