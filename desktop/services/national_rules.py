@@ -443,6 +443,16 @@ def _member(r: tuple, h: HH, run: _Run, cells: tuple, norm: str, born, age, faul
     return m
 
 
+def _phone_of(r: tuple, cells: tuple) -> tuple[str | None, bool | None]:
+    """A member row's phone (None when blank) and, for one who works (务工地区 or 务工所在地), whether it is a mobile
+    number (read by 2_12_007 for every worker); None for one who does not: read while loading and when a kept row
+    becomes a member object alike."""
+    phone = (phone_raw.strip() or None) if (phone_raw := r[5]) else None
+    if cells[8] is not None or r[4] is not None:
+        return phone, phone is not None and bool(MOBILE.match(phone))
+    return phone, None
+
+
 def _build_members(h: HH) -> None:
     """The member objects of a household whose members load_facts kept as rows (h.light), in the rows' order: the
     phone and whether a worker's is a mobile one (what load_facts works out for a member object) from the row."""
@@ -450,10 +460,7 @@ def _build_members(h: HH) -> None:
     run = next(it)
     everyone = []
     for r, cells, norm, born, age, fault in zip(it, it, it, it, it, it, strict=True):
-        phone = (phone_raw.strip() or None) if (phone_raw := r[5]) else None
-        mobile = (phone is not None and bool(MOBILE.match(phone))) if cells[8] is not None or r[4] is not None \
-            else None
-        everyone.append(_member(r, h, run, cells, norm, born, age, fault, phone, mobile))
+        everyone.append(_member(r, h, run, cells, norm, born, age, fault, *_phone_of(r, cells)))
     h.everyone, h.members, h.light = everyone, [m for m in everyone if m.alive], None
 
 
@@ -740,14 +747,9 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict | No
             born, age, fault = ids.parts(probe)
             irregular.add(norm)
             irregular.add(normalize_id(number))
-        phone = (phone_raw.strip() or None) if (phone_raw := r[5]) else None
+        phone, mobile = _phone_of(r, cells)
         masks = cells[22]
-        if cells[8] is not None or r[4] is not None:  # works (务工地区 or 务工所在地)
-            mobile = phone is not None and bool(MOBILE.match(phone))  # read by 2_12_007 for every worker
-            mask = masks[1] if mobile else masks[2]
-        else:
-            mobile = None
-            mask = masks[0]
+        mask = masks[0] if mobile is None else masks[1] if mobile else masks[2]
         if card:  # the masks are those of a member without a 残疾人证 (card, limb_severe false)
             mask = -1
         if r[0] in per_member:
@@ -774,7 +776,7 @@ def _load_facts(session: Session, year: int, as_of: date, assessments: dict | No
                     seen.append(m if m is not None else (norm, (h.id, h.no, r[2]), True))
             elif number in shared:
                 by_number[norm].append((h.id, h.no, r[2]))
-            if phone_raw and phone:
+            if phone:
                 held = by_phone.get(phone)
                 if held is None:
                     by_phone[phone] = h.id
