@@ -417,10 +417,12 @@ def test_a_child_that_fails_or_cannot_start_leaves_the_cut_to_the_importer(sourc
     assert _scan_facts(none.scan) == _scan_facts(here.scan)
 
 
-def test_a_read_that_stops_before_the_fingerprints_leaves_no_child(source, tmp_path, monkeypatch):
-    """A read cancelled (or refused) after the child has begun: closing the book ends the child."""
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_read_that_stops_before_the_fingerprints_leaves_no_child(source, tmp_path, monkeypatch, layout):
+    """A read cancelled (or refused) after the child has begun: closing the book ends the child (a national list read
+    in blocks; our layout's sheets sent to the book's worker)."""
     import multiprocessing
-    path = _export(source, tmp_path / "a.xlsx", "national")
+    path = _export(source, tmp_path / "a.xlsx", layout)
     started = []
 
     def progress(*_a):
@@ -428,7 +430,10 @@ def test_a_read_that_stops_before_the_fingerprints_leaves_no_child(source, tmp_p
         raise importer.ImportCancelled()
 
     with monkeypatch.context() as m:
-        _blocks(m)
+        if layout == "national":
+            _blocks(m)
+        else:
+            m.setattr(reader, "TAP_APART_FROM", 1)
         with pytest.raises(importer.ImportCancelled):
             importer.read(path, Issues(), progress, year=YEAR)
     assert started  # (the child was there while the rows were read)
