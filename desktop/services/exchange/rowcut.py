@@ -58,10 +58,13 @@ class RowKeys:
 
     def put(self, n: int, key: bytes) -> None:
         at = self._at
+        if n == len(at):  # (the common case: the rows in order, none left out)
+            at.append(key)
+            return
         if n > self.EXCEL_ROWS:
             self._far[n] = key
             return
-        if n >= len(at):
+        if n > len(at):
             at.extend([None] * (n + 1 - len(at)))
         at[n] = key
 

@@ -1,4 +1,5 @@
-"""The fingerprints' second pass over a sheet read in blocks, in a process of its own (reader.Book.prefetch).
+"""The fingerprints' second pass over a sheet read in blocks, in a process of its own (reader.Book.prefetch); our
+layout's large sheets are sent to the same kind of process, one worker a book cutting them in turn.
 
 A county's national list (300,000 rows, about 500 MB of XML) is cut for its fingerprints (rowcut.Tap) once the guards
 have passed it. On the importer's thread that cut took about 4 s at 100,000 households, before the first block's rows
