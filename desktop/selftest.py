@@ -154,8 +154,12 @@ def check_pdf(tmp: Path) -> str:
 
 
 def check_workbook(tmp: Path) -> str:
+    """Our workbook exported and imported into another database, its sheets cut for the fingerprints in one process
+    of their own as a county's large sheets are (reader.TAP_APART_FROM): the bundled executable must start that
+    worker as itself and take each sheet's rows back."""
     from .services import exchange
     from .services.db import init_db, sqlite_url
+    from .services.exchange import reader, taps
     source = init_db(sqlite_url(tmp / "scratch.sqlite3"))
     book = tmp / "exchange.xlsx"
     with _as_admin(source) as s:
@@ -163,14 +167,23 @@ def check_workbook(tmp: Path) -> str:
     source.dispose()
     target = init_db(sqlite_url(tmp / "target.sqlite3"))
     _township(target)
-    with _as_admin(target) as s:
-        pv = exchange.preview(s, book, YEAR)
-        if not pv.ok:
-            raise RuntimeError(f"导出的工作簿不能导入：{pv.errors[:3]}")
-        exchange.apply(s, pv, as_of=AS_OF)
-        s.commit()
-    target.dispose()
-    return f"交换工作簿导出 {book.stat().st_size // 1024} KB 并导入另一数据库（{exported.households} 户）"
+    kept, given = reader.TAP_APART_FROM, taps.stats["given"]
+    reader.TAP_APART_FROM = 0
+    try:
+        with _as_admin(target) as s:
+            pv = exchange.preview(s, book, YEAR)
+            if not pv.ok:
+                raise RuntimeError(f"导出的工作簿不能导入：{pv.errors[:3]}")
+            exchange.apply(s, pv, as_of=AS_OF)
+            s.commit()
+    finally:
+        reader.TAP_APART_FROM = kept
+        target.dispose()
+    cut = taps.stats["given"] - given
+    if cut < 2:
+        raise RuntimeError(f"交换工作簿各表的指纹没有在子进程中算出（taps.py，{cut} 张）")
+    return (f"交换工作簿导出 {book.stat().st_size // 1024} KB 并导入另一数据库（{exported.households} 户，"
+            f"{cut} 张表的指纹在子进程中算出）")
 
 
 def check_national_blocks(tmp: Path) -> str:
