@@ -306,8 +306,8 @@ def skippable(prior: Prior, sc: Scan) -> dict[bytes, State]:
     if prior.run.get("digest") != sc.file_digest.hex():
         return {}
     hold = holder(prior)
-    return {key: prior.states[key] for key, h in sc.groups.items()
-            if key not in sc.poisoned and not hold(key) and prior.states[key].digest == h}
+    return {key: prior.states[key] for key, digest in sc.groups.items()
+            if key not in sc.poisoned and not hold(key) and prior.states[key].digest == digest}
 
 
 def holder(prior: Prior) -> Callable[[bytes], bool]:

@@ -618,9 +618,9 @@ class Book:
                       for info in z.infolist()
                       if info.filename != part and info.filename.lower().endswith((".xml", ".rels"))]
         shared = None
-        for name, data in others:
-            if shared is None and name.lower().endswith("sharedstrings.xml") and len(data) >= SHARED_CUT_FROM:
-                shared = _SharedCut.of(name, data)
+        for filename, data in others:
+            if shared is None and filename.lower().endswith("sharedstrings.xml") and len(data) >= SHARED_CUT_FROM:
+                shared = _SharedCut.of(filename, data)
         base = _zipped(others)
         cut_base = _zipped([x for x in others if x[0] != shared.name]) if shared is not None else None  # (_SharedCut)
         others = None
