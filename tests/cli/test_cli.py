@@ -232,6 +232,8 @@ def test_a_clerk_on_the_command_line_sees_only_their_villages(tmp_path):
     header = next(i for i, row in enumerate(sheet) if "户编号" in [str(c) for c in row])
     col = [str(c) for c in sheet[header]].index("户编号")
     assert {str(r[col]) for r in sheet[header + 1:] if r[col]} == own
+    p = run("import", "--db", db, out, "--year", "2024", user=clerk, check_code=0)  # their own village, back
+    assert f"更新 {len(own)} 户" in p.stdout
     p = run("report", "summary", "--db", db, "--out", tmp_path / "s.pdf", "--year", "2024", user=clerk, check_code=0)
     p = run("check", "--db", db, "--year", "2024", "--as-of", "2024-11-20", user=clerk, check_code=0)
     assert {f["household_no"] for f in json.loads(p.stdout)} <= own

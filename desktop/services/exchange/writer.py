@@ -288,12 +288,16 @@ class Writer:
     # ------------------------------------------------------------ regions
 
     def regions(self) -> None:
+        """The file's new villages and groups created (each only when there is one: creating is a manager's, and a
+        village clerk's file of their own villages creates none)."""
         names = self.plan.villages_to_create
-        for name, vid in zip(names, regions.add_villages(self.s, names), strict=True):
-            self.village_ids[norm_value(name)] = vid
+        if names:
+            for name, vid in zip(names, regions.add_villages(self.s, names), strict=True):
+                self.village_ids[norm_value(name)] = vid
         groups = [(self.village_ids[norm_value(vname)], gname) for vname, gname in self.plan.groups_to_create]
-        for (vid, gname), gid in zip(groups, regions.add_groups(self.s, groups), strict=True):
-            self.group_ids[(vid, norm_value(gname))] = gid
+        if groups:
+            for (vid, gname), gid in zip(groups, regions.add_groups(self.s, groups), strict=True):
+                self.group_ids[(vid, norm_value(gname))] = gid
 
     def place(self, vals: list) -> tuple[int | None, int | None]:
         H = self.H
