@@ -436,6 +436,25 @@ def test_new_villages_and_groups_are_created_and_named_in_the_preview(town, tmp_
         assert households_of(s)["H001"].group_id is not None
 
 
+def test_a_village_clerk_imports_their_own_village_and_is_told_before_of_a_group_they_cannot_create(
+        db, township, clerk, tmp_path):
+    """A 村级录入员 (西村): a file of their village's households, in a group that exists, is imported (nothing to
+    create: nothing asked of the managers' region service); one that names a group not in the database is refused in
+    the preview, row by row, not by the writes after a clean preview."""
+    from desktop.services.context import AppContext
+    clerk_ctx = AppContext(db, clerk, year=YEAR, today=lambda: TODAY)
+    mine = write_book(tmp_path / "mine.xlsx", {"户信息": table([hh("H101", village="西村", 自然村="一组")]),
+                                               "家庭成员": table(family_rows("H101", 1))})
+    _pv, result = run_import(clerk_ctx, mine)
+    assert result.households_new == 1 and not result.groups_created
+    new_group = write_book(tmp_path / "group.xlsx", {"户信息": table([hh("H102", village="西村", 自然村="三组")]),
+                                                     "家庭成员": table(family_rows("H102", 2))})
+    pv = preview(clerk_ctx, new_group)
+    assert not pv.ok
+    assert [(e.sheet, e.value, e.reason) for e in pv.errors] == [
+        ("户信息", "三组", "本组不在数据库中；村级录入员不能新建村民小组，请联系乡镇管理员")]
+
+
 def test_updates_existing_households_matched_by_number_and_members_by_id(ctx, township, tmp_path):
     data, members = family(township["villages"]["东村"], no="H001")
     hid = ctx.run(register.save_household, data, members, TODAY)

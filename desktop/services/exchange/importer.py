@@ -683,6 +683,9 @@ def _resolve(session: Session, data: Data, issues: Issues, user: CurrentUser | N
             gkey = norm_value(gname)
             if vid is None or (vid, gkey) not in groups:
                 groups_new.setdefault((key, gkey), (vname, gname))
+                if vid is not None and user is not None and user.village_ids is not None and user.may_edit_village(vid):
+                    issues.add(hh.name, row_no, hh.header("group"), gname,
+                               "本组不在数据库中；村级录入员不能新建村民小组，请联系乡镇管理员")
     i_cat, i_status = H.index("a3_category"), H.index("monitoring_status")
     for no in new:
         row_no, vals = wanted[no]
